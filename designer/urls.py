@@ -1,0 +1,5 @@
+"""URL routes of the designer app."""
+
+from django.urls import path
+
+urlpatterns: list = []

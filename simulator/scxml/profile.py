@@ -1,0 +1,88 @@
+"""Profiles: the only way a dialect (e.g. ORS, in simulator/ors/dialect.py) changes the engine.
+
+The base class *is* the W3C behaviour, so `Profile()` is the `w3c` profile. A dialect subclasses it
+and overrides hooks; the engine never tests `profile.name`. Hooks are called at well-defined
+points:
+
+  loading      transform_include(), preprocess_script()
+  model build  attribute_is_expression(), action_handlers (definition-time validate())
+  session      install_globals() (after system variables, before <data> initialisation)
+  execution    action_handlers (execute()), error_event_name(), io_processors
+
+The engine passes handlers an `ActionContext` (defined in interpreter.py) that offers exactly the
+operations a platform extension needs: evaluate an expression, assign a location, raise an
+internal event, enqueue an external event (optionally delayed on the virtual clock), schedule
+and cancel timers, read the element's source line, and emit trace records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+
+class ActionHandler(Protocol):
+    """Executes custom executable-content elements of one XML namespace (e.g. ORS queue:submit)."""
+
+    def validate(self, element: etree._Element) -> list[tuple[int, str]]:
+        """Definition-time check of one element: (source line, message) per problem."""
+        ...
+
+    def execute(self, ctx: Any, element: Any) -> None:
+        """Run the element; `ctx` is the interpreter's ActionContext, `element` the model node."""
+        ...
+
+
+class IOProcessor(Protocol):
+    """Delivers a <send> whose type is not the SCXML I/O processor (e.g. ORS `fm`, basichttp)."""
+
+    def send(self, ctx: Any, request: Mapping[str, Any]) -> None: ...
+
+
+class Profile:
+    """W3C SCXML 1.0 behaviour; subclass and override hooks for a dialect."""
+
+    name: str = "w3c"
+
+    #: namespace URI -> handler for custom action elements in executable content
+    action_handlers: Mapping[str, ActionHandler] = {}
+    #: <send type> URI (and aliases) -> extra I/O processor
+    io_processors: Mapping[str, IOProcessor] = {}
+
+    def attribute_is_expression(self, tag: str, attribute: str) -> bool:
+        """Whether `attribute` of core element `tag` (local name) holds an expression.
+
+        W3C: only the `*expr` spellings (eventexpr, targetexpr, ...) and `cond`/`expr` are
+        expressions; `location`/`idlocation` are locations and handled separately. ORS also
+        evaluates `<send event|target|type|delay>` and `<cancel sendid>`.
+        """
+        return attribute in {"cond", "expr"} or attribute.endswith("expr")
+
+    def transform_include(self, include: etree._Element, fragment: etree._Element) -> etree._Element:
+        """Adapt an XInclude'd XML fragment before it replaces the <xi:include> element.
+
+        W3C/XInclude: unchanged. ORS: rewrite ids with the `resolveid` prefix and substitute
+        `$$_MY_PREFIX_$$`.
+        """
+        return fragment
+
+    def preprocess_script(self, source: str) -> str:
+        """Rewrite script/expression source before compiling (e.g. SpiderMonkey-only syntax)."""
+        return source
+
+    def install_globals(self, session: Any) -> None:
+        """Define extra JS globals/system variables for a new session (e.g. `_genesys`, `_data`)."""
+
+    def error_event_name(self, kind: str, js_error: str | None = None) -> str:
+        """Name of the internal error event for a failed evaluation.
+
+        `kind` is the W3C category ("execution" or "communication"); `js_error` the JS exception
+        name if any (ORS names it `error.script.TypeError`, W3C `error.execution`).
+        """
+        return f"error.{kind}"
+
+
+W3C = Profile()
