@@ -67,7 +67,7 @@ def database_from_url(name: str, url: str) -> dict:
             "CONN_HEALTH_CHECKS": True,
         }
     if parts.scheme == "sqlite":
-        path = url[len("sqlite://"):]
+        path = url[len("sqlite://") :]
         if path.startswith("/"):
             path = path[1:] if path.startswith("//") else path
         if not path:
@@ -83,7 +83,7 @@ def redis_url(name: str, url: str) -> str:
     if parts.scheme not in {"redis", "rediss", "unix"} or (parts.scheme != "unix" and not parts.hostname):
         raise ImproperlyConfigured(f"{name}={url!r} is not a Redis URL; expected redis://host:port/db.")
     try:
-        parts.port
+        _ = parts.port
     except ValueError:
         raise ImproperlyConfigured(f"{name}={url!r} has an invalid port.") from None
     return url

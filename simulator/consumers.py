@@ -23,7 +23,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: dict, **kwargs) -> None:
         if not isinstance(content, dict) or content.get("type") != "ping":
-            await self.send_json({"type": "error", "message": "expected {\"type\": \"ping\", \"id\": ...}"})
+            await self.send_json({"type": "error", "message": 'expected {"type": "ping", "id": ...}'})
             return
         await self.channel_layer.group_send(self.group, {"type": "ping.broadcast", "id": content.get("id")})
 
