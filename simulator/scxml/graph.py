@@ -1,0 +1,264 @@
+"""The statechart graph of a project's entry document: what the designer diagram draws.
+
+`build_graph(files, entry, profile)` resolves the entry document with the engine's loader
+(includes resolved, every element keeping its source file and line) and describes it as plain
+JSON data: states nested with their kind, initial children and history type; transitions with
+event, cond, type and targets; and every custom action element (an extension call such as an
+ORS `queue:submit`) on the state (onentry/onexit/invoke) or transition that makes it, with its
+raw attributes and source position. The contract is the "Graph JSON" section of the team brief.
+
+Nothing here knows Genesys: the caller maps extension namespaces to short module names with
+`modules` (the ORS wiring in `simulator/ors/analysis.py` passes them). Bad input never raises:
+malformed XML or an unresolvable include yields a graph with `errors` (and whatever could still
+be drawn).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from simulator.scxml.errors import DefinitionError
+from simulator.scxml.profile import Profile
+
+SCXML_NS = "http://www.w3.org/2005/07/scxml"
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+XINCLUDE_NS_OLD = "http://www.w3.org/2003/XInclude"
+
+#: SCXML elements that are states in the graph (`initial` is drawn as a pseudo-state)
+STATE_TAGS = ("scxml", "state", "parallel", "final", "history", "initial")
+#: SCXML elements holding executable content, mapped to the action phase they give
+CONTENT_PHASES = {"onentry": "onentry", "onexit": "onexit", "invoke": "invoke"}
+
+Locator = Callable[[etree._Element], tuple[str | None, int | None]]
+
+
+@dataclass
+class ResolvedDocument:
+    """The entry document with includes resolved, as the loader returns it.
+
+    `root` is None when nothing could be parsed; `errors` are the loader's definition errors
+    (XML syntax, unresolved includes, ...); `locate(element)` gives (project file, 1-based line).
+    """
+
+    entry: str
+    root: etree._Element | None
+    errors: list[DefinitionError] = field(default_factory=list)
+    locate: Locator = lambda element: (None, element.sourceline)
+
+
+def resolve_document(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> ResolvedDocument:
+    """Resolve the entry document of a project through the engine's loader; never raises.
+
+    Graph and lint both read this one resolved document, so they see exactly what a simulation
+    session would run.
+    """
+    try:
+        return _resolve_with_loader(files, entry, profile)
+    except Exception as error:  # a loader bug must not take the designer page down
+        return ResolvedDocument(entry, None, [DefinitionError(f"cannot load document: {error}", entry, None, None)])
+
+
+def _resolve_with_loader(files: Mapping[str, bytes], entry: str, profile: Profile | None) -> ResolvedDocument:
+    """Interim single-file parse until `simulator.scxml.loader` lands (includes stay unresolved)."""
+    data = files.get(entry)
+    if data is None:
+        missing = DefinitionError(f"entry document {entry!r} is not in the project", entry)
+        return ResolvedDocument(entry, None, [missing])
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        line, column = error.position if error.position else (None, None)
+        return ResolvedDocument(entry, None, [DefinitionError(f"XML syntax error: {error.msg}", entry, line, column)])
+    return ResolvedDocument(entry, root, [], lambda element: (entry, element.sourceline))
+
+
+def local_name(element: etree._Element) -> str:
+    """Local part of an element's tag ('' for comments and processing instructions)."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def namespace_of(element: etree._Element) -> str | None:
+    """Namespace URI of an element (None for no namespace, comments, PIs)."""
+    tag = element.tag
+    if not isinstance(tag, str) or not tag.startswith("{"):
+        return None
+    return tag[1:].split("}", 1)[0]
+
+
+def is_scxml(element: etree._Element, *names: str) -> bool:
+    """Whether `element` is in the SCXML namespace (and, if names are given, one of them)."""
+    return namespace_of(element) == SCXML_NS and (not names or local_name(element) in names)
+
+
+def is_custom_action(element: etree._Element) -> bool:
+    """An element of executable content outside SCXML and XInclude: an extension call."""
+    ns = namespace_of(element)
+    return ns is not None and ns not in (SCXML_NS, XINCLUDE_NS, XINCLUDE_NS_OLD)
+
+
+def attribute_name(name: str) -> str:
+    """Readable attribute name: `{ns}local` stays qualified only for foreign namespaces."""
+    return name.rsplit("}", 1)[-1] if name.startswith("{") else name
+
+
+def custom_actions(container: etree._Element) -> Iterator[etree._Element]:
+    """Extension calls inside a block of executable content, in document order.
+
+    Descends through SCXML control flow (`if`, `foreach`, ...) but not into an extension call:
+    `queue:targets` inside `queue:submit` is part of that call, not another one.
+    """
+    for child in container:
+        if not isinstance(child.tag, str):
+            continue
+        if is_custom_action(child):
+            yield child
+        elif is_scxml(child):
+            yield from custom_actions(child)
+
+
+def initial_of(element: etree._Element, kind: str, children: list[tuple[str, str]]) -> list[str]:
+    """Default entry of a compound state: `initial` attribute, else `<initial>`, else the first
+    child state in document order (W3C 3.3); empty for atomic, parallel, final and history."""
+    if kind not in ("scxml", "state"):
+        return []
+    if element.get("initial"):
+        return element.get("initial", "").split()
+    pseudo = [cid for cid, ckind in children if ckind == "initial"]
+    if pseudo:
+        return pseudo[:1]
+    proper = [cid for cid, ckind in children if ckind not in ("history", "initial")]
+    return proper[:1]
+
+
+class _GraphBuilder:
+    """Walks a resolved document once and emits the graph JSON."""
+
+    def __init__(self, doc: ResolvedDocument, modules: Mapping[str, str]):
+        self.doc = doc
+        self.modules = modules
+        self.states: list[dict[str, Any]] = []
+        self.transitions: list[dict[str, Any]] = []
+        self.ids: dict[int, str] = {}  # id(element) -> state id (generated when missing)
+        self.anonymous = 0
+
+    def state_id(self, element: etree._Element, kind: str, parent: str | None) -> str:
+        """The element's id, or a stable generated one (W3C lets ids be omitted)."""
+        explicit = element.get("id") if kind != "scxml" else (element.get("name") or "scxml")
+        if explicit:
+            return explicit
+        self.anonymous += 1
+        return f"{parent or 'scxml'}#{kind}{self.anonymous}"
+
+    def action(self, element: etree._Element, phase: str) -> dict[str, Any]:
+        """One extension call as an ACTION record."""
+        file, line = self.doc.locate(element)
+        ns = namespace_of(element)
+        return {
+            "namespace": ns,
+            "module": self.modules.get(ns or ""),
+            "action": local_name(element),
+            "phase": phase,
+            "attributes": {attribute_name(k): v for k, v in element.attrib.items()},
+            "file": file,
+            "line": line,
+        }
+
+    def build(self, root: etree._Element) -> None:
+        self.visit_state(root, "scxml", None)
+
+    def visit_state(self, element: etree._Element, kind: str, parent: str | None) -> str:
+        sid = self.state_id(element, kind, parent)
+        self.ids[id(element)] = sid
+        file, line = self.doc.locate(element)
+        record: dict[str, Any] = {
+            "id": sid,
+            "kind": kind,
+            "parent": parent,
+            "children": [],
+            "initial": [],
+            "history": (element.get("type") or "shallow") if kind == "history" else None,
+            "file": file,
+            "line": line,
+            "actions": [],
+        }
+        self.states.append(record)
+        child_states: list[tuple[str, str]] = []  # (id, kind)
+        for child in element:
+            if not is_scxml(child):
+                continue
+            name = local_name(child)
+            if name in STATE_TAGS and name != "scxml":
+                child_states.append((self.visit_state(child, name, sid), name))
+            elif name == "transition":
+                self.visit_transition(child, sid)
+            elif name in CONTENT_PHASES:
+                record["actions"].extend(self.action(a, CONTENT_PHASES[name]) for a in custom_actions(child))
+        record["children"] = [cid for cid, _ in child_states]
+        record["initial"] = initial_of(element, kind, child_states)
+        return sid
+
+    def visit_transition(self, element: etree._Element, source: str) -> None:
+        file, line = self.doc.locate(element)
+        event = element.get("event")
+        targets = (element.get("target") or "").split()
+        self.transitions.append(
+            {
+                "id": f"t{len(self.transitions) + 1}",
+                "source": source,
+                "targets": targets,
+                "event": event,
+                "cond": element.get("cond"),
+                "type": element.get("type") or "external",
+                "eventless": event is None or not event.strip(),
+                "targetless": not targets,
+                "file": file,
+                "line": line,
+                "actions": [self.action(a, "transition") for a in custom_actions(element)],
+            }
+        )
+
+
+def graph_of(doc: ResolvedDocument, modules: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The graph JSON of an already resolved document (lint reuses it)."""
+    builder = _GraphBuilder(doc, modules or {})
+    root_id: str | None = None
+    errors = [{"file": e.file, "line": e.line, "message": e.message} for e in doc.errors]
+    if doc.root is not None:
+        if is_scxml(doc.root, "scxml"):
+            builder.build(doc.root)
+            root_id = builder.states[0]["id"]
+        else:
+            file, line = doc.locate(doc.root)
+            message = f"root element is <{doc.root.tag}>, not SCXML <scxml>"
+            errors.append({"file": file, "line": line, "message": message})
+    return {
+        "entry": doc.entry,
+        "root": root_id,
+        "states": builder.states,
+        "transitions": builder.transitions,
+        "errors": errors,
+    }
+
+
+def build_graph(
+    files: Mapping[str, bytes],
+    entry: str,
+    profile: Profile | None = None,
+    modules: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Graph JSON of `entry` in the project `files` (relative path -> bytes); never raises.
+
+    `profile` is handed to the loader (e.g. ORS include prefixing); `modules` maps extension
+    namespace URIs to the short module names shown on the diagram badges.
+    """
+    return graph_of(resolve_document(files, entry, profile), modules)

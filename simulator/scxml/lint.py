@@ -1,0 +1,429 @@
+"""Generic (W3C SCXML) lint rules over a project's resolved entry document.
+
+`lint_project(files, entry, profile)` returns findings in the "Lint JSON" shape of the team brief:
+`{"rule", "severity", "file", "line", "column", "message"}`. It reads the same resolved document
+and graph as the diagram (`simulator.scxml.graph`), so a finding's file:line is where the
+designer's editor shows it. Dialects add their own rules on top (ORS: `simulator/ors/lint.py`).
+
+Rules (id: severity — what):
+  xml-syntax: error — a project XML file does not parse (line and column of the parser error)
+  unresolved-include: error — an `xi:include` whose file or fragment is missing
+  definition: error — any other definition error reported by the loader
+  duplicate-id: error — two states share an id
+  unknown-target: error — a transition targets an id that is not a state
+  invalid-initial: error — `initial` names an unknown state or one that is not a descendant, or
+      is set on an atomic state
+  unreachable-state: warning — no path from the initial configuration enters the state
+  no-way-out: warning — an atomic, non-final state that nothing can ever exit
+  js-syntax: error — a `<script>` or an expression attribute does not compile
+
+Nothing here raises on bad input: every problem becomes a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from lxml import etree
+
+from simulator.scxml.graph import (
+    XINCLUDE_NS,
+    XINCLUDE_NS_OLD,
+    ResolvedDocument,
+    graph_of,
+    is_scxml,
+    local_name,
+    namespace_of,
+    resolve_document,
+)
+from simulator.scxml.profile import Profile
+
+Finding = dict[str, Any]
+
+XML_SUFFIXES = (".scxml", ".xml")
+#: core attributes that hold a location (a left-hand side; syntactically an expression too)
+LOCATION_ATTRIBUTES = {"location", "idlocation"}
+
+
+def finding(
+    rule: str, severity: str, file: str | None, line: int | None, message: str, column: int | None = None
+) -> Finding:
+    """One lint finding in the Lint JSON shape."""
+    return {"rule": rule, "severity": severity, "file": file, "line": line, "column": column, "message": message}
+
+
+# --- JavaScript syntax -----------------------------------------------------------------------
+
+_JS_POSITION = re.compile(r"<input>:(\d+):(\d+)")
+
+
+def js_syntax_error(source: str, kind: str = "expression") -> tuple[str, int | None, int | None] | None:
+    """(message, line, column) of the first syntax error in `source`, or None if it compiles.
+
+    `kind` is "expression" (a cond/expr value) or "script" (a `<script>` body). Lines and
+    columns are relative to `source` (1-based). Only compiles: the code is never run.
+    """
+    try:
+        from simulator.scxml.datamodel import check_syntax  # type: ignore[attr-defined]
+    except ImportError:
+        check_syntax = None
+    if check_syntax is not None:
+        return check_syntax(source, kind)
+    return _quickjs_syntax_error(source, kind)
+
+
+_quickjs_context: Any = None
+
+
+def _quickjs_syntax_error(source: str, kind: str) -> tuple[str, int | None, int | None] | None:
+    """Compile `source` inside a function literal in a throwaway, limited quickjs context.
+
+    The function is created, never called; a source that closes the literal early could run
+    code at compile time, which is why the context is private to lint, memory- and time-limited.
+    """
+    import quickjs
+
+    global _quickjs_context
+    if _quickjs_context is None:
+        _quickjs_context = quickjs.Context()
+        _quickjs_context.set_memory_limit(32 * 1024 * 1024)
+        _quickjs_context.set_time_limit(1)
+    prefix = "(function(){return (" if kind == "expression" else "(function(){"
+    suffix = "\n);})" if kind == "expression" else "\n})"
+    try:
+        _quickjs_context.eval(prefix + source + suffix)
+    except quickjs.JSException as error:
+        text = str(error)
+        message = text.split("\n", 1)[0]
+        if not message.startswith("SyntaxError"):
+            return None
+        position = _JS_POSITION.search(text)
+        if position is None:
+            return message, None, None
+        line, column = int(position.group(1)), int(position.group(2))
+        if line == 1:
+            column = max(1, column - len(prefix))
+        return message, line, column
+    except Exception:  # out of memory/time while compiling: not a syntax verdict
+        return None
+    return None
+
+
+def script_text(element: etree._Element) -> str:
+    """Text of a `<script>` with XML comments blanked out line for line (so lines still match)."""
+    parts = [element.text or ""]
+    for child in element:
+        if isinstance(child, etree._Comment):
+            parts.append("\n" * (child.text or "").count("\n"))
+        elif isinstance(child.tag, str):
+            parts.append("".join(child.itertext()))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def expression_attributes(root: etree._Element, profile: Profile) -> Iterator[tuple[etree._Element, str, str]]:
+    """(element, attribute, value) of every expression-valued attribute of core SCXML elements."""
+    for element in root.iter():
+        if not is_scxml(element):
+            continue
+        tag = local_name(element)
+        for name, value in element.attrib.items():
+            if name.startswith("{"):
+                continue
+            if profile.attribute_is_expression(tag, name) or name in LOCATION_ATTRIBUTES:
+                yield element, name, value
+
+
+def check_js(doc: ResolvedDocument, profile: Profile) -> list[Finding]:
+    """js-syntax findings for scripts and expression attributes of the resolved document."""
+    findings: list[Finding] = []
+    if doc.root is None:
+        return findings
+    for element, name, value in expression_attributes(doc.root, profile):
+        if not value.strip():
+            continue
+        error = js_syntax_error(profile.preprocess_script(value), "expression")
+        if error:
+            file, line = doc.locate(element)
+            message = f"<{local_name(element)} {name}>: {error[0]}"
+            findings.append(finding("js-syntax", "error", file, line, message))
+    for element in doc.root.iter(f"{{{namespace_of(doc.root)}}}script"):
+        source = script_text(element)
+        if not source.strip():
+            continue
+        error = js_syntax_error(profile.preprocess_script(source), "script")
+        if error:
+            file, line = doc.locate(element)
+            if line is not None and error[1] is not None:
+                line += error[1] - 1
+            findings.append(finding("js-syntax", "error", file, line, f"<script>: {error[0]}", error[2]))
+    return findings
+
+
+# --- XML and includes ------------------------------------------------------------------------
+
+
+def check_xml_files(files: Mapping[str, bytes]) -> list[Finding]:
+    """xml-syntax findings for every XML file of the project (not only the included ones)."""
+    findings: list[Finding] = []
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    for path in sorted(files):
+        if not path.lower().endswith(XML_SUFFIXES):
+            continue
+        try:
+            etree.fromstring(files[path], parser)
+        except etree.XMLSyntaxError as error:
+            line, column = error.position if error.position else (None, None)
+            findings.append(finding("xml-syntax", "error", path, line, f"XML syntax error: {error.msg}", column))
+        except Exception as error:  # e.g. an encoding lxml cannot read
+            findings.append(finding("xml-syntax", "error", path, None, f"cannot parse: {error}"))
+    return findings
+
+
+def classify_definition_error(message: str) -> str:
+    """Lint rule id for a loader definition error."""
+    lowered = message.lower()
+    if "include" in lowered:
+        return "unresolved-include"
+    if "syntax" in lowered or "not well-formed" in lowered:
+        return "xml-syntax"
+    return "definition"
+
+
+def check_definition_errors(doc: ResolvedDocument) -> list[Finding]:
+    """Loader errors as findings, plus includes left unresolved in the document."""
+    findings = [
+        finding(classify_definition_error(e.message), "error", e.file, e.line, e.message, e.column) for e in doc.errors
+    ]
+    if doc.root is not None:
+        for element in doc.root.iter(f"{{{XINCLUDE_NS}}}include", f"{{{XINCLUDE_NS_OLD}}}include"):
+            file, line = doc.locate(element)
+            href = element.get("href", "")
+            message = f"xi:include of {href!r} is not resolved"
+            findings.append(finding("unresolved-include", "error", file, line, message))
+    return findings
+
+
+# --- Structure -------------------------------------------------------------------------------
+
+
+def check_structure(graph: dict[str, Any]) -> list[Finding]:
+    """duplicate-id, unknown-target and invalid-initial findings from the graph."""
+    findings: list[Finding] = []
+    states: dict[str, dict[str, Any]] = {}
+    for state in graph["states"]:
+        if state["id"] in states and state["kind"] != "initial":
+            first = states[state["id"]]
+            message = f"duplicate state id {state['id']!r} (first defined at {first['file']}:{first['line']})"
+            findings.append(finding("duplicate-id", "error", state["file"], state["line"], message))
+        else:
+            states.setdefault(state["id"], state)
+    for transition in graph["transitions"]:
+        for target in transition["targets"]:
+            if target not in states:
+                message = f"transition from {transition['source']!r} targets unknown state {target!r}"
+                findings.append(finding("unknown-target", "error", transition["file"], transition["line"], message))
+    for state in graph["states"]:
+        findings.extend(_check_initial(state, states))
+    return findings
+
+
+def _is_descendant(candidate: str, ancestor: str, states: Mapping[str, dict[str, Any]]) -> bool:
+    parent = states[candidate]["parent"] if candidate in states else None
+    while parent is not None:
+        if parent == ancestor:
+            return True
+        parent = states[parent]["parent"]
+    return False
+
+
+def _check_initial(state: dict[str, Any], states: Mapping[str, dict[str, Any]]) -> Iterable[Finding]:
+    if state["kind"] not in ("scxml", "state") or not state["initial"]:
+        return
+    if state["kind"] == "state" and not state["children"]:
+        message = f"atomic state {state['id']!r} has an initial {state['initial']} but no child states"
+        yield finding("invalid-initial", "error", state["file"], state["line"], message)
+        return
+    for initial in state["initial"]:
+        if initial not in states:
+            message = f"initial state {initial!r} of {state['id']!r} does not exist"
+            yield finding("invalid-initial", "error", state["file"], state["line"], message)
+        elif not _is_descendant(initial, state["id"], states):
+            message = f"initial state {initial!r} is not a descendant of {state['id']!r}"
+            yield finding("invalid-initial", "error", state["file"], state["line"], message)
+
+
+# --- Reachability ----------------------------------------------------------------------------
+
+
+def reachable_states(graph: dict[str, Any]) -> set[str]:
+    """States some run can enter: the initial configuration, then every transition's targets.
+
+    Over-approximates runs (every event may arrive, every cond may be true) but computes the
+    W3C entry set of each target exactly: ancestors, default initial descendants, and the other
+    regions of every parallel ancestor. History states stand for their default transition.
+    """
+    states = {s["id"]: s for s in graph["states"]}
+    outgoing: dict[str, list[list[str]]] = {}
+    for transition in graph["transitions"]:
+        outgoing.setdefault(transition["source"], []).append(transition["targets"])
+    reached: set[str] = set()
+    queue: list[str] = []
+
+    def enter_default(sid: str) -> None:
+        """Enter `sid` with its default descendants (initial children, all parallel regions)."""
+        if sid not in states or sid in reached:
+            return
+        reached.add(sid)
+        queue.append(sid)
+        state = states[sid]
+        if state["kind"] == "parallel":
+            for child in state["children"]:
+                enter_default(child)
+        elif state["kind"] == "history":
+            for targets in outgoing.get(sid, []):
+                for target in targets:
+                    enter(target)
+        else:
+            for initial in state["initial"]:
+                enter(initial)
+
+    def enter(sid: str) -> None:
+        """Enter `sid` as a transition target: its ancestors too, and their sibling regions."""
+        if sid not in states:
+            return
+        path = [sid]
+        while states[path[-1]]["parent"] is not None:
+            path.append(states[path[-1]]["parent"])
+        on_path = set(path)
+        for ancestor in reversed(path[1:]):
+            if ancestor not in reached:
+                reached.add(ancestor)
+                queue.append(ancestor)
+            if states[ancestor]["kind"] == "parallel":
+                for region in states[ancestor]["children"]:
+                    if region not in on_path:
+                        enter_default(region)
+        enter_default(sid)
+
+    if graph["root"] is not None:
+        enter_default(graph["root"])
+    index = 0
+    while index < len(queue):
+        sid = queue[index]
+        index += 1
+        if states[sid]["kind"] == "history":
+            continue  # its default transition was taken as part of entering it
+        for targets in outgoing.get(sid, []):
+            for target in targets:
+                enter(target)
+    return reached
+
+
+def check_reachability(graph: dict[str, Any]) -> list[Finding]:
+    """unreachable-state findings (pseudo-states `<initial>` and history are not reported)."""
+    if graph["root"] is None:
+        return []
+    reached = reachable_states(graph)
+    return [
+        finding("unreachable-state", "warning", s["file"], s["line"], f"state {s['id']!r} can never be entered")
+        for s in graph["states"]
+        if s["id"] not in reached and s["kind"] not in ("initial", "history")
+    ]
+
+
+def check_way_out(graph: dict[str, Any]) -> list[Finding]:
+    """no-way-out findings: atomic non-final states that no transition can ever exit.
+
+    A state can be exited by a targeted transition of itself or an ancestor, or by one in an
+    orthogonal region (a descendant of a parallel ancestor) whose target lies outside that
+    parallel state.
+    """
+    states = {s["id"]: s for s in graph["states"]}
+    targeted: dict[str, list[dict[str, Any]]] = {}
+    for transition in graph["transitions"]:
+        if transition["targets"]:
+            targeted.setdefault(transition["source"], []).append(transition)
+
+    def ancestors(sid: str) -> list[str]:
+        chain = []
+        parent = states[sid]["parent"]
+        while parent is not None and parent in states:
+            chain.append(parent)
+            parent = states[parent]["parent"]
+        return chain
+
+    def subtree(sid: str) -> Iterator[str]:
+        yield sid
+        for child in states[sid]["children"]:
+            yield from subtree(child)
+
+    findings: list[Finding] = []
+    for state in graph["states"]:
+        if state["kind"] != "state" or state["children"]:
+            continue
+        chain = [state["id"], *ancestors(state["id"])]
+        if any(sid in targeted for sid in chain if states[sid]["kind"] != "scxml"):
+            continue
+        if _orthogonal_exit(chain, states, targeted, subtree):
+            continue
+        findings.append(
+            finding("no-way-out", "warning", state["file"], state["line"], f"state {state['id']!r} can never be left")
+        )
+    return findings
+
+
+def _orthogonal_exit(chain, states, targeted, subtree) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a transition in a region orthogonal to `chain[0]` can leave a parallel ancestor."""
+    for parallel in chain[1:]:
+        if states[parallel]["kind"] != "parallel":
+            continue
+        inside = set(subtree(parallel))
+        for sid in inside:
+            for transition in targeted.get(sid, []):
+                if any(target not in inside for target in transition["targets"]):
+                    return True
+    return False
+
+
+# --- Entry point -----------------------------------------------------------------------------
+
+
+def lint_document(doc: ResolvedDocument, graph: dict[str, Any], profile: Profile) -> list[Finding]:
+    """Every generic rule on an already resolved document and its graph."""
+    findings = check_definition_errors(doc)
+    if doc.root is None or graph["root"] is None:
+        return findings
+    findings += check_structure(graph)
+    findings += check_reachability(graph)
+    findings += check_way_out(graph)
+    findings += check_js(doc, profile)
+    return findings
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in file, line order, without exact duplicates."""
+    unique: dict[tuple, Finding] = {}
+    for item in findings:
+        key = (item["rule"], item["file"], item["line"], item["column"], item["message"])
+        unique.setdefault(key, item)
+    return sorted(unique.values(), key=lambda f: (f["file"] or "", f["line"] or 0, f["column"] or 0, f["rule"]))
+
+
+def lint_project(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> list[Finding]:
+    """Generic lint findings for the project's entry document; never raises."""
+    profile = profile or Profile()
+    try:
+        doc = resolve_document(files, entry, profile)
+        syntax = check_xml_files(files)
+        broken = {f["file"] for f in syntax}
+        findings = syntax + [
+            f
+            for f in lint_document(doc, graph_of(doc), profile)
+            if not (f["rule"] == "xml-syntax" and f["file"] in broken)  # already reported per file
+        ]
+    except Exception as error:  # a lint bug must never hide the document from the designer
+        findings = [finding("internal", "error", entry, None, f"lint failed: {error!r}")]
+    return sort_findings(findings)
