@@ -1,0 +1,874 @@
+"""Immutable SCXML document model, built once per (project content, profile) and shared by sessions.
+
+Public API
+----------
+``get_model(project, entry, profile=W3C) -> Model``
+    Load (see ``loader.load_document``) and build, memoised: a second call with the same file
+    contents and profile name returns the *same* ``Model`` object, so a thousand sessions of one
+    version share one model. Never raises for bad documents: check ``model.errors``.
+``build_model(loaded, profile=W3C, element=None) -> Model``
+    Build from a ``LoadedDocument`` (``element`` = an inline ``<scxml>`` for ``<invoke><content>``).
+``model_from_string(text, name="document.scxml", profile=W3C, project=None) -> Model``
+    Convenience for tests and ``<invoke srcexpr/content expr>`` documents.
+
+``Model``: ``root`` (the ``<scxml>`` node as a ``State`` of kind ``"scxml"``), ``states`` (every
+state-like node in document order, ``state.order`` is its index), ``states_by_id``,
+``transitions`` (document order, ``transition.order``), ``name``, ``datamodel`` ("ecmascript" or
+"null"), ``binding`` ("early"/"late"), ``scripts`` (top-level ``<script>``), ``errors`` (list of
+``errors.DefinitionError``), ``loaded`` (the ``LoadedDocument``: lxml tree, file of each element).
+
+``State``: ``id``, ``kind`` ("scxml" | "state" | "parallel" | "final" | "history"), ``parent``,
+``children`` (child states: state/parallel/final, document order), ``history`` (history
+children), ``initial`` (a ``Transition`` for compound states/scxml: the ``initial`` attribute,
+``<initial>`` element, or first child), ``history_type``, ``transitions``, ``onentry``/``onexit``
+(tuples of blocks), ``invokes``, ``data``, ``donedata``, ``ancestors`` (parent .. root),
+``order``, ``depth``, ``is_atomic``, ``is_compound``, ``file``, ``line``, ``element``.
+
+``Transition``: ``id`` ("t<n>"), ``source``, ``events`` (descriptor tuple, ``()`` = eventless),
+``cond``, ``targets`` (tuple of ``State``), ``type`` ("external"/"internal"), ``content``
+(a block), ``order``, ``file``, ``line``, ``element``; ``matches(event_name)``.
+
+Executable content: a *block* is a tuple of action nodes (``Raise``, ``Send``, ``Cancel``,
+``Log``, ``Assign``, ``Script``, ``If``, ``Foreach``, ``Custom``), each with ``file``/``line`` and
+its attributes. Attributes the profile declares as expressions (``Profile.attribute_is_expression``)
+are stored in the ``*_expr`` field, so the interpreter never asks the profile at run time.
+
+Treat everything here as read-only: nodes are shared between sessions and threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from lxml import etree
+
+from .errors import DefinitionError
+from .loader import SCXML_NS, LoadedDocument, Project, load_document, resolve_href, source_file
+from .profile import W3C, Profile
+
+_NS = "{" + SCXML_NS + "}"
+STATE_TAGS = {"state", "parallel", "final"}
+EXECUTABLE_TAGS = {"raise", "send", "cancel", "log", "assign", "script", "if", "elseif", "else", "foreach"}
+SCXML_EVENT_PROCESSOR = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
+SCXML_INVOKE_TYPE = "http://www.w3.org/TR/scxml/"
+
+
+def _local(element: etree._Element) -> str | None:
+    """Local name of an SCXML-namespace element, else None (comments, PIs, other namespaces)."""
+    tag = element.tag
+    if isinstance(tag, str) and tag.startswith(_NS):
+        return tag[len(_NS) :]
+    return None
+
+
+class Node:
+    """Common location fields of every model node."""
+
+    __slots__ = ("element", "file", "line")
+
+    def __init__(self, element: etree._Element | None, file: str | None, line: int | None):
+        self.element = element
+        self.file = file
+        self.line = line
+
+
+# -- executable content ---------------------------------------------------------------------------
+
+
+class Raise(Node):
+    __slots__ = ("event", "event_expr")
+
+
+class Param(Node):
+    """<param name expr|location> of send, invoke and donedata."""
+
+    __slots__ = ("expr", "location", "name")
+
+
+class Content(Node):
+    """<content expr> or inline content; `value` is the parsed literal (JSON if it parses)."""
+
+    __slots__ = ("expr", "value")
+
+
+class Send(Node):
+    __slots__ = (
+        "content",
+        "delay",
+        "delay_expr",
+        "event",
+        "event_expr",
+        "id",
+        "idlocation",
+        "namelist",
+        "params",
+        "target",
+        "target_expr",
+        "type",
+        "type_expr",
+    )
+
+
+class Cancel(Node):
+    __slots__ = ("sendid", "sendid_expr")
+
+
+class Log(Node):
+    __slots__ = ("expr", "label")
+
+
+class Assign(Node):
+    __slots__ = ("content", "expr", "location")
+
+
+class Script(Node):
+    __slots__ = ("source", "src")
+
+
+class If(Node):
+    """`branches`: tuple of (cond or None for <else>, block)."""
+
+    __slots__ = ("branches",)
+
+
+class Foreach(Node):
+    __slots__ = ("array", "block", "index", "item")
+
+
+class Custom(Node):
+    """An element of a namespace claimed by a profile action handler."""
+
+    __slots__ = ("attributes", "handler", "localname", "namespace")
+
+
+class Data(Node):
+    __slots__ = ("content", "expr", "id", "src_value")
+
+
+class DoneData(Node):
+    __slots__ = ("content", "params")
+
+
+class Invoke(Node):
+    __slots__ = (
+        "autoforward",
+        "content",
+        "finalize",
+        "id",
+        "idlocation",
+        "model",
+        "namelist",
+        "params",
+        "src",
+        "src_expr",
+        "state",
+        "type",
+        "type_expr",
+    )
+
+
+# -- states and transitions -----------------------------------------------------------------------
+
+
+class Transition(Node):
+    """A <transition> (or the implicit initial transition of a compound state)."""
+
+    __slots__ = (
+        "_match_cache",
+        "cond",
+        "content",
+        "event_prefixes",
+        "events",
+        "id",
+        "order",
+        "source",
+        "target_ids",
+        "targets",
+        "type",
+        "wildcard",
+    )
+
+    def matches(self, name: str) -> bool:
+        """W3C 3.12.1 event descriptor match: token prefix match, `*` matches everything."""
+        cached = self._match_cache.get(name)
+        if cached is None:
+            cached = self.wildcard or any(name == d or name.startswith(p) for d, p in self.event_prefixes)
+            if len(self._match_cache) < 4096:  # bounded: event names come from documents/users
+                self._match_cache[name] = cached
+        return cached
+
+
+class State(Node):
+    __slots__ = (
+        "_candidates",
+        "ancestors",
+        "children",
+        "data",
+        "depth",
+        "donedata",
+        "history",
+        "history_type",
+        "id",
+        "initial",
+        "invokes",
+        "is_atomic",
+        "is_compound",
+        "kind",
+        "onentry",
+        "onexit",
+        "order",
+        "parent",
+        "transitions",
+    )
+
+    def __repr__(self) -> str:
+        return f"<State {self.id} {self.kind}>"
+
+    def candidates(self, name: str) -> tuple[Transition, ...]:
+        """Transitions of this state and its ancestors (that order, each in document order) whose
+        event descriptors match `name`: the search order of select_transitions, memoised."""
+        found = self._candidates.get(name)
+        if found is None:
+            found = tuple(t for s in (self, *self.ancestors) for t in s.transitions if t.events and t.matches(name))
+            if len(self._candidates) < 4096:
+                self._candidates[name] = found
+        return found
+
+
+class Model:
+    """One built document (see module docstring)."""
+
+    def __init__(self, loaded: LoadedDocument):
+        self.loaded = loaded
+        self.root: State | None = None
+        self.states: list[State] = []
+        self.states_by_id: dict[str, State] = {}
+        self.transitions: list[Transition] = []
+        self.errors: list[DefinitionError] = list(loaded.errors)
+        self.name: str | None = None
+        self.datamodel = "ecmascript"
+        self.binding = "early"
+        self.scripts: tuple = ()
+        self.all_data: tuple[Data, ...] = ()
+
+    @property
+    def entry(self) -> str:
+        return self.loaded.entry
+
+
+# -- builder --------------------------------------------------------------------------------------
+
+
+def _parse_literal(text: str) -> Any:
+    """Inline <content>/<data> text: JSON if it parses (W3C B.2.2), else the normalised string."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return " ".join(stripped.split()) if "\n" in stripped else stripped
+
+
+class _Builder:
+    def __init__(self, loaded: LoadedDocument, profile: Profile):
+        self.loaded = loaded
+        self.profile = profile
+        self.model = Model(loaded)
+        self.model.errors = []  # filled by build(); loader errors copied in get_model
+        self.pending_targets: list[tuple[Transition, str]] = []
+        self.generated = 0
+
+    # helpers
+    def error(self, element: etree._Element, message: str) -> None:
+        self.model.errors.append(self.loaded.error_at(element, message))
+
+    def where(self, element: etree._Element) -> tuple[str, int | None]:
+        return source_file(element, self.loaded.entry), element.sourceline
+
+    def expr_attr(self, element: etree._Element, tag: str, name: str) -> tuple[str | None, str | None]:
+        """(literal, expression) of attribute `name` / `nameexpr`, honouring the profile policy."""
+        literal = element.get(name)
+        expr = element.get(name + "expr")
+        if literal is not None and expr is not None:
+            self.error(element, f"<{tag}> may not have both '{name}' and '{name}expr'")
+        if literal is not None and self.profile.attribute_is_expression(tag, name):
+            return None, literal
+        return literal, expr
+
+    # states
+    def build(self, element: etree._Element) -> Model:
+        model = self.model
+        if _local(element) != "scxml":
+            self.error(element, f"root element must be <scxml> in namespace {SCXML_NS}")
+            return model
+        model.name = element.get("name")
+        model.datamodel = element.get("datamodel", "ecmascript")
+        if model.datamodel not in {"ecmascript", "null"}:
+            self.error(element, f"unsupported datamodel {model.datamodel!r}")
+        model.binding = element.get("binding", "early")
+        if model.binding not in {"early", "late"}:
+            self.error(element, f"binding must be 'early' or 'late', not {model.binding!r}")
+        root = self.state(element, None, "scxml")
+        model.root = root
+        model.scripts = tuple(self.action(child, "scxml") for child in element if _local(child) == "script")
+        # Resolve targets once every id is known.
+        for transition, ids in self.pending_targets:
+            targets = []
+            for tid in ids.split():
+                state = model.states_by_id.get(tid)
+                if state is None:
+                    self.error(
+                        transition.element if transition.element is not None else element,
+                        f"unknown target state {tid!r}",
+                    )
+                else:
+                    targets.append(state)
+            transition.targets = tuple(targets)
+        self.finish_initials(root)
+        model.transitions.sort(key=lambda t: t.order)
+        for index, transition in enumerate(model.transitions):
+            transition.id = f"t{index + 1}"
+        model.all_data = tuple(d for s in model.states for d in s.data)
+        return model
+
+    def new_state(self, element: etree._Element, parent: State | None, kind: str) -> State:
+        file, line = self.where(element)
+        state = State(element, file, line)
+        sid = element.get("id")
+        if not sid:
+            self.generated += 1
+            sid = f"__state{self.generated}" if kind != "scxml" else "__scxml"
+        elif sid in self.model.states_by_id:
+            self.error(element, f"duplicate state id {sid!r}")
+        state.id = sid
+        state.kind = kind
+        state.parent = parent
+        state.order = len(self.model.states)
+        state.ancestors = (parent, *parent.ancestors) if parent is not None else ()
+        state.depth = len(state.ancestors)
+        state.children = ()
+        state.history = ()
+        state.initial = None
+        state.history_type = None
+        state.transitions = ()
+        state.onentry = ()
+        state.onexit = ()
+        state.invokes = ()
+        state.data = ()
+        state.donedata = None
+        state._candidates = {}
+        self.model.states.append(state)
+        self.model.states_by_id.setdefault(sid, state)
+        return state
+
+    def state(self, element: etree._Element, parent: State | None, kind: str) -> State:
+        state = self.new_state(element, parent, kind)
+        children: list[State] = []
+        history: list[State] = []
+        transitions: list[Transition] = []
+        onentry: list[tuple] = []
+        onexit: list[tuple] = []
+        invokes: list[Invoke] = []
+        data: list[Data] = []
+        initial_element = None
+        for child in element:
+            tag = _local(child)
+            if tag is None:
+                continue
+            if tag in STATE_TAGS:
+                if kind == "final":
+                    self.error(child, "<final> cannot have child states")
+                    continue
+                children.append(self.state(child, state, tag))
+            elif tag == "history":
+                if kind not in {"state"}:
+                    self.error(child, f"<history> is not allowed in <{kind}>")
+                history.append(self.history(child, state))
+            elif tag == "initial":
+                if initial_element is not None:
+                    self.error(child, "more than one <initial>")
+                initial_element = child
+            elif tag == "transition":
+                if kind in {"final", "scxml"}:
+                    self.error(child, f"<transition> is not allowed in <{kind}>")
+                    continue
+                transitions.append(self.transition(child, state))
+            elif tag == "onentry":
+                onentry.append(self.block(child, tag))
+            elif tag == "onexit":
+                onexit.append(self.block(child, tag))
+            elif tag == "invoke":
+                invokes.append(self.invoke(child, state))
+            elif tag == "datamodel":
+                data.extend(self.data(d) for d in child if _local(d) == "data")
+            elif tag == "donedata":
+                state.donedata = self.donedata(child)
+            elif tag == "script" and kind == "scxml":
+                continue  # collected by build()
+            else:
+                self.error(child, f"<{tag}> is not allowed in <{kind}>")
+        state.children = tuple(children)
+        state.history = tuple(history)
+        state.transitions = tuple(transitions)
+        state.onentry = tuple(onentry)
+        state.onexit = tuple(onexit)
+        state.invokes = tuple(invokes)
+        state.data = tuple(data)
+        state.is_atomic = kind == "final" or (kind == "state" and not children)
+        state.is_compound = kind in {"state", "scxml"} and bool(children)
+        # initial: attribute, <initial>, or first child in document order (W3C 3.3.2)
+        if (initial_element is not None or element.get("initial")) and (kind not in {"state", "scxml"} or not children):
+            self.error(element, "'initial' only applies to compound states")
+        if initial_element is not None:
+            if element.get("initial"):
+                self.error(element, "a state may not have both an 'initial' attribute and <initial>")
+            inner = [c for c in initial_element if _local(c) == "transition"]
+            if len(inner) != 1 or inner[0].get("event") or inner[0].get("cond") or not inner[0].get("target"):
+                self.error(initial_element, "<initial> needs exactly one unconditional eventless <transition target>")
+            if inner:
+                state.initial = self.transition(inner[0], state, register=True)
+        elif element.get("initial") and children:
+            state.initial = self.synthetic_transition(element, state, element.get("initial"))
+        elif children and kind in {"state", "scxml"}:
+            state.initial = self.synthetic_transition(element, state, None)
+            state.initial.targets = (children[0],)
+        return state
+
+    def finish_initials(self, root: State) -> None:
+        for state in self.model.states:
+            t = state.initial
+            if t is None:
+                continue
+            for target in t.targets:
+                if state not in target.ancestors:
+                    self.error(state.element, f"initial state {target.id!r} is not a descendant of {state.id!r}")
+
+    def history(self, element: etree._Element, parent: State) -> State:
+        state = self.new_state(element, parent, "history")
+        state.history_type = element.get("type", "shallow")
+        if state.history_type not in {"shallow", "deep"}:
+            self.error(element, f"history type must be 'shallow' or 'deep', not {state.history_type!r}")
+        transitions = [self.transition(c, state) for c in element if _local(c) == "transition"]
+        if len(transitions) > 1:
+            self.error(element, "<history> may have at most one default <transition>")
+        state.transitions = tuple(transitions[:1])
+        state.is_atomic = True
+        state.is_compound = False
+        return state
+
+    def synthetic_transition(self, element: etree._Element, source: State, targets: str | None) -> Transition:
+        file, line = self.where(element)
+        t = Transition(element, file, line)
+        self.init_transition(t, source, None, None, "external", ())
+        if targets:
+            self.pending_targets.append((t, targets))
+        return t
+
+    def init_transition(
+        self, t: Transition, source: State, event: str | None, cond: str | None, kind: str, content: tuple
+    ) -> None:
+        t.source = source
+        t.cond = cond
+        t.type = kind
+        t.content = content
+        t.targets = ()
+        t.target_ids = ()
+        t.id = ""
+        t.order = 10**9 + len(self.pending_targets)  # synthetic: after real transitions
+        tokens = []
+        wildcard = False
+        for token in (event or "").split():
+            if token in {"*", ".*"}:
+                wildcard = True
+                continue
+            if token.endswith(".*"):
+                token = token[:-2]
+            elif token.endswith("."):
+                token = token[:-1]
+            tokens.append(token)
+        t.events = tuple(event.split()) if event else ()
+        t.event_prefixes = tuple((tok, tok + ".") for tok in tokens)
+        t.wildcard = wildcard
+        t._match_cache = {}
+
+    def transition(self, element: etree._Element, source: State, register: bool = True) -> Transition:
+        file, line = self.where(element)
+        t = Transition(element, file, line)
+        kind = element.get("type", "external")
+        if kind not in {"external", "internal"}:
+            self.error(element, f"transition type must be 'external' or 'internal', not {kind!r}")
+        event = element.get("event")
+        if event is not None and not event.strip():
+            self.error(element, "empty event attribute")
+        self.init_transition(t, source, event, element.get("cond"), kind, self.block(element, "transition"))
+        target = element.get("target")
+        if target:
+            t.target_ids = tuple(target.split())
+            self.pending_targets.append((t, target))
+        elif source.kind == "history":
+            self.error(element, "the default transition of <history> needs a target")
+        if register:
+            # The builder visits elements depth-first in document order, so append order *is*
+            # document order.
+            t.order = len(self.model.transitions)
+            self.model.transitions.append(t)
+        return t
+
+    # executable content
+    def block(self, element: etree._Element, context: str) -> tuple:
+        actions = []
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            action = self.action(child, context)
+            if action is not None:
+                actions.append(action)
+        return tuple(actions)
+
+    def action(self, element: etree._Element, context: str) -> Node | None:
+        tag = _local(element)
+        file, line = self.where(element)
+        if tag is None:
+            qname = etree.QName(element)
+            handler = self.profile.action_handlers.get(qname.namespace or "")
+            if handler is None:
+                self.error(element, f"unknown action <{qname.localname}> in namespace {qname.namespace!r}")
+                return None
+            for pline, message in handler.validate(element) or ():
+                self.model.errors.append(DefinitionError(message, file, pline, self.loaded.column(element)))
+            node = Custom(element, file, line)
+            node.namespace = qname.namespace
+            node.localname = qname.localname
+            node.handler = handler
+            node.attributes = dict(element.attrib)
+            return node
+        if tag == "raise":
+            node = Raise(element, file, line)
+            node.event, node.event_expr = self.expr_attr(element, tag, "event")
+            if node.event is None and node.event_expr is None:
+                self.error(element, "<raise> needs an 'event'")
+            return node
+        if tag == "send":
+            return self.send(element, file, line)
+        if tag == "cancel":
+            node = Cancel(element, file, line)
+            node.sendid, node.sendid_expr = self.expr_attr(element, tag, "sendid")
+            if node.sendid is None and node.sendid_expr is None:
+                self.error(element, "<cancel> needs 'sendid' or 'sendidexpr'")
+            return node
+        if tag == "log":
+            node = Log(element, file, line)
+            node.label = element.get("label")
+            node.expr = element.get("expr")
+            return node
+        if tag == "assign":
+            node = Assign(element, file, line)
+            node.location = element.get("location")
+            node.expr = element.get("expr")
+            node.content = None
+            if not node.location:
+                self.error(element, "<assign> needs a 'location'")
+            if node.expr is None:
+                node.content = self.inline_content(element)
+            elif len(element) or (element.text or "").strip():
+                self.error(element, "<assign> may not have both 'expr' and children")
+            return node
+        if tag == "script":
+            node = Script(element, file, line)
+            node.src = element.get("src")
+            node.source = element.text or ""
+            if node.src:
+                if node.source.strip():
+                    self.error(element, "<script> may not have both 'src' and content")
+                node.source = self.read_src(element, node.src) or ""
+            node.source = self.profile.preprocess_script(node.source)
+            return node
+        if tag == "if":
+            return self.if_(element, file, line, context)
+        if tag == "foreach":
+            node = Foreach(element, file, line)
+            node.array = element.get("array")
+            node.item = element.get("item")
+            node.index = element.get("index")
+            if not node.array or not node.item:
+                self.error(element, "<foreach> needs 'array' and 'item'")
+            node.block = self.block(element, context)
+            return node
+        self.error(element, f"<{tag}> is not executable content")
+        return None
+
+    def if_(self, element: etree._Element, file: str, line: int | None, context: str) -> If:
+        node = If(element, file, line)
+        branches: list[tuple[str | None, tuple]] = []
+        cond: str | None = element.get("cond")
+        if cond is None:
+            self.error(element, "<if> needs a 'cond'")
+            cond = "false"
+        current: list = []
+        seen_else = False
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            tag = _local(child)
+            if tag in {"elseif", "else"}:
+                if seen_else:
+                    self.error(child, f"<{tag}> after <else>")
+                branches.append((cond, tuple(current)))
+                current = []
+                cond = child.get("cond", "false") if tag == "elseif" else None
+                seen_else = seen_else or tag == "else"
+                continue
+            action = self.action(child, context)
+            if action is not None:
+                current.append(action)
+        branches.append((cond, tuple(current)))
+        node.branches = tuple(branches)
+        return node
+
+    def read_src(self, element: etree._Element, src: str) -> str | None:
+        file = source_file(element, self.loaded.entry)
+        path = resolve_href(file, src)
+        data = None
+        if path is not None:
+            try:
+                data = self.loaded.project.get(path)
+            except (OSError, ValueError):
+                data = None
+        if data is None:
+            self.error(element, f"src {src!r} is not a file of this project")
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.error(element, f"src {src!r} is not UTF-8 text")
+            return None
+
+    def inline_content(self, element: etree._Element) -> Content | None:
+        """Children/text of <assign>/<data> (no expr): JSON, text, or serialised XML."""
+        file, line = self.where(element)
+        node = Content(element, file, line)
+        node.expr = None
+        children = [c for c in element if isinstance(c.tag, str)]
+        if children:
+            node.value = "".join(etree.tostring(c, encoding="unicode", with_tail=False) for c in children)
+        elif (element.text or "").strip():
+            node.value = _parse_literal(element.text)
+        else:
+            return None
+        return node
+
+    def content(self, element: etree._Element) -> Content:
+        file, line = self.where(element)
+        node = Content(element, file, line)
+        node.expr = element.get("expr")
+        node.value = None
+        if node.expr is not None and (len(element) or (element.text or "").strip()):
+            self.error(element, "<content> may not have both 'expr' and children")
+        inner = self.inline_content(element)
+        if inner is not None:
+            node.value = inner.value
+        return node
+
+    def params(self, element: etree._Element) -> tuple[Param, ...]:
+        params = []
+        for child in element:
+            if _local(child) != "param":
+                continue
+            file, line = self.where(child)
+            p = Param(child, file, line)
+            p.name = child.get("name")
+            p.expr = child.get("expr")
+            p.location = child.get("location")
+            if not p.name:
+                self.error(child, "<param> needs a 'name'")
+            if (p.expr is None) == (p.location is None):
+                self.error(child, "<param> needs exactly one of 'expr' and 'location'")
+            params.append(p)
+        return tuple(params)
+
+    def send(self, element: etree._Element, file: str, line: int | None) -> Send:
+        node = Send(element, file, line)
+        node.event, node.event_expr = self.expr_attr(element, "send", "event")
+        node.target, node.target_expr = self.expr_attr(element, "send", "target")
+        node.type, node.type_expr = self.expr_attr(element, "send", "type")
+        node.delay, node.delay_expr = self.expr_attr(element, "send", "delay")
+        node.id = element.get("id")
+        node.idlocation = element.get("idlocation")
+        if node.id is not None and node.idlocation is not None:
+            self.error(element, "<send> may not have both 'id' and 'idlocation'")
+        node.namelist = tuple((element.get("namelist") or "").split())
+        node.params = self.params(element)
+        contents = [c for c in element if _local(c) == "content"]
+        node.content = self.content(contents[0]) if contents else None
+        if node.content is not None and (node.params or node.namelist):
+            self.error(element, "<send> may not have <content> together with <param> or 'namelist'")
+        typed = node.type not in (None, SCXML_EVENT_PROCESSOR, "scxml") or node.type_expr is not None
+        if node.content is None and node.event is None and node.event_expr is None and not typed:
+            self.error(element, "<send> needs 'event', 'eventexpr' or <content>")
+        if node.delay is not None and not _valid_delay(node.delay):
+            self.error(element, f"invalid delay {node.delay!r}")
+        if (node.delay is not None or node.delay_expr is not None) and node.target == "#_internal":
+            self.error(element, "<send> to '#_internal' may not be delayed")
+        return node
+
+    def data(self, element: etree._Element) -> Data:
+        file, line = self.where(element)
+        node = Data(element, file, line)
+        node.id = element.get("id")
+        node.expr = element.get("expr")
+        node.src_value = None
+        node.content = None
+        if not node.id:
+            self.error(element, "<data> needs an 'id'")
+        src = element.get("src")
+        if sum(x is not None for x in (node.expr, src)) + bool(len(element) or (element.text or "").strip()) > 1:
+            self.error(element, "<data> may have only one of 'expr', 'src' and content")
+        if src is not None:
+            text = self.read_src(element, src)
+            node.src_value = _parse_literal(text) if text is not None else None
+        elif node.expr is None:
+            node.content = self.inline_content(element)
+        return node
+
+    def donedata(self, element: etree._Element) -> DoneData:
+        file, line = self.where(element)
+        node = DoneData(element, file, line)
+        contents = [c for c in element if _local(c) == "content"]
+        node.content = self.content(contents[0]) if contents else None
+        node.params = self.params(element)
+        return node
+
+    def invoke(self, element: etree._Element, state: State) -> Invoke:
+        file, line = self.where(element)
+        node = Invoke(element, file, line)
+        node.state = state
+        node.type, node.type_expr = self.expr_attr(element, "invoke", "type")
+        node.src, node.src_expr = self.expr_attr(element, "invoke", "src")
+        node.id = element.get("id")
+        node.idlocation = element.get("idlocation")
+        node.namelist = tuple((element.get("namelist") or "").split())
+        node.autoforward = element.get("autoforward", "false") == "true"
+        node.params = self.params(element)
+        node.finalize = ()
+        node.model = None
+        node.content = None
+        for child in element:
+            tag = _local(child)
+            if tag == "finalize":
+                node.finalize = self.block(child, "finalize")
+            elif tag == "content":
+                node.content = self.content(child)
+                inline = [c for c in child if _local(c) == "scxml"]
+                if inline:
+                    node.model = build_model(self.loaded, self.profile, inline[0])
+                    self.model.errors.extend(node.model.errors)
+        if node.src is not None and node.model is None and node.type in (None, "scxml", SCXML_INVOKE_TYPE):
+            path = resolve_href(file, node.src)
+            if path is None or path not in self.loaded.project:
+                self.error(element, f"invoke src {node.src!r} is not a file of this project")
+            else:
+                node.model = get_model(self.loaded.project, path, self.profile)
+                self.model.errors.extend(node.model.errors)
+        return node
+
+
+def _valid_delay(text: str) -> bool:
+    from .clock import parse_duration
+
+    return parse_duration(text) is not None
+
+
+def build_model(loaded: LoadedDocument, profile: Profile = W3C, element: etree._Element | None = None) -> Model:
+    """Build a Model from a loaded tree (or from `element`, an inline <scxml> inside it)."""
+    builder = _Builder(loaded, profile)
+    target = element if element is not None else loaded.root
+    if target is None:
+        model = builder.model
+        model.errors = list(loaded.errors)
+        return model
+    model = builder.build(target)
+    if element is None:
+        model.errors = list(loaded.errors) + model.errors
+    return model
+
+
+# -- cache ----------------------------------------------------------------------------------------
+
+
+class _RecordingProject(Mapping[str, bytes]):
+    """Wraps a project and remembers the digest of every file read (the model's dependencies)."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self.reads: dict[str, str | None] = {}
+
+    def __getitem__(self, key: str) -> bytes:
+        try:
+            data = self.project[key]
+        except KeyError:
+            self.reads[key] = None
+            raise
+        self.reads[key] = hashlib.sha256(data).hexdigest()
+        return data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self):
+        return iter(self.project)
+
+    def __len__(self) -> int:
+        return len(self.project)
+
+
+_cache: dict[tuple[str, str], list[tuple[dict[str, str | None], Model]]] = {}
+_cache_lock = threading.Lock()
+_CACHE_LIMIT = 256
+
+
+def _digest(project: Project, path: str) -> str | None:
+    try:
+        data = project.get(path)
+    except (OSError, ValueError):
+        return None
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def get_model(project: Project, entry: str, profile: Profile = W3C) -> Model:
+    """The shared Model of `entry` in `project` for `profile` (memoised by file contents)."""
+    key = (profile.name, entry)
+    with _cache_lock:
+        candidates = list(_cache.get(key, ()))
+    for deps, model in candidates:
+        if all(_digest(project, path) == digest for path, digest in deps.items()):
+            return model
+    recorder = _RecordingProject(project)
+    loaded = load_document(recorder, entry, profile)
+    model = build_model(loaded, profile)
+    loaded.project = project
+    with _cache_lock:
+        if sum(len(v) for v in _cache.values()) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache.setdefault(key, []).append((dict(recorder.reads), model))
+    return model
+
+
+def model_from_string(
+    text: str | bytes, name: str = "document.scxml", profile: Profile = W3C, project: Project | None = None
+) -> Model:
+    """Build (memoised) a Model from one document's text, optionally with sibling project files."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    files = dict(project or {})
+    files[name] = data
+    return get_model(files, name, profile)
