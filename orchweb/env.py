@@ -9,26 +9,32 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
 
 def env_bool(name: str, default: bool) -> bool:
+    """The boolean in environment variable `name` (1/0, true/false, yes/no, on/off), or `default`."""
     raw = os.environ.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
+    if value in _TRUE:
         return True
-    if value in {"0", "false", "no", "off"}:
+    if value in _FALSE:
         return False
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use 1/0, true/false, yes/no or on/off.")
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """The integer in environment variable `name` (at least `minimum`), or `default`."""
     raw = os.environ.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw)
@@ -40,60 +46,87 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """The comma-separated list in environment variable `name`, or `default`."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(name: str, url: str) -> dict:
-    """Translate DATABASE_URL (postgres://user:pass@host:port/db or sqlite:///path) to DATABASES['default']."""
-    parts = urlsplit(url)
+def database_from_url(name: str, url: str, conn_max_age: int = 0) -> dict[str, Any]:
+    """Translate a database URL to a DATABASES entry.
+
+    Accepted: `postgres://user:password@host:port/dbname` (also `postgresql://`) and
+    `sqlite:///relative/path.sqlite3` or `sqlite:////absolute/path.sqlite3` (the dj-database-url
+    convention: the path is everything after the third slash).
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={url!r} has an invalid port.") from None
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        if not parts.hostname:
+            raise ImproperlyConfigured(f"{name}={url!r} names no host (expected postgres://user@host:port/dbname).")
         if not parts.path.strip("/"):
             raise ImproperlyConfigured(f"{name}={url!r} names no database (expected postgres://user@host:port/dbname).")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ImproperlyConfigured(f"{name}={url!r} has an invalid port.") from None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
+            "HOST": parts.hostname,
             "PORT": str(port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # Under ASGI, sync code runs in worker threads; persistent connections would outlive
+            # them, so they stay opt-in (CONN_MAX_AGE) and are health-checked when enabled.
+            "CONN_MAX_AGE": conn_max_age,
+            "CONN_HEALTH_CHECKS": conn_max_age > 0,
         }
     if parts.scheme == "sqlite":
-        path = url[len("sqlite://") :]
-        if path.startswith("/"):
-            path = path[1:] if path.startswith("//") else path
-        if not path:
+        path = parts.path[1:]
+        if not path or parts.netloc:
             raise ImproperlyConfigured(f"{name}={url!r} names no file (expected sqlite:///path/to/db.sqlite3).")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(path), "OPTIONS": {"timeout": 20}}
     raise ImproperlyConfigured(
         f"{name}={url!r} is not a database URL; expected postgres://user@host:port/dbname or sqlite:///path."
     )
 
 
 def redis_url(name: str, url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"redis", "rediss", "unix"} or (parts.scheme != "unix" and not parts.hostname):
-        raise ImproperlyConfigured(f"{name}={url!r} is not a Redis URL; expected redis://host:port/db.")
+    """Validate a channels-redis URL (`redis://host:port/db`, `rediss://...` or `unix:///path`)."""
     try:
+        parts = urlsplit(url)
         _ = parts.port
     except ValueError:
         raise ImproperlyConfigured(f"{name}={url!r} has an invalid port.") from None
+    is_unix = parts.scheme == "unix"
+    if not (parts.path if is_unix else parts.scheme in {"redis", "rediss"} and parts.hostname):
+        raise ImproperlyConfigured(f"{name}={url!r} is not a Redis URL; expected redis://host:port/db.")
+    db = parts.path.strip("/")
+    if not is_unix and db and not db.isdigit():
+        raise ImproperlyConfigured(f"{name}={url!r} names Redis database {db!r}; expected a number.")
     return url
 
 
 def local_secret_key(path: Path) -> str:
-    """A random key generated once and kept beside the project, for the embedded (DEBUG) mode only."""
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(50)
-    path.write_text(key + "\n")
-    path.chmod(0o600)
+    """A random key generated once and kept beside the project, for the embedded (DEBUG) mode only.
+
+    Several processes may start at once on a fresh clone (test workers, Daphne), so the key is
+    written to a private temporary file and linked into place atomically: the first one wins and
+    everybody reads a complete file.
+    """
+    if not path.exists():
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50) + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty; delete it to generate a new SECRET_KEY.")
     return key

@@ -75,17 +75,16 @@ TEMPLATES = [
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "orchweb.asgi.application"
 
-if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": database_from_url("DATABASE_URL", os.environ["DATABASE_URL"])}
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"timeout": 20},
-        }
-    }
+# Embedded: a SQLite file beside the project. Scaled: DATABASE_URL (PostgreSQL).
+DATABASES = {
+    "default": database_from_url(
+        "DATABASE_URL",
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("CONN_MAX_AGE", 0),
+    )
+}
 
+# Embedded: one process, so the in-memory layer is enough. Scaled: Redis joins the processes.
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
@@ -104,7 +103,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/projects/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"

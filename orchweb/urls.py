@@ -1,9 +1,15 @@
-"""Root URL configuration: each app owns its routes."""
+"""Root URL configuration: project-level routes here; each app owns its own."""
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
+
+from orchweb import views
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="designer-project-list"), name="orchweb-home"),
+    path("healthz", views.healthz, name="orchweb-healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("designer.urls")),
     path("", include("simulator.urls")),
