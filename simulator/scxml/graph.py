@@ -15,68 +15,37 @@ be drawn).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lxml import etree
 
 from simulator.scxml.errors import DefinitionError
-from simulator.scxml.profile import Profile
+from simulator.scxml.loader import LoadedDocument, load_document
+from simulator.scxml.profile import W3C, Profile
 
 SCXML_NS = "http://www.w3.org/2005/07/scxml"
 XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 XINCLUDE_NS_OLD = "http://www.w3.org/2003/XInclude"
 
+#: attributes in this namespace are added by the loader (source file markers), not written
+INTERNAL_ATTRIBUTE_PREFIX = "{urn:orchweb:"
 #: SCXML elements that are states in the graph (`initial` is drawn as a pseudo-state)
 STATE_TAGS = ("scxml", "state", "parallel", "final", "history", "initial")
 #: SCXML elements holding executable content, mapped to the action phase they give
 CONTENT_PHASES = {"onentry": "onentry", "onexit": "onexit", "invoke": "invoke"}
 
-Locator = Callable[[etree._Element], tuple[str | None, int | None]]
 
-
-@dataclass
-class ResolvedDocument:
-    """The entry document with includes resolved, as the loader returns it.
-
-    `root` is None when nothing could be parsed; `errors` are the loader's definition errors
-    (XML syntax, unresolved includes, ...); `locate(element)` gives (project file, 1-based line).
-    """
-
-    entry: str
-    root: etree._Element | None
-    errors: list[DefinitionError] = field(default_factory=list)
-    locate: Locator = lambda element: (None, element.sourceline)
-
-
-def resolve_document(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> ResolvedDocument:
-    """Resolve the entry document of a project through the engine's loader; never raises.
+def resolve_document(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> LoadedDocument:
+    """Resolve the entry document with the engine's loader (includes resolved); never raises.
 
     Graph and lint both read this one resolved document, so they see exactly what a simulation
     session would run.
     """
     try:
-        return _resolve_with_loader(files, entry, profile)
+        return load_document(files, entry, profile or W3C)
     except Exception as error:  # a loader bug must not take the designer page down
-        return ResolvedDocument(entry, None, [DefinitionError(f"cannot load document: {error}", entry, None, None)])
-
-
-def _resolve_with_loader(files: Mapping[str, bytes], entry: str, profile: Profile | None) -> ResolvedDocument:
-    """Interim single-file parse until `simulator.scxml.loader` lands (includes stay unresolved)."""
-    data = files.get(entry)
-    if data is None:
-        missing = DefinitionError(f"entry document {entry!r} is not in the project", entry)
-        return ResolvedDocument(entry, None, [missing])
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-    )
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as error:
-        line, column = error.position if error.position else (None, None)
-        return ResolvedDocument(entry, None, [DefinitionError(f"XML syntax error: {error.msg}", entry, line, column)])
-    return ResolvedDocument(entry, root, [], lambda element: (entry, element.sourceline))
+        return LoadedDocument(entry, None, files, [DefinitionError(f"cannot load document: {error}", entry)])
 
 
 def local_name(element: etree._Element) -> str:
@@ -107,8 +76,13 @@ def is_custom_action(element: etree._Element) -> bool:
 
 
 def attribute_name(name: str) -> str:
-    """Readable attribute name: `{ns}local` stays qualified only for foreign namespaces."""
+    """Readable attribute name: the local part of a namespaced attribute."""
     return name.rsplit("}", 1)[-1] if name.startswith("{") else name
+
+
+def raw_attributes(element: etree._Element) -> dict[str, str]:
+    """An element's attributes as written (the loader's own bookkeeping attributes left out)."""
+    return {attribute_name(k): v for k, v in element.attrib.items() if not k.startswith(INTERNAL_ATTRIBUTE_PREFIX)}
 
 
 def custom_actions(container: etree._Element) -> Iterator[etree._Element]:
@@ -143,7 +117,7 @@ def initial_of(element: etree._Element, kind: str, children: list[tuple[str, str
 class _GraphBuilder:
     """Walks a resolved document once and emits the graph JSON."""
 
-    def __init__(self, doc: ResolvedDocument, modules: Mapping[str, str]):
+    def __init__(self, doc: LoadedDocument, modules: Mapping[str, str]):
         self.doc = doc
         self.modules = modules
         self.states: list[dict[str, Any]] = []
@@ -161,14 +135,14 @@ class _GraphBuilder:
 
     def action(self, element: etree._Element, phase: str) -> dict[str, Any]:
         """One extension call as an ACTION record."""
-        file, line = self.doc.locate(element)
+        file, line = self.doc.location(element)
         ns = namespace_of(element)
         return {
             "namespace": ns,
             "module": self.modules.get(ns or ""),
             "action": local_name(element),
             "phase": phase,
-            "attributes": {attribute_name(k): v for k, v in element.attrib.items()},
+            "attributes": raw_attributes(element),
             "file": file,
             "line": line,
         }
@@ -179,7 +153,7 @@ class _GraphBuilder:
     def visit_state(self, element: etree._Element, kind: str, parent: str | None) -> str:
         sid = self.state_id(element, kind, parent)
         self.ids[id(element)] = sid
-        file, line = self.doc.locate(element)
+        file, line = self.doc.location(element)
         record: dict[str, Any] = {
             "id": sid,
             "kind": kind,
@@ -208,7 +182,7 @@ class _GraphBuilder:
         return sid
 
     def visit_transition(self, element: etree._Element, source: str) -> None:
-        file, line = self.doc.locate(element)
+        file, line = self.doc.location(element)
         event = element.get("event")
         targets = (element.get("target") or "").split()
         self.transitions.append(
@@ -228,7 +202,7 @@ class _GraphBuilder:
         )
 
 
-def graph_of(doc: ResolvedDocument, modules: Mapping[str, str] | None = None) -> dict[str, Any]:
+def graph_of(doc: LoadedDocument, modules: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The graph JSON of an already resolved document (lint reuses it)."""
     builder = _GraphBuilder(doc, modules or {})
     root_id: str | None = None
@@ -238,7 +212,7 @@ def graph_of(doc: ResolvedDocument, modules: Mapping[str, str] | None = None) ->
             builder.build(doc.root)
             root_id = builder.states[0]["id"]
         else:
-            file, line = doc.locate(doc.root)
+            file, line = doc.location(doc.root)
             message = f"root element is <{doc.root.tag}>, not SCXML <scxml>"
             errors.append({"file": file, "line": line, "message": message})
     return {

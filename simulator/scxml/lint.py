@@ -29,15 +29,16 @@ from typing import Any
 from lxml import etree
 
 from simulator.scxml.graph import (
+    SCXML_NS,
     XINCLUDE_NS,
     XINCLUDE_NS_OLD,
-    ResolvedDocument,
     graph_of,
     is_scxml,
     local_name,
     namespace_of,
     resolve_document,
 )
+from simulator.scxml.loader import LoadedDocument, parse_xml, resolve_href
 from simulator.scxml.profile import Profile
 
 Finding = dict[str, Any]
@@ -136,7 +137,38 @@ def expression_attributes(root: etree._Element, profile: Profile) -> Iterator[tu
                 yield element, name, value
 
 
-def check_js(doc: ResolvedDocument, profile: Profile) -> list[Finding]:
+def text_included_scripts(doc: LoadedDocument) -> dict[tuple[str, int | None], str]:
+    """(file, line) of each `<script>` whose whole body is an `xi:include parse="text"` -> that
+    included project file, so a syntax error is reported in the .js file where it can be fixed.
+
+    The resolved tree no longer shows which text came from an include, so the source files of
+    the document are read again (raw, unresolved) to find those scripts.
+    """
+    found: dict[tuple[str, int | None], str] = {}
+    if doc.root is None:
+        return found
+    sources = {doc.location(element)[0] for element in doc.root.iter(f"{{{SCXML_NS}}}script")}
+    for file in sources:
+        data = doc.project.get(file)
+        raw, _errors = parse_xml(data, file) if data is not None else (None, [])
+        if raw is None:
+            continue
+        for script in raw.iter(f"{{{SCXML_NS}}}script"):
+            children = [c for c in script if isinstance(c.tag, str)]
+            if (
+                len(children) == 1
+                and children[0].tag in (f"{{{XINCLUDE_NS}}}include", f"{{{XINCLUDE_NS_OLD}}}include")
+                and children[0].get("parse") == "text"
+                and not (script.text or "").strip()
+                and not (children[0].tail or "").strip()
+            ):
+                path = resolve_href(file, children[0].get("href", ""))
+                if path is not None:
+                    found[(file, script.sourceline)] = path
+    return found
+
+
+def check_js(doc: LoadedDocument, profile: Profile) -> list[Finding]:
     """js-syntax findings for scripts and expression attributes of the resolved document."""
     findings: list[Finding] = []
     if doc.root is None:
@@ -146,17 +178,21 @@ def check_js(doc: ResolvedDocument, profile: Profile) -> list[Finding]:
             continue
         error = js_syntax_error(profile.preprocess_script(value), "expression")
         if error:
-            file, line = doc.locate(element)
+            file, line = doc.location(element)
             message = f"<{local_name(element)} {name}>: {error[0]}"
             findings.append(finding("js-syntax", "error", file, line, message))
+    included = text_included_scripts(doc)
     for element in doc.root.iter(f"{{{namespace_of(doc.root)}}}script"):
         source = script_text(element)
         if not source.strip():
             continue
         error = js_syntax_error(profile.preprocess_script(source), "script")
         if error:
-            file, line = doc.locate(element)
-            if line is not None and error[1] is not None:
+            file, line = doc.location(element)
+            js_file = included.get((file, line))
+            if js_file is not None:  # the whole script is an included .js file: point into it
+                file, line = js_file, error[1]
+            elif line is not None and error[1] is not None:
                 line += error[1] - 1
             findings.append(finding("js-syntax", "error", file, line, f"<script>: {error[0]}", error[2]))
     return findings
@@ -192,14 +228,14 @@ def classify_definition_error(message: str) -> str:
     return "definition"
 
 
-def check_definition_errors(doc: ResolvedDocument) -> list[Finding]:
+def check_definition_errors(doc: LoadedDocument) -> list[Finding]:
     """Loader errors as findings, plus includes left unresolved in the document."""
     findings = [
         finding(classify_definition_error(e.message), "error", e.file, e.line, e.message, e.column) for e in doc.errors
     ]
     if doc.root is not None:
         for element in doc.root.iter(f"{{{XINCLUDE_NS}}}include", f"{{{XINCLUDE_NS_OLD}}}include"):
-            file, line = doc.locate(element)
+            file, line = doc.location(element)
             href = element.get("href", "")
             message = f"xi:include of {href!r} is not resolved"
             findings.append(finding("unresolved-include", "error", file, line, message))
@@ -391,7 +427,7 @@ def _orthogonal_exit(chain, states, targeted, subtree) -> bool:  # type: ignore[
 # --- Entry point -----------------------------------------------------------------------------
 
 
-def lint_document(doc: ResolvedDocument, graph: dict[str, Any], profile: Profile) -> list[Finding]:
+def lint_document(doc: LoadedDocument, graph: dict[str, Any], profile: Profile) -> list[Finding]:
     """Every generic rule on an already resolved document and its graph."""
     findings = check_definition_errors(doc)
     if doc.root is None or graph["root"] is None:
