@@ -23,7 +23,7 @@ Nothing here raises on bad input: every problem becomes a finding.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from lxml import etree
@@ -448,18 +448,36 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(unique.values(), key=lambda f: (f["file"] or "", f["line"] or 0, f["column"] or 0, f["rule"]))
 
 
-def lint_project(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> list[Finding]:
-    """Generic lint findings for the project's entry document; never raises."""
+#: a dialect's extra rules: (resolved document, its graph, profile) -> findings
+Rule = Callable[[LoadedDocument, dict[str, Any], Profile], list[Finding]]
+
+
+def lint_project(
+    files: Mapping[str, bytes],
+    entry: str,
+    profile: Profile | None = None,
+    rules: Iterable[Rule] = (),
+    modules: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Lint findings for the project's entry document; never raises.
+
+    The generic rules always run; a dialect adds its own `rules` (ORS: simulator/ors/lint.py),
+    which read the same resolved document and graph (built with `modules`, see build_graph).
+    """
     profile = profile or Profile()
     try:
         doc = resolve_document(files, entry, profile)
+        graph = graph_of(doc, modules)
         syntax = check_xml_files(files)
         broken = {f["file"] for f in syntax}
         findings = syntax + [
             f
-            for f in lint_document(doc, graph_of(doc), profile)
+            for f in lint_document(doc, graph, profile)
             if not (f["rule"] == "xml-syntax" and f["file"] in broken)  # already reported per file
         ]
+        if doc.root is not None and graph["root"] is not None:
+            for rule in rules:
+                findings += rule(doc, graph, profile)
     except Exception as error:  # a lint bug must never hide the document from the designer
         findings = [finding("internal", "error", entry, None, f"lint failed: {error!r}")]
     return sort_findings(findings)

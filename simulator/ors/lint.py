@@ -1,0 +1,327 @@
+"""ORS lint rules: extension calls checked against the module declarations, and waited events.
+
+Rules (id: severity — what):
+  unknown-action: error — an element of a Genesys module namespace that the module does not
+      declare (or a `http://www.genesyslab.com/modules/<x>` namespace no module declares)
+  missing-attribute: error — a required attribute of an action (or of one of its children) is
+      absent
+  unknown-attribute: warning — an attribute the declaration does not know (ORS ignores it, so it
+      is most likely a typo); `_`-prefixed ORS attributes are accepted
+  bad-value: error — a literal (or an expression that is a plain JS literal) outside the
+      declared valid values, or of the wrong type
+  bad-child: error — a child element the action does not accept, or too few/many of one
+  js-syntax: error — an expression/location attribute of an action that does not compile
+  unproducible-event: warning — a transition waits for an event that nothing can produce: no
+      `<raise>`/`<send>` of the strategy, no `done.state.*` of its states, no error event, no
+      event of an ORS module or of the ORS core
+
+The declarations are the data in `simulator/ors/extensions/` (see `base.py`); the structural
+checks reuse `validate_element()` from there, so lint and the runtime agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from lxml import etree
+
+from simulator.ors.extensions import MODULES, module_for_namespace
+from simulator.ors.extensions.base import GENESYS_NS_BASE, Action, Attr, Child, Module, validate_element
+from simulator.scxml.graph import is_custom_action, is_scxml, local_name, namespace_of
+from simulator.scxml.lint import Finding, finding, js_syntax_error
+from simulator.scxml.loader import LoadedDocument
+from simulator.scxml.profile import Profile
+
+#: events the ORS core itself sends (spec ors-core.md 1.12); names ending in "." are prefixes
+CORE_EVENTS = ("error.", "done.invoke.", "done.scxml.", "cancel.successful")
+
+#: validate_element() message fragments -> rule id (base.py formats these messages)
+VALIDATION_RULES = (
+    ("unknown action element", "unknown-action"),
+    ("missing required attribute", "missing-attribute"),
+    ("invalid value", "bad-value"),
+    ("unexpected child element", "bad-child"),
+    ("child element(s)", "bad-child"),
+)
+
+
+def is_genesys_namespace(namespace: str | None) -> bool:
+    """Whether `namespace` is (any spelling of) a Genesys module namespace."""
+    if not namespace:
+        return False
+    bare = GENESYS_NS_BASE.removeprefix("http://")
+    return namespace.removeprefix("http://").removeprefix("https://").startswith(bare)
+
+
+def action_elements(root: etree._Element) -> Iterator[etree._Element]:
+    """Extension calls: Genesys-namespace elements directly inside SCXML content."""
+    for element in root.iter():
+        parent = element.getparent()
+        if (
+            is_custom_action(element)
+            and parent is not None
+            and is_scxml(parent)
+            and is_genesys_namespace(namespace_of(element))
+        ):
+            yield element
+
+
+# --- JS literal values -----------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+class _Unknown:
+    """The value of an expression that is not a plain literal (known only at run time)."""
+
+
+UNKNOWN = _Unknown()
+
+
+def static_value(attr: Attr, raw: str) -> Any:
+    """The value an attribute certainly has, or UNKNOWN when it depends on the run.
+
+    Literal attributes are their text; an expression is known when it is a JS string, number or
+    boolean literal. A bare identifier stays UNKNOWN: it is a variable or (ORS `bare_token_literal`)
+    the token itself, which only the run decides.
+    """
+    text = raw.strip()
+    if attr.kind == "literal":
+        return text
+    if attr.kind == "location":
+        return UNKNOWN
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[0] not in text[1:-1]:
+        return text[1:-1]
+    if _NUMBER.fullmatch(text):
+        return json.loads(text.lstrip("+")) if not text.startswith(".") else float(text)
+    if text in ("true", "false"):
+        return text == "true"
+    return UNKNOWN
+
+
+def type_problem(attr: Attr, value: Any) -> str | None:
+    """Why a statically known `value` does not fit `attr` (type and valid values), or None."""
+    if value is UNKNOWN:
+        return None
+    if attr.values is not None and attr.kind != "literal":
+        allowed = {str(v).lower() for v in attr.values}
+        if str(value).lower() not in allowed:
+            return f"has value {value!r}, expected one of: {', '.join(str(v) for v in attr.values)}"
+    expected = attr.type
+    if attr.kind == "literal":
+        text = str(value).lower()
+        if expected == "boolean" and text not in ("true", "false"):
+            return f"has value {value!r}, expected true or false"
+        if expected in ("integer", "number") and not _NUMBER.fullmatch(text):
+            return f"has value {value!r}, expected a number"
+        return None
+    if expected == "boolean" and not isinstance(value, bool) and str(value).lower() not in ("true", "false"):
+        return f"has value {value!r}, expected a boolean"
+    if expected in ("integer", "number") and (isinstance(value, bool) or not _is_number(value)):
+        return f"has value {value!r}, expected a number"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, int | float):
+        return True
+    return bool(_NUMBER.fullmatch(str(value).strip()))
+
+
+# --- Action checks ---------------------------------------------------------------------------
+
+
+def _declared_child(children: Iterable[Child], element: etree._Element, module: Module) -> Child | None:
+    ns, name = namespace_of(element), local_name(element)
+    for child in children:
+        if child.tag != name:
+            continue
+        if child.namespace is None and ns in module.namespaces:
+            return child
+        if child.namespace is not None and (ns or "").removeprefix("http://") == child.namespace.removeprefix(
+            "http://"
+        ):
+            return child
+    return None
+
+
+def _attribute_findings(
+    element: etree._Element,
+    attributes: tuple[Attr, ...],
+    where: str,
+    file: str | None,
+    profile: Profile,
+) -> Iterator[Finding]:
+    """unknown-attribute, bad-value (expressions that are literals) and js-syntax findings."""
+    declared = {a.name: a for a in attributes}
+    line = element.sourceline
+    for name, raw in element.attrib.items():
+        if name.startswith("{"):
+            continue  # namespaced (xml:*, loader markers): not the action's own attributes
+        attr = declared.get(name)
+        if attr is None:
+            if not name.startswith("_"):
+                yield finding("unknown-attribute", "warning", file, line, f"{where}: unknown attribute '{name}'")
+            continue
+        if attr.kind in ("expression", "location") and raw.strip():
+            error = js_syntax_error(profile.preprocess_script(raw), "expression")
+            if error:
+                yield finding("js-syntax", "error", file, line, f"{where} {name}: {error[0]}")
+                continue
+        if attr.kind != "literal":  # literal values are checked by validate_element()
+            problem = type_problem(attr, static_value(attr, raw))
+            if problem:
+                yield finding("bad-value", "error", file, line, f"{where}: attribute '{name}' {problem}")
+        elif attr.type in ("boolean", "integer", "number") and attr.values is None:
+            problem = type_problem(attr, raw.strip())
+            if problem:
+                yield finding("bad-value", "error", file, line, f"{where}: attribute '{name}' {problem}")
+
+
+def _walk_children(
+    element: etree._Element,
+    children: tuple[Child, ...],
+    module: Module,
+    where: str,
+    file: str | None,
+    profile: Profile,
+) -> Iterator[Finding]:
+    for sub in element:
+        if not isinstance(sub.tag, str):
+            continue
+        decl = _declared_child(children, sub, module)
+        if decl is None:
+            continue  # validate_element() reports undeclared children
+        sub_where = f"{where}/{local_name(sub)}"
+        if decl.namespace is not None and not is_genesys_namespace(decl.namespace):
+            continue  # core <param>/<content>: the generic lint checks their expressions
+        if not decl.open:
+            yield from _attribute_findings(sub, decl.attributes, sub_where, file, profile)
+        yield from _walk_children(sub, decl.children, module, sub_where, file, profile)
+
+
+def check_action(doc: LoadedDocument, element: etree._Element, profile: Profile) -> list[Finding]:
+    """Every finding for one extension call."""
+    file, line = doc.location(element)
+    namespace = namespace_of(element)
+    module = module_for_namespace(namespace)
+    if module is None:
+        message = f"<{local_name(element)}>: no ORS module has the namespace {namespace!r}"
+        return [finding("unknown-action", "error", file, line, message)]
+    findings: list[Finding] = []
+    for problem_line, message in validate_element(module, element):
+        rule = next((r for fragment, r in VALIDATION_RULES if fragment in message), "bad-child")
+        findings.append(finding(rule, "error", file, problem_line or line, message))
+    action: Action | None = module.actions.get(local_name(element))
+    if action is None:
+        return findings
+    where = f"<{module.name}:{action.name}>"
+    findings += _attribute_findings(element, action.attributes, where, file, profile)
+    findings += _walk_children(element, action.children, module, where, file, profile)
+    return findings
+
+
+# --- Events ----------------------------------------------------------------------------------
+
+
+def _send_event_names(doc: LoadedDocument, profile: Profile) -> tuple[set[str], bool]:
+    """Event names the document raises or sends, and whether some send's name is dynamic."""
+    names: set[str] = set()
+    dynamic = False
+    assert doc.root is not None
+    for element in doc.root.iter():
+        if not is_scxml(element, "raise", "send"):
+            continue
+        tag = local_name(element)
+        for attribute in ("event", "eventexpr"):
+            raw = element.get(attribute)
+            if raw is None:
+                continue
+            if attribute == "event" and not profile.attribute_is_expression(tag, "event"):
+                names.add(raw.strip())
+                continue
+            value = static_value(Attr(attribute), raw)
+            if isinstance(value, str):
+                names.add(value)
+            else:
+                dynamic = True
+    return names, dynamic
+
+
+def platform_events(modules: Iterable[Module], used: set[tuple[str, str]]) -> set[str]:
+    """Events the ORS platform can send to this strategy.
+
+    Unsolicited module events and events not tied to an action are always possible; the answers
+    of an action (`queue.submit.done`, `error.queue.submit`) only when the strategy calls it.
+    """
+    names: set[str] = set()
+    for module in modules:
+        answers: set[str] = set()
+        for action in module.actions.values():
+            events = {*action.events, module.done_event(action), module.error_event(action)}
+            answers |= events
+            if (module.name, action.name) in used:
+                names |= events
+        names |= {e.name for e in module.events if e.unsolicited or e.name not in answers}
+    return names
+
+
+def descriptor_matches(descriptor: str, producible: str) -> bool:
+    """Whether an event named `producible` (or, ending in ".", any event with that prefix)
+    matches the transition event `descriptor` (ORS token-prefix matching, spec 1.9)."""
+    if producible.endswith("."):
+        family = producible[:-1]
+        return descriptor == family or descriptor.startswith(producible) or family.startswith(descriptor + ".")
+    return producible == descriptor or producible.startswith(descriptor + ".")
+
+
+def check_events(
+    doc: LoadedDocument, graph: Mapping[str, Any], profile: Profile, modules: Iterable[Module] = MODULES
+) -> list[Finding]:
+    """unproducible-event findings for transitions waiting for events nothing can produce.
+
+    When some `<send>` computes its event name at run time, any name might be produced and no
+    finding is reported.
+    """
+    if doc.root is None:
+        return []
+    sent, dynamic = _send_event_names(doc, profile)
+    if dynamic:
+        return []
+    used = set()
+    for element in action_elements(doc.root):
+        module = module_for_namespace(namespace_of(element))
+        if module is not None:
+            used.add((module.name, local_name(element)))
+    producible = sent | platform_events(modules, used) | set(CORE_EVENTS)
+    producible |= {f"done.state.{s['id']}" for s in graph["states"] if s["kind"] in ("state", "parallel")}
+    findings: list[Finding] = []
+    for transition in graph["transitions"]:
+        for descriptor in (transition["event"] or "").split():
+            name = descriptor.removesuffix(".*").removesuffix(".")
+            if name == "*" or not name:
+                continue
+            if not any(descriptor_matches(name, event) for event in producible):
+                message = f"transition from {transition['source']!r} waits for {descriptor!r}, which nothing produces"
+                findings.append(
+                    finding("unproducible-event", "warning", transition["file"], transition["line"], message)
+                )
+    return findings
+
+
+# --- Entry point -----------------------------------------------------------------------------
+
+
+def ors_rules(doc: LoadedDocument, graph: Mapping[str, Any], profile: Profile) -> list[Finding]:
+    """Every ORS rule on a resolved document and its graph (plugged into the generic lint)."""
+    if doc.root is None:
+        return []
+    findings: list[Finding] = []
+    for element in action_elements(doc.root):
+        findings += check_action(doc, element, profile)
+    findings += check_events(doc, graph, profile)
+    return findings
