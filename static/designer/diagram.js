@@ -1,0 +1,862 @@
+/*
+ * orchweb statechart diagram: draws a Graph JSON (see docs / BRIEF "Graph JSON") as SVG,
+ * laid out by ELK (vendored elkjs, layered algorithm, hierarchy handled in one run so
+ * transitions crossing compound states are routed too).
+ *
+ * Reusable by the designer pages and the simulator page:
+ *
+ *   const view = await Diagram.render(el, graph, {onStateClick, onEdgeClick, collapsed, status});
+ *   view.highlight(["stateA", "stateB"]);      // active configuration
+ *   view.tint(["stateA"], ["t3"]);             // visited states / transitions (coverage)
+ *   view.animateTransition("t3");              // pulse the last transition taken
+ *   view.setBreakpoints(["stateA"]);           // red dot on states with a breakpoint
+ *   view.search("Entry1"); view.fit(); view.collapse(id); view.expand(id);
+ *   Diagram.diff(graphA, graphB) -> {states: {id: "added|removed|changed"}, transitions: {...}, graph}
+ *
+ * Readiness for tests: el.dataset.diagramReady = "1" and el.dataset.stateCount (drawn states)
+ * after every layout; document.body gets the same flags.
+ */
+(function (global) {
+  "use strict";
+
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const FONT_FAMILY = '"DejaVu Sans", "Liberation Sans", Arial, sans-serif';
+  const FONT = "12px " + FONT_FAMILY;
+  const SMALL_FONT = "10.5px " + FONT_FAMILY;
+  const BOLD_FONT = "bold 12px " + FONT_FAMILY;
+
+  /** One colour per ORS extension module (badges). Diff colours (green/red/amber) are kept apart. */
+  const MODULE_COLOURS = {
+    queue: "#1d4ed8",
+    ixn: "#7c3aed",
+    dialog: "#0e7490",
+    session: "#475569",
+    ws: "#db2777",
+    statistic: "#0f766e",
+    classification: "#9a3412",
+    resource: "#4d7c0f",
+    elasticconnector: "#be123c",
+  };
+  const UNKNOWN_MODULE_COLOUR = "#6b7280";
+
+  const HEADER_H = 22;
+  const BADGE_H = 16;
+  const ROW_H = 16;
+  const PAD = 8;
+  const MAX_LABEL = 44;
+  const MAX_NODE_W = 300;
+
+  let measureCtx = null;
+  /** Width in px of `text` drawn with `font` (canvas metrics match the SVG text rendering). */
+  function measure(text, font) {
+    if (!measureCtx) measureCtx = document.createElement("canvas").getContext("2d");
+    measureCtx.font = font || FONT;
+    return Math.ceil(measureCtx.measureText(text).width);
+  }
+
+  function truncate(text, max) {
+    return text.length > max ? text.slice(0, max - 1) + "…" : text;
+  }
+
+  function svg(tag, attrs, parent) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v !== null && v !== undefined) node.setAttribute(k, v);
+    }
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function text(parent, x, y, content, attrs) {
+    const t = svg("text", Object.assign({ x: x, y: y }, attrs || {}), parent);
+    t.textContent = content;
+    return t;
+  }
+
+  /** Label of an edge: `event [cond]`, shortened; the full text is in the tooltip. */
+  function transitionLabel(t) {
+    let label = t.event || "";
+    if (t.cond) label += (label ? " " : "") + "[" + t.cond.replace(/\s+/g, " ").trim() + "]";
+    return truncate(label, MAX_LABEL);
+  }
+
+  function actionName(a) {
+    return (a.module || a.namespace || "?") + ":" + a.action;
+  }
+
+  function actionTooltip(a) {
+    const lines = [actionName(a) + " (" + a.phase + ", " + a.file + ":" + a.line + ")"];
+    for (const [k, v] of Object.entries(a.attributes || {})) lines.push("  " + k + " = " + v);
+    return lines.join("\n");
+  }
+
+  /** Indexes a graph: states by id, children order, transitions by id and by source. */
+  function indexGraph(graph) {
+    const states = new Map();
+    for (const s of graph.states) states.set(s.id, s);
+    const transitions = new Map();
+    for (const t of graph.transitions) transitions.set(t.id, t);
+    return { states: states, transitions: transitions };
+  }
+
+  /** Short display label: the id without the prefix of an ancestor id (Composer resolveid prefixes). */
+  function displayLabel(state, states) {
+    let best = "";
+    let p = state.parent ? states.get(state.parent) : null;
+    while (p) {
+      if (state.id.startsWith(p.id + ".") && p.id.length > best.length) best = p.id;
+      p = p.parent ? states.get(p.parent) : null;
+    }
+    return best ? state.id.slice(best.length + 1) : state.id;
+  }
+
+  function ancestors(id, states) {
+    const out = [];
+    let s = states.get(id);
+    while (s && s.parent) {
+      out.push(s.parent);
+      s = states.get(s.parent);
+    }
+    return out;
+  }
+
+  /** Badge layout: wraps pills into rows no wider than maxW; returns rows of {a, w}. */
+  function badgeRows(actions, maxW) {
+    const rows = [];
+    let row = [];
+    let used = 0;
+    for (const a of actions) {
+      const w = measure(actionName(a), SMALL_FONT) + 10;
+      if (row.length && used + w > maxW) {
+        rows.push(row);
+        row = [];
+        used = 0;
+      }
+      row.push({ a: a, w: w });
+      used += w + 4;
+    }
+    if (row.length) rows.push(row);
+    return rows;
+  }
+
+  class DiagramView {
+    constructor(el, graph, opts) {
+      this.el = el;
+      this.graph = graph;
+      this.opts = opts || {};
+      this.idx = indexGraph(graph);
+      this.collapsed = new Set(this.opts.collapsed || []);
+      this.status = this.opts.status || { states: {}, transitions: {} };
+      this.transform = { x: 0, y: 0, k: 1 };
+      this.stateEls = new Map();
+      this.edgeEls = new Map();
+      this.elk = new global.ELK();
+      this.marks = { active: [], visitedStates: [], visitedTransitions: [], breakpoints: [], found: null };
+      this._buildChrome();
+    }
+
+    _buildChrome() {
+      this.el.classList.add("diagram");
+      this.el.textContent = "";
+      this.svg = svg("svg", { class: "diagram-svg", role: "img", "aria-label": "statechart diagram" }, this.el);
+      const defs = svg("defs", {}, this.svg);
+      for (const [name, colour] of [
+        ["arrow", "#374151"],
+        ["arrow-added", "#15803d"],
+        ["arrow-removed", "#b91c1c"],
+        ["arrow-changed", "#b45309"],
+        ["arrow-hot", "#dc2626"],
+      ]) {
+        const m = svg(
+          "marker",
+          { id: "dg-" + name, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+          defs,
+        );
+        svg("path", { d: "M0,0 L10,5 L0,10 z", fill: colour }, m);
+      }
+      this.viewport = svg("g", { class: "dg-viewport" }, this.svg);
+      this.tooltip = document.createElement("div");
+      this.tooltip.className = "dg-tooltip";
+      this.tooltip.hidden = true;
+      this.el.appendChild(this.tooltip);
+      this._bindPanZoom();
+    }
+
+    /* ---------- layout ---------- */
+
+    _visible(id) {
+      return !ancestors(id, this.idx.states).some((a) => this.collapsed.has(a));
+    }
+
+    /** The drawn node standing for a state: itself, or its outermost collapsed ancestor. */
+    _effective(id) {
+      const anc = ancestors(id, this.idx.states).reverse();
+      for (const a of anc) if (this.collapsed.has(a)) return a;
+      return id;
+    }
+
+    _isCompound(s) {
+      return s.children && s.children.length > 0 && !this.collapsed.has(s.id) && s.kind !== "initial" && s.kind !== "history";
+    }
+
+    _targetless(s) {
+      return this.graph.transitions.filter((t) => t.source === s.id && t.targetless);
+    }
+
+    /** Computes node box contents (label, badges, internal transition rows) and sizes. */
+    _nodeBox(s) {
+      const label = displayLabel(s, this.idx.states);
+      const box = { label: label, badges: [], rows: [] };
+      if (s.kind === "initial") return Object.assign(box, { w: 14, h: 14 });
+      if (s.kind === "history") return Object.assign(box, { w: 26, h: 26 });
+      let w = measure(label, BOLD_FONT) + 2 * PAD + (this.collapsed.has(s.id) ? 22 : 0);
+      const rows = this._targetless(s).map((t) => {
+        const badgesW = t.actions.reduce((n, a) => n + measure(actionName(a), SMALL_FONT) + 14, 0);
+        let tl = "↺ " + (transitionLabel(t) || "(no event)");
+        // Keep text + badges within the node's maximum width: shorten the text, never the badges.
+        const room = MAX_NODE_W - 2 * PAD - badgesW - 6;
+        while (tl.length > 12 && measure(tl, SMALL_FONT) > room) tl = truncate(tl, tl.length - 3);
+        return { t: t, text: tl, w: measure(tl, SMALL_FONT) + badgesW + 6 };
+      });
+      for (const r of rows) w = Math.max(w, Math.min(r.w + 2 * PAD, MAX_NODE_W));
+      const stateActions = s.actions || [];
+      const bw = Math.max(w - 2 * PAD, 120);
+      box.badges = badgeRows(stateActions, Math.min(bw, MAX_NODE_W - 2 * PAD));
+      for (const row of box.badges) w = Math.max(w, row.reduce((n, b) => n + b.w + 4, 0) + 2 * PAD);
+      box.rows = rows;
+      const h = HEADER_H + box.badges.length * (BADGE_H + 3) + rows.length * ROW_H + (box.badges.length || rows.length ? 6 : 0);
+      return Object.assign(box, { w: Math.max(w, 60), h: Math.max(h, 30) });
+    }
+
+    _elkGraph() {
+      const states = this.idx.states;
+      this.boxes = new Map();
+      const nodes = new Map();
+      const makeNode = (s) => {
+        const box = this._nodeBox(s);
+        this.boxes.set(s.id, box);
+        const node = { id: "n:" + s.id, width: box.w, height: box.h, labels: [], children: [], edges: [] };
+        if (this._isCompound(s)) {
+          node.layoutOptions = {
+            "elk.padding": "[top=" + (box.h + 6) + ",left=12,bottom=12,right=12]",
+            "elk.nodeSize.constraints": "MINIMUM_SIZE",
+            "elk.nodeSize.minimum": "(" + box.w + "," + (box.h + 20) + ")",
+          };
+          if (s.initial && s.initial.length && !s.children.some((c) => states.get(c) && states.get(c).kind === "initial")) {
+            node.children.push({ id: "i:" + s.id, width: 12, height: 12 });
+          }
+          for (const c of s.children) {
+            const cs = states.get(c);
+            if (cs) node.children.push(makeNode(cs));
+          }
+        }
+        nodes.set(node.id, node);
+        return node;
+      };
+      const rootState = states.get(this.graph.root) || this.graph.states.find((s) => !s.parent);
+      const root = {
+        id: "root",
+        layoutOptions: {
+          "elk.algorithm": "layered",
+          "elk.direction": "DOWN",
+          "elk.hierarchyHandling": "INCLUDE_CHILDREN",
+          "elk.json.shapeCoords": "ROOT",
+          "elk.json.edgeCoords": "ROOT",
+          "elk.layered.spacing.nodeNodeBetweenLayers": "36",
+          "elk.spacing.nodeNode": "18",
+          "elk.spacing.edgeNode": "12",
+          "elk.spacing.edgeEdge": "8",
+          "elk.spacing.edgeLabel": "2",
+          "elk.layered.spacing.edgeNodeBetweenLayers": "12",
+          "elk.edgeLabels.placement": "CENTER",
+          "elk.layered.nodePlacement.strategy": "NETWORK_SIMPLEX",
+          "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+          "elk.edgeRouting": "ORTHOGONAL",
+          ...(this.opts.layoutOptions || {}),
+        },
+        children: rootState ? [makeNode(rootState)] : [],
+        edges: [],
+      };
+      nodes.set("root", root);
+
+      // Which ELK node contains an edge (ELK's findBestEdgeContainment rules).
+      const parentOf = (nid) => {
+        if (nid.startsWith("i:")) return "n:" + nid.slice(2);
+        const s = states.get(nid.slice(2));
+        return s && s.parent ? "n:" + s.parent : "root";
+      };
+      const chain = (nid) => {
+        const out = [nid];
+        while (nid !== "root") {
+          nid = parentOf(nid);
+          out.push(nid);
+        }
+        return out;
+      };
+      const container = (a, b) => {
+        if (a === b) return parentOf(a);
+        const ca = chain(a);
+        const cb = chain(b);
+        if (cb.includes(a)) return a;
+        if (ca.includes(b)) return b;
+        for (const x of ca.slice(1)) if (cb.includes(x)) return x;
+        return "root";
+      };
+      const addEdge = (edge) => {
+        const c = nodes.get(container(edge.sources[0], edge.targets[0])) || root;
+        c.edges.push(edge);
+      };
+
+      this.edgeInfo = new Map();
+      let n = 0;
+      // Initial markers of compound states without an <initial> child.
+      for (const node of nodes.values()) {
+        for (const child of node.children || []) {
+          if (!child.id.startsWith("i:")) continue;
+          const s = states.get(child.id.slice(2));
+          for (const target of s.initial) {
+            if (!states.has(target)) continue;
+            const eid = "x:" + n++;
+            this.edgeInfo.set(eid, { initial: true });
+            addEdge({ id: eid, sources: [child.id], targets: ["n:" + this._effective(target)] });
+          }
+        }
+      }
+      for (const t of this.graph.transitions) {
+        if (t.targetless || !states.has(t.source)) continue;
+        const src = this._effective(t.source);
+        t.targets.forEach((target, i) => {
+          if (!states.has(target)) return;
+          const tgt = this._effective(target);
+          if (src === tgt && (src !== t.source || target !== t.source)) return; // hidden inside a collapsed state
+          const eid = "e:" + t.id + ":" + i;
+          const label = transitionLabel(t);
+          const labels = [];
+          if (label || t.actions.length) {
+            const brows = badgeRows(t.actions, 240);
+            const lw = Math.max(label ? measure(label, SMALL_FONT) : 0, ...brows.map((r) => r.reduce((k, b) => k + b.w + 4, 0)));
+            labels.push({ id: "l:" + eid, text: label, width: lw + 4, height: (label ? 13 : 0) + brows.length * (BADGE_H + 2) });
+            this.edgeInfo.set(eid, { t: t, label: label, badges: brows });
+          } else {
+            this.edgeInfo.set(eid, { t: t, label: "", badges: [] });
+          }
+          addEdge({ id: eid, sources: ["n:" + src], targets: ["n:" + tgt], labels: labels });
+        });
+      }
+      return root;
+    }
+
+    /** Runs ELK and redraws; resolves when drawn. */
+    async layout() {
+      this.el.dataset.diagramReady = "0";
+      document.body.dataset.diagramReady = "0";
+      const elkGraph = this._elkGraph();
+      const result = await this.elk.layout(elkGraph);
+      this._draw(result);
+      this._applyMarks();
+      this.el.dataset.diagramReady = "1";
+      this.el.dataset.stateCount = String(this.stateEls.size);
+      document.body.dataset.diagramReady = "1";
+      document.body.dataset.stateCount = String(this.stateEls.size);
+      return this;
+    }
+
+    /* ---------- drawing ---------- */
+
+    _draw(result) {
+      this.viewport.textContent = "";
+      this.stateEls.clear();
+      this.edgeEls.clear();
+      this.size = { w: result.width || 0, h: result.height || 0 };
+      const nodeLayer = svg("g", { class: "dg-nodes" }, this.viewport);
+      const edgeLayer = svg("g", { class: "dg-edges" }, this.viewport);
+      const labelLayer = svg("g", { class: "dg-labels" }, this.viewport);
+      const walk = (node, depth) => {
+        for (const child of node.children || []) {
+          this._drawNode(child, nodeLayer, depth);
+          walk(child, depth + 1);
+        }
+        for (const edge of node.edges || []) this._drawEdge(edge, edgeLayer, labelLayer);
+      };
+      walk(result, 0);
+    }
+
+    _statusClass(kind, id) {
+      const st = (kind === "state" ? this.status.states : this.status.transitions) || {};
+      return st[id] ? " dg-" + st[id] : "";
+    }
+
+    _drawNode(node, layer, depth) {
+      if (node.id.startsWith("i:")) {
+        svg("circle", { class: "dg-initial-marker", cx: node.x + 6, cy: node.y + 6, r: 6 }, layer);
+        return;
+      }
+      const id = node.id.slice(2);
+      const s = this.idx.states.get(id);
+      const box = this.boxes.get(id);
+      const compound = this._isCompound(s);
+      const g = svg(
+        "g",
+        {
+          class: "dg-state dg-kind-" + s.kind + (compound ? " dg-compound" : "") + (this.collapsed.has(id) ? " dg-collapsed" : "") + this._statusClass("state", id),
+          "data-state-id": id,
+          "data-depth": depth,
+          tabindex: 0,
+        },
+        layer,
+      );
+      this.stateEls.set(id, g);
+      const x = node.x;
+      const y = node.y;
+      const w = node.width;
+      const h = node.height;
+      if (s.kind === "initial") {
+        svg("circle", { class: "dg-shape", cx: x + w / 2, cy: y + h / 2, r: w / 2 }, g);
+      } else if (s.kind === "history") {
+        svg("circle", { class: "dg-shape", cx: x + w / 2, cy: y + h / 2, r: w / 2 }, g);
+        text(g, x + w / 2, y + h / 2 + 4, s.history === "deep" ? "H*" : "H", { class: "dg-history-text", "text-anchor": "middle" });
+      } else {
+        svg("rect", { class: "dg-shape", x: x, y: y, width: w, height: h, rx: s.kind === "scxml" ? 2 : 8 }, g);
+        if (s.kind === "final") svg("rect", { class: "dg-final-inner", x: x + 3, y: y + 3, width: w - 6, height: h - 6, rx: 6 }, g);
+        if (compound && depth > 0) svg("line", { class: "dg-header-line", x1: x, x2: x + w, y1: y + box.h, y2: y + box.h }, g);
+        const title = text(g, x + PAD, y + 15, box.label, { class: "dg-label" });
+        title.appendChild(svg("title", {})).textContent = s.id + " (" + s.kind + ", " + s.file + ":" + s.line + ")";
+        if (s.kind === "parallel") this._drawRegionSeparators(node, g);
+        if (s.children && s.children.length && s.kind !== "scxml") {
+          const collapsed = this.collapsed.has(id);
+          const tg = svg("g", { class: "dg-toggle", "data-toggle": id, role: "button" }, g);
+          svg("rect", { x: x + w - 18, y: y + 4, width: 14, height: 14, rx: 3 }, tg);
+          text(tg, x + w - 11, y + 15, collapsed ? "+" : "−", { "text-anchor": "middle" });
+          tg.appendChild(svg("title", {})).textContent = (collapsed ? "Expand " : "Collapse ") + s.children.length + " children";
+        }
+        let by = y + HEADER_H;
+        for (const row of box.badges) {
+          let bx = x + PAD;
+          for (const b of row) {
+            this._drawBadge(g, bx, by, b);
+            bx += b.w + 4;
+          }
+          by += BADGE_H + 3;
+        }
+        for (const r of box.rows) {
+          const rg = svg("g", { class: "dg-internal dg-edge-hit" + this._statusClass("transition", r.t.id), "data-transition-id": r.t.id }, g);
+          svg("rect", { class: "dg-internal-bg", x: x + 3, y: by, width: w - 6, height: ROW_H }, rg);
+          const tt = text(rg, x + PAD, by + 12, r.text, { class: "dg-internal-text" });
+          let bx = x + PAD + measure(r.text, SMALL_FONT) + 6;
+          for (const a of r.t.actions) {
+            const bw = measure(actionName(a), SMALL_FONT) + 10;
+            this._drawBadge(rg, bx, by + 1, { a: a, w: bw }, 14);
+            bx += bw + 4;
+          }
+          tt.appendChild(svg("title", {})).textContent = this._transitionTooltip(r.t);
+          this.edgeEls.set(r.t.id, (this.edgeEls.get(r.t.id) || []).concat([rg]));
+          by += ROW_H;
+        }
+      }
+    }
+
+    _drawRegionSeparators(node, g) {
+      const kids = (node.children || []).filter((c) => c.id.startsWith("n:"));
+      if (kids.length < 2) return;
+      // Regions side by side when their vertical extents overlap, otherwise stacked.
+      const overlapY = (a, b) => a.y < b.y + b.height && b.y < a.y + a.height;
+      const sideBySide = kids.some((a, i) => kids.some((b, j) => i !== j && overlapY(a, b)));
+      kids.sort((a, b) => (sideBySide ? a.x - b.x : a.y - b.y));
+      for (let i = 1; i < kids.length; i++) {
+        const prev = kids[i - 1];
+        if (sideBySide) {
+          const xx = (prev.x + prev.width + kids[i].x) / 2;
+          svg("line", { class: "dg-region-sep", x1: xx, x2: xx, y1: node.y + HEADER_H, y2: node.y + node.height }, g);
+        } else {
+          const yy = (prev.y + prev.height + kids[i].y) / 2;
+          svg("line", { class: "dg-region-sep", x1: node.x, x2: node.x + node.width, y1: yy, y2: yy }, g);
+        }
+      }
+    }
+
+    _drawBadge(parent, x, y, b, height) {
+      const hh = height || BADGE_H;
+      const colour = MODULE_COLOURS[b.a.module] || UNKNOWN_MODULE_COLOUR;
+      const g = svg("g", { class: "dg-badge", "data-module": b.a.module || "", "data-action": b.a.action }, parent);
+      svg("rect", { x: x, y: y, width: b.w, height: hh, rx: hh / 2, fill: colour }, g);
+      text(g, x + b.w / 2, y + hh - 4, actionName(b.a), { "text-anchor": "middle", class: "dg-badge-text" });
+      g.addEventListener("mouseenter", (ev) => this._showTooltip(ev, actionTooltip(b.a)));
+      g.addEventListener("mousemove", (ev) => this._moveTooltip(ev));
+      g.addEventListener("mouseleave", () => this._hideTooltip());
+    }
+
+    _transitionTooltip(t) {
+      const lines = [
+        t.id + ": " + (t.event || "(eventless)") + " → " + (t.targets.length ? t.targets.join(" ") : "(targetless)"),
+      ];
+      if (t.cond) lines.push("cond: " + t.cond.replace(/\s+/g, " "));
+      if (t.type === "internal") lines.push("type: internal");
+      lines.push(t.file + ":" + t.line);
+      return lines.join("\n");
+    }
+
+    _drawEdge(edge, layer, labelLayer) {
+      const info = this.edgeInfo.get(edge.id) || {};
+      const sections = edge.sections || [];
+      if (!sections.length) return;
+      let d = "";
+      for (const sec of sections) {
+        const pts = [sec.startPoint].concat(sec.bendPoints || [], [sec.endPoint]);
+        d += "M" + pts.map((p) => p.x.toFixed(1) + "," + p.y.toFixed(1)).join(" L");
+      }
+      if (info.initial) {
+        svg("path", { class: "dg-edge dg-initial-edge", d: d, "marker-end": "url(#dg-arrow)" }, layer);
+        return;
+      }
+      const t = info.t;
+      const st = this._statusClass("transition", t.id);
+      const g = svg(
+        "g",
+        { class: "dg-transition dg-edge-hit" + (t.eventless ? " dg-eventless" : "") + (t.type === "internal" ? " dg-internal-type" : "") + st, "data-transition-id": t.id },
+        layer,
+      );
+      svg("path", { class: "dg-edge-halo", d: d }, g);
+      const marker = st ? "url(#dg-arrow-" + st.trim().slice(3) + ")" : "url(#dg-arrow)";
+      svg("path", { class: "dg-edge", d: d, "marker-end": marker }, g);
+      g.appendChild(svg("title", {})).textContent = this._transitionTooltip(t);
+      const els = [g];
+      for (const label of edge.labels || []) {
+        const lg = svg("g", { class: "dg-edge-label dg-edge-hit" + st, "data-transition-id": t.id }, labelLayer);
+        svg("rect", { class: "dg-edge-label-bg", x: label.x - 1, y: label.y - 1, width: label.width + 2, height: label.height + 2, rx: 3 }, lg);
+        let ly = label.y;
+        if (info.label) {
+          const lt = text(lg, label.x + 2, label.y + 10, info.label, { class: "dg-edge-label-text" });
+          lt.appendChild(svg("title", {})).textContent = this._transitionTooltip(t);
+          ly += 13;
+        }
+        for (const row of info.badges) {
+          let bx = label.x + 2;
+          for (const b of row) {
+            this._drawBadge(lg, bx, ly + 1, b, 14);
+            bx += b.w + 4;
+          }
+          ly += BADGE_H + 2;
+        }
+        els.push(lg);
+      }
+      this.edgeEls.set(t.id, (this.edgeEls.get(t.id) || []).concat(els));
+    }
+
+    /* ---------- tooltip ---------- */
+
+    _showTooltip(ev, content) {
+      this.tooltip.textContent = content;
+      this.tooltip.hidden = false;
+      this._moveTooltip(ev);
+    }
+
+    _moveTooltip(ev) {
+      const r = this.el.getBoundingClientRect();
+      this.tooltip.style.left = ev.clientX - r.left + 14 + "px";
+      this.tooltip.style.top = ev.clientY - r.top + 14 + "px";
+    }
+
+    _hideTooltip() {
+      this.tooltip.hidden = true;
+    }
+
+    /* ---------- pan / zoom / interaction ---------- */
+
+    _applyTransform() {
+      const t = this.transform;
+      this.viewport.setAttribute("transform", "translate(" + t.x + "," + t.y + ") scale(" + t.k + ")");
+      this.el.dataset.zoom = t.k.toFixed(3);
+    }
+
+    _bindPanZoom() {
+      let drag = null;
+      let moved = false;
+      this.svg.addEventListener(
+        "wheel",
+        (ev) => {
+          ev.preventDefault();
+          const r = this.svg.getBoundingClientRect();
+          const factor = Math.exp(-ev.deltaY * 0.0015);
+          this.zoomAt(ev.clientX - r.left, ev.clientY - r.top, factor);
+        },
+        { passive: false },
+      );
+      this.svg.addEventListener("pointerdown", (ev) => {
+        if (ev.button !== 0) return;
+        drag = { x: ev.clientX, y: ev.clientY, tx: this.transform.x, ty: this.transform.y };
+        moved = false;
+      });
+      this.svg.addEventListener("pointermove", (ev) => {
+        if (!drag) return;
+        const dx = ev.clientX - drag.x;
+        const dy = ev.clientY - drag.y;
+        if (!moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+        if (!moved) this.svg.setPointerCapture(ev.pointerId);
+        moved = true;
+        this.svg.classList.add("dg-dragging");
+        this.transform.x = drag.tx + dx;
+        this.transform.y = drag.ty + dy;
+        this._applyTransform();
+      });
+      const end = () => {
+        drag = null;
+        this.svg.classList.remove("dg-dragging");
+      };
+      this.svg.addEventListener("pointerup", end);
+      this.svg.addEventListener("pointercancel", end);
+      this.svg.addEventListener("click", (ev) => {
+        if (moved) {
+          moved = false;
+          return;
+        }
+        this._onClick(ev);
+      });
+      this.svg.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter") this._onClick(ev);
+      });
+    }
+
+    _onClick(ev) {
+      const toggle = ev.target.closest("[data-toggle]");
+      if (toggle) {
+        this.toggle(toggle.dataset.toggle);
+        return;
+      }
+      const edge = ev.target.closest("[data-transition-id]");
+      if (edge) {
+        const t = this.idx.transitions.get(edge.dataset.transitionId);
+        if (t && this.opts.onEdgeClick) this.opts.onEdgeClick(t, ev);
+        return;
+      }
+      const state = ev.target.closest("[data-state-id]");
+      if (state) {
+        const s = this.idx.states.get(state.dataset.stateId);
+        if (s && this.opts.onStateClick) this.opts.onStateClick(s, ev);
+      }
+    }
+
+    zoomAt(px, py, factor) {
+      const t = this.transform;
+      const k = Math.min(4, Math.max(0.05, t.k * factor));
+      t.x = px - ((px - t.x) * k) / t.k;
+      t.y = py - ((py - t.y) * k) / t.k;
+      t.k = k;
+      this._applyTransform();
+    }
+
+    /** Scales and centres the whole chart in the element (never zooms in beyond 1:1). */
+    fit() {
+      const r = this.svg.getBoundingClientRect();
+      const w = r.width || 800;
+      const h = r.height || 600;
+      const k = Math.min(1, (w - 20) / Math.max(this.size.w, 1), (h - 20) / Math.max(this.size.h, 1));
+      this.transform = { k: k, x: (w - this.size.w * k) / 2, y: Math.max(10, (h - this.size.h * k) / 2) };
+      this._applyTransform();
+    }
+
+    /**
+     * Initial view: the whole chart when it fits at a legible scale, else the chart's full width
+     * from the top (a tall chart is then read by scrolling/panning down).
+     */
+    fitWidth() {
+      const r = this.svg.getBoundingClientRect();
+      const w = r.width || 800;
+      const kAll = Math.min(1, (w - 20) / Math.max(this.size.w, 1), ((r.height || 600) - 20) / Math.max(this.size.h, 1));
+      if (kAll >= 0.6) return this.fit();
+      const k = Math.max(0.45, Math.min(1, (w - 20) / Math.max(this.size.w, 1)));
+      this.transform = { k: k, x: Math.max(10, (w - this.size.w * k) / 2), y: 10 };
+      this._applyTransform();
+    }
+
+    /** Centres the view on a state, at a legible zoom. */
+    centerOn(id) {
+      const g = this.stateEls.get(id);
+      if (!g) return;
+      const b = g.getBBox();
+      const r = this.svg.getBoundingClientRect();
+      const k = Math.max(this.transform.k, 0.9);
+      this.transform = { k: k, x: r.width / 2 - (b.x + b.width / 2) * k, y: r.height / 2 - (b.y + Math.min(b.height, 60) / 2) * k };
+      this._applyTransform();
+    }
+
+    /* ---------- collapse / search ---------- */
+
+    async collapse(id) {
+      this.collapsed.add(id);
+      await this.layout();
+    }
+
+    async expand(id) {
+      this.collapsed.delete(id);
+      await this.layout();
+    }
+
+    async toggle(id) {
+      if (this.collapsed.has(id)) await this.expand(id);
+      else await this.collapse(id);
+    }
+
+    /** Finds a state by id (exact, then suffix, then substring), expands its ancestors, marks and centres it. */
+    async search(query) {
+      const q = (query || "").trim();
+      if (!q) return null;
+      const ids = this.graph.states.map((s) => s.id);
+      const lower = q.toLowerCase();
+      const id =
+        ids.find((i) => i === q) ||
+        ids.find((i) => i.endsWith("." + q)) ||
+        ids.find((i) => i.toLowerCase() === lower) ||
+        ids.find((i) => i.toLowerCase().includes(lower));
+      if (!id) return null;
+      const hidden = ancestors(id, this.idx.states).filter((a) => this.collapsed.has(a));
+      if (hidden.length) {
+        hidden.forEach((a) => this.collapsed.delete(a));
+        await this.layout();
+      }
+      this.marks.found = id;
+      this._applyMarks();
+      this.centerOn(id);
+      return id;
+    }
+
+    /* ---------- simulator API ---------- */
+
+    _setClass(cls, els) {
+      for (const el of this.viewport.querySelectorAll("." + cls)) el.classList.remove(cls);
+      for (const el of els) if (el) el.classList.add(cls);
+    }
+
+    _applyMarks() {
+      const m = this.marks;
+      const stateEls = (ids) => ids.map((id) => this.stateEls.get(this._effective(id)));
+      const edgeEls = (ids) => ids.flatMap((id) => this.edgeEls.get(id) || []);
+      this._setClass("dg-active", stateEls(m.active));
+      this._setClass("dg-visited", stateEls(m.visitedStates).concat(edgeEls(m.visitedTransitions)));
+      this._setClass("dg-breakpoint", stateEls(m.breakpoints));
+      this._setClass("dg-found", m.found ? stateEls([m.found]) : []);
+    }
+
+    /** Marks the active configuration (state ids). */
+    highlight(activeIds) {
+      this.marks.active = Array.from(activeIds || []);
+      this._applyMarks();
+    }
+
+    /** Tints visited states and transitions (coverage). */
+    tint(stateIds, transitionIds) {
+      this.marks.visitedStates = Array.from(stateIds || []);
+      this.marks.visitedTransitions = Array.from(transitionIds || []);
+      this._applyMarks();
+    }
+
+    /** Marks states carrying a breakpoint. */
+    setBreakpoints(stateIds) {
+      this.marks.breakpoints = Array.from(stateIds || []);
+      this._applyMarks();
+    }
+
+    /** Briefly animates a transition (the last one taken). */
+    animateTransition(transitionId) {
+      for (const el of this.edgeEls.get(transitionId) || []) {
+        el.classList.remove("dg-fired");
+        void el.getBoundingClientRect(); // restart the CSS animation
+        el.classList.add("dg-fired");
+      }
+    }
+
+    /** Colours states/transitions by status {states: {id: added|removed|changed}, transitions: {...}}. */
+    async setStatus(status) {
+      this.status = status || { states: {}, transitions: {} };
+      await this.layout();
+    }
+  }
+
+  /** Draws `graph` in `el`; resolves to the DiagramView once laid out. */
+  async function render(el, graph, opts) {
+    const view = new DiagramView(el, graph, opts);
+    await view.layout();
+    view.fitWidth();
+    return view;
+  }
+
+  /* ---------- diff ---------- */
+
+  function actionsKey(actions) {
+    return JSON.stringify((actions || []).map((a) => [a.namespace, a.action, a.phase, a.attributes]));
+  }
+
+  function stateKey(s) {
+    return JSON.stringify([s.kind, s.parent, s.initial, s.history, actionsKey(s.actions)]);
+  }
+
+  /** Transitions are matched by (source, event, rank among the source's transitions on that event). */
+  function transitionIdentities(graph) {
+    const seen = new Map();
+    const out = new Map();
+    for (const t of graph.transitions) {
+      const base = t.source + "\u0000" + (t.event || "");
+      const n = seen.get(base) || 0;
+      seen.set(base, n + 1);
+      out.set(base + "\u0000" + n, t);
+    }
+    return out;
+  }
+
+  function transitionKey(t) {
+    return JSON.stringify([t.targets, t.cond, t.type, actionsKey(t.actions)]);
+  }
+
+  /**
+   * Compares two graphs. Returns {states, transitions} status maps keyed by ids of the returned
+   * union `graph` (graph B plus what A had and B lost), ready for render(..., {status}).
+   */
+  function diff(graphA, graphB) {
+    const a = indexGraph(graphA);
+    const b = indexGraph(graphB);
+    const status = { states: {}, transitions: {} };
+    const states = graphB.states.map((s) => Object.assign({}, s, { children: s.children.slice() }));
+    const byId = new Map(states.map((s) => [s.id, s]));
+    for (const s of graphB.states) {
+      const old = a.states.get(s.id);
+      if (!old) status.states[s.id] = "added";
+      else if (stateKey(old) !== stateKey(s)) status.states[s.id] = "changed";
+    }
+    for (const s of graphA.states) {
+      if (b.states.has(s.id)) continue;
+      status.states[s.id] = "removed";
+      const copy = Object.assign({}, s, { children: s.children.filter((c) => !b.states.has(c)) });
+      byId.set(s.id, copy);
+      states.push(copy);
+    }
+    // Attach removed states under their old parent (which exists in the union).
+    for (const s of graphA.states) {
+      if (b.states.has(s.id) || !s.parent) continue;
+      const parent = byId.get(s.parent);
+      if (parent && !parent.children.includes(s.id)) parent.children.push(s.id);
+    }
+    const ta = transitionIdentities(graphA);
+    const tb = transitionIdentities(graphB);
+    const transitions = graphB.transitions.slice();
+    for (const [key, t] of tb) {
+      const old = ta.get(key);
+      if (!old) status.transitions[t.id] = "added";
+      else if (transitionKey(old) !== transitionKey(t)) status.transitions[t.id] = "changed";
+    }
+    for (const [key, t] of ta) {
+      if (tb.has(key)) continue;
+      const copy = Object.assign({}, t, { id: "old-" + t.id });
+      status.transitions[copy.id] = "removed";
+      transitions.push(copy);
+    }
+    const graph = Object.assign({}, graphB, { states: states, transitions: transitions });
+    return { states: status.states, transitions: status.transitions, graph: graph };
+  }
+
+  global.Diagram = {
+    render: render,
+    diff: diff,
+    DiagramView: DiagramView,
+    MODULE_COLOURS: MODULE_COLOURS,
+    transitionLabel: transitionLabel,
+  };
+})(window);
