@@ -7,11 +7,16 @@ Format and fake contract: ``base.py``.
 
 from __future__ import annotations
 
-from . import queue
+from . import dialog, interaction, queue, session
 from .base import Module
 
 #: every declared module, in a stable order
-MODULES: tuple[Module, ...] = (queue.MODULE,)
+MODULES: tuple[Module, ...] = (
+    session.MODULE,
+    queue.MODULE,
+    interaction.MODULE,
+    dialog.MODULE,
+)
 
 #: namespace URI (every accepted spelling) -> module
 BY_NAMESPACE: dict[str, Module] = {ns: m for m in MODULES for ns in m.namespaces}

@@ -129,6 +129,9 @@ class Emit:
     delay: float = 0.0
     final: bool = False
     request: bool = True
+    #: applied to the platform just before delivery (e.g. merge the IVR's udata); keeps the
+    #: object model consistent with the event, as ORS changes it only through events
+    effect: Callable[[FakeEnv], None] | None = None
 
 
 @dataclass
@@ -189,6 +192,10 @@ class FakeEnv:
 
     fakes: Any  # simulator.ors.fakes.FakesProfile
     now: float  # virtual seconds since session start
+
+    def config(self, module: str) -> dict[str, Any]:
+        """The fakes profile section of `module` with the matching rule's ``params`` merged in."""
+        raise NotImplementedError
 
     def interaction(self, interactionid: str | None) -> dict[str, Any] | None:
         """The platform's interaction object (a dict mirrored into ``_genesys.ixn``), or None."""

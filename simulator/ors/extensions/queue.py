@@ -143,7 +143,7 @@ def fake_submit(request: Request, env: FakeEnv) -> list[Emit]:
     With no agent available (``queue.available`` false) or when the submit's ``timeout`` is
     shorter than the agent delay, ``error.queue.submit {error:'timeout'}`` after the timeout.
     """
-    cfg = env.fakes.queue
+    cfg = env.config("queue")
     emits = [Emit("queue.submit.requestid", {}, delay=0.0)]
     timeout = request.attributes.get("timeout")
     try:

@@ -1,0 +1,458 @@
+"""Interaction interface (``http://www.genesyslab.com/modules/interaction``, ``_genesys.ixn``).
+
+Spec: ``spec/ors-interaction-dialog.md`` section 1.  Actions terminate, redirect, attach, detach,
+accept, associate and the design-spec stubs (createcall, hold, retrieve, createmessage,
+sendmessage); the interaction object model mirrored into JS; ``setuData``/``deleteuData``/
+``getuData``/``getMediaIntValue``.  The platform keeps the interaction objects
+(``simulator/ors/platform.py``) and mirrors every change into ``_genesys.ixn.interactions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import (
+    HINTS,
+    REQUESTID,
+    Action,
+    Attr,
+    Emit,
+    EventDecl,
+    FakeEnv,
+    JSMember,
+    Request,
+    error_emit,
+    module,
+)
+
+MEDIA_TYPES = (
+    "TMediaVoice",
+    "TMediaVoIP",
+    "TMediaEMail",
+    "TMediaVMail",
+    "TMediaSMail",
+    "TMediaChat",
+    "TMediaVideo",
+    "TMediaCobrowsing",
+    "TMediaWhiteboard",
+    "TMediaAppSharing",
+    "TMediaWebform",
+    "TMediaWorkItem",
+    "TMediaCallback",
+    "TMediaFax",
+    "TMediaIMChat",
+    "TMediaBusinessEvent",
+    "TMediaAlert",
+    "TMediaSMS",
+    "TMediaOutboundPreview",
+    "TMediaOpenMedia",
+    "TMediaNativeSMS",
+)
+
+IXN = Attr("interactionid", required=True, type="string", doc="g_uid of the interaction")
+IXN_OPT = Attr("interactionid", type="string", doc="g_uid (default: the session's first interaction)")
+
+
+def _ixn_id(request: Request, env: FakeEnv) -> str | None:
+    value = request.attributes.get("interactionid")
+    return str(value) if value not in (None, "") else env.primary_interaction_id()
+
+
+def _guard(request: Request, env: FakeEnv, action: Action) -> list[Emit] | None:
+    """``error.interaction.<action> {error:'invalidstate.null'}`` when the interaction is gone."""
+    ixn = _ixn_id(request, env)
+    if ixn is None or env.interaction(ixn) is None:
+        return [
+            error_emit(
+                MODULE, action, "invalidstate.null", f"interaction {ixn!r} is not controlled by this session", 0.05
+            )
+        ]
+    return None
+
+
+def _done(request: Request, env: FakeEnv, action: Action, extra: list[Emit] | None = None) -> list[Emit]:
+    delay = float(env.config("interaction_actions")["delay"])
+    ixn = _ixn_id(request, env)
+    return [Emit(MODULE.done_event(action), {"interactionid": ixn}, delay=delay, final=True), *(extra or [])]
+
+
+def fake_terminate(request: Request, env: FakeEnv) -> list[Emit]:
+    """Done, then (voice, ``terminate_deletes``) ``interaction.deleted {resultof:'deletion'}``."""
+    problem = _guard(request, env, TERMINATE)
+    if problem:
+        return problem
+    ixn = _ixn_id(request, env)
+    cfg = env.config("interaction_actions")
+    extra = []
+    if cfg["terminate_deletes"]:
+        extra.append(
+            Emit(
+                "interaction.deleted",
+                {"interactionid": ixn, "resultof": "deletion"},
+                delay=float(cfg["delay"]),
+                request=False,
+            )
+        )
+    return _done(request, env, TERMINATE, extra)
+
+
+def fake_redirect(request: Request, env: FakeEnv) -> list[Emit]:
+    """Done; with ``detach`` the interaction leaves the session (``resultof`` configurable)."""
+    problem = _guard(request, env, REDIRECT)
+    if problem:
+        return problem
+    if request.attributes.get("to") in (None, ""):
+        return [error_emit(MODULE, REDIRECT, "invaliddestination", "redirect without a destination ('to')", 0.05)]
+    ixn = _ixn_id(request, env)
+    cfg = env.config("interaction_actions")
+    extra = []
+    if request.attributes.get("detach") is True:
+        extra.append(
+            Emit(
+                "interaction.deleted",
+                {"interactionid": ixn, "resultof": cfg["redirect_detach_resultof"]},
+                delay=float(cfg["delay"]),
+                request=False,
+            )
+        )
+    elif cfg["redirect_leaves_after"] is not None:
+        extra.append(
+            Emit(
+                "interaction.deleted",
+                {"interactionid": ixn, "resultof": "redirect"},
+                delay=float(cfg["delay"]) + float(cfg["redirect_leaves_after"]),
+                request=False,
+            )
+        )
+    return _done(request, env, REDIRECT, extra)
+
+
+def fake_attach(request: Request, env: FakeEnv) -> list[Emit]:
+    """The interaction (re)joins the session's object model before ``attach.done``."""
+    ixn = _ixn_id(request, env)
+
+    def add(e: FakeEnv) -> None:
+        e.add_interaction(ixn)  # type: ignore[attr-defined]
+
+    delay = float(env.config("interaction_actions")["delay"])
+    return [Emit("interaction.attach.done", {"interactionid": ixn}, delay=delay, final=True, effect=add)]
+
+
+def fake_generic(action_name: str) -> Any:
+    """A fake answering ``.done`` for the interaction (error when it is gone)."""
+
+    def fake(request: Request, env: FakeEnv) -> list[Emit]:
+        action = MODULE.actions[action_name]
+        return _guard(request, env, action) or _done(request, env, action)
+
+    fake.__name__ = f"fake_{action_name}"
+    return fake
+
+
+def fake_created(action_name: str, event_prefix: str) -> Any:
+    """A fake for actions creating an interaction (``voice.createcall``, ``msgbased.createmessage``)."""
+
+    def fake(request: Request, env: FakeEnv) -> list[Emit]:
+        new_id = env.new_id("ixn")
+        data = {"interactionid": new_id}
+        if action_name == "createmessage":
+            data["srid"] = ""
+        delay = float(env.config("interaction_actions")["delay"])
+        return [Emit(f"{event_prefix}.{action_name}.done", data, delay=delay, final=True)]
+
+    return fake
+
+
+_ERRORS = ("unknown", "invalidstate", "invalidstate.null", "invaliddestination", "invalidsource", "remote")
+
+TERMINATE = Action(
+    "terminate",
+    attributes=(REQUESTID, IXN, Attr("reason", type="string"), Attr("resource", type="string"), HINTS),
+    events=("interaction.terminate.done", "error.interaction.terminate"),
+    errors=_ERRORS,
+    fake=fake_terminate,
+    doc="end the interaction (voice: TClearCall; multimedia: stop processing)",
+)
+REDIRECT = Action(
+    "redirect",
+    attributes=(
+        REQUESTID,
+        IXN,
+        Attr("from", type="string", doc="routing point the call sits on"),
+        Attr("to", required=True, type="resource", doc="DN/label string or a resource object"),
+        Attr("type", doc="_genesys.queue.rType value"),
+        HINTS,
+        Attr("detach", type="boolean", default=False, doc="leave the session as part of the redirect"),
+        Attr("location", type="string"),
+        Attr("timeout", type="number"),
+        Attr("reason", type="string"),
+        Attr("cdn", type="string"),
+        Attr("dnis", type="string"),
+    ),
+    events=("interaction.redirect.done", "error.interaction.redirect"),
+    errors=(*_ERRORS, "badtranslation"),
+    fake=fake_redirect,
+)
+ATTACH = Action(
+    "attach",
+    attributes=(REQUESTID, IXN),
+    events=("interaction.attach.done", "error.interaction.attach"),
+    errors=_ERRORS,
+    fake=fake_attach,
+)
+DETACH = Action(
+    "detach",
+    attributes=(REQUESTID, IXN),
+    events=("interaction.detach.done", "error.interaction.detach"),
+    errors=_ERRORS,
+    fake=fake_generic("detach"),
+)
+ACCEPT = Action(
+    "accept",
+    attributes=(REQUESTID, IXN, Attr("resource", type="resource")),
+    events=("interaction.accept.done", "error.interaction.accept"),
+    errors=_ERRORS,
+    fake=fake_generic("accept"),
+)
+ASSOCIATE = Action(
+    "associate",
+    attributes=(REQUESTID, IXN, Attr("sessionid", type="string", doc="target session (name unverified)")),
+    events=("interaction.associate.done", "error.interaction.associate"),
+    errors=_ERRORS,
+    fake=fake_generic("associate"),
+)
+CREATECALL = Action(
+    "createcall",
+    event_prefix="voice",
+    attributes=(
+        REQUESTID,
+        Attr("from", required=True, type="string"),
+        Attr("to", required=True, type="string"),
+        Attr(
+            "type",
+            type="string",
+            default="regular",
+            values=("regular", "agent", "supervisor", "priority", "agentpriority", "predictive"),
+        ),
+        Attr("reason", type="string"),
+        Attr("udata", type="object"),
+        HINTS,
+    ),
+    events=("voice.createcall.done", "error.voice.createcall"),
+    errors=("timeout", "invalidsource", "invaliddestination", "invalidserver", "unknown"),
+    fake=fake_created("createcall", "voice"),
+)
+HOLD = Action(
+    "hold",
+    event_prefix="voice",
+    attributes=(REQUESTID, IXN, Attr("resource", type="string")),
+    events=("voice.hold.done", "error.voice.hold"),
+    fake=fake_generic("hold"),
+)
+RETRIEVE = Action(
+    "retrieve",
+    event_prefix="voice",
+    attributes=(REQUESTID, IXN, Attr("resource", type="string")),
+    events=("voice.retrieve.done", "error.voice.retrieve"),
+    fake=fake_generic("retrieve"),
+)
+CREATEMESSAGE = Action(
+    "createmessage",
+    event_prefix="msgbased",
+    attributes=(
+        REQUESTID,
+        IXN_OPT,
+        Attr(
+            "type",
+            type="string",
+            default="emailout",
+            values=(
+                "emailout",
+                "acknowledgement",
+                "auto_response",
+                "outbound_new",
+                "inbound_collaboration_reply",
+                "outbound_collaboration_invite",
+                "outbound_notification",
+                "redirect",
+                "forwarded",
+            ),
+        ),
+        Attr("media", type="string", default="TMediaEMail"),
+        Attr("server", type="string"),
+    ),
+    events=("msgbased.createmessage.done", "error.msgbased.createmessage"),
+    errors=("Timeout", "Request Invalid"),
+    fake=fake_created("createmessage", "msgbased"),
+)
+SENDMESSAGE = Action(
+    "sendmessage",
+    event_prefix="msgbased",
+    attributes=(REQUESTID, IXN_OPT),
+    events=("msgbased.sendmessage.done", "error.msgbased.sendmessage"),
+    fake=fake_created("sendmessage", "msgbased"),
+)
+
+JS = r"""
+(function (g) {
+  var media = %MEDIA%;
+  var ixn = { interactions: {}, mediaType: {} };
+  for (var i = 0; i < media.length; i++) ixn.mediaType[media[i]] = i;
+  ixn.mediaType.TMediaAny = -1;
+  function first() { for (var k in ixn.interactions) return ixn.interactions[k]; return undefined; }
+  Object.defineProperty(ixn.interactions, '0', { get: first, enumerable: false, configurable: true });
+  function resolve(id) {
+    if (id === undefined || id === null || id === '' || id === 0 || id === '0') return first();
+    return ixn.interactions[id];
+  }
+  ixn.getMediaIntValue = function (name) {
+    var v = ixn.mediaType[name];
+    return typeof v == 'number' && name != 'TMediaAny' ? v : -1;
+  };
+  ixn.setuData = function (data, id) {
+    var x = resolve(id);
+    if (x === undefined) throw new Error('setuData: unknown interaction ' + id);
+    if (data === null || typeof data != 'object') throw new TypeError('setuData: data must be an object');
+    for (var k in data) x.udata[k] = data[k];
+    __orsCall('ixn.setuData', JSON.stringify([data, x.g_uid]));
+    return true;
+  };
+  ixn.deleteuData = function (keys, id) {
+    var x = resolve(id);
+    if (x === undefined) throw new Error('deleteuData: unknown interaction ' + id);
+    if (keys === undefined || keys === null || keys === '' || (keys instanceof Array && keys.length == 0)) {
+      for (var k in x.udata) delete x.udata[k];
+      keys = null;
+    } else {
+      if (!(keys instanceof Array)) keys = [keys];
+      for (var i = 0; i < keys.length; i++) delete x.udata[keys[i]];
+    }
+    __orsCall('ixn.deleteuData', JSON.stringify([keys, x.g_uid]));
+    return true;
+  };
+  ixn.getuData = function (key, id) {
+    var x = resolve(id);
+    if (x === undefined || x.udata === undefined) return undefined;
+    return x.udata[key];
+  };
+  Object.defineProperty(ixn, 'firstixnid', { get: function () { var x = first(); return x && x.g_uid; } });
+  // platform -> JS mirror (called by the simulator only)
+  ixn.__put = function (obj) { ixn.interactions[obj.g_uid] = obj; };
+  ixn.__remove = function (id) { delete ixn.interactions[id]; };
+  Object.defineProperty(ixn, '__put', { enumerable: false });
+  Object.defineProperty(ixn, '__remove', { enumerable: false });
+  g.ixn = ixn;
+})(_genesys);
+""".replace("%MEDIA%", "[" + ",".join(f'"{m}"' for m in MEDIA_TYPES) + "]")
+
+MODULE = module(
+    "interaction",
+    js_name="ixn",
+    event_prefixes=("interaction", "voice", "msgbased", "chat"),
+    actions=(
+        TERMINATE,
+        REDIRECT,
+        ATTACH,
+        DETACH,
+        ACCEPT,
+        ASSOCIATE,
+        CREATECALL,
+        HOLD,
+        RETRIEVE,
+        CREATEMESSAGE,
+        SENDMESSAGE,
+    ),
+    events=(
+        *(
+            EventDecl(f"interaction.{a}.done", ("requestid", "interactionid"))
+            for a in ("terminate", "redirect", "attach", "detach", "accept", "associate")
+        ),
+        *(
+            EventDecl(f"error.interaction.{a}", ("requestid", "error", "description"))
+            for a in ("terminate", "redirect", "attach", "detach", "accept", "associate")
+        ),
+        EventDecl("voice.createcall.done", ("requestid", "interactionid")),
+        EventDecl("error.voice.createcall", ("requestid", "interactionid", "error", "description")),
+        EventDecl("voice.hold.done", ("requestid", "interactionid")),
+        EventDecl("error.voice.hold", ("requestid", "interactionid", "error", "description")),
+        EventDecl("voice.retrieve.done", ("requestid", "interactionid")),
+        EventDecl("error.voice.retrieve", ("requestid", "interactionid", "error", "description")),
+        EventDecl("msgbased.createmessage.done", ("requestid", "interactionid", "srid")),
+        EventDecl("error.msgbased.createmessage", ("requestid", "error", "description")),
+        EventDecl("msgbased.sendmessage.done", ("requestid",)),
+        EventDecl("error.msgbased.sendmessage", ("requestid", "error", "description")),
+        EventDecl("interaction.added", ("interactionid", "focusdeviceid"), "an interaction joins", True),
+        EventDecl("interaction.present", ("interactionid",), "given to this session to process", True),
+        EventDecl("interaction.onrouterequest", ("interactionid", "focusdeviceid"), "route request", True),
+        EventDecl("interaction.partystatechanged", ("interactionid", "focusdeviceid"), "party change", True),
+        EventDecl("interaction.udata.changed", ("interactionid",), "user data changed", True),
+        EventDecl("interaction.onmerge", ("frominteractionid", "tointeractionid"), "consult merged", True),
+        EventDecl("interaction.deleted", ("interactionid", "resultof"), "left the session", True),
+        EventDecl("interaction.notcontrolled", ("interactionid", "resultof"), "no longer controlled", True),
+        EventDecl("interaction.abandoned", ("interactionid",), "the caller abandoned", True),
+    ),
+    js=JS,
+    js_members=(
+        JSMember("interactions", "object", doc="interactions by g_uid; index 0 = the first (non-enumerable)"),
+        JSMember("mediaType", "enum", members=(*MEDIA_TYPES, "TMediaAny")),
+        JSMember("getMediaIntValue", "function", "getMediaIntValue(media) -> number (-1 if unknown)"),
+        JSMember("setuData", "function", "setuData(data, ixnid)", "then interaction.udata.changed"),
+        JSMember("deleteuData", "function", "deleteuData(keys, ixnid)", "keys: string/array; none = all"),
+        JSMember("getuData", "function", "getuData(key, ixnid) -> value or undefined"),
+        JSMember("firstixnid", "property", doc="g_uid of the first interaction"),
+    ),
+    doc="interaction object model and actions (ixn)",
+)
+
+
+def interaction_object(fakes: Any, ixn_id: str | None = None, parentid: str = "") -> dict[str, Any]:
+    """The ``_genesys.ixn.interactions[id]`` object of the profile's interaction (spec 1.7)."""
+    cfg = fakes.interaction
+    g_uid = ixn_id or cfg["id"]
+    media = cfg["media"]
+    rp = cfg["routepoint"]
+    obj: dict[str, Any] = {
+        "g_uid": g_uid,
+        "tenantid": cfg["tenantid"],
+        "parentid": parentid if ixn_id else cfg["parentid"],
+        "contactedaddr": rp,
+        "udata": dict(cfg["udata"]),
+        "xdata": dict(cfg["xdata"]),
+        "location": {"media_server": cfg["media_server"]},
+        "categories": [],
+        "parties": cfg["parties"]
+        if cfg["parties"] is not None
+        else [{"device": rp, "devicetype": "routepoint"}, {"device": None, "devicetype": "unknown"}],
+    }
+    if media == "voice":
+        obj["category"] = "voice"
+        obj["voice"] = {
+            "callid": cfg["callid"],
+            "connid": g_uid if ixn_id else cfg["connid"],
+            "ani": cfg["ani"],
+            "dnis": cfg["dnis"],
+            "type": cfg["type"],
+            "media": "TMediaVoice",
+        }
+        obj["ani"] = cfg["ani"]
+    else:
+        names = {
+            "email": "TMediaEMail",
+            "chat": "TMediaChat",
+            "sms": "TMediaSMS",
+            "workitem": "TMediaWorkItem",
+            "webform": "TMediaWebform",
+            "openmedia": "TMediaOpenMedia",
+        }
+        obj["category"] = "msgbased"
+        obj["msgbased"] = {
+            "type": "InboundNew",
+            "media": names[media],
+            "queue": "Inbound",
+            "view": "",
+            "externalID": g_uid,
+            **cfg["msgbased"],
+        }
+        if media == "chat" and cfg["chat"]:
+            obj["chat"] = dict(cfg["chat"])
+    return obj

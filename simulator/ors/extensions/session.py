@@ -1,0 +1,268 @@
+"""Session module (``http://www.genesyslab.com/modules/session``, ``_genesys.session``).
+
+Spec: ``spec/ors-core.md`` section 2.  Actions fetch (HTTP/ESP/URS requests answered from the
+fakes profile's ``http`` section; no network), start, terminate, updatestart; the synchronous
+lookup functions (time zones, lists, config options, special days) written in JS over the
+profile data ``__orsFakes`` and the virtual clock ``__orsNow()``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from .base import (
+    CONTENT,
+    PARAM,
+    REQUESTID,
+    Action,
+    Attr,
+    Emit,
+    EventDecl,
+    FakeEnv,
+    JSMember,
+    Request,
+    error_emit,
+    find_children,
+    module,
+)
+
+
+def request_url(request: Request) -> str:
+    """The URL of a fetch (``srcexpr`` or ``src``), with ``<param>`` values as a query for GET."""
+    url = str(request.attributes.get("srcexpr") or request.attributes.get("src") or "")
+    method = str(request.attributes.get("method") or "get").lower()
+    params = {
+        p["attributes"].get("name"): p["attributes"].get("expr")
+        for p in find_children(request.children, "param")
+        if p["attributes"].get("name")
+    }
+    if params and method == "get":
+        url += ("&" if "?" in url else "?") + urlencode({k: "" if v is None else v for k, v in params.items()})
+    return url
+
+
+def _find_response(env: FakeEnv, url: str, method: str) -> dict[str, Any] | None:
+    for resp in env.config("http")["responses"]:
+        pattern = resp["url"]
+        if resp.get("method") and resp["method"].lower() != method:
+            continue
+        if pattern.startswith("re:"):
+            if re.search(pattern[3:], url):
+                return resp
+        elif url.startswith(pattern) or url.split("?")[0] == pattern:
+            return resp
+    return None
+
+
+def fake_fetch(request: Request, env: FakeEnv) -> list[Emit]:
+    """``session.fetch.done {content: <body text>, hints: <headers>}`` or ``error.session.fetch``.
+
+    The response comes from the first ``http.responses`` entry whose ``url`` (prefix, or
+    ``re:<regex>``) and ``method`` match, else ``http.default`` (200 ``{}``).  A status >= 400 or
+    0 is an ``error.session.fetch`` whose ``error`` is the status (``http.<status>`` with
+    ``error_format: protocol.status``).  No request ever reaches the network.
+    """
+    http = env.config("http")
+    url = request_url(request)
+    method = str(request.attributes.get("method") or "get").lower()
+    resp = _find_response(env, url, method)
+    if resp is None:
+        if any(url.startswith(a) for a in http["allow_network"]):
+            return [
+                error_emit(
+                    MODULE,
+                    FETCH,
+                    "0",
+                    f"network access to {url} is allowed by the profile but not implemented by the simulator; "
+                    "add an http.responses entry for it",
+                    0.0,
+                )
+            ]
+        resp = http["default"]
+    status = int(resp.get("status", 200))
+    delay = float(resp.get("delay", http["default"].get("delay", 0.2)))
+    body = resp.get("body", "")
+    text = body if isinstance(body, str) else json.dumps(body)
+    headers = dict(resp.get("headers") or {})
+    if status == 0 or status >= 400:
+        code = str(status) if http["error_format"] == "status" else f"http.{status}"
+        description = f"HTTP {status} from {url}" if status else f"connection to {url} failed"
+        emit = error_emit(MODULE, FETCH, code, description, delay)
+        return [Emit(emit.name, {**emit.data, "content": text}, delay=delay, final=True)]
+    expected = str(request.attributes.get("type") or "")
+    if "json" in expected and method != "esp":
+        try:
+            json.loads(text)
+        except ValueError:
+            return [error_emit(MODULE, FETCH, "type", f"response of {url} is not {expected}", delay)]
+    return [Emit("session.fetch.done", {"content": text, "hints": headers}, delay=delay, final=True)]
+
+
+def fake_start(request: Request, env: FakeEnv) -> list[Emit]:
+    """``session.start.done {sessionid}`` (the child session itself is not simulated)."""
+    sid = env.new_id("session")
+    return [Emit("session.start.done", {"sessionid": sid}, delay=0.1, final=True)]
+
+
+def fake_terminate(request: Request, env: FakeEnv) -> list[Emit]:
+    """``session.terminate.done {sessionid}``."""
+    return [Emit("session.terminate.done", {"sessionid": request.attributes.get("sessionid")}, 0.1, final=True)]
+
+
+def fake_updatestart(request: Request, env: FakeEnv) -> list[Emit]:
+    """``session.updatestart.done {sessionid}``."""
+    return [Emit("session.updatestart.done", {"sessionid": request.attributes.get("sessionid")}, 0.1, final=True)]
+
+
+FETCH = Action(
+    "fetch",
+    attributes=(
+        REQUESTID,
+        Attr("srcexpr", type="string", doc="URL (http/https), urs/... or gesp:..."),
+        Attr("src", kind="literal", doc="literal URL"),
+        Attr("method", type="string", default="get", values=("get", "post", "put", "delete", "esp", "urs")),
+        Attr("enctype", type="string", default="application/x-www-form-urlencoded"),
+        Attr("type", type="string", doc="expected content type"),
+        Attr("timeout", type="number"),
+        Attr("maxage"),
+        Attr("maxstale"),
+        Attr("headers", type="object"),
+        Attr("gdelivery", type="boolean", default=False),
+        Attr("gd_retries"),
+        Attr("gd_retry_interval"),
+        Attr("namelist", kind="literal"),
+        Attr("content"),
+    ),
+    children=(PARAM, CONTENT),
+    events=("session.fetch.done", "error.session.fetch"),
+    errors=("<status>", "0", "type"),
+    fake=fake_fetch,
+    doc="HTTP/ESP/URS request; content comes back as a string",
+)
+START = Action(
+    "start",
+    attributes=(
+        REQUESTID,
+        Attr("src", kind="literal"),
+        Attr("srcexpr", type="string"),
+        Attr("sessionid", kind="location"),
+        Attr("idlocation", kind="location"),
+        Attr("idealtime"),
+    ),
+    children=(PARAM,),
+    events=("session.start.done", "error.session.start"),
+    fake=fake_start,
+)
+TERMINATE = Action(
+    "terminate",
+    attributes=(REQUESTID, Attr("sessionid", type="string")),
+    events=("session.terminate.done", "error.session.terminate"),
+    fake=fake_terminate,
+)
+UPDATESTART = Action(
+    "updatestart",
+    attributes=(REQUESTID, Attr("sessionid", type="string"), Attr("idealtime")),
+    children=(PARAM,),
+    events=("session.updatestart.done", "error.session.updatestart"),
+    fake=fake_updatestart,
+)
+
+JS = r"""
+(function (g) {
+  var F = __orsFakes, S = F.session;
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  function zoned(zone) {
+    var off = (zone === undefined || zone === null || zone === '') ? 0 : F.zones[zone];
+    if (off === undefined) off = F.zones[String(zone).toUpperCase()];
+    if (off === undefined) throw new Error('unknown time zone: ' + zone);
+    return new Date(F.start_ms + __orsNow() * 1000 + off * 3600000);
+  }
+  var s = {
+    server: { name: S.server.name, cluster: S.server.cluster, url: S.server.url },
+    tenant: S.tenant,
+    tenantid: S.tenantid,
+    lookupseq: { StartFromStrategy: -1, StartFromCDN: 0, StartFromRouter: 1, StartFromTenant: 2,
+                 StartFromTserver: 3 },
+    day: { Sunday: 0, Monday: 1, Tuesday: 2, Wednesday: 3, Thursday: 4, Friday: 5, Saturday: 6 },
+    dateInZone: function (zone) {
+      var d = zoned(zone);
+      return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate());
+    },
+    timeInZone: function (zone) {
+      var d = zoned(zone);
+      return pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ':' + pad(d.getUTCSeconds());
+    },
+    dayInZone: function (zone) { return zoned(zone).getUTCDay(); },
+    isSpecialDay: function (table, day, zone, useTime) {
+      var v = F.special_days[table + '/' + day];
+      if (v === undefined) v = F.special_days[day];
+      return v ? 1 : 0;
+    },
+    getListItemValue: function (list, item, key) {
+      var l = F.lists[list], it = l && l[item];
+      if (arguments.length < 3 || key === undefined) {
+        if (it === undefined) {
+          if (S.list_missing == 'throw') throw new Error('list item not found: ' + list + '/' + item);
+          return {};
+        }
+        return JSON.parse(JSON.stringify(it));
+      }
+      if (it === undefined || it[key] === undefined) {
+        if (S.list_missing == 'throw') throw new Error('list value not found: ' + list + '/' + item + '/' + key);
+        return '';
+      }
+      var v = it[key];
+      return typeof v == 'string' ? v : JSON.stringify(v);
+    },
+    listLookupValue: function (list, value) {
+      var l = F.lists[list];
+      return l !== undefined && Object.prototype.hasOwnProperty.call(l, value) ? 1 : 0;
+    },
+    getConfigOption: function (ixnid, name, lookupseq) {
+      var v = F.options[name];
+      return v === undefined ? '' : String(v);
+    },
+    setTenant: function (name) { s.tenant = String(name); }
+  };
+  g.session = s;
+})(_genesys);
+"""
+
+MODULE = module(
+    "session",
+    actions=(FETCH, START, TERMINATE, UPDATESTART),
+    events=(
+        EventDecl("session.fetch.done", ("requestid", "content", "hints"), "content is the body as a string"),
+        EventDecl("error.session.fetch", ("requestid", "error", "description")),
+        EventDecl("session.start.done", ("requestid", "sessionid")),
+        EventDecl("error.session.start", ("requestid", "sessionid", "error", "description")),
+        EventDecl("session.terminate.done", ("requestid", "sessionid")),
+        EventDecl("error.session.terminate", ("requestid", "error", "description")),
+        EventDecl("session.updatestart.done", ("requestid", "sessionid")),
+        EventDecl("error.session.updatestart", ("requestid", "error", "description")),
+    ),
+    js=JS,
+    js_members=(
+        JSMember("server", "object", doc="{name, cluster, url}"),
+        JSMember("tenant", "property"),
+        JSMember("tenantid", "property"),
+        JSMember(
+            "lookupseq",
+            "enum",
+            members=("StartFromStrategy", "StartFromCDN", "StartFromRouter", "StartFromTenant", "StartFromTserver"),
+        ),
+        JSMember("day", "enum", members=("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")),
+        JSMember("dateInZone", "function", "dateInZone(zone) -> 'YYYY-MM-DD'"),
+        JSMember("timeInZone", "function", "timeInZone(zone) -> 'HH:MM:SS'"),
+        JSMember("dayInZone", "function", "dayInZone(zone) -> 0 (Sunday) .. 6"),
+        JSMember("isSpecialDay", "function", "isSpecialDay(table, day[, zone[, useTime]]) -> 0/1"),
+        JSMember("getListItemValue", "function", "getListItemValue(list, item[, key]) -> string | object"),
+        JSMember("listLookupValue", "function", "listLookupValue(list, value) -> 0/1"),
+        JSMember("getConfigOption", "function", "getConfigOption(ixnid, option, lookupseq) -> string"),
+        JSMember("setTenant", "function", "setTenant(name)"),
+    ),
+    doc="session: fetch/start/terminate and configuration lookups",
+)
