@@ -1,0 +1,375 @@
+/*
+ * Editor page: file tree + CodeMirror (XML/JS highlighting), lint gutter markers and panel,
+ * save draft / save as new version (conflicts shown, typed text kept), add/rename/delete files,
+ * deep link ?file=PATH&line=N, "show in diagram".
+ *
+ * Page data (json_script "editor-data"):
+ *   {readOnly, label, entry, files: {path: text}, urls: {lint, graph, diagram, writeFile,
+ *    renameFile, deleteFile, saveVersion, edit}}
+ * Every URL comes from the server; the page only adds query parameters (?file, ?line, ?state).
+ * Readiness flags on <body>: editorReady, currentFile, currentLine, lintReady, lintCount, saveState.
+ */
+(function () {
+  "use strict";
+
+  const data = JSON.parse(document.getElementById("editor-data").textContent);
+  const urls = data.urls || {};
+  const body = document.body;
+  const $ = (id) => document.getElementById(id);
+  const csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
+
+  const docs = new Map(); // path -> {doc, clean generation}
+  let current = null;
+  let findings = [];
+  let jumpMark = null;
+
+  function modeFor(path) {
+    if (/\.(js)$/i.test(path)) return "javascript";
+    if (/\.(json)$/i.test(path)) return { name: "javascript", json: true };
+    if (/\.(scxml|xml|svg|html?)$/i.test(path)) return "xml";
+    return null;
+  }
+
+  const cm = CodeMirror($("editor-code"), {
+    value: "",
+    lineNumbers: true,
+    readOnly: Boolean(data.readOnly),
+    styleActiveLine: true,
+    gutters: ["CodeMirror-lint-markers", "CodeMirror-linenumbers"],
+    lint: { getAnnotations: () => (current ? Lint.annotations(findings, current, CodeMirror) : []), lintOnChange: false },
+    indentUnit: 2,
+    tabSize: 4,
+  });
+
+  for (const [path, text] of Object.entries(data.files || {})) addDoc(path, text == null ? "" : text);
+
+  function addDoc(path, text) {
+    const doc = CodeMirror.Doc(text, modeFor(path));
+    docs.set(path, { doc: doc, clean: doc.changeGeneration() });
+    doc.on("change", () => markDirty(path));
+  }
+
+  function isDirty(path) {
+    const d = docs.get(path);
+    return d ? !d.doc.isClean(d.clean) : false;
+  }
+
+  function dirtyPaths() {
+    return Array.from(docs.keys()).filter(isDirty);
+  }
+
+  function markDirty(path) {
+    const a = document.querySelector('.editor-files a[data-path="' + CSS.escape(path) + '"]');
+    if (a) a.classList.toggle("dirty", isDirty(path));
+    body.dataset.dirty = String(dirtyPaths().length);
+  }
+
+  /* ---------- messages ---------- */
+
+  function say(kind, message, link) {
+    const el = $("editor-message");
+    el.textContent = message;
+    el.className = "designer-message " + kind;
+    el.hidden = false;
+    el.dataset.kind = kind;
+    if (link) {
+      const a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      el.append(" ", a);
+    }
+  }
+
+  /* ---------- file tree ---------- */
+
+  function renderTree() {
+    const root = $("editor-tree");
+    root.textContent = "";
+    const counts = Lint.countByFile(findings);
+    const tree = {};
+    for (const path of Array.from(docs.keys()).sort()) {
+      let node = tree;
+      const parts = path.split("/");
+      parts.slice(0, -1).forEach((p) => (node = node[p + "/"] = node[p + "/"] || {}));
+      node[parts[parts.length - 1]] = path;
+    }
+    const build = (node, ul) => {
+      const names = Object.keys(node).sort((a, b) => (b.endsWith("/") - a.endsWith("/")) || a.localeCompare(b));
+      for (const name of names) {
+        const li = document.createElement("li");
+        if (typeof node[name] === "string") {
+          const path = node[name];
+          const a = document.createElement("a");
+          a.href = withParams(urls.self, { file: path });
+          a.dataset.path = path;
+          a.textContent = name;
+          if (path === data.entry) a.title = "entry document";
+          if (path === current) a.classList.add("current");
+          if (isDirty(path)) a.classList.add("dirty");
+          if (counts[path]) {
+            const c = document.createElement("span");
+            c.className = "lint-count";
+            c.textContent = " (" + counts[path] + ")";
+            a.appendChild(c);
+          }
+          a.addEventListener("click", (ev) => {
+            ev.preventDefault();
+            openFile(path);
+          });
+          li.appendChild(a);
+        } else {
+          const span = document.createElement("div");
+          span.className = "dir";
+          span.textContent = name;
+          li.appendChild(span);
+          const sub = document.createElement("ul");
+          build(node[name], sub);
+          li.appendChild(sub);
+        }
+        ul.appendChild(li);
+      }
+    };
+    const ul = document.createElement("ul");
+    build(tree, ul);
+    root.appendChild(ul);
+  }
+
+  /* ---------- URLs: only query parameters are added to server-given URLs ---------- */
+
+  function withParams(base, params) {
+    const u = new URL(base || window.location.href, window.location.href);
+    for (const k of ["file", "line", "state"]) u.searchParams.delete(k);
+    for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined) u.searchParams.set(k, v);
+    return u.pathname + u.search;
+  }
+
+  /* ---------- open / jump ---------- */
+
+  function openFile(path, line) {
+    const d = docs.get(path);
+    if (!d) {
+      say("error", "No file " + path + " in " + data.label + ".");
+      return false;
+    }
+    if (current !== path) {
+      cm.swapDoc(d.doc);
+      current = path;
+      $("editor-current").textContent = path;
+      renderTree();
+      cm.performLint();
+    }
+    body.dataset.currentFile = path;
+    history.replaceState(null, "", withParams(window.location.href, { file: path, line: line || null }));
+    if (line) jumpTo(line);
+    else body.dataset.currentLine = "";
+    return true;
+  }
+
+  function jumpTo(line) {
+    const n = Math.max(0, Math.min(cm.lineCount() - 1, line - 1));
+    if (jumpMark) cm.removeLineClass(jumpMark, "background", "cm-jump-line");
+    jumpMark = cm.addLineClass(n, "background", "cm-jump-line");
+    cm.setCursor({ line: n, ch: 0 });
+    cm.scrollIntoView({ line: n, ch: 0 }, cm.getScrollInfo().clientHeight / 2);
+    cm.focus();
+    body.dataset.currentLine = String(n + 1);
+  }
+
+  /* ---------- lint ---------- */
+
+  async function refreshLint() {
+    if (!urls.lint) return;
+    body.dataset.lintReady = "0";
+    try {
+      const r = await fetch(urls.lint, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const payload = await r.json();
+      if (!r.ok) throw new Error(payload.detail || payload.error || r.statusText);
+      findings = Array.isArray(payload) ? payload : payload.findings || [];
+    } catch (err) {
+      findings = [];
+      $("lint-panel").textContent = "Lint unavailable: " + err.message;
+      body.dataset.lintReady = "1";
+      return;
+    }
+    Lint.renderPanel($("lint-panel"), findings, {
+      hrefFor: (f) => withParams(urls.self, { file: f.file, line: f.line }),
+      onSelect: (f) => openFile(f.file, f.line),
+    });
+    renderTree();
+    cm.performLint();
+    body.dataset.lintCount = String(findings.length);
+    body.dataset.lintReady = "1";
+  }
+
+  /* ---------- server calls ---------- */
+
+  async function post(url, payload) {
+    const r = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(payload),
+    });
+    let json = {};
+    try {
+      json = await r.json();
+    } catch (_) {
+      json = {};
+    }
+    return { ok: r.ok, status: r.status, json: json };
+  }
+
+  function errorText(res) {
+    const j = res.json || {};
+    return j.detail || j.error || j.message || "The server answered " + res.status + ".";
+  }
+
+  /** Writes every modified file into the draft; returns false (and says why) on failure. */
+  async function saveDraft() {
+    body.dataset.saveState = "saving";
+    for (const path of dirtyPaths()) {
+      const d = docs.get(path);
+      const gen = d.doc.changeGeneration();
+      const res = await post(urls.writeFile, { path: path, content: d.doc.getValue() });
+      if (!res.ok) {
+        say(res.status === 409 ? "conflict" : "error", "Could not save " + path + ": " + errorText(res) + " Your text is kept in the editor.");
+        body.dataset.saveState = "error";
+        return false;
+      }
+      d.clean = gen;
+      markDirty(path);
+    }
+    body.dataset.saveState = "saved";
+    renderTree();
+    await refreshLint();
+    return true;
+  }
+
+  async function saveVersion(ev) {
+    ev.preventDefault();
+    const message = $("version-message").value.trim();
+    if (!message) {
+      say("error", "Write a message describing the change.");
+      $("version-message").focus();
+      return;
+    }
+    if (!(await saveDraft())) return;
+    body.dataset.saveState = "saving";
+    const res = await post(urls.saveVersion, { message: message });
+    if (!res.ok) {
+      // A stale parent (someone saved meanwhile) is a 409: the draft and the editor keep the text.
+      say(res.status === 409 ? "conflict" : "error", errorText(res) + " Nothing you typed is lost: it stays in your draft.");
+      body.dataset.saveState = res.status === 409 ? "conflict" : "error";
+      return;
+    }
+    const v = res.json.version || res.json;
+    $("version-message").value = "";
+    say("ok", "Saved as " + (v.label || "a new version") + ".", v.url ? { href: v.url, text: "Open " + (v.label || "version") } : null);
+    if (v.label) $("editor-label").textContent = "draft based on " + v.label;
+    body.dataset.saveState = "version-saved";
+    body.dataset.savedVersion = v.label || "";
+  }
+
+  async function addFile() {
+    const path = (window.prompt("Path of the new file (e.g. src-gen/NewFlow.scxml or include/user/helpers.js):") || "").trim();
+    if (!path) return;
+    if (docs.has(path)) return say("error", path + " already exists.");
+    const content = /\.scxml$/.test(path)
+      ? '<?xml version="1.0" encoding="utf-8"?>\n<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml" initial="start">\n  <state id="start"/>\n</scxml>\n'
+      : "";
+    const res = await post(urls.writeFile, { path: path, content: content });
+    if (!res.ok) return say("error", errorText(res));
+    addDoc(res.json.path || path, content);
+    openFile(res.json.path || path);
+    say("ok", "Added " + (res.json.path || path) + ".");
+    refreshLint();
+  }
+
+  async function renameFile() {
+    if (!current) return;
+    const target = (window.prompt("New path for " + current + ":", current) || "").trim();
+    if (!target || target === current) return;
+    const res = await post(urls.renameFile, { old: current, new: target });
+    if (!res.ok) return say("error", errorText(res));
+    const d = docs.get(current);
+    docs.delete(current);
+    const newPath = res.json.path || target;
+    docs.set(newPath, d);
+    current = null;
+    openFile(newPath);
+    say("ok", "Renamed to " + newPath + ".");
+    refreshLint();
+  }
+
+  async function deleteFile() {
+    if (!current || !window.confirm("Delete " + current + " from the draft?")) return;
+    const res = await post(urls.deleteFile, { path: current });
+    if (!res.ok) return say("error", errorText(res));
+    const gone = current;
+    docs.delete(gone);
+    current = null;
+    const next = docs.has(data.entry) ? data.entry : Array.from(docs.keys())[0];
+    if (next) openFile(next);
+    else cm.swapDoc(CodeMirror.Doc(""));
+    renderTree();
+    say("ok", "Deleted " + gone + ".");
+    refreshLint();
+  }
+
+  /* ---------- show in diagram ---------- */
+
+  let graphPromise = null;
+  async function showInDiagram(ev) {
+    ev.preventDefault();
+    if (!urls.graph || !urls.diagram) return;
+    graphPromise = graphPromise || fetch(urls.graph, { credentials: "same-origin" }).then((r) => r.json());
+    let graph;
+    try {
+      graph = await graphPromise;
+    } catch (err) {
+      graphPromise = null;
+      return say("error", "Diagram unavailable: " + err.message);
+    }
+    const line = cm.getCursor().line + 1;
+    // The state whose element starts closest above the cursor in this file (innermost wins).
+    let best = null;
+    for (const s of graph.states || []) {
+      if (s.file === current && s.line && s.line <= line && (!best || s.line > best.line)) best = s;
+    }
+    for (const t of graph.transitions || []) {
+      if (t.file === current && t.line && t.line <= line && (!best || t.line > best.line)) best = { id: t.source, line: t.line };
+    }
+    window.location.href = withParams(urls.diagram, best ? { state: best.id } : {});
+  }
+
+  /* ---------- wire up ---------- */
+
+  if (data.readOnly) {
+    for (const id of ["save-draft", "add-file", "rename-file", "delete-file"]) if ($(id)) $(id).hidden = true;
+    if ($("version-form")) $("version-form").hidden = true;
+  } else {
+    $("save-draft").addEventListener("click", async () => {
+      if (await saveDraft()) say("ok", "Draft saved.");
+    });
+    $("version-form").addEventListener("submit", saveVersion);
+    $("add-file").addEventListener("click", addFile);
+    $("rename-file").addEventListener("click", renameFile);
+    $("delete-file").addEventListener("click", deleteFile);
+    cm.setOption("extraKeys", {
+      "Ctrl-S": () => saveDraft().then((ok) => ok && say("ok", "Draft saved.")),
+      "Cmd-S": () => saveDraft().then((ok) => ok && say("ok", "Draft saved.")),
+    });
+    window.addEventListener("beforeunload", (ev) => {
+      if (dirtyPaths().length) ev.preventDefault();
+    });
+  }
+  if ($("show-in-diagram")) $("show-in-diagram").addEventListener("click", showInDiagram);
+
+  const params = new URLSearchParams(window.location.search);
+  const first = params.get("file") && docs.has(params.get("file")) ? params.get("file") : docs.has(data.entry) ? data.entry : Array.from(docs.keys())[0];
+  renderTree();
+  if (first) openFile(first, parseInt(params.get("line") || "0", 10) || null);
+  if (params.get("file") && !docs.has(params.get("file"))) say("error", "No file " + params.get("file") + " in " + data.label + ".");
+  body.dataset.editorReady = "1";
+  refreshLint();
+})();
