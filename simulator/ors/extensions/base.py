@@ -217,6 +217,14 @@ class FakeEnv:
         """Stop answering `request_id` (its scheduled events are dropped); deliver `emits` for it."""
         raise NotImplementedError
 
+    def state(self, module: str) -> dict[str, Any]:
+        """Per-session mutable store of `module`'s fake (stored documents, open web requests...).
+
+        Lives as long as this environment (one per simulated session), so a replay starts afresh.
+        """
+        stores: dict[str, dict[str, Any]] = self.__dict__.setdefault("_fake_state", {})
+        return stores.setdefault(module, {})
+
 
 #: A fake: given the evaluated request and the environment, the events to send back.
 FakeFn = Callable[[Request, FakeEnv], list[Emit]]
