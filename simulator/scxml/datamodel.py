@@ -1,0 +1,830 @@
+"""The sandboxed ECMAScript datamodel (W3C SCXML B.2) on quickjs-ng.
+
+One `ECMAScriptDataModel` per SCXML session. Each owns a `_quickjs.Context`, i.e. its own
+`JSRuntime` with its own heap, garbage collector, memory limit and stack limit, so sessions never
+see each other's globals or prototypes. Design notes (see ../shared/research/js-engines.md):
+
+* **Deadline.** The binding's `set_time_limit` measures process CPU time and forbids every call
+  into Python while it is set, so we never call it. Instead a ctypes interrupt handler (installed
+  with the exported `JS_SetInterruptHandler`) compares `time.monotonic()` with a per-evaluation
+  wall-clock deadline kept in `_deadlines`, keyed by `JSRuntime*`. QuickJS polls the handler every
+  ~10k bytecode operations, so tiny expressions pay nothing. An import-time self-test checks the
+  private struct layout this relies on and fails loudly if it ever changes.
+* **Compile once.** Every cond/expr/assign is compiled once per session into a JS function and
+  then just called (0.2 µs instead of 5 µs for `eval`). Compiled functions are created by a
+  private factory so they reach the helper object `H` through a closure: the document cannot see
+  or tamper with the helpers.
+* **Values cross as JSON.** Numbers, booleans and strings cross natively; anything else is encoded
+  with one `JSON.stringify` call (cycles, BigInt, ... fall back to a tolerant encoder) and decoded
+  with `json.loads`. `undefined` becomes the `UNDEFINED` sentinel.
+* **Python callbacks** (`define_function`) are JSON-string bridges: a Python exception never
+  escapes into the binding (that would surface as an uncatchable SystemError); it is rethrown in
+  JS as an ordinary, catchable Error.
+* **System variables** (`_event`, `_sessionid`, `_name`, `_ioprocessors`, `_x`, ...) are
+  non-configurable accessors on the global object whose setter throws a TypeError, so an
+  assignment from the document fails (and the engine turns it into `error.execution`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import _quickjs
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "DEFAULT_STACK_SIZE",
+    "DEFAULT_TIME_LIMIT",
+    "SYSTEM_VARIABLES",
+    "UNDEFINED",
+    "ECMAScriptDataModel",
+    "JSError",
+    "check_syntax",
+]
+
+DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
+DEFAULT_TIME_LIMIT = 1.0
+DEFAULT_STACK_SIZE = 256 * 1024
+#: W3C system variables (5.10); read-only for the document.
+SYSTEM_VARIABLES = ("_event", "_sessionid", "_name", "_ioprocessors", "_x")
+#: Beyond this many distinct sources the compile cache is dropped (bounds memory when a client
+#: evaluates generated text, e.g. an inspector console).
+_CACHE_LIMIT = 20_000
+
+
+class _Undefined:
+    """The JavaScript `undefined` value on the Python side (distinct from `None` = `null`)."""
+
+    _instance: _Undefined | None = None
+
+    def __new__(cls) -> _Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "UNDEFINED"
+
+
+UNDEFINED: Any = _Undefined()
+
+
+class JSError(Exception):
+    """A failed evaluation: `name` is the JS error type, `line` the 1-based line in the source.
+
+    `name` is e.g. `TypeError`, `ReferenceError`, `SyntaxError`, `RangeError`, or `InternalError`
+    when the evaluation was interrupted at its deadline or ran out of memory (`message` then says
+    which limit was exceeded). A thrown non-Error value (`throw 5`) gives name `Error`.
+    """
+
+    def __init__(self, name: str, message: str, line: int | None = None):
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"JSError({self.name!r}, {self.message!r}, {self.line!r})"
+
+
+# --------------------------------------------------------------------------------------------
+# Wall-clock deadline through the exported QuickJS C API (never the binding's set_time_limit).
+
+_lib = ctypes.CDLL(_quickjs.__file__)  # dlopen of an already loaded path returns the same handle
+_HANDLER_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+_lib.JS_SetInterruptHandler.argtypes = [ctypes.c_void_p, _HANDLER_T, ctypes.c_void_p]
+_lib.JS_SetInterruptHandler.restype = None
+_lib.JS_GetRuntime.argtypes = [ctypes.c_void_p]
+_lib.JS_GetRuntime.restype = ctypes.c_void_p
+_deadlines: dict[int, float] = {}  # JSRuntime* -> time.monotonic() deadline of the running eval
+_monotonic = time.monotonic
+
+
+@_HANDLER_T
+def _on_interrupt(rt: int, _opaque: int) -> int:
+    """Called by QuickJS every ~10k bytecode operations (it takes the GIL): 1 = interrupt."""
+    deadline = _deadlines.get(rt)
+    return 1 if deadline is not None and _monotonic() > deadline else 0
+
+
+def _runtime_pointer(ctx: _quickjs.Context) -> int:
+    """The `JSRuntime*` of a binding context, checked against the `JSContext*` next to it.
+
+    module.c: `typedef struct { PyObject_HEAD; JSRuntime *runtime; JSContext *context; ... }`.
+    Reading both fields and asking QuickJS for the context's runtime verifies the layout before
+    we hand the pointer to C.
+    """
+    base = id(ctx) + object.__basicsize__
+    rt = ctypes.c_void_p.from_address(base).value
+    js_ctx = ctypes.c_void_p.from_address(base + ctypes.sizeof(ctypes.c_void_p)).value
+    if not rt or not js_ctx or _lib.JS_GetRuntime(js_ctx) != rt:
+        raise RuntimeError("quickjs-ng Context layout changed: cannot install the wall-clock deadline handler")
+    return rt
+
+
+def _new_context(memory_limit: int, stack_size: int) -> tuple[_quickjs.Context, int]:
+    """A fresh context (own JSRuntime) with limits and the deadline handler installed."""
+    ctx = _quickjs.Context()
+    ctx.set_memory_limit(int(memory_limit))
+    ctx.set_max_stack_size(int(stack_size))
+    rt = _runtime_pointer(ctx)
+    _lib.JS_SetInterruptHandler(rt, _on_interrupt, None)
+    return ctx, rt
+
+
+def _self_test() -> None:
+    """Fail loudly at import if the interrupt handler does not stop a runaway loop."""
+    ctx, rt = _new_context(8 * 1024 * 1024, DEFAULT_STACK_SIZE)
+    _deadlines[rt] = _monotonic() + 0.005
+    try:
+        ctx.eval("for (;;) {}")
+    except _quickjs.JSException as exc:
+        if "interrupted" not in str(exc):
+            raise RuntimeError(f"quickjs-ng deadline self-test failed: {exc}") from None
+    else:  # pragma: no cover - only if the binding changed under us
+        raise RuntimeError("quickjs-ng deadline self-test failed: the loop was not interrupted")
+    finally:
+        _deadlines.pop(rt, None)
+
+
+_self_test()
+
+
+# --------------------------------------------------------------------------------------------
+# JS side. BOOTSTRAP evaluates to the private helper object H (never stored in a global).
+
+_BOOTSTRAP = r"""
+(function (G) {
+  'use strict';
+  var stringify = JSON.stringify, parse = JSON.parse, defineProperty = Object.defineProperty,
+      keys = Object.keys, freeze = Object.freeze, isArray = Array.isArray, StringCtor = String,
+      errors = {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
+                ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError},
+      FunctionCtor = Function;
+  var sys = {}, hidden = {}, current = undefined;
+
+  // Tolerant encoder for what JSON.stringify refuses (cycles, BigInt): cycles become "[Circular]".
+  function __orchweb_tolerant(v, stack) {
+    switch (typeof v) {
+      case 'undefined': case 'function': case 'symbol': return undefined;
+      case 'bigint': return (v <= 9007199254740991n && v >= -9007199254740991n) ? Number(v) : StringCtor(v);
+      case 'number': return isFinite(v) ? v : null;
+      case 'string': case 'boolean': return v;
+    }
+    if (v === null) return null;
+    if (typeof v.toJSON === 'function') {
+      v = v.toJSON();
+      if (typeof v !== 'object' || v === null) return __orchweb_tolerant(v, stack);
+    }
+    if (stack.indexOf(v) >= 0) return '[Circular]';
+    stack.push(v);
+    var out, i, k, e;
+    if (isArray(v)) {
+      out = [];
+      for (i = 0; i < v.length; i++) { e = __orchweb_tolerant(v[i], stack); out.push(e === undefined ? null : e); }
+    } else {
+      out = {};
+      var ks = keys(v);
+      for (i = 0; i < ks.length; i++) {
+        k = ks[i];
+        e = __orchweb_tolerant(v[k], stack);
+        if (e !== undefined) out[k] = e;
+      }
+    }
+    stack.pop();
+    return out;
+  }
+  function __orchweb_json(v) {
+    try { return stringify(v); } catch (err) {
+      if (err instanceof RangeError || err instanceof TypeError) return stringify(__orchweb_tolerant(v, []));
+      throw err;
+    }
+  }
+  // Value -> Python: numbers/booleans/strings/null natively, the rest as '\x01'-tagged text
+  // (the binding truncates strings at NUL, so strings containing one travel as JSON).
+  function __orchweb_out(v) {
+    switch (typeof v) {
+      case 'number': case 'boolean': return v;
+      case 'string':
+        if (v.indexOf('\0') >= 0) return '\x01j' + stringify(v);
+        return (v.length && v.charCodeAt(0) === 1) ? '\x01s' + v : v;
+      case 'undefined': return '\x01u';
+      case 'function': case 'symbol': return '\x01j' + stringify(StringCtor(v));
+      case 'bigint': return '\x01j' + stringify(__orchweb_tolerant(v, []));
+    }
+    if (v === null) return null;
+    var text = __orchweb_json(v);
+    return text === undefined ? '\x01u' : '\x01j' + text;
+  }
+  // Python -> value: kind 0 = native primitive, 1 = JSON text, 2 = undefined.
+  function __orchweb_dec(kind, v) { return kind === 0 ? v : kind === 1 ? parse(v) : undefined; }
+
+  function readonly(name) {
+    return function __orchweb_readonly() { throw new TypeError(name + ' is a read-only system variable'); };
+  }
+  function defineSystem(name, kind, v) {
+    if (!(name in sys)) {
+      defineProperty(G, name, {get: function () { return sys[name]; }, set: readonly(name),
+                               enumerable: false, configurable: false});
+      hidden[name] = true;
+    }
+    sys[name] = __orchweb_dec(kind, v);
+  }
+  defineProperty(G, '_event', {get: function () { return current; }, set: readonly('_event'),
+                               enumerable: false, configurable: false});
+  hidden._event = true;
+  sys._event = true;
+  function setEvent(name, type, sendid, origin, origintype, invokeid, kind, data, extra) {
+    var e = {name: name, type: type, sendid: sendid === null ? undefined : sendid,
+             origin: origin === null ? undefined : origin,
+             origintype: origintype === null ? undefined : origintype,
+             invokeid: invokeid === null ? undefined : invokeid, data: __orchweb_dec(kind, data)};
+    if (extra !== null) { var x = parse(extra), ks = keys(x); for (var i = 0; i < ks.length; i++) e[ks[i]] = x[ks[i]]; }
+    current = freeze(e);
+  }
+
+  function bridge(raw) {
+    return function __orchweb_bridge() {
+      var args = [];
+      for (var i = 0; i < arguments.length; i++) args.push(arguments[i]);
+      var r = raw(__orchweb_json(args));
+      var tag = r.charAt(0);
+      if (tag === 'o') return parse(r.slice(1));
+      if (tag === 'u') return undefined;
+      var err = parse(r.slice(1));
+      throw new (errors[err[0]] || Error)(err[1]);
+    };
+  }
+  function defineFunction(path, rawName) {
+    var raw = G[rawName];
+    delete G[rawName];
+    var parts = path.split('.'), holder = G;
+    for (var i = 0; i < parts.length - 1; i++) {
+      if (holder[parts[i]] === undefined || holder[parts[i]] === null) {
+        defineProperty(holder, parts[i], {value: {}, writable: true, enumerable: holder !== G, configurable: true});
+      }
+      holder = holder[parts[i]];
+    }
+    defineProperty(holder, parts[parts.length - 1], {value: bridge(raw), writable: true, enumerable: false,
+                                                     configurable: true});
+    if (parts.length > 1) hidden[parts[0]] = true;
+  }
+
+  function visibleNames() {
+    var ks = keys(G), names = [];
+    for (var i = 0; i < ks.length; i++) {
+      var k = ks[i];
+      if (hidden[k] === true || k.slice(0, 10) === '__orchweb_') continue;
+      var d = Object.getOwnPropertyDescriptor(G, k);
+      if (d && 'value' in d && typeof d.value === 'function') continue;
+      names.push(k);
+    }
+    return names;
+  }
+  // [[name, JSON text | null for undefined], ...]
+  function snapshot(namesJson) {
+    var names = namesJson === null ? visibleNames() : parse(namesJson), res = [];
+    for (var i = 0; i < names.length; i++) {
+      var k = names[i], text;
+      if (!(k in G)) continue;
+      try { text = __orchweb_json(G[k]); } catch (err) { text = stringify('<' + StringCtor(err) + '>'); }
+      res.push([k, text === undefined ? null : text]);
+    }
+    return stringify(res);
+  }
+  function hide(namesJson) { var n = parse(namesJson); for (var i = 0; i < n.length; i++) hidden[n[i]] = true; }
+
+  // Syntax check without running anything: `new Function` only compiles its body.
+  function check(src, kind) {
+    try {
+      if (kind === 'expression') new FunctionCtor('return (' + src + '\n);'); else new FunctionCtor(src);
+      return '';
+    } catch (err) {
+      var m = /<input>:(\d+):(\d+)/.exec(StringCtor(err.stack));
+      return stringify([m ? +m[1] : null, m ? +m[2] : null, StringCtor(err.message)]);
+    }
+  }
+
+  var baseline = keys(G);
+  for (var i = 0; i < baseline.length; i++) hidden[baseline[i]] = true;
+  var H = {out: __orchweb_out, dec: __orchweb_dec, json: __orchweb_json, setEvent: setEvent, defineSystem: defineSystem,
+           defineFunction: defineFunction, snapshot: snapshot, hide: hide, check: check};
+  freeze(H);  // expressions see it through the closure; they must not be able to change it
+  // The binding cannot read properties of a returned object, so hand out a picker.
+  return function (name) { return name === 'H' ? H : H[name]; };
+})(globalThis)
+"""
+
+# Compiled-function templates. `__orchweb_h` is the private helper object, reached by closure.
+# EXPR is followed by a newline so a trailing `// comment` cannot swallow the closing parenthesis.
+_FACTORY = "(function (__orchweb_h) { return %s; })"
+_EVALUATE = "function () { return __orchweb_h.out((%s\n)); }"
+_EVALUATE_BOOL = "function () { return !!(%s\n); }"
+_ASSIGN = "function () { %s%s = (%s\n); }"
+_ASSIGN_VALUE = "function (__orchweb_k, __orchweb_v) { %s%s = __orchweb_h.dec(__orchweb_k, __orchweb_v); }"
+_CHECK_LOCATION = "function () { %s = undefined; }"
+
+_IDENTIFIER = re.compile(r"(?:[^\W\d]|\$)(?:\w|\$)*")
+# A stack frame "    at NAME (<input>:LINE:COL)"; frames of our private helpers are skipped.
+_STACK_FRAME = re.compile(r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?<input>:(\d+)", re.MULTILINE)
+_MAX_SAFE_INT = 2**53
+
+
+def _is_identifier(name: str) -> bool:
+    return _IDENTIFIER.fullmatch(name) is not None
+
+
+def _location_shape_ok(location: str) -> bool:
+    """Structural lvalue check: `ident ( .ident | [ ... ] )*` with balanced brackets.
+
+    The JS compiler then checks the bracket contents. This rejects `a; b`, `f()`, `a = 1`, ...
+    which would otherwise compile inside `LOC = undefined`.
+    """
+    text = location.strip()
+    m = _IDENTIFIER.match(text)
+    if m is None:
+        return False
+    i, n = m.end(), len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == ".":
+            m = _IDENTIFIER.match(text, i + 1)
+            if m is None:
+                # allow whitespace after the dot
+                j = i + 1
+                while j < n and text[j].isspace():
+                    j += 1
+                m = _IDENTIFIER.match(text, j)
+                if m is None:
+                    return False
+            i = m.end()
+        elif ch == "[":
+            i = _skip_brackets(text, i)
+            if i < 0:
+                return False
+        else:
+            return False
+    return True
+
+
+def _skip_brackets(text: str, start: int) -> int:
+    """Index after the `]` matching `text[start] == '['`, skipping strings; -1 if unbalanced."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "\"'`":
+            i += 1
+            while i < n and text[i] != ch:
+                i += 2 if text[i] == "\\" else 1
+        elif ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+            if depth == 0:
+                return i + 1 if ch == "]" else -1
+            if depth < 0:
+                return -1
+        i += 1
+    return -1
+
+
+def _py_default(value: Any) -> Any:
+    """json.dumps fallback for Python values JSON does not know (best effort, never raises)."""
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    if value is UNDEFINED:
+        return None
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    """Copy of a JSON-like value with NaN/Infinity replaced by None (JSON.parse rejects them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, allow_nan=False, default=_py_default, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False, default=_py_default, separators=(",", ":"))
+
+
+def _encode(value: Any) -> tuple[int, Any]:
+    """Python value -> (kind, payload) for the JS `dec(kind, v)` helper."""
+    if value is UNDEFINED:
+        return 2, None
+    if isinstance(value, str):
+        return (1, json.dumps(value)) if "\0" in value else (0, value)
+    if value is None or isinstance(value, (bool, float)):
+        return 0, value
+    if isinstance(value, int):
+        return (0, value) if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT else (0, float(value))
+    return 1, _dumps(value)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise JSError("RangeError", "value too deeply nested to convert to Python") from None
+
+
+def _decode(result: Any) -> Any:
+    """Result of the JS `out()` helper -> Python value."""
+    kind = type(result)
+    if kind is float:
+        # QuickJS hands integral doubles (e.g. from JSON.parse) over as float; keep -0.0 as is.
+        if (
+            result.is_integer()
+            and -_MAX_SAFE_INT <= result <= _MAX_SAFE_INT
+            and (result or math.copysign(1, result) > 0)
+        ):
+            return int(result)
+        return result
+    if kind is str and result[:1] == "\x01":
+        tag = result[1:2]
+        if tag == "u":
+            return UNDEFINED
+        if tag == "j":
+            return _loads(result[2:])
+        return result[2:]
+    return result
+
+
+def _bridge(fn: Callable[..., Any]) -> Callable[[str], str]:
+    """Wrap a Python callable for `add_callable`: JSON in, tagged JSON out, never raises."""
+
+    def call(payload: str) -> str:
+        try:
+            result = fn(*json.loads(payload))
+            if result is UNDEFINED:
+                return "u"
+            return "o" + _dumps(result)
+        except JSError as exc:
+            return "e" + json.dumps([exc.name, exc.message])
+        except Exception as exc:  # never let an exception escape into the binding
+            return "e" + json.dumps(["Error", f"{type(exc).__name__}: {exc}"])
+
+    return call
+
+
+class ECMAScriptDataModel:
+    """A sandboxed ECMAScript datamodel for one SCXML session (see the module docstring).
+
+    Every method may raise `JSError`; the engine turns it into `error.execution`. Instances are
+    thread-safe (a per-session re-entrant lock serialises evaluations, so a Python callback may
+    evaluate in the same datamodel) and may move between threads.
+    """
+
+    def __init__(
+        self,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        preprocess: Callable[[str], str] | None = None,
+        stack_size: int = DEFAULT_STACK_SIZE,
+    ):
+        self.memory_limit = int(memory_limit)
+        self.time_limit = float(time_limit)
+        self.preprocess = preprocess
+        self._lock = threading.RLock()
+        self._ctx, self._rt = _new_context(self.memory_limit, stack_size)
+        pick = self._ctx.eval(_BOOTSTRAP)
+        self._h = pick("H")
+        self._js = {
+            name: pick(name) for name in ("setEvent", "defineSystem", "defineFunction", "snapshot", "hide", "check")
+        }
+        self._set_event_js = self._js["setEvent"]
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._scripts: dict[str, str] = {}
+        self._locations: dict[str, bool] = {}
+        self._callables = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+        return self._ctx is None
+
+    def close(self) -> None:
+        """Free the JS context (heap, compiled functions). Further calls raise JSError."""
+        with self._lock:
+            if self._ctx is None:
+                return
+            _deadlines.pop(self._rt, None)
+            self._cache.clear()
+            self._scripts.clear()
+            self._js.clear()
+            self._set_event_js = self._h = None
+            self._ctx = None
+
+    def __enter__(self) -> ECMAScriptDataModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running JS under the lock and the deadline -------------------------------------------
+
+    def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Call `fn(*args)` (a context method or compiled JS function) under lock and deadline."""
+        with self._lock:
+            if self._ctx is None:
+                raise JSError("InternalError", "the datamodel is closed")
+            rt = self._rt
+            outer = _deadlines.get(rt)
+            deadline = _monotonic() + self.time_limit
+            # A nested evaluation (from a Python callback) never extends the outer deadline.
+            _deadlines[rt] = deadline if outer is None or deadline < outer else outer
+            try:
+                return fn(*args)
+            except _quickjs.JSException as exc:
+                raise self._error(str(exc)) from None
+            finally:
+                if outer is None:
+                    _deadlines.pop(rt, None)
+                else:
+                    _deadlines[rt] = outer
+
+    def _error(self, text: str) -> JSError:
+        """Turn the binding's exception text (`String(e) + "\\n" + e.stack`) into a JSError."""
+        first, _, rest = text.partition("\n")
+        if first == "null" and not rest.strip():
+            # QuickJS throws `null` when it cannot even allocate the error object.
+            return JSError("InternalError", f"out of memory: exceeded the memory limit of {self._mib()}")
+        if rest.strip() == "undefined" or (first == "undefined" and not rest.strip()):
+            return JSError("Error", f"uncaught exception: {first}")  # a thrown non-Error value
+        m = _STACK_FRAME.search(rest)
+        line = int(m.group(1)) if m else None
+        name, sep, message = first.partition(": ")
+        if not sep:
+            name, message = "Error", first
+        if name == "InternalError" and message == "interrupted":
+            return JSError(name, f"interrupted: exceeded the time limit of {self.time_limit:g} s", line)
+        if name == "InternalError" and message == "out of memory":
+            return JSError(name, f"out of memory: exceeded the memory limit of {self._mib()}", line)
+        return JSError(name, message, line)
+
+    def _mib(self) -> str:
+        return f"{self.memory_limit / 1048576:g} MiB"
+
+    def _eval(self, source: str) -> Any:
+        """Evaluate a global program (under lock and deadline)."""
+        ctx = self._ctx
+        return self._run(ctx.eval if ctx is not None else None, source)
+
+    def _compile(self, key: tuple[str, str], template: str, *parts: str) -> Any:
+        """Compile `template % parts` into a JS function bound to the helpers; cache it by `key`."""
+        try:
+            factory = self._eval(_FACTORY % (template % parts))
+        except JSError as exc:
+            # The source starts on line 1 of the wrapper; an error at the closing parenthesis we
+            # add after it is reported on the source's last line.
+            last = 1 + sum(part.count("\n") for part in parts)
+            if exc.line is not None and exc.line > last:
+                exc.line = last
+            raise
+        fn = self._run(factory, self._h)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = fn
+        return fn
+
+    def _pre(self, source: str) -> str:
+        return self.preprocess(source) if self.preprocess is not None else source
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def evaluate(self, expr: str) -> Any:
+        """Value of an expression as a Python value (via JSON); `undefined` -> `UNDEFINED`."""
+        fn = self._cache.get(("e", expr))
+        if fn is None:
+            fn = self._compile(("e", expr), _EVALUATE, self._pre(expr))
+        return _decode(self._run(fn))
+
+    def evaluate_bool(self, expr: str) -> bool:
+        """Truthiness of an expression (a transition `cond`)."""
+        fn = self._cache.get(("b", expr))
+        if fn is None:
+            fn = self._compile(("b", expr), _EVALUATE_BOOL, self._pre(expr))
+        return self._run(fn)
+
+    # -- locations ----------------------------------------------------------------------------
+
+    def is_valid_location(self, location: str) -> bool:
+        """Whether `location` is an assignable left-hand side (`a`, `a.b`, `a[0].c`, ...).
+
+        Only the syntax is checked; whether the variable exists is checked by `assign`.
+        """
+        ok = self._locations.get(location)
+        if ok is None:
+            ok = _location_shape_ok(location)
+            if ok:
+                try:
+                    self._compile(("l", location), _CHECK_LOCATION, location.strip())
+                except JSError:
+                    ok = False
+            self._locations[location] = ok
+        return ok
+
+    def _check_location(self, location: str) -> tuple[str, str]:
+        """(location, pre-read) for an assignment, or JSError for an invalid location.
+
+        A bare identifier is read before it is written so that an undeclared variable raises a
+        ReferenceError instead of silently creating a global (W3C: error.execution).
+        """
+        if not self.is_valid_location(location):
+            raise JSError("SyntaxError", f"invalid location: {location!r}")
+        loc = location.strip()
+        return loc, (loc + "; " if _is_identifier(loc) else "")
+
+    def assign(self, location: str, expr: str) -> None:
+        """`<assign location expr>`: one compiled JS call `LOC = (EXPR)`."""
+        key = ("a", location + "\x00" + expr)
+        fn = self._cache.get(key)
+        if fn is None:
+            loc, pre = self._check_location(location)
+            fn = self._compile(key, _ASSIGN, pre, loc, self._pre(expr))
+        self._run(fn)
+
+    def assign_value(self, location: str, value: Any) -> None:
+        """Assign a Python value (JSON-like; `UNDEFINED` allowed) to a location."""
+        fn = self._cache.get(("v", location))
+        if fn is None:
+            loc, pre = self._check_location(location)
+            fn = self._compile(("v", location), _ASSIGN_VALUE, pre, loc)
+        self._run(fn, *_encode(value))
+
+    def declare(self, id: str, expr: str | None = None) -> None:
+        """`<data id expr>`: declare a global variable, set to `expr` (or `undefined`)."""
+        self._declare(id)
+        self.assign(id, expr if expr is not None else "undefined")
+
+    def declare_value(self, id: str, value: Any) -> None:
+        """Declare a global variable holding a Python value (e.g. `<data>` JSON content)."""
+        self._declare(id)
+        self.assign_value(id, value)
+
+    def _declare(self, id: str) -> None:
+        if not _is_identifier(id):
+            raise JSError("SyntaxError", f"invalid variable name: {id!r}")
+        self._eval(f"var {id};")
+
+    # -- scripts ------------------------------------------------------------------------------
+
+    def execute(self, script: str) -> None:
+        """Run a `<script>` body as a global program (`var` and functions become globals)."""
+        source = self._scripts.get(script)
+        if source is None:
+            source = self._pre(script)
+            if len(self._scripts) >= _CACHE_LIMIT:
+                self._scripts.clear()
+            self._scripts[script] = source
+        self._eval(source)
+
+    # -- events and system variables ----------------------------------------------------------
+
+    def set_event(
+        self,
+        name: str,
+        type: str = "internal",
+        sendid: str | None = None,
+        origin: str | None = None,
+        origintype: str | None = None,
+        invokeid: str | None = None,
+        data: Any = UNDEFINED,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Make `_event` a new frozen JS object; `None` fields and data become `undefined`.
+
+        The object is built once, so every read of `_event` until the next call sees the same
+        object. `extra` adds fields (e.g. `raw` for the BasicHTTP processor).
+        """
+        kind, payload = (2, None) if data is None else _encode(data)
+        self._run(
+            self._set_event_js,
+            name,
+            type,
+            sendid,
+            origin,
+            origintype,
+            invokeid,
+            kind,
+            payload,
+            None if extra is None else _dumps(extra),
+        )
+
+    def set_system(self, name: str, value: Any) -> None:
+        """Define or update a read-only system variable (`_sessionid`, `_name`, `_ioprocessors`, `_x`)."""
+        if not _is_identifier(name) or name == "_event":
+            raise JSError("TypeError", f"cannot define system variable {name!r}")
+        self._run(self._js.get("defineSystem"), name, *_encode(value))
+
+    # -- Python functions ---------------------------------------------------------------------
+
+    def define_function(self, name: str, fn: Callable[..., Any]) -> None:
+        """Expose `fn(*args)` to JS as `name` (may be dotted: `_genesys.session.getUData`).
+
+        Arguments and the result cross as JSON; `UNDEFINED` returns `undefined`. A Python
+        exception becomes a catchable JS `Error` (a raised `JSError` keeps its JS type).
+        """
+        parts = name.split(".")
+        if not all(_is_identifier(p) for p in parts):
+            raise JSError("SyntaxError", f"invalid function name: {name!r}")
+        with self._lock:
+            if self._ctx is None:
+                raise JSError("InternalError", "the datamodel is closed")
+            self._callables += 1
+            raw = f"__orchweb_py{self._callables}"
+            self._ctx.add_callable(raw, _bridge(fn))
+            self._run(self._js["defineFunction"], name, raw)
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    def hide_globals(self, names: Iterable[str]) -> None:
+        """Leave these globals out of `snapshot()` (e.g. shims installed by a dialect)."""
+        self._run(self._js.get("hide"), json.dumps(list(names)))
+
+    def snapshot_json(self, names: Iterable[str] | None = None) -> dict[str, str | None]:
+        """Per-variable JSON text (None for `undefined`) of user variables, in one JS call.
+
+        Cheap change detection for the engine: compare the strings between two snapshots.
+        Without `names`: the enumerable, non-function globals the document created (`<data>`,
+        `var` in scripts), minus system variables, defined functions and built-ins.
+        """
+        arg = None if names is None else json.dumps(list(names))
+        return dict(_loads(self._run(self._js.get("snapshot"), arg)))
+
+    def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """JSON-safe values of user variables (see `snapshot_json`); `undefined` -> None."""
+        return {k: None if v is None else _loads(v) for k, v in self.snapshot_json(names).items()}
+
+    def memory_used(self) -> int:
+        """Bytes currently allocated by this session's JS runtime."""
+        with self._lock:
+            return 0 if self._ctx is None else int(self._ctx.memory()["malloc_size"])
+
+
+# --------------------------------------------------------------------------------------------
+# Syntax checking for the linter (compile only, never run).
+
+_checker: ECMAScriptDataModel | None = None
+_checker_lock = threading.Lock()
+
+
+def check_syntax(source: str, kind: str = "script") -> list[tuple[int | None, int | None, str]]:
+    """Syntax errors of a script body or an expression: `[(line, column, message)]` (1-based).
+
+    Compiles with `new Function` in a private context, so nothing in `source` runs. Lines and
+    columns refer to `source`.
+    """
+    global _checker
+    if kind not in {"script", "expression"}:
+        raise ValueError(f"kind must be 'script' or 'expression', not {kind!r}")
+    with _checker_lock:
+        if _checker is None or _checker.closed:
+            _checker = ECMAScriptDataModel(time_limit=2.0)
+        try:
+            result = _checker._run(_checker._js.get("check"), source, kind)
+        except JSError as exc:  # out of memory / interrupted while compiling something huge
+            _checker.close()
+            return [(None, None, exc.message)]
+    if not result:
+        return []
+    line, column, message = json.loads(result)
+    if line is not None:
+        # `new Function` puts the body on line 3 ("function anonymous(\n) {\n").
+        line -= 2
+        if kind == "expression" and line == 1 and column is not None:
+            column -= len("return (")
+        lines = source.split("\n")
+        if line > len(lines):  # at the parenthesis/brace the wrapper adds: end of the source
+            line, column = len(lines), len(lines[-1]) + 1
+        line = max(line, 1)
+    return [(line, column, message)]

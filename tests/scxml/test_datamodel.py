@@ -1,0 +1,494 @@
+"""The ECMAScript datamodel on a real quickjs-ng context: every public method, values, errors."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError, check_syntax
+
+
+@pytest.fixture
+def dm():
+    model = ECMAScriptDataModel()
+    yield model
+    model.close()
+
+
+# -- evaluate / evaluate_bool -------------------------------------------------------------------
+
+
+def test_it_evaluates_primitives_natively(dm):
+    assert dm.evaluate("1 + 1") == 2
+    assert type(dm.evaluate("1 + 1")) is int
+    assert dm.evaluate("1.5") == 1.5
+    assert dm.evaluate("'a' + 'b'") == "ab"
+    assert dm.evaluate("1 < 2") is True
+
+
+def test_it_tells_undefined_from_null(dm):
+    assert dm.evaluate("undefined") is UNDEFINED
+    assert dm.evaluate("void 0") is UNDEFINED
+    assert dm.evaluate("null") is None
+    assert not UNDEFINED
+    assert repr(UNDEFINED) == "UNDEFINED"
+
+
+def test_it_round_trips_special_numbers(dm):
+    nan = dm.evaluate("NaN")
+    assert nan != nan
+    assert dm.evaluate("1/0") == float("inf")
+    assert dm.evaluate("-1/0") == float("-inf")
+    assert str(dm.evaluate("-0")) == "-0.0"
+    assert dm.evaluate("JSON.parse('3')") == 3
+    assert type(dm.evaluate("JSON.parse('3')")) is int
+
+
+def test_it_converts_objects_dates_and_nested_values_through_json(dm):
+    value = dm.evaluate("({a: [1, 'x', null, undefined, {b: true}], d: new Date(0), u: undefined, f: function(){}})")
+    assert value == {"a": [1, "x", None, None, {"b": True}], "d": "1970-01-01T00:00:00.000Z"}
+
+
+def test_it_keeps_strings_that_look_like_internal_tags_or_contain_nul(dm):
+    assert dm.evaluate("'\\x01u'") == "\x01u"
+    assert dm.evaluate("'\\x01jnull'") == "\x01jnull"
+    assert dm.evaluate("'a\\0b'") == "a\x00b"
+
+
+def test_it_survives_cyclic_values_with_a_marker(dm):
+    dm.execute("var o = {k: 1}; o.self = o;")
+    assert dm.evaluate("o") == {"k": 1, "self": "[Circular]"}
+
+
+def test_it_gives_functions_a_best_effort_string(dm):
+    assert dm.evaluate("(function f(a) { return a; })") == "function f(a) { return a; }"
+
+
+def test_it_converts_bigint_best_effort(dm):
+    assert dm.evaluate("10n") == 10
+    assert dm.evaluate("({n: 10n ** 30n})") == {"n": str(10**30)}
+
+
+def test_evaluate_bool_uses_javascript_truthiness(dm):
+    dm.declare("x", "0")
+    assert dm.evaluate_bool("x") is False
+    assert dm.evaluate_bool("x + 1") is True
+    assert dm.evaluate_bool("''") is False
+    assert dm.evaluate_bool("({})") is True
+    assert dm.evaluate_bool("NaN") is False
+
+
+def test_it_compiles_each_expression_once_and_sees_later_changes(dm):
+    dm.declare("n", "1")
+    assert dm.evaluate("n * 10") == 10
+    dm.assign("n", "2")
+    assert dm.evaluate("n * 10") == 20
+
+
+def test_an_expression_may_end_with_a_line_comment(dm):
+    assert dm.evaluate("1 + 1 // two") == 2
+    assert dm.evaluate_bool("true // yes") is True
+
+
+def test_expressions_run_in_the_global_scope_with_eval(dm):
+    dm.execute("var App_Block = {requestid: 'r1'}; var name = 'Block';")
+    assert dm.evaluate("eval('App_' + name + '.requestid')") == "r1"
+    assert dm.evaluate("this === globalThis") is True
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def test_a_reference_error_has_its_name_message_and_line(dm):
+    with pytest.raises(JSError) as info:
+        dm.evaluate("1 +\n missing")
+    assert (info.value.name, info.value.message, info.value.line) == ("ReferenceError", "missing is not defined", 2)
+    assert str(info.value) == "ReferenceError: missing is not defined"
+
+
+def test_a_syntax_error_is_reported_on_the_expression_line(dm):
+    with pytest.raises(JSError) as info:
+        dm.evaluate("1 +")
+    assert info.value.name == "SyntaxError"
+    assert info.value.line == 1
+
+
+def test_a_type_error_from_a_script_carries_the_script_line(dm):
+    with pytest.raises(JSError) as info:
+        dm.execute("var a = 1;\nvar b = null;\nb.c = 2;")
+    assert (info.value.name, info.value.line) == ("TypeError", 3)
+
+
+def test_a_thrown_non_error_value_becomes_a_generic_error(dm):
+    with pytest.raises(JSError) as info:
+        dm.execute("throw 'TypeError: not really'")
+    assert info.value.name == "Error"
+    assert "not really" in info.value.message
+
+
+def test_a_custom_error_name_is_kept(dm):
+    with pytest.raises(JSError) as info:
+        dm.execute("var e = new Error('m'); e.name = 'MyError'; throw e;")
+    assert (info.value.name, info.value.message) == ("MyError", "m")
+
+
+def test_the_context_keeps_working_after_an_error(dm):
+    with pytest.raises(JSError):
+        dm.evaluate("nope()")
+    assert dm.evaluate("2 + 2") == 4
+
+
+# -- scripts, declarations, assignments -------------------------------------------------------------
+
+
+def test_scripts_run_in_global_scope_with_var_semantics(dm):
+    dm.execute("var a = 1; function inc(x) { return x + 1; }")
+    dm.execute("var b = inc(a);")
+    assert dm.evaluate("b") == 2
+    assert dm.evaluate("typeof inc") == "function"
+
+
+def test_declare_creates_a_variable_undefined_without_expression(dm):
+    dm.declare("v")
+    assert dm.evaluate("v") is UNDEFINED
+    assert dm.evaluate("'v' in globalThis") is True
+    dm.declare("w", "({k: [1, 2]})")
+    assert dm.evaluate("w.k[1]") == 2
+
+
+def test_declare_rejects_a_name_that_is_not_an_identifier(dm):
+    with pytest.raises(JSError) as info:
+        dm.declare("a; b")
+    assert info.value.name == "SyntaxError"
+
+
+def test_declare_value_takes_python_values(dm):
+    dm.declare_value("cfg", {"list": [1, 2.5, None, "s"], "nested": {"t": True}})
+    assert dm.evaluate("cfg.list[1] + cfg.list.length") == 6.5
+    assert dm.evaluate("cfg.nested.t") is True
+    dm.declare_value("nothing", UNDEFINED)
+    assert dm.evaluate("typeof nothing") == "undefined"
+    dm.declare_value("nul", None)
+    assert dm.evaluate("nul === null") is True
+
+
+def test_assign_sets_nested_locations(dm):
+    dm.declare("o", "({a: {b: [0, 0]}})")
+    dm.assign("o.a.b[1]", "5 * 2")
+    dm.assign("o.a['c']", "'x'")
+    assert dm.evaluate("o") == {"a": {"b": [0, 10], "c": "x"}}
+
+
+def test_assigning_an_undeclared_variable_is_an_error(dm):
+    with pytest.raises(JSError) as info:
+        dm.assign("undeclared", "1")
+    assert info.value.name == "ReferenceError"
+    assert dm.evaluate("typeof undeclared") == "undefined"
+
+
+def test_assigning_into_an_undeclared_object_is_an_error(dm):
+    with pytest.raises(JSError) as info:
+        dm.assign("foo.bar.baz", "1")
+    assert info.value.name == "ReferenceError"
+
+
+def test_assign_to_an_invalid_location_is_a_syntax_error(dm):
+    dm.declare("a", "1")
+    for location in ["f()", "a; a", "1", "a = 2", "a +", "", "a.", "a[1"]:
+        with pytest.raises(JSError) as info:
+            dm.assign(location, "3")
+        assert info.value.name == "SyntaxError", location
+    assert dm.evaluate("a") == 1
+
+
+def test_is_valid_location_checks_lvalue_syntax(dm):
+    assert dm.is_valid_location("x")
+    assert dm.is_valid_location("x.y[0]['z'].w")
+    assert dm.is_valid_location("x[a[1] + ']']")
+    assert dm.is_valid_location(" $x . _y ")
+    for bad in ["x()", "x;y", "x = 1", "x + 1", "1x", "x.1", "x[", "x)", "this", "(x)", "x?.y", "x, y"]:
+        assert not dm.is_valid_location(bad), bad
+
+
+def test_assign_value_stores_python_values_including_nan_and_undefined(dm):
+    dm.declare("v")
+    dm.assign_value("v", {"a": float("nan"), "b": [1, {"c": "d"}]})
+    assert dm.evaluate("v") == {"a": None, "b": [1, {"c": "d"}]}
+    dm.assign_value("v", float("nan"))
+    assert dm.evaluate("isNaN(v) && typeof v === 'number'") is True
+    dm.assign_value("v", UNDEFINED)
+    assert dm.evaluate("v") is UNDEFINED
+    dm.assign_value("v", 2**60)
+    assert dm.evaluate("typeof v") == "number"
+    dm.assign_value("v", "a\x00b")
+    assert dm.evaluate("v.length") == 3
+
+
+def test_assign_value_to_an_undeclared_variable_is_an_error(dm):
+    with pytest.raises(JSError):
+        dm.assign_value("ghost", 1)
+
+
+# -- _event and system variables ---------------------------------------------------------------------
+
+
+def test_set_event_builds_one_object_per_event(dm):
+    dm.set_event(
+        "foo.bar", "external", "s1", "#_scxml_x", "http://www.w3.org/TR/scxml/#SCXMLEventProcessor", None, {"k": 1}
+    )
+    assert dm.evaluate("_event") == {
+        "name": "foo.bar",
+        "type": "external",
+        "sendid": "s1",
+        "origin": "#_scxml_x",
+        "origintype": "http://www.w3.org/TR/scxml/#SCXMLEventProcessor",
+        "data": {"k": 1},
+    }
+    dm.execute("var first = _event;")
+    assert dm.evaluate_bool("first === _event")
+    dm.set_event("next")
+    assert dm.evaluate_bool("first !== _event")
+    assert dm.evaluate("_event.name") == "next"
+
+
+def test_missing_event_fields_are_undefined(dm):
+    dm.set_event("e", "internal")
+    for field in ("sendid", "origin", "origintype", "invokeid", "data"):
+        assert dm.evaluate_bool(f"typeof _event.{field} === 'undefined'"), field
+    assert dm.evaluate_bool("'invokeid' in _event")
+
+
+def test_event_data_may_be_a_primitive_and_extra_fields_are_added(dm):
+    dm.set_event("e", "external", data="text", extra={"raw": "POST / HTTP/1.1"})
+    assert dm.evaluate("_event.data") == "text"
+    assert dm.evaluate("_event.raw") == "POST / HTTP/1.1"
+
+
+def test_event_is_undefined_before_the_first_event(dm):
+    assert dm.evaluate("typeof _event") == "undefined"
+
+
+def test_the_document_cannot_replace_or_modify_event(dm):
+    dm.set_event("e", "internal", data={"x": 1})
+    with pytest.raises(JSError) as info:
+        dm.execute("_event = 1")
+    assert info.value.name == "TypeError"
+    assert "read-only" in info.value.message
+    with pytest.raises(JSError):
+        dm.assign("_event", "1")
+    with pytest.raises(JSError):
+        dm.execute("'use strict'; _event.name = 'changed';")
+    dm.execute("_event.name = 'changed'")  # sloppy mode: silently ignored on a frozen object
+    assert dm.evaluate("_event.name") == "e"
+    assert dm.evaluate("delete globalThis._event") is False
+    assert dm.evaluate("_event.name") == "e"
+    with pytest.raises(JSError):
+        dm.declare("_event", "1")
+
+
+def test_system_variables_are_readable_and_read_only(dm):
+    dm.set_system("_sessionid", "abc")
+    dm.set_system("_name", "doc")
+    dm.set_system("_ioprocessors", {"http://www.w3.org/TR/scxml/#SCXMLEventProcessor": {"location": "#_scxml_abc"}})
+    dm.set_system("_x", {})
+    assert dm.evaluate("_sessionid + '/' + _name") == "abc/doc"
+    assert dm.evaluate("_ioprocessors['http://www.w3.org/TR/scxml/#SCXMLEventProcessor'].location") == "#_scxml_abc"
+    for name in ("_sessionid", "_name", "_ioprocessors", "_x"):
+        with pytest.raises(JSError) as info:
+            dm.assign(name, "'hijack'")
+        assert info.value.name == "TypeError", name
+        with pytest.raises(JSError):
+            dm.execute(f"{name} = 1;")
+    assert dm.evaluate("_sessionid") == "abc"
+    dm.set_system("_sessionid", "def")  # the engine may update it
+    assert dm.evaluate("_sessionid") == "def"
+
+
+def test_set_system_rejects_event_and_bad_names(dm):
+    for name in ("_event", "a b"):
+        with pytest.raises(JSError):
+            dm.set_system(name, 1)
+
+
+# -- Python functions ---------------------------------------------------------------------------------
+
+
+def test_a_python_function_receives_and_returns_json_values(dm):
+    seen = []
+
+    def get_udata(conn, key):
+        seen.append((conn, key))
+        return {"conn": conn, "value": [key, 1]}
+
+    dm.define_function("getUData", get_udata)
+    assert dm.evaluate("getUData('00ae', 'Segment').value[0]") == "Segment"
+    assert seen == [("00ae", "Segment")]
+
+
+def test_a_python_function_may_be_defined_on_a_dotted_path(dm):
+    dm.define_function("_genesys.session.getCount", lambda: 3)
+    assert dm.evaluate("_genesys.session.getCount() + 1") == 4
+    assert "_genesys" not in dm.snapshot()
+
+
+def test_a_python_exception_comes_back_as_a_catchable_js_error(dm):
+    dm.define_function("boom", lambda: 1 / 0)
+    assert dm.evaluate("(function(){ try { boom(); } catch (e) { return 'caught ' + e.message; } })()") == (
+        "caught ZeroDivisionError: division by zero"
+    )
+    with pytest.raises(JSError) as info:
+        dm.evaluate("boom()")
+    assert info.value.name == "Error"
+    assert "ZeroDivisionError" in info.value.message
+
+
+def test_a_raised_jserror_keeps_its_js_type(dm):
+    def strict(x):
+        raise JSError("TypeError", f"bad argument {x}")
+
+    dm.define_function("strict", strict)
+    assert dm.evaluate(
+        "(function(){ try { strict(1) } catch (e) { return e instanceof TypeError && e.message } })()"
+    ) == ("bad argument 1")
+
+
+def test_a_python_function_returning_undefined_or_none(dm):
+    dm.define_function("undef", lambda: UNDEFINED)
+    dm.define_function("none", lambda: None)
+    assert dm.evaluate_bool("undef() === undefined")
+    assert dm.evaluate_bool("none() === null")
+
+
+def test_a_python_function_may_evaluate_in_the_same_datamodel(dm):
+    dm.declare("depth", "41")
+    dm.define_function("inner", lambda: dm.evaluate("depth + 1"))
+    assert dm.evaluate("inner()") == 42
+
+
+def test_a_bad_function_name_is_rejected(dm):
+    with pytest.raises(JSError):
+        dm.define_function("a-b", lambda: 1)
+
+
+# -- snapshot ------------------------------------------------------------------------------------------
+
+
+def test_snapshot_lists_user_variables_only(dm):
+    dm.set_system("_sessionid", "s")
+    dm.set_event("e")
+    dm.define_function("helper", lambda: 1)
+    dm.declare("a", "1")
+    dm.declare("u")
+    dm.execute("var b = {c: [1, 2]}; function fn() {} implicit = 'x';")
+    assert dm.snapshot() == {"a": 1, "u": None, "b": {"c": [1, 2]}, "implicit": "x"}
+
+
+def test_snapshot_json_gives_per_variable_text_for_cheap_diffs(dm):
+    dm.declare("a", "1")
+    dm.declare("b", "({x: 1})")
+    before = dm.snapshot_json()
+    dm.assign("b.x", "2")
+    after = dm.snapshot_json()
+    assert before == {"a": "1", "b": '{"x":1}'}
+    assert [k for k in after if after[k] != before.get(k)] == ["b"]
+
+
+def test_snapshot_of_selected_names_skips_unknown_ones(dm):
+    dm.declare("a", "1")
+    dm.declare("b", "2")
+    assert dm.snapshot(["b", "nope"]) == {"b": 2}
+
+
+def test_hidden_globals_are_left_out_of_the_snapshot(dm):
+    dm.execute("var shim = {version: 1}; var mine = 2;")
+    dm.hide_globals(["shim"])
+    assert dm.snapshot() == {"mine": 2}
+
+
+def test_a_throwing_getter_does_not_break_the_snapshot(dm):
+    dm.execute("var bad = {get x() { throw new Error('no'); }}; var ok = 1;")
+    snap = dm.snapshot()
+    assert snap["ok"] == 1
+    assert "no" in snap["bad"]
+
+
+# -- preprocess, close, threads ------------------------------------------------------------------------
+
+
+def test_preprocess_rewrites_scripts_and_expressions_before_compiling():
+    calls = []
+
+    def rewrite(source: str) -> str:
+        calls.append(source)
+        return source.replace("SAY", "'said'")
+
+    with ECMAScriptDataModel(preprocess=rewrite) as model:
+        model.execute("var s = SAY;")
+        assert model.evaluate("SAY + '!'") == "said!"
+        assert model.evaluate("SAY + '!'") == "said!"
+        model.declare("t", "SAY")
+        assert model.evaluate("t") == "said"
+    assert calls.count("SAY + '!'") == 1  # compiled once
+
+
+def test_close_frees_the_context_and_later_calls_fail_clearly():
+    model = ECMAScriptDataModel()
+    model.declare("a", "1")
+    model.close()
+    model.close()
+    assert model.closed
+    with pytest.raises(JSError) as info:
+        model.evaluate("a")
+    assert "closed" in info.value.message
+
+
+def test_a_datamodel_can_move_between_threads(dm):
+    dm.declare("n", "0")
+    errors = []
+
+    def work():
+        try:
+            for _ in range(200):
+                dm.execute("n = n + 1;")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert dm.evaluate("n") == 600
+
+
+# -- check_syntax --------------------------------------------------------------------------------------
+
+
+def test_check_syntax_accepts_valid_sources():
+    assert check_syntax("var a = 1;\nfunction f() { return a; }") == []
+    assert check_syntax("a.b + 1 > 2 && x == 'y'", "expression") == []
+
+
+def test_check_syntax_reports_line_and_column_of_a_script_error():
+    [(line, column, message)] = check_syntax("var a = 1;\nvar b = ;\n")
+    assert (line, column) == (2, 9)
+    assert message
+
+
+def test_check_syntax_reports_an_unfinished_expression_at_its_end():
+    [(line, column, _message)] = check_syntax("a +", "expression")
+    assert (line, column) == (1, 4)
+    [(line, column, _message)] = check_syntax("a b", "expression")
+    assert (line, column) == (1, 3)
+
+
+def test_check_syntax_never_runs_the_source():
+    assert check_syntax("while (true) {}") == []
+    assert check_syntax("}); while(true){}; (function(){") != []
+
+
+def test_check_syntax_rejects_an_unknown_kind():
+    with pytest.raises(ValueError):
+        check_syntax("1", "module")
