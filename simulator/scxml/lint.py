@@ -22,12 +22,12 @@ Nothing here raises on bad input: every problem becomes a finding.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from lxml import etree
 
+from simulator.scxml.datamodel import check_syntax
 from simulator.scxml.graph import (
     SCXML_NS,
     XINCLUDE_NS,
@@ -57,59 +57,21 @@ def finding(
 
 # --- JavaScript syntax -----------------------------------------------------------------------
 
-_JS_POSITION = re.compile(r"<input>:(\d+):(\d+)")
-
 
 def js_syntax_error(source: str, kind: str = "expression") -> tuple[str, int | None, int | None] | None:
     """(message, line, column) of the first syntax error in `source`, or None if it compiles.
 
     `kind` is "expression" (a cond/expr value) or "script" (a `<script>` body). Lines and
-    columns are relative to `source` (1-based). Only compiles: the code is never run.
+    columns are relative to `source` (1-based). Compiles only, never runs: the datamodel's
+    `check_syntax` does it in its private sandboxed context.
     """
-    try:
-        from simulator.scxml.datamodel import check_syntax  # type: ignore[attr-defined]
-    except ImportError:
-        check_syntax = None
-    if check_syntax is not None:
-        return check_syntax(source, kind)
-    return _quickjs_syntax_error(source, kind)
-
-
-_quickjs_context: Any = None
-
-
-def _quickjs_syntax_error(source: str, kind: str) -> tuple[str, int | None, int | None] | None:
-    """Compile `source` inside a function literal in a throwaway, limited quickjs context.
-
-    The function is created, never called; a source that closes the literal early could run
-    code at compile time, which is why the context is private to lint, memory- and time-limited.
-    """
-    import quickjs
-
-    global _quickjs_context
-    if _quickjs_context is None:
-        _quickjs_context = quickjs.Context()
-        _quickjs_context.set_memory_limit(32 * 1024 * 1024)
-        _quickjs_context.set_time_limit(1)
-    prefix = "(function(){return (" if kind == "expression" else "(function(){"
-    suffix = "\n);})" if kind == "expression" else "\n})"
-    try:
-        _quickjs_context.eval(prefix + source + suffix)
-    except quickjs.JSException as error:
-        text = str(error)
-        message = text.split("\n", 1)[0]
-        if not message.startswith("SyntaxError"):
-            return None
-        position = _JS_POSITION.search(text)
-        if position is None:
-            return message, None, None
-        line, column = int(position.group(1)), int(position.group(2))
-        if line == 1:
-            column = max(1, column - len(prefix))
-        return message, line, column
-    except Exception:  # out of memory/time while compiling: not a syntax verdict
+    errors = check_syntax(source, kind)
+    if not errors:
         return None
-    return None
+    line, column, message = errors[0]
+    if not message.startswith("SyntaxError"):
+        message = f"SyntaxError: {message}"
+    return message, line, column
 
 
 def script_text(element: etree._Element) -> str:
@@ -334,10 +296,14 @@ def reachable_states(graph: dict[str, Any]) -> set[str]:
         while states[path[-1]]["parent"] is not None:
             path.append(states[path[-1]]["parent"])
         on_path = set(path)
-        for ancestor in reversed(path[1:]):
+        ancestors = list(reversed(path[1:]))
+        # Mark the whole path first: the default entry of a sibling region below must not
+        # re-enter the regions this path goes through with their defaults.
+        for ancestor in ancestors:
             if ancestor not in reached:
                 reached.add(ancestor)
                 queue.append(ancestor)
+        for ancestor in ancestors:
             if states[ancestor]["kind"] == "parallel":
                 for region in states[ancestor]["children"]:
                     if region not in on_path:
@@ -430,6 +396,9 @@ def _orthogonal_exit(chain, states, targeted, subtree) -> bool:  # type: ignore[
 def lint_document(doc: LoadedDocument, graph: dict[str, Any], profile: Profile) -> list[Finding]:
     """Every generic rule on an already resolved document and its graph."""
     findings = check_definition_errors(doc)
+    if doc.root is not None and graph["root"] is None:  # parsed, but not an SCXML document
+        file, line = doc.location(doc.root)
+        findings.append(finding("definition", "error", file, line, graph["errors"][-1]["message"]))
     if doc.root is None or graph["root"] is None:
         return findings
     findings += check_structure(graph)
