@@ -7,7 +7,7 @@ Format and fake contract: ``base.py``.
 
 from __future__ import annotations
 
-from . import dialog, interaction, queue, session
+from . import classification, dialog, elasticconnector, interaction, queue, resource, session, statistic, web
 from .base import Module
 
 #: every declared module, in a stable order
@@ -16,6 +16,11 @@ MODULES: tuple[Module, ...] = (
     queue.MODULE,
     interaction.MODULE,
     dialog.MODULE,
+    web.MODULE,
+    statistic.MODULE,
+    classification.MODULE,
+    resource.MODULE,
+    elasticconnector.MODULE,
 )
 
 #: namespace URI (every accepted spelling) -> module

@@ -1,0 +1,252 @@
+"""Statistic interface (``http://www.genesyslab.com/modules/statistic``): Stat Server values.
+
+Spec: ``spec/ors-core.md`` section 5.  ``_genesys.statistic.sData(object, statistic)`` reads a
+current value synchronously; ``<statistic:subscribe>`` / ``<statistic:unsubscribe>`` manage
+subscriptions whose changes arrive as ``statistic.update {object, statistic, value}``.
+
+Fakes profile
+-------------
+* ``statistics``: values by key - ``"<object>|<statistic>"`` for one object
+  (``"AG_Sales@StatServer.GA|StatAgentsAvailable": 3``) or ``"<statistic>"`` for every object.
+  Unknown statistics are 0.  A statistic given as a JS object (8.1.400.45 inline form
+  ``{Params: {...}}``) is keyed by its canonical JSON text (keys sorted, no spaces).
+* rule ``params`` for ``statistic``/``subscribe`` (``{"module": "statistic", "action":
+  "subscribe", "params": {...}}``): ``delay`` (virtual seconds before ``subscribe.done``, default
+  0.05), ``updates`` (``[{"after": seconds, "value": number}, ...]``: value changes sent as
+  ``statistic.update`` after the subscription), ``periodic`` (true: re-send the current value
+  every ``interval`` seconds) and ``max_updates`` (cap of periodic updates, default 10).
+* the generic rule outcomes (``error``, ``events``, ``manual``) apply as for every action.
+
+Unverified choices
+------------------
+* ``sData`` answers every statistic whether or not it was subscribed (the doc requires a
+  subscription for non-predefined statistics; what ORS returns otherwise was not retrieved) and
+  throws a ``TypeError`` only when the statistic argument is neither a string nor an object.
+* Right after ``statistic.subscribe.done`` the fake sends one ``statistic.update`` with the current
+  value; periodic re-sends are off by default because an endless timer would keep a simulation
+  from ever becoming idle (enable them with the ``periodic`` rule parameter).
+* A subscription stays a live (pending) request until it is unsubscribed: its done event is not
+  final, so the request list shows what the session is still subscribed to.
+* ``<statistic:unsubscribe>`` finds the subscription by ``object`` + ``statistic`` (its
+  ``requestid`` is a location receiving the unsubscribe's own id, like every other action);
+  with no such subscription it answers ``error.statistic.unsubscribe {error:'Request Invalid'}``.
+* ``interval`` must be an integer greater than 5 ("int > 5" in the doc); a smaller value answers
+  ``error.statistic.subscribe {error:'Request Invalid'}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .base import REQUESTID, Action, Attr, Emit, EventDecl, FakeEnv, JSMember, Request, error_emit, module
+
+#: statistics ``sData`` accepts without a subscription (spec 5.1)
+PREDEFINED_STATISTICS: tuple[str, ...] = (
+    "StatTimeInReadyState",
+    "StatAgentsAvailable",
+    "StatAgentsTotal",
+    "StatAgentsBusy",
+    "StatCallsAnswered",
+    "StatCallsCompleted",
+    "StatExpectedWaitingTime",
+    "StatLoadBalance",
+    "StatAgentsInQueueLogin",
+    "StatAgentsInQueueReady",
+)
+#: ``error`` values documented for the module's error events
+REQUEST_INVALID = "Request Invalid"
+ALREADY_ACTIVE = "Subscription Already Active"
+DEFAULT_INTERVAL = 30
+DEFAULT_MAX_UPDATES = 10
+
+
+def statistic_key(statistic: Any) -> str:
+    """The profile key of a statistic: its name, or the canonical JSON of an inline definition.
+
+    Must produce the same text as ``canon()`` in :data:`JS` (sorted keys, no spaces).
+    """
+    if isinstance(statistic, str):
+        return statistic
+    return json.dumps(statistic, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def lookup_value(statistics: Mapping[str, Any], obj: Any, statistic: Any) -> float | int:
+    """The profile value of `statistic` for `obj` (``object|statistic``, then ``statistic``, else 0)."""
+    key = statistic_key(statistic)
+    for candidate in (f"{'' if obj is None else obj}|{key}", key):
+        if candidate in statistics:
+            value = statistics[candidate]
+            return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    return 0
+
+
+def _invalid(action: Action, description: str) -> list[Emit]:
+    return [error_emit(MODULE, action, REQUEST_INVALID, description)]
+
+
+def _target(request: Request, action: Action) -> tuple[str, Any] | list[Emit]:
+    """(object, statistic) of a request, or the ``Request Invalid`` error to send."""
+    obj = request.attributes.get("object")
+    stat = request.attributes.get("statistic")
+    if not isinstance(obj, str) or not obj.strip():
+        return _invalid(action, "object is required (a target-format string such as 'VQ1@StatServer.Q')")
+    if not (isinstance(stat, str) and stat.strip()) and not isinstance(stat, Mapping):
+        return _invalid(action, "statistic is required (a statistic name or an inline definition object)")
+    return obj, stat
+
+
+def _same(request: Request, obj: str, stat: Any) -> bool:
+    a = request.attributes
+    return a.get("object") == obj and statistic_key(a.get("statistic")) == statistic_key(stat)
+
+
+def fake_subscribe(request: Request, env: FakeEnv) -> list[Emit]:
+    """``statistic.subscribe.done`` (not final: the subscription stays live), then updates.
+
+    Errors: ``Request Invalid`` (missing object/statistic, interval <= 5),
+    ``Subscription Already Active`` (same object + statistic already subscribed).
+    """
+    target = _target(request, SUBSCRIBE)
+    if isinstance(target, list):
+        return target
+    obj, stat = target
+    interval = request.attributes.get("interval", DEFAULT_INTERVAL)
+    if interval in (None, ""):
+        interval = DEFAULT_INTERVAL
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval != int(interval):
+        return _invalid(SUBSCRIBE, f"interval must be an integer number of seconds, not {interval!r}")
+    if interval <= 5:
+        return _invalid(SUBSCRIBE, f"interval must be greater than 5 seconds (got {int(interval)})")
+    if any(r.id != request.id and _same(r, obj, stat) for r in env.pending("statistic", "subscribe")):
+        return [error_emit(MODULE, SUBSCRIBE, ALREADY_ACTIVE, f"{statistic_key(stat)} of {obj} is already subscribed")]
+    cfg = env.config("statistic")
+    delay = float(cfg.get("delay", 0.05))
+    name = statistic_key(stat)
+
+    def update(value: Any, after: float) -> Emit:
+        return Emit(
+            "statistic.update", {"object": obj, "statistic": name, "value": value}, delay=delay + after, request=False
+        )
+
+    current = lookup_value(env.fakes.statistics, obj, stat)
+    emits = [Emit("statistic.subscribe.done", {}, delay=delay), update(current, 0.0)]
+    for change in cfg.get("updates") or ():
+        emits.append(update(change.get("value", current), float(change.get("after", 0))))
+    if cfg.get("periodic"):
+        count = int(cfg.get("max_updates", DEFAULT_MAX_UPDATES))
+        emits.extend(update(current, float(interval) * i) for i in range(1, count + 1))
+    return emits
+
+
+def fake_unsubscribe(request: Request, env: FakeEnv) -> list[Emit]:
+    """End the matching live subscription (its pending updates are dropped) and answer done."""
+    target = _target(request, UNSUBSCRIBE)
+    if isinstance(target, list):
+        return target
+    obj, stat = target
+    live = [r for r in env.pending("statistic", "subscribe") if _same(r, obj, stat)]
+    if not live:
+        return _invalid(UNSUBSCRIBE, f"no active subscription to {statistic_key(stat)} of {obj}")
+    for subscription in live:
+        env.cancel_request(subscription.id, [])
+    delay = float(env.config("statistic").get("delay", 0.05))
+    return [Emit("statistic.unsubscribe.done", {}, delay=delay, final=True)]
+
+
+_OBJECT = Attr(
+    "object",
+    required=True,
+    type="string",
+    doc="target-format object: agent, agent group, place, queue/VQ, routing point, ... ('VQ1@StatServer.Q')",
+)
+_STATISTIC = Attr(
+    "statistic",
+    required=True,
+    doc="statistic name, or (8.1.400.45+) an inline definition object {Params: {...}, Extensions: {...}}",
+)
+
+SUBSCRIBE = Action(
+    "subscribe",
+    attributes=(
+        REQUESTID,
+        _OBJECT,
+        _STATISTIC,
+        Attr("interval", type="integer", default=DEFAULT_INTERVAL, doc="notification interval, seconds (> 5)"),
+    ),
+    events=("statistic.subscribe.done", "error.statistic.subscribe", "statistic.update"),
+    errors=(REQUEST_INVALID, ALREADY_ACTIVE),
+    fake=fake_subscribe,
+    doc="subscribe to a Stat Server statistic; changes arrive as statistic.update",
+)
+UNSUBSCRIBE = Action(
+    "unsubscribe",
+    attributes=(
+        REQUESTID,
+        Attr("object", required=True, type="string", doc="object of the subscription (unverified attribute)"),
+        Attr("statistic", required=True, doc="statistic of the subscription (unverified attribute)"),
+    ),
+    events=("statistic.unsubscribe.done", "error.statistic.unsubscribe"),
+    errors=(REQUEST_INVALID,),
+    fake=fake_unsubscribe,
+    doc="end a subscription; no statistic.update afterwards",
+)
+
+JS = r"""
+(function (g) {
+  var has = Object.prototype.hasOwnProperty;
+  function canon(v) {
+    if (v === null || typeof v !== 'object') return JSON.stringify(v);
+    if (Array.isArray(v)) {
+      var items = [];
+      for (var i = 0; i < v.length; i++) items.push(v[i] === undefined ? 'null' : canon(v[i]));
+      return '[' + items.join(',') + ']';
+    }
+    var keys = [], parts = [];
+    for (var k in v) if (has.call(v, k) && v[k] !== undefined && typeof v[k] !== 'function') keys.push(k);
+    keys.sort();
+    for (var j = 0; j < keys.length; j++) parts.push(JSON.stringify(keys[j]) + ':' + canon(v[keys[j]]));
+    return '{' + parts.join(',') + '}';
+  }
+  g.statistic = {
+    sData: function (object, statistic) {
+      var key;
+      if (typeof statistic === 'string') key = statistic;
+      else if (statistic !== null && typeof statistic === 'object') key = canon(statistic);
+      else throw new TypeError('sData(object, statistic): statistic must be a name or a definition object');
+      var values = (typeof __orsFakes === 'object' && __orsFakes && __orsFakes.statistics) || {};
+      var full = (object === undefined || object === null ? '' : String(object)) + '|' + key;
+      var v = has.call(values, full) ? values[full] : has.call(values, key) ? values[key] : 0;
+      return typeof v === 'number' ? v : 0;
+    }
+  };
+})(_genesys);
+"""
+
+MODULE = module(
+    "statistic",
+    actions=(SUBSCRIBE, UNSUBSCRIBE),
+    events=(
+        EventDecl("statistic.subscribe.done", ("requestid",), "the subscription is active"),
+        EventDecl("error.statistic.subscribe", ("requestid", "error", "description"), "Request Invalid, ..."),
+        EventDecl("statistic.unsubscribe.done", ("requestid",), "the subscription ended"),
+        EventDecl("error.statistic.unsubscribe", ("requestid", "error", "description")),
+        EventDecl(
+            "statistic.update",
+            ("object", "statistic", "value"),
+            "a subscribed statistic changed (value is a number)",
+            unsolicited=True,
+        ),
+    ),
+    js=JS,
+    js_members=(
+        JSMember(
+            "sData",
+            "function",
+            "sData(object, statistic) -> number",
+            "current value of a statistic for a target-format object (profile 'statistics', default 0)",
+        ),
+    ),
+    doc="Stat Server statistics: sData, subscribe/unsubscribe, statistic.update",
+)
