@@ -61,3 +61,4 @@ class ExecutionError(SCXMLError):
         self.kind = kind
         self.js_error = js_error
         self.line = line
+        self.sendid: str | None = None  # set for <send> failures: the error event carries it
