@@ -614,7 +614,7 @@ class Session:
             for invokeid, (inv, child) in list(self.invocations.items()):
                 if invokeid == event.invokeid and inv.finalize:
                     self.execute_block(inv.finalize)
-                if inv.autoforward and child.running and event.invokeid != invokeid:
+                if inv.autoforward and child.running:
                     child.external_queue.append(event.copy())
         enabled = self.select_transitions(event)
         if enabled:
@@ -1180,13 +1180,19 @@ class Session:
             items = list(array)
         else:
             raise ExecutionError(f"<foreach> array {node.array!r} is not iterable", line=node.line)
-        try:
-            if not dm.is_valid_location(node.item):
-                dm.declare(node.item, None)
-            if node.index and not dm.is_valid_location(node.index):
-                dm.declare(node.index, None)
-        except Exception as exc:
-            raise self._as_execution_error(exc, node) from exc
+        for name in (node.item, node.index):
+            if not name:
+                continue
+            if not dm.is_valid_location(name):
+                raise ExecutionError(f"<foreach> {name!r} is not a valid location", line=node.line)
+            try:
+                dm.evaluate(name)
+            except Exception:
+                # W3C 4.6: a new variable is declared when `item`/`index` do not exist yet.
+                try:
+                    dm.declare(name.strip(), None)
+                except Exception as exc:
+                    raise self._as_execution_error(exc, node) from exc
         for index, item in enumerate(items):
             self._assign_value(node.item, item, node)
             if node.index:
@@ -1274,14 +1280,15 @@ class Session:
                     "event": event,
                     "sendid": sendid,
                     "target": target,
-                    "type": type_,
+                    "io_type": type_,
                     "delay": delay,
                     "data": jsonable(data),
                     "file": node.file,
                     "line": node.line,
                 },
             )
-        self.dispatch(event, target, type_, sendid, delay, data, node)
+        # _event.sendid is only set when the author gave an id (W3C 5.10.1, test333).
+        self.dispatch(event, target, type_, sendid, delay, data, node, node.id)
 
     def dispatch(
         self,
@@ -1292,6 +1299,7 @@ class Session:
         delay: float,
         data: Any,
         node: m.Node | None,
+        event_sendid: str | None = None,
     ) -> None:
         """Hand an evaluated <send> to the SCXML I/O processor or a profile I/O processor."""
         if type_ not in SCXML_TYPES:
@@ -1303,7 +1311,7 @@ class Session:
             request = {"event": event, "target": target, "type": type_, "sendid": sendid, "delay": delay, "data": data}
             processor.send(ActionContext(self, node), request)
             return
-        ev = Event(event or "", data, "external", sendid, self.location, SCXML_IO, None)
+        ev = Event(event or "", data, "external", event_sendid, self.location, SCXML_IO, None)
         if target is None or target == "":
             self._deliver_later(self, ev, delay, sendid)
             return
