@@ -89,7 +89,9 @@ if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url("REDIS_URL", os.environ["REDIS_URL"])]},
+            # channels-redis waits for messages with 5 s blocking pops; redis-py's default socket
+            # timeout is also 5 s, which kills idle consumers. Reads must be allowed to outlast a pop.
+            "CONFIG": {"hosts": [{"address": redis_url("REDIS_URL", os.environ["REDIS_URL"]), "socket_timeout": 30}]},
         }
     }
 else:

@@ -2,6 +2,10 @@
 
 `shared_dir` locates the read-only test inputs (W3C suite, ORS samples, bench charts) in
 ORCHWEB_SHARED or ../shared. In CI (CI=true) their absence is a failure, never a skip.
+
+The SQLite test database is a file in this run's temporary directory (not the in-memory default)
+so that server processes started by the tests (browser tests' live server, the scaled test) can
+share it; each run and each xdist worker gets its own file, so concurrent runs never collide.
 """
 
 from __future__ import annotations
@@ -14,6 +18,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def in_ci() -> bool:
+    """True when running in CI (CI=true), where a missing service or input is a failure."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip on a developer machine, fail in CI: CI must never pass by skipping."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def locate_shared() -> Path | None:
     candidate = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
     return candidate if (candidate / "w3c-scxml" / "manifest.json").exists() else None
@@ -24,12 +40,22 @@ def require_shared() -> Path:
     found = locate_shared()
     if found is not None:
         return found
-    message = "shared test data not found: set ORCHWEB_SHARED or place it at ../shared"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail("shared test data not found: set ORCHWEB_SHARED or place it at ../shared")
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     return require_shared()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Put the SQLite test database in a file of this run (see the module docstring)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")

@@ -1,0 +1,121 @@
+"""Start Daphne processes for tests (the browser tests' live server, the scaled test).
+
+The test binds the listening socket itself (port 0) and hands it to Daphne (`--fd`): the port is
+known at once, nobody can take it in between, and connections made before Daphne is up wait in
+the socket's backlog, so readiness is one blocking request to /healthz instead of a polling loop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+STARTUP_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A Daphne process serving orchweb at `url` (http://127.0.0.1:PORT), logging to `log_path`."""
+
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the server's log, for failure messages."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def database_url(settings_dict: Mapping[str, Any]) -> str:
+    """A DATABASE_URL (as orchweb.env parses it) pointing at the database of `settings_dict`."""
+    engine = settings_dict["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        name = str(settings_dict["NAME"])
+        if name == ":memory:" or "mode=memory" in name:
+            raise RuntimeError("a server process cannot share an in-memory SQLite database; use a file")
+        return f"sqlite:///{Path(name).resolve()}"
+    if engine == "django.db.backends.postgresql":
+        user = quote(settings_dict.get("USER") or "", safe="")
+        password = quote(settings_dict.get("PASSWORD") or "", safe="")
+        credentials = f"{user}:{password}@" if password else f"{user}@" if user else ""
+        port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+        return f"postgres://{credentials}{settings_dict.get('HOST') or '127.0.0.1'}{port}/{settings_dict['NAME']}"
+    raise RuntimeError(f"no DATABASE_URL form for {engine}")
+
+
+def _get_json(url: str, timeout: float) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@contextmanager
+def daphne_server(name: str, env: Mapping[str, str] | None = None) -> Iterator[RunningServer]:
+    """Run `daphne orchweb.asgi:application` on a free port until the block exits.
+
+    `env` is added to this process's environment (DATABASE_URL, REDIS_URL, ...). The server
+    settings are the test settings. Yields once /healthz answers 200; fails with the log tail
+    otherwise.
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"daphne-{name}-{os.getpid()}.log"
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(128)
+    port = listener.getsockname()[1]
+    child_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1", **(env or {})}
+    # The browser tests lift Django's async-safety guard in the test process; the server keeps it.
+    child_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    command = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "--fd",
+        str(listener.fileno()),
+        "--proxy-headers",
+        "orchweb.asgi:application",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=child_env, pass_fds=[listener.fileno()], stdout=log, stderr=subprocess.STDOUT
+        )
+    listener.close()  # Daphne holds its own copy; when it exits, waiting clients get a reset.
+    server = RunningServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    try:
+        try:
+            status, body = _get_json(f"{server.url}/healthz", timeout=STARTUP_TIMEOUT_SECONDS)
+        except OSError as error:
+            raise RuntimeError(f"Daphne {name} did not start ({error}):\n{server.log_tail()}") from error
+        if status != 200:
+            raise RuntimeError(f"Daphne {name} is unhealthy ({status} {body}):\n{server.log_tail()}")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

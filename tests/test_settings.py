@@ -1,0 +1,159 @@
+"""Settings come from the environment: embedded defaults, scaled values, and clear failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from channels_redis.core import RedisChannelLayer
+from django.core.exceptions import ImproperlyConfigured
+
+from orchweb.env import database_from_url, env_bool, env_int, local_secret_key, redis_url
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CONN_MAX_AGE")
+
+# Prints the settings a fresh process computes from its environment.
+DUMP_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST"), "port": db.get("PORT"),
+    "user": db.get("USER"), "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
+    "debug": settings.DEBUG, "secret_key": settings.SECRET_KEY, "allowed_hosts": settings.ALLOWED_HOSTS,
+    "login_redirect": settings.LOGIN_REDIRECT_URL,
+}))
+"""
+
+
+def run_python(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the project's Python in a fresh process with only `env` as configuration."""
+    clean = {key: value for key, value in os.environ.items() if key not in CONFIG_VARIABLES}
+    clean["DJANGO_SETTINGS_MODULE"] = "orchweb.settings"
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def settings_in_fresh_process(**env: str) -> dict:
+    result = run_python(["-c", DUMP_SETTINGS], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_with_no_configuration_it_runs_embedded() -> None:
+    settings = settings_in_fresh_process()
+
+    assert settings["engine"] == "django.db.backends.sqlite3"
+    assert settings["name"] == str(ROOT / "db.sqlite3")
+    assert settings["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert settings["debug"] is True
+    assert settings["login_redirect"] == "/projects/"
+
+
+def test_the_generated_secret_key_is_kept_between_processes() -> None:
+    first = settings_in_fresh_process()["secret_key"]
+    second = settings_in_fresh_process()["secret_key"]
+
+    assert len(first) >= 50
+    assert first == second == (ROOT / ".secret_key").read_text().strip()
+
+
+def test_scaled_configuration_uses_postgresql_redis_and_the_given_hosts() -> None:
+    settings = settings_in_fresh_process(
+        DATABASE_URL="postgres://orch:s3cret@db.example:6543/orchweb",
+        REDIS_URL="redis://cache.example:6380/2",
+        DEBUG="0",
+        SECRET_KEY="k" * 60,
+        ALLOWED_HOSTS="orchweb.example, www.orchweb.example",
+    )
+
+    assert settings["engine"] == "django.db.backends.postgresql"
+    assert (settings["name"], settings["host"], settings["port"], settings["user"]) == (
+        "orchweb",
+        "db.example",
+        "6543",
+        "orch",
+    )
+    assert settings["layer"] == "channels_redis.core.RedisChannelLayer"
+    [host] = settings["layer_hosts"]
+    assert host["address"] == "redis://cache.example:6380/2"
+    # Idle consumers block on Redis for brpop_timeout seconds; a shorter read timeout kills them.
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+    assert settings["debug"] is False
+    assert settings["secret_key"] == "k" * 60
+    assert settings["allowed_hosts"] == ["orchweb.example", "www.orchweb.example"]
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://db.example:notaport/x"}, "DATABASE_URL"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DEBUG": "0"}, "SECRET_KEY"),
+        ({"CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE"),
+    ],
+)
+def test_manage_check_fails_fast_naming_the_bad_variable(env: dict[str, str], variable: str) -> None:
+    result = run_python(["manage.py", "check"], **env)
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert variable in last_line
+
+
+def test_database_urls_are_translated() -> None:
+    postgres = database_from_url("DATABASE_URL", "postgresql://u:p%40ss@h:5432/d%20b")
+    assert (postgres["USER"], postgres["PASSWORD"], postgres["HOST"], postgres["PORT"], postgres["NAME"]) == (
+        "u",
+        "p@ss",
+        "h",
+        "5432",
+        "d b",
+    )
+    assert database_from_url("X", "sqlite:///relative.sqlite3")["NAME"] == "relative.sqlite3"
+    assert database_from_url("X", "sqlite:////tmp/absolute.sqlite3")["NAME"] == "/tmp/absolute.sqlite3"
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://h:5432/", "postgres:///db", "mysql://h/db", "sqlite://", "sqlite://host/x", ""]
+)
+def test_it_rejects_database_urls_it_cannot_use(url: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_from_url("DATABASE_URL", url)
+
+
+@pytest.mark.parametrize("url", ["http://h:6379", "redis://", "redis://h:port", "redis://h:6379/zero"])
+def test_it_rejects_redis_urls_it_cannot_use(url: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        redis_url("REDIS_URL", url)
+
+
+def test_booleans_and_integers_are_parsed_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLAG", "Off")
+    monkeypatch.setenv("NUMBER", "3")
+    assert env_bool("FLAG", True) is False
+    assert env_int("NUMBER", 0, minimum=1) == 3
+    monkeypatch.setenv("NUMBER", "0")
+    with pytest.raises(ImproperlyConfigured, match="NUMBER='0' must be at least 1"):
+        env_int("NUMBER", 5, minimum=1)
+
+
+def test_a_missing_secret_key_file_is_created_private_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / ".secret_key"
+
+    key = local_secret_key(path)
+
+    assert local_secret_key(path) == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert list(tmp_path.iterdir()) == [path]
