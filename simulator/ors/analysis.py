@@ -22,7 +22,7 @@ from simulator.scxml import lint as scxml_lint
 from simulator.scxml.profile import Profile
 
 #: diagram badge names that differ from the module's declared name
-BADGE_NAMES = {"interaction": "ixn", "web": "ws"}
+BADGE_NAMES = {"interaction": "ixn"}
 
 
 @cache
