@@ -1,1 +1,291 @@
-"""Models of the designer app."""
+"""Models of the designer app: teams, projects, immutable versions, drafts, sharing, comments.
+
+Storage is content addressed: a `Blob` holds the bytes of one file once, keyed by its sha256; a
+`Version` maps project-relative paths to blobs through `VersionFile` rows and is never edited or
+deleted by a normal user. A `Draft` is one user's working copy of a project (same path -> blob
+mapping, mutable) and remembers the version it started from, so saving it on top of a newer
+version is refused instead of silently overwriting someone else's work.
+
+Fakes profiles and scenarios are ordinary project files (`fakes/*.json`, `scenarios/*.json`): they
+travel with the versions, the drafts and the zip export without any special model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    """Team roles, ordered from most to least privileged."""
+
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+#: Role -> rank, so `rank(role) >= rank(required)` answers "may this member do that?"
+ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+
+
+class Team(models.Model):
+    """A group of users owning projects; members have one role each."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one team."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="designer_unique_membership")]
+        ordering = ["team__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.team}"
+
+
+class Project(models.Model):
+    """A Composer-style multi-file strategy owned by a team."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="projects")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="designer_unique_project_name")]
+        ordering = ["team__name", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.team}/{self.name}"
+
+    @property
+    def latest_version(self) -> Version | None:
+        """The newest version (highest number), or None for a project without versions."""
+        return self.versions.order_by("-number").first()
+
+    @property
+    def entry(self) -> str:
+        """The entry document (IPD) path of the latest version, '' when there is none."""
+        latest = self.latest_version
+        return latest.entry if latest else ""
+
+
+class Blob(models.Model):
+    """The bytes of one file, stored once whatever the number of versions/paths using them."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    size = models.PositiveIntegerField()
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} ({self.size} bytes)"
+
+    @classmethod
+    def store(cls, content: bytes) -> Blob:
+        """The blob holding `content`, created only if these bytes were never stored before."""
+        digest = hashlib.sha256(content).hexdigest()
+        blob = cls.objects.filter(sha256=digest).only("sha256", "size").first()
+        if blob is not None:
+            return blob
+        try:
+            # A savepoint, so a concurrent insert of the same bytes does not break the caller's
+            # transaction: the other writer's row is just as good.
+            with transaction.atomic():
+                return cls.objects.create(sha256=digest, size=len(content), content=content)
+        except IntegrityError:
+            return cls.objects.get(sha256=digest)
+
+    def data(self) -> bytes:
+        """The content as `bytes` (PostgreSQL hands back a memoryview)."""
+        return bytes(self.content)
+
+
+class ImmutableError(Exception):
+    """Raised when code tries to change or delete a saved version."""
+
+
+class Version(models.Model):
+    """An immutable snapshot of all the files of a project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    message = models.TextField(blank=True)
+    entry = models.CharField(max_length=500, blank=True, help_text="Project-relative path of the entry document")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "number"], name="designer_unique_version_number")]
+        ordering = ["project", "-number"]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.label}"
+
+    @property
+    def label(self) -> str:
+        """Short human label, e.g. `v3`."""
+        return f"v{self.number}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Insert only: a saved version is a fact of history."""
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ImmutableError("versions are immutable; save a draft to create a new version")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        """Versions are never deleted by application code (the admin refuses too)."""
+        raise ImmutableError("versions cannot be deleted")
+
+    def file_map(self) -> dict[str, str]:
+        """Path -> blob sha256 of every file in the version."""
+        return dict(self.files.values_list("path", "blob_id"))
+
+    def read_files(self) -> dict[str, bytes]:
+        """Path -> content of every file, in path order."""
+        rows = self.files.select_related("blob").order_by("path")
+        return {row.path: row.blob.data() for row in rows}
+
+
+class VersionFile(models.Model):
+    """One path of a version, pointing at its content."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=500)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "path"], name="designer_unique_version_path")]
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Insert only, like the version it belongs to."""
+        if self.pk is not None:
+            raise ImmutableError("version files are immutable")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Draft(models.Model):
+    """One user's working copy of a project, based on a version."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drafts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
+    base = models.ForeignKey(Version, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="designer_unique_draft")]
+
+    def __str__(self) -> str:
+        return f"draft of {self.project} by {self.user}"
+
+    def file_map(self) -> dict[str, str]:
+        """Path -> blob sha256 of every file in the draft."""
+        return dict(self.files.values_list("path", "blob_id"))
+
+    def read_files(self) -> dict[str, bytes]:
+        """Path -> content of every file, in path order."""
+        rows = self.files.select_related("blob").order_by("path")
+        return {row.path: row.blob.data() for row in rows}
+
+    def is_stale(self) -> bool:
+        """Whether a newer version than the draft's base exists (saving would be refused)."""
+        latest = self.project.latest_version
+        return latest is not None and (self.base_id is None or latest.pk != self.base_id)
+
+    def is_modified(self) -> bool:
+        """Whether the draft differs from its base version (files or entry)."""
+        if self.base is None:
+            return bool(self.file_map()) or bool(self.entry)
+        return self.file_map() != self.base.file_map() or self.entry != self.base.entry
+
+
+class DraftFile(models.Model):
+    """One path of a draft."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=500)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["draft", "path"], name="designer_unique_draft_path")]
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+def new_share_token() -> str:
+    """An unguessable URL-safe token for a share link."""
+    return secrets.token_urlsafe(24)
+
+
+class ShareLink(models.Model):
+    """Read-only access to one version for whoever holds the token, until revoked."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True, default=new_share_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"share link for {self.version}"
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the link still grants access."""
+        return self.revoked_at is None
+
+
+class Comment(models.Model):
+    """A review comment on a version, optionally anchored at file:line, optionally a reply."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    path = models.CharField(max_length=500, blank=True)
+    line = models.PositiveIntegerField(null=True, blank=True)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        anchor = f" at {self.path}:{self.line}" if self.path else ""
+        return f"comment by {self.author} on {self.version}{anchor}"

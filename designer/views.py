@@ -1,13 +1,747 @@
-"""Server-rendered pages of the designer app."""
+"""Server-rendered pages of the designer app.
+
+Views are short: access goes through the `_get_<obj>_for_user` helpers of permissions.py (404 for
+outsiders, 403 for a too-low role, login redirect for anonymous visitors without a share link),
+bad input is answered 400 with the form re-rendered, and every write goes through history.py.
+The editor and diagram pages (templates owned by the frontend) receive their data through one
+`json_script` payload each, with every URL they may call spelled out (JS never builds URLs).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from designer import history
+from designer.forms import (
+    CommentForm,
+    DraftAddFileForm,
+    DraftPathForm,
+    DraftRenameFileForm,
+    DraftSaveForm,
+    DraftStartForm,
+    NewProjectForm,
+    UploadProjectForm,
+    UploadVersionForm,
+)
+from designer.importing import UploadError, export_zip, read_upload
+from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Version
+from designer.permissions import (
+    AuthenticationRequired,
+    _get_project_for_user,
+    _get_share_link_for_user,
+    _get_version_for_user,
+    has_role,
+    remember_share_token,
+    role_in_team,
+)
+from designer.starters import load_starter
+
+View = Callable[..., HttpResponse]
+
+
+def page(view: View) -> View:
+    """Turn AuthenticationRequired from the access helpers into a redirect to the login page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except AuthenticationRequired:
+            return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------------------------
+# Payloads for the frontend pages (editor, diagram, diff) and the JSON API
+
+
+def version_json(version: Version) -> dict[str, Any]:
+    """Summary of a version as used in every JSON payload."""
+    return {
+        "id": version.pk,
+        "number": version.number,
+        "label": version.label,
+        "project": version.project_id,
+        "parent": version.parent_id,
+        "author": version.author.get_username() if version.author else None,
+        "created_at": version.created_at.isoformat(),
+        "message": version.message,
+        "entry": version.entry,
+    }
+
+
+def version_urls(version: Version) -> dict[str, str]:
+    """URLs of a version's page and API endpoints."""
+    vid = version.pk
+    return {
+        "page": reverse("designer-version-detail", args=[vid]),
+        "editor": reverse("designer-version-editor", args=[vid]),
+        "diagram": reverse("designer-version-diagram", args=[vid]),
+        "export": reverse("designer-version-export", args=[vid]),
+        "api": reverse("designer-api-version-detail", args=[vid]),
+        "graph": reverse("designer-api-version-graph", args=[vid]),
+        "lint": reverse("designer-api-version-lint", args=[vid]),
+        "comments": reverse("designer-api-comment-list", args=[vid]),
+    }
+
+
+def version_files_json(version: Version) -> list[dict[str, Any]]:
+    """File list of a version with the API and page URL of each file."""
+    rows = version.files.select_related("blob").order_by("path")
+    return [
+        {
+            "path": row.path,
+            "size": row.blob.size,
+            "sha256": row.blob_id,
+            "url": reverse("designer-api-version-file", args=[version.pk, row.path]),
+            "page": reverse("designer-version-file", args=[version.pk, row.path]),
+        }
+        for row in rows
+    ]
+
+
+def _texts(files: dict[str, bytes]) -> dict[str, str | None]:
+    """Path -> text for the editor (None for binary files, which it shows read-only)."""
+    result: dict[str, str | None] = {}
+    for path, content in files.items():
+        try:
+            result[path] = None if b"\x00" in content else content.decode("utf-8")
+        except UnicodeDecodeError:
+            result[path] = None
+    return result
+
+
+def version_page_data(version: Version, can_edit: bool) -> dict[str, Any]:
+    """`editor-data` / `diagram-data` payload of a stored version (read-only).
+
+    Shape (shared with draft_page_data): {"mode": "version"|"draft", "readOnly", "label", "entry",
+    "project": {"id", "name"}, "version": version JSON|null, "files": {path: text|null},
+    "urls": {"self", "editor", "diagram", "graph", "lint", "edit"?, "writeFile"?, "renameFile"?,
+    "deleteFile"?, "saveVersion"?, "setEntry"?, "page"}}. `edit` (editors only) opens the
+    user's draft editor; the write URLs exist only for drafts (POST JSON, see designer/api.py).
+    """
+    urls = {
+        "self": reverse("designer-version-editor", args=[version.pk]),
+        "editor": reverse("designer-version-editor", args=[version.pk]),
+        "diagram": reverse("designer-version-diagram", args=[version.pk]),
+        "graph": reverse("designer-api-version-graph", args=[version.pk]),
+        "lint": reverse("designer-api-version-lint", args=[version.pk]),
+        "page": reverse("designer-version-detail", args=[version.pk]),
+        "export": reverse("designer-version-export", args=[version.pk]),
+    }
+    if can_edit:
+        urls["edit"] = reverse("designer-draft-editor", args=[version.project_id])
+    return {
+        "mode": "version",
+        "readOnly": True,
+        "label": f"{version.label} (read-only)",
+        "entry": version.entry,
+        "project": {"id": version.project_id, "name": version.project.name},
+        "version": version_json(version),
+        "files": _texts(version.read_files()),
+        "urls": urls,
+    }
+
+
+def draft_page_data(draft: Draft) -> dict[str, Any]:
+    """`editor-data` / `diagram-data` payload of the user's draft (editable); see version_page_data."""
+    pid = draft.project_id
+    base = draft.base
+    return {
+        "mode": "draft",
+        "readOnly": False,
+        "label": f"draft based on {base.label}" if base else "draft (no version yet)",
+        "entry": draft.entry,
+        "stale": draft.is_stale(),
+        "project": {"id": pid, "name": draft.project.name},
+        "version": version_json(base) if base else None,
+        "files": _texts(draft.read_files()),
+        "urls": {
+            "self": reverse("designer-draft-editor", args=[pid]),
+            "editor": reverse("designer-draft-editor", args=[pid]),
+            "diagram": reverse("designer-draft-diagram", args=[pid]),
+            "page": reverse("designer-draft-detail", args=[pid]),
+            **draft_api_urls(pid),
+        },
+    }
+
+
+def draft_json(draft: Draft) -> dict[str, Any]:
+    """API JSON of a draft: base, entry, staleness and the file list with per-file URLs."""
+    pid = draft.project_id
+    rows = draft.files.select_related("blob").order_by("path")
+    return {
+        "project": pid,
+        "base": version_json(draft.base) if draft.base else None,
+        "entry": draft.entry,
+        "stale": draft.is_stale(),
+        "modified": draft.is_modified(),
+        "files": [
+            {
+                "path": row.path,
+                "size": row.blob.size,
+                "sha256": row.blob_id,
+                "url": reverse("designer-api-draft-file", args=[pid, row.path]),
+            }
+            for row in rows
+        ],
+        "urls": draft_api_urls(pid),
+    }
+
+
+def draft_api_urls(pid: int) -> dict[str, str]:
+    """API URLs of a draft."""
+    return {
+        "writeFile": reverse("designer-api-draft-files", args=[pid]),
+        "renameFile": reverse("designer-api-draft-rename", args=[pid]),
+        "deleteFile": reverse("designer-api-draft-delete", args=[pid]),
+        "setEntry": reverse("designer-api-draft-entry", args=[pid]),
+        "saveVersion": reverse("designer-api-draft-save", args=[pid]),
+        "rebase": reverse("designer-api-draft-rebase", args=[pid]),
+        "graph": reverse("designer-api-draft-graph", args=[pid]),
+        "lint": reverse("designer-api-draft-lint", args=[pid]),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Projects
 
 
 @login_required
+@require_GET
 def project_list(request: HttpRequest) -> HttpResponse:
-    """List the projects of every team the user belongs to."""
-    return render(request, "designer/project_list.html", {})
+    """The projects of every team the user belongs to, grouped by team."""
+    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    teams = []
+    for membership in memberships:
+        projects = list(Project.objects.filter(team=membership.team).order_by("name"))
+        teams.append({"team": membership.team, "role": membership.role, "projects": projects})
+    can_create = any(has_role(m.role, Role.EDITOR) for m in memberships)
+    return render(request, "designer/project_list.html", {"teams": teams, "can_create": can_create})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_new(request: HttpRequest) -> HttpResponse:
+    """Create a project from a starter template (or empty)."""
+    form = NewProjectForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            files, entry = load_starter(form.cleaned_data["starter"])
+            try:
+                project = _create_project(request, form, files, entry, "Created from the starter template")
+            except UploadError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("designer-project-detail", project.pk)
+        return render(request, "designer/project_new.html", {"form": form}, status=400)
+    return render(request, "designer/project_new.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_upload(request: HttpRequest) -> HttpResponse:
+    """Create a project from an uploaded .scxml or Composer project zip."""
+    form = UploadProjectForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                files = read_upload(upload.name, upload.read())
+                project = _create_project(request, form, files, "", f"Imported from {upload.name}")
+            except UploadError as exc:
+                form.add_error("file", str(exc))
+            else:
+                return redirect("designer-project-detail", project.pk)
+        return render(request, "designer/project_upload.html", {"form": form}, status=400)
+    return render(request, "designer/project_upload.html", {"form": form})
+
+
+def _create_project(request: HttpRequest, form: Any, files: dict[str, bytes], entry: str, message: str) -> Project:
+    """The new project (and its first version when there are files); UploadError on bad input."""
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(
+                team=data["team"],
+                name=data["name"].strip(),
+                description=data.get("description", ""),
+                created_by=request.user,
+            )
+            if files:
+                history.create_version(project, files, author=request.user, message=message, parent=None, entry=entry)
+    except IntegrityError as exc:
+        raise UploadError(f"The team already has a project named {data['name']!r}.") from exc
+    return project
+
+
+@page
+@require_GET
+def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Project page: versions timeline (who/when/message), draft status, upload form."""
+    project = _get_project_for_user(request, project_id)
+    role = role_in_team(request.user, project.team_id)
+    versions = list(project.versions.select_related("author").order_by("-number"))
+    draft = Draft.objects.filter(project=project, user=request.user).first()
+    context = {
+        "project": project,
+        "role": role,
+        "can_edit": has_role(role, Role.EDITOR),
+        "versions": versions,
+        "latest": versions[0] if versions else None,
+        "draft": draft,
+        "upload_form": UploadVersionForm(initial={"parent": versions[0].pk if versions else None}),
+    }
+    return render(request, "designer/project_detail.html", context)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Upload a .scxml/zip as the next version of a project (refused if the project moved on)."""
+    project = _get_project_for_user(request, project_id, Role.EDITOR)
+    latest = project.latest_version
+    initial = {"parent": latest.pk if latest else None}
+    form = UploadVersionForm(request.POST or None, request.FILES or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            parent_id = form.cleaned_data["parent"]
+            parent = project.versions.filter(pk=parent_id).first() if parent_id else None
+            try:
+                files = read_upload(upload.name, upload.read())
+                version = history.create_version(
+                    project, files, author=request.user, message=form.cleaned_data["message"], parent=parent
+                )
+            except UploadError as exc:
+                form.add_error("file", str(exc))
+            except history.StaleParentError as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            else:
+                messages.success(request, f"Uploaded {upload.name} as {version.label}.")
+                return redirect("designer-version-detail", version.pk)
+    return render(request, "designer/version_upload.html", {"project": project, "form": form}, status=status)
+
+
+# --------------------------------------------------------------------------------------------
+# Versions
+
+
+@page
+@require_GET
+def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Version page: files, links to editor/diagram/diff/export, comments, share links."""
+    version = _get_version_for_user(request, version_id)
+    role = role_in_team(request.user, version.project.team_id)
+    others = list(version.project.versions.exclude(pk=version.pk).order_by("-number")) if role else []
+    context = {
+        "version": version,
+        "project": version.project,
+        "role": role,
+        "is_member": role is not None,
+        "can_edit": has_role(role, Role.EDITOR),
+        "files": version.files.select_related("blob").order_by("path"),
+        "comments": _comment_threads(version),
+        "comment_form": CommentForm(),
+        "share_links": version.share_links.all() if has_role(role, Role.EDITOR) else [],
+        "others": others,
+    }
+    return render(request, "designer/version_detail.html", context)
+
+
+def _comment_threads(version: Version) -> list[dict[str, Any]]:
+    """Top-level comments with their replies (any depth, flattened in time order under the root)."""
+    comments = list(version.comments.select_related("author"))
+    by_id = {c.pk: c for c in comments}
+    roots: dict[int, dict[str, Any]] = {}
+    for comment in comments:
+        root = comment
+        while root.parent_id is not None and root.parent_id in by_id:
+            root = by_id[root.parent_id]
+        if root.pk not in roots:
+            roots[root.pk] = {"comment": root, "replies": []}
+        if root is not comment:
+            roots[root.pk]["replies"].append(comment)
+    return list(roots.values())
+
+
+@page
+@require_GET
+def version_file(request: HttpRequest, version_id: int, path: str) -> HttpResponse:
+    """One file of a version with line numbers (anchors `#L<n>`), read-only."""
+    version = _get_version_for_user(request, version_id)
+    row = version.files.select_related("blob").filter(path=path).first()
+    if row is None:
+        raise Http404("No such file in this version.")
+    content = row.blob.data()
+    text = None if b"\x00" in content else content.decode("utf-8", errors="replace")
+    lines = text.splitlines() if text is not None else []
+    return render(
+        request,
+        "designer/version_file.html",
+        {"version": version, "project": version.project, "path": path, "lines": lines, "binary": text is None},
+    )
+
+
+@page
+@require_GET
+def version_export(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Download the version as a zip with the project layout and exact bytes."""
+    version = _get_version_for_user(request, version_id)
+    return zip_response(version)
+
+
+def zip_response(version: Version) -> HttpResponse:
+    """HTTP response carrying the version's zip export."""
+    response = HttpResponse(export_zip(version.read_files()), content_type="application/zip")
+    filename = f"{version.project.name}-{version.label}.zip".replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@page
+@require_GET
+def version_compare(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Redirect the compare form (`?other=<version id>`) to the diff page."""
+    version = _get_version_for_user(request, version_id)
+    try:
+        other_id = int(request.GET.get("other", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Choose a version to compare with.")
+    other = _get_version_for_user(request, other_id)
+    older, newer = sorted([version, other], key=lambda v: (v.project_id, v.number))
+    return redirect("designer-version-diff", older.pk, newer.pk)
+
+
+@page
+@require_GET
+def version_diff(request: HttpRequest, version_a: int, version_b: int) -> HttpResponse:
+    """Per-file unified diff between two versions, plus the data for the visual diagram diff."""
+    a = _get_version_for_user(request, version_a)
+    b = _get_version_for_user(request, version_b)
+    diffs = history.diff_versions(a, b)
+    diff_data = {
+        "a": version_json(a),
+        "b": version_json(b),
+        "urls": {
+            "graph_a": reverse("designer-api-version-graph", args=[a.pk]),
+            "graph_b": reverse("designer-api-version-graph", args=[b.pk]),
+            "diff": reverse("designer-api-version-diff", args=[a.pk, b.pk]),
+        },
+    }
+    context = {
+        "a": a,
+        "b": b,
+        "project": b.project,
+        "diffs": [d for d in diffs if d.status != "unchanged"],
+        "unchanged": [d for d in diffs if d.status == "unchanged"],
+        "diff_data": diff_data,
+        "diff_script": finders.find("designer/diff.js") is not None,
+    }
+    return render(request, "designer/version_diff.html", context)
+
+
+@page
+@require_GET
+def version_editor(request: HttpRequest, version_id: int) -> HttpResponse:
+    """The code editor on a stored version (read-only; edit through a draft)."""
+    version = _get_version_for_user(request, version_id)
+    role = role_in_team(request.user, version.project.team_id)
+    data = version_page_data(version, can_edit=has_role(role, Role.EDITOR))
+    return render(
+        request, "designer/editor.html", {"project": version.project, "version": version, "editor_data": data}
+    )
+
+
+@page
+@require_GET
+def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
+    """The statechart diagram of a version's entry document."""
+    version = _get_version_for_user(request, version_id)
+    role = role_in_team(request.user, version.project.team_id)
+    return render(
+        request,
+        "designer/diagram.html",
+        {
+            "project": version.project,
+            "version": version,
+            "diagram_data": version_page_data(version, can_edit=has_role(role, Role.EDITOR)),
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Drafts (editor role)
+
+
+def _get_draft_for_user(request: HttpRequest, project_id: int) -> Draft:
+    """The user's draft of a project (started from the latest version if missing); editor role."""
+    project = _get_project_for_user(request, project_id, Role.EDITOR)
+    return history.get_or_start_draft(project, request.user)
+
+
+@page
+@require_GET
+def draft_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Draft page: files with add/rename/delete, entry document, save as a new version."""
+    draft = _get_draft_for_user(request, project_id)
+    return _render_draft(request, draft)
+
+
+def _render_draft(request: HttpRequest, draft: Draft, status: int = 200, **forms: Any) -> HttpResponse:
+    latest = draft.project.latest_version
+    context = {
+        "draft": draft,
+        "project": draft.project,
+        "files": draft.files.select_related("blob").order_by("path"),
+        "latest": latest,
+        "stale": draft.is_stale(),
+        "modified": draft.is_modified(),
+        "add_form": forms.get("add_form") or DraftAddFileForm(),
+        "save_form": forms.get("save_form") or DraftSaveForm(),
+        "error": forms.get("error"),
+        "conflict": forms.get("conflict"),
+        "versions": draft.project.versions.order_by("-number"),
+    }
+    return render(request, "designer/draft_detail.html", context, status=status)
+
+
+@page
+@require_GET
+def draft_editor(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The code editor on the user's draft."""
+    draft = _get_draft_for_user(request, project_id)
+    return render(
+        request,
+        "designer/editor.html",
+        {"project": draft.project, "draft": draft, "version": draft.base, "editor_data": draft_page_data(draft)},
+    )
+
+
+@page
+@require_GET
+def draft_diagram(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The statechart diagram of the user's draft."""
+    draft = _get_draft_for_user(request, project_id)
+    return render(
+        request,
+        "designer/diagram.html",
+        {"project": draft.project, "draft": draft, "version": draft.base, "diagram_data": draft_page_data(draft)},
+    )
+
+
+@page
+@require_POST
+def draft_start(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Restart the draft from a chosen version (default: latest), discarding the current one."""
+    project = _get_project_for_user(request, project_id, Role.EDITOR)
+    form = DraftStartForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid version.")
+    base = project.latest_version
+    if form.cleaned_data["base"]:
+        base = project.versions.filter(pk=form.cleaned_data["base"]).first()
+        if base is None:
+            return HttpResponseBadRequest("That version does not belong to this project.")
+    history.reset_draft(project, request.user, base)
+    messages.info(request, f"Draft restarted from {base.label if base else 'an empty project'}.")
+    return redirect("designer-draft-detail", project.pk)
+
+
+@page
+@require_POST
+def draft_file_add(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Add or replace a file of the draft (typed content or uploaded file)."""
+    draft = _get_draft_for_user(request, project_id)
+    form = DraftAddFileForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["upload"]
+        content = upload.read() if upload else form.cleaned_data["content"].encode("utf-8")
+        try:
+            history.write_draft_file(draft, form.cleaned_data["path"], content)
+        except UploadError as exc:
+            form.add_error("path", str(exc))
+        else:
+            messages.success(request, f"Saved {form.cleaned_data['path']} in the draft.")
+            return redirect("designer-draft-detail", draft.project_id)
+    return _render_draft(request, draft, status=400, add_form=form)
+
+
+@page
+@require_POST
+def draft_file_rename(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Rename a file of the draft."""
+    draft = _get_draft_for_user(request, project_id)
+    form = DraftRenameFileForm(request.POST)
+    return _draft_action(
+        request, draft, form, lambda d: history.rename_draft_file(d, d_form(form, "path"), d_form(form, "new_path"))
+    )
+
+
+@page
+@require_POST
+def draft_file_delete(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Delete a file of the draft."""
+    draft = _get_draft_for_user(request, project_id)
+    form = DraftPathForm(request.POST)
+    return _draft_action(request, draft, form, lambda d: history.delete_draft_file(d, d_form(form, "path")))
+
+
+@page
+@require_POST
+def draft_set_entry(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Choose the draft's entry document."""
+    draft = _get_draft_for_user(request, project_id)
+    form = DraftPathForm(request.POST)
+    return _draft_action(request, draft, form, lambda d: history.set_draft_entry(d, d_form(form, "path")))
+
+
+def d_form(form: Any, name: str) -> str:
+    """A cleaned value of a validated form."""
+    return str(form.cleaned_data[name])
+
+
+def _draft_action(request: HttpRequest, draft: Draft, form: Any, action: Callable[[Draft], object]) -> HttpResponse:
+    """Run a draft change from a small form; 400 with the draft page on bad input."""
+    if not form.is_valid():
+        return _render_draft(request, draft, status=400, error="Invalid request: " + form.errors.as_text())
+    try:
+        action(draft)
+    except UploadError as exc:
+        return _render_draft(request, draft, status=400, error=str(exc))
+    return redirect("designer-draft-detail", draft.project_id)
+
+
+@page
+@require_POST
+def draft_save(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Save the draft as a new version; a stale base is refused (409) and the draft kept."""
+    draft = _get_draft_for_user(request, project_id)
+    form = DraftSaveForm(request.POST)
+    if not form.is_valid():
+        return _render_draft(request, draft, status=400, save_form=form)
+    try:
+        version = history.save_draft(draft, form.cleaned_data["message"])
+    except history.StaleParentError as exc:
+        return _render_draft(request, draft, status=409, save_form=form, conflict=str(exc))
+    except UploadError as exc:
+        return _render_draft(request, draft, status=400, save_form=form, error=str(exc))
+    messages.success(request, f"Saved {version.label}.")
+    return redirect("designer-version-detail", version.pk)
+
+
+@page
+@require_POST
+def draft_rebase(request: HttpRequest, project_id: int) -> HttpResponse:
+    """After a conflict: base the draft on the latest version, keeping the draft's files."""
+    draft = _get_draft_for_user(request, project_id)
+    history.rebase_draft(draft)
+    messages.info(request, "Your draft is now based on the latest version; review the changes and save again.")
+    return redirect("designer-draft-detail", draft.project_id)
+
+
+@page
+@require_POST
+def draft_discard(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Throw the draft away."""
+    project = _get_project_for_user(request, project_id, Role.EDITOR)
+    Draft.objects.filter(project=project, user=request.user).delete()
+    messages.info(request, "Draft discarded.")
+    return redirect("designer-project-detail", project.pk)
+
+
+# --------------------------------------------------------------------------------------------
+# Sharing and comments
+
+
+@page
+@require_POST
+def sharelink_create(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Create a read-only share link for a version (editor role)."""
+    version = _get_version_for_user(request, version_id, Role.EDITOR)
+    link = ShareLink.objects.create(version=version, created_by=request.user)
+    url = request.build_absolute_uri(reverse("designer-sharelink-open", args=[link.token]))
+    messages.success(request, f"Share link created: {url}")
+    return redirect("designer-version-detail", version.pk)
+
+
+@page
+@require_POST
+def sharelink_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
+    """Revoke a share link (editor role); the token stops working at once."""
+    link = _get_share_link_for_user(request, link_id)
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+    messages.info(request, "Share link revoked.")
+    return redirect("designer-version-detail", link.version_id)
+
+
+@require_GET
+def sharelink_open(request: HttpRequest, token: str) -> HttpResponse:
+    """Open a share link: remember it in the session and show the version (404 once revoked)."""
+    link = ShareLink.objects.filter(token=token, revoked_at__isnull=True).first()
+    if link is None:
+        raise Http404("This share link does not exist or was revoked.")
+    remember_share_token(request, token)
+    return redirect("designer-version-detail", link.version_id)
+
+
+@page
+@require_POST
+def comment_create(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Post a review comment (team members, any role); replies and file:line anchors allowed."""
+    version = _get_version_for_user(request, version_id)
+    if role_in_team(request.user, version.project.team_id) is None:
+        # Share-link visitors read comments but cannot post them.
+        if not request.user.is_authenticated:
+            raise AuthenticationRequired()
+        raise PermissionDenied("Only team members can comment; a share link is read-only.")
+    form = CommentForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            create_comment(version, request.user, form.cleaned_data)
+        except UploadError as exc:
+            error = str(exc)
+        else:
+            return redirect(reverse("designer-version-detail", args=[version.pk]) + "#comments")
+    else:
+        error = form.errors.as_text()
+    return HttpResponseBadRequest(f"Invalid comment: {error}")
+
+
+def create_comment(version: Version, user: Any, data: dict[str, Any]) -> Comment:
+    """Store a comment after checking its parent and anchor; UploadError on bad input."""
+    parent = None
+    if data.get("parent"):
+        parent = version.comments.filter(pk=data["parent"]).first()
+        if parent is None:
+            raise UploadError("The comment replied to is not on this version.")
+    path = (data.get("path") or "").strip()
+    line = data.get("line")
+    if path and not version.files.filter(path=path).exists():
+        raise UploadError(f"{path}: no such file in {version.label}.")
+    if line and not path:
+        raise UploadError("A line number needs a file path.")
+    return Comment.objects.create(
+        version=version, author=user, parent=parent, path=path, line=line, body=data["body"].strip()
+    )

@@ -1,0 +1,230 @@
+"""Version history operations: create versions, work in drafts, save them, diff versions.
+
+These are the only functions that write `Version`, `VersionFile`, `Draft` and `DraftFile` rows;
+views and the API call them, so the stale-parent rule and content addressing live in one place.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from designer.importing import UploadError, check_files, check_xml, clean_path, guess_entry, max_file_bytes
+from designer.models import Blob, Draft, DraftFile, Project, Version, VersionFile
+
+
+class StaleParentError(Exception):
+    """Saving on top of a version that is no longer the latest: refused, nothing is lost."""
+
+    def __init__(self, project: Project, parent: Version | None, latest: Version | None) -> None:
+        self.parent = parent
+        self.latest = latest
+        parent_label = parent.label if parent else "no version"
+        latest_label = latest.label if latest else "no version"
+        author = latest.author.get_username() if latest and latest.author else "someone"
+        super().__init__(
+            f"Conflict: this work is based on {parent_label} but {author} has since saved {latest_label} "
+            f"of {project.name}. Nothing was overwritten and your draft is kept: rebase it on "
+            f"{latest_label} (your files are kept) and save again."
+        )
+
+
+def create_version(
+    project: Project,
+    files: Mapping[str, bytes],
+    *,
+    author: AbstractBaseUser | None,
+    message: str,
+    parent: Version | None,
+    entry: str = "",
+    check_parent: bool = True,
+) -> Version:
+    """Store `files` as the project's next version; refuse (StaleParentError) if `parent` is stale.
+
+    `check_parent=False` appends on top of whatever is latest (used for uploads that explicitly
+    ask to replace the project's content, and for the first version).
+    """
+    check_files(files)
+    entry = entry or guess_entry(files)
+    if entry and entry not in files:
+        raise UploadError(f"The entry document {entry!r} is not one of the project's files.")
+    with transaction.atomic():
+        # Lock the project row so two concurrent saves are serialised (PostgreSQL; SQLite
+        # serialises writers anyway) and the stale check below cannot race.
+        Project.objects.select_for_update().filter(pk=project.pk).first()
+        latest = project.latest_version
+        if check_parent and (latest.pk if latest else None) != (parent.pk if parent else None):
+            raise StaleParentError(project, parent, latest)
+        version = Version.objects.create(
+            project=project,
+            number=(latest.number + 1) if latest else 1,
+            parent=latest,
+            author=author,
+            message=message.strip(),
+            entry=entry,
+        )
+        VersionFile.objects.bulk_create(
+            VersionFile(version=version, path=path, blob=Blob.store(content)) for path, content in sorted(files.items())
+        )
+    return version
+
+
+def get_or_start_draft(project: Project, user: AbstractBaseUser, base: Version | None = None) -> Draft:
+    """The user's draft of the project, started from `base` (default: latest version) if none."""
+    draft = Draft.objects.filter(project=project, user=user).first()
+    if draft is not None:
+        return draft
+    return reset_draft(project, user, base if base is not None else project.latest_version)
+
+
+def reset_draft(project: Project, user: AbstractBaseUser, base: Version | None) -> Draft:
+    """Replace the user's draft by a fresh copy of `base` (or an empty draft)."""
+    with transaction.atomic():
+        Draft.objects.filter(project=project, user=user).delete()
+        draft = Draft.objects.create(project=project, user=user, base=base, entry=base.entry if base else "")
+        if base is not None:
+            DraftFile.objects.bulk_create(
+                DraftFile(draft=draft, path=row.path, blob_id=row.blob_id) for row in base.files.all()
+            )
+    return draft
+
+
+def rebase_draft(draft: Draft) -> Draft:
+    """Move the draft's base to the latest version, keeping the draft's files as they are.
+
+    After a conflict the user reviews the diff against the latest version and saves again; the
+    draft's content wins for every path it has.
+    """
+    draft.base = draft.project.latest_version
+    draft.save(update_fields=["base", "updated_at"])
+    return draft
+
+
+def write_draft_file(draft: Draft, path: str, content: bytes) -> DraftFile:
+    """Create or replace one file of the draft (path is validated; XML need not be well-formed)."""
+    path = clean_path(path)
+    if len(content) > max_file_bytes():
+        raise UploadError(f"{path}: {len(content)} bytes is over the {max_file_bytes()}-byte limit per file.")
+    row, _ = DraftFile.objects.update_or_create(draft=draft, path=path, defaults={"blob": Blob.store(content)})
+    draft.save(update_fields=["updated_at"])
+    return row
+
+
+def rename_draft_file(draft: Draft, old: str, new: str) -> DraftFile:
+    """Rename one file of the draft; the entry follows if it was the renamed file."""
+    old, new = clean_path(old), clean_path(new)
+    row = draft.files.filter(path=old).first()
+    if row is None:
+        raise UploadError(f"{old}: no such file in the draft.")
+    if old != new and draft.files.filter(path=new).exists():
+        raise UploadError(f"{new}: a file with this path already exists.")
+    row.path = new
+    row.save(update_fields=["path"])
+    if draft.entry == old:
+        draft.entry = new
+    draft.save(update_fields=["entry", "updated_at"])
+    return row
+
+
+def delete_draft_file(draft: Draft, path: str) -> None:
+    """Delete one file of the draft."""
+    path = clean_path(path)
+    deleted, _ = draft.files.filter(path=path).delete()
+    if not deleted:
+        raise UploadError(f"{path}: no such file in the draft.")
+    if draft.entry == path:
+        draft.entry = ""
+    draft.save(update_fields=["entry", "updated_at"])
+
+
+def set_draft_entry(draft: Draft, path: str) -> None:
+    """Choose the draft's entry document among its files."""
+    path = clean_path(path)
+    if not draft.files.filter(path=path).exists():
+        raise UploadError(f"{path}: no such file in the draft.")
+    draft.entry = path
+    draft.save(update_fields=["entry", "updated_at"])
+
+
+def save_draft(draft: Draft, message: str) -> Version:
+    """Turn the draft into the project's next version; StaleParentError keeps the draft intact.
+
+    After a successful save the draft is based on the new version (ready for more edits).
+    """
+    if not message.strip():
+        raise UploadError("A message describing the change is required.")
+    files = draft.read_files()
+    for path, content in files.items():
+        if path.lower().endswith((".scxml", ".xml")):
+            check_xml(path, content)
+    version = create_version(
+        draft.project,
+        files,
+        author=draft.user,
+        message=message,
+        parent=draft.base,
+        entry=draft.entry if draft.entry in files else "",
+    )
+    draft.base = version
+    draft.entry = version.entry
+    draft.save(update_fields=["base", "entry", "updated_at"])
+    return version
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """Difference of one path between two versions."""
+
+    path: str
+    status: str  # added | removed | modified | unchanged
+    diff: str | None
+    binary: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON shape used by the API and the diff page."""
+        return {"path": self.path, "status": self.status, "diff": self.diff, "binary": self.binary}
+
+
+def _text(content: bytes) -> str | None:
+    """Decoded text, or None for binary content."""
+    if b"\x00" in content:
+        return None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes], old_label: str, new_label: str) -> list[FileDiff]:
+    """Per-file unified text diff between two file sets, in path order."""
+    result: list[FileDiff] = []
+    for path in sorted(set(old) | set(new)):
+        before, after = old.get(path), new.get(path)
+        if before == after:
+            result.append(FileDiff(path, "unchanged", None, False))
+            continue
+        status = "added" if before is None else "removed" if after is None else "modified"
+        before_text = _text(before or b"")
+        after_text = _text(after or b"")
+        if before_text is None or after_text is None:
+            result.append(FileDiff(path, status, None, True))
+            continue
+        lines = difflib.unified_diff(
+            before_text.splitlines(keepends=True),
+            after_text.splitlines(keepends=True),
+            fromfile=f"{old_label}/{path}" if before is not None else "/dev/null",
+            tofile=f"{new_label}/{path}" if after is not None else "/dev/null",
+        )
+        text = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        result.append(FileDiff(path, status, text, False))
+    return result
+
+
+def diff_versions(a: Version, b: Version) -> list[FileDiff]:
+    """Per-file unified diff from version `a` to version `b`."""
+    return diff_files(a.read_files(), b.read_files(), a.label, b.label)

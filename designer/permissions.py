@@ -1,0 +1,116 @@
+"""Access checks shared by the pages and the API.
+
+Rules: an outsider (not a member of the project's team) gets 404, as if the object did not exist;
+a member whose role is too low gets 403; an anonymous visitor must log in, unless a share link
+grants read-only access to one version. A share link is presented either once (opening
+`/s/<token>/` remembers it in the session) or per request with `?share=<token>` (API clients).
+
+Role ladder: viewer (read, comment) < editor (drafts, new versions, uploads, share links)
+< owner (everything an editor can do; team membership is managed in the admin).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from rest_framework.exceptions import NotAuthenticated
+
+from designer.models import ROLE_RANK, Membership, Project, Role, ShareLink, Team, Version
+
+SESSION_KEY = "designer_share_tokens"
+
+
+class AuthenticationRequired(NotAuthenticated):
+    """Anonymous visitor without a share link: pages redirect to login, the API answers 401/403."""
+
+
+def role_in_team(user: object, team_id: int) -> str | None:
+    """The user's role in the team, or None if not a member (or anonymous)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(team_id=team_id, user=user).values_list("role", flat=True).first()
+
+
+def has_role(role: str | None, required: str) -> bool:
+    """Whether `role` is at least `required`."""
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(required)]
+
+
+def teams_for_user(user: object, required: str = Role.VIEWER) -> list[Team]:
+    """Teams where the user has at least the `required` role."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    roles = [role for role in Role if has_role(role, required)]
+    return list(Team.objects.filter(memberships__user=user, memberships__role__in=roles).distinct())
+
+
+def remember_share_token(request: HttpRequest, token: str) -> None:
+    """Keep a share token in the session so the version's pages and API work while browsing."""
+    tokens = list(request.session.get(SESSION_KEY, []))
+    if token not in tokens:
+        tokens.append(token)
+    request.session[SESSION_KEY] = tokens[-20:]
+
+
+def shared_version_ids(request: HttpRequest) -> set[int]:
+    """Versions readable through active share links held by this request."""
+    tokens = list(getattr(request, "session", {}).get(SESSION_KEY, []))
+    query_token = request.GET.get("share")
+    if query_token:
+        tokens.append(query_token)
+    if not tokens:
+        return set()
+    return set(ShareLink.objects.filter(token__in=tokens, revoked_at__isnull=True).values_list("version_id", flat=True))
+
+
+def _check_role(request: HttpRequest, team_id: int, required: str) -> str:
+    """The member's role if sufficient; AuthenticationRequired / Http404 / PermissionDenied otherwise."""
+    user = request.user
+    if not user.is_authenticated:
+        raise AuthenticationRequired()
+    role = role_in_team(user, team_id)
+    if role is None:
+        raise Http404("No such project.")
+    if not has_role(role, required):
+        raise PermissionDenied(f"This needs the {required} role in the team; you are {role}.")
+    return role
+
+
+def _get_project_for_user(request: HttpRequest, project_id: int, required: str = Role.VIEWER) -> Project:
+    """The project if the user's role in its team is at least `required`."""
+    project = Project.objects.select_related("team").filter(pk=project_id).first()
+    if project is None:
+        if not request.user.is_authenticated:
+            raise AuthenticationRequired()
+        raise Http404("No such project.")
+    _check_role(request, project.team_id, required)
+    return project
+
+
+def _get_version_for_user(request: HttpRequest, version_id: int, required: str = Role.VIEWER) -> Version:
+    """The version if the user may access it with `required`; share links grant viewer access."""
+    version = Version.objects.select_related("project__team", "author").filter(pk=version_id).first()
+    if version is None:
+        if not request.user.is_authenticated:
+            raise AuthenticationRequired()
+        raise Http404("No such version.")
+    if required == Role.VIEWER and version.pk in shared_version_ids(request):
+        return version
+    _check_role(request, version.project.team_id, required)
+    return version
+
+
+def _get_share_link_for_user(request: HttpRequest, link_id: int) -> ShareLink:
+    """A share link the user may revoke (editor of the version's team)."""
+    link = ShareLink.objects.select_related("version__project").filter(pk=link_id).first()
+    if link is None:
+        if not request.user.is_authenticated:
+            raise AuthenticationRequired()
+        raise Http404("No such share link.")
+    _check_role(request, link.version.project.team_id, Role.EDITOR)
+    return link
+
+
+def version_role(request: HttpRequest, version: Version) -> str | None:
+    """The requester's team role for a version's project (None for share-link visitors)."""
+    return role_in_team(request.user, version.project.team_id)
