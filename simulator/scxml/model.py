@@ -263,6 +263,17 @@ class Model:
 # -- builder --------------------------------------------------------------------------------------
 
 
+def _expr(text: str | None) -> str | None:
+    """An expression attribute without trailing semicolons: authors write `expr="new X();"`, and
+    the datamodel wraps expressions in parentheses where a `;` is a syntax error (test452)."""
+    if text is None:
+        return None
+    stripped = text.rstrip()
+    while stripped.endswith(";"):
+        stripped = stripped[:-1].rstrip()
+    return stripped
+
+
 def _parse_literal(text: str) -> Any:
     """Inline <content>/<data> text: JSON if it parses (W3C B.2.2), else the normalised string."""
     stripped = text.strip()
@@ -505,7 +516,7 @@ class _Builder:
         event = element.get("event")
         if event is not None and not event.strip():
             self.error(element, "empty event attribute")
-        self.init_transition(t, source, event, element.get("cond"), kind, self.block(element, "transition"))
+        self.init_transition(t, source, event, _expr(element.get("cond")), kind, self.block(element, "transition"))
         target = element.get("target")
         if target:
             t.target_ids = tuple(target.split())
@@ -564,12 +575,12 @@ class _Builder:
         if tag == "log":
             node = Log(element, file, line)
             node.label = element.get("label")
-            node.expr = element.get("expr")
+            node.expr = _expr(element.get("expr"))
             return node
         if tag == "assign":
             node = Assign(element, file, line)
             node.location = element.get("location")
-            node.expr = element.get("expr")
+            node.expr = _expr(element.get("expr"))
             node.content = None
             if not node.location:
                 self.error(element, "<assign> needs a 'location'")
@@ -605,7 +616,7 @@ class _Builder:
     def if_(self, element: etree._Element, file: str, line: int | None, context: str) -> If:
         node = If(element, file, line)
         branches: list[tuple[str | None, tuple]] = []
-        cond: str | None = element.get("cond")
+        cond: str | None = _expr(element.get("cond"))
         if cond is None:
             self.error(element, "<if> needs a 'cond'")
             cond = "false"
@@ -620,7 +631,7 @@ class _Builder:
                     self.error(child, f"<{tag}> after <else>")
                 branches.append((cond, tuple(current)))
                 current = []
-                cond = child.get("cond", "false") if tag == "elseif" else None
+                cond = _expr(child.get("cond", "false")) if tag == "elseif" else None
                 seen_else = seen_else or tag == "else"
                 continue
             action = self.action(child, context)
@@ -665,7 +676,7 @@ class _Builder:
     def content(self, element: etree._Element) -> Content:
         file, line = self.where(element)
         node = Content(element, file, line)
-        node.expr = element.get("expr")
+        node.expr = _expr(element.get("expr"))
         node.value = None
         if node.expr is not None and (len(element) or (element.text or "").strip()):
             self.error(element, "<content> may not have both 'expr' and children")
@@ -682,7 +693,7 @@ class _Builder:
             file, line = self.where(child)
             p = Param(child, file, line)
             p.name = child.get("name")
-            p.expr = child.get("expr")
+            p.expr = _expr(child.get("expr"))
             p.location = child.get("location")
             if not p.name:
                 self.error(child, "<param> needs a 'name'")
@@ -720,7 +731,7 @@ class _Builder:
         file, line = self.where(element)
         node = Data(element, file, line)
         node.id = element.get("id")
-        node.expr = element.get("expr")
+        node.expr = _expr(element.get("expr"))
         node.src_value = None
         node.content = None
         if not node.id:
