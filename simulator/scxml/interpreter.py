@@ -1138,7 +1138,8 @@ class Session:
         name = node.event if node.event is not None else str(self._evaluate(node.event_expr, node))
         if self.tracing:
             self._emit("raise", {"event": name, "file": node.file, "line": node.line})
-        self._raise(Event(name, None, "internal"))
+        data = self._params(node.params, ()) if node.params else None
+        self._raise(Event(name, data, "internal"))
 
     def _exec_log(self, node: m.Log) -> None:
         value = self._evaluate(node.expr, node) if node.expr is not None else None
@@ -1213,8 +1214,11 @@ class Session:
         sendid = node.sendid if node.sendid is not None else str(self._evaluate(node.sendid_expr, node))
         if self.tracing:
             self._emit("cancel", {"sendid": sendid, "file": node.file, "line": node.line})
-        for timer in self._send_timers.pop(sendid, ()):
+        timers = self._send_timers.pop(sendid, ())
+        for timer in timers:
             self.group.clock.cancel(timer)
+        for name, data in self.profile.cancel_events(sendid, bool(timers)):
+            self._raise(Event(name, data, "platform"))
 
     # ---- <send> and event delivery -----------------------------------------------------------
 

@@ -80,7 +80,7 @@ class Node:
 
 
 class Raise(Node):
-    __slots__ = ("event", "event_expr")
+    __slots__ = ("event", "event_expr", "params")
 
 
 class Param(Node):
@@ -563,6 +563,7 @@ class _Builder:
             node.event, node.event_expr = self.expr_attr(element, tag, "event")
             if node.event is None and node.event_expr is None:
                 self.error(element, "<raise> needs an 'event'")
+            node.params = self.params(element) if self.profile.raise_params else ()
             return node
         if tag == "send":
             return self.send(element, file, line)

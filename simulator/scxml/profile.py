@@ -51,6 +51,19 @@ class Profile:
     action_handlers: Mapping[str, ActionHandler] = {}
     #: <send type> URI (and aliases) -> extra I/O processor
     io_processors: Mapping[str, IOProcessor] = {}
+    #: whether <raise> may carry <param> children that become `_event.data` (ORS 2009 draft)
+    raise_params: bool = False
+
+    #: whether ``<raise>`` may carry ``<param>`` children that become ``_event.data`` (ORS: yes)
+    raise_params: bool = False
+
+    def cancel_events(self, sendid: str, cancelled: bool) -> list[tuple[str, dict[str, Any]]]:
+        """Internal events (name, data) to raise after ``<cancel>``.
+
+        `cancelled` tells whether a pending delayed send was removed. W3C: none. ORS answers
+        ``cancel.successful`` or ``error.notallowed``.
+        """
+        return []
 
     def attribute_is_expression(self, tag: str, attribute: str) -> bool:
         """Whether `attribute` of core element `tag` (local name) holds an expression.
@@ -83,6 +96,13 @@ class Profile:
         name if any (ORS names it `error.script.TypeError`, W3C `error.execution`).
         """
         return f"error.{kind}"
+
+    def cancel_events(self, sendid: str, cancelled: bool) -> list[tuple[str, dict[str, Any]]]:
+        """Internal events to raise after `<cancel sendid>` (`cancelled`: a pending send was found).
+
+        W3C: none. ORS answers with `cancel.successful` / `error.notallowed`.
+        """
+        return []
 
 
 W3C = Profile()
