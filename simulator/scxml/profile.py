@@ -54,17 +54,6 @@ class Profile:
     #: whether <raise> may carry <param> children that become `_event.data` (ORS 2009 draft)
     raise_params: bool = False
 
-    #: whether ``<raise>`` may carry ``<param>`` children that become ``_event.data`` (ORS: yes)
-    raise_params: bool = False
-
-    def cancel_events(self, sendid: str, cancelled: bool) -> list[tuple[str, dict[str, Any]]]:
-        """Internal events (name, data) to raise after ``<cancel>``.
-
-        `cancelled` tells whether a pending delayed send was removed. W3C: none. ORS answers
-        ``cancel.successful`` or ``error.notallowed``.
-        """
-        return []
-
     def attribute_is_expression(self, tag: str, attribute: str) -> bool:
         """Whether `attribute` of core element `tag` (local name) holds an expression.
 
