@@ -88,6 +88,8 @@ def fake_response(request: Request, env: FakeEnv) -> list[Emit]:
         "params": params,
         "answered_at": env.now,
     }
+    # No completion event exists: the response itself answers the action's request.
+    request.status = "answered"
     return []
 
 
