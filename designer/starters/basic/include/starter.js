@@ -11,3 +11,9 @@ function initSystemContext(system) {
 function defaultDestination() {
   return '7000';
 }
+
+// The caller's number (voice interactions), or '' when the platform does not know it.
+function callerAni(interactionId) {
+  var ixn = _genesys.ixn.interactions[interactionId];
+  return (typeof ixn != 'undefined' && typeof ixn.voice != 'undefined') ? ixn.voice.ani : '';
+}
