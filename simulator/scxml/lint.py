@@ -8,7 +8,7 @@ designer's editor shows it. Dialects add their own rules on top (ORS: `simulator
 Rules (id: severity — what):
   xml-syntax: error — a project XML file does not parse (line and column of the parser error)
   unresolved-include: error — an `xi:include` whose file or fragment is missing
-  definition: error — any other definition error reported by the loader
+  definition: error — any other definition error reported by the loader (e.g. a DOCTYPE)
   duplicate-id: error — two states share an id
   unknown-target: error — a transition targets an id that is not a state
   invalid-initial: error — `initial` names an unknown state or one that is not a descendant, or
@@ -16,6 +16,9 @@ Rules (id: severity — what):
   unreachable-state: warning — no path from the initial configuration enters the state
   no-way-out: warning — an atomic, non-final state that nothing can ever exit
   js-syntax: error — a `<script>` or an expression attribute does not compile
+  unknown-action: error — an element of a namespace the profile has no action handler for
+  definition: error — any other definition error of the engine's model (e.g. `<send>` without
+      an event, an invalid delay), reported only where no rule above already points
 
 Nothing here raises on bad input: every problem becomes a finding.
 """
@@ -39,6 +42,7 @@ from simulator.scxml.graph import (
     resolve_document,
 )
 from simulator.scxml.loader import LoadedDocument, parse_xml, resolve_href
+from simulator.scxml.model import build_model
 from simulator.scxml.profile import Profile
 
 Finding = dict[str, Any]
@@ -393,6 +397,22 @@ def _orthogonal_exit(chain, states, targeted, subtree) -> bool:  # type: ignore[
 # --- Entry point -----------------------------------------------------------------------------
 
 
+def check_model(doc: LoadedDocument, profile: Profile) -> list[Finding]:
+    """The engine model's definition errors (what a simulation would refuse to start with).
+
+    `unknown action` (a namespace the profile has no handler for) becomes `unknown-action`;
+    everything else is `definition`. Loader errors are reported by check_definition_errors().
+    """
+    model = build_model(doc, profile)
+    findings = []
+    for error in model.errors:
+        if error in doc.errors:
+            continue
+        rule = "unknown-action" if error.message.startswith("unknown action") else "definition"
+        findings.append(finding(rule, "error", error.file, error.line, error.message, error.column))
+    return findings
+
+
 def lint_document(doc: LoadedDocument, graph: dict[str, Any], profile: Profile) -> list[Finding]:
     """Every generic rule on an already resolved document and its graph."""
     findings = check_definition_errors(doc)
@@ -447,6 +467,9 @@ def lint_project(
         if doc.root is not None and graph["root"] is not None:
             for rule in rules:
                 findings += rule(doc, graph, profile)
+            # The model's checks last, only where no more specific finding already points.
+            covered = {(f["file"], f["line"]) for f in findings}
+            findings += [f for f in check_model(doc, profile) if (f["file"], f["line"]) not in covered]
     except Exception as error:  # a lint bug must never hide the document from the designer
         findings = [finding("internal", "error", entry, None, f"lint failed: {error!r}")]
     return sort_findings(findings)

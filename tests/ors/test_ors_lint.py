@@ -222,12 +222,24 @@ def test_every_extension_namespace_has_a_badge_name():
 
 IPD = "src-gen/IPD_default_MainWorkflow.scxml"
 
-#: Findings on the sample that are true statements about it (see the report):
-JUSTIFIED: set[tuple[str, str, int]] = set()
+#: Findings on the sample that are true statements about it. Composer generates the detach /
+#: re-attach states of a `route="false"` target block, but with this block's settings the
+#: submit goes straight to `_fetch_deviation` -> `_redirect`: no transition enters
+#: `_submit_delay` (so neither `_detach`, `_detach_run`, `_detach_delay`), and nothing enters
+#: `_attach`. `wreqGetCallerDetail` is a block disabled in Composer (its comment says so) that
+#: no transition targets any more.
+JUSTIFIED: set[tuple[str, str, int]] = {
+    ("unreachable-state", "src-gen/Main.scxml", 855),  # MainWorkflow._reserved_TargetByAG_submit_delay
+    ("unreachable-state", "src-gen/Main.scxml", 863),  # MainWorkflow._reserved_TargetByAG_detach
+    ("unreachable-state", "src-gen/Main.scxml", 868),  # MainWorkflow._reserved_TargetByAG_detach_run
+    ("unreachable-state", "src-gen/Main.scxml", 879),  # MainWorkflow._reserved_TargetByAG_detach_delay
+    ("unreachable-state", "src-gen/Main.scxml", 886),  # MainWorkflow._reserved_TargetByAG_attach
+    ("unreachable-state", "src-gen/Main.scxml", 1460),  # MainWorkflow.wreqGetCallerDetail (disabled block)
+}
 
 
 def test_the_sample_ipd_has_no_findings_beyond_the_justified_ones(shared_dir: Path):
     root = shared_dir / "ors-samples" / "crd-gvp-wf"
     files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     found = {(f["rule"], f["file"], f["line"]) for f in lint_project(files, IPD)}
-    assert found - JUSTIFIED == set()
+    assert found == JUSTIFIED
