@@ -1,0 +1,43 @@
+# Sourced by run.sh and test.sh: create .venv with Python >= 3.11 and install a requirements file.
+# Installs only when the requirements changed (a stamp in .venv), so repeated runs start fast.
+
+# Print a Python >= 3.11 interpreter to build the virtualenv with.
+orchweb_find_python() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    echo "orchweb needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
+    return 1
+}
+
+# orchweb_ensure_venv REQUIREMENTS_FILE
+orchweb_ensure_venv() {
+    local requirements=$1 python stamp
+    if [ ! -x .venv/bin/python ]; then
+        python=$(orchweb_find_python)
+        echo "Creating .venv with $python"
+        if ! "$python" -m venv .venv; then
+            # Debian ships venv support separately.
+            if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+                rm -rf .venv
+                apt-get update -q && apt-get install -y -q python3-venv
+                "$python" -m venv .venv
+            else
+                echo "could not create .venv: install python3-venv" >&2
+                return 1
+            fi
+        fi
+    fi
+    stamp=".venv/.installed-$(basename "$requirements")-$(cat requirements*.txt | sha256sum | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        echo "Installing $requirements into .venv"
+        .venv/bin/python -m pip install --disable-pip-version-check -q -r "$requirements"
+        touch "$stamp"
+    fi
+}

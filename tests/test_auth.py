@@ -1,0 +1,125 @@
+"""Login/logout pages, the demo user from `manage.py seed`, the admin, and the root redirect."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+
+from designer.management.commands.seed import DEMO_PASSWORD, DEMO_USERNAME
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_creates_the_demo_superuser_and_prints_the_credentials() -> None:
+    output = seed()
+
+    user = get_user_model().objects.get(username=DEMO_USERNAME)
+    assert user.is_superuser and user.is_staff and user.is_active
+    assert user.check_password(DEMO_PASSWORD)
+    assert "username 'demo', password 'demo-orchweb'" in output
+
+
+@pytest.mark.django_db
+def test_seed_can_run_again_and_restores_the_demo_password() -> None:
+    seed()
+    user = get_user_model().objects.get(username=DEMO_USERNAME)
+    user.set_password("changed")
+    user.save()
+
+    output = seed()
+
+    assert get_user_model().objects.filter(username=DEMO_USERNAME).count() == 1
+    assert get_user_model().objects.get(username=DEMO_USERNAME).check_password(DEMO_PASSWORD)
+    assert "Updated the demo user" in output
+
+
+@pytest.mark.django_db
+def test_the_demo_login_lands_on_projects(client: Client) -> None:
+    seed()
+
+    response = client.post("/accounts/login/", {"username": DEMO_USERNAME, "password": DEMO_PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/projects/"
+
+
+@pytest.mark.django_db
+def test_the_login_page_shows_the_form_and_no_navigation(client: Client) -> None:
+    response = client.get("/accounts/login/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<h1>Log in</h1>" in html
+    assert 'name="username"' in html and 'name="password"' in html
+    assert 'href="/projects/"' not in html
+    assert 'data-ws-ping-url="/ws/ping/"' in html
+
+
+@pytest.mark.django_db
+def test_logout_is_a_post_that_returns_to_the_login_page(client: Client) -> None:
+    seed()
+    client.login(username=DEMO_USERNAME, password=DEMO_PASSWORD)
+
+    response = client.post("/accounts/logout/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert client.get("/projects/")["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_the_root_redirects_to_projects(client: Client) -> None:
+    response = client.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/projects/"
+
+
+@pytest.mark.django_db
+def test_the_page_shell_has_the_navigation_and_messages_for_a_logged_in_user(client: Client) -> None:
+    seed()
+    client.login(username=DEMO_USERNAME, password=DEMO_PASSWORD)
+
+    html = client.get("/projects/").content.decode()
+
+    for link in ('href="/projects/"', 'href="/simulations/"', 'href="/admin/"'):
+        assert link in html
+    assert "Log out" in html
+
+
+@pytest.mark.django_db
+def test_a_user_who_is_not_staff_sees_no_admin_link(client: Client) -> None:
+    get_user_model().objects.create_user("editor", password="pw-editor-1")
+    client.login(username="editor", password="pw-editor-1")
+
+    html = client.get("/projects/").content.decode()
+
+    assert 'href="/projects/"' in html
+    assert 'href="/admin/"' not in html
+
+
+@pytest.mark.django_db
+def test_the_demo_user_can_open_the_admin(client: Client) -> None:
+    seed()
+    client.login(username=DEMO_USERNAME, password=DEMO_PASSWORD)
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 200
+    assert "Site administration" in response.content.decode()
+
+
+def test_static_files_are_served_by_whitenoise(client: Client) -> None:
+    response = client.get("/static/orchweb/base.js")
+
+    assert response.status_code == 200
+    assert b"wsReady" in b"".join(response.streaming_content)
