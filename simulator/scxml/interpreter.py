@@ -393,6 +393,8 @@ class Session:
         self._current: dict | None = None  # macrostep accumulator (only when tracing)
         self._last_snapshot: dict | None = None
         self._microsteps = 0
+        #: the configuration when the session ended (exit_interpreter empties `configuration`)
+        self.final_configuration: list[str] = []
         self.location = "#_scxml_" + self.sessionid
 
     # ---- tracing ----------------------------------------------------------------------------
@@ -658,6 +660,7 @@ class Session:
         self.external_queue.clear()
         self._cancel_all_timers()
         self._end_macrostep()
+        self.final_configuration = self.configuration_ids
         for _, child in list(self.invocations.values()):
             child.cancel()
         self._emit("done", {"status": "error", "final_state": None, "configuration": self.configuration_ids})
@@ -962,6 +965,7 @@ class Session:
     def exit_interpreter(self) -> None:
         """https://www.w3.org/TR/scxml/#exitInterpreter — also sends done.invoke to the parent."""
         states_to_exit = sorted(self.configuration, key=_order, reverse=True)
+        self.final_configuration = [st.id for st in reversed(states_to_exit)]
         done_data = None
         final = None
         for s in states_to_exit:
