@@ -593,7 +593,7 @@ class _Builder:
         if tag == "script":
             node = Script(element, file, line)
             node.src = element.get("src")
-            node.source = element.text or ""
+            node.source = "".join(element.itertext())  # XML comments inside <script> are dropped, not truncating
             if node.src:
                 if node.source.strip():
                     self.error(element, "<script> may not have both 'src' and content")
