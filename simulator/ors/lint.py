@@ -299,13 +299,21 @@ def check_events(
             used.add((module.name, local_name(element)))
     producible = sent | platform_events(modules, used) | set(CORE_EVENTS)
     producible |= {f"done.state.{s['id']}" for s in graph["states"] if s["kind"] in ("state", "parallel")}
+    families = [event for event in producible if event.endswith(".")]
+    # Every token prefix of an exact name: a descriptor matches the name iff it is one of them.
+    prefixes = {
+        event.rsplit(".", cut)[0]
+        for event in producible
+        if not event.endswith(".")
+        for cut in range(event.count(".") + 1)
+    }
     findings: list[Finding] = []
     for transition in graph["transitions"]:
         for descriptor in (transition["event"] or "").split():
             name = descriptor.removesuffix(".*").removesuffix(".")
-            if name == "*" or not name:
+            if name == "*" or not name or name in prefixes:
                 continue
-            if not any(descriptor_matches(name, event) for event in producible):
+            if not any(descriptor_matches(name, family) for family in families):
                 message = f"transition from {transition['source']!r} waits for {descriptor!r}, which nothing produces"
                 findings.append(
                     finding("unproducible-event", "warning", transition["file"], transition["line"], message)
