@@ -450,6 +450,7 @@ class Session:
         self.profile.install_globals(self)
         self._emit("start", {"name": self.model.name, "file": self.model.entry, "parent": self._parent_id()})
         self.initialize_datamodel()
+        self.profile.datamodel_initialized(self)
         for script in self.model.scripts:
             self.execute_block((script,))
         self.enter_states([self.model.root.initial])

@@ -6,7 +6,8 @@ points:
 
   loading      transform_include(), preprocess_script()
   model build  attribute_is_expression(), action_handlers (definition-time validate())
-  session      install_globals() (after system variables, before <data> initialisation)
+  session      install_globals() (after system variables, before <data> initialisation),
+               datamodel_initialized() (after <data> initialisation)
   execution    action_handlers (execute()), error_event_name(), io_processors
 
 The engine passes handlers an `ActionContext` (defined in interpreter.py) that offers exactly the
@@ -77,6 +78,12 @@ class Profile:
 
     def install_globals(self, session: Any) -> None:
         """Define extra JS globals/system variables for a new session (e.g. `_genesys`, `_data`)."""
+
+    def datamodel_initialized(self, session: Any) -> None:
+        """Called once the `<data>` items are initialised, before top-level scripts run.
+
+        W3C: nothing. ORS builds `_data` (the declared data as one object) here.
+        """
 
     def error_event_name(self, kind: str, js_error: str | None = None) -> str:
         """Name of the internal error event for a failed evaluation.
