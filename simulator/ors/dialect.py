@@ -1,0 +1,218 @@
+"""The ORS profile: how Genesys Orchestration Server differs from W3C SCXML, through engine hooks.
+
+Spec: ``spec/ors-core.md`` section 1 and ``spec/real-usage.md``.  Everything ORS-specific lives
+here or in ``extensions/``; the engine only calls :class:`ORSProfile`'s hooks:
+
+* **loading** - ``transform_include``: Composer's ``<xi:include parse="xml" resolveid="P">``
+  rewrites every id of the fragment to ``P.<id>``, replaces ``$$_MY_PREFIX_$$`` in attribute
+  values and script text, and turns ``_my_prefix`` (the executing fragment's resolveid) into the
+  string literal ``'P'`` in expressions/scripts of the fragment; ``preprocess_script``: pre-ES6
+  ``const`` (SpiderMonkey: like ``var``, re-declarable) becomes ``var``.
+* **model build** - ``attribute_is_expression``: ``<send event|target|type|delay>`` and
+  ``<cancel sendid>`` are expressions; ``raise_params``: ``<raise>`` carries ``<param>``;
+  ``action_handlers``: one handler per extension namespace, validating elements against their
+  declarations; ``history`` is not supported by ORS (definition error).
+* **session** - ``install_globals``: ``_genesys`` (every module's JS surface), ``_data`` (an
+  object whose properties alias the declared ``<data>`` variables), ``_my_prefix`` (``""`` outside
+  includes), ``__Log``/``__Raise``/``__GetDocumentURL``/``__GetCurrentStates``, ``toSource``/
+  ``uneval``; then the simulated platform (``platform.OrsPlatform``) starts the interaction.
+* **execution** - ``error_event_name``: ``error.script.<JSErrorType>`` for script failures;
+  ``cancel_events``: ``cancel.successful`` / ``error.notallowed`` after ``<cancel>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from simulator.scxml.profile import Profile
+
+from .extensions import MODULES, module_for_namespace
+from .extensions.base import validate_element
+from .fakes import FakesProfile, load_fakes
+from .platform import OrsPlatform, platform_of
+
+PREFIX_TOKEN = "$$_MY_PREFIX_$$"
+_SCXML_NS = "http://www.w3.org/2005/07/scxml"
+_XI_NS = "http://www.w3.org/2001/XInclude"
+#: attribute values of these (local) attributes hold ECMAScript (where `_my_prefix` is replaced)
+_JS_ATTRIBUTES = {"expr", "cond", "event", "delay", "target", "sendid", "location", "_expr"}
+#: elements whose `id` names a state (resolveid prefixes only those, not <data>/<send> ids)
+_STATE_TAGS = {f"{{{_SCXML_NS}}}{t}" for t in ("state", "parallel", "final", "history", "initial")}
+_GENESYS_JS = (Path(__file__).with_name("genesys.js")).read_text(encoding="utf-8")
+#: a JS token scanner: strings, comments, regex-free identifiers (enough to find keywords safely)
+_JS_TOKENS = re.compile(
+    r"""(?P<str>'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`)"""
+    r"""|(?P<com>//[^\n]*|/\*.*?\*/)"""
+    r"""|(?P<id>[A-Za-z_$][\w$]*)""",
+    re.S,
+)
+
+
+def replace_identifier(source: str, name: str, replacement: str) -> str:
+    """Replace the JS identifier `name` (not inside strings/comments, not after a dot) in `source`."""
+    if name not in source:
+        return source
+    out: list[str] = []
+    last = 0
+    for m in _JS_TOKENS.finditer(source):
+        if m.lastgroup != "id" or m.group() != name:
+            continue
+        before = source[: m.start()].rstrip()
+        if before.endswith("."):
+            continue  # a property: obj._my_prefix
+        out.append(source[last : m.start()])
+        out.append(replacement)
+        last = m.end()
+    out.append(source[last:])
+    return "".join(out)
+
+
+def rewrite_const(source: str) -> str:
+    """SpiderMonkey's pre-ES6 ``const`` behaves like ``var`` (re-declarable): rewrite it."""
+    if "const" not in source:
+        return source
+    return replace_identifier(source, "const", "var")
+
+
+class OrsActionHandler:
+    """Validates and executes the action elements of one extension module."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    def validate(self, element: etree._Element) -> list[tuple[int, str]]:
+        """Definition-time problems per the module's declarations."""
+        return validate_element(self.module, element)
+
+    def execute(self, ctx: Any, element: Any) -> None:
+        """Turn the element into a request answered by the fakes (see platform.execute_action)."""
+        platform = platform_of(ctx.session)
+        if platform is None:  # a session started without install_globals (should not happen)
+            ctx.fail(f"<{self.module.name}:{element.localname}> needs the ORS platform")
+            return
+        platform.execute_action(ctx, self.module, element.element, element.file, element.line)
+
+
+@cache
+def _handlers() -> dict[str, OrsActionHandler]:
+    handlers: dict[str, OrsActionHandler] = {}
+    for module in MODULES:
+        handler = OrsActionHandler(module)
+        for ns in module.namespaces:
+            handlers[ns] = handler
+    return handlers
+
+
+@cache
+def surfaces_js() -> str:
+    """The constant JS installed in every ORS session: environment + every module surface."""
+    return "\n".join([_GENESYS_JS, *(m.js for m in MODULES if m.js)])
+
+
+class ORSProfile(Profile):
+    """The ``ors`` profile; one instance per simulation carries its fakes profile."""
+
+    name = "ors"
+    raise_params = True
+
+    def __init__(self, fakes: FakesProfile | dict | str | None = None, document_url: str | None = None) -> None:
+        self.fakes = fakes if isinstance(fakes, FakesProfile) else load_fakes(fakes)
+        self.document_url = document_url
+        self.platforms: list[OrsPlatform] = []
+
+    @property
+    def action_handlers(self) -> dict[str, OrsActionHandler]:  # type: ignore[override]
+        """One handler per extension namespace (every accepted spelling)."""
+        return _handlers()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def attribute_is_expression(self, tag: str, attribute: str) -> bool:
+        """ORS (2009 draft): send event/target/type/delay and cancel sendid are expressions."""
+        if tag == "send" and attribute in {"event", "target", "type", "delay"}:
+            return True
+        if tag == "cancel" and attribute == "sendid":
+            return True
+        return super().attribute_is_expression(tag, attribute)
+
+    def transform_include(self, include: etree._Element, fragment: etree._Element) -> etree._Element:
+        """Composer's resolveid prefixing and ``$$_MY_PREFIX_$$`` / ``_my_prefix`` substitution."""
+        prefix = include.get("resolveid")
+        if not prefix:
+            return fragment
+        literal = json.dumps(prefix).replace('"', "'") if "'" not in prefix else json.dumps(prefix)
+        for el in fragment.iter():
+            if not isinstance(el.tag, str):
+                continue
+            for key, value in el.attrib.items():
+                new = value.replace(PREFIX_TOKEN, prefix) if PREFIX_TOKEN in value else value
+                local = etree.QName(key).localname
+                if local == "id" and etree.QName(key).namespace is None and el.tag in _STATE_TAGS:
+                    new = f"{prefix}.{new}"
+                elif local in _JS_ATTRIBUTES or (
+                    el.tag.startswith("{http") and module_for_namespace(etree.QName(el).namespace) is not None
+                ):
+                    new = replace_identifier(new, "_my_prefix", literal)
+                if new != value:
+                    el.set(key, new)
+            if el.tag == f"{{{_SCXML_NS}}}script" and el.text:
+                text = el.text.replace(PREFIX_TOKEN, prefix)
+                el.text = replace_identifier(text, "_my_prefix", literal)
+        return fragment
+
+    def preprocess_script(self, source: str) -> str:
+        """Rewrites SpiderMonkey-only syntax Composer code relies on (pre-ES6 ``const``)."""
+        return rewrite_const(source)
+
+    # -- session ------------------------------------------------------------------------------
+
+    def install_globals(self, session: Any) -> None:
+        """``_genesys``, ``_data``, ``_my_prefix``, ORS globals; then start the fake platform."""
+        dm = session.datamodel
+        url = self.document_url or f"http://orchweb.invalid/{session.model.entry}"
+        platform = OrsPlatform(session, self.fakes, url)
+        self.platforms.append(platform)
+        data = self.fakes.js_data()
+        data["document_url"] = url
+        dm.declare_value("__orsFakes", data)
+        dm.define_function("__orsCall", platform.js_call)
+        dm.execute(surfaces_js())
+        dm.execute("var _my_prefix = ''; var _data = {};")
+        dm.hide_globals(["__orsFakes", "__orsCall", "_genesys", "_data", "_my_prefix"])
+        platform.start()
+
+    def datamodel_initialized(self, session: Any) -> None:
+        """``_data``: every declared ``<data>`` item as a property of one object.
+
+        The object holds the items' initial values and is independent of the same-named global
+        afterwards: in ORS a script ``var system = ...`` binds in its state's scope and does not
+        replace ``_data.system`` (Composer's IPD relies on it: ``_data.system.context = system``).
+        """
+        ids = sorted({d.id for d in session.model.all_data if d.id})
+        if ids:
+            session.datamodel.execute(
+                "(function (ids, g) { for (var i = 0; i < ids.length; i++) _data[ids[i]] = g[ids[i]]; })"
+                f"({json.dumps(ids)}, globalThis);"
+            )
+
+    def error_event_name(self, kind: str, js_error: str | None = None) -> str:
+        """``error.script.<Type>`` for JS failures (Composer catches the ``error`` prefix)."""
+        if js_error:
+            return f"error.script.{js_error}"
+        if kind == "communication":
+            return "error.send.failed"
+        return f"error.{kind}"
+
+    def cancel_events(self, sendid: str, cancelled: bool) -> list[tuple[str, dict[str, Any]]]:
+        """ORS answers ``<cancel>``: ``cancel.successful`` or ``error.notallowed`` (data: sendid)."""
+        return [("cancel.successful" if cancelled else "error.notallowed", {"sendid": sendid})]
+
+
+#: the ORS profile with default fakes (graph, lint and tests that need no particular fakes)
+ORS = ORSProfile()

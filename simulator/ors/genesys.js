@@ -1,0 +1,88 @@
+// ORS ECMAScript environment, installed once per session before the extension surfaces.
+//
+// * SpiderMonkey's toSource()/uneval() (ORS 8.1 embeds SpiderMonkey; Composer calls
+//   `_event.toSource()` on every error path), output format `({a:1, b:"x"})`.
+// * Date.prototype.toISOString when missing (ORS 8.1.2 lacked it; harmless here).
+// * ORS globals Composer code calls: __Log, __Raise, __GetDocumentURL, __GetCurrentStates.
+//   They reach the simulator through `__orsCall(name, argsJson)` (a JSON bridge defined by the
+//   dialect); `__orsFakes` holds the fakes-profile data the surfaces read.
+// * The `_genesys` root object; each extension module adds `_genesys.<name>`.
+// This file is constant text: it is compiled once and shared by every session.
+(function (G) {
+  function def(obj, name, fn) {
+    Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+  var IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+  function quote(s) {
+    return '"' + String(s).replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
+      switch (c) {
+        case '\\': return '\\\\';
+        case '"': return '\\"';
+        case '\n': return '\\n';
+        case '\r': return '\\r';
+        case '\t': return '\\t';
+        case '\b': return '\\b';
+        case '\f': return '\\f';
+        case '\v': return '\\v';
+        default: var h = c.charCodeAt(0).toString(16); return '\\u' + '0000'.substring(h.length) + h;
+      }
+    }) + '"';
+  }
+  function src(v, seen, top) {
+    switch (typeof v) {
+      case 'undefined': return '(void 0)';
+      case 'string': return quote(v);
+      case 'number': return (v === 0 && 1 / v < 0) ? '-0' : String(v);
+      case 'boolean': return String(v);
+      case 'function': return v.toString();
+      case 'bigint': return String(v) + 'n';
+      case 'symbol': return v.toString();
+    }
+    if (v === null) return 'null';
+    if (seen.indexOf(v) >= 0) return '{}';
+    if (v instanceof Date) return '(new Date(' + v.getTime() + '))';
+    if (v instanceof RegExp) return v.toString();
+    if (v instanceof String) return '(new String(' + quote(v.valueOf()) + '))';
+    if (v instanceof Number) return '(new Number(' + src(v.valueOf(), seen) + '))';
+    if (v instanceof Boolean) return '(new Boolean(' + v.valueOf() + '))';
+    seen.push(v);
+    var out;
+    if (Array.isArray(v)) {
+      var parts = [];
+      for (var i = 0; i < v.length; i++) parts.push(i in v ? src(v[i], seen, false) : '');
+      out = '[' + parts.join(', ') + (v.length > 0 && !((v.length - 1) in v) ? ',' : '') + ']';
+    } else {
+      var items = [];
+      for (var k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        var key = IDENT.test(k) || /^(0|[1-9][0-9]*)$/.test(k) ? k : quote(k);
+        var val;
+        try { val = v[k]; } catch (e) { val = undefined; }
+        items.push(key + ':' + src(val, seen, false));
+      }
+      out = '{' + items.join(', ') + '}';
+      if (top) out = '(' + out + ')';
+    }
+    seen.pop();
+    return out;
+  }
+  function uneval(v) { return src(v, [], true); }
+  def(G, 'uneval', uneval);
+  var protos = [Object.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype,
+                Date.prototype, RegExp.prototype];
+  for (var p = 0; p < protos.length; p++) {
+    def(protos[p], 'toSource', function () { return uneval(this); });
+  }
+  def(Function.prototype, 'toSource', function () { return this.toString(); });
+  if (!Date.prototype.toISOString) {
+    def(Date.prototype, 'toISOString', function () { return JSON.parse(JSON.stringify(this)); });
+  }
+
+  function call(name, args) { return __orsCall(name, JSON.stringify(Array.prototype.slice.call(args))); }
+  def(G, '__Log', function (message, label, level) { call('log', arguments); });
+  def(G, '__Raise', function (name, data) { call('raise', arguments); });
+  def(G, '__GetDocumentURL', function () { return __orsFakes.document_url; });
+  def(G, '__GetCurrentStates', function () { return call('states', arguments); });
+  def(G, '__orsNow', function () { return call('now', arguments); });
+  G._genesys = {};
+})(globalThis);

@@ -1,0 +1,651 @@
+"""The simulated Genesys platform of one ORS session: interactions, pending requests, fakes.
+
+``OrsPlatform`` implements :class:`~simulator.ors.extensions.base.FakeEnv`.  It is created by the
+dialect when a session starts (``ORSProfile.install_globals``) and reached from the session as
+``platform_of(session)``.  It
+
+* keeps the interaction objects and mirrors every change into ``_genesys.ixn.interactions``;
+* turns an executed action into a :class:`Request` (``execute_action``), writes its id into the
+  ``requestid`` location, and schedules the answer chosen by the fakes profile (a rule, the
+  module's default fake, or nothing when the rule is *manual*);
+* lets a user answer a manual request (``respond``) and inject unsolicited platform events
+  (``inject``, ``hangup``, ``abandon``, ``party_changed``, ``udata_changed``, ``merge``);
+* tracks the strategy's *outcome* (routed / terminated / abandoned / waiting / error).
+
+Everything the engine offers is reached through ``self.session`` (the interpreter's session:
+datamodel, clock, external queue, tracer) in a handful of small methods at the end of the class.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from simulator.scxml.datamodel import UNDEFINED, JSError
+
+from .extensions import BY_NAME, module_for_namespace
+from .extensions.base import NO_DEFAULT, Action, Attr, Child, Emit, FakeEnv, Module, Request, error_emit
+from .extensions.interaction import interaction_object
+from .fakes import FakesProfile
+
+_PLATFORMS: weakref.WeakKeyDictionary[Any, OrsPlatform] = weakref.WeakKeyDictionary()
+_BARE_TOKEN = re.compile(r"^[A-Za-z_][\w-]*$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+_SCXML_NS = "http://www.w3.org/2005/07/scxml"
+
+
+def platform_of(session: Any) -> OrsPlatform | None:
+    """The platform attached to an engine session, if it runs with the ORS profile."""
+    return _PLATFORMS.get(session)
+
+
+def _local(tag: Any) -> tuple[str | None, str]:
+    text = str(tag)
+    if text.startswith("{"):
+        ns, _, local = text[1:].partition("}")
+        return ns, local
+    return None, text
+
+
+def _convert_literal(attr: Attr | None, raw: str) -> Any:
+    """A literal attribute value in its declared type (``"true"`` -> True, ``"10"`` -> 10)."""
+    text = raw.strip()
+    kind = attr.type if attr else "any"
+    if kind in ("boolean", "any") and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if kind in ("integer", "number", "duration", "any") and _NUMBER.match(text):
+        return int(text) if "." not in text else float(text)
+    return raw
+
+
+def _type_ok(attr: Attr, value: Any) -> bool:
+    if value is None or value is UNDEFINED:
+        return True
+    t = attr.type
+    if t in ("any", "resource"):
+        return t == "any" or isinstance(value, (str, dict))
+    if t == "string":
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    if t in ("integer", "number", "duration"):
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, (int, float)):
+            return True
+        return isinstance(value, str) and (_NUMBER.match(value.strip()) is not None or t == "duration")
+    if t == "boolean":
+        return isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false"))
+    if t == "object":
+        return isinstance(value, (dict, list))
+    if t == "array":
+        return isinstance(value, list)
+    return True
+
+
+def _normalise(attr: Attr, value: Any) -> Any:
+    if value is UNDEFINED:
+        return None
+    if attr.type == "boolean" and isinstance(value, str):
+        return value.lower() == "true"
+    return value
+
+
+class OrsPlatform(FakeEnv):
+    """The fake Genesys platform behind one ORS session (see the module docstring)."""
+
+    def __init__(self, session: Any, fakes: FakesProfile, document_url: str = "") -> None:
+        self.session = session
+        self.fakes = fakes
+        self.document_url = document_url
+        self.interactions: dict[str, dict[str, Any]] = {}
+        self.requests: dict[str, Request] = {}
+        self._timers: dict[str, list[Any]] = {}
+        self._rule_for: dict[str, Any] = {}
+        self._counter = 0
+        self.outcome: dict[str, Any] = {"status": "running"}
+        self.calls: list[dict[str, Any]] = []
+        self.logs: list[dict[str, Any]] = []
+        _PLATFORMS[session] = self
+
+    # -- FakeEnv --------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:  # type: ignore[override]
+        """Virtual seconds since the session group started."""
+        return float(self._clock().now)
+
+    def config(self, module: str) -> dict[str, Any]:
+        """The module's fakes section with the rule of the request being answered merged in."""
+        return self.fakes.config(module, self._current_rule)
+
+    _current_rule: Any = None
+
+    def interaction(self, interactionid: str | None) -> dict[str, Any] | None:
+        """The interaction object (by g_uid; ``0``/None = the first), or None."""
+        if interactionid in (None, "", "0", 0):
+            return next(iter(self.interactions.values()), None)
+        return self.interactions.get(str(interactionid))
+
+    def primary_interaction_id(self) -> str | None:
+        """g_uid of the first interaction still in the session."""
+        return next(iter(self.interactions), None)
+
+    def new_id(self, kind: str = "req") -> str:
+        """Deterministic ids: ``<SESSIONPREFIX>-<kind>-<n>`` so replays match."""
+        self._counter += 1
+        return f"{kind.upper()}{self._counter:05d}"
+
+    def pending(self, module: str | None = None, action: str | None = None) -> list[Request]:
+        """Live (pending or manual) requests, optionally of one module/action."""
+        return [
+            r
+            for r in self.requests.values()
+            if r.status in ("pending", "manual")
+            and (module is None or r.module == module)
+            and (action is None or r.action == action)
+        ]
+
+    def cancel_request(self, request_id: str, emits: list[Emit]) -> Request | None:
+        """Drop the scheduled answer of `request_id`, mark it cancelled, deliver `emits` for it."""
+        request = self.requests.get(request_id)
+        if request is None:
+            return None
+        for timer in self._timers.pop(request_id, []):
+            self._cancel_timer(timer)
+        request.status = "cancelled"
+        request.answered_by = request.answered_by or "platform"
+        self._schedule(request, emits)
+        return request
+
+    # -- interactions --------------------------------------------------------------------------
+
+    def add_interaction(self, ixn_id: str | None = None, obj: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Put an interaction into the session's object model (JS mirror included)."""
+        if obj is None:
+            existing = self.interaction(ixn_id) if ixn_id else None
+            if existing is not None:
+                return existing
+            obj = interaction_object(self.fakes, ixn_id, parentid="")
+        self.interactions[obj["g_uid"]] = obj
+        self._js(f"_genesys.ixn.__put({json.dumps(obj)});")
+        return obj
+
+    def remove_interaction(self, ixn_id: str) -> None:
+        """Remove an interaction from the object model (after interaction.deleted)."""
+        if self.interactions.pop(str(ixn_id), None) is not None:
+            self._js(f"_genesys.ixn.__remove({json.dumps(str(ixn_id))});")
+
+    def merge_udata(self, ixn_id: str | None, data: Mapping[str, Any], js: bool = True) -> None:
+        """Merge user data into an interaction (Python copy and, when `js`, the JS object)."""
+        obj = self.interaction(ixn_id)
+        if obj is None:
+            return
+        obj["udata"].update(data)
+        if js:
+            self._js(
+                "(function(x,d){if(x){for(var k in d)x.udata[k]=d[k];}})"
+                f"(_genesys.ixn.interactions[{json.dumps(obj['g_uid'])}],{json.dumps(dict(data))});"
+            )
+
+    # -- session start -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the profile's interaction and queue the start events (interaction.added, ...)."""
+        if self.fakes.data["none"]:
+            return
+        obj = self.add_interaction(obj=interaction_object(self.fakes))
+        ixn_id = obj["g_uid"]
+        focus = self.fakes.interaction["routepoint"]
+        for name in self.fakes.interaction["start_events"]:
+            data: dict[str, Any] = {"interactionid": ixn_id}
+            if name != "interaction.present":
+                data["focusdeviceid"] = focus
+            self.inject(name, data, 0.0, source="start")
+        for spec in self.fakes.data["inject"]:
+            if "at" in spec:
+                self.inject(spec["event"], spec.get("data") or {}, float(spec["at"]), source="profile")
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def evaluate_attributes(
+        self, ctx: Any, element: Any, attributes: tuple[Attr, ...], open_: bool
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Evaluate an element's attributes by declaration; (values, problems)."""
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        declared = {a.name: a for a in attributes}
+        for key, raw in element.attrib.items():
+            ns, name = _local(key)
+            if ns is not None:
+                continue  # xmlns-qualified / loader markers
+            attr = declared.get(name)
+            if attr is None:
+                if name.startswith("_") and name != "_expr":
+                    continue  # ORS "_" extension attributes: accepted, ignored
+                if not open_:
+                    values[name] = raw
+                    continue
+                attr = Attr(name)
+            if attr.kind == "location":
+                values[name] = raw
+                continue
+            value = _convert_literal(attr, raw) if attr.kind == "literal" else self._evaluate(ctx, raw, attr)
+            value = _normalise(attr, value)
+            if not _type_ok(attr, value) or (
+                attr.values is not None
+                and value is not None
+                and str(value).lower() not in {str(v).lower() for v in attr.values}
+            ):
+                problems.append(f"The attribute {name} has an invalid value ({json.dumps(value, default=str)})")
+            values[name] = value
+        for attr in attributes:
+            if attr.name not in values and attr.default is not NO_DEFAULT:
+                values[attr.name] = attr.default
+        return values, problems
+
+    def _evaluate(self, ctx: Any, raw: str, attr: Attr) -> Any:
+        try:
+            return self._ctx_evaluate(ctx, raw)
+        except JSError as exc:
+            if attr.bare_token_literal and exc.name == "ReferenceError" and _BARE_TOKEN.match(raw.strip()):
+                return _convert_literal(attr, raw.strip())
+            raise
+
+    def evaluate_children(
+        self, ctx: Any, element: Any, children: tuple[Child, ...], module: Module, open_: bool
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """Evaluate child elements recursively: [{tag, namespace, attributes, children, text}]."""
+        out: list[dict[str, Any]] = []
+        problems: list[str] = []
+        for sub in element:
+            if not isinstance(sub.tag, str):
+                continue
+            ns, local = _local(sub.tag)
+            decl = next((c for c in children if c.tag == local), None)
+            child_open = open_ or decl is None or decl.open
+            attrs = decl.attributes if decl else ()
+            try:
+                values, probs = self.evaluate_attributes(ctx, sub, attrs, child_open)
+            except JSError:
+                if decl is not None and not decl.open:
+                    raise
+                values, probs = {k: v for k, v in sub.attrib.items() if not k.startswith("{")}, []
+            if local == "content" and "_expr" in values and values.get("expr") is None:
+                values["expr"] = values.pop("_expr")
+            kids, kprobs = self.evaluate_children(ctx, sub, decl.children if decl else (), module, child_open)
+            mod = module_for_namespace(ns)
+            entry = {
+                "tag": local,
+                "namespace": mod.name if mod else ("scxml" if ns == _SCXML_NS else ns),
+                "attributes": values,
+                "children": kids,
+            }
+            if (sub.text or "").strip() and not kids:
+                entry["text"] = sub.text.strip()
+            out.append(entry)
+            problems += probs + kprobs
+        return out, problems
+
+    def execute_action(self, ctx: Any, module: Module, element: Any, file: str | None, line: int | None) -> None:
+        """Run one action element: evaluate, write requestid, record the request, schedule the answer."""
+        _ns, local = _local(element.tag)
+        action = module.actions.get(local)
+        if action is None:  # definition validation reports it; at run time ORS answers an error
+            action = Action(local)
+        attributes, problems = self.evaluate_attributes(ctx, element, action.attributes, False)
+        children, child_problems = self.evaluate_children(ctx, element, action.children, module, False)
+        problems += child_problems
+        if not action.asynchronous:
+            self.record_call(f"{module.name}.{local}", [attributes, children])
+            return
+        location = (
+            attributes.pop("requestid", None) if (a := action.attr("requestid")) and a.kind == "location" else None
+        )
+        request = Request(
+            id=self.new_id("req"),
+            module=module.name,
+            action=local,
+            attributes=attributes,
+            children=children,
+            file=file,
+            line=line,
+            created_at=self.now,
+        )
+        if location:
+            self._ctx_assign(ctx, location, request.id)
+        self.requests[request.id] = request
+        self._trace("action", {"request": request.to_json()})
+        if local not in module.actions:
+            emits = [error_emit(module, action, "unknown", f"<{module.name}:{local}> is not supported", 0.0)]
+            request.answered_by = "platform"
+        elif problems:
+            emits = [error_emit(module, action, "invalidattribute", "; ".join(problems), 0.0)]
+            request.answered_by = "platform"
+        else:
+            emits = self._answer(module, action, request)
+        if request.status == "manual":
+            return
+        self._schedule(request, emits)
+        self._triggers(request)
+
+    def _answer(self, module: Module, action: Action, request: Request) -> list[Emit]:
+        rule = self.fakes.match(request)
+        if rule is not None and rule.spec.get("manual"):
+            request.status = "manual"
+            request.answered_by = "manual"
+            return []
+        spec = rule.spec if rule is not None else {}
+        request.answered_by = rule.label if rule is not None else "default"
+        if spec.get("events"):
+            default_delay = float(spec.get("delay", 0.1))
+            evs = spec["events"]
+            return [
+                Emit(
+                    e["name"],
+                    e.get("data") or {},
+                    float(e.get("delay", default_delay)),
+                    final=e.get("final", i == len(evs) - 1),
+                )
+                for i, e in enumerate(evs)
+            ]
+        if spec.get("error"):
+            err = spec["error"]
+            emit = error_emit(
+                module,
+                action,
+                str(err.get("error", "unknown")),
+                err.get("description", "error from fakes rule"),
+                float(err.get("delay", spec.get("delay", 0.1))),
+            )
+            return [Emit(emit.name, {**emit.data, **(err.get("data") or {})}, emit.delay, final=True)]
+        self._current_rule = rule
+        try:
+            emits = list(action.fake(request, self)) if action.fake else self._generic(module, action)
+        finally:
+            self._current_rule = None
+        if spec.get("data") or "delay" in spec:
+            emits = [
+                Emit(
+                    e.name,
+                    {**e.data, **(spec.get("data") or {})} if e.final else e.data,
+                    float(spec["delay"]) if e.final and "delay" in spec else e.delay,
+                    e.final,
+                    e.request,
+                    e.effect,
+                )
+                for e in emits
+            ]
+        return emits
+
+    def _generic(self, module: Module, action: Action) -> list[Emit]:
+        return [Emit(module.done_event(action), {}, 0.1, final=True)]
+
+    def _triggers(self, request: Request) -> None:
+        for spec in self.fakes.data["inject"]:
+            on = spec.get("on")
+            if on and on["module"] == request.module and on["action"] == request.action:
+                self.inject(spec["event"], spec.get("data") or {}, float(spec.get("after", 0.0)), source="profile")
+
+    def _schedule(self, request: Request, emits: list[Emit]) -> None:
+        timers = self._timers.setdefault(request.id, [])
+        for emit in emits:
+            timers.append(self._schedule_timer(emit.delay, self._deliverer(request, emit)))
+
+    def _deliverer(self, request: Request, emit: Emit) -> Callable[[], None]:
+        def deliver() -> None:
+            if request.status == "cancelled" and request.answered_by != "platform" and not emit.final:
+                return
+            data = dict(emit.data)
+            if emit.request:
+                data.setdefault("requestid", request.id)
+                decl = self._event_decl(emit.name)
+                if decl is not None and "interactionid" in decl.fields:
+                    ixn = request.attributes.get("interactionid") or self.primary_interaction_id()
+                    data.setdefault("interactionid", ixn)
+            request.responses.append({"name": emit.name, "data": data, "time": self.now})
+            if emit.final and request.status in ("pending", "manual"):
+                request.status = "answered"
+            self.deliver(emit.name, data, emit.effect, request=request)
+
+        return deliver
+
+    def _event_decl(self, name: str) -> Any:
+        prefix = name.removeprefix("error.").split(".")[0]
+        for module in BY_NAME.values():
+            if prefix in module.event_prefixes:
+                found = module.event(name)
+                if found is not None:
+                    return found
+        return None
+
+    # -- delivery and platform effects -----------------------------------------------------------
+
+    def deliver(
+        self,
+        name: str,
+        data: Mapping[str, Any],
+        effect: Callable[[FakeEnv], None] | None = None,
+        request: Request | None = None,
+    ) -> None:
+        """Apply the event's effect on the object model, note the outcome, queue it externally."""
+        if effect is not None:
+            effect(self)
+        if name == "interaction.deleted" and data.get("interactionid") is not None:
+            self.remove_interaction(str(data["interactionid"]))
+        self._note_outcome(name, data, request)
+        self._trace("response", {"request": request.id if request else None, "event": name, "data": dict(data)})
+        self._enqueue_external(name, dict(data))
+
+    def _note_outcome(self, name: str, data: Mapping[str, Any], request: Request | None) -> None:
+        if self.outcome.get("status") in ("routed", "abandoned"):
+            return
+        if name == "interaction.redirect.done" and request is not None:
+            to = request.attributes.get("to")
+            target = to.get("agent") or to.get("dn") if isinstance(to, dict) else to
+            self.outcome = {"status": "routed", "target": target, "via": "ixn:redirect"}
+        elif name == "queue.submit.done" and request is not None and request.attributes.get("route") is not False:
+            self.outcome = {"status": "routed", "target": data.get("targetselected"), "via": "queue:submit"}
+        elif name == "interaction.abandoned":
+            self.outcome = {"status": "abandoned"}
+        elif name == "interaction.terminate.done":
+            self.outcome = {"status": "terminated"}
+        elif name == "interaction.deleted" and data.get("resultof") in (None, "deletion"):
+            if self.outcome.get("status") != "terminated":
+                self.outcome = {"status": "abandoned" if self.outcome.get("hangup") else "terminated"}
+
+    def final_outcome(self, finished: bool, error: str | None = None) -> dict[str, Any]:
+        """The summary outcome: routed(target) / terminated / abandoned / waiting(for) / error."""
+        out = dict(self.outcome)
+        out.pop("hangup", None)
+        if error:
+            return {"status": "error", "error": error}
+        if out["status"] == "running":
+            if finished:
+                out = {"status": "terminated" if not self.interactions else "ended"}
+            else:
+                waiting = [f"{r.module}:{r.action} {r.id} ({r.status})" for r in self.pending()]
+                out = {"status": "waiting", "for": waiting or ["an event"]}
+        return out
+
+    # -- user / scenario API ------------------------------------------------------------------
+
+    def respond(self, request_id: str, events: list[Mapping[str, Any]]) -> Request:
+        """Answer a (manual or pending) request with events of the user's choice.
+
+        Each event is ``{"name", "data"?, "delay"?}``; the last one completes the request.
+        """
+        request = self.requests.get(request_id)
+        if request is None:
+            raise KeyError(f"no request {request_id!r} in this session")
+        if request.status not in ("pending", "manual"):
+            raise ValueError(f"request {request_id} is already {request.status}")
+        for timer in self._timers.pop(request_id, []):
+            self._cancel_timer(timer)
+        request.answered_by = "manual"
+        request.status = "pending"
+        emits = [
+            Emit(e["name"], e.get("data") or {}, float(e.get("delay", 0.0)), final=i == len(events) - 1)
+            for i, e in enumerate(events)
+        ]
+        self._schedule(request, emits)
+        return request
+
+    def inject(
+        self, name: str, data: Mapping[str, Any] | None = None, delay: float = 0.0, source: str = "user"
+    ) -> None:
+        """Queue an unsolicited platform event (after `delay` virtual seconds).
+
+        Shortcuts: ``hangup`` and ``abandon`` (the caller leaves), ``partystatechanged``.
+        """
+        payload = dict(data or {})
+        if name in ("hangup", "abandon"):
+            self._schedule_timer(delay, lambda: self.hangup(abandon=name == "abandon", **payload))
+            return
+        self._schedule_timer(delay, lambda: self.deliver(name, payload))
+
+    def hangup(self, abandon: bool = False, interactionid: str | None = None) -> None:
+        """The caller hangs up: running dialogs fail (``cancelled``), then ``interaction.deleted``."""
+        ixn = interactionid or self.primary_interaction_id()
+        if ixn is None:
+            return
+        self.outcome["hangup"] = True
+        code = self.fakes.dialog["hangup_error"]
+        for request in self.pending("dialog"):
+            self.cancel_request(
+                request.id,
+                [
+                    Emit(
+                        f"error.dialog.{request.action}",
+                        {"error": code, "description": "the caller hung up", "extensions": {}},
+                        final=True,
+                    )
+                ],
+            )
+        for request in self.pending():
+            if request.module != "dialog":
+                for timer in self._timers.pop(request.id, []):
+                    self._cancel_timer(timer)
+                request.status = "cancelled"
+        if abandon:
+            self.deliver("interaction.abandoned", {"interactionid": ixn})
+        self.deliver("interaction.deleted", {"interactionid": ixn, "resultof": "deletion"})
+
+    def party_changed(self, focusdeviceid: str, devicetype: str = "routepoint") -> None:
+        """The call moved: update ``parties`` and send ``interaction.partystatechanged``."""
+        obj = self.interaction(None)
+        if obj is None:
+            return
+        obj["parties"] = [{"device": focusdeviceid, "devicetype": devicetype}, *obj["parties"][1:]]
+        self.add_interaction(obj=obj)
+        self.deliver("interaction.partystatechanged", {"interactionid": obj["g_uid"], "focusdeviceid": focusdeviceid})
+
+    def udata_changed(self, data: Mapping[str, Any]) -> None:
+        """External attached-data change: update ``udata`` then ``interaction.udata.changed``."""
+        ixn = self.primary_interaction_id()
+        self.merge_udata(ixn, data)
+        self.deliver("interaction.udata.changed", {"interactionid": ixn})
+
+    def merge(self, from_id: str, to_id: str) -> None:
+        """A consult interaction was merged: ``interaction.onmerge``."""
+        self.deliver("interaction.onmerge", {"frominteractionid": from_id, "tointeractionid": to_id})
+
+    # -- the JS bridge (``__orsCall``) -----------------------------------------------------------
+
+    def js_call(self, name: str, args_json: str) -> Any:
+        """Calls from the ``_genesys`` JS surfaces and ORS globals (JSON in, JSON-able out)."""
+        args = json.loads(args_json) if args_json else []
+        if name == "log":
+            message = args[0] if args else ""
+            level = args[2] if len(args) > 2 else None
+            self.logs.append({"message": message, "label": args[1] if len(args) > 1 else None, "level": level})
+            self._trace(
+                "log",
+                {"label": args[1] if len(args) > 1 else "__Log", "expr": "__Log", "value": message, "level": level},
+            )
+            return None
+        if name == "raise":
+            event = str(args[0]) if args else ""
+            data = args[1] if len(args) > 1 else None
+            self._raise_internal(event, data)
+            return None
+        if name == "states":
+            return self._active_states()
+        if name == "now":
+            return self.now
+        if name == "ixn.setuData":
+            data, ixn = args[0], args[1]
+            self.merge_udata(ixn, data, js=False)
+            self._schedule_timer(0.05, lambda: self.deliver("interaction.udata.changed", {"interactionid": ixn}))
+            return None
+        if name == "ixn.deleteuData":
+            keys, ixn = args[0], args[1]
+            obj = self.interaction(ixn)
+            if obj is not None:
+                if keys is None:
+                    obj["udata"].clear()
+                else:
+                    for k in keys:
+                        obj["udata"].pop(k, None)
+            self._schedule_timer(0.05, lambda: self.deliver("interaction.udata.changed", {"interactionid": ixn}))
+            return None
+        self.record_call(name, args)
+        return None
+
+    def record_call(self, name: str, args: Any) -> None:
+        """Remember a recorded no-op call (``_genesys.queue.reserveTarget``, treatments...)."""
+        self.calls.append({"call": name, "args": args, "time": self.now})
+
+    # -- summary ------------------------------------------------------------------------------
+
+    def requests_json(self) -> list[dict[str, Any]]:
+        """Every request of the session with its status and responses."""
+        return [r.to_json() for r in self.requests.values()]
+
+    # -- engine access (the only place that knows the interpreter's session API) ---------------
+
+    def _ctx(self) -> Any:
+        ctx = self.__dict__.get("_engine_ctx")
+        if ctx is None:
+            from simulator.scxml.interpreter import ActionContext
+
+            ctx = self.__dict__["_engine_ctx"] = ActionContext(self.session, self.session.model.root)
+        return ctx
+
+    def _clock(self) -> Any:
+        return self.session.group.clock
+
+    def _schedule_timer(self, delay: float, callback: Callable[[], None]) -> Any:
+        session = self.session
+
+        def fire() -> None:
+            if session.running:
+                callback()
+
+        return self._ctx().schedule(max(0.0, float(delay)), fire)
+
+    def _cancel_timer(self, timer: Any) -> None:
+        self._ctx().cancel_timer(timer)
+
+    def _enqueue_external(self, name: str, data: dict[str, Any]) -> None:
+        self.session.inject(name, data, origintype="fm", origin="fm:" + name.split(".")[0])
+
+    def _raise_internal(self, name: str, data: Any) -> None:
+        self._ctx().raise_event(name, data)
+
+    def _active_states(self) -> list[str]:
+        return list(self.session.configuration_ids)
+
+    def _js(self, source: str) -> None:
+        self.session.datamodel.execute(source)
+
+    def _ctx_evaluate(self, ctx: Any, expr: str) -> Any:
+        return ctx.datamodel.evaluate(expr)
+
+    def _ctx_assign(self, ctx: Any, location: str, value: Any) -> None:
+        ctx.assign(location, value)
+
+    def _trace(self, kind: str, fields: dict[str, Any]) -> None:
+        if self.session.tracing:
+            self._ctx().emit(kind, **fields)
