@@ -243,3 +243,26 @@ def test_the_sample_ipd_has_no_findings_beyond_the_justified_ones(shared_dir: Pa
     files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     found = {(f["rule"], f["file"], f["line"]) for f in lint_project(files, IPD)}
     assert found == JUSTIFIED
+
+
+def test_it_finds_the_stock_suspend_for_event_waiting_for_a_literal_event_name(shared_dir: Path):
+    """Composer's stock SuspendForEvent waits for an event literally named `eventValue`."""
+    root = shared_dir / "ors-samples" / "composer-stock"
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    files["src-gen/IPD_harness.scxml"] = b"""\
+<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude" initial="main">
+  <state id="main" initial="Wait._composer_entry">
+    <xi:include href="../src/subRoutines/SuspendForEvent.scxml" parse="xml"
+                resolveid="Wait" xpointer="_composer_entry"/>
+    <transition event="done.state.Wait._composer_entry" target="end"/>
+  </state>
+  <final id="end"/>
+</scxml>
+"""
+    found = lint_project(files, "src-gen/IPD_harness.scxml")
+    assert [(f["rule"], f["file"], f["line"]) for f in found] == [
+        ("unproducible-event", "src/subRoutines/SuspendForEvent.scxml", 39),
+        ("unreachable-state", "src/subRoutines/SuspendForEvent.scxml", 49),  # the `Error` final: never targeted
+    ]
+    assert "'eventValue'" in found[0]["message"]
+    assert "Wait.Error" in found[1]["message"]
