@@ -453,7 +453,9 @@ class Session:
         self.profile.datamodel_initialized(self)
         for script in self.model.scripts:
             self.execute_block((script,))
-        self.enter_states([self.model.root.initial])
+        entered = self.enter_states([self.model.root.initial])
+        if self._current is not None:
+            self._current["entered"].extend(entered)
         self._settle()
 
     def inject(self, name: str, data: Any = None, delay: float = 0.0, type: str = "external", **fields: Any) -> None:
