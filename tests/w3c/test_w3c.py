@@ -114,20 +114,20 @@ def test313_314_an_illegal_expression_raises_error_execution_and_reaches_pass(sh
 
 
 def test307_late_bound_access_before_load_and_missing_substructure_both_log_undefined(shared_dir):
-    session, records = _records(shared_dir, "test307.scxml")
+    _, records = _records(shared_dir, "test307.scxml")
     logs = [r for r in records if r["type"] == "log"]
     assert logs[0]["label"].startswith("entering s0") and logs[0]["value"] is None
     assert logs[1]["label"].startswith("entering s1") and logs[1]["value"] is None
 
 
 def test178_duplicate_param_names_keep_both_values(shared_dir):
-    session, records = _records(shared_dir, "test178.scxml")
+    _, records = _records(shared_dir, "test178.scxml")
     sends = [r for r in records if r["type"] == "send"]
     assert sends[0]["data"] == {"Var1": [2, 3]}
 
 
 def test230_autoforwarded_event_fields_match_in_parent_and_child(shared_dir):
-    session, records = _records(shared_dir, "test230.scxml")
+    _, records = _records(shared_dir, "test230.scxml")
     fields = ("name", "type", "sendid", "origin", "origintype", "invokeid", "data")
     by_session: dict[str, dict[str, object]] = {}
     for r in records:
@@ -140,7 +140,7 @@ def test230_autoforwarded_event_fields_match_in_parent_and_child(shared_dir):
 
 
 def test250_onexit_handlers_of_a_cancelled_child_run(shared_dir):
-    session, records = _records(shared_dir, "test250.scxml")
+    _, records = _records(shared_dir, "test250.scxml")
     logged = [r["value"] for r in records if r["type"] == "log"]
     assert logged[:2] == ["Exiting sub01", "Exiting sub0"]
     child_done = [r for r in records if r["type"] == "done" and r.get("invokeid")]
