@@ -187,6 +187,17 @@ def test_events_of_the_strategy_the_platform_and_the_core_are_producible():
     assert lint(body, "unproducible-event") == []
 
 
+def test_ors_send_event_attributes_are_expressions():
+    body = """\
+<state id="start">
+  <onentry><send event="'Block1.done'"/></onentry>
+  <transition event="Block1.done" target="start"/>
+  <transition event="Block2.done" target="start"/>
+</state>"""
+    (item,) = lint(body, "unproducible-event")
+    assert item["line"] == 10  # the quoted name is the event sent; Block2.done is not
+
+
 def test_a_send_with_a_computed_event_name_can_produce_anything():
     body = """\
 <state id="start">
