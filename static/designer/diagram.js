@@ -668,6 +668,27 @@
       this._applyTransform();
     }
 
+    /**
+     * First view: the whole chart when it fits at a legible scale; otherwise a legible zoom on the
+     * start of the main flow (the initial child of the compound state with the most children).
+     */
+    initialView() {
+      const r = this.svg.getBoundingClientRect();
+      const kAll = Math.min(1, ((r.width || 800) - 20) / Math.max(this.size.w, 1), ((r.height || 600) - 20) / Math.max(this.size.h, 1));
+      if (kAll >= 0.6) return this.fit();
+      let main = null;
+      for (const s of this.graph.states) {
+        if (this.stateEls.has(s.id) && this._isCompound(s) && (!main || s.children.length > main.children.length)) main = s;
+      }
+      const start = main && (main.initial || [])[0];
+      const g = start && this.stateEls.get(this._effective(start));
+      if (!g) return this.fitWidth();
+      const b = g.getBBox();
+      const k = 0.8;
+      this.transform = { k: k, x: (r.width || 800) / 2 - (b.x + b.width / 2) * k, y: 40 - b.y * k };
+      this._applyTransform();
+    }
+
     /** Centres the view on a state, at a legible zoom. */
     centerOn(id) {
       const g = this.stateEls.get(id);
@@ -775,7 +796,7 @@
   async function render(el, graph, opts) {
     const view = new DiagramView(el, graph, opts);
     await view.layout();
-    view.fitWidth();
+    view.initialView();
     return view;
   }
 

@@ -102,14 +102,12 @@
     $("diagram-zoom-in").addEventListener("click", () => view.zoomAt(el.clientWidth / 2, el.clientHeight / 2, 1.25));
     $("diagram-zoom-out").addEventListener("click", () => view.zoomAt(el.clientWidth / 2, el.clientHeight / 2, 0.8));
     $("diagram-collapse-all").addEventListener("click", async () => {
-      // Collapse the compound states below the document's top levels (the Composer blocks).
-      for (const s of graph.states) if (s.children.length && s.kind !== "scxml" && s.kind !== "parallel") view.collapsed.add(s.id);
-      const keep = new Set();
-      for (const s of graph.states) if (s.children.some((c) => graph.states.find((x) => x.id === c && x.children.length > 4))) keep.add(s.id);
-      for (const id of keep) view.collapsed.delete(id);
-      for (const s of graph.states) if (s.children.length > 4) view.collapsed.delete(s.id);
+      // Collapse the small compound states (Composer blocks: a few internal steps), keep the big ones open.
+      const byId = new Map(graph.states.map((s) => [s.id, s]));
+      const size = (s) => s.children.reduce((n, c) => n + 1 + (byId.has(c) ? size(byId.get(c)) : 0), 0);
+      for (const s of graph.states) if (s.children.length && s.kind !== "scxml" && size(s) <= 10) view.collapsed.add(s.id);
       await view.layout();
-      view.fit();
+      view.fitWidth();
     });
     $("diagram-expand-all").addEventListener("click", async () => {
       view.collapsed.clear();

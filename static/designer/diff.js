@@ -3,7 +3,8 @@
  * (added green, removed red, changed amber) using Diagram.diff, plus the per-file text diff.
  *
  * Element #diagram carries data-graph-a-url, data-graph-b-url, data-source-url (version B source)
- * and optionally data-file-diff-url (JSON list of {path, status, diff}).
+ * and optionally data-file-diff-url (API diff JSON {files: [{path, status, diff}]}), drawn in
+ * #diff-files when the page has that element.
  */
 (function () {
   "use strict";
@@ -79,8 +80,8 @@
     summary(result);
     const view = await Diagram.render(el, result.graph, { status: result, onStateClick: jump, onEdgeClick: jump });
     window.diagramView = view;
-    $("diagram-fit").addEventListener("click", () => view.fit());
-    if (el.dataset.fileDiffUrl) {
+    if ($("diagram-fit")) $("diagram-fit").addEventListener("click", () => view.fit());
+    if (el.dataset.fileDiffUrl && $("diff-files")) {
       try {
         const payload = await getJson(el.dataset.fileDiffUrl);
         renderFileDiffs(Array.isArray(payload) ? payload : payload.files);

@@ -3,9 +3,11 @@
  * save draft / save as new version (conflicts shown, typed text kept), add/rename/delete files,
  * deep link ?file=PATH&line=N, "show in diagram".
  *
- * Page data (json_script "editor-data"):
- *   {readOnly, label, entry, files: {path: text}, urls: {lint, graph, diagram, writeFile,
- *    renameFile, deleteFile, saveVersion, edit}}
+ * Page data (json_script "editor-data", built by designer.views): {mode, readOnly, label, entry,
+ *   files: {path: text|null}, urls: {self, editor, diagram, graph, lint, page, edit?, writeFile?
+ *   (POST {path, content}: new file), fileUrls? ({path: url}, PUT {content}: existing file),
+ *   renameFile? (POST {path, new_path}), deleteFile? (POST {path}), saveVersion? (POST {message};
+ *   201 version JSON, 409 {detail} on a stale parent)}}
  * Every URL comes from the server; the page only adds query parameters (?file, ?line, ?state).
  * Readiness flags on <body>: editorReady, currentFile, currentLine, lintReady, lintCount, saveState.
  */
@@ -159,10 +161,18 @@
       cm.performLint();
     }
     body.dataset.currentFile = path;
-    history.replaceState(null, "", withParams(window.location.href, { file: path, line: line || null }));
     if (line) jumpTo(line);
     else body.dataset.currentLine = "";
+    syncLocation();
     return true;
+  }
+
+  /** Keeps ?file=&line= in the address bar and on the "edit in my draft" link. */
+  function syncLocation() {
+    const line = body.dataset.currentLine || null;
+    history.replaceState(null, "", withParams(window.location.href, { file: current, line: line }));
+    const edit = $("edit-in-draft");
+    if (edit && urls.edit) edit.href = withParams(urls.edit, { file: current, line: line });
   }
 
   function jumpTo(line) {
@@ -224,13 +234,35 @@
     return j.detail || j.error || j.message || "The server answered " + res.status + ".";
   }
 
+  async function put(url, payload) {
+    const r = await fetch(url, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(payload),
+    });
+    let json = {};
+    try {
+      json = await r.json();
+    } catch (_) {
+      json = {};
+    }
+    return { ok: r.ok, status: r.status, json: json };
+  }
+
+  /** Writes one file of the draft: PUT to its own URL when the server gave one, else POST. */
+  function writeFile(path, content) {
+    const own = (urls.fileUrls || {})[path];
+    return own ? put(own, { content: content }) : post(urls.writeFile, { path: path, content: content });
+  }
+
   /** Writes every modified file into the draft; returns false (and says why) on failure. */
   async function saveDraft() {
     body.dataset.saveState = "saving";
     for (const path of dirtyPaths()) {
       const d = docs.get(path);
       const gen = d.doc.changeGeneration();
-      const res = await post(urls.writeFile, { path: path, content: d.doc.getValue() });
+      const res = await writeFile(path, d.doc.getValue());
       if (!res.ok) {
         say(res.status === 409 ? "conflict" : "error", "Could not save " + path + ": " + errorText(res) + " Your text is kept in the editor.");
         body.dataset.saveState = "error";
@@ -263,8 +295,9 @@
       return;
     }
     const v = res.json.version || res.json;
+    const page = (v.urls && v.urls.page) || v.url;
     $("version-message").value = "";
-    say("ok", "Saved as " + (v.label || "a new version") + ".", v.url ? { href: v.url, text: "Open " + (v.label || "version") } : null);
+    say("ok", "Saved as " + (v.label || "a new version") + ".", page ? { href: page, text: "Open " + (v.label || "the version") } : null);
     if (v.label) $("editor-label").textContent = "draft based on " + v.label;
     body.dataset.saveState = "version-saved";
     body.dataset.savedVersion = v.label || "";
@@ -279,6 +312,7 @@
       : "";
     const res = await post(urls.writeFile, { path: path, content: content });
     if (!res.ok) return say("error", errorText(res));
+    if (res.json.url) urls.fileUrls = Object.assign(urls.fileUrls || {}, { [res.json.path || path]: res.json.url });
     addDoc(res.json.path || path, content);
     openFile(res.json.path || path);
     say("ok", "Added " + (res.json.path || path) + ".");
@@ -289,12 +323,17 @@
     if (!current) return;
     const target = (window.prompt("New path for " + current + ":", current) || "").trim();
     if (!target || target === current) return;
-    const res = await post(urls.renameFile, { old: current, new: target });
+    if (isDirty(current) && !(await saveDraft())) return;
+    const res = await post(urls.renameFile, { path: current, new_path: target });
     if (!res.ok) return say("error", errorText(res));
     const d = docs.get(current);
     docs.delete(current);
     const newPath = res.json.path || target;
     docs.set(newPath, d);
+    if (urls.fileUrls) {
+      delete urls.fileUrls[current];
+      if (res.json.url) urls.fileUrls[newPath] = res.json.url;
+    }
     current = null;
     openFile(newPath);
     say("ok", "Renamed to " + newPath + ".");
