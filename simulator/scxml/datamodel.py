@@ -33,6 +33,7 @@ import math
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -164,17 +165,17 @@ _self_test()
 
 
 # --------------------------------------------------------------------------------------------
-# JS side. BOOTSTRAP evaluates to the private helper object H (never stored in a global).
+# JS side. _CORE runs in every new context and returns a picker for the private helpers (never
+# stored in a global). Rarely needed helpers live in _EXTRAS, compiled on first use, because
+# parsing is most of the cost of a new session.
 
-_BOOTSTRAP = r"""
+_CORE = r"""
 (function (G) {
   'use strict';
   var stringify = JSON.stringify, parse = JSON.parse, defineProperty = Object.defineProperty,
-      keys = Object.keys, freeze = Object.freeze, isArray = Array.isArray, StringCtor = String,
-      errors = {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
-                ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError},
-      FunctionCtor = Function;
-  var sys = {}, hidden = {}, current = undefined;
+      keys = Object.keys, freeze = Object.freeze, isArray = Array.isArray, StringCtor = String;
+  var sys = {}, hidden = {}, current = undefined, i, baseline = keys(G);
+  for (i = 0; i < baseline.length; i++) hidden[baseline[i]] = true;
 
   // Tolerant encoder for what JSON.stringify refuses (cycles, BigInt): cycles become "[Circular]".
   function __orchweb_tolerant(v, stack) {
@@ -191,18 +192,14 @@ _BOOTSTRAP = r"""
     }
     if (stack.indexOf(v) >= 0) return '[Circular]';
     stack.push(v);
-    var out, i, k, e;
+    var out, j, e, ks;
     if (isArray(v)) {
       out = [];
-      for (i = 0; i < v.length; i++) { e = __orchweb_tolerant(v[i], stack); out.push(e === undefined ? null : e); }
+      for (j = 0; j < v.length; j++) { e = __orchweb_tolerant(v[j], stack); out.push(e === undefined ? null : e); }
     } else {
       out = {};
-      var ks = keys(v);
-      for (i = 0; i < ks.length; i++) {
-        k = ks[i];
-        e = __orchweb_tolerant(v[k], stack);
-        if (e !== undefined) out[k] = e;
-      }
+      ks = keys(v);
+      for (j = 0; j < ks.length; j++) { e = __orchweb_tolerant(v[ks[j]], stack); if (e !== undefined) out[ks[j]] = e; }
     }
     stack.pop();
     return out;
@@ -245,27 +242,43 @@ _BOOTSTRAP = r"""
   }
   defineProperty(G, '_event', {get: function () { return current; }, set: readonly('_event'),
                                enumerable: false, configurable: false});
-  hidden._event = true;
-  sys._event = true;
+  hidden._event = sys._event = true;
   function setEvent(name, type, sendid, origin, origintype, invokeid, kind, data, extra) {
     var e = {name: name, type: type, sendid: sendid === null ? undefined : sendid,
              origin: origin === null ? undefined : origin,
              origintype: origintype === null ? undefined : origintype,
              invokeid: invokeid === null ? undefined : invokeid, data: __orchweb_dec(kind, data)};
-    if (extra !== null) { var x = parse(extra), ks = keys(x); for (var i = 0; i < ks.length; i++) e[ks[i]] = x[ks[i]]; }
+    if (extra !== null) { var x = parse(extra), ks = keys(x); for (var j = 0; j < ks.length; j++) e[ks[j]] = x[ks[j]]; }
     current = freeze(e);
   }
+
+  // H is reachable from compiled expressions through their closure, so it is frozen.
+  var H = freeze({out: __orchweb_out, dec: __orchweb_dec});
+  var P = {G: G, json: __orchweb_json, stringify: stringify, parse: parse, keys: keys, defineProperty: defineProperty,
+           String: StringCtor, Function: Function, hidden: hidden,
+           errors: {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
+                    ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError}};
+  var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem};
+  // The binding cannot read properties of a returned object, so hand out a picker.
+  return function (name) { return picks[name]; };
+})(globalThis)
+"""
+
+_EXTRAS = r"""
+(function (P) {
+  'use strict';
+  var G = P.G, json = P.json, stringify = P.stringify, parse = P.parse, keys = P.keys, hidden = P.hidden,
+      defineProperty = P.defineProperty, StringCtor = P.String, FunctionCtor = P.Function, errors = P.errors;
 
   function bridge(raw) {
     return function __orchweb_bridge() {
       var args = [];
       for (var i = 0; i < arguments.length; i++) args.push(arguments[i]);
-      var r = raw(__orchweb_json(args));
-      var tag = r.charAt(0);
+      var r = raw(json(args)), tag = r.charAt(0);
       if (tag === 'o') return parse(r.slice(1));
       if (tag === 'u') return undefined;
       var err = parse(r.slice(1));
-      throw new (errors[err[0]] || Error)(err[1]);
+      throw new (errors[err[0]] || errors.Error)(err[1]);
     };
   }
   function defineFunction(path, rawName) {
@@ -300,7 +313,7 @@ _BOOTSTRAP = r"""
     for (var i = 0; i < names.length; i++) {
       var k = names[i], text;
       if (!(k in G)) continue;
-      try { text = __orchweb_json(G[k]); } catch (err) { text = stringify('<' + StringCtor(err) + '>'); }
+      try { text = json(G[k]); } catch (err) { text = stringify('<' + StringCtor(err) + '>'); }
       res.push([k, text === undefined ? null : text]);
     }
     return stringify(res);
@@ -318,14 +331,9 @@ _BOOTSTRAP = r"""
     }
   }
 
-  var baseline = keys(G);
-  for (var i = 0; i < baseline.length; i++) hidden[baseline[i]] = true;
-  var H = {out: __orchweb_out, dec: __orchweb_dec, json: __orchweb_json, setEvent: setEvent, defineSystem: defineSystem,
-           defineFunction: defineFunction, snapshot: snapshot, hide: hide, check: check};
-  freeze(H);  // expressions see it through the closure; they must not be able to change it
-  // The binding cannot read properties of a returned object, so hand out a picker.
-  return function (name) { return name === 'H' ? H : H[name]; };
-})(globalThis)
+  var picks = {defineFunction: defineFunction, snapshot: snapshot, hide: hide, check: check};
+  return function (name) { return picks[name]; };
+})
 """
 
 # Compiled-function templates. `__orchweb_h` is the private helper object, reached by closure.
@@ -428,11 +436,16 @@ def _finite(value: Any) -> Any:
     return value
 
 
+# One encoder instance: json.dumps() with options would build a new encoder on every call.
+_encoder = json.JSONEncoder(allow_nan=False, default=_py_default, separators=(",", ":")).encode
+
+
 def _dumps(value: Any) -> str:
+    """Python value -> JSON text JSON.parse accepts (NaN/Infinity become null)."""
     try:
-        return json.dumps(value, allow_nan=False, default=_py_default, separators=(",", ":"))
+        return _encoder(value)
     except ValueError:
-        return json.dumps(_finite(value), allow_nan=False, default=_py_default, separators=(",", ":"))
+        return _encoder(_finite(value))
 
 
 def _encode(value: Any) -> tuple[int, Any]:
@@ -514,13 +527,19 @@ class ECMAScriptDataModel:
         self.preprocess = preprocess
         self._lock = threading.RLock()
         self._ctx, self._rt = _new_context(self.memory_limit, stack_size)
-        pick = self._ctx.eval(_BOOTSTRAP)
+        # The deadline entry outlives each evaluation; drop it when this object goes away.
+        weakref.finalize(self, _deadlines.pop, self._rt, None)
+        pick = self._ctx.eval(_CORE)
         self._h = pick("H")
-        self._js = {
-            name: pick(name) for name in ("setEvent", "defineSystem", "defineFunction", "snapshot", "hide", "check")
-        }
+        self._js = {name: pick(name) for name in ("P", "setEvent", "defineSystem")}
         self._set_event_js = self._js["setEvent"]
-        self._cache: dict[tuple[str, str], Any] = {}
+        # Compiled JS functions, one dict per kind, keyed by the source text as written.
+        self._expr_fns: dict[str, Any] = {}
+        self._bool_fns: dict[str, Any] = {}
+        self._assign_fns: dict[tuple[str, str], Any] = {}
+        self._value_fns: dict[str, Any] = {}
+        self._caches = (self._expr_fns, self._bool_fns, self._assign_fns, self._value_fns)
+        self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._scripts: dict[str, str] = {}
         self._locations: dict[str, bool] = {}
         self._callables = 0
@@ -538,7 +557,8 @@ class ECMAScriptDataModel:
             if self._ctx is None:
                 return
             _deadlines.pop(self._rt, None)
-            self._cache.clear()
+            for cache in self._caches:
+                cache.clear()
             self._scripts.clear()
             self._js.clear()
             self._set_event_js = self._h = None
@@ -557,20 +577,18 @@ class ECMAScriptDataModel:
         with self._lock:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
-            rt = self._rt
-            outer = _deadlines.get(rt)
-            deadline = _monotonic() + self.time_limit
-            # A nested evaluation (from a Python callback) never extends the outer deadline.
-            _deadlines[rt] = deadline if outer is None or deadline < outer else outer
+            if self._depth == 0:
+                # Outermost evaluation: a fresh deadline. A nested one (from a Python callback)
+                # keeps the outer deadline, so callbacks cannot extend it. The entry stays after
+                # the call (no JS runs until the next one overwrites it); close() removes it.
+                _deadlines[self._rt] = _monotonic() + self.time_limit
+            self._depth += 1
             try:
                 return fn(*args)
             except _quickjs.JSException as exc:
                 raise self._error(str(exc)) from None
             finally:
-                if outer is None:
-                    _deadlines.pop(rt, None)
-                else:
-                    _deadlines[rt] = outer
+                self._depth -= 1
 
     def _error(self, text: str) -> JSError:
         """Turn the binding's exception text (`String(e) + "\\n" + e.stack`) into a JSError."""
@@ -599,7 +617,7 @@ class ECMAScriptDataModel:
         ctx = self._ctx
         return self._run(ctx.eval if ctx is not None else None, source)
 
-    def _compile(self, key: tuple[str, str], template: str, *parts: str) -> Any:
+    def _compile(self, cache: dict[Any, Any], key: Any, template: str, *parts: str) -> Any:
         """Compile `template % parts` into a JS function bound to the helpers; cache it by `key`."""
         try:
             factory = self._eval(_FACTORY % (template % parts))
@@ -611,9 +629,21 @@ class ECMAScriptDataModel:
                 exc.line = last
             raise
         fn = self._run(factory, self._h)
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = fn
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = fn
+        return fn
+
+    def _helper(self, name: str) -> Any:
+        """A helper of _EXTRAS (compiled into this context on first use)."""
+        fn = self._js.get(name)
+        if fn is None:
+            if self._ctx is None:
+                raise JSError("InternalError", "the datamodel is closed")
+            pick = self._run(self._eval(_EXTRAS), self._js["P"])
+            for helper in ("defineFunction", "snapshot", "hide", "check"):
+                self._js[helper] = pick(helper)
+            fn = self._js[name]
         return fn
 
     def _pre(self, source: str) -> str:
@@ -623,16 +653,16 @@ class ECMAScriptDataModel:
 
     def evaluate(self, expr: str) -> Any:
         """Value of an expression as a Python value (via JSON); `undefined` -> `UNDEFINED`."""
-        fn = self._cache.get(("e", expr))
+        fn = self._expr_fns.get(expr)
         if fn is None:
-            fn = self._compile(("e", expr), _EVALUATE, self._pre(expr))
+            fn = self._compile(self._expr_fns, expr, _EVALUATE, self._pre(expr))
         return _decode(self._run(fn))
 
     def evaluate_bool(self, expr: str) -> bool:
         """Truthiness of an expression (a transition `cond`)."""
-        fn = self._cache.get(("b", expr))
+        fn = self._bool_fns.get(expr)
         if fn is None:
-            fn = self._compile(("b", expr), _EVALUATE_BOOL, self._pre(expr))
+            fn = self._compile(self._bool_fns, expr, _EVALUATE_BOOL, self._pre(expr))
         return self._run(fn)
 
     # -- locations ----------------------------------------------------------------------------
@@ -647,7 +677,7 @@ class ECMAScriptDataModel:
             ok = _location_shape_ok(location)
             if ok:
                 try:
-                    self._compile(("l", location), _CHECK_LOCATION, location.strip())
+                    self._eval(_FACTORY % (_CHECK_LOCATION % location.strip()))
                 except JSError:
                     ok = False
             self._locations[location] = ok
@@ -666,19 +696,18 @@ class ECMAScriptDataModel:
 
     def assign(self, location: str, expr: str) -> None:
         """`<assign location expr>`: one compiled JS call `LOC = (EXPR)`."""
-        key = ("a", location + "\x00" + expr)
-        fn = self._cache.get(key)
+        fn = self._assign_fns.get((location, expr))
         if fn is None:
             loc, pre = self._check_location(location)
-            fn = self._compile(key, _ASSIGN, pre, loc, self._pre(expr))
+            fn = self._compile(self._assign_fns, (location, expr), _ASSIGN, pre, loc, self._pre(expr))
         self._run(fn)
 
     def assign_value(self, location: str, value: Any) -> None:
         """Assign a Python value (JSON-like; `UNDEFINED` allowed) to a location."""
-        fn = self._cache.get(("v", location))
+        fn = self._value_fns.get(location)
         if fn is None:
             loc, pre = self._check_location(location)
-            fn = self._compile(("v", location), _ASSIGN_VALUE, pre, loc)
+            fn = self._compile(self._value_fns, location, _ASSIGN_VALUE, pre, loc)
         self._run(fn, *_encode(value))
 
     def declare(self, id: str, expr: str | None = None) -> None:
@@ -744,7 +773,7 @@ class ECMAScriptDataModel:
         """Define or update a read-only system variable (`_sessionid`, `_name`, `_ioprocessors`, `_x`)."""
         if not _is_identifier(name) or name == "_event":
             raise JSError("TypeError", f"cannot define system variable {name!r}")
-        self._run(self._js.get("defineSystem"), name, *_encode(value))
+        self._run(self._js["defineSystem"], name, *_encode(value))
 
     # -- Python functions ---------------------------------------------------------------------
 
@@ -763,13 +792,13 @@ class ECMAScriptDataModel:
             self._callables += 1
             raw = f"__orchweb_py{self._callables}"
             self._ctx.add_callable(raw, _bridge(fn))
-            self._run(self._js["defineFunction"], name, raw)
+            self._run(self._helper("defineFunction"), name, raw)
 
     # -- inspection ---------------------------------------------------------------------------
 
     def hide_globals(self, names: Iterable[str]) -> None:
         """Leave these globals out of `snapshot()` (e.g. shims installed by a dialect)."""
-        self._run(self._js.get("hide"), json.dumps(list(names)))
+        self._run(self._helper("hide"), json.dumps(list(names)))
 
     def snapshot_json(self, names: Iterable[str] | None = None) -> dict[str, str | None]:
         """Per-variable JSON text (None for `undefined`) of user variables, in one JS call.
@@ -779,7 +808,7 @@ class ECMAScriptDataModel:
         `var` in scripts), minus system variables, defined functions and built-ins.
         """
         arg = None if names is None else json.dumps(list(names))
-        return dict(_loads(self._run(self._js.get("snapshot"), arg)))
+        return dict(_loads(self._run(self._helper("snapshot"), arg)))
 
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         """JSON-safe values of user variables (see `snapshot_json`); `undefined` -> None."""
@@ -811,7 +840,7 @@ def check_syntax(source: str, kind: str = "script") -> list[tuple[int | None, in
         if _checker is None or _checker.closed:
             _checker = ECMAScriptDataModel(time_limit=2.0)
         try:
-            result = _checker._run(_checker._js.get("check"), source, kind)
+            result = _checker._run(_checker._helper("check"), source, kind)
         except JSError as exc:  # out of memory / interrupted while compiling something huge
             _checker.close()
             return [(None, None, exc.message)]
