@@ -122,16 +122,18 @@ class _GraphBuilder:
         self.modules = modules
         self.states: list[dict[str, Any]] = []
         self.transitions: list[dict[str, Any]] = []
-        self.ids: dict[int, str] = {}  # id(element) -> state id (generated when missing)
         self.anonymous = 0
+        self.root_id = "scxml"
 
     def state_id(self, element: etree._Element, kind: str, parent: str | None) -> str:
         """The element's id, or a stable generated one (W3C lets ids be omitted)."""
-        explicit = element.get("id") if kind != "scxml" else (element.get("name") or "scxml")
+        if kind == "scxml":
+            return self.root_id
+        explicit = element.get("id")
         if explicit:
             return explicit
         self.anonymous += 1
-        return f"{parent or 'scxml'}#{kind}{self.anonymous}"
+        return f"{parent}#{kind}{self.anonymous}"  # '#' never appears in an XML id
 
     def action(self, element: etree._Element, phase: str) -> dict[str, Any]:
         """One extension call as an ACTION record."""
@@ -148,11 +150,16 @@ class _GraphBuilder:
         }
 
     def build(self, root: etree._Element) -> None:
+        # The root is named after <scxml name>, unless a state already uses that id.
+        taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str)}
+        for candidate in (root.get("name"), "scxml", "#scxml"):
+            if candidate and candidate not in taken:
+                self.root_id = candidate
+                break
         self.visit_state(root, "scxml", None)
 
     def visit_state(self, element: etree._Element, kind: str, parent: str | None) -> str:
         sid = self.state_id(element, kind, parent)
-        self.ids[id(element)] = sid
         file, line = self.doc.location(element)
         record: dict[str, Any] = {
             "id": sid,

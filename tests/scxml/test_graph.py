@@ -154,6 +154,13 @@ def test_it_generates_stable_ids_for_states_without_one():
     assert by_id(graph)["x"]["parent"] == ids[1]
 
 
+def test_the_root_takes_the_document_name_unless_a_state_has_that_id():
+    assert build_graph(doc('<state id="a"/>'), "main.scxml")["root"] == "machine"
+    graph = build_graph(doc('<state id="a"/><state id="machine"/>'), "main.scxml")
+    assert graph["root"] == "scxml"
+    assert by_id(graph)["machine"]["parent"] == "scxml"
+
+
 def test_it_draws_included_states_with_the_file_and_line_they_come_from():
     files = doc('<state id="a"><xi:include href="sub/part.scxml" parse="xml" xpointer="inner"/></state>')
     files["sub/part.scxml"] = (
