@@ -6,8 +6,13 @@ import json
 
 import pytest
 
+from simulator.ors.dialect import ORSProfile
 from simulator.ors.extensions import module_for_namespace, statistic
+from simulator.ors.platform import platform_of
 from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
+from simulator.scxml.errors import DocumentError
+from simulator.scxml.interpreter import SessionGroup
+from simulator.scxml.model import model_from_string
 
 VALUES = {
     "AG_Sales@StatServer.GA|StatAgentsAvailable": 3,
@@ -118,3 +123,237 @@ def test_lookup_value_prefers_the_object_specific_value():
     assert statistic.lookup_value(VALUES, "AG_Other@StatServer.GA", "StatAgentsAvailable") == 0
     assert statistic.lookup_value(VALUES, "X", "StatCallsInQueue") == 7
     assert statistic.lookup_value({"S": True}, "X", "S") == 0
+
+
+# -- subscribe / unsubscribe end to end -------------------------------------------------------
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
+    xmlns:session="http://www.genesyslab.com/modules/session"
+    xmlns:statistic="http://www.genesyslab.com/modules/statistic"
+    initial="Subscribe1" _persist="false" profile="ecmascript">
+  <datamodel>
+    <data id="updates" expr="[]"/>
+    <data id="late" expr="[]"/>
+    <data id="error" expr="null"/>
+    <data id="path" expr="''"/>
+  </datamodel>
+"""
+
+
+def watcher(subscribe: str, unsubscribe: str, watch: str = "100s") -> str:
+    """Subscribe, collect updates for `watch`, unsubscribe, collect late updates, exit."""
+    return (
+        HEAD
+        + f"""
+  <state id="Subscribe1">
+    <onentry>
+      <script>var App_Subscribe1 = new Object();</script>
+      <statistic:subscribe requestid="App_Subscribe1['requestid']" {subscribe}/>
+    </onentry>
+    <transition event="statistic.subscribe.done" cond="_event.data.requestid==App_Subscribe1['requestid']"
+        target="Watch"/>
+    <transition event="error.statistic.subscribe" cond="_event.data.requestid==App_Subscribe1['requestid']"
+        target="Exit">
+      <assign location="_data.error" expr="_event.data"/>
+      <assign location="_data.path" expr="'subscribe failed'"/>
+    </transition>
+  </state>
+  <state id="Watch">
+    <onentry><send event="'Watch.timeout'" delay="'{watch}'"/></onentry>
+    <transition event="statistic.update">
+      <script>updates.push({{o: _event.data.object, s: _event.data.statistic, v: _event.data.value}});</script>
+    </transition>
+    <transition event="Watch.timeout" target="Unsubscribe1"/>
+  </state>
+  <state id="Unsubscribe1">
+    <onentry>
+      <script>var App_Unsubscribe1 = new Object();</script>
+      <statistic:unsubscribe requestid="App_Unsubscribe1['requestid']" {unsubscribe}/>
+    </onentry>
+    <transition event="statistic.unsubscribe.done" cond="_event.data.requestid==App_Unsubscribe1['requestid']"
+        target="After"/>
+    <transition event="error.statistic.unsubscribe" cond="_event.data.requestid==App_Unsubscribe1['requestid']"
+        target="Exit">
+      <assign location="_data.error" expr="_event.data"/>
+      <assign location="_data.path" expr="'unsubscribe failed'"/>
+    </transition>
+  </state>
+  <state id="After">
+    <onentry><send event="'After.timeout'" delay="'200s'"/></onentry>
+    <transition event="statistic.update"><script>late.push(_event.data.value);</script></transition>
+    <transition event="After.timeout" target="Exit"><assign location="_data.path" expr="'done'"/></transition>
+  </state>
+  <final id="Exit"/>
+</scxml>"""
+    )
+
+
+QUEUE_STAT = "object=\"'VQ1@StatServer.Q'\" statistic=\"'StatCallsInQueue'\""
+
+
+@pytest.fixture
+def run():
+    """Run a strategy on the virtual clock until idle; returns (session, platform)."""
+    sessions: list = []
+
+    def go(doc: str, fakes: dict | None = None):
+        profile = ORSProfile({"none": True, **(fakes or {})})
+        model = model_from_string(doc, "Statistic.scxml", profile)
+        group = SessionGroup(profile=profile)
+        session = group.create_session(model)
+        sessions.append(session)
+        session.start()
+        group.run_until_idle()
+        assert session.errors == []
+        return session, platform_of(session)
+
+    yield go
+    for session in sessions:
+        if session.datamodel is not None:
+            session.datamodel.close()
+
+
+def subscription_rule(**params) -> dict:
+    return {"module": "statistic", "action": "subscribe", "params": params}
+
+
+def test_subscribe_answers_done_then_the_current_value(run):
+    session, platform = run(watcher(QUEUE_STAT + ' interval="10"', QUEUE_STAT), {"statistics": {"StatCallsInQueue": 4}})
+    assert session.datamodel.evaluate("_data.path") == "done"
+    assert session.datamodel.evaluate("updates") == [{"o": "VQ1@StatServer.Q", "s": "StatCallsInQueue", "v": 4}]
+    subscribe, unsubscribe = platform.requests.values()
+    assert session.datamodel.evaluate("App_Subscribe1['requestid']") == subscribe.id
+    assert subscribe.attributes == {"object": "VQ1@StatServer.Q", "statistic": "StatCallsInQueue", "interval": 10}
+    assert [r["name"] for r in subscribe.responses] == ["statistic.subscribe.done", "statistic.update"]
+    assert "requestid" not in subscribe.responses[1]["data"]
+    assert subscribe.status == "cancelled" and unsubscribe.status == "answered"
+
+
+def test_subscribe_defaults_the_interval_to_30_seconds(run):
+    _, platform = run(watcher(QUEUE_STAT, QUEUE_STAT))
+    assert next(iter(platform.requests.values())).attributes["interval"] == 30
+
+
+def test_a_subscription_stays_pending_until_unsubscribed(run):
+    doc = watcher(QUEUE_STAT, QUEUE_STAT).replace("'Watch.timeout'\" delay=\"'100s'\"", "'Never'\" delay=\"'1s'\"")
+    session, platform = run(doc)
+    assert session.final_state is None
+    (live,) = platform.pending("statistic", "subscribe")
+    assert live.attributes["object"] == "VQ1@StatServer.Q"
+
+
+def test_scheduled_value_changes_arrive_as_updates_until_unsubscribe(run):
+    rule = subscription_rule(updates=[{"after": 20, "value": 9}, {"after": 50, "value": 2}, {"after": 150, "value": 5}])
+    session, _ = run(watcher(QUEUE_STAT, QUEUE_STAT), {"statistics": {"StatCallsInQueue": 1}, "rules": [rule]})
+    assert [u["v"] for u in session.datamodel.evaluate("updates")] == [1, 9, 2]
+    assert session.datamodel.evaluate("late") == []
+
+
+def test_periodic_updates_repeat_every_interval_up_to_the_cap(run):
+    rule = subscription_rule(periodic=True, max_updates=3)
+    session, _ = run(watcher(QUEUE_STAT + ' interval="20"', QUEUE_STAT, watch="45s"), {"rules": [rule]})
+    assert len(session.datamodel.evaluate("updates")) == 3  # at 0, 20 and 40 s
+    assert session.datamodel.evaluate("late") == []  # the 60 s one was dropped by unsubscribe
+
+
+def test_subscribe_accepts_an_inline_statistic_definition(run):
+    stat = "object=\"'VQ1@StatServer.Q'\" statistic=\"({Params: {Category: 'CurrentNumber'}})\""
+    key = '{"Params":{"Category":"CurrentNumber"}}'
+    session, _ = run(watcher(stat, stat), {"statistics": {"VQ1@StatServer.Q|" + key: 12}})
+    assert session.datamodel.evaluate("updates") == [{"o": "VQ1@StatServer.Q", "s": key, "v": 12}]
+    assert session.datamodel.evaluate("_data.path") == "done"
+
+
+@pytest.mark.parametrize(
+    ("attributes", "description"),
+    [
+        (QUEUE_STAT + ' interval="5"', "greater than 5"),
+        (QUEUE_STAT + ' interval="7.5"', "integer"),
+        ("object=\"''\" statistic=\"'StatCallsInQueue'\"", "object is required"),
+        ("object=\"'VQ1@StatServer.Q'\" statistic=\"''\"", "statistic is required"),
+    ],
+)
+def test_subscribe_with_a_bad_value_is_request_invalid(run, attributes, description):
+    session, platform = run(watcher(attributes, QUEUE_STAT))
+    assert session.datamodel.evaluate("_data.path") == "subscribe failed"
+    error = session.datamodel.evaluate("_data.error")
+    assert error["error"] == "Request Invalid" and description in error["description"]
+    assert platform.pending() == []
+
+
+def test_subscribe_with_a_wrongly_typed_value_is_invalidattribute(run):
+    session, _ = run(watcher("object=\"'VQ1'\" statistic=\"'S'\" interval=\"'often'\"", QUEUE_STAT))
+    assert session.datamodel.evaluate("_data.error.error") == "invalidattribute"
+
+
+def test_subscribing_twice_is_subscription_already_active(run):
+    doc = (
+        HEAD
+        + f"""
+  <state id="Subscribe1">
+    <onentry>
+      <script>var first = {{}}, second = {{}};</script>
+      <statistic:subscribe requestid="first.requestid" {QUEUE_STAT}/>
+      <statistic:subscribe requestid="second.requestid" {QUEUE_STAT}/>
+    </onentry>
+    <transition event="error.statistic.subscribe" cond="_event.data.requestid==second.requestid" target="Exit">
+      <assign location="_data.error" expr="_event.data"/>
+    </transition>
+  </state>
+  <final id="Exit"/>
+</scxml>"""
+    )
+    session, platform = run(doc)
+    assert session.final_state == "Exit"
+    assert session.datamodel.evaluate("_data.error.error") == "Subscription Already Active"
+    assert [r.id for r in platform.pending("statistic")] == [session.datamodel.evaluate("first.requestid")]
+
+
+def test_subscribe_without_object_is_a_definition_error():
+    profile = ORSProfile({})
+    with pytest.raises(DocumentError) as caught:
+        model = model_from_string(watcher("statistic=\"'S'\"", QUEUE_STAT), "NoObject.scxml", profile)
+        SessionGroup(profile=profile).create_session(model)
+    assert "missing required attribute 'object'" in str(caught.value)
+
+
+def test_a_fakes_rule_can_fail_subscribe(run):
+    rule = {"module": "statistic", "action": "subscribe", "error": {"error": "Request Invalid", "description": "no SS"}}
+    session, _ = run(watcher(QUEUE_STAT, QUEUE_STAT), {"rules": [rule]})
+    assert session.datamodel.evaluate("_data.path") == "subscribe failed"
+    assert session.datamodel.evaluate("_data.error.description") == "no SS"
+
+
+def test_unsubscribe_of_something_not_subscribed_is_request_invalid(run):
+    other = "object=\"'VQ2@StatServer.Q'\" statistic=\"'StatCallsInQueue'\""
+    session, platform = run(watcher(QUEUE_STAT, other))
+    assert session.datamodel.evaluate("_data.path") == "unsubscribe failed"
+    error = session.datamodel.evaluate("_data.error")
+    assert error["error"] == "Request Invalid" and "VQ2@StatServer.Q" in error["description"]
+    assert len(platform.pending("statistic", "subscribe")) == 1
+
+
+def test_a_fakes_rule_can_fail_unsubscribe(run):
+    rule = {"module": "statistic", "action": "unsubscribe", "error": {"error": "Request Invalid"}}
+    session, _ = run(watcher(QUEUE_STAT, QUEUE_STAT), {"rules": [rule]})
+    assert session.datamodel.evaluate("_data.path") == "unsubscribe failed"
+
+
+def test_a_strategy_branches_on_sdata(run):
+    doc = (
+        HEAD
+        + """
+  <state id="Subscribe1">
+    <transition cond="_genesys.statistic.sData('AG_Sales@StatServer.GA', 'StatAgentsAvailable') &gt; 0" target="Exit">
+      <assign location="_data.path" expr="'agents'"/>
+    </transition>
+    <transition target="Exit"><assign location="_data.path" expr="'nobody'"/></transition>
+  </state>
+  <final id="Exit"/>
+</scxml>"""
+    )
+    session, _ = run(doc, {"statistics": {"AG_Sales@StatServer.GA|StatAgentsAvailable": 2}})
+    assert session.datamodel.evaluate("_data.path") == "agents"
+    session, _ = run(doc)
+    assert session.datamodel.evaluate("_data.path") == "nobody"
