@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from simulator.ors import lint as ors_lint
+from simulator.ors.dialect import ORS
 from simulator.ors.extensions import MODULES
 from simulator.scxml import graph as scxml_graph
 from simulator.scxml import lint as scxml_lint
@@ -32,18 +33,8 @@ def module_names() -> dict[str, str]:
 
 
 def ors_profile() -> Profile:
-    """The ORS dialect profile (the W3C one until `simulator/ors/dialect.py` provides it)."""
-    try:
-        from simulator.ors import dialect
-    except ImportError:
-        return Profile()
-    for name in ("ORS", "ORS_PROFILE", "OrsProfile", "ORSProfile"):
-        candidate = getattr(dialect, name, None)
-        if isinstance(candidate, Profile):
-            return candidate
-        if isinstance(candidate, type) and issubclass(candidate, Profile):
-            return candidate()
-    return Profile()
+    """The ORS dialect profile with default fakes (graph and lint run no session)."""
+    return ORS
 
 
 def build_graph(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> dict[str, Any]:
