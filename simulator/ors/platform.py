@@ -428,15 +428,19 @@ class OrsPlatform(FakeEnv):
         data: Mapping[str, Any],
         effect: Callable[[FakeEnv], None] | None = None,
         request: Request | None = None,
+        sendid: str | None = None,
     ) -> None:
-        """Apply the event's effect on the object model, note the outcome, queue it externally."""
+        """Apply the event's effect on the object model, note the outcome, queue it externally.
+
+        `sendid` becomes ``_event.sendid`` (web requests answered by ``<ws:response>``).
+        """
         if effect is not None:
             effect(self)
         if name == "interaction.deleted" and data.get("interactionid") is not None:
             self.remove_interaction(str(data["interactionid"]))
         self._note_outcome(name, data, request)
         self._trace("response", {"request": request.id if request else None, "event": name, "data": dict(data)})
-        self._enqueue_external(name, dict(data))
+        self._enqueue_external(name, dict(data), sendid)
 
     def _note_outcome(self, name: str, data: Mapping[str, Any], request: Request | None) -> None:
         if self.outcome.get("status") in ("routed", "abandoned"):
@@ -450,10 +454,11 @@ class OrsPlatform(FakeEnv):
         elif name == "interaction.abandoned":
             self.outcome = {"status": "abandoned"}
         elif name == "interaction.terminate.done":
-            self.outcome = {"status": "terminated"}
+            self.outcome = {"status": "terminated", "reason": "ixn:terminate"}
         elif name == "interaction.deleted" and data.get("resultof") in (None, "deletion"):
             if self.outcome.get("status") != "terminated":
-                self.outcome = {"status": "abandoned" if self.outcome.get("hangup") else "terminated"}
+                hangup = self.outcome.get("hangup")
+                self.outcome = {"status": "abandoned"} if hangup else {"status": "terminated", "reason": "deleted"}
 
     def final_outcome(self, finished: bool, error: str | None = None) -> dict[str, Any]:
         """The summary outcome: routed(target) / terminated / abandoned / waiting(for) / error."""
@@ -463,7 +468,9 @@ class OrsPlatform(FakeEnv):
             return {"status": "error", "error": error}
         if out["status"] == "running":
             if finished:
-                out = {"status": "terminated" if not self.interactions else "ended"}
+                issued = any(r.module == "interaction" and r.action == "terminate" for r in self.requests.values())
+                reason = "ixn:terminate" if issued else "session ended without routing the interaction"
+                out = {"status": "terminated", "reason": reason}
             else:
                 waiting = [f"{r.module}:{r.action} {r.id} ({r.status})" for r in self.pending()]
                 out = {"status": "waiting", "for": waiting or ["an event"]}
@@ -493,7 +500,12 @@ class OrsPlatform(FakeEnv):
         return request
 
     def inject(
-        self, name: str, data: Mapping[str, Any] | None = None, delay: float = 0.0, source: str = "user"
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        delay: float = 0.0,
+        source: str = "user",
+        sendid: str | None = None,
     ) -> None:
         """Queue an unsolicited platform event (after `delay` virtual seconds).
 
@@ -503,7 +515,7 @@ class OrsPlatform(FakeEnv):
         if name in ("hangup", "abandon"):
             self._schedule_timer(delay, lambda: self.hangup(abandon=name == "abandon", **payload))
             return
-        self._schedule_timer(delay, lambda: self.deliver(name, payload))
+        self._schedule_timer(delay, lambda: self.deliver(name, payload, sendid=sendid))
 
     def hangup(self, abandon: bool = False, interactionid: str | None = None) -> None:
         """The caller hangs up: running dialogs fail (``cancelled``), then ``interaction.deleted``."""
@@ -628,8 +640,8 @@ class OrsPlatform(FakeEnv):
     def _cancel_timer(self, timer: Any) -> None:
         self._ctx().cancel_timer(timer)
 
-    def _enqueue_external(self, name: str, data: dict[str, Any]) -> None:
-        self.session.inject(name, data, origintype="fm", origin="fm:" + name.split(".")[0])
+    def _enqueue_external(self, name: str, data: dict[str, Any], sendid: str | None = None) -> None:
+        self.session.inject(name, data, origintype="fm", origin="fm:" + name.split(".")[0], sendid=sendid)
 
     def _raise_internal(self, name: str, data: Any) -> None:
         self._ctx().raise_event(name, data)
