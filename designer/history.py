@@ -158,6 +158,8 @@ def save_draft(draft: Draft, message: str) -> Version:
     """
     if not message.strip():
         raise UploadError("A message describing the change is required.")
+    if draft.base is not None and not draft.is_modified():
+        raise UploadError(f"Nothing to save: the draft has no changes since {draft.base.label}.")
     files = draft.read_files()
     for path, content in files.items():
         if path.lower().endswith((".scxml", ".xml")):

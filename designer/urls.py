@@ -23,9 +23,10 @@ Pages
   /versions/<vid>/comments/                    designer-comment-create       (POST)
 
 Context of the frontend templates (put the data in `json_script`):
-  designer/editor.html   project, version (or the draft's base), draft (draft mode only), editor_data
-  designer/diagram.html  project, version, draft, diagram_data
-  editor_data / diagram_data: see views.version_page_data (same shape for both pages and modes).
+  designer/editor.html   project, version (or the draft's base), draft (draft mode only), payload
+  designer/diagram.html  project, version, draft, payload
+  payload: see views.version_page_data (same shape for both pages and modes).
+  designer/visual_diff.html (included by version_diff.html): a, b, payload {a, b, urls {graph_a, graph_b, diff}}
 API shapes are documented in designer/api.py.
 """
 

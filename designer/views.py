@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -47,6 +46,7 @@ from designer.permissions import (
     has_role,
     remember_share_token,
     role_in_team,
+    teams_for_user,
 )
 from designer.starters import load_starter
 
@@ -127,7 +127,7 @@ def _texts(files: dict[str, bytes]) -> dict[str, str | None]:
 
 
 def version_page_data(version: Version, can_edit: bool) -> dict[str, Any]:
-    """`editor-data` / `diagram-data` payload of a stored version (read-only).
+    """`payload` of the editor and diagram pages of a stored version (read-only).
 
     Shape (shared with draft_page_data): {"mode": "version"|"draft", "readOnly", "label", "entry",
     "project": {"id", "name"}, "version": version JSON|null, "files": {path: text|null},
@@ -159,7 +159,7 @@ def version_page_data(version: Version, can_edit: bool) -> dict[str, Any]:
 
 
 def draft_page_data(draft: Draft) -> dict[str, Any]:
-    """`editor-data` / `diagram-data` payload of the user's draft (editable); see version_page_data."""
+    """`payload` of the editor and diagram pages of the user's draft (editable); see version_page_data."""
     pid = draft.project_id
     base = draft.base
     return {
@@ -239,6 +239,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_new(request: HttpRequest) -> HttpResponse:
     """Create a project from a starter template (or empty)."""
+    _require_creator(request)
     form = NewProjectForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if form.is_valid():
@@ -257,6 +258,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def project_upload(request: HttpRequest) -> HttpResponse:
     """Create a project from an uploaded .scxml or Composer project zip."""
+    _require_creator(request)
     form = UploadProjectForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST":
         if form.is_valid():
@@ -270,6 +272,12 @@ def project_upload(request: HttpRequest) -> HttpResponse:
                 return redirect("designer-project-detail", project.pk)
         return render(request, "designer/project_upload.html", {"form": form}, status=400)
     return render(request, "designer/project_upload.html", {"form": form})
+
+
+def _require_creator(request: HttpRequest) -> None:
+    """403 unless the user is editor or owner in at least one team (where projects can be created)."""
+    if not teams_for_user(request.user, Role.EDITOR):
+        raise PermissionDenied("Creating a project needs the editor role in a team.")
 
 
 def _create_project(request: HttpRequest, form: Any, files: dict[str, bytes], entry: str, message: str) -> Project:
@@ -453,8 +461,7 @@ def version_diff(request: HttpRequest, version_a: int, version_b: int) -> HttpRe
         "project": b.project,
         "diffs": [d for d in diffs if d.status != "unchanged"],
         "unchanged": [d for d in diffs if d.status == "unchanged"],
-        "diff_data": diff_data,
-        "diff_script": finders.find("designer/diff.js") is not None,
+        "payload": diff_data,
     }
     return render(request, "designer/version_diff.html", context)
 
@@ -466,9 +473,7 @@ def version_editor(request: HttpRequest, version_id: int) -> HttpResponse:
     version = _get_version_for_user(request, version_id)
     role = role_in_team(request.user, version.project.team_id)
     data = version_page_data(version, can_edit=has_role(role, Role.EDITOR))
-    return render(
-        request, "designer/editor.html", {"project": version.project, "version": version, "editor_data": data}
-    )
+    return render(request, "designer/editor.html", {"project": version.project, "version": version, "payload": data})
 
 
 @page
@@ -483,7 +488,7 @@ def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
         {
             "project": version.project,
             "version": version,
-            "diagram_data": version_page_data(version, can_edit=has_role(role, Role.EDITOR)),
+            "payload": version_page_data(version, can_edit=has_role(role, Role.EDITOR)),
         },
     )
 
@@ -532,7 +537,7 @@ def draft_editor(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(
         request,
         "designer/editor.html",
-        {"project": draft.project, "draft": draft, "version": draft.base, "editor_data": draft_page_data(draft)},
+        {"project": draft.project, "draft": draft, "version": draft.base, "payload": draft_page_data(draft)},
     )
 
 
@@ -544,7 +549,7 @@ def draft_diagram(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(
         request,
         "designer/diagram.html",
-        {"project": draft.project, "draft": draft, "version": draft.base, "diagram_data": draft_page_data(draft)},
+        {"project": draft.project, "draft": draft, "version": draft.base, "payload": draft_page_data(draft)},
     )
 
 

@@ -1,0 +1,346 @@
+"""Permission matrix: every designer page and API endpoint x owner/editor/viewer/outsider/anonymous/share.
+
+Each case asserts the exact status code for each actor on a fresh database. The URL conf is
+enumerated: a `designer-*` route without a case, or any other route not listed in OTHER_ROUTES
+with the place it is tested, fails `test_every_route_of_the_url_conf_is_in_the_matrix` — new
+endpoints must be added here.
+
+Actors: owner/editor/viewer of the project's team; outsider = a logged-in user who owns another
+team; anonymous; share = an anonymous visitor who opened the share link of version v2.
+Rules: outsider 404, role too low 403, anonymous pages 302 to the login page, anonymous API 401,
+share link = read-only access to v2 and nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from designer import history
+from designer.importing import export_zip
+from designer.starters import load_starter
+from tests.designer.conftest import World, build_world
+
+ACTORS = ("owner", "editor", "viewer", "outsider", "anonymous", "share")
+LOGIN_URL = "/accounts/login/"
+
+#: Routes of other apps: where their access rules are tested. Add new ones here (or a Case below).
+OTHER_ROUTES = {
+    "orchweb-home": "redirect to the project list; tests/test_auth.py",
+    "orchweb-healthz": "public health check; tests/test_healthz.py",
+    "login": "Django auth; tests/test_auth.py",
+    "logout": "Django auth; tests/test_auth.py",
+    "password_change": "Django auth (login required)",
+    "password_change_done": "Django auth (login required)",
+    "password_reset": "Django auth (public)",
+    "password_reset_done": "Django auth (public)",
+    "password_reset_confirm": "Django auth (token)",
+    "password_reset_complete": "Django auth (public)",
+}
+
+SCXML = b'<?xml version="1.0"?>\n<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0"><state id="a"/></scxml>\n'
+
+
+def starter_zip() -> bytes:
+    files, _ = load_starter("basic")
+    return export_zip(files)
+
+
+@dataclass
+class Case:
+    route: str
+    method: str
+    url: Callable[[World], str]
+    expected: tuple[int, int, int, int, int, int]
+    data: Callable[[World], dict[str, Any]] | None = None
+    kind: str = "form"  # form | multipart | json
+    prepare: Callable[[World, AbstractBaseUser], None] | None = field(default=None)
+
+    @property
+    def id(self) -> str:
+        return f"{self.route}-{self.method}"
+
+
+def change_draft(world: World, user: AbstractBaseUser) -> None:
+    """Give the user's draft a change so that saving it is possible."""
+    draft = history.get_or_start_draft(world.project, user)
+    history.write_draft_file(draft, "include/extra.js", b"var extra = 1;\n")
+
+
+P = lambda path: (lambda w: path.format(p=w.project.pk, v1=w.v1.pk, v2=w.v2.pk, link=w.link.pk, token=w.link.token))  # noqa: E731
+
+PAGE_READ = (200, 200, 200, 404, 302, 302)
+PAGE_EDIT = (200, 200, 403, 404, 302, 302)
+PAGE_EDIT_POST = (302, 302, 403, 404, 302, 302)
+PAGE_SHARED = (200, 200, 200, 404, 302, 200)
+API_READ = (200, 200, 200, 404, 401, 401)
+API_EDIT = (200, 200, 403, 404, 401, 401)
+API_SHARED = (200, 200, 200, 404, 401, 200)
+
+CASES = [
+    # ---- pages
+    Case("designer-project-list", "get", P("/projects/"), (200, 200, 200, 200, 302, 302)),
+    Case("designer-project-new", "get", P("/projects/new/"), (200, 200, 403, 200, 302, 302)),
+    Case(
+        "designer-project-new",
+        "post",
+        P("/projects/new/"),
+        (302, 302, 403, 400, 302, 302),
+        data=lambda w: {"team": w.team.pk, "name": "Fresh", "starter": "basic"},
+    ),
+    Case("designer-project-upload", "get", P("/projects/upload/"), (200, 200, 403, 200, 302, 302)),
+    Case(
+        "designer-project-upload",
+        "post",
+        P("/projects/upload/"),
+        (302, 302, 403, 400, 302, 302),
+        data=lambda w: {"team": w.team.pk, "name": "Uploaded", "file": SimpleUploadedFile("Flow.scxml", SCXML)},
+        kind="multipart",
+    ),
+    Case("designer-project-detail", "get", P("/projects/{p}/"), PAGE_READ),
+    Case("designer-version-upload", "get", P("/projects/{p}/upload/"), PAGE_EDIT),
+    Case(
+        "designer-version-upload",
+        "post",
+        P("/projects/{p}/upload/"),
+        PAGE_EDIT_POST,
+        data=lambda w: {"file": SimpleUploadedFile("p.zip", starter_zip()), "message": "re-upload", "parent": w.v2.pk},
+        kind="multipart",
+    ),
+    Case("designer-draft-detail", "get", P("/projects/{p}/draft/"), PAGE_EDIT),
+    Case("designer-draft-editor", "get", P("/projects/{p}/draft/editor/"), PAGE_EDIT),
+    Case("designer-draft-diagram", "get", P("/projects/{p}/draft/diagram/"), PAGE_EDIT),
+    Case(
+        "designer-draft-start",
+        "post",
+        P("/projects/{p}/draft/start/"),
+        PAGE_EDIT_POST,
+        data=lambda w: {"base": w.v1.pk},
+    ),
+    Case(
+        "designer-draft-file-add",
+        "post",
+        P("/projects/{p}/draft/add/"),
+        PAGE_EDIT_POST,
+        data=lambda w: {"path": "include/new.js", "content": "var x = 1;\n"},
+    ),
+    Case(
+        "designer-draft-file-rename",
+        "post",
+        P("/projects/{p}/draft/rename/"),
+        PAGE_EDIT_POST,
+        data=lambda w: {"path": "include/starter.js", "new_path": "include/helpers.js"},
+    ),
+    Case(
+        "designer-draft-file-delete",
+        "post",
+        P("/projects/{p}/draft/delete/"),
+        PAGE_EDIT_POST,
+        data=lambda w: {"path": "fakes/default.json"},
+    ),
+    Case(
+        "designer-draft-set-entry",
+        "post",
+        P("/projects/{p}/draft/entry/"),
+        PAGE_EDIT_POST,
+        data=lambda w: {"path": "src-gen/Main.scxml"},
+    ),
+    Case(
+        "designer-draft-save",
+        "post",
+        P("/projects/{p}/draft/save/"),
+        PAGE_EDIT_POST,
+        data=lambda w: {"message": "More"},
+        prepare=change_draft,
+    ),
+    Case("designer-draft-rebase", "post", P("/projects/{p}/draft/rebase/"), PAGE_EDIT_POST),
+    Case("designer-draft-discard", "post", P("/projects/{p}/draft/discard/"), PAGE_EDIT_POST),
+    Case("designer-version-detail", "get", P("/versions/{v2}/"), PAGE_SHARED),
+    Case("designer-version-detail", "get", P("/versions/{v1}/"), PAGE_READ),
+    Case("designer-version-file", "get", P("/versions/{v2}/files/src-gen/Main.scxml"), PAGE_SHARED),
+    Case("designer-version-export", "get", P("/versions/{v2}/export.zip"), PAGE_SHARED),
+    Case("designer-version-editor", "get", P("/versions/{v2}/editor/"), PAGE_SHARED),
+    Case("designer-version-diagram", "get", P("/versions/{v2}/diagram/"), PAGE_SHARED),
+    Case("designer-version-compare", "get", P("/versions/{v2}/compare/?other={v1}"), (302, 302, 302, 404, 302, 302)),
+    Case("designer-version-diff", "get", P("/versions/{v1}/diff/{v2}/"), PAGE_READ),
+    Case("designer-sharelink-create", "post", P("/versions/{v2}/share/"), PAGE_EDIT_POST),
+    Case("designer-sharelink-revoke", "post", P("/share/{link}/revoke/"), PAGE_EDIT_POST),
+    Case("designer-sharelink-open", "get", P("/s/{token}/"), (302, 302, 302, 302, 302, 302)),
+    Case(
+        "designer-comment-create",
+        "post",
+        P("/versions/{v2}/comments/"),
+        (302, 302, 302, 404, 302, 302),
+        data=lambda w: {"body": "Looks right", "path": "src-gen/Main.scxml", "line": 3},
+    ),
+    # ---- API
+    Case("designer-api-schema", "get", P("/api/schema/"), (200, 200, 200, 200, 200, 200)),
+    Case("designer-api-project-list", "get", P("/api/projects"), (200, 200, 200, 200, 401, 401)),
+    Case(
+        "designer-api-project-list",
+        "post",
+        P("/api/projects"),
+        (201, 201, 403, 400, 401, 401),
+        data=lambda w: {"team": w.team.pk, "name": "Via API", "starter": "basic"},
+        kind="json",
+    ),
+    Case("designer-api-project-detail", "get", P("/api/projects/{p}"), API_READ),
+    Case("designer-api-version-list", "get", P("/api/projects/{p}/versions"), API_READ),
+    Case(
+        "designer-api-version-list",
+        "post",
+        P("/api/projects/{p}/versions"),
+        (201, 201, 403, 404, 401, 401),
+        data=lambda w: {"file": SimpleUploadedFile("p.zip", starter_zip()), "message": "api upload", "parent": w.v2.pk},
+        kind="multipart",
+    ),
+    Case("designer-api-draft", "get", P("/api/projects/{p}/draft"), API_EDIT),
+    Case("designer-api-draft", "delete", P("/api/projects/{p}/draft"), (204, 204, 403, 404, 401, 401)),
+    Case(
+        "designer-api-draft-files",
+        "post",
+        P("/api/projects/{p}/draft/files"),
+        (201, 201, 403, 404, 401, 401),
+        data=lambda w: {"path": "include/x.js", "content": "var x;\n"},
+        kind="json",
+    ),
+    Case("designer-api-draft-file", "get", P("/api/projects/{p}/draft/files/include/starter.js"), API_EDIT),
+    Case(
+        "designer-api-draft-file",
+        "put",
+        P("/api/projects/{p}/draft/files/include/starter.js"),
+        API_EDIT,
+        data=lambda w: {"content": "// emptied\n"},
+        kind="json",
+    ),
+    Case(
+        "designer-api-draft-file",
+        "delete",
+        P("/api/projects/{p}/draft/files/include/starter.js"),
+        (204, 204, 403, 404, 401, 401),
+    ),
+    Case(
+        "designer-api-draft-rename",
+        "post",
+        P("/api/projects/{p}/draft/rename"),
+        API_EDIT,
+        data=lambda w: {"old": "include/starter.js", "new": "include/h.js"},
+        kind="json",
+    ),
+    Case(
+        "designer-api-draft-delete",
+        "post",
+        P("/api/projects/{p}/draft/delete"),
+        (204, 204, 403, 404, 401, 401),
+        data=lambda w: {"path": "fakes/default.json"},
+        kind="json",
+    ),
+    Case(
+        "designer-api-draft-entry",
+        "post",
+        P("/api/projects/{p}/draft/entry"),
+        API_EDIT,
+        data=lambda w: {"path": "src-gen/Main.scxml"},
+        kind="json",
+    ),
+    Case(
+        "designer-api-draft-save",
+        "post",
+        P("/api/projects/{p}/draft/save"),
+        (201, 201, 403, 404, 401, 401),
+        data=lambda w: {"message": "api save"},
+        kind="json",
+        prepare=change_draft,
+    ),
+    Case("designer-api-draft-rebase", "post", P("/api/projects/{p}/draft/rebase"), API_EDIT, kind="json"),
+    Case("designer-api-draft-graph", "get", P("/api/projects/{p}/draft/graph"), API_EDIT),
+    Case("designer-api-draft-lint", "get", P("/api/projects/{p}/draft/lint"), API_EDIT),
+    Case("designer-api-version-detail", "get", P("/api/versions/{v2}"), API_SHARED),
+    Case("designer-api-version-detail", "get", P("/api/versions/{v1}"), API_READ),
+    Case("designer-api-version-file", "get", P("/api/versions/{v2}/files/include/starter.js"), API_SHARED),
+    Case("designer-api-version-export", "get", P("/api/versions/{v2}/export"), API_SHARED),
+    Case("designer-api-version-graph", "get", P("/api/versions/{v2}/graph"), API_SHARED),
+    Case("designer-api-version-lint", "get", P("/api/versions/{v2}/lint"), API_SHARED),
+    Case("designer-api-version-diff", "get", P("/api/versions/{v1}/diff/{v2}"), API_READ),
+    Case("designer-api-comment-list", "get", P("/api/versions/{v2}/comments"), API_SHARED),
+    Case(
+        "designer-api-comment-list",
+        "post",
+        P("/api/versions/{v2}/comments"),
+        (201, 201, 201, 404, 401, 401),
+        data=lambda w: {"body": "Ship it", "path": "src-gen/Main.scxml", "line": 5},
+        kind="json",
+    ),
+    Case("designer-api-sharelink-list", "get", P("/api/versions/{v2}/share-links"), API_EDIT),
+    Case("designer-api-sharelink-list", "post", P("/api/versions/{v2}/share-links"), (201, 201, 403, 404, 401, 401)),
+    Case("designer-api-sharelink-detail", "delete", P("/api/share-links/{link}"), (204, 204, 403, 404, 401, 401)),
+]
+
+
+def all_routes() -> list[tuple[str | None, str | None, str]]:
+    """(namespace, name, pattern) of every route of the URL conf."""
+
+    def walk(patterns: list[Any], prefix: str, namespace: str | None) -> Any:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern), entry.namespace or namespace)
+            elif isinstance(entry, URLPattern):
+                yield namespace, entry.name, prefix + str(entry.pattern)
+
+    return list(walk(get_resolver().url_patterns, "", None))
+
+
+def test_every_route_of_the_url_conf_is_in_the_matrix() -> None:
+    covered = {case.route for case in CASES}
+    missing = []
+    for namespace, name, pattern in all_routes():
+        if namespace == "admin":
+            continue  # Django admin: staff-only by Django itself
+        if name is None or (name not in covered and name not in OTHER_ROUTES):
+            missing.append(f"{name} ({pattern})")
+    assert not missing, "routes missing from the permission matrix: " + ", ".join(missing)
+
+
+def test_the_matrix_lists_no_route_that_does_not_exist() -> None:
+    names = {name for _, name, _ in all_routes()}
+    assert {case.route for case in CASES} <= names
+    assert set(OTHER_ROUTES) <= names
+
+
+def request(client: Any, case: Case, world: World) -> Any:
+    url = case.url(world)
+    data = case.data(world) if case.data else {}
+    method = getattr(client, case.method)
+    if case.kind == "json":
+        return method(url, data=data, content_type="application/json")
+    if case.kind == "multipart" or case.method in {"get", "post"}:
+        return method(url, data=data)
+    return method(url)
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+@pytest.mark.django_db
+def test_access(case: Case, actor: str) -> None:
+    world = build_world()
+    if case.prepare is not None and actor in {"owner", "editor"}:
+        case.prepare(world, getattr(world, actor))
+    client = world.client_for(actor)
+
+    response = request(client, case, world)
+
+    expected = case.expected[ACTORS.index(actor)]
+    assert response.status_code == expected, (
+        f"{case.method.upper()} {case.url(world)} as {actor}: {response.status_code} != {expected}\n"
+        f"{response.content[:500]!r}"
+    )
+    if expected == 302 and actor in {"anonymous", "share"} and case.route != "designer-sharelink-open":
+        assert response["Location"].startswith(LOGIN_URL)
+    if expected == 401:
+        assert "WWW-Authenticate" in response
