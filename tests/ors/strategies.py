@@ -1,0 +1,78 @@
+"""Small strategies written in Composer's style, and a helper to run them with a fakes profile.
+
+Each test strategy waits for ``interaction.added`` like a Composer IPD, runs one block (the
+``block`` state, whose content the test gives) and ends in ``ok`` or ``failed``; the test then
+reads variables from the session's datamodel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator.ors.project import OrsRun
+
+NAMESPACES = (
+    'xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude" '
+    'xmlns:ws="http://www.genesyslab.com/modules/ws" '
+    'xmlns:queue="http://www.genesyslab.com/modules/queue" '
+    'xmlns:dialog="http://www.genesyslab.com/modules/dialog" '
+    'xmlns:session="http://www.genesyslab.com/modules/session" '
+    'xmlns:ixn="http://www.genesyslab.com/modules/interaction" '
+    'xmlns:statistic="http://www.genesyslab.com/modules/statistic" '
+    'xmlns:classification="http://www.genesyslab.com/modules/classification"'
+)
+
+
+def document(body: str, initial: str = "wait", name: str = "T", top: str = "") -> bytes:
+    """A whole SCXML document in the ORS dialect with every module namespace declared."""
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<scxml version="1.0" {NAMESPACES} initial="{initial}" '
+        f'profile="ecmascript" _persist="false" name="{name}">\n{top}\n{body}\n</scxml>\n'
+    ).encode()
+
+
+def block_strategy(block: str, on_entry_script: str = "") -> bytes:
+    """The standard test harness around one Composer block (state ``block``)."""
+    return document(
+        f"""
+  <state id="wait">
+    <onentry><script>var App_B = new Object(); var out = {{}}; var system = {{}}; {on_entry_script}</script></onentry>
+    <transition event="interaction.added" target="block">
+      <assign location="system.InteractionID" expr="_event.data.interactionid"/>
+      <assign location="system.ThisDN" expr="_event.data.focusdeviceid"/>
+    </transition>
+  </state>
+  <state id="block">
+{block}
+  </state>
+  <final id="ok"/>
+  <final id="failed"/>
+"""
+    )
+
+
+def run(doc: bytes | dict[str, bytes], fakes: Any = None, max_time: float = 3600.0, entry: str | None = None) -> OrsRun:
+    """Run a strategy (a document, or project files) to completion on the virtual clock."""
+    files = {"main.scxml": doc} if isinstance(doc, bytes) else doc
+    r = OrsRun(files, entry=entry or ("main.scxml" if isinstance(doc, bytes) else None), fakes=fakes, trace=True)
+    r.run(max_time=max_time)
+    return r
+
+
+def value(r: OrsRun, expr: str) -> Any:
+    """Evaluate a JS expression in the (finished) session."""
+    return r.session.datamodel.evaluate(expr)
+
+
+def events(r: OrsRun) -> list[str]:
+    """Names of the events the session processed (external and internal), in order."""
+    out = []
+    for rec in r.records:
+        if rec["type"] == "macrostep" and rec.get("event"):
+            out.append(rec["event"]["name"])
+    return out
+
+
+def entered(r: OrsRun) -> list[str]:
+    """Every state entered, in order."""
+    return [s for rec in r.records if rec["type"] == "macrostep" for s in rec["entered"]]
