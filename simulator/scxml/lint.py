@@ -15,7 +15,7 @@ Rules (id: severity — what):
       is set on an atomic state
   unreachable-state: warning — no path from the initial configuration enters the state
   no-way-out: warning — an atomic, non-final state that nothing can ever exit
-  js-syntax: error — a `<script>` or an expression attribute does not compile
+  js-syntax: error — a `<script>`, an expression attribute or a project .js file does not compile
   unknown-action: error — an element of a namespace the profile has no action handler for
   definition: error — any other definition error of the engine's model (e.g. `<send>` without
       an event, an invalid delay), reported only where no rule above already points
@@ -38,7 +38,6 @@ from simulator.scxml.graph import (
     graph_of,
     is_scxml,
     local_name,
-    namespace_of,
     resolve_document,
 )
 from simulator.scxml.loader import LoadedDocument, parse_xml, resolve_href
@@ -148,19 +147,35 @@ def check_js(doc: LoadedDocument, profile: Profile) -> list[Finding]:
             message = f"<{local_name(element)} {name}>: {error[0]}"
             findings.append(finding("js-syntax", "error", file, line, message))
     included = text_included_scripts(doc)
-    for element in doc.root.iter(f"{{{namespace_of(doc.root)}}}script"):
+    for element in doc.root.iter(f"{{{SCXML_NS}}}script"):
+        file, line = doc.location(element)
+        if (file, line) in included:
+            continue  # the whole body is a project .js file: check_js_files() reports in that file
         source = script_text(element)
         if not source.strip():
             continue
         error = js_syntax_error(profile.preprocess_script(source), "script")
         if error:
-            file, line = doc.location(element)
-            js_file = included.get((file, line))
-            if js_file is not None:  # the whole script is an included .js file: point into it
-                file, line = js_file, error[1]
-            elif line is not None and error[1] is not None:
+            if line is not None and error[1] is not None:
                 line += error[1] - 1
             findings.append(finding("js-syntax", "error", file, line, f"<script>: {error[0]}", error[2]))
+    return findings
+
+
+def check_js_files(files: Mapping[str, bytes], profile: Profile) -> list[Finding]:
+    """js-syntax findings for every .js file of the project (script libraries), in that file."""
+    findings: list[Finding] = []
+    for path in sorted(files):
+        if not path.lower().endswith(".js"):
+            continue
+        try:
+            source = files[path].decode("utf-8")
+        except UnicodeDecodeError as error:
+            findings.append(finding("js-syntax", "error", path, None, f"not UTF-8 text: {error}"))
+            continue
+        error = js_syntax_error(profile.preprocess_script(source), "script")
+        if error:
+            findings.append(finding("js-syntax", "error", path, error[1], error[0], error[2]))
     return findings
 
 
@@ -459,6 +474,7 @@ def lint_project(
         graph = graph_of(doc, modules)
         syntax = check_xml_files(files)
         broken = {f["file"] for f in syntax}
+        syntax += check_js_files(files, profile)
         findings = syntax + [
             f
             for f in lint_document(doc, graph, profile)

@@ -190,6 +190,12 @@ def test_it_reports_syntax_errors_of_an_included_script_in_the_included_file():
     assert item["line"] is not None and item["line"] >= 3
 
 
+def test_it_reports_syntax_errors_of_every_project_script_file_even_when_not_included():
+    files = project('<state id="a"/>', lib__orphan_js=b"var a = 1;\nvar b = {;\n")
+    (item,) = findings(files, "js-syntax")
+    assert (item["file"], item["line"]) == ("lib/orphan.js", 2)
+
+
 def test_it_only_compiles_scripts_and_never_runs_them():
     body = (
         '<script>while (true) {}</script>\n<state id="a"><transition cond="(function(){ while(true){} })()"/></state>'
