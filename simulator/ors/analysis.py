@@ -44,6 +44,7 @@ def build_graph(files: Mapping[str, bytes], entry: str, profile: Profile | None 
 
 def lint_project(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> list[dict[str, Any]]:
     """Generic + ORS lint findings of a Composer project's entry document; never raises."""
-    return scxml_lint.lint_project(
+    findings = scxml_lint.lint_project(
         files, entry, profile or ors_profile(), rules=(ors_lint.ors_rules,), modules=module_names()
     )
+    return ors_lint.explain_composer_fragment(findings, entry)

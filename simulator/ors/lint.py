@@ -11,6 +11,8 @@ Rules (id: severity — what):
       declared valid values, or of the wrong type
   bad-child: error — a child element the action does not accept, or too few/many of one
   js-syntax: error — an expression/location attribute of an action that does not compile
+  composer-fragment: warning — the entry is a Composer workflow/subroutine (ids with the
+      `$$_MY_PREFIX_$$` placeholder); replaces the unknown-target/unreachable cascade that causes
   unproducible-event: warning — a transition waits for an event that nothing can produce: no
       `<raise>`/`<send>` of the strategy, no `done.state.*` of its states, no error event, no
       event of an ORS module or of the ORS core
@@ -319,6 +321,30 @@ def check_events(
                     finding("unproducible-event", "warning", transition["file"], transition["line"], message)
                 )
     return findings
+
+
+# --- Composer fragments opened on their own --------------------------------------------------
+
+PREFIX_PLACEHOLDER = "$$_MY_PREFIX_$$"
+#: generic findings that are only consequences of an unresolved placeholder
+_PLACEHOLDER_CASCADE = ("unknown-target", "invalid-initial", "unreachable-state")
+
+
+def explain_composer_fragment(findings: list[Finding], entry: str) -> list[Finding]:
+    """Replace the cascade of a workflow/subroutine linted as the entry by one clear finding.
+
+    Composer workflows and subroutines write ids as `$$_MY_PREFIX_$$.X`; only the IPD's
+    `<xi:include resolveid>` replaces the placeholder. Opened on their own, every such target is
+    "unknown" and every state "unreachable": one `composer-fragment` warning says why instead.
+    """
+    if not any(f["rule"] in _PLACEHOLDER_CASCADE and PREFIX_PLACEHOLDER in f["message"] for f in findings):
+        return findings
+    kept = [f for f in findings if f["rule"] not in _PLACEHOLDER_CASCADE]
+    message = (
+        f"{entry} is a Composer workflow or subroutine: its ids use {PREFIX_PLACEHOLDER}, which only the "
+        "xi:include resolveid of an IPD replaces; lint the IPD that includes it"
+    )
+    return [finding("composer-fragment", "warning", entry, 1, message), *kept]
 
 
 # --- Entry point -----------------------------------------------------------------------------

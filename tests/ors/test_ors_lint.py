@@ -277,3 +277,11 @@ def test_it_finds_the_stock_suspend_for_event_waiting_for_a_literal_event_name(s
     ]
     assert "'eventValue'" in found[0]["message"]
     assert "Wait.Error" in found[1]["message"]
+
+
+def test_a_workflow_linted_on_its_own_gets_one_explanation_instead_of_a_cascade(shared_dir: Path):
+    root = shared_dir / "ors-samples" / "crd-gvp-wf"
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    found = lint_project(files, "src-gen/Main.scxml")
+    assert [(f["rule"], f["file"], f["line"]) for f in found] == [("composer-fragment", "src-gen/Main.scxml", 1)]
+    assert "IPD" in found[0]["message"]
