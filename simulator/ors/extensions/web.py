@@ -9,7 +9,8 @@ type="'positive'|'negative'" resultcode="..."><param name expr/></ws:response>``
 
 The module's only action is ``<ws:response>``; ``_genesys.ws`` has no documented members (the
 object exists, empty).  The "fake" here is the *client* side: the harness opens a request with
-:func:`open_request` (which returns the external event to queue, ``sendid`` included), the
+:func:`send_request` (or :func:`open_request`, which returns the external event to queue with
+its ``sendid`` when the caller queues it itself), the
 session answers with ``<ws:response>``, and :func:`response_for` returns what the HTTP caller
 receives: ``{"type", "resultcode", "params"}`` (``None`` while unanswered).
 
@@ -58,6 +59,17 @@ def open_request(env: FakeEnv, name: str, params: Mapping[str, Any] | None = Non
     data = dict(params or {})
     _open(env)[sendid] = {"name": name, "params": data, "response": None, "opened_at": env.now}
     return {"name": name, "data": data, "sendid": sendid}
+
+
+def send_request(platform: Any, name: str, params: Mapping[str, Any] | None = None, delay: float = 0.0) -> str:
+    """Open a web request and queue its event on `platform` (an ``OrsPlatform``); return its sendid.
+
+    What ``POST /scxml/session/<id>/request/<name>`` does on ORS.  The fire-and-forget
+    ``.../event/<name>`` is a plain ``platform.inject(name, params)``.
+    """
+    event = open_request(platform, name, params)
+    platform.inject(event["name"], event["data"], delay, source="web", sendid=event["sendid"])
+    return str(event["sendid"])
 
 
 def response_for(env: FakeEnv, sendid: str) -> dict[str, Any] | None:
