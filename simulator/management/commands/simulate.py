@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--max-time", type=float, default=None, metavar="S", help="virtual seconds to run at most")
         parser.add_argument("--format", choices=["jsonl", "text"], default="jsonl", help="output format")
         parser.add_argument("--seed", type=int, default=0, help="seed for session ids (same seed, same trace)")
+        # ORS dialect (simulator.ors.cli): PATH is a Composer project folder, .zip or .scxml.
+        parser.add_argument("--entry", default=None, help="ors: entry document in the project (default: its IPD)")
+        parser.add_argument("--fakes", default=None, metavar="FILE.json", help="ors: fakes profile (docs/fakes.md)")
 
     def options_for_run(self, options: dict) -> dict:
         """Keyword arguments for headless.run_paths; dialect commands extend this."""
@@ -42,6 +45,22 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         run_options = self.options_for_run(options)
+        if options["profile"] == "ors":
+            from simulator.ors import cli
+
+            status = cli.run_ors_paths(
+                options["paths"],
+                self.stdout,
+                fmt=options["format"],
+                entry=options["entry"],
+                fakes=options["fakes"],
+                injections=run_options["injections"],
+                max_time=run_options["max_time"],
+                seed=run_options["seed"],
+            )
+            if status:
+                raise SystemExit(status)
+            return
         status = headless.run_paths(options["paths"], self.stdout, fmt=options["format"], **run_options)
         if status:
             raise SystemExit(status)
