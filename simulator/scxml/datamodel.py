@@ -257,7 +257,8 @@ _CORE = r"""
   var P = {G: G, json: __orchweb_json, stringify: stringify, parse: parse, keys: keys, defineProperty: defineProperty,
            String: StringCtor, Function: Function, hidden: hidden,
            errors: {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
-                    ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError}};
+                    ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError,
+                    InternalError: typeof InternalError === 'function' ? InternalError : Error}};
   var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
@@ -277,8 +278,11 @@ _EXTRAS = r"""
       var r = raw(json(args)), tag = r.charAt(0);
       if (tag === 'o') return parse(r.slice(1));
       if (tag === 'u') return undefined;
-      var err = parse(r.slice(1));
-      throw new (errors[err[0]] || errors.Error)(err[1]);
+      // A Python exception (or a JSError raised on purpose, keeping its JS type; an interrupt or
+      // out-of-memory in a nested evaluation stays an InternalError).
+      var err = parse(r.slice(1)), Ctor = errors[err[0]], e = new (Ctor || errors.Error)(err[1]);
+      if (!Ctor) e.name = err[0];
+      throw e;
     };
   }
   function defineFunction(path, rawName) {

@@ -353,6 +353,16 @@ def test_a_raised_jserror_keeps_its_js_type(dm):
     ) == ("bad argument 1")
 
 
+def test_a_raised_jserror_with_a_custom_name_keeps_the_name(dm):
+    def custom():
+        raise JSError("GenesysError", "no such interaction")
+
+    dm.define_function("custom", custom)
+    with pytest.raises(JSError) as info:
+        dm.evaluate("custom()")
+    assert (info.value.name, info.value.message) == ("GenesysError", "no such interaction")
+
+
 def test_a_python_function_returning_undefined_or_none(dm):
     dm.define_function("undef", lambda: UNDEFINED)
     dm.define_function("none", lambda: None)
