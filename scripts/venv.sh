@@ -37,7 +37,7 @@ orchweb_ensure_venv() {
     stamp=".venv/.installed-$(basename "$requirements")-$(cat requirements*.txt | sha256sum | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
         echo "Installing $requirements into .venv"
-        .venv/bin/python -m pip install --disable-pip-version-check -q -r "$requirements"
+        .venv/bin/python -m pip install --disable-pip-version-check -qq -r "$requirements"
         touch "$stamp"
     fi
 }
