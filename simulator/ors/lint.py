@@ -23,7 +23,6 @@ checks reuse `validate_element()` from there, so lint and the runtime agree.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -99,7 +98,7 @@ def static_value(attr: Attr, raw: str) -> Any:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[0] not in text[1:-1]:
         return text[1:-1]
     if _NUMBER.fullmatch(text):
-        return json.loads(text.lstrip("+")) if not text.startswith(".") else float(text)
+        return float(text)
     if text in ("true", "false"):
         return text == "true"
     return UNKNOWN
