@@ -253,7 +253,7 @@ _CORE = r"""
   }
 
   // H is reachable from compiled expressions through their closure, so it is frozen.
-  var H = freeze({out: __orchweb_out, dec: __orchweb_dec});
+  var H = freeze({out: __orchweb_out, dec: __orchweb_dec, geval: eval});  // geval(src): indirect = global eval
   var P = {G: G, json: __orchweb_json, stringify: stringify, parse: parse, keys: keys, defineProperty: defineProperty,
            String: StringCtor, Function: Function, hidden: hidden,
            errors: {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
@@ -525,10 +525,16 @@ class ECMAScriptDataModel:
         time_limit: float = DEFAULT_TIME_LIMIT,
         preprocess: Callable[[str], str] | None = None,
         stack_size: int = DEFAULT_STACK_SIZE,
+        program_fallback: bool = False,
     ):
         self.memory_limit = int(memory_limit)
         self.time_limit = float(time_limit)
         self.preprocess = preprocess
+        #: When an expression is not a valid JS expression but a valid program (e.g. the labelled
+        #: statement `caller_id: x.y`), evaluate it as a global program and use its completion
+        #: value, as SpiderMonkey-based ORS does. Off = W3C behaviour (SyntaxError). May be set
+        #: after construction (e.g. by a profile's install_globals); affects later compilations.
+        self.program_fallback = program_fallback
         self._lock = threading.RLock()
         self._ctx, self._rt = _new_context(self.memory_limit, stack_size)
         # The deadline entry outlives each evaluation; drop it when this object goes away.
@@ -638,6 +644,22 @@ class ECMAScriptDataModel:
         cache[key] = fn
         return fn
 
+    def _compile_expression(self, cache: dict[Any, Any], key: Any, template: str, expr: str, *prefix: str) -> Any:
+        """`_compile` for a template whose last part is a (preprocessed) expression.
+
+        With `program_fallback`, a source that is not an expression but is a valid program is
+        compiled as a global `eval` of that program instead (its completion value is the result).
+        """
+        source = self._pre(expr)
+        try:
+            return self._compile(cache, key, template, *prefix, source)
+        except JSError as exc:
+            if not self.program_fallback or exc.name != "SyntaxError":
+                raise
+            if self._run(self._helper("check"), source, "script"):
+                raise  # not a program either: report the expression's syntax error
+            return self._compile(cache, key, template, *prefix, f"__orchweb_h.geval({json.dumps(source)})")
+
     def _helper(self, name: str) -> Any:
         """A helper of _EXTRAS (compiled into this context on first use)."""
         fn = self._js.get(name)
@@ -659,14 +681,14 @@ class ECMAScriptDataModel:
         """Value of an expression as a Python value (via JSON); `undefined` -> `UNDEFINED`."""
         fn = self._expr_fns.get(expr)
         if fn is None:
-            fn = self._compile(self._expr_fns, expr, _EVALUATE, self._pre(expr))
+            fn = self._compile_expression(self._expr_fns, expr, _EVALUATE, expr)
         return _decode(self._run(fn))
 
     def evaluate_bool(self, expr: str) -> bool:
         """Truthiness of an expression (a transition `cond`)."""
         fn = self._bool_fns.get(expr)
         if fn is None:
-            fn = self._compile(self._bool_fns, expr, _EVALUATE_BOOL, self._pre(expr))
+            fn = self._compile_expression(self._bool_fns, expr, _EVALUATE_BOOL, expr)
         return self._run(fn)
 
     # -- locations ----------------------------------------------------------------------------
@@ -703,7 +725,7 @@ class ECMAScriptDataModel:
         fn = self._assign_fns.get((location, expr))
         if fn is None:
             loc, pre = self._check_location(location)
-            fn = self._compile(self._assign_fns, (location, expr), _ASSIGN, pre, loc, self._pre(expr))
+            fn = self._compile_expression(self._assign_fns, (location, expr), _ASSIGN, expr, pre, loc)
         self._run(fn)
 
     def assign_value(self, location: str, value: Any) -> None:

@@ -442,6 +442,30 @@ def test_preprocess_rewrites_scripts_and_expressions_before_compiling():
     assert calls.count("SAY + '!'") == 1  # compiled once
 
 
+def test_a_labelled_statement_is_a_syntax_error_in_w3c_mode(dm):
+    with pytest.raises(JSError) as info:
+        dm.evaluate("caller_id: 1 + 1")
+    assert info.value.name == "SyntaxError"
+
+
+def test_program_fallback_evaluates_a_non_expression_as_a_program_like_spidermonkey():
+    with ECMAScriptDataModel(program_fallback=True) as model:
+        model.declare("x", "({connid: 'c1'})")
+        assert model.evaluate("caller_id: x.connid") == "c1"
+        assert model.evaluate_bool("caller_id: x.connid == 'c1'") is True
+        model.declare("y")
+        model.assign("y", "label: x.connid + '!'")
+        assert model.evaluate("y") == "c1!"
+        assert model.evaluate("var z = 5; z * 2") == 10
+        assert model.evaluate("z") == 5  # a global program: var is global
+        with pytest.raises(JSError) as info:
+            model.evaluate("1 +")  # neither an expression nor a program
+        assert info.value.name == "SyntaxError"
+        with pytest.raises(JSError) as info:
+            model.evaluate("label: missing")
+        assert info.value.name == "ReferenceError"
+
+
 def test_close_frees_the_context_and_later_calls_fail_clearly():
     model = ECMAScriptDataModel()
     model.declare("a", "1")
