@@ -151,6 +151,7 @@ def _declared_child(children: Iterable[Child], element: etree._Element, module: 
 
 
 def _attribute_findings(
+    doc: LoadedDocument,
     element: etree._Element,
     attributes: tuple[Attr, ...],
     where: str,
@@ -160,30 +161,33 @@ def _attribute_findings(
     """unknown-attribute, bad-value (expressions that are literals) and js-syntax findings."""
     declared = {a.name: a for a in attributes}
     line = element.sourceline
+    column = doc.column(element)
     for name, raw in element.attrib.items():
         if name.startswith("{"):
             continue  # namespaced (xml:*, loader markers): not the action's own attributes
         attr = declared.get(name)
         if attr is None:
             if not name.startswith("_"):
-                yield finding("unknown-attribute", "warning", file, line, f"{where}: unknown attribute '{name}'")
+                message = f"{where}: unknown attribute '{name}'"
+                yield finding("unknown-attribute", "warning", file, line, message, column)
             continue
         if attr.kind in ("expression", "location") and raw.strip():
             error = js_syntax_error(profile.preprocess_script(raw), "expression")
             if error:
-                yield finding("js-syntax", "error", file, line, f"{where} {name}: {error[0]}")
+                yield finding("js-syntax", "error", file, line, f"{where} {name}: {error[0]}", column)
                 continue
         if attr.kind != "literal":  # literal values are checked by validate_element()
             problem = type_problem(attr, static_value(attr, raw))
             if problem:
-                yield finding("bad-value", "error", file, line, f"{where}: attribute '{name}' {problem}")
+                yield finding("bad-value", "error", file, line, f"{where}: attribute '{name}' {problem}", column)
         elif attr.type in ("boolean", "integer", "number") and attr.values is None:
             problem = type_problem(attr, raw.strip())
             if problem:
-                yield finding("bad-value", "error", file, line, f"{where}: attribute '{name}' {problem}")
+                yield finding("bad-value", "error", file, line, f"{where}: attribute '{name}' {problem}", column)
 
 
 def _walk_children(
+    doc: LoadedDocument,
     element: etree._Element,
     children: tuple[Child, ...],
     module: Module,
@@ -201,8 +205,8 @@ def _walk_children(
         if decl.namespace is not None and not is_genesys_namespace(decl.namespace):
             continue  # core <param>/<content>: the generic lint checks their expressions
         if not decl.open:
-            yield from _attribute_findings(sub, decl.attributes, sub_where, file, profile)
-        yield from _walk_children(sub, decl.children, module, sub_where, file, profile)
+            yield from _attribute_findings(doc, sub, decl.attributes, sub_where, file, profile)
+        yield from _walk_children(doc, sub, decl.children, module, sub_where, file, profile)
 
 
 def check_action(doc: LoadedDocument, element: etree._Element, profile: Profile) -> list[Finding]:
@@ -212,17 +216,18 @@ def check_action(doc: LoadedDocument, element: etree._Element, profile: Profile)
     module = module_for_namespace(namespace)
     if module is None:
         message = f"<{local_name(element)}>: no ORS module has the namespace {namespace!r}"
-        return [finding("unknown-action", "error", file, line, message)]
+        return [finding("unknown-action", "error", file, line, message, doc.column(element))]
     findings: list[Finding] = []
     for problem_line, message in validate_element(module, element):
         rule = next((r for fragment, r in VALIDATION_RULES if fragment in message), "bad-child")
-        findings.append(finding(rule, "error", file, problem_line or line, message))
+        column = doc.column(element) if problem_line in (None, 0, line) else None
+        findings.append(finding(rule, "error", file, problem_line or line, message, column))
     action: Action | None = module.actions.get(local_name(element))
     if action is None:
         return findings
     where = f"<{module.name}:{action.name}>"
-    findings += _attribute_findings(element, action.attributes, where, file, profile)
-    findings += _walk_children(element, action.children, module, where, file, profile)
+    findings += _attribute_findings(doc, element, action.attributes, where, file, profile)
+    findings += _walk_children(doc, element, action.children, module, where, file, profile)
     return findings
 
 

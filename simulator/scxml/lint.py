@@ -40,7 +40,7 @@ from simulator.scxml.graph import (
     local_name,
     resolve_document,
 )
-from simulator.scxml.loader import LoadedDocument, parse_xml, resolve_href
+from simulator.scxml.loader import LoadedDocument, column_of, parse_xml, resolve_href
 from simulator.scxml.model import build_model
 from simulator.scxml.profile import Profile
 
@@ -145,7 +145,7 @@ def check_js(doc: LoadedDocument, profile: Profile) -> list[Finding]:
         if error:
             file, line = doc.location(element)
             message = f"<{local_name(element)} {name}>: {error[0]}"
-            findings.append(finding("js-syntax", "error", file, line, message))
+            findings.append(finding("js-syntax", "error", file, line, message, doc.column(element)))
     included = text_included_scripts(doc)
     for element in doc.root.iter(f"{{{SCXML_NS}}}script"):
         file, line = doc.location(element)
@@ -443,6 +443,29 @@ def lint_document(doc: LoadedDocument, graph: dict[str, Any], profile: Profile) 
     return findings
 
 
+_STATE_TAGS = ("state", "parallel", "final", "history", "initial", "scxml")
+#: the element a finding of each rule points at (to find its column when it has none)
+RULE_TAGS = {
+    "unknown-target": ("transition",),
+    "unproducible-event": ("transition",),
+    "duplicate-id": _STATE_TAGS,
+    "invalid-initial": _STATE_TAGS,
+    "unreachable-state": _STATE_TAGS,
+    "no-way-out": _STATE_TAGS,
+    "unresolved-include": ("include",),
+}
+
+
+def fill_columns(findings: Iterable[Finding], files: Mapping[str, bytes]) -> None:
+    """Give findings without a column the column of their element's start tag on their line."""
+    for item in findings:
+        tags = RULE_TAGS.get(item["rule"])
+        if item["column"] is not None or not tags or not item["line"] or item["file"] not in files:
+            continue
+        columns = [c for tag in tags if (c := column_of(files[item["file"]], item["line"], tag)) is not None]
+        item["column"] = min(columns) if columns else None
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Findings in file, line order, without exact duplicates."""
     unique: dict[tuple, Finding] = {}
@@ -486,6 +509,7 @@ def lint_project(
             # The model's checks last, only where no more specific finding already points.
             covered = {(f["file"], f["line"]) for f in findings}
             findings += [f for f in check_model(doc, profile) if (f["file"], f["line"]) not in covered]
+        fill_columns(findings, files)
     except Exception as error:  # a lint bug must never hide the document from the designer
         findings = [finding("internal", "error", entry, None, f"lint failed: {error!r}")]
     return sort_findings(findings)

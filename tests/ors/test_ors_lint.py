@@ -106,7 +106,7 @@ def test_it_reports_a_missing_required_attribute_of_a_child_element():
 def test_it_reports_an_unknown_attribute_but_accepts_ors_underscore_attributes():
     body = '<state id="start"><onentry>\n<queue:submit requestid="r" priorty="2" _persist="true"/>\n</onentry></state>'
     (item,) = lint(body, "unknown-attribute")
-    assert (item["line"], item["severity"]) == (8, "warning")
+    assert (item["line"], item["column"], item["severity"]) == (8, 1, "warning")
     assert "'priorty'" in item["message"]
 
 

@@ -97,7 +97,7 @@ def test_it_reports_duplicate_state_ids():
 def test_it_reports_unknown_transition_targets():
     body = '<state id="a">\n  <transition event="e" target="a b missing"/>\n</state>\n<state id="b"/>'
     (item,) = findings(project(body), "unknown-target")
-    assert item["line"] == 4
+    assert (item["line"], item["column"]) == (4, 3)
     assert "'missing'" in item["message"]
 
 
