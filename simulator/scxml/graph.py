@@ -5,7 +5,9 @@
 JSON data: states nested with their kind, initial children and history type; transitions with
 event, cond, type and targets; and every custom action element (an extension call such as an
 ORS `queue:submit`) on the state (onentry/onexit/invoke) or transition that makes it, with its
-raw attributes and source position. The contract is the "Graph JSON" section of the team brief.
+raw attributes and source position. The contract is the "Graph JSON" section of the team brief;
+each ACTION additionally carries `children`: its nested elements (`queue:targets`, `param`, ...)
+as `{"element", "attributes", "line", "children"}`, for hover text.
 
 Nothing here knows Genesys: the caller maps extension namespaces to short module names with
 `modules` (the ORS wiring in `simulator/ors/analysis.py` passes them). Bad input never raises:
@@ -85,6 +87,21 @@ def raw_attributes(element: etree._Element) -> dict[str, str]:
     return {attribute_name(k): v for k, v in element.attrib.items() if not k.startswith(INTERNAL_ATTRIBUTE_PREFIX)}
 
 
+def nested_elements(element: etree._Element) -> list[dict[str, Any]]:
+    """The child elements of an extension call (e.g. `queue:targets/queue:target`, `param`):
+    local name, raw attributes, source line and their own children; text content is left out."""
+    return [
+        {
+            "element": local_name(child),
+            "attributes": raw_attributes(child),
+            "line": child.sourceline,
+            "children": nested_elements(child),
+        }
+        for child in element
+        if isinstance(child.tag, str)
+    ]
+
+
 def custom_actions(container: etree._Element) -> Iterator[etree._Element]:
     """Extension calls inside a block of executable content, in document order.
 
@@ -147,6 +164,7 @@ class _GraphBuilder:
             "attributes": raw_attributes(element),
             "file": file,
             "line": line,
+            "children": nested_elements(element),
         }
 
     def build(self, root: etree._Element) -> None:

@@ -130,6 +130,14 @@ def test_it_lists_each_extension_call_on_the_state_or_transition_that_makes_it()
         "attributes": {"queue": "'VQ'", "route": "true"},
         "file": "main.scxml",
         "line": 5,
+        "children": [
+            {
+                "element": "targets",
+                "attributes": {},
+                "line": 5,
+                "children": [{"element": "target", "attributes": {"name": "'G'"}, "line": 5, "children": []}],
+            }
+        ],
     }
     (transition,) = graph["transitions"]
     assert [(a["action"], a["phase"], a["attributes"]) for a in transition["actions"]] == [
