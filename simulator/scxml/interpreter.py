@@ -371,8 +371,9 @@ class Session:
         self.trace_datamodel = trace_datamodel
         self.datamodel: Any = None
         self.configuration: set[m.State] = set()
-        self._atomic: list[m.State] | None = None
-        self.active_ids: set[str] = set()
+        # The atomic states of the configuration in document order; the configuration is fully
+        # determined by it, so it also keys the per-transition memos of exit sets.
+        self._atomic: tuple[m.State, ...] | None = ()
         self.states_to_invoke: set[m.State] = set()
         self.internal_queue: deque[Event] = deque()
         self.external_queue: deque[Event] = deque()
@@ -393,6 +394,7 @@ class Session:
         self._current: dict | None = None  # macrostep accumulator (only when tracing)
         self._last_snapshot: dict | None = None
         self._microsteps = 0
+        self._history_seen = False
         #: the configuration when the session ended (exit_interpreter empties `configuration`)
         self.final_configuration: list[str] = []
         self.location = "#_scxml_" + self.sessionid
@@ -455,20 +457,22 @@ class Session:
             self.execute_block((script,))
         entered = self.enter_states([self.model.root.initial])
         if self._current is not None:
-            self._current["entered"].extend(entered)
+            self._current["entered"].extend(s.id for s in entered)
         self._settle()
 
-    def inject(self, name: str, data: Any = None, delay: float = 0.0, type: str = "external", **fields: Any) -> None:
+    def inject(
+        self,
+        name: str,
+        data: Any = None,
+        delay: float = 0.0,
+        type: str = "external",
+        sendid: str | None = None,
+        origin: str | None = None,
+        origintype: str | None = None,
+        invokeid: str | None = None,
+    ) -> None:
         """Put an external event on this session's queue (after `delay` virtual seconds)."""
-        event = Event(
-            name,
-            data,
-            type,
-            fields.get("sendid"),
-            fields.get("origin"),
-            fields.get("origintype"),
-            fields.get("invokeid"),
-        )
+        event = Event(name, data, type, sendid, origin, origintype, invokeid)
         if delay > 0:
             self._deliver_later(self, event, delay, None)
         else:
@@ -549,7 +553,7 @@ class Session:
         self.paused = False
 
     def is_active(self, state_id: str) -> bool:
-        return state_id in self.active_ids
+        return self.model.states_by_id.get(state_id) in self.configuration
 
     @property
     def configuration_ids(self) -> list[str]:
@@ -686,15 +690,11 @@ class Session:
         """https://www.w3.org/TR/scxml/#selectEventlessTransitions"""
         enabled: list[m.Transition] = []
         for state in self._atomic_states():
-            for s in (state, *state.ancestors):
-                found = None
-                for t in s.transitions:
-                    if not t.events and (t.cond is None or self._condition(t)):
-                        found = t
-                        break
-                if found is not None:
-                    if found not in enabled:
-                        enabled.append(found)
+            # state.eventless(): its and its ancestors' eventless transitions in search order.
+            for t in state.eventless():
+                if t.cond is None or self._condition(t):
+                    if t not in enabled:
+                        enabled.append(t)
                     break
         return self.remove_conflicting_transitions(enabled) if len(enabled) > 1 else enabled
 
@@ -735,10 +735,21 @@ class Session:
         """https://www.w3.org/TR/scxml/#microstep"""
         if self._current is not None:
             self._current["transitions"].extend(_transition_record(t) for t in enabled)
+        t = enabled[0] if len(enabled) == 1 else None
+        before = self._atomic_states() if t is not None else None
         exited = self.exit_states(enabled)
         self.execute_transition_content(enabled)
         entered = self.enter_states(enabled)
+        if t is not None and t._entry is not None and t._domain is not m.UNKNOWN:
+            after = t._next.get(before)
+            if after is None:
+                after = self._atomic_states()
+                if len(t._next) < 256:
+                    t._next[before] = after
+            self._atomic = after
         if self._current is not None:
+            exited = [s.id for s in exited]
+            entered = [s.id for s in entered]
             self._current["exited"].extend(exited)
             self._current["entered"].extend(entered)
             self._emit(
@@ -751,15 +762,28 @@ class Session:
                 },
             )
 
-    def exit_states(self, enabled: list[m.Transition]) -> list[str]:
+    def exit_states(self, enabled: list[m.Transition]) -> tuple[m.State, ...]:
         """https://www.w3.org/TR/scxml/#exitStates"""
-        states_to_exit = sorted(self.compute_exit_set(enabled), key=_order, reverse=True)
+        t = enabled[0] if len(enabled) == 1 else None
+        if t is not None and t._domain is not m.UNKNOWN:
+            # Memo per (transition, atomic configuration): both are enough to know the exit set.
+            atomic = self._atomic_states()
+            states_to_exit = t._exits.get(atomic)
+            if states_to_exit is None:
+                states_to_exit = tuple(sorted(self.compute_exit_set(enabled), key=_order, reverse=True))
+                if len(t._exits) < 256:
+                    t._exits[atomic] = states_to_exit
+        else:
+            states_to_exit = tuple(sorted(self.compute_exit_set(enabled), key=_order, reverse=True))
         if not states_to_exit:
-            return []
+            return states_to_exit
         configuration = self.configuration
+        if self.states_to_invoke:
+            for s in states_to_exit:
+                self.states_to_invoke.discard(s)
         for s in states_to_exit:
-            self.states_to_invoke.discard(s)
-        for s in states_to_exit:
+            if not s.history:
+                continue
             for h in s.history:
                 if h.history_type == "deep":
                     value = [s0 for s0 in configuration if s0.is_atomic and s in s0.ancestors]
@@ -769,19 +793,21 @@ class Session:
         for s in states_to_exit:
             for block in s.onexit:
                 self.execute_block(block)
-            for inv in s.invokes:
-                self.cancel_invoke(inv)
+            if s.invokes:
+                for inv in s.invokes:
+                    self.cancel_invoke(inv)
             configuration.discard(s)
-            self.active_ids.discard(s.id)
         self._atomic = None
-        return [s.id for s in states_to_exit]
+        return states_to_exit
 
     def compute_exit_set(self, transitions: Iterable[m.Transition]) -> set[m.State]:
         """https://www.w3.org/TR/scxml/#computeExitSet"""
         states_to_exit: set[m.State] = set()
         for t in transitions:
             if t.targets:
-                domain = self.get_transition_domain(t)
+                domain = t._domain
+                if domain is m.UNKNOWN:
+                    domain = self.get_transition_domain(t)
                 for s in self.configuration:
                     if domain in s.ancestors:
                         states_to_exit.add(s)
@@ -793,19 +819,27 @@ class Session:
             if t.content:
                 self.execute_block(t.content)
 
-    def enter_states(self, enabled: list[m.Transition]) -> list[str]:
+    def enter_states(self, enabled: list[m.Transition]) -> tuple[m.State, ...]:
         """https://www.w3.org/TR/scxml/#enterStates"""
-        states_to_enter: set[m.State] = set()
-        states_for_default_entry: set[m.State] = set()
-        default_history_content: dict[str, tuple] = {}
-        self.compute_entry_set(enabled, states_to_enter, states_for_default_entry, default_history_content)
-        entered = sorted(states_to_enter, key=_order)
+        if len(enabled) == 1 and enabled[0]._entry is not None:
+            entered, states_for_default_entry, default_history_content = enabled[0]._entry
+        else:
+            states_to_enter: set[m.State] = set()
+            states_for_default_entry: set[m.State] = set()
+            default_history_content: dict[str, tuple] = {}
+            self._history_seen = False
+            self.compute_entry_set(enabled, states_to_enter, states_for_default_entry, default_history_content)
+            entered = tuple(sorted(states_to_enter, key=_order))
+            if len(enabled) == 1 and not self._history_seen:
+                # No history state took part: the entry set depends on the document only.
+                enabled[0]._entry = (entered, frozenset(states_for_default_entry), default_history_content)
         late = self.model.binding == "late"
+        configuration = self.configuration
+        self._atomic = None
         for s in entered:
-            self.configuration.add(s)
-            self.active_ids.add(s.id)
-            self._atomic = None
-            self.states_to_invoke.add(s)
+            configuration.add(s)
+            if s.invokes:
+                self.states_to_invoke.add(s)
             if late and s not in self.first_entry_done:
                 self.first_entry_done.add(s)
                 self.initialize_data(s.data)
@@ -827,7 +861,7 @@ class Session:
                     if grandparent is not None and grandparent.kind == "parallel":
                         if all(self.is_in_final_state(c) for c in grandparent.children):
                             self._raise(Event("done.state." + grandparent.id, None, "platform"))
-        return [s.id for s in entered]
+        return entered
 
     def compute_entry_set(
         self,
@@ -857,6 +891,7 @@ class Session:
     ) -> None:
         """https://www.w3.org/TR/scxml/#addDescendantStatesToEnter"""
         if state.kind == "history":
+            self._history_seen = True
             stored = self.history_value.get(state.id)
             if stored:
                 targets = stored
@@ -930,7 +965,20 @@ class Session:
         return False
 
     def get_transition_domain(self, t: m.Transition) -> m.State | None:
-        """https://www.w3.org/TR/scxml/#getTransitionDomain"""
+        """https://www.w3.org/TR/scxml/#getTransitionDomain
+
+        The domain only depends on the document unless a target is a history state, so it is
+        memoised on the (shared, immutable) transition in that case.
+        """
+        domain = t._domain
+        if domain is not m.UNKNOWN:
+            return domain
+        domain = self._transition_domain(t)
+        if not any(s.kind == "history" for s in t.targets):
+            t._domain = domain
+        return domain
+
+    def _transition_domain(self, t: m.Transition) -> m.State | None:
         tstates = self.get_effective_target_states(t)
         if not tstates:
             return None
@@ -977,7 +1025,6 @@ class Session:
             for inv in s.invokes:
                 self.cancel_invoke(inv)
             self.configuration.discard(s)
-            self.active_ids.discard(s.id)
             if s.kind == "final" and s.parent.kind == "scxml":
                 final = s
                 done_data = self.done_data(s)
@@ -1103,7 +1150,7 @@ class Session:
         self._raise(Event(name, data, "platform", sendid=sendid or getattr(err, "sendid", None)))
 
     def _in(self, state_id: Any) -> bool:
-        return isinstance(state_id, str) and state_id in self.active_ids
+        return isinstance(state_id, str) and self.model.states_by_id.get(state_id) in self.configuration
 
     def _ioprocessors(self) -> dict:
         processors = {SCXML_IO: {"location": self.location}, "scxml": {"location": self.location}}
@@ -1467,10 +1514,10 @@ class Session:
                 if child.datamodel is not None:
                     child.datamodel.close()
 
-    def _atomic_states(self) -> list[m.State]:
+    def _atomic_states(self) -> tuple[m.State, ...]:
         atomic = self._atomic
         if atomic is None:
-            atomic = self._atomic = sorted((s for s in self.configuration if s.is_atomic), key=_order)
+            atomic = self._atomic = tuple(sorted((s for s in self.configuration if s.is_atomic), key=_order))
         return atomic
 
     def close(self) -> None:

@@ -65,6 +65,10 @@ def _local(element: etree._Element) -> str | None:
     return None
 
 
+#: marker for "not computed yet" in lazily memoised slots
+UNKNOWN = object()
+
+
 class Node:
     """Common location fields of every model node."""
 
@@ -178,6 +182,10 @@ class Transition(Node):
     """A <transition> (or the implicit initial transition of a compound state)."""
 
     __slots__ = (
+        "_domain",
+        "_entry",
+        "_exits",
+        "_next",
         "_match_cache",
         "cond",
         "content",
@@ -205,6 +213,7 @@ class Transition(Node):
 class State(Node):
     __slots__ = (
         "_candidates",
+        "_eventless",
         "ancestors",
         "children",
         "data",
@@ -236,6 +245,13 @@ class State(Node):
             found = tuple(t for s in (self, *self.ancestors) for t in s.transitions if t.events and t.matches(name))
             if len(self._candidates) < 4096:
                 self._candidates[name] = found
+        return found
+
+    def eventless(self) -> tuple[Transition, ...]:
+        """Eventless transitions of this state and its ancestors, in select_eventless order."""
+        found = self._eventless
+        if found is None:
+            found = self._eventless = tuple(t for s in (self, *self.ancestors) for t in s.transitions if not t.events)
         return found
 
 
@@ -373,6 +389,7 @@ class _Builder:
         state.data = ()
         state.donedata = None
         state._candidates = {}
+        state._eventless = None
         self.model.states.append(state)
         self.model.states_by_id.setdefault(sid, state)
         return state
@@ -506,6 +523,10 @@ class _Builder:
         t.event_prefixes = tuple((tok, tok + ".") for tok in tokens)
         t.wildcard = wildcard
         t._match_cache = {}
+        t._domain = UNKNOWN  # memo of the interpreter's get_transition_domain (no history targets)
+        t._entry = None  # memo of the interpreter's entry set when no history state is involved
+        t._exits = {}  # memo: atomic configuration -> exit set (interpreter.exit_states)
+        t._next = {}  # memo: atomic configuration -> atomic configuration after this transition
 
     def transition(self, element: etree._Element, source: State, register: bool = True) -> Transition:
         file, line = self.where(element)
