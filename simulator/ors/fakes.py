@@ -23,6 +23,7 @@ from typing import Any
 
 import jsonschema
 
+from .extensions import classification, elasticconnector, resource, web
 from .extensions.base import Request
 
 
@@ -261,10 +262,10 @@ SCHEMA: dict[str, Any] = {
                 "error_format": {"enum": ["status", "protocol.status"]},
             },
         },
-        "classification": {"type": "object"},
-        "elasticconnector": {"type": "object"},
-        "ws": {"type": "object"},
-        "resource": {"type": "object"},
+        "classification": classification.FAKES_SCHEMA,
+        "elasticconnector": elasticconnector.FAKES_SCHEMA,
+        "ws": web.FAKES_SCHEMA,
+        "resource": resource.FAKES_SCHEMA,
     },
 }
 

@@ -10,6 +10,7 @@ import pytest
 
 from simulator.ors.dialect import ORSProfile
 from simulator.ors.extensions import classification, module_for_namespace
+from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.platform import platform_of
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.interpreter import SessionGroup
@@ -313,3 +314,12 @@ def test_sorted_categories_normalises_and_sorts():
 def test_the_js_surface_exists_and_is_empty(run):
     session, _ = run(classify("root=\"'Billing'\""), {"interaction": EMAIL})
     assert session.datamodel.evaluate("JSON.stringify(_genesys.classification)") == "{}"
+
+
+def test_the_profile_section_is_validated_with_clear_errors():
+    with pytest.raises(FakesError) as caught:
+        load_fakes({"classification": {"screen_rule": [], "classify": [{"root": "Billing"}]}})
+    assert caught.value.problems == [
+        "$.classification: unknown key(s) 'screen_rule'",
+        "$.classification.classify[0]: 'categories' is required",
+    ]

@@ -6,6 +6,7 @@ import pytest
 
 from simulator.ors.extensions import elasticconnector as es
 from simulator.ors.extensions import module_for_namespace
+from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.project import OrsRun
 from simulator.scxml.errors import DocumentError
 
@@ -312,3 +313,12 @@ def test_a_rule_can_take_the_connector_down_for_one_action(run):
 )
 def test_pattern_matches_reads_es_index_patterns(pattern, name, expected):
     assert es.pattern_matches(pattern, name) is expected
+
+
+def test_the_profile_section_is_validated_with_clear_errors():
+    with pytest.raises(FakesError) as caught:
+        load_fakes({"elasticconnector": {"down": "yes", "templates": {"t": 1.5}}})
+    assert caught.value.problems == [
+        "$.elasticconnector.down: 'yes' is not of type 'boolean'",
+        "$.elasticconnector.templates.t: 1.5 is not of type 'integer'",
+    ]

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from simulator.ors.extensions import BY_NAME, module_for_namespace, resource
+from simulator.ors.fakes import FakesError, load_fakes
 from simulator.scxml.datamodel import ECMAScriptDataModel
 
 #: every member the spec names (documented 0..5, the Composer-used ones, and the wildcard)
@@ -164,3 +165,12 @@ def test_resource_problem_accepts_strings_and_resource_objects(value):
 def test_resource_problem_explains_what_is_wrong(value, message):
     problem = resource.resource_problem(value)
     assert problem is not None and message in problem
+
+
+def test_the_profile_section_is_validated_with_clear_errors():
+    with pytest.raises(FakesError) as caught:
+        load_fakes({"resource": {"resourceType": {"CFGTrunk": "12"}, "types": {}}})
+    assert caught.value.problems == [
+        "$.resource: unknown key(s) 'types'",
+        "$.resource.resourceType.CFGTrunk: '12' is not of type 'integer'",
+    ]

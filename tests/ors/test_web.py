@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.ors.extensions import module_for_namespace, web
+from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.project import OrsRun
 from simulator.scxml.errors import DocumentError
 
@@ -227,3 +228,9 @@ def test_the_harness_api_rejects_bad_input(listener):
         web.open_request(r.platform, "")
     with pytest.raises(KeyError):
         web.response_for(r.platform, "WS-NEVER-OPENED")
+
+
+def test_the_profile_section_is_validated_with_clear_errors():
+    with pytest.raises(FakesError) as caught:
+        load_fakes({"ws": {"timeout": 3}})
+    assert caught.value.problems == ["$.ws: unknown key(s) 'timeout'"]

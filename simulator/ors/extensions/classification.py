@@ -55,6 +55,44 @@ from .base import INTERACTIONID, REQUESTID, Action, Attr, Emit, EventDecl, FakeE
 REQUEST_INVALID = "Request Invalid"
 DEFAULT_DELAY = 0.2
 
+_CATEGORY_SCHEMA = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {"name": {"type": "string"}, "id": {"type": "string"}, "relevancy": {"type": "number"}},
+}
+#: JSON schema of the profile's ``classification`` section (used by ``simulator/ors/fakes.py``)
+FAKES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "delay": {"type": "number", "minimum": 0},
+        "text": {"type": "string"},
+        "classify": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["categories"],
+                "additionalProperties": False,
+                "properties": {
+                    "root": {"type": "string"},
+                    "text": {"type": "string"},
+                    "categories": {"type": "array", "items": _CATEGORY_SCHEMA},
+                },
+            },
+        },
+        "screen_rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "pattern"],
+                "additionalProperties": False,
+                "properties": {"name": {"type": "string"}, "id": {"type": "string"}, "pattern": {"type": "string"}},
+            },
+        },
+    },
+}
+
 
 def _text_matches(expected: Any, actual: str) -> bool:
     """Profile filter: exact text, or ``re:<regex>`` searched in `actual` (case-insensitive)."""

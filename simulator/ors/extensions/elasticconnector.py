@@ -56,6 +56,25 @@ DEFAULT_DELAY = 0.05
 PERFORMANCE_INDEX = "performance-2026.01.05"
 SESSION_INDEX = "session-2026.01.05"
 
+#: JSON schema of the profile's ``elasticconnector`` section (used by ``simulator/ors/fakes.py``)
+FAKES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "delay": {"type": "number", "minimum": 0},
+        "down": {"type": "boolean"},
+        "documents": {
+            "type": "object",
+            "description": "index -> type -> id -> document",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": "object", "additionalProperties": {"type": "object"}},
+            },
+        },
+        "templates": {"type": "object", "additionalProperties": {"type": "integer"}},
+    },
+}
+
 
 def session_store(env: FakeEnv) -> dict[str, Any]:
     """This session's Elasticsearch state: ``docs`` (index -> type -> id -> document),

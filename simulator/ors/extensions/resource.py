@@ -67,6 +67,12 @@ RESOURCE_OBJECT_TYPES: tuple[str, ...] = ("A", "AP", "GA", "GP", "WB", "IQ", "Q"
 RESOURCE_FIELDS: tuple[str, ...] = ("type", "dn", "switch", "agent", "place", "id", "vq", "wb_type", "wb_owner")
 #: ``resource.wb_type``: workbin owner types
 WORKBIN_OWNER_TYPES: tuple[str, ...] = ("A", "AP", "AG", "PG")
+#: JSON schema of the profile's ``resource`` section (used by ``simulator/ors/fakes.py``)
+FAKES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"resourceType": {"type": "object", "additionalProperties": {"type": "integer"}}},
+}
 
 
 def make_resource(rtype: str, **fields: str) -> dict[str, str]:

@@ -39,6 +39,12 @@ from .base import PARAM, Action, Attr, Emit, EventDecl, FakeEnv, Request, find_c
 
 POSITIVE = "positive"
 NEGATIVE = "negative"
+#: JSON schema of the profile's ``ws`` section (used by ``simulator/ors/fakes.py``)
+FAKES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"delay": {"type": "number", "minimum": 0}},
+}
 
 
 def _open(env: FakeEnv) -> dict[str, dict[str, Any]]:
