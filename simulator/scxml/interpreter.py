@@ -270,7 +270,7 @@ class SessionGroup:
             self.tracer.emit("clock", None, {"from": old, "to": new})
 
     def new_session_id(self) -> str:
-        return "%032x" % self.rng.getrandbits(128)
+        return f"{self.rng.getrandbits(128):032x}"
 
     def create_session(
         self,
@@ -858,9 +858,12 @@ class Session:
                 else:
                     grandparent = parent.parent
                     self._raise(Event("done.state." + parent.id, self.done_data(s), "platform"))
-                    if grandparent is not None and grandparent.kind == "parallel":
-                        if all(self.is_in_final_state(c) for c in grandparent.children):
-                            self._raise(Event("done.state." + grandparent.id, None, "platform"))
+                    if (
+                        grandparent is not None
+                        and grandparent.kind == "parallel"
+                        and all(self.is_in_final_state(c) for c in grandparent.children)
+                    ):
+                        self._raise(Event("done.state." + grandparent.id, None, "platform"))
         return entered
 
     def compute_entry_set(
@@ -992,9 +995,8 @@ class Session:
         """https://www.w3.org/TR/scxml/#findLCCA"""
         head, tail = states[0], states[1:]
         for anc in head.ancestors:
-            if anc.is_compound or anc.kind == "scxml":
-                if all(anc in s.ancestors for s in tail):
-                    return anc
+            if (anc.is_compound or anc.kind == "scxml") and all(anc in s.ancestors for s in tail):
+                return anc
         return None
 
     def get_effective_target_states(self, t: m.Transition) -> list[m.State]:
