@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.ors.dialect import ORSProfile
 from simulator.ors.extensions import classification, module_for_namespace
 from simulator.ors.fakes import FakesError, load_fakes
-from simulator.ors.platform import platform_of
+from simulator.ors.project import OrsRun
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.interpreter import SessionGroup
-from simulator.scxml.model import model_from_string
 
 EMAIL = {
     "id": "EMAIL0001",
@@ -96,23 +93,19 @@ def screen(attributes: str = "") -> str:
 @pytest.fixture
 def run():
     """Run a strategy to completion on the virtual clock; returns (session, platform)."""
-    groups: list = []
+    runs: list[OrsRun] = []
 
     def go(doc: str, fakes: dict | None = None):
-        profile = ORSProfile(fakes or {})
-        model = model_from_string(doc, "Classify.scxml", profile)
-        group = SessionGroup(profile=profile)
-        session = group.create_session(model)
-        groups.append(session)
-        session.start()
-        group.run_until_idle()
-        assert session.errors == []
-        return session, platform_of(session)
+        r = OrsRun({"Classify.scxml": doc.encode()}, fakes=fakes or {})
+        runs.append(r)
+        r.run()
+        assert r.session.errors == []
+        return r.session, r.platform
 
     yield go
-    for session in groups:
-        if session.datamodel is not None:
-            session.datamodel.close()
+    for r in runs:
+        if r.session.datamodel is not None:
+            r.session.datamodel.close()
 
 
 def result(session, expr: str):
@@ -197,10 +190,8 @@ def test_classify_of_an_unknown_interaction_is_a_request_invalid_error(run):
 
 
 def test_classify_without_root_is_a_definition_error():
-    profile = ORSProfile({})
     with pytest.raises(DocumentError) as caught:
-        model = model_from_string(classify(""), "NoRoot.scxml", profile)
-        SessionGroup(profile=profile).create_session(model)
+        OrsRun({"NoRoot.scxml": classify("").encode()})
     assert "missing required attribute 'root'" in str(caught.value)
 
 

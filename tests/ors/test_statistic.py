@@ -6,13 +6,10 @@ import json
 
 import pytest
 
-from simulator.ors.dialect import ORSProfile
 from simulator.ors.extensions import module_for_namespace, statistic
-from simulator.ors.platform import platform_of
+from simulator.ors.project import OrsRun
 from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.interpreter import SessionGroup
-from simulator.scxml.model import model_from_string
 
 VALUES = {
     "AG_Sales@StatServer.GA|StatAgentsAvailable": 3,
@@ -195,23 +192,19 @@ QUEUE_STAT = "object=\"'VQ1@StatServer.Q'\" statistic=\"'StatCallsInQueue'\""
 @pytest.fixture
 def run():
     """Run a strategy on the virtual clock until idle; returns (session, platform)."""
-    sessions: list = []
+    runs: list[OrsRun] = []
 
     def go(doc: str, fakes: dict | None = None):
-        profile = ORSProfile({"none": True, **(fakes or {})})
-        model = model_from_string(doc, "Statistic.scxml", profile)
-        group = SessionGroup(profile=profile)
-        session = group.create_session(model)
-        sessions.append(session)
-        session.start()
-        group.run_until_idle()
-        assert session.errors == []
-        return session, platform_of(session)
+        r = OrsRun({"Statistic.scxml": doc.encode()}, fakes={"none": True, **(fakes or {})})
+        runs.append(r)
+        r.run()
+        assert r.session.errors == []
+        return r.session, r.platform
 
     yield go
-    for session in sessions:
-        if session.datamodel is not None:
-            session.datamodel.close()
+    for r in runs:
+        if r.session.datamodel is not None:
+            r.session.datamodel.close()
 
 
 def subscription_rule(**params) -> dict:
@@ -311,10 +304,8 @@ def test_subscribing_twice_is_subscription_already_active(run):
 
 
 def test_subscribe_without_object_is_a_definition_error():
-    profile = ORSProfile({})
     with pytest.raises(DocumentError) as caught:
-        model = model_from_string(watcher("statistic=\"'S'\"", QUEUE_STAT), "NoObject.scxml", profile)
-        SessionGroup(profile=profile).create_session(model)
+        OrsRun({"NoObject.scxml": watcher("statistic=\"'S'\"", QUEUE_STAT).encode()})
     assert "missing required attribute 'object'" in str(caught.value)
 
 
