@@ -177,8 +177,8 @@
 
   function jumpTo(line) {
     const n = Math.max(0, Math.min(cm.lineCount() - 1, line - 1));
-    if (jumpMark) cm.removeLineClass(jumpMark, "background", "cm-jump-line");
-    jumpMark = cm.addLineClass(n, "background", "cm-jump-line");
+    if (jumpMark) cm.removeLineClass(jumpMark, "wrap", "cm-jump-line");
+    jumpMark = cm.addLineClass(n, "wrap", "cm-jump-line");
     cm.setCursor({ line: n, ch: 0 });
     cm.scrollIntoView({ line: n, ch: 0 }, cm.getScrollInfo().clientHeight / 2);
     cm.focus();

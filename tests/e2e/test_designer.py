@@ -1,0 +1,178 @@
+"""The designer in the browser: import a Composer project, read its diagram, jump to the source,
+edit a file in a draft, save a new version and see the visual diff between the two versions."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from designer.models import Membership, Project, Role, Team
+from tests.e2e.conftest import save_screenshot
+
+SAMPLE = Path("ors-samples") / "crd-gvp-wf"
+ENTRY = "src-gen/IPD_default_MainWorkflow.scxml"
+WORKFLOW = "src-gen/Main.scxml"
+
+
+def zip_of(folder: Path) -> bytes:
+    """The folder as a Composer project zip (paths relative to the folder)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def make_demo_user_owner() -> None:
+    """The demo user (logged in by the fixture) owns a team, so it may import and edit."""
+    from django.contrib.auth import get_user_model
+
+    team = Team.objects.create(name="Routing team")
+    Membership.objects.create(team=team, user=get_user_model().objects.get(username="demo"), role=Role.OWNER)
+
+
+def import_sample(page: Page, shared_dir: Path, tmp_path: Path) -> Project:
+    """Upload the sample project zip through the import page; return the created project."""
+    archive = tmp_path / "crd-gvp-wf.zip"
+    archive.write_bytes(zip_of(shared_dir / SAMPLE))
+    page.goto("/projects/upload/")
+    page.get_by_label("Team").select_option(label="Routing team")
+    page.get_by_label("Name").fill("CRD inbound")
+    page.get_by_label("File").set_input_files(str(archive))
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_url(re.compile(r"/projects/\d+/$"))
+    return Project.objects.get(name="CRD inbound")
+
+
+def graph_of(page: Page, version_id: int) -> dict:
+    """The graph API answer for a version, fetched with the browser's session."""
+    response = page.request.get(f"/api/versions/{version_id}/graph")
+    assert response.status == 200, response.text()
+    return response.json()
+
+
+def wait_for_diagram(page: Page) -> None:
+    page.wait_for_function("document.body.dataset.diagramReady === '1'")
+
+
+def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    v1 = project.latest_version
+    assert v1 is not None and v1.entry == ENTRY
+
+    # The diagram draws every state of the graph API, includes resolved.
+    page.goto(f"/versions/{v1.pk}/diagram/")
+    wait_for_diagram(page)
+    graph = graph_of(page, v1.pk)
+    assert len(graph["states"]) >= 55
+    assert page.evaluate("document.body.dataset.stateCount") == str(len(graph["states"]))
+    assert page.locator("#diagram [data-state-id]").count() == len(graph["states"])
+    # Extension calls are drawn as module badges on the states that make them.
+    submit = next(
+        s for s in graph["states"] if any(a["module"] == "queue" and a["action"] == "submit" for a in s["actions"])
+    )
+    badge = page.locator(f'[data-state-id="{submit["id"]}"] .dg-badge[data-module="queue"][data-action="submit"]')
+    expect(badge).to_have_count(1)
+    page.wait_for_function("document.body.dataset.lintReady === '1'")
+    save_screenshot(page, "designer-diagram")
+
+    # Search a state by id, then click it: the source opens at its line.
+    target = next(s for s in graph["states"] if s["file"] == WORKFLOW and s["id"].endswith("TargetBySkill1"))
+    page.get_by_label("Search a state by id").fill("TargetBySkill1")
+    page.get_by_role("button", name="Find").click()
+    page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(target['id'])}")
+    expect(page.locator(f'[data-state-id="{target["id"]}"]')).to_have_class(re.compile(r"\bdg-found\b"))
+    page.locator(f'[data-state-id="{target["id"]}"] > .dg-label').click()
+    page.wait_for_url(re.compile(rf"/versions/{v1.pk}/editor/\?"))
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    assert page.evaluate("document.body.dataset.currentFile") == WORKFLOW
+    assert page.evaluate("document.body.dataset.currentLine") == str(target["line"])
+    expect(page.locator(".CodeMirror-code .cm-jump-line")).to_contain_text('<state id="TargetBySkill1">')
+    save_screenshot(page, "designer-source-line")
+
+    # Edit the workflow in the user's draft: add a state before TargetBySkill1, save a version.
+    page.get_by_role("link", name="Edit in my draft").click()
+    page.wait_for_url(re.compile(rf"/projects/{project.pk}/draft/editor/\?file="))
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    assert page.evaluate("document.body.dataset.currentLine") == str(target["line"])
+    page.keyboard.type('<state id="ReviewedInBrowser"/>')
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.body.dataset.dirty === '1'")
+    page.get_by_label("Message").fill("Add a review state")
+    page.get_by_role("button", name="Save as new version").click()
+    page.wait_for_function("document.body.dataset.saveState === 'version-saved'")
+    expect(page.locator("#editor-message")).to_contain_text("Saved as v2")
+    v2 = project.versions.get(number=2)
+    assert b'<state id="ReviewedInBrowser"/>' in v2.read_files()[WORKFLOW]
+
+    # The diff of the two versions: the new state is coloured as added on the diagram.
+    page.goto(f"/versions/{v1.pk}/diff/{v2.pk}/")
+    wait_for_diagram(page)
+    added = next(s["id"] for s in graph_of(page, v2.pk)["states"] if s["id"].endswith("ReviewedInBrowser"))
+    expect(page.locator(f'[data-state-id="{added}"]')).to_have_class(re.compile(r"\bdg-added\b"))
+    expect(page.locator("#diff-summary [data-kind=added]")).to_contain_text("added: 1 state(s)")
+    # ... next to the per-file text diff showing the typed line.
+    expect(page.locator(f'details[data-path="{WORKFLOW}"]')).to_contain_text('+<state id="ReviewedInBrowser"/>')
+    save_screenshot(page, "designer-visual-diff")
+
+
+def test_a_stale_draft_is_refused_with_a_conflict_message_and_keeps_the_typed_text(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+
+    page.goto(f"/projects/{project.pk}/draft/editor/?file={WORKFLOW}&line=30")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    page.keyboard.type("<!-- typed before the conflict -->")
+    # Someone else saves a version meanwhile: this draft's parent is now stale.
+    from designer import history
+
+    history.create_version(
+        project, v.read_files() if (v := project.latest_version) else {}, author=None, message="other", parent=v
+    )
+    page.get_by_label("Message").fill("My change")
+    page.get_by_role("button", name="Save as new version").click()
+    page.wait_for_function("document.body.dataset.saveState === 'conflict'")
+    expect(page.locator("#editor-message")).to_contain_text("Nothing you typed is lost")
+    assert "<!-- typed before the conflict -->" in page.locator(".CodeMirror-code").inner_text()
+    assert project.versions.count() == 2
+
+
+def test_the_diagram_collapses_a_compound_state_and_search_finds_a_hidden_state_again(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    page.goto(f"/versions/{project.latest_version.pk}/diagram/")
+    wait_for_diagram(page)
+    total = int(page.evaluate("document.body.dataset.stateCount"))
+    graph = page.evaluate("window.diagramView.graph")
+    states = {s["id"]: s for s in graph["states"]}
+    block = next(i for i in states if i.endswith("TargetByAG") and states[i]["children"])
+
+    def descendants(state_id: str) -> int:
+        return sum(1 + descendants(c) for c in states[state_id]["children"])
+
+    page.locator(f'[data-state-id="{block}"] > .dg-toggle').dispatch_event("click")
+    page.wait_for_function(f"document.body.dataset.stateCount === '{total - descendants(block)}'")
+    expect(page.locator(f'[data-state-id="{block}"]')).to_have_class(re.compile(r"\bdg-collapsed\b"))
+
+    hidden = states[block]["children"][0]
+    page.get_by_label("Search a state by id").fill(hidden)
+    page.get_by_role("button", name="Find").click()
+    page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(hidden)}")
+    assert page.evaluate("document.body.dataset.stateCount") == str(total)
+    expect(page.locator(f'[data-state-id="{hidden}"]')).to_have_class(re.compile(r"\bdg-found\b"))
