@@ -525,16 +525,13 @@ class OrsPlatform(FakeEnv):
         self.outcome["hangup"] = True
         code = self.fakes.dialog["hangup_error"]
         for request in self.pending("dialog"):
-            self.cancel_request(
-                request.id,
-                [
-                    Emit(
-                        f"error.dialog.{request.action}",
-                        {"error": code, "description": "the caller hung up", "extensions": {}},
-                        final=True,
-                    )
-                ],
+            self.cancel_request(request.id, [])
+            error = Emit(
+                f"error.dialog.{request.action}",
+                {"error": code, "description": "the caller hung up", "extensions": {}},
+                final=True,
             )
+            self._deliverer(request, error)()  # before interaction.deleted, in this order
         for request in self.pending():
             if request.module != "dialog":
                 for timer in self._timers.pop(request.id, []):

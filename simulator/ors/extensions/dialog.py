@@ -201,7 +201,7 @@ def fake_stop(request: Request, env: FakeEnv) -> list[Emit]:
                 Emit(
                     f"error.dialog.{victim.action}",
                     {"error": "cancelled", "description": "stopped", "extensions": {}},
-                    delay=delay,
+                    delay=2 * delay,  # after dialog.stop.done
                     final=True,
                 )
             ],
