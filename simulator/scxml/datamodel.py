@@ -259,7 +259,8 @@ _CORE = r"""
            errors: {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
                     ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError,
                     InternalError: typeof InternalError === 'function' ? InternalError : Error}};
-  var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem};
+  function setGlobal(name, kind, v) { G[name] = __orchweb_dec(kind, v); }  // strict: read-only ones throw
+  var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem, setGlobal: setGlobal};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
 })(globalThis)
@@ -541,7 +542,7 @@ class ECMAScriptDataModel:
         weakref.finalize(self, _deadlines.pop, self._rt, None)
         pick = self._ctx.eval(_CORE)
         self._h = pick("H")
-        self._js = {name: pick(name) for name in ("P", "setEvent", "defineSystem")}
+        self._js = {name: pick(name) for name in ("P", "setEvent", "defineSystem", "setGlobal")}
         self._set_event_js = self._js["setEvent"]
         # Compiled JS functions, one dict per kind, keyed by the source text as written.
         self._expr_fns: dict[str, Any] = {}
@@ -737,19 +738,36 @@ class ECMAScriptDataModel:
         self._run(fn, *_encode(value))
 
     def declare(self, id: str, expr: str | None = None) -> None:
-        """`<data id expr>`: declare a global variable, set to `expr` (or `undefined`)."""
-        self._declare(id)
-        self.assign(id, expr if expr is not None else "undefined")
+        """`<data id expr>`: declare a global variable, set to `expr` (or `undefined`).
+
+        If `expr` fails the variable still exists, unbound (W3C 5.3), and JSError is raised.
+        A declaration runs once per session, so it is one global `var ID = (EXPR);` program
+        rather than a compiled function (parsing once is cheaper than compiling and calling).
+        """
+        if not _is_identifier(id):
+            raise JSError("SyntaxError", f"invalid variable name: {id!r}")
+        if expr is None:
+            self._eval(f"var {id}; {id} = undefined;")
+            return
+        source = self._pre(expr)
+        try:
+            self._eval(f"var {id} = ({source}\n);")
+        except JSError as exc:
+            self._eval(f"var {id};")
+            if self.program_fallback and exc.name == "SyntaxError":
+                self.assign(id, expr)  # compiles the expression with the program fallback
+                return
+            last = 1 + source.count("\n")
+            if exc.line is not None and exc.line > last:
+                exc.line = last
+            raise
 
     def declare_value(self, id: str, value: Any) -> None:
         """Declare a global variable holding a Python value (e.g. `<data>` JSON content)."""
-        self._declare(id)
-        self.assign_value(id, value)
-
-    def _declare(self, id: str) -> None:
         if not _is_identifier(id):
             raise JSError("SyntaxError", f"invalid variable name: {id!r}")
         self._eval(f"var {id};")
+        self._run(self._js["setGlobal"], id, *_encode(value))
 
     # -- scripts ------------------------------------------------------------------------------
 

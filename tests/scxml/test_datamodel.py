@@ -157,6 +157,23 @@ def test_declare_creates_a_variable_undefined_without_expression(dm):
     assert dm.evaluate("w.k[1]") == 2
 
 
+def test_a_failing_declaration_leaves_the_variable_declared_and_unbound(dm):
+    for expr in ("missing.field", "return", "1 +\n"):
+        with pytest.raises(JSError):
+            dm.declare("broken", expr)
+        assert dm.evaluate("typeof broken") == "undefined"
+        assert dm.evaluate("'broken' in globalThis") is True
+    with pytest.raises(JSError) as info:
+        dm.declare("late", "1 +\n 2 +")
+    assert (info.value.name, info.value.line) == ("SyntaxError", 2)
+
+
+def test_declare_of_an_existing_variable_resets_it(dm):
+    dm.declare("d", "1")
+    dm.declare("d")
+    assert dm.evaluate("d") is UNDEFINED
+
+
 def test_declare_rejects_a_name_that_is_not_an_identifier(dm):
     with pytest.raises(JSError) as info:
         dm.declare("a; b")
@@ -171,6 +188,14 @@ def test_declare_value_takes_python_values(dm):
     assert dm.evaluate("typeof nothing") == "undefined"
     dm.declare_value("nul", None)
     assert dm.evaluate("nul === null") is True
+
+
+def test_declare_value_cannot_overwrite_a_system_variable(dm):
+    dm.set_system("_sessionid", "s1")
+    with pytest.raises(JSError) as info:
+        dm.declare_value("_sessionid", "hijack")
+    assert info.value.name == "TypeError"
+    assert dm.evaluate("_sessionid") == "s1"
 
 
 def test_assign_sets_nested_locations(dm):
