@@ -8,6 +8,7 @@ import pytest
 
 from simulator.ors.extensions import BY_NAME, module_for_namespace, resource
 from simulator.ors.fakes import FakesError, load_fakes
+from simulator.ors.project import OrsRun
 from simulator.scxml.datamodel import ECMAScriptDataModel
 
 #: every member the spec names (documented 0..5, the Composer-used ones, and the wildcard)
@@ -174,3 +175,68 @@ def test_the_profile_section_is_validated_with_clear_errors():
         "$.resource: unknown key(s) 'types'",
         "$.resource.resourceType.CFGTrunk: '12' is not of type 'integer'",
     ]
+
+
+# -- in a running ORS session -------------------------------------------------------------------
+
+ROUTE = """<?xml version="1.0" encoding="UTF-8"?>
+<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
+    xmlns:queue="http://www.genesyslab.com/modules/queue"
+    xmlns:ixn="http://www.genesyslab.com/modules/interaction"
+    initial="wait" _persist="false" profile="ecmascript">
+  <datamodel>
+    <data id="resource" expr="null"/>
+    <data id="edited" expr="null"/>
+    <data id="dnType" expr="_genesys.resource.resourceType.CFGExtension"/>
+  </datamodel>
+  <state id="wait">
+    <onentry><script>var system = {}; var App_Target1 = new Object(); var App_Route1 = new Object();</script></onentry>
+    <transition event="interaction.added" target="Target1">
+      <assign location="system.InteractionID" expr="_event.data.interactionid"/>
+    </transition>
+  </state>
+  <state id="Target1">
+    <onentry>
+      <queue:submit route="false" requestid="App_Target1['requestid']" interactionid="system.InteractionID"
+          queue="'VQ_Sales'" timeout="30" clearontimeout="true" priority="0" ordertype="'max'"
+          orderstat="'StatAgentLoading'">
+        <queue:targets><queue:target name="'AG_Sales'" type="agentgroup" statserver="'Stat_Server'"/></queue:targets>
+      </queue:submit>
+    </onentry>
+    <transition event="queue.submit.done" cond="_event.data.requestid==App_Target1['requestid']" target="Route1">
+      <assign location="_data.resource" expr="_event.data.resource"/>
+      <script>var copy = JSON.parse(JSON.stringify(_event.data.resource)); copy.switch = 'another_switch';</script>
+      <assign location="_data.edited" expr="copy"/>
+    </transition>
+    <transition event="error.queue.submit" target="failed"/>
+  </state>
+  <state id="Route1">
+    <onentry>
+      <ixn:redirect requestid="App_Route1['requestid']" interactionid="system.InteractionID"
+          to="_data.edited" type="_genesys.queue.rType.RouteTypeDefault" hints="{}"/>
+    </onentry>
+    <transition event="interaction.redirect.done" cond="_event.data.requestid==App_Route1['requestid']" target="ok"/>
+    <transition event="error.interaction.redirect" target="failed"/>
+  </state>
+  <final id="ok"/>
+  <final id="failed"/>
+</scxml>"""
+
+
+def test_a_queue_result_is_a_documented_resource_that_interaction_actions_accept():
+    r = OrsRun({"Route.scxml": ROUTE.encode()})
+    try:
+        r.run()
+        assert r.session.errors == [] and r.session.final_state == "ok"
+        evaluate = r.session.datamodel.evaluate
+        assert evaluate("_data.dnType") == 1
+        res = evaluate("_data.resource")
+        assert resource.resource_problem(res) is None
+        assert res["type"] in resource.RESOURCE_OBJECT_TYPES
+        assert set(res) <= set(resource.RESOURCE_FIELDS)
+        assert res["vq"] == "VQ_Sales" and res["dn"]
+        redirect = next(q for q in r.platform.requests.values() if q.action == "redirect")
+        assert redirect.attributes["to"] == {**res, "switch": "another_switch"}
+        assert resource.resource_problem(redirect.attributes["to"]) is None
+    finally:
+        r.session.datamodel.close()
