@@ -244,6 +244,14 @@ def check_structure(graph: dict[str, Any]) -> list[Finding]:
                 findings.append(finding("unknown-target", "error", transition["file"], transition["line"], message))
     for state in graph["states"]:
         findings.extend(_check_initial(state, states))
+    for transition in graph["transitions"]:  # the transition of an <initial> element
+        source = states.get(transition["source"])
+        if source is None or source["kind"] != "initial":
+            continue
+        for target in transition["targets"]:
+            if target in states and not _is_descendant(target, source["parent"], states):
+                message = f"initial state {target!r} is not a descendant of {source['parent']!r}"
+                findings.append(finding("invalid-initial", "error", transition["file"], transition["line"], message))
     return findings
 
 

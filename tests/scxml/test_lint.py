@@ -107,8 +107,9 @@ def test_it_reports_unknown_transition_targets():
         ('<state id="a" initial="nope"><state id="a1"/></state>', 3),
         ('<state id="a" initial="b1"><state id="a1"/></state>\n<state id="b"><state id="b1"/></state>', 3),
         ('<state id="a">\n<state id="a1" initial="a"/></state>', 4),
+        ('<state id="a"><initial>\n<transition target="b"/></initial><state id="a1"/></state>\n<state id="b"/>', 4),
     ],
-    ids=["unknown", "not-a-descendant", "atomic"],
+    ids=["unknown", "not-a-descendant", "atomic", "initial-element"],
 )
 def test_it_reports_invalid_initial_states(body, line):
     assert where(findings(project(body), "invalid-initial")) == [("main.scxml", line)]
