@@ -314,3 +314,17 @@ def test_the_profile_section_is_validated_with_clear_errors():
         "$.classification: unknown key(s) 'screen_rule'",
         "$.classification.classify[0]: 'categories' is required",
     ]
+
+
+def test_classify_stores_the_categories_on_the_interaction(run):
+    session, platform = run(classify("root=\"'Billing'\""), {"interaction": EMAIL, "classification": CLASSIFY_RULES})
+    names = "_genesys.ixn.interactions['EMAIL0001'].categories.map(function (c) { return c.name; })"
+    assert session.datamodel.evaluate(names) == ["Billing", "Refund"]
+    assert [c["relevancy"] for c in platform.interaction("EMAIL0001")["categories"]] == [87, 40]
+
+
+def test_storing_categories_on_the_interaction_can_be_turned_off(run):
+    fakes = {"interaction": EMAIL, "classification": {**CLASSIFY_RULES, "attach_categories": False}}
+    session, _ = run(classify("root=\"'Billing'\""), fakes)
+    assert session.datamodel.evaluate("_genesys.ixn.interactions['EMAIL0001'].categories") == []
+    assert result(session, "result")[0]["name"] == "Billing"

@@ -15,7 +15,7 @@ The module has no documented ``_genesys.classification`` members; the object exi
 
 Fakes profile (section ``classification``; a rule's ``params`` override it per request)
 -----------------------------------------------------------------------------------------
-``{"delay": 0.2,
+``{"delay": 0.2, "attach_categories": true,
    "text": "override of the interaction text",
    "classify": [{"root": "Billing|re:^Bill", "text": "re:invoice", "categories": [
                    {"name": "Billing", "id": "000AaA0000001", "relevancy": 87}]}],
@@ -39,8 +39,9 @@ Unverified choices
   platform does not know answers ``error.classification.<action> {error:'Request Invalid'}``.
 * The interaction text is the profile ``text`` if given, else the interaction's
   ``msgbased.subject``/``text``/``body`` and ``chat.text``/``transcript`` joined by new lines.
-* Categories are *not* copied into ``_genesys.ixn.interactions[id].categories`` (the docs say
-  ORS may do it; Composer reads ``_event.data.categories``).
+* The categories of ``classify`` are also stored in ``_genesys.ixn.interactions[id].categories``
+  when the done event is delivered (the object model documents that property as holding them);
+  ``"attach_categories": false`` turns this off.
 * ``relevancy`` values are clamped to 1..100 and rounded to integers.
 """
 
@@ -67,6 +68,7 @@ FAKES_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "delay": {"type": "number", "minimum": 0},
+        "attach_categories": {"type": "boolean"},
         "text": {"type": "string"},
         "classify": {
             "type": "array",
@@ -157,7 +159,16 @@ def fake_classify(request: Request, env: FakeEnv) -> list[Emit]:
             found = sorted_categories(entry.get("categories") or ())
             break
     delay = float(cfg.get("delay", DEFAULT_DELAY))
-    return [Emit("classification.classify.done", {"categories": found}, delay=delay, final=True)]
+    ixn_id = str(ixn.get("g_uid", ""))
+
+    def store_categories(platform: FakeEnv) -> None:
+        obj = platform.interaction(ixn_id)
+        if obj is not None:  # still in the session when the answer arrives
+            obj["categories"] = [dict(c) for c in found]
+            platform.add_interaction(obj=obj)  # type: ignore[attr-defined]  # re-mirrors it into JS
+
+    effect = store_categories if cfg.get("attach_categories", True) else None
+    return [Emit("classification.classify.done", {"categories": found}, delay=delay, final=True, effect=effect)]
 
 
 def _wanted_rules(value: Any) -> set[str] | None:
