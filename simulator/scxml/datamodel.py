@@ -190,18 +190,19 @@ _CORE = r"""
       v = v.toJSON();
       if (typeof v !== 'object' || v === null) return __orchweb_tolerant(v, stack);
     }
-    if (stack.indexOf(v) >= 0) return '[Circular]';
-    stack.push(v);
+    // Plain loops and index writes: the document may have replaced Array.prototype methods.
+    for (j = 0; j < stack.length; j++) if (stack[j] === v) return '[Circular]';
+    stack[stack.length] = v;
     var out, j, e, ks;
     if (isArray(v)) {
       out = [];
-      for (j = 0; j < v.length; j++) { e = __orchweb_tolerant(v[j], stack); out.push(e === undefined ? null : e); }
+      for (j = 0; j < v.length; j++) { e = __orchweb_tolerant(v[j], stack); out[j] = e === undefined ? null : e; }
     } else {
       out = {};
       ks = keys(v);
       for (j = 0; j < ks.length; j++) { e = __orchweb_tolerant(v[ks[j]], stack); if (e !== undefined) out[ks[j]] = e; }
     }
-    stack.pop();
+    stack.length--;
     return out;
   }
   function __orchweb_json(v) {
@@ -275,7 +276,7 @@ _EXTRAS = r"""
   function bridge(raw) {
     return function __orchweb_bridge() {
       var args = [];
-      for (var i = 0; i < arguments.length; i++) args.push(arguments[i]);
+      for (var i = 0; i < arguments.length; i++) args[i] = arguments[i];
       var r = raw(json(args)), tag = r.charAt(0);
       if (tag === 'o') return parse(r.slice(1));
       if (tag === 'u') return undefined;
@@ -536,6 +537,9 @@ class ECMAScriptDataModel:
         #: value, as SpiderMonkey-based ORS does. Off = W3C behaviour (SyntaxError). May be set
         #: after construction (e.g. by a profile's install_globals); affects later compilations.
         self.program_fallback = program_fallback
+        #: Set once an evaluation ran out of memory. The context may stay full (e.g. a global
+        #: holding the garbage), so the engine should end the session and close() it.
+        self.out_of_memory = False
         self._lock = threading.RLock()
         self._ctx, self._rt = _new_context(self.memory_limit, stack_size)
         # The deadline entry outlives each evaluation; drop it when this object goes away.
@@ -606,6 +610,7 @@ class ECMAScriptDataModel:
         first, _, rest = text.partition("\n")
         if first == "null" and not rest.strip():
             # QuickJS throws `null` when it cannot even allocate the error object.
+            self.out_of_memory = True
             return JSError("InternalError", f"out of memory: exceeded the memory limit of {self._mib()}")
         if rest.strip() == "undefined" or (first == "undefined" and not rest.strip()):
             return JSError("Error", f"uncaught exception: {first}")  # a thrown non-Error value
@@ -617,6 +622,7 @@ class ECMAScriptDataModel:
         if name == "InternalError" and message == "interrupted":
             return JSError(name, f"interrupted: exceeded the time limit of {self.time_limit:g} s", line)
         if name == "InternalError" and message == "out of memory":
+            self.out_of_memory = True
             return JSError(name, f"out of memory: exceeded the memory limit of {self._mib()}", line)
         return JSError(name, message, line)
 

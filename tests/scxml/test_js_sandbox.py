@@ -106,6 +106,7 @@ def test_a_memory_bomb_stops_with_the_memory_message_and_the_process_survives(ot
         bomb.execute("var a = []; while (1) a.push(new Array(1e6));")
     assert info.value.name == "InternalError"
     assert "exceeded the memory limit of 16 MiB" in info.value.message
+    assert bomb.out_of_memory
     bomb.close()
     assert other.evaluate("alive") == "yes"
     fresh = ECMAScriptDataModel()
@@ -150,6 +151,14 @@ def test_prototype_tampering_is_invisible_to_another_instance(dm, other):
 def test_globals_are_invisible_to_another_instance(dm, other):
     dm.execute("var secret = 's3cret'; leaked = 1;")
     assert other.evaluate("typeof secret + typeof leaked") == "undefinedundefined"
+
+
+def test_tampering_with_array_methods_does_not_break_the_bridge_or_cycle_handling(dm):
+    dm.define_function("echo", lambda *args: list(args))
+    dm.execute("Array.prototype.push = Array.prototype.indexOf = Array.prototype.pop = function () { throw 1; };")
+    assert dm.evaluate("echo(1, 'a')") == [1, "a"]
+    dm.execute("var o = {k: [1]}; o.self = o;")
+    assert dm.evaluate("o") == {"k": [1], "self": "[Circular]"}
 
 
 def test_tampering_with_json_in_a_session_does_not_break_value_transfer(dm):
