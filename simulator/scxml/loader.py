@@ -87,14 +87,16 @@ def parse_xml(
     if b"<!DOCTYPE" in prolog:
         line = prolog[: prolog.find(b"<!DOCTYPE")].count(b"\n") + 1
         return None, [DefinitionError("DOCTYPE/ENTITY declarations are not allowed in SCXML documents", file, line, 1)]
+    parser = _parser()
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
+        # The parser's own log: exc.error_log can carry entries of earlier parses in this thread.
         errors = [
             DefinitionError(f"XML syntax error: {entry.message}", file, entry.line or None, entry.column or None)
-            for entry in exc.error_log
+            for entry in parser.error_log
             if entry.level_name in {"ERROR", "FATAL"}
-        ]
+        ][:1]
         return None, errors or [DefinitionError(f"XML syntax error: {exc}", file, exc.lineno, exc.offset)]
     if root.getroottree().docinfo.doctype:
         return None, [DefinitionError("DOCTYPE declarations are not allowed in SCXML documents", file, 1, 1)]
