@@ -126,11 +126,11 @@ def _texts(files: dict[str, bytes]) -> dict[str, str | None]:
     return result
 
 
-def version_page_data(version: Version, can_edit: bool) -> dict[str, Any]:
+def version_page_data(version: Version, can_edit: bool, with_texts: bool = True) -> dict[str, Any]:
     """`payload` of the editor and diagram pages of a stored version (read-only).
 
     Shape (shared with draft_page_data): {"mode": "version"|"draft", "readOnly", "label", "entry",
-    "project": {"id", "name"}, "version": version JSON|null, "files": {path: text|null},
+    "project": {"id", "name"}, "version": version JSON|null, "files": {path: text|null} (empty on diagram pages),
     "urls": {"self", "editor", "diagram", "graph", "lint", "edit"?, "writeFile"?, "renameFile"?,
     "deleteFile"?, "saveVersion"?, "setEntry"?, "page"}}. `edit` (editors only) opens the
     user's draft editor; the write URLs exist only for drafts (POST JSON, see designer/api.py).
@@ -153,12 +153,12 @@ def version_page_data(version: Version, can_edit: bool) -> dict[str, Any]:
         "entry": version.entry,
         "project": {"id": version.project_id, "name": version.project.name},
         "version": version_json(version),
-        "files": _texts(version.read_files()),
+        "files": _texts(version.read_files()) if with_texts else {},
         "urls": urls,
     }
 
 
-def draft_page_data(draft: Draft) -> dict[str, Any]:
+def draft_page_data(draft: Draft, with_texts: bool = True) -> dict[str, Any]:
     """`payload` of the editor and diagram pages of the user's draft (editable); see version_page_data."""
     pid = draft.project_id
     base = draft.base
@@ -170,7 +170,7 @@ def draft_page_data(draft: Draft) -> dict[str, Any]:
         "stale": draft.is_stale(),
         "project": {"id": pid, "name": draft.project.name},
         "version": version_json(base) if base else None,
-        "files": _texts(draft.read_files()),
+        "files": _texts(draft.read_files()) if with_texts else {},
         "urls": {
             "self": reverse("designer-draft-editor", args=[pid]),
             "editor": reverse("designer-draft-editor", args=[pid]),
@@ -488,7 +488,7 @@ def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
         {
             "project": version.project,
             "version": version,
-            "payload": version_page_data(version, can_edit=has_role(role, Role.EDITOR)),
+            "payload": version_page_data(version, can_edit=has_role(role, Role.EDITOR), with_texts=False),
         },
     )
 
@@ -549,7 +549,12 @@ def draft_diagram(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(
         request,
         "designer/diagram.html",
-        {"project": draft.project, "draft": draft, "version": draft.base, "payload": draft_page_data(draft)},
+        {
+            "project": draft.project,
+            "draft": draft,
+            "version": draft.base,
+            "payload": draft_page_data(draft, with_texts=False),
+        },
     )
 
 
