@@ -34,6 +34,8 @@ XINCLUDE_NS_OLD = "http://www.w3.org/2003/XInclude"
 INTERNAL_ATTRIBUTE_PREFIX = "{urn:orchweb:"
 #: SCXML elements that are states in the graph (`initial` is drawn as a pseudo-state)
 STATE_TAGS = ("scxml", "state", "parallel", "final", "history", "initial")
+#: SCXML elements whose content is data or another document, never this state's actions
+OPAQUE_TAGS = {"content", "scxml", "datamodel", "data", "donedata"}
 #: SCXML elements holding executable content, mapped to the action phase they give
 CONTENT_PHASES = {"onentry": "onentry", "onexit": "onexit", "invoke": "invoke"}
 
@@ -113,7 +115,7 @@ def custom_actions(container: etree._Element) -> Iterator[etree._Element]:
             continue
         if is_custom_action(child):
             yield child
-        elif is_scxml(child):
+        elif is_scxml(child) and local_name(child) not in OPAQUE_TAGS:
             yield from custom_actions(child)
 
 
@@ -260,4 +262,9 @@ def build_graph(
     `profile` is handed to the loader (e.g. ORS include prefixing); `modules` maps extension
     namespace URIs to the short module names shown on the diagram badges.
     """
-    return graph_of(resolve_document(files, entry, profile), modules)
+    doc = resolve_document(files, entry, profile)
+    try:
+        return graph_of(doc, modules)
+    except Exception as error:  # a graph bug must not take the designer page down
+        failure = {"file": entry, "line": None, "message": f"cannot draw the document: {error!r}"}
+        return {"entry": entry, "root": None, "states": [], "transitions": [], "errors": [failure]}

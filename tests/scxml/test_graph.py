@@ -146,6 +146,18 @@ def test_it_lists_each_extension_call_on_the_state_or_transition_that_makes_it()
     assert by_id(graph)["b"]["actions"] == []
 
 
+def test_actions_of_an_inline_invoked_document_are_not_the_invoking_states():
+    body = f"""\
+<state id="a">
+  <invoke type="scxml"><content><scxml xmlns="{SCXML}" initial="c">
+    <state id="c"><onentry><ext:inner/></onentry></state>
+  </scxml></content><finalize><ext:outer/></finalize></invoke>
+</state>"""
+    graph = build_graph(doc(body), "main.scxml")
+    assert [a["action"] for a in by_id(graph)["a"]["actions"]] == ["outer"]
+    assert "c" not in by_id(graph)
+
+
 def test_it_leaves_the_module_unknown_without_a_namespace_mapping():
     body = '<state id="a"><onentry><ext:go/></onentry></state>'
     (action,) = by_id(build_graph(doc(body), "main.scxml"))["a"]["actions"]
