@@ -1,0 +1,180 @@
+"""Server-rendered designer pages: creating projects, drafts, share links, comments, bad input."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import Client
+
+from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Team
+from tests.designer.conftest import World, make_user
+
+
+@pytest.mark.django_db
+def test_a_new_project_from_the_starter_gets_a_first_version(world: World) -> None:
+    response = world.client_for("editor").post(
+        "/projects/new/", {"team": world.team.pk, "name": "Sales line", "starter": "basic"}
+    )
+
+    project = Project.objects.get(name="Sales line")
+    assert response["Location"] == f"/projects/{project.pk}/"
+    version = project.latest_version
+    assert version.label == "v1" and version.author == world.editor
+    assert set(version.file_map()) == {
+        "src-gen/IPD_default_Starter.scxml",
+        "src-gen/Main.scxml",
+        "include/starter.js",
+        "fakes/default.json",
+        "scenarios/route-to-agent.json",
+    }
+
+
+@pytest.mark.django_db
+def test_an_empty_project_is_authored_from_scratch_in_a_draft(world: World) -> None:
+    client = world.client_for("editor")
+    client.post("/projects/new/", {"team": world.team.pk, "name": "Blank", "starter": "empty"})
+    project = Project.objects.get(name="Blank")
+    assert project.latest_version is None
+
+    client.post(
+        f"/projects/{project.pk}/draft/add/",
+        {"path": "src-gen/IPD_Blank.scxml", "content": '<scxml xmlns="http://www.w3.org/2005/07/scxml"/>'},
+    )
+    saved = client.post(f"/projects/{project.pk}/draft/save/", {"message": "First document"})
+
+    version = project.latest_version
+    assert saved["Location"] == f"/versions/{version.pk}/"
+    assert version.entry == "src-gen/IPD_Blank.scxml"
+
+
+@pytest.mark.django_db
+def test_a_duplicate_project_name_is_refused_with_400(world: World) -> None:
+    response = world.client_for("owner").post(
+        "/projects/new/", {"team": world.team.pk, "name": "Support line", "starter": "empty"}
+    )
+
+    assert response.status_code == 400
+    assert "already has a project named" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_draft_page_adds_renames_and_deletes_files(world: World) -> None:
+    client = world.client_for("editor")
+    base = f"/projects/{world.project.pk}/draft"
+
+    client.post(f"{base}/add/", {"path": "include/user/extra.js", "content": "var extra;\n"})
+    client.post(
+        f"{base}/add/", {"path": "fakes/busy.json", "upload": SimpleUploadedFile("busy.json", b'{"rules": []}')}
+    )
+    client.post(f"{base}/rename/", {"path": "include/user/extra.js", "new_path": "include/user/more.js"})
+    client.post(f"{base}/delete/", {"path": "scenarios/route-to-agent.json"})
+    page = client.get(f"{base}/").content.decode()
+
+    files = Draft.objects.get(user=world.editor).read_files()
+    assert files["include/user/more.js"] == b"var extra;\n"
+    assert files["fakes/busy.json"] == b'{"rules": []}'
+    assert "include/user/extra.js" not in files and "scenarios/route-to-agent.json" not in files
+    assert "include/user/more.js" in page and "modified" in page
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "message"),
+    [
+        ("add", {"path": "../escape.js", "content": "x"}, "would leave the project folder"),
+        ("add", {"path": "", "content": "x"}, "This field is required"),
+        ("rename", {"path": "missing.js", "new_path": "b.js"}, "no such file in the draft"),
+        ("delete", {"path": "/abs.js"}, "absolute paths are not allowed"),
+        ("entry", {"path": "nope.scxml"}, "no such file in the draft"),
+        ("save", {"message": ""}, "This field is required"),
+        ("save", {"message": "nothing changed"}, "Nothing to save"),
+        ("start", {"base": "999999"}, "does not belong to this project"),
+    ],
+)
+@pytest.mark.django_db
+def test_bad_draft_input_answers_400_with_the_reason(world: World, action: str, data: dict, message: str) -> None:
+    response = world.client_for("editor").post(f"/projects/{world.project.pk}/draft/{action}/", data)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_comparing_with_a_non_version_answers_400(world: World) -> None:
+    response = world.client_for("viewer").get(f"/versions/{world.v2.pk}/compare/?other=latest")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_compare_form_redirects_to_the_diff_oldest_first(world: World) -> None:
+    response = world.client_for("viewer").get(f"/versions/{world.v2.pk}/compare/?other={world.v1.pk}")
+
+    assert response["Location"] == f"/versions/{world.v1.pk}/diff/{world.v2.pk}/"
+
+
+@pytest.mark.django_db
+def test_an_empty_comment_answers_400(world: World) -> None:
+    response = world.client_for("viewer").post(f"/versions/{world.v2.pk}/comments/", {"body": ""})
+
+    assert response.status_code == 400
+    assert not Comment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_share_link_created_on_the_page_opens_the_version_for_anyone(world: World) -> None:
+    world.client_for("editor").post(f"/versions/{world.v1.pk}/share/")
+    link = ShareLink.objects.get(version=world.v1)
+    visitor = Client()
+    opened = visitor.get(f"/s/{link.token}/")
+    page = visitor.get(f"/versions/{world.v1.pk}/")
+
+    assert opened["Location"] == f"/versions/{world.v1.pk}/"
+    assert page.status_code == 200
+    assert "shared read-only" in page.content.decode()
+    assert visitor.get(f"/versions/{world.v2.pk}/").status_code == 302  # only the shared version
+
+
+@pytest.mark.django_db
+def test_the_version_file_page_numbers_lines_for_anchors(world: World) -> None:
+    page = world.client_for("viewer").get(f"/versions/{world.v1.pk}/files/src-gen/Main.scxml").content.decode()
+
+    assert 'id="L1"' in page and 'id="L20"' in page
+
+
+@pytest.mark.django_db
+def test_a_missing_file_of_a_version_is_404(world: World) -> None:
+    assert world.client_for("viewer").get(f"/versions/{world.v1.pk}/files/nope.js").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_user_in_several_teams_sees_each_teams_projects_with_the_role() -> None:
+    user = make_user("multi")
+    for name, role in (("Alpha", Role.VIEWER), ("Beta", Role.OWNER)):
+        team = Team.objects.create(name=name)
+        Membership.objects.create(team=team, user=user, role=role)
+        Project.objects.create(team=team, name=f"{name} project")
+    client = Client()
+    client.force_login(user)
+    page = client.get("/projects/").content.decode()
+
+    assert "Alpha project" in page and "Beta project" in page
+    assert "you are viewer" in page and "you are owner" in page
+
+
+@pytest.mark.django_db
+def test_the_seed_command_creates_the_demo_team_and_projects_once() -> None:
+    call_command("seed", stdout=StringIO())
+    call_command("seed", stdout=StringIO())
+
+    team = Team.objects.get(name="Demo team")
+    assert team.memberships.get(user__username="demo").role == "owner"
+    projects = {p.name: p for p in team.projects.all()}
+    assert set(projects) == {"Starter strategy", "VIP routing"}
+    vip = projects["VIP routing"]
+    assert [v.label for v in vip.versions.order_by("number")] == ["v1", "v2"]
+    assert vip.latest_version.comments.count() == 1
+    assert vip.latest_version.share_links.filter(revoked_at__isnull=True).count() == 1
+    assert b"CheckVip" in vip.latest_version.read_files()["src-gen/Main.scxml"]
