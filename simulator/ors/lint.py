@@ -14,7 +14,7 @@ Rules (id: severity — what):
   composer-fragment: warning — the entry is a Composer workflow/subroutine (ids with the
       `$$_MY_PREFIX_$$` placeholder); replaces the unknown-target/unreachable cascade that causes
   unproducible-event: warning — a transition waits for an event that nothing can produce: no
-      `<raise>`/`<send>` of the strategy, no `done.state.*` of its states, no error event, no
+      `<raise>`/`<send>`/`__Raise('name')` of the strategy, no `done.state.*` of its states, no error event, no
       event of an ORS module or of the ORS core
 
 The declarations are the data in `simulator/ors/extensions/` (see `base.py`); the structural
@@ -258,6 +258,27 @@ def _send_event_names(doc: LoadedDocument, profile: Profile) -> tuple[set[str], 
     return names, dynamic
 
 
+_RAISE_CALL = re.compile(r"""\b__Raise\s*\(\s*(['"])([^'"\\]+)\1""")
+
+
+def _script_raised_names(root: etree._Element) -> set[str]:
+    """Event names raised from JS with ORS's `__Raise('name', data)` and a literal name.
+
+    A computed name (Composer's `__Raise(App_X['error.rethrow'].name, ...)`) re-raises an event
+    the strategy received, so it adds nothing new and does not count as dynamic.
+    """
+    names: set[str] = set()
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        texts = [element.text or ""] if is_scxml(element, "script") else []
+        texts += [value for value in element.attrib.values() if "__Raise" in value]
+        for text in texts:
+            if "__Raise" in text:
+                names |= {match.group(2) for match in _RAISE_CALL.finditer(text)}
+    return names
+
+
 def platform_events(modules: Iterable[Module], used: set[tuple[str, str]]) -> set[str]:
     """Events the ORS platform can send to this strategy.
 
@@ -303,7 +324,7 @@ def check_events(
         module = module_for_namespace(namespace_of(element))
         if module is not None:
             used.add((module.name, local_name(element)))
-    producible = sent | platform_events(modules, used) | set(CORE_EVENTS)
+    producible = sent | _script_raised_names(doc.root) | platform_events(modules, used) | set(CORE_EVENTS)
     producible |= {f"done.state.{s['id']}" for s in graph["states"] if s["kind"] in ("state", "parallel")}
     families = [event for event in producible if event.endswith(".")]
     # Every token prefix of an exact name: a descriptor matches the name iff it is one of them.

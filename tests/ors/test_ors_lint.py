@@ -172,11 +172,13 @@ def test_events_of_the_strategy_the_platform_and_the_core_are_producible():
 <state id="start">
   <onentry>
     <raise event="Raised.done"/>
+    <script>if (x) { __Raise('Scripted.done', {a: 1}); } __Raise(stored.name, stored.params);</script>
     <send eventexpr="'Sent.done'" delay="'1s'"/>
     <session:fetch requestid="r" srcexpr="'http://x'"/>
   </onentry>
   <transition event="Raised" target="start"/>
   <transition event="Sent.done" target="start"/>
+  <transition event="Scripted.done" target="start"/>
   <transition event="session.fetch.done" target="start"/>
   <transition event="error.session.fetch" target="start"/>
   <transition event="interaction.deleted interaction.partystatechanged" target="start"/>
