@@ -328,3 +328,16 @@ def test_storing_categories_on_the_interaction_can_be_turned_off(run):
     session, _ = run(classify("root=\"'Billing'\""), fakes)
     assert session.datamodel.evaluate("_genesys.ixn.interactions['EMAIL0001'].categories") == []
     assert result(session, "result")[0]["name"] == "Billing"
+
+
+def test_screen_with_a_non_string_interactionid_is_an_invalid_attribute_error(run):
+    session, _ = run(screen('interactionid="({id: 1})"'), {"interaction": EMAIL})
+    assert result(session, "path") == "error"
+    assert result(session, "error.error") == "invalidattribute"
+
+
+def test_a_fakes_rule_can_fail_screen(run):
+    rule = {"module": "classification", "action": "screen", "error": {"error": "Request Invalid", "description": "x"}}
+    session, _ = run(screen(), {"interaction": EMAIL, "rules": [rule]})
+    assert result(session, "path") == "error"
+    assert result(session, "error.description") == "x"

@@ -322,3 +322,18 @@ def test_the_profile_section_is_validated_with_clear_errors():
         "$.elasticconnector.down: 'yes' is not of type 'boolean'",
         "$.elasticconnector.templates.t: 1.5 is not of type 'integer'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("element", "missing"),
+    [
+        ('<es:createdoc type="\'doc\'" doc="({a: 1})"/>', "index"),
+        ("<es:createdoc index=\"'calls'\" type=\"'doc'\"/>", "doc"),
+        ('<es:updatedoc index="\'calls\'" type="\'doc\'" doc="({a: 1})"/>', "id"),
+        ("<es:deletedoc index=\"'calls'\" id=\"'1'\"/>", "type"),
+    ],
+)
+def test_a_document_action_without_a_required_attribute_is_a_definition_error(element, missing):
+    with pytest.raises(DocumentError) as caught:
+        OrsRun({"Es.scxml": sequence(element).encode()})
+    assert f"missing required attribute '{missing}'" in str(caught.value)

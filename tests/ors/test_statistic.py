@@ -348,3 +348,15 @@ def test_a_strategy_branches_on_sdata(run):
     assert session.datamodel.evaluate("_data.path") == "agents"
     session, _ = run(doc)
     assert session.datamodel.evaluate("_data.path") == "nobody"
+
+
+def test_unsubscribe_without_statistic_is_a_definition_error():
+    with pytest.raises(DocumentError) as caught:
+        OrsRun({"NoStatistic.scxml": watcher(QUEUE_STAT, "object=\"'VQ1@StatServer.Q'\"").encode()})
+    assert "<statistic:unsubscribe>: missing required attribute 'statistic'" in str(caught.value)
+
+
+def test_unsubscribe_with_an_empty_object_is_request_invalid(run):
+    session, _ = run(watcher(QUEUE_STAT, "object=\"''\" statistic=\"'StatCallsInQueue'\""))
+    assert session.datamodel.evaluate("_data.path") == "unsubscribe failed"
+    assert "object is required" in session.datamodel.evaluate("_data.error.description")
