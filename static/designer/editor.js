@@ -45,10 +45,33 @@
 
   for (const [path, text] of Object.entries(data.files || {})) addDoc(path, text == null ? "" : text);
 
+  /** The file's dominant line ending, kept on save (Composer files use CRLF, often mixed with LF). */
+  function lineEnding(text) {
+    const crlf = (text.match(/\r\n/g) || []).length;
+    const lf = (text.match(/\n/g) || []).length - crlf;
+    return crlf > lf ? "\r\n" : "\n";
+  }
+
   function addDoc(path, text) {
     const doc = CodeMirror.Doc(text, modeFor(path));
-    docs.set(path, { doc: doc, clean: doc.changeGeneration() });
+    // CodeMirror splits lines on any line break; remember each original line's own terminator
+    // (by line handle, which survives edits elsewhere) so saving rewrites only the edited lines.
+    const ends = new WeakMap();
+    (text.match(/\r\n|\n|\r/g) || []).forEach((end, i) => ends.set(doc.getLineHandle(i), end));
+    docs.set(path, { doc: doc, clean: doc.changeGeneration(), eol: lineEnding(text), ends: ends });
     doc.on("change", () => markDirty(path));
+  }
+
+  /** The document's text with the original line terminators (new lines get the dominant one). */
+  function textOf(d) {
+    const parts = [];
+    const last = d.doc.lineCount() - 1;
+    let i = 0;
+    d.doc.eachLine((handle) => {
+      parts.push(handle.text);
+      if (i++ < last) parts.push((d.ends && d.ends.get(handle)) || d.eol);
+    });
+    return parts.join("");
   }
 
   function isDirty(path) {
@@ -262,7 +285,7 @@
     for (const path of dirtyPaths()) {
       const d = docs.get(path);
       const gen = d.doc.changeGeneration();
-      const res = await writeFile(path, d.doc.getValue());
+      const res = await writeFile(path, textOf(d));
       if (!res.ok) {
         say(res.status === 409 ? "conflict" : "error", "Could not save " + path + ": " + errorText(res) + " Your text is kept in the editor.");
         body.dataset.saveState = "error";

@@ -113,7 +113,9 @@ def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
     page.wait_for_function("document.body.dataset.saveState === 'version-saved'")
     expect(page.locator("#editor-message")).to_contain_text("Saved as v2")
     v2 = project.versions.get(number=2)
-    assert b'<state id="ReviewedInBrowser"/>' in v2.read_files()[WORKFLOW]
+    before, after = v1.read_files()[WORKFLOW], v2.read_files()[WORKFLOW]
+    assert b'<state id="ReviewedInBrowser"/>' in after
+    assert after.count(b"\r\n") >= before.count(b"\r\n")
 
     # The diff of the two versions: the new state is coloured as added on the diagram.
     page.goto(f"/versions/{v1.pk}/diff/{v2.pk}/")
@@ -122,7 +124,10 @@ def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
     expect(page.locator(f'[data-state-id="{added}"]')).to_have_class(re.compile(r"\bdg-added\b"))
     expect(page.locator("#diff-summary [data-kind=added]")).to_contain_text("added: 1 state(s)")
     # ... next to the per-file text diff showing the typed line.
-    expect(page.locator(f'details[data-path="{WORKFLOW}"]')).to_contain_text('+<state id="ReviewedInBrowser"/>')
+    file_diff = page.locator(f'details[data-path="{WORKFLOW}"]')
+    expect(file_diff).to_contain_text('+<state id="ReviewedInBrowser"/>')
+    # The editor kept the file's CRLF/LF line endings: only the typed lines differ.
+    assert file_diff.locator("pre.add").count() <= 2
     save_screenshot(page, "designer-visual-diff")
 
 
