@@ -288,53 +288,64 @@ class SessionGroup:
     def busy(self) -> list[Session]:
         return [s for s in list(self.sessions.values()) if s.ready]
 
-    def run_until_idle(self, max_time: float | None = None, max_macrosteps: int | None = None) -> str:
+    def drain(self, max_macrosteps: int | None = None) -> int:
+        """Process queued events of every session (no clock movement); returns macrosteps run."""
+        steps = 0
+        progressed = True
+        while progressed:
+            progressed = False
+            for session in list(self.sessions.values()):
+                while session.ready:
+                    session.step_macrostep()
+                    progressed = True
+                    steps += 1
+                    if max_macrosteps is not None and steps >= max_macrosteps:
+                        return steps
+        return steps
+
+    def run_until_idle(self, max_time: float | None = None, max_macrosteps: int | None = 100_000) -> str:
         """Process every queued event, then fire timers in time order, until nothing is left.
 
-        Returns "idle" (no work and no timers left, or every session ended) or "limit" (the next
-        timer lies beyond `max_time` virtual seconds, or `max_macrosteps` were processed).
+        Returns "idle" (no work and no timers left) or "limit" (the next timer lies beyond
+        `max_time` virtual seconds, which the clock then shows, or `max_macrosteps` macrosteps
+        ran: the guard against charts that keep themselves busy forever).
         """
-        steps = 0
+        budget = max_macrosteps
         while True:
-            progressed = True
-            while progressed:
-                progressed = False
-                for session in list(self.sessions.values()):
-                    while session.ready:
-                        session.step_macrostep()
-                        progressed = True
-                        steps += 1
-                        if max_macrosteps is not None and steps >= max_macrosteps:
-                            return "limit"
+            steps = self.drain(budget)
+            if budget is not None:
+                budget -= steps
+                if budget <= 0:
+                    return "limit"
             if self.clock.wall:
                 return "idle"
             due = self.clock.next_due()
             if due is None:
                 return "idle"
             if max_time is not None and due > max_time:
-                self.clock.advance(max_time - self.clock.now)
+                if max_time > self.clock.now:
+                    self.clock.advance(max_time - self.clock.now)
                 return "limit"
             self.clock.advance_to_next()
 
     def step_timer(self) -> bool:
         """ "Next timer" stepping: jump to the next timer, fire it, process what it caused."""
+        self.drain()
         if not self.clock.advance_to_next():
             return False
-        for session in list(self.sessions.values()):
-            while session.ready:
-                session.step_macrostep()
+        self.drain()
         return True
 
     def advance(self, seconds: float) -> None:
-        """Move virtual time forward by `seconds`, processing events as timers fire."""
+        """Move virtual time forward by `seconds`, processing events as timers fire in order."""
         target = self.clock.now + seconds
-        self.run_until_idle()
+        self.drain()
         while True:
             due = self.clock.next_due()
             if due is None or due > target:
                 break
             self.clock.advance_to_next()
-            self.run_until_idle(max_time=self.clock.now)
+            self.drain()
         self.clock.advance(target - self.clock.now)
 
 
@@ -511,6 +522,8 @@ class Session:
             return True
         if self.internal_queue:
             event = self.internal_queue.popleft()
+            if self._current is not None:
+                self._current["internal_events"].append(event.name)
             self._set_event(event)
             enabled = self.select_transitions(event)
             if enabled:
@@ -593,6 +606,8 @@ class Session:
                         continue
                     break
                 event = self.internal_queue.popleft()
+                if self._current is not None:
+                    self._current["internal_events"].append(event.name)
                 self._set_event(event)
                 enabled = self.select_transitions(event)
             if enabled:
@@ -634,6 +649,7 @@ class Session:
         if self.tracing:
             self._current = {
                 "event": event.as_dict() if event is not None else None,
+                "internal_events": [],
                 "transitions": [],
                 "exited": [],
                 "entered": [],
