@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import _quickjs
+from lxml import etree
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -47,6 +48,7 @@ __all__ = [
     "UNDEFINED",
     "ECMAScriptDataModel",
     "JSError",
+    "XMLValue",
     "check_syntax",
 ]
 
@@ -99,6 +101,68 @@ class JSError(Exception):
 
     def __repr__(self) -> str:
         return f"JSError({self.name!r}, {self.message!r}, {self.line!r})"
+
+
+class XMLValue:
+    """XML that becomes a DOM-like node in JS (W3C B.2: `<data>`/`<content>` holding XML).
+
+    `source` is XML text (parsed without DTDs, entities or network) or lxml element(s). In JS the
+    value is a document (one root element: `documentElement`, `getElementsByTagName`, ...) or a
+    fragment; it converts back to Python as its XML text.
+    """
+
+    __slots__ = ("tree",)
+
+    def __init__(self, source: str | bytes | Any):
+        if isinstance(source, (str, bytes)):
+            nodes = _parse_xml(source.encode() if isinstance(source, str) else source)
+        elif isinstance(source, etree._Element):
+            nodes = [source]
+        else:
+            nodes = list(source)
+        self.tree = [_xml_tree(n) for n in nodes if n is not None]
+
+    def __repr__(self) -> str:
+        return f"XMLValue({self.tree!r})"
+
+
+def _parse_xml(text: bytes) -> list[Any]:
+    """Top-level nodes of an XML document or fragment; hardened: no DTD, entities or network."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    if text.lstrip().startswith((b"<?xml", b"<!DOCTYPE")):
+        try:
+            return [etree.fromstring(text, parser)]
+        except etree.XMLSyntaxError as exc:
+            raise JSError("SyntaxError", f"invalid XML: {exc}") from None
+    try:  # a fragment: any number of elements and text
+        root = etree.fromstring(b"<fragment>" + text + b"</fragment>", parser)
+    except etree.XMLSyntaxError as exc:
+        raise JSError("SyntaxError", f"invalid XML: {exc}") from None
+    nodes: list[Any] = [root.text] if root.text else []
+    for child in root:
+        nodes.append(child)
+        if child.tail:
+            nodes.append(child.tail)
+    return nodes
+
+
+def _xml_tree(node: Any) -> list:
+    """lxml node (or text) -> the JSON tree the JS DOM builder reads."""
+    if isinstance(node, str):
+        return ["t", node]
+    if isinstance(node, etree._Comment):
+        return ["c", node.text or ""]
+    if not isinstance(node.tag, str):  # processing instruction, entity: not represented
+        return ["t", ""]
+    q = etree.QName(node)
+    qname = f"{node.prefix}:{q.localname}" if node.prefix else q.localname
+    attrs = [[etree.QName(k).localname, v] for k, v in node.attrib.items()]
+    children: list = [["t", node.text]] if node.text else []
+    for child in node:
+        children.append(_xml_tree(child))
+        if child.tail:
+            children.append(["t", child.tail])
+    return ["e", qname, q.localname, q.namespace, attrs, children]
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,8 +291,10 @@ _CORE = r"""
     var text = __orchweb_json(v);
     return text === undefined ? '\x01u' : '\x01j' + text;
   }
-  // Python -> value: kind 0 = native primitive, 1 = JSON text, 2 = undefined.
-  function __orchweb_dec(kind, v) { return kind === 0 ? v : kind === 1 ? parse(v) : undefined; }
+  // Python -> value: kind 0 = native primitive, 1 = JSON text, 2 = undefined, 3 = XML tree (JSON).
+  function __orchweb_dec(kind, v) {
+    return kind === 0 ? v : kind === 1 ? parse(v) : kind === 2 ? undefined : P.xml(parse(v));
+  }
 
   function readonly(name) {
     return function __orchweb_readonly() { throw new TypeError(name + ' is a read-only system variable'); };
@@ -341,6 +407,126 @@ _EXTRAS = r"""
   return function (name) { return picks[name]; };
 })
 """
+
+# A small XML DOM (W3C B.2: XML in <data>/<content> becomes a DOM value), compiled into a context
+# the first time an `XMLValue` crosses. Level-1 reading API plus a few mutators; serialises via
+# toString()/toJSON(), so XML values convert to Python as their XML text.
+_XML_DOM = r"""
+(function (P) {
+  'use strict';
+  var defineProperty = P.defineProperty;
+  function nodeList(items) {
+    defineProperty(items, 'item', {value: function (i) { return i < items.length ? items[i] : null; }});
+    return items;
+  }
+  function esc(text, attr) {
+    text = String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    return attr ? text.replace(/"/g, '&quot;') : text;
+  }
+  function walk(node, visit) {
+    for (var i = 0; i < node.childNodes.length; i++) { visit(node.childNodes[i]); walk(node.childNodes[i], visit); }
+  }
+  function Node() {}
+  Node.prototype = {
+    ELEMENT_NODE: 1, TEXT_NODE: 3, COMMENT_NODE: 8, DOCUMENT_NODE: 9, DOCUMENT_FRAGMENT_NODE: 11,
+    get firstChild() { return this.childNodes.length ? this.childNodes[0] : null; },
+    get lastChild() { return this.childNodes.length ? this.childNodes[this.childNodes.length - 1] : null; },
+    get nextSibling() { return sibling(this, 1); },
+    get previousSibling() { return sibling(this, -1); },
+    get children() { return nodeList(this.childNodes.filter(function (n) { return n.nodeType === 1; })); },
+    get textContent() {
+      if (this.nodeType === 3 || this.nodeType === 8) return this.data;
+      var out = '';
+      walk(this, function (n) { if (n.nodeType === 3) out += n.data; });
+      return out;
+    },
+    get nodeValue() { return this.nodeType === 3 || this.nodeType === 8 ? this.data : null; },
+    hasChildNodes: function () { return this.childNodes.length > 0; },
+    getElementsByTagName: function (name) {
+      var out = [];
+      walk(this, function (n) { if (n.nodeType === 1 && (name === '*' || n.nodeName === name)) out.push(n); });
+      return nodeList(out);
+    },
+    getElementsByTagNameNS: function (ns, local) {
+      var out = [];
+      walk(this, function (n) {
+        if (n.nodeType === 1 && (ns === '*' || n.namespaceURI === ns) && (local === '*' || n.localName === local)) {
+          out.push(n);
+        }
+      });
+      return nodeList(out);
+    },
+    getAttribute: function (name) { var a = attr(this, name); return a ? a.value : null; },
+    hasAttribute: function (name) { return attr(this, name) !== null; },
+    setAttribute: function (name, value) {
+      var a = attr(this, name);
+      if (a) a.value = String(value); else this.attributes.push({name: name, nodeName: name, value: String(value)});
+    },
+    removeAttribute: function (name) {
+      var list = this.attributes;
+      for (var i = 0; i < list.length; i++) if (list[i].name === name) list.splice(i, 1);
+    },
+    appendChild: function (child) { child.parentNode = this; this.childNodes.push(child); return child; },
+    removeChild: function (child) {
+      var i = this.childNodes.indexOf(child);
+      if (i >= 0) { this.childNodes.splice(i, 1); child.parentNode = null; }
+      return child;
+    },
+    toString: function () { return serialize(this); },
+    toJSON: function () { return serialize(this); }
+  };
+  function sibling(node, step) {
+    if (!node.parentNode) return null;
+    var list = node.parentNode.childNodes, i = list.indexOf(node) + step;
+    return i >= 0 && i < list.length ? list[i] : null;
+  }
+  function attr(el, name) {
+    var list = el.attributes || [];
+    for (var i = 0; i < list.length; i++) if (list[i].name === name) return list[i];
+    return null;
+  }
+  function serialize(n) {
+    if (n.nodeType === 3) return esc(n.data);
+    if (n.nodeType === 8) return '<!--' + n.data + '-->';
+    var inner = n.childNodes.map(serialize).join('');
+    if (n.nodeType !== 1) return inner;
+    var open = '<' + n.nodeName + n.attributes.map(function (a) {
+      return ' ' + a.name + '="' + esc(a.value, true) + '"';
+    }).join('');
+    return inner ? open + '>' + inner + '</' + n.nodeName + '>' : open + '/>';
+  }
+  function make(props) {
+    var n = Object.create(Node.prototype);
+    n.parentNode = null;
+    n.childNodes = nodeList([]);
+    for (var k in props) n[k] = props[k];
+    return n;
+  }
+  // tree: ['e', qname, localName, namespaceURI|null, [[name, value], ...], [children]] | ['t', text] | ['c', text]
+  function build(t, parent) {
+    var n;
+    if (t[0] === 't') n = make({nodeType: 3, nodeName: '#text', data: t[1]});
+    else if (t[0] === 'c') n = make({nodeType: 8, nodeName: '#comment', data: t[1]});
+    else {
+      n = make({nodeType: 1, nodeName: t[1], tagName: t[1], localName: t[2], namespaceURI: t[3],
+                attributes: t[4].map(function (a) { return {name: a[0], nodeName: a[0], value: a[1]}; })});
+      for (var i = 0; i < t[5].length; i++) build(t[5][i], n);
+    }
+    if (parent) parent.appendChild(n);
+    return n;
+  }
+  // A single root element becomes a document (documentElement); anything else a fragment.
+  P.xml = function (roots) {
+    var elements = roots.filter(function (t) { return t[0] === 'e'; });
+    var single = elements.length === 1 && roots.every(function (t) { return t[0] !== 't' || !/\S/.test(t[1]); });
+    var holder = make(single ? {nodeType: 9, nodeName: '#document'} : {nodeType: 11, nodeName: '#document-fragment'});
+    (single ? elements : roots).forEach(function (t) { build(t, holder); });
+    if (single) holder.documentElement = holder.childNodes[0];
+    return holder;
+  };
+})
+"""
+
 
 # Compiled-function templates. `__orchweb_h` is the private helper object, reached by closure.
 # EXPR is followed by a newline so a trailing `// comment` cannot swallow the closing parenthesis.
@@ -456,6 +642,8 @@ def _dumps(value: Any) -> str:
 
 def _encode(value: Any) -> tuple[int, Any]:
     """Python value -> (kind, payload) for the JS `dec(kind, v)` helper."""
+    if isinstance(value, XMLValue):
+        return 3, _encoder(value.tree)
     if value is UNDEFINED:
         return 2, None
     if isinstance(value, str):
@@ -554,6 +742,7 @@ class ECMAScriptDataModel:
         self._assign_fns: dict[tuple[str, str], Any] = {}
         self._value_fns: dict[str, Any] = {}
         self._caches = (self._expr_fns, self._bool_fns, self._assign_fns, self._value_fns)
+        self._xml_loaded = False
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._scripts: dict[str, str] = {}
         self._locations: dict[str, bool] = {}
@@ -667,6 +856,14 @@ class ECMAScriptDataModel:
                 raise  # not a program either: report the expression's syntax error
             return self._compile(cache, key, template, *prefix, f"__orchweb_h.geval({json.dumps(source)})")
 
+    def _encode(self, value: Any) -> tuple[int, Any]:
+        """`_encode`, loading the XML DOM helpers into this context the first time they are needed."""
+        encoded = _encode(value)
+        if encoded[0] == 3 and not self._xml_loaded:
+            self._run(self._eval(_XML_DOM), self._js["P"])
+            self._xml_loaded = True
+        return encoded
+
     def _helper(self, name: str) -> Any:
         """A helper of _EXTRAS (compiled into this context on first use)."""
         fn = self._js.get(name)
@@ -741,7 +938,7 @@ class ECMAScriptDataModel:
         if fn is None:
             loc, pre = self._check_location(location)
             fn = self._compile(self._value_fns, location, _ASSIGN_VALUE, pre, loc)
-        self._run(fn, *_encode(value))
+        self._run(fn, *self._encode(value))
 
     def declare(self, id: str, expr: str | None = None) -> None:
         """`<data id expr>`: declare a global variable, set to `expr` (or `undefined`).
@@ -773,7 +970,7 @@ class ECMAScriptDataModel:
         if not _is_identifier(id):
             raise JSError("SyntaxError", f"invalid variable name: {id!r}")
         self._eval(f"var {id};")
-        self._run(self._js["setGlobal"], id, *_encode(value))
+        self._run(self._js["setGlobal"], id, *self._encode(value))
 
     # -- scripts ------------------------------------------------------------------------------
 
@@ -805,7 +1002,7 @@ class ECMAScriptDataModel:
         The object is built once, so every read of `_event` until the next call sees the same
         object. `extra` adds fields (e.g. `raw` for the BasicHTTP processor).
         """
-        kind, payload = (2, None) if data is None else _encode(data)
+        kind, payload = (2, None) if data is None else self._encode(data)
         self._run(
             self._set_event_js,
             name,
@@ -823,7 +1020,7 @@ class ECMAScriptDataModel:
         """Define or update a read-only system variable (`_sessionid`, `_name`, `_ioprocessors`, `_x`)."""
         if not _is_identifier(name) or name == "_event":
             raise JSError("TypeError", f"cannot define system variable {name!r}")
-        self._run(self._js["defineSystem"], name, *_encode(value))
+        self._run(self._js["defineSystem"], name, *self._encode(value))
 
     # -- Python functions ---------------------------------------------------------------------
 

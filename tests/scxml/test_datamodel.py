@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError, check_syntax
+from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError, XMLValue, check_syntax
 
 
 @pytest.fixture
@@ -404,6 +404,64 @@ def test_a_python_function_may_evaluate_in_the_same_datamodel(dm):
 def test_a_bad_function_name_is_rejected(dm):
     with pytest.raises(JSError):
         dm.define_function("a-b", lambda: 1)
+
+
+# -- XML values (W3C B.2, optional) ---------------------------------------------------------------------
+
+BOOKS = """
+  <books xmlns="">
+    <book title="title1"/>
+    <book title="title2">x &amp; y<!-- note --></book>
+  </books>
+"""
+
+
+def test_xml_data_becomes_a_dom_document(dm):
+    dm.declare_value("var1", XMLValue(BOOKS))
+    assert dm.evaluate("var1.getElementsByTagName('book')[0].getAttribute('title')") == "title1"
+    assert dm.evaluate("var1.getElementsByTagName('book').item(1).textContent") == "x & y"
+    assert dm.evaluate("var1.documentElement.nodeName") == "books"
+    assert dm.evaluate("var1.nodeType") == 9
+    assert dm.evaluate("var1.documentElement.children.length") == 2
+    assert dm.evaluate("var1.documentElement.firstChild.nodeType") == 3  # whitespace text
+    assert dm.evaluate("var1.getElementsByTagName('book')[0].nextSibling.nodeValue.trim()") == ""
+    assert dm.evaluate("var1.getElementsByTagName('book')[0].hasAttribute('nope')") is False
+
+
+def test_xml_event_data_is_a_dom(dm):
+    dm.set_event("foo", "external", data=XMLValue("<books><book title='a'/><book title='b'/></books>"))
+    assert dm.evaluate("_event.data.getElementsByTagName('book')[1].getAttribute('title')") == "b"
+
+
+def test_xml_values_serialise_back_to_xml_text(dm):
+    dm.declare_value("doc", XMLValue('<a k="1 &amp; &quot;2&quot;">t &lt; u<b/></a>'))
+    assert dm.evaluate("doc") == '<a k="1 &amp; &quot;2&quot;">t &lt; u<b/></a>'
+    dm.execute(
+        "doc.documentElement.setAttribute('k', 'v'); doc.documentElement.removeChild(doc.getElementsByTagName('b')[0]);"
+    )
+    assert dm.evaluate("String(doc)") == '<a k="v">t &lt; u</a>'
+    assert dm.snapshot(["doc"]) == {"doc": '<a k="v">t &lt; u</a>'}
+
+
+def test_xml_with_several_roots_is_a_fragment(dm):
+    dm.declare_value("frag", XMLValue("<a/>text<b/>"))
+    assert dm.evaluate("frag.nodeType") == 11
+    assert dm.evaluate("frag.childNodes.length") == 3
+    assert dm.evaluate("frag.getElementsByTagName('*').length") == 2
+
+
+def test_xml_values_resolve_no_entities_and_reject_bad_xml():
+    value = XMLValue('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
+    assert "root" not in repr(value)
+    with pytest.raises(JSError) as info:
+        XMLValue("<a>")
+    assert info.value.name == "SyntaxError"
+
+
+def test_xml_namespaces_are_exposed(dm):
+    dm.declare_value("ns", XMLValue('<a xmlns:p="urn:p"><p:b/></a>'))
+    assert dm.evaluate("ns.getElementsByTagNameNS('urn:p', 'b')[0].nodeName") == "p:b"
+    assert dm.evaluate("ns.getElementsByTagName('p:b').length") == 1
 
 
 # -- snapshot ------------------------------------------------------------------------------------------
