@@ -71,12 +71,16 @@ def api(methods: list[str], **schema: Any) -> Any:
     """`@api_view` with the designer's authentication, parsers and an OpenAPI description."""
 
     def decorate(function: Any) -> Any:
+        name = function.__name__
         function = api_view(methods)(
             authentication_classes(AUTH)(
                 permission_classes(ANY)(parser_classes([JSONParser, MultiPartParser, FormParser])(function))
             )
         )
-        return extend_schema(**schema)(function) if schema else function
+        for method in methods:
+            # One operationId per method (function views serving several methods would collide).
+            function = extend_schema(methods=[method], operation_id=f"{name}_{method.lower()}", **schema)(function)
+        return function
 
     return decorate
 

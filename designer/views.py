@@ -602,7 +602,7 @@ def draft_file_rename(request: HttpRequest, project_id: int) -> HttpResponse:
     draft = _get_draft_for_user(request, project_id)
     form = DraftRenameFileForm(request.POST)
     return _draft_action(
-        request, draft, form, lambda d: history.rename_draft_file(d, d_form(form, "path"), d_form(form, "new_path"))
+        request, draft, form, lambda d, data: history.rename_draft_file(d, data["path"], data["new_path"])
     )
 
 
@@ -612,7 +612,7 @@ def draft_file_delete(request: HttpRequest, project_id: int) -> HttpResponse:
     """Delete a file of the draft."""
     draft = _get_draft_for_user(request, project_id)
     form = DraftPathForm(request.POST)
-    return _draft_action(request, draft, form, lambda d: history.delete_draft_file(d, d_form(form, "path")))
+    return _draft_action(request, draft, form, lambda d, data: history.delete_draft_file(d, data["path"]))
 
 
 @page
@@ -621,20 +621,17 @@ def draft_set_entry(request: HttpRequest, project_id: int) -> HttpResponse:
     """Choose the draft's entry document."""
     draft = _get_draft_for_user(request, project_id)
     form = DraftPathForm(request.POST)
-    return _draft_action(request, draft, form, lambda d: history.set_draft_entry(d, d_form(form, "path")))
+    return _draft_action(request, draft, form, lambda d, data: history.set_draft_entry(d, data["path"]))
 
 
-def d_form(form: Any, name: str) -> str:
-    """A cleaned value of a validated form."""
-    return str(form.cleaned_data[name])
-
-
-def _draft_action(request: HttpRequest, draft: Draft, form: Any, action: Callable[[Draft], object]) -> HttpResponse:
-    """Run a draft change from a small form; 400 with the draft page on bad input."""
+def _draft_action(
+    request: HttpRequest, draft: Draft, form: Any, action: Callable[[Draft, dict[str, Any]], object]
+) -> HttpResponse:
+    """Validate a small form and run `action(draft, cleaned_data)`; 400 with the draft page on bad input."""
     if not form.is_valid():
         return _render_draft(request, draft, status=400, error="Invalid request: " + form.errors.as_text())
     try:
-        action(draft)
+        action(draft, form.cleaned_data)
     except UploadError as exc:
         return _render_draft(request, draft, status=400, error=str(exc))
     return redirect("designer-draft-detail", draft.project_id)
