@@ -636,8 +636,12 @@ def _dumps(value: Any) -> str:
     """Python value -> JSON text JSON.parse accepts (NaN/Infinity become null)."""
     try:
         return _encoder(value)
-    except ValueError:
+    except (ValueError, TypeError):  # NaN/Infinity, or keys JSON cannot take (tuples, ...)
+        pass
+    try:
         return _encoder(_finite(value))
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. a cyclic Python structure
+        raise JSError("TypeError", f"value cannot be converted for JavaScript: {exc}") from None
 
 
 def _encode(value: Any) -> tuple[int, Any]:

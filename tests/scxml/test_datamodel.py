@@ -250,6 +250,19 @@ def test_assign_value_stores_python_values_including_nan_and_undefined(dm):
     assert dm.evaluate("v.length") == 3
 
 
+def test_assign_value_converts_odd_python_values_or_fails_clearly(dm):
+    import datetime
+
+    dm.declare("v")
+    dm.assign_value("v", {(1, 2): "tuple key", "when": datetime.date(2026, 1, 2), "set": {3}})
+    assert dm.evaluate("v") == {"(1, 2)": "tuple key", "when": "2026-01-02", "set": [3]}
+    cyclic: list = []
+    cyclic.append(cyclic)
+    with pytest.raises(JSError) as info:
+        dm.assign_value("v", cyclic)
+    assert info.value.name == "TypeError"
+
+
 def test_assign_value_to_an_undeclared_variable_is_an_error(dm):
     with pytest.raises(JSError):
         dm.assign_value("ghost", 1)
