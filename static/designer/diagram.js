@@ -169,7 +169,16 @@
       ]) {
         const m = svg(
           "marker",
-          { id: "dg-" + name, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+          {
+            id: "dg-" + name,
+            viewBox: "0 0 10 10",
+            refX: 9,
+            refY: 5,
+            markerWidth: 9,
+            markerHeight: 9,
+            markerUnits: "userSpaceOnUse", // same arrow size whatever the edge's stroke width
+            orient: "auto-start-reverse",
+          },
           defs,
         );
         svg("path", { d: "M0,0 L10,5 L0,10 z", fill: colour }, m);

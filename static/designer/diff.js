@@ -80,6 +80,11 @@
     summary(result);
     const view = await Diagram.render(el, result.graph, { status: result, onStateClick: jump, onEdgeClick: jump });
     window.diagramView = view;
+    // Open on the first change (document order), not on the start of the chart.
+    const first =
+      result.graph.states.find((st) => result.states[st.id]) ||
+      result.graph.states.find((st) => result.graph.transitions.some((t) => result.transitions[t.id] && t.source === st.id));
+    if (first) view.centerOn(view._effective(first.id));
     if ($("diagram-fit")) $("diagram-fit").addEventListener("click", () => view.fit());
     if (el.dataset.fileDiffUrl && $("diff-files")) {
       try {

@@ -58,7 +58,8 @@
     // (by line handle, which survives edits elsewhere) so saving rewrites only the edited lines.
     const ends = new WeakMap();
     (text.match(/\r\n|\n|\r/g) || []).forEach((end, i) => ends.set(doc.getLineHandle(i), end));
-    docs.set(path, { doc: doc, clean: doc.changeGeneration(), eol: lineEnding(text), ends: ends });
+    const tabbed = (text.match(/^\t/gm) || []).length > (text.match(/^ {2}/gm) || []).length;
+    docs.set(path, { doc: doc, clean: doc.changeGeneration(), eol: lineEnding(text), ends: ends, tabs: tabbed });
     doc.on("change", () => markDirty(path));
   }
 
@@ -178,6 +179,7 @@
     }
     if (current !== path) {
       cm.swapDoc(d.doc);
+      cm.setOption("indentWithTabs", d.tabs); // follow the file's indentation style
       current = path;
       $("editor-current").textContent = path;
       renderTree();
