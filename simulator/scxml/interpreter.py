@@ -1512,7 +1512,7 @@ class Session:
             trace_datamodel=self.trace_datamodel,
         )
         self.invocations[invokeid] = (inv, child)
-        self._emit("invoke", {"invokeid": invokeid, "child": child.sessionid, "file": inv.file, "line": inv.line})
+        self._emit("invoke", {"id": invokeid, "child": child.sessionid, "file": inv.file, "line": inv.line})
         child.start()
 
     def _model_for_src(self, src: str, inv: m.Invoke) -> m.Model:
