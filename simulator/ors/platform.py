@@ -159,6 +159,10 @@ class OrsPlatform(FakeEnv):
         self._schedule(request, emits)
         return request
 
+    def execute_js(self, source: str) -> None:
+        """Run a script in the session's global scope (see FakeEnv.execute_js)."""
+        self._js(source)
+
     # -- interactions --------------------------------------------------------------------------
 
     def add_interaction(self, ixn_id: str | None = None, obj: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -225,6 +225,11 @@ class FakeEnv:
         stores: dict[str, dict[str, Any]] = self.__dict__.setdefault("_fake_state", {})
         return stores.setdefault(module, {})
 
+    def execute_js(self, source: str) -> None:
+        """Run a script in the session's global scope (keeps a ``_genesys`` surface in step with
+        the fake, e.g. the value ``sData`` returns after a ``statistic.update``)."""
+        raise NotImplementedError
+
 
 #: A fake: given the evaluated request and the environment, the events to send back.
 FakeFn = Callable[[Request, FakeEnv], list[Emit]]
