@@ -132,6 +132,7 @@ HEAD = """<?xml version="1.0" encoding="UTF-8"?>
   <datamodel>
     <data id="updates" expr="[]"/>
     <data id="late" expr="[]"/>
+    <data id="seen" expr="[]"/>
     <data id="error" expr="null"/>
     <data id="path" expr="''"/>
   </datamodel>
@@ -159,7 +160,8 @@ def watcher(subscribe: str, unsubscribe: str, watch: str = "100s") -> str:
   <state id="Watch">
     <onentry><send event="'Watch.timeout'" delay="'{watch}'"/></onentry>
     <transition event="statistic.update">
-      <script>updates.push({{o: _event.data.object, s: _event.data.statistic, v: _event.data.value}});</script>
+      <script>updates.push({{o: _event.data.object, s: _event.data.statistic, v: _event.data.value}});
+        seen.push(_genesys.statistic.sData(_event.data.object, _event.data.statistic));</script>
     </transition>
     <transition event="Watch.timeout" target="Unsubscribe1"/>
   </state>
@@ -360,3 +362,42 @@ def test_unsubscribe_with_an_empty_object_is_request_invalid(run):
     session, _ = run(watcher(QUEUE_STAT, "object=\"''\" statistic=\"'StatCallsInQueue'\""))
     assert session.datamodel.evaluate("_data.path") == "unsubscribe failed"
     assert "object is required" in session.datamodel.evaluate("_data.error.description")
+
+
+def test_sdata_follows_the_scheduled_value_changes(run):
+    rule = subscription_rule(updates=[{"after": 50, "value": 2}, {"after": 20, "value": 9}])
+    session, platform = run(watcher(QUEUE_STAT, QUEUE_STAT), {"statistics": {"StatCallsInQueue": 1}, "rules": [rule]})
+    assert [u["v"] for u in session.datamodel.evaluate("updates")] == [1, 9, 2]
+    assert session.datamodel.evaluate("seen") == [1, 9, 2]
+    assert session.datamodel.evaluate("_genesys.statistic.sData('VQ1@StatServer.Q', 'StatCallsInQueue')") == 2
+    assert session.datamodel.evaluate("_genesys.statistic.sData('VQ2@StatServer.Q', 'StatCallsInQueue')") == 1
+    assert statistic.current_values(platform)["VQ1@StatServer.Q|StatCallsInQueue"] == 2
+
+
+def test_periodic_updates_carry_the_value_of_their_time(run):
+    rule = subscription_rule(periodic=True, max_updates=3, updates=[{"after": 25, "value": 6}])
+    session, _ = run(watcher(QUEUE_STAT + ' interval="10"', QUEUE_STAT, watch="35s"), {"rules": [rule]})
+    assert [u["v"] for u in session.datamodel.evaluate("updates")] == [0, 0, 0, 6, 6]  # 0, 10, 20, 25, 30 s
+
+
+def test_a_run_time_change_reaches_sdata_and_live_subscriptions():
+    r = OrsRun({"Statistic.scxml": watcher(QUEUE_STAT, QUEUE_STAT).encode()}, fakes={"none": True})
+    try:
+        r.run(max_time=10)
+        assert statistic.set_statistic(r.platform, "VQ2@StatServer.Q", "StatCallsInQueue", 4) == []
+        (live,) = r.platform.pending("statistic", "subscribe")
+        assert statistic.set_statistic(r.platform, "VQ1@StatServer.Q", "StatCallsInQueue", 8) == [live.id]
+        r.run(max_time=20)
+        evaluate = r.session.datamodel.evaluate
+        assert [u["v"] for u in evaluate("updates")] == [0, 8]
+        assert evaluate("_genesys.statistic.sData('VQ1@StatServer.Q', 'StatCallsInQueue')") == 8
+        assert evaluate("_genesys.statistic.sData('VQ2@StatServer.Q', 'StatCallsInQueue')") == 4
+        # a change for every object does not reach a subscription with an object-specific value
+        assert statistic.set_statistic(r.platform, None, "StatCallsInQueue", 3) == []
+        assert evaluate("_genesys.statistic.sData('VQ3@StatServer.Q', 'StatCallsInQueue')") == 3
+        with pytest.raises(ValueError, match="is a number"):
+            statistic.set_statistic(r.platform, None, "StatCallsInQueue", "many")
+        r.run()
+        assert evaluate("_data.path") == "done" and [u["v"] for u in evaluate("updates")] == [0, 8]
+    finally:
+        r.session.datamodel.close()

@@ -12,9 +12,12 @@ Fakes profile
   ``{Params: {...}}``) is keyed by its canonical JSON text (keys sorted, no spaces).
 * rule ``params`` for ``statistic``/``subscribe`` (``{"module": "statistic", "action":
   "subscribe", "params": {...}}``): ``delay`` (virtual seconds before ``subscribe.done``, default
-  0.05), ``updates`` (``[{"after": seconds, "value": number}, ...]``: value changes sent as
-  ``statistic.update`` after the subscription), ``periodic`` (true: re-send the current value
-  every ``interval`` seconds) and ``max_updates`` (cap of periodic updates, default 10).
+  0.05), ``updates`` (``[{"after": seconds, "value": number}, ...]``: value changes of the
+  subscribed statistic, sent as ``statistic.update``; from then on ``sData`` answers the new
+  value), ``periodic`` (true: re-send the value every ``interval`` seconds) and ``max_updates``
+  (cap of periodic updates, default 10).
+* at run time, :func:`set_statistic` changes a value (what a user or scenario does while the
+  session runs): ``sData`` follows and live subscriptions get ``statistic.update``.
 * the generic rule outcomes (``error``, ``events``, ``manual``) apply as for every action.
 
 Unverified choices
@@ -82,6 +85,41 @@ def lookup_value(statistics: Mapping[str, Any], obj: Any, statistic: Any) -> flo
     return 0
 
 
+def current_values(env: FakeEnv) -> dict[str, Any]:
+    """The statistics as this session sees them now: the profile's, then the run-time changes."""
+    return {**env.fakes.statistics, **env.state("statistic").get("values", {})}
+
+
+def apply_value(env: FakeEnv, key: str, value: float | int) -> None:
+    """Change one statistic value (profile key) for the rest of the session, ``sData`` included."""
+    env.state("statistic").setdefault("values", {})[key] = value
+    env.execute_js(f"__orsFakes.statistics[{json.dumps(key)}] = {json.dumps(value)};")
+
+
+def set_statistic(platform: Any, obj: str | None, statistic: Any, value: float | int) -> list[str]:
+    """A run-time change of a statistic (user, scenario): ``sData`` answers `value` from now on and
+    every live subscription whose value changes receives ``statistic.update``.
+
+    `obj` None changes the value for every object (key ``<statistic>``).  `platform` is the
+    session's ``OrsPlatform``.  Returns the ids of the subscriptions notified.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"a statistic value is a number, not {value!r}")
+    name = statistic_key(statistic)
+    live = platform.pending("statistic", "subscribe")
+    before = {r.id: lookup_value(current_values(platform), r.attributes["object"], name) for r in live}
+    apply_value(platform, name if obj is None else f"{obj}|{name}", value)
+    notified = []
+    for r in live:
+        if statistic_key(r.attributes.get("statistic")) != name or (obj is not None and r.attributes["object"] != obj):
+            continue
+        now = lookup_value(current_values(platform), r.attributes["object"], name)
+        if now != before[r.id]:
+            platform.inject("statistic.update", {"object": r.attributes["object"], "statistic": name, "value": now})
+            notified.append(r.id)
+    return notified
+
+
 def _invalid(action: Action, description: str) -> list[Emit]:
     return [error_emit(MODULE, action, REQUEST_INVALID, description)]
 
@@ -125,18 +163,25 @@ def fake_subscribe(request: Request, env: FakeEnv) -> list[Emit]:
     delay = float(cfg.get("delay", 0.05))
     name = statistic_key(stat)
 
-    def update(value: Any, after: float) -> Emit:
-        return Emit(
-            "statistic.update", {"object": obj, "statistic": name, "value": value}, delay=delay + after, request=False
-        )
+    def update(value: Any, after: float, change: bool = False) -> Emit:
+        def set_value(platform: FakeEnv) -> None:
+            apply_value(platform, f"{obj}|{name}", value)
 
-    current = lookup_value(env.fakes.statistics, obj, stat)
+        data = {"object": obj, "statistic": name, "value": value}
+        return Emit("statistic.update", data, delay=delay + after, request=False, effect=set_value if change else None)
+
+    current = lookup_value(current_values(env), obj, stat)
+    # the scripted value changes, in time order: (seconds after subscribe.done, value)
+    timeline = sorted(
+        (float(c.get("after", 0)), c.get("value", current)) for c in cfg.get("updates") or () if isinstance(c, Mapping)
+    )
     emits = [Emit("statistic.subscribe.done", {}, delay=delay), update(current, 0.0)]
-    for change in cfg.get("updates") or ():
-        emits.append(update(change.get("value", current), float(change.get("after", 0))))
+    emits.extend(update(value, after, change=True) for after, value in timeline)
     if cfg.get("periodic"):
-        count = int(cfg.get("max_updates", DEFAULT_MAX_UPDATES))
-        emits.extend(update(current, float(interval) * i) for i in range(1, count + 1))
+        for i in range(1, int(cfg.get("max_updates", DEFAULT_MAX_UPDATES)) + 1):
+            at = float(interval) * i
+            value = next((v for a, v in reversed(timeline) if a <= at), current)
+            emits.append(update(value, at))
     return emits
 
 
