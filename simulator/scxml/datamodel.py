@@ -735,7 +735,7 @@ class ECMAScriptDataModel:
         self._lock = threading.RLock()
         self._ctx, self._rt = _new_context(self.memory_limit, stack_size)
         # The deadline entry outlives each evaluation; drop it when this object goes away.
-        weakref.finalize(self, _deadlines.pop, self._rt, None)
+        self._finalizer = weakref.finalize(self, _deadlines.pop, self._rt, None)
         pick = self._ctx.eval(_CORE)
         self._h = pick("H")
         self._js = {name: pick(name) for name in ("P", "setEvent", "defineSystem", "setGlobal")}
@@ -764,7 +764,9 @@ class ECMAScriptDataModel:
         with self._lock:
             if self._ctx is None:
                 return
-            _deadlines.pop(self._rt, None)
+            # Detach: once the context is freed its JSRuntime address may be reused by another
+            # session, whose entry a late finalizer must not remove.
+            self._finalizer()
             for cache in self._caches:
                 cache.clear()
             self._scripts.clear()

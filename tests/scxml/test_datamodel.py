@@ -573,6 +573,22 @@ def test_close_frees_the_context_and_later_calls_fail_clearly():
     assert "closed" in info.value.message
 
 
+def test_closed_and_collected_datamodels_leave_no_deadline_entries():
+    import gc
+
+    from simulator.scxml import datamodel
+
+    before = len(datamodel._deadlines)
+    for i in range(20):
+        model = ECMAScriptDataModel()
+        model.evaluate("1")
+        if i % 2:
+            model.close()
+        del model
+    gc.collect()
+    assert len(datamodel._deadlines) == before
+
+
 def test_a_datamodel_can_move_between_threads(dm):
     dm.declare("n", "0")
     errors = []
