@@ -401,3 +401,25 @@ def test_a_run_time_change_reaches_sdata_and_live_subscriptions():
         assert evaluate("_data.path") == "done" and [u["v"] for u in evaluate("updates")] == [0, 8]
     finally:
         r.session.datamodel.close()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"updates": [{"after": "soon", "value": 3}]}, "statistic updates[0].after: expected a number, not 'soon'"),
+        ({"updates": {"after": 1}}, "statistic updates: expected a list"),
+        ({"periodic": True, "max_updates": -1}, "statistic max_updates: expected a count"),
+        ({"delay": None}, "statistic delay: expected a number"),
+    ],
+)
+def test_bad_statistic_settings_are_reported_clearly(params, message):
+    r = OrsRun(
+        {"S.scxml": watcher(QUEUE_STAT, QUEUE_STAT).encode()},
+        fakes={"none": True, "rules": [subscription_rule(**params)]},
+    )
+    try:
+        r.run()
+        (error,) = r.session.errors
+        assert message in error["message"] and error["line"] == 17
+    finally:
+        r.session.datamodel.close()

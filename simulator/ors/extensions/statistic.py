@@ -140,6 +140,31 @@ def _same(request: Request, obj: str, stat: Any) -> bool:
     return a.get("object") == obj and statistic_key(a.get("statistic")) == statistic_key(stat)
 
 
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"fakes profile, statistic {where}: expected a number, not {value!r}")
+    return float(value)
+
+
+def _settings(cfg: Mapping[str, Any]) -> tuple[float, list[tuple[float, float]], bool, int]:
+    """(delay, timeline of (after, value), periodic, max_updates) from the statistic settings.
+
+    Raises ``ValueError`` naming the bad setting (the session reports it as an execution error).
+    """
+    delay = _number(cfg.get("delay", 0.05), "delay")
+    changes = cfg.get("updates") or []
+    if not isinstance(changes, list) or not all(isinstance(c, Mapping) for c in changes):
+        raise ValueError("fakes profile, statistic updates: expected a list of {after, value} objects")
+    timeline = sorted(
+        (_number(c.get("after", 0), f"updates[{i}].after"), _number(c.get("value"), f"updates[{i}].value"))
+        for i, c in enumerate(changes)
+    )
+    count = cfg.get("max_updates", DEFAULT_MAX_UPDATES)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"fakes profile, statistic max_updates: expected a count, not {count!r}")
+    return delay, timeline, bool(cfg.get("periodic")), count
+
+
 def fake_subscribe(request: Request, env: FakeEnv) -> list[Emit]:
     """``statistic.subscribe.done`` (not final: the subscription stays live), then updates.
 
@@ -159,8 +184,7 @@ def fake_subscribe(request: Request, env: FakeEnv) -> list[Emit]:
         return _invalid(SUBSCRIBE, f"interval must be greater than 5 seconds (got {int(interval)})")
     if any(r.id != request.id and _same(r, obj, stat) for r in env.pending("statistic", "subscribe")):
         return [error_emit(MODULE, SUBSCRIBE, ALREADY_ACTIVE, f"{statistic_key(stat)} of {obj} is already subscribed")]
-    cfg = env.config("statistic")
-    delay = float(cfg.get("delay", 0.05))
+    delay, timeline, periodic, max_updates = _settings(env.config("statistic"))
     name = statistic_key(stat)
 
     def update(value: Any, after: float, change: bool = False) -> Emit:
@@ -171,14 +195,10 @@ def fake_subscribe(request: Request, env: FakeEnv) -> list[Emit]:
         return Emit("statistic.update", data, delay=delay + after, request=False, effect=set_value if change else None)
 
     current = lookup_value(current_values(env), obj, stat)
-    # the scripted value changes, in time order: (seconds after subscribe.done, value)
-    timeline = sorted(
-        (float(c.get("after", 0)), c.get("value", current)) for c in cfg.get("updates") or () if isinstance(c, Mapping)
-    )
     emits = [Emit("statistic.subscribe.done", {}, delay=delay), update(current, 0.0)]
     emits.extend(update(value, after, change=True) for after, value in timeline)
-    if cfg.get("periodic"):
-        for i in range(1, int(cfg.get("max_updates", DEFAULT_MAX_UPDATES)) + 1):
+    if periodic:
+        for i in range(1, max_updates + 1):
             at = float(interval) * i
             value = next((v for a, v in reversed(timeline) if a <= at), current)
             emits.append(update(value, at))
@@ -196,7 +216,7 @@ def fake_unsubscribe(request: Request, env: FakeEnv) -> list[Emit]:
         return _invalid(UNSUBSCRIBE, f"no active subscription to {statistic_key(stat)} of {obj}")
     for subscription in live:
         env.cancel_request(subscription.id, [])
-    delay = float(env.config("statistic").get("delay", 0.05))
+    delay = _number(env.config("statistic").get("delay", 0.05), "delay")
     return [Emit("statistic.unsubscribe.done", {}, delay=delay, final=True)]
 
 
