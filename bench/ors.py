@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""ORS benchmarks on the real Composer sample (``ors-samples/crd-gvp-wf``). Prints figures; never asserts.
+
+    .venv/bin/python bench/ors.py              # everything
+    .venv/bin/python bench/ors.py throughput   # a subset: throughput, creation, memory, phases
+    .venv/bin/python bench/ors.py --count 200
+
+Figures (single process, virtual clock, default fakes, no trace listeners):
+
+* **throughput** - simulated interactions per second: a session of the IPD is created, started,
+  and run until it ends (``interaction.added`` ... ``queue.submit.done`` -> routed), then closed;
+  every run is checked to end *routed* in ``_composer_global_exit``. Goal: >= 1,000/s.
+* **creation** - ms to create and start one session (to its first stable configuration, the
+  start events queued): the per-interaction fixed cost, dominated by loading Composer's include
+  libraries (~81 KiB of JS) and the ``_genesys`` surfaces into a fresh JS context.
+* **memory** - KiB of RSS per live session of the IPD (N sessions started and kept, waiting in
+  the middle of the strategy for a manual ``queue:submit``). Goal: < 1 MiB per session.
+* **phases** - where the time of one interaction goes (start / run), for tuning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from simulator.ors.fakes import load_fakes  # noqa: E402
+from simulator.ors.project import OrsRun, load_project  # noqa: E402
+
+SHARED = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
+SAMPLE = SHARED / "ors-samples" / "crd-gvp-wf"
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _interaction(files: dict[str, bytes], fakes) -> bool:
+    run = OrsRun(files, fakes=fakes)
+    run.run()
+    ok = run.session.final_state == "_composer_global_exit" and run.platform.outcome.get("status") == "routed"
+    run.session.close()
+    return ok
+
+
+def throughput(files: dict[str, bytes], count: int) -> dict:
+    """Interactions/s, start -> routed, one after another in this process."""
+    fakes = load_fakes({})
+    for _ in range(5):  # warm-up: model cache, compiled surfaces, lazy imports
+        _interaction(files, fakes)
+    ok = True
+    start = time.perf_counter()
+    for _ in range(count):
+        ok = _interaction(files, fakes) and ok
+    elapsed = time.perf_counter() - start
+    return {"interactions_per_s": count / elapsed, "ms_per_interaction": elapsed / count * 1000, "ok": ok}
+
+
+def creation(files: dict[str, bytes], count: int) -> dict:
+    """ms to create + start one session of the IPD (median of `count`)."""
+    fakes = load_fakes({})
+    times = []
+    for _ in range(count):
+        t0 = time.perf_counter()
+        run = OrsRun(files, fakes=fakes)
+        run.start()
+        times.append(time.perf_counter() - t0)
+        run.session.close()
+    return {"creation_ms_median": statistics.median(times) * 1000, "creation_ms_min": min(times) * 1000}
+
+
+def memory(files: dict[str, bytes], count: int) -> dict:
+    """KiB of RSS per live session, each waiting on a manual queue:submit mid-strategy."""
+    fakes = load_fakes({"rules": [{"module": "queue", "action": "submit", "manual": True}]})
+    _interaction(files, load_fakes({}))
+    gc.collect()
+    before = _rss()
+    runs = []
+    for _ in range(count):
+        run = OrsRun(files, fakes=fakes)
+        run.run()
+        runs.append(run)
+    gc.collect()
+    after = _rss()
+    ok = all(r.platform.final_outcome(False)["status"] == "waiting" for r in runs)
+    js = statistics.median(r.session.datamodel.memory_used() for r in runs) / 1024
+    for r in runs:
+        r.session.close()
+    return {"kib_per_session": (after - before) / count / 1024, "js_heap_kib_median": js, "ok": ok}
+
+
+def phases(files: dict[str, bytes], count: int) -> dict:
+    """Median ms of start() and of the run to the end, per interaction."""
+    fakes = load_fakes({})
+    starts, runs = [], []
+    for _ in range(count):
+        run = OrsRun(files, fakes=fakes)
+        t0 = time.perf_counter()
+        run.start()
+        t1 = time.perf_counter()
+        run.run()
+        t2 = time.perf_counter()
+        run.session.close()
+        starts.append(t1 - t0)
+        runs.append(t2 - t1)
+    return {"start_ms": statistics.median(starts) * 1000, "run_ms": statistics.median(runs) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parts", nargs="*", default=["throughput", "creation", "memory", "phases"])
+    parser.add_argument("--count", type=int, default=200, help="interactions/sessions per figure")
+    args = parser.parse_args()
+    files = load_project(SAMPLE)
+    print(f"sample: {SAMPLE} ({sum(len(b) for b in files.values()) / 1024:.0f} KiB of project files)")
+    for part in args.parts:
+        result = {"throughput": throughput, "creation": creation, "memory": memory, "phases": phases}[part](
+            files, args.count
+        )
+        figures = "  ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items())
+        print(f"{part:<11} {figures}")
+
+
+if __name__ == "__main__":
+    main()
