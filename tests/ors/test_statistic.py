@@ -225,6 +225,11 @@ def test_subscribe_answers_done_then_the_current_value(run):
     assert subscribe.status == "cancelled" and unsubscribe.status == "answered"
 
 
+def test_subscribe_accepts_a_numeric_string_interval(run):
+    session, _ = run(watcher(QUEUE_STAT + " interval=\"'60'\"", QUEUE_STAT))
+    assert session.datamodel.evaluate("_data.path") == "done"
+
+
 def test_subscribe_defaults_the_interval_to_30_seconds(run):
     _, platform = run(watcher(QUEUE_STAT, QUEUE_STAT))
     assert next(iter(platform.requests.values())).attributes["interval"] == 30

@@ -39,6 +39,7 @@ Unverified choices
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -178,6 +179,9 @@ def fake_subscribe(request: Request, env: FakeEnv) -> list[Emit]:
     interval = request.attributes.get("interval", DEFAULT_INTERVAL)
     if interval in (None, ""):
         interval = DEFAULT_INTERVAL
+    if isinstance(interval, str):  # interval="'60'": a numeric string is a number of seconds
+        with contextlib.suppress(ValueError):
+            interval = float(interval)
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval != int(interval):
         return _invalid(SUBSCRIBE, f"interval must be an integer number of seconds, not {interval!r}")
     if interval <= 5:
