@@ -1,0 +1,95 @@
+"""The stepping API: microstep/macrostep granularity, run(until), pause, snapshot, listeners."""
+
+from __future__ import annotations
+
+from simulator.scxml.interpreter import SessionGroup
+from simulator.scxml.model import model_from_string
+
+from .conftest import chart
+
+DOC = chart(
+    '<datamodel><data id="n" expr="0"/></datamodel>'
+    '<state id="a"><transition event="go" target="b"><raise event="r1"/><raise event="r2"/></transition></state>'
+    '<state id="b"><transition event="r1" target="c"/></state>'
+    '<state id="c"><transition event="r2" target="d"><assign location="n" expr="n + 1"/></transition></state>'
+    '<state id="d"><onentry><send event="later" delay="3s"/></onentry></state>'
+)
+
+
+def _session():
+    group = SessionGroup(seed=1)
+    session = group.create_session(model_from_string(DOC))
+    return group, session
+
+
+def test_step_microstep_takes_one_microstep_at_a_time():
+    _, s = _session()
+    assert s.step_microstep()  # start
+    assert s.configuration_ids == ["a"]
+    s.inject("go")
+    assert s.step_microstep() and s.configuration_ids == ["b"]
+    assert s.step_microstep() and s.configuration_ids == ["c"]
+    assert s.step_microstep() and s.configuration_ids == ["d"]
+    assert not s.step_microstep()  # nothing enabled and no event left
+
+
+def test_step_macrostep_runs_the_whole_macrostep():
+    _, s = _session()
+    s.start()
+    s.inject("go")
+    assert s.step_macrostep()
+    assert s.configuration_ids == ["d"]
+    assert not s.step_macrostep()
+
+
+def test_run_until_stops_when_the_predicate_holds():
+    _, s = _session()
+    s.start()
+    for _ in range(3):
+        s.inject("nothing")
+    s.inject("go")
+    s.run(until=lambda session: session.events_processed == 2)
+    assert s.events_processed == 2 and s.configuration_ids == ["a"]
+    s.run()
+    assert s.configuration_ids == ["d"]
+
+
+def test_pause_keeps_run_loops_away_but_explicit_steps_work():
+    group, s = _session()
+    s.start()
+    s.inject("go")
+    s.pause()
+    group.run_until_idle()
+    assert s.configuration_ids == ["a"]
+    s.resume()
+    group.drain()
+    assert s.configuration_ids == ["d"]
+
+
+def test_snapshot_has_configuration_datamodel_queues_and_timers():
+    _, s = _session()
+    s.start()
+    s.inject("go")
+    s.inject("x", {"k": 1})
+    snap = s.snapshot()
+    assert snap["configuration"] == ["a"]
+    assert snap["datamodel"] == {"n": 0}
+    assert [e["name"] for e in snap["external_queue"]] == ["go", "x"]
+    assert snap["external_queue"][1]["data"] == {"k": 1}
+    s.run()
+    snap = s.snapshot()
+    assert snap["datamodel"] == {"n": 1}
+    assert snap["timers"] == [{"sendid": snap["timers"][0]["sendid"], "due": 3.0}]
+
+
+def test_session_listeners_attach_and_detach():
+    _, s = _session()
+    seen: list[dict] = []
+    s.attach(seen.append)
+    s.start()
+    assert [r["type"] for r in seen][:2] == ["start", "macrostep"]
+    s.detach(seen.append)
+    count = len(seen)
+    s.inject("go")
+    s.run()
+    assert len(seen) == count
