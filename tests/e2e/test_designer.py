@@ -100,6 +100,26 @@ def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
     expect(page.locator(".CodeMirror-code .cm-jump-line")).to_contain_text('<state id="TargetBySkill1">')
     save_screenshot(page, "designer-source-line")
 
+    # The lint panel lists the API's findings; clicking one opens its line, marked in the gutter.
+    findings = page.request.get(f"/api/versions/{v1.pk}/lint").json()["findings"]
+    page.wait_for_function("document.body.dataset.lintReady === '1'")
+    expect(page.locator("#lint-panel .lint-item")).to_have_count(len(findings))
+    located = next(f for f in findings if f["file"] == WORKFLOW and f["line"])
+    page.locator(f'#lint-panel .lint-item[data-line="{located["line"]}"]').first.click()
+    page.wait_for_function(f"document.body.dataset.currentLine === '{located['line']}'")
+    marker = page.locator(".CodeMirror-code .cm-jump-line .CodeMirror-lint-marker-" + located["severity"])
+    expect(marker).to_have_count(1)
+
+    # ... and back: "show in diagram" opens the diagram on the state around the cursor.
+    page.goto(f"/versions/{v1.pk}/editor/?file={WORKFLOW}&line={target['line'] + 1}")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    page.get_by_role("button", name="Show in diagram").click()
+    page.wait_for_url(re.compile(rf"/versions/{v1.pk}/diagram/\?state="))
+    wait_for_diagram(page)
+    page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(target['id'])}")
+    page.goto(f"/versions/{v1.pk}/editor/?file={WORKFLOW}&line={target['line']}")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+
     # Edit the workflow in the user's draft: add a state before TargetBySkill1, save a version.
     page.get_by_role("link", name="Edit in my draft").click()
     page.wait_for_url(re.compile(rf"/projects/{project.pk}/draft/editor/\?file="))
