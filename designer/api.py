@@ -130,7 +130,15 @@ def _require_user(request: Request) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Projects and versions
+# Teams, projects and versions
+
+
+@api(["GET"], responses=OpenApiTypes.OBJECT)
+def team_list(request: Request) -> Response:
+    """The user's teams with their role: `{"teams": [{"id", "name", "role"}]}`."""
+    _require_user(request)
+    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    return Response({"teams": [{"id": m.team_id, "name": m.team.name, "role": m.role} for m in memberships]})
 
 
 @api(["GET", "POST"], request=ProjectCreateSerializer, responses=OpenApiTypes.OBJECT)

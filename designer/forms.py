@@ -85,3 +85,16 @@ class CommentForm(forms.Form):
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
     path = forms.CharField(max_length=500, required=False)
     line = forms.IntegerField(required=False, min_value=1)
+
+
+class TeamForm(forms.Form):
+    """Create a team (the creator becomes its owner)."""
+
+    name = forms.CharField(max_length=100)
+
+
+class MembershipForm(forms.Form):
+    """Add a member by username, or change a member's role."""
+
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices)

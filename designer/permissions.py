@@ -114,3 +114,14 @@ def _get_share_link_for_user(request: HttpRequest, link_id: int) -> ShareLink:
 def version_role(request: HttpRequest, version: Version) -> str | None:
     """The requester's team role for a version's project (None for share-link visitors)."""
     return role_in_team(request.user, version.project.team_id)
+
+
+def _get_team_for_user(request: HttpRequest, team_id: int, required: str = Role.VIEWER) -> Team:
+    """The team if the user's role in it is at least `required` (404 for non-members)."""
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        if not request.user.is_authenticated:
+            raise AuthenticationRequired()
+        raise Http404("No such team.")
+    _check_role(request, team.pk, required)
+    return team

@@ -21,6 +21,10 @@ Pages
   /share/<id>/revoke/                          designer-sharelink-revoke     (POST)
   /s/<token>/                                  designer-sharelink-open
   /versions/<vid>/comments/                    designer-comment-create       (POST)
+  /teams/                                      designer-team-list            (POST creates a team)
+  /teams/<tid>/                                designer-team-detail
+  /teams/<tid>/members/                        designer-membership-set       (POST, owner)
+  /teams/<tid>/members/remove/                 designer-membership-remove    (POST, owner or self)
 
 Context of the frontend templates (put the data in `json_script`):
   designer/editor.html   project, version (or the draft's base), draft (draft mode only), payload
@@ -64,8 +68,13 @@ urlpatterns = [
     path("share/<int:link_id>/revoke/", views.sharelink_revoke, name="designer-sharelink-revoke"),
     path("s/<str:token>/", views.sharelink_open, name="designer-sharelink-open"),
     path("versions/<int:version_id>/comments/", views.comment_create, name="designer-comment-create"),
+    path("teams/", views.team_list, name="designer-team-list"),
+    path("teams/<int:team_id>/", views.team_detail, name="designer-team-detail"),
+    path("teams/<int:team_id>/members/", views.membership_set, name="designer-membership-set"),
+    path("teams/<int:team_id>/members/remove/", views.membership_remove, name="designer-membership-remove"),
     # JSON API
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="designer-api-schema"),
+    path("api/teams", api.team_list, name="designer-api-team-list"),
     path("api/projects", api.project_list, name="designer-api-project-list"),
     path("api/projects/<int:project_id>", api.project_detail, name="designer-api-project-detail"),
     path("api/projects/<int:project_id>/versions", api.version_list, name="designer-api-version-list"),

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -32,16 +33,19 @@ from designer.forms import (
     DraftRenameFileForm,
     DraftSaveForm,
     DraftStartForm,
+    MembershipForm,
     NewProjectForm,
+    TeamForm,
     UploadProjectForm,
     UploadVersionForm,
 )
 from designer.importing import UploadError, export_zip, read_upload
-from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Version
+from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     AuthenticationRequired,
     _get_project_for_user,
     _get_share_link_for_user,
+    _get_team_for_user,
     _get_version_for_user,
     has_role,
     remember_share_token,
@@ -752,3 +756,97 @@ def create_comment(version: Version, user: Any, data: dict[str, Any]) -> Comment
     return Comment.objects.create(
         version=version, author=user, parent=parent, path=path, line=line, body=data["body"].strip()
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Teams and memberships (owners manage members; anyone logged in may start a team)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_list(request: HttpRequest) -> HttpResponse:
+    """The user's teams with their role; POST creates a team owned by the user."""
+    form = TeamForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    team = Team.objects.create(name=form.cleaned_data["name"].strip())
+                    Membership.objects.create(team=team, user=request.user, role=Role.OWNER)
+            except IntegrityError:
+                form.add_error("name", "A team with this name already exists.")
+            else:
+                return redirect("designer-team-detail", team.pk)
+    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    return render(request, "designer/team_list.html", {"memberships": memberships, "form": form}, status=status)
+
+
+@page
+@require_GET
+def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Members and roles of a team (owners can change them)."""
+    team = _get_team_for_user(request, team_id)
+    role = role_in_team(request.user, team.pk)
+    return _render_team(request, team, role)
+
+
+def _render_team(
+    request: HttpRequest, team: Team, role: str | None, status: int = 200, error: str = ""
+) -> HttpResponse:
+    context = {
+        "team": team,
+        "role": role,
+        "is_owner": role == Role.OWNER,
+        "memberships": team.memberships.select_related("user").order_by("user__username"),
+        "projects": team.projects.order_by("name"),
+        "form": MembershipForm(),
+        "roles": Role.choices,
+        "error": error,
+    }
+    return render(request, "designer/team_detail.html", context, status=status)
+
+
+@page
+@require_POST
+def membership_set(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Add a member by username or change their role (owner only); the last owner stays owner."""
+    team = _get_team_for_user(request, team_id, Role.OWNER)
+    form = MembershipForm(request.POST)
+    if not form.is_valid():
+        return _render_team(request, team, Role.OWNER, 400, "Invalid request: " + form.errors.as_text())
+    user = get_user_model().objects.filter(username=form.cleaned_data["username"].strip()).first()
+    if user is None:
+        return _render_team(request, team, Role.OWNER, 400, f"No user named {form.cleaned_data['username']!r}.")
+    membership = team.memberships.filter(user=user).first()
+    new_role = form.cleaned_data["role"]
+    if membership is not None and membership.role == Role.OWNER and new_role != Role.OWNER and _last_owner(team):
+        return _render_team(request, team, Role.OWNER, 400, "A team needs at least one owner.")
+    Membership.objects.update_or_create(team=team, user=user, defaults={"role": new_role})
+    messages.success(request, f"{user.get_username()} is now {new_role} of {team.name}.")
+    return redirect("designer-team-detail", team.pk)
+
+
+@page
+@require_POST
+def membership_remove(request: HttpRequest, team_id: int) -> HttpResponse:
+    """Remove a member (owner only; members may also leave); the last owner cannot leave."""
+    team = _get_team_for_user(request, team_id)
+    username = request.POST.get("username", "").strip()
+    membership = team.memberships.select_related("user").filter(user__username=username).first()
+    if membership is None:
+        return HttpResponseBadRequest("No such member.")
+    if membership.user_id != request.user.pk:
+        _get_team_for_user(request, team_id, Role.OWNER)
+    if membership.role == Role.OWNER and _last_owner(team):
+        return _render_team(request, team, role_in_team(request.user, team.pk), 400, "A team needs at least one owner.")
+    membership.delete()
+    messages.info(request, f"{username} left {team.name}.")
+    if membership.user_id == request.user.pk:
+        return redirect("designer-team-list")
+    return redirect("designer-team-detail", team.pk)
+
+
+def _last_owner(team: Team) -> bool:
+    return team.memberships.filter(role=Role.OWNER).count() <= 1

@@ -178,3 +178,46 @@ def test_the_seed_command_creates_the_demo_team_and_projects_once() -> None:
     assert vip.latest_version.comments.count() == 1
     assert vip.latest_version.share_links.filter(revoked_at__isnull=True).count() == 1
     assert b"CheckVip" in vip.latest_version.read_files()["src-gen/Main.scxml"]
+
+
+@pytest.mark.django_db
+def test_an_owner_adds_a_member_who_then_sees_the_project(world: World) -> None:
+    response = world.client_for("owner").post(
+        f"/teams/{world.team.pk}/members/", {"username": "outsider", "role": "viewer"}
+    )
+
+    assert response.status_code == 302
+    assert world.client_for("outsider").get(f"/projects/{world.project.pk}/").status_code == 200
+    assert world.client_for("outsider").get(f"/projects/{world.project.pk}/draft/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_last_owner_can_be_neither_demoted_nor_removed(world: World) -> None:
+    client = world.client_for("owner")
+
+    demoted = client.post(f"/teams/{world.team.pk}/members/", {"username": "owner", "role": "editor"})
+    removed = client.post(f"/teams/{world.team.pk}/members/remove/", {"username": "owner"})
+
+    assert demoted.status_code == 400 and removed.status_code == 400
+    assert "at least one owner" in demoted.content.decode()
+    assert world.team.memberships.get(user=world.owner).role == "owner"
+
+
+@pytest.mark.django_db
+def test_adding_an_unknown_user_answers_400(world: World) -> None:
+    response = world.client_for("owner").post(
+        f"/teams/{world.team.pk}/members/", {"username": "ghost", "role": "viewer"}
+    )
+
+    assert response.status_code == 400
+    assert "No user named" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_new_team_is_owned_by_its_creator(world: World) -> None:
+    world.client_for("viewer").post("/teams/", {"name": "Night shift"})
+
+    team = Team.objects.get(name="Night shift")
+    assert team.memberships.get().user == world.viewer and team.memberships.get().role == "owner"
+    teams = world.client_for("viewer").get("/api/teams").json()["teams"]
+    assert {(t["name"], t["role"]) for t in teams} == {("Routing", "viewer"), ("Night shift", "owner")}

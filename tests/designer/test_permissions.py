@@ -179,8 +179,32 @@ CASES = [
         (302, 302, 302, 404, 302, 302),
         data=lambda w: {"body": "Looks right", "path": "src-gen/Main.scxml", "line": 3},
     ),
+    Case("designer-team-list", "get", P("/teams/"), (200, 200, 200, 200, 302, 302)),
+    Case(
+        "designer-team-list",
+        "post",
+        P("/teams/"),
+        (302, 302, 302, 302, 302, 302),
+        data=lambda w: {"name": "Fresh team"},
+    ),
+    Case("designer-team-detail", "get", lambda w: f"/teams/{w.team.pk}/", PAGE_READ),
+    Case(
+        "designer-membership-set",
+        "post",
+        lambda w: f"/teams/{w.team.pk}/members/",
+        (302, 403, 403, 404, 302, 302),
+        data=lambda w: {"username": "outsider", "role": "viewer"},
+    ),
+    Case(
+        "designer-membership-remove",
+        "post",
+        lambda w: f"/teams/{w.team.pk}/members/remove/",
+        (302, 302, 403, 404, 302, 302),
+        data=lambda w: {"username": "editor"},
+    ),
     # ---- API
     Case("designer-api-schema", "get", P("/api/schema/"), (200, 200, 200, 200, 200, 200)),
+    Case("designer-api-team-list", "get", P("/api/teams"), (200, 200, 200, 200, 401, 401)),
     Case("designer-api-project-list", "get", P("/api/projects"), (200, 200, 200, 200, 401, 401)),
     Case(
         "designer-api-project-list",
