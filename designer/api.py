@@ -7,6 +7,7 @@ through a share link (`?share=<token>` or a session that opened `/s/<token>/`).
 
 JSON shapes (see also the payloads in views.py):
   version   {"id", "number", "label", "project", "parent", "author", "created_at", "message", "entry"}
+            (GET /api/versions/<id> adds "files", "fakes" and "scenarios" (paths), "urls")
   project   {"id", "name", "description", "team": {"id", "name"}, "role", "latest": version|null, "urls"}
   file      {"path", "size", "sha256", "url"}           (lists)
   content   {"path", "size", "sha256", "binary", "content": text|null}
@@ -40,7 +41,7 @@ from rest_framework.response import Response
 from designer import history
 from designer.analysis import AnalysisUnavailable, project_graph, project_lint
 from designer.importing import UploadError, clean_path, read_upload
-from designer.models import Draft, Membership, Project, Role, ShareLink, Team
+from designer.models import FAKES_FOLDER, SCENARIOS_FOLDER, Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
     AuthenticationRequired,
     _get_project_for_user,
@@ -220,7 +221,15 @@ def version_list(request: Request, project_id: int) -> Response:
 def version_detail(request: Request, version_id: int) -> Response:
     """A version with its file list and URLs."""
     version = _get_version_for_user(request, version_id)
-    return Response({**version_json(version), "files": version_files_json(version), "urls": version_urls(version)})
+    return Response(
+        {
+            **version_json(version),
+            "files": version_files_json(version),
+            "fakes": version.paths_under(FAKES_FOLDER),
+            "scenarios": version.paths_under(SCENARIOS_FOLDER),
+            "urls": version_urls(version),
+        }
+    )
 
 
 @api(["GET"], responses=OpenApiTypes.OBJECT)

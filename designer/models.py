@@ -169,6 +169,16 @@ class Version(models.Model):
         rows = self.files.select_related("blob").order_by("path")
         return {row.path: row.blob.data() for row in rows}
 
+    def paths_under(self, folder: str) -> list[str]:
+        """Paths of the version's files inside `folder` (e.g. FAKES_FOLDER, SCENARIOS_FOLDER)."""
+        prefix = folder.rstrip("/") + "/"
+        return list(self.files.filter(path__startswith=prefix).order_by("path").values_list("path", flat=True))
+
+
+#: Where fakes profiles and scenarios live in a project (they travel with every version).
+FAKES_FOLDER = "fakes"
+SCENARIOS_FOLDER = "scenarios"
+
 
 class VersionFile(models.Model):
     """One path of a version, pointing at its content."""

@@ -184,6 +184,8 @@ def test_version_and_file_json(world: World) -> None:
     assert version["label"] == "v2" and version["author"] == "editor" and version["parent"] == world.v1.pk
     assert {f["path"] for f in version["files"]} >= {"src-gen/Main.scxml", "fakes/default.json"}
     assert version["urls"]["graph"] == f"/api/versions/{world.v2.pk}/graph"
+    assert version["fakes"] == ["fakes/default.json"]
+    assert version["scenarios"] == ["scenarios/route-to-agent.json"]
     assert file["binary"] is False and "'7100'" in file["content"]
     assert len(file["sha256"]) == 64
 
