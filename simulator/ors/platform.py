@@ -197,6 +197,9 @@ class OrsPlatform(FakeEnv):
 
     def start(self) -> None:
         """Create the profile's interaction and queue the start events (interaction.added, ...)."""
+        for module in BY_NAME.values():
+            if module.start is not None:
+                module.start(self)  # platform activity the profile scripts for the module
         if self.fakes.data["none"]:
             return
         obj = self.add_interaction(obj=interaction_object(self.fakes))

@@ -293,6 +293,9 @@ class Module:
     #: namespace spellings accepted besides `namespace` (the docs omit ``http://``)
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    #: called once when a session's platform starts, to schedule platform activity the fakes
+    #: profile scripts for this module (e.g. the ``ws.requests`` web requests)
+    start: Callable[[FakeEnv], None] | None = None
 
     @property
     def namespaces(self) -> tuple[str, ...]:
@@ -326,6 +329,7 @@ def module(
     js: str = "",
     js_members: Iterable[JSMember] = (),
     doc: str = "",
+    start: Callable[[FakeEnv], None] | None = None,
 ) -> Module:
     """Build a :class:`Module` with the Genesys namespace conventions filled in."""
     namespace = GENESYS_NS_BASE + name
@@ -340,6 +344,7 @@ def module(
         js=js,
         js_members=tuple(js_members),
         doc=doc,
+        start=start,
     )
 
 
