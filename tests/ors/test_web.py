@@ -234,3 +234,33 @@ def test_the_profile_section_is_validated_with_clear_errors():
     with pytest.raises(FakesError) as caught:
         load_fakes({"ws": {"timeout": 3}})
     assert caught.value.problems == ["$.ws: unknown key(s) 'timeout'"]
+
+
+def test_the_profile_can_send_requests_at_virtual_times(listener):
+    fakes = {
+        "ws": {
+            "requests": [
+                {"name": "getBalance", "params": {"account": "late"}, "at": 12.5},
+                {"name": "badRequest"},
+                {"name": "nobodyListens", "at": 3},
+            ]
+        }
+    }
+    r = listener(fakes)
+    sent = web.web_requests(r.platform)
+    assert [(w["name"], w["opened_at"]) for w in sent] == [
+        ("getBalance", 12.5),
+        ("badRequest", 0.0),
+        ("nobodyListens", 3.0),
+    ]
+    answers = {w["name"]: w["response"] for w in sent}
+    assert answers["getBalance"]["params"]["account"] == "late" and answers["getBalance"]["answered_at"] == 12.5
+    assert answers["badRequest"]["type"] == "negative" and answers["badRequest"]["answered_at"] == 0.0
+    assert answers["nobodyListens"] is None
+    assert r.session.datamodel.evaluate("sendids") == [sent[0]["sendid"]]
+
+
+def test_a_profile_request_needs_a_name():
+    with pytest.raises(FakesError) as caught:
+        load_fakes({"ws": {"requests": [{"params": {}}]}})
+    assert caught.value.problems == ["$.ws.requests[0]: 'name' is required"]

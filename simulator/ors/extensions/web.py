@@ -14,8 +14,11 @@ its ``sendid`` when the caller queues it itself), the
 session answers with ``<ws:response>``, and :func:`response_for` returns what the HTTP caller
 receives: ``{"type", "resultcode", "params"}`` (``None`` while unanswered).
 
-Fakes profile: section ``ws`` - ``{"delay": 0.0}`` (virtual seconds before an error event about
-a bad ``<ws:response>`` is delivered).  Rules on ``ws``/``response`` apply as for every action.
+Fakes profile: section ``ws`` - ``{"delay": 0.0, "requests": [{"name": "getBalance", "params":
+{"account": "A-17"}, "at": 5}]}``: ``requests`` are sent to the session at their virtual time
+(seconds, default 0) exactly like :func:`send_request`; :func:`web_requests` lists them with their
+answers.  ``delay``: virtual seconds before an error event about a bad ``<ws:response>``.  Rules
+on ``ws``/``response`` apply as for every action.
 
 Unverified choices
 ------------------
@@ -43,7 +46,23 @@ NEGATIVE = "negative"
 FAKES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "properties": {"delay": {"type": "number", "minimum": 0}},
+    "properties": {
+        "delay": {"type": "number", "minimum": 0},
+        "requests": {
+            "type": "array",
+            "description": "web requests sent to the session: POST /scxml/session/<id>/request/<name>",
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "params": {"type": "object"},
+                    "at": {"type": "number", "minimum": 0},
+                },
+            },
+        },
+    },
 }
 
 
@@ -52,8 +71,10 @@ def _open(env: FakeEnv) -> dict[str, dict[str, Any]]:
     return env.state("ws").setdefault("requests", {})
 
 
-def open_request(env: FakeEnv, name: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Register an HTTP request to the session; return the external event to queue.
+def open_request(
+    env: FakeEnv, name: str, params: Mapping[str, Any] | None = None, delay: float = 0.0
+) -> dict[str, Any]:
+    """Register an HTTP request arriving in `delay` virtual seconds; return the external event to queue.
 
     The event is ``{"name": name, "data": params, "sendid": <new id>}``: queue it on the
     session's external queue with that ``sendid`` so ``<ws:response requestid="_event.sendid">``
@@ -63,7 +84,7 @@ def open_request(env: FakeEnv, name: str, params: Mapping[str, Any] | None = Non
         raise ValueError("a web request needs an event name")
     sendid = env.new_id("ws")
     data = dict(params or {})
-    _open(env)[sendid] = {"name": name, "params": data, "response": None, "opened_at": env.now}
+    _open(env)[sendid] = {"name": name, "params": data, "response": None, "opened_at": env.now + delay}
     return {"name": name, "data": data, "sendid": sendid}
 
 
@@ -73,9 +94,20 @@ def send_request(platform: Any, name: str, params: Mapping[str, Any] | None = No
     What ``POST /scxml/session/<id>/request/<name>`` does on ORS.  The fire-and-forget
     ``.../event/<name>`` is a plain ``platform.inject(name, params)``.
     """
-    event = open_request(platform, name, params)
+    event = open_request(platform, name, params, delay)
     platform.inject(event["name"], event["data"], delay, source="web", sendid=event["sendid"])
     return str(event["sendid"])
+
+
+def web_requests(env: FakeEnv) -> list[dict[str, Any]]:
+    """Every web request of the session: ``{sendid, name, params, opened_at, response}``."""
+    return [{"sendid": sendid, **entry} for sendid, entry in _open(env).items()]
+
+
+def start(platform: Any) -> None:
+    """Send the profile's ``ws.requests`` to the session at their virtual times (module start hook)."""
+    for spec in platform.fakes.config("ws").get("requests") or ():
+        send_request(platform, spec["name"], spec.get("params"), float(spec.get("at", 0.0)))
 
 
 def response_for(env: FakeEnv, sendid: str) -> dict[str, Any] | None:
@@ -142,4 +174,5 @@ MODULE = module(
     js=JS,
     js_members=(),
     doc="Web 2.0 API: HTTP requests become events; <ws:response> answers them",
+    start=start,
 )
