@@ -106,7 +106,7 @@ def web_requests(env: FakeEnv) -> list[dict[str, Any]]:
 
 def start(platform: Any) -> None:
     """Send the profile's ``ws.requests`` to the session at their virtual times (module start hook)."""
-    for spec in platform.fakes.config("ws").get("requests") or ():
+    for spec in platform.config("ws").get("requests") or ():
         send_request(platform, spec["name"], spec.get("params"), float(spec.get("at", 0.0)))
 
 
