@@ -9,10 +9,11 @@ type="'positive'|'negative'" resultcode="..."><param name expr/></ws:response>``
 
 The module's only action is ``<ws:response>``; ``_genesys.ws`` has no documented members (the
 object exists, empty).  The "fake" here is the *client* side: the harness opens a request with
-:func:`send_request` (or :func:`open_request`, which returns the external event to queue with
-its ``sendid`` when the caller queues it itself), the
-session answers with ``<ws:response>``, and :func:`response_for` returns what the HTTP caller
-receives: ``{"type", "resultcode", "params"}`` (``None`` while unanswered).
+:func:`send_request` (or :func:`open_request`, which returns the external event to queue with its
+``sendid`` when the caller queues it itself), the session answers with ``<ws:response>``, and
+:func:`response_for` returns what the HTTP caller receives: ``{"type", "resultcode", "params"}``
+(``None`` while unanswered).  Response parameters are ``<param name expr>``; the ``location``
+form is not evaluated (Composer's Response block writes ``expr``).
 
 Fakes profile: section ``ws`` - ``{"delay": 0.0, "requests": [{"name": "getBalance", "params":
 {"account": "A-17"}, "at": 5}]}``: ``requests`` are sent to the session at their virtual time
@@ -131,7 +132,7 @@ def fake_response(request: Request, env: FakeEnv) -> list[Emit]:
     for param in find_children(request.children, "param"):
         attrs = param["attributes"]
         if attrs.get("name"):
-            params[str(attrs["name"])] = attrs.get("expr", attrs.get("location"))
+            params[str(attrs["name"])] = attrs.get("expr")
     entry["response"] = {
         "type": request.attributes.get("type") or POSITIVE,
         "resultcode": request.attributes.get("resultcode"),
