@@ -90,7 +90,13 @@
       return;
     }
     showErrors(graph);
-    view = await Diagram.render(el, graph, { onStateClick: jump, onEdgeClick: jump });
+    try {
+      view = await Diagram.render(el, graph, { onStateClick: jump, onEdgeClick: jump });
+    } catch (err) {
+      el.textContent = "The diagram cannot be laid out: " + err.message;
+      body.dataset.diagramError = err.message;
+      return;
+    }
     window.diagramView = view; // handy from the browser console and for tests
     $("diagram-search").addEventListener("submit", async (ev) => {
       ev.preventDefault();

@@ -6,8 +6,9 @@
  * Page data (json_script "editor-data", built by designer.views): {mode, readOnly, label, entry,
  *   files: {path: text|null}, urls: {self, editor, diagram, graph, lint, page, edit?, writeFile?
  *   (POST {path, content}: new file), fileUrls? ({path: url}, PUT {content}: existing file),
- *   renameFile? (POST {path, new_path}), deleteFile? (POST {path}), saveVersion? (POST {message};
- *   201 version JSON, 409 {detail} on a stale parent)}}
+ *   renameFile? (POST {path, new_path}), deleteFile? (POST {path}), setEntry? (POST {path}),
+ *   saveVersion? (POST {message}; 201 version JSON, 409 {detail, latest} on a stale parent),
+ *   rebase? (POST: keep the draft's files, base it on the latest version)}}
  * Every URL comes from the server; the page only adds query parameters (?file, ?line, ?state).
  * Readiness flags on <body>: editorReady, currentFile, currentLine, lintReady, lintCount, saveState.
  */
@@ -92,7 +93,8 @@
 
   /* ---------- messages ---------- */
 
-  function say(kind, message, link) {
+  /** Shows a message; `link` adds {href, text}, `action` adds a button {text, run}. */
+  function say(kind, message, link, action) {
     const el = $("editor-message");
     el.textContent = message;
     el.className = "designer-message " + kind;
@@ -103,6 +105,14 @@
       a.href = link.href;
       a.textContent = link.text;
       el.append(" ", a);
+    }
+    if (action) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.id = "editor-message-action";
+      b.textContent = action.text;
+      b.addEventListener("click", action.run);
+      el.append(" ", b);
     }
   }
 
@@ -129,7 +139,10 @@
           a.href = withParams(urls.self, { file: path });
           a.dataset.path = path;
           a.textContent = name;
-          if (path === data.entry) a.title = "entry document";
+          if (path === data.entry) {
+            a.title = "entry document";
+            a.classList.add("entry");
+          }
           if (path === current) a.classList.add("current");
           if (isDirty(path)) a.classList.add("dirty");
           if (counts[path]) {
@@ -315,8 +328,14 @@
     const res = await post(urls.saveVersion, { message: message });
     if (!res.ok) {
       // A stale parent (someone saved meanwhile) is a 409: the draft and the editor keep the text.
-      say(res.status === 409 ? "conflict" : "error", errorText(res) + " Nothing you typed is lost: it stays in your draft.");
-      body.dataset.saveState = res.status === 409 ? "conflict" : "error";
+      const conflict = res.status === 409;
+      const latest = conflict && res.json.latest ? res.json.latest.label : null;
+      const action =
+        conflict && urls.rebase
+          ? { text: "Keep my files, base the draft on " + (latest || "the latest version"), run: rebase }
+          : null;
+      say(conflict ? "conflict" : "error", errorText(res) + " Nothing you typed is lost: it stays in your draft.", null, action);
+      body.dataset.saveState = conflict ? "conflict" : "error";
       return;
     }
     const v = res.json.version || res.json;
@@ -326,6 +345,26 @@
     if (v.label) $("editor-label").textContent = "draft based on " + v.label;
     body.dataset.saveState = "version-saved";
     body.dataset.savedVersion = v.label || "";
+  }
+
+  /** After a conflict: base the draft on the latest version, keeping every file as typed. */
+  async function rebase() {
+    const res = await post(urls.rebase, {});
+    if (!res.ok) return say("error", errorText(res));
+    const base = res.json.base;
+    if (base) $("editor-label").textContent = "draft based on " + base.label;
+    say("ok", "Your draft is now based on " + (base ? base.label : "the latest version") + ". Review and save again.");
+    body.dataset.saveState = "rebased";
+  }
+
+  async function setEntry() {
+    if (!current || !urls.setEntry) return;
+    const res = await post(urls.setEntry, { path: current });
+    if (!res.ok) return say("error", errorText(res));
+    data.entry = res.json.entry || current;
+    renderTree();
+    say("ok", data.entry + " is now the entry document.");
+    refreshLint();
   }
 
   async function addFile() {
@@ -409,7 +448,7 @@
   /* ---------- wire up ---------- */
 
   if (data.readOnly) {
-    for (const id of ["save-draft", "add-file", "rename-file", "delete-file"]) if ($(id)) $(id).hidden = true;
+    for (const id of ["save-draft", "add-file", "rename-file", "delete-file", "set-entry"]) if ($(id)) $(id).hidden = true;
     if ($("version-form")) $("version-form").hidden = true;
   } else {
     $("save-draft").addEventListener("click", async () => {
@@ -419,6 +458,7 @@
     $("add-file").addEventListener("click", addFile);
     $("rename-file").addEventListener("click", renameFile);
     $("delete-file").addEventListener("click", deleteFile);
+    if ($("set-entry")) $("set-entry").addEventListener("click", setEntry);
     cm.setOption("extraKeys", {
       "Ctrl-S": () => saveDraft().then((ok) => ok && say("ok", "Draft saved.")),
       "Cmd-S": () => saveDraft().then((ok) => ok && say("ok", "Draft saved.")),

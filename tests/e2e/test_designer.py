@@ -174,6 +174,14 @@ def test_a_stale_draft_is_refused_with_a_conflict_message_and_keeps_the_typed_te
     assert "<!-- typed before the conflict -->" in page.locator(".CodeMirror-code").inner_text()
     assert project.versions.count() == 2
 
+    # Rebasing keeps the typed text; saving again then makes v3 with it.
+    page.get_by_role("button", name="Keep my files, base the draft on v2").click()
+    page.wait_for_function("document.body.dataset.saveState === 'rebased'")
+    page.get_by_label("Message").fill("My change, after v2")
+    page.get_by_role("button", name="Save as new version").click()
+    page.wait_for_function("document.body.dataset.saveState === 'version-saved'")
+    assert b"<!-- typed before the conflict -->" in project.versions.get(number=3).read_files()[WORKFLOW]
+
 
 def test_the_diagram_collapses_a_compound_state_and_search_finds_a_hidden_state_again(
     logged_in_page: Page, shared_dir: Path, tmp_path: Path
