@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,12 @@ def replace_identifier(source: str, name: str, replacement: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=4096)
 def rewrite_const(source: str) -> str:
-    """SpiderMonkey's pre-ES6 ``const`` behaves like ``var`` (re-declarable): rewrite it."""
+    """SpiderMonkey's pre-ES6 ``const`` behaves like ``var`` (re-declarable): rewrite it.
+
+    Memoised process-wide: every session preprocesses the same include libraries.
+    """
     if "const" not in source:
         return source
     return replace_identifier(source, "const", "var")

@@ -40,6 +40,8 @@ from typing import Any
 import _quickjs
 from lxml import etree
 
+from . import jsbytecode
+
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "DEFAULT_STACK_SIZE",
@@ -60,6 +62,8 @@ SYSTEM_VARIABLES = ("_event", "_sessionid", "_name", "_ioprocessors", "_x")
 #: Beyond this many distinct sources the compile cache is dropped (bounds memory when a client
 #: evaluates generated text, e.g. an inspector console).
 _CACHE_LIMIT = 20_000
+#: scripts at least this long run from process-wide compiled bytecode (see jsbytecode.py)
+_BYTECODE_MIN_CHARS = 4096
 
 
 class _Undefined:
@@ -988,6 +992,12 @@ class ECMAScriptDataModel:
             if len(self._scripts) >= _CACHE_LIMIT:
                 self._scripts.clear()
             self._scripts[script] = source
+        if len(source) >= _BYTECODE_MIN_CHARS:
+            # Big libraries (Composer includes): parse once per process, load bytecode per session.
+            code = jsbytecode.compile_program(source)
+            if code is not None:
+                self._run(jsbytecode.run_program, self._ctx, code)
+                return
         self._eval(source)
 
     # -- events and system variables ----------------------------------------------------------
