@@ -837,8 +837,9 @@ class Session:
 
     def enter_states(self, enabled: list[m.Transition]) -> tuple[m.State, ...]:
         """https://www.w3.org/TR/scxml/#enterStates"""
+        late = self.model.binding == "late"
         if len(enabled) == 1 and enabled[0]._entry is not None:
-            entered, states_for_default_entry, default_history_content = enabled[0]._entry
+            entered, plain, states_for_default_entry, default_history_content = enabled[0]._entry
         else:
             states_to_enter: set[m.State] = set()
             states_for_default_entry: set[m.State] = set()
@@ -846,14 +847,27 @@ class Session:
             self._history_seen = False
             self.compute_entry_set(enabled, states_to_enter, states_for_default_entry, default_history_content)
             entered = tuple(sorted(states_to_enter, key=_order))
+            # `plain` states need nothing but joining the configuration (the common case).
+            plain = tuple(
+                not (
+                    s.invokes
+                    or s.onentry
+                    or s.kind == "final"
+                    or (late and s.data)
+                    or (s in states_for_default_entry and s.initial.content)
+                    or s.id in default_history_content
+                )
+                for s in entered
+            )
             if len(enabled) == 1 and not self._history_seen:
                 # No history state took part: the entry set depends on the document only.
-                enabled[0]._entry = (entered, frozenset(states_for_default_entry), default_history_content)
-        late = self.model.binding == "late"
+                enabled[0]._entry = (entered, plain, frozenset(states_for_default_entry), default_history_content)
         configuration = self.configuration
         self._atomic = None
-        for s in entered:
+        for s, is_plain in zip(entered, plain):
             configuration.add(s)
+            if is_plain:
+                continue
             if s.invokes:
                 self.states_to_invoke.add(s)
             if late and s not in self.first_entry_done:
