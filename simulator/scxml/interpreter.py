@@ -864,7 +864,7 @@ class Session:
                 enabled[0]._entry = (entered, plain, frozenset(states_for_default_entry), default_history_content)
         configuration = self.configuration
         self._atomic = None
-        for s, is_plain in zip(entered, plain):
+        for s, is_plain in zip(entered, plain, strict=True):
             configuration.add(s)
             if is_plain:
                 continue
