@@ -6,4 +6,6 @@ from simulator import consumers
 
 websocket_urlpatterns = [
     path("ws/ping/", consumers.PingConsumer.as_asgi()),
+    path("ws/simulations/", consumers.SimulationConsumer.as_asgi()),
+    path("ws/simulations/<int:simulation_id>/", consumers.SimulationConsumer.as_asgi()),
 ]

@@ -1,0 +1,592 @@
+"""Simulation sessions: live ORS simulations driven step by step, rebuilt anywhere by replay.
+
+A simulation's state is never stored: it is rebuilt from its *recipe* — version files, entry,
+fakes profile, seed — plus the **inputs log**, the list of operations the user applied, each
+stamped with the trace sequence number reached after it (``seq``). Replaying the log gives the
+same trace record for record (the engine and the fakes are deterministic), which gives three
+features with one mechanism: reconnect/resume in any Daphne process, rewind ("go back to trace
+record N" = replay the operations that ended at or before N), and restart (replay nothing).
+
+Public API
+----------
+``SimulationRuntime(files, entry, fakes, seed)``
+    One live simulation (an ``simulator.ors.project.OrsRun`` with tracing). ``apply(op)`` runs one
+    validated operation and returns the new trace records; ``run_chunk(...)`` runs macrosteps for a
+    ``run``; ``replay(inputs, upto=None)``, ``rewind(seq)``, ``restart()``; ``snapshot()`` is the
+    JSON state shown by the page; ``breakpoints`` (``Breakpoints``). Not thread-safe by itself:
+    callers hold ``runtime.lock`` (``execute`` does).
+``parse_op(message) -> dict``
+    Validates a client message into an operation (``OpError`` with a clear message otherwise).
+``execute(runtime, fn, *args)``
+    Awaitable: runs ``fn(*args)`` under the runtime's lock in the bounded worker pool, never on
+    the event loop (quickjs-ng releases the GIL while JS runs, so sessions progress in parallel).
+``registry``
+    Process-wide ``Registry`` of live runtimes by simulation id, reference-counted by the
+    websockets attached to them (``acquire``/``release``).
+``version_files(version_id)`` / ``load_recipe(simulation)``
+    Cached (versions are immutable) project files and the recipe of a ``Simulation`` row.
+
+Operations (the inputs log, also documented in docs/simulation-protocol.md)::
+
+    {"op": "step", "unit": "micro" | "macro" | "timer"}
+    {"op": "inject", "kind": "event" | "hangup" | "abandon" | "party_changed" | "udata_changed",
+     "event"?, "data"?, "delay"?}
+    {"op": "respond", "request": "REQ00003", "events": [{"name", "data"?, "delay"?}]}
+    {"op": "set_fakes", "fakes": {...}}
+    {"op": "advance", "seconds": 2.5}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from simulator.ors.fakes import FakesError, load_fakes
+from simulator.ors.platform import OrsPlatform, platform_of
+from simulator.ors.project import OrsRun
+from simulator.scxml.errors import DocumentError
+from simulator.scxml.trace import jsonable
+
+T = TypeVar("T")
+
+#: worker threads running simulation steps (bounded: a flood of clients queues, never spawns)
+WORKERS = max(1, int(os.environ.get("ORCHWEB_SIM_WORKERS", "4")))
+POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="simulation")
+
+STEP_UNITS = ("micro", "macro", "timer")
+INJECT_KINDS = ("event", "hangup", "abandon", "party_changed", "udata_changed")
+#: guards against a client sending absurd values
+MAX_ADVANCE_SECONDS = 7 * 24 * 3600.0
+MAX_EVENTS_PER_ANSWER = 20
+MAX_INPUTS = 200_000
+
+
+class OpError(ValueError):
+    """A client message that is not a valid operation; the message says what is wrong."""
+
+
+class SimulationError(RuntimeError):
+    """The simulation cannot be built (definition errors, bad fakes, missing entry...)."""
+
+
+# -- operations -----------------------------------------------------------------------------------
+
+
+def _obj(value: Any, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise OpError(f"{what} must be a JSON object")
+    return value
+
+
+def _number(value: Any, what: str, minimum: float = 0.0, maximum: float = MAX_ADVANCE_SECONDS) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise OpError(f"{what} must be a number")
+    if not (minimum <= float(value) <= maximum):
+        raise OpError(f"{what} must be between {minimum:g} and {maximum:g}")
+    return float(value)
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise OpError(f"{what} must be a non-empty string")
+    return value.strip()
+
+
+def parse_op(message: Mapping[str, Any]) -> dict:
+    """The operation for a client `message` (actions step/inject/respond/set_fakes/advance)."""
+    action = message.get("action")
+    if action == "step":
+        unit = message.get("unit", "macro")
+        unit = {"microstep": "micro", "macrostep": "macro", "next-timer": "timer"}.get(unit, unit)
+        if unit not in STEP_UNITS:
+            raise OpError("step unit must be microstep, macrostep or next-timer")
+        return {"op": "step", "unit": unit}
+    if action == "inject":
+        kind = message.get("kind", "event")
+        if kind not in INJECT_KINDS:
+            raise OpError("inject kind must be one of " + ", ".join(INJECT_KINDS))
+        op: dict[str, Any] = {"op": "inject", "kind": kind}
+        data = _obj(message.get("data"), "inject data")
+        if kind == "event":
+            op["event"] = _text(message.get("event"), "inject event")
+        if kind == "party_changed":
+            op["focusdeviceid"] = _text(message.get("focusdeviceid"), "party_changed focusdeviceid")
+            op["devicetype"] = str(message.get("devicetype") or "routepoint")
+        if kind == "udata_changed" and not data:
+            raise OpError("udata_changed needs data: the attached data that changed")
+        op["data"] = data
+        op["delay"] = _number(message.get("delay", 0), "inject delay")
+        return op
+    if action == "respond":
+        events = message.get("events")
+        if not isinstance(events, list) or not events or len(events) > MAX_EVENTS_PER_ANSWER:
+            raise OpError(f"respond needs events: a list of 1 to {MAX_EVENTS_PER_ANSWER} {{name, data?, delay?}}")
+        clean = []
+        for i, event in enumerate(events):
+            event = _obj(event, f"events[{i}]")
+            clean.append(
+                {
+                    "name": _text(event.get("name"), f"events[{i}].name"),
+                    "data": _obj(event.get("data"), f"events[{i}].data"),
+                    "delay": _number(event.get("delay", 0), f"events[{i}].delay"),
+                }
+            )
+        return {"op": "respond", "request": _text(message.get("request"), "respond request"), "events": clean}
+    if action == "set_fakes":
+        fakes = _obj(message.get("fakes"), "fakes")
+        try:
+            load_fakes(fakes)
+        except FakesError as exc:
+            raise OpError(str(exc)) from exc
+        return {"op": "set_fakes", "fakes": fakes}
+    if action == "advance":
+        return {"op": "advance", "seconds": _number(message.get("seconds"), "advance seconds")}
+    raise OpError(f"unknown operation {action!r}")
+
+
+# -- breakpoints ----------------------------------------------------------------------------------
+
+
+def _event_matches(descriptor: str, name: str) -> bool:
+    """SCXML event-descriptor matching: `*`, exact name, or a prefix of whole tokens."""
+    descriptor = descriptor.removesuffix(".*").removesuffix(".")
+    return descriptor == "*" or name == descriptor or name.startswith(descriptor + ".")
+
+
+def _action_matches(spec: str, module: str, action: str) -> bool:
+    """`queue:submit`, `queue:*`, `submit` (any module) or `queue` (any action of it)."""
+    if ":" in spec:
+        m, a = spec.split(":", 1)
+        return m in (module, "*") and a in (action, "*")
+    return spec in (action, module)
+
+
+@dataclass
+class Breakpoints:
+    """Where a `run` stops: states entered/exited, transitions, event names, extension actions."""
+
+    entered: set[str] = field(default_factory=set)
+    exited: set[str] = field(default_factory=set)
+    transitions: set[str] = field(default_factory=set)
+    events: set[str] = field(default_factory=set)
+    actions: set[str] = field(default_factory=set)
+
+    KINDS = ("entered", "exited", "transitions", "events", "actions")
+
+    @classmethod
+    def from_json(cls, data: Any) -> Breakpoints:
+        """Validated breakpoints; `OpError` for anything but lists of strings per kind."""
+        data = _obj(data, "breakpoints")
+        unknown = set(data) - set(cls.KINDS)
+        if unknown:
+            raise OpError(f"unknown breakpoint kinds {sorted(unknown)}; use {', '.join(cls.KINDS)}")
+        out = cls()
+        for kind in cls.KINDS:
+            values = data.get(kind, [])
+            if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+                raise OpError(f"breakpoints.{kind} must be a list of strings")
+            setattr(out, kind, set(values))
+        return out
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {kind: sorted(getattr(self, kind)) for kind in self.KINDS}
+
+    def hits(self, records: list[dict]) -> list[dict]:
+        """The breakpoints the `records` of one step hit ([] when none)."""
+        found: list[dict] = []
+        for r in records:
+            if r["type"] == "macrostep":
+                found += [{"kind": "entered", "value": s, "seq": r["seq"]} for s in r["entered"] if s in self.entered]
+                found += [{"kind": "exited", "value": s, "seq": r["seq"]} for s in r["exited"] if s in self.exited]
+                found += [
+                    {"kind": "transitions", "value": t["id"], "seq": r["seq"]}
+                    for t in r["transitions"]
+                    if t["id"] in self.transitions
+                ]
+                names = ([r["event"]["name"]] if r.get("event") else []) + list(r.get("internal_events", []))
+                found += [
+                    {"kind": "events", "value": d, "seq": r["seq"]}
+                    for n in names
+                    for d in self.events
+                    if _event_matches(d, n)
+                ]
+            elif r["type"] == "action" and self.actions:
+                req = r.get("request") or {}
+                found += [
+                    {"kind": "actions", "value": a, "seq": r["seq"]}
+                    for a in self.actions
+                    if _action_matches(a, str(req.get("module")), str(req.get("action")))
+                ]
+        return found
+
+
+# -- the runtime ----------------------------------------------------------------------------------
+
+
+class SimulationRuntime:
+    """One live simulation (see the module docstring)."""
+
+    def __init__(self, files: Mapping[str, bytes], entry: str | None, fakes: Mapping[str, Any], seed: int = 0):
+        self.files = files
+        self.entry = entry or None
+        self.fakes = dict(fakes)
+        self.seed = int(seed)
+        self.lock = threading.Lock()
+        self.breakpoints = Breakpoints()
+        self.inputs: list[dict] = []
+        self._build()
+
+    # ---- construction / replay --------------------------------------------------------------
+
+    def _build(self) -> None:
+        try:
+            self.run = OrsRun(self.files, self.entry, fakes=self.fakes, seed=self.seed, trace=True)
+        except DocumentError as exc:
+            raise SimulationError(f"the document has definition errors: {exc}") from exc
+        except FakesError as exc:
+            raise SimulationError(str(exc)) from exc
+        except ValueError as exc:  # ProjectError (no entry document) and friends
+            raise SimulationError(str(exc)) from exc
+        self.inputs = []
+        self.idle = False
+        self.run.start()
+
+    @property
+    def records(self) -> list[dict]:
+        """Every trace record since the simulation (re)started."""
+        return self.run.records
+
+    @property
+    def seq(self) -> int:
+        """Number of the last trace record."""
+        return self.run.group.tracer.seq
+
+    @property
+    def session(self) -> Any:
+        return self.run.session
+
+    @property
+    def platform(self) -> OrsPlatform:
+        return self.run.platform
+
+    def replay(self, inputs: list[dict], upto: int | None = None) -> None:
+        """Rebuild from scratch and re-apply `inputs` (those ending at or before seq `upto`)."""
+        self.close()
+        self._build()
+        for op in inputs:
+            if upto is not None and op.get("seq", 0) > upto:
+                break
+            self.apply(op)
+
+    def rewind(self, seq: int) -> None:
+        """Back to the state right after the last operation that ended at or before record `seq`."""
+        self.replay(list(self.inputs), upto=max(0, int(seq)))
+
+    def restart(self, fakes: Mapping[str, Any] | None = None, seed: int | None = None) -> None:
+        """Start again from the beginning (optionally with another fakes profile / seed)."""
+        if fakes is not None:
+            load_fakes(dict(fakes))  # FakesError before anything is lost
+            self.fakes = dict(fakes)
+        if seed is not None:
+            self.seed = int(seed)
+        self.replay([])
+
+    def close(self) -> None:
+        """Free the JS contexts of every session."""
+        run = getattr(self, "run", None)
+        if run is not None:
+            for session in list(run.group.sessions.values()):
+                with contextlib.suppress(Exception):  # closing must never fail a rebuild
+                    session.close()
+
+    # ---- operations -------------------------------------------------------------------------
+
+    def apply(self, op: dict) -> list[dict]:
+        """Run one operation; log it when it changed anything; return the new records."""
+        start = len(self.records)
+        before = (self.seq, self.run.group.clock.now)
+        changed = self._apply(op)
+        if changed or (self.seq, self.run.group.clock.now) != before:
+            if len(self.inputs) >= MAX_INPUTS:
+                raise OpError(f"this simulation reached {MAX_INPUTS} operations; restart it")
+            logged = dict(op)
+            logged["seq"] = self.seq
+            self.inputs.append(logged)
+            self.idle = False
+        else:
+            self.idle = op["op"] == "step"
+        return self.records[start:]
+
+    def _apply(self, op: dict) -> bool:
+        kind = op["op"]
+        group = self.run.group
+        if kind == "step":
+            return self._step(op["unit"])
+        platform = self.platform
+        if kind == "inject":
+            k = op["kind"]
+            if k == "party_changed":
+                platform.party_changed(op["focusdeviceid"], op.get("devicetype") or "routepoint")
+            elif k == "udata_changed":
+                platform.udata_changed(op["data"])
+            else:
+                name = op["event"] if k == "event" else k
+                platform.inject(name, op.get("data") or {}, float(op.get("delay", 0.0)))
+                group.clock.fire_due()  # a zero delay lands in the queue now (virtual clock)
+            return True
+        if kind == "respond":
+            try:
+                platform.respond(op["request"], op["events"])
+            except (KeyError, ValueError) as exc:
+                raise OpError(str(exc).strip("'\"")) from exc
+            group.clock.fire_due()
+            return True
+        if kind == "set_fakes":
+            profile = load_fakes(op["fakes"])
+            self.fakes = dict(op["fakes"])
+            platform.fakes = profile
+            self.run.profile.fakes = profile
+            self.run.fakes = profile
+            return True
+        if kind == "advance":
+            group.advance(float(op["seconds"]))
+            return True
+        raise OpError(f"unknown operation {kind!r}")
+
+    def _busy(self) -> Any:
+        """The session with queued work: the root first, then invoked children."""
+        root = self.session
+        if root.ready:
+            return root
+        return next((s for s in self.run.group.sessions.values() if s.ready), None)
+
+    def _step(self, unit: str) -> bool:
+        group = self.run.group
+        root = self.session
+        if unit == "timer":
+            before = group.tracer.seq
+            return group.step_timer() or group.tracer.seq != before
+        if not root.running and not group.busy():
+            return False
+        if unit == "macro":
+            session = self._busy()
+            if session is None:
+                if not group.clock.advance_to_next():
+                    return False
+                session = self._busy()
+                if session is None:
+                    return True
+            session.step_macrostep()
+            return True
+        # micro: continue the current macrostep, or take the next event (firing a timer if needed)
+        session = self._busy() or root
+        if session.step_microstep():
+            return True
+        if not group.clock.advance_to_next():
+            return False
+        session = self._busy() or root
+        session.step_microstep()
+        return True
+
+    # ---- run ----------------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self.session.status not in ("created", "running")
+
+    def next_timer(self) -> float | None:
+        """Virtual due time of the next timer (None when there is none)."""
+        return self.run.group.clock.next_due()
+
+    def run_chunk(self, max_steps: int, paced: bool) -> tuple[list[dict], str, list[dict]]:
+        """Macrosteps for a `run`, until a stop reason; returns (records, reason, breakpoint hits).
+
+        Reasons: "more" (budget used, call again), "breakpoint", "idle" (nothing left),
+        "finished" (the session ended), "wait" (paced run: the next step needs a timer, which the
+        caller fires after the matching wall-clock pause).
+        """
+        start = len(self.records)
+        for _ in range(max_steps):
+            if self.finished:
+                return self.records[start:], "finished", []
+            if paced and self._busy() is None:
+                return self.records[start:], ("wait" if self.next_timer() is not None else "idle"), []
+            step_start = len(self.records)
+            self.apply({"op": "step", "unit": "macro"})
+            if self.idle:
+                return self.records[start:], "idle", []
+            hits = self.breakpoints.hits(self.records[step_start:])
+            if hits:
+                return self.records[start:], "breakpoint", hits
+        return self.records[start:], ("finished" if self.finished else "more"), []
+
+    # ---- state ----------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """What the page shows: configuration, datamodel, interactions, pending requests, time..."""
+        session = self.session
+        snap = session.snapshot()
+        summary = self.run.summary()
+        platform = platform_of(session)
+        last_event = next(
+            (r.get("event") for r in reversed(self.records) if r["type"] == "macrostep" and r.get("event")), None
+        )
+        configuration = snap["configuration"] or list(getattr(session, "final_configuration", []) or [])
+        return {
+            "type": "snapshot",
+            "seq": self.seq,
+            "step": len(self.inputs),
+            "status": snap["status"],
+            "final_state": session.final_state,
+            "configuration": configuration,
+            "datamodel": snap["datamodel"],
+            "system": {"_sessionid": session.sessionid, "_name": session.model.name, "_event": last_event},
+            "interactions": jsonable(platform.interactions) if platform else {},
+            "pending": [r.to_json() for r in platform.pending()] if platform else [],
+            "requests": summary["requests"],
+            "outcome": summary["outcome"],
+            "time": snap["time"],
+            "next_timer": self.next_timer(),
+            "timers": snap["timers"],
+            "internal_queue": snap["internal_queue"],
+            "external_queue": snap["external_queue"],
+            "idle": self.idle,
+            "breakpoints": self.breakpoints.to_json(),
+            "fakes": self.fakes,
+            "seed": self.seed,
+            "inputs": len(self.inputs),
+            "op_seqs": [op["seq"] for op in self.inputs],
+        }
+
+
+# -- worker pool ----------------------------------------------------------------------------------
+
+
+async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn(*args)` in the worker pool, holding `runtime.lock` (if given) while it runs."""
+
+    def call() -> T:
+        if runtime is None:
+            return fn(*args)
+        with runtime.lock:
+            return fn(*args)
+
+    return await asyncio.get_running_loop().run_in_executor(POOL, call)
+
+
+# -- registry of live runtimes --------------------------------------------------------------------
+
+
+@dataclass
+class Entry:
+    """A live runtime, the websockets attached to it and the lock ordering their operations."""
+
+    runtime: SimulationRuntime
+    refs: int = 0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Registry:
+    """Live runtimes of this process by simulation id (a reconnect here reuses the live one)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Entry] = {}
+
+    def get(self, simulation_id: int) -> Entry | None:
+        return self.entries.get(simulation_id)
+
+    def acquire(self, simulation_id: int, runtime: SimulationRuntime) -> Entry:
+        """Attach a websocket; `runtime` is used only when none is live yet."""
+        entry = self.entries.get(simulation_id)
+        if entry is None:
+            entry = self.entries[simulation_id] = Entry(runtime)
+        elif entry.runtime is not runtime:
+            runtime.close()
+        entry.refs += 1
+        return entry
+
+    def release(self, simulation_id: int) -> Entry | None:
+        """Detach a websocket; the runtime is dropped (and returned) with the last one."""
+        entry = self.entries.get(simulation_id)
+        if entry is None:
+            return None
+        entry.refs -= 1
+        if entry.refs <= 0:
+            del self.entries[simulation_id]
+            return entry
+        return None
+
+
+registry = Registry()
+
+
+# -- Django side: recipes from the database -------------------------------------------------------
+
+_FILES_CACHE: OrderedDict[int, tuple[dict[str, bytes], str]] = OrderedDict()
+_FILES_CACHE_SIZE = 32
+_files_lock = threading.Lock()
+
+
+def version_files(version: Any) -> tuple[dict[str, bytes], str]:
+    """(files, entry) of a designer Version, cached by id (versions are immutable)."""
+    with _files_lock:
+        cached = _FILES_CACHE.get(version.pk)
+        if cached is not None:
+            _FILES_CACHE.move_to_end(version.pk)
+            return cached
+    value = (version.read_files(), version.entry)
+    with _files_lock:
+        _FILES_CACHE[version.pk] = value
+        while len(_FILES_CACHE) > _FILES_CACHE_SIZE:
+            _FILES_CACHE.popitem(last=False)
+    return value
+
+
+def resolve_fakes(files: Mapping[str, bytes], fakes: Any, interaction: Any = None) -> tuple[dict, str]:
+    """The fakes profile to store: inline JSON, or a project file path (`fakes/x.json`).
+
+    `interaction` overrides are merged into the profile's ``interaction`` section. Raises OpError
+    with the validation problems.
+    """
+    source = ""
+    if fakes is None or fakes == "":
+        data: Any = {}
+    elif isinstance(fakes, str):
+        if fakes not in files:
+            raise OpError(f"no fakes profile {fakes!r} in this version")
+        source = fakes
+        try:
+            data = json.loads(files[fakes])
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise OpError(f"{fakes}: not valid JSON ({exc})") from exc
+    else:
+        data = fakes
+    if not isinstance(data, dict):
+        raise OpError("fakes must be a JSON object or the path of a fakes file of the version")
+    data = dict(data)
+    if interaction:
+        data["interaction"] = {**_obj(data.get("interaction"), "fakes.interaction"), **_obj(interaction, "interaction")}
+    try:
+        load_fakes(data)
+    except FakesError as exc:
+        raise OpError(str(exc)) from exc
+    return data, source
+
+
+def build_runtime(simulation: Any) -> SimulationRuntime:
+    """A runtime for a Simulation row, replayed to the end of its saved inputs log (sync: DB)."""
+    files, entry = version_files(simulation.version)
+    runtime = SimulationRuntime(files, entry, simulation.fakes or {}, simulation.seed)
+    for op in simulation.inputs or []:
+        runtime.apply(op)
+    return runtime
