@@ -341,3 +341,81 @@ def test_a_fakes_rule_can_fail_screen(run):
     session, _ = run(screen(), {"interaction": EMAIL, "rules": [rule]})
     assert result(session, "path") == "error"
     assert result(session, "error.description") == "x"
+
+
+# -- a realistic e-mail strategy: classify, check agents, queue -------------------------------
+
+EMAIL_ROUTING = """<?xml version="1.0" encoding="UTF-8"?>
+<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude"
+    xmlns:ws="http://www.genesyslab.com/modules/ws" xmlns:queue="http://www.genesyslab.com/modules/queue"
+    xmlns:dialog="http://www.genesyslab.com/modules/dialog" xmlns:session="http://www.genesyslab.com/modules/session"
+    xmlns:ixn="http://www.genesyslab.com/modules/interaction"
+    xmlns:classification="http://www.genesyslab.com/modules/classification"
+    initial="_composer_init" _persist="false" profile="ecmascript">
+  <datamodel>
+    <data id="target" expr="''"/>
+    <data id="routed" expr="''"/>
+  </datamodel>
+  <state id="_composer_init">
+    <onentry><script>var system = new Object(); var App_Classify1 = new Object(); var App_Target1 = new Object();
+      var categories = [];</script></onentry>
+    <transition event="interaction.added" target="Classify1">
+      <assign location="system.InteractionID" expr="_event.data.interactionid"/>
+    </transition>
+  </state>
+  <state id="Classify1">
+    <onentry>
+      <classification:classify requestid="App_Classify1['requestid']" interactionid="system.InteractionID"
+          root="'Inbound'"/>
+    </onentry>
+    <transition event="classification.classify.done" cond="_event.data.requestid==App_Classify1['requestid']"
+        target="Branch1">
+      <assign location="categories" expr="_event.data.categories"/>
+    </transition>
+    <transition event="error.classification.classify" target="Exit"/>
+  </state>
+  <state id="Branch1">
+    <transition cond="categories.length &gt; 0 &amp;&amp; categories[0].name == 'Billing'
+        &amp;&amp; _genesys.statistic.sData('AG_Billing@Stat_Server.GA', 'StatAgentsAvailable') &gt; 0"
+        target="Target1">
+      <assign location="_data.target" expr="'AG_Billing@Stat_Server.GA'"/>
+    </transition>
+    <transition target="Target1"><assign location="_data.target" expr="'AG_General@Stat_Server.GA'"/></transition>
+  </state>
+  <state id="Target1">
+    <onentry>
+      <queue:submit route="true" requestid="App_Target1['requestid']" interactionid="system.InteractionID"
+          queue="'VQ_Email'" timeout="600" clearontimeout="true" ordertype="'max'" orderstat="'StatAgentLoading'">
+        <queue:targets><queue:targetid expr="_data.target"/></queue:targets>
+      </queue:submit>
+    </onentry>
+    <transition event="queue.submit.done" cond="_event.data.requestid==App_Target1['requestid']" target="Exit">
+      <assign location="_data.routed" expr="_event.data.targetobjectselected"/>
+    </transition>
+  </state>
+  <final id="Exit"/>
+</scxml>"""
+
+BILLING_EMAIL = {
+    "interaction": EMAIL,
+    "classification": {"classify": [{"root": "Inbound", "text": "re:invoice", "categories": [{"name": "Billing"}]}]},
+}
+
+
+@pytest.mark.parametrize(
+    ("fakes", "target"),
+    [
+        ({**BILLING_EMAIL, "statistics": {"AG_Billing@Stat_Server.GA|StatAgentsAvailable": 3}}, "AG_Billing"),
+        (BILLING_EMAIL, "AG_General"),  # no billing agent available
+        ({"interaction": EMAIL, "statistics": {"StatAgentsAvailable": 3}}, "AG_General"),  # not a billing e-mail
+    ],
+)
+def test_an_email_strategy_routes_on_its_classification_and_statistics(fakes, target):
+    r = OrsRun({"EmailRouting.scxml": EMAIL_ROUTING.encode()}, fakes=fakes)
+    try:
+        r.run()
+        assert r.session.errors == [] and r.session.final_state == "Exit"
+        assert r.session.datamodel.evaluate("_data.routed") == f"{target}@Stat_Server.GA"
+        assert r.summary()["outcome"]["status"] == "routed"
+    finally:
+        r.session.datamodel.close()
