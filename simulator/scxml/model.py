@@ -416,6 +416,8 @@ class _Builder:
             elif tag == "history":
                 if kind not in {"state"}:
                     self.error(child, f"<history> is not allowed in <{kind}>")
+                if tag in self.profile.unsupported_elements:  # profile hook (ORS: no <history>)
+                    self.error(child, f"<{tag}> is not supported by the {self.profile.name} profile")
                 history.append(self.history(child, state))
             elif tag == "initial":
                 if initial_element is not None:

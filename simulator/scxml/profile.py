@@ -54,6 +54,8 @@ class Profile:
     io_processors: Mapping[str, IOProcessor] = {}
     #: whether <raise> may carry <param> children that become `_event.data` (ORS 2009 draft)
     raise_params: bool = False
+    #: SCXML elements the dialect rejects as definition errors (ORS: {"history"})
+    unsupported_elements: frozenset[str] = frozenset()
 
     def attribute_is_expression(self, tag: str, attribute: str) -> bool:
         """Whether `attribute` of core element `tag` (local name) holds an expression.
