@@ -74,9 +74,9 @@ def run_project(
     run = OrsRun(files, entry=entry, fakes=fakes, seed=seed)
     if emit is not None:
         run.group.listeners.append(emit)
-    for injection in injections:
-        run.session.inject(injection.name, injection.data, delay=injection.at)
     run.start()
+    for injection in injections:  # through the platform: hangup/abandon shortcuts, object model, outcome
+        run.platform.inject(injection.name, injection.data or {}, injection.at, source="cli")
     verdict = run.run(max_time=max_time if max_time is not None else 24 * 3600.0)
     summary = run.summary()
     status = summary["status"]

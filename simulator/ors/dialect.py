@@ -84,6 +84,18 @@ def rewrite_const(source: str) -> str:
     return replace_identifier(source, "const", "var")
 
 
+_LEADING_LABEL = re.compile(r"^\s*[A-Za-z_$][\w$]*\s*:(?!:|/|\s*(?:for|while|do)\b|\s*\{)\s*")
+
+
+@lru_cache(maxsize=4096)
+def strip_leading_label(source: str) -> str:
+    """Drop a statement label at the start of `source` (``a: expr`` -> ``expr``), loops excepted."""
+    match = _LEADING_LABEL.match(source)
+    if match is None or "?" in source[: match.end()]:
+        return source
+    return source[match.end() :]
+
+
 class OrsActionHandler:
     """Validates and executes the action elements of one extension module."""
 
@@ -124,6 +136,8 @@ class ORSProfile(Profile):
 
     name = "ors"
     raise_params = True
+    #: ORS 8.1 does not support <history> (Technical Reference element matrix)
+    unsupported_elements = frozenset({"history"})
 
     def __init__(self, fakes: FakesProfile | dict | str | None = None, document_url: str | None = None) -> None:
         self.fakes = fakes if isinstance(fakes, FakesProfile) else load_fakes(fakes)
@@ -171,8 +185,12 @@ class ORSProfile(Profile):
         return fragment
 
     def preprocess_script(self, source: str) -> str:
-        """Rewrites SpiderMonkey-only syntax Composer code relies on (pre-ES6 ``const``)."""
-        return rewrite_const(source)
+        """Rewrites SpiderMonkey-only syntax Composer code relies on.
+
+        Pre-ES6 ``const`` becomes ``var``; a leading statement label (``expr="caller_id: x.y"``,
+        which ORS evaluates as a program whose completion value is ``x.y``) is dropped.
+        """
+        return rewrite_const(strip_leading_label(source))
 
     # -- session ------------------------------------------------------------------------------
 

@@ -225,3 +225,20 @@ def test_wildcard_and_prefix_descriptors_match_like_ors():
     doc = block_strategy("""<onentry><raise event="error.queue.submit"/></onentry>
       <transition event="error.*" target="ok"/>""")
     assert run(doc).session.final_state == "ok"
+
+
+def test_history_is_not_supported_by_ors():
+    doc = document(
+        """<state id="s"><history id="h"><transition target="a"/></history><state id="a"/></state>""",
+        initial="s",
+    )
+    with pytest.raises(DocumentError, match="<history> is not supported by the ors profile"):
+        run(doc)
+
+
+def test_an_attribute_written_as_a_labelled_statement_evaluates_to_its_expression():
+    doc = block_strategy("""<onentry><send event="'X'"><param name="caller_id" expr="caller_id: system.ThisDN"/>
+      </send></onentry><transition event="X" target="ok"><assign location="out.c" expr="_event.data.caller_id"/>
+      </transition>""")
+    r = run(doc)
+    assert value(r, "out.c") == "9000"
