@@ -32,7 +32,9 @@ Runtime errors never escape: a failing expression becomes an ``error.execution``
 from __future__ import annotations
 
 import contextlib
+import json
 import random
+import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -45,6 +47,10 @@ from .profile import W3C, Profile
 from .trace import Tracer, jsonable
 
 SCXML_IO = m.SCXML_EVENT_PROCESSOR
+BASICHTTP_IO = "http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor"
+BASICHTTP_TYPES = {BASICHTTP_IO, "basichttp"}
+#: base of the BasicHTTP locations: an in-process loopback, nothing listens on a socket
+BASICHTTP_BASE = "http://localhost/scxml/"
 SCXML_TYPES = {None, "", "scxml", SCXML_IO, "http://www.w3.org/TR/scxml", m.SCXML_INVOKE_TYPE}
 MAX_MICROSTEPS = 10_000
 
@@ -52,7 +58,7 @@ MAX_MICROSTEPS = 10_000
 class Event:
     """An SCXML event (W3C 5.10.1 `_event` fields)."""
 
-    __slots__ = ("data", "invokeid", "name", "origin", "origintype", "sendid", "type")
+    __slots__ = ("data", "invokeid", "name", "origin", "origintype", "raw", "sendid", "type")
 
     def __init__(
         self,
@@ -71,6 +77,7 @@ class Event:
         self.origin = origin
         self.origintype = origintype
         self.invokeid = invokeid
+        self.raw: str | None = None  # the HTTP request text of BasicHTTP events (`_event.raw`)
 
     def as_dict(self) -> dict:
         return {
@@ -84,7 +91,9 @@ class Event:
         }
 
     def copy(self) -> Event:
-        return Event(self.name, self.data, self.type, self.sendid, self.origin, self.origintype, self.invokeid)
+        event = Event(self.name, self.data, self.type, self.sendid, self.origin, self.origintype, self.invokeid)
+        event.raw = self.raw
+        return event
 
 
 # -- datamodels -----------------------------------------------------------------------------------
@@ -696,6 +705,18 @@ class Session:
                 self.invoke(inv)
 
     def _set_event(self, event: Event) -> None:
+        if event.raw is not None:
+            self.datamodel.set_event(
+                event.name,
+                event.type,
+                event.sendid,
+                event.origin,
+                event.origintype,
+                event.invokeid,
+                event.data,
+                {"raw": event.raw},
+            )
+            return
         self.datamodel.set_event(
             event.name, event.type, event.sendid, event.origin, event.origintype, event.invokeid, event.data
         )
@@ -1185,7 +1206,13 @@ class Session:
         return isinstance(state_id, str) and self.model.states_by_id.get(state_id) in self.configuration
 
     def _ioprocessors(self) -> dict:
-        processors = {SCXML_IO: {"location": self.location}, "scxml": {"location": self.location}}
+        http = {"location": BASICHTTP_BASE + self.sessionid}
+        processors = {
+            SCXML_IO: {"location": self.location},
+            "scxml": {"location": self.location},
+            BASICHTTP_IO: http,
+            "basichttp": http,
+        }
         for name in self.profile.io_processors:
             processors.setdefault(name, {"location": self.location})
         return processors
@@ -1392,6 +1419,9 @@ class Session:
         event_sendid: str | None = None,
     ) -> None:
         """Hand an evaluated <send> to the SCXML I/O processor or a profile I/O processor."""
+        if type_ in BASICHTTP_TYPES and type_ not in self.profile.io_processors:
+            self._send_basichttp(event, target, sendid, delay, data, node)
+            return
         if type_ not in SCXML_TYPES:
             processor = self.profile.io_processors.get(type_)
             if processor is None:
@@ -1433,6 +1463,55 @@ class Session:
         err = ExecutionError(f"unsupported send target {target!r}", "execution", line=node.line if node else None)
         err.sendid = sendid
         raise err
+
+    def _send_basichttp(
+        self, event: str | None, target: str | None, sendid: str, delay: float, data: Any, node: m.Node | None
+    ) -> None:
+        """W3C C.2 BasicHTTP, as an in-process loopback: the request is built and parsed as HTTP
+        would carry it (`_event.raw`, form fields, `_scxmleventname`), but only sessions of this
+        group are reachable; any other URL is error.communication (simulations never touch the
+        network)."""
+        if not target:
+            self._communication_error("BasicHTTP <send> needs a target URL", node, sendid)
+            return
+        receiver = None
+        if target.startswith(BASICHTTP_BASE):
+            receiver = self.group.sessions.get(target[len(BASICHTTP_BASE) :])
+        if receiver is None or not receiver.running:
+            self._communication_error(f"BasicHTTP target {target!r} is not reachable", node, sendid)
+            return
+        content = isinstance(node, m.Send) and node.content is not None
+        if content:
+            body = urllib.parse.quote(data if isinstance(data, str) else json.dumps(data))
+        else:
+            fields = [("_scxmleventname", event)] if event else []
+            for key, value in (data or {}).items() if isinstance(data, dict) else ():
+                fields.append((key, value if isinstance(value, str) else json.dumps(value)))
+            body = urllib.parse.urlencode(fields)
+        path = target[len("http://localhost") :]
+        raw = (
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
+        )
+        # The receiving side: parse the request as an HTTP server would.
+        name, payload = "HTTP.POST", None
+        if content:
+            payload = urllib.parse.unquote(body)
+        else:
+            parsed = urllib.parse.parse_qsl(body, keep_blank_values=True)
+            values = {}
+            for key, value in parsed:
+                if key == "_scxmleventname":
+                    name = value
+                else:
+                    try:
+                        values[key] = json.loads(value)
+                    except ValueError:
+                        values[key] = value
+            payload = values or None
+        ev = Event(name, payload, "external", None, BASICHTTP_BASE + self.sessionid, BASICHTTP_IO, None)
+        ev.raw = raw
+        self._deliver_later(receiver, ev, delay, sendid)
 
     def _communication_error(self, message: str, node: m.Node | None, sendid: str) -> None:
         self._error(ExecutionError(message, "communication", None, node.line if node else None), node, sendid)

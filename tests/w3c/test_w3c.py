@@ -18,23 +18,10 @@ from simulator.scxml.loader import DirectoryProject
 from simulator.scxml.model import get_model
 from tests.conftest import locate_shared
 
-HTTP = "needs the optional BasicHTTP event I/O processor, which the engine does not implement"
 DOM = "needs XML DOM values in the ECMAScript datamodel (optional <data>/<content> as XML)"
 
 #: id -> reason; the only place known failures are listed
 XFAIL: dict[str, str] = {
-    "201": HTTP,
-    "509": HTTP,
-    "510": HTTP,
-    "518": HTTP,
-    "519": HTTP,
-    "520": HTTP,
-    "522": HTTP,
-    "531": HTTP,
-    "532": HTTP,
-    "534": HTTP,
-    "567": HTTP,
-    "577": HTTP,
     "557": DOM,
     "561": DOM,
 }
@@ -151,3 +138,26 @@ def test_the_null_datamodel_document_runs_without_a_js_context(shared_dir):
     session = run_w3c(shared_dir, "null/test436.scxml")
     assert session.final_state == "pass"
     assert type(session.datamodel).__name__ == "NullDataModel" or session.datamodel is None
+
+
+def test513_basichttp_posts_reach_the_session_location_in_process(shared_dir):
+    """test513 is fully manual (POST to the location, expect HTTP 200); the engine's BasicHTTP
+    processor is an in-process loopback, so the equivalent is: a POST to a session's location
+    becomes an external event with the form fields as data and the request as _event.raw."""
+    from simulator.scxml.model import model_from_string
+
+    doc = (
+        '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript">'
+        '<datamodel><data id="raw"/></datamodel><state id="s"><onentry>'
+        '<send type="basichttp" targetexpr="_ioprocessors[\'basichttp\'].location" event="posted">'
+        '<param name="a" expr="\'x y\'"/></send></onentry>'
+        '<transition event="posted" cond="_event.data.a === \'x y\'" target="pass">'
+        '<assign location="raw" expr="_event.raw"/></transition></state><final id="pass"/></scxml>'
+    )
+    group = SessionGroup(seed=1)
+    session = group.create_session(model_from_string(doc))
+    session.start()
+    group.run_until_idle()
+    assert session.final_state == "pass"
+    raw = session.datamodel.evaluate("raw")
+    assert raw.startswith("POST /scxml/") and raw.endswith("_scxmleventname=posted&a=x+y")
