@@ -7,9 +7,10 @@ Public API
 ``SessionGroup(seed=0, wall_clock=False, profile=W3C, project=None)``
     Owns the ``clock.Clock``, the ``trace.Tracer`` and every session of one simulation (a root
     session and the sessions it invokes). ``create_session(model, ...) -> Session``,
-    ``run_until_idle(max_time=None) -> str`` ("idle", "limit"), ``advance(seconds)``,
-    ``step_timer() -> bool`` (next-timer stepping), ``listeners`` (records of all sessions),
-    ``sessions`` (sessionid -> Session).
+    ``run_until_idle(max_time=None, max_macrosteps=100_000) -> str`` ("idle", "limit"),
+    ``drain()`` (queued events only, no time), ``advance(seconds)``, ``step_timer() -> bool``
+    (next-timer stepping), ``poll() -> seconds to next timer`` (wall-clock mode),
+    ``listeners`` (records of all sessions), ``sessions`` (sessionid -> Session).
 ``Session``
     ``start()``, ``inject(name, data=None, delay=0.0, type="external")``,
     ``step_microstep() -> bool``, ``step_macrostep() -> bool``, ``run(until=None, max_macrosteps)``,
@@ -336,6 +337,15 @@ class SessionGroup:
                     self.clock.advance(max_time - self.clock.now)
                 return "limit"
             self.clock.advance_to_next()
+
+    def poll(self) -> float | None:
+        """Wall-clock mode (live play): fire the timers that are due now and process what they
+        caused; returns seconds until the next timer (None if none), for the caller's wake-up."""
+        self.drain()
+        self.clock.fire_due()
+        self.drain()
+        due = self.clock.next_due()
+        return None if due is None else max(due - self.clock.now, 0.0)
 
     def step_timer(self) -> bool:
         """ "Next timer" stepping: jump to the next timer, fire it, process what it caused."""

@@ -81,3 +81,22 @@ def test_step_timer_processes_one_timer_and_its_consequences(run):
     assert not r.group.step_timer()
     clock_records = r.of("clock")
     assert [(c["from"], c["to"]) for c in clock_records] == [(0.0, 1.0), (1.0, 2.0)]
+
+
+def test_wall_clock_groups_poll_due_timers_and_report_the_next_wakeup():
+    from simulator.scxml.interpreter import SessionGroup
+    from simulator.scxml.model import model_from_string
+
+    group = SessionGroup(wall_clock=True)
+    session = group.create_session(
+        model_from_string(
+            chart(
+                '<state id="a"><onentry><send event="now" delay="0s"/><send event="later" delay="1h"/></onentry>'
+                '<transition event="now" target="b"/></state><state id="b"/>'
+            )
+        )
+    )
+    session.start()
+    wait = group.poll()
+    assert session.configuration_ids == ["b"]
+    assert 3500 < wait <= 3600
