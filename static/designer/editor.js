@@ -269,7 +269,11 @@
 
   function errorText(res) {
     const j = res.json || {};
-    return j.detail || j.error || j.message || "The server answered " + res.status + ".";
+    if (j.detail || j.error || j.message) return j.detail || j.error || j.message;
+    // DRF validation errors: {field: ["message", ...]}
+    const fields = Object.entries(j).filter(([, v]) => Array.isArray(v));
+    if (fields.length) return fields.map(([k, v]) => k + ": " + v.join(" ")).join("; ");
+    return "The server answered " + res.status + ".";
   }
 
   async function put(url, payload) {
@@ -388,7 +392,8 @@
     const target = (window.prompt("New path for " + current + ":", current) || "").trim();
     if (!target || target === current) return;
     if (isDirty(current) && !(await saveDraft())) return;
-    const res = await post(urls.renameFile, { path: current, new_path: target });
+    // Both spellings of the rename fields: {old, new} (API) and {path, new_path} (page forms).
+    const res = await post(urls.renameFile, { old: current, new: target, path: current, new_path: target });
     if (!res.ok) return say("error", errorText(res));
     const d = docs.get(current);
     docs.delete(current);

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from designer.models import Membership, Project, Role, Team
+from designer.models import Draft, Membership, Project, Role, Team
 from tests.e2e.conftest import save_screenshot
 
 SAMPLE = Path("ors-samples") / "crd-gvp-wf"
@@ -209,3 +209,42 @@ def test_the_diagram_collapses_a_compound_state_and_search_finds_a_hidden_state_
     page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(hidden)}")
     assert page.evaluate("document.body.dataset.stateCount") == str(total)
     expect(page.locator(f'[data-state-id="{hidden}"]')).to_have_class(re.compile(r"\bdg-found\b"))
+
+
+def draft_files(project: Project) -> dict[str, str]:
+    """Path -> text of the demo user's draft, as stored."""
+    draft = Draft.objects.get(project=project, user__username="demo")
+    return {path: content.decode() for path, content in draft.read_files().items()}
+
+
+def test_files_are_added_renamed_and_deleted_in_the_draft_from_the_editor(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    page.goto(f"/projects/{project.pk}/draft/editor/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    assert page.evaluate("document.body.dataset.currentFile") == ENTRY
+
+    page.once("dialog", lambda dialog: dialog.accept("include/user/extra.js"))
+    page.get_by_role("button", name="Add file").click()
+    page.wait_for_function("document.body.dataset.currentFile === 'include/user/extra.js'")
+    page.locator(".CodeMirror").click()
+    page.keyboard.type("var greeting = 'hello';")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator("#editor-message")).to_have_text("Draft saved.")
+    assert draft_files(project)["include/user/extra.js"] == "var greeting = 'hello';"
+
+    page.once("dialog", lambda dialog: dialog.accept("include/user/helpers.js"))
+    page.get_by_role("button", name="Rename").click()
+    page.wait_for_function("document.body.dataset.currentFile === 'include/user/helpers.js'")
+    expect(page.locator("#editor-tree a[data-path='include/user/helpers.js']")).to_have_count(1)
+    files = draft_files(project)
+    assert "include/user/extra.js" not in files and files["include/user/helpers.js"] == "var greeting = 'hello';"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator("#editor-message")).to_have_text("Deleted include/user/helpers.js.")
+    assert "include/user/helpers.js" not in draft_files(project)
+    expect(page.locator("#editor-tree a[data-path='include/user/helpers.js']")).to_have_count(0)
