@@ -56,3 +56,24 @@ def test_an_endless_big_script_is_interrupted_by_the_deadline():
         assert dm.evaluate("1 + 1") == 2
     finally:
         dm.close()
+
+
+def test_python_callbacks_work_while_bytecode_runs_even_nested_and_on_another_thread():
+    import threading
+
+    seen = []
+    dm = ECMAScriptDataModel()
+    try:
+        dm.define_function("record", lambda x: seen.append(x) or dm.evaluate("1 + 1"))
+        dm.execute(BIG + "\nvar got = record('a') + record('b');")
+        assert seen == ["a", "b"] and dm.evaluate("got") == 4
+
+        def other() -> None:
+            dm.execute(BIG + "\nrecord('thread');")
+
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+        assert seen[-1] == "thread"
+    finally:
+        dm.close()

@@ -86,7 +86,10 @@ def test_xinclude_resolves_only_project_files_and_keeps_their_location():
         b'  <xi:include href="../include/frag.xml" xpointer="sub"/>\n'
         b"</scxml>"
     )
-    frag = b'<root xmlns="http://www.w3.org/2005/07/scxml">\n\n<state id="sub"><transition event="x" target="sub"/></state></root>'
+    frag = (
+        b'<root xmlns="http://www.w3.org/2005/07/scxml">\n\n'
+        b'<state id="sub"><transition event="x" target="sub"/></state></root>'
+    )
     project = {"src/main.scxml": main, "include/lib.js": b"var lib = 1;", "include/frag.xml": frag}
     model = get_model(project, "src/main.scxml")
     assert not model.errors
@@ -112,8 +115,9 @@ def test_xinclude_outside_the_project_is_a_definition_error_with_its_line(href):
 
 
 def test_recursive_xinclude_is_reported_not_followed():
-    a = b'<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="b.xml"/></scxml>'
-    b = b'<state xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude" id="b"><xi:include href="b.xml"/></state>'
+    ns = b'xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude"'
+    a = b"<scxml " + ns + b'><xi:include href="b.xml"/></scxml>'
+    b = b"<state " + ns + b' id="b"><xi:include href="b.xml"/></state>'
     doc = load_document({"a.scxml": a, "b.xml": b}, "a.scxml")
     assert any("recursive" in e.message for e in doc.errors)
 

@@ -53,7 +53,7 @@ def test_datamodel_records_carry_only_changed_variables():
 
 
 def test_macrostep_records_carry_transition_source_lines():
-    macro = [r for r in _trace(1) if r["type"] == "macrostep" and r["transitions"]][0]
+    macro = next(r for r in _trace(1) if r["type"] == "macrostep" and r["transitions"])
     assert macro["transitions"][0]["line"] == 1
     assert macro["transitions"][0]["file"] == "chart.scxml"
 
