@@ -70,10 +70,22 @@ _compile_lock = threading.Lock()
 _compiler: _quickjs.Context | None = None
 
 
+_pythonapi = ctypes.pythonapi
+_pythonapi.PyThreadState_Get.restype = ctypes.c_void_p
+_pythonapi.PyThreadState_Get.argtypes = []
+#: module.c `RuntimeData`: {PyObject_HEAD; JSRuntime *runtime; JSContext *context; int has_time_limit;
+#: clock_t time_limit; PyThreadState *thread_state; ...} -> thread_state is 4 words after the head
+_THREAD_STATE_OFFSET = 4 * ctypes.sizeof(ctypes.c_void_p)
+
+
 def _pointers(ctx: _quickjs.Context) -> tuple[int, int]:
     """(JSRuntime*, JSContext*) of a binding Context: `{PyObject_HEAD; JSRuntime*; JSContext*}`."""
     base = id(ctx) + object.__basicsize__
     return ctypes.c_void_p.from_address(base).value, ctypes.c_void_p.from_address(base + 8).value
+
+
+def _thread_state_slot(ctx: _quickjs.Context) -> ctypes.c_void_p:
+    return ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__ + _THREAD_STATE_OFFSET)
 
 
 def _to_text(cp: int, value: _JSValue) -> str:
@@ -125,7 +137,17 @@ def run_program(ctx: _quickjs.Context, code: bytes) -> None:
     _lib.JS_UpdateStackTop(rt)
     fn = _lib.JS_ReadObject(cp, code, len(code), _READ_OBJ_BYTECODE)
     if fn.tag != _TAG_EXCEPTION:
-        result = _lib.JS_EvalFunction(cp, fn)  # consumes fn
+        # The binding's Python callbacks re-take the GIL from RuntimeData.thread_state, which its
+        # own eval() sets when it releases the GIL. ctypes releases the GIL with the current thread
+        # state, so publish that same state there for the duration of the call (then clear it, as
+        # the binding does), and callbacks work exactly as under eval().
+        slot = _thread_state_slot(ctx)
+        outer = slot.value
+        slot.value = _pythonapi.PyThreadState_Get()
+        try:
+            result = _lib.JS_EvalFunction(cp, fn)  # consumes fn; releases the GIL while JS runs
+        finally:
+            slot.value = outer
         if result.tag != _TAG_EXCEPTION:
             _lib.JS_FreeValue(cp, result)
             return
