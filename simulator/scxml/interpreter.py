@@ -1267,7 +1267,10 @@ class Session:
     def _exec_log(self, node: m.Log) -> None:
         value = self._evaluate(node.expr, node) if node.expr is not None else None
         if self.tracing:
-            self._emit("log", {"label": node.label, "value": jsonable(value), "file": node.file, "line": node.line})
+            record = {"label": node.label, "value": jsonable(value), "file": node.file, "line": node.line}
+            if node.element is not None:
+                record.update(self.profile.log_fields(node.element))  # e.g. ORS <log level>
+            self._emit("log", record)
 
     def _exec_assign(self, node: m.Assign) -> None:
         dm = self.datamodel

@@ -78,6 +78,10 @@ class Profile:
         """Rewrite script/expression source before compiling (e.g. SpiderMonkey-only syntax)."""
         return source
 
+    def log_fields(self, element: etree._Element) -> dict[str, Any]:
+        """Extra fields of the `log` trace record from dialect attributes of `<log>` (ORS: level)."""
+        return {}
+
     def install_globals(self, session: Any) -> None:
         """Define extra JS globals/system variables for a new session (e.g. `_genesys`, `_data`)."""
 
