@@ -807,8 +807,9 @@ class ECMAScriptDataModel:
     def _error(self, text: str) -> JSError:
         """Turn the binding's exception text (`String(e) + "\\n" + e.stack`) into a JSError."""
         first, _, rest = text.partition("\n")
-        if first == "null" and not rest.strip():
-            # QuickJS throws `null` when it cannot even allocate the error object.
+        if first == "null" and rest.strip() in ("", "null", "undefined"):
+            # QuickJS throws `null` when it cannot even allocate the error object (the bytecode
+            # path of jsbytecode.py appends the missing stack as "null"/"undefined").
             self.out_of_memory = True
             return JSError("InternalError", f"out of memory: exceeded the memory limit of {self._mib()}")
         if rest.strip() == "undefined" or (first == "undefined" and not rest.strip()):

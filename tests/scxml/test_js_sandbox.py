@@ -123,6 +123,17 @@ def test_a_transient_out_of_memory_leaves_the_datamodel_usable():
     model.close()
 
 
+def test_out_of_memory_in_a_large_script_run_from_bytecode_says_so():
+    model = ECMAScriptDataModel(memory_limit=16 * 1024 * 1024, time_limit=5.0)
+    padding = "// " + "x" * 5000 + "\n"  # large scripts take the shared-bytecode path
+    with pytest.raises(JSError) as info:
+        model.execute(padding + "(function(){ var a = []; while (1) a.push({k: a.length}); })();")
+    assert info.value.name == "InternalError"
+    assert "exceeded the memory limit" in info.value.message
+    assert model.evaluate("1 + 1") == 2
+    model.close()
+
+
 def test_string_doubling_is_stopped(dm):
     with pytest.raises(JSError) as info:
         dm.execute("var s = 'x'; while (true) s += s;")
