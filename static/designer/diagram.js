@@ -415,6 +415,8 @@
         layer,
       );
       this.stateEls.set(id, g);
+      // Native tooltip for the whole state (badges and internal rows have their own).
+      g.appendChild(svg("title", {})).textContent = s.id + " (" + s.kind + ", " + s.file + ":" + s.line + ")";
       const x = node.x;
       const y = node.y;
       const w = node.width;
@@ -428,8 +430,7 @@
         svg("rect", { class: "dg-shape", x: x, y: y, width: w, height: h, rx: s.kind === "scxml" ? 2 : 8 }, g);
         if (s.kind === "final") svg("rect", { class: "dg-final-inner", x: x + 3, y: y + 3, width: w - 6, height: h - 6, rx: 6 }, g);
         if (compound && depth > 0) svg("line", { class: "dg-header-line", x1: x, x2: x + w, y1: y + box.h, y2: y + box.h }, g);
-        const title = text(g, x + PAD, y + 15, box.label, { class: "dg-label" });
-        title.appendChild(svg("title", {})).textContent = s.id + " (" + s.kind + ", " + s.file + ":" + s.line + ")";
+        text(g, x + PAD, y + 15, box.label, { class: "dg-label" });
         if (s.kind === "parallel") this._drawRegionSeparators(node, g);
         if (s.children && s.children.length && s.kind !== "scxml") {
           const collapsed = this.collapsed.has(id);

@@ -44,7 +44,10 @@
     tabSize: 4,
   });
 
-  for (const [path, text] of Object.entries(data.files || {})) addDoc(path, text == null ? "" : text);
+  for (const [path, text] of Object.entries(data.files || {})) {
+    addDoc(path, text == null ? "(binary file: not editable here)" : text);
+    if (text == null) docs.get(path).binary = true;
+  }
 
   /** The file's dominant line ending, kept on save (Composer files use CRLF, often mixed with LF). */
   function lineEnding(text) {
@@ -193,6 +196,7 @@
     if (current !== path) {
       cm.swapDoc(d.doc);
       cm.setOption("indentWithTabs", d.tabs); // follow the file's indentation style
+      cm.setOption("readOnly", Boolean(data.readOnly || d.binary));
       current = path;
       $("editor-current").textContent = path;
       renderTree();

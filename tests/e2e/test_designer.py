@@ -248,3 +248,46 @@ def test_files_are_added_renamed_and_deleted_in_the_draft_from_the_editor(
     expect(page.locator("#editor-message")).to_have_text("Deleted include/user/helpers.js.")
     assert "include/user/helpers.js" not in draft_files(project)
     expect(page.locator("#editor-tree a[data-path='include/user/helpers.js']")).to_have_count(0)
+
+
+def test_the_visual_diff_marks_removed_changed_and_added_states_and_transitions(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    page.goto(f"/versions/{project.latest_version.pk}/diagram/")
+    wait_for_diagram(page)
+    old = graph_of(page, project.latest_version.pk)
+    states = {s["id"]: s for s in old["states"]}
+    # A new version without one atomic state (and its transitions), with one condition changed.
+    gone = next(i for i, s in states.items() if i.endswith("wreqGetCallerDetail"))
+    changed = next(t for t in old["transitions"] if t["source"].endswith("bchIsVIP") and t["cond"])
+    new = json.loads(json.dumps(old))
+    new["states"] = [s for s in new["states"] if s["id"] != gone]
+    for s in new["states"]:
+        s["children"] = [c for c in s["children"] if c != gone]
+    new["transitions"] = [t for t in new["transitions"] if t["source"] != gone]
+    next(t for t in new["transitions"] if t["id"] == changed["id"])["cond"] = "varCustLevel == 'gold'"
+
+    result = page.evaluate(
+        """async ([a, b]) => {
+            const d = Diagram.diff(a, b);
+            const view = await Diagram.render(document.getElementById("diagram"), d.graph, {status: d});
+            return {states: d.states, transitions: d.transitions, drawn: view.stateEls.size};
+        }""",
+        [old, new],
+    )
+    assert result["states"] == {gone: "removed"}
+    removed = [t for t in old["transitions"] if t["source"] == gone]
+    assert result["transitions"] == {changed["id"]: "changed", **{"old-" + t["id"]: "removed" for t in removed}}
+    assert result["drawn"] == len(old["states"])
+    expect(page.locator(f'[data-state-id="{gone}"]')).to_have_class(re.compile(r"\bdg-removed\b"))
+    expect(page.locator(f'.dg-transition[data-transition-id="{changed["id"]}"]')).to_have_class(
+        re.compile(r"\bdg-changed\b")
+    )
+
+    # The other way round, the state and its transitions are added.
+    added = page.evaluate("([a, b]) => Diagram.diff(a, b)", [new, old])
+    assert added["states"] == {gone: "added"}
+    assert set(added["transitions"].values()) == {"added", "changed"}
