@@ -223,6 +223,13 @@ class ORSProfile(Profile):
                 f"({json.dumps(ids)}, globalThis);"
             )
 
+    def log_fields(self, element: etree._Element) -> dict[str, Any]:
+        """``<log level>``: 1 reporting, 2 error, 3 warning, 4 debug (kept as written if not a number)."""
+        level = element.get("level")
+        if level is None:
+            return {}
+        return {"level": int(level) if level.strip().isdigit() else level}
+
     def error_event_name(self, kind: str, js_error: str | None = None) -> str:
         """``error.script.<Type>`` for JS failures (Composer catches the ``error`` prefix)."""
         if js_error:

@@ -147,6 +147,10 @@ class OrsPlatform(FakeEnv):
             and (action is None or r.action == action)
         ]
 
+    def pending_requests(self) -> list[Request]:
+        """Requests still waiting for an answer (automatic or manual), oldest first."""
+        return self.pending()
+
     def cancel_request(self, request_id: str, emits: list[Emit]) -> Request | None:
         """Drop the scheduled answer of `request_id`, mark it cancelled, deliver `emits` for it."""
         request = self.requests.get(request_id)
@@ -323,7 +327,8 @@ class OrsPlatform(FakeEnv):
         if location:
             self._ctx_assign(ctx, location, request.id)
         self.requests[request.id] = request
-        self._trace("action", {"request": request.to_json()})
+        if self.session.tracing:
+            self._trace("action", {"request": request.to_json()})
         if local not in module.actions:
             emits = [error_emit(module, action, "unknown", f"<{module.name}:{local}> is not supported", 0.0)]
             request.answered_by = "platform"
@@ -615,9 +620,16 @@ class OrsPlatform(FakeEnv):
 
     # -- summary ------------------------------------------------------------------------------
 
-    def requests_json(self) -> list[dict[str, Any]]:
-        """Every request of the session with its status and responses."""
-        return [r.to_json() for r in self.requests.values()]
+    def requests_json(self, finished: bool = False) -> list[dict[str, Any]]:
+        """Every request with its status and responses; once the session ended, ORS drops the
+        requests still pending silently (shown as ``dropped``)."""
+        out = []
+        for r in self.requests.values():
+            record = r.to_json()
+            if finished and r.status in ("pending", "manual"):
+                record["status"] = "dropped"
+            out.append(record)
+        return out
 
     # -- engine access (the only place that knows the interpreter's session API) ---------------
 

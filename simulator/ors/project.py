@@ -154,5 +154,5 @@ class OrsRun:
                 for e in s.errors
             ],
             "outcome": outcome,
-            "requests": platform.requests_json() if platform else [],
+            "requests": platform.requests_json(finished) if platform else [],
         }

@@ -242,3 +242,11 @@ def test_an_attribute_written_as_a_labelled_statement_evaluates_to_its_expressio
       </transition>""")
     r = run(doc)
     assert value(r, "out.c") == "9000"
+
+
+def test_log_level_is_kept_in_the_trace():
+    doc = block_strategy("""<onentry><log expr="'oops'" level="2"/><log expr="'plain'"/></onentry>
+      <transition target="ok"/>""")
+    r = run(doc)
+    logs = [(rec["value"], rec.get("level")) for rec in r.records if rec["type"] == "log"]
+    assert ("oops", 2) in logs and ("plain", None) in logs

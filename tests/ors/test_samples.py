@@ -197,7 +197,7 @@ def test_a_blacklisted_caller_is_disconnected(project):
     r = run(project, {"http": {"responses": [{"url": "re:getDetailByPhoneKey", "body": body}]}})
     assert "MainWorkflow.Disconnect2" in blocks(r)
     summary = r.summary()
-    assert summary["requests"][-1]["action"] == "terminate"
+    assert (summary["requests"][-1]["action"], summary["requests"][-1]["status"]) == ("terminate", "dropped")
     assert summary["outcome"] == {"status": "terminated", "reason": "ixn:terminate"}
 
 
