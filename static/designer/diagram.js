@@ -6,12 +6,17 @@
  * Reusable by the designer pages and the simulator page:
  *
  *   const view = await Diagram.render(el, graph, {onStateClick, onEdgeClick, collapsed, status});
- *   view.highlight(["stateA", "stateB"]);      // active configuration
+ *   view.highlight(["stateA", "stateB"]);      // active configuration (marks persist across relayouts)
  *   view.tint(["stateA"], ["t3"]);             // visited states / transitions (coverage)
  *   view.animateTransition("t3");              // pulse the last transition taken
- *   view.setBreakpoints(["stateA"]);           // red dot on states with a breakpoint
- *   view.search("Entry1"); view.fit(); view.collapse(id); view.expand(id);
+ *   view.setBreakpoints(["stateA"]);           // dashed red outline on states with a breakpoint
+ *   view.search("Entry1"); view.fit(); view.centerOn(id); view.collapse(id); view.expand(id);
  *   Diagram.diff(graphA, graphB) -> {states: {id: "added|removed|changed"}, transitions: {...}, graph}
+ *
+ * Transitions may be given by id ("t3", as in the graph JSON and the engine's trace records) or as
+ * a trace transition object ({id} or {file, line}). States hidden in a collapsed compound state
+ * mark their collapsed ancestor. onStateClick(state, event) / onEdgeClick(transition, event)
+ * receive the graph JSON objects (so a page can toggle breakpoints or jump to file:line).
  *
  * Readiness for tests: el.dataset.diagramReady = "1" and el.dataset.stateCount (drawn states)
  * after every layout; document.body gets the same flags.
@@ -757,9 +762,26 @@
       for (const el of els) if (el) el.classList.add(cls);
     }
 
+    /**
+     * Transition ids of references given as ids ("t3") or trace objects ({id} or {file, line}),
+     * so a trace record's transition can be passed as it is.
+     */
+    transitionIds(refs) {
+      const out = [];
+      for (const ref of refs || []) {
+        if (typeof ref === "string") out.push(ref);
+        else if (ref && ref.id && this.idx.transitions.has(ref.id)) out.push(ref.id);
+        else if (ref && ref.file && ref.line) {
+          const t = this.graph.transitions.find((x) => x.file === ref.file && x.line === ref.line);
+          if (t) out.push(t.id);
+        }
+      }
+      return out;
+    }
+
     _applyMarks() {
       const m = this.marks;
-      const stateEls = (ids) => ids.map((id) => this.stateEls.get(this._effective(id)));
+      const stateEls = (ids) => ids.filter((id) => this.idx.states.has(id)).map((id) => this.stateEls.get(this._effective(id)));
       const edgeEls = (ids) => ids.flatMap((id) => this.edgeEls.get(id) || []);
       this._setClass("dg-active", stateEls(m.active));
       this._setClass("dg-visited", stateEls(m.visitedStates).concat(edgeEls(m.visitedTransitions)));
@@ -773,10 +795,10 @@
       this._applyMarks();
     }
 
-    /** Tints visited states and transitions (coverage). */
-    tint(stateIds, transitionIds) {
+    /** Tints visited states and transitions (coverage); transitions as ids or trace objects. */
+    tint(stateIds, transitions) {
       this.marks.visitedStates = Array.from(stateIds || []);
-      this.marks.visitedTransitions = Array.from(transitionIds || []);
+      this.marks.visitedTransitions = this.transitionIds(Array.from(transitions || []));
       this._applyMarks();
     }
 
@@ -786,8 +808,9 @@
       this._applyMarks();
     }
 
-    /** Briefly animates a transition (the last one taken). */
-    animateTransition(transitionId) {
+    /** Briefly animates a transition (the last one taken): an id or a trace transition object. */
+    animateTransition(transition) {
+      const [transitionId] = this.transitionIds([transition]);
       for (const el of this.edgeEls.get(transitionId) || []) {
         el.classList.remove("dg-fired");
         void el.getBoundingClientRect(); // restart the CSS animation
