@@ -207,3 +207,29 @@ def test_a_rest_failure_takes_the_error_branch_to_the_blacklist_check(project):
     assert path[path.index("MainWorkflow.restGetProfile") + 1] == "MainWorkflow.emsCheckBlacklist"
     assert r.session.datamodel.evaluate("httpStatusCode") == "503"
     assert r.summary()["outcome"]["status"] in {"routed", "terminated"}
+
+
+def test_a_consult_call_attaches_its_parent_then_starts_the_workflow_a_second_later(project):
+    r = run(project, {"interaction": {"type": "consult", "parentid": "PARENT01"}})
+    summary = r.summary()
+    attach = summary["requests"][0]
+    assert (attach["module"], attach["action"], attach["attributes"]["interactionid"]) == (
+        "interaction",
+        "attach",
+        "PARENT01",
+    )
+    assert "PARENT01" in r.platform.interactions
+    assert blocks(r) == DEFAULT_PATH
+    assert summary["time"] == pytest.approx(0.1 + 1.0 + 3.25)
+    assert summary["outcome"]["status"] == "routed"
+
+
+def test_an_email_is_routed_then_stopped_by_the_exit_block(project):
+    r = run(project, {"interaction": {"media": "email"}})
+    summary = r.summary()
+    assert summary["outcome"]["status"] == "routed"
+    terminate = summary["requests"][-1]
+    assert (terminate["action"], terminate["attributes"]["reason"]) == ("terminate", "Auto-stop interaction")
+    assert [x["name"] for x in terminate["responses"]] == ["interaction.terminate.done"]
+    assert "MainWorkflow._reserved_Exit1_stop_ixn" in entered(r)
+    assert summary["final_state"] == "_composer_global_exit"

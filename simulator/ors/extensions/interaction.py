@@ -84,7 +84,8 @@ def fake_terminate(request: Request, env: FakeEnv) -> list[Emit]:
     ixn = _ixn_id(request, env)
     cfg = env.config("interaction_actions")
     extra = []
-    if cfg["terminate_deletes"]:
+    obj = env.interaction(ixn) or {}
+    if cfg["terminate_deletes"] and "voice" in obj:  # multimedia: a stop-processing, no deletion
         extra.append(
             Emit(
                 "interaction.deleted",
