@@ -86,7 +86,10 @@ def database_from_url(name: str, url: str, conn_max_age: int = 0) -> dict[str, A
         path = parts.path[1:]
         if not path or parts.netloc:
             raise ImproperlyConfigured(f"{name}={url!r} names no file (expected sqlite:///path/to/db.sqlite3).")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(path), "OPTIONS": {"timeout": 20}}
+        # IMMEDIATE: a transaction takes the write lock when it begins, so two concurrent writers
+        # queue (up to `timeout`) instead of failing with "database is locked" on lock upgrade.
+        options = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(path), "OPTIONS": options}
     raise ImproperlyConfigured(
         f"{name}={url!r} is not a database URL; expected postgres://user@host:port/dbname or sqlite:///path."
     )
