@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from designer.importing import UploadError, check_files, check_xml, clean_path, guess_entry, max_file_bytes
 from designer.models import Blob, Draft, DraftFile, Project, Version, VersionFile
@@ -53,24 +53,29 @@ def create_version(
     entry = entry or guess_entry(files)
     if entry and entry not in files:
         raise UploadError(f"The entry document {entry!r} is not one of the project's files.")
-    with transaction.atomic():
-        # Lock the project row so two concurrent saves are serialised (PostgreSQL; SQLite
-        # serialises writers anyway) and the stale check below cannot race.
-        Project.objects.select_for_update().filter(pk=project.pk).first()
-        latest = project.latest_version
-        if check_parent and (latest.pk if latest else None) != (parent.pk if parent else None):
-            raise StaleParentError(project, parent, latest)
-        version = Version.objects.create(
-            project=project,
-            number=(latest.number + 1) if latest else 1,
-            parent=latest,
-            author=author,
-            message=message.strip(),
-            entry=entry,
-        )
-        VersionFile.objects.bulk_create(
-            VersionFile(version=version, path=path, blob=Blob.store(content)) for path, content in sorted(files.items())
-        )
+    try:
+        with transaction.atomic():
+            # Lock the project row so two concurrent saves are serialised (PostgreSQL; SQLite
+            # serialises writers anyway) and the stale check below cannot race.
+            Project.objects.select_for_update().filter(pk=project.pk).first()
+            latest = project.latest_version
+            if check_parent and (latest.pk if latest else None) != (parent.pk if parent else None):
+                raise StaleParentError(project, parent, latest)
+            version = Version.objects.create(
+                project=project,
+                number=(latest.number + 1) if latest else 1,
+                parent=latest,
+                author=author,
+                message=message.strip(),
+                entry=entry,
+            )
+            VersionFile.objects.bulk_create(
+                VersionFile(version=version, path=path, blob=Blob.store(content))
+                for path, content in sorted(files.items())
+            )
+    except IntegrityError as exc:
+        # Another save took the same version number between our check and our insert.
+        raise StaleParentError(project, parent, project.latest_version) from exc
     return version
 
 

@@ -196,3 +196,41 @@ def test_an_upload_based_on_an_old_version_is_refused(world: World) -> None:
     assert response.status_code == 409
     assert missing_parent.status_code == 409
     assert world.project.versions.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_saves_on_the_same_base_give_one_version_and_one_conflict() -> None:
+    import threading
+
+    from django.db import connection
+
+    from tests.designer.conftest import build_world
+
+    world = build_world()
+    drafts = []
+    for user, text in ((world.owner, b"// owner\n"), (world.editor, b"// editor\n")):
+        draft = history.get_or_start_draft(world.project, user)
+        history.write_draft_file(draft, "include/starter.js", text)
+        drafts.append(draft.pk)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def save(draft_id: int) -> None:
+        try:
+            draft = Draft.objects.select_related("project", "base", "user").get(pk=draft_id)
+            barrier.wait(timeout=10)
+            history.save_draft(draft, "race")
+            outcomes.append("saved")
+        except history.StaleParentError:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(pk,)) for pk in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["conflict", "saved"]
+    assert [v.label for v in world.project.versions.order_by("number")] == ["v1", "v2", "v3"]
