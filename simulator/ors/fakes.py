@@ -394,16 +394,32 @@ def _merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
+#: a quantified group that itself contains a quantifier: the classic catastrophic-backtracking
+#: shape ("(a+)+", "(x*)*"); Python's re has no time limit, so profiles may not use it
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
+MAX_PATTERN = 500
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a ``re:`` pattern of a profile is refused (invalid, too long, nested quantifiers)."""
+    if len(pattern) > MAX_PATTERN:
+        return f"regular expression longer than {MAX_PATTERN} characters"
+    if _NESTED_QUANTIFIER.search(pattern):
+        return "nested quantifiers such as (a+)+ are not allowed (catastrophic backtracking)"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression ({exc})"
+    return None
+
+
 def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
     """Checks JSON schema cannot express: regexes compile, dates parse, inject has a trigger."""
     problems = []
     for i, rule in enumerate(data.get("rules", [])):
         for key, value in (rule.get("match") or {}).items():
-            if isinstance(value, str) and value.startswith("re:"):
-                try:
-                    re.compile(value[3:])
-                except re.error as exc:
-                    problems.append(f"$.rules[{i}].match.{key}: invalid regular expression ({exc})")
+            if isinstance(value, str) and value.startswith("re:") and (why := regex_problem(value[3:])):
+                problems.append(f"$.rules[{i}].match.{key}: {why}")
         outcomes = [k for k in ("manual", "events", "error") if rule.get(k)]
         if len(outcomes) > 1:
             problems.append(f"$.rules[{i}]: use only one of 'manual', 'events', 'error' (found {', '.join(outcomes)})")
@@ -418,11 +434,8 @@ def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
             problems.append(f"$.time.now: {now!r} is not an ISO 8601 date-time (e.g. 2026-01-05T10:00:00Z)")
     for i, resp in enumerate((data.get("http") or {}).get("responses", [])):
         url = resp["url"]
-        if url.startswith("re:"):
-            try:
-                re.compile(url[3:])
-            except re.error as exc:
-                problems.append(f"$.http.responses[{i}].url: invalid regular expression ({exc})")
+        if url.startswith("re:") and (why := regex_problem(url[3:])):
+            problems.append(f"$.http.responses[{i}].url: {why}")
     return problems
 
 

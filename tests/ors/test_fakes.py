@@ -189,3 +189,16 @@ def test_the_docs_examples_are_valid_profiles(shared_dir):
     assert len(blocks) >= 5
     for block in blocks:
         load_fakes(json.loads(block))
+
+
+def test_regular_expressions_that_could_backtrack_forever_are_refused():
+    problems = validate_fakes(
+        {
+            "rules": [{"module": "queue", "action": "submit", "match": {"queue": "re:^(a+)+$"}}],
+            "http": {"responses": [{"url": "re:" + "x" * 600}, {"url": "re:^https://api\\.example\\.com/(v1|v2)/"}]},
+        }
+    )
+    assert problems == [
+        "$.rules[0].match.queue: nested quantifiers such as (a+)+ are not allowed (catastrophic backtracking)",
+        "$.http.responses[0].url: regular expression longer than 500 characters",
+    ]
