@@ -163,7 +163,7 @@
     _buildChrome() {
       this.el.classList.add("diagram");
       this.el.textContent = "";
-      this.svg = svg("svg", { class: "diagram-svg", role: "img", "aria-label": "statechart diagram" }, this.el);
+      this.svg = svg("svg", { class: "diagram-svg", role: "group", "aria-label": "Statechart diagram: drag to pan, wheel to zoom, click a state or transition to open its source" }, this.el);
       const defs = svg("defs", {}, this.svg);
       for (const [name, colour] of [
         ["arrow", "#374151"],

@@ -142,8 +142,9 @@
           a.href = withParams(urls.self, { file: path });
           a.dataset.path = path;
           a.textContent = name;
+          a.title = path;
           if (path === data.entry) {
-            a.title = "entry document";
+            a.title = path + " (entry document)";
             a.classList.add("entry");
           }
           if (path === current) a.classList.add("current");
