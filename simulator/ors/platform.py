@@ -407,8 +407,6 @@ class OrsPlatform(FakeEnv):
 
     def _deliverer(self, request: Request, emit: Emit) -> Callable[[], None]:
         def deliver() -> None:
-            if request.status == "cancelled" and request.answered_by != "platform" and not emit.final:
-                return
             data = dict(emit.data)
             if emit.request:
                 data.setdefault("requestid", request.id)
