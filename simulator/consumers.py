@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
@@ -62,6 +64,16 @@ CONTROL_ACTIONS = {"start", "step", "run", "pause", "inject", "respond", "set_fa
 CONTROL_ACTIONS |= {"set_breakpoints", "rewind", "restart", "share"}
 #: operations that go to the inputs log through SimulationRuntime.apply
 OP_ACTIONS = {"step", "inject", "respond", "set_fakes", "advance"}
+
+
+def group_name(simulation_id: int) -> str:
+    """The channel-layer group of a simulation's sockets.
+
+    Keyed by the database too: processes sharing a Redis but not a database (parallel test runs,
+    two deployments) never see each other's simulations.
+    """
+    database = hashlib.sha1(str(settings.DATABASES["default"].get("NAME")).encode()).hexdigest()[:10]
+    return f"simulation-{database}-{simulation_id}"
 
 
 class _Refused(Exception):
@@ -162,7 +174,7 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
         self.simulation_id = simulation.pk
         self.readonly = role == "watcher"
         self.shared = simulation.shared
-        self.group_name = f"simulation-{simulation.pk}"
+        self.group_name = group_name(simulation.pk)
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         entry = sessions.registry.get(simulation.pk)
         if entry is None:
@@ -347,8 +359,8 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
             if isinstance(version_id, bool) or not isinstance(version_id, int):
                 raise sessions.OpError("start needs version: the id of the version to simulate")
             simulation = await self._create(version_id, content.get("fakes"), content.get("interaction"), seed)
-            await self._attach(simulation, "owner")
             await self.send_json({"type": "started", "simulation": simulation.pk, "reply_to": content.get("id")})
+            await self._attach(simulation, "owner")
             return
         # A new recipe for this simulation: restart with those fakes/seed.
         runtime = self.entry.runtime

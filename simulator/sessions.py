@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import os
 import threading
@@ -250,7 +251,7 @@ class SimulationRuntime:
 
     def _build(self) -> None:
         try:
-            self.run = OrsRun(self.files, self.entry, fakes=self.fakes, seed=self.seed, trace=True)
+            self.run = OrsRun(self.files, self.entry, fakes=self.fakes, seed=self.seed)
         except DocumentError as exc:
             raise SimulationError(f"the document has definition errors: {exc}") from exc
         except FakesError as exc:
@@ -259,12 +260,23 @@ class SimulationRuntime:
             raise SimulationError(str(exc)) from exc
         self.inputs = []
         self.idle = False
+        self._records: list[dict] = []
+        self.run.group.listeners.append(self._collect)
         self.run.start()
+        # Events due now (the start events) are shown in the queue at once, not after a first step.
+        self.run.group.clock.fire_due()
+
+    def _collect(self, record: dict) -> None:
+        # An action record carries the live request (its responses list grows later): keep the
+        # request as it was, so a replayed trace is the trace the user saw.
+        if record["type"] == "action" and isinstance(record.get("request"), dict):
+            record = {**record, "request": copy.deepcopy(record["request"])}
+        self._records.append(record)
 
     @property
     def records(self) -> list[dict]:
         """Every trace record since the simulation (re)started."""
-        return self.run.records
+        return self._records
 
     @property
     def seq(self) -> int:

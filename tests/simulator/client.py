@@ -1,0 +1,80 @@
+"""A small test client of the simulation websocket protocol over WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+
+from orchweb.asgi import application
+
+TIMEOUT = 20  # generous: the CI machine's two cores are shared
+
+
+class SimClient:
+    """Tracks the frames of one socket: the trace (reset/trace frames) and the last snapshot."""
+
+    def __init__(self, communicator: WebsocketCommunicator):
+        self.communicator = communicator
+        self.records: list[dict] = []
+        self.snapshot: dict | None = None
+        self.frames: list[dict] = []
+        self._ids = itertools.count(1)
+
+    @classmethod
+    async def open(cls, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[SimClient, bool, Any]:
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, code = await communicator.connect(timeout=TIMEOUT)
+        return cls(communicator), connected, code
+
+    async def receive(self) -> dict:
+        frame = await self.communicator.receive_json_from(timeout=TIMEOUT)
+        self.frames.append(frame)
+        if frame["type"] == "reset":
+            self.records = list(frame["records"])
+        elif frame["type"] == "trace":
+            self.records.extend(frame["records"])
+        elif frame["type"] == "snapshot":
+            self.snapshot = frame
+        return frame
+
+    async def until(self, type_: str, **fields: Any) -> dict:
+        """Frames until one of `type_` whose fields equal `fields`."""
+        while True:
+            frame = await self.receive()
+            if frame["type"] == type_ and all(frame.get(k) == v for k, v in fields.items()):
+                return frame
+
+    async def request(self, action: str, expect: str = "snapshot", **fields: Any) -> dict:
+        """Send an action and return its answer (`expect` frame or an error, matched by id)."""
+        message_id = next(self._ids)
+        await self.communicator.send_json_to({"action": action, "id": message_id, **fields})
+        while True:
+            frame = await self.receive()
+            if frame.get("reply_to") == message_id and frame["type"] in (expect, "error"):
+                return frame
+
+    async def step(self, unit: str = "macrostep") -> dict:
+        frame = await self.request("step", unit=unit)
+        assert frame["type"] == "snapshot", frame
+        return frame
+
+    async def step_until(self, predicate: Any, unit: str = "macrostep", limit: int = 200) -> dict:
+        """Step until `predicate(snapshot)` holds."""
+        for _ in range(limit):
+            snapshot = await self.step(unit)
+            if predicate(snapshot):
+                return snapshot
+        raise AssertionError(f"not reached in {limit} steps; last snapshot: {self.snapshot}")
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+def pending(snapshot: dict, module: str, action: str) -> list[dict]:
+    return [r for r in snapshot["pending"] if (r["module"], r["action"]) == (module, action)]
+
+
+def entered(records: list[dict]) -> list[str]:
+    return [s for r in records if r["type"] == "macrostep" for s in r["entered"]]
