@@ -72,7 +72,7 @@ async def test_it_refuses_anonymous_sockets(sim_world):
 
 async def test_an_outsider_cannot_start_a_simulation_of_a_version_they_cannot_view(sim_world):
     headers = await database_sync_to_async(sim_world.headers)(sim_world.outsider)
-    client, connected, _ = await SimClient.open("/ws/simulations/", headers)
+    client, _, _ = await SimClient.open("/ws/simulations/", headers)
     await client.receive()
 
     answer = await client.request("start", expect="started", version=sim_world.version.pk)
