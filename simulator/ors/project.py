@@ -123,6 +123,18 @@ class OrsRun:
             raise RuntimeError("the session has not started")
         return platform
 
+    def pending_requests(self) -> list[dict[str, Any]]:
+        """The extension requests waiting for an answer (JSON view)."""
+        return [r.to_json() for r in self.platform.pending_requests()]
+
+    def respond(self, request_id: str, events: list[dict[str, Any]]) -> None:
+        """Answer a pending (e.g. manual) request with events ``[{name, data?, delay?}]``."""
+        self.platform.respond(request_id, events)
+
+    def inject(self, name: str, data: dict[str, Any] | None = None, delay: float = 0.0) -> None:
+        """Queue an unsolicited platform event (``hangup``/``abandon`` shortcuts included)."""
+        self.platform.inject(name, data or {}, delay)
+
     def start(self) -> OrsRun:
         """Start the session (initial configuration; the start events are queued)."""
         self.session.start()

@@ -202,3 +202,15 @@ def test_regular_expressions_that_could_backtrack_forever_are_refused():
         "$.rules[0].match.queue: nested quantifiers such as (a+)+ are not allowed (catastrophic backtracking)",
         "$.http.responses[0].url: regular expression longer than 500 characters",
     ]
+
+
+def test_the_run_api_lists_answers_and_injects():
+    r = run(block_strategy(MANUAL_BLOCK), {"rules": [{"module": "queue", "action": "submit", "manual": True}]})
+    [pending] = r.pending_requests()
+    assert (pending["module"], pending["action"], pending["status"]) == ("queue", "submit", "manual")
+    r.inject("hangup", delay=1)
+    r.respond(pending["id"], [{"name": "queue.submit.done", "delay": 5}])
+    r.run()
+    assert r.session.final_state is None  # the caller left first: the submit answer was dropped
+    assert r.summary()["outcome"] == {"status": "abandoned"}
+    assert r.pending_requests() == []
