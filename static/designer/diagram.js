@@ -629,6 +629,17 @@
       this.svg.addEventListener("keydown", (ev) => {
         if (ev.key === "Enter") this._onClick(ev);
       });
+      // Hover: a transition lights up with its label; a state lights up its outgoing transitions.
+      this.svg.addEventListener("mouseover", (ev) => {
+        if (drag) return;
+        const edge = ev.target.closest("[data-transition-id]");
+        const state = !edge && ev.target.closest("[data-state-id]");
+        let ids = [];
+        if (edge) ids = [edge.dataset.transitionId];
+        else if (state) ids = this.graph.transitions.filter((t) => t.source === state.dataset.stateId).map((t) => t.id);
+        this._setClass("dg-hover", ids.flatMap((id) => this.edgeEls.get(id) || []));
+      });
+      this.svg.addEventListener("mouseleave", () => this._setClass("dg-hover", []));
     }
 
     _onClick(ev) {
