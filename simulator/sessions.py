@@ -464,8 +464,9 @@ class SimulationRuntime:
             "datamodel": snap["datamodel"],
             "system": {"_sessionid": session.sessionid, "_name": session.model.name, "_event": last_event},
             "interactions": jsonable(platform.interactions) if platform else {},
-            "pending": [r.to_json() for r in platform.pending()] if platform else [],
-            "requests": summary["requests"],
+            # copies: requests keep changing (responses) after the snapshot is taken
+            "pending": copy.deepcopy([r.to_json() for r in platform.pending()]) if platform else [],
+            "requests": copy.deepcopy(summary["requests"]),
             "outcome": summary["outcome"],
             "time": snap["time"],
             "next_timer": self.next_timer(),

@@ -1,0 +1,140 @@
+"""The session manager without websockets: replay determinism, rewind, breakpoints, operations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simulator.ors.project import load_project
+from simulator.sessions import Breakpoints, OpError, SimulationError, SimulationRuntime, parse_op
+
+MANUAL_SUBMIT = {"rules": [{"module": "queue", "action": "submit", "manual": True}]}
+
+
+@pytest.fixture(scope="module")
+def files(shared_dir: Path) -> dict[str, bytes]:
+    return load_project(shared_dir / "ors-samples" / "crd-gvp-wf")
+
+
+def drive(runtime: SimulationRuntime) -> dict[int, dict]:
+    """Step a mix of micro/macro/timer steps, answer the submit, inject; snapshot after each op."""
+    snapshots = {}
+    units = ["micro", "macro", "micro", "timer"]
+    for i in range(60):
+        runtime.apply({"op": "step", "unit": units[i % len(units)]})
+        snapshots[runtime.seq] = runtime.snapshot()
+        submit = runtime.platform.pending("queue", "submit")
+        if submit:
+            runtime.apply(
+                {
+                    "op": "respond",
+                    "request": submit[0].id,
+                    "events": [{"name": "queue.submit.done", "data": {"targetselected": "1@S.DN"}, "delay": 2.0}],
+                }
+            )
+            snapshots[runtime.seq] = runtime.snapshot()
+        if runtime.finished:
+            break
+    return snapshots
+
+
+def test_replaying_to_any_step_gives_the_same_snapshot_as_stepping_to_it(files):
+    stepped = SimulationRuntime(files, None, MANUAL_SUBMIT, seed=7)
+    snapshots = drive(stepped)
+    inputs = list(stepped.inputs)
+    assert stepped.session.status == "final"
+    assert len(inputs) > 10
+
+    for op in [*inputs[:: max(1, len(inputs) // 6)], inputs[-1]]:
+        replayed = SimulationRuntime(files, None, MANUAL_SUBMIT, seed=7)
+        replayed.inputs = list(inputs)
+        replayed.rewind(op["seq"])
+        assert replayed.seq == op["seq"]
+        # `idle` says whether the last step request found nothing to do: not part of the state
+        assert {**replayed.snapshot(), "idle": None} == {**snapshots[op["seq"]], "idle": None}
+        assert replayed.records == stepped.records[: op["seq"]]
+
+
+def test_rewind_to_a_record_inside_a_step_goes_back_to_the_end_of_the_step_before(files):
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    seqs = []
+    for _ in range(6):
+        runtime.apply({"op": "step", "unit": "macro"})
+        seqs.append(runtime.seq)
+
+    runtime.rewind(seqs[3] - 1)
+
+    assert runtime.seq == seqs[2]
+    assert len(runtime.inputs) == 3
+
+
+def test_another_seed_gives_another_session_id_and_the_same_seed_the_same_trace(files):
+    a, b, c = (SimulationRuntime(files, None, {}, seed=s) for s in (1, 1, 2))
+    for runtime in (a, b, c):
+        runtime.apply({"op": "step", "unit": "macro"})
+
+    assert a.records == b.records
+    assert a.session.sessionid != c.session.sessionid
+
+
+def test_restart_with_a_new_fakes_profile_starts_from_scratch(files):
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    runtime.apply({"op": "step", "unit": "macro"})
+
+    runtime.restart({"interaction": {"ani": "123"}})
+
+    assert runtime.inputs == []
+    assert runtime.snapshot()["interactions"]["006502A8E4B1C002"]["voice"]["ani"] == "123"
+
+
+def test_a_project_without_an_entry_document_is_a_clear_simulation_error():
+    with pytest.raises(SimulationError, match="entry document"):
+        SimulationRuntime({"a.scxml": b"<scxml/>", "b.scxml": b"<scxml/>"}, None, {})
+
+
+def test_breakpoints_match_states_transitions_events_and_actions():
+    bp = Breakpoints.from_json(
+        {"entered": ["A"], "exited": ["B"], "transitions": ["t3"], "events": ["queue.submit"], "actions": ["dialog:*"]}
+    )
+    records = [
+        {
+            "type": "macrostep",
+            "seq": 4,
+            "event": {"name": "queue.submit.done"},
+            "internal_events": [],
+            "entered": ["A"],
+            "exited": ["B"],
+            "transitions": [{"id": "t3"}],
+        },
+        {"type": "action", "seq": 5, "request": {"module": "dialog", "action": "start"}},
+    ]
+
+    hits = bp.hits(records)
+
+    assert [(h["kind"], h["value"], h["seq"]) for h in hits] == [
+        ("entered", "A", 4),
+        ("exited", "B", 4),
+        ("transitions", "t3", 4),
+        ("events", "queue.submit", 4),
+        ("actions", "dialog:*", 5),
+    ]
+    assert Breakpoints.from_json({"events": ["queue.submitted"]}).hits(records) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ({"action": "step", "unit": "year"}, "step unit"),
+        ({"action": "advance", "seconds": True}, "must be a number"),
+        ({"action": "advance", "seconds": 10**9}, "between"),
+        ({"action": "inject", "kind": "udata_changed"}, "needs data"),
+        ({"action": "inject", "kind": "party_changed"}, "focusdeviceid"),
+        ({"action": "respond", "request": "R", "events": [{"data": {}}]}, "events[0].name"),
+        ({"action": "set_fakes", "fakes": []}, "JSON object"),
+        ({"action": "dance"}, "unknown operation"),
+    ],
+)
+def test_parse_op_rejects_bad_operations_with_a_clear_message(message, problem):
+    with pytest.raises(OpError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        parse_op(message)
