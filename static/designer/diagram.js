@@ -198,10 +198,6 @@
 
     /* ---------- layout ---------- */
 
-    _visible(id) {
-      return !ancestors(id, this.idx.states).some((a) => this.collapsed.has(a));
-    }
-
     /** The drawn node standing for a state: itself, or its outermost collapsed ancestor. */
     _effective(id) {
       const anc = ancestors(id, this.idx.states).reverse();
