@@ -1432,6 +1432,8 @@ class Session:
         event_sendid: str | None = None,
     ) -> None:
         """Hand an evaluated <send> to the SCXML I/O processor or a profile I/O processor."""
+        if target:
+            target = self.profile.send_target(target)  # dialect spellings (ORS `_internal`)
         if type_ in BASICHTTP_TYPES and type_ not in self.profile.io_processors:
             self._send_basichttp(event, target, sendid, delay, data, node)
             return

@@ -78,6 +78,10 @@ class Profile:
         """Rewrite script/expression source before compiling (e.g. SpiderMonkey-only syntax)."""
         return source
 
+    def send_target(self, target: str) -> str:
+        """The W3C spelling of an evaluated `<send target>` (ORS writes `_internal`, `_parent`)."""
+        return target
+
     def log_fields(self, element: etree._Element) -> dict[str, Any]:
         """Extra fields of the `log` trace record from dialect attributes of `<log>` (ORS: level)."""
         return {}
