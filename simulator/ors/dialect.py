@@ -223,6 +223,12 @@ class ORSProfile(Profile):
                 f"({json.dumps(ids)}, globalThis);"
             )
 
+    def send_target(self, target: str) -> str:
+        """ORS (2009 draft) targets: ``_internal`` / ``_parent`` / a bare session id."""
+        if target in ("_internal", "_parent"):
+            return "#" + target
+        return target
+
     def log_fields(self, element: etree._Element) -> dict[str, Any]:
         """``<log level>``: 1 reporting, 2 error, 3 warning, 4 debug (kept as written if not a number)."""
         level = element.get("level")

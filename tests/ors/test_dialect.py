@@ -250,3 +250,10 @@ def test_log_level_is_kept_in_the_trace():
     r = run(doc)
     logs = [(rec["value"], rec.get("level")) for rec in r.records if rec["type"] == "log"]
     assert ("oops", 2) in logs and ("plain", None) in logs
+
+
+def test_send_to_the_ors_internal_target_raises_an_internal_event():
+    doc = block_strategy("""<onentry><send event="'inner'" target="'_internal'"/><send event="'outer'"/></onentry>
+      <transition event="outer" target="failed"/><transition event="inner" target="ok"/>""")
+    r = run(doc)
+    assert r.session.final_state == "ok"
