@@ -233,3 +233,24 @@ def test_an_email_is_routed_then_stopped_by_the_exit_block(project):
     assert [x["name"] for x in terminate["responses"]] == ["interaction.terminate.done"]
     assert "MainWorkflow._reserved_Exit1_stop_ixn" in entered(r)
     assert summary["final_state"] == "_composer_global_exit"
+
+
+def test_an_unexpected_error_while_waiting_ends_the_session_through_the_ipd_handler(project):
+    # The application leg's catch-all stores the event (storeUnhandledEvent) and the event-handler
+    # leg finds that same _event object in the list in the same microstep, then raises
+    # application.exit: this only works if both parallel regions see one _event object.
+    fakes = {
+        "rules": [{"module": "queue", "action": "submit", "manual": True}],
+        "inject": [{"at": 5, "event": "error.custom.failure", "data": {"description": "boom"}}],
+    }
+    r = run(project, fakes)
+    assert r.session.final_state == "_composer_global_exit"
+    assert r.session.datamodel.evaluate("_data.system.context.uncaughtApplicationEvents.length") >= 1
+    assert (
+        r.session.datamodel.evaluate(
+            "_data.system.context.uncaughtApplicationEvents[_data.system.context.uncaughtApplicationEvents.length - 1]"
+            ".name"
+        )
+        == "error.custom.failure"
+    )
+    assert r.summary()["requests"][-1]["status"] == "dropped"
