@@ -83,6 +83,15 @@ def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
     )
     badge = page.locator(f'[data-state-id="{submit["id"]}"] .dg-badge[data-module="queue"][data-action="submit"]')
     expect(badge).to_have_count(1)
+    # Hovering the badge shows the action's attribute expressions.
+    page.get_by_label("Search a state by id").fill(submit["id"])
+    page.get_by_role("button", name="Find").click()
+    page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(submit['id'])}")
+    badge.hover()
+    tooltip = page.locator("#diagram .dg-tooltip")
+    expect(tooltip).to_be_visible()
+    expect(tooltip).to_contain_text("queue:submit (onentry")
+    expect(tooltip).to_contain_text("requestid = ")
     page.wait_for_function("document.body.dataset.lintReady === '1'")
     save_screenshot(page, "designer-diagram")
 
@@ -202,6 +211,22 @@ def test_the_diagram_collapses_a_compound_state_and_search_finds_a_hidden_state_
     page.locator(f'[data-state-id="{block}"] > .dg-toggle').dispatch_event("click")
     page.wait_for_function(f"document.body.dataset.stateCount === '{total - descendants(block)}'")
     expect(page.locator(f'[data-state-id="{block}"]')).to_have_class(re.compile(r"\bdg-collapsed\b"))
+
+    # Wheel zooms around the pointer, dragging pans, Fit shows the whole chart.
+    box = page.locator("#diagram svg").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    zoom = float(page.evaluate("document.getElementById('diagram').dataset.zoom"))
+    page.mouse.wheel(0, -300)
+    page.wait_for_function(f"parseFloat(document.getElementById('diagram').dataset.zoom) > {zoom}")
+    before = page.evaluate("window.diagramView.transform.x")
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    assert page.evaluate("window.diagramView.transform.x") == before + 120
+    page.get_by_role("button", name="Fit").click()
+    size = page.evaluate("window.diagramView.size")
+    fitted = float(page.evaluate("document.getElementById('diagram').dataset.zoom"))
+    assert size["h"] * fitted <= box["height"] and size["w"] * fitted <= box["width"]
 
     hidden = states[block]["children"][0]
     page.get_by_label("Search a state by id").fill(hidden)
