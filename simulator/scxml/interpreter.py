@@ -522,7 +522,14 @@ class Session:
             return True
         if not self.external_queue:
             return False
-        self._process_external(self.external_queue.popleft())
+        event = self.external_queue.popleft()
+        if self.listeners or self.group.tracer.listeners:
+            self._begin_macrostep(event)
+        else:  # the untraced fast path (benchmarks, batch runs)
+            self._microsteps = 0
+            self._current = None
+        self._take_external(event)
+        self._settle()
         return True
 
     def step_microstep(self) -> bool:
@@ -736,9 +743,12 @@ class Session:
     def select_eventless_transitions(self) -> list[m.Transition]:
         """https://www.w3.org/TR/scxml/#selectEventlessTransitions"""
         enabled: list[m.Transition] = []
-        for state in self._atomic_states():
+        for state in self._atomic if self._atomic is not None else self._atomic_states():
             # state.eventless(): its and its ancestors' eventless transitions in search order.
-            for t in state.eventless():
+            eventless = state._eventless
+            if eventless is None:
+                eventless = state.eventless()
+            for t in eventless:
                 if t.cond is None or self._condition(t):
                     if t not in enabled:
                         enabled.append(t)
@@ -749,12 +759,23 @@ class Session:
         """https://www.w3.org/TR/scxml/#selectTransitions"""
         enabled: list[m.Transition] = []
         name = event.name
-        for state in self._atomic_states():
-            for t in state.candidates(name):
-                if t.cond is None or self._condition(t):
-                    if t not in enabled:
-                        enabled.append(t)
-                    break
+        evaluate_bool = self.datamodel.evaluate_bool
+        for state in self._atomic if self._atomic is not None else self._atomic_states():
+            found = state._candidates.get(name)
+            if found is None:
+                found = state.candidates(name)
+            for t in found:
+                if t.cond is not None:
+                    # conditionMatch(), inlined: a failing cond is false + error.execution (5.9.1)
+                    try:
+                        if not evaluate_bool(t.cond):
+                            continue
+                    except Exception as exc:
+                        self._error_from(exc, t)
+                        continue
+                if t not in enabled:
+                    enabled.append(t)
+                break
         return self.remove_conflicting_transitions(enabled) if len(enabled) > 1 else enabled
 
     def remove_conflicting_transitions(self, enabled: list[m.Transition]) -> list[m.Transition]:
@@ -783,9 +804,11 @@ class Session:
         if self._current is not None:
             self._current["transitions"].extend(_transition_record(t) for t in enabled)
         t = enabled[0] if len(enabled) == 1 else None
-        before = self._atomic_states() if t is not None else None
+        before = (self._atomic if self._atomic is not None else self._atomic_states()) if t is not None else None
         exited = self.exit_states(enabled)
-        self.execute_transition_content(enabled)
+        for transition in enabled:  # execute_transition_content(), inlined on the hot path
+            if transition.content:
+                self.execute_block(transition.content)
         entered = self.enter_states(enabled)
         if t is not None and t._entry is not None and t._domain is not m.UNKNOWN:
             after = t._next.get(before)
@@ -814,7 +837,7 @@ class Session:
         t = enabled[0] if len(enabled) == 1 else None
         if t is not None and t._domain is not m.UNKNOWN:
             # Memo per (transition, atomic configuration): both are enough to know the exit set.
-            atomic = self._atomic_states()
+            atomic = self._atomic if self._atomic is not None else self._atomic_states()
             states_to_exit = t._exits.get(atomic)
             if states_to_exit is None:
                 states_to_exit = tuple(sorted(self.compute_exit_set(enabled), key=_order, reverse=True))
