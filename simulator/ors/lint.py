@@ -15,7 +15,10 @@ Rules (id: severity — what):
       `$$_MY_PREFIX_$$` placeholder); replaces the unknown-target/unreachable cascade that causes
   unproducible-event: warning — a transition waits for an event that nothing can produce: no
       `<raise>`/`<send>`/`__Raise('name')` of the strategy, no `done.state.*` of its states, no error event, no
-      event of an ORS module or of the ORS core
+      event of an ORS module or of the ORS core. A strategy that answers web requests
+      (`<ws:response>`) receives events of any name through the Web API (`POST
+      /scxml/session/<id>/request/<name>`): there only names in an ORS module's own event family
+      (`queue.*`, `interaction.*`, `error.*`...) are checked
 
 The declarations are the data in `simulator/ors/extensions/` (see `base.py`); the structural
 checks reuse `validate_element()` from there, so lint and the runtime agree.
@@ -306,6 +309,15 @@ def descriptor_matches(descriptor: str, producible: str) -> bool:
     return producible == descriptor or producible.startswith(descriptor + ".")
 
 
+def web_reserved_prefixes(modules: Iterable[Module]) -> set[str]:
+    """First tokens of the event families the platform owns (``queue``, ``interaction``,
+    ``error``, ``done``...): a web request's event never comes from them."""
+    reserved = {"error", "done", "cancel"}
+    for module in modules:
+        reserved |= set(module.event_prefixes)
+    return reserved
+
+
 def check_events(
     doc: LoadedDocument, graph: Mapping[str, Any], profile: Profile, modules: Iterable[Module] = MODULES
 ) -> list[Finding]:
@@ -334,12 +346,17 @@ def check_events(
         if not event.endswith(".")
         for cut in range(event.count(".") + 1)
     }
+    # A web-request server gets events named by its HTTP clients: only the platform's own event
+    # families (which no client can use for its request names) stay checkable.
+    reserved = web_reserved_prefixes(modules) if ("ws", "response") in used else None
     findings: list[Finding] = []
     for transition in graph["transitions"]:
         for descriptor in (transition["event"] or "").split():
             name = descriptor.removesuffix(".*").removesuffix(".")
             if name == "*" or not name or name in prefixes:
                 continue
+            if reserved is not None and name.split(".", 1)[0] not in reserved:
+                continue  # may be the name of a web request (POST .../request/<name>)
             if not any(descriptor_matches(name, family) for family in families):
                 message = f"transition from {transition['source']!r} waits for {descriptor!r}, which nothing produces"
                 findings.append(
