@@ -33,7 +33,10 @@ Executable content: a *block* is a tuple of action nodes (``Raise``, ``Send``, `
 its attributes. Attributes the profile declares as expressions (``Profile.attribute_is_expression``)
 are stored in the ``*_expr`` field, so the interpreter never asks the profile at run time.
 
-Treat everything here as read-only: nodes are shared between sessions and threads.
+Treat everything here as read-only: nodes are shared between sessions and threads. The only
+mutable parts are underscore memo slots the interpreter fills lazily with pure functions of the
+document (event-name candidates, transition domains, entry/exit sets per configuration); they are
+bounded and safe to share.
 """
 
 from __future__ import annotations

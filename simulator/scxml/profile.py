@@ -5,10 +5,10 @@ and overrides hooks; the engine never tests `profile.name`. Hooks are called at 
 points:
 
   loading      transform_include(), preprocess_script()
-  model build  attribute_is_expression(), action_handlers (definition-time validate())
+  model build  attribute_is_expression(), raise_params, action_handlers (definition-time validate())
   session      install_globals() (after system variables, before <data> initialisation),
                datamodel_initialized() (after <data> initialisation)
-  execution    action_handlers (execute()), error_event_name(), io_processors
+  execution    action_handlers (execute()), error_event_name(), io_processors, cancel_events()
 
 The engine passes handlers an `ActionContext` (defined in interpreter.py) that offers exactly the
 operations a platform extension needs: evaluate an expression, assign a location, raise an
