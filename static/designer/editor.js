@@ -220,8 +220,9 @@
 
   function jumpTo(line) {
     const n = Math.max(0, Math.min(cm.lineCount() - 1, line - 1));
-    if (jumpMark) cm.removeLineClass(jumpMark, "wrap", "cm-jump-line");
-    jumpMark = cm.addLineClass(n, "wrap", "cm-jump-line");
+    // The mark may belong to another file's document: remove it through that document.
+    if (jumpMark) jumpMark.doc.removeLineClass(jumpMark.handle, "wrap", "cm-jump-line");
+    jumpMark = { doc: cm.getDoc(), handle: cm.addLineClass(n, "wrap", "cm-jump-line") };
     cm.setCursor({ line: n, ch: 0 });
     cm.scrollIntoView({ line: n, ch: 0 }, cm.getScrollInfo().clientHeight / 2);
     cm.focus();
