@@ -136,3 +136,17 @@ def test_scripts_have_no_host_access(run, script):
     )
     r.idle()
     assert r.configuration == ["caught"]
+
+
+def test_other_sessions_keep_working_while_one_hits_its_limits(run):
+    calm = run(chart('<datamodel><data id="n" expr="1"/></datamodel><state id="a"/>'))
+    run(chart('<state id="s"><onentry><script>while (true) {}</script></onentry></state>'), **LIMITS)
+    run(
+        chart(
+            '<state id="s"><onentry><script>var a = []; while (true) a.push(new Array(1e6).fill(1));'
+            "</script></onentry></state>"
+        ),
+        time_limit=5.0,
+        memory_limit=32 * 1024 * 1024,
+    )
+    assert calm.value("n + 1") == 2

@@ -93,3 +93,24 @@ def test_session_listeners_attach_and_detach():
     s.inject("go")
     s.run()
     assert len(seen) == count
+
+
+def test_a_document_with_definition_errors_cannot_become_a_session():
+    import pytest
+
+    from simulator.scxml.errors import DocumentError
+
+    model = model_from_string(chart('<state id="a"><transition target="missing"/></state>'))
+    with pytest.raises(DocumentError, match="unknown target state 'missing'"):
+        SessionGroup().create_session(model)
+
+
+def test_datamodel_diff_records_can_be_switched_off():
+    group = SessionGroup()
+    records: list[dict] = []
+    group.listeners.append(records.append)
+    session = group.create_session(model_from_string(DOC), trace_datamodel=False)
+    session.start()
+    session.inject("go")
+    group.run_until_idle()
+    assert records and not [r for r in records if r["type"] == "datamodel"]
