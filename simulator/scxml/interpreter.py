@@ -687,6 +687,8 @@ class Session:
         current, self._current = self._current, None
         if current is None or not self.tracing:
             return
+        if not (current["event"] or current["internal_events"] or current["transitions"] or current["entered"]):
+            return  # stepping found nothing to do: no empty macrostep records
         current["configuration"] = self.configuration_ids
         self._emit("macrostep", current)
         if self.trace_datamodel and self.datamodel is not None:
