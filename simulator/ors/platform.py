@@ -19,10 +19,12 @@ datamodel, clock, external queue, tracer) in a handful of small methods at the e
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from simulator.scxml.datamodel import UNDEFINED, JSError
 
@@ -32,6 +34,8 @@ from .extensions.interaction import interaction_object
 from .fakes import FakesProfile
 
 _PLATFORMS: weakref.WeakKeyDictionary[Any, OrsPlatform] = weakref.WeakKeyDictionary()
+#: models being started by <session:start> right now: their sessions get no interaction
+_WITHOUT_INTERACTION: set[int] = set()
 _BARE_TOKEN = re.compile(r"^[A-Za-z_][\w-]*$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _SCXML_NS = "http://www.w3.org/2005/07/scxml"
@@ -167,6 +171,63 @@ class OrsPlatform(FakeEnv):
         """Run a script in the session's global scope (see FakeEnv.execute_js)."""
         self._js(source)
 
+    # -- other sessions (session:start / session:terminate) ----------------------------------------
+
+    def start_session(self, src: str, params: Mapping[str, Any]) -> str:
+        """Start another session of the project (``<session:start>``); returns its session id.
+
+        `src` is a project path or a URL whose path ends with one (``http://h/app/src-gen/X.scxml``).
+        The new session runs in the same group, on the same clock and fakes, without an
+        interaction; `params` initialise its same-named ``<data>``. When it ends, this session
+        receives ``done.scxml.<name> {sessionid, reason, params}``. Raises LookupError.
+        """
+        from simulator.scxml.model import get_model
+
+        project = self.session.model.loaded.project
+        path = urlsplit(src).path.lstrip("/") if "://" in src else src.lstrip("/")
+        here = posixpath.dirname(self.session.model.entry)
+        candidates = [posixpath.normpath(posixpath.join(here, path)), path] if path else []
+        found = next((c for c in candidates if c in project), None)
+        if found is None and path:
+            found = next((p for p in sorted(project) if path.endswith("/" + p)), None)
+        if found is None:
+            raise LookupError(f"no document {src!r} in the project")
+        model = get_model(project, found, self.session.profile)
+        if model.errors:
+            raise LookupError(f"{found}: {model.errors[0]}")
+        child = self.session.group.create_session(model, initial_data=dict(params))
+        name = model.name or posixpath.basename(found)
+
+        def on_record(record: dict[str, Any]) -> None:
+            if record.get("type") == "done" and record.get("session") == child.sessionid and self.session.running:
+                data = {"sessionid": child.sessionid, "reason": record.get("status"), "params": record.get("donedata")}
+                self._schedule_timer(0.0, lambda: self.deliver(f"done.scxml.{name}", data))
+
+        child.attach(on_record)
+        _WITHOUT_INTERACTION.add(id(model))
+        try:
+            child.start()
+        finally:
+            _WITHOUT_INTERACTION.discard(id(model))
+        return child.sessionid
+
+    def session_running(self, sessionid: str) -> bool:
+        """Whether a session of the group with this id is running."""
+        other = self.session.group.sessions.get(str(sessionid))
+        return other is not None and other.running
+
+    def terminate_session(self, sessionid: str) -> bool:
+        """Stop a session of the group (``<session:terminate>``); False if there is none."""
+        other = self.session.group.sessions.get(str(sessionid))
+        if other is None or not other.running:
+            return False
+        other.cancel()
+        return True
+
+    def assign(self, location: str, value: Any) -> None:
+        """Write a value into a datamodel location (``idlocation``-style outputs of actions)."""
+        self.session.datamodel.assign_value(location, value)
+
     # -- interactions --------------------------------------------------------------------------
 
     def add_interaction(self, ixn_id: str | None = None, obj: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -204,7 +265,7 @@ class OrsPlatform(FakeEnv):
         for module in BY_NAME.values():
             if module.start is not None:
                 module.start(self)  # platform activity the profile scripts for the module
-        if self.fakes.data["none"]:
+        if self.fakes.data["none"] or id(self.session.model) in _WITHOUT_INTERACTION:
             return
         obj = self.add_interaction(obj=interaction_object(self.fakes))
         ixn_id = obj["g_uid"]

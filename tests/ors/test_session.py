@@ -6,7 +6,7 @@ import pytest
 
 from simulator.ors.extensions import session
 
-from .strategies import block_strategy, run, value
+from .strategies import block_strategy, document, run, value
 
 
 def block(element: str, action: str) -> str:
@@ -100,18 +100,75 @@ def test_an_allowed_url_without_a_response_is_a_clear_error_and_no_network_is_us
     assert "not implemented by the simulator" in value(r, "out.error.description")
 
 
-@pytest.mark.parametrize(
-    ("element", "action", "field"),
-    [
-        ("<session:start requestid=\"App_B['requestid']\" srcexpr=\"'http://h/x.scxml'\"/>", "start", "sessionid"),
-        ("<session:terminate requestid=\"App_B['requestid']\" sessionid=\"'S1'\"/>", "terminate", "sessionid"),
-        ("<session:updatestart requestid=\"App_B['requestid']\" sessionid=\"'S1'\"/>", "updatestart", "sessionid"),
-    ],
+CHILD = document(
+    """<datamodel><data id="greeting" expr="'default'"/></datamodel>
+  <state id="run"><onentry><send event="'finish'" delay="'3s'"/></onentry>
+    <transition event="finish" target="end"/></state>
+  <final id="end"><donedata><param name="said" expr="greeting"/></donedata></final>""",
+    initial="run",
+    name="Child",
 )
-def test_start_terminate_and_updatestart_answer_done_with_a_session_id(element, action, field):
-    r = run(block_strategy(block(element, action)))
+
+
+def test_start_runs_the_document_as_a_new_session_and_reports_its_end():
+    parent = block_strategy(
+        block(
+            """<session:start requestid="App_B['requestid']" srcexpr="'http://ors.example/app/src-gen/child.scxml'"
+                idlocation="out.sid"><param name="greeting" expr="'hello'"/></session:start>""",
+            "start",
+        ).replace('target="ok"', 'target="waiting"')
+    ).replace(
+        b'<final id="ok"/>',
+        b"""<state id="waiting"><transition event="done.scxml.Child" target="ok">
+        <assign location="out.end" expr="_event.data"/></transition></state><final id="ok"/>""",
+    )
+    r = run({"src-gen/main.scxml": parent, "src-gen/child.scxml": CHILD}, entry="src-gen/main.scxml")
     assert r.session.final_state == "ok"
-    assert value(r, f"out.done.{field}")
+    sid = value(r, "out.done.sessionid")
+    assert value(r, "out.sid") == sid and sid in r.group.sessions and sid != r.session.sessionid
+    assert value(r, "out.end") == {"sessionid": sid, "reason": "final", "params": {"said": "hello"}}
+    assert r.group.sessions[sid].final_state == "end"
+    assert r.group.sessions[sid].events_processed == 1  # only its own timer: no interaction events
+    assert r.group.clock.now == pytest.approx(3.0)
+
+
+def test_start_of_a_document_outside_the_project_fails():
+    r = run(
+        block_strategy(
+            block("<session:start requestid=\"App_B['requestid']\" srcexpr=\"'http://h/x.scxml'\"/>", "start")
+        )
+    )
+    assert (r.session.final_state, value(r, "out.error.error")) == ("failed", "invalidsrc")
+
+
+def test_terminate_stops_a_started_session_and_fails_for_an_unknown_one():
+    parent = block_strategy(
+        """<onentry><session:start requestid="App_B.s" src="child.scxml"/></onentry>
+        <transition event="session.start.done">
+          <session:terminate requestid="App_B['requestid']" sessionid="_event.data.sessionid"/></transition>
+        <transition event="session.terminate.done" target="ok"/>
+        <transition event="error.session.terminate" target="failed"/>"""
+    ).replace(
+        b'<final id="ok"/>',
+        b'<state id="ok"><transition event="done.scxml.Child" target="done"/></state><final id="done"/>',
+    )
+    r = run({"main.scxml": parent, "child.scxml": CHILD}, entry="main.scxml")
+    assert r.session.final_state == "done"
+    child = next(s for s in r.group.sessions.values() if s is not r.session)
+    assert child.status == "cancelled"
+    unknown = run(
+        block_strategy(block("<session:terminate requestid=\"App_B['requestid']\" sessionid=\"'S1'\"/>", "terminate"))
+    )
+    assert (unknown.session.final_state, value(unknown, "out.error.error")) == ("failed", "invalidsession")
+
+
+def test_updatestart_answers_done():
+    r = run(
+        block_strategy(
+            block("<session:updatestart requestid=\"App_B['requestid']\" sessionid=\"'S1'\"/>", "updatestart")
+        )
+    )
+    assert r.session.final_state == "ok"
 
 
 @pytest.mark.parametrize("action", ["start", "terminate", "updatestart", "fetch"])

@@ -102,14 +102,38 @@ def fake_fetch(request: Request, env: FakeEnv) -> list[Emit]:
 
 
 def fake_start(request: Request, env: FakeEnv) -> list[Emit]:
-    """``session.start.done {sessionid}`` (the child session itself is not simulated)."""
-    sid = env.new_id("session")
+    """Start the document as a new session of the simulation; ``session.start.done {sessionid}``.
+
+    The new session id is also written to the ``sessionid``/``idlocation`` location. A document
+    that is not in the project answers ``error.session.start {error:'invalidsrc'}``.
+    """
+    src = str(request.attributes.get("srcexpr") or request.attributes.get("src") or "")
+    params = {
+        p["attributes"]["name"]: p["attributes"].get("expr")
+        for p in find_children(request.children, "param")
+        if p["attributes"].get("name")
+    }
+    try:
+        sid = env.start_session(src, params)  # type: ignore[attr-defined]
+    except LookupError as exc:
+        emit = error_emit(MODULE, START, "invalidsrc", str(exc), 0.1)
+        return [Emit(emit.name, {**emit.data, "sessionid": None}, emit.delay, final=True)]
+    for key in ("sessionid", "idlocation"):
+        if request.attributes.get(key):
+            env.assign(request.attributes[key], sid)  # type: ignore[attr-defined]
     return [Emit("session.start.done", {"sessionid": sid}, delay=0.1, final=True)]
 
 
 def fake_terminate(request: Request, env: FakeEnv) -> list[Emit]:
-    """``session.terminate.done {sessionid}``."""
-    return [Emit("session.terminate.done", {"sessionid": request.attributes.get("sessionid")}, 0.1, final=True)]
+    """Stop the session; ``session.terminate.done {sessionid}`` or ``error.session.terminate``."""
+    sid = str(request.attributes.get("sessionid"))
+    if not env.session_running(sid):  # type: ignore[attr-defined]
+        return [error_emit(MODULE, TERMINATE, "invalidsession", f"no running session {sid!r}", 0.1)]
+
+    def stop(e: FakeEnv) -> None:  # when the answer is delivered: done.scxml.<name> follows it
+        e.terminate_session(sid)  # type: ignore[attr-defined]
+
+    return [Emit("session.terminate.done", {"sessionid": sid}, 0.1, final=True, effect=stop)]
 
 
 def fake_updatestart(request: Request, env: FakeEnv) -> list[Emit]:
