@@ -235,6 +235,16 @@ def test_the_diagram_collapses_a_compound_state_and_search_finds_a_hidden_state_
     assert page.evaluate("document.body.dataset.stateCount") == str(total)
     expect(page.locator(f'[data-state-id="{hidden}"]')).to_have_class(re.compile(r"\bdg-found\b"))
 
+    # Clicking a transition's label opens the source at the transition's line.
+    transition = next(t for t in graph["transitions"] if t["source"] == block and t["targets"] and t["event"])
+    page.locator(f'.dg-edge-label[data-transition-id="{transition["id"]}"]').first.dispatch_event("click")
+    page.wait_for_url(re.compile(r"/editor/\?"))
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    assert page.evaluate("[document.body.dataset.currentFile, document.body.dataset.currentLine]") == [
+        transition["file"],
+        str(transition["line"]),
+    ]
+
 
 def draft_files(project: Project) -> dict[str, str]:
     """Path -> text of the demo user's draft, as stored."""
