@@ -156,18 +156,12 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _load(self, simulation_id: int) -> tuple[Simulation, str]:
         """The simulation and the role of this user ("owner" or "watcher"), or _Refused."""
-        simulation = Simulation.objects.select_related("version__project").filter(pk=simulation_id).first()
-        if simulation is None:
-            raise _Refused(4404, "no such simulation")
         try:
-            _get_version_for_user(_ScopeRequest(self.scope), simulation.version_id)
-        except (Http404, PermissionDenied, AuthenticationRequired) as exc:
+            return sessions.get_simulation_for_user(_ScopeRequest(self.scope), simulation_id)
+        except (Http404, AuthenticationRequired) as exc:
             raise _Refused(4404, "no such simulation") from exc
-        if simulation.owner_id == self.scope["user"].pk:
-            return simulation, "owner"
-        if simulation.shared:
-            return simulation, "watcher"
-        raise _Refused(4403, "this simulation belongs to another user and is not shared")
+        except PermissionDenied as exc:
+            raise _Refused(4403, str(exc)) from exc
 
     async def _attach(self, simulation: Simulation, role: str) -> None:
         """Bind this socket to a simulation: live runtime (or rebuilt by replay), then full state."""

@@ -265,6 +265,7 @@ class SimulationRuntime:
         self.run.start()
         # Events due now (the start events) are shown in the queue at once, not after a first step.
         self.run.group.clock.fire_due()
+        self.start_seq = self.seq
 
     def _collect(self, record: dict) -> None:
         # An action record carries the live request (its responses list grows later): keep the
@@ -458,6 +459,7 @@ class SimulationRuntime:
             "type": "snapshot",
             "seq": self.seq,
             "step": len(self.inputs),
+            "start_seq": self.start_seq,
             "status": snap["status"],
             "final_state": session.final_state,
             "configuration": configuration,
@@ -603,3 +605,33 @@ def build_runtime(simulation: Any) -> SimulationRuntime:
     for op in simulation.inputs or []:
         runtime.apply(op)
     return runtime
+
+
+def get_simulation_for_user(request: Any, simulation_id: int) -> tuple[Any, str]:
+    """(simulation, "owner" | "watcher") for a page request or websocket scope adapter (sync: DB).
+
+    The owner must still be allowed to view the version; others may watch a *shared* simulation
+    of a version they can view. Http404 hides simulations of versions the user cannot see,
+    PermissionDenied refuses unshared simulations of other users. The version check is the
+    designer's (`designer.permissions`), never re-implemented here.
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from designer.permissions import AuthenticationRequired, _get_version_for_user
+    from simulator.models import Simulation
+
+    simulation = Simulation.objects.select_related("version__project", "owner").filter(pk=simulation_id).first()
+    if simulation is None:
+        raise Http404("No such simulation.")
+    try:
+        _get_version_for_user(request, simulation.version_id)
+    except (Http404, PermissionDenied) as exc:
+        raise Http404("No such simulation.") from exc
+    except AuthenticationRequired:
+        raise
+    if simulation.owner_id == request.user.pk:
+        return simulation, "owner"
+    if simulation.shared:
+        return simulation, "watcher"
+    raise PermissionDenied("This simulation belongs to another user and is not shared.")

@@ -1,0 +1,115 @@
+"""Pages of the simulator: the user's simulations, opening a simulation of a version, the simulation page.
+
+The page itself is static HTML + `static/simulator/simulation.js`; everything live goes through the
+websocket (`ws/simulations/<id>/`, docs/simulation-protocol.md).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from designer.permissions import AuthenticationRequired, _get_version_for_user, teams_for_user
+from simulator import sessions
+from simulator.models import Simulation
+from simulator.ors.fakes import FakesError, load_fakes
+
+
+def page(view: Any) -> Any:
+    """Anonymous visitors go to the login page (the access helpers raise AuthenticationRequired)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            return view(request, *args, **kwargs)
+        except AuthenticationRequired:
+            return redirect_to_login(request.get_full_path())
+
+    return wrapper
+
+
+@page
+@require_GET
+def simulation_list(request: HttpRequest) -> HttpResponse:
+    """The user's simulations, and the shared ones of their teams' projects they can watch."""
+    teams = teams_for_user(request.user)
+    simulations = (
+        Simulation.objects.filter(Q(owner=request.user) | Q(shared=True, version__project__team__in=teams))
+        .select_related("version__project", "owner")
+        .distinct()[:200]
+    )
+    return render(request, "simulator/simulation_list.html", {"simulations": simulations})
+
+
+def _create(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = _get_version_for_user(request, version_id)
+    files, _ = sessions.version_files(version)
+    fakes_path = request.POST.get("fakes") or request.GET.get("fakes") or ""
+    try:
+        fakes, source = sessions.resolve_fakes(files, fakes_path or None)
+    except sessions.OpError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain")
+    simulation = Simulation.objects.create(owner=request.user, version=version, fakes=fakes, fakes_source=source)
+    return redirect("simulator-simulation-detail", simulation_id=simulation.pk)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def version_simulate(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Open a new simulation of a version (optional `fakes=fakes/x.json`) and go to its page."""
+    return _create(request, version_id)
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def simulation_new(request: HttpRequest) -> HttpResponse:
+    """`/simulations/new/?version=ID`: the same as `/versions/ID/simulate/` (link of the version page)."""
+    raw = request.POST.get("version") or request.GET.get("version") or ""
+    if not raw.isdigit():
+        return HttpResponseBadRequest("version must be the id of a version", content_type="text/plain")
+    return _create(request, int(raw))
+
+
+@page
+@require_GET
+def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
+    """The simulation page: diagram, controls, pending requests, fakes, inject, inspector, trace."""
+    simulation, role = sessions.get_simulation_for_user(request, simulation_id)
+    version = simulation.version
+    files, entry = sessions.version_files(version)
+    fakes_files = {}
+    for path in sorted(p for p in files if p.startswith("fakes/") and p.endswith(".json")):
+        try:
+            fakes_files[path] = json.loads(files[path])
+            load_fakes(fakes_files[path])
+        except (ValueError, FakesError):
+            fakes_files.pop(path, None)
+    config = {
+        "simulation": simulation.pk,
+        "readonly": role == "watcher",
+        "owner": simulation.owner.get_username(),
+        "shared": simulation.shared,
+        "entry": entry,
+        "fakes_files": fakes_files,
+        "urls": {
+            "ws": f"/ws/simulations/{simulation.pk}/",
+            "graph": reverse("designer-api-version-graph", args=[version.pk]),
+            "editor": reverse("designer-version-editor", args=[version.pk]),
+            "version": reverse("designer-version-detail", args=[version.pk]),
+        },
+    }
+    return render(
+        request,
+        "simulator/simulation.html",
+        {"simulation": simulation, "version": version, "project": version.project, "role": role, "config": config},
+    )

@@ -1,0 +1,585 @@
+/*
+ * Simulation page: drives one simulation over its websocket (docs/simulation-protocol.md) and
+ * shows it: the version's diagram (Diagram from static/designer/diagram.js) with the active
+ * configuration, visited states/transitions and the last transition; controls; pending
+ * extension requests with one-click answers; inject panel; breakpoints; fakes editor;
+ * inspector; filterable trace log with links to the source lines.
+ *
+ * Configuration comes from the json_script #simulation-config (the server builds every URL).
+ * Readiness flags for tests, on document.body.dataset:
+ *   simReady "1" after the first snapshot and the diagram; simConnected "1"/"0";
+ *   simSeq (last trace record), simSteps (inputs logged), simStatus, simTime, simPending
+ *   ("module:action,..."), simRunning "1"/"0", simBusy "1" from a click until its answer,
+ *   simError (last error message), simOutcome (JSON), simReplies (count of answered messages).
+ */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("simulation-config").textContent);
+  const body = document.body;
+  const $ = (id) => document.getElementById(id);
+
+  let ws = null;
+  let view = null;
+  let graph = null;
+  let snapshot = null;
+  let previousDatamodel = null;
+  let records = [];
+  let nextId = 1;
+  let reconnectDelay = 500;
+  let readonly = !!config.readonly;
+  let replies = 0;
+  const visitedStates = new Set();
+  const visitedTransitions = new Set();
+  let breakpoints = { entered: [], exited: [], transitions: [], events: [], actions: [] };
+  const recordTypes = new Set();
+
+  /* ---------- helpers ---------- */
+
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "className") node.className = v;
+      else if (v !== null && v !== undefined) node.setAttribute(k, v);
+    }
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function pretty(value) {
+    return JSON.stringify(value, null, 2);
+  }
+
+  function sourceHref(file, line) {
+    const u = new URL(config.urls.editor, window.location.href);
+    u.searchParams.set("file", file);
+    if (line) u.searchParams.set("line", line);
+    return u.pathname + u.search;
+  }
+
+  function showMessage(text, isError) {
+    const box = $("sim-message");
+    box.hidden = !text;
+    box.textContent = text || "";
+    box.classList.toggle("error", !!isError);
+  }
+
+  function parseJSON(text, what) {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      showMessage(what + " is not valid JSON: " + err.message, true);
+      body.dataset.simError = what + " is not valid JSON";
+      return undefined;
+    }
+  }
+
+  /* ---------- websocket ---------- */
+
+  function send(message) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      showMessage("Not connected: the page reconnects by itself.", true);
+      return;
+    }
+    if (readonly && message.action !== "snapshot") {
+      showMessage("Read-only: you are watching this simulation.", true);
+      return;
+    }
+    message.id = nextId++;
+    body.dataset.simBusy = "1";
+    ws.send(JSON.stringify(message));
+  }
+
+  function connect() {
+    const url = new URL(config.urls.ws, window.location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    ws = new WebSocket(url.href);
+    $("sim-connection").textContent = "connecting…";
+    ws.onopen = () => {
+      reconnectDelay = 500;
+      body.dataset.simConnected = "1";
+      $("sim-connection").textContent = "live";
+    };
+    ws.onmessage = (ev) => handle(JSON.parse(ev.data));
+    ws.onclose = (ev) => {
+      body.dataset.simConnected = "0";
+      if (ev.code === 4403 || ev.code === 4404 || ev.code === 4401) {
+        $("sim-connection").textContent = "refused (" + ev.code + ")";
+        showMessage("You may not open this simulation.", true);
+        return;
+      }
+      $("sim-connection").textContent = "reconnecting…";
+      // The server rebuilds the simulation by replay: reconnecting resumes it where it was.
+      setTimeout(connect, reconnectDelay);
+      reconnectDelay = Math.min(reconnectDelay * 2, 8000);
+    };
+  }
+
+  function answered(frame) {
+    if (frame.reply_to !== undefined && frame.reply_to !== null) {
+      replies += 1;
+      body.dataset.simReplies = String(replies);
+      body.dataset.simBusy = "0";
+    }
+  }
+
+  function handle(frame) {
+    switch (frame.type) {
+      case "hello":
+        readonly = !!frame.readonly;
+        body.dataset.simRole = frame.role || "";
+        document.querySelectorAll(".sim-controls button, .sim-side button, #sim-rewind").forEach((b) => {
+          if (readonly) b.disabled = true;
+        });
+        break;
+      case "reset":
+        records = frame.records.slice();
+        rebuildVisited();
+        renderTrace(true);
+        break;
+      case "trace":
+        addRecords(frame.records);
+        break;
+      case "snapshot":
+        renderSnapshot(frame);
+        answered(frame);
+        break;
+      case "running":
+        body.dataset.simRunning = "1";
+        answered(frame);
+        break;
+      case "paused":
+        body.dataset.simRunning = "0";
+        if (frame.reason === "breakpoint" && frame.hits && frame.hits.length) {
+          const h = frame.hits[0];
+          showMessage("Breakpoint: " + h.kind + " " + h.value + " (record " + h.seq + ")");
+          body.dataset.simBreakpoint = h.kind + ":" + h.value;
+        } else if (frame.reason && frame.reason !== "pause" && frame.reason !== "not running") {
+          showMessage("Run stopped: " + frame.reason);
+        }
+        body.dataset.simPaused = String(Number(body.dataset.simPaused || 0) + 1);
+        answered(frame);
+        break;
+      case "breakpoints":
+        breakpoints = frame.breakpoints;
+        showBreakpoints();
+        answered(frame);
+        break;
+      case "shared":
+        if ($("sim-shared")) $("sim-shared").checked = frame.shared;
+        answered(frame);
+        break;
+      case "error":
+        showMessage(frame.message, true);
+        body.dataset.simError = frame.message;
+        body.dataset.simBusy = "0";
+        break;
+      default:
+        break;
+    }
+  }
+
+  /* ---------- trace ---------- */
+
+  function rebuildVisited() {
+    visitedStates.clear();
+    visitedTransitions.clear();
+    for (const r of records) noteVisit(r);
+    if (view) view.tint(visitedStates, visitedTransitions);
+  }
+
+  function noteVisit(r) {
+    if (r.type !== "macrostep" && r.type !== "microstep") return;
+    for (const s of r.entered || []) visitedStates.add(s);
+    for (const t of r.transitions || []) visitedTransitions.add(t.id);
+  }
+
+  function addRecords(list) {
+    let last = null;
+    for (const r of list) {
+      records.push(r);
+      noteVisit(r);
+      if ((r.type === "macrostep" || r.type === "microstep") && r.transitions && r.transitions.length) {
+        last = r.transitions[r.transitions.length - 1].id;
+      }
+      appendTraceItem(r);
+    }
+    $("sim-trace-count").textContent = records.length + " records";
+    if (view) {
+      view.tint(visitedStates, visitedTransitions);
+      if (last) view.animateTransition(last);
+    }
+  }
+
+  function summary(r) {
+    switch (r.type) {
+      case "macrostep":
+        return (
+          (r.event ? r.event.name : "(internal)") +
+          (r.internal_events && r.internal_events.length ? " +" + r.internal_events.join(",") : "") +
+          (r.entered && r.entered.length ? " → " + r.entered.join(", ") : "")
+        );
+      case "microstep":
+        return (r.transitions || []).map((t) => t.source + " → " + (t.targets || []).join(" ")).join("; ");
+      case "action":
+        return r.request ? r.request.module + ":" + r.request.action + " " + r.request.id + " " + JSON.stringify(r.request.attributes) : "";
+      case "response":
+        return r.event + " " + JSON.stringify(r.data || {});
+      case "log":
+        return (r.label ? r.label + ": " : "") + r.value;
+      case "error":
+        return (r.event || r.kind || "") + " " + (r.message || "");
+      case "datamodel":
+        return "changed: " + Object.keys(r.changed || {}).join(", ") + (r.removed && r.removed.length ? " removed: " + r.removed.join(", ") : "");
+      case "clock":
+        return r.from + " s → " + r.to + " s";
+      case "done":
+        return r.status + " " + (r.final_state || "");
+      default: {
+        const rest = Object.assign({}, r);
+        for (const k of ["type", "seq", "session", "time"]) delete rest[k];
+        return JSON.stringify(rest);
+      }
+    }
+  }
+
+  function recordSource(r) {
+    if (r.file) return { file: r.file, line: r.line };
+    if (r.request && r.request.file) return { file: r.request.file, line: r.request.line };
+    const t = (r.transitions || [])[0];
+    if (t && t.file) return { file: t.file, line: t.line };
+    return null;
+  }
+
+  function appendTraceItem(r) {
+    if (!recordTypes.has(r.type)) {
+      recordTypes.add(r.type);
+      $("sim-trace-type").appendChild(el("option", { value: r.type }, r.type));
+    }
+    const li = el("li", { className: "sim-record sim-record-" + r.type, "data-seq": r.seq, "data-type": r.type });
+    li.appendChild(el("span", { className: "sim-seq" }, "#" + r.seq));
+    li.appendChild(el("span", { className: "sim-time" }, Number(r.time || 0).toFixed(3) + "s"));
+    li.appendChild(el("span", { className: "sim-type" }, r.type));
+    li.appendChild(el("span", { className: "sim-summary" }, summary(r)));
+    const src = recordSource(r);
+    if (src) {
+      li.appendChild(el("a", { href: sourceHref(src.file, src.line), className: "sim-src" }, src.file + ":" + (src.line || "")));
+    }
+    applyFilter(li);
+    $("sim-trace").appendChild(li);
+  }
+
+  function renderTrace() {
+    $("sim-trace").textContent = "";
+    for (const r of records) appendTraceItem(r);
+    $("sim-trace-count").textContent = records.length + " records";
+  }
+
+  function applyFilter(li) {
+    const type = $("sim-trace-type").value;
+    const text = $("sim-trace-filter").value.trim().toLowerCase();
+    li.hidden = (type && li.dataset.type !== type) || (text && !li.textContent.toLowerCase().includes(text));
+  }
+
+  function refilter() {
+    for (const li of $("sim-trace").children) applyFilter(li);
+  }
+
+  /* ---------- snapshot ---------- */
+
+  function renderSnapshot(s) {
+    snapshot = s;
+    $("sim-status").textContent = s.status + (s.final_state ? " (" + s.final_state + ")" : "") + (s.idle ? " · idle" : "");
+    $("sim-outcome").textContent = s.outcome ? s.outcome.status + (s.outcome.target ? " → " + s.outcome.target : "") : "";
+    $("sim-clock").textContent = Number(s.time).toFixed(3) + (s.next_timer !== null && s.next_timer !== undefined ? " (next timer " + Number(s.next_timer).toFixed(3) + ")" : "");
+    if (view) view.highlight(s.configuration);
+    renderPending(s.pending || []);
+    renderDatamodel(s.datamodel || {});
+    $("sim-system").textContent = pretty(s.system);
+    $("sim-interactions").textContent = pretty(s.interactions);
+    $("sim-queues").textContent = pretty({ internal: s.internal_queue, external: s.external_queue, timers: s.timers });
+    const slider = $("sim-rewind");
+    slider.max = String(s.op_seqs.length);
+    slider.value = String(s.op_seqs.length);
+    $("sim-rewind-label").textContent = "step " + s.op_seqs.length;
+    if (document.activeElement !== $("sim-fakes")) $("sim-fakes").value = pretty(s.fakes || {});
+    if (s.breakpoints) {
+      breakpoints = s.breakpoints;
+      showBreakpoints();
+    }
+    if (s.running !== undefined) body.dataset.simRunning = s.running ? "1" : "0";
+    body.dataset.simSeq = String(s.seq);
+    body.dataset.simSteps = String(s.op_seqs.length);
+    body.dataset.simStatus = s.status;
+    body.dataset.simTime = String(s.time);
+    body.dataset.simIdle = s.idle ? "1" : "0";
+    body.dataset.simPending = (s.pending || []).map((r) => r.module + ":" + r.action).join(",");
+    body.dataset.simOutcome = JSON.stringify(s.outcome || {});
+    body.dataset.simConfiguration = (s.configuration || []).join(" ");
+    if (view) body.dataset.simReady = "1";
+  }
+
+  function renderDatamodel(dm) {
+    const box = $("sim-datamodel");
+    box.textContent = "";
+    const previous = previousDatamodel || {};
+    for (const name of Object.keys(dm).sort()) {
+      const text = JSON.stringify(dm[name]);
+      const changed = previousDatamodel !== null && JSON.stringify(previous[name]) !== text;
+      const row = el("details", { className: "sim-var" + (changed ? " sim-changed" : ""), "data-name": name });
+      row.appendChild(el("summary", {}, name + " = " + (text && text.length > 80 ? text.slice(0, 79) + "…" : text)));
+      row.appendChild(el("pre", {}, pretty(dm[name])));
+      box.appendChild(row);
+    }
+    previousDatamodel = dm;
+  }
+
+  /* ---------- pending requests and their answers ---------- */
+
+  function targetsOf(req) {
+    const out = [];
+    const walk = (children) => {
+      for (const c of children || []) {
+        if (c.tag === "target") {
+          const a = c.attributes || {};
+          const name = a.name || a.skillexpr || a.expr || "";
+          const kind = { agent: "GA", agentgroup: "GA", placegroup: "GP", queue: "Q" }[a.type] || "A";
+          out.push((a.skillexpr ? "?:" : "") + name + (a.statserver ? "@" + a.statserver : "") + "." + kind);
+        }
+        walk(c.children);
+      }
+    };
+    walk(req.children);
+    return out;
+  }
+
+  /** One-click answers offered from the spec for a request: [{label, events(form) -> [...]}]. */
+  function answersFor(req, form) {
+    const base = req.module + "." + req.action;
+    const value = (name) => form.querySelector("[name=" + name + "]").value;
+    if (req.module === "queue" && req.action === "submit") {
+      const targets = targetsOf(req);
+      const select = el("select", { name: "target", "aria-label": "Target" });
+      for (const t of targets) select.appendChild(el("option", { value: t }, t));
+      select.appendChild(el("option", { value: "" }, "(no target object)"));
+      form.append(
+        el("label", {}, "Target "), select,
+        el("label", {}, " Agent "), el("input", { name: "agent", value: "Agent001", size: 9, "aria-label": "Agent" }),
+        el("label", {}, " DN "), el("input", { name: "dn", value: "7001", size: 6, "aria-label": "Agent DN" }),
+        el("label", {}, " Switch "), el("input", { name: "switch", value: "SIPSwitch", size: 9, "aria-label": "Switch" }),
+      );
+      return [
+        {
+          label: "Agent found",
+          events: () => [{
+            name: "queue.submit.done",
+            data: {
+              targetselected: value("dn") + "@" + value("switch") + ".DN",
+              targetcomponentselected: value("agent") + "@Stat_Server.A",
+              targetobjectselected: value("target"),
+              vqselected: "",
+              resource: { type: "A", dn: value("dn"), switch: value("switch"), agent: value("agent"), place: "Place_" + value("agent"), vq: "" },
+            },
+          }],
+        },
+        { label: "Timeout", events: () => [{ name: "error.queue.submit", data: { error: "timeout", description: "no agent in time" } }] },
+        { label: "Error", events: () => [{ name: "error.queue.submit", data: { error: "invalidtarget", description: "simulated error" } }] },
+      ];
+    }
+    if (req.module === "dialog") {
+      form.append(el("label", {}, "Digits "), el("input", { name: "digits", value: "1", size: 8, "aria-label": "Digits" }));
+      return [
+        { label: "Digits collected", events: () => [{ name: base + ".done", data: { digits: value("digits"), extensions: {} } }] },
+        { label: "No input", events: () => [{ name: "error." + base, data: { error: "timeout", description: "no input" } }] },
+        { label: "Error", events: () => [{ name: "error." + base, data: { error: "failed", description: "simulated error" } }] },
+      ];
+    }
+    if (req.module === "session" && req.action === "fetch") {
+      form.append(
+        el("label", {}, "Status "), el("input", { name: "status", value: "200", size: 4, "aria-label": "HTTP status" }),
+        el("label", {}, " Body "), el("textarea", { name: "body", rows: 2, "aria-label": "Response body" }, "{}"),
+      );
+      return [
+        {
+          label: "Respond",
+          events: () => {
+            const status = Number(value("status"));
+            if (status >= 400 || status === 0) return [{ name: "error.session.fetch", data: { error: String(status), description: "HTTP " + status } }];
+            return [{ name: "session.fetch.done", data: { content: value("body"), hints: {} } }];
+          },
+        },
+      ];
+    }
+    return [
+      { label: "Done", events: () => [{ name: base + ".done", data: {} }] },
+      { label: "Error", events: () => [{ name: "error." + base, data: { error: "failed", description: "simulated error" } }] },
+    ];
+  }
+
+  function renderPending(list) {
+    const box = $("sim-pending");
+    $("sim-pending-count").textContent = String(list.length);
+    const key = JSON.stringify(list.map((r) => [r.id, r.status]));
+    if (box.dataset.key === key) return; // keep what the user typed while nothing changed
+    box.dataset.key = key;
+    box.textContent = "";
+    if (!list.length) {
+      box.appendChild(el("p", { className: "ow-muted" }, "No pending requests."));
+      return;
+    }
+    for (const req of list) {
+      const card = el("div", { className: "sim-request", "data-request": req.id, "data-kind": req.module + ":" + req.action });
+      const head = el("div", { className: "sim-request-head" });
+      head.appendChild(el("strong", {}, req.module + ":" + req.action));
+      head.appendChild(el("span", { className: "ow-muted" }, " " + req.id + " · " + req.status + " "));
+      if (req.file) head.appendChild(el("a", { href: sourceHref(req.file, req.line) }, req.file + ":" + req.line));
+      card.appendChild(head);
+      card.appendChild(el("pre", { className: "sim-attrs" }, pretty(req.attributes)));
+      const form = el("div", { className: "sim-answer-form" });
+      const options = answersFor(req, form);
+      card.appendChild(form);
+      const buttons = el("div", { className: "sim-row" });
+      const editor = el("textarea", { className: "sim-answer-json", rows: 4, spellcheck: "false", "aria-label": "Custom answer (JSON list of events)" });
+      for (const opt of options) {
+        const b = el("button", { type: "button", "data-answer": opt.label }, opt.label);
+        b.addEventListener("click", () => send({ action: "respond", request: req.id, events: opt.events() }));
+        buttons.appendChild(b);
+      }
+      card.appendChild(buttons);
+      editor.value = pretty(options[0].events());
+      card.appendChild(editor);
+      const custom = el("button", { type: "button", "data-answer": "custom" }, "Send custom answer");
+      custom.addEventListener("click", () => {
+        const events = parseJSON(editor.value, "The custom answer");
+        if (events !== undefined) send({ action: "respond", request: req.id, events: Array.isArray(events) ? events : [events] });
+      });
+      card.appendChild(custom);
+      box.appendChild(card);
+    }
+  }
+
+  /* ---------- breakpoints ---------- */
+
+  function showBreakpoints() {
+    for (const kind of Object.keys(breakpoints)) {
+      const box = $("sim-bp-" + kind);
+      if (box && document.activeElement !== box) box.value = (breakpoints[kind] || []).join("\n");
+    }
+    if (view) view.setBreakpoints(breakpoints.entered || []);
+    body.dataset.simBreakpoints = JSON.stringify(breakpoints);
+  }
+
+  function lines(id) {
+    return $(id).value.split("\n").map((s) => s.trim()).filter(Boolean);
+  }
+
+  function toggleStateBreakpoint(state) {
+    if (readonly) return;
+    const entered = new Set(breakpoints.entered || []);
+    if (entered.has(state.id)) entered.delete(state.id);
+    else entered.add(state.id);
+    send({ action: "set_breakpoints", breakpoints: Object.assign({}, breakpoints, { entered: Array.from(entered) }) });
+  }
+
+  /* ---------- controls ---------- */
+
+  function wire() {
+    document.querySelectorAll("[data-step]").forEach((b) => b.addEventListener("click", () => send({ action: "step", unit: b.dataset.step })));
+    $("sim-run").addEventListener("click", () => {
+      const speed = $("sim-speed").value;
+      send({ action: "run", speed: speed ? Number(speed) : null });
+    });
+    $("sim-pause").addEventListener("click", () => send({ action: "pause" }));
+    $("sim-restart").addEventListener("click", () => send({ action: "restart" }));
+    $("sim-advance").addEventListener("click", () => send({ action: "advance", seconds: Number($("sim-advance-seconds").value) }));
+    $("sim-rewind").addEventListener("input", () => {
+      $("sim-rewind-label").textContent = "step " + $("sim-rewind").value;
+    });
+    $("sim-rewind").addEventListener("change", () => rewindToStep(Number($("sim-rewind").value)));
+    $("sim-rewind-back").addEventListener("click", () => {
+      if (snapshot) rewindToStep(Math.max(0, snapshot.op_seqs.length - 1));
+    });
+    if ($("sim-shared")) $("sim-shared").addEventListener("change", () => send({ action: "share", shared: $("sim-shared").checked }));
+    document.querySelectorAll("[data-inject]").forEach((b) =>
+      b.addEventListener("click", () => {
+        const kind = b.dataset.inject;
+        const message = { action: "inject", kind: kind };
+        if (kind === "party_changed") message.focusdeviceid = $("sim-party-dn").value;
+        if (kind === "udata_changed") {
+          message.data = parseJSON($("sim-udata").value, "The user data");
+          if (message.data === undefined) return;
+        }
+        if (kind === "event") {
+          message.event = $("sim-event-name").value;
+          message.data = parseJSON($("sim-event-data").value, "The event data");
+          if (message.data === undefined) return;
+        }
+        send(message);
+      }),
+    );
+    $("sim-bp-apply").addEventListener("click", () =>
+      send({
+        action: "set_breakpoints",
+        breakpoints: {
+          entered: lines("sim-bp-entered"),
+          exited: lines("sim-bp-exited"),
+          transitions: lines("sim-bp-transitions"),
+          events: lines("sim-bp-events"),
+          actions: lines("sim-bp-actions"),
+        },
+      }),
+    );
+    $("sim-fakes-apply").addEventListener("click", () => {
+      const fakes = parseJSON($("sim-fakes").value, "The fakes profile");
+      if (fakes !== undefined) send({ action: "set_fakes", fakes: fakes });
+    });
+    $("sim-fakes-restart").addEventListener("click", () => {
+      const fakes = parseJSON($("sim-fakes").value, "The fakes profile");
+      if (fakes !== undefined) send({ action: "start", fakes: fakes, seed: snapshot ? snapshot.seed : 0 });
+    });
+    if ($("sim-fakes-file")) {
+      $("sim-fakes-file").addEventListener("change", () => {
+        const path = $("sim-fakes-file").value;
+        if (path) $("sim-fakes").value = pretty(config.fakes_files[path]);
+      });
+    }
+    $("sim-trace-type").addEventListener("change", refilter);
+    $("sim-trace-filter").addEventListener("input", refilter);
+  }
+
+  function rewindToStep(step) {
+    if (!snapshot) return;
+    // Step 0 is the initial state (start_seq: the records of the start); step k ends at op_seqs[k-1].
+    send({ action: "rewind", seq: step === 0 ? snapshot.start_seq : snapshot.op_seqs[step - 1] });
+  }
+
+  async function drawDiagram() {
+    try {
+      const r = await fetch(config.urls.graph, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      graph = await r.json();
+      if (!r.ok) throw new Error(graph.detail || graph.error || r.statusText);
+      view = await Diagram.render($("sim-diagram"), graph, {
+        onStateClick: toggleStateBreakpoint,
+        onEdgeClick: (t) => {
+          if (t && t.file) window.open(sourceHref(t.file, t.line), "_blank");
+        },
+      });
+      window.simulationDiagram = view;
+      view.tint(visitedStates, visitedTransitions);
+      if (snapshot) {
+        view.highlight(snapshot.configuration);
+        body.dataset.simReady = "1";
+      }
+      showBreakpoints();
+    } catch (err) {
+      $("sim-diagram").textContent = "The diagram cannot be drawn: " + err.message;
+      body.dataset.diagramError = err.message;
+      view = null;
+      if (snapshot) body.dataset.simReady = "1";
+    }
+  }
+
+  wire();
+  connect();
+  drawDiagram();
+})();

@@ -1,0 +1,98 @@
+"""Simulator pages: opening a simulation of a version, the list, the simulation page and its access rules."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from simulator.models import Simulation
+
+from .conftest import MANUAL_SUBMIT, SimWorld
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def open_simulation(world: SimWorld, **params) -> Simulation:
+    response = client_for(world.owner).get(f"/versions/{world.version.pk}/simulate/", params)
+    assert response.status_code == 302
+    simulation = Simulation.objects.get()
+    assert response["Location"] == f"/simulations/{simulation.pk}/"
+    return simulation
+
+
+def test_simulating_a_version_creates_the_users_simulation_and_redirects_to_its_page(sim_world):
+    simulation = open_simulation(sim_world, fakes="fakes/manual-submit.json")
+
+    page = client_for(sim_world.owner).get(f"/simulations/{simulation.pk}/")
+
+    assert (simulation.owner, simulation.version) == (sim_world.owner, sim_world.version)
+    assert (simulation.fakes, simulation.fakes_source) == (MANUAL_SUBMIT, "fakes/manual-submit.json")
+    assert page.status_code == 200
+    config = page.context["config"]
+    assert config["urls"]["ws"] == f"/ws/simulations/{simulation.pk}/"
+    assert config["urls"]["graph"] == f"/api/versions/{sim_world.version.pk}/graph"
+    assert list(config["fakes_files"]) == ["fakes/manual-submit.json"]  # the invalid one is not offered
+    assert config["readonly"] is False
+
+
+def test_the_version_pages_simulate_link_opens_a_simulation(sim_world):
+    response = client_for(sim_world.owner).get("/simulations/new/", {"version": sim_world.version.pk})
+
+    assert response.status_code == 302
+    assert Simulation.objects.filter(owner=sim_world.owner).count() == 1
+
+
+def test_a_bad_fakes_file_is_a_400_with_the_problem(sim_world):
+    response = client_for(sim_world.owner).get(
+        f"/versions/{sim_world.version.pk}/simulate/", {"fakes": "fakes/broken.json"}
+    )
+
+    assert response.status_code == 400
+    assert b"queue.delay" in response.content
+    assert not Simulation.objects.exists()
+
+
+def test_an_outsider_cannot_simulate_a_version_of_another_team(sim_world):
+    response = client_for(sim_world.outsider).get(f"/versions/{sim_world.version.pk}/simulate/")
+
+    assert response.status_code == 404
+    assert not Simulation.objects.exists()
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(sim_world):
+    response = Client().get("/simulations/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_simulation_page_is_private_until_shared_then_teammates_watch_it_read_only(sim_world):
+    simulation = open_simulation(sim_world)
+    teammate = client_for(sim_world.teammate)
+
+    assert teammate.get(f"/simulations/{simulation.pk}/").status_code == 403
+    assert client_for(sim_world.outsider).get(f"/simulations/{simulation.pk}/").status_code == 404
+    assert b"Simulation" not in teammate.get("/simulations/").content.split(b"<h1>")[1].split(b"</h1>", 1)[1]
+
+    Simulation.objects.filter(pk=simulation.pk).update(shared=True)
+    page = teammate.get(f"/simulations/{simulation.pk}/")
+    listing = teammate.get("/simulations/")
+
+    assert page.status_code == 200
+    assert page.context["config"]["readonly"] is True
+    assert f"/simulations/{simulation.pk}/" in listing.content.decode()
+
+
+def test_the_list_shows_the_users_simulations(sim_world):
+    simulation = open_simulation(sim_world)
+
+    listing = client_for(sim_world.owner).get("/simulations/")
+
+    assert listing.status_code == 200
+    assert f'href="/simulations/{simulation.pk}/"' in listing.content.decode()
