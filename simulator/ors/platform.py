@@ -34,7 +34,7 @@ from .extensions.interaction import interaction_object
 from .fakes import FakesProfile
 
 _PLATFORMS: weakref.WeakKeyDictionary[Any, OrsPlatform] = weakref.WeakKeyDictionary()
-#: models being started by <session:start> right now: their sessions get no interaction
+#: sessions being started by <session:start> right now: they get no interaction
 _WITHOUT_INTERACTION: set[int] = set()
 _BARE_TOKEN = re.compile(r"^[A-Za-z_][\w-]*$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -204,11 +204,11 @@ class OrsPlatform(FakeEnv):
                 self._schedule_timer(0.0, lambda: self.deliver(f"done.scxml.{name}", data))
 
         child.attach(on_record)
-        _WITHOUT_INTERACTION.add(id(model))
+        _WITHOUT_INTERACTION.add(id(child))
         try:
             child.start()
         finally:
-            _WITHOUT_INTERACTION.discard(id(model))
+            _WITHOUT_INTERACTION.discard(id(child))
         return child.sessionid
 
     def session_running(self, sessionid: str) -> bool:
@@ -265,7 +265,7 @@ class OrsPlatform(FakeEnv):
         for module in BY_NAME.values():
             if module.start is not None:
                 module.start(self)  # platform activity the profile scripts for the module
-        if self.fakes.data["none"] or id(self.session.model) in _WITHOUT_INTERACTION:
+        if self.fakes.data["none"] or id(self.session) in _WITHOUT_INTERACTION:
             return
         obj = self.add_interaction(obj=interaction_object(self.fakes))
         ixn_id = obj["g_uid"]
