@@ -1,0 +1,123 @@
+"""The simulator in the browser, on the real Composer sample project.
+
+Open a simulation from the version page, step to the queue:submit, rewind three steps and step
+again to the same state, answer the submit with a chosen agent and watch the strategy route there
+and finish; in a second simulation, hang up during the dialog and see the hang-up path.
+Every wait is on the page's readiness flags (document.body.dataset.sim*), never a sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import save_screenshot
+from tests.e2e.test_designer import import_sample, make_demo_user_owner
+
+MANUAL_SUBMIT = {"rules": [{"module": "queue", "action": "submit", "manual": True}]}
+MAX_STEPS = 60
+
+
+def flag(page: Page, name: str) -> str:
+    return page.evaluate(f"document.body.dataset.{name} || ''")
+
+
+def act(page: Page, locator) -> None:
+    """Click a control and wait until the server answered it."""
+    locator.click()
+    page.wait_for_function("document.body.dataset.simBusy === '0'")
+
+
+def step(page: Page) -> None:
+    act(page, page.get_by_role("button", name="Step", exact=True))
+
+
+def step_until(page: Page, condition: str) -> int:
+    """Click Step until the JS `condition` holds; returns the number of steps taken."""
+    for n in range(MAX_STEPS):
+        if page.evaluate(condition):
+            return n
+        step(page)
+    raise AssertionError(f"{condition} not reached in {MAX_STEPS} steps (status {flag(page, 'simStatus')})")
+
+
+def open_simulation_of_the_sample(page: Page, shared_dir: Path, tmp_path: Path) -> int:
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    page.goto(f"/versions/{project.latest_version.pk}/")
+    page.get_by_role("link", name="Simulate").click()
+    page.wait_for_url(re.compile(r"/simulations/\d+/$"))
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    return int(page.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def test_a_user_steps_to_the_submit_rewinds_answers_with_an_agent_and_the_call_is_routed(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    assert "_composer_init" in flag(page, "simConfiguration").split()
+    assert page.locator("#sim-diagram .dg-active").count() > 0
+
+    # The submit waits for a user answer: edit the fakes and start over with them.
+    page.locator("#sim-fakes-panel summary").click()
+    page.locator("#sim-fakes").fill(json.dumps(MANUAL_SUBMIT))
+    act(page, page.get_by_role("button", name="Restart with these fakes"))
+    assert flag(page, "simSteps") == "0"
+
+    steps = step_until(page, "document.body.dataset.simPending.includes('queue:submit')")
+    seq_at_submit = flag(page, "simSeq")
+    card = page.locator("#sim-pending .sim-request[data-kind='queue:submit']")
+    expect(card).to_contain_text("Loan > 1")
+    request_id = card.get_attribute("data-request")
+    assert steps > 3
+
+    # Rewind three steps: back before the submit; stepping again reaches the very same state.
+    for _ in range(3):
+        act(page, page.get_by_role("button", name="Back one step"))
+    assert flag(page, "simSteps") == str(steps - 3)
+    assert "queue:submit" not in flag(page, "simPending")
+    assert int(flag(page, "simSeq")) < int(seq_at_submit)
+    for _ in range(3):
+        step(page)
+    assert flag(page, "simSeq") == seq_at_submit
+    assert card.get_attribute("data-request") == request_id
+
+    # Answer: agent found, with the chosen agent.
+    card.get_by_label("Agent", exact=True).fill("Sales42")
+    card.get_by_label("Agent DN").fill("4242")
+    act(page, card.get_by_role("button", name="Agent found"))
+    assert "queue:submit" not in flag(page, "simPending")
+    step_until(page, "document.body.dataset.simStatus === 'final'")
+
+    outcome = json.loads(flag(page, "simOutcome"))
+    assert outcome == {"status": "routed", "target": "4242@SIPSwitch.DN", "via": "queue:submit"}
+    assert flag(page, "simConfiguration") == "_composer_global_exit"
+    expect(page.locator("#sim-trace .sim-record-response").filter(has_text="queue.submit.done")).to_have_count(1)
+    assert page.locator("#sim-diagram .dg-visited").count() > 10
+    save_screenshot(page, "simulator-routed")
+
+
+def test_a_caller_hanging_up_during_the_dialog_takes_the_hangup_path(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    step_until(page, "document.body.dataset.simPending.includes('dialog:start')")
+
+    page.locator("#sim-inject-panel summary").click()
+    act(page, page.get_by_role("button", name="Caller hangs up"))
+    step_until(page, "document.body.dataset.simStatus === 'final'")
+
+    assert json.loads(flag(page, "simOutcome")) == {"status": "abandoned"}
+    trace = page.locator("#sim-trace")
+    expect(trace.locator(".sim-record-macrostep").filter(has_text="error.dialog.start")).to_have_count(1)
+    expect(trace.locator(".sim-record-macrostep").filter(has_text="interaction.deleted")).not_to_have_count(0)
+    assert "queue:submit" not in page.locator("#sim-trace").inner_text()
+    # The trace filter narrows the log to one record type.
+    page.locator("#sim-trace-type").select_option("action")
+    assert page.locator("#sim-trace .sim-record:not([hidden])").count() == 2  # fetch and dialog
+    save_screenshot(page, "simulator-hangup")
