@@ -5,8 +5,13 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.management import call_command
+from django.template.loader import render_to_string
 from django.test import Client
 
 from designer.management.commands.seed import DEMO_PASSWORD, DEMO_USERNAME
@@ -116,6 +121,21 @@ def test_the_demo_user_can_open_the_admin(client: Client) -> None:
 
     assert response.status_code == 200
     assert "Site administration" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_page_shell_shows_messages(rf) -> None:
+    request = rf.get("/projects/")
+    SessionMiddleware(lambda r: None).process_request(request)
+    MessageMiddleware(lambda r: None).process_request(request)
+    request.user = AnonymousUser()
+    messages.success(request, "Project imported.")
+    messages.error(request, "The file is not SCXML.")
+
+    html = render_to_string("base.html", request=request)
+
+    assert '<li class="ow-message ow-message-success">Project imported.</li>' in html
+    assert '<li class="ow-message ow-message-error">The file is not SCXML.</li>' in html
 
 
 def test_static_files_are_served_by_whitenoise(client: Client) -> None:

@@ -65,12 +65,16 @@ def save_screenshot(page: Page, name: str) -> Path:
 
 
 def log_in(page: Page, username: str, password: str) -> None:
-    """Log in through the login page; returns once the browser has left it."""
+    """Log in through the login page; returns on the page it redirects to, fails if it refuses."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    if "/accounts/login/" in page.url:
+        alert = page.get_by_role("alert")
+        reason = alert.inner_text() if alert.count() else "no error shown"
+        raise AssertionError(f"logging in as {username!r} failed: {reason}")
 
 
 def wait_for_live_connection(page: Page) -> None:
