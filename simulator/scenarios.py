@@ -1,0 +1,753 @@
+"""Scenarios: regression tests for ORS strategies (timeline of platform events + assertions).
+
+A scenario is JSON (format and examples in ``docs/scenarios.md``)::
+
+    {"name": "route to agent", "fakes": "fakes/default.json",
+     "steps": [{"inject": "hangup", "at": 30}],
+     "expect": [{"outcome": "routed", "target": "7001@SIPSwitch.DN"}, {"entered": "MainWorkflow.Exit1"}]}
+
+It runs headless through the same engine and fake ORS platform as ``manage.py simulate --profile
+ors`` (:class:`simulator.ors.project.OrsRun`), on the virtual clock, and gives one pass/fail
+verdict per assertion with a message, plus the trace.  Pure Python, no Django.
+
+Public API
+----------
+``validate_scenario(data, files=None) -> list[str]``
+    Problems as ``"<json path>: <what is wrong>"`` (empty = valid); with the project `files`, a
+    fakes reference is checked to exist and to be a valid fakes profile.
+``load_scenario(data, files=None, source=None) -> Scenario``
+    Validated scenario (``ScenarioError`` lists the problems); `data` is a dict or JSON text.
+``run_scenario(files, scenario, entry=None, source=None) -> ScenarioResult``
+    Run one scenario on a project (``{relative path: bytes}``, see ``load_project``).
+``check_assertions(records, assertions, summary=None) -> list[AssertionResult]``
+    Evaluate assertions against any trace (e.g. a live simulator session's records); `summary`
+    supplies ``outcome``/``status``/``final_state``/``virtual_time`` (``session_summary``).
+``session_summary(session) -> dict``
+    That summary for an engine session run with the ORS profile.
+``project_scenarios(files) -> list[str]``
+    The ``scenarios/*.json`` paths of a project, sorted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from simulator.ors.extensions.base import Request
+from simulator.ors.fakes import Rule, _message, _path, _value_matches, regex_problem, validate_fakes
+from simulator.ors.platform import platform_of
+from simulator.ors.project import OrsRun
+from simulator.scxml.errors import DocumentError
+from simulator.scxml.trace import jsonable
+
+#: virtual seconds a scenario may run at most unless it says otherwise
+DEFAULT_MAX_TIME = 3600.0
+OUTCOMES = ("routed", "terminated", "abandoned", "waiting", "error")
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario; ``problems`` lists ``"<json path>: <what is wrong>"``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid scenario:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+# -- schema ---------------------------------------------------------------------------------------
+
+_STATES = {"oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string"}}]}
+_COUNT = {"type": "integer", "minimum": 0}
+_TIME = {"type": "number", "minimum": 0}
+_REQUEST_SPEC = {
+    "type": "object",
+    "required": ["module", "action"],
+    "additionalProperties": False,
+    "properties": {
+        "module": {"type": "string", "minLength": 1},
+        "action": {"type": "string", "minLength": 1},
+        "attributes": {"type": "object"},
+    },
+}
+_TRANSITION_SPEC = {
+    "oneOf": [
+        {"type": "string", "pattern": "^t[0-9]+$"},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {"source": {"type": "string"}, "target": {"type": "string"}, "event": {"type": "string"}},
+        },
+    ]
+}
+
+#: assertion kind -> (schema of its value, {option: schema})
+ASSERTIONS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "outcome": (
+        {"enum": list(OUTCOMES)},
+        {"target": {"type": "string"}, "via": {"type": "string"}, "reason": {"type": "string"}},
+    ),
+    "final": ({"type": ["boolean", "string"]}, {}),
+    "entered": (_STATES, {"times": _COUNT, "before": _TIME}),
+    "not_entered": (_STATES, {}),
+    "active": (_STATES, {}),
+    "transition": (_TRANSITION_SPEC, {"times": _COUNT, "before": _TIME}),
+    "request": (_REQUEST_SPEC, {"times": _COUNT, "before": _TIME}),
+    "event": ({"type": "string", "minLength": 1}, {"data": {"type": "object"}, "times": _COUNT, "before": _TIME}),
+    "log": ({"type": "string"}, {"times": _COUNT}),
+    "variable": ({"type": "string", "pattern": r"^[A-Za-z_$][\w$]*(\.[\w$]+)*$"}, {"equals": {}}),
+    "time": (
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {"min": _TIME, "max": _TIME},
+        },
+        {},
+    ),
+    "errors": (_COUNT, {}),
+}
+_ASSERTION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "description": {"type": "string"},
+        **{k: v for k, (v, _) in ASSERTIONS.items()},
+        **{o: s for _, opts in ASSERTIONS.values() for o, s in opts.items()},
+    },
+}
+_EVENTS = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {"name": {"type": "string", "minLength": 1}, "data": {"type": "object"}, "delay": _TIME},
+    },
+}
+_WAIT = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": False,
+    "properties": {
+        "entered": {"type": "string", "minLength": 1},
+        "event": {"type": "string"},
+        "request": _REQUEST_SPEC,
+    },
+}
+
+#: step kind -> {allowed keys: schema} (the kind key included)
+STEPS: dict[str, dict[str, Any]] = {
+    "inject": {"inject": {"type": "string", "minLength": 1}, "data": {"type": "object"}, "at": _TIME, "after": _TIME},
+    "advance": {"advance": _TIME},
+    "until": {"until": _TIME},
+    "run": {"run": {"const": True}},
+    "respond": {"respond": {"oneOf": [{"type": "string", "minLength": 1}, _REQUEST_SPEC]}, "events": _EVENTS},
+    "wait": {"wait": _WAIT, "timeout": _TIME},
+    "expect": {"expect": {"oneOf": [_ASSERTION_SCHEMA, {"type": "array", "items": _ASSERTION_SCHEMA}]}},
+}
+_STEP_SCHEMA = {
+    "type": "object",
+    "properties": {"description": {"type": "string"}, **{k: s for keys in STEPS.values() for k, s in keys.items()}},
+}
+
+#: JSON schema of a scenario (Draft 2020-12); kind/option combinations are checked in Python
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "entry": {"type": "string", "minLength": 1},
+        "fakes": {"type": ["string", "object"]},
+        "seed": {"type": "integer"},
+        "max_time": {"type": "number", "exclusiveMinimum": 0},
+        "steps": {"type": "array", "items": _STEP_SCHEMA},
+        "expect": {"type": "array", "items": _ASSERTION_SCHEMA},
+    },
+}
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def _kind_problems(item: Mapping[str, Any], path: str, kinds: Mapping[str, Iterable[str]], what: str) -> list[str]:
+    """Exactly one kind key per item, and only the options of that kind."""
+    found = [k for k in kinds if k in item]
+    if len(found) != 1:
+        listing = ", ".join(repr(k) for k in kinds)
+        got = f"found {', '.join(repr(k) for k in found)}" if found else "found none"
+        return [f"{path}: an {what} needs exactly one of {listing} ({got})"]
+    kind = found[0]
+    allowed = {kind, "description", *kinds[kind]}
+    extra = sorted(set(item) - allowed)
+    if extra:
+        return [f"{path}: unknown key(s) for {what} {kind!r}: " + ", ".join(repr(k) for k in extra)]
+    return []
+
+
+def _assertion_problems(assertion: Mapping[str, Any], path: str) -> list[str]:
+    problems = _kind_problems(assertion, path, {k: opts for k, (_, opts) in ASSERTIONS.items()}, "assertion")
+    if problems:
+        return problems
+    if "variable" in assertion and "equals" not in assertion:
+        problems.append(f"{path}: a 'variable' assertion needs 'equals'")
+    for key in ("log", "target"):
+        value = assertion.get(key)
+        if isinstance(value, str) and value.startswith("re:") and (why := regex_problem(value[3:])):
+            problems.append(f"{path}.{key}: {why}")
+    return problems
+
+
+def _fakes_problems(fakes: Any, files: Mapping[str, bytes] | None) -> list[str]:
+    if isinstance(fakes, dict):
+        return [f"$.fakes{p[1:]}" if p.startswith("$") else f"$.fakes: {p}" for p in validate_fakes(fakes)]
+    if files is None:
+        return []
+    if fakes not in files:
+        return [f"$.fakes: no file {fakes!r} in the project"]
+    try:
+        data = json.loads(files[fakes])
+    except ValueError as exc:
+        return [f"$.fakes: {fakes} is not valid JSON ({exc})"]
+    return [f"$.fakes: {fakes}: {p}" for p in validate_fakes(data)]
+
+
+def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None) -> list[str]:
+    """Problems of a scenario as ``"<json path>: <what is wrong>"`` (empty = valid)."""
+    if not isinstance(data, dict):
+        return [f"$: a scenario is a JSON object, not {type(data).__name__}"]
+    errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [f"{_path(e)}: {_message(e)}" for e in errors]
+    if problems:
+        return problems
+    assertions = len(data.get("expect", []))
+    for i, step in enumerate(data.get("steps", [])):
+        path = f"$.steps[{i}]"
+        found = _kind_problems(step, path, STEPS, "step")
+        problems += found
+        if found:
+            continue
+        if "inject" in step and "at" in step and "after" in step:
+            problems.append(f"{path}: give at most one of 'at' (virtual time) and 'after' (seconds from now)")
+        if "expect" in step:
+            items = step["expect"] if isinstance(step["expect"], list) else [step["expect"]]
+            single = not isinstance(step["expect"], list)
+            for j, assertion in enumerate(items):
+                problems += _assertion_problems(assertion, f"{path}.expect" + ("" if single else f"[{j}]"))
+            assertions += len(items)
+    for i, assertion in enumerate(data.get("expect", [])):
+        problems += _assertion_problems(assertion, f"$.expect[{i}]")
+    if not assertions and not problems:
+        problems.append("$: a scenario needs at least one assertion ('expect' or an expect step)")
+    if "fakes" in data:
+        problems += _fakes_problems(data["fakes"], files)
+    return problems
+
+
+@dataclass
+class Scenario:
+    """A validated scenario (the JSON object, read through properties)."""
+
+    data: dict[str, Any]
+    source: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The scenario's name (its file name without ``.json`` when it has none)."""
+        if "name" in self.data:
+            return str(self.data["name"])
+        if self.source:
+            return self.source.rsplit("/", 1)[-1].removesuffix(".json")
+        return "scenario"
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return list(self.data.get("steps", []))
+
+    @property
+    def expect(self) -> list[dict[str, Any]]:
+        return list(self.data.get("expect", []))
+
+
+def load_scenario(data: Any, files: Mapping[str, bytes] | None = None, source: str | None = None) -> Scenario:
+    """Validate `data` (dict or JSON text); raises :class:`ScenarioError` with every problem."""
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise ScenarioError([f"$: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]) from exc
+    problems = validate_scenario(data, files)
+    if problems:
+        raise ScenarioError(problems)
+    return Scenario(data, source)
+
+
+def project_scenarios(files: Mapping[str, bytes]) -> list[str]:
+    """Paths of the project's scenarios (``scenarios/*.json``), sorted."""
+    return sorted(p for p in files if p.startswith("scenarios/") and p.endswith(".json") and p.count("/") == 1)
+
+
+# -- what a trace shows ---------------------------------------------------------------------------
+
+
+class TraceView:
+    """The facts of a trace the assertions read (root session only), with their virtual times."""
+
+    def __init__(self, records: Iterable[Mapping[str, Any]], summary: Mapping[str, Any] | None = None) -> None:
+        self.summary = dict(summary or {})
+        self.entered: list[tuple[str, float]] = []
+        self.transitions: list[tuple[Mapping[str, Any], float]] = []
+        self.events: list[tuple[str, Any, float]] = []
+        self.requests: list[tuple[Mapping[str, Any], float]] = []
+        self.logs: list[tuple[str, float]] = []
+        self.variables: dict[str, Any] = {}
+        self.errors: list[Mapping[str, Any]] = []
+        self.configuration: list[str] = []
+        self.final_state: str | None = None
+        self.time = 0.0
+        root: str | None = None
+        for record in records:
+            kind = record.get("type")
+            self.time = max(self.time, float(record.get("time") or 0.0))
+            if kind == "clock":
+                self.time = max(self.time, float(record.get("to") or 0.0))
+                continue
+            if root is None and kind == "start":
+                root = record.get("session")
+            if record.get("session") != root or "invokeid" in record:
+                continue  # invoked child sessions have their own states and variables
+            at = float(record.get("time") or 0.0)
+            if kind == "macrostep":
+                event = record.get("event")
+                if event:
+                    self.events.append((event["name"], event.get("data"), at))
+                self.events += [(name, None, at) for name in record.get("internal_events", [])]
+                self.transitions += [(t, at) for t in record.get("transitions", [])]
+                self.entered += [(s, at) for s in record.get("entered", [])]
+                self.configuration = list(record.get("configuration", []))
+            elif kind == "action" and isinstance(record.get("request"), Mapping):
+                self.requests.append((record["request"], at))
+            elif kind == "log":
+                value = record.get("value")
+                self.logs.append((value if isinstance(value, str) else json.dumps(value), at))
+            elif kind == "datamodel":
+                self.variables.update(record.get("changed") or {})
+                for name in record.get("removed") or []:
+                    self.variables.pop(name, None)
+            elif kind == "error":
+                self.errors.append(record)
+            elif kind == "done":
+                self.final_state = record.get("final_state") if record.get("status") == "final" else None
+                self.configuration = list(record.get("configuration") or self.configuration)
+        self.final_state = self.summary.get("final_state", self.final_state)
+        if self.summary.get("configuration"):
+            self.configuration = list(self.summary["configuration"])
+
+
+@dataclass
+class AssertionResult:
+    """One assertion's verdict."""
+
+    path: str
+    kind: str
+    passed: bool
+    message: str
+    assertion: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON view (CLI, websocket, JUnit)."""
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "passed": self.passed,
+            "message": self.message,
+            "assertion": self.assertion,
+        }
+
+
+def _names(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _short(items: list[str], limit: int = 8) -> str:
+    if not items:
+        return "none"
+    shown = ", ".join(items[-limit:])
+    return ("..., " if len(items) > limit else "") + shown
+
+
+def _text_matches(expected: str, text: str) -> bool:
+    """``re:<regex>`` searches; anything else is a substring."""
+    if expected.startswith("re:"):
+        return re.search(expected[3:], text) is not None
+    return expected in text
+
+
+def _data_matches(expected: Mapping[str, Any], data: Any) -> bool:
+    """Every expected key (dotted paths reach into objects) matches (fakes rule semantics)."""
+    for key, want in expected.items():
+        value: Any = data
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if not _value_matches(want, value):
+            return False
+    return True
+
+
+def _count_verdict(what: str, times: list[float], assertion: Mapping[str, Any], seen: str) -> tuple[bool, str]:
+    """Common 'happened (times / before)' verdict of entered, transition, request, event, log."""
+    expected = assertion.get("times")
+    before = assertion.get("before")
+    early = [t for t in times if before is None or t <= before]
+    if expected is not None:
+        ok = len(early) == expected
+        window = f" by t={before:g}" if before is not None else ""
+        return ok, f"{what}: {len(early)} time(s){window}, expected {expected}" + ("" if ok else f" (seen: {seen})")
+    if early:
+        return True, f"{what} at t={early[0]:g}"
+    if times:
+        return False, f"{what} only at t={times[0]:g}, expected by t={before:g}"
+    return False, f"{what} never happened (seen: {seen})"
+
+
+def _transition_matches(spec: Any, transition: Mapping[str, Any]) -> bool:
+    if isinstance(spec, str):
+        return transition.get("id") == spec
+    if "source" in spec and transition.get("source") != spec["source"]:
+        return False
+    if "target" in spec and spec["target"] not in (transition.get("targets") or []):
+        return False
+    return "event" not in spec or transition.get("event") == spec["event"]
+
+
+def _describe_request(request: Mapping[str, Any]) -> str:
+    return f"{request.get('module')}:{request.get('action')} (line {request.get('line')})"
+
+
+def evaluate(assertion: Mapping[str, Any], view: TraceView) -> tuple[str, bool, str]:
+    """(kind, passed, message) of one validated assertion against a trace view."""
+    kind = next(k for k in ASSERTIONS if k in assertion)
+    value = assertion[kind]
+    if kind == "outcome":
+        outcome = view.summary.get("outcome") or {"status": "unknown"}
+        wanted = {"status": value, **{k: assertion[k] for k in ("target", "via", "reason") if k in assertion}}
+        ok = outcome.get("status") == value and all(
+            isinstance(outcome.get(k), str)
+            and (_text_matches(v, outcome[k]) if v.startswith("re:") else outcome[k] == v)
+            for k, v in wanted.items()
+            if k != "status"
+        )
+        got = json.dumps(outcome)
+        return kind, ok, (f"outcome {got}" if ok else f"expected outcome {json.dumps(wanted)}, got {got}")
+    if kind == "final":
+        status = view.summary.get("status")
+        final = view.final_state if status in (None, "final") else None
+        if value is True:
+            return kind, final is not None, f"final state {final!r}" if final else f"no final state reached ({status})"
+        if value is False:
+            return kind, final is None, f"no final state ({status})" if final is None else f"reached final {final!r}"
+        ok = final == value
+        return kind, ok, f"final state {final!r}" + ("" if ok else f", expected {value!r}")
+    if kind in ("entered", "not_entered"):
+        entered = [s for s, _ in view.entered]
+        results = []
+        for name in _names(value):
+            times = [t for s, t in view.entered if s == name]
+            if kind == "not_entered":
+                ok = not times
+                results.append((ok, f"state {name!r} " + ("never entered" if ok else f"entered at t={times[0]:g}")))
+            else:
+                results.append(_count_verdict(f"state {name!r} entered", times, assertion, _short(entered)))
+        return kind, all(ok for ok, _ in results), "; ".join(m for _, m in results)
+    if kind == "active":
+        missing = [s for s in _names(value) if s not in view.configuration]
+        ok = not missing
+        message = f"active: {', '.join(_names(value))}" if ok else f"not active: {', '.join(missing)}"
+        return kind, ok, message + ("" if ok else f" (configuration: {_short(view.configuration)})")
+    if kind == "transition":
+        times = [t for tr, t in view.transitions if _transition_matches(value, tr)]
+        seen = _short(
+            [f"{tr.get('id')} {tr.get('source')}->{'/'.join(tr.get('targets') or [])}" for tr, _ in view.transitions]
+        )
+        return kind, *_count_verdict(f"transition {json.dumps(value)}", times, assertion, seen)
+    if kind == "request":
+        rule = Rule(0, {"module": value["module"], "action": value["action"], "match": value.get("attributes") or {}})
+        times = []
+        for request, at in view.requests:
+            fields = {k: request.get(k) for k in ("id", "module", "action", "attributes", "children")}
+            if rule.matches(Request(**fields)):
+                times.append(at)
+        seen = _short([f"{_describe_request(r)} {json.dumps(r.get('attributes'))}" for r, _ in view.requests], 4)
+        label = f"request {value['module']}:{value['action']}"
+        if value.get("attributes"):
+            label += f" with {json.dumps(value['attributes'])}"
+        return kind, *_count_verdict(label, times, assertion, seen)
+    if kind == "event":
+        times = [
+            t for name, data, t in view.events if name == value and _data_matches(assertion.get("data") or {}, data)
+        ]
+        seen = _short(list(dict.fromkeys(name for name, _, _ in view.events)))
+        label = f"event {value!r}" + (f" with {json.dumps(assertion['data'])}" if assertion.get("data") else "")
+        return kind, *_count_verdict(label, times, assertion, seen)
+    if kind == "log":
+        hits = [t for text, t in view.logs if _text_matches(value, text)]
+        return kind, *_count_verdict(f"log {value!r}", hits, assertion, _short([repr(x) for x, _ in view.logs], 3))
+    if kind == "variable":
+        head, _, rest = value.partition(".")
+        if head not in view.variables:
+            return kind, False, f"variable {head!r} was never set (known: {_short(sorted(view.variables))})"
+        current: Any = view.variables[head]
+        for part in rest.split(".") if rest else []:
+            current = current.get(part) if isinstance(current, Mapping) else None
+        ok = current == assertion["equals"]
+        message = f"{value} = {json.dumps(current)}"
+        return kind, ok, message + ("" if ok else f", expected {json.dumps(assertion['equals'])}")
+    if kind == "time":
+        now = float(view.summary.get("virtual_time", view.time))
+        ok = value.get("min", 0.0) <= now <= value.get("max", float("inf"))
+        bounds = f"[{value.get('min', 0):g}, {value['max']:g}]" if "max" in value else f">= {value['min']:g}"
+        return kind, ok, f"virtual time {now:g}s" + ("" if ok else f", expected {bounds}")
+    # errors
+    messages = [str(e.get("message")) for e in view.errors]
+    ok = len(messages) == value
+    return kind, ok, f"{len(messages)} runtime error(s)" + ("" if ok else f", expected {value}: {_short(messages, 3)}")
+
+
+def check_assertions(
+    records: Iterable[Mapping[str, Any]],
+    assertions: Iterable[Mapping[str, Any]],
+    summary: Mapping[str, Any] | None = None,
+    path: str = "$.expect",
+) -> list[AssertionResult]:
+    """Evaluate validated assertions against a trace (and the run's summary, for ``outcome``)."""
+    view = TraceView(records, summary)
+    results = []
+    for i, assertion in enumerate(assertions):
+        kind, ok, message = evaluate(assertion, view)
+        results.append(AssertionResult(f"{path}[{i}]", kind, ok, message, dict(assertion)))
+    return results
+
+
+def session_summary(session: Any) -> dict[str, Any]:
+    """``status``, ``final_state``, ``configuration``, ``virtual_time`` and ORS ``outcome`` of a session."""
+    finished = session.status in ("final", "cancelled")
+    error = (
+        next((e.get("message") for e in reversed(session.errors)), "session error")
+        if session.status == "error"
+        else None
+    )
+    platform = platform_of(session)
+    outcome = platform.final_outcome(finished, error) if platform else {"status": "error", "error": "not started"}
+    return {
+        "status": session.status,
+        "final_state": session.final_state,
+        "configuration": session.configuration_ids if session.running else session.final_configuration,
+        "virtual_time": session.group.clock.now,
+        "outcome": jsonable(outcome),
+    }
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioResult:
+    """The verdict of one scenario run."""
+
+    name: str
+    source: str | None
+    steps: list[AssertionResult]
+    assertions: list[AssertionResult]
+    summary: dict[str, Any]
+    trace: list[dict[str, Any]]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Every step worked and every assertion held (and the scenario was valid)."""
+        return not self.problems and all(r.passed for r in [*self.steps, *self.assertions])
+
+    @property
+    def failures(self) -> list[AssertionResult]:
+        """The failed steps and assertions, in order."""
+        return [r for r in [*self.steps, *self.assertions] if not r.passed]
+
+    def to_json(self, trace: bool = True) -> dict[str, Any]:
+        """JSON view; `trace=False` leaves the (long) trace out."""
+        out = {
+            "name": self.name,
+            "source": self.source,
+            "passed": self.passed,
+            "problems": self.problems,
+            "steps": [r.to_json() for r in self.steps],
+            "assertions": [r.to_json() for r in self.assertions],
+            "summary": self.summary,
+        }
+        if trace:
+            out["trace"] = self.trace
+        return out
+
+
+def _pending_match(run: OrsRun, spec: Any) -> Any:
+    for request in run.platform.pending_requests():
+        if isinstance(spec, str):
+            if request.id == spec:
+                return request
+        elif Rule(
+            0, {"module": spec["module"], "action": spec["action"], "match": spec.get("attributes") or {}}
+        ).matches(request):
+            return request
+    return None
+
+
+def _advance_until(run: OrsRun, done: Any, limit: float) -> bool:
+    """Process events and timers in time order until `done()` holds or virtual time `limit`."""
+    run.group.drain()
+    while not done():
+        due = run.group.clock.next_due()
+        if due is None or due > limit or not run.session.running:
+            return False
+        run.group.step_timer()
+    return True
+
+
+class _Runner:
+    """Executes a scenario's timeline on an OrsRun."""
+
+    def __init__(self, run: OrsRun, scenario: Scenario) -> None:
+        self.run = run
+        self.scenario = scenario
+        self.max_time = float(scenario.data.get("max_time", DEFAULT_MAX_TIME))
+
+    def now(self) -> float:
+        return float(self.run.group.clock.now)
+
+    def step(self, index: int, step: Mapping[str, Any]) -> list[AssertionResult]:
+        kind = next(k for k in STEPS if k in step)
+        path = f"$.steps[{index}]"
+        run = self.run
+
+        def result(ok: bool, message: str) -> list[AssertionResult]:
+            return [AssertionResult(path, kind, ok, f"t={self.now():g}: {message}", dict(step))]
+
+        if kind == "inject":
+            delay = step["at"] - self.now() if "at" in step else step.get("after", 0.0)
+            if delay < 0:
+                return result(False, f"cannot inject {step['inject']!r} at t={step['at']:g}: that time has passed")
+            run.platform.inject(step["inject"], step.get("data") or {}, delay, source="scenario")
+            return result(True, f"{step['inject']!r} queued for t={self.now() + delay:g}")
+        if kind == "advance":
+            run.group.advance(float(step["advance"]))
+            return result(True, f"advanced {step['advance']:g}s")
+        if kind == "until":
+            target = float(step["until"])
+            if target < self.now():
+                return result(False, f"cannot go back to t={target:g}")
+            run.group.advance(target - self.now())
+            return result(True, "clock moved")
+        if kind == "run":
+            run.run(max_time=self.max_time)
+            return result(True, f"ran until {'idle' if run.group.clock.next_due() is None else 'the time limit'}")
+        if kind == "respond":
+            spec = step["respond"]
+            found: list[Any] = []
+
+            def pending() -> bool:
+                found[:] = [_pending_match(run, spec)]
+                return found[0] is not None
+
+            if not _advance_until(run, pending, self.max_time):
+                what = spec if isinstance(spec, str) else f"{spec['module']}:{spec['action']}"
+                waiting = ", ".join(_describe_request(r.to_json()) for r in run.platform.pending_requests()) or "none"
+                return result(False, f"no pending request {what} to answer (pending: {waiting})")
+            request = found[0]
+            run.platform.respond(request.id, list(step["events"]))
+            run.group.drain()
+            names = ", ".join(e["name"] for e in step["events"])
+            return result(True, f"answered {request.id} {request.module}:{request.action} with {names}")
+        if kind == "wait":
+            condition = step["wait"]
+            limit = min(self.max_time, self.now() + float(step.get("timeout", self.max_time)))
+            records = run.records
+
+            def reached() -> bool:
+                view = TraceView(records)
+                if "entered" in condition:
+                    return condition["entered"] in view.configuration
+                if "event" in condition:
+                    return any(name == condition["event"] for name, _, _ in view.events)
+                return _pending_match(run, condition["request"]) is not None
+
+            ok = _advance_until(run, reached, limit)
+            return result(ok, f"{json.dumps(condition)} " + ("reached" if ok else f"not reached by t={limit:g}"))
+        # expect
+        items = step["expect"] if isinstance(step["expect"], list) else [step["expect"]]
+        run.group.drain()
+        checked = check_assertions(run.records, items, session_summary(run.session), path=f"{path}.expect")
+        if not isinstance(step["expect"], list):
+            checked[0].path = f"{path}.expect"
+        return checked
+
+
+def run_scenario(
+    files: Mapping[str, bytes],
+    scenario: Scenario | Mapping[str, Any] | str | bytes,
+    entry: str | None = None,
+    source: str | None = None,
+) -> ScenarioResult:
+    """Run a scenario on a project headless and check its assertions (see the module docstring).
+
+    An invalid scenario or a strategy with definition errors gives a failed result whose
+    ``problems`` say why (nothing raises for bad input).
+    """
+    if not isinstance(scenario, Scenario):
+        try:
+            scenario = load_scenario(dict(scenario) if isinstance(scenario, Mapping) else scenario, files, source)
+        except ScenarioError as exc:
+            return ScenarioResult(source or "scenario", source, [], [], {}, [], exc.problems)
+    name = scenario.name
+    data = scenario.data
+    fakes = data.get("fakes")
+    if isinstance(fakes, str):
+        if fakes not in files:
+            return ScenarioResult(name, scenario.source, [], [], {}, [], [f"$.fakes: no file {fakes!r} in the project"])
+        fakes = json.loads(files[fakes])
+    try:
+        run = OrsRun(files, entry=data.get("entry") or entry, fakes=fakes, seed=int(data.get("seed", 0)), trace=True)
+    except DocumentError as exc:
+        problems = [f"{e.file}:{e.line}: {e.message}" for e in exc.errors]
+        return ScenarioResult(name, scenario.source, [], [], {}, [], problems)
+    except ValueError as exc:  # ProjectError: no entry document
+        return ScenarioResult(name, scenario.source, [], [], {}, [], [str(exc)])
+    runner = _Runner(run, scenario)
+    run.start()
+    steps: list[AssertionResult] = []
+    for index, step in enumerate(scenario.steps):
+        outcome = runner.step(index, step)
+        steps += outcome
+        if not all(r.passed for r in outcome) and "expect" not in step:
+            break  # the timeline cannot go on meaningfully
+    else:
+        run.run(max_time=runner.max_time)
+    summary = session_summary(run.session)
+    summary["events"] = run.session.events_processed
+    summary["requests"] = jsonable(run.platform.requests_json(summary["status"] in ("final", "cancelled")))
+    assertions = check_assertions(run.records, scenario.expect, summary)
+    for session in list(run.group.sessions.values()):
+        session.close()
+    return ScenarioResult(name, scenario.source, steps, assertions, summary, run.records)
+
+
+def run_project_scenarios(
+    files: Mapping[str, bytes], paths: Iterable[str] | None = None, entry: str | None = None
+) -> list[ScenarioResult]:
+    """Run the given scenario files of the project (default: every ``scenarios/*.json``)."""
+    results = []
+    for path in project_scenarios(files) if paths is None else paths:
+        results.append(run_scenario(files, files[path], entry=entry, source=path))
+    return results
