@@ -344,7 +344,7 @@
         conflict && urls.rebase
           ? { text: "Keep my files, base the draft on " + (latest || "the latest version"), run: rebase }
           : null;
-      say(conflict ? "conflict" : "error", errorText(res) + " Nothing you typed is lost: it stays in your draft.", null, action);
+      say(conflict ? "conflict" : "error", errorText(res) + " Your text is still here in the editor.", null, action);
       body.dataset.saveState = conflict ? "conflict" : "error";
       return;
     }

@@ -179,9 +179,10 @@ def test_a_stale_draft_is_refused_with_a_conflict_message_and_keeps_the_typed_te
     page.get_by_label("Message").fill("My change")
     page.get_by_role("button", name="Save as new version").click()
     page.wait_for_function("document.body.dataset.saveState === 'conflict'")
-    expect(page.locator("#editor-message")).to_contain_text("Nothing you typed is lost")
+    expect(page.locator("#editor-message")).to_contain_text("Your text is still here in the editor.")
     assert "<!-- typed before the conflict -->" in page.locator(".CodeMirror-code").inner_text()
     assert project.versions.count() == 2
+    save_screenshot(page, "designer-conflict")
 
     # Rebasing keeps the typed text; saving again then makes v3 with it.
     page.get_by_role("button", name="Keep my files, base the draft on v2").click()
