@@ -34,6 +34,9 @@ from .extensions.interaction import interaction_object
 from .fakes import FakesProfile
 
 _PLATFORMS: weakref.WeakKeyDictionary[Any, OrsPlatform] = weakref.WeakKeyDictionary()
+#: at most this many __Log messages / recorded calls are kept per session (the JS memory limit
+#: does not cover Python-side records a hostile loop could pile up)
+MAX_KEPT = 10_000
 #: sessions being started by <session:start> right now: they get no interaction
 _WITHOUT_INTERACTION: set[int] = set()
 _BARE_TOKEN = re.compile(r"^[A-Za-z_][\w-]*$")
@@ -639,7 +642,8 @@ class OrsPlatform(FakeEnv):
         if name == "log":
             message = args[0] if args else ""
             level = args[2] if len(args) > 2 else None
-            self.logs.append({"message": message, "label": args[1] if len(args) > 1 else None, "level": level})
+            if len(self.logs) < MAX_KEPT:  # a strategy looping on __Log must not exhaust Python memory
+                self.logs.append({"message": message, "label": args[1] if len(args) > 1 else None, "level": level})
             self._trace(
                 "log",
                 {"label": args[1] if len(args) > 1 else "__Log", "expr": "__Log", "value": message, "level": level},
@@ -675,7 +679,8 @@ class OrsPlatform(FakeEnv):
 
     def record_call(self, name: str, args: Any) -> None:
         """Remember a recorded no-op call (``_genesys.queue.reserveTarget``, treatments...)."""
-        self.calls.append({"call": name, "args": args, "time": self.now})
+        if len(self.calls) < MAX_KEPT:
+            self.calls.append({"call": name, "args": args, "time": self.now})
 
     # -- summary ------------------------------------------------------------------------------
 

@@ -257,3 +257,11 @@ def test_send_to_the_ors_internal_target_raises_an_internal_event():
       <transition event="outer" target="failed"/><transition event="inner" target="ok"/>""")
     r = run(doc)
     assert r.session.final_state == "ok"
+
+
+def test_a_strategy_looping_on_log_keeps_a_bounded_record():
+    doc = block_strategy("""<onentry><script>for (var i = 0; i &lt; 20000; i++) __Log('x' + i);</script></onentry>
+      <transition target="ok"/>""")
+    r = run(doc)
+    assert r.session.final_state == "ok"
+    assert len(r.platform.logs) == 10_000
