@@ -106,7 +106,7 @@ SCHEMA: dict[str, Any] = {
                 "msgbased": {"type": "object"},
                 "chat": {"type": "object"},
                 "start_events": {
-                    "type": "array",
+                    "type": ["array", "null"],
                     "items": {
                         "enum": [
                             "interaction.added",
@@ -289,7 +289,8 @@ DEFAULTS: dict[str, Any] = {
         "parties": None,
         "msgbased": {},
         "chat": {},
-        "start_events": ["interaction.added", "interaction.onrouterequest"],
+        # None: voice -> added, onrouterequest; multimedia -> added, present (see start_events())
+        "start_events": None,
     },
     "none": False,
     "rules": [],
@@ -527,6 +528,15 @@ class FakesProfile:
         if rule is not None and rule.spec.get("params"):
             return _merge(section, rule.spec["params"])
         return section
+
+    def start_events(self) -> list[str]:
+        """What ORS sends when the session starts for the profile's interaction, in order."""
+        events = self.data["interaction"]["start_events"]
+        if events is not None:
+            return list(events)
+        if self.data["interaction"]["media"] == "voice":
+            return ["interaction.added", "interaction.onrouterequest"]
+        return ["interaction.added", "interaction.present"]
 
     def start_time(self) -> _dt.datetime:
         """The virtual clock's origin ("now" at session start)."""

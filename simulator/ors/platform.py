@@ -273,7 +273,7 @@ class OrsPlatform(FakeEnv):
         obj = self.add_interaction(obj=interaction_object(self.fakes))
         ixn_id = obj["g_uid"]
         focus = self.fakes.interaction["routepoint"]
-        for name in self.fakes.interaction["start_events"]:
+        for name in self.fakes.start_events():
             data: dict[str, Any] = {"interactionid": ixn_id}
             if name != "interaction.present":
                 data["focusdeviceid"] = focus

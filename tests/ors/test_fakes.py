@@ -20,7 +20,8 @@ def test_an_empty_profile_is_the_documented_defaults():
     profile = load_fakes({})
     assert profile.to_json() == DEFAULTS
     assert profile.queue["agent"]["dn"] == "7001"
-    assert profile.interaction["start_events"] == ["interaction.added", "interaction.onrouterequest"]
+    assert profile.start_events() == ["interaction.added", "interaction.onrouterequest"]
+    assert load_fakes({"interaction": {"media": "chat"}}).start_events() == ["interaction.added", "interaction.present"]
 
 
 def test_validation_reports_the_json_path_and_what_is_wrong():
