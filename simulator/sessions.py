@@ -261,6 +261,10 @@ class SimulationRuntime:
         self.inputs = []
         self.idle = False
         self._records: list[dict] = []
+        # The datamodel as the trace's `datamodel` diffs describe it: exact right after macrosteps,
+        # which saves the page a second full datamodel read per step (see snapshot()).
+        self._datamodel: dict[str, Any] = {}
+        self._datamodel_exact = False
         self.run.group.listeners.append(self._collect)
         self.run.start()
         # Events due now (the start events) are shown in the queue at once, not after a first step.
@@ -272,6 +276,10 @@ class SimulationRuntime:
         # request as it was, so a replayed trace is the trace the user saw.
         if record["type"] == "action" and isinstance(record.get("request"), dict):
             record = {**record, "request": copy.deepcopy(record["request"])}
+        elif record["type"] == "datamodel" and record.get("session") == self.run.session.sessionid:
+            self._datamodel.update(record.get("changed") or {})
+            for name in record.get("removed") or ():
+                self._datamodel.pop(name, None)
         self._records.append(record)
 
     @property
@@ -329,6 +337,7 @@ class SimulationRuntime:
         start = len(self.records)
         before = (self.seq, self.run.group.clock.now)
         changed = self._apply(op)
+        self._datamodel_exact = op["op"] == "step" and op["unit"] in ("macro", "timer")
         if changed or (self.seq, self.run.group.clock.now) != before:
             if len(self.inputs) >= MAX_INPUTS:
                 raise OpError(f"this simulation reached {MAX_INPUTS} operations; restart it")
@@ -448,33 +457,36 @@ class SimulationRuntime:
     def snapshot(self) -> dict:
         """What the page shows: configuration, datamodel, interactions, pending requests, time..."""
         session = self.session
-        snap = session.snapshot()
+        clock = self.run.group.clock
+        if not self._datamodel_exact and session.datamodel is not None:
+            self._datamodel = jsonable(session.datamodel.snapshot())
+            self._datamodel_exact = True
         summary = self.run.summary()
         platform = platform_of(session)
         last_event = next(
             (r.get("event") for r in reversed(self.records) if r["type"] == "macrostep" and r.get("event")), None
         )
-        configuration = snap["configuration"] or list(getattr(session, "final_configuration", []) or [])
+        configuration = session.configuration_ids or list(getattr(session, "final_configuration", []) or [])
         return {
             "type": "snapshot",
             "seq": self.seq,
             "step": len(self.inputs),
             "start_seq": self.start_seq,
-            "status": snap["status"],
+            "status": session.status,
             "final_state": session.final_state,
             "configuration": configuration,
-            "datamodel": snap["datamodel"],
+            "datamodel": dict(self._datamodel),
             "system": {"_sessionid": session.sessionid, "_name": session.model.name, "_event": last_event},
             "interactions": jsonable(platform.interactions) if platform else {},
-            # copies: requests keep changing (responses) after the snapshot is taken
-            "pending": copy.deepcopy([r.to_json() for r in platform.pending()]) if platform else [],
-            "requests": copy.deepcopy(summary["requests"]),
+            # copies: a request's responses keep growing after the snapshot is taken
+            "pending": [_request_copy(r.to_json()) for r in platform.pending()] if platform else [],
+            "requests": [_request_copy(r) for r in summary["requests"]],
             "outcome": summary["outcome"],
-            "time": snap["time"],
+            "time": clock.now,
             "next_timer": self.next_timer(),
-            "timers": snap["timers"],
-            "internal_queue": snap["internal_queue"],
-            "external_queue": snap["external_queue"],
+            "timers": [{"due": t.due} for t in clock.pending()],
+            "internal_queue": [e.as_dict() for e in session.internal_queue],
+            "external_queue": [e.as_dict() for e in session.external_queue],
             "idle": self.idle,
             "breakpoints": self.breakpoints.to_json(),
             "fakes": self.fakes,
@@ -482,6 +494,10 @@ class SimulationRuntime:
             "inputs": len(self.inputs),
             "op_seqs": [op["seq"] for op in self.inputs],
         }
+
+
+def _request_copy(request: dict) -> dict:
+    return {**request, "responses": list(request.get("responses") or ())}
 
 
 # -- worker pool ----------------------------------------------------------------------------------

@@ -138,3 +138,15 @@ def test_breakpoints_match_states_transitions_events_and_actions():
 def test_parse_op_rejects_bad_operations_with_a_clear_message(message, problem):
     with pytest.raises(OpError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         parse_op(message)
+
+
+def test_the_snapshot_datamodel_built_from_the_trace_diffs_is_the_datamodel(files):
+    from simulator.scxml.trace import jsonable
+
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    for unit in ["macro", "macro", "micro", "macro", "timer", "macro", "macro", "timer", "macro"]:
+        runtime.apply({"op": "step", "unit": unit})
+        assert runtime.snapshot()["datamodel"] == jsonable(runtime.session.datamodel.snapshot())
+    runtime.apply({"op": "inject", "kind": "udata_changed", "data": {"k": "v"}, "delay": 0.0})
+    runtime.apply({"op": "step", "unit": "macro"})
+    assert runtime.snapshot()["datamodel"] == jsonable(runtime.session.datamodel.snapshot())
