@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import urllib.parse
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -1621,8 +1622,13 @@ class Session:
                 child_model = self._model_for_src(src, inv)
             elif inv.content is not None and inv.model is None:
                 text = self._content_value(inv.content)
+                if type(text).__name__ == "XMLValue":
+                    text = jsonable(text)
                 if not isinstance(text, str):
                     raise ExecutionError("<invoke> content is not an SCXML document", line=inv.line)
+                if re.match(r"\s*<scxml[\s>]", text) and "xmlns=" not in text.split(">", 1)[0]:
+                    # XML held in the datamodel loses the inherited default namespace declaration.
+                    text = text.replace("<scxml", f'<scxml xmlns="{m.SCXML_NS}"', 1)
                 child_model = m.model_from_string(
                     text, f"{self.model.entry}#invoke-{invokeid}", self.profile, self.model.loaded.project
                 )

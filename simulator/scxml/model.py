@@ -273,6 +273,9 @@ class Model:
         self.binding = "early"
         self.scripts: tuple = ()
         self.all_data: tuple[Data, ...] = ()
+        #: whether any expression/script mentions In( (the interpreter then keeps a JS-side copy
+        #: of the configuration so that In() in conditions needs no call back into Python)
+        self.uses_in = False
 
     @property
     def entry(self) -> str:
@@ -293,15 +296,31 @@ def _expr(text: str | None) -> str | None:
     return stripped
 
 
+def _xml_value(source: Any) -> Any:
+    """An XML value for the ECMAScript datamodel (a DOM in JS, W3C B.2), or None if not XML."""
+    from .datamodel import XMLValue  # lazy: graph/lint users of the model need no JS engine
+
+    try:
+        return XMLValue(source)
+    except Exception:
+        return None
+
+
 def _parse_literal(text: str) -> Any:
-    """Inline <content>/<data> text: JSON if it parses (W3C B.2.2), else the normalised string."""
+    """Inline <content>/<data> text or a `src` file: JSON if it parses (W3C B.2.2), XML (as a DOM
+    value) if it is XML, else the normalised string."""
     stripped = text.strip()
     if not stripped:
         return None
     try:
         return json.loads(stripped)
     except ValueError:
-        return " ".join(stripped.split()) if "\n" in stripped else stripped
+        pass
+    if stripped.startswith("<"):
+        xml = _xml_value(stripped)
+        if xml is not None:
+            return xml
+    return " ".join(stripped.split()) if "\n" in stripped else stripped
 
 
 class _Builder:
@@ -364,6 +383,7 @@ class _Builder:
         for index, transition in enumerate(model.transitions):
             transition.id = f"t{index + 1}"
         model.all_data = tuple(d for s in model.states for d in s.data)
+        model.uses_in = b"In(" in etree.tostring(element)
         return model
 
     def new_state(self, element: etree._Element, parent: State | None, kind: str) -> State:
@@ -693,7 +713,12 @@ class _Builder:
         node.expr = None
         children = [c for c in element if isinstance(c.tag, str)]
         if children:
-            node.value = "".join(etree.tostring(c, encoding="unicode", with_tail=False) for c in children)
+            xml = _xml_value(children)
+            node.value = (
+                xml
+                if xml is not None
+                else "".join(etree.tostring(c, encoding="unicode", with_tail=False) for c in children)
+            )
         elif (element.text or "").strip():
             node.value = _parse_literal(element.text)
         else:

@@ -12,6 +12,7 @@ Public API: ``Tracer`` (numbering + fan-out to listeners), ``RECORD_TYPES``, ``j
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Callable
@@ -49,7 +50,23 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted(jsonable(v) for v in value)
+    if type(value).__name__ == "XMLValue":
+        return "".join(_xml_text(node) for node in value.tree)
     return None if type(value).__name__ in {"_Undefined", "Undefined", "UndefinedType"} else str(value)
+
+
+def _xml_text(node: list) -> str:
+    """XML text of one node of the datamodel's XMLValue tree (["e"|"t"|"c", ...])."""
+    kind = node[0]
+    if kind == "t":
+        return html.escape(node[1], quote=False)
+    if kind == "c":
+        return f"<!--{node[1]}-->"
+    _, qname, _, _, attrs, children = node
+    attributes = "".join(f' {k}="{html.escape(v)}"' for k, v in attrs)
+    if not children:
+        return f"<{qname}{attributes}/>"
+    return f"<{qname}{attributes}>{''.join(_xml_text(c) for c in children)}</{qname}>"
 
 
 def dumps(record: dict) -> str:
