@@ -18,7 +18,6 @@ from simulator.scxml.loader import DirectoryProject
 from simulator.scxml.model import get_model
 from tests.conftest import locate_shared
 
-
 #: id -> reason; the only place known failures are listed
 XFAIL: dict[str, str] = {
     # (empty: every automated test passes; add "<id>": "<reason>" lines here, never elsewhere)
