@@ -224,3 +224,21 @@ def test_every_declared_js_member_exists_in_the_surface():
     r = run(block_strategy("<transition target='ok'/>"))
     for member in queue.MODULE.js_members:
         assert value(r, f"typeof _genesys.queue.{member.name}") != "undefined", member.name
+
+
+def test_without_clearontimeout_the_request_stays_and_the_agent_still_arrives():
+    block = """
+    <onentry><queue:submit requestid="App_B['requestid']" timeout="2" clearontimeout="false">
+      <queue:targets><queue:targetid expr="'x@s.A'"/></queue:targets></queue:submit></onentry>
+    <transition event="error.queue.submit"><assign location="out.timedout" expr="true"/></transition>
+    <transition event="queue.submit.done" target="ok"/>
+    """
+    r = run(block_strategy(block), {"queue": {"delay": 5}})
+    assert r.session.final_state == "ok"
+    assert value(r, "out.timedout") is True
+    assert r.group.clock.now == pytest.approx(5.0)
+    assert [x["name"] for x in r.summary()["requests"][0]["responses"]] == [
+        "queue.submit.requestid",
+        "error.queue.submit",
+        "queue.submit.done",
+    ]

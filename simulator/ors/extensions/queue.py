@@ -140,8 +140,11 @@ def submit_result(request: Request, env: FakeEnv, agent: dict[str, Any]) -> dict
 def fake_submit(request: Request, env: FakeEnv) -> list[Emit]:
     """Default submit: ``queue.submit.requestid`` at once, then an agent after the agent delay.
 
-    With no agent available (``queue.available`` false) or when the submit's ``timeout`` is
-    shorter than the agent delay, ``error.queue.submit {error:'timeout'}`` after the timeout.
+    When the submit's ``timeout`` is shorter than the agent delay: ``error.queue.submit
+    {error:'timeout'}`` after the timeout; with ``clearontimeout`` false the request stays queued
+    and the agent still arrives later (``queue.submit.done``). With no agent available
+    (``queue.available`` false) the error comes after the timeout, or after the agent delay when
+    the submit has none.
     """
     cfg = env.config("queue")
     emits = [Emit("queue.submit.requestid", {}, delay=0.0)]
@@ -151,12 +154,15 @@ def fake_submit(request: Request, env: FakeEnv) -> list[Emit]:
     except (TypeError, ValueError):
         timeout_s = None
     delay = float(cfg["delay"])
-    if not cfg["available"] or (timeout_s is not None and timeout_s > 0 and timeout_s < delay):
-        wait = timeout_s if timeout_s and timeout_s > 0 else delay
-        emits.append(error_emit(MODULE, SUBMIT, "timeout", "no target available within the timeout", delay=wait))
-        return emits
-    emits.append(Emit("queue.submit.done", submit_result(request, env, cfg["agent"]), delay=delay, final=True))
-    return emits
+    available = bool(cfg["available"])
+    done = Emit("queue.submit.done", submit_result(request, env, cfg["agent"]), delay=delay, final=True)
+    if available and not (timeout_s is not None and 0 < timeout_s < delay):
+        return [*emits, done]
+    wait = timeout_s if timeout_s and timeout_s > 0 else delay
+    stays = available and request.attributes.get("clearontimeout") is not True
+    error = error_emit(MODULE, SUBMIT, "timeout", "no target available within the timeout", delay=wait)
+    emits.append(Emit(error.name, error.data, error.delay, final=not stays))
+    return [*emits, done] if stays else emits
 
 
 def fake_cancel(request: Request, env: FakeEnv) -> list[Emit]:
