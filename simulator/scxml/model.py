@@ -273,9 +273,6 @@ class Model:
         self.binding = "early"
         self.scripts: tuple = ()
         self.all_data: tuple[Data, ...] = ()
-        #: whether any expression/script mentions In( (the interpreter then keeps a JS-side copy
-        #: of the configuration so that In() in conditions needs no call back into Python)
-        self.uses_in = False
 
     @property
     def entry(self) -> str:
@@ -383,7 +380,6 @@ class _Builder:
         for index, transition in enumerate(model.transitions):
             transition.id = f"t{index + 1}"
         model.all_data = tuple(d for s in model.states for d in s.data)
-        model.uses_in = b"In(" in etree.tostring(element)
         return model
 
     def new_state(self, element: etree._Element, parent: State | None, kind: str) -> State:
