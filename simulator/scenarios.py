@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -566,6 +567,8 @@ class ScenarioResult:
     summary: dict[str, Any]
     trace: list[dict[str, Any]]
     problems: list[str] = field(default_factory=list)
+    #: wall-clock seconds the run took
+    seconds: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -587,6 +590,7 @@ class ScenarioResult:
             "steps": [r.to_json() for r in self.steps],
             "assertions": [r.to_json() for r in self.assertions],
             "summary": self.summary,
+            "seconds": round(self.seconds, 4),
         }
         if trace:
             out["trace"] = self.trace
@@ -724,6 +728,7 @@ def run_scenario(
         return ScenarioResult(name, scenario.source, [], [], {}, [], problems)
     except ValueError as exc:  # ProjectError: no entry document
         return ScenarioResult(name, scenario.source, [], [], {}, [], [str(exc)])
+    started = time.perf_counter()
     runner = _Runner(run, scenario)
     run.start()
     steps: list[AssertionResult] = []
@@ -740,7 +745,8 @@ def run_scenario(
     assertions = check_assertions(run.records, scenario.expect, summary)
     for session in list(run.group.sessions.values()):
         session.close()
-    return ScenarioResult(name, scenario.source, steps, assertions, summary, run.records)
+    seconds = time.perf_counter() - started
+    return ScenarioResult(name, scenario.source, steps, assertions, summary, run.records, seconds=seconds)
 
 
 def run_project_scenarios(
@@ -751,3 +757,54 @@ def run_project_scenarios(
     for path in project_scenarios(files) if paths is None else paths:
         results.append(run_scenario(files, files[path], entry=entry, source=path))
     return results
+
+
+# -- reporting (CLI, CI) -----------------------------------------------------------------------------
+
+
+def format_result(result: ScenarioResult) -> str:
+    """One verdict line, then one line per failure (or per problem of an invalid scenario)."""
+    checks = len(result.assertions) + sum(1 for r in result.steps if r.kind == "expect")
+    where = f" ({result.source})" if result.source else ""
+    if result.passed:
+        outcome = (result.summary.get("outcome") or {}).get("status", "-")
+        at = float(result.summary.get("virtual_time", 0.0))
+        return f"PASS {result.name}{where}: {checks} assertion(s), outcome {outcome}, t={at:g}s"
+    lines = [f"FAIL {result.name}{where}"]
+    lines += [f"  {problem}" for problem in result.problems]
+    lines += [f"  {r.path} {r.kind}: {r.message}" for r in result.failures]
+    return "\n".join(lines)
+
+
+def junit_xml(results: Iterable[ScenarioResult], suite: str = "orchweb scenarios") -> str:
+    """JUnit XML (one testcase per scenario; invalid scenarios are errors, failed ones failures)."""
+    from xml.etree import ElementTree as ET
+
+    results = list(results)
+    root = ET.Element("testsuite", name=suite, tests=str(len(results)))
+    failures = errors = 0
+    for result in results:
+        case = ET.SubElement(
+            root,
+            "testcase",
+            classname=suite,
+            name=result.name if not result.source else f"{result.name} [{result.source}]",
+            time=f"{result.seconds:.3f}",
+        )
+        if result.problems:
+            errors += 1
+            error = ET.SubElement(case, "error", message=result.problems[0])
+            error.text = "\n".join(result.problems)
+        elif not result.passed:
+            failures += 1
+            first = result.failures[0]
+            failure = ET.SubElement(case, "failure", message=f"{first.path} {first.kind}: {first.message}")
+            failure.text = "\n".join(f"{r.path} {r.kind}: {r.message}" for r in result.failures)
+        out = ET.SubElement(case, "system-out")
+        out.text = "\n".join(
+            f"{'ok  ' if r.passed else 'FAIL'} {r.path} {r.kind}: {r.message}"
+            for r in [*result.steps, *result.assertions]
+        )
+    root.set("failures", str(failures))
+    root.set("errors", str(errors))
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)

@@ -1,0 +1,352 @@
+"""Batch simulation: thousands of interactions through one strategy, aggregated.
+
+Each interaction is one headless ORS session (the engine + fake platform of ``manage.py
+simulate --profile ors``) on the virtual clock.  Interaction ``i`` runs with session seed
+``seed + i`` and a fakes profile built from the base profile plus one choice per *variation*
+dimension, drawn with a random generator seeded by ``(seed, i)``: the same batch always gives
+the same numbers.  The compiled document model is built once per process and shared by every
+session (``simulator.scxml.model.get_model``); sessions run without datamodel trace records, and
+with a trace only when coverage is asked for.
+
+Variations (``vary``): ``{key: values}`` where ``key`` is a dotted path into the fakes profile
+(``queue.available``, ``dialog.digits``, ``rules``...) or a shortcut (``ani``, ``dnis``,
+``routepoint``, ``media``, ``udata`` for ``interaction.<key>``), and ``values`` is a non-empty
+list or ``{"values": [...], "weights": [...]}``.
+
+Public API
+----------
+``parse_vary(spec) -> list[Dimension]`` (``BatchError`` for bad specs),
+``parse_vary_option(text) -> dict`` (the CLI's ``KEY=V1,V2`` / ``KEY=[json]`` / ``{json}`` forms),
+``run_batch(files, count, fakes=None, vary=None, entry=None, seed=0, coverage=True, workers=None,
+max_time=3600.0) -> dict`` (the summary; see ``run_batch``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import multiprocessing
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.coverage import Coverage
+from simulator.ors.analysis import build_graph
+from simulator.ors.dialect import ORSProfile
+from simulator.ors.fakes import FakesError, load_fakes
+from simulator.ors.project import find_entry
+from simulator.scenarios import session_summary
+from simulator.scxml.errors import DocumentError
+from simulator.scxml.interpreter import SessionGroup
+from simulator.scxml.model import Model, get_model
+
+#: shortcut variation keys -> fakes profile paths
+ALIASES = {
+    "ani": "interaction.ani",
+    "dnis": "interaction.dnis",
+    "routepoint": "interaction.routepoint",
+    "media": "interaction.media",
+    "udata": "interaction.udata",
+}
+#: below this many interactions one process is faster than starting a pool
+POOL_THRESHOLD = 400
+#: interactions per pool task (results stream back chunk by chunk)
+CHUNK = 250
+
+
+class BatchError(ValueError):
+    """Bad batch input (variation spec, fakes, project)."""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One varied fakes setting: the key as given, its profile path, values and weights."""
+
+    key: str
+    path: str
+    values: tuple[Any, ...]
+    weights: tuple[float, ...] | None = None
+
+    def choose(self, rng: random.Random) -> int:
+        """Index of the value for one interaction."""
+        if self.weights is None:
+            return rng.randrange(len(self.values))
+        return rng.choices(range(len(self.values)), weights=self.weights)[0]
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    for part in parts[:-1]:
+        child = data.get(part)
+        if not isinstance(child, dict):
+            child = data[part] = {}
+        data = child
+    data[parts[-1]] = copy.deepcopy(value)
+
+
+def parse_vary(spec: Mapping[str, Any] | None, base: Mapping[str, Any] | None = None) -> list[Dimension]:
+    """Validated variation dimensions; each value is checked against the fakes schema over `base`."""
+    dimensions = []
+    for key, raw in (spec or {}).items():
+        path = ALIASES.get(key, key)
+        weights = None
+        if isinstance(raw, Mapping):
+            if set(raw) - {"values", "weights"} or "values" not in raw:
+                raise BatchError(f"vary {key}: give a list of values or {{'values': [...], 'weights': [...]}}")
+            values, weights = raw["values"], raw.get("weights")
+        else:
+            values = raw
+        if not isinstance(values, list) or not values:
+            raise BatchError(f"vary {key}: values must be a non-empty list")
+        if weights is not None:
+            if (
+                not isinstance(weights, list)
+                or len(weights) != len(values)
+                or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in weights)
+                or not sum(weights)
+            ):
+                raise BatchError(f"vary {key}: weights must be {len(values)} non-negative numbers, not all 0")
+            weights = tuple(float(w) for w in weights)
+        for index, value in enumerate(values):
+            trial = copy.deepcopy(dict(base or {}))
+            _set_path(trial, path, value)
+            try:
+                load_fakes(trial)
+            except FakesError as exc:
+                raise BatchError(f"vary {key}[{index}] = {json.dumps(value)}: " + "; ".join(exc.problems)) from exc
+        dimensions.append(Dimension(key, path, tuple(values), weights))
+    return dimensions
+
+
+def parse_vary_option(text: str) -> dict[str, Any]:
+    """``KEY=V1,V2`` (strings), ``KEY=[JSON, ...]`` or ``KEY={"values", "weights"}``, or a JSON object."""
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise BatchError(f"--vary {text!r}: invalid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise BatchError(f"--vary {text!r}: expected a JSON object")
+        return data
+    key, sep, values = text.partition("=")
+    if not sep or not key.strip():
+        raise BatchError(f"--vary {text!r}: expected KEY=V1,V2 or KEY=[JSON values]")
+    values = values.strip()
+    if values.startswith(("[", "{")):
+        try:
+            return {key.strip(): json.loads(values)}
+        except ValueError as exc:
+            raise BatchError(f"--vary {text!r}: invalid JSON ({exc})") from exc
+    return {key.strip(): [v.strip() for v in values.split(",") if v.strip()]}
+
+
+def value_label(value: Any) -> str:
+    """How a varied value is named in ``by_variation``: strings as they are, others as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+# -- one process's share of the work ---------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    files: Mapping[str, bytes]
+    entry: str
+    fakes: dict[str, Any]
+    dimensions: list[Dimension]
+    seed: int
+    coverage: bool
+    max_time: float
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _model(job: _Job) -> Model:
+    """The shared compiled model of the job's entry (memoised by get_model)."""
+    return get_model(job.files, job.entry, ORSProfile(load_fakes(job.fakes)))
+
+
+def _new_aggregate(dimensions: list[Dimension]) -> dict[str, Any]:
+    return {
+        "count": 0,
+        "statuses": Counter(),
+        "outcomes": Counter(),
+        "targets": Counter(),
+        "error_sessions": 0,
+        "error_records": 0,
+        "error_messages": Counter(),
+        "time_min": None,
+        "time_max": None,
+        "time_sum": 0.0,
+        "by_variation": {d.key: {} for d in dimensions},
+        "coverage": Coverage().to_json(),
+    }
+
+
+def _run_one(job: _Job, model: Model, index: int, agg: dict[str, Any], cov: Coverage | None) -> None:
+    rng = random.Random(job.seed * 1_000_003 + index)
+    fakes = copy.deepcopy(job.fakes)
+    chosen = []
+    for dim in job.dimensions:
+        pick = dim.choose(rng)
+        _set_path(fakes, dim.path, dim.values[pick])
+        chosen.append((dim.key, value_label(dim.values[pick])))
+    group = SessionGroup(seed=job.seed + index, profile=ORSProfile(load_fakes(fakes)), project=job.files)
+    records: list[dict] = []
+    if cov is not None:
+        group.listeners.append(records.append)
+    session = group.create_session(model, trace_datamodel=False)
+    session.start()
+    verdict = group.run_until_idle(max_time=job.max_time)
+    summary = session_summary(session)
+    status = summary["status"]
+    if status == "running":
+        status = "limit" if verdict == "limit" else "idle"
+    outcome = summary["outcome"]
+    agg["count"] += 1
+    agg["statuses"][status] += 1
+    agg["outcomes"][outcome["status"]] += 1
+    if outcome["status"] == "routed":
+        agg["targets"][str(outcome.get("target"))] += 1
+    errors = [e for s in group.sessions.values() for e in s.errors]
+    if errors:
+        agg["error_sessions"] += 1
+        agg["error_records"] += len(errors)
+        agg["error_messages"].update(str(e.get("message")) for e in errors)
+    now = float(group.clock.now)
+    agg["time_min"] = now if agg["time_min"] is None else min(agg["time_min"], now)
+    agg["time_max"] = now if agg["time_max"] is None else max(agg["time_max"], now)
+    agg["time_sum"] += now
+    for key, value in chosen:
+        agg["by_variation"][key].setdefault(value, Counter())[outcome["status"]] += 1
+    if cov is not None:
+        cov.add(records)
+    for s in list(group.sessions.values()):
+        s.close()
+
+
+def _run_range(job: _Job, start: int, stop: int) -> dict[str, Any]:
+    """Run interactions [start, stop) and return their aggregate (picklable)."""
+    model = _model(job)
+    agg = _new_aggregate(job.dimensions)
+    cov = Coverage() if job.coverage else None
+    for index in range(start, stop):
+        _run_one(job, model, index, agg, cov)
+    if cov is not None:
+        agg["coverage"] = cov.to_json()
+    return agg
+
+
+def _init_worker(job: _Job) -> None:
+    _WORKER["job"] = job
+    _model(job)  # compile once per worker process
+
+
+def _worker_range(start: int, stop: int) -> dict[str, Any]:
+    return _run_range(_WORKER["job"], start, stop)
+
+
+def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
+    into["count"] += part["count"]
+    for key in ("statuses", "outcomes", "targets", "error_messages"):
+        into[key].update(part[key])
+    into["error_sessions"] += part["error_sessions"]
+    into["error_records"] += part["error_records"]
+    for bound, pick in (("time_min", min), ("time_max", max)):
+        if part[bound] is not None:
+            into[bound] = part[bound] if into[bound] is None else pick(into[bound], part[bound])
+    into["time_sum"] += part["time_sum"]
+    for key, values in part["by_variation"].items():
+        for value, counts in values.items():
+            into["by_variation"].setdefault(key, {}).setdefault(value, Counter()).update(counts)
+    into["coverage"] = Coverage.from_json(into["coverage"]).update(Coverage.from_json(part["coverage"])).to_json()
+
+
+def default_workers(count: int) -> int:
+    """Process-pool size: min(2, cpu) for large batches, 1 (in process) for small ones."""
+    return min(2, os.cpu_count() or 1) if count >= POOL_THRESHOLD else 1
+
+
+def run_batch(
+    files: Mapping[str, bytes],
+    count: int,
+    fakes: Mapping[str, Any] | None = None,
+    vary: Mapping[str, Any] | None = None,
+    entry: str | None = None,
+    seed: int = 0,
+    coverage: bool = True,
+    workers: int | None = None,
+    max_time: float = 3600.0,
+) -> dict[str, Any]:
+    """Run `count` interactions and aggregate them.
+
+    Returns ``{"count", "entry", "seed", "statuses": {final|idle|limit|error: n},
+    "outcomes": {routed|terminated|abandoned|waiting|error: n}, "targets": {target: n} (routed
+    ones), "errors": {"sessions", "records", "messages": {message: n} (10 most common)},
+    "virtual_time": {"min", "max", "mean"}, "by_variation": {key: {json value: {outcome: n}}},
+    "coverage": coverage report (when asked), "timing": {"workers", "seconds",
+    "interactions_per_second"}}``.  Raises :class:`BatchError` for bad input and
+    ``DocumentError`` for a strategy with definition errors.
+    """
+    if count < 1:
+        raise BatchError("count must be at least 1")
+    base = dict(fakes or {})
+    try:
+        load_fakes(base)
+    except FakesError as exc:
+        raise BatchError(str(exc)) from exc
+    dimensions = parse_vary(vary, base)
+    entry = entry or find_entry(files)
+    job = _Job(dict(files), entry, base, dimensions, seed, coverage, max_time)
+    model = _model(job)
+    if model.errors:
+        raise DocumentError(model.errors)
+    workers = workers or default_workers(count)
+    started = time.perf_counter()
+    total = _new_aggregate(dimensions)
+    if workers <= 1:
+        _merge(total, _run_range(job, 0, count))
+    else:
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(job,)) as pool:
+            futures = [pool.submit(_worker_range, start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+            for future in futures:
+                _merge(total, future.result())
+    seconds = time.perf_counter() - started
+    summary: dict[str, Any] = {
+        "count": total["count"],
+        "entry": entry,
+        "seed": seed,
+        "statuses": dict(sorted(total["statuses"].items())),
+        "outcomes": dict(sorted(total["outcomes"].items())),
+        "targets": dict(sorted(total["targets"].items(), key=lambda kv: (-kv[1], kv[0]))),
+        "errors": {
+            "sessions": total["error_sessions"],
+            "records": total["error_records"],
+            "messages": dict(total["error_messages"].most_common(10)),
+        },
+        "virtual_time": {
+            "min": total["time_min"],
+            "max": total["time_max"],
+            "mean": round(total["time_sum"] / total["count"], 6),
+        },
+        "by_variation": {
+            key: {value: dict(sorted(counts.items())) for value, counts in sorted(values.items())}
+            for key, values in total["by_variation"].items()
+        },
+    }
+    if coverage:
+        summary["coverage"] = Coverage.from_json(total["coverage"]).report(build_graph(files, entry))
+    summary["timing"] = {
+        "workers": workers,
+        "seconds": round(seconds, 3),
+        "interactions_per_second": round(count / seconds, 1) if seconds else None,
+    }
+    return summary
