@@ -650,11 +650,6 @@ class Session:
         if not self.running and self.status == "running":
             self.exit_interpreter()
 
-    def _process_external(self, event: Event) -> None:
-        self._begin_macrostep(event)
-        self._take_external(event)
-        self._settle()
-
     def _take_external(self, event: Event) -> None:
         """The external-event half of mainEventLoop: finalize, autoforward, select, microstep."""
         if self._current is not None:
@@ -1224,7 +1219,12 @@ class Session:
         message = getattr(exc, "message", None) or str(exc)
         if name:
             message = f"{name}: {message}"
-        return ExecutionError(message, "execution", name, node.line if node is not None else None)
+        line = node.line if node is not None else None
+        js_line = getattr(exc, "line", None)
+        if isinstance(node, m.Script) and line is not None and isinstance(js_line, int) and js_line > 0:
+            # Script text starts on the <script> tag's line, so JS line N is source line + N - 1.
+            line += js_line - 1
+        return ExecutionError(message, "execution", name, line)
 
     def _error_from(self, exc: Exception, node: m.Node | None) -> None:
         self._error(self._as_execution_error(exc, node), node)

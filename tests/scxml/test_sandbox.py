@@ -150,3 +150,16 @@ def test_other_sessions_keep_working_while_one_hits_its_limits(run):
         memory_limit=32 * 1024 * 1024,
     )
     assert calm.value("n + 1") == 2
+
+
+def test_a_script_error_reports_the_source_line_inside_the_script(run):
+    r = run(
+        '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript">\n'
+        '<state id="s"><onentry><script>\n'
+        "var ok = 1;\n"
+        "undefinedFunction();\n"
+        "</script></onentry></state></scxml>"
+    )
+    [error] = r.of("error")
+    assert error["line"] == 4
+    assert error["message"].startswith("ReferenceError")
