@@ -213,9 +213,12 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
             for frame in event["frames"]:
                 await self.send_json(frame)
 
-    async def _state_frames(self, records: list[dict], reply_to: Any = None, **extra: Any) -> list[dict]:
+    async def _state_frames(
+        self, records: list[dict], reply_to: Any = None, snapshot: dict | None = None, **extra: Any
+    ) -> list[dict]:
         runtime = self.entry.runtime
-        snapshot = await sessions.execute(runtime, runtime.snapshot)
+        if snapshot is None:
+            snapshot = await sessions.execute(runtime, runtime.snapshot)
         snapshot.update(extra)
         if reply_to is not None:
             snapshot["reply_to"] = reply_to
@@ -291,8 +294,9 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
             if op["op"] == "step":
                 await self._stop_run()
             async with entry.lock:
-                records = await sessions.execute(runtime, runtime.apply, op)
-                frames = await self._state_frames(records, reply_to, running=self.run_task is not None)
+                # one trip to the worker pool per step: the operation and the snapshot after it
+                records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
+                frames = await self._state_frames(records, reply_to, snapshot, running=self.run_task is not None)
             await self._frames(frames)
             self._schedule_save()
         elif action == "run":

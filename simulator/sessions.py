@@ -349,6 +349,11 @@ class SimulationRuntime:
             self.idle = op["op"] == "step"
         return self.records[start:]
 
+    def apply_and_snapshot(self, op: dict) -> tuple[list[dict], dict]:
+        """`apply(op)` then `snapshot()` (one call for the worker pool)."""
+        records = self.apply(op)
+        return records, self.snapshot()
+
     def _apply(self, op: dict) -> bool:
         kind = op["op"]
         group = self.run.group
