@@ -230,6 +230,30 @@ class FakeEnv:
         the fake, e.g. the value ``sData`` returns after a ``statistic.update``)."""
         raise NotImplementedError
 
+    def add_interaction(self, ixn_id: str | None = None, obj: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Put an interaction into the session's object model (and its JS mirror)."""
+        raise NotImplementedError
+
+    def merge_udata(self, ixn_id: str | None, data: Mapping[str, Any], js: bool = True) -> None:
+        """Merge user data into an interaction (before the event announcing it is delivered)."""
+        raise NotImplementedError
+
+    def assign(self, location: str, value: Any) -> None:
+        """Write a value into a datamodel location (``sessionid``/``idlocation`` outputs)."""
+        raise NotImplementedError
+
+    def start_session(self, src: str, params: Mapping[str, Any]) -> str:
+        """Start a project document as another session; its id (LookupError if it is unknown)."""
+        raise NotImplementedError
+
+    def session_running(self, sessionid: str) -> bool:
+        """Whether a session of the simulation with this id is running."""
+        raise NotImplementedError
+
+    def terminate_session(self, sessionid: str) -> bool:
+        """Stop a session of the simulation; False if there is none."""
+        raise NotImplementedError
+
 
 #: A fake: given the evaluated request and the environment, the events to send back.
 FakeFn = Callable[[Request, FakeEnv], list[Emit]]

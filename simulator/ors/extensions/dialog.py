@@ -108,7 +108,7 @@ def fake_start(request: Request, env: FakeEnv) -> list[Emit]:
         ixn = request.attributes.get("interactionid") or env.primary_interaction_id()
 
         def apply(e: FakeEnv) -> None:
-            e.merge_udata(ixn, udata)  # type: ignore[attr-defined]
+            e.merge_udata(ixn, udata)
 
         emits.append(Emit("interaction.udata.changed", {"interactionid": ixn}, duration, request=False, effect=apply))
     emits.append(Emit("dialog.start.done", {"extensions": dict(cfg["extensions"])}, delay=duration, final=True))

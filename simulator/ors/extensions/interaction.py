@@ -133,7 +133,7 @@ def fake_attach(request: Request, env: FakeEnv) -> list[Emit]:
     ixn = _ixn_id(request, env)
 
     def add(e: FakeEnv) -> None:
-        e.add_interaction(ixn)  # type: ignore[attr-defined]
+        e.add_interaction(ixn)
 
     delay = float(env.config("interaction_actions")["delay"])
     return [Emit("interaction.attach.done", {"interactionid": ixn}, delay=delay, final=True, effect=add)]

@@ -114,24 +114,24 @@ def fake_start(request: Request, env: FakeEnv) -> list[Emit]:
         if p["attributes"].get("name")
     }
     try:
-        sid = env.start_session(src, params)  # type: ignore[attr-defined]
+        sid = env.start_session(src, params)
     except LookupError as exc:
         emit = error_emit(MODULE, START, "invalidsrc", str(exc), 0.1)
         return [Emit(emit.name, {**emit.data, "sessionid": None}, emit.delay, final=True)]
     for key in ("sessionid", "idlocation"):
         if request.attributes.get(key):
-            env.assign(request.attributes[key], sid)  # type: ignore[attr-defined]
+            env.assign(request.attributes[key], sid)
     return [Emit("session.start.done", {"sessionid": sid}, delay=0.1, final=True)]
 
 
 def fake_terminate(request: Request, env: FakeEnv) -> list[Emit]:
     """Stop the session; ``session.terminate.done {sessionid}`` or ``error.session.terminate``."""
     sid = str(request.attributes.get("sessionid"))
-    if not env.session_running(sid):  # type: ignore[attr-defined]
+    if not env.session_running(sid):
         return [error_emit(MODULE, TERMINATE, "invalidsession", f"no running session {sid!r}", 0.1)]
 
     def stop(e: FakeEnv) -> None:  # when the answer is delivered: done.scxml.<name> follows it
-        e.terminate_session(sid)  # type: ignore[attr-defined]
+        e.terminate_session(sid)
 
     return [Emit("session.terminate.done", {"sessionid": sid}, 0.1, final=True, effect=stop)]
 
