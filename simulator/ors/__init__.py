@@ -1,5 +1,9 @@
-"""The Genesys ORS dialect of the SCXML engine, its extension modules and the fakes.
+"""The Genesys ORS dialect of the SCXML engine, its extension modules and the fakes. No Django here.
 
-No Django here.  ``dialect.ORSProfile`` plugs into ``simulator.scxml`` through its profile hooks;
-``extensions/`` declares every ``_genesys`` module; ``fakes.py`` is the fakes profile.
+* ``dialect.py`` - ``ORSProfile``: plugs into ``simulator.scxml`` through its profile hooks only.
+* ``genesys.js`` - the ORS JS environment (toSource/uneval, __Log, __Raise, ..., ``_genesys``).
+* ``extensions/`` - one declaration module per extension (format: ``extensions/base.py``).
+* ``fakes.py`` - the fakes profile (schema, defaults, rule matching; ``docs/fakes.md``).
+* ``platform.py`` - the simulated platform of one session: requests, interactions, injection.
+* ``project.py`` / ``cli.py`` - Composer projects (folder/zip) and headless runs.
 """
