@@ -179,9 +179,12 @@ class ORSProfile(Profile):
                     new = replace_identifier(new, "_my_prefix", literal)
                 if new != value:
                     el.set(key, new)
-            if el.tag == f"{{{_SCXML_NS}}}script" and el.text:
-                text = el.text.replace(PREFIX_TOKEN, prefix)
-                el.text = replace_identifier(text, "_my_prefix", literal)
+            if el.tag == f"{{{_SCXML_NS}}}script":  # its text, and text after XML comments inside it
+                if el.text:
+                    el.text = replace_identifier(el.text.replace(PREFIX_TOKEN, prefix), "_my_prefix", literal)
+                for child in el:
+                    if child.tail:
+                        child.tail = replace_identifier(child.tail.replace(PREFIX_TOKEN, prefix), "_my_prefix", literal)
         return fragment
 
     def preprocess_script(self, source: str) -> str:

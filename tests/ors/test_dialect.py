@@ -158,7 +158,7 @@ FLOW = b"""<?xml version="1.0" encoding="utf-8"?>
   <final id="_composer_noboot"/>
   <state id="_composer_entry" initial="$$_MY_PREFIX_$$.Entry1">
     <state id="Entry1">
-      <onentry><script>var seen = libValue + ':' + _my_prefix;</script>
+      <onentry><script>var seen = libValue + ':' + _my_prefix;<!-- a comment -->seen += '/' + _my_prefix;</script>
         <send event="'Entry1.done'"><param name="resolveid" expr="_my_prefix"/></send></onentry>
       <transition event="Entry1.done" cond="_event.data.resolveid == _my_prefix" target="$$_MY_PREFIX_$$.Wait"/>
     </state>
@@ -186,7 +186,7 @@ def test_composer_includes_prefix_ids_substitute_the_placeholder_and_define_my_p
         "Flow.Done",
         "end",
     ]
-    assert value(r, "seen") == "lib:Flow"
+    assert value(r, "seen") == "lib:Flow/Flow"
     assert value(r, "outside") == ""
 
 
