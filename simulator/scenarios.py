@@ -176,6 +176,15 @@ SCHEMA: dict[str, Any] = {
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 
 
+def _best(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a failed ``oneOf`` (string-or-list, object-or-list...), the error of the branch that
+    has the instance's type, so the message points inside the value instead of at the whole."""
+    while error.context:
+        typed = [e for e in error.context if e.validator != "type"] or list(error.context)
+        error = max(typed, key=lambda e: len(e.absolute_path))
+    return error
+
+
 def _kind_problems(item: Mapping[str, Any], path: str, kinds: Mapping[str, Iterable[str]], what: str) -> list[str]:
     """Exactly one kind key per item, and only the options of that kind."""
     found = [k for k in kinds if k in item]
@@ -223,7 +232,7 @@ def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None) -> li
     if not isinstance(data, dict):
         return [f"$: a scenario is a JSON object, not {type(data).__name__}"]
     errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    problems = [f"{_path(e)}: {_message(e)}" for e in errors]
+    problems = [f"{_path(e)}: {_message(e)}" for e in map(_best, errors)]
     if problems:
         return problems
     assertions = len(data.get("expect", []))
@@ -233,6 +242,8 @@ def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None) -> li
         problems += found
         if found:
             continue
+        if "respond" in step and "events" not in step:
+            problems.append(f"{path}: a 'respond' step needs 'events' (the answer: [{{name, data?, delay?}}])")
         if "inject" in step and "at" in step and "after" in step:
             problems.append(f"{path}: give at most one of 'at' (virtual time) and 'after' (seconds from now)")
         if "expect" in step:
