@@ -1144,6 +1144,8 @@ class Session:
         self.status = "cancelled"
         self.internal_queue.clear()
         self.external_queue.clear()
+        # Detached while exiting: nothing its onexit handlers send reaches the parent, and no
+        # done.invoke is returned (W3C 6.4.3).
         parent, self.parent = self.parent, None
         self.exit_interpreter()
         self.parent = parent
