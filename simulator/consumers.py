@@ -56,7 +56,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
 #: is served within one chunk)
 RUN_CHUNK = 25
 #: seconds between saves of the inputs log while a simulation is being driven
-SAVE_DELAY = 1.0
+SAVE_DELAY = 2.0
 #: longest wall-clock pause of a paced run before it re-checks (virtual timers can be far away)
 MAX_PACED_WAIT = 5.0
 
@@ -104,6 +104,7 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
     """
 
     simulation_id: int | None = None
+    saved_key: tuple | None = None
     readonly = False
     entry: sessions.Entry | None = None
 
@@ -454,10 +455,14 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
         if self.entry is None or self.simulation_id is None:
             return
         runtime = self.entry.runtime
-        inputs, fakes, seed = await sessions.execute(
-            runtime, lambda: (list(runtime.inputs), dict(runtime.fakes), runtime.seed)
-        )
+        # Plain reads of the runtime from the event loop: copying a list under the GIL is atomic
+        # and a stale read only means the next save writes the newer state.
+        inputs, fakes, seed = list(runtime.inputs), dict(runtime.fakes), runtime.seed
+        key = (id(runtime), runtime.revision)
+        if key == self.saved_key and fakes_source is None:
+            return
         await self._store(self.simulation_id, inputs, fakes, seed, fakes_source)
+        self.saved_key = key
 
     @database_sync_to_async
     def _store(self, simulation_id: int, inputs: list, fakes: dict, seed: int, fakes_source: str | None) -> None:

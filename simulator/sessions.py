@@ -243,6 +243,8 @@ class SimulationRuntime:
         self.fakes = dict(fakes)
         self.seed = int(seed)
         self.lock = threading.Lock()
+        #: bumped by every change of the inputs log or the recipe (what a save must persist)
+        self.revision = 0
         self.breakpoints = Breakpoints()
         self.inputs: list[dict] = []
         self._build()
@@ -259,6 +261,7 @@ class SimulationRuntime:
         except ValueError as exc:  # ProjectError (no entry document) and friends
             raise SimulationError(str(exc)) from exc
         self.inputs = []
+        self.revision = getattr(self, "revision", 0) + 1
         self.idle = False
         self._records: list[dict] = []
         # The datamodel as the trace's `datamodel` diffs describe it: exact right after macrosteps,
@@ -344,6 +347,7 @@ class SimulationRuntime:
             logged = dict(op)
             logged["seq"] = self.seq
             self.inputs.append(logged)
+            self.revision += 1
             self.idle = False
         else:
             self.idle = op["op"] == "step"
