@@ -55,7 +55,7 @@ ALIASES = {
 }
 #: below this many interactions one process is faster than starting a pool
 POOL_THRESHOLD = 400
-#: interactions per pool task (results stream back chunk by chunk)
+#: most interactions per pool task (results stream back chunk by chunk)
 CHUNK = 250
 
 
@@ -316,7 +316,9 @@ def run_batch(
     else:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(job,)) as pool:
-            futures = [pool.submit(_worker_range, start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
+            # Several chunks per worker keep both busy to the end; at most CHUNK keeps results streaming.
+            chunk = max(1, min(CHUNK, -(-count // (workers * 4))))
+            futures = [pool.submit(_worker_range, start, min(start + chunk, count)) for start in range(0, count, chunk)]
             for future in futures:
                 _merge(total, future.result())
     seconds = time.perf_counter() - started
