@@ -689,13 +689,21 @@ class _Runner:
             condition = step["wait"]
             limit = min(self.max_time, self.now() + float(step.get("timeout", self.max_time)))
             records = run.records
+            seen = [0, False]  # records already scanned for the event, found
 
             def reached() -> bool:
-                view = TraceView(records)
+                session = run.session
                 if "entered" in condition:
-                    return condition["entered"] in view.configuration
+                    state = condition["entered"]
+                    return session.is_active(state) if session.running else state in session.final_configuration
                 if "event" in condition:
-                    return any(name == condition["event"] for name, _, _ in view.events)
+                    # incremental: each record is looked at once however long the wait
+                    for record in records[seen[0] :]:
+                        if record.get("type") == "macrostep" and record.get("session") == session.sessionid:
+                            names = [(record.get("event") or {}).get("name"), *record.get("internal_events", [])]
+                            seen[1] = seen[1] or condition["event"] in names
+                    seen[0] = len(records)
+                    return bool(seen[1])
                 return _pending_match(run, condition["request"]) is not None
 
             ok = _advance_until(run, reached, limit)

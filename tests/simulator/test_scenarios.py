@@ -251,6 +251,26 @@ def test_wait_expect_and_a_hangup_give_an_abandoned_call():
     assert by_path["$.steps[3]"] == "t=5: 'hangup' queued for t=7.5"
 
 
+def test_wait_steps_stop_at_the_event_or_the_state():
+    result = run(
+        {
+            "steps": [
+                {"wait": {"event": "queue.submit.done"}},
+                {"expect": [{"time": {"min": 1, "max": 1}}, {"active": "done"}]},
+                {"wait": {"entered": "done"}},
+                {"wait": {"event": "interaction.added"}},
+            ],
+            "expect": [{"final": "done"}],
+        }
+    )
+    assert result.passed, messages(result)
+    assert [r.message for r in result.steps if r.kind == "wait"] == [
+        't=1: {"event": "queue.submit.done"} reached',
+        't=1: {"entered": "done"} reached',
+        't=1: {"event": "interaction.added"} reached',
+    ]
+
+
 def test_injecting_in_the_past_fails_with_the_time():
     result = run({"steps": [{"advance": 2}, {"inject": "custom.x", "at": 1}], "expect": [{"final": True}]})
     assert messages(result) == ["$.steps[1] t=2: cannot inject 'custom.x' at t=1: that time has passed"]
