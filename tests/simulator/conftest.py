@@ -80,3 +80,23 @@ def build_sim_world(shared_dir: Path) -> SimWorld:
 @pytest.fixture
 def sim_world(transactional_db: None, shared_dir: Path) -> SimWorld:
     return build_sim_world(shared_dir)
+
+
+HOSTILE = b"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="idle">
+  <state id="idle"><transition event="interaction" target="spin"/></state>
+  <state id="spin">
+    <onentry><script>while (true) {}</script></onentry>
+    <transition event="error" target="stopped"/>
+  </state>
+  <final id="stopped"/>
+</scxml>
+"""
+
+
+@pytest.fixture
+def hostile_version(sim_world: SimWorld) -> Version:
+    """A version whose strategy spins forever in a script once it receives any event."""
+    project = Project.objects.create(team=sim_world.project.team, name="Hostile", created_by=sim_world.owner)
+    return history.create_version(
+        project, {"hostile.scxml": HOSTILE}, author=sim_world.owner, message="spin", parent=None, entry="hostile.scxml"
+    )

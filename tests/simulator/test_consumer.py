@@ -26,7 +26,8 @@ async def start(world: SimWorld, user=None, **fields) -> SimClient:
     assert connected
     hello = await client.receive()
     assert hello == {"type": "hello", "simulation": None, "readonly": False}
-    answer = await client.request("start", expect="started", version=world.version.pk, **fields)
+    version = fields.pop("version_override", None) or world.version.pk
+    answer = await client.request("start", expect="started", version=version, **fields)
     assert answer["type"] == "started", answer
     await client.until("snapshot")
     return client
@@ -385,3 +386,49 @@ async def test_actions_before_start_are_refused_with_a_clear_message(sim_world):
     assert answer["type"] == "error" and "send start" in answer["message"]
     assert bad_start["type"] == "error" and "start needs version" in bad_start["message"]
     await client.close()
+
+
+async def test_a_watcher_may_ask_for_a_snapshot(sim_world):
+    owner = await start(sim_world)
+    await owner.request("share", expect="shared", shared=True)
+    watcher, _, _ = await open_simulation(sim_world, started_id(owner), sim_world.teammate)
+    await watcher.until("snapshot")
+
+    answer = await watcher.request("snapshot")
+
+    assert answer["type"] == "snapshot" and answer["seq"] == owner.snapshot["seq"]
+    await watcher.close()
+    await owner.close()
+
+
+async def test_a_paced_run_reaches_the_end_on_the_virtual_clock(sim_world):
+    client = await start(sim_world)
+
+    # 10,000 virtual seconds per wall second: the 3.25 virtual seconds of the path pass at once.
+    await client.request("run", expect="running", speed=10_000)
+    stopped = await client.until("paused")
+
+    assert stopped["reason"] == "finished"
+    assert client.snapshot["outcome"]["status"] == "routed"
+    assert client.snapshot["time"] == pytest.approx(3.25)
+    await client.close()
+
+
+async def test_a_hostile_simulation_does_not_hold_up_the_others(sim_world, hostile_version):
+    hostile = await start(sim_world, version_override=hostile_version.pk)
+    normal = await start(sim_world)
+
+    # The hostile step spins in JavaScript until the datamodel's time limit stops it.
+    await hostile.communicator.send_json_to({"action": "step", "unit": "macrostep", "id": "slow"})
+    fast = await normal.step()
+    hostile_still_busy = await hostile.communicator.receive_nothing(timeout=0)
+    slow = await hostile.until("snapshot", reply_to="slow")
+
+    assert fast["seq"] > 0
+    assert hostile_still_busy  # the other simulation was served while the hostile one spun
+    errors = [r for r in hostile.records if r["type"] == "error"]
+    assert [(e["event"], e["line"]) for e in errors] == [("error.script.InternalError", 4)]
+    assert "time limit" in errors[0]["message"]
+    assert slow["final_state"] == "stopped"  # the strategy caught the error and went on
+    await hostile.close()
+    await normal.close()
