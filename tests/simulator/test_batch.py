@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from simulator.batch import BatchError, parse_vary, parse_vary_option, run_batch
 from simulator.ors.project import load_project
+from tests.simulator.test_scenarios import ENTRY
 from tests.simulator.test_scenarios import FILES as TRIAGE_FILES
 
 
@@ -79,6 +80,23 @@ def test_userdata_variations_reach_both_branches_and_coverage_is_their_union():
     missed = {s["id"] for s in varied["coverage"]["states"]["uncovered"]}
     assert missed == {"overflow", "gone"}  # vip and support both covered, no timeout, no hang-up
     assert varied["outcomes"] == {"routed": 20}
+
+
+def test_rule_choices_split_the_targets_and_runtime_errors_are_counted():
+    overflow = [
+        {"module": "queue", "action": "submit", "match": {"targets": "Support@.GA"}, "error": {"error": "busy"}}
+    ]
+    summary = run_batch(TRIAGE_FILES, 30, vary={"rules": [overflow, []]}, seed=5, coverage=False)
+    by_rules = summary["by_variation"]["rules"]
+    assert set(by_rules) == {json.dumps(overflow, sort_keys=True), "[]"}
+    assert summary["targets"] == {
+        "7000": sum(by_rules[json.dumps(overflow, sort_keys=True)].values()),
+        "7001@SIPSwitch.DN": sum(by_rules["[]"].values()),
+    }
+    broken = {ENTRY: TRIAGE_FILES[ENTRY].replace(b"'segment ' + segment", b"segment.nope.deeper")}
+    errors = run_batch(broken, 3, coverage=False)["errors"]
+    assert errors["sessions"] == 3 and errors["records"] == 3
+    assert list(errors["messages"]) == ["TypeError: cannot read property 'deeper' of undefined"]
 
 
 def test_bad_variations_are_refused_with_the_key_and_the_fakes_problem():
