@@ -121,3 +121,22 @@ def test_a_caller_hanging_up_during_the_dialog_takes_the_hangup_path(
     page.locator("#sim-trace-type").select_option("action")
     assert page.locator("#sim-trace .sim-record:not([hidden])").count() == 2  # fetch and dialog
     save_screenshot(page, "simulator-hangup")
+
+
+def test_a_breakpoint_set_by_clicking_a_state_stops_the_run_there(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    found = page.evaluate("window.simulationDiagram.search('playMain')")
+    assert found == "MainWorkflow.playMain"
+
+    act(page, page.locator("#sim-diagram [data-state-id='MainWorkflow.playMain'] > .dg-label"))
+    assert json.loads(flag(page, "simBreakpoints"))["entered"] == ["MainWorkflow.playMain"]
+    expect(page.locator("#sim-diagram .dg-breakpoint")).to_have_count(1)
+    act(page, page.get_by_role("button", name="Run"))
+    page.wait_for_function("document.body.dataset.simBreakpoint === 'entered:MainWorkflow.playMain'")
+
+    assert flag(page, "simStatus") == "running"
+    assert "MainWorkflow.playMain" in flag(page, "simConfiguration").split()
+    expect(page.locator("#sim-message")).to_contain_text("Breakpoint: entered MainWorkflow.playMain")
