@@ -732,7 +732,8 @@ def run_scenario(
         try:
             scenario = load_scenario(dict(scenario) if isinstance(scenario, Mapping) else scenario, files, source)
         except ScenarioError as exc:
-            return ScenarioResult(source or "scenario", source, [], [], {}, [], exc.problems)
+            name = Scenario({}, source).name  # the file name without .json
+            return ScenarioResult(name, source, [], [], {}, [], exc.problems)
     name = scenario.name
     data = scenario.data
     fakes = data.get("fakes")
