@@ -10,7 +10,8 @@
  *   simReady "1" after the first snapshot and the diagram; simConnected "1"/"0";
  *   simSeq (last trace record), simSteps (inputs logged), simStatus, simTime, simPending
  *   ("module:action,..."), simRunning "1"/"0", simBusy "1" from a click until its answer,
- *   simError (last error message), simOutcome (JSON), simReplies (count of answered messages).
+ *   simError (last error message), simOutcome (JSON), simReplies (count of answered messages),
+ *   simReconnects (connections opened again after a loss).
  */
 (function () {
   "use strict";
@@ -97,6 +98,9 @@
     $("sim-connection").textContent = "connecting…";
     ws.onopen = () => {
       reconnectDelay = 500;
+      if (body.dataset.simConnected !== undefined) {
+        body.dataset.simReconnects = String(Number(body.dataset.simReconnects || 0) + 1);
+      }
       body.dataset.simConnected = "1";
       $("sim-connection").textContent = "live";
     };
@@ -578,6 +582,9 @@
       if (snapshot) body.dataset.simReady = "1";
     }
   }
+
+  // For the browser console and tests: the live socket (closing it exercises the reconnect).
+  window.simulationPage = { socket: () => ws, records: () => records };
 
   wire();
   connect();

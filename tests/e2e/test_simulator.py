@@ -140,3 +140,23 @@ def test_a_breakpoint_set_by_clicking_a_state_stops_the_run_there(
     assert flag(page, "simStatus") == "running"
     assert "MainWorkflow.playMain" in flag(page, "simConfiguration").split()
     expect(page.locator("#sim-message")).to_contain_text("Breakpoint: entered MainWorkflow.playMain")
+
+
+def test_a_lost_connection_reconnects_and_resumes_the_simulation_by_replay(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    for _ in range(4):
+        step(page)
+    seq, steps = flag(page, "simSeq"), flag(page, "simSteps")
+    records = page.evaluate("window.simulationPage.records().length")
+
+    page.evaluate("window.simulationPage.socket().close()")
+    page.wait_for_function("document.body.dataset.simReconnects === '1' && document.body.dataset.simConnected === '1'")
+    page.wait_for_function(f"document.body.dataset.simSeq === '{seq}'")
+
+    assert flag(page, "simSteps") == steps
+    assert page.evaluate("window.simulationPage.records().length") == records
+    step(page)
+    assert int(flag(page, "simSeq")) > int(seq)
