@@ -199,6 +199,8 @@
   }
 
   function addRecords(list) {
+    const box = $("sim-trace");
+    const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 30;
     let last = null;
     for (const r of list) {
       records.push(r);
@@ -209,9 +211,24 @@
       appendTraceItem(r);
     }
     $("sim-trace-count").textContent = records.length + " records";
+    if (atBottom) box.scrollTop = box.scrollHeight; // follow the log unless the user scrolled up
     if (view) {
       view.tint(visitedStates, visitedTransitions);
       if (last) view.animateTransition(last);
+    }
+    follow(list);
+  }
+
+  /** Centres the diagram on the deepest state the last macrostep entered (when "Follow" is on). */
+  function follow(list) {
+    if (!view || !$("sim-follow").checked) return;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const entered = list[i].type === "macrostep" ? list[i].entered || [] : [];
+      const visible = entered.filter((id) => view.stateEls && view.stateEls.has(id));
+      if (visible.length) {
+        view.centerOn(visible[visible.length - 1]);
+        return;
+      }
     }
   }
 
@@ -248,8 +265,9 @@
   }
 
   function recordSource(r) {
-    if (r.file) return { file: r.file, line: r.line };
+    // An action record's own file/line may be the platform's context: the request knows the element.
     if (r.request && r.request.file) return { file: r.request.file, line: r.request.line };
+    if (r.file) return { file: r.file, line: r.line };
     const t = (r.transitions || [])[0];
     if (t && t.file) return { file: t.file, line: t.line };
     return null;
