@@ -264,9 +264,15 @@
     }
   }
 
+  const requestSources = new Map(); // request id -> {file, line} of its extension element
+
   function recordSource(r) {
-    // An action record's own file/line may be the platform's context: the request knows the element.
-    if (r.request && r.request.file) return { file: r.request.file, line: r.request.line };
+    // Action/response records' own file/line may be the platform's context: the request knows the element.
+    if (r.request && r.request.file) {
+      requestSources.set(r.request.id, { file: r.request.file, line: r.request.line });
+      return requestSources.get(r.request.id);
+    }
+    if (typeof r.request === "string" && requestSources.has(r.request)) return requestSources.get(r.request);
     if (r.file) return { file: r.file, line: r.line };
     const t = (r.transitions || [])[0];
     if (t && t.file) return { file: t.file, line: t.line };
