@@ -30,6 +30,7 @@ from typing import Any
 
 from lxml import etree
 
+from simulator.scxml.datamodel import ECMAScriptDataModel, SharedCode
 from simulator.scxml.profile import Profile
 
 from .extensions import MODULES, module_for_namespace
@@ -200,6 +201,8 @@ class ORSProfile(Profile):
     def install_globals(self, session: Any) -> None:
         """``_genesys``, ``_data``, ``_my_prefix``, ORS globals; then start the fake platform."""
         dm = session.datamodel
+        if isinstance(dm, ECMAScriptDataModel):
+            dm.share_code(SharedCode.of(session.model))  # compile each expression once per process
         url = self.document_url or f"http://orchweb.invalid/{session.model.entry}"
         platform = OrsPlatform(session, self.fakes, url)
         self.platforms.append(platform)

@@ -27,6 +27,7 @@ see each other's globals or prototypes. Design notes (see ../shared/research/js-
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import json
 import math
@@ -50,6 +51,7 @@ __all__ = [
     "UNDEFINED",
     "ECMAScriptDataModel",
     "JSError",
+    "SharedCode",
     "XMLValue",
     "check_syntax",
 ]
@@ -63,7 +65,11 @@ SYSTEM_VARIABLES = ("_event", "_sessionid", "_name", "_ioprocessors", "_x")
 #: evaluates generated text, e.g. an inspector console).
 _CACHE_LIMIT = 20_000
 #: scripts at least this long run from process-wide compiled bytecode (see jsbytecode.py)
-_BYTECODE_MIN_CHARS = 4096
+_BYTECODE_MIN_CHARS = 256
+#: locations up to this long are syntax-checked once per process (longer: in the session's limits)
+_SHARED_CHECK_MAX_CHARS = 2048
+#: a SharedCode keeps at most this many functions (beyond: sessions compile the rest themselves)
+_SHARED_LIMIT = 4096
 
 
 class _Undefined:
@@ -331,7 +337,15 @@ _CORE = r"""
                     ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError,
                     InternalError: typeof InternalError === 'function' ? InternalError : Error}};
   function setGlobal(name, kind, v) { G[name] = __orchweb_dec(kind, v); }  // strict: read-only ones throw
-  var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem, setGlobal: setGlobal};
+  // What a global `var NAME;` does: an own, enumerable, non-configurable property if there is none.
+  var hasOwn = Object.prototype.hasOwnProperty;
+  function declareVar(name) {
+    if (!hasOwn.call(G, name)) {
+      defineProperty(G, name, {value: undefined, writable: true, enumerable: true, configurable: false});
+    }
+  }
+  var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem, setGlobal: setGlobal,
+               declareVar: declareVar};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
 })(globalThis)
@@ -543,7 +557,8 @@ _CHECK_LOCATION = "function () { %s = undefined; }"
 
 _IDENTIFIER = re.compile(r"(?:[^\W\d]|\$)(?:\w|\$)*")
 # A stack frame "    at NAME (<input>:LINE:COL)"; frames of our private helpers are skipped.
-_STACK_FRAME = re.compile(r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?<input>:(\d+)", re.MULTILINE)
+# Functions loaded from a SharedCode bundle report "<shared>:LINE" (mapped back to their own lines).
+_STACK_FRAME = re.compile(r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?(<input>|<shared>):(\d+)", re.MULTILINE)
 _MAX_SAFE_INT = 2**53
 
 
@@ -709,6 +724,87 @@ def _bridge(fn: Callable[..., Any]) -> Callable[[str], str]:
     return call
 
 
+class SharedCode:
+    """Compiled cond/expr/assign functions shared by the sessions of one document (thread-safe).
+
+    Compiling is most of the cost of a short session: a Composer IPD compiles ~130 small
+    functions (~10-30 µs each) per interaction. Sessions given the same `SharedCode`
+    (`ECMAScriptDataModel.share_code`) record the factory source of every function they compile;
+    a later session loads all recorded functions with one bytecode load (`jsbytecode.load_value`,
+    ~40 µs for 130) and takes its own copy of a function on first use. Only bytecode is shared:
+    every session gets its own function objects in its own context, bound to its own helpers.
+
+    The bundle is rebuilt (compiled once, in the process-wide compiler context) when enough new
+    functions were recorded since the last build: at least an eighth more, or after 16 sessions.
+    """
+
+    def __init__(self, limit: int = _SHARED_LIMIT):
+        #: factory source -> position in the bundle (append-only; read without the lock)
+        self.index: dict[str, int] = {}
+        self._sources: list[str] = []
+        self._bundle: tuple[bytes, int, list[int]] | None = None
+        self._stale = 0
+        self._broken = False
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    @classmethod
+    def of(cls, document: Any) -> SharedCode:
+        """The SharedCode of `document` (any weak-referenceable object standing for one document,
+        e.g. the engine's model), created on first use and dropped with the document."""
+        with _shared_lock:
+            shared = _shared_by_document.get(document)
+            if shared is None:
+                shared = _shared_by_document[document] = cls()
+            return shared
+
+    def record(self, source: str) -> None:
+        """Remember the factory source of a function a session compiled successfully."""
+        if source in self.index or len(self._sources) >= self._limit:
+            return
+        with self._lock:
+            if source not in self.index and len(self._sources) < self._limit:
+                self._sources.append(source)
+                self.index[source] = len(self._sources) - 1
+
+    def bundle(self) -> tuple[bytes, int, list[int]] | None:
+        """(bytecode, function count, first line of each function) of the bundle, or None."""
+        with self._lock:
+            built = self._bundle[1] if self._bundle is not None else 0
+            count = len(self._sources)
+            if count > built and not self._broken:
+                self._stale += 1
+                if self._bundle is None or count - built >= max(8, built // 8) or self._stale >= 16:
+                    bundle = _build_bundle(self._sources[:count])
+                    if bundle is None:  # cannot happen for sources that compiled alone; be safe
+                        self._broken = True
+                    else:
+                        self._bundle, self._stale = bundle, 0
+            return self._bundle
+
+
+_shared_by_document: weakref.WeakKeyDictionary[Any, SharedCode] = weakref.WeakKeyDictionary()
+_shared_lock = threading.Lock()
+
+
+def _build_bundle(sources: list[str]) -> tuple[bytes, int, list[int]] | None:
+    """Compile factory sources into one program: `(function (h) {...})` -> `pick(i)` = factory i applied to h."""
+    starts, line = [], 2
+    for source in sources:
+        starts.append(line)
+        line += source.count("\n") + 1
+    text = (
+        "(function (__orchweb_b) { var t = [\n"
+        + ",\n".join(sources)
+        + "\n]; return function __orchweb_pick(i) { return t[i](__orchweb_b); }; })"
+    )
+    code = jsbytecode.compile_uncached(text, "<shared>", strip_source=True)
+    return None if code is None else (code, len(sources), starts)
+
+
 class ECMAScriptDataModel:
     """A sandboxed ECMAScript datamodel for one SCXML session (see the module docstring).
 
@@ -740,10 +836,12 @@ class ECMAScriptDataModel:
         self._ctx, self._rt = _new_context(self.memory_limit, stack_size)
         # The deadline entry outlives each evaluation; drop it when this object goes away.
         self._finalizer = weakref.finalize(self, _deadlines.pop, self._rt, None)
-        pick = self._ctx.eval(_CORE)
+        self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
+        pick = self._load(_CORE)
         self._h = pick("H")
-        self._js = {name: pick(name) for name in ("P", "setEvent", "defineSystem", "setGlobal")}
+        self._js = {name: pick(name) for name in ("P", "setEvent", "defineSystem", "setGlobal", "declareVar")}
         self._set_event_js = self._js["setEvent"]
+        self._declare_var = self._js["declareVar"]
         # Compiled JS functions, one dict per kind, keyed by the source text as written.
         self._expr_fns: dict[str, Any] = {}
         self._bool_fns: dict[str, Any] = {}
@@ -751,10 +849,25 @@ class ECMAScriptDataModel:
         self._value_fns: dict[str, Any] = {}
         self._caches = (self._expr_fns, self._bool_fns, self._assign_fns, self._value_fns)
         self._xml_loaded = False
-        self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._scripts: dict[str, str] = {}
         self._locations: dict[str, bool] = {}
         self._callables = 0
+        # Compiled functions shared with other sessions of the same document (share_code()).
+        self._shared: SharedCode | None = None
+        self._shared_loaded = False
+        self._shared_pick: Any = None  # JS: index -> this session's function of the bundle
+        self._shared_size = 0
+        self._shared_lines: list[int] | None = None
+
+    def share_code(self, shared: SharedCode) -> None:
+        """Load compiled functions from `shared` and record new ones there (see `SharedCode`).
+
+        Give every session of one document the same `SharedCode`; never share one between
+        documents of different origins (a document's functions would be loaded into the other's
+        sessions, though never run unless their exact source is evaluated).
+        """
+        if jsbytecode.values_available:
+            self._shared = shared
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -775,7 +888,7 @@ class ECMAScriptDataModel:
                 cache.clear()
             self._scripts.clear()
             self._js.clear()
-            self._set_event_js = self._h = None
+            self._set_event_js = self._h = self._shared_pick = self._declare_var = None
             self._ctx = None
 
     def __enter__(self) -> ECMAScriptDataModel:
@@ -815,7 +928,11 @@ class ECMAScriptDataModel:
         if rest.strip() == "undefined" or (first == "undefined" and not rest.strip()):
             return JSError("Error", f"uncaught exception: {first}")  # a thrown non-Error value
         m = _STACK_FRAME.search(rest)
-        line = int(m.group(1)) if m else None
+        line = int(m.group(2)) if m else None
+        if line is not None and m.group(1) == "<shared>" and self._shared_lines:
+            # a line of the bundle -> the line inside that function's own factory source
+            starts = self._shared_lines
+            line = line - starts[max(bisect.bisect_right(starts, line) - 1, 0)] + 1
         name, sep, message = first.partition(": ")
         if not sep:
             name, message = "Error", first
@@ -834,22 +951,60 @@ class ECMAScriptDataModel:
         ctx = self._ctx
         return self._run(ctx.eval if ctx is not None else None, source)
 
+    def _load(self, source: str) -> Any:
+        """Value of one of our constant programs (_CORE, _EXTRAS, _XML_DOM): parsed once per process."""
+        code = jsbytecode.compile_program(source, True) if jsbytecode.values_available else None
+        if code is None:
+            return self._eval(source)
+        return self._run(jsbytecode.load_value, self._ctx, code)
+
     def _compile(self, cache: dict[Any, Any], key: Any, template: str, *parts: str) -> Any:
         """Compile `template % parts` into a JS function bound to the helpers; cache it by `key`."""
-        try:
-            factory = self._eval(_FACTORY % (template % parts))
-        except JSError as exc:
-            # The source starts on line 1 of the wrapper; an error at the closing parenthesis we
-            # add after it is reported on the source's last line.
-            last = 1 + sum(part.count("\n") for part in parts)
-            if exc.line is not None and exc.line > last:
-                exc.line = last
-            raise
-        fn = self._run(factory, self._h)
+        source = _FACTORY % (template % parts)
+        fn = None if self._shared is None else self._shared_function(source)
+        if fn is None:
+            try:
+                factory = self._eval(source)
+            except JSError as exc:
+                # The source starts on line 1 of the wrapper; an error at the closing parenthesis
+                # we add after it is reported on the source's last line.
+                last = 1 + sum(part.count("\n") for part in parts)
+                if exc.line is not None and exc.line > last:
+                    exc.line = last
+                raise
+            fn = self._run(factory, self._h)
+            if self._shared is not None:
+                self._shared.record(source)
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[key] = fn
         return fn
+
+    def _shared_function(self, source: str) -> Any:
+        """This session's copy of a function of the shared bundle, or None if it is not there.
+
+        The bundle is loaded into the context (one bytecode load) on the first hit.
+        """
+        i = self._shared.index.get(source)
+        if i is None:
+            return None
+        if i >= self._shared_size:
+            if self._shared_loaded:
+                return None  # recorded after this session loaded the bundle: compile it
+            self._shared_loaded = True
+            bundle = self._shared.bundle()
+            if bundle is None:
+                return None
+            code, size, lines = bundle
+            try:
+                table = self._run(jsbytecode.load_value, self._ctx, code)
+                self._shared_pick = self._run(table, self._h)
+            except JSError:
+                return None  # e.g. out of memory: compiling one by one reports it properly
+            self._shared_size, self._shared_lines = size, lines
+            if i >= size:
+                return None
+        return self._run(self._shared_pick, i)
 
     def _compile_expression(self, cache: dict[Any, Any], key: Any, template: str, expr: str, *prefix: str) -> Any:
         """`_compile` for a template whose last part is a (preprocessed) expression.
@@ -871,7 +1026,7 @@ class ECMAScriptDataModel:
         """`_encode`, loading the XML DOM helpers into this context the first time they are needed."""
         encoded = _encode(value)
         if encoded[0] == 3 and not self._xml_loaded:
-            self._run(self._eval(_XML_DOM), self._js["P"])
+            self._run(self._load(_XML_DOM), self._js["P"])
             self._xml_loaded = True
         return encoded
 
@@ -881,7 +1036,7 @@ class ECMAScriptDataModel:
         if fn is None:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
-            pick = self._run(self._eval(_EXTRAS), self._js["P"])
+            pick = self._run(self._load(_EXTRAS), self._js["P"])
             for helper in ("defineFunction", "snapshot", "hide", "check"):
                 self._js[helper] = pick(helper)
             fn = self._js[name]
@@ -917,10 +1072,14 @@ class ECMAScriptDataModel:
         if ok is None:
             ok = _location_shape_ok(location)
             if ok:
-                try:
-                    self._eval(_FACTORY % (_CHECK_LOCATION % location.strip()))
-                except JSError:
-                    ok = False
+                source = _FACTORY % (_CHECK_LOCATION % location.strip())
+                if jsbytecode.available and len(source) <= _SHARED_CHECK_MAX_CHARS:
+                    ok = jsbytecode.syntax_ok(source)  # compile only, process-wide cache
+                else:
+                    try:
+                        self._eval(source)
+                    except JSError:
+                        ok = False
             self._locations[location] = ok
         return ok
 
@@ -955,32 +1114,23 @@ class ECMAScriptDataModel:
         """`<data id expr>`: declare a global variable, set to `expr` (or `undefined`).
 
         If `expr` fails the variable still exists, unbound (W3C 5.3), and JSError is raised.
-        A declaration runs once per session, so it is one global `var ID = (EXPR);` program
-        rather than a compiled function (parsing once is cheaper than compiling and calling).
+        The variable is declared like a global `var` (own, enumerable, non-configurable property of
+        the global object), then assigned with the same compiled function as `assign`, which
+        sessions of one document share (see `SharedCode`) instead of parsing a program each time.
         """
         if not _is_identifier(id):
             raise JSError("SyntaxError", f"invalid variable name: {id!r}")
+        self._run(self._declare_var, id)
         if expr is None:
-            self._eval(f"var {id}; {id} = undefined;")
-            return
-        source = self._pre(expr)
-        try:
-            self._eval(f"var {id} = ({source}\n);")
-        except JSError as exc:
-            self._eval(f"var {id};")
-            if self.program_fallback and exc.name == "SyntaxError":
-                self.assign(id, expr)  # compiles the expression with the program fallback
-                return
-            last = 1 + source.count("\n")
-            if exc.line is not None and exc.line > last:
-                exc.line = last
-            raise
+            self.assign_value(id, UNDEFINED)
+        else:
+            self.assign(id, expr)
 
     def declare_value(self, id: str, value: Any) -> None:
         """Declare a global variable holding a Python value (e.g. `<data>` JSON content)."""
         if not _is_identifier(id):
             raise JSError("SyntaxError", f"invalid variable name: {id!r}")
-        self._eval(f"var {id};")
+        self._run(self._declare_var, id)
         self._run(self._js["setGlobal"], id, *self._encode(value))
 
     # -- scripts ------------------------------------------------------------------------------

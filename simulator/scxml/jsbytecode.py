@@ -9,9 +9,13 @@ extension module exports (the same technique as the datamodel's interrupt handle
 
 ``compile_program(source) -> bytes | None``: bytecode of a global program (process-wide cache);
 ``None`` when it does not compile (the caller then evaluates the text and reports the error).
+``compile_uncached(source, filename)``: the same without the cache (one-off bundles).
 ``run_program(ctx, code)``: run it in a ``_quickjs.Context``; a thrown exception is re-raised as
 ``_quickjs.JSException`` with the binding's text format (``String(e)`` newline ``e.stack``), so
 callers handle it exactly like an ``eval`` failure.
+``load_value(ctx, code)``: like ``run_program`` but returns the program's completion value when it
+is an object or function (a callable ``_quickjs.Object``, exactly what ``ctx.eval`` would return).
+``syntax_ok(source)``: whether a global program compiles (nothing runs; process-wide cache).
 ``available``: False if the symbols are missing (then callers just ``eval``).
 """
 
@@ -27,9 +31,11 @@ import _quickjs
 _EVAL_TYPE_GLOBAL = 0
 _EVAL_FLAG_COMPILE_ONLY = 1 << 5
 _WRITE_OBJ_BYTECODE = 1 << 0
+_WRITE_OBJ_STRIP_SOURCE = 1 << 4
 _READ_OBJ_BYTECODE = 1 << 0
 _TAG_EXCEPTION = 6
 _TAG_FUNCTION_BYTECODE = -2
+_TAG_OBJECT = -1
 
 
 class _JSValue(ctypes.Structure):
@@ -66,6 +72,7 @@ try:
 except (OSError, AttributeError):  # another build of the binding: callers fall back to eval
     available = False
 
+_COMPILER_MEMORY_LIMIT = 64 * 1024 * 1024
 _compile_lock = threading.Lock()
 _compiler: _quickjs.Context | None = None
 
@@ -73,6 +80,8 @@ _compiler: _quickjs.Context | None = None
 _pythonapi = ctypes.pythonapi
 _pythonapi.PyThreadState_Get.restype = ctypes.c_void_p
 _pythonapi.PyThreadState_Get.argtypes = []
+_pythonapi.Py_IncRef.restype = None
+_pythonapi.Py_IncRef.argtypes = [ctypes.py_object]
 #: module.c `RuntimeData`: {PyObject_HEAD; JSRuntime *runtime; JSContext *context; int has_time_limit;
 #: clock_t time_limit; PyThreadState *thread_state; ...} -> thread_state is 4 words after the head
 _THREAD_STATE_OFFSET = 4 * ctypes.sizeof(ctypes.c_void_p)
@@ -99,19 +108,33 @@ def _to_text(cp: int, value: _JSValue) -> str:
         _lib.JS_FreeCString(cp, raw)
 
 
-@lru_cache(maxsize=256)
-def compile_program(source: str) -> bytes | None:
-    """Bytecode of `source` as a global program, or None if it does not compile."""
+def _compiler_context() -> int:
+    """JSContext* of the process-wide compiling context (call with `_compile_lock` held).
+
+    Only compiles happen there (nothing runs), under the datamodel's default memory limit so a
+    pathological source fails instead of exhausting the process.
+    """
     global _compiler
+    if _compiler is None:
+        _compiler = _quickjs.Context()
+        _compiler.set_memory_limit(_COMPILER_MEMORY_LIMIT)
+    rt, cp = _pointers(_compiler)
+    _lib.JS_UpdateStackTop(rt)
+    return cp
+
+
+def compile_uncached(source: str, filename: str = "<input>", strip_source: bool = False) -> bytes | None:
+    """Bytecode of `source` as a global program (not cached), or None if it does not compile.
+
+    `strip_source` leaves the source text out (smaller; `Function.prototype.toString` of its
+    functions then shows no body): for private code only, never for the document's.
+    """
     if not available:
         return None
     data = source.encode("utf-8")
     with _compile_lock:
-        if _compiler is None:
-            _compiler = _quickjs.Context()
-        rt, cp = _pointers(_compiler)
-        _lib.JS_UpdateStackTop(rt)
-        fn = _lib.JS_Eval(cp, data, len(data), b"<input>", _EVAL_TYPE_GLOBAL | _EVAL_FLAG_COMPILE_ONLY)
+        cp = _compiler_context()
+        fn = _lib.JS_Eval(cp, data, len(data), filename.encode(), _EVAL_TYPE_GLOBAL | _EVAL_FLAG_COMPILE_ONLY)
         if fn.tag == _TAG_EXCEPTION:
             _lib.JS_FreeValue(cp, _lib.JS_GetException(cp))
             return None
@@ -119,7 +142,8 @@ def compile_program(source: str) -> bytes | None:
             if fn.tag != _TAG_FUNCTION_BYTECODE:
                 return None
             size = ctypes.c_size_t()
-            buf = _lib.JS_WriteObject(cp, ctypes.byref(size), fn, _WRITE_OBJ_BYTECODE)
+            flags = _WRITE_OBJ_BYTECODE | (_WRITE_OBJ_STRIP_SOURCE if strip_source else 0)
+            buf = _lib.JS_WriteObject(cp, ctypes.byref(size), fn, flags)
             if not buf:
                 _lib.JS_FreeValue(cp, _lib.JS_GetException(cp))
                 return None
@@ -131,8 +155,30 @@ def compile_program(source: str) -> bytes | None:
             _lib.JS_FreeValue(cp, fn)
 
 
-def run_program(ctx: _quickjs.Context, code: bytes) -> None:
-    """Run compiled `code` in `ctx` (global scope); JS exceptions raise ``_quickjs.JSException``."""
+@lru_cache(maxsize=1024)
+def compile_program(source: str, strip_source: bool = False) -> bytes | None:
+    """Bytecode of `source` as a global program, or None if it does not compile (process-wide cache)."""
+    return compile_uncached(source, strip_source=strip_source)
+
+
+@lru_cache(maxsize=4096)
+def syntax_ok(source: str) -> bool:
+    """Whether `source` compiles as a global program. Only compiles (nothing runs); cached."""
+    if not available:
+        raise RuntimeError("QuickJS bytecode API unavailable")
+    data = source.encode("utf-8")
+    with _compile_lock:
+        cp = _compiler_context()
+        fn = _lib.JS_Eval(cp, data, len(data), b"<input>", _EVAL_TYPE_GLOBAL | _EVAL_FLAG_COMPILE_ONLY)
+        if fn.tag == _TAG_EXCEPTION:
+            _lib.JS_FreeValue(cp, _lib.JS_GetException(cp))
+            return False
+        _lib.JS_FreeValue(cp, fn)
+        return True
+
+
+def _execute(ctx: _quickjs.Context, code: bytes) -> tuple[int, _JSValue]:
+    """Read and run `code` in `ctx`: (JSContext*, completion value), or raise the JS exception."""
     rt, cp = _pointers(ctx)
     _lib.JS_UpdateStackTop(rt)
     fn = _lib.JS_ReadObject(cp, code, len(code), _READ_OBJ_BYTECODE)
@@ -149,8 +195,7 @@ def run_program(ctx: _quickjs.Context, code: bytes) -> None:
         finally:
             slot.value = outer
         if result.tag != _TAG_EXCEPTION:
-            _lib.JS_FreeValue(cp, result)
-            return
+            return cp, result
     error = _lib.JS_GetException(cp)
     try:
         text = _to_text(cp, error)
@@ -162,3 +207,45 @@ def run_program(ctx: _quickjs.Context, code: bytes) -> None:
     finally:
         _lib.JS_FreeValue(cp, error)
     raise _quickjs.JSException(text)
+
+
+def run_program(ctx: _quickjs.Context, code: bytes) -> None:
+    """Run compiled `code` in `ctx` (global scope); JS exceptions raise ``_quickjs.JSException``."""
+    cp, result = _execute(ctx, code)
+    _lib.JS_FreeValue(cp, result)
+
+
+def load_value(ctx: _quickjs.Context, code: bytes) -> _quickjs.Object | None:
+    """Run compiled `code` in `ctx`; its completion value if it is an object (else None).
+
+    The value is wrapped exactly as the binding's ``quickjs_to_python`` does (module.c
+    `ObjectData {PyObject_HEAD; RuntimeData *runtime_data; JSValue object;}`, holding a reference
+    to the context), so it can be called like any function ``ctx.eval`` returns.
+    """
+    cp, result = _execute(ctx, code)
+    if result.tag != _TAG_OBJECT:
+        _lib.JS_FreeValue(cp, result)
+        return None
+    wrapper = _quickjs.Object()
+    base = id(wrapper) + object.__basicsize__
+    _pythonapi.Py_IncRef(ctx)  # the wrapper keeps its context alive, as the binding's own do
+    ctypes.c_void_p.from_address(base).value = id(ctx)
+    ctypes.memmove(base + ctypes.sizeof(ctypes.c_void_p), ctypes.addressof(result), ctypes.sizeof(_JSValue))
+    return wrapper  # owns `result` now: freed by the wrapper's dealloc
+
+
+def _self_test() -> bool:
+    """Whether values loaded from bytecode behave as the binding's own (layout check at import)."""
+    if not available:
+        return False
+    try:
+        ctx = _quickjs.Context()
+        code = compile_uncached("(function (a) { return [a, 42]; })")
+        fn = load_value(ctx, code) if code else None
+        return fn is not None and fn(1).json() == "[1,42]"
+    except Exception:  # any failure means: do not use load_value
+        return False
+
+
+#: False if load_value cannot be trusted with this build of the binding (callers then compile).
+values_available = _self_test()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.scxml import jsbytecode
-from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
+from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError, SharedCode
 
 BIG = "var counter = 0;\nfunction bump() { counter += 1; return counter; }\n" + "// padding\n" * 600
 
@@ -75,5 +75,110 @@ def test_python_callbacks_work_while_bytecode_runs_even_nested_and_on_another_th
         worker.start()
         worker.join()
         assert seen[-1] == "thread"
+    finally:
+        dm.close()
+
+
+def test_load_value_returns_the_completion_value_as_a_callable_object():
+    import _quickjs
+
+    ctx = _quickjs.Context()
+    fn = jsbytecode.load_value(ctx, jsbytecode.compile_program("(function (a) { return a * 2; })"))
+    assert fn(21) == 42
+    assert jsbytecode.load_value(ctx, jsbytecode.compile_program("1 + 1")) is None
+    del ctx  # the wrapper keeps its context alive
+    assert fn(2) == 4
+
+
+def test_syntax_ok_compiles_without_running():
+    assert jsbytecode.syntax_ok("throw new Error('never runs')")
+    assert not jsbytecode.syntax_ok("a b")
+
+
+def _sessions(shared, count=2):
+    models = []
+    for _ in range(count):
+        dm = ECMAScriptDataModel()
+        dm.share_code(shared)
+        models.append(dm)
+    return models
+
+
+def test_sessions_sharing_code_get_the_functions_of_earlier_sessions_bound_to_their_own_globals():
+    shared = SharedCode()
+    first = ECMAScriptDataModel()
+    first.share_code(shared)
+    first.declare_value("who", "first")
+    assert first.evaluate("who + '!'") == "first!"
+    assert first.evaluate_bool("who === 'first'")
+    first.assign("who", "who + 2")
+    recorded = len(shared)
+    assert recorded >= 3
+    second, third = _sessions(shared)
+    try:
+        second.declare_value("who", "second")
+        assert second.evaluate("who + '!'") == "second!"
+        assert not second.evaluate_bool("who === 'first'")
+        second.assign("who", "who + 2")
+        assert len(shared) == recorded  # nothing new was compiled
+        assert second._shared_size == recorded  # ... because the bundle was loaded
+        assert second.evaluate("who") == "second2"
+        assert first.evaluate("who") == "first2"  # untouched by the other session
+        third.execute("Object.prototype.polluted = 1;")
+        assert second.evaluate("({}).polluted") is UNDEFINED
+    finally:
+        for dm in (first, second, third):
+            dm.close()
+
+
+def test_errors_of_shared_functions_keep_their_type_and_line():
+    shared = SharedCode()
+    expr = "1 +\n missing.field"
+    for dm in _sessions(shared, 3):
+        try:
+            with pytest.raises(JSError) as info:
+                dm.evaluate(expr)
+            assert (info.value.name, info.value.line) == ("ReferenceError", 2)
+            assert "missing" in info.value.message
+        finally:
+            dm.close()
+
+
+def test_shared_functions_stay_under_the_deadline():
+    shared = SharedCode()
+    for dm in _sessions(shared, 2):
+        dm.time_limit = 0.2
+        try:
+            with pytest.raises(JSError, match="interrupted"):
+                dm.evaluate("(function () { while (true) {} })()")
+        finally:
+            dm.close()
+
+
+def test_the_bundle_is_rebuilt_once_enough_new_functions_were_recorded():
+    shared = SharedCode()
+    dm = ECMAScriptDataModel()
+    dm.share_code(shared)
+    for i in range(20):
+        dm.evaluate(f"{i} + 1")
+    dm.close()
+    assert shared.bundle()[1] == 20
+    dm = ECMAScriptDataModel()
+    dm.share_code(shared)
+    for i in range(20, 30):  # 10 new ones: more than max(8, 20 // 8)
+        assert dm.evaluate(f"{i} + 1") == i + 1
+    dm.close()
+    assert shared.bundle()[1] == 30
+
+
+def test_a_declared_variable_is_a_global_var():
+    dm = ECMAScriptDataModel()
+    try:
+        dm.declare("x", "1")
+        assert (
+            dm.evaluate("JSON.stringify(Object.getOwnPropertyDescriptor(globalThis, 'x'))")
+            == '{"value":1,"writable":true,"enumerable":true,"configurable":false}'
+        )
+        assert dm.evaluate("delete globalThis.x") is False
     finally:
         dm.close()
