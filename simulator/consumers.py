@@ -311,6 +311,7 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
             await self._frames([{"type": "running", "speed": speed, "reply_to": reply_to}])
         elif action == "pause":
             stopped = await self._stop_run()
+            await self._save()  # a paused simulation is persisted: any process can resume it now
             async with entry.lock:
                 frames = await self._state_frames([], reply_to, running=False)
             await self._frames([{"type": "paused", "reason": "pause" if stopped else "not running"}, *frames])

@@ -1,0 +1,91 @@
+"""Scaled mode: a simulation lives in the process holding its websocket, yet any process can serve it.
+
+Two Daphne processes share PostgreSQL and Redis (the `two_servers` fixture of tests/test_scaled.py):
+a teammate connected to one process watches a shared simulation driven through the other, and a
+simulation left on one process resumes on the other by replay.
+"""
+
+from __future__ import annotations
+
+import json
+from asyncio import timeout as asyncio_timeout
+
+import pytest
+from channels.db import database_sync_to_async
+from websockets.asyncio.client import ClientConnection, connect
+
+from tests.servers import RunningServer
+from tests.test_scaled import two_servers  # noqa: F401  (fixture)
+
+from .conftest import SimWorld
+
+pytestmark = [pytest.mark.scaled, pytest.mark.django_db(transaction=True)]
+
+
+async def open_socket(server: RunningServer, world: SimWorld, user, path: str) -> ClientConnection:
+    headers = dict((k.decode(), v.decode()) for k, v in await database_sync_to_async(world.headers)(user))
+    return await connect(
+        f"{server.ws_url}{path}",
+        origin=server.url,
+        additional_headers={"Cookie": headers["cookie"]},
+        open_timeout=20,
+        max_size=None,
+    )
+
+
+async def frame_of(ws: ClientConnection, type_: str, **fields) -> dict:
+    async with asyncio_timeout(20):
+        while True:
+            frame = json.loads(await ws.recv())
+            if frame["type"] == type_ and all(frame.get(k) == v for k, v in fields.items()):
+                return frame
+
+
+async def step(ws: ClientConnection, message_id: int) -> dict:
+    await ws.send(json.dumps({"action": "step", "unit": "macrostep", "id": message_id}))
+    return await frame_of(ws, "snapshot", reply_to=message_id)
+
+
+async def start(server: RunningServer, world: SimWorld) -> tuple[ClientConnection, int]:
+    ws = await open_socket(server, world, world.owner, "/ws/simulations/")
+    await ws.send(json.dumps({"action": "start", "version": world.version.pk, "id": "s"}))
+    started = await frame_of(ws, "started")
+    await frame_of(ws, "snapshot")
+    return ws, started["simulation"]
+
+
+async def test_a_teammate_on_one_process_watches_a_simulation_driven_through_the_other(sim_world, two_servers):  # noqa: F811
+    first, second = two_servers
+    owner, simulation_id = await start(first, sim_world)
+    await owner.send(json.dumps({"action": "share", "shared": True, "id": "share"}))
+    await frame_of(owner, "shared", reply_to="share")
+    watcher = await open_socket(second, sim_world, sim_world.teammate, f"/ws/simulations/{simulation_id}/")
+    hello = await frame_of(watcher, "hello")
+    await frame_of(watcher, "snapshot")
+
+    stepped = await step(owner, 1)
+    seen = await frame_of(watcher, "snapshot", seq=stepped["seq"])
+
+    assert hello["readonly"] is True
+    assert seen["configuration"] == stepped["configuration"]
+    await watcher.close()
+    await owner.close()
+
+
+async def test_a_simulation_left_on_one_process_resumes_on_the_other_by_replay(sim_world, two_servers):  # noqa: F811
+    first, second = two_servers
+    owner, simulation_id = await start(first, sim_world)
+    for n in range(5):
+        last = await step(owner, n)
+    await owner.send(json.dumps({"action": "pause", "id": "pause"}))  # answered once saved
+    await frame_of(owner, "snapshot", reply_to="pause")
+    await owner.close()
+
+    again = await open_socket(second, sim_world, sim_world.owner, f"/ws/simulations/{simulation_id}/")
+    reset = await frame_of(again, "reset")
+    resumed = await frame_of(again, "snapshot")
+
+    assert (resumed["seq"], resumed["step"], resumed["configuration"]) == (last["seq"], 5, last["configuration"])
+    assert reset["records"][-1]["seq"] == last["seq"]
+    assert (await step(again, 99))["seq"] > last["seq"]
+    await again.close()
