@@ -319,6 +319,7 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
             breakpoints = sessions.Breakpoints.from_json(content.get("breakpoints"))
             async with entry.lock:
                 runtime.breakpoints = breakpoints
+            await self._store_breakpoints(breakpoints.to_json())
             await self._frames([{"type": "breakpoints", "breakpoints": breakpoints.to_json(), "reply_to": reply_to}])
         elif action == "rewind":
             seq = content.get("seq")
@@ -471,6 +472,10 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
         if fakes_source is not None:
             fields["fakes_source"] = fakes_source
         Simulation.objects.filter(pk=simulation_id).update(**fields)
+
+    @database_sync_to_async
+    def _store_breakpoints(self, breakpoints: dict) -> None:
+        Simulation.objects.filter(pk=self.simulation_id).update(breakpoints=breakpoints)
 
     @database_sync_to_async
     def _set_shared(self, shared: bool) -> None:

@@ -25,6 +25,8 @@ class Simulation(models.Model):
     seed = models.IntegerField(default=0)
     #: inputs log: [{"op": ..., ..., "seq": last trace record number after the op}] (see sessions.py)
     inputs = models.JSONField(default=list, blank=True)
+    #: where runs stop (simulator.sessions.Breakpoints JSON); not part of the replayed inputs
+    breakpoints = models.JSONField(default=dict, blank=True)
     #: team members who can view the version may watch it live (read-only)
     shared = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -629,6 +629,8 @@ def build_runtime(simulation: Any) -> SimulationRuntime:
     runtime = SimulationRuntime(files, entry, simulation.fakes or {}, simulation.seed)
     for op in simulation.inputs or []:
         runtime.apply(op)
+    with contextlib.suppress(OpError):  # a stored value from an older schema is dropped
+        runtime.breakpoints = Breakpoints.from_json(simulation.breakpoints or {})
     return runtime
 
 

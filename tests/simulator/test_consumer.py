@@ -432,3 +432,16 @@ async def test_a_hostile_simulation_does_not_hold_up_the_others(sim_world, hosti
     assert slow["final_state"] == "stopped"  # the strategy caught the error and went on
     await hostile.close()
     await normal.close()
+
+
+async def test_breakpoints_are_kept_with_the_simulation_across_reconnects(sim_world):
+    client = await start(sim_world)
+    wanted = {"entered": ["MainWorkflow.playMain"], "actions": ["queue:submit"]}
+    await client.request("set_breakpoints", expect="breakpoints", breakpoints=wanted)
+    await client.close()
+
+    again, _, _ = await open_simulation(sim_world, started_id(client), sim_world.owner)
+    snapshot = await again.until("snapshot")
+
+    assert snapshot["breakpoints"] == {**{k: [] for k in ("exited", "transitions", "events")}, **wanted}
+    await again.close()
