@@ -36,6 +36,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache, partial
 from typing import Any
 
 import _quickjs
@@ -601,6 +602,16 @@ def _location_shape_ok(location: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
+def _location_ok(location: str) -> bool | None:
+    """`is_valid_location` once per process (compile only, nothing runs); None if it cannot tell."""
+    if not _location_shape_ok(location):
+        return False
+    if not jsbytecode.available:
+        return None
+    return jsbytecode.syntax_ok(_FACTORY % (_CHECK_LOCATION % location.strip()))
+
+
 def _skip_brackets(text: str, start: int) -> int:
     """Index after the `]` matching `text[start] == '['`, skipping strings; -1 if unbalanced."""
     depth, i, n = 0, start, len(text)
@@ -731,8 +742,12 @@ class SharedCode:
     functions (~10-30 µs each) per interaction. Sessions given the same `SharedCode`
     (`ECMAScriptDataModel.share_code`) record the factory source of every function they compile;
     a later session loads all recorded functions with one bytecode load (`jsbytecode.load_value`,
-    ~40 µs for 130) and takes its own copy of a function on first use. Only bytecode is shared:
-    every session gets its own function objects in its own context, bound to its own helpers.
+    ~40 µs for 130) and calls them through one private dispatcher. Only bytecode is shared: every
+    session gets its own function objects in its own context, bound to its own helpers.
+
+    Functions are found by their request (`raw`: template, key as given by the caller, program
+    fallback) without preprocessing, or else by their final factory source (`index`); so all
+    sessions sharing one SharedCode must use the same `preprocess`.
 
     The bundle is rebuilt (compiled once, in the process-wide compiler context) when enough new
     functions were recorded since the last build: at least an eighth more, or after 16 sessions.
@@ -741,6 +756,8 @@ class SharedCode:
     def __init__(self, limit: int = _SHARED_LIMIT):
         #: factory source -> position in the bundle (append-only; read without the lock)
         self.index: dict[str, int] = {}
+        #: (template, caller's key, program_fallback) -> position (append-only; read without the lock)
+        self.raw: dict[tuple[str, Any, bool], int] = {}
         self._sources: list[str] = []
         self._bundle: tuple[bytes, int, list[int]] | None = None
         self._stale = 0
@@ -761,14 +778,17 @@ class SharedCode:
                 shared = _shared_by_document[document] = cls()
             return shared
 
-    def record(self, source: str) -> None:
+    def record(self, source: str, raw: tuple[str, Any, bool]) -> None:
         """Remember the factory source of a function a session compiled successfully."""
-        if source in self.index or len(self._sources) >= self._limit:
+        if raw in self.raw or len(self._sources) >= self._limit:
             return
         with self._lock:
-            if source not in self.index and len(self._sources) < self._limit:
+            i = self.index.get(source)
+            if i is None and len(self._sources) < self._limit:
                 self._sources.append(source)
-                self.index[source] = len(self._sources) - 1
+                i = self.index[source] = len(self._sources) - 1
+            if i is not None:
+                self.raw[raw] = i
 
     def bundle(self) -> tuple[bytes, int, list[int]] | None:
         """(bytecode, function count, first line of each function) of the bundle, or None."""
@@ -791,7 +811,8 @@ _shared_lock = threading.Lock()
 
 
 def _build_bundle(sources: list[str]) -> tuple[bytes, int, list[int]] | None:
-    """Compile factory sources into one program: `(function (h) {...})` -> `pick(i)` = factory i applied to h."""
+    """Compile factory sources into one program `(function (h) {...})` returning the dispatcher
+    `call(i, ...args)` of the factories applied to `h` (called without `this`, as the binding does)."""
     starts, line = [], 2
     for source in sources:
         starts.append(line)
@@ -799,7 +820,8 @@ def _build_bundle(sources: list[str]) -> tuple[bytes, int, list[int]] | None:
     text = (
         "(function (__orchweb_b) { var t = [\n"
         + ",\n".join(sources)
-        + "\n]; return function __orchweb_pick(i) { return t[i](__orchweb_b); }; })"
+        + "\n]; for (var i = 0; i < t.length; i++) t[i] = t[i](__orchweb_b);\n"
+        + "return function __orchweb_call(i, a, b) { var f = t[i]; return arguments.length > 1 ? f(a, b) : f(); }; })"
     )
     code = jsbytecode.compile_uncached(text, "<shared>", strip_source=True)
     return None if code is None else (code, len(sources), starts)
@@ -855,16 +877,16 @@ class ECMAScriptDataModel:
         # Compiled functions shared with other sessions of the same document (share_code()).
         self._shared: SharedCode | None = None
         self._shared_loaded = False
-        self._shared_pick: Any = None  # JS: index -> this session's function of the bundle
+        self._shared_call: Any = None  # JS: (index, args...) -> call of a function of the bundle
         self._shared_size = 0
         self._shared_lines: list[int] | None = None
 
     def share_code(self, shared: SharedCode) -> None:
         """Load compiled functions from `shared` and record new ones there (see `SharedCode`).
 
-        Give every session of one document the same `SharedCode`; never share one between
-        documents of different origins (a document's functions would be loaded into the other's
-        sessions, though never run unless their exact source is evaluated).
+        Give every session of one document (with the same `preprocess`) the same `SharedCode`;
+        never share one between documents of different origins (a document's functions would be
+        loaded into the other's sessions, though never run unless their exact source is evaluated).
         """
         if jsbytecode.values_available:
             self._shared = shared
@@ -888,7 +910,7 @@ class ECMAScriptDataModel:
                 cache.clear()
             self._scripts.clear()
             self._js.clear()
-            self._set_event_js = self._h = self._shared_pick = self._declare_var = None
+            self._set_event_js = self._h = self._shared_call = self._declare_var = None
             self._ctx = None
 
     def __enter__(self) -> ECMAScriptDataModel:
@@ -961,7 +983,8 @@ class ECMAScriptDataModel:
     def _compile(self, cache: dict[Any, Any], key: Any, template: str, *parts: str) -> Any:
         """Compile `template % parts` into a JS function bound to the helpers; cache it by `key`."""
         source = _FACTORY % (template % parts)
-        fn = None if self._shared is None else self._shared_function(source)
+        shared = self._shared
+        fn = None if shared is None else self._shared_function(shared.index.get(source))
         if fn is None:
             try:
                 factory = self._eval(source)
@@ -973,19 +996,18 @@ class ECMAScriptDataModel:
                     exc.line = last
                 raise
             fn = self._run(factory, self._h)
-            if self._shared is not None:
-                self._shared.record(source)
+            if shared is not None:
+                shared.record(source, (template, key, self.program_fallback))
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[key] = fn
         return fn
 
-    def _shared_function(self, source: str) -> Any:
-        """This session's copy of a function of the shared bundle, or None if it is not there.
+    def _shared_function(self, i: int | None) -> Any:
+        """This session's function `i` of the shared bundle, or None if it does not have it.
 
         The bundle is loaded into the context (one bytecode load) on the first hit.
         """
-        i = self._shared.index.get(source)
         if i is None:
             return None
         if i >= self._shared_size:
@@ -997,14 +1019,24 @@ class ECMAScriptDataModel:
                 return None
             code, size, lines = bundle
             try:
-                table = self._run(jsbytecode.load_value, self._ctx, code)
-                self._shared_pick = self._run(table, self._h)
+                self._shared_call = self._run(self._run(jsbytecode.load_value, self._ctx, code), self._h)
             except JSError:
                 return None  # e.g. out of memory: compiling one by one reports it properly
             self._shared_size, self._shared_lines = size, lines
             if i >= size:
                 return None
-        return self._run(self._shared_pick, i)
+        return partial(self._shared_call, i)
+
+    def _cached(self, cache: dict[Any, Any], key: Any, template: str) -> Any:
+        """On a cache miss: the function for `key` from the shared bundle (no parsing), or None."""
+        if self._shared is None:
+            return None
+        fn = self._shared_function(self._shared.raw.get((template, key, self.program_fallback)))
+        if fn is not None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[key] = fn
+        return fn
 
     def _compile_expression(self, cache: dict[Any, Any], key: Any, template: str, expr: str, *prefix: str) -> Any:
         """`_compile` for a template whose last part is a (preprocessed) expression.
@@ -1051,14 +1083,18 @@ class ECMAScriptDataModel:
         """Value of an expression as a Python value (via JSON); `undefined` -> `UNDEFINED`."""
         fn = self._expr_fns.get(expr)
         if fn is None:
-            fn = self._compile_expression(self._expr_fns, expr, _EVALUATE, expr)
+            fn = self._cached(self._expr_fns, expr, _EVALUATE) or self._compile_expression(
+                self._expr_fns, expr, _EVALUATE, expr
+            )
         return _decode(self._run(fn))
 
     def evaluate_bool(self, expr: str) -> bool:
         """Truthiness of an expression (a transition `cond`)."""
         fn = self._bool_fns.get(expr)
         if fn is None:
-            fn = self._compile_expression(self._bool_fns, expr, _EVALUATE_BOOL, expr)
+            fn = self._cached(self._bool_fns, expr, _EVALUATE_BOOL) or self._compile_expression(
+                self._bool_fns, expr, _EVALUATE_BOOL, expr
+            )
         return self._run(fn)
 
     # -- locations ----------------------------------------------------------------------------
@@ -1070,14 +1106,12 @@ class ECMAScriptDataModel:
         """
         ok = self._locations.get(location)
         if ok is None:
-            ok = _location_shape_ok(location)
-            if ok:
-                source = _FACTORY % (_CHECK_LOCATION % location.strip())
-                if jsbytecode.available and len(source) <= _SHARED_CHECK_MAX_CHARS:
-                    ok = jsbytecode.syntax_ok(source)  # compile only, process-wide cache
-                else:
+            ok = _location_ok(location) if len(location) <= _SHARED_CHECK_MAX_CHARS else None
+            if ok is None:  # long: checked in this session, under its limits
+                ok = _location_shape_ok(location)
+                if ok:
                     try:
-                        self._eval(source)
+                        self._eval(_FACTORY % (_CHECK_LOCATION % location.strip()))
                     except JSError:
                         ok = False
             self._locations[location] = ok
@@ -1096,7 +1130,7 @@ class ECMAScriptDataModel:
 
     def assign(self, location: str, expr: str) -> None:
         """`<assign location expr>`: one compiled JS call `LOC = (EXPR)`."""
-        fn = self._assign_fns.get((location, expr))
+        fn = self._assign_fns.get((location, expr)) or self._cached(self._assign_fns, (location, expr), _ASSIGN)
         if fn is None:
             loc, pre = self._check_location(location)
             fn = self._compile_expression(self._assign_fns, (location, expr), _ASSIGN, expr, pre, loc)
@@ -1104,7 +1138,7 @@ class ECMAScriptDataModel:
 
     def assign_value(self, location: str, value: Any) -> None:
         """Assign a Python value (JSON-like; `UNDEFINED` allowed) to a location."""
-        fn = self._value_fns.get(location)
+        fn = self._value_fns.get(location) or self._cached(self._value_fns, location, _ASSIGN_VALUE)
         if fn is None:
             loc, pre = self._check_location(location)
             fn = self._compile(self._value_fns, location, _ASSIGN_VALUE, pre, loc)
