@@ -459,7 +459,8 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
         runtime = self.entry.runtime
         # Plain reads of the runtime from the event loop: copying a list under the GIL is atomic
         # and a stale read only means the next save writes the newer state.
-        inputs, fakes, seed = list(runtime.inputs), dict(runtime.fakes), runtime.seed
+        # the recipe's fakes: `set_fakes` operations are in the inputs log and replay on top of it
+        inputs, fakes, seed = list(runtime.inputs), dict(runtime.base_fakes), runtime.seed
         key = (id(runtime), runtime.revision)
         if key == self.saved_key and fakes_source is None:
             return

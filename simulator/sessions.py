@@ -240,6 +240,9 @@ class SimulationRuntime:
     def __init__(self, files: Mapping[str, bytes], entry: str | None, fakes: Mapping[str, Any], seed: int = 0):
         self.files = files
         self.entry = entry or None
+        #: the recipe's fakes profile (what every replay starts from) ...
+        self.base_fakes = dict(fakes)
+        #: ... and the one in force now (`set_fakes` operations change it)
         self.fakes = dict(fakes)
         self.seed = int(seed)
         self.lock = threading.Lock()
@@ -253,7 +256,7 @@ class SimulationRuntime:
 
     def _build(self) -> None:
         try:
-            self.run = OrsRun(self.files, self.entry, fakes=self.fakes, seed=self.seed)
+            self.run = OrsRun(self.files, self.entry, fakes=self.base_fakes, seed=self.seed)
         except DocumentError as exc:
             raise SimulationError(f"the document has definition errors: {exc}") from exc
         except FakesError as exc:
@@ -261,6 +264,7 @@ class SimulationRuntime:
         except ValueError as exc:  # ProjectError (no entry document) and friends
             raise SimulationError(str(exc)) from exc
         self.inputs = []
+        self.fakes = dict(self.base_fakes)
         self.revision = getattr(self, "revision", 0) + 1
         self.idle = False
         self._records: list[dict] = []
@@ -320,7 +324,7 @@ class SimulationRuntime:
         """Start again from the beginning (optionally with another fakes profile / seed)."""
         if fakes is not None:
             load_fakes(dict(fakes))  # FakesError before anything is lost
-            self.fakes = dict(fakes)
+            self.base_fakes = dict(fakes)
         if seed is not None:
             self.seed = int(seed)
         self.replay([])

@@ -150,3 +150,24 @@ def test_the_snapshot_datamodel_built_from_the_trace_diffs_is_the_datamodel(file
     runtime.apply({"op": "inject", "kind": "udata_changed", "data": {"k": "v"}, "delay": 0.0})
     runtime.apply({"op": "step", "unit": "macro"})
     assert runtime.snapshot()["datamodel"] == jsonable(runtime.session.datamodel.snapshot())
+
+
+def test_a_fakes_edit_replays_on_top_of_the_recipes_fakes(files):
+    agent = {"agent": "Live7", "place": "P7", "dn": "7777", "switch": "SW7", "statserver": "SS"}
+    runtime = SimulationRuntime(files, None, MANUAL_SUBMIT, seed=0)
+    runtime.apply({"op": "step", "unit": "macro"})
+    runtime.apply({"op": "set_fakes", "fakes": {"queue": {"agent": agent}}})
+    edited_at = runtime.seq
+    runtime.apply({"op": "step", "unit": "macro"})
+
+    log = list(runtime.inputs)
+
+    runtime.rewind(edited_at)  # the edit ended at that record: it is kept
+    kept = (dict(runtime.fakes), len(runtime.inputs))
+    runtime.inputs = list(log)
+    runtime.rewind(edited_at - 1)  # before the first step: the recipe's fakes again
+
+    assert kept == ({"queue": {"agent": agent}}, 2)
+    assert runtime.fakes == MANUAL_SUBMIT == runtime.base_fakes
+    assert runtime.platform.fakes.rules[0].spec["manual"] is True
+    assert runtime.inputs == []
