@@ -70,7 +70,7 @@ _BYTECODE_MIN_CHARS = 256
 #: locations up to this long are syntax-checked once per process (longer: in the session's limits)
 _SHARED_CHECK_MAX_CHARS = 2048
 #: a SharedCode keeps at most this many functions (beyond: sessions compile the rest themselves)
-_SHARED_LIMIT = 4096
+_SHARED_LIMIT = 2048
 
 
 class _Undefined:

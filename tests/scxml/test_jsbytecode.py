@@ -182,3 +182,39 @@ def test_a_declared_variable_is_a_global_var():
         assert dm.evaluate("delete globalThis.x") is False
     finally:
         dm.close()
+
+
+def test_the_program_fallback_is_shared_too_and_stays_apart_from_the_plain_expression():
+    shared = SharedCode()
+    for fallback in (True, True, False):
+        dm = ECMAScriptDataModel(program_fallback=fallback)
+        dm.share_code(shared)
+        try:
+            if fallback:
+                assert dm.evaluate("var a = 1; a + 1") == 2
+            else:
+                with pytest.raises(JSError) as info:
+                    dm.evaluate("var a = 1; a + 1")
+                assert info.value.name == "SyntaxError"
+        finally:
+            dm.close()
+
+
+def test_a_session_without_room_for_the_bundle_compiles_what_it_needs():
+    shared = SharedCode()
+    first = ECMAScriptDataModel()
+    first.share_code(shared)
+    for i in range(50):
+        first.evaluate(f"'{'x' * 200}'.length + {i}")
+    first.close()
+    small = ECMAScriptDataModel(memory_limit=2 * 1024 * 1024)
+    small.share_code(shared)
+    try:
+        small.execute("var hog = []; try { for (;;) hog.push(new Array(1000).join('y') + hog.length); } catch (e) {}")
+        with pytest.raises(JSError) as info:
+            small.evaluate(f"'{'x' * 200}'.length + 7")
+        assert info.value.name == "InternalError" and "memory" in info.value.message
+        small.execute("hog = null;")
+        assert small.evaluate(f"'{'x' * 200}'.length + 7") == 207
+    finally:
+        small.close()
