@@ -42,6 +42,10 @@ OTHER_ROUTES = {
     "password_reset_done": "Django auth (public)",
     "password_reset_confirm": "Django auth (token)",
     "password_reset_complete": "Django auth (public)",
+    "simulator-simulation-list": "simulator pages (login required); tests/simulator/test_pages.py",
+    "simulator-simulation-new": "simulator pages (version viewers); tests/simulator/test_pages.py",
+    "simulator-simulation-detail": "simulator pages (owner, or shared to viewers); tests/simulator/test_pages.py",
+    "simulator-version-simulate": "simulator pages (version viewers); tests/simulator/test_pages.py",
 }
 
 SCXML = b'<?xml version="1.0"?>\n<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0"><state id="a"/></scxml>\n'
