@@ -285,7 +285,9 @@
       $("sim-trace-type").appendChild(el("option", { value: r.type }, r.type));
     }
     const li = el("li", { className: "sim-record sim-record-" + r.type, "data-seq": r.seq, "data-type": r.type });
-    li.appendChild(el("span", { className: "sim-seq" }, "#" + r.seq));
+    const seq = el("button", { type: "button", className: "sim-seq", title: "Rewind to this record" }, "#" + r.seq);
+    seq.addEventListener("click", () => send({ action: "rewind", seq: r.seq }));
+    li.appendChild(seq);
     li.appendChild(el("span", { className: "sim-time" }, Number(r.time || 0).toFixed(3) + "s"));
     li.appendChild(el("span", { className: "sim-type" }, r.type));
     li.appendChild(el("span", { className: "sim-summary" }, summary(r)));

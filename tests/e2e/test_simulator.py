@@ -160,3 +160,7 @@ def test_a_lost_connection_reconnects_and_resumes_the_simulation_by_replay(
     assert page.evaluate("window.simulationPage.records().length") == records
     step(page)
     assert int(flag(page, "simSeq")) > int(seq)
+
+    # A record number in the trace log rewinds to that record.
+    act(page, page.locator(f"#sim-trace .sim-record[data-seq='{seq}'] .sim-seq"))
+    assert (flag(page, "simSeq"), flag(page, "simSteps")) == (seq, steps)
