@@ -249,6 +249,11 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
     # ---- messages -----------------------------------------------------------------------------
 
     @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        # Compact: snapshots and trace batches are the bulk of the traffic.
+        return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
     async def decode_json(cls, text_data: str) -> Any:
         try:
             return json.loads(text_data)
