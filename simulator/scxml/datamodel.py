@@ -65,8 +65,14 @@ SYSTEM_VARIABLES = ("_event", "_sessionid", "_name", "_ioprocessors", "_x")
 #: Beyond this many distinct sources the compile cache is dropped (bounds memory when a client
 #: evaluates generated text, e.g. an inspector console).
 _CACHE_LIMIT = 20_000
-#: scripts at least this long run from process-wide compiled bytecode (see jsbytecode.py)
+#: scripts at least this long run from process-wide compiled bytecode (see jsbytecode.py) once
+#: the process has seen them before (a one-off text, e.g. code carrying data, is just evaluated);
+#: from _BYTECODE_ALWAYS_CHARS on, always (libraries)
 _BYTECODE_MIN_CHARS = 256
+_BYTECODE_ALWAYS_CHARS = 4096
+#: texts of scripts run so far (bounded): which ones repeat
+_seen_scripts: dict[str, None] = {}
+_SEEN_LIMIT = 4096
 #: locations up to this long are syntax-checked once per process (longer: in the session's limits)
 _SHARED_CHECK_MAX_CHARS = 2048
 #: a SharedCode keeps at most this many functions (beyond: sessions compile the rest themselves)
@@ -600,6 +606,16 @@ def _location_shape_ok(location: str) -> bool:
         else:
             return False
     return True
+
+
+def _repeated(source: str) -> bool:
+    """Whether this script text ran before in this process (remembers it otherwise)."""
+    if source in _seen_scripts:
+        return True
+    if len(_seen_scripts) >= _SEEN_LIMIT:
+        _seen_scripts.clear()
+    _seen_scripts[source] = None
+    return False
 
 
 @lru_cache(maxsize=8192)
@@ -1177,8 +1193,8 @@ class ECMAScriptDataModel:
             if len(self._scripts) >= _CACHE_LIMIT:
                 self._scripts.clear()
             self._scripts[script] = source
-        if len(source) >= _BYTECODE_MIN_CHARS:
-            # Big libraries (Composer includes): parse once per process, load bytecode per session.
+        if len(source) >= _BYTECODE_MIN_CHARS and (len(source) >= _BYTECODE_ALWAYS_CHARS or _repeated(source)):
+            # Libraries and document scripts: parse once per process, load bytecode per session.
             code = jsbytecode.compile_program(source)
             if code is not None:
                 self._run(jsbytecode.run_program, self._ctx, code)

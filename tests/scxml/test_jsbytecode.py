@@ -218,3 +218,20 @@ def test_a_session_without_room_for_the_bundle_compiles_what_it_needs():
         assert small.evaluate(f"'{'x' * 200}'.length + 7") == 207
     finally:
         small.close()
+
+
+def test_a_medium_script_is_compiled_for_the_process_only_once_it_repeats():
+    import uuid
+
+    source = f"var medium = '{uuid.uuid4()}';\n" + "// padding\n" * 30
+    sessions = [ECMAScriptDataModel() for _ in range(3)]
+    try:
+        sizes = []
+        for dm in sessions:
+            dm.execute(source)
+            sizes.append(jsbytecode.compile_program.cache_info().misses)
+            assert dm.evaluate("medium.length") == 36
+        assert sizes[1] == sizes[0] + 1 and sizes[2] == sizes[1]  # 1st: eval; 2nd: compiled; 3rd: cached
+    finally:
+        for dm in sessions:
+            dm.close()
