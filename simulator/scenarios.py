@@ -24,6 +24,8 @@ Public API
     supplies ``outcome``/``status``/``final_state``/``virtual_time`` (``session_summary``).
 ``session_summary(session) -> dict``
     That summary for an engine session run with the ORS profile.
+``scenario_from_run(records, summary, fakes=None, inputs=(), name=...) -> dict``
+    A scenario replaying a live run (the simulator's operations log) and asserting what it did.
 ``project_scenarios(files) -> list[str]``
     The ``scenarios/*.json`` paths of a project, sorted.
 """
@@ -562,6 +564,90 @@ def session_summary(session: Any) -> dict[str, Any]:
         "virtual_time": session.group.clock.now,
         "outcome": jsonable(outcome),
     }
+
+
+# -- from a live session to a scenario ---------------------------------------------------------------
+
+
+def _time_at(records: list[Mapping[str, Any]], seq: int) -> float:
+    """Virtual time once the trace reached record `seq` (a clock record counts with its ``to``)."""
+    now = 0.0
+    for record in records:
+        if int(record.get("seq") or 0) > seq:
+            break
+        now = max(now, float(record.get("time") or 0.0), float(record.get("to") or 0.0))
+    return now
+
+
+def scenario_from_run(
+    records: list[Mapping[str, Any]],
+    summary: Mapping[str, Any],
+    fakes: Any = None,
+    inputs: Iterable[Mapping[str, Any]] = (),
+    name: str = "recorded run",
+) -> dict[str, Any]:
+    """A scenario that replays a (live) run and asserts what it did: "save this run as a test".
+
+    `inputs` is the simulator's operations log (``{"op": "inject"|"respond"|"advance"|"step"|
+    "set_fakes", ..., "seq"}``, ``seq`` = the trace record reached after the operation): injected
+    events and answers become timeline steps at the virtual time they were applied; steps and
+    clock moves need no step (the scenario's clock moves on to the next operation). The assertions
+    are the run's outcome, final state, the states entered, the requests made (counts), the
+    number of runtime errors and the virtual time. Operations a scenario cannot express
+    (``party_changed``, ``udata_changed``, ``set_fakes``) are listed in ``description``. When an
+    operation was applied between microsteps at one virtual time, the scenario (which processes
+    everything due at a time) may order it differently: review the result before saving it.
+    """
+    steps: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    reached = 0.0
+    for op in inputs:
+        kind = op.get("op")
+        at = _time_at(records, int(op.get("seq") or 0))
+        if kind == "inject" and op.get("kind") in ("event", "hangup", "abandon"):
+            event = op["event"] if op["kind"] == "event" else op["kind"]
+            step: dict[str, Any] = {"inject": event, "at": round(at + float(op.get("delay") or 0.0), 6)}
+        elif kind == "respond":
+            step = {"respond": op["request"], "events": [dict(e) for e in op["events"]]}
+        else:
+            if kind in ("inject", "set_fakes"):
+                skipped.append(f"{kind} {op.get('kind', '')}".strip() + f" at t={at:g}")
+            continue
+        if op.get("data") and "inject" in step:
+            step["data"] = dict(op["data"])
+        if at > reached:
+            steps.append({"until": at})
+            reached = at
+        steps.append(step)
+    view = TraceView(records, summary)
+    outcome = dict(summary.get("outcome") or {})
+    expect: list[dict[str, Any]] = []
+    if outcome.get("status") in OUTCOMES:
+        check: dict[str, Any] = {"outcome": outcome["status"]}
+        if isinstance(outcome.get("target"), str):
+            check["target"] = outcome["target"]
+        expect.append(check)
+    expect.append({"final": view.final_state or False})
+    entered = list(dict.fromkeys(state for state, _ in view.entered))
+    if entered:
+        expect.append({"entered": entered})
+    made: dict[tuple[str, str], int] = {}
+    for request, _ in view.requests:
+        key = (str(request.get("module")), str(request.get("action")))
+        made[key] = made.get(key, 0) + 1
+    expect += [{"request": {"module": m, "action": a}, "times": n} for (m, a), n in made.items()]
+    expect.append({"errors": len(view.errors)})
+    now = float(summary.get("virtual_time", view.time))
+    expect.append({"time": {"min": now, "max": now}})
+    scenario: dict[str, Any] = {"name": name}
+    if skipped:
+        scenario["description"] = "not replayed (no scenario step for them): " + "; ".join(skipped)
+    if fakes:
+        scenario["fakes"] = fakes
+    if steps:
+        scenario["steps"] = steps
+    scenario["expect"] = expect
+    return scenario
 
 
 # -- running ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from simulator.scenarios import (
     load_scenario,
     project_scenarios,
     run_scenario,
+    scenario_from_run,
     session_summary,
     validate_scenario,
 )
@@ -349,6 +350,50 @@ def test_assertions_can_be_checked_on_a_live_session_trace():
     live.run()
     results = check_assertions(live.records, [{"outcome": "routed"}, {"final": "done"}], session_summary(live.session))
     assert [(r.path, r.passed) for r in results] == [("$.expect[0]", True), ("$.expect[1]", True)]
+
+
+def test_a_live_run_becomes_a_scenario_that_replays_and_passes():
+    manual = {"rules": [{"module": "queue", "action": "submit", "manual": True}]}
+    live = OrsRun(FILES, entry=ENTRY, fakes=manual, trace=True)
+    live.run()
+    ops: list[dict] = []
+
+    def apply(op: dict, action) -> None:  # what the simulator page's runtime logs
+        action()
+        ops.append({**op, "seq": live.records[-1]["seq"]})
+
+    apply({"op": "advance", "seconds": 4}, lambda: live.group.advance(4))
+    apply({"op": "inject", "kind": "udata_changed", "data": {"x": 1}, "delay": 0}, lambda: None)
+    events = [{"name": "error.queue.submit", "data": {"error": "busy"}, "delay": 0}]
+    apply({"op": "respond", "request": "REQ00001", "events": events}, lambda: live.respond("REQ00001", events))
+    live.run()
+    scenario = scenario_from_run(live.records, session_summary(live.session), fakes=manual, inputs=ops, name="busy")
+    assert scenario["steps"] == [{"until": 4.0}, {"respond": "REQ00001", "events": events}]
+    assert scenario["description"] == "not replayed (no scenario step for them): inject udata_changed at t=4"
+    assert scenario["expect"] == [
+        {"outcome": "routed", "target": "7000"},
+        {"final": "done"},
+        {"entered": ["main", "wait", "lookup", "support", "overflow", "done"]},
+        {"request": {"module": "queue", "action": "submit"}, "times": 1},
+        {"request": {"module": "interaction", "action": "redirect"}, "times": 1},
+        {"errors": 0},
+        {"time": {"min": 4.1, "max": 4.1}},
+    ]
+    result = run(scenario)
+    assert result.passed, messages(result)
+
+
+def test_a_recorded_hangup_is_replayed_at_its_virtual_time():
+    manual = {"rules": [{"module": "queue", "action": "submit", "manual": True}]}
+    live = OrsRun(FILES, entry=ENTRY, fakes=manual, trace=True)
+    live.run()
+    live.inject("hangup", {}, 2.5)
+    ops = [{"op": "inject", "kind": "hangup", "data": {}, "delay": 2.5, "seq": live.records[-1]["seq"]}]
+    live.run()
+    scenario = scenario_from_run(live.records, session_summary(live.session), fakes=manual, inputs=ops)
+    assert scenario["steps"] == [{"inject": "hangup", "at": 2.5}]
+    assert scenario["expect"][:2] == [{"outcome": "abandoned"}, {"final": "gone"}]
+    assert run(scenario).passed
 
 
 # -- starter, demo and sample projects ---------------------------------------------------------------
