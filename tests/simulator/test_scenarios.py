@@ -4,6 +4,7 @@ messages, the starter/demo projects, the real sample project and `manage.py scen
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -524,6 +525,15 @@ def test_the_command_runs_every_scenario_reports_verdicts_and_exits_1_on_a_failu
 def test_the_command_runs_only_the_given_scenarios_and_exits_0_when_they_pass(project_dir, capsys):
     call_command("scenario", str(project_dir), "scenarios/a-pass.json")
     assert capsys.readouterr().out.splitlines()[-1] == "1 passed, 0 failed"
+
+
+def test_the_command_reads_a_zipped_project(project_dir, tmp_path_factory, capsys):
+    archive = shutil.make_archive(str(tmp_path_factory.mktemp("zips") / "triage"), "zip", root_dir=project_dir)
+    call_command("scenario", archive, "scenarios/a-pass.json")
+    assert capsys.readouterr().out.splitlines() == [
+        "PASS routes (scenarios/a-pass.json): 1 assertion(s), outcome routed, t=1s",
+        "1 passed, 0 failed",
+    ]
 
 
 def test_the_command_refuses_a_project_without_scenarios(tmp_path):
