@@ -217,6 +217,25 @@ def test_a_respond_step_answers_a_pending_request_in_place_of_the_fake():
     assert result.steps[2].path == "$.steps[2].expect"
 
 
+def test_a_respond_step_overrides_an_automatic_answer_not_delivered_yet():
+    result = run(
+        {
+            "steps": [
+                {
+                    "respond": {"module": "queue", "action": "submit", "attributes": {"targets": "Support@.GA"}},
+                    "events": [{"name": "error.queue.submit", "data": {"error": "busy"}}],
+                }
+            ],
+            "expect": [
+                {"event": "queue.submit.done", "times": 0},
+                {"outcome": "routed", "target": "7000"},
+                {"time": {"max": 0.1}},
+            ],
+        }
+    )
+    assert result.passed, messages(result)
+
+
 def test_a_respond_step_without_a_matching_request_fails_and_stops_the_timeline():
     result = run(
         {
