@@ -423,6 +423,7 @@ class _Builder:
         invokes: list[Invoke] = []
         data: list[Data] = []
         initial_element = None
+        initial_transition: Transition | None = None
         for child in element:
             tag = _local(child)
             if tag is None:
@@ -442,6 +443,10 @@ class _Builder:
                 if initial_element is not None:
                     self.error(child, "more than one <initial>")
                 initial_element = child
+                # Registered here, at its place in document order, so transition ids ("t<n>")
+                # are the ones the graph JSON gives (the diagram and coverage share them).
+                inner = [c for c in child if _local(c) == "transition"]
+                initial_transition = self.transition(inner[0], state, register=True) if inner else None
             elif tag == "transition":
                 if kind in {"final", "scxml"}:
                     self.error(child, f"<transition> is not allowed in <{kind}>")
@@ -479,8 +484,8 @@ class _Builder:
             inner = [c for c in initial_element if _local(c) == "transition"]
             if len(inner) != 1 or inner[0].get("event") or inner[0].get("cond") or not inner[0].get("target"):
                 self.error(initial_element, "<initial> needs exactly one unconditional eventless <transition target>")
-            if inner:
-                state.initial = self.transition(inner[0], state, register=True)
+            if initial_transition is not None:
+                state.initial = initial_transition
         elif element.get("initial") and children:
             state.initial = self.synthetic_transition(element, state, element.get("initial"))
         elif children and kind in {"state", "scxml"}:

@@ -130,3 +130,21 @@ def test_the_sample_project_default_run_leaves_the_error_branches_uncovered(shar
     assert 0 < report["states"]["percent"] < 100
     assert report["transitions"]["covered"] >= 15
     assert all(t["file"] and t["line"] for t in report["transitions"]["uncovered"])
+
+
+def test_trace_transition_ids_are_the_graph_ids_even_after_an_initial_element(graph, shared_dir: Path):
+    by_id = {t["id"]: t for t in graph["transitions"]}
+    fired = [
+        t for r in trace(("custom.ping", 1), ("custom.go", 2)) if r["type"] == "macrostep" for t in r["transitions"]
+    ]
+    assert [(t["id"], by_id[t["id"]]["source"], by_id[t["id"]]["line"]) for t in fired] == [
+        ("t3", "ask", 9),
+        ("t4", "ask", 10),
+    ]
+    files = load_project(shared_dir / "ors-samples" / "crd-gvp-wf")  # Composer blocks use <initial>
+    sample = {t["id"]: t for t in build_graph(files, find_entry(files))["transitions"]}
+    run = OrsRun(files, trace=True)
+    run.run()
+    fired = [t for r in run.records if r["type"] == "macrostep" for t in r["transitions"]]
+    assert len(fired) > 10
+    assert all((sample[t["id"]]["source"], sample[t["id"]]["line"]) == (t["source"], t["line"]) for t in fired)
