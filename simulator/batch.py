@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -182,9 +183,8 @@ def _new_aggregate(dimensions: list[Dimension]) -> dict[str, Any]:
         "error_sessions": 0,
         "error_records": 0,
         "error_messages": Counter(),
-        "time_min": None,
-        "time_max": None,
-        "time_sum": 0.0,
+        "final_states": Counter(),
+        "times": [],
         "by_variation": {d.key: {} for d in dimensions},
         "coverage": Coverage().to_json(),
     }
@@ -221,9 +221,9 @@ def _run_one(job: _Job, model: Model, index: int, agg: dict[str, Any], cov: Cove
         agg["error_records"] += len(errors)
         agg["error_messages"].update(str(e.get("message")) for e in errors)
     now = float(group.clock.now)
-    agg["time_min"] = now if agg["time_min"] is None else min(agg["time_min"], now)
-    agg["time_max"] = now if agg["time_max"] is None else max(agg["time_max"], now)
-    agg["time_sum"] += now
+    agg["times"].append(now)
+    if summary["final_state"]:
+        agg["final_states"][summary["final_state"]] += 1
     for key, value in chosen:
         agg["by_variation"][key].setdefault(value, Counter())[outcome["status"]] += 1
     if cov is not None:
@@ -255,18 +255,31 @@ def _worker_range(start: int, stop: int) -> dict[str, Any]:
 
 def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
     into["count"] += part["count"]
-    for key in ("statuses", "outcomes", "targets", "error_messages"):
+    for key in ("statuses", "outcomes", "targets", "error_messages", "final_states"):
         into[key].update(part[key])
     into["error_sessions"] += part["error_sessions"]
     into["error_records"] += part["error_records"]
-    for bound, pick in (("time_min", min), ("time_max", max)):
-        if part[bound] is not None:
-            into[bound] = part[bound] if into[bound] is None else pick(into[bound], part[bound])
-    into["time_sum"] += part["time_sum"]
+    into["times"] += part["times"]
     for key, values in part["by_variation"].items():
         for value, counts in values.items():
             into["by_variation"].setdefault(key, {}).setdefault(value, Counter()).update(counts)
     into["coverage"] = Coverage.from_json(into["coverage"]).update(Coverage.from_json(part["coverage"])).to_json()
+
+
+def time_figures(times: list[float]) -> dict[str, float]:
+    """min / max / mean / p50 / p95 of the interactions' virtual durations (nearest-rank percentiles)."""
+    ordered = sorted(times)
+
+    def rank(p: float) -> float:
+        return ordered[max(0, min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1))]
+
+    return {
+        "min": ordered[0],
+        "max": ordered[-1],
+        "mean": round(sum(ordered) / len(ordered), 6),
+        "p50": rank(0.50),
+        "p95": rank(0.95),
+    }
 
 
 def default_workers(count: int) -> int:
@@ -287,10 +300,10 @@ def run_batch(
 ) -> dict[str, Any]:
     """Run `count` interactions and aggregate them.
 
-    Returns ``{"count", "entry", "seed", "statuses": {final|idle|limit|error: n},
+    Returns ``{"count", "entry", "seed", "statuses": {final|idle|limit|error: n}, "final_states": {id: n},
     "outcomes": {routed|terminated|abandoned|waiting|error: n}, "targets": {target: n} (routed
     ones), "errors": {"sessions", "records", "messages": {message: n} (10 most common)},
-    "virtual_time": {"min", "max", "mean"}, "by_variation": {key: {json value: {outcome: n}}},
+    "virtual_time": {"min", "max", "mean", "p50", "p95"}, "by_variation": {key: {json value: {outcome: n}}},
     "coverage": coverage report (when asked), "timing": {"workers", "seconds",
     "interactions_per_second"}}``.  Raises :class:`BatchError` for bad input and
     ``DocumentError`` for a strategy with definition errors.
@@ -334,11 +347,8 @@ def run_batch(
             "records": total["error_records"],
             "messages": dict(total["error_messages"].most_common(10)),
         },
-        "virtual_time": {
-            "min": total["time_min"],
-            "max": total["time_max"],
-            "mean": round(total["time_sum"] / total["count"], 6),
-        },
+        "final_states": dict(sorted(total["final_states"].items(), key=lambda kv: (-kv[1], kv[0]))),
+        "virtual_time": time_figures(total["times"]),
         "by_variation": {
             key: {value: dict(sorted(counts.items())) for value, counts in sorted(values.items())}
             for key, values in total["by_variation"].items()

@@ -32,7 +32,8 @@ def test_every_interaction_of_the_sample_is_routed_to_the_default_agent(sample):
     assert summary["outcomes"] == {"routed": 12}
     assert summary["targets"] == {"7001@SIPSwitch.DN": 12}
     assert summary["errors"] == {"sessions": 0, "records": 0, "messages": {}}
-    assert summary["virtual_time"] == {"min": 3.25, "max": 3.25, "mean": 3.25}
+    assert summary["virtual_time"] == {"min": 3.25, "max": 3.25, "mean": 3.25, "p50": 3.25, "p95": 3.25}
+    assert summary["final_states"] == {"_composer_global_exit": 12}
     assert summary["timing"]["workers"] == 1
     coverage = summary["coverage"]
     assert coverage["runs"] == 12
@@ -49,6 +50,9 @@ def test_a_fakes_variation_splits_outcomes_deterministically_by_seed(sample):
     assert 5 < routed < 35  # both halves are drawn
     assert first["outcomes"] == {"routed": routed, "terminated": 40 - routed}
     assert first["targets"] == {"7001@SIPSwitch.DN": routed}
+    times = first["virtual_time"]
+    assert (times["min"], times["p50"] in (3.25, 72.25), times["max"]) == (3.25, True, 72.25)
+    assert times["p95"] == 72.25
     assert without_timing(run_batch(sample, 40, vary=vary, seed=3, coverage=False)) == without_timing(first)
     assert "coverage" not in first
 
