@@ -13,7 +13,10 @@ see each other's globals or prototypes. Design notes (see ../shared/research/js-
 * **Compile once.** Every cond/expr/assign is compiled once per session into a JS function and
   then just called (0.2 µs instead of 5 µs for `eval`). Compiled functions are created by a
   private factory so they reach the helper object `H` through a closure: the document cannot see
-  or tamper with the helpers.
+  or tamper with the helpers. Sessions of one document can share compiling (`SharedCode`): a
+  later session loads every function earlier ones compiled as one bytecode bundle. Our own JS
+  (_CORE, _EXTRAS, _XML_DOM) and repeated scripts also load as bytecode compiled once per
+  process (`jsbytecode`); parsing was most of the cost of a short session.
 * **Values cross as JSON.** Numbers, booleans and strings cross natively; anything else is encoded
   with one `JSON.stringify` call (cycles, BigInt, ... fall back to a tolerant encoder) and decoded
   with `json.loads`. `undefined` becomes the `UNDEFINED` sentinel.
