@@ -208,11 +208,20 @@ def _assertion_problems(assertion: Mapping[str, Any], path: str) -> list[str]:
         return problems
     if "variable" in assertion and "equals" not in assertion:
         problems.append(f"{path}: a 'variable' assertion needs 'equals'")
-    for key in ("log", "target"):
-        value = assertion.get(key)
-        if isinstance(value, str) and value.startswith("re:") and (why := regex_problem(value[3:])):
-            problems.append(f"{path}.{key}: {why}")
+    problems += _regex_problems(assertion, path)
     return problems
+
+
+def _regex_problems(value: Any, path: str) -> list[str]:
+    """Every ``re:`` pattern of a value (attributes, data, log, target...) must be safe to run."""
+    if isinstance(value, str):
+        why = regex_problem(value[3:]) if value.startswith("re:") else None
+        return [f"{path}: {why}"] if why else []
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in _regex_problems(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _regex_problems(v, f"{path}[{i}]")]
+    return []
 
 
 def _fakes_problems(fakes: Any, files: Mapping[str, bytes] | None) -> list[str]:
@@ -244,6 +253,8 @@ def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None) -> li
         problems += found
         if found:
             continue
+        for key in ("respond", "wait"):
+            problems += _regex_problems(step.get(key), f"{path}.{key}")
         if "respond" in step and "events" not in step:
             problems.append(f"{path}: a 'respond' step needs 'events' (the answer: [{{name, data?, delay?}}])")
         if "inject" in step and "at" in step and "after" in step:
@@ -706,15 +717,36 @@ def _pending_match(run: OrsRun, spec: Any) -> Any:
     return None
 
 
-def _advance_until(run: OrsRun, done: Any, limit: float) -> bool:
-    """Process events and timers in time order until `done()` holds or virtual time `limit`."""
-    run.group.drain()
-    while not done():
-        due = run.group.clock.next_due()
-        if due is None or due > limit or not run.session.running:
-            return False
-        run.group.step_timer()
-    return True
+#: timers (and macrosteps per drain) one step may go through before the scenario gives up on a
+#: strategy that keeps itself busy (a timer loop would otherwise make `advance` run for ever)
+MAX_STEP_WORK = 100_000
+
+
+def _advance(run: OrsRun, limit: float, done: Any = None) -> str:
+    """Process events and timers in time order until `done()` holds or virtual time `limit`.
+
+    Returns ``"done"``, ``"limit"`` (the next timer lies beyond `limit`; without `done` the clock
+    then shows `limit`), ``"ended"`` (the session ended first) or ``"busy"`` (MAX_STEP_WORK).
+    """
+    group = run.group
+    group.drain(MAX_STEP_WORK)
+    for _ in range(MAX_STEP_WORK):
+        if done is not None and done():
+            return "done"
+        if done is not None and not run.session.running:
+            return "ended"
+        due = group.clock.next_due()
+        if due is None or due > limit:
+            if done is None and limit > group.clock.now:
+                group.clock.advance(limit - group.clock.now)
+            return "limit"
+        group.clock.advance_to_next()
+        group.drain(MAX_STEP_WORK)
+    return "busy"
+
+
+def _busy() -> str:
+    return f"gave up after {MAX_STEP_WORK} timers: the strategy keeps itself busy"
 
 
 class _Runner:
@@ -743,14 +775,14 @@ class _Runner:
             run.platform.inject(step["inject"], step.get("data") or {}, delay, source="scenario")
             return result(True, f"{step['inject']!r} queued for t={self.now() + delay:g}")
         if kind == "advance":
-            run.group.advance(float(step["advance"]))
-            return result(True, f"advanced {step['advance']:g}s")
+            busy = _advance(run, self.now() + float(step["advance"])) == "busy"
+            return result(not busy, _busy() if busy else f"advanced {step['advance']:g}s")
         if kind == "until":
             target = float(step["until"])
             if target < self.now():
                 return result(False, f"cannot go back to t={target:g}")
-            run.group.advance(target - self.now())
-            return result(True, "clock moved")
+            busy = _advance(run, target) == "busy"
+            return result(not busy, _busy() if busy else "clock moved")
         if kind == "run":
             run.run(max_time=self.max_time)
             return result(True, f"ran until {'idle' if run.group.clock.next_due() is None else 'the time limit'}")
@@ -762,7 +794,10 @@ class _Runner:
                 found[:] = [_pending_match(run, spec)]
                 return found[0] is not None
 
-            if not _advance_until(run, pending, self.max_time):
+            verdict = _advance(run, self.max_time, pending)
+            if verdict == "busy":
+                return result(False, _busy())
+            if verdict != "done":
                 what = spec if isinstance(spec, str) else f"{spec['module']}:{spec['action']}"
                 waiting = ", ".join(_describe_request(r.to_json()) for r in run.platform.pending_requests()) or "none"
                 return result(False, f"no pending request {what} to answer (pending: {waiting})")
@@ -792,7 +827,10 @@ class _Runner:
                     return bool(seen[1])
                 return _pending_match(run, condition["request"]) is not None
 
-            ok = _advance_until(run, reached, limit)
+            verdict = _advance(run, limit, reached)
+            if verdict == "busy":
+                return result(False, _busy())
+            ok = verdict == "done"
             return result(ok, f"{json.dumps(condition)} " + ("reached" if ok else f"not reached by t={limit:g}"))
         # expect
         items = step["expect"] if isinstance(step["expect"], list) else [step["expect"]]

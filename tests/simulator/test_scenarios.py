@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 
 from designer.demo import VIP_FAKES, vip_routing_files
 from designer.starters import STARTERS, load_starter
+from simulator import scenarios
 from simulator.ors.fakes import validate_fakes
 from simulator.ors.project import OrsRun, load_project
 from simulator.scenarios import (
@@ -302,6 +303,22 @@ def test_a_wait_that_never_happens_fails_at_its_timeout():
     assert messages(result) == ['$.steps[0] t=1: {"entered": "overflow"} not reached by t=10']
 
 
+def test_a_strategy_that_keeps_itself_busy_fails_the_step_instead_of_hanging(monkeypatch):
+    monkeypatch.setattr(scenarios, "MAX_STEP_WORK", 50)
+    ticking = document(
+        """
+  <state id="loop">
+    <onentry><send event="'tick'" delay="'1ms'"/></onentry>
+    <transition event="tick" target="loop"/>
+  </state>""",
+        initial="loop",
+    )
+    result = run_scenario(
+        {"src-gen/IPD_Tick.scxml": ticking}, {"steps": [{"advance": 3600}], "expect": [{"errors": 0}]}
+    )
+    assert messages(result)[0] == "$.steps[0] t=0.049: gave up after 50 timers: the strategy keeps itself busy"
+
+
 def test_the_same_scenario_gives_the_same_trace():
     scenario = {"seed": 7, "steps": [{"inject": "custom.ping", "at": 0.5}], "expect": [{"final": True}]}
     assert run(scenario).trace == run(scenario).trace
@@ -320,6 +337,14 @@ def test_the_same_scenario_gives_the_same_trace():
         ({"expect": [{"entered": "a", "equals": 1}]}, "$.expect[0]: unknown key(s) for assertion 'entered': 'equals'"),
         ({"expect": [{"variable": "x"}]}, "$.expect[0]: a 'variable' assertion needs 'equals'"),
         ({"expect": [{"log": "re:(a+)+"}]}, "$.expect[0].log: nested quantifiers"),
+        (
+            {"expect": [{"request": {"module": "q", "action": "a", "attributes": {"to.dn": "re:(x*)*"}}}]},
+            "$.expect[0].request.attributes.to.dn: nested quantifiers",
+        ),
+        (
+            {"steps": [{"wait": {"request": {"module": "q", "action": "a", "attributes": {"x": "re:("}}}}]},
+            "$.steps[0].wait.request.attributes.x: invalid regular expression",
+        ),
         ({"steps": [{"advance": -1}], "expect": [{"final": True}]}, "$.steps[0].advance: -1 is less than the minimum"),
         (
             {"steps": [{"wait": {"entered": "x"}, "events": []}], "expect": [{"final": True}]},
