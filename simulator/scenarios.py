@@ -26,6 +26,9 @@ Public API
     That summary for an engine session run with the ORS profile.
 ``scenario_from_run(records, summary, fakes=None, inputs=(), name=...) -> dict``
     A scenario replaying a live run (the simulator's operations log) and asserting what it did.
+``run_project_scenarios(files, paths=None, entry=None) -> list[ScenarioResult]`` /
+``suite_report(files, results, entry=None, coverage=True) -> dict``
+    Run a project's scenarios; their JSON summary with the union coverage.
 ``project_scenarios(files) -> list[str]``
     The ``scenarios/*.json`` paths of a project, sorted.
 """
@@ -44,7 +47,7 @@ import jsonschema
 from simulator.ors.extensions.base import Request
 from simulator.ors.fakes import Rule, _message, _path, _value_matches, regex_problem, validate_fakes
 from simulator.ors.platform import platform_of
-from simulator.ors.project import OrsRun
+from simulator.ors.project import OrsRun, find_entry
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.trace import jsonable
 
@@ -901,6 +904,34 @@ def run_project_scenarios(
     for path in project_scenarios(files) if paths is None else paths:
         results.append(run_scenario(files, files[path], entry=entry, source=path))
     return results
+
+
+def suite_report(
+    files: Mapping[str, bytes], results: Iterable[ScenarioResult], entry: str | None = None, coverage: bool = True
+) -> dict[str, Any]:
+    """JSON of a set of scenario results (the simulator page, tooling)::
+
+        {"passed": n, "failed": n, "results": [result JSON without trace], "coverage": report}
+
+    ``coverage`` is the union over the scenarios that ran (``simulator.coverage`` report), or
+    absent when not asked for.
+    """
+    from simulator.coverage import Coverage
+    from simulator.ors.analysis import build_graph
+
+    results = list(results)
+    report: dict[str, Any] = {
+        "passed": sum(1 for r in results if r.passed),
+        "failed": sum(1 for r in results if not r.passed),
+        "results": [r.to_json(trace=False) for r in results],
+    }
+    if coverage:
+        union = Coverage()
+        for result in results:
+            if result.trace:
+                union.add(result.trace)
+        report["coverage"] = union.report(build_graph(files, entry or find_entry(files)))
+    return report
 
 
 # -- reporting (CLI, CI) -----------------------------------------------------------------------------

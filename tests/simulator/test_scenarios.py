@@ -23,9 +23,11 @@ from simulator.scenarios import (
     junit_xml,
     load_scenario,
     project_scenarios,
+    run_project_scenarios,
     run_scenario,
     scenario_from_run,
     session_summary,
+    suite_report,
     validate_scenario,
 )
 from tests.ors.strategies import document
@@ -584,6 +586,17 @@ def test_the_command_refuses_a_project_without_scenarios(tmp_path):
     (tmp_path / "x.scxml").write_bytes(TRIAGE)
     with pytest.raises(CommandError, match="no scenarios"):
         call_command("scenario", str(tmp_path))
+
+
+def test_the_suite_report_has_every_result_and_the_union_coverage(project_dir):
+    files = load_project(project_dir)
+    report = suite_report(files, run_project_scenarios(files))
+    assert (report["passed"], report["failed"]) == (1, 1)
+    assert [r["name"] for r in report["results"]] == ["routes", "vip"]
+    assert "trace" not in report["results"][0]
+    assert report["coverage"]["runs"] == 2
+    assert {s["id"] for s in report["coverage"]["states"]["uncovered"]} == {"vip", "overflow", "gone"}
+    json.dumps(report)  # JSON-safe for the page
 
 
 def test_junit_marks_invalid_scenarios_as_errors():

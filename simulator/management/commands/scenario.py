@@ -8,8 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from simulator import scenarios
-from simulator.coverage import Coverage, format_coverage
-from simulator.ors.analysis import build_graph
+from simulator.coverage import format_coverage
 from simulator.ors.project import ProjectError, find_entry, load_project
 
 
@@ -57,11 +56,8 @@ class Command(BaseCommand):
         failed = sum(1 for r in results if not r.passed)
         self.stdout.write(f"{len(results) - failed} passed, {failed} failed")
         if options["coverage"]:
-            cov = Coverage()
-            for result in results:
-                if result.trace:
-                    cov.add(result.trace)
-            self.stdout.write(format_coverage(cov.report(build_graph(files, entry))))
+            report = scenarios.suite_report(files, results, entry=entry)
+            self.stdout.write(format_coverage(report["coverage"]))
         if options["junit"]:
             Path(str(options["junit"])).write_text(scenarios.junit_xml(results), encoding="utf-8")
         if failed:
