@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.coverage import Coverage, compute_coverage, format_coverage
+from simulator.coverage import Coverage, compute_coverage, format_coverage, hint
 from simulator.ors.analysis import build_graph
 from simulator.ors.project import OrsRun, find_entry, load_project
 from tests.ors.strategies import document
@@ -148,3 +148,25 @@ def test_trace_transition_ids_are_the_graph_ids_even_after_an_initial_element(gr
     fired = [t for r in run.records if r["type"] == "macrostep" for t in r["transitions"]]
     assert len(fired) > 10
     assert all((sample[t["id"]]["source"], sample[t["id"]]["line"]) == (t["source"], t["line"]) for t in fired)
+
+
+def test_uncovered_transitions_carry_a_hint_when_their_event_tells_how_to_take_them(graph):
+    report = compute_coverage(graph, trace())
+    hints = {t["event"]: t["hint"] for t in report["transitions"]["uncovered"]}
+    assert hints == {
+        "interaction.deleted": 'the caller hangs up: step {"inject": "hangup"}',
+        "custom.ping": None,
+        "custom.go": None,
+        "interaction.added": None,
+        "custom.stop": None,
+    }
+    assert hint({"event": "error.queue.submit"}) == (
+        'the request fails: a fakes rule {"module": "queue", "action": "submit", "error": {"error": "..."}} '
+        'or fakes {"queue": {"available": false}} (the submit times out)'
+    )
+    assert hint({"event": "error.session.fetch error.dialog.play"}).startswith(
+        'the request fails: a fakes rule {"module": "session", "action": "fetch"'
+    )
+    assert hint({"event": None, "cond": "x > 2"}) == "its condition never held when it was checked: x > 2"
+    text = format_coverage(report)
+    assert '      hint: the caller hangs up: step {"inject": "hangup"}' in text.splitlines()
