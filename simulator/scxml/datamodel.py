@@ -570,6 +570,8 @@ _IDENTIFIER = re.compile(r"(?:[^\W\d]|\$)(?:\w|\$)*")
 # Functions loaded from a SharedCode bundle report "<shared>:LINE" (mapped back to their own lines).
 _STACK_FRAME = re.compile(r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?(<input>|<shared>):(\d+)", re.MULTILINE)
 _MAX_SAFE_INT = 2**53
+#: the engine's own limit errors, as `String(e)`
+_LIMIT_ERRORS = ("InternalError: interrupted", "InternalError: out of memory")
 
 
 def _is_identifier(name: str) -> bool:
@@ -966,8 +968,12 @@ class ECMAScriptDataModel:
             # path of jsbytecode.py appends the missing stack as "null"/"undefined").
             self.out_of_memory = True
             return JSError("InternalError", f"out of memory: exceeded the memory limit of {self._mib()}")
-        if rest.strip() == "undefined" or (first == "undefined" and not rest.strip()):
-            return JSError("Error", f"uncaught exception: {first}")  # a thrown non-Error value
+        if rest.strip() == "undefined" and first not in _LIMIT_ERRORS:
+            # a thrown non-Error value (QuickJS's own limit errors may lack a stack: an interrupt
+            # can land while the stack of the error being thrown is computed)
+            return JSError("Error", f"uncaught exception: {first}")
+        if first == "undefined" and not rest.strip():
+            return JSError("Error", f"uncaught exception: {first}")
         m = _STACK_FRAME.search(rest)
         line = int(m.group(2)) if m else None
         if line is not None and m.group(1) == "<shared>" and self._shared_lines:

@@ -235,3 +235,14 @@ def test_a_medium_script_is_compiled_for_the_process_only_once_it_repeats():
     finally:
         for dm in sessions:
             dm.close()
+
+
+def test_an_interrupt_whose_error_has_no_stack_is_still_the_time_limit():
+    # Seen under load: the deadline struck again while the stack of the interrupt error was read.
+    dm = ECMAScriptDataModel(time_limit=0.5)
+    try:
+        error = dm._error("InternalError: interrupted\nundefined")
+        assert (error.name, error.message) == ("InternalError", "interrupted: exceeded the time limit of 0.5 s")
+        assert dm._error("'thrown text'\nundefined").name == "Error"
+    finally:
+        dm.close()
