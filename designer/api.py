@@ -43,12 +43,14 @@ from designer.analysis import AnalysisUnavailable, project_graph, project_lint
 from designer.importing import UploadError, clean_path, read_upload
 from designer.models import FAKES_FOLDER, SCENARIOS_FOLDER, Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
-    AuthenticationRequired,
     _get_project_for_user,
     _get_share_link_for_user,
     _get_version_for_user,
     has_role,
+    refuse,
+    require_user,
     role_in_team,
+    version_role,
 )
 from designer.serializers import (
     CommentCreateSerializer,
@@ -125,11 +127,6 @@ def conflict_response(exc: history.StaleParentError) -> Response:
     )
 
 
-def _require_user(request: Request) -> None:
-    if not request.user.is_authenticated:
-        raise AuthenticationRequired()
-
-
 # --------------------------------------------------------------------------------------------
 # Teams, projects and versions
 
@@ -137,7 +134,7 @@ def _require_user(request: Request) -> None:
 @api(["GET"], responses=OpenApiTypes.OBJECT)
 def team_list(request: Request) -> Response:
     """The user's teams with their role: `{"teams": [{"id", "name", "role"}]}`."""
-    _require_user(request)
+    require_user(request)
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
     return Response({"teams": [{"id": m.team_id, "name": m.team.name, "role": m.role} for m in memberships]})
 
@@ -145,7 +142,7 @@ def team_list(request: Request) -> Response:
 @api(["GET", "POST"], request=ProjectCreateSerializer, responses=OpenApiTypes.OBJECT)
 def project_list(request: Request) -> Response:
     """GET: projects of the user's teams. POST: create a project (editor role in the team)."""
-    _require_user(request)
+    require_user(request)
     if request.method == "GET":
         roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
         projects = Project.objects.filter(team_id__in=roles).select_related("team").order_by("team__name", "name")
@@ -330,9 +327,8 @@ def comment_list(request: Request, version_id: int) -> Response:
     if request.method == "GET":
         comments = version.comments.select_related("author")
         return Response({"comments": [comment_json(c) for c in comments]})
-    if role_in_team(request.user, version.project.team_id) is None:
-        _require_user(request)
-        raise PermissionDenied("Only team members can comment; a share link is read-only.")
+    if version_role(request, version) is None:
+        refuse(request, PermissionDenied("Only team members can comment; a share link is read-only."))
     data = _valid(CommentCreateSerializer, request)
     try:
         comment = create_comment(version, request.user, data)

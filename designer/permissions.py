@@ -11,6 +11,8 @@ Role ladder: viewer (read, comment) < editor (drafts, new versions, uploads, sha
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from rest_framework.exceptions import NotAuthenticated
@@ -63,11 +65,22 @@ def shared_version_ids(request: HttpRequest) -> set[int]:
     return set(ShareLink.objects.filter(token__in=tokens, revoked_at__isnull=True).values_list("version_id", flat=True))
 
 
+def require_user(request: HttpRequest) -> None:
+    """Raise AuthenticationRequired for an anonymous visitor (pages redirect to login, the API 401s)."""
+    if not request.user.is_authenticated:
+        raise AuthenticationRequired()
+
+
+def refuse(request: HttpRequest, error: Exception) -> NoReturn:
+    """Raise `error` (Http404 / PermissionDenied), unless the visitor is anonymous: they log in first."""
+    require_user(request)
+    raise error
+
+
 def _check_role(request: HttpRequest, team_id: int, required: str) -> str:
     """The member's role if sufficient; AuthenticationRequired / Http404 / PermissionDenied otherwise."""
+    require_user(request)
     user = request.user
-    if not user.is_authenticated:
-        raise AuthenticationRequired()
     role = role_in_team(user, team_id)
     if role is None:
         raise Http404("No such project.")
@@ -80,9 +93,7 @@ def _get_project_for_user(request: HttpRequest, project_id: int, required: str =
     """The project if the user's role in its team is at least `required`."""
     project = Project.objects.select_related("team").filter(pk=project_id).first()
     if project is None:
-        if not request.user.is_authenticated:
-            raise AuthenticationRequired()
-        raise Http404("No such project.")
+        refuse(request, Http404("No such project."))
     _check_role(request, project.team_id, required)
     return project
 
@@ -91,9 +102,7 @@ def _get_version_for_user(request: HttpRequest, version_id: int, required: str =
     """The version if the user may access it with `required`; share links grant viewer access."""
     version = Version.objects.select_related("project__team", "author").filter(pk=version_id).first()
     if version is None:
-        if not request.user.is_authenticated:
-            raise AuthenticationRequired()
-        raise Http404("No such version.")
+        refuse(request, Http404("No such version."))
     if required == Role.VIEWER and version.pk in shared_version_ids(request):
         return version
     _check_role(request, version.project.team_id, required)
@@ -104,9 +113,7 @@ def _get_share_link_for_user(request: HttpRequest, link_id: int) -> ShareLink:
     """A share link the user may revoke (editor of the version's team)."""
     link = ShareLink.objects.select_related("version__project").filter(pk=link_id).first()
     if link is None:
-        if not request.user.is_authenticated:
-            raise AuthenticationRequired()
-        raise Http404("No such share link.")
+        refuse(request, Http404("No such share link."))
     _check_role(request, link.version.project.team_id, Role.EDITOR)
     return link
 
@@ -120,8 +127,6 @@ def _get_team_for_user(request: HttpRequest, team_id: int, required: str = Role.
     """The team if the user's role in it is at least `required` (404 for non-members)."""
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
-        if not request.user.is_authenticated:
-            raise AuthenticationRequired()
-        raise Http404("No such team.")
+        refuse(request, Http404("No such team."))
     _check_role(request, team.pk, required)
     return team

@@ -48,9 +48,11 @@ from designer.permissions import (
     _get_team_for_user,
     _get_version_for_user,
     has_role,
+    refuse,
     remember_share_token,
     role_in_team,
     teams_for_user,
+    version_role,
 )
 from designer.starters import load_starter
 
@@ -362,7 +364,7 @@ def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
 def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     """Version page: files, links to editor/diagram/diff/export, comments, share links."""
     version = _get_version_for_user(request, version_id)
-    role = role_in_team(request.user, version.project.team_id)
+    role = version_role(request, version)
     others = list(version.project.versions.exclude(pk=version.pk).order_by("-number")) if role else []
     context = {
         "version": version,
@@ -475,7 +477,7 @@ def version_diff(request: HttpRequest, version_a: int, version_b: int) -> HttpRe
 def version_editor(request: HttpRequest, version_id: int) -> HttpResponse:
     """The code editor on a stored version (read-only; edit through a draft)."""
     version = _get_version_for_user(request, version_id)
-    role = role_in_team(request.user, version.project.team_id)
+    role = version_role(request, version)
     data = version_page_data(version, can_edit=has_role(role, Role.EDITOR))
     return render(request, "designer/editor.html", {"project": version.project, "version": version, "payload": data})
 
@@ -485,7 +487,7 @@ def version_editor(request: HttpRequest, version_id: int) -> HttpResponse:
 def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
     """The statechart diagram of a version's entry document."""
     version = _get_version_for_user(request, version_id)
-    role = role_in_team(request.user, version.project.team_id)
+    role = version_role(request, version)
     return render(
         request,
         "designer/diagram.html",
@@ -721,11 +723,9 @@ def sharelink_open(request: HttpRequest, token: str) -> HttpResponse:
 def comment_create(request: HttpRequest, version_id: int) -> HttpResponse:
     """Post a review comment (team members, any role); replies and file:line anchors allowed."""
     version = _get_version_for_user(request, version_id)
-    if role_in_team(request.user, version.project.team_id) is None:
+    if version_role(request, version) is None:
         # Share-link visitors read comments but cannot post them.
-        if not request.user.is_authenticated:
-            raise AuthenticationRequired()
-        raise PermissionDenied("Only team members can comment; a share link is read-only.")
+        refuse(request, PermissionDenied("Only team members can comment; a share link is read-only."))
     form = CommentForm(request.POST)
     error = None
     if form.is_valid():
