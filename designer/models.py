@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -125,7 +126,22 @@ class ImmutableError(Exception):
     """Raised when code tries to change or delete a saved version."""
 
 
-class Version(models.Model):
+class FileSet:
+    """The file reading shared by versions and drafts: both own `files` rows of (path, blob)."""
+
+    files: Any
+
+    def file_map(self) -> dict[str, str]:
+        """Path -> blob sha256 of every file."""
+        return dict(self.files.values_list("path", "blob_id"))
+
+    def read_files(self) -> dict[str, bytes]:
+        """Path -> content of every file, in path order."""
+        rows = self.files.select_related("blob").order_by("path")
+        return {row.path: row.blob.data() for row in rows}
+
+
+class Version(FileSet, models.Model):
     """An immutable snapshot of all the files of a project."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="versions")
@@ -160,15 +176,6 @@ class Version(models.Model):
         """Versions are never deleted by application code (the admin refuses too)."""
         raise ImmutableError("versions cannot be deleted")
 
-    def file_map(self) -> dict[str, str]:
-        """Path -> blob sha256 of every file in the version."""
-        return dict(self.files.values_list("path", "blob_id"))
-
-    def read_files(self) -> dict[str, bytes]:
-        """Path -> content of every file, in path order."""
-        rows = self.files.select_related("blob").order_by("path")
-        return {row.path: row.blob.data() for row in rows}
-
     def paths_under(self, folder: str) -> list[str]:
         """Paths of the version's files inside `folder` (e.g. FAKES_FOLDER, SCENARIOS_FOLDER)."""
         prefix = folder.rstrip("/") + "/"
@@ -201,7 +208,7 @@ class VersionFile(models.Model):
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
-class Draft(models.Model):
+class Draft(FileSet, models.Model):
     """One user's working copy of a project, based on a version."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drafts")
@@ -215,15 +222,6 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"draft of {self.project} by {self.user}"
-
-    def file_map(self) -> dict[str, str]:
-        """Path -> blob sha256 of every file in the draft."""
-        return dict(self.files.values_list("path", "blob_id"))
-
-    def read_files(self) -> dict[str, bytes]:
-        """Path -> content of every file, in path order."""
-        rows = self.files.select_related("blob").order_by("path")
-        return {row.path: row.blob.data() for row in rows}
 
     def is_stale(self) -> bool:
         """Whether a newer version than the draft's base exists (saving would be refused)."""
