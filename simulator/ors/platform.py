@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from simulator.scxml.datamodel import UNDEFINED, JSError
 
 from .extensions import BY_NAME, module_for_namespace
-from .extensions.base import NO_DEFAULT, Action, Attr, Child, Emit, FakeEnv, Module, Request, error_emit
+from .extensions.base import NO_DEFAULT, Action, Attr, Child, Emit, FakeEnv, Module, Request, error_emit, split_tag
 from .extensions.interaction import interaction_object
 from .fakes import FakesProfile
 
@@ -47,14 +47,6 @@ _SCXML_NS = "http://www.w3.org/2005/07/scxml"
 def platform_of(session: Any) -> OrsPlatform | None:
     """The platform attached to an engine session, if it runs with the ORS profile."""
     return _PLATFORMS.get(session)
-
-
-def _local(tag: Any) -> tuple[str | None, str]:
-    text = str(tag)
-    if text.startswith("{"):
-        ns, _, local = text[1:].partition("}")
-        return ns, local
-    return None, text
 
 
 def _convert_literal(attr: Attr | None, raw: str) -> Any:
@@ -292,7 +284,7 @@ class OrsPlatform(FakeEnv):
         problems: list[str] = []
         declared = {a.name: a for a in attributes}
         for key, raw in element.attrib.items():
-            ns, name = _local(key)
+            ns, name = split_tag(key)
             if ns is not None:
                 continue  # xmlns-qualified / loader markers
             attr = declared.get(name)
@@ -337,7 +329,7 @@ class OrsPlatform(FakeEnv):
         for sub in element:
             if not isinstance(sub.tag, str):
                 continue
-            ns, local = _local(sub.tag)
+            ns, local = split_tag(sub.tag)
             decl = next((c for c in children if c.tag == local), None)
             child_open = open_ or decl is None or decl.open
             attrs = decl.attributes if decl else ()
@@ -365,7 +357,7 @@ class OrsPlatform(FakeEnv):
 
     def execute_action(self, ctx: Any, module: Module, element: Any, file: str | None, line: int | None) -> None:
         """Run one action element: evaluate, write requestid, record the request, schedule the answer."""
-        _ns, local = _local(element.tag)
+        _ns, local = split_tag(element.tag)
         action = module.actions.get(local)
         if action is None:  # definition validation reports it; at run time ORS answers an error
             action = Action(local)

@@ -396,6 +396,12 @@ CONTENT = Child(
 )
 
 
+def request_interaction_id(request: Request, env: FakeEnv) -> str | None:
+    """The interaction a request is about: its ``interactionid``, else the session's first."""
+    value = request.attributes.get("interactionid")
+    return str(value) if value not in (None, "") else env.primary_interaction_id()
+
+
 def default_done(module_: Module, action: Action, delay: float = 0.1, **data: Any) -> list[Emit]:
     """The generic success answer: ``<prefix>.<action>.done`` after `delay` virtual seconds."""
     return [Emit(module_.done_event(action), data, delay=delay, final=True)]
@@ -411,7 +417,8 @@ def error_emit(module_: Module, action: Action, error: str, description: str, de
 # ---------------------------------------------------------------------------------------------
 
 
-def _local(tag: Any) -> tuple[str | None, str]:
+def split_tag(tag: Any) -> tuple[str | None, str]:
+    """``(namespace, local name)`` of an lxml tag or attribute name (``"{ns}local"``)."""
     text = str(tag)
     if text.startswith("{"):
         ns, _, local = text[1:].partition("}")
@@ -445,7 +452,7 @@ def _validate(
     problems: list[tuple[int, str]],
 ) -> None:
     line = element.sourceline or 0
-    present = {_local(k)[1] for k in element.attrib}
+    present = {split_tag(k)[1] for k in element.attrib}
     for attr in attributes:
         if attr.required and attr.name not in present:
             problems.append((line, f"{where}: missing required attribute '{attr.name}'"))
@@ -455,7 +462,7 @@ def _validate(
     for sub in element:
         if not isinstance(sub.tag, str):
             continue  # comments, processing instructions
-        ns, local = _local(sub.tag)
+        ns, local = split_tag(sub.tag)
         decl = None
         for c in children:
             c_ns = (namespace,) if c.namespace is None else (c.namespace,)
@@ -486,7 +493,7 @@ def validate_element(module_: Module, element: etree._Element) -> list[tuple[int
     Unknown elements of a module namespace are reported (ORS rejects them); unknown attributes
     are accepted (ORS ignores ``_``-prefixed and extra attributes).
     """
-    _ns, local = _local(element.tag)
+    _ns, local = split_tag(element.tag)
     action = module_.actions.get(local)
     where = f"<{module_.name}:{local}>"
     if action is None:

@@ -23,6 +23,7 @@ from .base import (
     error_emit,
     find_children,
     module,
+    request_interaction_id,
 )
 
 PROMPT = Child(
@@ -86,8 +87,7 @@ COMMON = (
 
 
 def _ixn_missing(request: Request, env: FakeEnv, action: Action) -> list[Emit] | None:
-    ixn = request.attributes.get("interactionid")
-    ixn = str(ixn) if ixn not in (None, "") else env.primary_interaction_id()
+    ixn = request_interaction_id(request, env)
     if ixn is None or env.interaction(ixn) is None:
         emit = error_emit(MODULE, action, "invalidstate.null", f"interaction {ixn!r} is not in this session", 0.05)
         return [Emit(emit.name, {**emit.data, "extensions": {}}, delay=emit.delay, final=True)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import (
     HINTS,
+    INTERACTIONID,
     REQUESTID,
     Action,
     Attr,
@@ -23,6 +24,7 @@ from .base import (
     Request,
     error_emit,
     module,
+    request_interaction_id,
 )
 
 MEDIA_TYPES = (
@@ -50,17 +52,12 @@ MEDIA_TYPES = (
 )
 
 IXN = Attr("interactionid", required=True, type="string", doc="g_uid of the interaction")
-IXN_OPT = Attr("interactionid", type="string", doc="g_uid (default: the session's first interaction)")
-
-
-def _ixn_id(request: Request, env: FakeEnv) -> str | None:
-    value = request.attributes.get("interactionid")
-    return str(value) if value not in (None, "") else env.primary_interaction_id()
+_RESOURCE = Attr("resource", type="string")
 
 
 def _guard(request: Request, env: FakeEnv, action: Action) -> list[Emit] | None:
     """``error.interaction.<action> {error:'invalidstate.null'}`` when the interaction is gone."""
-    ixn = _ixn_id(request, env)
+    ixn = request_interaction_id(request, env)
     if ixn is None or env.interaction(ixn) is None:
         return [
             error_emit(
@@ -72,7 +69,7 @@ def _guard(request: Request, env: FakeEnv, action: Action) -> list[Emit] | None:
 
 def _done(request: Request, env: FakeEnv, action: Action, extra: list[Emit] | None = None) -> list[Emit]:
     delay = float(env.config("interaction_actions")["delay"])
-    ixn = _ixn_id(request, env)
+    ixn = request_interaction_id(request, env)
     return [Emit(MODULE.done_event(action), {"interactionid": ixn}, delay=delay, final=True), *(extra or [])]
 
 
@@ -81,7 +78,7 @@ def fake_terminate(request: Request, env: FakeEnv) -> list[Emit]:
     problem = _guard(request, env, TERMINATE)
     if problem:
         return problem
-    ixn = _ixn_id(request, env)
+    ixn = request_interaction_id(request, env)
     cfg = env.config("interaction_actions")
     extra = []
     obj = env.interaction(ixn) or {}
@@ -104,7 +101,7 @@ def fake_redirect(request: Request, env: FakeEnv) -> list[Emit]:
         return problem
     if request.attributes.get("to") in (None, ""):
         return [error_emit(MODULE, REDIRECT, "invaliddestination", "redirect without a destination ('to')", 0.05)]
-    ixn = _ixn_id(request, env)
+    ixn = request_interaction_id(request, env)
     cfg = env.config("interaction_actions")
     extra = []
     if request.attributes.get("detach") is True:
@@ -130,7 +127,7 @@ def fake_redirect(request: Request, env: FakeEnv) -> list[Emit]:
 
 def fake_attach(request: Request, env: FakeEnv) -> list[Emit]:
     """The interaction (re)joins the session's object model before ``attach.done``."""
-    ixn = _ixn_id(request, env)
+    ixn = request_interaction_id(request, env)
 
     def add(e: FakeEnv) -> None:
         e.add_interaction(ixn)
@@ -168,7 +165,7 @@ _ERRORS = ("unknown", "invalidstate", "invalidstate.null", "invaliddestination",
 
 TERMINATE = Action(
     "terminate",
-    attributes=(REQUESTID, IXN, Attr("reason", type="string"), Attr("resource", type="string"), HINTS),
+    attributes=(REQUESTID, IXN, Attr("reason", type="string"), _RESOURCE, HINTS),
     events=("interaction.terminate.done", "error.interaction.terminate"),
     errors=_ERRORS,
     fake=fake_terminate,
@@ -246,14 +243,14 @@ CREATECALL = Action(
 HOLD = Action(
     "hold",
     event_prefix="voice",
-    attributes=(REQUESTID, IXN, Attr("resource", type="string")),
+    attributes=(REQUESTID, IXN, _RESOURCE),
     events=("voice.hold.done", "error.voice.hold"),
     fake=fake_generic("hold"),
 )
 RETRIEVE = Action(
     "retrieve",
     event_prefix="voice",
-    attributes=(REQUESTID, IXN, Attr("resource", type="string")),
+    attributes=(REQUESTID, IXN, _RESOURCE),
     events=("voice.retrieve.done", "error.voice.retrieve"),
     fake=fake_generic("retrieve"),
 )
@@ -262,7 +259,7 @@ CREATEMESSAGE = Action(
     event_prefix="msgbased",
     attributes=(
         REQUESTID,
-        IXN_OPT,
+        INTERACTIONID,
         Attr(
             "type",
             type="string",
@@ -289,7 +286,7 @@ CREATEMESSAGE = Action(
 SENDMESSAGE = Action(
     "sendmessage",
     event_prefix="msgbased",
-    attributes=(REQUESTID, IXN_OPT),
+    attributes=(REQUESTID, INTERACTIONID),
     events=("msgbased.sendmessage.done", "error.msgbased.sendmessage"),
     fake=fake_created("sendmessage", "msgbased"),
 )
