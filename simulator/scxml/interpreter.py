@@ -548,11 +548,7 @@ class Session:
             self._finish_if_stopped()
             return True
         if self.internal_queue:
-            event = self.internal_queue.popleft()
-            if self._current is not None:
-                self._current["internal_events"].append(event.name)
-            self._set_event(event)
-            enabled = self.select_transitions(event)
+            event, enabled = self._take_internal()
             if enabled:
                 self.microstep(enabled, event)
             self._finish_if_stopped()
@@ -632,11 +628,7 @@ class Session:
                         self._run_invokes()
                         continue
                     break
-                event = self.internal_queue.popleft()
-                if self._current is not None:
-                    self._current["internal_events"].append(event.name)
-                self._set_event(event)
-                enabled = self.select_transitions(event)
+                event, enabled = self._take_internal()
             if enabled:
                 self.microstep(enabled, event)
             self._microsteps += 1
@@ -649,6 +641,14 @@ class Session:
         self._end_macrostep()
         if not self.running and self.status == "running":
             self.exit_interpreter()
+
+    def _take_internal(self) -> tuple[Event, list[m.Transition]]:
+        """The internal-event half of mainEventLoop: dequeue, record, bind ``_event``, select."""
+        event = self.internal_queue.popleft()
+        if self._current is not None:
+            self._current["internal_events"].append(event.name)
+        self._set_event(event)
+        return event, self.select_transitions(event)
 
     def _take_external(self, event: Event) -> None:
         """The external-event half of mainEventLoop: finalize, autoforward, select, microstep."""
