@@ -372,6 +372,12 @@ def module(
     )
 
 
+def empty_js_object(js_name: str) -> str:
+    """JS installing an empty ``_genesys.<js_name>``, for modules without documented members: the
+    object exists, so ``typeof _genesys.<js_name>`` is ``'object'`` as on ORS."""
+    return f"\n(function (g) {{ g.{js_name} = {{}}; }})(_genesys);\n"
+
+
 # ---------------------------------------------------------------------------------------------
 # Shared attribute / child declarations
 # ---------------------------------------------------------------------------------------------

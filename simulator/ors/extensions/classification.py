@@ -51,7 +51,19 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .base import INTERACTIONID, REQUESTID, Action, Attr, Emit, EventDecl, FakeEnv, Request, error_emit, module
+from .base import (
+    INTERACTIONID,
+    REQUESTID,
+    Action,
+    Attr,
+    Emit,
+    EventDecl,
+    FakeEnv,
+    Request,
+    empty_js_object,
+    error_emit,
+    module,
+)
 
 REQUEST_INVALID = "Request Invalid"
 DEFAULT_DELAY = 0.2
@@ -240,9 +252,7 @@ SCREEN = Action(
     doc="screen the interaction's content against screening rules (IRD Screen)",
 )
 
-JS = r"""
-(function (g) { g.classification = {}; })(_genesys);
-"""
+JS = empty_js_object("classification")
 
 MODULE = module(
     "classification",

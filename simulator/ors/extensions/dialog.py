@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .base import (
     HINTS,
+    INTERACTIONID,
     PARAM,
     REQUESTID,
     Action,
@@ -78,7 +79,7 @@ INPUT = Child(
 )
 COMMON = (
     REQUESTID,
-    Attr("interactionid", type="string"),
+    INTERACTIONID,
     Attr("device", type="string", doc="DN: ORS plays the treatment itself"),
     HINTS,
     Attr("language", type="string"),

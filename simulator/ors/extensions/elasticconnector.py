@@ -46,7 +46,7 @@ import fnmatch
 from collections.abc import Mapping
 from typing import Any
 
-from .base import REQUESTID, Action, Attr, Emit, EventDecl, FakeEnv, Request, error_emit, module
+from .base import REQUESTID, Action, Attr, Emit, EventDecl, FakeEnv, Request, empty_js_object, error_emit, module
 
 INVALID = "invalidattribute"
 REMOTE = "remote"
@@ -307,9 +307,7 @@ DELETEDOC = Action(
 _DOC_FIELDS = ("requestid", "id", "result", "version")
 _ERROR_FIELDS = ("requestid", "error", "description")
 
-JS = r"""
-(function (g) { g.elasticconnector = {}; })(_genesys);
-"""
+JS = empty_js_object("elasticconnector")
 
 MODULE = module(
     "elasticconnector",

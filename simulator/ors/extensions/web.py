@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import PARAM, Action, Attr, Emit, EventDecl, FakeEnv, Request, find_children, module
+from .base import PARAM, Action, Attr, Emit, EventDecl, FakeEnv, Request, empty_js_object, find_children, module
 
 POSITIVE = "positive"
 NEGATIVE = "negative"
@@ -158,9 +158,7 @@ RESPONSE = Action(
     doc="answer an HTTP request delivered as an event (ORS Web 2.0 API)",
 )
 
-JS = r"""
-(function (g) { g.ws = {}; })(_genesys);
-"""
+JS = empty_js_object("ws")
 
 MODULE = module(
     "ws",
