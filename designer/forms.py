@@ -6,7 +6,14 @@ from typing import Any
 
 from django import forms
 
-from designer.models import Role, Team
+from designer.models import (
+    COMMENT_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PATH_MAX_LENGTH,
+    Role,
+    Team,
+)
 from designer.permissions import teams_for_user
 from designer.starters import STARTERS
 
@@ -25,7 +32,7 @@ class TeamChoiceMixin(forms.Form):
 class NewProjectForm(TeamChoiceMixin):
     """New project from a starter template or empty."""
 
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     starter = forms.ChoiceField(choices=[(key, label) for key, (label, _) in STARTERS.items()], initial="basic")
 
@@ -33,7 +40,7 @@ class NewProjectForm(TeamChoiceMixin):
 class UploadProjectForm(TeamChoiceMixin):
     """New project from an uploaded .scxml or Composer project zip."""
 
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
     file = forms.FileField(help_text="A .scxml document or a .zip of a Composer project (src-gen/, src/, include/)")
 
 
@@ -41,14 +48,14 @@ class UploadVersionForm(forms.Form):
     """New version of an existing project from an upload; `parent` guards against stale uploads."""
 
     file = forms.FileField()
-    message = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    message = forms.CharField(max_length=MESSAGE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
 
 class DraftAddFileForm(forms.Form):
     """Add (or replace) a file in a draft: typed content or an uploaded file."""
 
-    path = forms.CharField(max_length=500)
+    path = forms.CharField(max_length=PATH_MAX_LENGTH)
     content = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
     upload = forms.FileField(required=False)
 
@@ -56,20 +63,20 @@ class DraftAddFileForm(forms.Form):
 class DraftRenameFileForm(forms.Form):
     """Rename a file of a draft."""
 
-    path = forms.CharField(max_length=500)
-    new_path = forms.CharField(max_length=500)
+    path = forms.CharField(max_length=PATH_MAX_LENGTH)
+    new_path = forms.CharField(max_length=PATH_MAX_LENGTH)
 
 
 class DraftPathForm(forms.Form):
     """One existing path of a draft (delete, set entry)."""
 
-    path = forms.CharField(max_length=500)
+    path = forms.CharField(max_length=PATH_MAX_LENGTH)
 
 
 class DraftSaveForm(forms.Form):
     """Save a draft as a new version."""
 
-    message = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    message = forms.CharField(max_length=MESSAGE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class DraftStartForm(forms.Form):
@@ -81,16 +88,16 @@ class DraftStartForm(forms.Form):
 class CommentForm(forms.Form):
     """A review comment, optionally a reply and/or anchored at file:line."""
 
-    body = forms.CharField(max_length=10000, widget=forms.Textarea(attrs={"rows": 3}))
+    body = forms.CharField(max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    path = forms.CharField(max_length=500, required=False)
+    path = forms.CharField(max_length=PATH_MAX_LENGTH, required=False)
     line = forms.IntegerField(required=False, min_value=1)
 
 
 class TeamForm(forms.Form):
     """Create a team (the creator becomes its owner)."""
 
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=NAME_MAX_LENGTH)
 
 
 class MembershipForm(forms.Form):

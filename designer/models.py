@@ -20,6 +20,12 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+#: Input limits shared by the model columns, the page forms and the API serializers.
+PATH_MAX_LENGTH = 500  # project-relative file paths and entry documents
+NAME_MAX_LENGTH = 100  # team and project names
+MESSAGE_MAX_LENGTH = 2000  # version messages
+COMMENT_MAX_LENGTH = 10000  # review comment bodies
+
 
 class Role(models.TextChoices):
     """Team roles, ordered from most to least privileged."""
@@ -36,7 +42,7 @@ ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
 class Team(models.Model):
     """A group of users owning projects; members have one role each."""
 
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=NAME_MAX_LENGTH, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
 
@@ -66,7 +72,7 @@ class Project(models.Model):
     """A Composer-style multi-file strategy owned by a team."""
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="projects")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -152,7 +158,9 @@ class Version(FileSet, models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     message = models.TextField(blank=True)
-    entry = models.CharField(max_length=500, blank=True, help_text="Project-relative path of the entry document")
+    entry = models.CharField(
+        max_length=PATH_MAX_LENGTH, blank=True, help_text="Project-relative path of the entry document"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "number"], name="designer_unique_version_number")]
@@ -191,7 +199,7 @@ class VersionFile(models.Model):
     """One path of a version, pointing at its content."""
 
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="files")
-    path = models.CharField(max_length=500)
+    path = models.CharField(max_length=PATH_MAX_LENGTH)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -214,7 +222,7 @@ class Draft(FileSet, models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drafts")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts")
     base = models.ForeignKey(Version, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    entry = models.CharField(max_length=500, blank=True)
+    entry = models.CharField(max_length=PATH_MAX_LENGTH, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -239,7 +247,7 @@ class DraftFile(models.Model):
     """One path of a draft."""
 
     draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="files")
-    path = models.CharField(max_length=500)
+    path = models.CharField(max_length=PATH_MAX_LENGTH)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -286,7 +294,7 @@ class Comment(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    path = models.CharField(max_length=500, blank=True)
+    path = models.CharField(max_length=PATH_MAX_LENGTH, blank=True)
     line = models.PositiveIntegerField(null=True, blank=True)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)

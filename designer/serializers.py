@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from designer.models import COMMENT_MAX_LENGTH, MESSAGE_MAX_LENGTH, NAME_MAX_LENGTH, PATH_MAX_LENGTH
 from designer.starters import STARTERS
 
 
@@ -11,7 +12,7 @@ class ProjectCreateSerializer(serializers.Serializer):
     """POST /api/projects"""
 
     team = serializers.IntegerField()
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     starter = serializers.ChoiceField(choices=list(STARTERS), default="empty")
 
@@ -20,7 +21,7 @@ class VersionUploadSerializer(serializers.Serializer):
     """POST /api/projects/<id>/versions (multipart)"""
 
     file = serializers.FileField()
-    message = serializers.CharField(max_length=2000)
+    message = serializers.CharField(max_length=MESSAGE_MAX_LENGTH)
     parent = serializers.IntegerField(required=False, allow_null=True, help_text="Version the upload replaces")
     entry = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -34,32 +35,32 @@ class DraftFileWriteSerializer(serializers.Serializer):
 class DraftFileCreateSerializer(DraftFileWriteSerializer):
     """POST /api/projects/<id>/draft/files"""
 
-    path = serializers.CharField(max_length=500)
+    path = serializers.CharField(max_length=PATH_MAX_LENGTH)
 
 
 class DraftRenameSerializer(serializers.Serializer):
     """POST /api/projects/<id>/draft/rename"""
 
-    old = serializers.CharField(max_length=500)
-    new = serializers.CharField(max_length=500)
+    old = serializers.CharField(max_length=PATH_MAX_LENGTH)
+    new = serializers.CharField(max_length=PATH_MAX_LENGTH)
 
 
 class DraftEntrySerializer(serializers.Serializer):
     """POST /api/projects/<id>/draft/entry and /draft/delete: one path of the draft"""
 
-    path = serializers.CharField(max_length=500)
+    path = serializers.CharField(max_length=PATH_MAX_LENGTH)
 
 
 class DraftSaveSerializer(serializers.Serializer):
     """POST /api/projects/<id>/draft/save"""
 
-    message = serializers.CharField(max_length=2000)
+    message = serializers.CharField(max_length=MESSAGE_MAX_LENGTH)
 
 
 class CommentCreateSerializer(serializers.Serializer):
     """POST /api/versions/<id>/comments"""
 
-    body = serializers.CharField(max_length=10000)
+    body = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
     parent = serializers.IntegerField(required=False, allow_null=True)
-    path = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    path = serializers.CharField(max_length=PATH_MAX_LENGTH, required=False, allow_blank=True, default="")
     line = serializers.IntegerField(required=False, allow_null=True, min_value=1)
