@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -51,6 +51,11 @@ def simulation_list(request: HttpRequest) -> HttpResponse:
     return render(request, "simulator/simulation_list.html", {"simulations": simulations})
 
 
+def _cannot_open(request: HttpRequest, message: str, version: Any) -> HttpResponse:
+    """A 400 page in the site's shell (navigation, a way back), not a bare text response."""
+    return render(request, "simulator/error.html", {"message": message, "version": version}, status=400)
+
+
 def _create(request: HttpRequest, version_id: int) -> HttpResponse:
     version = _get_version_for_user(request, version_id)
     files, _ = sessions.version_files(version)
@@ -58,7 +63,7 @@ def _create(request: HttpRequest, version_id: int) -> HttpResponse:
     try:
         fakes, source = sessions.resolve_fakes(files, fakes_path or None)
     except sessions.OpError as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain")
+        return _cannot_open(request, str(exc), version)
     simulation = Simulation.objects.create(owner=request.user, version=version, fakes=fakes, fakes_source=source)
     return redirect("simulator-simulation-detail", simulation_id=simulation.pk)
 
@@ -76,7 +81,7 @@ def simulation_new(request: HttpRequest) -> HttpResponse:
     """`/simulations/new/?version=ID`: the same as `/versions/ID/simulate/` (link of the version page)."""
     raw = request.POST.get("version") or request.GET.get("version") or ""
     if not raw.isdigit():
-        return HttpResponseBadRequest("version must be the id of a version", content_type="text/plain")
+        return _cannot_open(request, "version must be the id of a version", None)
     return _create(request, int(raw))
 
 

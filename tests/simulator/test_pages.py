@@ -58,6 +58,21 @@ def test_a_bad_fakes_file_is_a_400_with_the_problem(sim_world):
     assert not Simulation.objects.exists()
 
 
+def test_a_simulation_that_cannot_be_opened_says_why_in_the_site_page_with_a_way_back(sim_world):
+    client = client_for(sim_world.owner)
+    bad_fakes = client.get(f"/versions/{sim_world.version.pk}/simulate/", {"fakes": "fakes/nope.json"})
+    bad_version = client.get("/simulations/new/", {"version": "abc"})
+
+    assert bad_fakes.status_code == 400
+    html = bad_fakes.content.decode()
+    assert "fakes/nope.json" in html
+    assert 'href="/projects/"' in html  # the navigation is there
+    assert f'href="/versions/{sim_world.version.pk}/"' in html
+    assert bad_version.status_code == 400
+    assert "version must be the id of a version" in bad_version.content.decode()
+    assert not Simulation.objects.exists()
+
+
 def test_an_outsider_cannot_simulate_a_version_of_another_team(sim_world):
     response = client_for(sim_world.outsider).get(f"/versions/{sim_world.version.pk}/simulate/")
 
