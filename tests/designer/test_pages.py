@@ -221,3 +221,17 @@ def test_a_new_team_is_owned_by_its_creator(world: World) -> None:
     assert team.memberships.get().user == world.viewer and team.memberships.get().role == "owner"
     teams = world.client_for("viewer").get("/api/teams").json()["teams"]
     assert {(t["name"], t["role"]) for t in teams} == {("Routing", "viewer"), ("Night shift", "owner")}
+
+
+@pytest.mark.django_db
+def test_the_project_page_links_the_latest_versions_diagram_source_and_simulation(world: World) -> None:
+    client = world.client_for("editor")
+    client.post("/projects/new/", {"team": world.team.pk, "name": "Quick", "starter": "basic"})
+    project = Project.objects.get(name="Quick")
+    latest = project.latest_version
+
+    html = client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert f'href="/versions/{latest.pk}/diagram/"' in html
+    assert f'href="/versions/{latest.pk}/editor/"' in html
+    assert f'href="/simulations/new/?version={latest.pk}"' in html
