@@ -19,10 +19,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from designer import history
-from designer.models import Comment, Membership, Project, Role, ShareLink, Team
+from designer.models import Comment, Membership, Project, Role, ShareLink, Team, Version
 from designer.starters import load_starter
 
 DEMO_TEAM = "Demo team"
+#: (name, description) of the demo projects
+STARTER_PROJECT = (
+    "Starter strategy",
+    "An IPD with an event-handler leg and a routing workflow, from the starter template.",
+)
+VIP_PROJECT = ("VIP routing", "Looks the caller up in a CRM; VIPs hear a greeting and go to the VIP agent group.")
 
 DEMO_CONTENT = Path(__file__).resolve().parent / "demo_content"
 #: The VIP branch inserted into the starter workflow between Entry1 and RouteToAgent.
@@ -71,30 +77,13 @@ def seed_demo_content(user: AbstractBaseUser) -> list[str]:
             lines.append(f"Made {user.get_username()} owner of {team.name!r}.")
         starter, entry = load_starter("basic")
 
-        if not Project.objects.filter(team=team, name="Starter strategy").exists():
-            project = Project.objects.create(
-                team=team,
-                name="Starter strategy",
-                description="An IPD with an event-handler leg and a routing workflow, from the starter template.",
-                created_by=user,
-            )
-            history.create_version(
-                project, starter, author=user, message="Created from the starter template", parent=None, entry=entry
-            )
+        if _starter_project(team, user, STARTER_PROJECT, starter, entry) is not None:
             lines.append("Created project 'Starter strategy' (v1).")
 
-        if not Project.objects.filter(team=team, name="VIP routing").exists():
-            project = Project.objects.create(
-                team=team,
-                name="VIP routing",
-                description="Looks the caller up in a CRM; VIPs hear a greeting and go to the VIP agent group.",
-                created_by=user,
-            )
-            v1 = history.create_version(
-                project, starter, author=user, message="Created from the starter template", parent=None, entry=entry
-            )
+        v1 = _starter_project(team, user, VIP_PROJECT, starter, entry)
+        if v1 is not None:
             v2 = history.create_version(
-                project,
+                v1.project,
                 vip_routing_files(starter),
                 author=user,
                 message="Add the VIP check, greeting and VIP agent group",
@@ -111,6 +100,19 @@ def seed_demo_content(user: AbstractBaseUser) -> list[str]:
             ShareLink.objects.create(version=v2, created_by=user)
             lines.append("Created project 'VIP routing' (v1, v2 with a review comment and a share link).")
     return lines
+
+
+def _starter_project(
+    team: Team, user: AbstractBaseUser, demo: tuple[str, str], starter: dict[str, bytes], entry: str
+) -> Version | None:
+    """The v1 (the starter template) of a new project (name, description); None if the team has it."""
+    name, description = demo
+    if Project.objects.filter(team=team, name=name).exists():
+        return None
+    project = Project.objects.create(team=team, name=name, description=description, created_by=user)
+    return history.create_version(
+        project, starter, author=user, message="Created from the starter template", parent=None, entry=entry
+    )
 
 
 def _line_of(content: bytes, needle: bytes) -> int | None:
