@@ -83,8 +83,18 @@ class Attr:
     bare_token_literal: bool = True
 
 
+class _Declared:
+    """An element declaration (action or child) with its attribute declarations."""
+
+    attributes: tuple[Attr, ...]
+
+    def attr(self, name: str) -> Attr | None:
+        """The declaration of attribute `name`, if any."""
+        return next((a for a in self.attributes if a.name == name), None)
+
+
 @dataclass(frozen=True)
-class Child:
+class Child(_Declared):
     """A child element allowed inside an action (or inside another child)."""
 
     tag: str
@@ -99,10 +109,6 @@ class Child:
     #: (used for cross-module containers whose content the other module declares)
     open: bool = False
     doc: str = ""
-
-    def attr(self, name: str) -> Attr | None:
-        """The declaration of attribute `name`, if any."""
-        return next((a for a in self.attributes if a.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -260,7 +266,7 @@ FakeFn = Callable[[Request, FakeEnv], list[Emit]]
 
 
 @dataclass(frozen=True)
-class Action:
+class Action(_Declared):
     """An action element (``<queue:submit>``) of a module."""
 
     name: str
@@ -278,10 +284,6 @@ class Action:
     #: standalone or treatments inside a submit)
     asynchronous: bool = True
     doc: str = ""
-
-    def attr(self, name: str) -> Attr | None:
-        """The declaration of attribute `name`, if any."""
-        return next((a for a in self.attributes if a.name == name), None)
 
 
 @dataclass(frozen=True)
