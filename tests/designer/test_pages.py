@@ -235,3 +235,16 @@ def test_the_project_page_links_the_latest_versions_diagram_source_and_simulatio
     assert f'href="/versions/{latest.pk}/diagram/"' in html
     assert f'href="/versions/{latest.pk}/editor/"' in html
     assert f'href="/simulations/new/?version={latest.pk}"' in html
+
+
+@pytest.mark.django_db
+def test_a_user_without_a_team_is_told_why_creating_a_project_is_refused_in_the_site_page() -> None:
+    client = Client()
+    client.force_login(make_user("loner"))
+
+    response = client.get("/projects/new/")
+
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Creating a project needs the editor role in a team." in html
+    assert 'href="/teams/"' in html  # where to start a team, inside the usual navigation
