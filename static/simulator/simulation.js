@@ -241,7 +241,12 @@
           (r.entered && r.entered.length ? " → " + r.entered.join(", ") : "")
         );
       case "microstep":
-        return (r.transitions || []).map((t) => t.source + " → " + (t.targets || []).join(" ")).join("; ");
+        // docs/trace.md: `transitions` are graph transition ids; `entered` the states entered.
+        return (
+          (r.event || "(eventless)") +
+          (r.transitions && r.transitions.length ? " [" + r.transitions.join(", ") + "]" : "") +
+          (r.entered && r.entered.length ? " → " + r.entered.join(", ") : "")
+        );
       case "action":
         return r.request ? r.request.module + ":" + r.request.action + " " + r.request.id + " " + JSON.stringify(r.request.attributes) : "";
       case "response":
@@ -293,7 +298,7 @@
     li.appendChild(el("span", { className: "sim-summary" }, summary(r)));
     const src = recordSource(r);
     if (src) {
-      li.appendChild(el("a", { href: sourceHref(src.file, src.line), className: "sim-src" }, src.file + ":" + (src.line || "")));
+      li.appendChild(el("a", { href: sourceHref(src.file, src.line), className: "sim-src" }, src.file + (src.line ? ":" + src.line : "")));
     }
     applyFilter(li);
     $("sim-trace").appendChild(li);
