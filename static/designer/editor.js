@@ -92,6 +92,29 @@
     const a = document.querySelector('.editor-files a[data-path="' + CSS.escape(path) + '"]');
     if (a) a.classList.toggle("dirty", isDirty(path));
     body.dataset.dirty = String(dirtyPaths().length);
+    markLintStale();
+  }
+
+  /**
+   * Lint runs on the saved draft (server side), so while edits are unsaved the panel may say
+   * "No problems found" about text that has an error: say so in the panel.
+   */
+  function markLintStale() {
+    const panel = $("lint-panel");
+    if (!panel || data.readOnly) return;
+    const stale = dirtyPaths().length > 0;
+    let note = panel.querySelector(".lint-stale");
+    if (stale && !note) {
+      note = document.createElement("p");
+      note.className = "lint-stale";
+      note.textContent = "Unsaved changes: these results are for the last saved draft. Save the draft (Ctrl-S) to check your edits.";
+      const heading = panel.querySelector("h2");
+      if (heading) heading.after(note);
+      else panel.prepend(note);
+    } else if (!stale && note) {
+      note.remove();
+    }
+    panel.dataset.stale = stale ? "1" : "0";
   }
 
   /* ---------- messages ---------- */
@@ -251,6 +274,7 @@
     });
     renderTree();
     cm.performLint();
+    markLintStale();
     body.dataset.lintCount = String(findings.length);
     body.dataset.lintReady = "1";
   }
