@@ -1,0 +1,93 @@
+"""A new user's walkthrough, as QA found it: what tripped them up must stay fixed.
+
+- Pages load without console errors or failed requests (a missing favicon was a 404 on every page).
+- The editor says when the lint panel describes the last saved draft rather than the unsaved text.
+- The simulation trace describes microsteps (they read "undefined →") and links sources cleanly.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import save_screenshot, wait_for_live_connection
+from tests.e2e.test_designer import import_sample, make_demo_user_owner
+from tests.e2e.test_simulator import open_simulation_of_the_sample, step_until
+
+
+def watch_for_errors(page: Page) -> list[str]:
+    """Collect console errors, page errors, failed requests and HTTP errors from now on."""
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url} {r.failure}"))
+    page.on("response", lambda r: r.status >= 400 and errors.append(f"HTTP {r.status}: {r.url}"))
+    return errors
+
+
+def test_the_main_pages_load_without_console_errors_or_failed_requests(
+    page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    from designer.management.commands.seed import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_user
+    from tests.e2e.conftest import log_in
+
+    errors = watch_for_errors(page)
+    ensure_demo_user()
+    log_in(page, DEMO_USERNAME, DEMO_PASSWORD)
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    version = project.latest_version
+    for url in ["/projects/", f"/projects/{project.pk}/", f"/versions/{version.pk}/", "/simulations/", "/teams/"]:
+        page.goto(url)
+        wait_for_live_connection(page)
+    page.goto(f"/versions/{version.pk}/diagram/")
+    page.wait_for_function("document.body.dataset.diagramReady === '1'")
+
+    assert errors == []
+    assert page.locator("link[rel=icon]").count() == 1
+
+
+def test_the_editor_says_the_lint_results_are_for_the_saved_draft_while_edits_are_unsaved(
+    logged_in_page: Page,
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    page.goto("/projects/new/")
+    page.get_by_label("Name").fill("Lint lag")
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url(re.compile(r"/projects/\d+/$"))
+    page.get_by_role("link", name=re.compile("in the editor")).click()
+    page.wait_for_function("document.body.dataset.editorReady === '1' && document.body.dataset.lintReady === '1'")
+    panel = page.locator("#lint-panel")
+    expect(panel.locator(".lint-stale")).to_have_count(0)
+
+    page.evaluate(
+        """() => { const cm = document.querySelector('.CodeMirror').CodeMirror;
+           cm.setValue(cm.getValue().replace(/target="[^"]+"/, 'target="NoSuchState"')); }"""
+    )
+    expect(panel.locator(".lint-stale")).to_contain_text("Unsaved changes")
+
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_function("document.body.dataset.saveState === 'saved' && document.body.dataset.lintReady === '1'")
+    expect(panel.locator(".lint-stale")).to_have_count(0)
+    expect(panel).to_contain_text("NoSuchState")
+    save_screenshot(page, "walkthrough-lint-after-save")
+
+
+def test_the_trace_describes_microsteps_and_links_sources_without_a_dangling_colon(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    step_until(page, "document.body.dataset.simPending.includes('session:fetch')")
+
+    microsteps = page.locator("#sim-trace .sim-record-microstep .sim-summary")
+    assert microsteps.count() > 0
+    summaries = microsteps.all_inner_texts()
+    assert not [s for s in summaries if "undefined" in s]
+    assert any("→" in s for s in summaries)
+    links = page.locator("#sim-trace .sim-src").all_inner_texts()
+    assert links and not [text for text in links if text.endswith(":")]
+    save_screenshot(page, "walkthrough-trace")
