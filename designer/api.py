@@ -26,7 +26,6 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -364,9 +363,7 @@ def sharelink_list(request: Request, version_id: int) -> Response:
 def sharelink_detail(request: Request, link_id: int) -> Response:
     """Revoke a share link (editor role)."""
     link = _get_share_link_for_user(request, link_id)
-    if link.revoked_at is None:
-        link.revoked_at = timezone.now()
-        link.save(update_fields=["revoked_at"])
+    link.revoke()
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 

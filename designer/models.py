@@ -285,6 +285,12 @@ class ShareLink(models.Model):
         """Whether the link still grants access."""
         return self.revoked_at is None
 
+    def revoke(self) -> None:
+        """Stop the link granting access (at once; revoking twice keeps the first time)."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
 
 class Comment(models.Model):
     """A review comment on a version, optionally anchored at file:line, optionally a reply."""

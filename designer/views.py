@@ -22,7 +22,6 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from designer import history
@@ -701,9 +700,7 @@ def sharelink_create(request: HttpRequest, version_id: int) -> HttpResponse:
 def sharelink_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
     """Revoke a share link (editor role); the token stops working at once."""
     link = _get_share_link_for_user(request, link_id)
-    if link.revoked_at is None:
-        link.revoked_at = timezone.now()
-        link.save(update_fields=["revoked_at"])
+    link.revoke()
     messages.info(request, "Share link revoked.")
     return redirect("designer-version-detail", link.version_id)
 
