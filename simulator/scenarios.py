@@ -45,7 +45,15 @@ from typing import Any
 import jsonschema
 
 from simulator.ors.extensions.base import Request
-from simulator.ors.fakes import Rule, _message, _path, _value_matches, regex_problem, validate_fakes
+from simulator.ors.fakes import (
+    Rule,
+    _message,
+    _path,
+    _value_matches,
+    parse_json_text,
+    regex_problem,
+    validate_fakes,
+)
 from simulator.ors.platform import platform_of
 from simulator.ors.project import OrsRun, find_entry
 from simulator.scxml.errors import DocumentError
@@ -304,11 +312,7 @@ class Scenario:
 
 def load_scenario(data: Any, files: Mapping[str, bytes] | None = None, source: str | None = None) -> Scenario:
     """Validate `data` (dict or JSON text); raises :class:`ScenarioError` with every problem."""
-    if isinstance(data, (str, bytes)):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise ScenarioError([f"$: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]) from exc
+    data = parse_json_text(data, ScenarioError)
     problems = validate_scenario(data, files)
     if problems:
         raise ScenarioError(problems)

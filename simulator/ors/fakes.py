@@ -17,7 +17,7 @@ import copy
 import datetime as _dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -574,6 +574,16 @@ def validate_fakes(data: Any) -> list[str]:
     return problems or _semantic_problems(data)
 
 
+def parse_json_text(data: Any, error: Callable[[list[str]], Exception]) -> Any:
+    """The value of JSON text (str/bytes; other values pass through); `error([problem])` if it is not JSON."""
+    if not isinstance(data, (str, bytes)):
+        return data
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise error([f"$: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]) from exc
+
+
 def load_fakes(data: Any = None) -> FakesProfile:
     """Validate `data` (a dict, JSON text, or None for the defaults) and merge it over DEFAULTS.
 
@@ -581,11 +591,7 @@ def load_fakes(data: Any = None) -> FakesProfile:
     """
     if data is None:
         data = {}
-    if isinstance(data, (str, bytes)):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise FakesError([f"$: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"]) from exc
+    data = parse_json_text(data, FakesError)
     problems = validate_fakes(data)
     if problems:
         raise FakesError(problems)
