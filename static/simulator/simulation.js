@@ -86,6 +86,9 @@
       showMessage("Read-only: you are watching this simulation.", true);
       return;
     }
+    // A new action gets its own answer: an earlier error no longer applies (it stayed up and
+    // read as if the new action had failed).
+    showMessage("");
     message.id = nextId++;
     body.dataset.simBusy = "1";
     ws.send(JSON.stringify(message));

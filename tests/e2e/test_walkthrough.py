@@ -3,6 +3,7 @@
 - Pages load without console errors or failed requests (a missing favicon was a 404 on every page).
 - The editor says when the lint panel describes the last saved draft rather than the unsaved text.
 - The simulation trace describes microsteps (they read "undefined →") and links sources cleanly.
+- A simulation error message does not outlive the action it answered.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import save_screenshot, wait_for_live_connection
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
-from tests.e2e.test_simulator import open_simulation_of_the_sample, step_until
+from tests.e2e.test_simulator import act, open_simulation_of_the_sample, step, step_until
 
 
 def watch_for_errors(page: Page) -> list[str]:
@@ -91,3 +92,18 @@ def test_the_trace_describes_microsteps_and_links_sources_without_a_dangling_col
     links = page.locator("#sim-trace .sim-src").all_inner_texts()
     assert links and not [text for text in links if text.endswith(":")]
     save_screenshot(page, "walkthrough-trace")
+
+
+def test_an_error_message_goes_away_with_the_next_action_instead_of_seeming_to_answer_it(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    message = page.locator("#sim-message")
+
+    page.locator("#sim-advance-seconds").fill("-5")
+    act(page, page.get_by_role("button", name="Advance", exact=True))
+    expect(message).to_contain_text("advance seconds must be between")
+
+    step(page)
+    expect(message).to_be_hidden()
