@@ -196,20 +196,18 @@ def format_text(record: dict) -> str:
     return f"{head} {rest}"
 
 
+def record_writer(out: TextIO, fmt: str, text: Callable[[dict], str] = format_text) -> Callable[[dict], None]:
+    """A function printing one record per line to `out`: JSON (``jsonl``) or `text(record)` (``text``)."""
+    if fmt == "jsonl":
+        return lambda record: out.write(dumps(record) + "\n")
+    if fmt == "text":
+        return lambda record: out.write(text(record) + "\n")
+    raise ValueError(f"unknown format {fmt!r}")
+
+
 def run_paths(paths: Iterable[str | Path], out: TextIO, fmt: str = "jsonl", **options: Any) -> int:
     """Run each path in turn, printing records and one summary line per path; returns exit status."""
-    write: Callable[[dict], None]
-    if fmt == "jsonl":
-
-        def write(record: dict) -> None:
-            out.write(dumps(record) + "\n")
-    elif fmt == "text":
-
-        def write(record: dict) -> None:
-            out.write(format_text(record) + "\n")
-    else:
-        raise ValueError(f"unknown format {fmt!r}")
-
+    write = record_writer(out, fmt)
     exit_status = 0
     for path in paths:
         root_session: list[str] = []

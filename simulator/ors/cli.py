@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from simulator.headless import format_text
+from simulator.headless import format_text, record_writer
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.trace import dumps, jsonable
+from simulator.scxml.trace import jsonable
 
 from .fakes import FakesError, load_fakes
 from .project import OrsRun, ProjectError, find_entry, load_project
@@ -33,28 +33,19 @@ def read_fakes(path: str | Path | None) -> Any:
     return load_fakes(text)
 
 
-def _writer(out: TextIO, fmt: str) -> Callable[[dict], None]:
-    if fmt == "jsonl":
-        return lambda record: out.write(dumps(record) + "\n")
-    if fmt == "text":
-
-        def write(record: dict) -> None:
-            if record.get("type") == "done" and "outcome" in record:
-                out.write(
-                    f"done: status={record['status']} final_state={record['final_state']} "
-                    f"outcome={json.dumps(record['outcome'])} virtual_time={record['virtual_time']:g}s "
-                    f"errors={len(record['errors'])}\n"
-                )
-                for q in record["requests"]:
-                    last = q["responses"][-1]["name"] if q["responses"] else "-"
-                    out.write(
-                        f"  request {q['id']} {q['module']}:{q['action']} line {q['line']}: {q['status']} {last}\n"
-                    )
-            else:
-                out.write(format_text(record) + "\n")
-
-        return write
-    raise ValueError(f"unknown format {fmt!r}")
+def _format_text(record: dict) -> str:
+    """`format_text`, with the ORS summary: outcome and one line per extension request."""
+    if record.get("type") != "done" or "outcome" not in record:
+        return format_text(record)
+    lines = [
+        f"done: status={record['status']} final_state={record['final_state']} "
+        f"outcome={json.dumps(record['outcome'])} virtual_time={record['virtual_time']:g}s "
+        f"errors={len(record['errors'])}"
+    ]
+    for q in record["requests"]:
+        last = q["responses"][-1]["name"] if q["responses"] else "-"
+        lines.append(f"  request {q['id']} {q['module']}:{q['action']} line {q['line']}: {q['status']} {last}")
+    return "\n".join(lines)
 
 
 def run_project(
@@ -110,7 +101,7 @@ def run_ors_paths(
     seed: int = 0,
 ) -> int:
     """The CLI loop (see module docstring); returns the exit status."""
-    write = _writer(out, fmt)
+    write = record_writer(out, fmt, _format_text)
     try:
         profile = read_fakes(fakes)
     except FakesError as exc:
