@@ -248,3 +248,16 @@ def test_a_user_without_a_team_is_told_why_creating_a_project_is_refused_in_the_
     html = response.content.decode()
     assert "Creating a project needs the editor role in a team." in html
     assert 'href="/teams/"' in html  # where to start a team, inside the usual navigation
+
+
+@pytest.mark.django_db
+def test_a_share_link_visitor_can_find_the_log_in_link_back_to_the_same_page(world: World) -> None:
+    world.client_for("editor").post(f"/versions/{world.v1.pk}/share/")
+    visitor = Client()
+    visitor.get(f"/s/{ShareLink.objects.get(version=world.v1).token}/")
+
+    html = visitor.get(f"/versions/{world.v1.pk}/").content.decode()
+    login_page = visitor.get("/accounts/login/").content.decode()
+
+    assert f'href="/accounts/login/?next=/versions/{world.v1.pk}/"' in html
+    assert "ow-login-link" not in login_page  # not on the login page itself
