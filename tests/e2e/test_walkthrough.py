@@ -107,3 +107,21 @@ def test_an_error_message_goes_away_with_the_next_action_instead_of_seeming_to_a
 
     step(page)
     expect(message).to_be_hidden()
+
+
+def test_a_refused_import_shows_the_reason_styled_as_an_error_and_keeps_the_name(
+    logged_in_page: Page, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    not_xml = tmp_path / "notes.scxml"
+    not_xml.write_text("this is not XML\n")
+    page.goto("/projects/upload/")
+    page.get_by_label("Name").fill("Broken import")
+    page.get_by_label("File").set_input_files(str(not_xml))
+    page.get_by_role("button", name="Import").click()
+
+    errors = page.locator(".errorlist")
+    expect(errors).to_contain_text("not well-formed XML (line 1)")
+    assert errors.first.evaluate("e => getComputedStyle(e).color") == "rgb(197, 48, 48)"
+    expect(page.get_by_label("Name")).to_have_value("Broken import")
