@@ -33,7 +33,15 @@ from typing import Any
 from lxml import etree
 
 from simulator.ors.extensions import MODULES, module_for_namespace
-from simulator.ors.extensions.base import GENESYS_NS_BASE, Action, Attr, Child, Module, validate_element
+from simulator.ors.extensions.base import (
+    GENESYS_NS_BASE,
+    Action,
+    Attr,
+    Child,
+    Module,
+    declared_child,
+    validate_element,
+)
 from simulator.scxml.graph import is_custom_action, is_scxml, local_name, namespace_of
 from simulator.scxml.lint import Finding, finding, js_syntax_error
 from simulator.scxml.loader import LoadedDocument
@@ -139,20 +147,6 @@ def _is_number(value: Any) -> bool:
 # --- Action checks ---------------------------------------------------------------------------
 
 
-def _declared_child(children: Iterable[Child], element: etree._Element, module: Module) -> Child | None:
-    ns, name = namespace_of(element), local_name(element)
-    for child in children:
-        if child.tag != name:
-            continue
-        if child.namespace is None and ns in module.namespaces:
-            return child
-        if child.namespace is not None and (ns or "").removeprefix("http://") == child.namespace.removeprefix(
-            "http://"
-        ):
-            return child
-    return None
-
-
 def _attribute_findings(
     doc: LoadedDocument,
     element: etree._Element,
@@ -201,7 +195,7 @@ def _walk_children(
     for sub in element:
         if not isinstance(sub.tag, str):
             continue
-        decl = _declared_child(children, sub, module)
+        decl = declared_child(children, namespace_of(sub), local_name(sub), module.namespaces)
         if decl is None:
             continue  # validate_element() reports undeclared children
         sub_where = f"{where}/{local_name(sub)}"

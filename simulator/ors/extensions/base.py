@@ -449,6 +449,23 @@ def _check_literal(attr: Attr, raw: str, where: str, line: int, problems: list[t
         )
 
 
+def declared_child(children: Iterable[Child], ns: str | None, local: str, namespaces: tuple[str, ...]) -> Child | None:
+    """The declaration of child element ``{ns}local``; `namespaces` are the parent module's URIs.
+
+    A Genesys namespace may be written without ``http://`` (as the docs do).
+    """
+    for c in children:
+        if c.namespace is None:
+            accepted = namespaces
+        elif c.namespace.startswith(GENESYS_NS_BASE):
+            accepted = (c.namespace, c.namespace.removeprefix("http://"))
+        else:
+            accepted = (c.namespace,)
+        if c.tag == local and ns in accepted:
+            return c
+    return None
+
+
 def _validate(
     element: etree._Element,
     attributes: tuple[Attr, ...],
@@ -471,16 +488,7 @@ def _validate(
         if not isinstance(sub.tag, str):
             continue  # comments, processing instructions
         ns, local = split_tag(sub.tag)
-        decl = None
-        for c in children:
-            c_ns = (namespace,) if c.namespace is None else (c.namespace,)
-            if c.namespace is None:
-                c_ns = namespaces
-            elif c.namespace.startswith(GENESYS_NS_BASE):
-                c_ns = (c.namespace, c.namespace.removeprefix("http://"))
-            if c.tag == local and ns in c_ns:
-                decl = c
-                break
+        decl = declared_child(children, ns, local, namespaces)
         if decl is None:
             if not open_:
                 problems.append((sub.sourceline or line, f"{where}: unexpected child element <{local}>"))
