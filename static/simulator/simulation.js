@@ -65,6 +65,26 @@
     box.classList.toggle("error", !!isError);
   }
 
+  /**
+   * The simulation cannot be built (definition errors): every control would only answer "no
+   * simulation is open on this connection", so say what is wrong once, point to the source
+   * and disable the controls.
+   */
+  function cannotStart(message) {
+    const box = $("sim-message");
+    box.hidden = false;
+    box.classList.add("error");
+    box.textContent = "This version cannot be simulated: " + message + ". ";
+    box.appendChild(el("a", { href: config.urls.editor }, "Open its source"));
+    body.dataset.simError = message;
+    body.dataset.simFatal = "1";
+    body.dataset.simBusy = "0";
+    document.querySelectorAll(".sim-controls button, .sim-controls input, .sim-controls select, .sim-side button, .sim-rewind input, .sim-rewind button").forEach((c) => {
+      c.disabled = true;
+    });
+    $("sim-status").textContent = "cannot start";
+  }
+
   function parseJSON(text, what) {
     try {
       return JSON.parse(text);
@@ -177,6 +197,10 @@
         answered(frame);
         break;
       case "error":
+        if (frame.fatal) {
+          cannotStart(frame.message);
+          break;
+        }
         showMessage(frame.message, true);
         body.dataset.simError = frame.message;
         body.dataset.simBusy = "0";

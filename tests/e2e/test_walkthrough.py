@@ -125,3 +125,34 @@ def test_a_refused_import_shows_the_reason_styled_as_an_error_and_keeps_the_name
     expect(errors).to_contain_text("not well-formed XML (line 1)")
     assert errors.first.evaluate("e => getComputedStyle(e).color") == "rgb(197, 48, 48)"
     expect(page.get_by_label("Name")).to_have_value("Broken import")
+
+
+BROKEN = b"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a">
+  <state id="a"><transition event="go" target="NoSuchState"/></state>
+</scxml>
+"""
+
+
+def test_a_version_with_definition_errors_says_it_cannot_be_simulated_and_disables_the_controls(
+    logged_in_page: Page,
+) -> None:
+    from designer import history
+    from designer.models import Project, Team
+
+    page = logged_in_page
+    make_demo_user_owner()
+    project = Project.objects.create(team=Team.objects.get(name="Routing team"), name="Broken target")
+    version = history.create_version(
+        project, {"src-gen/Main.scxml": BROKEN}, author=None, message="broken", parent=None, entry="src-gen/Main.scxml"
+    )
+    page.goto(f"/versions/{version.pk}/")
+    page.get_by_role("link", name="Simulate").click()
+    page.wait_for_function("document.body.dataset.simFatal === '1'")
+
+    message = page.locator("#sim-message")
+    expect(message).to_contain_text("This version cannot be simulated")
+    expect(message).to_contain_text("NoSuchState")
+    source = message.get_by_role("link", name="Open its source")
+    expect(source).to_have_attribute("href", f"/versions/{version.pk}/editor/")
+    expect(page.get_by_role("button", name="Step", exact=True)).to_be_disabled()
+    save_screenshot(page, "walkthrough-cannot-simulate")
