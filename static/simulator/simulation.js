@@ -155,7 +155,7 @@
       case "hello":
         readonly = !!frame.readonly;
         body.dataset.simRole = frame.role || "";
-        document.querySelectorAll(".sim-controls button, .sim-side button, #sim-rewind").forEach((b) => {
+        document.querySelectorAll(".sim-controls button, .sim-controls input, .sim-controls select, .sim-side button, .sim-rewind button, #sim-rewind").forEach((b) => {
           if (readonly) b.disabled = true;
         });
         break;

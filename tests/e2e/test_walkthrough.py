@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import save_screenshot, wait_for_live_connection
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
@@ -156,3 +156,49 @@ def test_a_version_with_definition_errors_says_it_cannot_be_simulated_and_disabl
     expect(source).to_have_attribute("href", f"/versions/{version.pk}/editor/")
     expect(page.get_by_role("button", name="Step", exact=True)).to_be_disabled()
     save_screenshot(page, "walkthrough-cannot-simulate")
+
+
+SIMPLE = b"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a">
+  <state id="a"><transition event="go" target="b"/></state>
+  <final id="b"/>
+</scxml>
+"""
+
+
+def test_a_teammate_watching_a_shared_simulation_finds_every_control_disabled(
+    logged_in_page: Page, browser: Browser, server_url: str
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from designer import history
+    from designer.models import Membership, Project, Role, Team
+    from simulator.models import Simulation
+    from tests.e2e.conftest import log_in
+
+    page = logged_in_page
+    make_demo_user_owner()
+    team = Team.objects.get(name="Routing team")
+    project = Project.objects.create(team=team, name="Watched")
+    version = history.create_version(
+        project, {"src-gen/Main.scxml": SIMPLE}, author=None, message="v1", parent=None, entry="src-gen/Main.scxml"
+    )
+    page.goto(f"/versions/{version.pk}/")
+    page.get_by_role("link", name="Simulate").click()
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    Simulation.objects.filter(version=version).update(shared=True)
+    simulation = Simulation.objects.get(version=version)
+    watcher = get_user_model().objects.create_user("watcher", password="watch-it-42")
+    Membership.objects.create(team=team, user=watcher, role=Role.VIEWER)
+
+    context = browser.new_context(base_url=server_url)
+    try:
+        other = context.new_page()
+        log_in(other, "watcher", "watch-it-42")
+        other.goto(f"/simulations/{simulation.pk}/")
+        other.wait_for_function("document.body.dataset.simRole === 'watcher' && document.body.dataset.simReady === '1'")
+
+        for name in ["Step", "Run", "Restart", "Advance", "Back one step"]:
+            expect(other.get_by_role("button", name=name, exact=True)).to_be_disabled()
+        expect(other.locator("#sim-advance-seconds")).to_be_disabled()
+    finally:
+        context.close()
