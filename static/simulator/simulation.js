@@ -65,6 +65,14 @@
     box.classList.toggle("error", !!isError);
   }
 
+  /** Watchers and simulations that cannot start: every control that would send an action. */
+  function disableControls() {
+    const controls = ".sim-controls button, .sim-controls input, .sim-controls select, .sim-side button, .sim-rewind input, .sim-rewind button";
+    document.querySelectorAll(controls).forEach((c) => {
+      c.disabled = true;
+    });
+  }
+
   /**
    * The simulation cannot be built (definition errors): every control would only answer "no
    * simulation is open on this connection", so say what is wrong once, point to the source
@@ -79,9 +87,7 @@
     body.dataset.simError = message;
     body.dataset.simFatal = "1";
     body.dataset.simBusy = "0";
-    document.querySelectorAll(".sim-controls button, .sim-controls input, .sim-controls select, .sim-side button, .sim-rewind input, .sim-rewind button").forEach((c) => {
-      c.disabled = true;
-    });
+    disableControls();
     $("sim-status").textContent = "cannot start";
   }
 
@@ -155,9 +161,7 @@
       case "hello":
         readonly = !!frame.readonly;
         body.dataset.simRole = frame.role || "";
-        document.querySelectorAll(".sim-controls button, .sim-controls input, .sim-controls select, .sim-side button, .sim-rewind button, #sim-rewind").forEach((b) => {
-          if (readonly) b.disabled = true;
-        });
+        if (readonly) disableControls();
         break;
       case "reset":
         records = frame.records.slice();
