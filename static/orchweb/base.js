@@ -5,6 +5,8 @@
 // - Proves the live connection: opens the ping socket named by <body data-ws-ping-url>, sends a
 //   ping with a random id and, when its pong comes back through the channel layer, sets
 //   <html data-ws-ready="1"> (browser tests wait on this flag instead of sleeping).
+// - Forms with `data-confirm="question"` ask before submitting: the destructive ones (discarding
+//   or replacing a draft, deleting a draft file) would otherwise lose work in one click.
 "use strict";
 
 window.orchweb = window.orchweb || {};
@@ -40,3 +42,10 @@ window.orchweb.websocketUrl = function websocketUrl(path) {
     }
   });
 })();
+
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset ? event.target.dataset.confirm : "";
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});

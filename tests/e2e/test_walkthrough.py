@@ -14,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import save_screenshot, wait_for_live_connection
-from tests.e2e.test_designer import import_sample, make_demo_user_owner
+from tests.e2e.test_designer import draft_files, import_sample, make_demo_user_owner
 from tests.e2e.test_simulator import act, open_simulation_of_the_sample, step, step_until
 
 
@@ -202,3 +202,41 @@ def test_a_teammate_watching_a_shared_simulation_finds_every_control_disabled(
         expect(other.locator("#sim-advance-seconds")).to_be_disabled()
     finally:
         context.close()
+
+
+def test_replacing_or_discarding_a_draft_asks_first_and_a_no_keeps_the_work(logged_in_page: Page) -> None:
+    from designer import history
+    from designer.models import Draft, Project, Team
+
+    page = logged_in_page
+    make_demo_user_owner()
+    project = Project.objects.create(team=Team.objects.get(name="Routing team"), name="Careful")
+    version = history.create_version(
+        project, {"src-gen/Main.scxml": SIMPLE}, author=None, message="v1", parent=None, entry="src-gen/Main.scxml"
+    )
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.get_by_label("Path").last.fill("notes.txt")
+    page.get_by_label("Content").fill("keep me")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add", exact=True).click()
+    assert draft_files(project)["notes.txt"] == "keep me"
+
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.goto(f"/versions/{version.pk}/")
+    page.get_by_role("button", name="Start a draft from v1").click()
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Discard the draft").click()
+    page.reload()
+
+    assert questions == [
+        "Start a new draft from v1? It replaces your current draft, with any changes in it.",
+        "Discard your draft and every change in it?",
+    ]
+    assert draft_files(project)["notes.txt"] == "keep me"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    with page.expect_navigation():
+        page.get_by_role("button", name="Discard the draft").click()
+    assert not Draft.objects.filter(project=project).exists()
