@@ -254,6 +254,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
             except UploadError as exc:
                 form.add_error(None, str(exc))
             else:
+                messages.success(request, f"Created {project.name}.")
                 return redirect("designer-project-detail", project.pk)
         return render(request, "designer/project_new.html", {"form": form}, status=400)
     return render(request, "designer/project_new.html", {"form": form})
@@ -274,6 +275,9 @@ def project_upload(request: HttpRequest) -> HttpResponse:
             except UploadError as exc:
                 form.add_error("file", str(exc))
             else:
+                version = project.latest_version
+                detail = f"{len(files)} file(s), entry {version.entry}" if version else "no files"
+                messages.success(request, f"Imported {upload.name}: {detail}.")
                 return redirect("designer-project-detail", project.pk)
         return render(request, "designer/project_upload.html", {"form": form}, status=400)
     return render(request, "designer/project_upload.html", {"form": form})

@@ -261,3 +261,21 @@ def test_a_share_link_visitor_can_find_the_log_in_link_back_to_the_same_page(wor
 
     assert f'href="/accounts/login/?next=/versions/{world.v1.pk}/"' in html
     assert "ow-login-link" not in login_page  # not on the login page itself
+
+
+@pytest.mark.django_db
+def test_creating_or_importing_a_project_says_so_on_the_project_page(world: World) -> None:
+    client = world.client_for("editor")
+    scxml = b'<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0"><final id="f"/></scxml>'
+
+    created = client.post(
+        "/projects/new/", {"team": world.team.pk, "name": "Fresh", "starter": "basic"}, follow=True
+    ).content.decode()
+    imported = client.post(
+        "/projects/upload/",
+        {"team": world.team.pk, "name": "Uploaded", "file": SimpleUploadedFile("Flow.scxml", scxml)},
+        follow=True,
+    ).content.decode()
+
+    assert "Created Fresh." in created
+    assert "Imported Flow.scxml: 1 file(s), entry src-gen/Flow.scxml." in imported
