@@ -279,3 +279,13 @@ def test_creating_or_importing_a_project_says_so_on_the_project_page(world: Worl
 
     assert "Created Fresh." in created
     assert "Imported Flow.scxml: 1 file(s), entry src-gen/Flow.scxml." in imported
+
+
+@pytest.mark.django_db
+def test_the_admin_and_the_site_pages_name_the_favicon(admin_client: Client) -> None:
+    admin = admin_client.get("/admin/").content.decode()
+    site = admin_client.get("/projects/").content.decode()
+
+    for html in (admin, site):
+        assert '<link rel="icon" href="/static/orchweb/favicon' in html
+    assert "Site administration" in admin  # the admin's own page is intact
