@@ -57,9 +57,18 @@ def _cannot_open(request: HttpRequest, message: str, version: Any) -> HttpRespon
 
 
 def _create(request: HttpRequest, version_id: int) -> HttpResponse:
+    """GET shows the start form (pick a fakes profile); only POST creates, so a reload, a prefetch
+    or a crawler following the Simulate link never opens duplicate simulations."""
     version = _get_version_for_user(request, version_id)
     files, _ = sessions.version_files(version)
     fakes_path = request.POST.get("fakes") or request.GET.get("fakes") or ""
+    if request.method != "POST":
+        fakes_files = sorted(p for p in files if p.startswith("fakes/") and p.endswith(".json"))
+        return render(
+            request,
+            "simulator/start.html",
+            {"version": version, "fakes_files": fakes_files, "selected": fakes_path},
+        )
     try:
         fakes, source = sessions.resolve_fakes(files, fakes_path or None)
     except sessions.OpError as exc:
@@ -71,7 +80,7 @@ def _create(request: HttpRequest, version_id: int) -> HttpResponse:
 @page
 @require_http_methods(["GET", "POST"])
 def version_simulate(request: HttpRequest, version_id: int) -> HttpResponse:
-    """Open a new simulation of a version (optional `fakes=fakes/x.json`) and go to its page."""
+    """Start a new simulation of a version (optional `fakes=fakes/x.json`) and go to its page."""
     return _create(request, version_id)
 
 

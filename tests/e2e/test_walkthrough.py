@@ -147,6 +147,7 @@ def test_a_version_with_definition_errors_says_it_cannot_be_simulated_and_disabl
     )
     page.goto(f"/versions/{version.pk}/")
     page.get_by_role("link", name="Simulate").click()
+    page.get_by_role("button", name="Start simulation").click()
     page.wait_for_function("document.body.dataset.simFatal === '1'")
 
     message = page.locator("#sim-message")
@@ -184,6 +185,7 @@ def test_a_teammate_watching_a_shared_simulation_finds_every_control_disabled(
     )
     page.goto(f"/versions/{version.pk}/")
     page.get_by_role("link", name="Simulate").click()
+    page.get_by_role("button", name="Start simulation").click()
     page.wait_for_function("document.body.dataset.simReady === '1'")
     Simulation.objects.filter(version=version).update(shared=True)
     simulation = Simulation.objects.get(version=version)

@@ -19,7 +19,7 @@ def client_for(user) -> Client:
 
 
 def open_simulation(world: SimWorld, **params) -> Simulation:
-    response = client_for(world.owner).get(f"/versions/{world.version.pk}/simulate/", params)
+    response = client_for(world.owner).post(f"/versions/{world.version.pk}/simulate/", params)
     assert response.status_code == 302
     simulation = Simulation.objects.get()
     assert response["Location"] == f"/simulations/{simulation.pk}/"
@@ -41,15 +41,29 @@ def test_simulating_a_version_creates_the_users_simulation_and_redirects_to_its_
     assert config["readonly"] is False
 
 
-def test_the_version_pages_simulate_link_opens_a_simulation(sim_world):
-    response = client_for(sim_world.owner).get("/simulations/new/", {"version": sim_world.version.pk})
+def test_the_version_pages_simulate_link_shows_a_start_form_and_creates_nothing(sim_world):
+    client = client_for(sim_world.owner)
+
+    form = client.get("/simulations/new/", {"version": sim_world.version.pk})
+    again = client.get(f"/versions/{sim_world.version.pk}/simulate/", {"fakes": "fakes/manual-submit.json"})
+
+    assert form.status_code == again.status_code == 200
+    html = again.content.decode()
+    assert f'action="/versions/{sim_world.version.pk}/simulate/"' in html
+    assert 'method="post"' in html
+    assert '<option value="fakes/manual-submit.json" selected>' in html
+    assert not Simulation.objects.exists()  # a reload or a prefetch of the link opens nothing
+
+
+def test_posting_the_start_form_opens_a_simulation(sim_world):
+    response = client_for(sim_world.owner).post("/simulations/new/", {"version": sim_world.version.pk})
 
     assert response.status_code == 302
     assert Simulation.objects.filter(owner=sim_world.owner).count() == 1
 
 
 def test_a_bad_fakes_file_is_a_400_with_the_problem(sim_world):
-    response = client_for(sim_world.owner).get(
+    response = client_for(sim_world.owner).post(
         f"/versions/{sim_world.version.pk}/simulate/", {"fakes": "fakes/broken.json"}
     )
 
@@ -60,8 +74,8 @@ def test_a_bad_fakes_file_is_a_400_with_the_problem(sim_world):
 
 def test_a_simulation_that_cannot_be_opened_says_why_in_the_site_page_with_a_way_back(sim_world):
     client = client_for(sim_world.owner)
-    bad_fakes = client.get(f"/versions/{sim_world.version.pk}/simulate/", {"fakes": "fakes/nope.json"})
-    bad_version = client.get("/simulations/new/", {"version": "abc"})
+    bad_fakes = client.post(f"/versions/{sim_world.version.pk}/simulate/", {"fakes": "fakes/nope.json"})
+    bad_version = client.post("/simulations/new/", {"version": "abc"})
 
     assert bad_fakes.status_code == 400
     html = bad_fakes.content.decode()
@@ -74,9 +88,11 @@ def test_a_simulation_that_cannot_be_opened_says_why_in_the_site_page_with_a_way
 
 
 def test_an_outsider_cannot_simulate_a_version_of_another_team(sim_world):
-    response = client_for(sim_world.outsider).get(f"/versions/{sim_world.version.pk}/simulate/")
+    client = client_for(sim_world.outsider)
+    response = client.post(f"/versions/{sim_world.version.pk}/simulate/")
+    form = client.get(f"/versions/{sim_world.version.pk}/simulate/")
 
-    assert response.status_code == 404
+    assert response.status_code == form.status_code == 404
     assert not Simulation.objects.exists()
 
 
