@@ -104,4 +104,5 @@ class MembershipForm(forms.Form):
     """Add a member by username, or change a member's role."""
 
     username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=Role.choices)
+    # Least privilege by default: granting ownership must be a deliberate choice.
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)

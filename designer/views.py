@@ -794,7 +794,12 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
 
 
 def _render_team(
-    request: HttpRequest, team: Team, role: str | None, status: int = 200, error: str = ""
+    request: HttpRequest,
+    team: Team,
+    role: str | None,
+    status: int = 200,
+    error: str = "",
+    form: MembershipForm | None = None,
 ) -> HttpResponse:
     context = {
         "team": team,
@@ -802,7 +807,7 @@ def _render_team(
         "is_owner": role == Role.OWNER,
         "memberships": team.memberships.select_related("user").order_by("user__username"),
         "projects": team.projects.order_by("name"),
-        "form": MembershipForm(),
+        "form": form or MembershipForm(),  # a refused form keeps what was typed
         "roles": Role.choices,
         "error": error,
     }
@@ -816,10 +821,10 @@ def membership_set(request: HttpRequest, team_id: int) -> HttpResponse:
     team = _get_team_for_user(request, team_id, Role.OWNER)
     form = MembershipForm(request.POST)
     if not form.is_valid():
-        return _render_team(request, team, Role.OWNER, 400, "Invalid request: " + form.errors.as_text())
+        return _render_team(request, team, Role.OWNER, 400, "Invalid request: " + form.errors.as_text(), form)
     user = get_user_model().objects.filter(username=form.cleaned_data["username"].strip()).first()
     if user is None:
-        return _render_team(request, team, Role.OWNER, 400, f"No user named {form.cleaned_data['username']!r}.")
+        return _render_team(request, team, Role.OWNER, 400, f"No user named {form.cleaned_data['username']!r}.", form)
     membership = team.memberships.filter(user=user).first()
     new_role = form.cleaned_data["role"]
     if membership is not None and membership.role == Role.OWNER and new_role != Role.OWNER and _last_owner(team):

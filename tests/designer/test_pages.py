@@ -289,3 +289,18 @@ def test_the_admin_and_the_site_pages_name_the_favicon(admin_client: Client) -> 
     for html in (admin, site):
         assert '<link rel="icon" href="/static/orchweb/favicon' in html
     assert "Site administration" in admin  # the admin's own page is intact
+
+
+@pytest.mark.django_db
+def test_adding_a_member_offers_the_least_privileged_role_and_keeps_a_mistyped_name(world: World) -> None:
+    client = world.client_for("owner")
+
+    page = client.get(f"/teams/{world.team.pk}/").content.decode()
+    refused = client.post(f"/teams/{world.team.pk}/members/", {"username": "nobody-here", "role": "editor"})
+
+    assert '<option value="viewer" selected>' in page
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert "No user named &#x27;nobody-here&#x27;." in html
+    assert 'value="nobody-here"' in html
+    assert '<option value="editor" selected>' in html
