@@ -1,7 +1,8 @@
 """Scaled mode: two Daphne processes sharing Redis deliver group messages to each other's clients.
 
-Runs whenever the suite runs scaled (DATABASE_URL or REDIS_URL set). Only a fully embedded run
-(neither set) skips it, since there is no Redis to share; .ci/run runs the suite both ways.
+Runs whenever the suite runs scaled (DATABASE_URL or REDIS_URL set). A fully embedded run (neither
+set) deselects `scaled` tests (tests/conftest.py), since there is no Redis to share; .ci/run runs the
+suite both ways.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ pytestmark = pytest.mark.scaled
 def two_servers(django_db_setup: None) -> Iterator[tuple[RunningServer, RunningServer]]:
     """Two Daphne processes on the test database and the REDIS_URL layer."""
     if not os.environ.get("REDIS_URL"):
-        if not os.environ.get("DATABASE_URL"):
-            pytest.skip("embedded run (no DATABASE_URL/REDIS_URL): the scaled run covers this")
         pytest.fail("DATABASE_URL is set but REDIS_URL is not: a scaled run needs both")
     from django.db import connection
 
