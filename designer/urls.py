@@ -35,7 +35,7 @@ API shapes are documented in designer/api.py.
 """
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from designer import api, views
 
@@ -74,6 +74,11 @@ urlpatterns = [
     path("teams/<int:team_id>/members/remove/", views.membership_remove, name="designer-membership-remove"),
     # JSON API
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="designer-api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="designer-api-schema", permission_classes=[]),
+        name="designer-api-docs",
+    ),
     path("api/teams", api.team_list, name="designer-api-team-list"),
     path("api/projects", api.project_list, name="designer-api-project-list"),
     path("api/projects/<int:project_id>", api.project_detail, name="designer-api-project-detail"),

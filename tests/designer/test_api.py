@@ -282,6 +282,16 @@ def test_the_openapi_schema_describes_the_graph_lint_and_diff_endpoints() -> Non
     assert "/api/versions/{version_a}/diff/{version_b}" in schema["paths"]
 
 
+def test_the_api_docs_page_loads_swagger_ui_from_this_server_and_points_at_the_schema() -> None:
+    response = Client().get("/api/docs/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert "/api/schema/" in html
+    assert "cdn" not in html.lower()  # no third-party host: works offline and leaks nothing
+
+
 @pytest.mark.django_db
 def test_the_editor_payload_of_a_draft_carries_texts_and_write_urls(world: World) -> None:
     response = world.client_for("editor").get(f"/projects/{world.project.pk}/draft/editor/")

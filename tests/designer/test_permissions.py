@@ -208,6 +208,7 @@ CASES = [
     ),
     # ---- API
     Case("designer-api-schema", "get", P("/api/schema/"), (200, 200, 200, 200, 200, 200)),
+    Case("designer-api-docs", "get", P("/api/docs/"), (200, 200, 200, 200, 200, 200)),
     Case("designer-api-team-list", "get", P("/api/teams"), (200, 200, 200, 200, 401, 401)),
     Case("designer-api-project-list", "get", P("/api/projects"), (200, 200, 200, 200, 401, 401)),
     Case(
