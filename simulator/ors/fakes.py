@@ -59,6 +59,14 @@ _AGENT = {
     },
 }
 
+#: what a canned HTTP answer may set (per-URL rules and the default answer alike)
+_HTTP_RESPONSE = {
+    "status": {"type": "integer", "minimum": 0},
+    "headers": {"type": "object"},
+    "body": {},
+    "delay": {"type": "number", "minimum": 0},
+}
+
 _MODULES = [
     "session",
     "ws",
@@ -241,22 +249,14 @@ SCHEMA: dict[str, Any] = {
                         "properties": {
                             "url": {"type": "string", "minLength": 1},
                             "method": {"type": "string"},
-                            "status": {"type": "integer", "minimum": 0},
-                            "headers": {"type": "object"},
-                            "body": {},
-                            "delay": {"type": "number", "minimum": 0},
+                            **_HTTP_RESPONSE,
                         },
                     },
                 },
                 "default": {
                     "type": "object",
                     "additionalProperties": False,
-                    "properties": {
-                        "status": {"type": "integer", "minimum": 0},
-                        "headers": {"type": "object"},
-                        "body": {},
-                        "delay": {"type": "number", "minimum": 0},
-                    },
+                    "properties": _HTTP_RESPONSE,
                 },
                 "allow_network": {"type": "array", "items": {"type": "string"}},
                 "error_format": {"enum": ["status", "protocol.status"]},
