@@ -11,7 +11,8 @@ Role ladder: viewer (read, comment) < editor (drafts, new versions, uploads, sha
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
@@ -54,33 +55,57 @@ def remember_share_token(request: HttpRequest, token: str) -> None:
     request.session[SESSION_KEY] = tokens[-20:]
 
 
-def shared_version_ids(request: HttpRequest) -> set[int]:
-    """Versions readable through active share links held by this request."""
-    tokens = list(getattr(request, "session", {}).get(SESSION_KEY, []))
+def session_share_tokens(session: Mapping[str, Any] | None) -> list[str]:
+    """Share tokens remembered in a (page or websocket) session by opening `/s/<token>/`."""
+    return list((session or {}).get(SESSION_KEY, []))
+
+
+def request_share_tokens(request: HttpRequest) -> list[str]:
+    """Share tokens a page or API request holds: the session's plus `?share=<token>`."""
+    tokens = session_share_tokens(getattr(request, "session", None))
     query_token = request.GET.get("share")
     if query_token:
         tokens.append(query_token)
+    return tokens
+
+
+def shared_version_ids(share_tokens: Iterable[str]) -> set[int]:
+    """Versions readable through the active share links among `share_tokens`."""
+    tokens = [token for token in share_tokens if token]
     if not tokens:
         return set()
     return set(ShareLink.objects.filter(token__in=tokens, revoked_at__isnull=True).values_list("version_id", flat=True))
 
 
+def _is_authenticated(user: object) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
 def require_user(request: HttpRequest) -> None:
     """Raise AuthenticationRequired for an anonymous visitor (pages redirect to login, the API 401s)."""
-    if not request.user.is_authenticated:
+    if not _is_authenticated(request.user):
         raise AuthenticationRequired()
 
 
 def refuse(request: HttpRequest, error: Exception) -> NoReturn:
     """Raise `error` (Http404 / PermissionDenied), unless the visitor is anonymous: they log in first."""
-    require_user(request)
+    _refuse_user(request.user, error)
+
+
+def _refuse_user(user: object, error: Exception) -> NoReturn:
+    if not _is_authenticated(user):
+        raise AuthenticationRequired()
     raise error
 
 
 def _check_role(request: HttpRequest, team_id: int, required: str) -> str:
     """The member's role if sufficient; AuthenticationRequired / Http404 / PermissionDenied otherwise."""
-    require_user(request)
-    user = request.user
+    return _check_user_role(request.user, team_id, required)
+
+
+def _check_user_role(user: object, team_id: int, required: str) -> str:
+    if not _is_authenticated(user):
+        raise AuthenticationRequired()
     role = role_in_team(user, team_id)
     if role is None:
         raise Http404("No such project.")
@@ -98,15 +123,27 @@ def _get_project_for_user(request: HttpRequest, project_id: int, required: str =
     return project
 
 
-def _get_version_for_user(request: HttpRequest, version_id: int, required: str = Role.VIEWER) -> Version:
-    """The version if the user may access it with `required`; share links grant viewer access."""
+def get_version_for_user(
+    user: object, version_id: int, share_tokens: Iterable[str] = (), required: str = Role.VIEWER
+) -> Version:
+    """The version if `user` may access it with `required`; the public check other apps call.
+
+    `share_tokens` (see request_share_tokens / session_share_tokens) grant viewer access to the
+    versions they share. Raises AuthenticationRequired (anonymous, no valid token), Http404
+    (no such version, or not a member of its team) or PermissionDenied (role too low).
+    """
     version = Version.objects.select_related("project__team", "author").filter(pk=version_id).first()
     if version is None:
-        refuse(request, Http404("No such version."))
-    if required == Role.VIEWER and version.pk in shared_version_ids(request):
+        _refuse_user(user, Http404("No such version."))
+    if required == Role.VIEWER and version.pk in shared_version_ids(share_tokens):
         return version
-    _check_role(request, version.project.team_id, required)
+    _check_user_role(user, version.project.team_id, required)
     return version
+
+
+def _get_version_for_user(request: HttpRequest, version_id: int, required: str = Role.VIEWER) -> Version:
+    """get_version_for_user for a page or API request (its user and share tokens)."""
+    return get_version_for_user(request.user, version_id, request_share_tokens(request), required)
 
 
 def _get_share_link_for_user(request: HttpRequest, link_id: int) -> ShareLink:

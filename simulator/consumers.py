@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
-from designer.permissions import AuthenticationRequired, _get_version_for_user
+from designer.permissions import AuthenticationRequired, get_version_for_user, session_share_tokens
 from simulator import sessions
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError
@@ -85,15 +85,6 @@ class _Refused(Exception):
         self.message = message
 
 
-class _ScopeRequest:
-    """The bits of an HttpRequest the designer's permission helpers read, from a websocket scope."""
-
-    def __init__(self, scope: dict):
-        self.user = scope.get("user")
-        self.session = scope.get("session") or {}
-        self.GET: dict[str, str] = {}
-
-
 class SimulationConsumer(AsyncJsonWebsocketConsumer):
     """``ws/simulations/`` and ``ws/simulations/<id>/``: the simulation protocol (docs/simulation-protocol.md).
 
@@ -158,7 +149,9 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
     def _load(self, simulation_id: int) -> tuple[Simulation, str]:
         """The simulation and the role of this user ("owner" or "watcher"), or _Refused."""
         try:
-            return sessions.get_simulation_for_user(_ScopeRequest(self.scope), simulation_id)
+            return sessions.get_simulation_for_user(
+                self.scope.get("user"), simulation_id, session_share_tokens(self.scope.get("session"))
+            )
         except (Http404, AuthenticationRequired) as exc:
             raise _Refused(4404, "no such simulation") from exc
         except PermissionDenied as exc:
@@ -381,7 +374,9 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _create(self, version_id: int, fakes: Any, interaction: Any, seed: int) -> Simulation:
         try:
-            version = _get_version_for_user(_ScopeRequest(self.scope), version_id)
+            version = get_version_for_user(
+                self.scope.get("user"), version_id, session_share_tokens(self.scope.get("session"))
+            )
         except (Http404, PermissionDenied, AuthenticationRequired) as exc:
             raise sessions.OpError(f"no version {version_id} you may simulate") from exc
         files, _ = sessions.version_files(version)

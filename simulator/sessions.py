@@ -45,7 +45,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -638,30 +638,30 @@ def build_runtime(simulation: Any) -> SimulationRuntime:
     return runtime
 
 
-def get_simulation_for_user(request: Any, simulation_id: int) -> tuple[Any, str]:
-    """(simulation, "owner" | "watcher") for a page request or websocket scope adapter (sync: DB).
+def get_simulation_for_user(user: Any, simulation_id: int, share_tokens: Iterable[str] = ()) -> tuple[Any, str]:
+    """(simulation, "owner" | "watcher") for a user of a page or a websocket (sync: DB).
 
     The owner must still be allowed to view the version; others may watch a *shared* simulation
     of a version they can view. Http404 hides simulations of versions the user cannot see,
     PermissionDenied refuses unshared simulations of other users. The version check is the
-    designer's (`designer.permissions`), never re-implemented here.
+    designer's (`designer.permissions.get_version_for_user`), never re-implemented here.
     """
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
 
-    from designer.permissions import AuthenticationRequired, _get_version_for_user
+    from designer.permissions import AuthenticationRequired, get_version_for_user
     from simulator.models import Simulation
 
     simulation = Simulation.objects.select_related("version__project", "owner").filter(pk=simulation_id).first()
     if simulation is None:
         raise Http404("No such simulation.")
     try:
-        _get_version_for_user(request, simulation.version_id)
+        get_version_for_user(user, simulation.version_id, share_tokens)
     except (Http404, PermissionDenied) as exc:
         raise Http404("No such simulation.") from exc
     except AuthenticationRequired:
         raise
-    if simulation.owner_id == request.user.pk:
+    if simulation.owner_id == getattr(user, "pk", None):
         return simulation, "owner"
     if simulation.shared:
         return simulation, "watcher"

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from designer.permissions import AuthenticationRequired, _get_version_for_user, teams_for_user
+from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
 from simulator import sessions
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError, load_fakes
@@ -59,7 +59,7 @@ def _cannot_open(request: HttpRequest, message: str, version: Any) -> HttpRespon
 def _create(request: HttpRequest, version_id: int) -> HttpResponse:
     """GET shows the start form (pick a fakes profile); only POST creates, so a reload, a prefetch
     or a crawler following the Simulate link never opens duplicate simulations."""
-    version = _get_version_for_user(request, version_id)
+    version = get_version_for_user(request.user, version_id, request_share_tokens(request))
     files, _ = sessions.version_files(version)
     fakes_path = request.POST.get("fakes") or request.GET.get("fakes") or ""
     if request.method != "POST":
@@ -98,7 +98,7 @@ def simulation_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
     """The simulation page: diagram, controls, pending requests, fakes, inject, inspector, trace."""
-    simulation, role = sessions.get_simulation_for_user(request, simulation_id)
+    simulation, role = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
     version = simulation.version
     files, entry = sessions.version_files(version)
     fakes_files = {}

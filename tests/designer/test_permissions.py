@@ -18,12 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import Http404
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from designer import history
 from designer.importing import export_zip
+from designer.models import Role
+from designer.permissions import AuthenticationRequired, get_version_for_user
 from designer.starters import load_starter
 from tests.designer.conftest import World, build_world
 
@@ -373,3 +377,24 @@ def test_access(case: Case, actor: str) -> None:
         assert response["Location"].startswith(LOGIN_URL)
     if expected == 401:
         assert "WWW-Authenticate" in response
+
+
+def test_get_version_for_user_is_the_public_check_other_apps_call(world: World) -> None:
+    assert get_version_for_user(world.viewer, world.v1.pk) == world.v1
+    assert get_version_for_user(world.editor, world.v1.pk, required=Role.EDITOR) == world.v1
+    with pytest.raises(PermissionDenied):
+        get_version_for_user(world.viewer, world.v1.pk, required=Role.EDITOR)
+    with pytest.raises(Http404):
+        get_version_for_user(world.outsider, world.v1.pk)
+    with pytest.raises(Http404):
+        get_version_for_user(world.viewer, 999_999)
+    with pytest.raises(AuthenticationRequired):
+        get_version_for_user(AnonymousUser(), world.v2.pk)
+    # A share token grants viewer access to its version only, whoever holds it.
+    assert get_version_for_user(AnonymousUser(), world.v2.pk, [world.link.token]) == world.v2
+    assert get_version_for_user(world.outsider, world.v2.pk, [world.link.token]) == world.v2
+    with pytest.raises(AuthenticationRequired):
+        get_version_for_user(AnonymousUser(), world.v1.pk, [world.link.token])
+    world.link.revoke()
+    with pytest.raises(Http404):
+        get_version_for_user(world.outsider, world.v2.pk, [world.link.token])
