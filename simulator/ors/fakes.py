@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
-from .extensions import classification, elasticconnector, resource, web
-from .extensions.base import Request
+from .extensions import BY_NAME, MODULES
+from .extensions.base import MAX_PATTERN as MAX_PATTERN  # re-exported for profile/scenario checks
+from .extensions.base import Action, FakesSection, Module, Request
+from .extensions.base import regex_problem as regex_problem
+from .extensions.session import parse_now as parse_now
 
 
 class FakesError(ValueError):
@@ -47,303 +51,82 @@ _EVENT = {
     },
 }
 
-_AGENT = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "agent": {"type": "string"},
-        "place": {"type": "string"},
-        "dn": {"type": "string"},
-        "switch": {"type": "string"},
-        "statserver": {"type": "string"},
+_MODULES = [m.name for m in MODULES]
+
+#: the sections of the platform itself (every other section belongs to one extension module)
+_PLATFORM_SCHEMA: dict[str, Any] = {
+    "description": {"type": "string"},
+    "none": {"type": "boolean", "description": "start without any interaction (no interaction.added)"},
+    "rules": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["module", "action"],
+            "additionalProperties": False,
+            "properties": {
+                "module": {"enum": _MODULES},
+                "action": {"type": "string", "minLength": 1},
+                "match": {"type": "object"},
+                "manual": {"type": "boolean"},
+                "events": {"type": "array", "items": _EVENT},
+                "error": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "error": {"type": ["string", "integer"]},
+                        "description": {"type": "string"},
+                        "delay": {"type": "number", "minimum": 0},
+                        "data": {"type": "object"},
+                    },
+                },
+                # checked against the module's declaration (Module.params_schema) after the schema
+                "params": {"type": "object"},
+                "data": {"type": "object"},
+                "delay": {"type": "number", "minimum": 0},
+                "times": {"type": "integer", "minimum": 1},
+                "description": {"type": "string"},
+            },
+        },
+    },
+    "inject": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["event"],
+            "additionalProperties": False,
+            "properties": {
+                "event": {"type": "string", "minLength": 1},
+                "data": {"type": "object"},
+                "at": {"type": "number", "minimum": 0},
+                "on": {
+                    "type": "object",
+                    "required": ["module", "action"],
+                    "additionalProperties": False,
+                    "properties": {"module": {"enum": _MODULES}, "action": {"type": "string"}},
+                },
+                "after": {"type": "number", "minimum": 0},
+            },
+        },
     },
 }
+_PLATFORM_DEFAULTS: dict[str, Any] = {"none": False, "rules": [], "inject": []}
 
-#: what a canned HTTP answer may set (per-URL rules and the default answer alike)
-_HTTP_RESPONSE = {
-    "status": {"type": "integer", "minimum": 0},
-    "headers": {"type": "object"},
-    "body": {},
-    "delay": {"type": "number", "minimum": 0},
-}
+#: section name -> (owning module, declaration), in module order
+SECTIONS: dict[str, tuple[Module, FakesSection]] = {s.name: (m, s) for m in MODULES for s in m.fakes}
 
-_MODULES = [
-    "session",
-    "ws",
-    "queue",
-    "interaction",
-    "dialog",
-    "statistic",
-    "classification",
-    "resource",
-    "elasticconnector",
-]
-
-#: JSON schema of a fakes profile (Draft 2020-12).  Every section is optional.
+#: JSON schema of a fakes profile (Draft 2020-12), composed from the module declarations.  Every
+#: section is optional.
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "additionalProperties": False,
-    "properties": {
-        "description": {"type": "string"},
-        "interaction": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "id": {"type": "string", "minLength": 1},
-                "media": {"enum": ["voice", "email", "chat", "sms", "workitem", "webform", "openmedia"]},
-                "type": {"type": "string"},
-                "ani": {"type": "string"},
-                "dnis": {"type": "string"},
-                "routepoint": {"type": "string"},
-                "callid": {"type": "string"},
-                "connid": {"type": "string"},
-                "parentid": {"type": "string"},
-                "tenant": {"type": "string"},
-                "tenantid": {"type": "integer"},
-                "media_server": {"type": "string"},
-                "udata": {"type": "object"},
-                "xdata": {"type": "object"},
-                "parties": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {"device": {"type": ["string", "null"]}, "devicetype": {"type": "string"}},
-                    },
-                },
-                "msgbased": {"type": "object"},
-                "chat": {"type": "object"},
-                "start_events": {
-                    "type": ["array", "null"],
-                    "items": {
-                        "enum": [
-                            "interaction.added",
-                            "interaction.present",
-                            "interaction.onrouterequest",
-                            "interaction.partystatechanged",
-                        ]
-                    },
-                },
-            },
-        },
-        "none": {"type": "boolean", "description": "start without any interaction (no interaction.added)"},
-        "rules": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["module", "action"],
-                "additionalProperties": False,
-                "properties": {
-                    "module": {"enum": _MODULES},
-                    "action": {"type": "string", "minLength": 1},
-                    "match": {"type": "object"},
-                    "manual": {"type": "boolean"},
-                    "events": {"type": "array", "items": _EVENT},
-                    "error": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "properties": {
-                            "error": {"type": ["string", "integer"]},
-                            "description": {"type": "string"},
-                            "delay": {"type": "number", "minimum": 0},
-                            "data": {"type": "object"},
-                        },
-                    },
-                    "params": {"type": "object"},
-                    "data": {"type": "object"},
-                    "delay": {"type": "number", "minimum": 0},
-                    "times": {"type": "integer", "minimum": 1},
-                    "description": {"type": "string"},
-                },
-            },
-        },
-        "inject": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["event"],
-                "additionalProperties": False,
-                "properties": {
-                    "event": {"type": "string", "minLength": 1},
-                    "data": {"type": "object"},
-                    "at": {"type": "number", "minimum": 0},
-                    "on": {
-                        "type": "object",
-                        "required": ["module", "action"],
-                        "additionalProperties": False,
-                        "properties": {"module": {"enum": _MODULES}, "action": {"type": "string"}},
-                    },
-                    "after": {"type": "number", "minimum": 0},
-                },
-            },
-        },
-        "queue": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "delay": {"type": "number", "minimum": 0},
-                "available": {"type": "boolean"},
-                "agent": _AGENT,
-            },
-        },
-        "interaction_actions": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "delay": {"type": "number", "minimum": 0},
-                "redirect_detach_resultof": {"type": "string"},
-                "redirect_leaves_after": {"type": ["number", "null"], "minimum": 0},
-                "terminate_deletes": {"type": "boolean"},
-            },
-        },
-        "dialog": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "duration": {"type": "number", "minimum": 0},
-                "prompt_seconds": {"type": "number", "minimum": 0},
-                "digits": {"type": "string"},
-                "no_input": {"enum": ["error", "done"]},
-                "extensions": {"type": "object"},
-                "udata": {"type": "object", "description": "udata the IVR app attaches before dialog.start.done"},
-                "hangup_error": {"type": "string"},
-            },
-        },
-        "session": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "tenant": {"type": "string"},
-                "tenantid": {"type": "integer"},
-                "server": {"type": "object"},
-                "url": {"type": "string"},
-                "sessionid": {"type": "string"},
-                "list_missing": {"enum": ["empty", "throw"]},
-            },
-        },
-        "statistics": {"type": "object", "additionalProperties": {"type": "number"}},
-        "lists": {
-            "type": "object",
-            "additionalProperties": {"type": "object", "additionalProperties": {"type": "object"}},
-        },
-        "options": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
-        "special_days": {"type": "object", "additionalProperties": {"type": ["integer", "boolean"]}},
-        "time": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "now": {"type": "string"},
-                "zones": {"type": "object", "additionalProperties": {"type": "number"}},
-            },
-        },
-        "http": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "responses": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["url"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "url": {"type": "string", "minLength": 1},
-                            "method": {"type": "string"},
-                            **_HTTP_RESPONSE,
-                        },
-                    },
-                },
-                "default": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": _HTTP_RESPONSE,
-                },
-                "allow_network": {"type": "array", "items": {"type": "string"}},
-                "error_format": {"enum": ["status", "protocol.status"]},
-            },
-        },
-        "classification": classification.FAKES_SCHEMA,
-        "elasticconnector": elasticconnector.FAKES_SCHEMA,
-        "ws": web.FAKES_SCHEMA,
-        "resource": resource.FAKES_SCHEMA,
-    },
+    "properties": {**_PLATFORM_SCHEMA, **{name: dict(s.schema) for name, (_m, s) in SECTIONS.items()}},
 }
 
 #: The empty-profile behaviour.  "(unverified)" choices are listed in docs/fakes.md.
 DEFAULTS: dict[str, Any] = {
-    "interaction": {
-        "id": "006502A8E4B1C002",
-        "media": "voice",
-        "type": "inbound",
-        "ani": "5551234",
-        "dnis": "9000",
-        "routepoint": "9000",
-        "callid": "1234567",
-        "connid": "006502A8E4B1C002",
-        "parentid": "",
-        "tenant": "Environment",
-        "tenantid": 101,
-        "media_server": "SIPServer",
-        "udata": {},
-        "xdata": {},
-        "parties": None,
-        "msgbased": {},
-        "chat": {},
-        # None: voice -> added, onrouterequest; multimedia -> added, present (see start_events())
-        "start_events": None,
-    },
-    "none": False,
-    "rules": [],
-    "inject": [],
-    "queue": {
-        "delay": 1.0,
-        "available": True,
-        "agent": {
-            "agent": "Agent001",
-            "place": "Place001",
-            "dn": "7001",
-            "switch": "SIPSwitch",
-            "statserver": "Stat_Server",
-        },
-    },
-    "interaction_actions": {
-        "delay": 0.1,
-        "redirect_detach_resultof": "detach",
-        "redirect_leaves_after": None,
-        "terminate_deletes": True,
-    },
-    "dialog": {
-        "duration": 2.0,
-        "prompt_seconds": 1.0,
-        "digits": "1",
-        "no_input": "error",
-        "extensions": {},
-        "udata": {},
-        "hangup_error": "cancelled",
-    },
-    "session": {
-        "tenant": "Environment",
-        "tenantid": 101,
-        "server": {"name": "ORS", "cluster": "ORS_Cluster", "url": "http://ors.example.invalid:7210"},
-        "url": "http://ors.example.invalid:9098/",
-        "sessionid": "",
-        "list_missing": "empty",
-    },
-    "statistics": {},
-    "lists": {},
-    "options": {},
-    "special_days": {},
-    "time": {"now": "2026-01-05T10:00:00Z", "zones": {}},
-    "http": {
-        "responses": [],
-        "default": {"status": 200, "headers": {"Content-Type": "application/json"}, "body": "{}", "delay": 0.2},
-        "allow_network": [],
-        "error_format": "status",
-    },
-    "classification": {},
-    "elasticconnector": {},
-    "ws": {},
-    "resource": {},
+    **_PLATFORM_DEFAULTS,
+    **{name: copy.deepcopy(s.default) for name, (_m, s) in SECTIONS.items()},
 }
 
 #: UTC offsets (hours) of the zone names strategies commonly pass; profile ``time.zones`` adds more
@@ -369,6 +152,12 @@ STANDARD_ZONES: dict[str, float] = {
 }
 
 
+def closest(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate to a misspelt `word`, else ``""``."""
+    found = difflib.get_close_matches(str(word), sorted(set(candidates)), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]!r}?)" if found else ""
+
+
 def _path(error: jsonschema.ValidationError) -> str:
     parts = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     return "$" + parts
@@ -376,10 +165,14 @@ def _path(error: jsonschema.ValidationError) -> str:
 
 def _message(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return "unknown key(s) " + ", ".join(repr(k) for k in extra)
+        known = error.schema.get("properties", {})
+        extra = sorted(set(error.instance) - set(known))
+        return "unknown key(s) " + ", ".join(repr(k) + closest(k, known) for k in extra)
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of " + ", ".join(repr(v) for v in error.validator_value)
+        values = error.validator_value
+        words = [v for v in values if isinstance(v, str)]
+        hint = closest(error.instance, words) if isinstance(error.instance, str) else ""
+        return f"{error.instance!r} is not one of " + ", ".join(repr(v) for v in values) + hint
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     return error.message
@@ -395,55 +188,67 @@ def _merge(base: Any, over: Any) -> Any:
     return copy.deepcopy(over)
 
 
-#: a quantified group that itself contains a quantifier: the classic catastrophic-backtracking
-#: shape ("(a+)+", "(x*)*"); Python's re has no time limit, so profiles may not use it
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
-MAX_PATTERN = 500
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why a ``re:`` pattern of a profile is refused (invalid, too long, nested quantifiers)."""
-    if len(pattern) > MAX_PATTERN:
-        return f"regular expression longer than {MAX_PATTERN} characters"
-    if _NESTED_QUANTIFIER.search(pattern):
-        return "nested quantifiers such as (a+)+ are not allowed (catastrophic backtracking)"
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"invalid regular expression ({exc})"
-    return None
-
-
-def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
-    """Checks JSON schema cannot express: regexes compile, dates parse, inject has a trigger."""
+def _rule_problems(rule: Mapping[str, Any], path: str) -> list[str]:
+    """A rule checked against its module's declaration: action name, ``match`` keys, ``params``."""
+    module = BY_NAME[rule["module"]]
     problems = []
-    for i, rule in enumerate(data.get("rules", [])):
+    name = rule["action"]
+    actions: list[Action] = []
+    if name == "*":
+        actions = list(module.actions.values())
+    elif name in module.actions:
+        actions = [module.actions[name]]
+    else:
+        known = ", ".join(sorted(module.actions)) or "none"
+        problems.append(
+            f"{path}.action: {module.name} has no action {name!r}{closest(name, module.actions)} (actions: {known})"
+        )
+    if actions:
+        keys = {a.name for action in actions for a in action.attributes} | {
+            k for action in actions for k in action.match_keys
+        }
         for key, value in (rule.get("match") or {}).items():
+            head = str(key).split(".")[0]
+            if head not in keys:
+                problems.append(
+                    f"{path}.match.{key}: {module.name}:{name} has no attribute {head!r}{closest(head, keys)} "
+                    f"(attributes: {', '.join(sorted(keys))})"
+                )
             if isinstance(value, str) and value.startswith("re:") and (why := regex_problem(value[3:])):
-                problems.append(f"$.rules[{i}].match.{key}: {why}")
-        outcomes = [k for k in ("manual", "events", "error") if rule.get(k)]
-        if len(outcomes) > 1:
-            problems.append(f"$.rules[{i}]: use only one of 'manual', 'events', 'error' (found {', '.join(outcomes)})")
-    for i, inj in enumerate(data.get("inject", [])):
-        if ("at" in inj) == ("on" in inj):
-            problems.append(f"$.inject[{i}]: give exactly one of 'at' (virtual seconds) or 'on' (a request trigger)")
-    now = (data.get("time") or {}).get("now")
-    if now is not None:
-        try:
-            parse_now(now)
-        except ValueError:
-            problems.append(f"$.time.now: {now!r} is not an ISO 8601 date-time (e.g. 2026-01-05T10:00:00Z)")
-    for i, resp in enumerate((data.get("http") or {}).get("responses", [])):
-        url = resp["url"]
-        if url.startswith("re:") and (why := regex_problem(url[3:])):
-            problems.append(f"$.http.responses[{i}].url: {why}")
+                problems.append(f"{path}.match.{key}: {why}")
+    if "params" in rule:
+        schema = module.params_schema()
+        if schema is None:
+            problems.append(f"{path}.params: the {module.name} module takes no params")
+        else:
+            validator = jsonschema.Draft202012Validator(schema)
+            for error in sorted(validator.iter_errors(rule["params"]), key=lambda e: list(map(str, e.absolute_path))):
+                problems.append(f"{path}.params{_path(error)[1:]}: {_message(error)}")
+    outcomes = [k for k in ("manual", "events", "error") if rule.get(k)]
+    if len(outcomes) > 1:
+        problems.append(f"{path}: use only one of 'manual', 'events', 'error' (found {', '.join(outcomes)})")
     return problems
 
 
-def parse_now(text: str) -> _dt.datetime:
-    """ISO 8601 date-time (``Z`` accepted) -> aware datetime (naive = UTC)."""
-    value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
+def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
+    """Checks JSON schema cannot express: rules against the module declarations, one trigger per
+    injection, each module's own section checks (regexes compile, dates parse...)."""
+    problems = []
+    for i, rule in enumerate(data.get("rules", [])):
+        problems += _rule_problems(rule, f"$.rules[{i}]")
+    for i, inj in enumerate(data.get("inject", [])):
+        path = f"$.inject[{i}]"
+        if ("at" in inj) == ("on" in inj):
+            problems.append(f"{path}: give exactly one of 'at' (virtual seconds) or 'on' (a request trigger)")
+        on = inj.get("on")
+        if on and on["action"] != "*" and on["action"] not in (known := BY_NAME[on["module"]].actions):
+            problems.append(
+                f"{path}.on.action: {on['module']} has no action {on['action']!r}{closest(on['action'], known)}"
+            )
+    for name, (_module, section) in SECTIONS.items():
+        if section.check is not None and name in data:
+            problems += section.check(data[name], f"$.{name}")
+    return problems
 
 
 def _value_matches(expected: Any, actual: Any) -> bool:
@@ -489,11 +294,11 @@ class Rule:
             return False
         if "times" in self.spec and self.used >= self.spec["times"]:
             return False
+        action = BY_NAME[request.module].actions.get(request.action)
+        computed = action.match_keys if action is not None else {}
         for key, expected in (self.spec.get("match") or {}).items():
-            if key == "targets":
-                from .extensions.queue import target_strings  # local: queue imports base only
-
-                if not any(_value_matches(expected, t) for t in target_strings(request)):
+            if key in computed:
+                if not any(_value_matches(expected, v) for v in computed[key](request)):
                     return False
             elif not _value_matches(expected, _lookup(request.attributes, key)):
                 return False
@@ -551,8 +356,7 @@ class FakesProfile:
 
     def js_data(self) -> dict[str, Any]:
         """The part of the profile the ``_genesys`` JS surfaces read (``__orsFakes``)."""
-        keys = ("session", "statistics", "lists", "options", "special_days", "time", "classification", "resource")
-        out = {k: self.data[k] for k in keys}
+        out = {name: self.data[name] for name, (_m, section) in SECTIONS.items() if section.js}
         out["zones"] = {**STANDARD_ZONES, **self.data["time"]["zones"]}
         out["start_ms"] = int(self.start_time().timestamp() * 1000)
         return out

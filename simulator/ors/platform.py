@@ -509,22 +509,14 @@ class OrsPlatform(FakeEnv):
         self._enqueue_external(name, dict(data), sendid)
 
     def _note_outcome(self, name: str, data: Mapping[str, Any], request: Request | None) -> None:
+        """Each module's outcome hook says how its events change the outcome; routed and
+        abandoned are final."""
         if self.outcome.get("status") in ("routed", "abandoned"):
             return
-        if name == "interaction.redirect.done" and request is not None:
-            to = request.attributes.get("to")
-            target = to.get("agent") or to.get("dn") if isinstance(to, dict) else to
-            self.outcome = {"status": "routed", "target": target, "via": "ixn:redirect"}
-        elif name == "queue.submit.done" and request is not None and request.attributes.get("route") is not False:
-            self.outcome = {"status": "routed", "target": data.get("targetselected"), "via": "queue:submit"}
-        elif name == "interaction.abandoned":
-            self.outcome = {"status": "abandoned"}
-        elif name == "interaction.terminate.done":
-            self.outcome = {"status": "terminated", "reason": "ixn:terminate"}
-        elif name == "interaction.deleted" and data.get("resultof") in (None, "deletion"):
-            if self.outcome.get("status") != "terminated":
-                hangup = self.outcome.get("hangup")
-                self.outcome = {"status": "abandoned"} if hangup else {"status": "terminated", "reason": "deleted"}
+        for module in BY_NAME.values():
+            if module.outcome is not None and (new := module.outcome(name, data, request, self.outcome)) is not None:
+                self.outcome = new
+                return
 
     def final_outcome(self, finished: bool, error: str | None = None) -> dict[str, Any]:
         """The summary outcome: routed(target) / terminated / abandoned / waiting(for) / error."""

@@ -311,7 +311,7 @@ def test_the_profile_section_is_validated_with_clear_errors():
     with pytest.raises(FakesError) as caught:
         load_fakes({"classification": {"screen_rule": [], "classify": [{"root": "Billing"}]}})
     assert caught.value.problems == [
-        "$.classification: unknown key(s) 'screen_rule'",
+        "$.classification: unknown key(s) 'screen_rule' (did you mean 'screen_rules'?)",
         "$.classification.classify[0]: 'categories' is required",
     ]
 

@@ -39,8 +39,8 @@ def test_validation_reports_the_json_path_and_what_is_wrong():
         "$.interaction.tenantid: 'x' is not of type 'integer'",
         "$.queue.delay: -1 is less than the minimum of 0",
         "$.rules[0]: unknown key(s) 'bogus'",
-        "$.rules[0].module: 'queues' is not one of 'session', 'ws', 'queue', 'interaction', 'dialog', 'statistic', "
-        "'classification', 'resource', 'elasticconnector'",
+        "$.rules[0].module: 'queues' is not one of 'session', 'queue', 'interaction', 'dialog', 'ws', 'statistic', "
+        "'classification', 'resource', 'elasticconnector' (did you mean 'queue'?)",
     ]
 
 
@@ -215,3 +215,44 @@ def test_the_run_api_lists_answers_and_injects():
     assert r.session.final_state is None  # the caller left first: the submit answer was dropped
     assert r.summary()["outcome"] == {"status": "abandoned"}
     assert r.pending_requests() == []
+
+
+def test_rules_are_checked_to_the_leaf_against_the_extension_declarations():
+    problems = validate_fakes(
+        {
+            "rules": [
+                {"module": "queue", "action": "submitt"},
+                {"module": "queue", "action": "submit", "match": {"queu": "VQ1", "targets": "re:Sales", "to.dn": "1"}},
+                {"module": "queue", "action": "submit", "params": {"agent": {"dn": "1", "swich": "S"}}},
+                {"module": "dialog", "action": "*", "params": {"digit": "12"}},
+                {"module": "interaction", "action": "redirect", "match": {"to.dn": "7001"}, "params": {"delay": 1}},
+                {"module": "resource", "action": "x"},
+            ],
+            "inject": [{"event": "hangup", "on": {"module": "dialog", "action": "strat"}}],
+        }
+    )
+    assert problems == [
+        "$.rules[0].action: queue has no action 'submitt' (did you mean 'submit'?) "
+        "(actions: cancel, query, submit, update)",
+        "$.rules[1].match.queu: queue:submit has no attribute 'queu' (did you mean 'queue'?) (attributes: "
+        "clearontimeout, hints, interactionid, orderstat, ordertype, priority, queue, requestid, route, src, "
+        "targets, timeout)",
+        "$.rules[1].match.to.dn: queue:submit has no attribute 'to' (attributes: clearontimeout, hints, "
+        "interactionid, orderstat, ordertype, priority, queue, requestid, route, src, targets, timeout)",
+        "$.rules[2].params.agent: unknown key(s) 'swich' (did you mean 'switch'?)",
+        "$.rules[3].params: unknown key(s) 'digit' (did you mean 'digits'?)",
+        "$.rules[5].action: resource has no action 'x' (actions: none)",
+        "$.inject[0].on.action: dialog has no action 'strat' (did you mean 'start'?)",
+    ]
+    assert not any("line None" in p for p in problems)
+
+
+def test_every_profile_section_belongs_to_the_module_that_declares_it():
+    from simulator.ors.extensions import MODULES
+    from simulator.ors.fakes import SCHEMA, SECTIONS
+
+    owned = [s.name for m in MODULES for s in m.fakes]
+    assert len(owned) == len(set(owned))  # one owner per section
+    assert set(SCHEMA["properties"]) == {"description", "none", "rules", "inject", *owned}
+    assert set(DEFAULTS) == {"none", "rules", "inject", *owned}
+    assert SECTIONS["queue"][0].name == "queue" and SECTIONS["http"][0].name == "session"

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from simulator.ors.extensions import module_for_namespace, statistic
+from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.project import OrsRun
 from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
 from simulator.scxml.errors import DocumentError
@@ -411,20 +412,17 @@ def test_a_run_time_change_reaches_sdata_and_live_subscriptions():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"updates": [{"after": "soon", "value": 3}]}, "statistic updates[0].after: expected a number, not 'soon'"),
-        ({"updates": {"after": 1}}, "statistic updates: expected a list"),
-        ({"periodic": True, "max_updates": -1}, "statistic max_updates: expected a count"),
-        ({"delay": None}, "statistic delay: expected a number"),
+        (
+            {"updates": [{"after": "soon", "value": 3}]},
+            "$.rules[0].params.updates[0].after: 'soon' is not of type 'number'",
+        ),
+        ({"updates": {"after": 1}}, "$.rules[0].params.updates: {'after': 1} is not of type 'array'"),
+        ({"periodic": True, "max_updates": -1}, "$.rules[0].params.max_updates: -1 is less than the minimum of 0"),
+        ({"delay": None}, "$.rules[0].params.delay: None is not of type 'number'"),
+        ({"dealy": 1}, "$.rules[0].params: unknown key(s) 'dealy' (did you mean 'delay'?)"),
     ],
 )
-def test_bad_statistic_settings_are_reported_clearly(params, message):
-    r = OrsRun(
-        {"S.scxml": watcher(QUEUE_STAT, QUEUE_STAT).encode()},
-        fakes={"none": True, "rules": [subscription_rule(**params)]},
-    )
-    try:
-        r.run()
-        (error,) = r.session.errors
-        assert message in error["message"] and error["line"] == 17
-    finally:
-        r.session.datamodel.close()
+def test_bad_statistic_settings_are_refused_when_the_profile_is_loaded(params, message):
+    with pytest.raises(FakesError) as caught:
+        load_fakes({"none": True, "rules": [subscription_rule(**params)]})
+    assert caught.value.problems == [message]

@@ -11,7 +11,11 @@ resource, elasticconnector) is *data*: one :class:`Module` instance named ``MODU
 * its ``_genesys.<name>`` JavaScript surface: the JS source that installs it (``js``) and the list
   of documented members (:class:`JSMember`) so lint, docs and tests can enumerate them;
 * its fake behaviour: for each action a Python function ``fake(request, env) -> list[Emit]`` that
-  says which events the simulated platform sends back, when (virtual seconds) and with what data.
+  says which events the simulated platform sends back, when (virtual seconds) and with what data;
+* its part of the fakes profile (:class:`FakesSection`: the top-level sections it reads, their JSON
+  schema, defaults and checks; the schema of a rule's ``params``) and its *outcome hook* (how one
+  of its events changes the strategy's routing outcome).  ``simulator/ors/fakes.py`` composes the
+  profile from these declarations: adding an extension means adding one module here.
 
 How an action runs (implemented once, in ``simulator/ors/dialect.py``):
 
@@ -36,6 +40,7 @@ child element) come from :func:`validate_element`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -263,6 +268,46 @@ class FakeEnv:
 
 #: A fake: given the evaluated request and the environment, the events to send back.
 FakeFn = Callable[[Request, FakeEnv], list[Emit]]
+#: An outcome hook: ``(event name, event data, request answered or None, current outcome)`` -> the
+#: new outcome (``{"status": "routed", ...}``), or None when the event does not change it.
+OutcomeFn = Callable[[str, Mapping[str, Any], Request | None, Mapping[str, Any]], dict[str, Any] | None]
+#: Checks JSON schema cannot express: ``(section value, "$.<section>")`` -> problems ``"<path>: <why>"``.
+CheckFn = Callable[[Any, str], list[str]]
+
+
+@dataclass(frozen=True)
+class FakesSection:
+    """A top-level section of the fakes profile that one module owns (``queue``, ``http``...)."""
+
+    name: str
+    #: JSON schema (Draft 2020-12) of the section's value
+    schema: Mapping[str, Any]
+    #: the value when the profile does not give the section (objects are merged key by key)
+    default: Any
+    #: copied into ``__orsFakes`` for the module's JS surface (read synchronously by JS)
+    js: bool = False
+    #: semantic checks beyond the schema (regexes compile, dates parse...)
+    check: CheckFn | None = None
+    doc: str = ""
+
+
+#: a quantified group that itself contains a quantifier: the classic catastrophic-backtracking
+#: shape ("(a+)+", "(x*)*"); Python's re has no time limit, so profiles may not use it
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]")
+MAX_PATTERN = 500
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a ``re:`` pattern of a profile is refused (invalid, too long, nested quantifiers)."""
+    if len(pattern) > MAX_PATTERN:
+        return f"regular expression longer than {MAX_PATTERN} characters"
+    if _NESTED_QUANTIFIER.search(pattern):
+        return "nested quantifiers such as (a+)+ are not allowed (catastrophic backtracking)"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression ({exc})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -283,6 +328,9 @@ class Action(_Declared):
     #: False for actions that produce no request/events (e.g. ``<dialog:runtreatments>``
     #: standalone or treatments inside a submit)
     asynchronous: bool = True
+    #: rule ``match`` keys computed from the request besides its attributes: key -> the values
+    #: a rule's expected value is compared with (any may match), e.g. a submit's ``targets``
+    match_keys: Mapping[str, Callable[[Request], list[Any]]] = field(default_factory=dict)
     doc: str = ""
 
 
@@ -322,6 +370,19 @@ class Module:
     #: called once when a session's platform starts, to schedule platform activity the fakes
     #: profile scripts for this module (e.g. the ``ws.requests`` web requests)
     start: Callable[[FakeEnv], None] | None = None
+    #: the fakes-profile sections this module reads
+    fakes: tuple[FakesSection, ...] = ()
+    #: JSON schema of a rule's ``params`` for this module (merged over the section its fakes
+    #: read); None: the schema of the module's first section, or no params when it has none
+    rule_params: Mapping[str, Any] | None = None
+    #: how this module's events change the strategy's outcome (see :data:`OutcomeFn`)
+    outcome: OutcomeFn | None = None
+
+    def params_schema(self) -> Mapping[str, Any] | None:
+        """The JSON schema a rule's ``params`` for this module must follow (None: no params)."""
+        if self.rule_params is not None:
+            return self.rule_params
+        return self.fakes[0].schema if self.fakes else None
 
     @property
     def namespaces(self) -> tuple[str, ...]:
@@ -356,6 +417,9 @@ def module(
     js_members: Iterable[JSMember] = (),
     doc: str = "",
     start: Callable[[FakeEnv], None] | None = None,
+    fakes: Iterable[FakesSection] = (),
+    rule_params: Mapping[str, Any] | None = None,
+    outcome: OutcomeFn | None = None,
 ) -> Module:
     """Build a :class:`Module` with the Genesys namespace conventions filled in."""
     namespace = GENESYS_NS_BASE + name
@@ -371,6 +435,9 @@ def module(
         js_members=tuple(js_members),
         doc=doc,
         start=start,
+        fakes=tuple(fakes),
+        rule_params=rule_params,
+        outcome=outcome,
     )
 
 

@@ -59,6 +59,7 @@ from .base import (
     Emit,
     EventDecl,
     FakeEnv,
+    FakesSection,
     Request,
     empty_js_object,
     error_emit,
@@ -74,7 +75,7 @@ _CATEGORY_SCHEMA = {
     "additionalProperties": False,
     "properties": {"name": {"type": "string"}, "id": {"type": "string"}, "relevancy": {"type": "number"}},
 }
-#: JSON schema of the profile's ``classification`` section (used by ``simulator/ors/fakes.py``)
+#: JSON schema of the profile's ``classification`` section (see :data:`FAKES`)
 FAKES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -254,8 +255,12 @@ SCREEN = Action(
 
 JS = empty_js_object("classification")
 
+#: the profile section this module reads; a rule's ``params`` follow the same schema
+FAKES = (FakesSection("classification", FAKES_SCHEMA, {}, js=True),)
+
 MODULE = module(
     "classification",
+    fakes=FAKES,
     actions=(CLASSIFY, SCREEN),
     events=(
         EventDecl(

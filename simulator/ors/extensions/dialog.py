@@ -20,11 +20,42 @@ from .base import (
     Emit,
     EventDecl,
     FakeEnv,
+    FakesSection,
     Request,
     error_emit,
     find_children,
     module,
     request_interaction_id,
+)
+
+#: the profile section this module reads; a rule's ``params`` follow the same schema
+FAKES = (
+    FakesSection(
+        "dialog",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "duration": {"type": "number", "minimum": 0},
+                "prompt_seconds": {"type": "number", "minimum": 0},
+                "digits": {"type": "string"},
+                "no_input": {"enum": ["error", "done"]},
+                "extensions": {"type": "object"},
+                "udata": {"type": "object", "description": "udata the IVR app attaches before dialog.start.done"},
+                "hangup_error": {"type": "string"},
+            },
+        },
+        {
+            "duration": 2.0,
+            "prompt_seconds": 1.0,
+            "digits": "1",
+            "no_input": "error",
+            "extensions": {},
+            "udata": {},
+            "hangup_error": "cancelled",
+        },
+        doc="how long treatments and GVP applications run, what callers type",
+    ),
 )
 
 PROMPT = Child(
@@ -299,6 +330,7 @@ JS = r"""
 MODULE = module(
     "dialog",
     actions=ACTIONS,
+    fakes=FAKES,
     events=(
         *(
             EventDecl(f"dialog.{a}.done", ("requestid", "interactionid", "extensions"))

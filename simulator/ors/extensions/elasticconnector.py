@@ -46,7 +46,19 @@ import fnmatch
 from collections.abc import Mapping
 from typing import Any
 
-from .base import REQUESTID, Action, Attr, Emit, EventDecl, FakeEnv, Request, empty_js_object, error_emit, module
+from .base import (
+    REQUESTID,
+    Action,
+    Attr,
+    Emit,
+    EventDecl,
+    FakeEnv,
+    FakesSection,
+    Request,
+    empty_js_object,
+    error_emit,
+    module,
+)
 
 INVALID = "invalidattribute"
 REMOTE = "remote"
@@ -56,7 +68,7 @@ DEFAULT_DELAY = 0.05
 PERFORMANCE_INDEX = "performance-2026.01.05"
 SESSION_INDEX = "session-2026.01.05"
 
-#: JSON schema of the profile's ``elasticconnector`` section (used by ``simulator/ors/fakes.py``)
+#: JSON schema of the profile's ``elasticconnector`` section (see :data:`FAKES`)
 FAKES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -309,8 +321,12 @@ _ERROR_FIELDS = ("requestid", "error", "description")
 
 JS = empty_js_object("elasticconnector")
 
+#: the profile section this module reads; a rule's ``params`` follow the same schema
+FAKES = (FakesSection("elasticconnector", FAKES_SCHEMA, {}),)
+
 MODULE = module(
     "elasticconnector",
+    fakes=FAKES,
     actions=(CREATEINDEXTEMPLATE, CREATEDOC, UPDATEDOC, DELETEDOC),
     events=(
         EventDecl("elasticconnector.createindextemplate.done", ("requestid", "name")),

@@ -9,6 +9,7 @@ sendmessage); the interaction object model mirrored into JS; ``setuData``/``dele
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .base import (
@@ -20,6 +21,7 @@ from .base import (
     Emit,
     EventDecl,
     FakeEnv,
+    FakesSection,
     JSMember,
     Request,
     error_emit,
@@ -49,6 +51,92 @@ MEDIA_TYPES = (
     "TMediaOutboundPreview",
     "TMediaOpenMedia",
     "TMediaNativeSMS",
+)
+
+_ACTIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "delay": {"type": "number", "minimum": 0},
+        "redirect_detach_resultof": {"type": "string"},
+        "redirect_leaves_after": {"type": ["number", "null"], "minimum": 0},
+        "terminate_deletes": {"type": "boolean"},
+    },
+}
+#: the profile sections this module reads: the interaction a session starts with, and how the
+#: platform answers interaction actions (a rule's ``params`` follow ``interaction_actions``)
+FAKES = (
+    FakesSection(
+        "interaction",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "id": {"type": "string", "minLength": 1},
+                "media": {"enum": ["voice", "email", "chat", "sms", "workitem", "webform", "openmedia"]},
+                "type": {"type": "string"},
+                "ani": {"type": "string"},
+                "dnis": {"type": "string"},
+                "routepoint": {"type": "string"},
+                "callid": {"type": "string"},
+                "connid": {"type": "string"},
+                "parentid": {"type": "string"},
+                "tenant": {"type": "string"},
+                "tenantid": {"type": "integer"},
+                "media_server": {"type": "string"},
+                "udata": {"type": "object"},
+                "xdata": {"type": "object"},
+                "parties": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"device": {"type": ["string", "null"]}, "devicetype": {"type": "string"}},
+                    },
+                },
+                "msgbased": {"type": "object"},
+                "chat": {"type": "object"},
+                "start_events": {
+                    "type": ["array", "null"],
+                    "items": {
+                        "enum": [
+                            "interaction.added",
+                            "interaction.present",
+                            "interaction.onrouterequest",
+                            "interaction.partystatechanged",
+                        ]
+                    },
+                },
+            },
+        },
+        {
+            "id": "006502A8E4B1C002",
+            "media": "voice",
+            "type": "inbound",
+            "ani": "5551234",
+            "dnis": "9000",
+            "routepoint": "9000",
+            "callid": "1234567",
+            "connid": "006502A8E4B1C002",
+            "parentid": "",
+            "tenant": "Environment",
+            "tenantid": 101,
+            "media_server": "SIPServer",
+            "udata": {},
+            "xdata": {},
+            "parties": None,
+            "msgbased": {},
+            "chat": {},
+            # None: voice -> added, onrouterequest; multimedia -> added, present (FakesProfile.start_events)
+            "start_events": None,
+        },
+        doc="the interaction that starts the session",
+    ),
+    FakesSection(
+        "interaction_actions",
+        _ACTIONS_SCHEMA,
+        {"delay": 0.1, "redirect_detach_resultof": "detach", "redirect_leaves_after": None, "terminate_deletes": True},
+        doc="how the platform answers ixn:* actions",
+    ),
 )
 
 IXN = Attr("interactionid", required=True, type="string", doc="g_uid of the interaction")
@@ -343,9 +431,29 @@ JS = r"""
 })(_genesys);
 """.replace("%MEDIA%", "[" + ",".join(f'"{m}"' for m in MEDIA_TYPES) + "]")
 
+
+def outcome(name: str, data: Mapping[str, Any], request: Request | None, current: Mapping[str, Any]) -> Any:
+    """Redirected (routed), terminated, abandoned, or deleted (a hang-up after the caller left is abandoned)."""
+    if name == "interaction.redirect.done" and request is not None:
+        to = request.attributes.get("to")
+        target = to.get("agent") or to.get("dn") if isinstance(to, dict) else to
+        return {"status": "routed", "target": target, "via": "ixn:redirect"}
+    if name == "interaction.abandoned":
+        return {"status": "abandoned"}
+    if name == "interaction.terminate.done":
+        return {"status": "terminated", "reason": "ixn:terminate"}
+    ended = name == "interaction.deleted" and data.get("resultof") in (None, "deletion")
+    if ended and current.get("status") != "terminated":
+        return {"status": "abandoned"} if current.get("hangup") else {"status": "terminated", "reason": "deleted"}
+    return None
+
+
 MODULE = module(
     "interaction",
     js_name="ixn",
+    fakes=FAKES,
+    rule_params=_ACTIONS_SCHEMA,  # interaction fakes read interaction_actions
+    outcome=outcome,
     event_prefixes=("interaction", "voice", "msgbased", "chat"),
     actions=(
         TERMINATE,

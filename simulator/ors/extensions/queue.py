@@ -8,6 +8,7 @@ times out), a cancel ends the live submit with ``queue.cancel.done``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .base import (
@@ -20,11 +21,51 @@ from .base import (
     Emit,
     EventDecl,
     FakeEnv,
+    FakesSection,
     JSMember,
     Request,
     error_emit,
     find_children,
     module,
+)
+
+_AGENT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "agent": {"type": "string"},
+        "place": {"type": "string"},
+        "dn": {"type": "string"},
+        "switch": {"type": "string"},
+        "statserver": {"type": "string"},
+    },
+}
+#: the profile section this module reads; a rule's ``params`` follow the same schema
+FAKES = (
+    FakesSection(
+        "queue",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "delay": {"type": "number", "minimum": 0},
+                "available": {"type": "boolean"},
+                "agent": _AGENT,
+            },
+        },
+        {
+            "delay": 1.0,
+            "available": True,
+            "agent": {
+                "agent": "Agent001",
+                "place": "Place001",
+                "dn": "7001",
+                "switch": "SIPSwitch",
+                "statserver": "Stat_Server",
+            },
+        },
+        doc="URS target selection: how long until an agent is found, whether one is, which",
+    ),
 )
 
 TARGET_TYPES = (
@@ -234,6 +275,7 @@ SUBMIT = Action(
     events=("queue.submit.requestid", "queue.submit.done", "error.queue.submit", "queue.cancel.done"),
     errors=("timeout", "invalidattribute", "unknown"),
     fake=fake_submit,
+    match_keys={"targets": target_strings},
     doc="queue the interaction for a target; answers requestid, then done (or error on timeout)",
 )
 CANCEL = Action(
@@ -313,9 +355,19 @@ JS = r"""
 })(_genesys);
 """
 
+
+def outcome(name: str, data: Mapping[str, Any], request: Request | None, current: Mapping[str, Any]) -> Any:
+    """A submit answered with a target routes the call unless the strategy routes itself (``route`` false)."""
+    if name == "queue.submit.done" and request is not None and request.attributes.get("route") is not False:
+        return {"status": "routed", "target": data.get("targetselected"), "via": "queue:submit"}
+    return None
+
+
 MODULE = module(
     "queue",
     actions=(SUBMIT, CANCEL, QUERY, UPDATE),
+    fakes=FAKES,
+    outcome=outcome,
     events=(
         EventDecl("queue.submit.requestid", ("requestid", "interactionid"), "the request was accepted"),
         EventDecl(

@@ -34,7 +34,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .base import JSMember, module
+from .base import FakesSection, JSMember, module
 
 #: ``_genesys.resource.resourceType``: Configuration Server DN types (see "Unverified choices").
 RESOURCE_TYPE: dict[str, int] = {
@@ -67,7 +67,7 @@ RESOURCE_OBJECT_TYPES: tuple[str, ...] = ("A", "AP", "GA", "GP", "WB", "IQ", "Q"
 RESOURCE_FIELDS: tuple[str, ...] = ("type", "dn", "switch", "agent", "place", "id", "vq", "wb_type", "wb_owner")
 #: ``resource.wb_type``: workbin owner types
 WORKBIN_OWNER_TYPES: tuple[str, ...] = ("A", "AP", "AG", "PG")
-#: JSON schema of the profile's ``resource`` section (used by ``simulator/ors/fakes.py``)
+#: JSON schema of the profile's ``resource`` section (see :data:`FAKES`)
 FAKES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -151,8 +151,12 @@ JS = (
     + ");\n"
 )
 
+#: the profile section this module reads; a rule's ``params`` follow the same schema
+FAKES = (FakesSection("resource", FAKES_SCHEMA, {}, js=True),)
+
 MODULE = module(
     "resource",
+    fakes=FAKES,
     events=(),
     js=JS,
     js_members=(

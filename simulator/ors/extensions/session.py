@@ -8,6 +8,7 @@ profile data ``__orsFakes`` and the virtual clock ``__orsNow()``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import re
 from typing import Any
@@ -22,11 +23,146 @@ from .base import (
     Emit,
     EventDecl,
     FakeEnv,
+    FakesSection,
     JSMember,
     Request,
     error_emit,
     find_children,
     module,
+    regex_problem,
+)
+
+#: what a canned HTTP answer may set (per-URL rules and the default answer alike)
+_HTTP_RESPONSE = {
+    "status": {"type": "integer", "minimum": 0},
+    "headers": {"type": "object"},
+    "body": {},
+    "delay": {"type": "number", "minimum": 0},
+}
+HTTP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "responses": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["url"],
+                "additionalProperties": False,
+                "properties": {
+                    "url": {"type": "string", "minLength": 1},
+                    "method": {"type": "string"},
+                    **_HTTP_RESPONSE,
+                },
+            },
+        },
+        "default": {"type": "object", "additionalProperties": False, "properties": _HTTP_RESPONSE},
+        "allow_network": {"type": "array", "items": {"type": "string"}},
+        "error_format": {"enum": ["status", "protocol.status"]},
+    },
+}
+
+
+def parse_now(text: str) -> _dt.datetime:
+    """ISO 8601 date-time (``Z`` accepted) -> aware datetime (naive = UTC)."""
+    value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
+
+
+def _check_http(http: Any, path: str) -> list[str]:
+    problems = []
+    for i, resp in enumerate(http.get("responses") or ()):
+        url = resp["url"]
+        if url.startswith("re:") and (why := regex_problem(url[3:])):
+            problems.append(f"{path}.responses[{i}].url: {why}")
+    return problems
+
+
+def _check_time(time: Any, path: str) -> list[str]:
+    now = time.get("now")
+    if now is not None:
+        try:
+            parse_now(now)
+        except ValueError:
+            return [f"{path}.now: {now!r} is not an ISO 8601 date-time (e.g. 2026-01-05T10:00:00Z)"]
+    return []
+
+
+#: the profile sections this module reads (``simulator/ors/fakes.py`` composes them)
+FAKES = (
+    FakesSection(
+        "session",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "tenant": {"type": "string"},
+                "tenantid": {"type": "integer"},
+                "server": {"type": "object"},
+                "url": {"type": "string"},
+                "sessionid": {"type": "string"},
+                "list_missing": {"enum": ["empty", "throw"]},
+            },
+        },
+        {
+            "tenant": "Environment",
+            "tenantid": 101,
+            "server": {"name": "ORS", "cluster": "ORS_Cluster", "url": "http://ors.example.invalid:7210"},
+            "url": "http://ors.example.invalid:9098/",
+            "sessionid": "",
+            "list_missing": "empty",
+        },
+        js=True,
+        doc="the ORS session object and what a missing Configuration Server list item gives",
+    ),
+    FakesSection(
+        "lists",
+        {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": {"type": "object"}}},
+        {},
+        js=True,
+        doc="Configuration Server lists: {list: {item: {key: value}}}",
+    ),
+    FakesSection(
+        "options",
+        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+        {},
+        js=True,
+        doc="getConfigOption values",
+    ),
+    FakesSection(
+        "special_days",
+        {"type": "object", "additionalProperties": {"type": ["integer", "boolean"]}},
+        {},
+        js=True,
+        doc="isSpecialDay answers: '<table>/<day>' or '<day>' -> 0/1",
+    ),
+    FakesSection(
+        "time",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "now": {"type": "string"},
+                "zones": {"type": "object", "additionalProperties": {"type": "number"}},
+            },
+        },
+        {"now": "2026-01-05T10:00:00Z", "zones": {}},
+        js=True,
+        check=_check_time,
+        doc="the virtual clock's origin and extra time zones",
+    ),
+    FakesSection(
+        "http",
+        HTTP_SCHEMA,
+        {
+            "responses": [],
+            "default": {"status": 200, "headers": {"Content-Type": "application/json"}, "body": "{}", "delay": 0.2},
+            "allow_network": [],
+            "error_format": "status",
+        },
+        check=_check_http,
+        doc="canned answers of session:fetch",
+    ),
 )
 
 
@@ -269,6 +405,8 @@ MODULE = module(
         EventDecl("error.session.updatestart", ("requestid", "error", "description")),
     ),
     js=JS,
+    fakes=FAKES,
+    rule_params=HTTP_SCHEMA,  # fetch answers read the http section
     js_members=(
         JSMember("server", "object", doc="{name, cluster, url}"),
         JSMember("tenant", "property"),

@@ -44,7 +44,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .base import REQUESTID, Action, Attr, Emit, EventDecl, FakeEnv, JSMember, Request, error_emit, module
+from .base import (
+    REQUESTID,
+    Action,
+    Attr,
+    Emit,
+    EventDecl,
+    FakeEnv,
+    FakesSection,
+    JSMember,
+    Request,
+    error_emit,
+    module,
+)
 
 #: statistics ``sData`` accepts without a subscription (spec 5.1)
 PREDEFINED_STATISTICS: tuple[str, ...] = (
@@ -64,6 +76,35 @@ REQUEST_INVALID = "Request Invalid"
 ALREADY_ACTIVE = "Subscription Already Active"
 DEFAULT_INTERVAL = 30
 DEFAULT_MAX_UPDATES = 10
+
+#: the profile section this module reads (``sData`` reads it in JS)
+FAKES = (
+    FakesSection(
+        "statistics",
+        {"type": "object", "additionalProperties": {"type": "number"}},
+        {},
+        js=True,
+        doc="statistic values: '<object>|<statistic>' or '<statistic>' -> number",
+    ),
+)
+#: what a rule's ``params`` may set for ``statistic`` requests (see the module docstring)
+RULE_PARAMS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "delay": {"type": "number", "minimum": 0},
+        "updates": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"after": {"type": "number", "minimum": 0}, "value": {"type": "number"}},
+            },
+        },
+        "periodic": {"type": "boolean"},
+        "max_updates": {"type": "integer", "minimum": 0},
+    },
+}
 
 
 def statistic_key(statistic: Any) -> str:
@@ -296,6 +337,8 @@ JS = r"""
 MODULE = module(
     "statistic",
     actions=(SUBSCRIBE, UNSUBSCRIBE),
+    fakes=FAKES,
+    rule_params=RULE_PARAMS,
     events=(
         EventDecl("statistic.subscribe.done", ("requestid",), "the subscription is active"),
         EventDecl("error.statistic.subscribe", ("requestid", "error", "description"), "Request Invalid, ..."),

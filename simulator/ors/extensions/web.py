@@ -39,11 +39,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import PARAM, Action, Attr, Emit, EventDecl, FakeEnv, Request, empty_js_object, find_children, module
+from .base import (
+    PARAM,
+    Action,
+    Attr,
+    Emit,
+    EventDecl,
+    FakeEnv,
+    FakesSection,
+    Request,
+    empty_js_object,
+    find_children,
+    module,
+)
 
 POSITIVE = "positive"
 NEGATIVE = "negative"
-#: JSON schema of the profile's ``ws`` section (used by ``simulator/ors/fakes.py``)
+#: JSON schema of the profile's ``ws`` section (see :data:`FAKES`)
 FAKES_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -160,8 +172,12 @@ RESPONSE = Action(
 
 JS = empty_js_object("ws")
 
+#: the profile section this module reads; a rule's ``params`` follow the same schema
+FAKES = (FakesSection("ws", FAKES_SCHEMA, {}),)
+
 MODULE = module(
     "ws",
+    fakes=FAKES,
     actions=(RESPONSE,),
     events=(
         EventDecl(
