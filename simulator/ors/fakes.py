@@ -357,6 +357,9 @@ class FakesProfile:
     def js_data(self) -> dict[str, Any]:
         """The part of the profile the ``_genesys`` JS surfaces read (``__orsFakes``)."""
         out = {name: self.data[name] for name, (_m, section) in SECTIONS.items() if section.js}
+        for module in MODULES:
+            if module.js_data is not None:
+                out.update(module.js_data(self.data))
         out["zones"] = {**STANDARD_ZONES, **self.data["time"]["zones"]}
         out["start_ms"] = int(self.start_time().timestamp() * 1000)
         return out

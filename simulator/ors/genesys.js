@@ -3,7 +3,8 @@
 // * SpiderMonkey's toSource()/uneval() (ORS 8.1 embeds SpiderMonkey; Composer calls
 //   `_event.toSource()` on every error path), output format `({a:1, b:"x"})`.
 // * Date.prototype.toISOString when missing (ORS 8.1.2 lacked it; harmless here).
-// * ORS globals Composer code calls: __Log, __Raise, __GetDocumentURL, __GetCurrentStates.
+// * ORS globals Composer code calls: __Log, __Raise, __GetDocumentURL, __GetCurrentStates; and
+//   __orsAssume, through which the surfaces report lookups the fakes profile cannot answer.
 //   They reach the simulator through `__orsCall(name, argsJson)` (a JSON bridge defined by the
 //   dialect); `__orsFakes` holds the fakes-profile data the surfaces read.
 // * The `_genesys` root object; each extension module adds `_genesys.<name>`.
@@ -84,5 +85,8 @@
   def(G, '__GetDocumentURL', function () { return __orsFakes.document_url; });
   def(G, '__GetCurrentStates', function () { return call('states', arguments); });
   def(G, '__orsNow', function () { return call('now', arguments); });
+  // A lookup the fakes profile cannot answer: report what was asked and the default used (an
+  // `assumption` trace record; `path` is where the answer goes in the profile), return `used`.
+  def(G, '__orsAssume', function (what, asked, used, path, value) { call('assume', arguments); return used; });
   G._genesys = {};
 })(globalThis);

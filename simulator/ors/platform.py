@@ -106,6 +106,9 @@ class OrsPlatform(FakeEnv):
         self.outcome: dict[str, Any] = {"status": "running"}
         self.calls: list[dict[str, Any]] = []
         self.logs: list[dict[str, Any]] = []
+        #: what the fakes could not answer (see assume()), in order, one per distinct question
+        self.assumptions: list[dict[str, Any]] = []
+        self._assumed: set[str] = set()
         _PLATFORMS[session] = self
 
     # -- FakeEnv --------------------------------------------------------------------------------
@@ -161,6 +164,32 @@ class OrsPlatform(FakeEnv):
         request.answered_by = request.answered_by or "platform"
         self._schedule(request, emits)
         return request
+
+    def assume(
+        self,
+        what: str,
+        asked: Mapping[str, Any],
+        used: Any,
+        path: list[str],
+        value: Any = None,
+        append: bool = False,
+        request: Request | None = None,
+    ) -> None:
+        """An ``assumption`` record (see FakeEnv.assume and docs/trace.md), once per question."""
+        key = json.dumps([what, asked], sort_keys=True, default=str)
+        if key in self._assumed or len(self.assumptions) >= MAX_KEPT:
+            return
+        self._assumed.add(key)
+        fields: dict[str, Any] = {
+            "what": what,
+            "asked": dict(asked),
+            "used": used,
+            "fakes": {"path": [str(p) for p in path], "value": used if value is None else value, "append": append},
+            "file": request.file if request is not None else None,
+            "line": request.line if request is not None else None,
+        }
+        self.assumptions.append(fields)
+        self._trace("assumption", dict(fields))
 
     def execute_js(self, source: str) -> None:
         """Run a script in the session's global scope (see FakeEnv.execute_js)."""
@@ -637,6 +666,12 @@ class OrsPlatform(FakeEnv):
             event = str(args[0]) if args else ""
             data = args[1] if len(args) > 1 else None
             self._raise_internal(event, data)
+            return None
+        if name == "assume":
+            what, asked, used, path = (list(args) + [None] * 4)[:4]
+            value = args[4] if len(args) > 4 else None
+            if isinstance(what, str) and isinstance(asked, dict) and isinstance(path, list):
+                self.assume(what, asked, used, path, value)
             return None
         if name == "states":
             return self._active_states()

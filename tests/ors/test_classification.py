@@ -406,7 +406,7 @@ BILLING_EMAIL = {
     ("fakes", "target"),
     [
         ({**BILLING_EMAIL, "statistics": {"AG_Billing@Stat_Server.GA|StatAgentsAvailable": 3}}, "AG_Billing"),
-        (BILLING_EMAIL, "AG_General"),  # no billing agent available
+        ({**BILLING_EMAIL, "statistics": {"AG_Billing@Stat_Server.GA|StatAgentsAvailable": 0}}, "AG_General"),
         ({"interaction": EMAIL, "statistics": {"StatAgentsAvailable": 3}}, "AG_General"),  # not a billing e-mail
     ],
 )

@@ -354,8 +354,32 @@ def test_a_strategy_branches_on_sdata(run):
     )
     session, _ = run(doc, {"statistics": {"AG_Sales@StatServer.GA|StatAgentsAvailable": 2}})
     assert session.datamodel.evaluate("_data.path") == "agents"
-    session, _ = run(doc)
+    session, _ = run(doc, {"statistics": {"AG_Sales@StatServer.GA|StatAgentsAvailable": 0}})
     assert session.datamodel.evaluate("_data.path") == "nobody"
+
+
+def test_the_default_statistics_agree_with_the_default_queue(run):
+    """An agent is available by default (queue.available): the availability statistics say so
+    too, and say the opposite when the profile makes every submit wait."""
+    doc = (
+        HEAD
+        + """
+  <state id="Subscribe1">
+    <transition cond="_genesys.statistic.sData('AG_Sales@StatServer.GA', 'StatAgentsAvailable') &gt; 0" target="Exit">
+      <assign location="_data.path" expr="'agents'"/>
+    </transition>
+    <transition target="Exit"><assign location="_data.path" expr="'nobody'"/></transition>
+  </state>
+  <final id="Exit"/>
+</scxml>"""
+    )
+    session, _ = run(doc)
+    assert session.datamodel.evaluate("_data.path") == "agents"
+    assert session.datamodel.evaluate("_genesys.statistic.sData('X', 'StatAgentsInQueueReady')") == 1
+    assert session.datamodel.evaluate("_genesys.statistic.sData('X', 'StatExpectedWaitingTime')") == 1
+    session, _ = run(doc, {"queue": {"available": False}})
+    assert session.datamodel.evaluate("_data.path") == "nobody"
+    assert session.datamodel.evaluate("_genesys.statistic.sData('X', 'StatAgentsBusy')") == 1
 
 
 def test_unsubscribe_without_statistic_is_a_definition_error():

@@ -253,6 +253,21 @@ class FakeEnv:
         """Write a value into a datamodel location (``sessionid``/``idlocation`` outputs)."""
         raise NotImplementedError
 
+    def assume(
+        self,
+        what: str,
+        asked: Mapping[str, Any],
+        used: Any,
+        path: list[str],
+        value: Any = None,
+        append: bool = False,
+        request: Request | None = None,
+    ) -> None:
+        """Report a lookup the fakes profile cannot answer: `what` was `asked` and the default
+        `used`; `path` (and `value`, appended to a list when `append`) is where the answer goes in
+        the profile.  Recorded once per distinct question (an ``assumption`` trace record)."""
+        raise NotImplementedError
+
     def start_session(self, src: str, params: Mapping[str, Any]) -> str:
         """Start a project document as another session; its id (LookupError if it is unknown)."""
         raise NotImplementedError
@@ -377,6 +392,9 @@ class Module:
     rule_params: Mapping[str, Any] | None = None
     #: how this module's events change the strategy's outcome (see :data:`OutcomeFn`)
     outcome: OutcomeFn | None = None
+    #: extra ``__orsFakes`` data derived from the merged profile (e.g. defaults that follow
+    #: another section), for the module's JS surface
+    js_data: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
 
     def params_schema(self) -> Mapping[str, Any] | None:
         """The JSON schema a rule's ``params`` for this module must follow (None: no params)."""
@@ -420,6 +438,7 @@ def module(
     fakes: Iterable[FakesSection] = (),
     rule_params: Mapping[str, Any] | None = None,
     outcome: OutcomeFn | None = None,
+    js_data: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
 ) -> Module:
     """Build a :class:`Module` with the Genesys namespace conventions filled in."""
     namespace = GENESYS_NS_BASE + name
@@ -438,6 +457,7 @@ def module(
         fakes=tuple(fakes),
         rule_params=rule_params,
         outcome=outcome,
+        js_data=js_data,
     )
 
 

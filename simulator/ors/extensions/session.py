@@ -218,6 +218,16 @@ def fake_fetch(request: Request, env: FakeEnv) -> list[Emit]:
                 )
             ]
         resp = http["default"]
+        answer = {k: resp[k] for k in ("status", "body") if k in resp}
+        env.assume(
+            "url",
+            {"url": url, "method": method},
+            answer,
+            ["http", "responses"],
+            {"url": url.split("?")[0], "method": method, **answer},
+            append=True,
+            request=request,
+        )
     status = int(resp.get("status", 200))
     delay = float(resp.get("delay", http["default"].get("delay", 0.2)))
     body = resp.get("body", "")
@@ -362,28 +372,36 @@ JS = r"""
       return v ? 1 : 0;
     },
     getListItemValue: function (list, item, key) {
-      var l = F.lists[list], it = l && l[item];
+      var has = Object.prototype.hasOwnProperty, l = has.call(F.lists, list) ? F.lists[list] : undefined;
+      var it = l !== undefined && has.call(l, item) ? l[item] : undefined;
       if (arguments.length < 3 || key === undefined) {
         if (it === undefined) {
           if (S.list_missing == 'throw') throw new Error('list item not found: ' + list + '/' + item);
-          return {};
+          return __orsAssume('list item', {list: String(list), item: String(item)}, {},
+                             ['lists', String(list), String(item)]);
         }
         return JSON.parse(JSON.stringify(it));
       }
-      if (it === undefined || it[key] === undefined) {
+      if (it === undefined || !has.call(it, key)) {
         if (S.list_missing == 'throw') throw new Error('list value not found: ' + list + '/' + item + '/' + key);
-        return '';
+        return __orsAssume('list value', {list: String(list), item: String(item), key: String(key)}, '',
+                           ['lists', String(list), String(item), String(key)]);
       }
       var v = it[key];
       return typeof v == 'string' ? v : JSON.stringify(v);
     },
     listLookupValue: function (list, value) {
       var l = F.lists[list];
-      return l !== undefined && Object.prototype.hasOwnProperty.call(l, value) ? 1 : 0;
+      if (l === undefined || l === null) {
+        return __orsAssume('list', {list: String(list), value: String(value)}, 0,
+                           ['lists', String(list), String(value)], {});
+      }
+      return Object.prototype.hasOwnProperty.call(l, value) ? 1 : 0;
     },
     getConfigOption: function (ixnid, name, lookupseq) {
       var v = F.options[name];
-      return v === undefined ? '' : String(v);
+      if (v === undefined) return __orsAssume('config option', {option: String(name)}, '', ['options', String(name)]);
+      return String(v);
     },
     setTenant: function (name) { s.tenant = String(name); }
   };

@@ -76,6 +76,8 @@ REQUEST_INVALID = "Request Invalid"
 ALREADY_ACTIVE = "Subscription Already Active"
 DEFAULT_INTERVAL = 30
 DEFAULT_MAX_UPDATES = 10
+#: StatExpectedWaitingTime (seconds) when the profile says no agent is available (unverified)
+NO_AGENT_WAIT = 86400.0
 
 #: the profile section this module reads (``sData`` reads it in JS)
 FAKES = (
@@ -117,14 +119,44 @@ def statistic_key(statistic: Any) -> str:
     return json.dumps(statistic, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def lookup_value(statistics: Mapping[str, Any], obj: Any, statistic: Any) -> float | int:
-    """The profile value of `statistic` for `obj` (``object|statistic``, then ``statistic``, else 0)."""
+def availability_defaults(queue: Mapping[str, Any]) -> dict[str, float]:
+    """Defaults of the statistics that say whether an agent is available, agreeing with the
+    profile's ``queue`` section: a strategy that checks availability through statistics takes
+    the branch a plain submit would.  Other statistics default to 0."""
+    up = bool(queue.get("available", True))
+    return {
+        "StatAgentsAvailable": 1 if up else 0,
+        "StatAgentsInQueueReady": 1 if up else 0,
+        "StatAgentsInQueueLogin": 1,
+        "StatAgentsTotal": 1,
+        "StatAgentsBusy": 0 if up else 1,
+        "StatTimeInReadyState": 60 if up else 0,
+        "StatExpectedWaitingTime": float(queue.get("delay", 1.0)) if up else NO_AGENT_WAIT,
+    }
+
+
+def lookup_value(
+    statistics: Mapping[str, Any], obj: Any, statistic: Any, defaults: Mapping[str, float] | None = None
+) -> float | int:
+    """The profile value of `statistic` for `obj` (``object|statistic``, then ``statistic``), else
+    its entry in `defaults`, else 0."""
     key = statistic_key(statistic)
     for candidate in (f"{'' if obj is None else obj}|{key}", key):
         if candidate in statistics:
             value = statistics[candidate]
             return value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-    return 0
+    return (defaults or {}).get(key, 0)
+
+
+def has_value(statistics: Mapping[str, Any], obj: Any, statistic: Any) -> bool:
+    """Whether the profile (or a run-time change) gives `statistic` for `obj`."""
+    key = statistic_key(statistic)
+    return f"{'' if obj is None else obj}|{key}" in statistics or key in statistics
+
+
+def js_data(profile: Mapping[str, Any]) -> dict[str, Any]:
+    """``__orsFakes.statistic_defaults``: what ``sData`` answers for statistics the profile omits."""
+    return {"statistic_defaults": availability_defaults(profile["queue"])}
 
 
 def current_values(env: FakeEnv) -> dict[str, Any]:
@@ -239,7 +271,17 @@ def fake_subscribe(request: Request, env: FakeEnv) -> list[Emit]:
         data = {"object": obj, "statistic": name, "value": value}
         return Emit("statistic.update", data, delay=delay + after, request=False, effect=set_value if change else None)
 
-    current = lookup_value(current_values(env), obj, stat)
+    values = current_values(env)
+    defaults = availability_defaults(env.fakes.queue)
+    current = lookup_value(values, obj, stat, defaults)
+    if not has_value(values, obj, stat):
+        env.assume(
+            "statistic",
+            {"object": obj, "statistic": name},
+            current,
+            ["statistics", f"{obj}|{name}"],
+            request=request,
+        )
     emits = [Emit("statistic.subscribe.done", {}, delay=delay), update(current, 0.0)]
     emits.extend(update(value, after, change=True) for after, value in timeline)
     if periodic:
@@ -325,10 +367,17 @@ JS = r"""
       if (typeof statistic === 'string') key = statistic;
       else if (statistic !== null && typeof statistic === 'object') key = canon(statistic);
       else throw new TypeError('sData(object, statistic): statistic must be a name or a definition object');
-      var values = (typeof __orsFakes === 'object' && __orsFakes && __orsFakes.statistics) || {};
+      var F = (typeof __orsFakes === 'object' && __orsFakes) || {};
+      var values = F.statistics || {}, defaults = F.statistic_defaults || {};
       var full = (object === undefined || object === null ? '' : String(object)) + '|' + key;
-      var v = has.call(values, full) ? values[full] : has.call(values, key) ? values[key] : 0;
-      return typeof v === 'number' ? v : 0;
+      if (has.call(values, full) || has.call(values, key)) {
+        var v = has.call(values, full) ? values[full] : values[key];
+        return typeof v === 'number' ? v : 0;
+      }
+      var d = has.call(defaults, key) ? defaults[key] : 0;
+      if (typeof __orsAssume !== 'function') return d;
+      return __orsAssume('statistic', {object: object === undefined || object === null ? '' : String(object),
+                                       statistic: key}, d, ['statistics', full]);
     }
   };
 })(_genesys);
@@ -338,6 +387,7 @@ MODULE = module(
     "statistic",
     actions=(SUBSCRIBE, UNSUBSCRIBE),
     fakes=FAKES,
+    js_data=js_data,
     rule_params=RULE_PARAMS,
     events=(
         EventDecl("statistic.subscribe.done", ("requestid",), "the subscription is active"),
