@@ -123,10 +123,12 @@ def test_the_summary_lines_name_each_assumption_and_where_to_answer_it():
     lines = summary_lines(r.platform.assumptions)
     assert lines[0] == "  assumed data (6), add it to the fakes profile to decide it yourself:"
     assert lines[2] == (
-        '    list value GLOBAL_GVP_SETTING/OPM/greeting: assumed ""; answer it at $.lists.GLOBAL_GVP_SETTING.OPM.greeting'
+        '    list value GLOBAL_GVP_SETTING/OPM/greeting: assumed ""; '
+        "answer it at $.lists.GLOBAL_GVP_SETTING.OPM.greeting"
     )
     assert lines[5] == (
-        '    statistic VQ_Sales@Stat_Server.Q/StatCallsInQueue: assumed 0; answer it at $.statistics["VQ_Sales@Stat_Server.Q|StatCallsInQueue"]'
+        "    statistic VQ_Sales@Stat_Server.Q/StatCallsInQueue: assumed 0; "
+        'answer it at $.statistics["VQ_Sales@Stat_Server.Q|StatCallsInQueue"]'
     )
     assert lines[6].startswith("    url https://api.example.com/customer?ani=5551234/get (line ")
     assert lines[6].endswith('assumed {"body": "{}", "status": 200}; answer it at $.http.responses[+]')
