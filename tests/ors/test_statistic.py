@@ -339,10 +339,9 @@ def test_a_fakes_rule_can_fail_unsubscribe(run):
     assert session.datamodel.evaluate("_data.path") == "unsubscribe failed"
 
 
-def test_a_strategy_branches_on_sdata(run):
-    doc = (
-        HEAD
-        + """
+BRANCH_ON_SDATA = (
+    HEAD
+    + """
   <state id="Subscribe1">
     <transition cond="_genesys.statistic.sData('AG_Sales@StatServer.GA', 'StatAgentsAvailable') &gt; 0" target="Exit">
       <assign location="_data.path" expr="'agents'"/>
@@ -351,7 +350,11 @@ def test_a_strategy_branches_on_sdata(run):
   </state>
   <final id="Exit"/>
 </scxml>"""
-    )
+)
+
+
+def test_a_strategy_branches_on_sdata(run):
+    doc = BRANCH_ON_SDATA
     session, _ = run(doc, {"statistics": {"AG_Sales@StatServer.GA|StatAgentsAvailable": 2}})
     assert session.datamodel.evaluate("_data.path") == "agents"
     session, _ = run(doc, {"statistics": {"AG_Sales@StatServer.GA|StatAgentsAvailable": 0}})
@@ -361,18 +364,7 @@ def test_a_strategy_branches_on_sdata(run):
 def test_the_default_statistics_agree_with_the_default_queue(run):
     """An agent is available by default (queue.available): the availability statistics say so
     too, and say the opposite when the profile makes every submit wait."""
-    doc = (
-        HEAD
-        + """
-  <state id="Subscribe1">
-    <transition cond="_genesys.statistic.sData('AG_Sales@StatServer.GA', 'StatAgentsAvailable') &gt; 0" target="Exit">
-      <assign location="_data.path" expr="'agents'"/>
-    </transition>
-    <transition target="Exit"><assign location="_data.path" expr="'nobody'"/></transition>
-  </state>
-  <final id="Exit"/>
-</scxml>"""
-    )
+    doc = BRANCH_ON_SDATA
     session, _ = run(doc)
     assert session.datamodel.evaluate("_data.path") == "agents"
     assert session.datamodel.evaluate("_genesys.statistic.sData('X', 'StatAgentsInQueueReady')") == 1
