@@ -5,15 +5,9 @@ Token or session authentication (token first, so an anonymous request gets 401 w
 the pages' (permissions.py): 404 outsider, 403 role too low, read-only access to one version
 through a share link (`?share=<token>` or a session that opened `/s/<token>/`).
 
-JSON shapes (see also the payloads in views.py):
-  version   {"id", "number", "label", "project", "parent", "author", "created_at", "message", "entry"}
-            (GET /api/versions/<id> adds "files", "fakes" and "scenarios" (paths), "urls")
-  project   {"id", "name", "description", "team": {"id", "name"}, "role", "latest": version|null, "urls"}
-  file      {"path", "size", "sha256", "url"}           (lists)
-  content   {"path", "size", "sha256", "binary", "content": text|null}
-  diff      {"a": version, "b": version, "files": [{"path", "status", "diff", "binary"}]}
-  graph     the Graph JSON of the team brief;  lint: {"findings": [...lint JSON...]}
-  conflict  409 {"detail": message, "conflict": true, "base": version|null, "latest": version}
+Every JSON shape is an output serializer of designer/serializers.py (shared with the pages'
+payloads), and every operation declares each status code it answers, with its schema, so
+/api/schema/ documents the whole API (tests/designer/test_openapi.py checks it).
 """
 
 from __future__ import annotations
@@ -23,11 +17,11 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
@@ -39,8 +33,8 @@ from rest_framework.response import Response
 
 from designer import history
 from designer.analysis import AnalysisUnavailable, project_graph, project_lint
-from designer.importing import UploadError, clean_path, read_upload
-from designer.models import FAKES_FOLDER, SCENARIOS_FOLDER, Draft, Membership, Project, Role, ShareLink, Team
+from designer.importing import UploadError, choose_entry, clean_path, read_upload
+from designer.models import Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
     _get_project_for_user,
     _get_share_link_for_user,
@@ -53,24 +47,79 @@ from designer.permissions import (
 )
 from designer.serializers import (
     CommentCreateSerializer,
+    CommentListSerializer,
+    CommentSerializer,
+    ConflictSerializer,
+    DiffSerializer,
     DraftEntrySerializer,
     DraftFileCreateSerializer,
     DraftFileWriteSerializer,
+    DraftFileWrittenSerializer,
+    DraftPathSerializer,
     DraftRenameSerializer,
     DraftSaveSerializer,
+    DraftSerializer,
+    ErrorSerializer,
+    FileContentSerializer,
+    GraphSerializer,
+    LintSerializer,
     ProjectCreateSerializer,
+    ProjectDetailSerializer,
+    ProjectListSerializer,
+    ProjectSerializer,
+    ShareLinkListSerializer,
+    ShareLinkSerializer,
+    TeamListSerializer,
+    UploadedVersionSerializer,
+    VersionCreatedSerializer,
+    VersionDetailSerializer,
+    VersionListSerializer,
     VersionUploadSerializer,
+    diff_data,
+    file_content,
 )
 from designer.starters import load_starter
-from designer.views import create_comment, draft_json, version_files_json, version_json, version_urls, zip_response
+from designer.views import create_comment, zip_response
 
 AUTH = [TokenAuthentication, SessionAuthentication]
 ANY = [AllowAny]  # access is decided by the permissions.py helpers, share links included
 GRAPH_CACHE_SECONDS = 3600
 
+#: The refusals, by status code, with the situation each one documents.
+ERRORS = {
+    400: "Invalid input: `detail`, or one list of messages per field.",
+    401: "Not authenticated (and no share token granting access).",
+    403: "Your role in the team is too low for this.",
+    404: "No such object, or not visible to you (outsiders get 404, never 403).",
+    409: "Conflict: based on a version that is no longer the latest; nothing was overwritten.",
+    503: "The statechart analysis is not available.",
+}
+READ = (401, 404)  # what a read of a team's object may answer besides 200
+WRITE = (400, 401, 403, 404)  # a write needing a role
+ENTRY_PARAMETER = OpenApiParameter(
+    "entry", str, description="Start from this document instead of the entry (an IPD or runnable workflow)"
+)
 
-def api(methods: list[str], **schema: Any) -> Any:
-    """`@api_view` with the designer's authentication, parsers and an OpenAPI description."""
+
+#: 400 bodies: `detail` (one message), or DRF's field errors (one list of messages per field).
+VALIDATION_ERROR = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+
+def responses(ok: dict[Any, Any], errors: tuple[int, ...]) -> dict[Any, Any]:
+    """The `responses` of an operation: its successes and each refusal it may answer."""
+    result: dict[Any, Any] = dict(ok)
+    for code in errors:
+        body = {400: VALIDATION_ERROR, 409: ConflictSerializer}.get(code, ErrorSerializer)
+        result[code] = OpenApiResponse(body, ERRORS[code])
+    return result
+
+
+def api(methods: list[str], **schema_by_method: dict[str, Any]) -> Any:
+    """`@api_view` with the designer's authentication, parsers and one OpenAPI description per method."""
 
     def decorate(function: Any) -> Any:
         name = function.__name__
@@ -81,6 +130,7 @@ def api(methods: list[str], **schema: Any) -> Any:
         )
         for method in methods:
             # One operationId per method (function views serving several methods would collide).
+            schema = schema_by_method[method]
             function = extend_schema(methods=[method], operation_id=f"{name}_{method.lower()}", **schema)(function)
         return function
 
@@ -94,58 +144,39 @@ def _valid(serializer_class: Any, request: Request) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def project_json(project: Project, role: str | None) -> dict[str, Any]:
-    """JSON of a project for the API."""
-    latest = project.latest_version
-    return {
-        "id": project.pk,
-        "name": project.name,
-        "description": project.description,
-        "team": {"id": project.team_id, "name": project.team.name},
-        "role": role,
-        "latest": version_json(latest) if latest else None,
-        "urls": {
-            "page": reverse("designer-project-detail", args=[project.pk]),
-            "api": reverse("designer-api-project-detail", args=[project.pk]),
-            "versions": reverse("designer-api-version-list", args=[project.pk]),
-            "draft": reverse("designer-api-draft", args=[project.pk]),
-        },
-    }
-
-
 def conflict_response(exc: history.StaleParentError) -> Response:
     """409 for a save/upload on a stale parent."""
-    return Response(
-        {
-            "detail": str(exc),
-            "conflict": True,
-            "base": version_json(exc.parent) if exc.parent else None,
-            "latest": version_json(exc.latest) if exc.latest else None,
-        },
-        status=status.HTTP_409_CONFLICT,
-    )
+    return Response(ConflictSerializer(exc).data, status=status.HTTP_409_CONFLICT)
+
+
+def _error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    return Response({"detail": message}, status=code)
 
 
 # --------------------------------------------------------------------------------------------
 # Teams, projects and versions
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET={"responses": responses({200: TeamListSerializer}, (401,))})
 def team_list(request: Request) -> Response:
-    """The user's teams with their role: `{"teams": [{"id", "name", "role"}]}`."""
+    """The user's teams with their role."""
     require_user(request)
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    return Response({"teams": [{"id": m.team_id, "name": m.team.name, "role": m.role} for m in memberships]})
+    return Response(TeamListSerializer({"teams": memberships}).data)
 
 
-@api(["GET", "POST"], request=ProjectCreateSerializer, responses=OpenApiTypes.OBJECT)
+@api(
+    ["GET", "POST"],
+    GET={"responses": responses({200: ProjectListSerializer}, (401,))},
+    POST={"request": ProjectCreateSerializer, "responses": responses({201: ProjectSerializer}, (400, 401, 403))},
+)
 def project_list(request: Request) -> Response:
     """GET: projects of the user's teams. POST: create a project (editor role in the team)."""
     require_user(request)
+    roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
     if request.method == "GET":
-        roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
         projects = Project.objects.filter(team_id__in=roles).select_related("team").order_by("team__name", "name")
-        return Response({"projects": [project_json(p, roles[p.team_id]) for p in projects]})
+        return Response(ProjectListSerializer({"projects": projects}, context={"roles": roles}).data)
     data = _valid(ProjectCreateSerializer, request)
     team = Team.objects.filter(pk=data["team"]).first()
     role = role_in_team(request.user, team.pk) if team else None
@@ -170,29 +201,36 @@ def project_list(request: Request) -> Response:
                 )
     except IntegrityError:
         raise ValidationError({"name": [f"The team already has a project named {data['name']!r}."]})
-    return Response(project_json(project, role), status=status.HTTP_201_CREATED)
+    return Response(ProjectSerializer(project, context={"roles": roles}).data, status=status.HTTP_201_CREATED)
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET={"responses": responses({200: ProjectDetailSerializer}, READ)})
 def project_detail(request: Request, project_id: int) -> Response:
-    """One project with its versions."""
+    """One project with its versions, newest first."""
     project = _get_project_for_user(request, project_id)
-    data = project_json(project, role_in_team(request.user, project.team_id))
-    data["versions"] = [version_json(v) for v in project.versions.select_related("author").order_by("-number")]
-    return Response(data)
+    roles = {project.team_id: role_in_team(request.user, project.team_id)}
+    return Response(ProjectDetailSerializer(project, context={"roles": roles}).data)
 
 
-@api(["GET", "POST"], request={"multipart/form-data": VersionUploadSerializer}, responses=OpenApiTypes.OBJECT)
+@api(
+    ["GET", "POST"],
+    GET={"responses": responses({200: VersionListSerializer}, READ)},
+    POST={
+        "request": {"multipart/form-data": VersionUploadSerializer},
+        "responses": responses({201: UploadedVersionSerializer}, (*WRITE, 409)),
+    },
+)
 def version_list(request: Request, project_id: int) -> Response:
     """GET: the versions, newest first. POST: upload a .scxml/zip as the next version (editor).
 
     `parent` must name the latest version when the project has versions (otherwise 409), so an
-    upload never silently replaces work saved in the meantime.
+    upload never silently replaces work saved in the meantime. The answer says which entry
+    document the upload starts from and why (`entry_choice`).
     """
     if request.method == "GET":
         project = _get_project_for_user(request, project_id)
         versions = project.versions.select_related("author").order_by("-number")
-        return Response({"versions": [version_json(v) for v in versions]})
+        return Response(VersionListSerializer({"versions": versions}).data)
     project = _get_project_for_user(request, project_id, Role.EDITOR)
     data = _valid(VersionUploadSerializer, request)
     parent = None
@@ -210,45 +248,29 @@ def version_list(request: Request, project_id: int) -> Response:
         raise ValidationError({"file": [str(exc)]})
     except history.StaleParentError as exc:
         return conflict_response(exc)
-    return Response(version_json(version), status=status.HTTP_201_CREATED)
+    version.entry_choice = choose_entry(files)
+    return Response(UploadedVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET={"responses": responses({200: VersionDetailSerializer}, READ)})
 def version_detail(request: Request, version_id: int) -> Response:
-    """A version with its file list and URLs."""
+    """A version with its files, fakes profiles, scenarios, entry candidates and URLs."""
     version = _get_version_for_user(request, version_id)
-    return Response(
-        {
-            **version_json(version),
-            "files": version_files_json(version),
-            "fakes": version.paths_under(FAKES_FOLDER),
-            "scenarios": version.paths_under(SCENARIOS_FOLDER),
-            "urls": version_urls(version),
-        }
-    )
+    return Response(VersionDetailSerializer(version).data)
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET={"responses": responses({200: FileContentSerializer}, READ)})
 def version_file(request: Request, version_id: int, path: str) -> Response:
     """One file of a version: text content (null for binary files)."""
     version = _get_version_for_user(request, version_id)
     row = get_object_or_404(version.files.select_related("blob"), path=path)
-    return Response(content_json(row.path, row.blob_id, row.blob.data()))
+    return Response(file_content(row.path, row.blob_id, row.blob.data()))
 
 
-def content_json(path: str, sha256: str, content: bytes) -> dict[str, Any]:
-    """JSON of one file's content."""
-    text = None
-    if b"\x00" not in content:
-        try:
-            text = content.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-    return {"path": path, "size": len(content), "sha256": sha256, "binary": text is None, "content": text}
-
-
-@extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
-@api(["GET"])
+@api(
+    ["GET"],
+    GET={"responses": responses({(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, "The zip")}, READ)},
+)
 def version_export(request: Request, version_id: int) -> HttpResponse:
     """The version as a zip (project layout, exact bytes)."""
     version = _get_version_for_user(request, version_id)
@@ -260,106 +282,98 @@ def _analysis_key(kind: str, entry: str, file_map: dict[str, str]) -> str:
     return f"designer-{kind}:{digest}"
 
 
-def _analysed(kind: str, entry: str, file_map: dict[str, str], files_loader: Any) -> Response:
-    """Graph or lint of a file set (cached by content), or 503 while the engine code is missing."""
+def _analysed(request: Request, kind: str, file_set: Any) -> Response:
+    """Graph or lint of a version or draft (cached by content), or 503 while the engine code is missing.
+
+    `?entry=<path>` analyses another document of the file set (any IPD or workflow the user
+    picks on the diagram page) without changing the stored entry.
+    """
+    file_map = file_set.file_map()
+    entry = request.query_params.get("entry") or file_set.entry
     if not entry:
-        return Response(
-            {"detail": "The project has no entry document; choose one in the draft."},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
+        return _error("The project has no entry document; choose one in the draft.")
+    if entry not in file_map:
+        return _error(f"{entry}: no such document in this project.")
     key = _analysis_key(kind, entry, file_map)
     result = cache.get(key)
     if result is None:
         try:
-            files = files_loader()
+            files = file_set.read_files()
             result = project_graph(files, entry) if kind == "graph" else {"findings": project_lint(files, entry)}
         except AnalysisUnavailable as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+            return _error(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE)
         cache.set(key, result, GRAPH_CACHE_SECONDS)
     return Response(result)
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, (400, *READ, 503))}
+LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (400, *READ, 503))}
+DRAFT_GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, (*WRITE, 503))}
+DRAFT_LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (*WRITE, 503))}
+
+
+@api(["GET"], GET=GRAPH)
 def version_graph(request: Request, version_id: int) -> Response:
     """Graph JSON of the version's entry document (states, transitions, extension calls, lines)."""
     version = _get_version_for_user(request, version_id)
-    return _analysed("graph", version.entry, version.file_map(), version.read_files)
+    return _analysed(request, "graph", version)
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET=LINT)
 def version_lint(request: Request, version_id: int) -> Response:
-    """Lint findings of the version: `{"findings": [...]}`."""
+    """Lint findings of the version."""
     version = _get_version_for_user(request, version_id)
-    return _analysed("lint", version.entry, version.file_map(), version.read_files)
+    return _analysed(request, "lint", version)
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET={"responses": responses({200: DiffSerializer}, READ)})
 def version_diff(request: Request, version_a: int, version_b: int) -> Response:
-    """Per-file unified diff from version a to version b."""
+    """Per-file unified diff from version a to version b, and the change of entry document."""
     a = _get_version_for_user(request, version_a)
     b = _get_version_for_user(request, version_b)
-    files = history.diff_versions(a, b)
-    return Response({"a": version_json(a), "b": version_json(b), "files": [f.as_json() for f in files]})
+    return Response(diff_data(a, b, history.diff_versions(a, b)))
 
 
 # --------------------------------------------------------------------------------------------
 # Comments and share links
 
 
-def comment_json(comment: Any) -> dict[str, Any]:
-    """JSON of one comment."""
-    return {
-        "id": comment.pk,
-        "parent": comment.parent_id,
-        "author": comment.author.get_username() if comment.author else None,
-        "path": comment.path or None,
-        "line": comment.line,
-        "body": comment.body,
-        "created_at": comment.created_at.isoformat(),
-    }
-
-
-@api(["GET", "POST"], request=CommentCreateSerializer, responses=OpenApiTypes.OBJECT)
+@api(
+    ["GET", "POST"],
+    GET={"responses": responses({200: CommentListSerializer}, READ)},
+    POST={"request": CommentCreateSerializer, "responses": responses({201: CommentSerializer}, WRITE)},
+)
 def comment_list(request: Request, version_id: int) -> Response:
     """GET: the version's comments in time order (threads via `parent`). POST: comment (members)."""
     version = _get_version_for_user(request, version_id)
     if request.method == "GET":
-        comments = version.comments.select_related("author")
-        return Response({"comments": [comment_json(c) for c in comments]})
+        return Response(CommentListSerializer({"comments": version.comments.select_related("author")}).data)
     if version_role(request, version) is None:
         refuse(request, PermissionDenied("Only team members can comment; a share link is read-only."))
     data = _valid(CommentCreateSerializer, request)
     try:
         comment = create_comment(version, request.user, data)
     except UploadError as exc:
-        raise ValidationError({"detail": [str(exc)]})
-    return Response(comment_json(comment), status=status.HTTP_201_CREATED)
+        return _error(str(exc))
+    return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
-def share_json(request: HttpRequest, link: ShareLink) -> dict[str, Any]:
-    """JSON of a share link."""
-    return {
-        "id": link.pk,
-        "version": link.version_id,
-        "url": request.build_absolute_uri(reverse("designer-sharelink-open", args=[link.token])),
-        "token": link.token,
-        "active": link.is_active,
-        "created_at": link.created_at.isoformat(),
-        "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None,
-    }
-
-
-@api(["GET", "POST"], request=None, responses=OpenApiTypes.OBJECT)
+@api(
+    ["GET", "POST"],
+    GET={"responses": responses({200: ShareLinkListSerializer}, (401, 403, 404))},
+    POST={"request": None, "responses": responses({201: ShareLinkSerializer}, (401, 403, 404))},
+)
 def sharelink_list(request: Request, version_id: int) -> Response:
     """GET: the version's share links. POST: create one (editor role)."""
     version = _get_version_for_user(request, version_id, Role.EDITOR)
+    context = {"request": request}
     if request.method == "GET":
-        return Response({"share_links": [share_json(request, link) for link in version.share_links.all()]})
+        return Response(ShareLinkListSerializer({"share_links": version.share_links.all()}, context=context).data)
     link = ShareLink.objects.create(version=version, created_by=request.user)
-    return Response(share_json(request, link), status=status.HTTP_201_CREATED)
+    return Response(ShareLinkSerializer(link, context=context).data, status=status.HTTP_201_CREATED)
 
 
-@api(["DELETE"], responses={204: None})
+@api(["DELETE"], DELETE={"responses": responses({204: None}, (401, 403, 404))})
 def sharelink_detail(request: Request, link_id: int) -> Response:
     """Revoke a share link (editor role)."""
     link = _get_share_link_for_user(request, link_id)
@@ -376,21 +390,39 @@ def _draft(request: Request, project_id: int) -> Draft:
     return history.get_or_start_draft(project, request.user)
 
 
-def _upload_error(exc: UploadError) -> Response:
-    return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+def _written(draft: Draft, row: Any) -> dict[str, Any]:
+    return DraftFileWrittenSerializer(
+        {
+            "path": row.path,
+            "sha256": row.blob_id,
+            "size": row.blob.size,
+            "url": reverse("designer-api-draft-file", args=[draft.project_id, row.path]),
+            "stale": draft.is_stale(),
+        }
+    ).data
 
 
-@api(["GET", "DELETE"], responses=OpenApiTypes.OBJECT)
+@api(
+    ["GET", "DELETE"],
+    GET={"responses": responses({200: DraftSerializer}, (401, 403, 404))},
+    DELETE={"responses": responses({204: None}, (401, 403, 404))},
+)
 def draft_detail(request: Request, project_id: int) -> Response:
     """GET: the user's draft (started from the latest version if missing). DELETE: discard it."""
     if request.method == "DELETE":
         project = _get_project_for_user(request, project_id, Role.EDITOR)
         Draft.objects.filter(project=project, user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
-    return Response(draft_json(_draft(request, project_id)))
+    return Response(DraftSerializer(_draft(request, project_id)).data)
 
 
-@api(["POST"], request=DraftFileCreateSerializer, responses=OpenApiTypes.OBJECT)
+@api(
+    ["POST"],
+    POST={
+        "request": DraftFileCreateSerializer,
+        "responses": responses({200: DraftFileWrittenSerializer, 201: DraftFileWrittenSerializer}, WRITE),
+    },
+)
 def draft_files(request: Request, project_id: int) -> Response:
     """Write a draft file `{"path", "content"}`: 201 when created, 200 when replaced."""
     draft = _draft(request, project_id)
@@ -400,73 +432,75 @@ def draft_files(request: Request, project_id: int) -> Response:
         existed = draft.files.filter(path=path).exists()
         row = history.write_draft_file(draft, path, data["content"].encode("utf-8"))
     except UploadError as exc:
-        return _upload_error(exc)
-    return Response(
-        {
-            "path": row.path,
-            "sha256": row.blob_id,
-            "size": row.blob.size,
-            "url": reverse("designer-api-draft-file", args=[project_id, row.path]),
-        },
-        status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
-    )
+        return _error(str(exc))
+    return Response(_written(draft, row), status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
-@api(["POST"], request=DraftEntrySerializer, responses={204: None})
+@api(["POST"], POST={"request": DraftPathSerializer, "responses": responses({204: None}, WRITE)})
 def draft_delete(request: Request, project_id: int) -> Response:
     """Delete a draft file `{"path"}`."""
     draft = _draft(request, project_id)
-    data = _valid(DraftEntrySerializer, request)
+    data = _valid(DraftPathSerializer, request)
     try:
         history.delete_draft_file(draft, data["path"])
     except UploadError as exc:
-        return _upload_error(exc)
+        return _error(str(exc))
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@api(["GET", "PUT", "DELETE"], request=DraftFileWriteSerializer, responses=OpenApiTypes.OBJECT)
+@api(
+    ["GET", "PUT", "DELETE"],
+    GET={"responses": responses({200: FileContentSerializer}, (401, 403, 404))},
+    PUT={"request": DraftFileWriteSerializer, "responses": responses({200: DraftFileWrittenSerializer}, WRITE)},
+    DELETE={"responses": responses({204: None}, WRITE)},
+)
 def draft_file(request: Request, project_id: int, path: str) -> Response:
     """GET the content of a draft file, PUT new text content (creates it if needed), DELETE it."""
     draft = _draft(request, project_id)
     try:
         if request.method == "GET":
             row = get_object_or_404(draft.files.select_related("blob"), path=path)
-            return Response(content_json(row.path, row.blob_id, row.blob.data()))
+            return Response(file_content(row.path, row.blob_id, row.blob.data()))
         if request.method == "DELETE":
             history.delete_draft_file(draft, path)
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = _valid(DraftFileWriteSerializer, request)
         row = history.write_draft_file(draft, path, data["content"].encode("utf-8"))
     except UploadError as exc:
-        return _upload_error(exc)
-    return Response({"path": row.path, "sha256": row.blob_id, "size": row.blob.size, "stale": draft.is_stale()})
+        return _error(str(exc))
+    return Response(_written(draft, row))
 
 
-@api(["POST"], request=DraftRenameSerializer, responses=OpenApiTypes.OBJECT)
+@api(
+    ["POST"], POST={"request": DraftRenameSerializer, "responses": responses({200: DraftFileWrittenSerializer}, WRITE)}
+)
 def draft_rename(request: Request, project_id: int) -> Response:
-    """Rename a draft file; answers the new file URL."""
+    """Rename a draft file `{"path", "new_path"}` (the page form's fields); answers the renamed file."""
     draft = _draft(request, project_id)
     data = _valid(DraftRenameSerializer, request)
     try:
-        row = history.rename_draft_file(draft, data["old"], data["new"])
+        row = history.rename_draft_file(draft, data["path"], data["new_path"])
     except UploadError as exc:
-        return _upload_error(exc)
-    return Response({"path": row.path, "url": reverse("designer-api-draft-file", args=[project_id, row.path])})
+        return _error(str(exc))
+    return Response(_written(draft, row))
 
 
-@api(["POST"], request=DraftEntrySerializer, responses=OpenApiTypes.OBJECT)
+@api(["POST"], POST={"request": DraftPathSerializer, "responses": responses({200: DraftEntrySerializer}, WRITE)})
 def draft_entry(request: Request, project_id: int) -> Response:
     """Choose the draft's entry document."""
     draft = _draft(request, project_id)
-    data = _valid(DraftEntrySerializer, request)
+    data = _valid(DraftPathSerializer, request)
     try:
         history.set_draft_entry(draft, data["path"])
     except UploadError as exc:
-        return _upload_error(exc)
-    return Response({"entry": draft.entry})
+        return _error(str(exc))
+    return Response(DraftEntrySerializer({"entry": draft.entry}).data)
 
 
-@api(["POST"], request=DraftSaveSerializer, responses=OpenApiTypes.OBJECT)
+@api(
+    ["POST"],
+    POST={"request": DraftSaveSerializer, "responses": responses({201: VersionCreatedSerializer}, (*WRITE, 409))},
+)
 def draft_save(request: Request, project_id: int) -> Response:
     """Save the draft as a new version (201), or 409 if another version was saved meanwhile."""
     draft = _draft(request, project_id)
@@ -476,29 +510,24 @@ def draft_save(request: Request, project_id: int) -> Response:
     except history.StaleParentError as exc:
         return conflict_response(exc)
     except UploadError as exc:
-        return _upload_error(exc)
-    body = version_json(version)
-    body["urls"] = version_urls(version)
-    body["url"] = body["urls"]["page"]
-    return Response(body, status=status.HTTP_201_CREATED)
+        return _error(str(exc))
+    return Response(VersionCreatedSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
-@api(["POST"], request=None, responses=OpenApiTypes.OBJECT)
+@api(["POST"], POST={"request": None, "responses": responses({200: DraftSerializer}, (401, 403, 404))})
 def draft_rebase(request: Request, project_id: int) -> Response:
     """Base the draft on the latest version, keeping its files (after a 409)."""
     draft = history.rebase_draft(_draft(request, project_id))
-    return Response(draft_json(draft))
+    return Response(DraftSerializer(draft).data)
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET=DRAFT_GRAPH)
 def draft_graph(request: Request, project_id: int) -> Response:
     """Graph JSON of the draft's entry document."""
-    draft = _draft(request, project_id)
-    return _analysed("graph", draft.entry, draft.file_map(), draft.read_files)
+    return _analysed(request, "graph", _draft(request, project_id))
 
 
-@api(["GET"], responses=OpenApiTypes.OBJECT)
+@api(["GET"], GET=DRAFT_LINT)
 def draft_lint(request: Request, project_id: int) -> Response:
-    """Lint findings of the draft: `{"findings": [...]}`."""
-    draft = _draft(request, project_id)
-    return _analysed("lint", draft.entry, draft.file_map(), draft.read_files)
+    """Lint findings of the draft."""
+    return _analysed(request, "lint", _draft(request, project_id))

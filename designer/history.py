@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from designer.importing import UploadError, check_files, check_xml, clean_path, guess_entry, max_file_bytes
+from designer.importing import UploadError, check_files, check_xml, choose_entry, clean_path, max_file_bytes, text_of
 from designer.models import Blob, Draft, DraftFile, Project, Version, VersionFile
 
 
@@ -50,7 +50,7 @@ def create_version(
     ask to replace the project's content, and for the first version).
     """
     check_files(files)
-    entry = entry or guess_entry(files)
+    entry = entry or choose_entry(files).path
     if entry and entry not in files:
         raise UploadError(f"The entry document {entry!r} is not one of the project's files.")
     try:
@@ -116,7 +116,12 @@ def write_draft_file(draft: Draft, path: str, content: bytes) -> DraftFile:
     if len(content) > max_file_bytes():
         raise UploadError(f"{path}: {len(content)} bytes is over the {max_file_bytes()}-byte limit per file.")
     row, _ = DraftFile.objects.update_or_create(draft=draft, path=path, defaults={"blob": Blob.store(content)})
-    draft.save(update_fields=["updated_at"])
+    fields = ["updated_at"]
+    if not draft.entry:
+        # The first document that can run becomes the entry (an empty project's first .scxml).
+        draft.entry = choose_entry(draft.read_files()).path
+        fields.append("entry")
+    draft.save(update_fields=fields)
     return row
 
 
@@ -197,16 +202,6 @@ class FileDiff:
         return {"path": self.path, "status": self.status, "diff": self.diff, "binary": self.binary}
 
 
-def _text(content: bytes) -> str | None:
-    """Decoded text, or None for binary content."""
-    if b"\x00" in content:
-        return None
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes], old_label: str, new_label: str) -> list[FileDiff]:
     """Per-file unified text diff between two file sets, in path order."""
     result: list[FileDiff] = []
@@ -216,8 +211,8 @@ def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes], old_label: st
             result.append(FileDiff(path, "unchanged", None, False))
             continue
         status = "added" if before is None else "removed" if after is None else "modified"
-        before_text = _text(before or b"")
-        after_text = _text(after or b"")
+        before_text = text_of(before or b"")
+        after_text = text_of(after or b"")
         if before_text is None or after_text is None:
             result.append(FileDiff(path, status, None, True))
             continue

@@ -1,9 +1,10 @@
 """Import of uploaded strategies (a single .scxml or a Composer project zip) and zip export.
 
-Everything here treats the upload as hostile: paths must stay inside the project, archives may not
-expand beyond fixed limits (zip bombs), symlinks are refused, every XML document must be
-well-formed under the engine's hardened parser (no entities, no DTD, no network). Each refusal is
-an `UploadError` whose message says what is wrong and with which file.
+Reading an archive, path rules and the choice of the entry document are the project-files
+module's (`simulator.ors.projectfiles`, shared with the CLI); this module applies the site's
+upload limit (settings.MAX_UPLOAD_BYTES) and checks every XML document is well-formed under the
+engine's hardened parser (no entities, no DTD, no network). Each refusal is an `UploadError`
+whose message says what is wrong and with which file.
 
 Export writes the files back with the same project-relative layout and the exact stored bytes, in
 path order with a fixed timestamp, so exporting a version twice gives identical archives.
@@ -19,23 +20,30 @@ from collections.abc import Mapping
 
 from django.conf import settings
 
+from simulator.ors import projectfiles
+from simulator.ors.projectfiles import EntryChoice, ProjectError, choose_entry, clean_path
+from simulator.scxml.loader import parse_xml
+
+__all__ = [
+    "EntryChoice",
+    "UploadError",
+    "check_files",
+    "choose_entry",
+    "clean_path",
+    "export_zip",
+    "read_upload",
+    "text_of",
+]
+
 #: Extensions checked for XML well-formedness on import and on draft save.
 XML_SUFFIXES = (".scxml", ".xml")
-#: Most entries an archive may hold (real Composer projects have a few hundred).
-MAX_ZIP_ENTRIES = 5000
 #: The uncompressed total may be this many times the upload limit.
 MAX_TOTAL_FACTOR = 4
-#: A member expanding more than this ratio is a bomb once it is also bigger than BOMB_MIN_BYTES.
-MAX_COMPRESSION_RATIO = 100
-BOMB_MIN_BYTES = 1024 * 1024
 #: Fixed member timestamp so the same files always give the same archive.
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-#: Folders of a Composer project, used to recognise a wrapping top-level folder in a zip.
-COMPOSER_FOLDERS = {"src-gen", "src", "include", "fakes", "scenarios", "resources", "bin", "callflows", "workflows"}
 
-
-class UploadError(ValueError):
-    """A refused upload or path; the message is shown to the user as is."""
+#: A refused upload or path; the message is shown to the user as is.
+UploadError = ProjectError
 
 
 def max_file_bytes() -> int:
@@ -43,29 +51,10 @@ def max_file_bytes() -> int:
     return int(settings.MAX_UPLOAD_BYTES)
 
 
-def clean_path(raw: str) -> str:
-    """A normalised project-relative POSIX path, or UploadError if it could escape the project.
-
-    Refuses absolute paths, drive letters, `..` segments, backslashes, control characters and
-    empty names; collapses `./` and duplicate slashes.
-    """
-    path = (raw or "").strip()
-    if not path:
-        raise UploadError("A file path is required.")
-    if "\\" in path:
-        raise UploadError(f"{raw!r}: use forward slashes in paths.")
-    if any(ord(ch) < 32 for ch in path):
-        raise UploadError(f"{raw!r}: control characters are not allowed in paths.")
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
-        raise UploadError(f"{raw!r}: absolute paths are not allowed; paths are relative to the project.")
-    parts = [part for part in path.split("/") if part not in ("", ".")]
-    if any(part == ".." for part in parts):
-        raise UploadError(f"{raw!r}: '..' would leave the project folder.")
-    if not parts:
-        raise UploadError(f"{raw!r} is not a file path.")
-    if len(path) > 500:
-        raise UploadError(f"{raw[:60]!r}...: paths are limited to 500 characters.")
-    return "/".join(parts)
+def upload_limits() -> projectfiles.Limits:
+    """The project-files limits of an upload under the current settings."""
+    limit = max_file_bytes()
+    return projectfiles.Limits(max_file_bytes=limit, max_total_bytes=limit * MAX_TOTAL_FACTOR)
 
 
 def check_xml(path: str, content: bytes) -> None:
@@ -74,8 +63,6 @@ def check_xml(path: str, content: bytes) -> None:
     The engine loader's `parse_xml` resolves no entities, loads no DTD (a DOCTYPE is refused),
     fetches nothing and refuses huge trees; using it keeps one hardened configuration.
     """
-    from simulator.scxml.loader import parse_xml
-
     root, errors = parse_xml(content, path, max_bytes=max_file_bytes())
     if root is None or errors:
         first = errors[0] if errors else None
@@ -117,84 +104,18 @@ def read_upload(filename: str, data: bytes) -> dict[str, bytes]:
 
 
 def read_zip(data: bytes) -> dict[str, bytes]:
-    """Files of a zip archive, refusing bombs, symlinks and paths escaping the project."""
+    """Every file of a zip archive under the upload limits (see projectfiles.read_zip)."""
+    return projectfiles.read_zip(data, upload_limits())
+
+
+def text_of(content: bytes) -> str | None:
+    """UTF-8 text of a file, or None for binary content (NUL bytes or not UTF-8)."""
+    if b"\x00" in content:
+        return None
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise UploadError(f"Not a valid zip archive: {exc}.") from exc
-    infos = archive.infolist()
-    if len(infos) > MAX_ZIP_ENTRIES:
-        raise UploadError(f"The archive has {len(infos)} entries; at most {MAX_ZIP_ENTRIES} are accepted.")
-    limit = max_file_bytes()
-    total_limit = limit * MAX_TOTAL_FACTOR
-    declared_total = 0
-    members: list[tuple[str, zipfile.ZipInfo]] = []
-    for info in infos:
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            raise UploadError(f"{info.filename}: symbolic links are not allowed in a project archive.")
-        if info.is_dir():
-            clean_path(info.filename)  # a directory named '../x' is as suspicious as a file
-            continue
-        path = clean_path(info.filename)
-        if info.file_size > limit:
-            raise UploadError(f"{path}: {info.file_size} bytes is over the {limit}-byte limit per file.")
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > BOMB_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
-            raise UploadError(
-                f"{path}: compression ratio {ratio:.0f}:1 looks like a zip bomb (limit {MAX_COMPRESSION_RATIO}:1)."
-            )
-        declared_total += info.file_size
-        if declared_total > total_limit:
-            raise UploadError(f"The archive expands to more than {total_limit} bytes; refusing a zip bomb.")
-        members.append((path, info))
-    files: dict[str, bytes] = {}
-    actual_total = 0
-    for path, info in members:
-        if path in files:
-            raise UploadError(f"{path}: the archive holds this path twice.")
-        try:
-            with archive.open(info) as handle:
-                # Never trust the declared size: read at most one byte past the limit.
-                content = handle.read(limit + 1)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
-            raise UploadError(f"{path}: cannot be extracted ({exc}).") from exc
-        if len(content) > limit:
-            raise UploadError(f"{path}: expands past the {limit}-byte limit per file.")
-        actual_total += len(content)
-        if actual_total > total_limit:
-            raise UploadError(f"The archive expands to more than {total_limit} bytes; refusing a zip bomb.")
-        files[path] = content
-    files = _strip_wrapper_folder(files)
-    if not files:
-        raise UploadError("The archive contains no files.")
-    return files
-
-
-def _strip_wrapper_folder(files: dict[str, bytes]) -> dict[str, bytes]:
-    """Drop one top-level folder wrapping the whole project (`MyProject/src-gen/...` zips)."""
-    tops = {path.split("/", 1)[0] for path in files}
-    if len(tops) != 1 or any("/" not in path for path in files):
-        return files
-    (top,) = tops
-    if top in COMPOSER_FOLDERS:
-        return files
-    return {path.split("/", 1)[1]: content for path, content in files.items()}
-
-
-def guess_entry(paths: list[str] | set[str] | Mapping[str, bytes]) -> str:
-    """The most likely entry document: an IPD in src-gen/, else a src-gen/ document, else any SCXML."""
-    scxml = sorted(path for path in paths if path.lower().endswith(".scxml"))
-    for predicate in (
-        lambda p: p.startswith("src-gen/") and posixpath.basename(p).startswith("IPD_"),
-        lambda p: posixpath.basename(p).startswith("IPD_"),
-        lambda p: p.startswith("src-gen/"),
-        lambda p: True,
-    ):
-        for path in scxml:
-            if predicate(path):
-                return path
-    return ""
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def export_zip(files: Mapping[str, bytes]) -> bytes:

@@ -38,7 +38,7 @@ from designer.forms import (
     UploadProjectForm,
     UploadVersionForm,
 )
-from designer.importing import UploadError, export_zip, read_upload
+from designer.importing import UploadError, choose_entry, export_zip, read_upload, text_of
 from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     AuthenticationRequired,
@@ -53,6 +53,7 @@ from designer.permissions import (
     teams_for_user,
     version_role,
 )
+from designer.serializers import VersionSerializer, draft_api_urls, entry_candidates
 from designer.starters import load_starter
 
 View = Callable[..., HttpResponse]
@@ -72,63 +73,12 @@ def page(view: View) -> View:
 
 
 # --------------------------------------------------------------------------------------------
-# Payloads for the frontend pages (editor, diagram, diff) and the JSON API
-
-
-def version_json(version: Version) -> dict[str, Any]:
-    """Summary of a version as used in every JSON payload."""
-    return {
-        "id": version.pk,
-        "number": version.number,
-        "label": version.label,
-        "project": version.project_id,
-        "parent": version.parent_id,
-        "author": version.author.get_username() if version.author else None,
-        "created_at": version.created_at.isoformat(),
-        "message": version.message,
-        "entry": version.entry,
-    }
-
-
-def version_urls(version: Version) -> dict[str, str]:
-    """URLs of a version's page and API endpoints."""
-    vid = version.pk
-    return {
-        "page": reverse("designer-version-detail", args=[vid]),
-        "editor": reverse("designer-version-editor", args=[vid]),
-        "diagram": reverse("designer-version-diagram", args=[vid]),
-        "export": reverse("designer-version-export", args=[vid]),
-        "api": reverse("designer-api-version-detail", args=[vid]),
-        "graph": reverse("designer-api-version-graph", args=[vid]),
-        "lint": reverse("designer-api-version-lint", args=[vid]),
-        "comments": reverse("designer-api-comment-list", args=[vid]),
-    }
-
-
-def version_files_json(version: Version) -> list[dict[str, Any]]:
-    """File list of a version with the API and page URL of each file."""
-    rows = version.files.select_related("blob").order_by("path")
-    return [
-        {
-            "path": row.path,
-            "size": row.blob.size,
-            "sha256": row.blob_id,
-            "url": reverse("designer-api-version-file", args=[version.pk, row.path]),
-            "page": reverse("designer-version-file", args=[version.pk, row.path]),
-        }
-        for row in rows
-    ]
+# Payloads of the editor, diagram and diff pages (their JSON shapes are designer/serializers.py's)
 
 
 def _texts(files: dict[str, bytes]) -> dict[str, str | None]:
     """Path -> text for the editor (None for binary files, which it shows read-only)."""
-    result: dict[str, str | None] = {}
-    for path, content in files.items():
-        try:
-            result[path] = None if b"\x00" in content else content.decode("utf-8")
-        except UnicodeDecodeError:
-            result[path] = None
-    return result
+    return {path: text_of(content) for path, content in files.items()}
 
 
 def version_page_data(version: Version, can_edit: bool, with_texts: bool = True) -> dict[str, Any]:
@@ -157,7 +107,8 @@ def version_page_data(version: Version, can_edit: bool, with_texts: bool = True)
         "label": f"{version.label} (read-only)",
         "entry": version.entry,
         "project": {"id": version.project_id, "name": version.project.name},
-        "version": version_json(version),
+        "version": VersionSerializer(version).data,
+        "entries": entry_candidates(version),
         "files": _texts(version.read_files()) if with_texts else {},
         "urls": urls,
     }
@@ -174,7 +125,8 @@ def draft_page_data(draft: Draft, with_texts: bool = True) -> dict[str, Any]:
         "entry": draft.entry,
         "stale": draft.is_stale(),
         "project": {"id": pid, "name": draft.project.name},
-        "version": version_json(base) if base else None,
+        "version": VersionSerializer(base).data if base else None,
+        "entries": entry_candidates(draft),
         "files": _texts(draft.read_files()) if with_texts else {},
         "urls": {
             "self": reverse("designer-draft-editor", args=[pid]),
@@ -183,43 +135,6 @@ def draft_page_data(draft: Draft, with_texts: bool = True) -> dict[str, Any]:
             "page": reverse("designer-draft-detail", args=[pid]),
             **draft_api_urls(pid),
         },
-    }
-
-
-def draft_json(draft: Draft) -> dict[str, Any]:
-    """API JSON of a draft: base, entry, staleness and the file list with per-file URLs."""
-    pid = draft.project_id
-    rows = draft.files.select_related("blob").order_by("path")
-    return {
-        "project": pid,
-        "base": version_json(draft.base) if draft.base else None,
-        "entry": draft.entry,
-        "stale": draft.is_stale(),
-        "modified": draft.is_modified(),
-        "files": [
-            {
-                "path": row.path,
-                "size": row.blob.size,
-                "sha256": row.blob_id,
-                "url": reverse("designer-api-draft-file", args=[pid, row.path]),
-            }
-            for row in rows
-        ],
-        "urls": draft_api_urls(pid),
-    }
-
-
-def draft_api_urls(pid: int) -> dict[str, str]:
-    """API URLs of a draft."""
-    return {
-        "writeFile": reverse("designer-api-draft-files", args=[pid]),
-        "renameFile": reverse("designer-api-draft-rename", args=[pid]),
-        "deleteFile": reverse("designer-api-draft-delete", args=[pid]),
-        "setEntry": reverse("designer-api-draft-entry", args=[pid]),
-        "saveVersion": reverse("designer-api-draft-save", args=[pid]),
-        "rebase": reverse("designer-api-draft-rebase", args=[pid]),
-        "graph": reverse("designer-api-draft-graph", args=[pid]),
-        "lint": reverse("designer-api-draft-lint", args=[pid]),
     }
 
 
@@ -275,12 +190,18 @@ def project_upload(request: HttpRequest) -> HttpResponse:
             except UploadError as exc:
                 form.add_error("file", str(exc))
             else:
-                version = project.latest_version
-                detail = f"{len(files)} file(s), entry {version.entry}" if version else "no files"
-                messages.success(request, f"Imported {upload.name}: {detail}.")
+                messages.success(request, f"Imported {upload.name}: {import_summary(files)}")
                 return redirect("designer-project-detail", project.pk)
         return render(request, "designer/project_upload.html", {"form": form}, status=400)
     return render(request, "designer/project_upload.html", {"form": form})
+
+
+def import_summary(files: dict[str, bytes]) -> str:
+    """What an import found: file count, the entry chosen and why (or why there is none)."""
+    choice = choose_entry(files)
+    if choice.path:
+        return f"{len(files)} file(s), entry {choice.path}. {choice.reason}"
+    return f"{len(files)} file(s), no entry document. {' '.join([choice.reason, *choice.warnings])}"
 
 
 def _require_creator(request: HttpRequest) -> None:
@@ -316,6 +237,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     versions = list(project.versions.select_related("author").order_by("-number"))
     draft = Draft.objects.filter(project=project, user=request.user).first()
     context = {
+        "entry_choice": choose_entry(versions[0].read_files()) if versions else None,
         "project": project,
         "role": role,
         "can_edit": has_role(role, Role.EDITOR),
@@ -353,7 +275,7 @@ def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
                 form.add_error(None, str(exc))
                 status = 409
             else:
-                messages.success(request, f"Uploaded {upload.name} as {version.label}.")
+                messages.success(request, f"Uploaded {upload.name} as {version.label}: {import_summary(files)}")
                 return redirect("designer-version-detail", version.pk)
     return render(request, "designer/version_upload.html", {"project": project, "form": form}, status=status)
 
@@ -456,8 +378,8 @@ def version_diff(request: HttpRequest, version_a: int, version_b: int) -> HttpRe
     b = _get_version_for_user(request, version_b)
     diffs = history.diff_versions(a, b)
     diff_data = {
-        "a": version_json(a),
-        "b": version_json(b),
+        "a": VersionSerializer(a).data,
+        "b": VersionSerializer(b).data,
         "urls": {
             "graph_a": reverse("designer-api-version-graph", args=[a.pk]),
             "graph_b": reverse("designer-api-version-graph", args=[b.pk]),

@@ -2,15 +2,14 @@
 
 ``load_project(path)`` reads a project directory or ``.zip`` into ``{relative/path: bytes}``
 (nothing outside it is read later: the loader resolves includes only inside this map).
-``find_entry(files)`` picks the IPD (``src-gen/IPD_*.scxml``).  ``OrsRun`` runs one strategy with
+``find_entry(files)`` picks the entry (the IPD; see ``projectfiles.choose_entry``).  ``OrsRun`` runs one strategy with
 a fakes profile on the virtual clock and produces the summary (outcome + extension requests).
 """
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from simulator.scxml.errors import DocumentError
@@ -20,75 +19,30 @@ from simulator.scxml.model import get_model
 from .dialect import ORSProfile
 from .fakes import FakesProfile, load_fakes
 from .platform import OrsPlatform, platform_of
+from .projectfiles import PROJECT_SUFFIXES, Limits, ProjectError, choose_entry, read_project
+
+__all__ = ["MAX_PROJECT_BYTES", "OrsRun", "ProjectError", "find_entry", "load_project"]
 
 #: refuse archives/dirs larger than this (bytes of project files kept)
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
-_KEEP = {".scxml", ".js", ".xml", ".json", ".vxml", ".workflow", ".callflow", ".ixnprocess", ".grxml"}
-
-
-class ProjectError(ValueError):
-    """A project that cannot be loaded (missing, not a zip, too big, no IPD...)."""
-
-
-def _strip_common_root(files: dict[str, bytes]) -> dict[str, bytes]:
-    """Zips often wrap the project in one top folder: drop it when every path shares it."""
-    roots = {p.split("/", 1)[0] for p in files}
-    if len(roots) == 1 and all("/" in p for p in files):
-        root = next(iter(roots)) + "/"
-        if not any(p.startswith("src-gen/") for p in files):
-            return {p[len(root) :]: b for p, b in files.items()}
-    return files
+LIMITS = Limits(max_file_bytes=MAX_PROJECT_BYTES, max_total_bytes=MAX_PROJECT_BYTES)
 
 
 def load_project(path: str | Path) -> dict[str, bytes]:
-    """Project files (``.scxml``, ``.js``, ...) of a directory or zip, keyed by POSIX relative path."""
-    path = Path(path)
-    files: dict[str, bytes] = {}
-    total = 0
-    if path.is_dir():
-        for f in sorted(path.rglob("*")):
-            if f.is_file() and f.suffix.lower() in _KEEP and not f.is_symlink():
-                rel = f.relative_to(path).as_posix()
-                data = f.read_bytes()
-                total += len(data)
-                if total > MAX_PROJECT_BYTES:
-                    raise ProjectError(f"{path}: project larger than {MAX_PROJECT_BYTES} bytes")
-                files[rel] = data
-    elif path.is_file() and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                name = PurePosixPath(info.filename)
-                if info.is_dir() or name.is_absolute() or ".." in name.parts:
-                    continue
-                if name.suffix.lower() not in _KEEP:
-                    continue
-                total += info.file_size
-                if total > MAX_PROJECT_BYTES:
-                    raise ProjectError(f"{path}: project larger than {MAX_PROJECT_BYTES} bytes")
-                files[name.as_posix()] = zf.read(info)
-        files = _strip_common_root(files)
-    elif path.is_file() and path.suffix.lower() == ".scxml":
-        files[path.name] = path.read_bytes()
-    else:
-        raise ProjectError(f"{path}: not a project directory, a .zip or an .scxml file")
-    if not files:
-        raise ProjectError(f"{path}: no SCXML/JS files found")
-    return files
+    """Project files (``.scxml``, ``.js``, ...) of a directory, zip or ``.scxml``, keyed by POSIX relative path."""
+    return read_project(Path(path), LIMITS, PROJECT_SUFFIXES)
 
 
 def find_entry(files: Mapping[str, bytes]) -> str:
-    """The entry document: the (first) ``src-gen/IPD_*.scxml``, else the only ``.scxml``."""
-    ipds = sorted(p for p in files if PurePosixPath(p).name.startswith("IPD_") and p.endswith(".scxml"))
-    if ipds:
-        return ipds[0]
-    scxml = sorted(p for p in files if p.endswith(".scxml"))
-    if len(scxml) == 1:
-        return scxml[0]
-    raise ProjectError(
-        "cannot tell the entry document: no src-gen/IPD_*.scxml; pass --entry (candidates: "
-        + ", ".join(scxml[:10])
-        + ")"
-    )
+    """The entry document by ``projectfiles.choose_entry``'s rule; ProjectError when there is none."""
+    choice = choose_entry(files)
+    if choice.path:
+        return choice.path
+    candidates = ", ".join(choice.candidates[:10]) or "none"
+    detail = " ".join([choice.reason, *choice.warnings])
+    if choice.workflows:
+        detail += " Workflows found: " + ", ".join(choice.workflows[:10]) + "."
+    raise ProjectError(f"cannot tell the entry document: {detail} Otherwise pass --entry (candidates: {candidates}).")
 
 
 class OrsRun:

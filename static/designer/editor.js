@@ -422,8 +422,7 @@
     const target = (window.prompt("New path for " + current + ":", current) || "").trim();
     if (!target || target === current) return;
     if (isDirty(current) && !(await saveDraft())) return;
-    // Both spellings of the rename fields: {old, new} (API) and {path, new_path} (page forms).
-    const res = await post(urls.renameFile, { old: current, new: target, path: current, new_path: target });
+    const res = await post(urls.renameFile, { path: current, new_path: target });
     if (!res.ok) return say("error", errorText(res));
     const d = docs.get(current);
     docs.delete(current);

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from designer.importing import UploadError, clean_path, export_zip, guess_entry, read_upload, read_zip
+from designer.importing import UploadError, choose_entry, clean_path, export_zip, read_upload, read_zip
 from designer.models import Blob, Project
 from tests.designer.conftest import World, make_zip, unzip, zip_folder
 
@@ -48,7 +48,9 @@ def test_a_sample_project_survives_import_and_export_byte_for_byte(sample: str, 
 def test_the_entry_of_an_imported_composer_project_is_its_ipd(shared_dir: Path, world: World) -> None:
     files = read_zip(zip_folder(shared_dir / "ors-samples" / "crd-gvp-wf"))
 
-    assert guess_entry(files) == "src-gen/IPD_default_MainWorkflow.scxml"
+    choice = choose_entry(files)
+    assert choice.path == "src-gen/IPD_default_MainWorkflow.scxml"
+    assert "Interaction Process Diagram" in choice.reason
 
 
 def test_a_zip_wrapped_in_one_project_folder_is_unwrapped() -> None:

@@ -30,6 +30,7 @@ from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user
 from designer.starters import load_starter
 from tests.designer.conftest import World, build_world
+from tests.designer.test_openapi import documented_codes
 
 ACTORS = ("owner", "editor", "viewer", "outsider", "anonymous", "share")
 LOGIN_URL = "/accounts/login/"
@@ -263,7 +264,7 @@ CASES = [
         "post",
         P("/api/projects/{p}/draft/rename"),
         API_EDIT,
-        data=lambda w: {"old": "include/starter.js", "new": "include/h.js"},
+        data=lambda w: {"path": "include/starter.js", "new_path": "include/h.js"},
         kind="json",
     ),
     Case(
@@ -377,6 +378,9 @@ def test_access(case: Case, actor: str) -> None:
         assert response["Location"].startswith(LOGIN_URL)
     if expected == 401:
         assert "WWW-Authenticate" in response
+    if case.route.startswith("designer-api-") and case.route not in {"designer-api-schema", "designer-api-docs"}:
+        pattern = next(p for _, name, p in all_routes() if name == case.route)
+        assert str(response.status_code) in documented_codes(pattern, case.method), "undocumented status code"
 
 
 def test_get_version_for_user_is_the_public_check_other_apps_call(world: World) -> None:

@@ -106,7 +106,7 @@ def test_a_missing_project_is_an_input_error(tmp_path):
 def test_find_entry_needs_an_ipd_or_a_single_document():
     assert find_entry({"a/IPD_x.scxml": b"", "a/b.scxml": b""}) == "a/IPD_x.scxml"
     assert find_entry({"only.scxml": b""}) == "only.scxml"
-    with pytest.raises(ProjectError, match="pass --entry"):
+    with pytest.raises(ProjectError, match="Otherwise pass --entry"):
         find_entry({"a.scxml": b"", "b.scxml": b""})
 
 
@@ -114,6 +114,12 @@ def test_load_project_keeps_only_project_files_and_refuses_zip_escapes(tmp_path)
     archive = tmp_path / "p.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("src-gen/IPD_a.scxml", "<scxml/>")
-        zf.writestr("../evil.scxml", "<scxml/>")
         zf.writestr("bin/tool.exe", "x")
     assert load_project(archive) == {"src-gen/IPD_a.scxml": b"<scxml/>"}
+    # The designer's import rules: an escaping path refuses the whole archive, it is not skipped.
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("src-gen/IPD_a.scxml", "<scxml/>")
+        zf.writestr("../evil.scxml", "<scxml/>")
+    with pytest.raises(ProjectError, match="would leave the project folder"):
+        load_project(evil)
