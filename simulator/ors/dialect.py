@@ -30,6 +30,7 @@ from typing import Any
 
 from lxml import etree
 
+from simulator.scxml.clock import TimeBase
 from simulator.scxml.datamodel import ECMAScriptDataModel, SharedCode
 from simulator.scxml.profile import Profile
 
@@ -197,6 +198,10 @@ class ORSProfile(Profile):
         return rewrite_const(strip_leading_label(source))
 
     # -- session ------------------------------------------------------------------------------
+
+    def time_base(self) -> TimeBase:
+        """``Date`` shows the fakes profile's ``time.now`` (at virtual time 0) in ``time.zone``."""
+        return self.fakes.time_base()
 
     def install_globals(self, session: Any) -> None:
         """``_genesys``, ``_data``, ``_my_prefix``, ORS globals; then start the fake platform."""

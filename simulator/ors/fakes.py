@@ -24,6 +24,9 @@ from typing import Any
 
 import jsonschema
 
+from simulator.scxml.clock import TimeBase
+
+from . import timezones
 from .extensions import BY_NAME, MODULES
 from .extensions.base import MAX_PATTERN as MAX_PATTERN  # re-exported for profile/scenario checks
 from .extensions.base import Action, FakesSection, Module, Request
@@ -127,28 +130,6 @@ SCHEMA: dict[str, Any] = {
 DEFAULTS: dict[str, Any] = {
     **_PLATFORM_DEFAULTS,
     **{name: copy.deepcopy(s.default) for name, (_m, s) in SECTIONS.items()},
-}
-
-#: UTC offsets (hours) of the zone names strategies commonly pass; profile ``time.zones`` adds more
-STANDARD_ZONES: dict[str, float] = {
-    "UTC": 0,
-    "GMT": 0,
-    "Z": 0,
-    "EST": -5,
-    "EDT": -4,
-    "CST": -6,
-    "CDT": -5,
-    "MST": -7,
-    "MDT": -6,
-    "PST": -8,
-    "PDT": -7,
-    "CET": 1,
-    "CEST": 2,
-    "EET": 2,
-    "IST": 5.5,
-    "ICT": 7,
-    "JST": 9,
-    "AEST": 10,
 }
 
 
@@ -345,14 +326,18 @@ class FakesProfile:
 
     def start_time(self) -> _dt.datetime:
         """The virtual clock's origin ("now" at session start)."""
-        return parse_now(self.data["time"]["now"])
+        time = self.data["time"]
+        return parse_now(time["now"], timezones.resolve(time["zone"], time["zones"]) or _dt.UTC)
 
-    def zone_offset(self, zone: str | None) -> float | None:
-        """UTC offset in hours of a time-zone name, or None when unknown."""
-        if not zone:
-            return 0.0
-        zones = {**STANDARD_ZONES, **self.data["time"]["zones"]}
-        return zones.get(zone, zones.get(zone.upper()))
+    def time_base(self) -> TimeBase:
+        """The wall clock the session shows: ``time.now`` at virtual time 0, in ``time.zone``."""
+        cached = self.__dict__.get("_time_base")
+        if cached is None:
+            time = self.data["time"]
+            start = int(self.start_time().timestamp() * 1000)
+            zone = timezones.zone_rules(time["zone"], time["zones"], start)
+            cached = self.__dict__["_time_base"] = TimeBase(start, zone)
+        return cached
 
     def js_data(self) -> dict[str, Any]:
         """The part of the profile the ``_genesys`` JS surfaces read (``__orsFakes``)."""
@@ -360,8 +345,6 @@ class FakesProfile:
         for module in MODULES:
             if module.js_data is not None:
                 out.update(module.js_data(self.data))
-        out["zones"] = {**STANDARD_ZONES, **self.data["time"]["zones"]}
-        out["start_ms"] = int(self.start_time().timestamp() * 1000)
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from simulator.scxml.datamodel import UNDEFINED, JSError
 from .extensions import BY_NAME, module_for_namespace
 from .extensions.base import NO_DEFAULT, Action, Attr, Child, Emit, FakeEnv, Module, Request, error_emit, split_tag
 from .extensions.interaction import interaction_object
+from .extensions.session import zone_now
 from .fakes import FakesProfile
 
 _PLATFORMS: weakref.WeakKeyDictionary[Any, OrsPlatform] = weakref.WeakKeyDictionary()
@@ -677,6 +678,8 @@ class OrsPlatform(FakeEnv):
             return self._active_states()
         if name == "now":
             return self.now
+        if name == "session.zone":
+            return zone_now(self, args[0] if args else None)
         if name == "ixn.setuData":
             data, ixn = args[0], args[1]
             self.merge_udata(ixn, data, js=False)

@@ -9,6 +9,11 @@ Public API
     (due time, scheduling order) order; returns how many fired), ``advance_to_next() -> bool``
     ("next timer" stepping), ``fire_due() -> int`` (wall-clock mode: fire what is due now).
     Listeners (``clock.listeners``) get ``(old_time, new_time)`` on every move.
+``TimeBase(start_ms, zone)`` / ``ZoneRules``
+    What the wall clock of a simulation reads: the epoch instant (ms) at virtual time 0 and the
+    platform's local time zone as a table of UTC offsets (``ZoneRules.fixed(...)``,
+    ``ZoneRules.from_tzinfo(...)``); the datamodel's ``Date`` and a dialect's time functions read
+    these, never the host clock or the host time zone.
 ``parse_duration(text) -> float | None``
     CSS2-style delay strings used by ``<send delay>``: ``"1s"``, ``"500ms"``, ``"2.5s"``,
     ``"1m"``, ``"1h"``, ``"1d"``, a bare number = seconds; ``None`` if invalid.
@@ -19,11 +24,14 @@ queued event" with ``advance_to_next()``; in wall-clock mode the caller polls ``
 
 from __future__ import annotations
 
+import bisect
+import datetime as _dt
 import heapq
 import itertools
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$")
@@ -40,6 +48,93 @@ def parse_duration(text: Any) -> float | None:
     if not match:
         return None
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+#: virtual time 0 when nothing else is configured: Monday 5 January 2026, 10:00 UTC (office hours)
+DEFAULT_START_MS = 1_767_607_200_000
+#: years on each side of the start instant covered by a zone's transition table (beyond: the
+#: offset in force at the edge of the window)
+ZONE_WINDOW_YEARS = 30
+_DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class ZoneRules:
+    """A time zone as data: ``offsets[i]`` (minutes east of UTC) applies before ``transitions[i]``
+    (epoch ms), the last offset after every transition. ``abbreviations`` parallels ``offsets``.
+    """
+
+    name: str = "UTC"
+    transitions: tuple[int, ...] = ()
+    offsets: tuple[int, ...] = (0,)
+    abbreviations: tuple[str, ...] = ("UTC",)
+
+    @classmethod
+    def fixed(cls, name: str, minutes: int, abbreviation: str | None = None) -> ZoneRules:
+        """A zone without daylight saving, `minutes` east of UTC."""
+        return cls(name, (), (int(minutes),), (abbreviation or name,))
+
+    @classmethod
+    def from_tzinfo(cls, name: str, tz: _dt.tzinfo, around_ms: int, years: int = ZONE_WINDOW_YEARS) -> ZoneRules:
+        """The offsets of `tz` within `years` of `around_ms`, sampled daily and refined by bisection
+        to the second (offsets never change twice in one day in the tz database's modern rules)."""
+        centre = around_ms // 1000
+        start, end = centre - years * 366 * _DAY_S, centre + years * 366 * _DAY_S
+
+        def info(t: int) -> tuple[int, str]:
+            local = _dt.datetime.fromtimestamp(t, tz)
+            offset = local.utcoffset() or _dt.timedelta(0)
+            return int(offset.total_seconds() // 60), local.tzname() or name
+
+        transitions: list[int] = []
+        first = info(start)
+        offsets, abbreviations = [first[0]], [first[1]]
+        previous, t = first, start
+        while t < end:
+            nxt = min(t + _DAY_S, end)
+            current = info(nxt)
+            if current != previous:
+                lo, hi = t, nxt  # info(lo) == previous != info(hi)
+                while hi - lo > 1:
+                    mid = (lo + hi) // 2
+                    if info(mid) == previous:
+                        lo = mid
+                    else:
+                        hi = mid
+                transitions.append(hi * 1000)
+                offsets.append(current[0])
+                abbreviations.append(current[1])
+                previous = current
+            t = nxt
+        return cls(name, tuple(transitions), tuple(offsets), tuple(abbreviations))
+
+    def offset_at(self, epoch_ms: float) -> int:
+        """Minutes east of UTC in force at `epoch_ms`."""
+        return self.offsets[bisect.bisect_right(self.transitions, epoch_ms)]
+
+    def to_json(self) -> dict[str, Any]:
+        """What the datamodel's ``Date`` reads (transitions, offsets in minutes, abbreviations)."""
+        return {
+            "name": self.name,
+            "transitions": list(self.transitions),
+            "offsets": list(self.offsets),
+            "abbreviations": list(self.abbreviations),
+        }
+
+
+UTC_RULES = ZoneRules()
+
+
+@dataclass(frozen=True)
+class TimeBase:
+    """The wall clock a simulation shows: epoch ms at virtual time 0 and the local time zone."""
+
+    start_ms: int = DEFAULT_START_MS
+    zone: ZoneRules = UTC_RULES
+
+    def epoch_ms(self, virtual_seconds: float) -> int:
+        """The epoch instant (whole ms) shown at `virtual_seconds` of the simulation."""
+        return self.start_ms + round(virtual_seconds * 1000)
 
 
 class Timer:

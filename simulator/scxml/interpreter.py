@@ -112,6 +112,9 @@ class NullDataModel:
 
         raise JSError("TypeError", f"the null datamodel cannot evaluate {what!r}", None)
 
+    def install_time(self, *_: Any) -> None:
+        """No scripts, so no `Date` to set."""
+
     def evaluate_bool(self, expr: str) -> bool:
         import re
 
@@ -475,6 +478,13 @@ class Session:
             self._fatal("datamodel", f"cannot create the datamodel: {exc}")
             return
         dm = self.datamodel
+        # `Date` shows the profile's wall clock at the group's virtual time; Math.random is seeded
+        clock, profile = self.group.clock, self.profile
+        dm.install_time(
+            profile.time_base().zone,
+            lambda: profile.time_base().epoch_ms(clock.now),
+            f"{self.group.seed}/{self.sessionid}",
+        )
         dm.set_system("_sessionid", self.sessionid)
         dm.set_system("_name", self.model.name if self.model.name is not None else None)
         dm.set_system("_ioprocessors", self._ioprocessors())

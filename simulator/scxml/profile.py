@@ -6,7 +6,8 @@ points:
 
   loading      transform_include(), preprocess_script()
   model build  attribute_is_expression(), raise_params, action_handlers (definition-time validate())
-  session      install_globals() (after system variables, before <data> initialisation),
+  session      time_base() (the wall clock `Date` shows),
+               install_globals() (after system variables, before <data> initialisation),
                datamodel_initialized() (after <data> initialisation)
   execution    action_handlers (execute()), error_event_name(), io_processors, cancel_events()
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
+
+from .clock import TimeBase
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -85,6 +88,14 @@ class Profile:
     def log_fields(self, element: etree._Element) -> dict[str, Any]:
         """Extra fields of the `log` trace record from dialect attributes of `<log>` (ORS: level)."""
         return {}
+
+    def time_base(self) -> TimeBase:
+        """The wall clock of the sessions: epoch instant at virtual time 0 and the local time zone.
+
+        W3C: Monday 5 January 2026 10:00 UTC, in UTC (nothing in a session reads the host clock).
+        A dialect takes it from its configuration (ORS: the fakes profile's ``time`` section).
+        """
+        return TimeBase()
 
     def install_globals(self, session: Any) -> None:
         """Define extra JS globals/system variables for a new session (e.g. `_genesys`, `_data`)."""

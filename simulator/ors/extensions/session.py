@@ -2,8 +2,9 @@
 
 Spec: ``spec/ors-core.md`` section 2.  Actions fetch (HTTP/ESP/URS requests answered from the
 fakes profile's ``http`` section; no network), start, terminate, updatestart; the synchronous
-lookup functions (time zones, lists, config options, special days) written in JS over the
-profile data ``__orsFakes`` and the virtual clock ``__orsNow()``.
+lookup functions (lists, config options, special days) written in JS over the profile data
+``__orsFakes``. The time-zone functions ask ``zone_now`` (through ``__orsCall('session.zone')``)
+for the date and time of a zone at the virtual clock's instant, from the pinned tz database.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from .. import timezones
 from .base import (
     CONTENT,
     PARAM,
@@ -63,10 +65,10 @@ HTTP_SCHEMA: dict[str, Any] = {
 }
 
 
-def parse_now(text: str) -> _dt.datetime:
-    """ISO 8601 date-time (``Z`` accepted) -> aware datetime (naive = UTC)."""
+def parse_now(text: str, zone: _dt.tzinfo = _dt.UTC) -> _dt.datetime:
+    """ISO 8601 date-time (``Z`` accepted) -> aware datetime (naive = wall time in `zone`)."""
     value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=_dt.UTC)
+    return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
 def _check_http(http: Any, path: str) -> list[str]:
@@ -79,13 +81,26 @@ def _check_http(http: Any, path: str) -> list[str]:
 
 
 def _check_time(time: Any, path: str) -> list[str]:
+    """``time``: the start instant parses, every zone name is known."""
+    problems = []
+    zones = time.get("zones") or {}
+    for name, value in zones.items():
+        if isinstance(value, str) and timezones.resolve(value, zones) is None:
+            problems.append(f"{path}.zones.{name}: unknown time zone {value!r}")
+    zone = time.get("zone")
+    if zone is not None and timezones.resolve(zone, zones) is None:
+        problems.append(f"{path}.zone: unknown time zone {zone!r} (a Java-style id such as 'ECT', or 'Europe/Paris')")
     now = time.get("now")
     if now is not None:
         try:
             parse_now(now)
         except ValueError:
-            return [f"{path}.now: {now!r} is not an ISO 8601 date-time (e.g. 2026-01-05T10:00:00Z)"]
-    return []
+            problems.append(f"{path}.now: {now!r} is not an ISO 8601 date-time (e.g. 2026-01-05T10:00:00Z)")
+    return problems
+
+
+#: a date a special day covers: ``2026-12-25`` (the whole day) or ``2026-12-24 12:00-18:00``
+SPECIAL_DATE_PATTERN = r"^\d{4}-\d\d-\d\d( \d\d:\d\d-\d\d:\d\d)?$"
 
 
 #: the profile sections this module reads (``simulator/ors/fakes.py`` composes them)
@@ -131,10 +146,19 @@ FAKES = (
     ),
     FakesSection(
         "special_days",
-        {"type": "object", "additionalProperties": {"type": ["integer", "boolean"]}},
+        {
+            "type": "object",
+            "additionalProperties": {
+                "anyOf": [
+                    {"type": ["integer", "boolean"]},
+                    {"type": "array", "items": {"type": "string", "pattern": SPECIAL_DATE_PATTERN}},
+                ]
+            },
+        },
         {},
         js=True,
-        doc="isSpecialDay answers: '<table>/<day>' or '<day>' -> 0/1",
+        doc="isSpecialDay answers: '<table>/<day>' or '<day>' -> 0/1, or the dates it covers "
+        "('2026-12-25', '2026-12-24 12:00-18:00')",
     ),
     FakesSection(
         "time",
@@ -142,14 +166,19 @@ FAKES = (
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "now": {"type": "string"},
-                "zones": {"type": "object", "additionalProperties": {"type": "number"}},
+                "now": {"type": "string", "description": "start instant (ISO 8601; without offset: local to `zone`)"},
+                "zone": {"type": "string", "description": "the platform's local time zone (what `Date` shows)"},
+                "zones": {
+                    "type": "object",
+                    "description": "added or overridden zone names: hours east of UTC, or another zone's name",
+                    "additionalProperties": {"type": ["number", "string"]},
+                },
             },
         },
-        {"now": "2026-01-05T10:00:00Z", "zones": {}},
+        {"now": "2026-01-05T10:00:00Z", "zone": "UTC", "zones": {}},
         js=True,
         check=_check_time,
-        doc="the virtual clock's origin and extra time zones",
+        doc="the wall clock at virtual time 0, the platform's time zone, added or overridden zone names",
     ),
     FakesSection(
         "http",
@@ -164,6 +193,17 @@ FAKES = (
         doc="canned answers of session:fetch",
     ),
 )
+
+
+def zone_now(env: FakeEnv, zone: Any) -> dict[str, Any] | None:
+    """Date, time, weekday and offset in `zone` at the virtual clock's instant (see timezones.py);
+    an empty or missing zone is the platform's local zone (``time.zone``). None when unknown."""
+    time = env.fakes.time
+    name = time["zone"] if zone is None or str(zone).strip() == "" else str(zone)
+    tz = timezones.resolve(name, time["zones"])
+    if tz is None:
+        return None
+    return timezones.local_fields(tz, env.fakes.time_base().epoch_ms(env.now))
 
 
 def request_url(request: Request) -> str:
@@ -343,12 +383,18 @@ UPDATESTART = Action(
 JS = r"""
 (function (g) {
   var F = __orsFakes, S = F.session;
-  function pad(n) { return (n < 10 ? '0' : '') + n; }
   function zoned(zone) {
-    var off = (zone === undefined || zone === null || zone === '') ? 0 : F.zones[zone];
-    if (off === undefined) off = F.zones[String(zone).toUpperCase()];
-    if (off === undefined) throw new Error('unknown time zone: ' + zone);
-    return new Date(F.start_ms + __orsNow() * 1000 + off * 3600000);
+    var z = (zone === undefined || zone === null) ? '' : String(zone),
+        f = __orsCall('session.zone', JSON.stringify([z]));
+    if (f === null || f === undefined) throw new Error('unknown time zone: ' + z);
+    return f;
+  }
+  // a special day's date entry: '2026-12-25' (all day) or '2026-12-24 12:00-18:00'
+  function covers(entry, now, useTime) {
+    if (entry.slice(0, 10) !== now.date) return false;
+    if (!useTime || entry.length <= 10) return true;
+    var t = now.time.slice(0, 5);
+    return t >= entry.slice(11, 16) && t < entry.slice(17, 22);
   }
   var s = {
     server: { name: S.server.name, cluster: S.server.cluster, url: S.server.url },
@@ -357,19 +403,16 @@ JS = r"""
     lookupseq: { StartFromStrategy: -1, StartFromCDN: 0, StartFromRouter: 1, StartFromTenant: 2,
                  StartFromTserver: 3 },
     day: { Sunday: 0, Monday: 1, Tuesday: 2, Wednesday: 3, Thursday: 4, Friday: 5, Saturday: 6 },
-    dateInZone: function (zone) {
-      var d = zoned(zone);
-      return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate());
-    },
-    timeInZone: function (zone) {
-      var d = zoned(zone);
-      return pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ':' + pad(d.getUTCSeconds());
-    },
-    dayInZone: function (zone) { return zoned(zone).getUTCDay(); },
+    dateInZone: function (zone) { return zoned(zone).date; },
+    timeInZone: function (zone) { return zoned(zone).time; },
+    dayInZone: function (zone) { return zoned(zone).day; },
     isSpecialDay: function (table, day, zone, useTime) {
       var v = F.special_days[table + '/' + day];
       if (v === undefined) v = F.special_days[day];
-      return v ? 1 : 0;
+      var now = zoned(zone);  // an unknown zone fails even when the day is not configured
+      if (!Array.isArray(v)) return v ? 1 : 0;
+      for (var i = 0; i < v.length; i++) if (covers(v[i], now, useTime)) return 1;
+      return 0;
     },
     getListItemValue: function (list, item, key) {
       var has = Object.prototype.hasOwnProperty, l = has.call(F.lists, list) ? F.lists[list] : undefined;
