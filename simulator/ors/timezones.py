@@ -90,8 +90,6 @@ FIXED_ABBREVIATIONS: dict[str, int] = {
 }
 _OFFSET_NAME = re.compile(r"(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 _TZDB_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
-#: how deep an override may point at another override (``A -> B -> Europe/Paris``)
-_MAX_ALIAS_DEPTH = 8
 
 
 @lru_cache(maxsize=512)
@@ -110,15 +108,15 @@ def _fixed(minutes: float, name: str) -> _dt.tzinfo:
     return _dt.timezone(_dt.timedelta(minutes=round(minutes)), name)
 
 
-def resolve(name: str, overrides: Mapping[str, float | str] | None = None, _depth: int = 0) -> _dt.tzinfo | None:
+def resolve(name: str, overrides: Mapping[str, float | str] | None = None) -> _dt.tzinfo | None:
     """The zone `name` stands for (see the module docstring), or None when it is unknown."""
     name = str(name).strip()
     overrides = overrides or {}
     for candidate in (name, name.upper()):
         if candidate in overrides:
             value = overrides[candidate]
-            if isinstance(value, str):
-                return resolve(value, None, _depth + 1) if _depth < _MAX_ALIAS_DEPTH else None
+            if isinstance(value, str):  # another name, resolved without this entry (no loops)
+                return resolve(value, {k: v for k, v in overrides.items() if k != candidate})
             return _fixed(float(value) * 60, name)
     upper = name.upper()
     if upper in JAVA_IDS:
