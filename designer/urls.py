@@ -31,7 +31,7 @@ Context of the frontend templates (put the data in `json_script`):
   designer/diagram.html  project, version, draft, payload
   payload: see views.version_page_data (same shape for both pages and modes).
   designer/visual_diff.html (included by version_diff.html): a, b, payload {a, b, urls {graph_a, graph_b, diff}}
-API shapes are documented in designer/api.py.
+API shapes are the output serializers of designer/serializers.py (documented at /api/schema/).
 """
 
 from django.urls import path

@@ -1,5 +1,5 @@
 /*
- * Diagram page: draws the version's graph with Diagram (diagram.js), wires the toolbar
+ * Diagram page: draws the version's graph with Diagram (static/orchweb/diagram.js), wires the toolbar
  * (search, fit, zoom, collapse/expand all), the legend, the lint panel, and jumps to the source
  * line of a clicked state or transition. `?state=ID` selects and centres a state on load.
  *
@@ -66,9 +66,7 @@
     const panel = $("lint-panel");
     if (!panel || !el.dataset.lintUrl) return;
     try {
-      const r = await fetch(el.dataset.lintUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      const payload = await r.json();
-      if (!r.ok) throw new Error(payload.detail || payload.error || r.statusText);
+      const payload = await window.orchweb.getJSON(el.dataset.lintUrl);
       const findings = Array.isArray(payload) ? payload : payload.findings || [];
       Lint.renderPanel(panel, findings, { hrefFor: (f) => (f.file ? sourceHref(f.file, f.line) : "#") });
     } catch (err) {
@@ -81,9 +79,7 @@
     legend();
     let graph;
     try {
-      const r = await fetch(el.dataset.graphUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      graph = await r.json();
-      if (!r.ok) throw new Error(graph.detail || graph.error || r.statusText);
+      graph = await window.orchweb.getJSON(el.dataset.graphUrl);
     } catch (err) {
       el.textContent = "The diagram cannot be drawn: " + err.message;
       body.dataset.diagramError = err.message;

@@ -13,13 +13,6 @@
   const el = $("diagram");
   const body = document.body;
 
-  async function getJson(url) {
-    const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    const payload = await r.json();
-    if (!r.ok) throw new Error(payload.detail || payload.error || r.statusText);
-    return payload;
-  }
-
   function jump(item) {
     if (!item || !item.file || String(item.id).startsWith("old-")) return;
     const u = new URL(el.dataset.sourceUrl, window.location.href);
@@ -70,7 +63,7 @@
     let a;
     let b;
     try {
-      [a, b] = await Promise.all([getJson(el.dataset.graphAUrl), getJson(el.dataset.graphBUrl)]);
+      [a, b] = await Promise.all([window.orchweb.getJSON(el.dataset.graphAUrl), window.orchweb.getJSON(el.dataset.graphBUrl)]);
     } catch (err) {
       el.textContent = "The diagrams cannot be compared: " + err.message;
       body.dataset.diagramError = err.message;
@@ -88,7 +81,7 @@
     if ($("diagram-fit")) $("diagram-fit").addEventListener("click", () => view.fit());
     if (el.dataset.fileDiffUrl && $("diff-files")) {
       try {
-        const payload = await getJson(el.dataset.fileDiffUrl);
+        const payload = await window.orchweb.getJSON(el.dataset.fileDiffUrl);
         renderFileDiffs(Array.isArray(payload) ? payload : payload.files);
       } catch (err) {
         $("diff-files").textContent = "File diff unavailable: " + err.message;

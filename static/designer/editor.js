@@ -19,7 +19,6 @@
   const urls = data.urls || {};
   const body = document.body;
   const $ = (id) => document.getElementById(id);
-  const csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
 
   const docs = new Map(); // path -> {doc, clean generation}
   let current = null;
@@ -258,9 +257,7 @@
     if (!urls.lint) return;
     body.dataset.lintReady = "0";
     try {
-      const r = await fetch(urls.lint, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-      const payload = await r.json();
-      if (!r.ok) throw new Error(payload.detail || payload.error || r.statusText);
+      const payload = await window.orchweb.getJSON(urls.lint);
       findings = Array.isArray(payload) ? payload : payload.findings || [];
     } catch (err) {
       findings = [];
@@ -281,46 +278,9 @@
 
   /* ---------- server calls ---------- */
 
-  async function post(url, payload) {
-    const r = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(payload),
-    });
-    let json = {};
-    try {
-      json = await r.json();
-    } catch (_) {
-      json = {};
-    }
-    return { ok: r.ok, status: r.status, json: json };
-  }
-
-  function errorText(res) {
-    const j = res.json || {};
-    if (j.detail || j.error || j.message) return j.detail || j.error || j.message;
-    // DRF validation errors: {field: ["message", ...]}
-    const fields = Object.entries(j).filter(([, v]) => Array.isArray(v));
-    if (fields.length) return fields.map(([k, v]) => k + ": " + v.join(" ")).join("; ");
-    return "The server answered " + res.status + ".";
-  }
-
-  async function put(url, payload) {
-    const r = await fetch(url, {
-      method: "PUT",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(payload),
-    });
-    let json = {};
-    try {
-      json = await r.json();
-    } catch (_) {
-      json = {};
-    }
-    return { ok: r.ok, status: r.status, json: json };
-  }
+  const post = (url, payload) => window.orchweb.fetchJSON(url, { method: "POST", body: payload });
+  const put = (url, payload) => window.orchweb.fetchJSON(url, { method: "PUT", body: payload });
+  const errorText = window.orchweb.errorText;
 
   /** Writes one file of the draft: PUT to its own URL when the server gave one, else POST. */
   function writeFile(path, content) {
@@ -459,7 +419,7 @@
   async function showInDiagram(ev) {
     ev.preventDefault();
     if (!urls.graph || !urls.diagram) return;
-    graphPromise = graphPromise || fetch(urls.graph, { credentials: "same-origin" }).then((r) => r.json());
+    graphPromise = graphPromise || window.orchweb.getJSON(urls.graph);
     let graph;
     try {
       graph = await graphPromise;

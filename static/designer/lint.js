@@ -1,5 +1,6 @@
 /*
- * Lint panel: lists findings (Lint JSON, see the team brief) as "severity file:line message",
+ * Lint panel: lists findings ({rule, severity, file, line, column, message}: the Finding schema of
+ * /api/schema/) as "severity file:line message",
  * each clickable. Also converts findings into CodeMirror lint annotations for one file.
  *
  *   Lint.renderPanel(el, findings, {onSelect(finding, ev), hrefFor(finding)})

@@ -1,5 +1,9 @@
-// orchweb page shell script (loaded on every page).
+// orchweb page shell script (loaded on every page, first in <body>, before the page scripts).
 //
+// - `orchweb.fetchJSON(url, {method, body})`: the one JSON call of every page script (same-origin
+//   credentials, the CSRF token on writes); resolves to {ok, status, json} (json is {} when the
+//   answer is not JSON). `orchweb.getJSON(url)` resolves to the JSON or throws an Error whose
+//   message is `orchweb.errorText(answer)`: the API's `detail` or its field errors.
 // - `orchweb.websocketUrl(path)`: turns a path the template gave us (data-*-url) into a ws(s)://
 //   URL on the current host; pages use it instead of building URLs themselves.
 // - Proves the live connection: opens the ping socket named by <body data-ws-ping-url>, sends a
@@ -17,7 +21,48 @@ window.orchweb.websocketUrl = function websocketUrl(path) {
   return url.toString();
 };
 
-(function checkLiveConnection() {
+window.orchweb.csrfToken = function csrfToken() {
+  const field = document.querySelector("[name=csrfmiddlewaretoken]");
+  if (field && field.value) return field.value;
+  const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+  return cookie ? decodeURIComponent(cookie.slice("csrftoken=".length)) : "";
+};
+
+window.orchweb.fetchJSON = async function fetchJSON(url, options) {
+  const method = ((options && options.method) || "GET").toUpperCase();
+  const headers = { Accept: "application/json" };
+  const init = { method: method, credentials: "same-origin", headers: headers };
+  if (options && options.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(options.body);
+  }
+  if (method !== "GET" && method !== "HEAD") headers["X-CSRFToken"] = window.orchweb.csrfToken();
+  const response = await fetch(url, init);
+  let json = {};
+  try {
+    json = await response.json();
+  } catch (_) {
+    json = {};
+  }
+  return { ok: response.ok, status: response.status, json: json };
+};
+
+window.orchweb.errorText = function errorText(answer) {
+  const j = answer.json || {};
+  if (j.detail || j.error || j.message) return j.detail || j.error || j.message;
+  // DRF validation errors: {field: ["message", ...]}
+  const fields = Object.entries(j).filter(([, v]) => Array.isArray(v));
+  if (fields.length) return fields.map(([k, v]) => k + ": " + v.join(" ")).join("; ");
+  return "The server answered " + answer.status + ".";
+};
+
+window.orchweb.getJSON = async function getJSON(url) {
+  const answer = await window.orchweb.fetchJSON(url);
+  if (!answer.ok) throw new Error(window.orchweb.errorText(answer));
+  return answer.json;
+};
+
+function checkLiveConnection() {
   const path = document.body.dataset.wsPingUrl;
   if (!path) {
     return;
@@ -41,7 +86,13 @@ window.orchweb.websocketUrl = function websocketUrl(path) {
       root.dataset.wsReady = "0";
     }
   });
-})();
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", checkLiveConnection);
+} else {
+  checkLiveConnection();
+}
 
 document.addEventListener("submit", (event) => {
   const question = event.target.dataset ? event.target.dataset.confirm : "";

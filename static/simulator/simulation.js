@@ -1,6 +1,6 @@
 /*
  * Simulation page: drives one simulation over its websocket (docs/simulation-protocol.md) and
- * shows it: the version's diagram (Diagram from static/designer/diagram.js) with the active
+ * shows it: the version's diagram (Diagram from static/orchweb/diagram.js) with the active
  * configuration, visited states/transitions and the last transition; controls; pending
  * extension requests with one-click answers; inject panel; breakpoints; fakes editor;
  * inspector; filterable trace log with links to the source lines.
@@ -621,9 +621,7 @@
 
   async function drawDiagram() {
     try {
-      const r = await fetch(config.urls.graph, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      graph = await r.json();
-      if (!r.ok) throw new Error(graph.detail || graph.error || r.statusText);
+      graph = await window.orchweb.getJSON(config.urls.graph);
       view = await Diagram.render($("sim-diagram"), graph, {
         onStateClick: toggleStateBreakpoint,
         onEdgeClick: (t) => {

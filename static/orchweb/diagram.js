@@ -1,7 +1,7 @@
 /*
- * orchweb statechart diagram: draws a Graph JSON (see docs / BRIEF "Graph JSON") as SVG,
- * laid out by ELK (vendored elkjs, layered algorithm, hierarchy handled in one run so
- * transitions crossing compound states are routed too).
+ * orchweb statechart diagram: draws a Graph JSON (the Graph schema of /api/schema/, built by
+ * simulator/scxml/graph.py) as SVG, laid out by ELK (vendored elkjs, layered algorithm, hierarchy
+ * handled in one run so transitions crossing compound states are routed too).
  *
  * Reusable by the designer pages and the simulator page:
  *
