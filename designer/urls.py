@@ -37,7 +37,7 @@ API shapes are the output serializers of designer/serializers.py (documented at 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from designer import api, views
+from designer import api, authoring_api, views
 
 urlpatterns = [
     # Pages
@@ -102,4 +102,8 @@ urlpatterns = [
     path("api/versions/<int:version_id>/comments", api.comment_list, name="designer-api-comment-list"),
     path("api/versions/<int:version_id>/share-links", api.sharelink_list, name="designer-api-sharelink-list"),
     path("api/share-links/<int:link_id>", api.sharelink_detail, name="designer-api-sharelink-detail"),
+    # Visual authoring (designer/authoring_api.py)
+    path("api/authoring/palette", authoring_api.palette, name="designer-api-authoring-palette"),
+    path("api/projects/<int:project_id>/draft/edit", authoring_api.draft_edit, name="designer-api-draft-edit"),
+    path("api/projects/<int:project_id>/draft/layout", authoring_api.draft_layout, name="designer-api-draft-layout"),
 ]
