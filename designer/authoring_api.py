@@ -24,18 +24,14 @@ import json
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
-from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from designer import history
 from designer.analysis import AnalysisUnavailable, project_lint
+from designer.api import api, responses
 from designer.authoring import blocks, edits
 from designer.authoring.declarations import extension_declarations
 from designer.importing import UploadError
@@ -44,7 +40,6 @@ from designer.permissions import _get_project_for_user, require_user
 
 LAYOUT_PATH = ".orchweb/layout.json"
 MAX_LAYOUT_BYTES = 512 * 1024
-AUTH = [TokenAuthentication, SessionAuthentication]
 
 
 @extend_schema_field({"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": True}]})
@@ -168,25 +163,78 @@ class EditResponseSerializer(serializers.Serializer):
     lint = serializers.ListField(child=serializers.DictField())
 
 
-class IncomingResponseSerializer(serializers.Serializer):
+class TransitionDescriptionSerializer(serializers.Serializer):
+    ref = serializers.DictField(help_text="reference to the transition, for the next operation")
+    line = serializers.IntegerField()
+    source = serializers.CharField(allow_null=True)
+    event = serializers.CharField(allow_null=True)
+    cond = serializers.CharField(allow_null=True)
+    target = serializers.CharField(allow_null=True)
+
+
+class EditConflictSerializer(serializers.Serializer):
+    """409: the file changed since `base_sha256` (`stale`), or transitions target the state to delete."""
+
     detail = serializers.CharField()
-    state = serializers.CharField()
-    incoming = serializers.ListField(child=serializers.DictField())
+    stale = serializers.BooleanField(required=False)
+    sha256 = serializers.CharField(required=False, help_text="the file's current sha256 (stale)")
+    state = serializers.CharField(required=False)
+    incoming = TransitionDescriptionSerializer(many=True, required=False)
+
+
+class ParamSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.CharField(help_text="name, target, expr, location, text, script, int, bool, choice, rows")
+    required = serializers.BooleanField()
+    default = serializers.JSONField(allow_null=True)
+    help = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField(), required=False)
+    fields = serializers.ListField(child=serializers.DictField(), required=False, help_text="rows: their fields")
+
+
+class BlockSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    help = serializers.CharField()
+    params = ParamSerializer(many=True)
+
+
+class AttributeDeclarationSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["expression", "literal", "location"])
+    required = serializers.BooleanField()
+    type = serializers.CharField()
+    values = serializers.ListField(child=serializers.JSONField(), allow_null=True)
+    default = serializers.JSONField(allow_null=True)
+    help = serializers.CharField()
+
+
+class ActionDeclarationSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    help = serializers.CharField()
+    attributes = AttributeDeclarationSerializer(many=True)
+    children = serializers.ListField(child=serializers.DictField(), help_text="child elements, recursively")
+    events = serializers.ListField(child=serializers.CharField())
+
+
+class ExtensionSerializer(serializers.Serializer):
+    module = serializers.CharField()
+    short = serializers.CharField(help_text="the prefix Composer uses (ixn for interaction)")
+    namespaces = serializers.ListField(child=serializers.CharField())
+    help = serializers.CharField()
+    actions = ActionDeclarationSerializer(many=True)
+
+
+class PaletteSerializer(serializers.Serializer):
+    blocks = BlockSerializer(many=True)
+    extensions = ExtensionSerializer(many=True)
 
 
 class LayoutSerializer(serializers.Serializer):
     """`{"files": {path: {state id: {"x", "y"}}}}`: positions of hand-moved nodes."""
 
     files = serializers.DictField(child=serializers.DictField(child=serializers.DictField()))
-
-
-def _api(methods: list[str]) -> Any:
-    def decorate(function: Any) -> Any:
-        return api_view(methods)(
-            authentication_classes(AUTH)(permission_classes([AllowAny])(parser_classes([JSONParser])(function)))
-        )
-
-    return decorate
 
 
 def _sha(data: bytes) -> str:
@@ -207,33 +255,25 @@ def _lint(draft: Draft, files: dict[str, bytes]) -> list[dict[str, Any]]:
         return []
 
 
-@extend_schema(
-    operation_id="authoring_palette",
-    responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="blocks and extension declarations")},
-)
-@_api(["GET"])
+@api(["GET"], GET={"responses": responses({200: PaletteSerializer}, (401,))})
 def palette(request: Request) -> Response:
     """The block palette (each block's parameters) and the extension declarations."""
     require_user(request)
     return Response({"blocks": blocks.palette(), "extensions": extension_declarations()})
 
 
-@extend_schema(
-    operation_id="authoring_draft_edit",
-    request=PolymorphicProxySerializer(
-        component_name="EditOperation",
-        serializers=OPERATION_SERIALIZERS,
-        resource_type_field_name="op",
-    ),
-    responses={
-        200: EditResponseSerializer,
-        400: OpenApiResponse(OpenApiTypes.OBJECT, description="the operation cannot be applied: {detail}"),
-        409: OpenApiResponse(
-            IncomingResponseSerializer, description="stale base_sha256 ({stale: true}) or incoming transitions"
+@api(
+    ["POST"],
+    POST={
+        "request": PolymorphicProxySerializer(
+            component_name="EditOperation", serializers=OPERATION_SERIALIZERS, resource_type_field_name="op"
         ),
+        "responses": {
+            **responses({200: EditResponseSerializer}, (400, 401, 403, 404)),
+            409: OpenApiResponse(EditConflictSerializer, "Stale base_sha256, or transitions target the state."),
+        },
     },
 )
-@_api(["POST"])
 def draft_edit(request: Request, project_id: int) -> Response:
     """Apply one edit operation to a file of the user's draft and answer the new text and lint."""
     draft = _draft(request, project_id)
@@ -318,11 +358,11 @@ def _valid_layout(value: Any) -> dict[str, Any]:
     return {"files": clean}
 
 
-@extend_schema(operation_id="authoring_draft_layout_get", methods=["GET"], responses=LayoutSerializer)
-@extend_schema(
-    operation_id="authoring_draft_layout_put", methods=["PUT"], request=LayoutSerializer, responses=LayoutSerializer
+@api(
+    ["GET", "PUT"],
+    GET={"responses": responses({200: LayoutSerializer}, (401, 403, 404))},
+    PUT={"request": LayoutSerializer, "responses": responses({200: LayoutSerializer}, (400, 401, 403, 404))},
 )
-@_api(["GET", "PUT"])
 def draft_layout(request: Request, project_id: int) -> Response:
     """The draft's layout sidecar `.orchweb/layout.json` (saved with the draft's versions; the
     SCXML stays what ORS loads)."""

@@ -314,6 +314,30 @@ CASES = [
     Case("designer-api-sharelink-list", "get", P("/api/versions/{v2}/share-links"), API_EDIT),
     Case("designer-api-sharelink-list", "post", P("/api/versions/{v2}/share-links"), (201, 201, 403, 404, 401, 401)),
     Case("designer-api-sharelink-detail", "delete", P("/api/share-links/{link}"), (204, 204, 403, 404, 401, 401)),
+    Case("designer-api-authoring-palette", "get", P("/api/authoring/palette"), (200, 200, 200, 200, 401, 401)),
+    Case(
+        "designer-api-draft-edit",
+        "post",
+        P("/api/projects/{p}/draft/edit"),
+        API_EDIT,
+        data=lambda w: {
+            "path": "src-gen/Main.scxml",
+            "op": "set_attribute",
+            "element": "Exit1",
+            "name": "_n",
+            "value": "1",
+        },
+        kind="json",
+    ),
+    Case("designer-api-draft-layout", "get", P("/api/projects/{p}/draft/layout"), API_EDIT),
+    Case(
+        "designer-api-draft-layout",
+        "put",
+        P("/api/projects/{p}/draft/layout"),
+        API_EDIT,
+        data=lambda w: {"files": {}},
+        kind="json",
+    ),
 ]
 
 
