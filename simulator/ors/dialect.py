@@ -234,6 +234,12 @@ class ORSProfile(Profile):
                 f"({json.dumps(ids)}, globalThis);"
             )
 
+    def external_event_taken(self, session: Any, event: Any) -> None:
+        """The object model changes as a result of events: apply what the event reports now."""
+        platform = platform_of(session)
+        if platform is not None:
+            platform.external_event_taken(event)
+
     def send_target(self, target: str) -> str:
         """ORS (2009 draft) targets: ``_internal`` / ``_parent`` / a bare session id."""
         if target in ("_internal", "_parent"):

@@ -110,6 +110,8 @@ class OrsPlatform(FakeEnv):
         #: what the fakes could not answer (see assume()), in order, one per distinct question
         self.assumptions: list[dict[str, Any]] = []
         self._assumed: set[str] = set()
+        #: effects of queued events, applied when the session takes them (see deliver())
+        self._on_taken: dict[int, tuple[dict[str, Any], list[Callable[[Any], None]]]] = {}
         _PLATFORMS[session] = self
 
     # -- FakeEnv --------------------------------------------------------------------------------
@@ -267,9 +269,14 @@ class OrsPlatform(FakeEnv):
         return obj
 
     def remove_interaction(self, ixn_id: str) -> None:
-        """Remove an interaction from the object model (after interaction.deleted)."""
+        """Remove an interaction from the object model (the platform's and the session's)."""
         if self.interactions.pop(str(ixn_id), None) is not None:
             self._js(f"_genesys.ixn.__remove({json.dumps(str(ixn_id))});")
+
+    def _mirror_put(self, _env: FakeEnv | None = None) -> None:
+        """Show the platform's interactions in ``_genesys.ixn`` (as an event's effect)."""
+        for obj in self.interactions.values():
+            self._js(f"_genesys.ixn.__put({json.dumps(obj)});")
 
     def merge_udata(self, ixn_id: str | None, data: Mapping[str, Any], js: bool = True) -> None:
         """Merge user data into an interaction (Python copy and, when `js`, the JS object)."""
@@ -292,14 +299,17 @@ class OrsPlatform(FakeEnv):
                 module.start(self)  # platform activity the profile scripts for the module
         if self.fakes.data["none"] or id(self.session) in _WITHOUT_INTERACTION:
             return
-        obj = self.add_interaction(obj=interaction_object(self.fakes))
+        # The platform controls the call at once; the session's object model shows it when it
+        # processes interaction.added (a new session starts with an empty _genesys.ixn.interactions).
+        obj = interaction_object(self.fakes)
         ixn_id = obj["g_uid"]
+        self.interactions[ixn_id] = obj
         focus = self.fakes.interaction["routepoint"]
-        for name in self.fakes.start_events():
+        for i, name in enumerate(self.fakes.start_events()):
             data: dict[str, Any] = {"interactionid": ixn_id}
             if name != "interaction.present":
                 data["focusdeviceid"] = focus
-            self.inject(name, data, 0.0, source="start")
+            self.inject(name, data, 0.0, source="start", effect=self._mirror_put if i == 0 else None)
         for spec in self.fakes.data["inject"]:
             if "at" in spec:
                 self.inject(spec["event"], spec.get("data") or {}, float(spec["at"]), source="profile")
@@ -526,17 +536,31 @@ class OrsPlatform(FakeEnv):
         request: Request | None = None,
         sendid: str | None = None,
     ) -> None:
-        """Apply the event's effect on the object model, note the outcome, queue it externally.
+        """Note the outcome and queue the event; its `effect` on the session's state (object
+        model, statistics...) applies when the session *processes* the event, as on ORS (see
+        external_event_taken).  The platform itself stops controlling a deleted interaction at once.
 
         `sendid` becomes ``_event.sendid`` (web requests answered by ``<ws:response>``).
         """
-        if effect is not None:
-            effect(self)
+        effects = [effect] if effect is not None else []
         if name == "interaction.deleted" and data.get("interactionid") is not None:
-            self.remove_interaction(str(data["interactionid"]))
+            ixn = str(data["interactionid"])
+            if self.interactions.pop(ixn, None) is not None:
+                effects.append(lambda p: p._js(f"_genesys.ixn.__remove({json.dumps(ixn)});"))
         self._note_outcome(name, data, request)
         self._trace("response", {"request": request.id if request else None, "event": name, "data": dict(data)})
-        self._enqueue_external(name, dict(data), sendid)
+        payload = dict(data)
+        if effects:
+            # keyed by the data object, which becomes the queued Event's data (alive until taken)
+            self._on_taken[id(payload)] = (payload, effects)
+        self._enqueue_external(name, payload, sendid)
+
+    def external_event_taken(self, event: Any) -> None:
+        """The session takes `event` off its external queue: apply the effects queued with it."""
+        entry = self._on_taken.pop(id(event.data), None)
+        if entry is not None and entry[0] is event.data:
+            for effect in entry[1]:
+                effect(self)
 
     def _note_outcome(self, name: str, data: Mapping[str, Any], request: Request | None) -> None:
         """Each module's outcome hook says how its events change the outcome; routed and
@@ -594,8 +618,10 @@ class OrsPlatform(FakeEnv):
         delay: float = 0.0,
         source: str = "user",
         sendid: str | None = None,
+        effect: Callable[[FakeEnv], None] | None = None,
     ) -> None:
-        """Queue an unsolicited platform event (after `delay` virtual seconds).
+        """Queue an unsolicited platform event (after `delay` virtual seconds); `effect` applies
+        when the session processes it.
 
         Shortcuts: ``hangup`` and ``abandon`` (the caller leaves), ``partystatechanged``.
         """
@@ -603,7 +629,7 @@ class OrsPlatform(FakeEnv):
         if name in ("hangup", "abandon"):
             self._schedule_timer(delay, lambda: self.hangup(abandon=name == "abandon", **payload))
             return
-        self._schedule_timer(delay, lambda: self.deliver(name, payload, sendid=sendid))
+        self._schedule_timer(delay, lambda: self.deliver(name, payload, effect, sendid=sendid))
 
     def hangup(self, abandon: bool = False, interactionid: str | None = None) -> None:
         """The caller hangs up: running dialogs fail (``cancelled``), then ``interaction.deleted``."""
@@ -635,14 +661,14 @@ class OrsPlatform(FakeEnv):
         if obj is None:
             return
         obj["parties"] = [{"device": focusdeviceid, "devicetype": devicetype}, *obj["parties"][1:]]
-        self.add_interaction(obj=obj)
-        self.deliver("interaction.partystatechanged", {"interactionid": obj["g_uid"], "focusdeviceid": focusdeviceid})
+        data = {"interactionid": obj["g_uid"], "focusdeviceid": focusdeviceid}
+        self.deliver("interaction.partystatechanged", data, lambda p: p.add_interaction(obj=obj))
 
     def udata_changed(self, data: Mapping[str, Any]) -> None:
         """External attached-data change: update ``udata`` then ``interaction.udata.changed``."""
         ixn = self.primary_interaction_id()
-        self.merge_udata(ixn, data)
-        self.deliver("interaction.udata.changed", {"interactionid": ixn})
+        changed = dict(data)
+        self.deliver("interaction.udata.changed", {"interactionid": ixn}, lambda p: p.merge_udata(ixn, changed))
 
     def merge(self, from_id: str, to_id: str) -> None:
         """A consult interaction was merged: ``interaction.onmerge``."""

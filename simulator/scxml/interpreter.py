@@ -665,6 +665,7 @@ class Session:
         if self._current is not None:
             self._current["event"] = event.as_dict()
         self.events_processed += 1
+        self.profile.external_event_taken(self, event)
         self._set_event(event)
         if self.invocations:
             for invokeid, (inv, child) in list(self.invocations.items()):

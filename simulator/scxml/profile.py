@@ -9,7 +9,8 @@ points:
   session      time_base() (the wall clock `Date` shows),
                install_globals() (after system variables, before <data> initialisation),
                datamodel_initialized() (after <data> initialisation)
-  execution    action_handlers (execute()), error_event_name(), io_processors, cancel_events()
+  execution    action_handlers (execute()), error_event_name(), io_processors, cancel_events(),
+               external_event_taken()
 
 The engine passes handlers an `ActionContext` (defined in interpreter.py) that offers exactly the
 operations a platform extension needs: evaluate an expression, assign a location, raise an
@@ -113,6 +114,15 @@ class Profile:
         name if any (ORS names it `error.script.TypeError`, W3C `error.execution`).
         """
         return f"error.{kind}"
+
+    def external_event_taken(self, session: Any, event: Any) -> None:
+        """Called when `session` takes `event` off its external queue, before `_event` is bound and
+        transitions are selected (W3C mainEventLoop).
+
+        W3C: nothing. ORS applies the platform change the event reports (its object model changes
+        only as a result of events: an interaction leaves ``_genesys.ixn`` when
+        ``interaction.deleted`` is processed, not when the platform queues it).
+        """
 
     def cancel_events(self, sendid: str, cancelled: bool) -> list[tuple[str, dict[str, Any]]]:
         """Internal events to raise after `<cancel sendid>` (`cancelled`: a pending send was found).

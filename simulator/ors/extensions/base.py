@@ -140,8 +140,9 @@ class Emit:
     delay: float = 0.0
     final: bool = False
     request: bool = True
-    #: applied to the platform just before delivery (e.g. merge the IVR's udata); keeps the
-    #: object model consistent with the event, as ORS changes it only through events
+    #: applied when the session processes the event (e.g. merge the IVR's udata): ORS changes
+    #: the object model only as a result of events, so the handler of this event is the first
+    #: to see the change
     effect: Callable[[FakeEnv], None] | None = None
 
 
