@@ -33,10 +33,9 @@ Executable content: a *block* is a tuple of action nodes (``Raise``, ``Send``, `
 its attributes. Attributes the profile declares as expressions (``Profile.attribute_is_expression``)
 are stored in the ``*_expr`` field, so the interpreter never asks the profile at run time.
 
-Treat everything here as read-only: nodes are shared between sessions and threads. The only
-mutable parts are underscore memo slots the interpreter fills lazily with pure functions of the
-document (event-name candidates, transition domains, entry/exit sets per configuration); they are
-bounded and safe to share.
+Treat everything here as read-only: nodes are shared between sessions and threads. What the
+interpreter memoises about a document (event-name candidates, transition domains, entry/exit sets
+per configuration) lives in ``model.plan`` (see plan.py), not in the nodes.
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ from lxml import etree
 
 from .errors import DefinitionError
 from .loader import SCXML_NS, LoadedDocument, Project, load_document, resolve_href, source_file
+from .plan import Plan
 from .profile import W3C, Profile
 
 _NS = "{" + SCXML_NS + "}"
@@ -66,10 +66,6 @@ def _local(element: etree._Element) -> str | None:
     if isinstance(tag, str) and tag.startswith(_NS):
         return tag[len(_NS) :]
     return None
-
-
-#: marker for "not computed yet" in lazily memoised slots
-UNKNOWN = object()
 
 
 class Node:
@@ -185,11 +181,6 @@ class Transition(Node):
     """A <transition> (or the implicit initial transition of a compound state)."""
 
     __slots__ = (
-        "_domain",
-        "_entry",
-        "_exits",
-        "_match_cache",
-        "_next",
         "cond",
         "content",
         "event_prefixes",
@@ -205,18 +196,11 @@ class Transition(Node):
 
     def matches(self, name: str) -> bool:
         """W3C 3.12.1 event descriptor match: token prefix match, `*` matches everything."""
-        cached = self._match_cache.get(name)
-        if cached is None:
-            cached = self.wildcard or any(name == d or name.startswith(p) for d, p in self.event_prefixes)
-            if len(self._match_cache) < 4096:  # bounded: event names come from documents/users
-                self._match_cache[name] = cached
-        return cached
+        return self.wildcard or any(name == d or name.startswith(p) for d, p in self.event_prefixes)
 
 
 class State(Node):
     __slots__ = (
-        "_candidates",
-        "_eventless",
         "ancestors",
         "children",
         "data",
@@ -240,23 +224,6 @@ class State(Node):
     def __repr__(self) -> str:
         return f"<State {self.id} {self.kind}>"
 
-    def candidates(self, name: str) -> tuple[Transition, ...]:
-        """Transitions of this state and its ancestors (that order, each in document order) whose
-        event descriptors match `name`: the search order of select_transitions, memoised."""
-        found = self._candidates.get(name)
-        if found is None:
-            found = tuple(t for s in (self, *self.ancestors) for t in s.transitions if t.events and t.matches(name))
-            if len(self._candidates) < 4096:
-                self._candidates[name] = found
-        return found
-
-    def eventless(self) -> tuple[Transition, ...]:
-        """Eventless transitions of this state and its ancestors, in select_eventless order."""
-        found = self._eventless
-        if found is None:
-            found = self._eventless = tuple(t for s in (self, *self.ancestors) for t in s.transitions if not t.events)
-        return found
-
 
 class Model:
     """One built document (see module docstring)."""
@@ -273,6 +240,7 @@ class Model:
         self.binding = "early"
         self.scripts: tuple = ()
         self.all_data: tuple[Data, ...] = ()
+        self.plan = Plan()
 
     @property
     def entry(self) -> str:
@@ -320,7 +288,9 @@ def _parse_literal(text: str) -> Any:
     return " ".join(stripped.split()) if "\n" in stripped else stripped
 
 
-class _Builder:
+class _ContentBuilder:
+    """Shared helpers and the executable content of a document (W3C 4); `_Builder` adds states."""
+
     def __init__(self, loaded: LoadedDocument, profile: Profile):
         self.loaded = loaded
         self.profile = profile
@@ -345,237 +315,6 @@ class _Builder:
         if literal is not None and self.profile.attribute_is_expression(tag, name):
             return None, literal
         return literal, expr
-
-    # states
-    def build(self, element: etree._Element) -> Model:
-        model = self.model
-        if _local(element) != "scxml":
-            self.error(element, f"root element must be <scxml> in namespace {SCXML_NS}")
-            return model
-        model.name = element.get("name")
-        model.datamodel = element.get("datamodel", "ecmascript")
-        if model.datamodel not in {"ecmascript", "null"}:
-            self.error(element, f"unsupported datamodel {model.datamodel!r}")
-        model.binding = element.get("binding", "early")
-        if model.binding not in {"early", "late"}:
-            self.error(element, f"binding must be 'early' or 'late', not {model.binding!r}")
-        root = self.state(element, None, "scxml")
-        model.root = root
-        model.scripts = tuple(self.action(child, "scxml") for child in element if _local(child) == "script")
-        # Resolve targets once every id is known.
-        for transition, ids in self.pending_targets:
-            targets = []
-            for tid in ids.split():
-                state = model.states_by_id.get(tid)
-                if state is None:
-                    self.error(
-                        transition.element if transition.element is not None else element,
-                        f"unknown target state {tid!r}",
-                    )
-                else:
-                    targets.append(state)
-            transition.targets = tuple(targets)
-        self.finish_initials(root)
-        model.transitions.sort(key=lambda t: t.order)
-        for index, transition in enumerate(model.transitions):
-            transition.id = f"t{index + 1}"
-        model.all_data = tuple(d for s in model.states for d in s.data)
-        return model
-
-    def new_state(self, element: etree._Element, parent: State | None, kind: str) -> State:
-        file, line = self.where(element)
-        state = State(element, file, line)
-        sid = element.get("id")
-        if not sid:
-            self.generated += 1
-            sid = f"__state{self.generated}" if kind != "scxml" else "__scxml"
-        elif sid in self.model.states_by_id:
-            self.error(element, f"duplicate state id {sid!r}")
-        state.id = sid
-        state.kind = kind
-        state.parent = parent
-        state.order = len(self.model.states)
-        state.ancestors = (parent, *parent.ancestors) if parent is not None else ()
-        state.depth = len(state.ancestors)
-        state.children = ()
-        state.history = ()
-        state.initial = None
-        state.history_type = None
-        state.transitions = ()
-        state.onentry = ()
-        state.onexit = ()
-        state.invokes = ()
-        state.data = ()
-        state.donedata = None
-        state._candidates = {}
-        state._eventless = None
-        self.model.states.append(state)
-        self.model.states_by_id.setdefault(sid, state)
-        return state
-
-    def state(self, element: etree._Element, parent: State | None, kind: str) -> State:
-        state = self.new_state(element, parent, kind)
-        children: list[State] = []
-        history: list[State] = []
-        transitions: list[Transition] = []
-        onentry: list[tuple] = []
-        onexit: list[tuple] = []
-        invokes: list[Invoke] = []
-        data: list[Data] = []
-        initial_element = None
-        initial_transition: Transition | None = None
-        for child in element:
-            tag = _local(child)
-            if tag is None:
-                continue
-            if tag in STATE_TAGS:
-                if kind == "final":
-                    self.error(child, "<final> cannot have child states")
-                    continue
-                children.append(self.state(child, state, tag))
-            elif tag == "history":
-                if kind not in {"state"}:
-                    self.error(child, f"<history> is not allowed in <{kind}>")
-                if tag in self.profile.unsupported_elements:  # profile hook (ORS: no <history>)
-                    self.error(child, f"<{tag}> is not supported by the {self.profile.name} profile")
-                history.append(self.history(child, state))
-            elif tag == "initial":
-                if initial_element is not None:
-                    self.error(child, "more than one <initial>")
-                initial_element = child
-                # Registered here, at its place in document order, so transition ids ("t<n>")
-                # are the ones the graph JSON gives (the diagram and coverage share them).
-                inner = [c for c in child if _local(c) == "transition"]
-                initial_transition = self.transition(inner[0], state, register=True) if inner else None
-            elif tag == "transition":
-                if kind in {"final", "scxml"}:
-                    self.error(child, f"<transition> is not allowed in <{kind}>")
-                    continue
-                transitions.append(self.transition(child, state))
-            elif tag == "onentry":
-                onentry.append(self.block(child, tag))
-            elif tag == "onexit":
-                onexit.append(self.block(child, tag))
-            elif tag == "invoke":
-                invokes.append(self.invoke(child, state))
-            elif tag == "datamodel":
-                data.extend(self.data(d) for d in child if _local(d) == "data")
-            elif tag == "donedata":
-                state.donedata = self.donedata(child)
-            elif tag == "script" and kind == "scxml":
-                continue  # collected by build()
-            else:
-                self.error(child, f"<{tag}> is not allowed in <{kind}>")
-        state.children = tuple(children)
-        state.history = tuple(history)
-        state.transitions = tuple(transitions)
-        state.onentry = tuple(onentry)
-        state.onexit = tuple(onexit)
-        state.invokes = tuple(invokes)
-        state.data = tuple(data)
-        state.is_atomic = kind == "final" or (kind == "state" and not children)
-        state.is_compound = kind in {"state", "scxml"} and bool(children)
-        # initial: attribute, <initial>, or first child in document order (W3C 3.3.2)
-        if (initial_element is not None or element.get("initial")) and (kind not in {"state", "scxml"} or not children):
-            self.error(element, "'initial' only applies to compound states")
-        if initial_element is not None:
-            if element.get("initial"):
-                self.error(element, "a state may not have both an 'initial' attribute and <initial>")
-            inner = [c for c in initial_element if _local(c) == "transition"]
-            if len(inner) != 1 or inner[0].get("event") or inner[0].get("cond") or not inner[0].get("target"):
-                self.error(initial_element, "<initial> needs exactly one unconditional eventless <transition target>")
-            if initial_transition is not None:
-                state.initial = initial_transition
-        elif element.get("initial") and children:
-            state.initial = self.synthetic_transition(element, state, element.get("initial"))
-        elif children and kind in {"state", "scxml"}:
-            state.initial = self.synthetic_transition(element, state, None)
-            state.initial.targets = (children[0],)
-        return state
-
-    def finish_initials(self, root: State) -> None:
-        for state in self.model.states:
-            t = state.initial
-            if t is None:
-                continue
-            for target in t.targets:
-                if state not in target.ancestors:
-                    self.error(state.element, f"initial state {target.id!r} is not a descendant of {state.id!r}")
-
-    def history(self, element: etree._Element, parent: State) -> State:
-        state = self.new_state(element, parent, "history")
-        state.history_type = element.get("type", "shallow")
-        if state.history_type not in {"shallow", "deep"}:
-            self.error(element, f"history type must be 'shallow' or 'deep', not {state.history_type!r}")
-        transitions = [self.transition(c, state) for c in element if _local(c) == "transition"]
-        if len(transitions) > 1:
-            self.error(element, "<history> may have at most one default <transition>")
-        state.transitions = tuple(transitions[:1])
-        state.is_atomic = True
-        state.is_compound = False
-        return state
-
-    def synthetic_transition(self, element: etree._Element, source: State, targets: str | None) -> Transition:
-        file, line = self.where(element)
-        t = Transition(element, file, line)
-        self.init_transition(t, source, None, None, "external", ())
-        if targets:
-            self.pending_targets.append((t, targets))
-        return t
-
-    def init_transition(
-        self, t: Transition, source: State, event: str | None, cond: str | None, kind: str, content: tuple
-    ) -> None:
-        t.source = source
-        t.cond = cond
-        t.type = kind
-        t.content = content
-        t.targets = ()
-        t.target_ids = ()
-        t.id = ""
-        t.order = 10**9 + len(self.pending_targets)  # synthetic: after real transitions
-        tokens = []
-        wildcard = False
-        for token in (event or "").split():
-            if token in {"*", ".*"}:
-                wildcard = True
-                continue
-            if token.endswith(".*"):
-                token = token[:-2]
-            elif token.endswith("."):
-                token = token[:-1]
-            tokens.append(token)
-        t.events = tuple(event.split()) if event else ()
-        t.event_prefixes = tuple((tok, tok + ".") for tok in tokens)
-        t.wildcard = wildcard
-        t._match_cache = {}
-        t._domain = UNKNOWN  # memo of the interpreter's get_transition_domain (no history targets)
-        t._entry = None  # memo of the interpreter's entry set when no history state is involved
-        t._exits = {}  # memo: atomic configuration -> exit set (interpreter.exit_states)
-        t._next = {}  # memo: atomic configuration -> atomic configuration after this transition
-
-    def transition(self, element: etree._Element, source: State, register: bool = True) -> Transition:
-        file, line = self.where(element)
-        t = Transition(element, file, line)
-        kind = element.get("type", "external")
-        if kind not in {"external", "internal"}:
-            self.error(element, f"transition type must be 'external' or 'internal', not {kind!r}")
-        event = element.get("event")
-        if event is not None and not event.strip():
-            self.error(element, "empty event attribute")
-        self.init_transition(t, source, event, _expr(element.get("cond")), kind, self.block(element, "transition"))
-        target = element.get("target")
-        if target:
-            t.target_ids = tuple(target.split())
-            self.pending_targets.append((t, target))
-        elif source.kind == "history":
-            self.error(element, "the default transition of <history> needs a target")
-        if register:
-            # The builder visits elements depth-first in document order, so append order *is*
-            # document order.
-            t.order = len(self.model.transitions)
-            self.model.transitions.append(t)
-        return t
 
     # executable content
     def block(self, element: etree._Element, context: str) -> tuple:
@@ -806,6 +545,234 @@ class _Builder:
         node.content = self.content(contents[0]) if contents else None
         node.params = self.params(element)
         return node
+
+
+class _Builder(_ContentBuilder):
+    """States, transitions and invocations (W3C 3, 6.4) of a document."""
+
+    # states
+    def build(self, element: etree._Element) -> Model:
+        model = self.model
+        if _local(element) != "scxml":
+            self.error(element, f"root element must be <scxml> in namespace {SCXML_NS}")
+            return model
+        model.name = element.get("name")
+        model.datamodel = element.get("datamodel", "ecmascript")
+        if model.datamodel not in {"ecmascript", "null"}:
+            self.error(element, f"unsupported datamodel {model.datamodel!r}")
+        model.binding = element.get("binding", "early")
+        if model.binding not in {"early", "late"}:
+            self.error(element, f"binding must be 'early' or 'late', not {model.binding!r}")
+        root = self.state(element, None, "scxml")
+        model.root = root
+        model.scripts = tuple(self.action(child, "scxml") for child in element if _local(child) == "script")
+        # Resolve targets once every id is known.
+        for transition, ids in self.pending_targets:
+            targets = []
+            for tid in ids.split():
+                state = model.states_by_id.get(tid)
+                if state is None:
+                    self.error(
+                        transition.element if transition.element is not None else element,
+                        f"unknown target state {tid!r}",
+                    )
+                else:
+                    targets.append(state)
+            transition.targets = tuple(targets)
+        self.finish_initials(root)
+        model.transitions.sort(key=lambda t: t.order)
+        for index, transition in enumerate(model.transitions):
+            transition.id = f"t{index + 1}"
+        model.all_data = tuple(d for s in model.states for d in s.data)
+        return model
+
+    def new_state(self, element: etree._Element, parent: State | None, kind: str) -> State:
+        file, line = self.where(element)
+        state = State(element, file, line)
+        sid = element.get("id")
+        if not sid:
+            self.generated += 1
+            sid = f"__state{self.generated}" if kind != "scxml" else "__scxml"
+        elif sid in self.model.states_by_id:
+            self.error(element, f"duplicate state id {sid!r}")
+        state.id = sid
+        state.kind = kind
+        state.parent = parent
+        state.order = len(self.model.states)
+        state.ancestors = (parent, *parent.ancestors) if parent is not None else ()
+        state.depth = len(state.ancestors)
+        state.children = ()
+        state.history = ()
+        state.initial = None
+        state.history_type = None
+        state.transitions = ()
+        state.onentry = ()
+        state.onexit = ()
+        state.invokes = ()
+        state.data = ()
+        state.donedata = None
+        self.model.states.append(state)
+        self.model.states_by_id.setdefault(sid, state)
+        return state
+
+    def state(self, element: etree._Element, parent: State | None, kind: str) -> State:
+        state = self.new_state(element, parent, kind)
+        children: list[State] = []
+        history: list[State] = []
+        transitions: list[Transition] = []
+        onentry: list[tuple] = []
+        onexit: list[tuple] = []
+        invokes: list[Invoke] = []
+        data: list[Data] = []
+        initial_element = None
+        initial_transition: Transition | None = None
+        for child in element:
+            tag = _local(child)
+            if tag is None:
+                continue
+            if tag in STATE_TAGS:
+                if kind == "final":
+                    self.error(child, "<final> cannot have child states")
+                    continue
+                children.append(self.state(child, state, tag))
+            elif tag == "history":
+                if kind not in {"state"}:
+                    self.error(child, f"<history> is not allowed in <{kind}>")
+                if tag in self.profile.unsupported_elements:  # profile hook (ORS: no <history>)
+                    self.error(child, f"<{tag}> is not supported by the {self.profile.name} profile")
+                history.append(self.history(child, state))
+            elif tag == "initial":
+                if initial_element is not None:
+                    self.error(child, "more than one <initial>")
+                initial_element = child
+                # Registered here, at its place in document order, so transition ids ("t<n>")
+                # are the ones the graph JSON gives (the diagram and coverage share them).
+                inner = [c for c in child if _local(c) == "transition"]
+                initial_transition = self.transition(inner[0], state, register=True) if inner else None
+            elif tag == "transition":
+                if kind in {"final", "scxml"}:
+                    self.error(child, f"<transition> is not allowed in <{kind}>")
+                    continue
+                transitions.append(self.transition(child, state))
+            elif tag == "onentry":
+                onentry.append(self.block(child, tag))
+            elif tag == "onexit":
+                onexit.append(self.block(child, tag))
+            elif tag == "invoke":
+                invokes.append(self.invoke(child, state))
+            elif tag == "datamodel":
+                data.extend(self.data(d) for d in child if _local(d) == "data")
+            elif tag == "donedata":
+                state.donedata = self.donedata(child)
+            elif tag == "script" and kind == "scxml":
+                continue  # collected by build()
+            else:
+                self.error(child, f"<{tag}> is not allowed in <{kind}>")
+        state.children = tuple(children)
+        state.history = tuple(history)
+        state.transitions = tuple(transitions)
+        state.onentry = tuple(onentry)
+        state.onexit = tuple(onexit)
+        state.invokes = tuple(invokes)
+        state.data = tuple(data)
+        state.is_atomic = kind == "final" or (kind == "state" and not children)
+        state.is_compound = kind in {"state", "scxml"} and bool(children)
+        # initial: attribute, <initial>, or first child in document order (W3C 3.3.2)
+        if (initial_element is not None or element.get("initial")) and (kind not in {"state", "scxml"} or not children):
+            self.error(element, "'initial' only applies to compound states")
+        if initial_element is not None:
+            if element.get("initial"):
+                self.error(element, "a state may not have both an 'initial' attribute and <initial>")
+            inner = [c for c in initial_element if _local(c) == "transition"]
+            if len(inner) != 1 or inner[0].get("event") or inner[0].get("cond") or not inner[0].get("target"):
+                self.error(initial_element, "<initial> needs exactly one unconditional eventless <transition target>")
+            if initial_transition is not None:
+                state.initial = initial_transition
+        elif element.get("initial") and children:
+            state.initial = self.synthetic_transition(element, state, element.get("initial"))
+        elif children and kind in {"state", "scxml"}:
+            state.initial = self.synthetic_transition(element, state, None)
+            state.initial.targets = (children[0],)
+        return state
+
+    def finish_initials(self, root: State) -> None:
+        for state in self.model.states:
+            t = state.initial
+            if t is None:
+                continue
+            for target in t.targets:
+                if state not in target.ancestors:
+                    self.error(state.element, f"initial state {target.id!r} is not a descendant of {state.id!r}")
+
+    def history(self, element: etree._Element, parent: State) -> State:
+        state = self.new_state(element, parent, "history")
+        state.history_type = element.get("type", "shallow")
+        if state.history_type not in {"shallow", "deep"}:
+            self.error(element, f"history type must be 'shallow' or 'deep', not {state.history_type!r}")
+        transitions = [self.transition(c, state) for c in element if _local(c) == "transition"]
+        if len(transitions) > 1:
+            self.error(element, "<history> may have at most one default <transition>")
+        state.transitions = tuple(transitions[:1])
+        state.is_atomic = True
+        state.is_compound = False
+        return state
+
+    def synthetic_transition(self, element: etree._Element, source: State, targets: str | None) -> Transition:
+        file, line = self.where(element)
+        t = Transition(element, file, line)
+        self.init_transition(t, source, None, None, "external", ())
+        if targets:
+            self.pending_targets.append((t, targets))
+        return t
+
+    def init_transition(
+        self, t: Transition, source: State, event: str | None, cond: str | None, kind: str, content: tuple
+    ) -> None:
+        t.source = source
+        t.cond = cond
+        t.type = kind
+        t.content = content
+        t.targets = ()
+        t.target_ids = ()
+        t.id = ""
+        t.order = 10**9 + len(self.pending_targets)  # synthetic: after real transitions
+        tokens = []
+        wildcard = False
+        for token in (event or "").split():
+            if token in {"*", ".*"}:
+                wildcard = True
+                continue
+            if token.endswith(".*"):
+                token = token[:-2]
+            elif token.endswith("."):
+                token = token[:-1]
+            tokens.append(token)
+        t.events = tuple(event.split()) if event else ()
+        t.event_prefixes = tuple((tok, tok + ".") for tok in tokens)
+        t.wildcard = wildcard
+
+    def transition(self, element: etree._Element, source: State, register: bool = True) -> Transition:
+        file, line = self.where(element)
+        t = Transition(element, file, line)
+        kind = element.get("type", "external")
+        if kind not in {"external", "internal"}:
+            self.error(element, f"transition type must be 'external' or 'internal', not {kind!r}")
+        event = element.get("event")
+        if event is not None and not event.strip():
+            self.error(element, "empty event attribute")
+        self.init_transition(t, source, event, _expr(element.get("cond")), kind, self.block(element, "transition"))
+        target = element.get("target")
+        if target:
+            t.target_ids = tuple(target.split())
+            self.pending_targets.append((t, target))
+        elif source.kind == "history":
+            self.error(element, "the default transition of <history> needs a target")
+        if register:
+            # The builder visits elements depth-first in document order, so append order *is*
+            # document order.
+            t.order = len(self.model.transitions)
+            self.model.transitions.append(t)
+        return t
 
     def invoke(self, element: etree._Element, state: State) -> Invoke:
         file, line = self.where(element)

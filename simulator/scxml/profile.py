@@ -12,7 +12,7 @@ points:
   execution    action_handlers (execute()), error_event_name(), io_processors, cancel_events(),
                external_event_taken()
 
-The engine passes handlers an `ActionContext` (defined in interpreter.py) that offers exactly the
+The engine passes handlers an `ActionContext` (defined in executable.py) that offers exactly the
 operations a platform extension needs: evaluate an expression, assign a location, raise an
 internal event, enqueue an external event (optionally delayed on the virtual clock), schedule
 and cancel timers, read the element's source line, and emit trace records.

@@ -1,13 +1,17 @@
 """Trace records: the one output format of the engine (documented field by field in docs/trace.md).
 
-Every record is a plain JSON-serialisable ``dict`` with ``"type"`` (one of ``RECORD_TYPES``),
-``"seq"`` (1-based, numbered per session group, i.e. a root session and the sessions it invokes),
-``"session"`` (the ``_sessionid`` that produced it, ``None`` for group records such as ``clock``)
-and ``"time"`` (virtual seconds). Records are only built when someone listens, so an untraced
-benchmark session pays nothing for them.
+Inside the engine every record is a typed dataclass (one per record kind, below). Listeners get
+each record as a plain JSON-serialisable ``dict`` built in one place, ``Tracer.emit``: ``"type"``
+(one of ``RECORD_TYPES``), ``"seq"`` (1-based, numbered per session group, i.e. a root session and
+the sessions it invokes), ``"session"`` (the ``_sessionid`` that produced it, ``None`` for group
+records such as ``clock``) and ``"time"`` (virtual seconds), then the record's own fields in
+declaration order (``invokeid`` last, on records of invoked sessions). Records are only built when
+someone listens, so an untraced benchmark session pays nothing for them.
 
-Public API: ``Tracer`` (numbering + fan-out to listeners), ``RECORD_TYPES``, ``jsonable(value)``
-(UNDEFINED/NaN/sets -> JSON-safe) and ``dumps(record)`` (compact, key order kept).
+Public API: ``Tracer`` (numbering + fan-out to listeners), the record classes, ``RECORD_TYPES``,
+``macrostep_record``/``microstep_record`` (records from the interpreter's steps),
+``jsonable(value)`` (UNDEFINED/NaN/sets -> JSON-safe) and ``dumps(record)`` (compact, key order
+kept).
 """
 
 from __future__ import annotations
@@ -16,7 +20,12 @@ import html
 import json
 import math
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .model import Transition
+    from .steps import MacroStep, MicroStep
 
 RECORD_TYPES = (
     "start",
@@ -35,7 +44,208 @@ RECORD_TYPES = (
     "done",
 )
 
-Listener = Callable[[dict], None]
+Listener = Callable[[dict[str, Any]], None]
+
+
+class _Omit:
+    """Marks a field left out of the record (e.g. `donedata` of a session stopped by an error)."""
+
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+OMIT: Any = _Omit()
+
+
+# -- typed records (fields in the order listeners see them) --------------------------------------
+
+
+@dataclass(slots=True)
+class Record:
+    TYPE: ClassVar[str] = ""
+
+
+@dataclass(slots=True)
+class StartRecord(Record):
+    TYPE: ClassVar[str] = "start"
+    name: str | None
+    file: str
+    parent: str | None
+
+
+@dataclass(slots=True)
+class MacrostepRecord(Record):
+    TYPE: ClassVar[str] = "macrostep"
+    event: dict[str, Any] | None
+    internal_events: list[str]
+    transitions: list[dict[str, Any]]
+    exited: list[str]
+    entered: list[str]
+    configuration: list[str]
+
+
+@dataclass(slots=True)
+class MicrostepRecord(Record):
+    TYPE: ClassVar[str] = "microstep"
+    event: str | None
+    transitions: list[str]
+    exited: list[str]
+    entered: list[str]
+
+
+@dataclass(slots=True)
+class DatamodelRecord(Record):
+    TYPE: ClassVar[str] = "datamodel"
+    changed: dict[str, Any]
+    removed: list[str]
+
+
+@dataclass(slots=True)
+class LogRecord(Record):
+    TYPE: ClassVar[str] = "log"
+    label: str | None
+    value: Any
+    file: str | None
+    line: int | None
+    #: dialect fields from `Profile.log_fields` (e.g. ORS `level`), appended as they come
+    extra: dict[str, Any]
+
+
+@dataclass(slots=True)
+class RaiseRecord(Record):
+    TYPE: ClassVar[str] = "raise"
+    event: str
+    file: str | None
+    line: int | None
+
+
+@dataclass(slots=True)
+class SendRecord(Record):
+    TYPE: ClassVar[str] = "send"
+    event: str | None
+    sendid: str
+    target: str | None
+    io_type: str | None
+    delay: float
+    data: Any
+    file: str | None
+    line: int | None
+
+
+@dataclass(slots=True)
+class CancelRecord(Record):
+    TYPE: ClassVar[str] = "cancel"
+    sendid: str
+    file: str | None
+    line: int | None
+
+
+@dataclass(slots=True)
+class InvokeRecord(Record):
+    TYPE: ClassVar[str] = "invoke"
+    id: str
+    child: str
+    file: str | None
+    line: int | None
+
+
+@dataclass(slots=True)
+class ErrorRecord(Record):
+    TYPE: ClassVar[str] = "error"
+    kind: str
+    event: str | None
+    message: str
+    file: str | None
+    line: int | None
+
+
+@dataclass(slots=True)
+class ClockRecord(Record):
+    TYPE: ClassVar[str] = "clock"
+    from_: float
+    to: float
+
+
+@dataclass(slots=True)
+class DoneRecord(Record):
+    TYPE: ClassVar[str] = "done"
+    status: str
+    final_state: str | None
+    donedata: Any
+    configuration: list[str]
+
+
+@dataclass(slots=True)
+class ExtensionRecord(Record):
+    """A record a profile action handler emits (`ActionContext.emit`: ORS `action`/`response`)."""
+
+    type: str
+    fields: dict[str, Any]
+
+
+#: dataclass field -> record key, where the key is a Python keyword
+_KEYS = {"from_": "from"}
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def record_fields(record: Record) -> dict[str, Any]:
+    """The record's own fields as the dict listeners receive (without the common fields)."""
+    if isinstance(record, ExtensionRecord):
+        return dict(record.fields)
+    names = _FIELDS.get(type(record))
+    if names is None:
+        names = _FIELDS[type(record)] = tuple((f.name, _KEYS.get(f.name, f.name)) for f in fields(record))
+    out: dict[str, Any] = {}
+    for name, key in names:
+        value = getattr(record, name)
+        if value is OMIT:
+            continue
+        if name == "extra":
+            out.update(value)
+        else:
+            out[key] = value
+    return out
+
+
+def record_type(record: Record) -> str:
+    return record.type if isinstance(record, ExtensionRecord) else record.TYPE
+
+
+# -- records from the interpreter's steps ----------------------------------------------------------
+
+
+def transition_record(t: Transition) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "source": t.source.id,
+        "targets": [s.id for s in t.targets],
+        "event": " ".join(t.events) or None,
+        "file": t.file,
+        "line": t.line,
+    }
+
+
+def microstep_record(step: MicroStep) -> MicrostepRecord:
+    return MicrostepRecord(
+        event=step.event.name if step.event is not None else None,
+        transitions=[t.id for t in step.transitions],
+        exited=[s.id for s in step.exited],
+        entered=[s.id for s in step.entered],
+    )
+
+
+def macrostep_record(step: MacroStep, configuration: list[str]) -> MacrostepRecord:
+    return MacrostepRecord(
+        event=step.event.as_dict() if step.event is not None else None,
+        internal_events=list(step.internal_events),
+        transitions=[transition_record(t) for t in step.transitions],
+        exited=[s.id for s in step.exited],
+        entered=[s.id for s in step.entered],
+        configuration=configuration,
+    )
+
+
+# -- values ---------------------------------------------------------------------------------------
 
 
 def jsonable(value: Any) -> Any:
@@ -55,7 +265,7 @@ def jsonable(value: Any) -> Any:
     return None if type(value).__name__ in {"_Undefined", "Undefined", "UndefinedType"} else str(value)
 
 
-def _xml_text(node: list) -> str:
+def _xml_text(node: list[Any]) -> str:
     """XML text of one node of the datamodel's XMLValue tree (["e"|"t"|"c", ...])."""
     kind = node[0]
     if kind == "t":
@@ -69,7 +279,7 @@ def _xml_text(node: list) -> str:
     return f"<{qname}{attributes}>{''.join(_xml_text(c) for c in children)}</{qname}>"
 
 
-def dumps(record: dict) -> str:
+def dumps(record: dict[str, Any]) -> str:
     """One JSON line for a record."""
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -88,11 +298,26 @@ class Tracer:
     def active(self) -> bool:
         return bool(self.listeners)
 
-    def emit(self, type_: str, session: str | None, fields: dict) -> dict:
-        """Build, number and deliver one record."""
+    def emit(
+        self,
+        record: Record,
+        session: str | None,
+        invokeid: str | None = None,
+        extra_listeners: list[Listener] | tuple[()] = (),
+        own_fields: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Serialise, number and deliver one record: the only place records become dicts.
+
+        `own_fields` is the record's fields when the caller already built them (see
+        `record_fields`); `extra_listeners` are the emitting session's own listeners.
+        """
         self.seq += 1
-        record = {"type": type_, "seq": self.seq, "session": session, "time": self.clock.now}
-        record.update(fields)
+        out: dict[str, Any] = {"type": record_type(record), "seq": self.seq, "session": session, "time": self.clock.now}
+        out.update(own_fields if own_fields is not None else record_fields(record))
+        if invokeid is not None:
+            out["invokeid"] = invokeid
         for listener in list(self.listeners):
-            listener(record)
-        return record
+            listener(out)
+        for listener in list(extra_listeners):
+            listener(out)
+        return out

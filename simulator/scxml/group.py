@@ -1,0 +1,128 @@
+"""A session group: the sessions of one simulation (a root session and the sessions it invokes)
+sharing one clock, one trace numbering and one seeded random source (for session ids)."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from . import model as m
+from .clock import Clock
+from .profile import W3C, Profile
+from .trace import ClockRecord, Listener, Tracer
+
+if TYPE_CHECKING:
+    from .interpreter import Session
+    from .session import SessionBase
+
+
+class SessionGroup:
+    """Sessions sharing one clock and one trace numbering (a root session and its invokes)."""
+
+    def __init__(self, seed: int = 0, wall_clock: bool = False, profile: Profile = W3C, project: Any = None):
+        self.clock = Clock(wall=wall_clock)
+        self.tracer = Tracer(self.clock)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.profile = profile
+        self.project = project
+        self.sessions: dict[str, SessionBase] = {}
+        self.clock.listeners.append(self._on_clock)
+
+    @property
+    def listeners(self) -> list[Listener]:
+        return self.tracer.listeners
+
+    def _on_clock(self, old: float, new: float) -> None:
+        if self.tracer.listeners:
+            self.tracer.emit(ClockRecord(old, new), None)
+
+    def new_session_id(self) -> str:
+        return f"{self.rng.getrandbits(128):032x}"
+
+    def create_session(
+        self,
+        model: m.Model,
+        parent: SessionBase | None = None,
+        invokeid: str | None = None,
+        initial_data: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Session:
+        """A new, not yet started session of `model` in this group."""
+        from .interpreter import Session  # the interpreter module imports this one
+
+        session = Session(model, self, parent=parent, invokeid=invokeid, initial_data=initial_data, **options)
+        self.sessions[session.sessionid] = session
+        return session
+
+    def busy(self) -> list[SessionBase]:
+        return [s for s in list(self.sessions.values()) if s.ready]
+
+    def drain(self, max_macrosteps: int | None = None) -> int:
+        """Process queued events of every session (no clock movement); returns macrosteps run."""
+        steps = 0
+        progressed = True
+        while progressed:
+            progressed = False
+            for session in list(self.sessions.values()):
+                while session.ready:
+                    session.step_macrostep()
+                    progressed = True
+                    steps += 1
+                    if max_macrosteps is not None and steps >= max_macrosteps:
+                        return steps
+        return steps
+
+    def run_until_idle(self, max_time: float | None = None, max_macrosteps: int | None = 100_000) -> str:
+        """Process every queued event, then fire timers in time order, until nothing is left.
+
+        Returns "idle" (no work and no timers left) or "limit" (the next timer lies beyond
+        `max_time` virtual seconds, which the clock then shows, or `max_macrosteps` macrosteps
+        ran: the guard against charts that keep themselves busy forever).
+        """
+        budget = max_macrosteps
+        while True:
+            steps = self.drain(budget)
+            if budget is not None:
+                budget -= steps
+                if budget <= 0:
+                    return "limit"
+            if self.clock.wall:
+                return "idle"
+            due = self.clock.next_due()
+            if due is None:
+                return "idle"
+            if max_time is not None and due > max_time:
+                if max_time > self.clock.now:
+                    self.clock.advance(max_time - self.clock.now)
+                return "limit"
+            self.clock.advance_to_next()
+
+    def poll(self) -> float | None:
+        """Wall-clock mode (live play): fire the timers that are due now and process what they
+        caused; returns seconds until the next timer (None if none), for the caller's wake-up."""
+        self.drain()
+        self.clock.fire_due()
+        self.drain()
+        due = self.clock.next_due()
+        return None if due is None else max(due - self.clock.now, 0.0)
+
+    def step_timer(self) -> bool:
+        """ "Next timer" stepping: jump to the next timer, fire it, process what it caused."""
+        self.drain()
+        if not self.clock.advance_to_next():
+            return False
+        self.drain()
+        return True
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward by `seconds`, processing events as timers fire in order."""
+        target = self.clock.now + seconds
+        self.drain()
+        while True:
+            due = self.clock.next_due()
+            if due is None or due > target:
+                break
+            self.clock.advance_to_next()
+            self.drain()
+        self.clock.advance(target - self.clock.now)
