@@ -163,7 +163,9 @@ def main() -> None:
         print(f"one Daphne process, {layer} channel layer, {workers} simulation workers, {os.cpu_count()} CPUs")
         for n in args.clients:
             _, ids = prepare(database, n)
-            with daphne_server(f"bench-{n}", {"DATABASE_URL": f"sqlite:///{database}"}) as server:
+            # All clients are one user: lift the per-user quotas, which would refuse most of them.
+            quotas = {"ORCHWEB_SIM_MAX_OPEN_PER_USER": str(n + 1), "ORCHWEB_SIM_STEPS_PER_SECOND": "1000000"}
+            with daphne_server(f"bench-{n}", {"DATABASE_URL": f"sqlite:///{database}", **quotas}) as server:
                 result = asyncio.run(measure(server.ws_url, cookie, ids, args.seconds))
             print(json.dumps(result), flush=True)
 

@@ -155,6 +155,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 JS_MEMORY_LIMIT = env_int("ORCHWEB_JS_MEMORY_MB", 64, minimum=8) * 1024 * 1024
 JS_TIME_LIMIT_MS = env_int("ORCHWEB_JS_TIME_LIMIT_MS", 1000, minimum=10)
 SIMULATION_WORKERS = env_int("ORCHWEB_SIMULATION_WORKERS", 4, minimum=1)
+# Websocket limits (docs/simulation-protocol.md, "Limits"): the largest text frame read (checked
+# before it is parsed), and per user and process the simulations open at once and the actions
+# per second (a burst of twice as many is allowed).
+WS_MAX_MESSAGE_BYTES = env_int("ORCHWEB_WS_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024)
+SIMULATION_MAX_OPEN_PER_USER = env_int("ORCHWEB_SIM_MAX_OPEN_PER_USER", 10, minimum=1)
+SIMULATION_STEPS_PER_SECOND = env_int("ORCHWEB_SIM_STEPS_PER_SECOND", 100, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,12 @@
-"""Websocket consumers: thin JSON protocols over the simulator's session manager."""
+"""Websocket consumers: thin JSON protocols over the simulator's session manager.
+
+``SimulationConsumer`` looks every client message up in ``simulator.protocol.ACTIONS``, validates
+it against the action's JSON schema and calls the one handler of that action (``HANDLERS``).
+Limits that protect the process from one user (docs/simulation-protocol.md, "Limits"): a message
+size checked before JSON parsing, a per-user number of open simulations and a per-user rate of
+actions. Access taken away (unsharing, a member removed, a share link revoked) reaches open
+sockets on every process through the channel-layer group ``access_group()``.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +15,138 @@ import contextlib
 import hashlib
 import json
 import logging
-from typing import Any
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
 from designer.permissions import AuthenticationRequired, get_version_for_user, session_share_tokens
-from simulator import sessions
+from simulator import protocol, sessions
+from simulator.breakpoints import Breakpoints
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError
+from simulator.protocol import OpError
 
 logger = logging.getLogger(__name__)
 
+#: close codes (docs/simulation-protocol.md, "Access")
+NOT_LOGGED_IN, FORBIDDEN, NOT_FOUND, TOO_MANY = 4401, 4403, 4404, 4429
 
-class PingConsumer(AsyncJsonWebsocketConsumer):
-    """Proves the channel layer end to end: a ping is broadcast to a group and echoed as a pong.
 
-    Going through the group (not replying directly) is what makes it a channel-layer test: with
-    Redis, a member connected to another Daphne process receives the same message.
+class TokenBucket:
+    """`rate` tokens per second, at most `burst` saved up: `take()` is False when none is left."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = time.monotonic()  # rate limiting of the live socket, never of the simulation
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    def wait(self) -> float:
+        """Seconds until a token is available (0 when one is)."""
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+def _database_key() -> str:
+    """Channel-layer groups are keyed by the database too: processes sharing a Redis but not a
+    database (parallel test runs, two deployments) never see each other's messages."""
+    return hashlib.sha1(str(settings.DATABASES["default"].get("NAME")).encode()).hexdigest()[:10]
+
+
+class _Oversized(Exception):
+    """A text frame over ``settings.WS_MAX_MESSAGE_BYTES`` (refused before it is parsed)."""
+
+
+class _JsonProtocol(AsyncJsonWebsocketConsumer):
+    """JSON frames with a size limit enforced before parsing, compact output, and no disconnect
+    for a bad frame (every failure is answered with an error frame)."""
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        # Compact: snapshots and trace batches are the bulk of the traffic.
+        return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        try:
+            return json.loads(text_data)
+        except ValueError as exc:
+            return _BadJSON(str(exc))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        limit = settings.WS_MAX_MESSAGE_BYTES
+        if text_data is None:
+            await self.send_json({"type": "error", "message": "binary frames are not part of this protocol"})
+            return
+        # A UTF-8 character is 1 to 4 bytes: measure exactly only when the length is ambiguous.
+        size = len(text_data) if len(text_data) > limit or 4 * len(text_data) <= limit else len(text_data.encode())
+        if size > limit:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "message": f"message too large: {size:,} bytes (the limit is {limit:,}); it was not read",
+                }
+            )
+            return
+        await self.receive_json(await self.decode_json(text_data), **kwargs)
+
+
+class PingConsumer(_JsonProtocol):
+    """Proves the channel layer end to end: a ping comes back as a pong through the layer.
+
+    Everyone's pong is sent to their own channel through the layer (what the page needs: its live
+    connection works). Signed-in users' pings are also broadcast to the group (with Redis, members
+    connected to another Daphne process receive them), at most ``PING_RATE`` per second per socket
+    with a burst of ``PING_BURST``: anonymous visitors cannot make every open page receive their
+    messages.
     """
 
     group = "ping"
+    PING_RATE = 1.0
+    PING_BURST = 5
 
     async def connect(self) -> None:
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.bucket = TokenBucket(self.PING_RATE, self.PING_BURST)
+        user = self.scope.get("user")
+        self.signed_in = bool(user is not None and user.is_authenticated)
+        if self.signed_in:
+            await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.signed_in:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content: dict, **kwargs) -> None:
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "ping":
             await self.send_json({"type": "error", "message": 'expected {"type": "ping", "id": ...}'})
             return
-        await self.channel_layer.group_send(self.group, {"type": "ping.broadcast", "id": content.get("id")})
+        if not self.bucket.take():
+            await self.send_json({"type": "error", "message": f"too many pings: at most {self.PING_RATE:g} per second"})
+            return
+        message = {"type": "ping.broadcast", "id": content.get("id")}
+        if self.signed_in:
+            await self.channel_layer.group_send(self.group, message)
+        else:
+            await self.channel_layer.send(self.channel_name, message)
 
     async def ping_broadcast(self, event: dict) -> None:
         await self.send_json({"type": "pong", "id": event.get("id")})
@@ -60,20 +162,28 @@ SAVE_DELAY = 2.0
 #: longest wall-clock pause of a paced run before it re-checks (virtual timers can be far away)
 MAX_PACED_WAIT = 5.0
 
-CONTROL_ACTIONS = {"start", "step", "run", "pause", "inject", "respond", "set_fakes", "advance"}
-CONTROL_ACTIONS |= {"set_breakpoints", "rewind", "restart", "share"}
-#: operations that go to the inputs log through SimulationRuntime.apply
-OP_ACTIONS = {"step", "inject", "respond", "set_fakes", "advance"}
-
 
 def group_name(simulation_id: int) -> str:
-    """The channel-layer group of a simulation's sockets.
+    """The channel-layer group of a simulation's sockets."""
+    return f"simulation-{_database_key()}-{simulation_id}"
 
-    Keyed by the database too: processes sharing a Redis but not a database (parallel test runs,
-    two deployments) never see each other's simulations.
+
+def access_group() -> str:
+    """The channel-layer group of every bound simulation socket: told when access may have changed."""
+    return f"simulation-access-{_database_key()}"
+
+
+async def access_changed(*, simulation: int | None = None, team: int | None = None, version: int | None = None) -> None:
+    """Make the open sockets concerned (on every process) check their access again now.
+
+    Sockets of that simulation, of a version of that team, or of that version re-run the access
+    check and close (4403/4404) when it fails. Called after the change is committed.
     """
-    database = hashlib.sha1(str(settings.DATABASES["default"].get("NAME")).encode()).hexdigest()[:10]
-    return f"simulation-{database}-{simulation_id}"
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(
+            access_group(), {"type": "simulation.access", "simulation": simulation, "team": team, "version": version}
+        )
 
 
 class _Refused(Exception):
@@ -85,7 +195,19 @@ class _Refused(Exception):
         self.message = message
 
 
-class SimulationConsumer(AsyncJsonWebsocketConsumer):
+@dataclass(frozen=True)
+class _Bound:
+    """What an access check of a bound socket compares with: its simulation, version and team."""
+
+    simulation: int
+    version: int
+    team: int
+
+
+Handler = Callable[["SimulationConsumer", dict], Awaitable[None]]
+
+
+class SimulationConsumer(_JsonProtocol):
     """``ws/simulations/`` and ``ws/simulations/<id>/``: the simulation protocol (docs/simulation-protocol.md).
 
     The owner drives the simulation; team members who can view the version watch a shared one
@@ -98,6 +220,14 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
     saved_key: tuple | None = None
     readonly = False
     entry: sessions.Entry | None = None
+    bound: _Bound | None = None
+
+    #: per process: user id -> simulation id -> sockets of that user on it (the open-simulations quota)
+    open_by_user: ClassVar[defaultdict[int, Counter[int]]] = defaultdict(Counter)
+    #: per process: user id -> their rate of actions
+    buckets: ClassVar[dict[int, TokenBucket]] = {}
+    #: action name -> handler (every action of simulator.protocol.ACTIONS has exactly one)
+    HANDLERS: ClassVar[dict[str, Handler]]
 
     # ---- connection -------------------------------------------------------------------------
 
@@ -106,22 +236,28 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
         self.save_task: asyncio.Task | None = None
         self.shared = False
         self.group_name: str | None = None
+        # Refusals are sent after the handshake: a close before accept() is an HTTP 403 to the
+        # browser, which then sees code 1006 and never the documented 4401/4403/4404.
+        await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self._refuse(NOT_LOGGED_IN, "log in to use simulations")
             return
         sim_id = self.scope["url_route"]["kwargs"].get("simulation_id")
         if sim_id is None:
-            await self.accept()
             await self.send_json({"type": "hello", "simulation": None, "readonly": False})
             return
         try:
             simulation, role = await self._load(int(sim_id))
+            self._claim(simulation.pk)
         except _Refused as exc:
-            await self.close(code=exc.code)
+            await self._refuse(exc.code, exc.message)
             return
-        await self.accept()
         await self._attach(simulation, role)
+
+    async def _refuse(self, code: int, message: str) -> None:
+        await self.send_json({"type": "error", "message": message, "fatal": True, "code": code})
+        await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
         if self.run_task is not None:
@@ -134,16 +270,54 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
             self.save_task = None
         if self.group_name is not None:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            await self.channel_layer.group_discard(access_group(), self.channel_name)
             self.group_name = None
-        if self.simulation_id is None or self.entry is None:
+        if self.simulation_id is None:
             return
-        if not self.readonly:
-            await self._save()
-        dropped = sessions.registry.release(self.simulation_id)
-        if dropped is not None:
-            await sessions.execute(dropped.runtime, dropped.runtime.close)
+        self._unclaim(self.simulation_id)
+        if self.entry is not None:
+            if not self.readonly:
+                await self._save()
+            dropped = sessions.registry.release(self.simulation_id)
+            if dropped is not None:
+                await sessions.execute(dropped.runtime, dropped.runtime.close)
         self.entry = None
         self.simulation_id = None
+        self.bound = None
+
+    # ---- per-user quotas (this process) ---------------------------------------------------------
+
+    def _user_id(self) -> int:
+        return self.scope["user"].pk
+
+    def _check_quota(self, simulation_id: int | None) -> None:
+        """_Refused (4429) when opening `simulation_id` (None: a new one) exceeds the user's quota."""
+        opened = self.open_by_user.get(self._user_id(), Counter())
+        limit = settings.SIMULATION_MAX_OPEN_PER_USER
+        if simulation_id not in opened and len(opened) >= limit:
+            raise _Refused(TOO_MANY, f"you have {len(opened)} simulations open (the limit is {limit}): close one first")
+
+    def _claim(self, simulation_id: int) -> None:
+        """Count this socket against the user's open simulations (_Refused 4429 over the quota)."""
+        self._check_quota(simulation_id)
+        self.open_by_user[self._user_id()][simulation_id] += 1
+
+    def _unclaim(self, simulation_id: int) -> None:
+        opened = self.open_by_user[self._user_id()]
+        opened[simulation_id] -= 1
+        if opened[simulation_id] <= 0:
+            del opened[simulation_id]
+        if not opened:
+            del self.open_by_user[self._user_id()]
+
+    def _bucket(self) -> TokenBucket:
+        rate = settings.SIMULATION_STEPS_PER_SECOND
+        bucket = self.buckets.get(self._user_id())
+        if bucket is None or bucket.rate != rate:
+            bucket = self.buckets[self._user_id()] = TokenBucket(rate, 2 * rate)
+        return bucket
+
+    # ---- binding to a simulation --------------------------------------------------------------
 
     @database_sync_to_async
     def _load(self, simulation_id: int) -> tuple[Simulation, str]:
@@ -153,17 +327,20 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
                 self.scope.get("user"), simulation_id, session_share_tokens(self.scope.get("session"))
             )
         except (Http404, AuthenticationRequired) as exc:
-            raise _Refused(4404, "no such simulation") from exc
+            raise _Refused(NOT_FOUND, "no such simulation") from exc
         except PermissionDenied as exc:
-            raise _Refused(4403, str(exc)) from exc
+            raise _Refused(FORBIDDEN, str(exc)) from exc
 
     async def _attach(self, simulation: Simulation, role: str) -> None:
         """Bind this socket to a simulation: live runtime (or rebuilt by replay), then full state."""
         self.simulation_id = simulation.pk
         self.readonly = role == "watcher"
         self.shared = simulation.shared
+        version = simulation.version
+        self.bound = _Bound(simulation.pk, version.pk, version.project.team_id)
         self.group_name = group_name(simulation.pk)
         await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.channel_layer.group_add(access_group(), self.channel_name)
         entry = sessions.registry.get(simulation.pk)
         if entry is None:
             try:
@@ -175,7 +352,6 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
         else:
             entry = sessions.registry.acquire(simulation.pk, entry.runtime)
         self.entry = entry
-        version = simulation.version
         await self.send_json(
             {
                 "type": "hello",
@@ -189,6 +365,26 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
             }
         )
         await self._send_reset()
+
+    async def simulation_access(self, event: dict) -> None:
+        """Access may have changed (group message): check again, close the socket if it is gone."""
+        bound = self.bound
+        if bound is None or not (
+            (event.get("simulation") is None or event["simulation"] == bound.simulation)
+            and (event.get("team") is None or event["team"] == bound.team)
+            and (event.get("version") is None or event["version"] == bound.version)
+        ):
+            return
+        try:
+            _, role = await self._load(bound.simulation)
+        except _Refused as exc:
+            await self._stop_run()
+            await self._refuse(exc.code, f"your access to this simulation was withdrawn: {exc.message}")
+            return
+        if role == "watcher" and not self.readonly:  # the owner changed: downgrade
+            await self._stop_run()
+            self.readonly = True
+            await self.send_json({"type": "hello", "simulation": bound.simulation, "role": role, "readonly": True})
 
     # ---- frames -----------------------------------------------------------------------------
 
@@ -241,23 +437,11 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
 
     # ---- messages -----------------------------------------------------------------------------
 
-    @classmethod
-    async def encode_json(cls, content: Any) -> str:
-        # Compact: snapshots and trace batches are the bulk of the traffic.
-        return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
-
-    @classmethod
-    async def decode_json(cls, text_data: str) -> Any:
-        try:
-            return json.loads(text_data)
-        except ValueError as exc:
-            return _BadJSON(str(exc))
-
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # One bad message never ends the connection or the simulation: every failure is a frame.
         try:
             await self._dispatch(content)
-        except (sessions.OpError, sessions.SimulationError, FakesError) as exc:
+        except (OpError, sessions.SimulationError, FakesError) as exc:
             await self._error(str(exc), content)
         except Exception as exc:  # a bug must not kill the socket either; say what happened
             logger.exception("simulation %s: %r failed", self.simulation_id, content)
@@ -265,99 +449,103 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
 
     async def _dispatch(self, content: Any) -> None:
         if isinstance(content, _BadJSON):
-            await self._error(f"not JSON: {content.problem}")
-            return
-        if not isinstance(content, dict) or not isinstance(content.get("action"), str):
-            await self._error('expected a JSON object with an "action" field')
-            return
-        action = content["action"]
-        reply_to = content.get("id")
-        if action == "snapshot":
-            if self.entry is None:
-                raise sessions.OpError("no simulation is open on this connection: send start")
-            await self._frames_to_self(await self._state_frames([], reply_to, running=self.run_task is not None))
-            return
-        if action not in CONTROL_ACTIONS:
-            raise sessions.OpError(f"unknown action {action!r}")
-        if self.readonly:
-            raise sessions.OpError("read-only: you are watching another user's simulation")
-        if action == "start":
-            await self._start(content)
-            return
-        if self.entry is None:
-            raise sessions.OpError("no simulation is open on this connection: send start with a version")
-        entry = self.entry
-        runtime = entry.runtime
-        if action in OP_ACTIONS:
-            op = sessions.parse_op(content)
-            if op["op"] == "step":
-                await self._stop_run()
-            async with entry.lock:
-                # one trip to the worker pool per step: the operation and the snapshot after it
-                records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
-                frames = await self._state_frames(records, reply_to, snapshot, running=self.run_task is not None)
-            await self._frames(frames)
-            self._schedule_save()
-        elif action == "run":
-            speed = content.get("speed")
-            if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed <= 0):
-                raise sessions.OpError(
-                    "run speed must be a positive number (times the wall clock) or null (as fast as possible)"
-                )
-            await self._stop_run()
-            self.run_task = asyncio.create_task(self._run(float(speed) if speed else None, reply_to))
-            await self._frames([{"type": "running", "speed": speed, "reply_to": reply_to}])
-        elif action == "pause":
-            stopped = await self._stop_run()
-            await self._save()  # a paused simulation is persisted: any process can resume it now
-            async with entry.lock:
-                frames = await self._state_frames([], reply_to, running=False)
-            await self._frames([{"type": "paused", "reason": "pause" if stopped else "not running"}, *frames])
-        elif action == "set_breakpoints":
-            breakpoints = sessions.Breakpoints.from_json(content.get("breakpoints"))
-            async with entry.lock:
-                runtime.breakpoints = breakpoints
-            await self._store_breakpoints(breakpoints.to_json())
-            await self._frames([{"type": "breakpoints", "breakpoints": breakpoints.to_json(), "reply_to": reply_to}])
-        elif action == "rewind":
-            seq = content.get("seq")
-            if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-                raise sessions.OpError("rewind needs seq: the trace record number to go back to")
-            await self._stop_run()
-            async with entry.lock:
-                await sessions.execute(runtime, runtime.rewind, seq)
-            await self._send_reset(reply_to)
-            self._schedule_save()
-        elif action == "restart":
-            await self._stop_run()
-            async with entry.lock:
-                await sessions.execute(runtime, runtime.restart)
-            await self._send_reset(reply_to)
-            self._schedule_save()
-        elif action == "share":
-            shared = content.get("shared")
-            if not isinstance(shared, bool):
-                raise sessions.OpError("share needs shared: true or false")
-            await self._set_shared(shared)
-            self.shared = shared
-            await self._frames([{"type": "shared", "shared": shared, "reply_to": reply_to}])
+            raise OpError(f"not JSON: {content.problem}")
+        action = protocol.action_of(content)
+        if self.readonly and not action.watchers:
+            raise OpError("read-only: you are watching another user's simulation")
+        if self.entry is None and action.name != "start":
+            raise OpError("no simulation is open on this connection: send start with a version")
+        protocol.validate(content)
+        bucket = self._bucket()
+        if not bucket.take():
+            raise OpError(
+                f"too many actions: at most {settings.SIMULATION_STEPS_PER_SECOND} per second per user "
+                f"(this one was not applied; retry in {bucket.wait():.2f} s)"
+            )
+        await self.HANDLERS[action.name](self, content)
 
     async def _frames_to_self(self, frames: list[dict]) -> None:
         for frame in frames:
             await self.send_json(frame)
 
-    # ---- start / restart with a new recipe ----------------------------------------------------
+    # ---- handlers (one per action) --------------------------------------------------------------
 
-    async def _start(self, content: dict) -> None:
+    async def _on_snapshot(self, content: dict) -> None:
+        await self._frames_to_self(await self._state_frames([], content.get("id"), running=self.run_task is not None))
+
+    async def _on_operation(self, content: dict) -> None:
+        """step, inject, respond, set_fakes, advance: one operation of the inputs log."""
+        op = protocol.ACTIONS[content["action"]].op(content)
+        if op["op"] == "step":
+            await self._stop_run()
+        entry = self.entry
+        runtime = entry.runtime
+        async with entry.lock:
+            # one trip to the worker pool per step: the operation and the snapshot after it
+            records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
+            frames = await self._state_frames(records, content.get("id"), snapshot, running=self.run_task is not None)
+        await self._frames(frames)
+        self._schedule_save()
+
+    async def _on_run(self, content: dict) -> None:
+        speed = content.get("speed")
+        await self._stop_run()
+        self.run_task = asyncio.create_task(self._run(float(speed) if speed else None, content.get("id")))
+        await self._frames([{"type": "running", "speed": speed, "reply_to": content.get("id")}])
+
+    async def _on_pause(self, content: dict) -> None:
+        stopped = await self._stop_run()
+        await self._save()  # a paused simulation is persisted: any process can resume it now
+        async with self.entry.lock:
+            frames = await self._state_frames([], content.get("id"), running=False)
+        await self._frames([{"type": "paused", "reason": "pause" if stopped else "not running"}, *frames])
+
+    async def _on_set_breakpoints(self, content: dict) -> None:
+        breakpoints = Breakpoints.from_json(content.get("breakpoints"))
+        async with self.entry.lock:
+            self.entry.runtime.breakpoints = breakpoints
+        await self._store_breakpoints(breakpoints.to_json())
+        await self._frames(
+            [{"type": "breakpoints", "breakpoints": breakpoints.to_json(), "reply_to": content.get("id")}]
+        )
+
+    async def _on_rewind(self, content: dict) -> None:
+        await self._stop_run()
+        runtime = self.entry.runtime
+        async with self.entry.lock:
+            await sessions.execute(runtime, runtime.rewind, content["seq"])
+        await self._send_reset(content.get("id"))
+        self._schedule_save()
+
+    async def _on_restart(self, content: dict) -> None:
+        await self._stop_run()
+        runtime = self.entry.runtime
+        async with self.entry.lock:
+            await sessions.execute(runtime, runtime.restart)
+        await self._send_reset(content.get("id"))
+        self._schedule_save()
+
+    async def _on_share(self, content: dict) -> None:
+        shared = content["shared"]
+        await self._set_shared(shared)
+        self.shared = shared
+        await self._frames([{"type": "shared", "shared": shared, "reply_to": content.get("id")}])
+        if not shared:
+            await access_changed(simulation=self.simulation_id)
+
+    async def _on_start(self, content: dict) -> None:
         seed = content.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise sessions.OpError("seed must be an integer")
         await self._stop_run()
         if self.entry is None:
             version_id = content.get("version")
-            if isinstance(version_id, bool) or not isinstance(version_id, int):
-                raise sessions.OpError("start needs version: the id of the version to simulate")
+            if version_id is None:
+                raise OpError("start needs version: the id of the version to simulate")
+            try:
+                self._check_quota(None)
+            except _Refused as exc:
+                raise OpError(exc.message) from exc
             simulation = await self._create(version_id, content.get("fakes"), content.get("interaction"), seed)
+            self._claim(simulation.pk)
             await self.send_json({"type": "started", "simulation": simulation.pk, "reply_to": content.get("id")})
             await self._attach(simulation, "owner")
             return
@@ -378,7 +566,7 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
                 self.scope.get("user"), version_id, session_share_tokens(self.scope.get("session"))
             )
         except (Http404, PermissionDenied, AuthenticationRequired) as exc:
-            raise sessions.OpError(f"no version {version_id} you may simulate") from exc
+            raise OpError(f"no version {version_id} you may simulate") from exc
         files, _ = sessions.version_files(version)
         data, source = sessions.resolve_fakes(files, fakes, interaction)
         return Simulation.objects.create(
@@ -399,49 +587,63 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
 
     async def _run(self, speed: float | None, reply_to: Any) -> None:
         """Macrosteps until a breakpoint, the end or idleness; paced by `speed` times the wall clock."""
-        entry = self.entry
-        runtime = entry.runtime
-        reason, hits = "idle", []
         try:
-            while True:
-                async with entry.lock:
-                    records, reason, hits = await sessions.execute(
-                        runtime, runtime.run_chunk, RUN_CHUNK, speed is not None
-                    )
-                    frames = await self._state_frames(records, running=True)
-                await self._frames(frames)
-                self._schedule_save()
-                if reason == "more":
-                    continue
-                if reason == "wait" and speed is not None:
-                    # Virtual time flows at `speed` x wall clock: wait for the next timer, in
-                    # slices of at most MAX_PACED_WAIT so the clock display keeps moving.
-                    wait = (runtime.next_timer() - runtime.run.group.clock.now) / speed
-                    if wait > MAX_PACED_WAIT:
-                        await asyncio.sleep(MAX_PACED_WAIT)
-                        op = {"op": "advance", "seconds": MAX_PACED_WAIT * speed}
-                    else:
-                        await asyncio.sleep(max(0.0, wait))
-                        op = {"op": "step", "unit": "macro"}
-                    async with entry.lock:
-                        records = await sessions.execute(runtime, runtime.apply, op)
-                        hits = runtime.breakpoints.hits(records)
-                        frames = await self._state_frames(records, running=True)
-                    await self._frames(frames)
-                    if hits:
-                        reason = "breakpoint"
-                        break
-                    continue
-                break
+            reason, hits = await (self._run_paced(speed) if speed is not None else self._run_fast())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             logger.exception("simulation %s: run failed", self.simulation_id)
             await self._error(f"the run stopped: {type(exc).__name__}: {exc}")
-            reason = "error"
+            reason, hits = "error", []
         if self.run_task is asyncio.current_task():
             self.run_task = None
         await self._frames([{"type": "paused", "reason": reason, "hits": hits, "reply_to": reply_to}])
+
+    async def _chunk(self, paced: bool) -> tuple[str, list[dict]]:
+        """One worker call of a run (RUN_CHUNK macrosteps at most); its frames are sent."""
+        bucket = self._bucket()
+        while not bucket.take():  # a run is the user's steps too: it waits for its share
+            await asyncio.sleep(bucket.wait())
+        entry = self.entry
+        runtime = entry.runtime
+        async with entry.lock:
+            records, reason, hits = await sessions.execute(runtime, runtime.run_chunk, RUN_CHUNK, paced)
+            frames = await self._state_frames(records, running=True)
+        await self._frames(frames)
+        self._schedule_save()
+        return reason, hits
+
+    async def _run_fast(self) -> tuple[str, list[dict]]:
+        while True:
+            reason, hits = await self._chunk(paced=False)
+            if reason != "more":
+                return reason, hits
+
+    async def _run_paced(self, speed: float) -> tuple[str, list[dict]]:
+        """Virtual time flows at `speed` x wall clock: between timers, wait for the next one in
+        slices of at most MAX_PACED_WAIT so the clock display keeps moving."""
+        entry = self.entry
+        runtime = entry.runtime
+        while True:
+            reason, hits = await self._chunk(paced=True)
+            if reason == "more":
+                continue
+            if reason != "wait":
+                return reason, hits
+            wait = (runtime.next_timer() - runtime.run.group.clock.now) / speed
+            if wait > MAX_PACED_WAIT:
+                await asyncio.sleep(MAX_PACED_WAIT)
+                op = {"op": "advance", "seconds": MAX_PACED_WAIT * speed}
+            else:
+                await asyncio.sleep(max(0.0, wait))
+                op = {"op": "step", "unit": "macro"}
+            async with entry.lock:
+                records = await sessions.execute(runtime, runtime.apply, op)
+                hits = runtime.breakpoints.hits(records)
+                frames = await self._state_frames(records, running=True)
+            await self._frames(frames)
+            if hits:
+                return "breakpoint", hits
 
     # ---- persistence --------------------------------------------------------------------------
 
@@ -481,6 +683,23 @@ class SimulationConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _set_shared(self, shared: bool) -> None:
         Simulation.objects.filter(pk=self.simulation_id).update(shared=shared)
+
+
+SimulationConsumer.HANDLERS = {
+    "start": SimulationConsumer._on_start,
+    "step": SimulationConsumer._on_operation,
+    "run": SimulationConsumer._on_run,
+    "pause": SimulationConsumer._on_pause,
+    "inject": SimulationConsumer._on_operation,
+    "respond": SimulationConsumer._on_operation,
+    "set_fakes": SimulationConsumer._on_operation,
+    "advance": SimulationConsumer._on_operation,
+    "set_breakpoints": SimulationConsumer._on_set_breakpoints,
+    "rewind": SimulationConsumer._on_rewind,
+    "restart": SimulationConsumer._on_restart,
+    "share": SimulationConsumer._on_share,
+    "snapshot": SimulationConsumer._on_snapshot,
+}
 
 
 class _BadJSON:

@@ -15,8 +15,6 @@ Public API
     ``run``; ``replay(inputs, upto=None)``, ``rewind(seq)``, ``restart()``; ``snapshot()`` is the
     JSON state shown by the page; ``breakpoints`` (``Breakpoints``). Not thread-safe by itself:
     callers hold ``runtime.lock`` (``execute`` does).
-``parse_op(message) -> dict``
-    Validates a client message into an operation (``OpError`` with a clear message otherwise).
 ``execute(runtime, fn, *args)``
     Awaitable: runs ``fn(*args)`` under the runtime's lock in the bounded worker pool, never on
     the event loop (quickjs-ng releases the GIL while JS runs, so sessions progress in parallel).
@@ -26,7 +24,7 @@ Public API
 ``version_files(version_id)`` / ``load_recipe(simulation)``
     Cached (versions are immutable) project files and the recipe of a ``Simulation`` row.
 
-Operations (the inputs log, also documented in docs/simulation-protocol.md)::
+Operations (the inputs log, built by ``simulator.protocol.parse_op``; docs/simulation-protocol.md)::
 
     {"op": "step", "unit": "micro" | "macro" | "timer"}
     {"op": "inject", "kind": "event" | "hangup" | "abandon" | "party_changed" | "udata_changed",
@@ -50,9 +48,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from simulator.breakpoints import Breakpoints
 from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.platform import OrsPlatform, platform_of
 from simulator.ors.project import OrsRun
+from simulator.protocol import OpError
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.trace import jsonable
 
@@ -62,23 +62,11 @@ T = TypeVar("T")
 WORKERS = max(1, int(os.environ.get("ORCHWEB_SIM_WORKERS", "4")))
 POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="simulation")
 
-STEP_UNITS = ("micro", "macro", "timer")
-INJECT_KINDS = ("event", "hangup", "abandon", "party_changed", "udata_changed")
-#: guards against a client sending absurd values
-MAX_ADVANCE_SECONDS = 7 * 24 * 3600.0
-MAX_EVENTS_PER_ANSWER = 20
 MAX_INPUTS = 200_000
-
-
-class OpError(ValueError):
-    """A client message that is not a valid operation; the message says what is wrong."""
 
 
 class SimulationError(RuntimeError):
     """The simulation cannot be built (definition errors, bad fakes, missing entry...)."""
-
-
-# -- operations -----------------------------------------------------------------------------------
 
 
 def _obj(value: Any, what: str) -> dict:
@@ -87,148 +75,6 @@ def _obj(value: Any, what: str) -> dict:
     if not isinstance(value, dict):
         raise OpError(f"{what} must be a JSON object")
     return value
-
-
-def _number(value: Any, what: str, minimum: float = 0.0, maximum: float = MAX_ADVANCE_SECONDS) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise OpError(f"{what} must be a number")
-    if not (minimum <= float(value) <= maximum):
-        raise OpError(f"{what} must be between {minimum:g} and {maximum:g}")
-    return float(value)
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise OpError(f"{what} must be a non-empty string")
-    return value.strip()
-
-
-def parse_op(message: Mapping[str, Any]) -> dict:
-    """The operation for a client `message` (actions step/inject/respond/set_fakes/advance)."""
-    action = message.get("action")
-    if action == "step":
-        unit = message.get("unit", "macro")
-        unit = {"microstep": "micro", "macrostep": "macro", "next-timer": "timer"}.get(unit, unit)
-        if unit not in STEP_UNITS:
-            raise OpError("step unit must be microstep, macrostep or next-timer")
-        return {"op": "step", "unit": unit}
-    if action == "inject":
-        kind = message.get("kind", "event")
-        if kind not in INJECT_KINDS:
-            raise OpError("inject kind must be one of " + ", ".join(INJECT_KINDS))
-        op: dict[str, Any] = {"op": "inject", "kind": kind}
-        data = _obj(message.get("data"), "inject data")
-        if kind == "event":
-            op["event"] = _text(message.get("event"), "inject event")
-        if kind == "party_changed":
-            op["focusdeviceid"] = _text(message.get("focusdeviceid"), "party_changed focusdeviceid")
-            op["devicetype"] = str(message.get("devicetype") or "routepoint")
-        if kind == "udata_changed" and not data:
-            raise OpError("udata_changed needs data: the attached data that changed")
-        op["data"] = data
-        op["delay"] = _number(message.get("delay", 0), "inject delay")
-        return op
-    if action == "respond":
-        events = message.get("events")
-        if not isinstance(events, list) or not events or len(events) > MAX_EVENTS_PER_ANSWER:
-            raise OpError(f"respond needs events: a list of 1 to {MAX_EVENTS_PER_ANSWER} {{name, data?, delay?}}")
-        clean = []
-        for i, event in enumerate(events):
-            event = _obj(event, f"events[{i}]")
-            clean.append(
-                {
-                    "name": _text(event.get("name"), f"events[{i}].name"),
-                    "data": _obj(event.get("data"), f"events[{i}].data"),
-                    "delay": _number(event.get("delay", 0), f"events[{i}].delay"),
-                }
-            )
-        return {"op": "respond", "request": _text(message.get("request"), "respond request"), "events": clean}
-    if action == "set_fakes":
-        fakes = _obj(message.get("fakes"), "fakes")
-        try:
-            load_fakes(fakes)
-        except FakesError as exc:
-            raise OpError(str(exc)) from exc
-        return {"op": "set_fakes", "fakes": fakes}
-    if action == "advance":
-        return {"op": "advance", "seconds": _number(message.get("seconds"), "advance seconds")}
-    raise OpError(f"unknown operation {action!r}")
-
-
-# -- breakpoints ----------------------------------------------------------------------------------
-
-
-def _event_matches(descriptor: str, name: str) -> bool:
-    """SCXML event-descriptor matching: `*`, exact name, or a prefix of whole tokens."""
-    descriptor = descriptor.removesuffix(".*").removesuffix(".")
-    return descriptor == "*" or name == descriptor or name.startswith(descriptor + ".")
-
-
-def _action_matches(spec: str, module: str, action: str) -> bool:
-    """`queue:submit`, `queue:*`, `submit` (any module) or `queue` (any action of it)."""
-    if ":" in spec:
-        m, a = spec.split(":", 1)
-        return m in (module, "*") and a in (action, "*")
-    return spec in (action, module)
-
-
-@dataclass
-class Breakpoints:
-    """Where a `run` stops: states entered/exited, transitions, event names, extension actions."""
-
-    entered: set[str] = field(default_factory=set)
-    exited: set[str] = field(default_factory=set)
-    transitions: set[str] = field(default_factory=set)
-    events: set[str] = field(default_factory=set)
-    actions: set[str] = field(default_factory=set)
-
-    KINDS = ("entered", "exited", "transitions", "events", "actions")
-
-    @classmethod
-    def from_json(cls, data: Any) -> Breakpoints:
-        """Validated breakpoints; `OpError` for anything but lists of strings per kind."""
-        data = _obj(data, "breakpoints")
-        unknown = set(data) - set(cls.KINDS)
-        if unknown:
-            raise OpError(f"unknown breakpoint kinds {sorted(unknown)}; use {', '.join(cls.KINDS)}")
-        out = cls()
-        for kind in cls.KINDS:
-            values = data.get(kind, [])
-            if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-                raise OpError(f"breakpoints.{kind} must be a list of strings")
-            setattr(out, kind, set(values))
-        return out
-
-    def to_json(self) -> dict[str, list[str]]:
-        return {kind: sorted(getattr(self, kind)) for kind in self.KINDS}
-
-    def hits(self, records: list[dict]) -> list[dict]:
-        """The breakpoints the `records` of one step hit ([] when none)."""
-        found: list[dict] = []
-        for r in records:
-            if r["type"] == "macrostep":
-                found += [{"kind": "entered", "value": s, "seq": r["seq"]} for s in r["entered"] if s in self.entered]
-                found += [{"kind": "exited", "value": s, "seq": r["seq"]} for s in r["exited"] if s in self.exited]
-                found += [
-                    {"kind": "transitions", "value": t["id"], "seq": r["seq"]}
-                    for t in r["transitions"]
-                    if t["id"] in self.transitions
-                ]
-                names = ([r["event"]["name"]] if r.get("event") else []) + list(r.get("internal_events", []))
-                found += [
-                    {"kind": "events", "value": d, "seq": r["seq"]}
-                    for n in names
-                    for d in self.events
-                    if _event_matches(d, n)
-                ]
-            elif r["type"] == "action" and self.actions:
-                req = r.get("request") or {}
-                found += [
-                    {"kind": "actions", "value": a, "seq": r["seq"]}
-                    for a in self.actions
-                    if _action_matches(a, str(req.get("module")), str(req.get("action")))
-                ]
-        return found
 
 
 # -- the runtime ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from asyncio import timeout as asyncio_timeout
 from collections.abc import Iterator
 
 import pytest
+from channels.db import database_sync_to_async
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.servers import RunningServer, daphne_server, database_url
@@ -34,8 +35,20 @@ def two_servers(django_db_setup: None) -> Iterator[tuple[RunningServer, RunningS
         yield first, second
 
 
-async def open_ping(server: RunningServer) -> ClientConnection:
-    return await connect(f"{server.ws_url}/ws/ping/", origin=server.url, open_timeout=20)
+def session_cookie(username: str) -> str:
+    """The session cookie of a new logged-in user (pings are broadcast for signed-in users only)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.create(username=username))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def open_ping(server: RunningServer, cookie: str) -> ClientConnection:
+    return await connect(
+        f"{server.ws_url}/ws/ping/", origin=server.url, additional_headers={"Cookie": cookie}, open_timeout=20
+    )
 
 
 async def receive_pong(websocket: ClientConnection, ping_id: str) -> dict:
@@ -46,12 +59,14 @@ async def receive_pong(websocket: ClientConnection, ping_id: str) -> dict:
             return message
 
 
+@pytest.mark.django_db(transaction=True)
 async def test_a_ping_through_one_process_reaches_a_member_connected_to_the_other(
     two_servers: tuple[RunningServer, RunningServer],
 ) -> None:
     first, second = two_servers
     assert first.url != second.url
-    async with await open_ping(first) as sender, await open_ping(second) as member:
+    cookie = await database_sync_to_async(session_cookie)("pinger")
+    async with await open_ping(first, cookie) as sender, await open_ping(second, cookie) as member:
         ping_id = uuid.uuid4().hex
 
         await sender.send(json.dumps({"type": "ping", "id": ping_id}))

@@ -120,6 +120,14 @@
     ws.send(JSON.stringify(message));
   }
 
+  const REFUSALS = new Map([
+    [4401, "Log in to open this simulation."],
+    [4403, "You may not open this simulation."],
+    [4404, "No such simulation."],
+    [4429, "You have too many simulations open: close one first."],
+  ]);
+  let refusal = "";
+
   function connect() {
     const url = new URL(config.urls.ws, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -136,9 +144,12 @@
     ws.onmessage = (ev) => handle(JSON.parse(ev.data));
     ws.onclose = (ev) => {
       body.dataset.simConnected = "0";
-      if (ev.code === 4403 || ev.code === 4404 || ev.code === 4401) {
+      if (REFUSALS.has(ev.code)) {
+        // Documented close codes (docs/simulation-protocol.md): reconnecting would be refused again.
         $("sim-connection").textContent = "refused (" + ev.code + ")";
-        showMessage("You may not open this simulation.", true);
+        showMessage(refusal ? "Closed: " + refusal : REFUSALS.get(ev.code), true);
+        body.dataset.simRefused = String(ev.code);
+        disableControls();
         return;
       }
       $("sim-connection").textContent = "reconnecting…";
@@ -201,6 +212,11 @@
         answered(frame);
         break;
       case "error":
+        if (frame.code) {
+          // The socket is refused (or its access withdrawn): the close with this code follows.
+          refusal = frame.message;
+          break;
+        }
         if (frame.fatal) {
           cannotStart(frame.message);
           break;

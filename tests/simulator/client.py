@@ -28,6 +28,21 @@ class SimClient:
         connected, code = await communicator.connect(timeout=TIMEOUT)
         return cls(communicator), connected, code
 
+    @classmethod
+    async def refusal(cls, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, dict]:
+        """(close code, error frame) of a socket the server refuses.
+
+        The server accepts the handshake, sends a fatal error frame and closes with its code: a
+        close before the handshake would reach a browser as an HTTP 403 (code 1006).
+        """
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected, "the handshake itself was refused"
+        frame = await communicator.receive_json_from(timeout=TIMEOUT)
+        closed = await communicator.receive_output(timeout=TIMEOUT)
+        assert closed["type"] == "websocket.close", closed
+        return closed["code"], frame
+
     async def receive(self) -> dict:
         frame = await self.communicator.receive_json_from(timeout=TIMEOUT)
         self.frames.append(frame)
@@ -53,6 +68,13 @@ class SimClient:
         while True:
             frame = await self.receive()
             if frame.get("reply_to") == message_id and frame["type"] in (expect, "error"):
+                return frame
+
+    async def until_reply(self, message_id: Any) -> dict:
+        """The frame answering `message_id` (a snapshot or an error)."""
+        while True:
+            frame = await self.receive()
+            if frame.get("reply_to") == message_id and frame["type"] in ("snapshot", "error"):
                 return frame
 
     async def step(self, unit: str = "macrostep") -> dict:

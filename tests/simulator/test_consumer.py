@@ -38,6 +38,14 @@ async def open_simulation(world: SimWorld, simulation_id: int, user) -> tuple[Si
     return await SimClient.open(f"/ws/simulations/{simulation_id}/", headers)
 
 
+async def refusal(world: SimWorld, simulation_id: int, user) -> int:
+    """The close code of `user`'s socket on the simulation (the server accepts, says why, closes)."""
+    headers = await database_sync_to_async(world.headers)(user)
+    code, frame = await SimClient.refusal(f"/ws/simulations/{simulation_id}/", headers)
+    assert frame["type"] == "error" and frame["code"] == code
+    return code
+
+
 async def simulation_row(simulation_id: int) -> Simulation:
     return await database_sync_to_async(Simulation.objects.get)(pk=simulation_id)
 
@@ -66,9 +74,9 @@ async def test_start_creates_the_users_simulation_and_sends_the_initial_state(si
 
 
 async def test_it_refuses_anonymous_sockets(sim_world):
-    _, connected, code = await SimClient.open("/ws/simulations/", await database_sync_to_async(sim_world.headers)(None))
+    code, frame = await SimClient.refusal("/ws/simulations/", await database_sync_to_async(sim_world.headers)(None))
 
-    assert (connected, code) == (False, 4401)
+    assert code == 4401 and frame["fatal"] is True and "log in" in frame["message"]
 
 
 async def test_an_outsider_cannot_start_a_simulation_of_a_version_they_cannot_view(sim_world):
@@ -87,18 +95,14 @@ async def test_an_outsider_cannot_start_a_simulation_of_a_version_they_cannot_vi
 async def test_an_outsider_cannot_open_someone_elses_simulation(sim_world):
     owner = await start(sim_world)
 
-    _, connected, code = await open_simulation(sim_world, started_id(owner), sim_world.outsider)
-
-    assert (connected, code) == (False, 4404)
+    assert await refusal(sim_world, started_id(owner), sim_world.outsider) == 4404
     await owner.close()
 
 
 async def test_a_teammate_cannot_open_a_simulation_that_is_not_shared(sim_world):
     owner = await start(sim_world)
 
-    _, connected, code = await open_simulation(sim_world, started_id(owner), sim_world.teammate)
-
-    assert (connected, code) == (False, 4403)
+    assert await refusal(sim_world, started_id(owner), sim_world.teammate) == 4403
     await owner.close()
 
 
@@ -124,9 +128,7 @@ async def test_a_teammate_watches_a_shared_simulation_live_and_read_only(sim_wor
 
 
 async def test_an_unknown_simulation_is_refused(sim_world):
-    _, connected, code = await open_simulation(sim_world, 999999, sim_world.owner)
-
-    assert (connected, code) == (False, 4404)
+    assert await refusal(sim_world, 999999, sim_world.owner) == 4404
 
 
 # ---- stepping ---------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from simulator.breakpoints import Breakpoints
 from simulator.ors.project import load_project
-from simulator.sessions import Breakpoints, OpError, SimulationError, SimulationRuntime, parse_op
+from simulator.protocol import OpError, parse_op
+from simulator.sessions import SimulationError, SimulationRuntime
 
 MANUAL_SUBMIT = {"rules": [{"module": "queue", "action": "submit", "manual": True}]}
 

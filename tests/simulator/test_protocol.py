@@ -1,0 +1,69 @@
+"""The protocol is defined once (simulator.protocol): schemas, handlers and the document agree."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from simulator import protocol
+from simulator.consumers import SimulationConsumer
+from simulator.protocol import ACTIONS, OpError
+
+DOC = Path(__file__).resolve().parents[2] / protocol.DOC
+
+
+def test_every_action_has_one_handler_and_every_handler_an_action():
+    assert set(SimulationConsumer.HANDLERS) == set(ACTIONS)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIONS))
+def test_each_action_schema_is_a_valid_json_schema_with_documented_fields(name):
+    action = ACTIONS[name]
+
+    jsonschema.Draft202012Validator.check_schema(action.schema)
+    assert action.effect
+    assert all(spec.get("description") for spec in action.fields.values()), "document every field"
+
+
+def test_the_documented_action_table_is_the_one_generated_from_the_schemas():
+    text = DOC.read_text()
+
+    assert protocol.documented(text) == text, "run `python -m simulator.protocol` to regenerate the table"
+
+
+def test_the_document_names_only_actions_that_exist():
+    table = DOC.read_text().split(protocol.BEGIN)[1].split(protocol.END)[0]
+    named = set(re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE))
+
+    assert named == set(ACTIONS)
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ({"action": "step", "unit": "macrostep", "speed": 2}, "step has no field(s) ['speed']"),
+        ({"action": "respond", "request": "REQ1", "events": [{"name": "x", "delay": -1}]}, "events[0].delay"),
+        ({"action": "inject", "kind": "udata_changed", "data": {}}, "udata_changed needs data"),
+        ({"action": "advance"}, "advance seconds"),
+        ({"action": "set_breakpoints", "breakpoints": {"entered": [""]}}, "breakpoints.entered"),
+    ],
+)
+def test_validation_names_the_field_and_the_problem(message, problem):
+    with pytest.raises(OpError) as refused:
+        protocol.validate(message)
+
+    assert problem in str(refused.value)
+
+
+def test_parse_op_normalises_a_valid_message_into_an_operation():
+    assert protocol.parse_op({"action": "step", "unit": "next-timer"}) == {"op": "step", "unit": "timer"}
+    assert protocol.parse_op({"action": "inject", "event": " ping ", "data": None}) == {
+        "op": "inject",
+        "kind": "event",
+        "event": "ping",
+        "data": {},
+        "delay": 0.0,
+    }
