@@ -22,6 +22,7 @@ from designer.models import Membership
 from simulator.models import Simulation
 from tests.servers import RunningServer, daphne_server, database_url
 from tests.simulator.conftest import SimWorld, build_sim_world
+from tests.simulator.test_scaled_simulation import frame_of
 from tests.test_scaled import two_servers  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,14 +54,6 @@ async def close_code(ws: ClientConnection) -> tuple[list[dict], int]:
                 frames.append(json.loads(await ws.recv()))
         except ConnectionClosed as closed:
             return frames, closed.rcvd.code
-
-
-async def frame_of(ws: ClientConnection, type_: str, **fields) -> dict:
-    async with asyncio_timeout(20):
-        while True:
-            frame = json.loads(await ws.recv())
-            if frame["type"] == type_ and all(frame.get(k) == v for k, v in fields.items()):
-                return frame
 
 
 async def test_the_documented_close_codes_reach_a_real_client(sim_world, one_server):
