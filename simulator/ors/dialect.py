@@ -138,6 +138,8 @@ class ORSProfile(Profile):
 
     name = "ors"
     raise_params = True
+    #: the 2009 draft ORS follows: <raise> carries <param>s, a document has several <script>s
+    extra_children = {"raise": {"param": (0, None)}, "scxml": {"script": (0, None)}}
     #: ORS 8.1 does not support <history> (Technical Reference element matrix)
     unsupported_elements = frozenset({"history"})
 

@@ -57,6 +57,51 @@ _NS = "{" + SCXML_NS + "}"
 STATE_TAGS = {"state", "parallel", "final"}
 EXECUTABLE_TAGS = {"raise", "send", "cancel", "log", "assign", "script", "if", "elseif", "else", "foreach"}
 SCXML_EVENT_PROCESSOR = "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
+
+# -- content models (W3C SCXML sections 3-6) ---------------------------------------------------
+#: The SCXML children each element may have: child -> (min, max) occurrences (max None: any
+#: number). Elements of other namespaces are left to the profile (custom actions) or ignored.
+#: Executable content (transition, onentry, onexit, if, foreach, finalize) is checked by
+#: `ModelBuilder.action`. Elements not listed here take no SCXML children (raise, log, cancel,
+#: param, script); data, assign and content hold arbitrary inline content.
+_ANY = (0, None)
+CONTENT_MODEL: dict[str, dict[str, tuple[int, int | None]]] = {
+    "scxml": {"state": _ANY, "parallel": _ANY, "final": _ANY, "datamodel": (0, 1), "script": (0, 1)},
+    "state": {
+        "onentry": _ANY,
+        "onexit": _ANY,
+        "transition": _ANY,
+        "initial": (0, 1),
+        "state": _ANY,
+        "parallel": _ANY,
+        "final": _ANY,
+        "history": _ANY,
+        "datamodel": (0, 1),
+        "invoke": _ANY,
+    },
+    "parallel": {
+        "onentry": _ANY,
+        "onexit": _ANY,
+        "transition": _ANY,
+        "state": _ANY,
+        "parallel": _ANY,
+        "history": _ANY,
+        "datamodel": (0, 1),
+        "invoke": _ANY,
+    },
+    "final": {"onentry": _ANY, "onexit": _ANY, "donedata": (0, 1)},
+    "history": {"transition": (1, 1)},
+    "initial": {"transition": (1, 1)},
+    "datamodel": {"data": _ANY},
+    "send": {"param": _ANY, "content": (0, 1)},
+    "invoke": {"param": _ANY, "finalize": (0, 1), "content": (0, 1)},
+    "donedata": {"param": _ANY, "content": (0, 1)},
+    "raise": {},
+    "log": {},
+    "cancel": {},
+    "param": {},
+    "script": {},
+}
 SCXML_INVOKE_TYPE = "http://www.w3.org/TR/scxml/"
 
 
@@ -303,6 +348,34 @@ class _ContentBuilder:
     def error(self, element: etree._Element, message: str) -> None:
         self.model.errors.append(self.loaded.error_at(element, message))
 
+    def children_allowed(self, element: etree._Element, tag: str) -> set[int]:
+        """Report SCXML children that `tag`'s content model forbids (or has too many or too few of);
+        returns the ids of the children to skip. The profile may allow more (ORS: <raise><param>,
+        several top-level <script>s)."""
+        model = CONTENT_MODEL.get(tag)
+        if model is None:
+            return set()
+        extra = self.profile.extra_children.get(tag, {})
+        seen: dict[str, int] = {}
+        skip: set[int] = set()
+        for child in element:
+            name = _local(child)
+            if name is None:
+                continue
+            bounds = extra.get(name) or model.get(name)
+            if bounds is None:
+                self.error(child, f"<{name}> is not allowed in <{tag}>")
+                skip.add(id(child))
+                continue
+            seen[name] = seen.get(name, 0) + 1
+            if bounds[1] is not None and seen[name] > bounds[1]:
+                self.error(child, f"<{tag}> may have at most {bounds[1]} <{name}>")
+                skip.add(id(child))
+        for name, (low, _high) in {**model, **extra}.items():
+            if seen.get(name, 0) < low:
+                self.error(element, f"<{tag}> needs a <{name}>")
+        return skip
+
     def where(self, element: etree._Element) -> tuple[str, int | None]:
         return source_file(element, self.loaded.entry), element.sourceline
 
@@ -330,6 +403,8 @@ class _ContentBuilder:
     def action(self, element: etree._Element, context: str) -> Node | None:
         tag = _local(element)
         file, line = self.where(element)
+        if tag is not None:
+            self.children_allowed(element, tag)
         if tag is None:
             qname = etree.QName(element)
             handler = self.profile.action_handlers.get(qname.namespace or "")
@@ -482,6 +557,7 @@ class _ContentBuilder:
         for child in element:
             if _local(child) != "param":
                 continue
+            self.children_allowed(child, "param")
             file, line = self.where(child)
             p = Param(child, file, line)
             p.name = child.get("name")
@@ -541,9 +617,12 @@ class _ContentBuilder:
     def donedata(self, element: etree._Element) -> DoneData:
         file, line = self.where(element)
         node = DoneData(element, file, line)
+        self.children_allowed(element, "donedata")
         contents = [c for c in element if _local(c) == "content"]
         node.content = self.content(contents[0]) if contents else None
         node.params = self.params(element)
+        if node.content is not None and node.params:
+            self.error(element, "<donedata> may not have both <content> and <param>")
         return node
 
 
@@ -565,7 +644,9 @@ class _Builder(_ContentBuilder):
             self.error(element, f"binding must be 'early' or 'late', not {model.binding!r}")
         root = self.state(element, None, "scxml")
         model.root = root
-        model.scripts = tuple(self.action(child, "scxml") for child in element if _local(child) == "script")
+        model.scripts = tuple(
+            node for child in element if _local(child) == "script" and (node := self.action(child, "scxml")) is not None
+        )
         # Resolve targets once every id is known.
         for transition, ids in self.pending_targets:
             targets = []
@@ -626,33 +707,25 @@ class _Builder(_ContentBuilder):
         data: list[Data] = []
         initial_element = None
         initial_transition: Transition | None = None
+        skip = self.children_allowed(element, kind)
         for child in element:
             tag = _local(child)
-            if tag is None:
+            if tag is None or id(child) in skip:
                 continue
             if tag in STATE_TAGS:
-                if kind == "final":
-                    self.error(child, "<final> cannot have child states")
-                    continue
                 children.append(self.state(child, state, tag))
             elif tag == "history":
-                if kind not in {"state"}:
-                    self.error(child, f"<history> is not allowed in <{kind}>")
                 if tag in self.profile.unsupported_elements:  # profile hook (ORS: no <history>)
                     self.error(child, f"<{tag}> is not supported by the {self.profile.name} profile")
                 history.append(self.history(child, state))
             elif tag == "initial":
-                if initial_element is not None:
-                    self.error(child, "more than one <initial>")
+                self.children_allowed(child, "initial")
                 initial_element = child
                 # Registered here, at its place in document order, so transition ids ("t<n>")
                 # are the ones the graph JSON gives (the diagram and coverage share them).
                 inner = [c for c in child if _local(c) == "transition"]
                 initial_transition = self.transition(inner[0], state, register=True) if inner else None
             elif tag == "transition":
-                if kind in {"final", "scxml"}:
-                    self.error(child, f"<transition> is not allowed in <{kind}>")
-                    continue
                 transitions.append(self.transition(child, state))
             elif tag == "onentry":
                 onentry.append(self.block(child, tag))
@@ -661,13 +734,12 @@ class _Builder(_ContentBuilder):
             elif tag == "invoke":
                 invokes.append(self.invoke(child, state))
             elif tag == "datamodel":
+                self.children_allowed(child, "datamodel")
                 data.extend(self.data(d) for d in child if _local(d) == "data")
             elif tag == "donedata":
                 state.donedata = self.donedata(child)
-            elif tag == "script" and kind == "scxml":
-                continue  # collected by build()
-            else:
-                self.error(child, f"<{tag}> is not allowed in <{kind}>")
+            elif tag == "script":
+                continue  # top-level scripts: collected by build()
         state.children = tuple(children)
         state.history = tuple(history)
         state.transitions = tuple(transitions)
@@ -684,7 +756,7 @@ class _Builder(_ContentBuilder):
             if element.get("initial"):
                 self.error(element, "a state may not have both an 'initial' attribute and <initial>")
             inner = [c for c in initial_element if _local(c) == "transition"]
-            if len(inner) != 1 or inner[0].get("event") or inner[0].get("cond") or not inner[0].get("target"):
+            if len(inner) == 1 and (inner[0].get("event") or inner[0].get("cond") or not inner[0].get("target")):
                 self.error(initial_element, "<initial> needs exactly one unconditional eventless <transition target>")
             if initial_transition is not None:
                 state.initial = initial_transition
@@ -709,9 +781,11 @@ class _Builder(_ContentBuilder):
         state.history_type = element.get("type", "shallow")
         if state.history_type not in {"shallow", "deep"}:
             self.error(element, f"history type must be 'shallow' or 'deep', not {state.history_type!r}")
-        transitions = [self.transition(c, state) for c in element if _local(c) == "transition"]
-        if len(transitions) > 1:
-            self.error(element, "<history> may have at most one default <transition>")
+        skip = self.children_allowed(element, "history")
+        transitions = [self.transition(c, state) for c in element if _local(c) == "transition" and id(c) not in skip]
+        for t in transitions:
+            if t.element.get("event") is not None or t.element.get("cond") is not None:
+                self.error(t.element, "the default transition of <history> may not have 'event' or 'cond'")
         state.transitions = tuple(transitions[:1])
         state.is_atomic = True
         state.is_compound = False
@@ -788,8 +862,11 @@ class _Builder(_ContentBuilder):
         node.finalize = ()
         node.model = None
         node.content = None
+        skip = self.children_allowed(element, "invoke")
         for child in element:
             tag = _local(child)
+            if id(child) in skip:
+                continue
             if tag == "finalize":
                 node.finalize = self.block(child, "finalize")
             elif tag == "content":
@@ -798,6 +875,8 @@ class _Builder(_ContentBuilder):
                 if inline:
                     node.model = build_model(self.loaded, self.profile, inline[0])
                     self.model.errors.extend(node.model.errors)
+        if node.content is not None and (node.src is not None or node.src_expr is not None):
+            self.error(element, "<invoke> may not have both <content> and 'src'/'srcexpr'")
         if node.src is not None and node.model is None and node.type in (None, "scxml", SCXML_INVOKE_TYPE):
             path = resolve_href(file, node.src)
             if path is None or path not in self.loaded.project:

@@ -58,6 +58,9 @@ class Profile:
     io_processors: Mapping[str, IOProcessor] = {}
     #: whether <raise> may carry <param> children that become `_event.data` (ORS 2009 draft)
     raise_params: bool = False
+    #: SCXML children the dialect allows beyond the W3C content models (model.CONTENT_MODEL):
+    #: parent -> {child: (min, max)} (ORS: <raise><param>, any number of top-level <script>s)
+    extra_children: Mapping[str, Mapping[str, tuple[int, int | None]]] = {}
     #: SCXML elements the dialect rejects as definition errors (ORS: {"history"})
     unsupported_elements: frozenset[str] = frozenset()
 
