@@ -8,6 +8,8 @@ designer's editor shows it. Dialects add their own rules on top (ORS: `simulator
 Rules (id: severity — what):
   xml-syntax: error — a project XML file does not parse (line and column of the parser error)
   unresolved-include: error — an `xi:include` whose file or fragment is missing
+  include-case: warning — an `xi:include` href that names a project file only when letter case
+      is ignored (it resolves, as on Composer's Windows; a case-sensitive web server would not)
   definition: error — any other definition error reported by the loader (e.g. a DOCTYPE)
   duplicate-id: error — two states share an id
   unknown-target: error — a transition targets an id that is not a state
@@ -214,6 +216,7 @@ def check_definition_errors(doc: LoadedDocument) -> list[Finding]:
     findings = [
         finding(classify_definition_error(e.message), "error", e.file, e.line, e.message, e.column) for e in doc.errors
     ]
+    findings += [finding("include-case", "warning", w.file, w.line, w.message, w.column) for w in doc.warnings]
     if doc.root is not None:
         for element in doc.root.iter(f"{{{XINCLUDE_NS}}}include", f"{{{XINCLUDE_NS_OLD}}}include"):
             file, line = doc.location(element)

@@ -9,14 +9,16 @@ Public API
 
 ``load_document(project, entry, profile=W3C, max_bytes=MAX_DOCUMENT_BYTES) -> LoadedDocument``
     Parses ``project[entry]`` with the hardened parser, resolves ``<xi:include>`` against the
-    project (``parse="xml"`` with an optional bare-id / ``element(id)`` xpointer, and
+    project (an href that matches a project file only when letter case is ignored resolves to it,
+    as on Composer's Windows, with a warning in ``LoadedDocument.warnings``; ``parse="xml"``
+    with an optional bare-id / ``element(id)`` xpointer, and
     ``parse="text"``; nested includes resolve relative to the including file), calling
     ``profile.transform_include(include, fragment)`` for every XML fragment. Never raises for bad
     input: problems are collected in ``LoadedDocument.errors`` (``DefinitionError`` with file,
     line, column); ``root`` is ``None`` when the entry could not be parsed at all.
 
 ``LoadedDocument``
-    ``root`` (lxml element of ``<scxml>`` or None), ``entry``, ``errors``, ``project``,
+    ``root`` (lxml element of ``<scxml>`` or None), ``entry``, ``errors``, ``warnings``, ``project``,
     ``location(element) -> (file, line)`` and ``column(element) -> int | None``.
 
 ``source_file(element, default)`` / ``SOURCE_ATTR``
@@ -133,6 +135,8 @@ class LoadedDocument:
     root: etree._Element | None
     project: Project
     errors: list[DefinitionError] = field(default_factory=list)
+    #: problems that do not stop the document from loading (e.g. an include differing in case)
+    warnings: list[DefinitionError] = field(default_factory=list)
 
     def location(self, element: etree._Element) -> tuple[str, int | None]:
         """(project file, 1-based line) of `element` in the file it was written in."""
@@ -168,6 +172,18 @@ def resolve_href(base_file: str, href: str) -> str | None:
     return path
 
 
+def case_insensitive_match(project: Project, path: str) -> str | None:
+    """The one project path equal to `path` when letter case is ignored (None if none or several).
+
+    Composer runs on Windows, whose file system ignores case: generated includes may name
+    `Main.SCXML` for `src-gen/Main.scxml`. ORS behind a case-sensitive web server would not find
+    it, so callers resolve it and warn.
+    """
+    wanted = path.lower()
+    matches = [key for key in project if key.lower() == wanted]
+    return matches[0] if len(matches) == 1 else None
+
+
 class _Includer:
     """Resolves <xi:include> recursively against the project mapping."""
 
@@ -177,6 +193,7 @@ class _Includer:
         self.max_bytes = max_bytes
         self.total = 0
         self.errors: list[DefinitionError] = []
+        self.warnings: list[DefinitionError] = []
 
     def fetch(self, path: str) -> bytes | None:
         try:
@@ -194,13 +211,12 @@ class _Includer:
                 continue
             self.resolve_one(include, source_file(include, file), stack)
 
-    def error(self, include: etree._Element, file: str, message: str) -> None:
+    def error(self, include: etree._Element, file: str, message: str, warning: bool = False) -> None:
         text = None
         with contextlib.suppress(OSError, ValueError):
             text = self.project.get(file)
-        self.errors.append(
-            DefinitionError(message, file, include.sourceline, column_of(text, include.sourceline, "include"))
-        )
+        problem = DefinitionError(message, file, include.sourceline, column_of(text, include.sourceline, "include"))
+        (self.warnings if warning else self.errors).append(problem)
 
     def resolve_one(self, include: etree._Element, file: str, stack: tuple[str, ...]) -> None:
         href = include.get("href", "")
@@ -215,6 +231,13 @@ class _Includer:
             self.error(include, file, "included files exceed the total size limit")
         else:
             data = self.fetch(path)
+            if data is None and (actual := case_insensitive_match(self.project, path)) is not None:
+                message = (
+                    f"xi:include href {href!r} differs in case from {actual!r}: "
+                    "a case-sensitive web server will not find it"
+                )
+                self.error(include, file, message, warning=True)
+                path, data = actual, self.fetch(actual)
             if data is None:
                 self.error(include, file, f"xi:include: file {path!r} not found in the project")
             elif parse == "text":
@@ -306,6 +329,7 @@ def load_document(
     includer = _Includer(project, profile, max_bytes)
     includer.resolve(root, entry, (entry,))
     doc.errors.extend(includer.errors)
+    doc.warnings.extend(includer.warnings)
     return doc
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from designer import history
 from designer.importing import UploadError, choose_entry, clean_path, export_zip, read_upload, read_zip
 from designer.models import Blob, Project
 from tests.designer.conftest import World, make_zip, unzip, zip_folder
@@ -196,3 +197,73 @@ def test_identical_files_are_stored_once(world: World) -> None:
 
 def unzip_to_zip(world: World) -> bytes:
     return export_zip(world.v2.read_files())
+
+
+RUNNABLE = b'<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a"><state id="a"/></scxml>'
+SUBROUTINE = (
+    b"<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' initial='_composer_entry'>"
+    b"<state id='_composer_entry'/></scxml>"
+)
+
+
+def upload_page(client: Client, world: World, name: str, zipped: bytes) -> str:
+    response = client.post(
+        "/projects/upload/", {"team": world.team.pk, "name": name, "file": SimpleUploadedFile(f"{name}.zip", zipped)}
+    )
+    assert response.status_code == 302, response.content[:500]
+    return client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.django_db
+def test_composer_sources_without_generated_code_import_with_a_warning_and_no_entry(world: World) -> None:
+    client = world.client_for("owner")
+    zipped = make_zip(
+        {
+            "Sources/Workflows/Main.workflow": b"<workflow/>",
+            "Sources/Workflows/Billing.workflow": b"<workflow/>",
+            "Sources/src/subRoutines/QueueQuery.scxml": SUBROUTINE,
+        }
+    )
+
+    page = upload_page(client, world, "NoCode", zipped)
+
+    assert Project.objects.get(name="NoCode").latest_version.entry == ""  # not the subroutine
+    assert "no entry document" in page
+    assert "No generated SCXML: generate code in Composer and import again." in page
+    assert "<code>Workflows/Billing.workflow</code>" in page and "<code>Workflows/Main.workflow</code>" in page
+
+
+@pytest.mark.django_db
+def test_an_import_says_which_entry_it_chose_and_why(world: World, shared_dir: Path) -> None:
+    client = world.client_for("owner")
+    files = folder_files(shared_dir / "ors-samples" / "crd-gvp-wf")
+    files["src-gen/IPD_default_Overflow.scxml"] = files["src-gen/IPD_default_MainWorkflow.scxml"]
+
+    page = upload_page(client, world, "TwoIpds", make_zip(files))
+
+    assert "entry src-gen/IPD_default_MainWorkflow.scxml. It is the first of 2 IPDs in path order" in page
+    assert "the others: src-gen/IPD_default_Overflow.scxml" in page
+    version = Project.objects.get(name="TwoIpds").latest_version
+    api = client.get(f"/api/versions/{version.pk}").json()
+    assert api["entries"] == ["src-gen/IPD_default_MainWorkflow.scxml", "src-gen/IPD_default_Overflow.scxml"]
+
+
+@pytest.mark.django_db
+def test_the_diff_reports_an_entry_change(world: World) -> None:
+    client = world.client_for("owner")
+    files = world.v2.read_files()
+    files["src-gen/IPD_default_Other.scxml"] = RUNNABLE
+    v3 = history.create_version(
+        world.project,
+        files,
+        author=world.owner,
+        message="other IPD",
+        parent=world.v2,
+        entry="src-gen/IPD_default_Other.scxml",
+    )
+
+    body = client.get(f"/api/versions/{world.v2.pk}/diff/{v3.pk}").json()
+    page = client.get(f"/versions/{world.v2.pk}/diff/{v3.pk}/").content.decode()
+
+    assert body["entry"] == {"a": world.v2.entry, "b": "src-gen/IPD_default_Other.scxml", "changed": True}
+    assert "Entry document changed" in page and "src-gen/IPD_default_Other.scxml</code> in v3" in page
