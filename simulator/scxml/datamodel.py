@@ -1164,7 +1164,7 @@ class ECMAScriptDataModel:
             return JSError("Error", f"uncaught exception: {first}")
         m = _STACK_FRAME.search(rest)
         line = int(m.group(2)) if m else None
-        if line is not None and m.group(1) == "<shared>" and self._shared_lines:
+        if m is not None and line is not None and m.group(1) == "<shared>" and self._shared_lines:
             # a line of the bundle -> the line inside that function's own factory source
             starts = self._shared_lines
             line = line - starts[max(bisect.bisect_right(starts, line) - 1, 0)] + 1
@@ -1184,7 +1184,9 @@ class ECMAScriptDataModel:
     def _eval(self, source: str) -> Any:
         """Evaluate a global program (under lock and deadline)."""
         ctx = self._ctx
-        return self._run(ctx.eval if ctx is not None else None, source)
+        if ctx is None:
+            raise JSError("InternalError", "the datamodel is closed")
+        return self._run(ctx.eval, source)
 
     def _load(self, source: str) -> Any:
         """Value of one of our constant programs (_CORE, _EXTRAS, _XML_DOM): parsed once per process."""
@@ -1227,7 +1229,7 @@ class ECMAScriptDataModel:
             if self._shared_loaded:
                 return None  # recorded after this session loaded the bundle: compile it
             self._shared_loaded = True
-            bundle = self._shared.bundle()
+            bundle = self._shared.bundle() if self._shared is not None else None
             if bundle is None:
                 return None
             code, size, lines = bundle

@@ -129,7 +129,7 @@ class ExecutableContent:
                 return
 
     def raise_(self, node: m.Raise) -> None:
-        name = node.event if node.event is not None else str(self.evaluate(node.event_expr, node))
+        name = node.event if node.event is not None else str(self.evaluate(node.event_expr or "", node))
         session = self.session
         if session.tracing:
             session.emit(RaiseRecord(name, node.file, node.line))
@@ -209,7 +209,7 @@ class ExecutableContent:
 
     def cancel(self, node: m.Cancel) -> None:
         session = self.session
-        sendid = node.sendid if node.sendid is not None else str(self.evaluate(node.sendid_expr, node))
+        sendid = node.sendid if node.sendid is not None else str(self.evaluate(node.sendid_expr or "", node))
         if session.tracing:
             session.emit(CancelRecord(sendid, node.file, node.line))
         found = session.io.cancel_send(sendid)
@@ -236,7 +236,7 @@ class ExecutableContent:
                 type_ = str(self.evaluate(node.type_expr, node))
             delay = 0.0
             if node.delay is not None or node.delay_expr is not None:
-                raw = node.delay if node.delay is not None else self.evaluate(node.delay_expr, node)
+                raw = node.delay if node.delay is not None else self.evaluate(node.delay_expr or "", node)
                 parsed = parse_duration(raw)
                 if parsed is None:
                     raise ExecutionError(f"invalid delay {raw!r}", line=node.line)
@@ -273,13 +273,13 @@ class ExecutableContent:
             except Exception as exc:
                 raise self.as_execution_error(exc, None) from exc
         for p in params:
-            source = p.expr if p.expr is not None else p.location
-            value = self.evaluate(source, p)
-            if p.name in data:  # duplicate names keep every value (W3C 5.7 / test178)
-                previous = data[p.name]
-                data[p.name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            value = self.evaluate(p.expr if p.expr is not None else p.location or "", p)
+            name = p.name or ""
+            if name in data:  # duplicate names keep every value (W3C 5.7 / test178)
+                previous = data[name]
+                data[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
             else:
-                data[p.name] = value
+                data[name] = value
         return data
 
     def done_data(self, state: m.State) -> Any:
@@ -305,8 +305,8 @@ class ExecutableContent:
             for data in model.all_data:
                 if data.id:
                     session.datamodel.declare(data.id, None)
-            self.initialize_data(model.root.data)
-            session.first_entry_done.add(model.root)
+            self.initialize_data(session.root.data)
+            session.first_entry_done.add(session.root)
 
     def initialize_data(self, items: Iterable[m.Data]) -> None:
         dm = self.session.datamodel

@@ -223,13 +223,15 @@ class Microsteps(SessionBase):
                 self.content.initialize_data(s.data)
             for block in s.onentry:
                 execute_block(block)
-            if s in states_for_default_entry and s.initial.content:
-                execute_block(s.initial.content)
+            initial = s.initial
+            if initial is not None and initial.content and s in states_for_default_entry:
+                execute_block(initial.content)
             content = default_history_content.get(s.id)
             if content:
                 execute_block(content)
             if s.kind == "final":
                 parent = s.parent
+                assert parent is not None  # a <final> is inside a state or <scxml>
                 if parent.kind == "scxml":
                     self.running = False
                     self.final_state = s.id
@@ -260,7 +262,7 @@ class Microsteps(SessionBase):
                 or s.onentry
                 or s.kind == "final"
                 or (late and s.data)
-                or (s in states_for_default_entry and s.initial.content)
+                or (s in states_for_default_entry and s.initial is not None and s.initial.content)
                 or s.id in default_history_content
             )
             for s in entered
@@ -299,6 +301,7 @@ class Microsteps(SessionBase):
     ) -> None:
         """https://www.w3.org/TR/scxml/#addDescendantStatesToEnter"""
         if state.kind == "history":
+            assert state.parent is not None  # a <history> is inside a state
             self._history_seen = True
             stored = self.history_value.get(state.id)
             targets: Iterable[m.State]
@@ -320,6 +323,7 @@ class Microsteps(SessionBase):
             return
         states_to_enter.add(state)
         if state.is_compound:
+            assert state.initial is not None  # every compound state has one (model.py)
             states_for_default_entry.add(state)
             for s in state.initial.targets:
                 self.add_descendant_states_to_enter(
@@ -372,7 +376,7 @@ class Microsteps(SessionBase):
         """
         domain = self.plan.domains.get(t, _UNKNOWN)
         if domain is not _UNKNOWN:
-            return domain  # type: ignore[no-any-return]
+            return domain
         tstates = self.get_effective_target_states(t)
         source = t.source
         if not tstates:
@@ -383,7 +387,7 @@ class Microsteps(SessionBase):
             domain = self.find_lcca([source, *tstates])
         if not any(s.kind == "history" for s in t.targets):
             self.plan.domains[t] = domain
-        return domain  # type: ignore[no-any-return]
+        return domain
 
     @staticmethod
     def find_lcca(states: list[m.State]) -> m.State | None:
@@ -461,7 +465,8 @@ class Session(Microsteps):
         self.profile.datamodel_initialized(self)
         for script in self.model.scripts:
             self.content.execute_block((script,))
-        entered = self.enter_states([self.model.root.initial])
+        assert self.root.initial is not None
+        entered = self.enter_states([self.root.initial])
         if self._current is not None:
             self._current.initial = entered
         self._settle()
@@ -626,7 +631,7 @@ class Session(Microsteps):
             for inv in s.invokes:
                 self.invoker.cancel_invoke(inv)
             self.configuration.discard(s)
-            if s.kind == "final" and s.parent.kind == "scxml":
+            if s.kind == "final" and s.parent is self.root:
                 final = s
                 done_data = self.content.done_data(s)
         self._config = None

@@ -80,7 +80,7 @@ class IOProcessors:
                 err.sendid = sendid
                 raise err
             request = {"event": event, "target": target, "type": type_, "sendid": sendid, "delay": delay, "data": data}
-            processor.send(ActionContext(session, node or session.model.root), request)
+            processor.send(ActionContext(session, node or session.root), request)
             return
         ev = Event(event or "", data, "external", event_sendid, session.location, SCXML_IO, None)
         if target is None or target == "":
@@ -146,12 +146,13 @@ class IOProcessors:
             f"Content-Length: {len(body.encode())}\r\n\r\n{body}"
         )
         # The receiving side: parse the request as an HTTP server would.
-        name, payload = "HTTP.POST", None
+        name = "HTTP.POST"
+        payload: Any = None
         if content:
             payload = urllib.parse.unquote(body)
         else:
             parsed = urllib.parse.parse_qsl(body, keep_blank_values=True)
-            values = {}
+            values: dict[str, Any] = {}
             for key, value in parsed:
                 if key == "_scxmleventname":
                     name = value
@@ -186,7 +187,7 @@ class IOProcessors:
             if session.running:
                 target.io.receive(session, event)
 
-        timer = session.group.clock.schedule(delay, fire, key=session.sessionid)
+        timer: Timer = session.group.clock.schedule(delay, fire, key=session.sessionid)
         send_timers.setdefault(sendid or "", []).append(timer)
         return timer
 
@@ -215,7 +216,7 @@ class IOProcessors:
 
     def pending_sends(self) -> list[dict[str, Any]]:
         """Delayed sends not yet delivered, by due time (for snapshots)."""
-        timers = []
+        timers: list[dict[str, Any]] = []
         for sendid, items in self.send_timers.items():
             timers.extend({"sendid": sendid, "due": t.due} for t in items if not t.cancelled)
         return sorted(timers, key=lambda t: (t["due"], t["sendid"]))

@@ -90,7 +90,11 @@ _THREAD_STATE_OFFSET = 4 * ctypes.sizeof(ctypes.c_void_p)
 def _pointers(ctx: _quickjs.Context) -> tuple[int, int]:
     """(JSRuntime*, JSContext*) of a binding Context: `{PyObject_HEAD; JSRuntime*; JSContext*}`."""
     base = id(ctx) + object.__basicsize__
-    return ctypes.c_void_p.from_address(base).value, ctypes.c_void_p.from_address(base + 8).value
+    runtime = ctypes.c_void_p.from_address(base).value
+    context = ctypes.c_void_p.from_address(base + 8).value
+    if not runtime or not context:
+        raise RuntimeError("the quickjs binding's Context has no runtime/context pointer")
+    return runtime, context
 
 
 def _thread_state_slot(ctx: _quickjs.Context) -> ctypes.c_void_p:

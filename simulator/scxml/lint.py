@@ -175,9 +175,9 @@ def check_js_files(files: Mapping[str, bytes], profile: Profile) -> list[Finding
         except UnicodeDecodeError as error:
             findings.append(finding("js-syntax", "error", path, None, f"not UTF-8 text: {error}"))
             continue
-        error = js_syntax_error(profile.preprocess_script(source), "script")
-        if error:
-            findings.append(finding("js-syntax", "error", path, error[1], error[0], error[2]))
+        problem = js_syntax_error(profile.preprocess_script(source), "script")
+        if problem:
+            findings.append(finding("js-syntax", "error", path, problem[1], problem[0], problem[2]))
     return findings
 
 

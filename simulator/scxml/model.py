@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lxml import etree
@@ -113,6 +113,10 @@ def _local(element: etree._Element) -> str | None:
     return None
 
 
+#: a block of executable content: action nodes in document order
+Block = tuple["Node", ...]
+
+
 class Node:
     """Common location fields of every model node."""
 
@@ -128,11 +132,19 @@ class Node:
 
 
 class Raise(Node):
+    event: str | None
+    event_expr: str | None
+    params: tuple[Param, ...]
+
     __slots__ = ("event", "event_expr", "params")
 
 
 class Param(Node):
     """<param name expr|location> of send, invoke and donedata."""
+
+    expr: str | None
+    location: str | None
+    name: str | None
 
     __slots__ = ("expr", "location", "name")
 
@@ -140,10 +152,27 @@ class Param(Node):
 class Content(Node):
     """<content expr> or inline content; `value` is the parsed literal (JSON if it parses)."""
 
+    expr: str | None
+    value: Any
+
     __slots__ = ("expr", "value")
 
 
 class Send(Node):
+    content: Content | None
+    delay: str | None
+    delay_expr: str | None
+    event: str | None
+    event_expr: str | None
+    id: str | None
+    idlocation: str | None
+    namelist: tuple[str, ...]
+    params: tuple[Param, ...]
+    target: str | None
+    target_expr: str | None
+    type: str | None
+    type_expr: str | None
+
     __slots__ = (
         "content",
         "delay",
@@ -162,46 +191,93 @@ class Send(Node):
 
 
 class Cancel(Node):
+    sendid: str | None
+    sendid_expr: str | None
+
     __slots__ = ("sendid", "sendid_expr")
 
 
 class Log(Node):
+    expr: str | None
+    label: str | None
+
     __slots__ = ("expr", "label")
 
 
 class Assign(Node):
+    content: Content | None
+    expr: str | None
+    location: str
+
     __slots__ = ("content", "expr", "location")
 
 
 class Script(Node):
+    source: str
+    src: str | None
+
     __slots__ = ("source", "src")
 
 
 class If(Node):
     """`branches`: tuple of (cond or None for <else>, block)."""
 
+    branches: tuple[tuple[str | None, Block], ...]
+
     __slots__ = ("branches",)
 
 
 class Foreach(Node):
+    array: str
+    block: Block
+    index: str | None
+    item: str
+
     __slots__ = ("array", "block", "index", "item")
 
 
 class Custom(Node):
     """An element of a namespace claimed by a profile action handler."""
 
+    attributes: dict[str, str]
+    handler: Any
+    localname: str
+    namespace: str
+
     __slots__ = ("attributes", "handler", "localname", "namespace")
 
 
 class Data(Node):
+    content: Content | None
+    expr: str | None
+    id: str | None
+    src_value: Any
+
     __slots__ = ("content", "expr", "id", "src_value")
 
 
 class DoneData(Node):
+    content: Content | None
+    params: tuple[Param, ...]
+
     __slots__ = ("content", "params")
 
 
 class Invoke(Node):
+    autoforward: bool
+    content: Content | None
+    finalize: Block
+    id: str | None
+    idlocation: str | None
+    model: Model | None
+    namelist: tuple[str, ...]
+    params: tuple[Param, ...]
+    src: str | None
+    src_expr: str | None
+    state: State
+    type: str | None
+    type_expr: str | None
+
     __slots__ = (
         "autoforward",
         "content",
@@ -225,6 +301,18 @@ class Invoke(Node):
 class Transition(Node):
     """A <transition> (or the implicit initial transition of a compound state)."""
 
+    cond: str | None
+    content: Block
+    event_prefixes: tuple[tuple[str, str], ...]
+    events: tuple[str, ...]
+    id: str
+    order: int
+    source: State
+    target_ids: tuple[str, ...]
+    targets: tuple[State, ...]
+    type: str
+    wildcard: bool
+
     __slots__ = (
         "cond",
         "content",
@@ -245,6 +333,27 @@ class Transition(Node):
 
 
 class State(Node):
+    ancestors: tuple[State, ...]
+    children: tuple[State, ...]
+    data: tuple[Data, ...]
+    depth: int
+    donedata: DoneData | None
+    history: tuple[State, ...]
+    history_type: str | None
+    id: str
+    #: the initial transition of a compound state or <scxml> (None for other kinds)
+    initial: Transition | None
+    invokes: tuple[Invoke, ...]
+    is_atomic: bool
+    is_compound: bool
+    kind: str
+    onentry: tuple[Block, ...]
+    onexit: tuple[Block, ...]
+    order: int
+    #: None only for the <scxml> root, which is never part of a configuration
+    parent: State | None
+    transitions: tuple[Transition, ...]
+
     __slots__ = (
         "ancestors",
         "children",
@@ -413,65 +522,65 @@ class _ContentBuilder:
                 return None
             for pline, message in handler.validate(element) or ():
                 self.model.errors.append(DefinitionError(message, file, pline, self.loaded.column(element)))
-            node = Custom(element, file, line)
-            node.namespace = qname.namespace
-            node.localname = qname.localname
-            node.handler = handler
-            node.attributes = dict(element.attrib)
-            return node
+            custom = Custom(element, file, line)
+            custom.namespace = qname.namespace
+            custom.localname = qname.localname
+            custom.handler = handler
+            custom.attributes = dict(element.attrib)
+            return custom
         if tag == "raise":
-            node = Raise(element, file, line)
-            node.event, node.event_expr = self.expr_attr(element, tag, "event")
-            if node.event is None and node.event_expr is None:
+            raise_ = Raise(element, file, line)
+            raise_.event, raise_.event_expr = self.expr_attr(element, tag, "event")
+            if raise_.event is None and raise_.event_expr is None:
                 self.error(element, "<raise> needs an 'event'")
-            node.params = self.params(element) if self.profile.raise_params else ()
-            return node
+            raise_.params = self.params(element) if self.profile.raise_params else ()
+            return raise_
         if tag == "send":
             return self.send(element, file, line)
         if tag == "cancel":
-            node = Cancel(element, file, line)
-            node.sendid, node.sendid_expr = self.expr_attr(element, tag, "sendid")
-            if node.sendid is None and node.sendid_expr is None:
+            cancel = Cancel(element, file, line)
+            cancel.sendid, cancel.sendid_expr = self.expr_attr(element, tag, "sendid")
+            if cancel.sendid is None and cancel.sendid_expr is None:
                 self.error(element, "<cancel> needs 'sendid' or 'sendidexpr'")
-            return node
+            return cancel
         if tag == "log":
-            node = Log(element, file, line)
-            node.label = element.get("label")
-            node.expr = _expr(element.get("expr"))
-            return node
+            log = Log(element, file, line)
+            log.label = element.get("label")
+            log.expr = _expr(element.get("expr"))
+            return log
         if tag == "assign":
-            node = Assign(element, file, line)
-            node.location = element.get("location")
-            node.expr = _expr(element.get("expr"))
-            node.content = None
-            if not node.location:
+            assign = Assign(element, file, line)
+            assign.location = element.get("location") or ""
+            assign.expr = _expr(element.get("expr"))
+            assign.content = None
+            if not assign.location:
                 self.error(element, "<assign> needs a 'location'")
-            if node.expr is None:
-                node.content = self.inline_content(element)
+            if assign.expr is None:
+                assign.content = self.inline_content(element)
             elif len(element) or (element.text or "").strip():
                 self.error(element, "<assign> may not have both 'expr' and children")
-            return node
+            return assign
         if tag == "script":
-            node = Script(element, file, line)
-            node.src = element.get("src")
-            node.source = "".join(element.itertext())  # XML comments inside <script> are dropped, not truncating
-            if node.src:
-                if node.source.strip():
+            script = Script(element, file, line)
+            script.src = element.get("src")
+            script.source = "".join(element.itertext())  # XML comments inside <script> are dropped, not truncating
+            if script.src:
+                if script.source.strip():
                     self.error(element, "<script> may not have both 'src' and content")
-                node.source = self.read_src(element, node.src) or ""
-            node.source = self.profile.preprocess_script(node.source)
-            return node
+                script.source = self.read_src(element, script.src) or ""
+            script.source = self.profile.preprocess_script(script.source)
+            return script
         if tag == "if":
             return self.if_(element, file, line, context)
         if tag == "foreach":
-            node = Foreach(element, file, line)
-            node.array = element.get("array")
-            node.item = element.get("item")
-            node.index = element.get("index")
-            if not node.array or not node.item:
+            foreach = Foreach(element, file, line)
+            foreach.array = element.get("array") or ""
+            foreach.item = element.get("item") or ""
+            foreach.index = element.get("index")
+            if not foreach.array or not foreach.item:
                 self.error(element, "<foreach> needs 'array' and 'item'")
-            node.block = self.block(element, context)
-            return node
+            foreach.block = self.block(element, context)
+            return foreach
         self.error(element, f"<{tag}> is not executable content")
         return None
 
@@ -935,7 +1044,7 @@ class _RecordingProject(Mapping[str, bytes]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key) is not None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.project)
 
     def __len__(self) -> int:

@@ -53,6 +53,8 @@ class SessionBase:
         if model.errors:
             raise DocumentError(model.errors)
         self.model = model
+        assert model.root is not None  # a model without errors has its <scxml> root
+        self.root: m.State = model.root
         self.plan = model.plan
         self.group = group
         self.profile = group.profile

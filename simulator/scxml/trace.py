@@ -269,7 +269,7 @@ def _xml_text(node: list[Any]) -> str:
     """XML text of one node of the datamodel's XMLValue tree (["e"|"t"|"c", ...])."""
     kind = node[0]
     if kind == "t":
-        return html.escape(node[1], quote=False)
+        return html.escape(str(node[1]), quote=False)
     if kind == "c":
         return f"<!--{node[1]}-->"
     _, qname, _, _, attrs, children = node
