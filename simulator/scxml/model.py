@@ -893,8 +893,9 @@ class _Builder(_ContentBuilder):
         skip = self.children_allowed(element, "history")
         transitions = [self.transition(c, state) for c in element if _local(c) == "transition" and id(c) not in skip]
         for t in transitions:
-            if t.element.get("event") is not None or t.element.get("cond") is not None:
-                self.error(t.element, "the default transition of <history> may not have 'event' or 'cond'")
+            element_t = t.element
+            if element_t is not None and (element_t.get("event") is not None or element_t.get("cond") is not None):
+                self.error(element_t, "the default transition of <history> may not have 'event' or 'cond'")
         state.transitions = tuple(transitions[:1])
         state.is_atomic = True
         state.is_compound = False
