@@ -17,6 +17,7 @@ LOOKUPS = """
         out.listed = _genesys.session.listLookupValue('VIP_ANI', '5551234');
         out.option = _genesys.session.getConfigOption(0, 'default-vq', 0);
         out.stat = _genesys.statistic.sData('VQ_Sales@Stat_Server.Q', 'StatCallsInQueue');
+        out.holiday = _genesys.session.isSpecialDay('Holidays', 'Christmas');
       </script>
       <session:fetch requestid="App_B['requestid']" srcexpr="'https://api.example.com/customer?ani=5551234'"
                      method="'get'"/>
@@ -58,6 +59,7 @@ def test_each_unanswered_lookup_is_an_assumption_naming_what_was_asked_and_the_d
         ("list", {"list": "VIP_ANI", "value": "5551234"}, 0),
         ("config option", {"option": "default-vq"}, ""),
         ("statistic", {"object": "VQ_Sales@Stat_Server.Q", "statistic": "StatCallsInQueue"}, 0),
+        ("special day", {"table": "Holidays", "day": "Christmas"}, 0),
         (
             "url",
             {"url": "https://api.example.com/customer?ani=5551234", "method": "get"},
@@ -70,6 +72,7 @@ def test_each_unanswered_lookup_is_an_assumption_naming_what_was_asked_and_the_d
         ["lists", "VIP_ANI", "5551234"],
         ["options", "default-vq"],
         ["statistics", "VQ_Sales@Stat_Server.Q|StatCallsInQueue"],
+        ["special_days", "Holidays/Christmas"],
         ["http", "responses"],
     ]
     fetch = found[-1]
@@ -87,7 +90,7 @@ def test_each_unanswered_lookup_is_an_assumption_naming_what_was_asked_and_the_d
 def test_the_values_the_defaults_gave_are_what_the_strategy_read():
     r = run(block_strategy(LOOKUPS))
     out = r.session.datamodel.evaluate("out")
-    assert out == {"item": {}, "value": "", "again": "", "listed": 0, "option": "", "stat": 0}
+    assert out == {"item": {}, "value": "", "again": "", "listed": 0, "option": "", "stat": 0, "holiday": 0}
 
 
 def test_adding_each_suggestion_to_the_profile_answers_the_question():
@@ -121,7 +124,7 @@ def test_the_summary_lines_name_each_assumption_and_where_to_answer_it():
 
     r = run(block_strategy(LOOKUPS))
     lines = summary_lines(r.platform.assumptions)
-    assert lines[0] == "  assumed data (6), add it to the fakes profile to decide it yourself:"
+    assert lines[0] == "  assumed data (7), add it to the fakes profile to decide it yourself:"
     assert lines[2] == (
         '    list value GLOBAL_GVP_SETTING/OPM/greeting: assumed ""; '
         "answer it at $.lists.GLOBAL_GVP_SETTING.OPM.greeting"
@@ -130,6 +133,6 @@ def test_the_summary_lines_name_each_assumption_and_where_to_answer_it():
         "    statistic VQ_Sales@Stat_Server.Q/StatCallsInQueue: assumed 0; "
         'answer it at $.statistics["VQ_Sales@Stat_Server.Q|StatCallsInQueue"]'
     )
-    assert lines[6].startswith("    url https://api.example.com/customer?ani=5551234/get (line ")
-    assert lines[6].endswith('assumed {"body": "{}", "status": 200}; answer it at $.http.responses[+]')
+    assert lines[7].startswith("    url https://api.example.com/customer?ani=5551234/get (line ")
+    assert lines[7].endswith('assumed {"body": "{}", "status": 200}; answer it at $.http.responses[+]')
     assert summary_lines([]) == []

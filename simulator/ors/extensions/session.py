@@ -410,6 +410,10 @@ JS = r"""
       var v = F.special_days[table + '/' + day];
       if (v === undefined) v = F.special_days[day];
       var now = zoned(zone);  // an unknown zone fails even when the day is not configured
+      if (v === undefined) {
+        return __orsAssume('special day', {table: String(table), day: String(day)}, 0,
+                           ['special_days', table + '/' + day]);
+      }
       if (!Array.isArray(v)) return v ? 1 : 0;
       for (var i = 0; i < v.length; i++) if (covers(v[i], now, useTime)) return 1;
       return 0;
