@@ -23,13 +23,27 @@ import posixpath
 import re
 import weakref
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.scxml.datamodel import UNDEFINED, JSError
 
 from .extensions import BY_NAME, module_for_namespace
-from .extensions.base import NO_DEFAULT, Action, Attr, Child, Emit, FakeEnv, Module, Request, error_emit, split_tag
+from .extensions.base import (
+    NO_DEFAULT,
+    Action,
+    Attr,
+    Child,
+    Emit,
+    FakeEnv,
+    Module,
+    Request,
+    duration_seconds,
+    error_emit,
+    required_refusal,
+    split_tag,
+)
 from .extensions.interaction import interaction_object
 from .extensions.session import zone_now
 from .fakes import FakesProfile
@@ -142,8 +156,21 @@ class OrsPlatform(FakeEnv):
         self._counter += 1
         return f"{kind.upper()}{self._counter:05d}"
 
+    @property
+    def ended(self) -> bool:
+        """Whether the session has ended (a top-level final, cancelled, or stopped by an error)."""
+        return self.session.status in ("final", "cancelled", "error")
+
+    def _close_if_ended(self) -> None:
+        """ORS drops the requests of an ended session silently: they are ``closed``."""
+        if self.ended:
+            for r in self.requests.values():
+                if r.status in ("pending", "manual"):
+                    r.status = "closed"
+
     def pending(self, module: str | None = None, action: str | None = None) -> list[Request]:
         """Live (pending or manual) requests, optionally of one module/action."""
+        self._close_if_ended()
         return [
             r
             for r in self.requests.values()
@@ -431,12 +458,29 @@ class OrsPlatform(FakeEnv):
         elif problems:
             emits = [error_emit(module, action, "invalidattribute", "; ".join(problems), 0.0)]
             request.answered_by = "platform"
+        elif (refusal := (action.refuse or partial(required_refusal, module, action))(request)) is not None:
+            # what ORS itself refuses, whatever the fakes would answer
+            emits = [error_emit(module, action, refusal[0], refusal[1], 0.0)]
+            request.answered_by = "platform"
         else:
-            emits = self._answer(module, action, request)
+            emits = self._with_timeout(module, action, request, self._answer(module, action, request))
         if request.status == "manual":
+            self._schedule(request, emits)  # only its timeout, if it has one: a user answers it
             return
         self._schedule(request, emits)
         self._triggers(request)
+
+    def _with_timeout(self, module: Module, action: Action, request: Request, emits: list[Emit]) -> list[Emit]:
+        """Honour the action's declared timeout: no final answer within it -> ``error.<module>.<action>
+        {error: 'timeout'}`` at that virtual time, and the answers after it are not sent."""
+        if action.timeout is None:
+            return emits
+        name, unit = action.timeout
+        seconds = duration_seconds(request.attributes.get(name), unit)
+        if not seconds or any(e.final and e.delay <= seconds for e in emits):
+            return emits
+        error = error_emit(module, action, "timeout", f"no answer within {seconds:g} s ({name})", seconds)
+        return [*(e for e in emits if e.delay < seconds), error]
 
     def _answer(self, module: Module, action: Action, request: Request) -> list[Emit]:
         rule = self.fakes.match(request)
@@ -543,6 +587,11 @@ class OrsPlatform(FakeEnv):
         `sendid` becomes ``_event.sendid`` (web requests answered by ``<ws:response>``).
         """
         effects = [effect] if effect is not None else []
+        leaving = (
+            data.get("interactionid") if name == "interaction.deleted" or self._routes(name, data, request) else None
+        )
+        if leaving is not None:
+            self._interaction_leaves(str(leaving), "the interaction left the strategy")
         if name == "interaction.deleted" and data.get("interactionid") is not None:
             ixn = str(data["interactionid"])
             if self.interactions.pop(ixn, None) is not None:
@@ -561,6 +610,15 @@ class OrsPlatform(FakeEnv):
         if entry is not None and entry[0] is event.data:
             for effect in entry[1]:
                 effect(self)
+
+    def _routes(self, name: str, data: Mapping[str, Any], request: Request | None) -> bool:
+        """Whether this event reports the interaction routed away (by a module's outcome hook)."""
+        for module in BY_NAME.values():
+            if module.outcome is not None:
+                new = module.outcome(name, data, request, self.outcome)
+                if new is not None:
+                    return new.get("status") == "routed"
+        return False
 
     def _note_outcome(self, name: str, data: Mapping[str, Any], request: Request | None) -> None:
         """Each module's outcome hook says how its events change the outcome; routed and
@@ -598,6 +656,9 @@ class OrsPlatform(FakeEnv):
         request = self.requests.get(request_id)
         if request is None:
             raise KeyError(f"no request {request_id!r} in this session")
+        self._close_if_ended()
+        if request.status == "closed":
+            raise ValueError(f"request {request_id} is closed: the session has ended")
         if request.status not in ("pending", "manual"):
             raise ValueError(f"request {request_id} is already {request.status}")
         for timer in self._timers.pop(request_id, []):
@@ -632,28 +693,34 @@ class OrsPlatform(FakeEnv):
         self._schedule_timer(delay, lambda: self.deliver(name, payload, effect, sendid=sendid))
 
     def hangup(self, abandon: bool = False, interactionid: str | None = None) -> None:
-        """The caller hangs up: running dialogs fail (``cancelled``), then ``interaction.deleted``."""
+        """The caller hangs up: what runs for the call ends (dialogs fail ``cancelled``), the other
+        pending requests are dropped, then (``interaction.abandoned`` and) ``interaction.deleted``."""
         ixn = interactionid or self.primary_interaction_id()
         if ixn is None:
             return
         self.outcome["hangup"] = True
-        code = self.fakes.dialog["hangup_error"]
-        for request in self.pending("dialog"):
-            self.cancel_request(request.id, [])
-            error = Emit(
-                f"error.dialog.{request.action}",
-                {"error": code, "description": "the caller hung up", "extensions": {}},
-                final=True,
-            )
-            self._deliverer(request, error)()  # before interaction.deleted, in this order
+        self._interaction_leaves(ixn, "the caller hung up")
         for request in self.pending():
-            if request.module != "dialog":
-                for timer in self._timers.pop(request.id, []):
-                    self._cancel_timer(timer)
-                request.status = "cancelled"
+            for timer in self._timers.pop(request.id, []):
+                self._cancel_timer(timer)
+            request.status = "cancelled"
         if abandon:
             self.deliver("interaction.abandoned", {"interactionid": ixn})
         self.deliver("interaction.deleted", {"interactionid": ixn, "resultof": "deletion"})
+
+    def _interaction_leaves(self, ixn: str, why: str) -> None:
+        """An interaction leaves the strategy (deleted, routed): each module ends what it runs for
+        it, as ORS does; the events that says so are delivered at once, before the event that
+        reports the departure."""
+        for module in BY_NAME.values():
+            if module.interaction_left is None:
+                continue
+            for request, emit in module.interaction_left(self, ixn, why):
+                for timer in self._timers.pop(request.id, []):
+                    self._cancel_timer(timer)
+                request.status = "cancelled"
+                request.answered_by = request.answered_by or "platform"
+                self._deliverer(request, emit)()
 
     def party_changed(self, focusdeviceid: str, devicetype: str = "routepoint") -> None:
         """The call moved: update ``parties`` and send ``interaction.partystatechanged``."""
@@ -733,13 +800,15 @@ class OrsPlatform(FakeEnv):
     # -- summary ------------------------------------------------------------------------------
 
     def requests_json(self, finished: bool = False) -> list[dict[str, Any]]:
-        """Every request with its status and responses; once the session ended, ORS drops the
-        requests still pending silently (shown as ``dropped``)."""
+        """Every request with its status and responses; once the session ended, the requests it
+        left pending are ``closed`` (ORS drops them silently).  `finished`: the caller's view that
+        the session ended (the same, kept for callers that pass it)."""
+        self._close_if_ended()
         out = []
         for r in self.requests.values():
             record = r.to_json()
             if finished and r.status in ("pending", "manual"):
-                record["status"] = "dropped"
+                record["status"] = "closed"
             out.append(record)
         return out
 

@@ -31,8 +31,18 @@ def actions(defaults: bool = False):
                 yield pytest.param(module, action, id=f"{name}:{action.name}")
 
 
+#: what ORS needs besides the required attributes, or it refuses the request whatever the fakes
+#: say (test_refusals.py): a URL to fetch, a target to look for, an application to run
+NEEDS = {
+    ("session", "fetch"): ("srcexpr=\"'http://api.example.com/x'\"", ""),
+    ("queue", "submit"): ("", '<queue:targets><queue:target name="\'Sales\'" type="agentgroup"/></queue:targets>'),
+    ("dialog", "start"): ("", '<param name="APP_URI" expr="\'http://gvp.example.com/app.vxml\'"/>'),
+}
+
+
 def element(module, action) -> str:
-    """A minimal element: every required attribute with a plausible value; requestid location."""
+    """A minimal element: every required attribute with a plausible value; requestid location;
+    what ORS needs to accept the request (NEEDS)."""
     attrs = ["requestid=\"App_B['requestid']\""] if action.attr("requestid") else []
     for attr in action.attributes:
         if attr.required and attr.name != "requestid":
@@ -43,7 +53,11 @@ def element(module, action) -> str:
         attrs.append('interactionid="system.InteractionID"')
     if module.name == "dialog" and action.name == "playsound":
         attrs.append('duration="1"')
-    return f"<{PREFIX[module.name]}:{action.name} {' '.join(attrs)}/>"
+    extra_attr, children = NEEDS.get((module.name, action.name), ("", ""))
+    if extra_attr:
+        attrs.append(extra_attr)
+    tag = f"{PREFIX[module.name]}:{action.name}"
+    return f"<{tag} {' '.join(attrs)}>{children}</{tag}>" if children else f"<{tag} {' '.join(attrs)}/>"
 
 
 def harness(module, action) -> str:

@@ -130,7 +130,7 @@ def test_cancel_by_interaction_and_queue_cancels_the_requests_in_that_queue():
     r = run(block_strategy(block))
     assert r.session.final_state == "ok"
     statuses = [q["status"] for q in r.summary()["requests"]]
-    assert statuses[:2] == ["cancelled", "dropped"]  # the session ended with VQ2 still queued
+    assert statuses[:2] == ["cancelled", "closed"]  # the session ended with VQ2 still queued
 
 
 def test_query_reports_priority_position_and_time_waited():

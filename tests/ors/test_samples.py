@@ -197,7 +197,7 @@ def test_a_blacklisted_caller_is_disconnected(project):
     r = run(project, {"http": {"responses": [{"url": "re:getDetailByPhoneKey", "body": body}]}})
     assert "MainWorkflow.Disconnect2" in blocks(r)
     summary = r.summary()
-    assert (summary["requests"][-1]["action"], summary["requests"][-1]["status"]) == ("terminate", "dropped")
+    assert (summary["requests"][-1]["action"], summary["requests"][-1]["status"]) == ("terminate", "closed")
     assert summary["outcome"] == {"status": "terminated", "reason": "ixn:terminate"}
 
 
@@ -253,4 +253,4 @@ def test_an_unexpected_error_while_waiting_ends_the_session_through_the_ipd_hand
         )
         == "error.custom.failure"
     )
-    assert r.summary()["requests"][-1]["status"] == "dropped"
+    assert r.summary()["requests"][-1]["status"] == "closed"

@@ -83,6 +83,9 @@ class Attr:
     #: allowed values (after evaluation); ``None`` = unrestricted
     values: tuple[Any, ...] | None = None
     doc: str = ""
+    #: the ``error`` ORS answers when a required attribute evaluates to nothing (default: the
+    #: module's ``invalid_error``), e.g. ``invaliddestination`` for a redirect's ``to``
+    invalid_error: str | None = None
     #: ORS rule for expression attributes: when evaluating a *bare token* (``route="false"``,
     #: ``type="ann"``) throws a ReferenceError, the token itself is the value.
     bare_token_literal: bool = True
@@ -157,7 +160,8 @@ class Request:
     children: list[dict[str, Any]]
     file: str | None = None
     line: int | None = None
-    status: Literal["pending", "manual", "answered", "cancelled"] = "pending"
+    #: ``closed``: still pending when the session ended (ORS drops it)
+    status: Literal["pending", "manual", "answered", "cancelled", "closed"] = "pending"
     #: the events already delivered (name, data, virtual time)
     responses: list[dict[str, Any]] = field(default_factory=list)
     #: what answered it: "default", "rule:<index>", "manual", "platform"
@@ -287,6 +291,8 @@ FakeFn = Callable[[Request, FakeEnv], list[Emit]]
 #: An outcome hook: ``(event name, event data, request answered or None, current outcome)`` -> the
 #: new outcome (``{"status": "routed", ...}``), or None when the event does not change it.
 OutcomeFn = Callable[[str, Mapping[str, Any], Request | None, Mapping[str, Any]], dict[str, Any] | None]
+#: What ends when an interaction leaves: ``(env, interaction id, why)`` -> ``[(request, final event)]``.
+LeftFn = Callable[[FakeEnv, str, str], list[tuple[Request, Emit]]]
 #: Checks JSON schema cannot express: ``(section value, "$.<section>")`` -> problems ``"<path>: <why>"``.
 CheckFn = Callable[[Any, str], list[str]]
 
@@ -344,6 +350,11 @@ class Action(_Declared):
     #: False for actions that produce no request/events (e.g. ``<dialog:runtreatments>``
     #: standalone or treatments inside a submit)
     asynchronous: bool = True
+    #: the attribute holding this action's timeout and its unit in seconds (``("timeout", 1.0)``;
+    #: ms: 0.001): without a final answer by then the platform answers ``error: 'timeout'``
+    timeout: tuple[str, float] | None = None
+    #: what ORS itself refuses whatever the fakes say: request -> ``(error, description)`` or None
+    refuse: Callable[[Request], tuple[str, str] | None] | None = None
     #: rule ``match`` keys computed from the request besides its attributes: key -> the values
     #: a rule's expected value is compared with (any may match), e.g. a submit's ``targets``
     match_keys: Mapping[str, Callable[[Request], list[Any]]] = field(default_factory=dict)
@@ -393,6 +404,12 @@ class Module:
     rule_params: Mapping[str, Any] | None = None
     #: how this module's events change the strategy's outcome (see :data:`OutcomeFn`)
     outcome: OutcomeFn | None = None
+    #: the ``error`` of a request ORS refuses (``invalidattribute``; statistic: ``Request Invalid``)
+    invalid_error: str = "invalidattribute"
+    #: an interaction leaves the strategy (deleted, routed away): ``(env, interaction id, why)`` ->
+    #: the module's requests for it that end, each with the event that ends it (empty: closed
+    #: silently, e.g. through ``env.cancel_request``)
+    interaction_left: LeftFn | None = None
     #: extra ``__orsFakes`` data derived from the merged profile (e.g. defaults that follow
     #: another section), for the module's JS surface
     js_data: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
@@ -440,6 +457,8 @@ def module(
     rule_params: Mapping[str, Any] | None = None,
     outcome: OutcomeFn | None = None,
     js_data: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
+    interaction_left: LeftFn | None = None,
+    invalid_error: str = "invalidattribute",
 ) -> Module:
     """Build a :class:`Module` with the Genesys namespace conventions filled in."""
     namespace = GENESYS_NS_BASE + name
@@ -459,6 +478,8 @@ def module(
         rule_params=rule_params,
         outcome=outcome,
         js_data=js_data,
+        interaction_left=interaction_left,
+        invalid_error=invalid_error,
     )
 
 
@@ -501,6 +522,34 @@ def request_interaction_id(request: Request, env: FakeEnv) -> str | None:
 def default_done(module_: Module, action: Action, delay: float = 0.1, **data: Any) -> list[Emit]:
     """The generic success answer: ``<prefix>.<action>.done`` after `delay` virtual seconds."""
     return [Emit(module_.done_event(action), data, delay=delay, final=True)]
+
+
+def duration_seconds(value: Any, unit: float = 1.0) -> float | None:
+    """A timeout/duration attribute in seconds: a number of `unit` seconds, or a CSS2 time
+    (``'10s'``, ``'200ms'``); None when absent, zero, negative or unreadable."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s)?", text)
+        if match is None:
+            return None
+        number = float(match.group(1))
+        seconds = number / 1000 if match.group(2) == "ms" else number if match.group(2) == "s" else number * unit
+    elif isinstance(value, (int, float)):
+        seconds = float(value) * unit
+    else:
+        return None
+    return seconds if seconds > 0 else None
+
+
+def required_refusal(module_: Module, action: Action, request: Request) -> tuple[str, str] | None:
+    """``(error, description)`` when a required attribute evaluated to nothing (undefined, null or
+    ``""``): ORS refuses such a request whatever would have answered it."""
+    for attr in action.attributes:
+        if attr.required and attr.kind != "location" and request.attributes.get(attr.name) in (None, ""):
+            return attr.invalid_error or module_.invalid_error, f"{attr.name} is required"
+    return None
 
 
 def error_emit(module_: Module, action: Action, error: str, description: str, delay: float = 0.0) -> Emit:

@@ -260,6 +260,7 @@ FAKES = (FakesSection("classification", FAKES_SCHEMA, {}, js=True),)
 
 MODULE = module(
     "classification",
+    invalid_error=REQUEST_INVALID,
     fakes=FAKES,
     actions=(CLASSIFY, SCREEN),
     events=(

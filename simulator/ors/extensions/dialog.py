@@ -22,10 +22,12 @@ from .base import (
     FakeEnv,
     FakesSection,
     Request,
+    duration_seconds,
     error_emit,
     find_children,
     module,
     request_interaction_id,
+    required_refusal,
 )
 
 #: the profile section this module reads; a rule's ``params`` follow the same schema
@@ -126,6 +128,23 @@ def _ixn_missing(request: Request, env: FakeEnv, action: Action) -> list[Emit] |
     return None
 
 
+def refuse_start(request: Request) -> tuple[str, str] | None:
+    """A dialog with no application to run is refused whatever the fakes say: ``<param name=
+    'APP_URI'>`` (Composer) or ``APP_ID`` must give one."""
+    refusal = required_refusal(MODULE, START, request)
+    if refusal is not None:
+        return refusal
+    app = {
+        p["attributes"].get("name"): p["attributes"].get("expr")
+        for p in find_children(request.children, "param")
+        if p["attributes"].get("name") in ("APP_URI", "APP_ID")
+    }
+    if any(v not in (None, "") for v in app.values()):
+        return None
+    shown = next(iter(app.values()), None)
+    return "invalidattribute", f"The attribute dialog:APP_URI has an invalid value ({'' if shown is None else shown})"
+
+
 def fake_start(request: Request, env: FakeEnv) -> list[Emit]:
     """After ``duration`` s: attach the IVR's udata, ``interaction.udata.changed``, then done."""
     action = MODULE.actions["start"]
@@ -203,6 +222,7 @@ def fake_collecting(name: str) -> object:
         delay = prompts * float(cfg["prompt_seconds"]) + 1.0
         digits = str(cfg["digits"])
         inp = request.child("input")
+        start_timeout = duration_seconds(inp["attributes"].get("start_timeout")) if inp else None
         if inp:
             for key in ("term_digits", "ignore_digits"):
                 for ch in str(inp["attributes"].get(key) or ""):
@@ -210,6 +230,8 @@ def fake_collecting(name: str) -> object:
             max_digits = inp["attributes"].get("max_digits")
             if str(max_digits or "").strip().isdigit() and int(str(max_digits).strip()) > 0:
                 digits = digits[: int(str(max_digits).strip())]
+        if digits == "" and start_timeout is not None:  # nobody types: the first digit never comes
+            delay = prompts * float(cfg["prompt_seconds"]) + start_timeout
         if digits == "" and cfg["no_input"] == "error":
             return [error_emit(MODULE, action, "timeout", "no input", delay)]
         data = {"digits": digits, "extensions": dict(cfg["extensions"])}
@@ -246,6 +268,29 @@ def fake_createannouncement(request: Request, env: FakeEnv) -> list[Emit]:
     return [Emit("dialog.createannouncement.done", {"userannid": env.new_id("ann"), "extensions": {}}, 1.0, final=True)]
 
 
+def _for(request: Request, ixn: str) -> bool:
+    """Whether `request` plays for interaction `ixn` (no ``interactionid``: the first one)."""
+    return request.attributes.get("interactionid") in (None, "", 0, "0", ixn)
+
+
+def interaction_left(env: FakeEnv, ixn: str, why: str) -> list[tuple[Request, Emit]]:
+    """The call left: its running dialogs and treatments end with ``error.dialog.<action>
+    {error: dialog.hangup_error ('cancelled')}``; nothing keeps playing for a call that is gone."""
+    code = env.config("dialog")["hangup_error"]
+    return [
+        (
+            r,
+            Emit(
+                f"error.dialog.{r.action}",
+                {"error": code, "description": why, "extensions": {}},
+                final=True,
+            ),
+        )
+        for r in env.pending("dialog")
+        if _for(r, ixn)
+    ]
+
+
 TREATMENT_CHILDREN = (
     Child("play", open=True),
     Child("playsound", open=True),
@@ -264,6 +309,7 @@ START = Action(
     events=("dialog.start.done", "error.dialog.start", "dialog.start.requestid"),
     errors=("invalidattribute", "unknown", "invalidstate.null", "remote", "cancelled", "timeout"),
     fake=fake_start,
+    refuse=lambda request: refuse_start(request),
     doc="run a dialog application (GVP VXML via APP_URI)",
 )
 ACTIONS = (
@@ -331,6 +377,7 @@ MODULE = module(
     "dialog",
     actions=ACTIONS,
     fakes=FAKES,
+    interaction_left=interaction_left,
     events=(
         *(
             EventDecl(f"dialog.{a}.done", ("requestid", "interactionid", "extensions"))

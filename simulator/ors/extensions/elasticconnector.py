@@ -274,6 +274,7 @@ CREATEINDEXTEMPLATE = Action(
     ),
     events=("elasticconnector.createindextemplate.done", "error.elasticconnector.createindextemplate"),
     errors=_ERRORS,
+    timeout=("timeout", 0.001),
     fake=fake_createindextemplate,
     doc="create an index template (unless this ORS already created it with an equal or higher order)",
 )
@@ -289,6 +290,7 @@ CREATEDOC = Action(
     ),
     events=("elasticconnector.createdoc.done", "error.elasticconnector.createdoc"),
     errors=_ERRORS,
+    timeout=("timeout", 0.001),
     fake=fake_createdoc,
     doc="add a document (ES index API)",
 )
@@ -304,6 +306,7 @@ UPDATEDOC = Action(
     ),
     events=("elasticconnector.updatedoc.done", "error.elasticconnector.updatedoc"),
     errors=_ERRORS,
+    timeout=("timeout", 0.001),
     fake=fake_updatedoc,
     doc="update a document (ES update API)",
 )
@@ -312,6 +315,7 @@ DELETEDOC = Action(
     attributes=(REQUESTID, Attr("id", required=True, type="string", doc="document id"), _INDEX, _TYPE, _TIMEOUT),
     events=("elasticconnector.deletedoc.done", "error.elasticconnector.deletedoc"),
     errors=_ERRORS,
+    timeout=("timeout", 0.001),
     fake=fake_deletedoc,
     doc="delete a document",
 )

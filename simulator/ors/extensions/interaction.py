@@ -27,7 +27,9 @@ from .base import (
     error_emit,
     module,
     request_interaction_id,
+    required_refusal,
 )
+from .resource import resource_problem
 
 MEDIA_TYPES = (
     "TMediaVoice",
@@ -187,8 +189,6 @@ def fake_redirect(request: Request, env: FakeEnv) -> list[Emit]:
     problem = _guard(request, env, REDIRECT)
     if problem:
         return problem
-    if request.attributes.get("to") in (None, ""):
-        return [error_emit(MODULE, REDIRECT, "invaliddestination", "redirect without a destination ('to')", 0.05)]
     ixn = request_interaction_id(request, env)
     cfg = env.config("interaction_actions")
     extra = []
@@ -211,6 +211,15 @@ def fake_redirect(request: Request, env: FakeEnv) -> list[Emit]:
             )
         )
     return _done(request, env, REDIRECT, extra)
+
+
+def refuse_redirect(request: Request) -> tuple[str, str] | None:
+    """A redirect with no valid destination is refused (``invaliddestination``) whatever the fakes say."""
+    refusal = required_refusal(MODULE, REDIRECT, request)
+    if refusal is not None:
+        return refusal
+    problem = resource_problem(request.attributes.get("to"))
+    return ("invaliddestination", f"to: {problem}") if problem else None
 
 
 def fake_attach(request: Request, env: FakeEnv) -> list[Emit]:
@@ -265,7 +274,13 @@ REDIRECT = Action(
         REQUESTID,
         IXN,
         Attr("from", type="string", doc="routing point the call sits on"),
-        Attr("to", required=True, type="resource", doc="DN/label string or a resource object"),
+        Attr(
+            "to",
+            required=True,
+            type="resource",
+            invalid_error="invaliddestination",
+            doc="DN/label string or a resource object",
+        ),
         Attr("type", doc="_genesys.queue.rType value"),
         HINTS,
         Attr("detach", type="boolean", default=False, doc="leave the session as part of the redirect"),
@@ -278,6 +293,8 @@ REDIRECT = Action(
     events=("interaction.redirect.done", "error.interaction.redirect"),
     errors=(*_ERRORS, "badtranslation"),
     fake=fake_redirect,
+    refuse=lambda request: refuse_redirect(request),
+    timeout=("timeout", 1.0),
 )
 ATTACH = Action(
     "attach",

@@ -27,6 +27,7 @@ from .base import (
     error_emit,
     find_children,
     module,
+    required_refusal,
 )
 
 _AGENT = {
@@ -179,13 +180,14 @@ def submit_result(request: Request, env: FakeEnv, agent: dict[str, Any]) -> dict
 
 
 def fake_submit(request: Request, env: FakeEnv) -> list[Emit]:
-    """Default submit: ``queue.submit.requestid`` at once, then an agent after the agent delay.
+    """Default submit: ``queue.submit.requestid`` at once, then the profile's agent after the agent
+    delay (``queue.submit.done``).
 
-    When the submit's ``timeout`` is shorter than the agent delay: ``error.queue.submit
-    {error:'timeout'}`` after the timeout; with ``clearontimeout`` false the request stays queued
-    and the agent still arrives later (``queue.submit.done``). With no agent available
-    (``queue.available`` false) the error comes after the timeout, or after the agent delay when
-    the submit has none.
+    The submit's ``timeout`` (seconds) shorter than the wait: ``error.queue.submit
+    {error:'timeout'}`` at the timeout; with ``clearontimeout`` false the request stays queued (the
+    agent still arrives later).  No agent available (``queue.available`` false): the request stays
+    queued - until its timeout when it has one (then as above), else until the call ends (URS
+    keeps looking; nothing is sent).
     """
     cfg = env.config("queue")
     emits = [Emit("queue.submit.requestid", {}, delay=0.0)]
@@ -194,16 +196,32 @@ def fake_submit(request: Request, env: FakeEnv) -> list[Emit]:
         timeout_s = float(timeout) if timeout not in (None, "") else None
     except (TypeError, ValueError):
         timeout_s = None
+    if timeout_s is not None and timeout_s <= 0:
+        timeout_s = None
     delay = float(cfg["delay"])
     available = bool(cfg["available"])
     done = Emit("queue.submit.done", submit_result(request, env, cfg["agent"]), delay=delay, final=True)
-    if available and not (timeout_s is not None and 0 < timeout_s < delay):
+    if available and (timeout_s is None or timeout_s >= delay):
         return [*emits, done]
-    wait = timeout_s if timeout_s and timeout_s > 0 else delay
-    stays = available and request.attributes.get("clearontimeout") is not True
-    error = error_emit(MODULE, SUBMIT, "timeout", "no target available within the timeout", delay=wait)
+    if timeout_s is None:  # no agent and no timeout: queued until the call ends
+        return emits
+    stays = request.attributes.get("clearontimeout") is not True
+    error = error_emit(MODULE, SUBMIT, "timeout", "no target available within the timeout", delay=timeout_s)
     emits.append(Emit(error.name, error.data, error.delay, final=not stays))
-    return [*emits, done] if stays else emits
+    return [*emits, done] if stays and available else emits
+
+
+def refuse_submit(request: Request) -> tuple[str, str] | None:
+    """A submit with no valid target is refused whatever the fakes say: URS has nothing to look for
+    (a target needs a name: ``name@server.TYPE``; a skill expression counts as one)."""
+    refusal = required_refusal(MODULE, SUBMIT, request)
+    if refusal is not None:
+        return refusal
+    if any(t.split("@")[0].lstrip("?").strip() for t in target_strings(request) if not t.startswith("{")):
+        return None
+    if any(t.startswith("{") and t.split("}", 1)[1].split("@")[0].strip() for t in target_strings(request)):
+        return None
+    return "invalidattribute", "queue:submit has no valid target (no <queue:target name> or <queue:targetid expr>)"
 
 
 def fake_cancel(request: Request, env: FakeEnv) -> list[Emit]:
@@ -275,6 +293,7 @@ SUBMIT = Action(
     events=("queue.submit.requestid", "queue.submit.done", "error.queue.submit", "queue.cancel.done"),
     errors=("timeout", "invalidattribute", "unknown"),
     fake=fake_submit,
+    refuse=refuse_submit,
     match_keys={"targets": target_strings},
     doc="queue the interaction for a target; answers requestid, then done (or error on timeout)",
 )
@@ -356,6 +375,14 @@ JS = r"""
 """
 
 
+def interaction_left(env: FakeEnv, ixn: str, why: str) -> list[tuple[Request, Emit]]:
+    """The call left: URS forgets its queued submits (closed without an event)."""
+    for r in env.pending("queue", "submit"):
+        if r.attributes.get("interactionid") in (None, "", 0, "0", ixn):
+            env.cancel_request(r.id, [])
+    return []
+
+
 def outcome(name: str, data: Mapping[str, Any], request: Request | None, current: Mapping[str, Any]) -> Any:
     """A submit answered with a target routes the call unless the strategy routes itself (``route`` false)."""
     if name == "queue.submit.done" and request is not None and request.attributes.get("route") is not False:
@@ -368,6 +395,7 @@ MODULE = module(
     actions=(SUBMIT, CANCEL, QUERY, UPDATE),
     fakes=FAKES,
     outcome=outcome,
+    interaction_left=interaction_left,
     events=(
         EventDecl("queue.submit.requestid", ("requestid", "interactionid"), "the request was accepted"),
         EventDecl(

@@ -13,7 +13,7 @@ import datetime as _dt
 import json
 import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from .. import timezones
 from .base import (
@@ -287,6 +287,26 @@ def fake_fetch(request: Request, env: FakeEnv) -> list[Emit]:
     return [Emit("session.fetch.done", {"content": text, "hints": headers}, delay=delay, final=True)]
 
 
+#: the URL forms each fetch method takes (spec 2.3: http(s) REST, ``urs/...`` URS functions, ``gesp:`` ESP)
+_URL_FORMS = {"urs": ("urs/", "/urs/"), "esp": ("gesp:",)}
+
+
+def refuse_fetch(request: Request) -> tuple[str, str] | None:
+    """A fetch without a usable URL is refused whatever the fakes say (``error: 'invalidattribute'``)."""
+    url = str(request.attributes.get("srcexpr") or request.attributes.get("src") or "").strip()
+    method = str(request.attributes.get("method") or "get").lower()
+    if not url:
+        return "invalidattribute", "The attribute session:srcexpr has an invalid value (): no URL to fetch"
+    if method in _URL_FORMS:
+        if not any(form in url for form in _URL_FORMS[method]):
+            return "invalidattribute", f"The attribute session:srcexpr has an invalid value ({url}) for method {method}"
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
+        return "invalidattribute", f"The attribute session:srcexpr has an invalid value ({url}): not an http(s) URL"
+    return None
+
+
 def fake_start(request: Request, env: FakeEnv) -> list[Emit]:
     """Start the document as a new session of the simulation; ``session.start.done {sessionid}``.
 
@@ -348,8 +368,10 @@ FETCH = Action(
     ),
     children=(PARAM, CONTENT),
     events=("session.fetch.done", "error.session.fetch"),
-    errors=("<status>", "0", "type"),
+    errors=("<status>", "0", "type", "timeout", "invalidattribute"),
     fake=fake_fetch,
+    refuse=refuse_fetch,
+    timeout=("timeout", 1.0),
     doc="HTTP/ESP/URS request; content comes back as a string",
 )
 START = Action(

@@ -385,6 +385,7 @@ JS = r"""
 
 MODULE = module(
     "statistic",
+    invalid_error=REQUEST_INVALID,
     actions=(SUBSCRIBE, UNSUBSCRIBE),
     fakes=FAKES,
     js_data=js_data,

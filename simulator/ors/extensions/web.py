@@ -167,6 +167,7 @@ RESPONSE = Action(
     events=("error.notallowed",),
     errors=("invalidattribute",),
     fake=fake_response,
+    refuse=lambda request: None,  # an empty requestid names no open request: error.notallowed (fake)
     doc="answer an HTTP request delivered as an event (ORS Web 2.0 API)",
 )
 
