@@ -17,6 +17,7 @@ from rest_framework import serializers
 from designer.importing import text_of
 from designer.models import COMMENT_MAX_LENGTH, MESSAGE_MAX_LENGTH, NAME_MAX_LENGTH, PATH_MAX_LENGTH
 from designer.starters import STARTERS
+from simulator.ors import projectfiles
 
 # --------------------------------------------------------------------------------------------
 # Requests
@@ -249,12 +250,8 @@ class VersionDetailSerializer(VersionSerializer):
 
 
 def entry_candidates(file_set: Any) -> list[str]:
-    """Documents of a version or draft a user may start from: its entry first, then the rule's candidates."""
-    from simulator.ors.projectfiles import choose_entry
-
-    candidates = choose_entry(file_set.read_files()).candidates
-    entry = file_set.entry
-    return ([entry] if entry else []) + [path for path in candidates if path != entry]
+    """Documents of a version or draft a user may start from (projectfiles.entry_candidates)."""
+    return projectfiles.entry_candidates(file_set.read_files(), file_set.entry)
 
 
 class VersionCreatedSerializer(VersionSerializer):

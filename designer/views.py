@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from designer import history
@@ -419,9 +420,25 @@ def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
         {
             "project": version.project,
             "version": version,
-            "payload": version_page_data(version, can_edit=has_role(role, Role.EDITOR), with_texts=False),
+            "payload": show_entry(request, version_page_data(version, has_role(role, Role.EDITOR), with_texts=False)),
         },
     )
+
+
+def show_entry(request: HttpRequest, payload: dict[str, Any]) -> dict[str, Any]:
+    """The diagram payload for `?entry=<path>`: another IPD or runnable workflow, nothing saved.
+
+    `shown` is the document drawn; the graph and lint URLs ask the API for it. A path that is
+    not one of the payload's `entries` is ignored (the stored entry is drawn).
+    """
+    picked = request.GET.get("entry", "")
+    shown = picked if picked in payload["entries"] else payload["entry"]
+    payload["shown"] = shown
+    if shown and shown != payload["entry"]:
+        query = "?" + urlencode({"entry": shown})
+        payload["urls"] = {**payload["urls"], "graph": payload["urls"]["graph"] + query}
+        payload["urls"]["lint"] += query
+    return payload
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +501,7 @@ def draft_diagram(request: HttpRequest, project_id: int) -> HttpResponse:
             "project": draft.project,
             "draft": draft,
             "version": draft.base,
-            "payload": draft_page_data(draft, with_texts=False),
+            "payload": show_entry(request, draft_page_data(draft, with_texts=False)),
         },
     )
 

@@ -23,6 +23,8 @@ class Simulation(models.Model):
     #: project file the fakes came from (`fakes/x.json`), informative; "" for inline/default fakes
     fakes_source = models.CharField(max_length=500, blank=True)
     seed = models.IntegerField(default=0)
+    #: document the simulation starts from ("": the version's entry); another IPD or workflow of it
+    entry = models.CharField(max_length=500, blank=True)
     #: inputs log: [{"op": ..., ..., "seq": last trace record number after the op}] (see sessions.py)
     inputs = models.JSONField(default=list, blank=True)
     #: where runs stop (simulator.sessions.Breakpoints JSON); not part of the replayed inputs

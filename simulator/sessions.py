@@ -476,7 +476,7 @@ def resolve_fakes(files: Mapping[str, bytes], fakes: Any, interaction: Any = Non
 def build_runtime(simulation: Any) -> SimulationRuntime:
     """A runtime for a Simulation row, replayed to the end of its saved inputs log (sync: DB)."""
     files, entry = version_files(simulation.version)
-    runtime = SimulationRuntime(files, entry, simulation.fakes or {}, simulation.seed)
+    runtime = SimulationRuntime(files, simulation.entry or entry, simulation.fakes or {}, simulation.seed)
     for op in simulation.inputs or []:
         runtime.apply(op)
     with contextlib.suppress(OpError):  # a stored value from an older schema is dropped

@@ -15,12 +15,14 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
 from simulator import sessions
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError, load_fakes
+from simulator.ors.projectfiles import entry_candidates
 
 
 def page(view: Any) -> Any:
@@ -62,18 +64,35 @@ def _create(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_version_for_user(request.user, version_id, request_share_tokens(request))
     files, _ = sessions.version_files(version)
     fakes_path = request.POST.get("fakes") or request.GET.get("fakes") or ""
+    # Any IPD or runnable workflow of the version may be simulated, without saving a version.
+    entries = entry_candidates(files, version.entry)
+    entry = request.POST.get("entry") or request.GET.get("entry") or version.entry
     if request.method != "POST":
         fakes_files = sorted(p for p in files if p.startswith("fakes/") and p.endswith(".json"))
         return render(
             request,
             "simulator/start.html",
-            {"version": version, "fakes_files": fakes_files, "selected": fakes_path},
+            {
+                "version": version,
+                "fakes_files": fakes_files,
+                "selected": fakes_path,
+                "entries": entries,
+                "entry": entry,
+            },
         )
+    if entry not in entries:
+        return _cannot_open(request, f"{entry!r} is not a document this version can start from", version)
     try:
         fakes, source = sessions.resolve_fakes(files, fakes_path or None)
     except sessions.OpError as exc:
         return _cannot_open(request, str(exc), version)
-    simulation = Simulation.objects.create(owner=request.user, version=version, fakes=fakes, fakes_source=source)
+    simulation = Simulation.objects.create(
+        owner=request.user,
+        version=version,
+        fakes=fakes,
+        fakes_source=source,
+        entry="" if entry == version.entry else entry,
+    )
     return redirect("simulator-simulation-detail", simulation_id=simulation.pk)
 
 
@@ -101,6 +120,7 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
     simulation, role = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
     version = simulation.version
     files, entry = sessions.version_files(version)
+    entry = simulation.entry or entry
     fakes_files = {}
     for path in sorted(p for p in files if p.startswith("fakes/") and p.endswith(".json")):
         try:
@@ -117,7 +137,8 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
         "fakes_files": fakes_files,
         "urls": {
             "ws": f"/ws/simulations/{simulation.pk}/",
-            "graph": reverse("designer-api-version-graph", args=[version.pk]),
+            "graph": reverse("designer-api-version-graph", args=[version.pk])
+            + (f"?{urlencode({'entry': entry})}" if simulation.entry else ""),
             "editor": reverse("designer-version-editor", args=[version.pk]),
             "version": reverse("designer-version-detail", args=[version.pk]),
         },

@@ -278,6 +278,12 @@ def choose_entry(files: Mapping[str, bytes]) -> EntryChoice:
     return EntryChoice("", reason[0].upper() + reason[1:] + ".", candidates, warnings, workflows)
 
 
+def entry_candidates(files: Mapping[str, bytes], entry: str) -> list[str]:
+    """Documents a user may start a diagram or simulation from: `entry` first, then choose_entry's candidates."""
+    candidates = choose_entry(files).candidates
+    return ([entry] if entry else []) + [path for path in candidates if path != entry]
+
+
 def read_project(
     path: Path, limits: Limits = DEFAULT_LIMITS, suffixes: Iterable[str] | None = None
 ) -> dict[str, bytes]:

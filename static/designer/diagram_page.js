@@ -77,6 +77,9 @@
 
   async function main() {
     legend();
+    // Picking another entry document redraws at once (a GET form: the server sets the URLs).
+    const entry = $("diagram-entry-select");
+    if (entry) entry.addEventListener("change", () => entry.form.requestSubmit());
     let graph;
     try {
       graph = await window.orchweb.getJSON(el.dataset.graphUrl);
