@@ -22,7 +22,7 @@ import json
 import posixpath
 import re
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -595,7 +595,7 @@ class OrsPlatform(FakeEnv):
         if name == "interaction.deleted" and data.get("interactionid") is not None:
             ixn = str(data["interactionid"])
             if self.interactions.pop(ixn, None) is not None:
-                effects.append(lambda p: p._js(f"_genesys.ixn.__remove({json.dumps(ixn)});"))
+                effects.append(lambda _env: self._js(f"_genesys.ixn.__remove({json.dumps(ixn)});"))
         self._note_outcome(name, data, request)
         self._trace("response", {"request": request.id if request else None, "event": name, "data": dict(data)})
         payload = dict(data)
@@ -648,7 +648,7 @@ class OrsPlatform(FakeEnv):
 
     # -- user / scenario API ------------------------------------------------------------------
 
-    def respond(self, request_id: str, events: list[Mapping[str, Any]]) -> Request:
+    def respond(self, request_id: str, events: Sequence[Mapping[str, Any]]) -> Request:
         """Answer a (manual or pending) request with events of the user's choice.
 
         Each event is ``{"name", "data"?, "delay"?}``; the last one completes the request.
@@ -729,7 +729,11 @@ class OrsPlatform(FakeEnv):
             return
         obj["parties"] = [{"device": focusdeviceid, "devicetype": devicetype}, *obj["parties"][1:]]
         data = {"interactionid": obj["g_uid"], "focusdeviceid": focusdeviceid}
-        self.deliver("interaction.partystatechanged", data, lambda p: p.add_interaction(obj=obj))
+
+        def mirror(env: FakeEnv) -> None:
+            env.add_interaction(obj=obj)
+
+        self.deliver("interaction.partystatechanged", data, mirror)
 
     def udata_changed(self, data: Mapping[str, Any]) -> None:
         """External attached-data change: update ``udata`` then ``interaction.udata.changed``."""

@@ -178,7 +178,7 @@ def fake_classify(request: Request, env: FakeEnv) -> list[Emit]:
         obj = platform.interaction(ixn_id)
         if obj is not None:  # still in the session when the answer arrives
             obj["categories"] = [dict(c) for c in found]
-            platform.add_interaction(obj=obj)  # type: ignore[attr-defined]  # re-mirrors it into JS
+            platform.add_interaction(obj=obj)  # re-mirrors it into JS
 
     effect = store_categories if cfg.get("attach_categories", True) else None
     return [Emit("classification.classify.done", {"categories": found}, delay=delay, final=True, effect=effect)]

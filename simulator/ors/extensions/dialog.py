@@ -20,6 +20,7 @@ from .base import (
     Emit,
     EventDecl,
     FakeEnv,
+    FakeFn,
     FakesSection,
     Request,
     duration_seconds,
@@ -209,7 +210,7 @@ def fake_playsound(request: Request, env: FakeEnv) -> list[Emit]:
     return [Emit("dialog.playsound.done", {"extensions": dict(cfg["extensions"])}, delay=seconds, final=True)]
 
 
-def fake_collecting(name: str) -> object:
+def fake_collecting(name: str) -> FakeFn:
     """Fake for collect/playandcollect/playandverify: the profile's digits (or no-input)."""
 
     def fake(request: Request, env: FakeEnv) -> list[Emit]:

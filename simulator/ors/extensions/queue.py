@@ -24,6 +24,7 @@ from .base import (
     FakesSection,
     JSMember,
     Request,
+    duration_seconds,
     error_emit,
     find_children,
     module,
@@ -191,13 +192,7 @@ def fake_submit(request: Request, env: FakeEnv) -> list[Emit]:
     """
     cfg = env.config("queue")
     emits = [Emit("queue.submit.requestid", {}, delay=0.0)]
-    timeout = request.attributes.get("timeout")
-    try:
-        timeout_s = float(timeout) if timeout not in (None, "") else None
-    except (TypeError, ValueError):
-        timeout_s = None
-    if timeout_s is not None and timeout_s <= 0:
-        timeout_s = None
+    timeout_s = duration_seconds(request.attributes.get("timeout"))
     delay = float(cfg["delay"])
     available = bool(cfg["available"])
     done = Emit("queue.submit.done", submit_result(request, env, cfg["agent"]), delay=delay, final=True)
