@@ -6,8 +6,10 @@ views and the API call them, so the stale-parent rule and content addressing liv
 
 from __future__ import annotations
 
+import bisect
 import difflib
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,8 +204,117 @@ class FileDiff:
         return {"path": self.path, "status": self.status, "diff": self.diff, "binary": self.binary}
 
 
+#: a changed region with up to this many line pairs (lines before x lines after) is matched by
+#: difflib exactly; difflib's cost grows with that product (quadratic on a large rewrite)
+DIFF_EXACT_PAIRS = 1_000_000
+#: wall-clock seconds one file's diff may spend matching before it settles for a coarser diff
+DIFF_SECONDS = 5.0
+
+
+class _AnchoredMatcher(difflib.SequenceMatcher):
+    """difflib's matcher with bounded work for large changed regions (the patience-diff idea).
+
+    The common head and tail are matched first; in between, lines that occur exactly once on each
+    side anchor the match (longest increasing run, O(n log n)), and only the regions between
+    anchors small enough (DIFF_EXACT_PAIRS) or reached within DIFF_SECONDS are matched by difflib;
+    the others are shown as replaced whole. The result is always a correct diff, maybe a longer one.
+    """
+
+    def get_matching_blocks(self) -> list[difflib.Match]:
+        if self.matching_blocks is not None:
+            return self.matching_blocks
+        a, b = self.a, self.b
+        deadline = time.monotonic() + DIFF_SECONDS
+        head = 0
+        while head < len(a) and head < len(b) and a[head] == b[head]:
+            head += 1
+        tail = 0
+        while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+            tail += 1
+        blocks: list[tuple[int, int, int]] = [(0, 0, head)] if head else []
+        last_a, last_b = head, head
+        for i, j in [*_unique_anchors(a, b, head, len(a) - tail, head, len(b) - tail), (len(a) - tail, len(b) - tail)]:
+            if (i - last_a) * (j - last_b) <= DIFF_EXACT_PAIRS and time.monotonic() < deadline:
+                inner = difflib.SequenceMatcher(None, a[last_a:i], b[last_b:j], autojunk=False)
+                blocks += [(last_a + x, last_b + y, n) for x, y, n in inner.get_matching_blocks() if n]
+            if i < len(a) - tail:
+                blocks.append((i, j, 1))
+            last_a, last_b = i + 1, j + 1
+        if tail:
+            blocks.append((len(a) - tail, len(b) - tail, tail))
+        merged: list[list[int]] = []
+        for i, j, n in blocks:  # adjacent blocks as one, as difflib returns them
+            if merged and merged[-1][0] + merged[-1][2] == i and merged[-1][1] + merged[-1][2] == j:
+                merged[-1][2] += n
+            else:
+                merged.append([i, j, n])
+        self.matching_blocks = [difflib.Match(i, j, n) for i, j, n in merged] + [difflib.Match(len(a), len(b), 0)]
+        return self.matching_blocks
+
+
+def _unique_anchors(a: list[str], b: list[str], a0: int, a1: int, b0: int, b1: int) -> list[tuple[int, int]]:
+    """Pairs (i, j) of lines occurring once in a[a0:a1] and once in b[b0:b1], in an order both keep."""
+    count_a: dict[str, int] = {}
+    for i in range(a0, a1):
+        count_a[a[i]] = count_a.get(a[i], 0) + 1
+    where_b: dict[str, int] = {}
+    count_b: dict[str, int] = {}
+    for j in range(b0, b1):
+        count_b[b[j]] = count_b.get(b[j], 0) + 1
+        where_b[b[j]] = j
+    pairs = [(i, where_b[a[i]]) for i in range(a0, a1) if count_a[a[i]] == 1 and count_b.get(a[i]) == 1]
+    # Longest increasing subsequence of the b positions (patience sorting, O(n log n)).
+    tails: list[int] = []  # tails[k]: smallest b position ending an increasing run of length k + 1
+    ends: list[int] = []  # ends[k]: index in `pairs` of that position
+    previous: list[int] = [-1] * len(pairs)
+    for index, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left(tails, j)
+        previous[index] = ends[k - 1] if k else -1
+        if k == len(tails):
+            tails.append(j)
+            ends.append(index)
+        else:
+            tails[k], ends[k] = j, index
+    run: list[tuple[int, int]] = []
+    index = ends[-1] if ends else -1
+    while index >= 0:
+        run.append(pairs[index])
+        index = previous[index]
+    return run[::-1]
+
+
+def _range(start: int, length: int) -> str:
+    """A unified-diff hunk range, as difflib writes it."""
+    beginning = start + 1 if length else start
+    return str(beginning) if length == 1 else f"{beginning},{length}"
+
+
+def _unified(before: list[str], after: list[str], fromfile: str, tofile: str) -> Iterator[str]:
+    """difflib.unified_diff's output (3 lines of context); on the bounded matcher above for large files."""
+    if len(before) * len(after) <= DIFF_EXACT_PAIRS:
+        yield from difflib.unified_diff(before, after, fromfile, tofile)
+        return
+    matcher = _AnchoredMatcher(None, before, after, autojunk=False)
+    started = False
+    for group in matcher.get_grouped_opcodes(3):
+        if not started:
+            started = True
+            yield f"--- {fromfile}\n"
+            yield f"+++ {tofile}\n"
+        first, last = group[0], group[-1]
+        yield f"@@ -{_range(first[1], last[2] - first[1])} +{_range(first[3], last[4] - first[3])} @@\n"
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                yield from (" " + line for line in before[i1:i2])
+                continue
+            if tag in {"replace", "delete"}:
+                yield from ("-" + line for line in before[i1:i2])
+            if tag in {"replace", "insert"}:
+                yield from ("+" + line for line in after[j1:j2])
+
+
 def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes], old_label: str, new_label: str) -> list[FileDiff]:
-    """Per-file unified text diff between two file sets, in path order."""
+    """Per-file unified text diff between two file sets, in path order (bounded work, see above)."""
     result: list[FileDiff] = []
     for path in sorted(set(old) | set(new)):
         before, after = old.get(path), new.get(path)
@@ -216,7 +327,7 @@ def diff_files(old: Mapping[str, bytes], new: Mapping[str, bytes], old_label: st
         if before_text is None or after_text is None:
             result.append(FileDiff(path, status, None, True))
             continue
-        lines = difflib.unified_diff(
+        lines = _unified(
             before_text.splitlines(keepends=True),
             after_text.splitlines(keepends=True),
             fromfile=f"{old_label}/{path}" if before is not None else "/dev/null",

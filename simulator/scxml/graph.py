@@ -13,10 +13,15 @@ Nothing here knows Genesys: the caller maps extension namespaces to short module
 `modules` (the ORS wiring in `simulator/ors/analysis.py` passes them). Bad input never raises:
 malformed XML or an unresolvable include yields a graph with `errors` (and whatever could still
 be drawn).
+
+Work is bounded: the walk is linear in the document, a document of more than
+MAX_ANALYSIS_ELEMENTS elements is refused before it starts, and a `Budget` of ANALYSIS_SECONDS
+stops it; both give one error "too large to analyse fully: ..." instead of pinning a core.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -38,6 +43,37 @@ STATE_TAGS = ("scxml", "state", "parallel", "final", "history", "initial")
 OPAQUE_TAGS = {"content", "scxml", "datamodel", "data", "donedata"}
 #: SCXML elements holding executable content, mapped to the action phase they give
 CONTENT_PHASES = {"onentry": "onentry", "onexit": "onexit", "invoke": "invoke"}
+
+#: documents with more elements are not analysed (the largest real strategies have a few thousand)
+MAX_ANALYSIS_ELEMENTS = 50_000
+#: wall-clock seconds one analysis (a graph, or a lint with its graph) may run
+ANALYSIS_SECONDS = 10.0
+TOO_LARGE = "too large to analyse fully"
+
+
+class TooLargeToAnalyse(Exception):
+    """An analysis went past its limits; the message starts with "too large to analyse fully"."""
+
+
+class Budget:
+    """A wall-clock deadline for one analysis (the host clock: analysis is not a simulation)."""
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = ANALYSIS_SECONDS if seconds is None else seconds
+        self.deadline = time.monotonic() + self.seconds
+
+    def check(self) -> None:
+        """Raise TooLargeToAnalyse once the deadline has passed."""
+        if time.monotonic() > self.deadline:
+            raise TooLargeToAnalyse(f"{TOO_LARGE}: stopped after {self.seconds:g} s")
+
+    @staticmethod
+    def check_size(root: etree._Element) -> None:
+        """Raise TooLargeToAnalyse for a document of more than MAX_ANALYSIS_ELEMENTS elements."""
+        limit = MAX_ANALYSIS_ELEMENTS
+        for count, _ in enumerate(root.iter(), start=1):
+            if count > limit:
+                raise TooLargeToAnalyse(f"{TOO_LARGE}: more than {limit} elements")
 
 
 def resolve_document(files: Mapping[str, bytes], entry: str, profile: Profile | None = None) -> LoadedDocument:
@@ -136,9 +172,10 @@ def initial_of(element: etree._Element, kind: str, children: list[tuple[str, str
 class _GraphBuilder:
     """Walks a resolved document once and emits the graph JSON."""
 
-    def __init__(self, doc: LoadedDocument, modules: Mapping[str, str]):
+    def __init__(self, doc: LoadedDocument, modules: Mapping[str, str], budget: Budget):
         self.doc = doc
         self.modules = modules
+        self.budget = budget
         self.states: list[dict[str, Any]] = []
         self.transitions: list[dict[str, Any]] = []
         self.anonymous = 0
@@ -179,6 +216,7 @@ class _GraphBuilder:
         self.visit_state(root, "scxml", None)
 
     def visit_state(self, element: etree._Element, kind: str, parent: str | None) -> str:
+        self.budget.check()
         sid = self.state_id(element, kind, parent)
         file, line = self.doc.location(element)
         record: dict[str, Any] = {
@@ -229,13 +267,20 @@ class _GraphBuilder:
         )
 
 
-def graph_of(doc: LoadedDocument, modules: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The graph JSON of an already resolved document (lint reuses it)."""
-    builder = _GraphBuilder(doc, modules or {})
+def graph_of(
+    doc: LoadedDocument, modules: Mapping[str, str] | None = None, budget: Budget | None = None
+) -> dict[str, Any]:
+    """The graph JSON of an already resolved document (lint reuses it).
+
+    Raises TooLargeToAnalyse past the element limit or the `budget` (a fresh one by default).
+    """
+    budget = budget or Budget()
+    builder = _GraphBuilder(doc, modules or {}, budget)
     root_id: str | None = None
     errors = [{"file": e.file, "line": e.line, "message": e.message} for e in doc.errors]
     if doc.root is not None:
         if is_scxml(doc.root, "scxml"):
+            budget.check_size(doc.root)
             builder.build(doc.root)
             root_id = builder.states[0]["id"]
         else:
@@ -262,9 +307,13 @@ def build_graph(
     `profile` is handed to the loader (e.g. ORS include prefixing); `modules` maps extension
     namespace URIs to the short module names shown on the diagram badges.
     """
+    budget = Budget()
     doc = resolve_document(files, entry, profile)
     try:
-        return graph_of(doc, modules)
+        return graph_of(doc, modules, budget)
+    except TooLargeToAnalyse as error:
+        failure = {"file": entry, "line": None, "message": str(error)}
+        return {"entry": entry, "root": None, "states": [], "transitions": [], "errors": [failure]}
     except Exception as error:  # a graph bug must not take the designer page down
         failure = {"file": entry, "line": None, "message": f"cannot draw the document: {error!r}"}
         return {"entry": entry, "root": None, "states": [], "transitions": [], "errors": [failure]}

@@ -21,8 +21,11 @@ Rules (id: severity — what):
   unknown-action: error — an element of a namespace the profile has no action handler for
   definition: error — any other definition error of the engine's model (e.g. `<send>` without
       an event, an invalid delay), reported only where no rule above already points
+  too-large: warning — the document is too large to analyse fully (element limit, time budget)
 
-Nothing here raises on bad input: every problem becomes a finding.
+Nothing here raises on bad input: every problem becomes a finding. Work is bounded like the
+graph's (`simulator.scxml.graph.Budget`): past the element limit or the time budget, lint stops
+and reports what it found so far plus one `too-large` warning "too large to analyse fully: ...".
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from simulator.scxml.graph import (
     SCXML_NS,
     XINCLUDE_NS,
     XINCLUDE_NS_OLD,
+    Budget,
+    TooLargeToAnalyse,
     graph_of,
     is_scxml,
     local_name,
@@ -468,12 +473,23 @@ RULE_TAGS = {
 
 
 def fill_columns(findings: Iterable[Finding], files: Mapping[str, bytes]) -> None:
-    """Give findings without a column the column of their element's start tag on their line."""
+    """Give findings without a column the column of their element's start tag on their line.
+
+    Each file is split into lines once, so the cost is linear in the files plus the findings
+    (looking each finding's line up in the whole file was quadratic on large documents).
+    """
+    lines_of: dict[str, list[bytes]] = {}
     for item in findings:
         tags = RULE_TAGS.get(item["rule"])
         if item["column"] is not None or not tags or not item["line"] or item["file"] not in files:
             continue
-        columns = [c for tag in tags if (c := column_of(files[item["file"]], item["line"], tag)) is not None]
+        lines = lines_of.get(item["file"])
+        if lines is None:
+            lines = lines_of[item["file"]] = files[item["file"]].split(b"\n")
+        if item["line"] > len(lines):
+            continue
+        line = lines[item["line"] - 1]
+        columns = [c for tag in tags if (c := column_of(line, 1, tag)) is not None]
         item["column"] = min(columns) if columns else None
 
 
@@ -503,9 +519,11 @@ def lint_project(
     which read the same resolved document and graph (built with `modules`, see build_graph).
     """
     profile = profile or Profile()
+    budget = Budget()
+    findings: list[Finding] = []
     try:
         doc = resolve_document(files, entry, profile)
-        graph = graph_of(doc, modules)
+        graph = graph_of(doc, modules, budget)
         syntax = check_xml_files(files)
         broken = {f["file"] for f in syntax}
         syntax += check_js_files(files, profile)
@@ -514,13 +532,18 @@ def lint_project(
             for f in lint_document(doc, graph, profile)
             if not (f["rule"] == "xml-syntax" and f["file"] in broken)  # already reported per file
         ]
+        budget.check()
         if doc.root is not None and graph["root"] is not None:
             for rule in rules:
                 findings += rule(doc, graph, profile)
+                budget.check()
             # The model's checks last, only where no more specific finding already points.
             covered = {(f["file"], f["line"]) for f in findings}
             findings += [f for f in check_model(doc, profile) if (f["file"], f["line"]) not in covered]
         fill_columns(findings, files)
+    except TooLargeToAnalyse as error:
+        fill_columns(findings, files)
+        findings.append(finding("too-large", "warning", entry, None, str(error)))
     except Exception as error:  # a lint bug must never hide the document from the designer
         findings = [finding("internal", "error", entry, None, f"lint failed: {error!r}")]
     return sort_findings(findings)
