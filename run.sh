@@ -8,11 +8,16 @@ cd "$(dirname "$0")"
 
 orchweb_ensure_venv requirements.txt
 .venv/bin/python manage.py migrate --noinput
-.venv/bin/python manage.py seed
+# The demo user is created only when missing (a changed password is kept); with DEBUG off, seed
+# refuses to create a user with a published password, so run.sh skips it (README).
+case "$(printf '%s' "${DEBUG:-1}" | tr '[:upper:]' '[:lower:]')" in
+0 | false | no | off) echo "run.sh: DEBUG is off: not seeding the demo user (manage.py createsuperuser)" ;;
+*) .venv/bin/python manage.py seed ;;
+esac
 # Needed when DEBUG=0 (WhiteNoise serves the collected, compressed files); cheap otherwise.
 .venv/bin/python manage.py collectstatic --noinput -v0
 
 host=${HOST:-127.0.0.1}
 port=${PORT:-8000}
-echo "orchweb: http://$host:$port/  (log in as demo / demo-orchweb; Ctrl-C stops)"
+echo "orchweb: http://$host:$port/  (log in as demo / demo-orchweb unless you changed it; Ctrl-C stops)"
 exec .venv/bin/daphne -b "$host" -p "$port" orchweb.asgi:application

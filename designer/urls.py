@@ -35,7 +35,7 @@ API shapes are the output serializers of designer/serializers.py (documented at 
 """
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from designer import api, authoring_api, views
 
@@ -76,7 +76,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="designer-api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="designer-api-schema", permission_classes=[]),
+        SpectacularSwaggerSplitView.as_view(url_name="designer-api-schema", permission_classes=[]),
         name="designer-api-docs",
     ),
     path("api/teams", api.team_list, name="designer-api-team-list"),

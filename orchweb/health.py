@@ -1,30 +1,60 @@
-"""Health checks behind /healthz: each answers None when fine, or a short reason when not."""
+"""Health and readiness checks behind /healthz and /readyz.
+
+Liveness (/healthz): cheap checks a busy process can still answer, each None when fine or a short
+reason when not. The database check runs on a thread of its own, so it never queues behind the
+request threads or the simulation pool of a busy process, and answers only the error's class:
+driver messages name hosts and ports, which a public endpoint must not reveal (they are logged).
+
+Readiness (/readyz): may a load balancer send more work here? Not when the simulation pool
+already has READY_MAX_BACKLOG_PER_WORKER jobs queued per worker (settings), or when liveness fails.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection
+
+from simulator.sessions import pool_load
+
+logger = logging.getLogger("orchweb.health")
 
 # A check that takes longer than this is as good as down for a load balancer.
 CHECK_TIMEOUT_SECONDS = 3.0
 
+# One thread for the database check: a hung database ties up this thread only, and later checks
+# time out behind it (an honest "down") instead of piling up threads.
+_DATABASE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthz")
+
 
 def _query_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        if cursor.fetchone() != (1,):
-            raise RuntimeError("SELECT 1 returned something else")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            if cursor.fetchone() != (1,):
+                raise RuntimeError("SELECT 1 returned something else")
+    finally:
+        connection.close()  # this thread's own connection: never left open between checks
+
+
+def _reason(check: str, error: BaseException) -> str:
+    logger.warning("health check %s failed: %s: %s", check, type(error).__name__, error)
+    return f"{type(error).__name__}: unreachable"
 
 
 async def check_database() -> str | None:
-    """Run `SELECT 1` on the default database (in Django's thread, as the ORM requires)."""
+    """Run `SELECT 1` on the default database."""
+    loop = asyncio.get_running_loop()
     try:
-        await asyncio.wait_for(sync_to_async(_query_database)(), CHECK_TIMEOUT_SECONDS)
+        await asyncio.wait_for(loop.run_in_executor(_DATABASE_THREAD, _query_database), CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "timed out"
     except Exception as error:  # any failure is a health answer, not a server error
-        return f"{type(error).__name__}: {error}"
+        return _reason("database", error)
     return None
 
 
@@ -40,9 +70,9 @@ async def check_channel_layer() -> str | None:
     except TimeoutError:
         return "timed out"
     except Exception as error:
-        return f"{type(error).__name__}: {error}"
+        return _reason("channel_layer", error)
     if message.get("type") != "healthz.ping":
-        return f"received {message!r} instead of the message sent"
+        return "received another message than the one sent"
     return None
 
 
@@ -54,3 +84,12 @@ async def run_checks() -> dict[str, str | None]:
     names = list(CHECKS)
     results = await asyncio.gather(*(CHECKS[name]() for name in names))
     return dict(zip(names, results, strict=True))
+
+
+def pool_readiness() -> tuple[str | None, dict[str, int]]:
+    """(None or why not ready, figures) of the simulation pool of this process."""
+    workers, pending = pool_load()
+    limit = workers * int(settings.READY_MAX_BACKLOG_PER_WORKER)
+    queued = max(0, pending - workers)
+    figures = {"workers": workers, "busy": min(pending, workers), "queued": queued, "max_queued": limit}
+    return (f"{queued} simulation jobs queued (limit {limit})" if queued > limit else None), figures

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orchweb.security.ContentSecurityPolicyMiddleware",
+    "orchweb.errors.ErrorPagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -97,6 +99,25 @@ if os.environ.get("REDIS_URL"):
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Login: the model backend behind a failed-login rate limit (orchweb/ratelimit.py, README).
+AUTHENTICATION_BACKENDS = ["orchweb.ratelimit.RateLimitedModelBackend"]
+LOGIN_FAILURES_PER_ACCOUNT = env_int("ORCHWEB_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("ORCHWEB_LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("ORCHWEB_LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+
+# The cache holds the login counters (and cached graphs): shared through Redis when there is one,
+# so every process sees the same counts; per process otherwise (embedded mode is one process).
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "orchweb",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -161,6 +182,29 @@ SIMULATION_WORKERS = env_int("ORCHWEB_SIMULATION_WORKERS", 4, minimum=1)
 WS_MAX_MESSAGE_BYTES = env_int("ORCHWEB_WS_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024)
 SIMULATION_MAX_OPEN_PER_USER = env_int("ORCHWEB_SIM_MAX_OPEN_PER_USER", 10, minimum=1)
 SIMULATION_STEPS_PER_SECOND = env_int("ORCHWEB_SIM_STEPS_PER_SECOND", 100, minimum=1)
+
+# Every request body (JSON, forms, uploads) is refused past this size before it is read or parsed
+# (orchweb/limits.py): the upload limit plus room for the form around the file.
+MAX_REQUEST_BYTES = env_int("ORCHWEB_MAX_REQUEST_BYTES", MAX_UPLOAD_BYTES + 1024 * 1024, minimum=1024)
+
+# /readyz answers 503 (send work elsewhere) past this many queued simulation jobs per worker.
+READY_MAX_BACKLOG_PER_WORKER = env_int("ORCHWEB_READY_MAX_BACKLOG_PER_WORKER", 4)
+
+# HTTPS (README, "Running scaled"): on by default when DEBUG=0; ORCHWEB_HTTPS=0 serves plain HTTP.
+# It turns on the redirect to https (health endpoints exempt: load balancers probe over HTTP),
+# secure session and CSRF cookies and HSTS. Daphne --proxy-headers reads X-Forwarded-Proto.
+HTTPS = env_bool("ORCHWEB_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("ORCHWEB_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ORCHWEB_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("ORCHWEB_HSTS_PRELOAD", False)
+# Preloading commits the domain in browsers' built-in lists for months: opt-in, not a warning.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Content-Security-Policy (orchweb/security.py): no inline script anywhere. On by default when
+# DEBUG=0; off in development, where browser automation evaluates strings in the page.
+CONTENT_SECURITY_POLICY = env_bool("ORCHWEB_CSP", not DEBUG)
 
 LOGGING = {
     "version": 1,

@@ -362,8 +362,24 @@ def _request_copy(request: dict) -> dict:
 # -- worker pool ----------------------------------------------------------------------------------
 
 
+_pending = 0  # jobs submitted to POOL and not finished (running or queued); see pool_load()
+_pending_lock = threading.Lock()
+
+
+def pool_load() -> tuple[int, int]:
+    """(workers, jobs running or queued) of the simulation pool, for the readiness endpoint."""
+    return WORKERS, _pending
+
+
+def _job_done(_future: object) -> None:
+    global _pending
+    with _pending_lock:
+        _pending -= 1
+
+
 async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args: Any) -> T:
     """Run `fn(*args)` in the worker pool, holding `runtime.lock` (if given) while it runs."""
+    global _pending
 
     def call() -> T:
         if runtime is None:
@@ -371,7 +387,11 @@ async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args
         with runtime.lock:
             return fn(*args)
 
-    return await asyncio.get_running_loop().run_in_executor(POOL, call)
+    with _pending_lock:
+        _pending += 1
+    job = POOL.submit(call)
+    job.add_done_callback(_job_done)  # also called when the job is cancelled before it ran
+    return await asyncio.wrap_future(job)
 
 
 # -- registry of live runtimes --------------------------------------------------------------------

@@ -19,7 +19,13 @@ def fetch(url: str) -> tuple[int, str, bytes]:
 def test_a_debug_0_server_serves_the_collected_hashed_static_files(django_db_setup: None) -> None:
     from django.db import connection
 
-    production = {"DEBUG": "0", "SECRET_KEY": "s" * 60, "DATABASE_URL": database_url(connection.settings_dict)}
+    # Plain HTTP on loopback: without ORCHWEB_HTTPS=0, DEBUG=0 redirects pages to https.
+    production = {
+        "DEBUG": "0",
+        "ORCHWEB_HTTPS": "0",
+        "SECRET_KEY": "s" * 60,
+        "DATABASE_URL": database_url(connection.settings_dict),
+    }
     collect = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT,

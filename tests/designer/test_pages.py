@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 
 from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Team
 from tests.designer.conftest import World, make_user
@@ -165,6 +165,7 @@ def test_a_user_in_several_teams_sees_each_teams_projects_with_the_role() -> Non
 
 
 @pytest.mark.django_db
+@override_settings(DEBUG=True)  # seed's demo user is for development (DEBUG off refuses it)
 def test_the_seed_command_creates_the_demo_team_and_projects_once() -> None:
     call_command("seed", stdout=StringIO())
     call_command("seed", stdout=StringIO())

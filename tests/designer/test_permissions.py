@@ -39,6 +39,7 @@ LOGIN_URL = "/accounts/login/"
 OTHER_ROUTES = {
     "orchweb-home": "redirect to the project list; tests/test_auth.py",
     "orchweb-healthz": "public health check; tests/test_healthz.py",
+    "orchweb-readyz": "public readiness check; tests/hostile/test_health.py",
     "login": "Django auth; tests/test_auth.py",
     "logout": "Django auth; tests/test_auth.py",
     "password_change": "Django auth (login required)",

@@ -1,16 +1,18 @@
 """`python manage.py seed`: the demo user (a superuser, so Admin works in the demo) and demo content.
 
-Idempotent: run.sh calls it on every start. The demo password is reset each time so the
-credentials written in the README always work.
+Idempotent: run.sh calls it on every start. The demo user is created only when missing: a password
+changed since is kept (run.sh never resets it). With DEBUG off it refuses to create a user with a
+published password unless asked explicitly (`--demo-user`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from designer.demo import seed_demo_content
@@ -20,14 +22,12 @@ DEMO_PASSWORD = "demo-orchweb"
 
 
 def ensure_demo_user() -> tuple[AbstractBaseUser, bool]:
-    """Create or refresh the demo superuser; return it and whether it was created."""
-    user, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
-    user.is_staff = True
-    user.is_superuser = True
-    user.is_active = True
-    user.set_password(DEMO_PASSWORD)
-    user.save()
-    return user, created
+    """The demo superuser, created with the demo password when missing; and whether it was created."""
+    users = get_user_model().objects
+    user = users.filter(username=DEMO_USERNAME).first()
+    if user is not None:
+        return user, False
+    return users.create_superuser(username=DEMO_USERNAME, email="", password=DEMO_PASSWORD), True
 
 
 class Command(BaseCommand):
@@ -35,12 +35,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--no-content", action="store_true", help="only the demo user, no demo projects")
+        parser.add_argument(
+            "--demo-user",
+            action="store_true",
+            help="create the demo superuser even with DEBUG off (its password is public: never on a shared server)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        exists = get_user_model().objects.filter(username=DEMO_USERNAME).exists()
+        if not settings.DEBUG and not exists and not options["demo_user"]:
+            raise CommandError(
+                f"DEBUG is off: refusing to create the demo superuser {DEMO_USERNAME!r}, whose password is "
+                "published. Create your own with `manage.py createsuperuser`, or pass --demo-user to seed anyway."
+            )
         with transaction.atomic():
             user, created = ensure_demo_user()
             lines = [] if options["no_content"] else seed_demo_content(user)
-        self.stdout.write(f"{'Created' if created else 'Updated'} the demo user (superuser).")
+        if created:
+            self.stdout.write("Created the demo user (superuser).")
+        else:
+            self.stdout.write("The demo user exists; its password was left as it is.")
         for line in lines:
             self.stdout.write(f"  {line}")
-        self.stdout.write(self.style.SUCCESS(f"Demo login: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}"))
+        if created:
+            message = f"Demo login: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}"
+        else:
+            message = f"Demo login: username {DEMO_USERNAME!r} (password {DEMO_PASSWORD!r} unless it was changed)"
+        self.stdout.write(self.style.SUCCESS(message))

@@ -1,0 +1,72 @@
+"""Liveness (/healthz) and readiness (/readyz): cheap, honest, and naming no host."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from django.test import AsyncClient
+
+from simulator import sessions
+from tests.servers import ROOT
+
+
+def health_in_a_process_with(**env: str) -> dict:
+    script = (
+        "import django, json; django.setup();"
+        "from django.test import Client;"
+        "r = Client().get('/healthz'); print(json.dumps({'status': r.status_code, 'body': r.json()}))"
+    )
+    full = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", **env}
+    full.pop("REDIS_URL", None) if "REDIS_URL" not in env else None
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_failed_check_names_no_host_port_or_user() -> None:
+    answer = health_in_a_process_with(
+        DATABASE_URL="postgres://secretuser@db-host.invalid:5999/x", REDIS_URL="redis://redis-host.invalid:6999/0"
+    )
+
+    assert answer["status"] == 503
+    assert set(answer["body"]["failed"]) == {"database", "channel_layer"}
+    text = json.dumps(answer["body"])
+    for secret in ("db-host", "redis-host", "5999", "6999", "secretuser"):
+        assert secret not in text
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_readiness_says_busy_when_the_simulation_pool_is_saturated_while_liveness_stays_green(settings) -> None:
+    settings.READY_MAX_BACKLOG_PER_WORKER = 1
+    client = AsyncClient()
+    assert (await client.get("/readyz")).status_code == 200
+
+    release = threading.Event()
+    jobs = [asyncio.ensure_future(sessions.execute(None, release.wait, 30)) for _ in range(sessions.WORKERS * 2 + 1)]
+    try:
+        await asyncio.sleep(0.2)
+        ready = await client.get("/readyz")
+        live = await client.get("/healthz")
+    finally:
+        release.set()
+        await asyncio.gather(*jobs)
+
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["status"] == "busy" and body["failed"] == ["simulation_pool"]
+    assert body["pool"] == {
+        "workers": sessions.WORKERS,
+        "busy": sessions.WORKERS,
+        "queued": sessions.WORKERS + 1,
+        "max_queued": sessions.WORKERS,
+    }
+    assert live.status_code == 200
+    assert (await client.get("/readyz")).json()["pool"]["queued"] == 0
