@@ -103,7 +103,7 @@ def test_an_error_message_goes_away_with_the_next_action_instead_of_seeming_to_a
 
     page.locator("#sim-advance-seconds").fill("-5")
     act(page, page.get_by_role("button", name="Advance", exact=True))
-    expect(message).to_contain_text("advance seconds must be between")
+    expect(message).to_contain_text("advance seconds must be a number between 0 and 604800")
 
     step(page)
     expect(message).to_be_hidden()
