@@ -24,7 +24,7 @@ import json
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -92,13 +92,15 @@ class DeleteElementSerializer(_EditBase):
 
 class RenameStateSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["rename_state"])
-    id = serializers.CharField()
+    id = serializers.CharField(required=False, help_text="the state's id in this file (or give element)")
+    element = RefField(required=False)
     new_id = serializers.CharField()
 
 
 class DeleteStateSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["delete_state"])
-    id = serializers.CharField()
+    id = serializers.CharField(required=False, help_text="the state's id in this file (or give element)")
+    element = RefField(required=False)
     incoming = serializers.ChoiceField(choices=["delete", "retarget"], required=False, allow_null=True)
     to = serializers.CharField(required=False, allow_null=True, help_text="with incoming=retarget")
 
@@ -262,8 +264,19 @@ def palette(request: Request) -> Response:
     return Response({"blocks": blocks.palette(), "extensions": extension_declarations()})
 
 
+class FileStateSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    text = serializers.CharField()
+    sha256 = serializers.CharField()
+    lint = serializers.ListField(child=serializers.DictField())
+
+
 @api(
-    ["POST"],
+    ["GET", "POST"],
+    GET={
+        "parameters": [OpenApiParameter("path", str, required=True, description="draft file")],
+        "responses": responses({200: FileStateSerializer}, (400, 401, 403, 404)),
+    },
     POST={
         "request": PolymorphicProxySerializer(
             component_name="EditOperation", serializers=OPERATION_SERIALIZERS, resource_type_field_name="op"
@@ -275,8 +288,19 @@ def palette(request: Request) -> Response:
     },
 )
 def draft_edit(request: Request, project_id: int) -> Response:
-    """Apply one edit operation to a file of the user's draft and answer the new text and lint."""
+    """GET: a draft file's text, sha256 and the draft's lint. POST: apply one edit operation to a
+    file of the user's draft and answer the new text and lint."""
     draft = _draft(request, project_id)
+    if request.method == "GET":
+        path = request.query_params.get("path", "")
+        files = draft.read_files()
+        if path not in files:
+            return Response({"detail": f"no file {path!r} in the draft"}, status=status.HTTP_404_NOT_FOUND)
+        try:
+            text = files[path].decode("utf-8")
+        except UnicodeDecodeError:
+            return Response({"detail": f"{path} is not UTF-8 text"}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"path": path, "text": text, "sha256": _sha(files[path]), "lint": _lint(draft, files)})
     if not isinstance(request.data, dict):
         return Response({"detail": "an edit is a JSON object"}, status=status.HTTP_400_BAD_REQUEST)
     serializer_class = OPERATION_SERIALIZERS.get(str(request.data.get("op")))

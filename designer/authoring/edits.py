@@ -468,12 +468,20 @@ def _rename_tokens(raw: str, old: str, new: str) -> str:
     )
 
 
-def rename_state(text: str, id: str, new_id: str) -> EditResult:
-    """Rename a state; targets, `initial` attributes, `In('id')` in conds/exprs/scripts and
-    literal `<send target>`s naming it follow."""
+def _named_state(editor: Editor, id: str | None, element: Ref | None) -> tuple[Node, str]:
+    """The state given by id or by reference (the diagram knows lines, not local ids), and its id."""
+    node = editor.state(id) if id else editor.find(element)
+    sid = node.get("id")
+    if not (editor.is_scxml(node) and node.local in STATE_KINDS and sid):
+        raise EditError("not a state with an id")
+    return node, sid
+
+
+def rename_state(text: str, id: str | None = None, new_id: str = "", element: Ref | None = None) -> EditResult:
+    """Rename a state (by `id` or `element` reference); targets, `initial` attributes,
+    `In('id')` in conds/exprs/scripts and literal `<send target>`s naming it follow."""
     editor = Editor(text)
-    node = editor.state(id)
-    id = id.removeprefix(PREFIX)
+    node, id = _named_state(editor, id, element)
     if new_id == id:
         return EditResult(text, [], {"id": id, "references": 0})
     editor.check_new_id(new_id)
@@ -522,15 +530,20 @@ def incoming_transitions(text: str, id: str) -> list[dict[str, Any]]:
     return [editor.describe_transition(t) for t, _ in editor.transitions_to(ids, outside=node)]
 
 
-def delete_state(text: str, id: str, incoming: str | None = None, to: str | None = None) -> EditResult:
+def delete_state(
+    text: str,
+    id: str | None = None,
+    incoming: str | None = None,
+    to: str | None = None,
+    element: Ref | None = None,
+) -> EditResult:
     """Delete a state and what it contains.
 
     Transitions elsewhere that target it are listed (IncomingTransitions) unless `incoming` says
     what to do with them: "delete" removes them (or just the target token when they have several
     targets), "retarget" points them at state `to`. An `initial` naming it is dropped or retargeted."""
     editor = Editor(text)
-    node = editor.state(id)
-    id = id.removeprefix(PREFIX)
+    node, id = _named_state(editor, id, element)
     ids = {n.get("id") or "" for n in node.iter() if editor.is_scxml(n) and n.local in STATE_KINDS}
     hits = editor.transitions_to(ids, outside=node)
     if hits and incoming not in ("delete", "retarget"):

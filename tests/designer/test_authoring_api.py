@@ -144,3 +144,13 @@ def test_the_openapi_schema_describes_the_edit_operations(world: World) -> None:
     assert "200" in operation["responses"] and "409" in operation["responses"]
     rename = schema["components"]["schemas"]["RenameState"]
     assert {"path", "op", "id", "new_id"} <= set(rename["properties"])
+
+
+def test_get_answers_a_draft_files_text_and_hash_for_the_editor(world: World) -> None:
+    client = world.client_for("editor")
+    url = f"/api/projects/{world.project.pk}/draft/edit"
+    body = client.get(url, {"path": MAIN}).json()
+    assert body["text"] == world.v2.read_files()[MAIN].decode("utf-8")
+    assert body["sha256"] == hashlib.sha256(body["text"].encode()).hexdigest()
+    assert client.get(url, {"path": "nope"}).status_code == 404
+    assert world.client_for("viewer").get(url, {"path": MAIN}).status_code == 403

@@ -243,3 +243,12 @@ def test_operations_refuse_a_broken_document_and_unknown_operations() -> None:
         edits.apply_operation(SMALL, {"op": "explode"})
     with pytest.raises(EditError, match="unexpected keyword"):
         edits.apply_operation(SMALL, {"op": "add_state", "colour": "red"})
+
+
+def test_rename_and_delete_accept_a_reference_by_line() -> None:
+    result = edits.rename_state(SMALL, new_id="busy", element={"line": 10, "tag": "state"})
+    assert '<state id="busy">' in result.text and 'target="busy a"' in result.text
+    with pytest.raises(IncomingTransitions):
+        edits.delete_state(SMALL, element={"line": 10, "tag": "state"})
+    with pytest.raises(EditError, match="not a state"):
+        edits.rename_state(SMALL, new_id="x", element={"line": 6, "tag": "transition"})

@@ -330,6 +330,7 @@ CASES = [
         },
         kind="json",
     ),
+    Case("designer-api-draft-edit", "get", P("/api/projects/{p}/draft/edit?path=src-gen/Main.scxml"), API_EDIT),
     Case("designer-api-draft-layout", "get", P("/api/projects/{p}/draft/layout"), API_EDIT),
     Case(
         "designer-api-draft-layout",
