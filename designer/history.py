@@ -11,11 +11,13 @@ import difflib
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from designer.authoring.blocks import new_document
 from designer.importing import UploadError, check_files, check_xml, choose_entry, clean_path, max_file_bytes, text_of
 from designer.models import Blob, Draft, DraftFile, Project, Version, VersionFile
 
@@ -113,10 +115,15 @@ def rebase_draft(draft: Draft) -> Draft:
 
 
 def write_draft_file(draft: Draft, path: str, content: bytes) -> DraftFile:
-    """Create or replace one file of the draft (path is validated; XML need not be well-formed)."""
+    """Create or replace one file of the draft (path is validated; XML need not be well-formed).
+
+    A new empty `.scxml` file starts as an empty ORS strategy (the SCXML root with the Genesys
+    namespaces), so blocks can be added to it on the diagram without typing XML."""
     path = clean_path(path)
     if len(content) > max_file_bytes():
         raise UploadError(f"{path}: {len(content)} bytes is over the {max_file_bytes()}-byte limit per file.")
+    if path.lower().endswith(".scxml") and not content.strip() and not draft.files.filter(path=path).exists():
+        content = new_document(PurePosixPath(path).stem).encode("utf-8")
     row, _ = DraftFile.objects.update_or_create(draft=draft, path=path, defaults={"blob": Blob.store(content)})
     fields = ["updated_at"]
     if not draft.entry:

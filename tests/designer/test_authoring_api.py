@@ -154,3 +154,27 @@ def test_get_answers_a_draft_files_text_and_hash_for_the_editor(world: World) ->
     assert body["sha256"] == hashlib.sha256(body["text"].encode()).hexdigest()
     assert client.get(url, {"path": "nope"}).status_code == 404
     assert world.client_for("viewer").get(url, {"path": MAIN}).status_code == 403
+
+
+def test_a_new_empty_scxml_file_starts_as_an_ors_strategy_and_becomes_the_entry(world: World) -> None:
+    client = world.client_for("editor")
+    created = client.post(
+        "/api/projects", {"team": world.team.pk, "name": "Blank", "starter": "empty"}, content_type="application/json"
+    )
+    pid = created.json()["id"]
+    response = client.post(
+        f"/api/projects/{pid}/draft/files", {"path": "strategy.scxml", "content": ""}, content_type="application/json"
+    )
+    assert response.status_code in (200, 201), response.content
+    draft = Draft.objects.get(project_id=pid, user=world.editor)
+    assert draft.entry == "strategy.scxml"
+    text = draft.read_files()["strategy.scxml"].decode("utf-8")
+    assert 'xmlns:queue="http://www.genesyslab.com/modules/queue"' in text and 'name="strategy"' in text
+    answer = client.post(
+        f"/api/projects/{pid}/draft/edit",
+        {"path": "strategy.scxml", "op": "add_block", "block": "entry", "params": {"name": "Entry1"}},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.content
+    graph = client.get(f"/api/projects/{pid}/draft/graph").json()
+    assert "Entry1" in [s["id"] for s in graph["states"]]

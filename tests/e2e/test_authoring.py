@@ -1,0 +1,235 @@
+"""Visual authoring in the browser: build a routing strategy from blocks on the diagram of an empty
+project without typing XML, save, simulate it to a routed outcome, rename, retarget, undo, redo;
+and an attribute edit of a shared Composer sample that changes one line of the saved file."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Page, expect
+
+from designer.authoring import blocks, edits
+from designer.models import Membership, Project, Role, Team
+from tests.e2e.conftest import save_screenshot
+from tests.e2e.test_designer import import_sample, make_demo_user_owner
+
+PATH = "strategy.scxml"
+
+
+def blank_project() -> Project:
+    team = Team.objects.create(name="Authors")
+    user = get_user_model().objects.get(username="demo")
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    return Project.objects.create(team=team, name="From scratch", created_by=user)
+
+
+def edited(page: Page, count: int) -> int:
+    """Wait until the editor applied its `count`-th edit (and drew it); returns count."""
+    page.wait_for_function(f"Number(document.body.dataset.editCount || 0) >= {count}")
+    page.wait_for_function("document.body.dataset.diagramReady === '1'")
+    error = page.evaluate("document.body.dataset.editError || ''")
+    assert not error, error
+    return count
+
+
+def add_block(
+    page: Page, kind: str, fields: dict[str, str], rows: list[dict[str, str]] | None = None, **selects: str
+) -> None:
+    """Open a palette block, fill its form (text fields, rows, selects) and add it."""
+    page.locator(f'#authoring-palette [data-block="{kind}"]').click()
+    form = page.locator(f'form.au-block-form[data-block="{kind}"]')
+    for name, value in fields.items():
+        form.locator(f"#block-{kind}-{name}").fill(value)
+    for name, value in selects.items():
+        form.locator(f"#block-{kind}-{name}").select_option(value)
+    for row in rows or []:
+        param = row.pop("_param")
+        index = form.locator(f"#block-{kind}-{param} .au-row").count()
+        form.locator(f"#block-{kind}-{param}-add").click()
+        for name, value in row.items():
+            cell = form.locator(f"#block-{kind}-{param}-{index}-{name}")
+            if cell.evaluate("el => el.tagName") == "SELECT":
+                cell.select_option(value)
+            else:
+                cell.fill(value)
+    form.get_by_role("button", name=re.compile("^Add ")).click()
+
+
+def select_state(page: Page, state_id: str, local_id: str | None = None) -> None:
+    """Find a state with the diagram's search and click it; the inspector shows its local id."""
+    page.get_by_label("Search a state by id").fill(state_id)
+    page.get_by_role("button", name="Find").click()
+    page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(state_id)}")
+    page.locator(f'#diagram [data-state-id="{state_id}"] > .dg-label').click()
+    page.wait_for_function(f"document.body.dataset.selection === {json.dumps('state:' + (local_id or state_id))}")
+
+
+def expected_strategy() -> str:
+    """The same edits, applied in-process: what the browser must have produced."""
+    ops = [
+        ("entry", {"name": "Entry1", "variables": [{"name": "profile", "value": None}]}, None),
+        ("webrequest", {"name": "GetProfile", "url": "'http://crm.example/profile'", "result": "profile"}, "Entry1"),
+        ("exit", {"name": "Exit1"}, None),
+        ("redirect", {"name": "Fallback", "to": "'5000'", "next": "Exit1", "error": "Exit1"}, None),
+        (
+            "target",
+            {
+                "name": "ToSupport",
+                "targets": [{"type": "agentgroup", "name": "'Support'"}],
+                "next": "Exit1",
+                "error": "Fallback",
+            },
+            None,
+        ),
+        (
+            "branching",
+            {
+                "name": "IsVip",
+                "conditions": [{"cond": "profile.vip == true", "target": "Fallback"}],
+                "default": "ToSupport",
+            },
+            "GetProfile",
+        ),
+    ]
+    text = blocks.new_document("strategy")
+    for kind, params, connect in ops:
+        text = edits.add_block(text, kind, params, connect_from=connect).text
+    return text
+
+
+def test_a_user_builds_a_strategy_from_blocks_saves_simulates_renames_retargets_undoes_and_redoes(
+    logged_in_page: Page,
+) -> None:
+    page = logged_in_page
+    project = blank_project()
+
+    # An empty project: its first .scxml file starts as an empty ORS strategy and is the entry.
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.get_by_label("Path").fill(PATH)
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+
+    # Entry -> Web request -> Branching -> Target with a fallback -> Exit, from the palette.
+    n = 0
+    add_block(page, "entry", {"name": "Entry1"}, [{"_param": "variables", "name": "profile"}])
+    n = edited(page, n + 1)
+    add_block(page, "webrequest", {"name": "GetProfile", "url": "'http://crm.example/profile'", "result": "profile"})
+    n = edited(page, n + 1)  # connected from the selected block (Entry1)
+    add_block(page, "exit", {"name": "Exit1"}, connect="")
+    n = edited(page, n + 1)
+    add_block(page, "redirect", {"name": "Fallback", "to": "'5000'"}, next="Exit1", error="Exit1", connect="")
+    n = edited(page, n + 1)
+    add_block(
+        page,
+        "target",
+        {"name": "ToSupport"},
+        [{"_param": "targets", "type": "agentgroup", "name": "'Support'"}],
+        next="Exit1",
+        error="Fallback",
+        connect="",
+    )
+    n = edited(page, n + 1)
+    add_block(
+        page,
+        "branching",
+        {"name": "IsVip"},
+        [{"_param": "conditions", "cond": "profile.vip == true", "target": "Fallback"}],
+        default="ToSupport",
+        connect="GetProfile",
+    )
+    n = edited(page, n + 1)
+    assert page.evaluate("document.body.dataset.lintErrors") == "0"
+    built = page.locator("#authoring-source").input_value()
+    assert built == expected_strategy()
+    expect(page.locator('#diagram [data-state-id="ToSupport"]')).to_have_count(1)
+    save_screenshot(page, "authoring-built")
+
+    # Save a version and simulate it with the default fakes: the call is routed.
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.get_by_label("Message").fill("Built on the diagram")
+    page.get_by_role("button", name="Save version").click()
+    page.wait_for_url(re.compile(r"/versions/\d+/$"))
+    v1 = project.versions.get(number=1)
+    assert v1.read_files()[PATH].decode("utf-8") == built
+    page.get_by_role("link", name="Simulate").click()
+    page.get_by_role("button", name="Start simulation").click()
+    page.wait_for_url(re.compile(r"/simulations/\d+/$"))
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    page.locator("#sim-run").click()
+    page.wait_for_function("document.body.dataset.simStatus === 'final'")
+    outcome = json.loads(page.evaluate("document.body.dataset.simOutcome"))
+    assert outcome == {"status": "routed", "target": "7001@SIPSwitch.DN", "via": "queue:submit"}
+
+    # Rename a state, retarget a transition, undo and redo on the diagram.
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    select_state(page, "ToSupport")
+    page.locator("#inspector-rename").fill("RouteSupport")
+    page.locator("#inspector-rename-apply").click()
+    n = edited(page, 1)
+    select_state(page, "IsVip")
+    page.locator("#inspector-transitions .au-link").first.click()
+    page.wait_for_function("document.body.dataset.selection.startsWith('transition:')")
+    page.locator("#inspector-target").select_option("Exit1")
+    page.locator("#inspector-transition-apply").click()
+    n = edited(page, n + 1)
+    after_retarget = page.locator("#authoring-source").input_value()
+    page.locator("#diagram svg").focus()
+    page.keyboard.press("Control+z")
+    n = edited(page, n + 1)
+    assert page.locator("#authoring-source").input_value() != after_retarget
+    page.keyboard.press("Control+Shift+z")
+    n = edited(page, n + 1)
+    assert page.locator("#authoring-source").input_value() == after_retarget
+
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.get_by_label("Message").fill("Renamed and retargeted")
+    page.get_by_role("button", name="Save version").click()
+    page.wait_for_url(re.compile(r"/versions/\d+/$"))
+    saved = project.versions.get(number=2).read_files()[PATH].decode("utf-8")
+    expected = edits.rename_state(expected_strategy(), "ToSupport", "RouteSupport").text
+    expected = expected.replace(
+        '<transition event="IsVip.script.done" cond="profile.vip == true" target="Fallback"/>',
+        '<transition event="IsVip.script.done" cond="profile.vip == true" target="Exit1"/>',
+    )
+    assert saved == expected
+
+
+def test_an_attribute_edit_of_a_composer_sample_on_the_diagram_changes_one_line_of_the_saved_file(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    original = project.latest_version.read_files()["src-gen/Main.scxml"].decode("utf-8")
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    select_state(page, "MainWorkflow._reserved_TargetBySkill1_submit", "_reserved_TargetBySkill1_submit")
+    form = page.locator('form.au-action[data-action="queue:submit"]')
+    form.locator('[name="timeout"]').fill("45")
+    form.get_by_role("button", name="Apply submit").click()
+    edited(page, 1)
+    # A bad value is flagged before anything is saved.
+    form = page.locator('form.au-action[data-action="queue:submit"]')
+    form.locator('[name="timeout"]').fill("'soon'")
+    expect(form.locator('label:has([name="timeout"]) .au-problem')).to_contain_text("a number")
+    form.get_by_role("button", name="Apply submit").click()
+    page.wait_for_function("(document.body.dataset.editError || '').includes('timeout')")
+
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.get_by_label("Message").fill("Longer timeout")
+    page.get_by_role("button", name="Save version").click()
+    page.wait_for_url(re.compile(r"/versions/\d+/$"))
+    saved = project.versions.get(number=2).read_files()["src-gen/Main.scxml"].decode("utf-8")
+    diff = [
+        line
+        for line in difflib.ndiff(original.splitlines(keepends=True), saved.splitlines(keepends=True))
+        if line[:1] in "+-"
+    ]
+    assert len(diff) == 2, diff
+    assert 'timeout="10"' in diff[0] and 'timeout="45"' in diff[1]
