@@ -3,6 +3,7 @@ with the ORS lint and simulates; a strategy built only from blocks routes with t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +215,11 @@ def test_the_palette_describes_every_block() -> None:
     assert kinds[0] == "entry" and "target" in kinds and "exit" in kinds
     target = next(b for b in blocks.palette() if b["kind"] == "target")
     assert [p["name"] for p in target["params"]][:3] == ["name", "targets", "timeout"]
+
+
+def test_the_designer_docs_describe_every_block() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "designer.md").read_text(encoding="utf-8")
+    for kind, spec in blocks.BLOCKS.items():
+        assert f"### {spec.label} (`{kind}`)" in docs
+        for param in spec.params:
+            assert f"| `{param.name}`" in docs
