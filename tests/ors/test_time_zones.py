@@ -152,6 +152,19 @@ def test_special_days_may_list_dates_and_time_windows_read_in_the_zone():
     assert out == 1
 
 
+def test_a_special_day_missing_from_the_profile_is_an_assumption():
+    doc = block_strategy(
+        "<onentry><script>out = [_genesys.session.isSpecialDay('Holidays', 'Easter'),"
+        " _genesys.session.isSpecialDay('Holidays', 'Easter', 'ECT')];</script></onentry><transition target='ok'/>"
+    )
+    r = run(doc)
+    assert value(r, "out") == [0, 0]
+    assumed = [rec for rec in r.records if rec["type"] == "assumption"]
+    assert [(a["what"], a["asked"], a["used"], a["fakes"]["path"]) for a in assumed] == [
+        ("special day", {"table": "Holidays", "day": "Easter"}, 0, ["special_days", "Holidays/Easter"])
+    ]
+
+
 def test_the_profile_validates_zone_names_and_the_start_instant():
     with pytest.raises(FakesError) as caught:
         load_fakes({"time": {"zone": "Atlantis", "zones": {"X": "Nope/Nope"}, "now": "soon"}})
