@@ -357,8 +357,33 @@ _CORE = r"""
       defineProperty(G, name, {value: undefined, writable: true, enumerable: true, configurable: false});
     }
   }
+  // The simulation's clock (_TIME) is installed on the first use of Date, Math.random or
+  // performance, through `install` (Python): most sessions never touch them.
+  function lazyTime(rawNow, rawInstall) {
+    var now = G[rawNow], install = G[rawInstall], M = G.Math, done = false,
+        natives = [[G, 'Date', G.Date, false], [G, 'performance', G.performance, true], [M, 'random', M.random, false]];
+    function restore() {
+      if (done) return;
+      done = true;
+      for (var j = 0; j < natives.length; j++) {
+        var n = natives[j];
+        defineProperty(n[0], n[1], {value: n[2], writable: true, enumerable: n[3], configurable: true});
+      }
+      G[rawNow] = now;  // _TIME takes it from there
+      var failure = install();
+      if (failure) throw new Error(failure);
+    }
+    delete G[rawNow];
+    delete G[rawInstall];
+    natives.forEach(function (n) {
+      var holder = n[0], name = n[1];
+      defineProperty(holder, name, {get: function () { restore(); return holder[name]; },
+                                    set: function (v) { restore(); holder[name] = v; },
+                                    enumerable: n[3], configurable: true});
+    });
+  }
   var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem, setGlobal: setGlobal,
-               declareVar: declareVar};
+               declareVar: declareVar, lazyTime: lazyTime};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
 })(globalThis)
@@ -1070,7 +1095,9 @@ class ECMAScriptDataModel:
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         pick = self._load(_CORE)
         self._h = pick("H")
-        self._js = {name: pick(name) for name in ("P", "setEvent", "defineSystem", "setGlobal", "declareVar")}
+        self._js = {
+            name: pick(name) for name in ("P", "setEvent", "defineSystem", "setGlobal", "declareVar", "lazyTime")
+        }
         self._set_event_js = self._js["setEvent"]
         self._declare_var = self._js["declareVar"]
         # Compiled JS functions, one dict per kind, keyed by the source text as written.
@@ -1463,8 +1490,10 @@ class ECMAScriptDataModel:
         """Make `Date` read the epoch instant `now_ms()` and show local time in `zone`, and seed
         `Math.random` from `seed` (same seed, same numbers, in any process).
 
-        Call once, before any document code runs. `now_ms` must be cheap: it is called from JS
-        for every `new Date()` (one that raises reads as NaN, an Invalid Date; nothing escapes).
+        Call once, before any document code runs. The clock is installed on the first use of
+        `Date`, `Math.random` or `performance` (most sessions never touch them). `now_ms` must be
+        cheap: it is called for every `new Date()` (one that raises reads as NaN, an Invalid
+        Date; nothing escapes).
         """
 
         def epoch_ms() -> float:
@@ -1473,13 +1502,24 @@ class ECMAScriptDataModel:
             except Exception:  # never let an exception escape into the binding
                 return math.nan
 
+        def install() -> str:
+            """Called from JS on first use; '' or why it failed (JS throws it)."""
+            try:
+                self._run(self._load(_TIME), raw, _time_config(zone, seed))
+                return ""
+            except JSError as exc:
+                return f"cannot install the simulation clock: {exc.message}"
+            except Exception as exc:  # never let an exception escape into the binding
+                return f"cannot install the simulation clock: {type(exc).__name__}: {exc}"
+
         with self._lock:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
-            self._callables += 1
-            raw = f"__orchweb_py{self._callables}"
+            self._callables += 2
+            raw, raw_install = f"__orchweb_py{self._callables - 1}", f"__orchweb_py{self._callables}"
             self._ctx.add_callable(raw, epoch_ms)
-            self._run(self._load(_TIME), raw, _time_config(zone, seed))
+            self._ctx.add_callable(raw_install, install)
+            self._run(self._js["lazyTime"], raw, raw_install)
 
     # -- inspection ---------------------------------------------------------------------------
 

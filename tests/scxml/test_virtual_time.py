@@ -227,3 +227,16 @@ def test_nothing_depends_on_the_host_time_zone(host_tz):
     reference = probe("UTC")
     assert probe(host_tz) == reference
     assert reference[4] == ms(2026, 1, 5, 9)  # local to the configured zone (Paris, +1 in January)
+
+
+def test_the_clock_installs_on_first_use_whichever_comes_first():
+    for first in ("performance.now()", "Math.random()", "typeof Date", "(Date = 5, Date)"):
+        dm = datamodel(ZoneRules(), DEFAULT_START_MS)
+        try:
+            dm.evaluate(first)
+            assert dm.evaluate("[performance.now(), typeof Math.random()]") == [0, "number"]
+            if not first.startswith("(Date"):
+                assert dm.evaluate("new Date().toISOString()") == "2026-01-05T10:00:00.000Z"
+            assert dm.evaluate("Object.keys(globalThis).filter(function (k) { return /^__orchweb/.test(k); })") == []
+        finally:
+            dm.close()
