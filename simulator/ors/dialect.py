@@ -46,6 +46,8 @@ _XI_NS = "http://www.w3.org/2001/XInclude"
 _JS_ATTRIBUTES = {"expr", "cond", "event", "delay", "target", "sendid", "location", "_expr"}
 #: elements whose `id` names a state (resolveid prefixes only those, not <data>/<send> ids)
 _STATE_TAGS = {f"{{{_SCXML_NS}}}{t}" for t in ("state", "parallel", "final", "history", "initial")}
+#: elements whose failing evaluation is their ``cond`` (error.illegalcond.<Type>)
+_COND_ELEMENTS = frozenset({"transition", "if", "elseif"})
 _GENESYS_JS = (Path(__file__).with_name("genesys.js")).read_text(encoding="utf-8")
 #: a JS token scanner: strings, comments, regex-free identifiers (enough to find keywords safely)
 _JS_TOKENS = re.compile(
@@ -255,13 +257,28 @@ class ORSProfile(Profile):
             return {}
         return {"level": int(level) if level.strip().isdigit() else level}
 
-    def error_event_name(self, kind: str, js_error: str | None = None) -> str:
-        """``error.script.<Type>`` for JS failures (Composer catches the ``error`` prefix)."""
+    def error_event_name(self, kind: str, js_error: str | None = None, element: str | None = None) -> str:
+        """``error.illegalcond.<Type>`` when a ``cond`` fails (``<transition>``, ``<if>``/``<elseif>``),
+        ``error.script.<Type>`` for other JS failures (ors-core.md 1.12; Composer catches the
+        ``error`` prefix)."""
+        if js_error and element in _COND_ELEMENTS:
+            return f"error.illegalcond.{js_error}"
         if js_error:
             return f"error.script.{js_error}"
         if kind == "communication":
             return "error.send.failed"
         return f"error.{kind}"
+
+    def error_event_data(self, data: dict[str, Any], element: str | None) -> dict[str, Any]:
+        """ORS error fields (ors-core.md 1.12): ``document``, ``element``, ``linenumber`` and
+        ``description`` (the message; Composer's ``system.LastErrorDescription`` reads it)."""
+        return {
+            **data,
+            "document": data.get("file"),
+            "element": element,
+            "linenumber": data.get("line"),
+            "description": data.get("message"),
+        }
 
     def cancel_events(self, sendid: str, cancelled: bool) -> list[tuple[str, dict[str, Any]]]:
         """ORS answers ``<cancel>``: ``cancel.successful`` or ``error.notallowed`` (data: sendid)."""

@@ -381,11 +381,13 @@ class ExecutableContent:
     def error(self, err: ExecutionError, node: m.Node | None, sendid: str | None = None) -> None:
         """Record the failure and put error.<kind> on the internal queue (W3C 5.10)."""
         session = self.session
-        name = session.profile.error_event_name(err.kind, err.js_error)
+        tag = node.element.tag if node is not None and node.element is not None else None
+        element = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else None
+        name = session.profile.error_event_name(err.kind, err.js_error, element)
         line = err.line if err.line is not None else (node.line if node is not None else None)
         file = node.file if node is not None else session.model.entry
         session.emit(ErrorRecord(err.kind, name, err.message, file, line))
-        data = {"message": err.message, "line": line, "file": file}
+        data = session.profile.error_event_data({"message": err.message, "line": line, "file": file}, element)
         session.raise_event(Event(name, data, "platform", sendid=sendid or err.sendid))
 
 

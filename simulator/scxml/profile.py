@@ -110,13 +110,22 @@ class Profile:
         W3C: nothing. ORS builds `_data` (the declared data as one object) here.
         """
 
-    def error_event_name(self, kind: str, js_error: str | None = None) -> str:
+    def error_event_name(self, kind: str, js_error: str | None = None, element: str | None = None) -> str:
         """Name of the internal error event for a failed evaluation.
 
         `kind` is the W3C category ("execution" or "communication"); `js_error` the JS exception
-        name if any (ORS names it `error.script.TypeError`, W3C `error.execution`).
+        name if any (ORS names it `error.script.TypeError`, W3C `error.execution`); `element` the
+        local name of the element that failed (ORS: a `cond` of `transition`/`if` is
+        `error.illegalcond.<JSError>`).
         """
         return f"error.{kind}"
+
+    def error_event_data(self, data: dict[str, Any], element: str | None) -> dict[str, Any]:
+        """`_event.data` of an error event; `data` holds `message`, `file` and `line`.
+
+        W3C: unchanged. ORS adds its fields `document`, `element`, `linenumber`, `description`.
+        """
+        return data
 
     def external_event_taken(self, session: Any, event: Any) -> None:
         """Called when `session` takes `event` off its external queue, before `_event` is bound and

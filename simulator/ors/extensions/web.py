@@ -164,7 +164,7 @@ RESPONSE = Action(
         Attr("resultcode", type="string", doc="result code returned to the caller ('invalidparameter')"),
     ),
     children=(PARAM,),
-    events=("error.notallowed",),
+    events=("error.notallowed", "error.ws.response"),
     errors=("invalidattribute",),
     fake=fake_response,
     refuse=lambda request: None,  # an empty requestid names no open request: error.notallowed (fake)
@@ -181,6 +181,7 @@ MODULE = module(
     fakes=FAKES,
     actions=(RESPONSE,),
     events=(
+        EventDecl("error.ws.response", ("requestid", "error", "description"), "a bad value (invalidattribute)"),
         EventDecl(
             "error.notallowed",
             ("sendid", "requestid", "description"),
