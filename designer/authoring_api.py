@@ -70,6 +70,12 @@ class SetAttributeSerializer(_EditBase):
     value = serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False, help_text="null removes")
 
 
+class SetKindSerializer(_EditBase):
+    op = serializers.ChoiceField(choices=["set_kind"])
+    element = RefField()
+    kind = serializers.ChoiceField(choices=list(edits.STATE_KINDS))
+
+
 class AddTransitionSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["add_transition"])
     source = RefField()
@@ -135,6 +141,7 @@ class RestoreSerializer(_EditBase):
 OPERATION_SERIALIZERS: dict[str, type[_EditBase]] = {
     "add_state": AddStateSerializer,
     "set_attribute": SetAttributeSerializer,
+    "set_kind": SetKindSerializer,
     "add_transition": AddTransitionSerializer,
     "retarget_transition": RetargetTransitionSerializer,
     "delete_element": DeleteElementSerializer,

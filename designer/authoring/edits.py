@@ -379,6 +379,30 @@ def add_state(text: str, parent: Ref | None, kind: str, id: str, initial: bool =
     return editor.result(changes, {"id": id})
 
 
+def set_kind(text: str, element: Ref, kind: str) -> EditResult:
+    """Turn a state into another kind (state / parallel / final / history): only the element's
+    name changes, in its start and end tags."""
+    editor = Editor(text)
+    node = editor.find(element)
+    if not (editor.is_scxml(node) and node.local in STATE_KINDS):
+        raise EditError("only a state, parallel, final or history changes kind")
+    if kind not in STATE_KINDS:
+        raise EditError(f"kind must be one of {', '.join(STATE_KINDS)}")
+    if kind == node.local:
+        return editor.result([])
+    child_states = [c for c in node.children if editor.is_scxml(c) and c.local in STATE_KINDS]
+    if kind in ("final", "history") and child_states:
+        raise EditError(f"a {kind} has no child states; move or delete them first")
+    if kind == "history" and (node.parent is None or node.parent.local == "scxml"):
+        raise EditError("a history state belongs inside a compound state")
+    name = f"{node.prefix}:{kind}" if node.prefix else kind
+    start = node.start + 1
+    changes: list[Change | None] = [Change(start, start + len(node.name), name)]
+    if node.close_start is not None:
+        changes.append(Change(node.close_start + 2, node.close_start + 2 + len(node.name), name))
+    return editor.result(changes, {"ref": {"id": node.get("id")} if node.get("id") else None})
+
+
 def set_attribute(text: str, element: Ref, name: str, value: str | None) -> EditResult:
     """Set or remove one attribute of any element (`value` None removes it).
 
@@ -753,6 +777,7 @@ def _in_namespace(editor: Editor, markup: str) -> str:
 OPERATIONS: dict[str, Callable[..., EditResult]] = {
     "add_state": add_state,
     "set_attribute": set_attribute,
+    "set_kind": set_kind,
     "add_transition": add_transition,
     "retarget_transition": retarget_transition,
     "delete_element": delete_element,

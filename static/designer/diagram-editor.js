@@ -227,7 +227,7 @@
   }
 
   function selectState(s) {
-    if (s.kind === "initial") return;
+    if (s.kind === "initial" || dragging) return;
     selection = { type: "state", file: s.file, line: s.line, tag: s.kind, id: localId(s), graphId: s.id };
     if (s.file) currentPath = s.file;
     renderSource();
@@ -235,6 +235,7 @@
   }
 
   function selectTransition(t) {
+    if (dragging) return;
     selection = { type: "transition", file: t.file, line: t.line, tag: "transition", graphId: t.id };
     if (t.file) currentPath = t.file;
     renderSource();
@@ -248,6 +249,88 @@
     view._applyMarks();
     const els = selection && selection.type === "transition" ? view.edgeEls.get(selection.graphId) || [] : [];
     view._setClass("dg-selected", els);
+    drawHandle(view, els);
+  }
+
+  /* ---------- drag handles: new transition from a state, retarget a transition's end ---------- */
+
+  let dragging = false;
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function svgNode(tag, attrs, parent) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    parent.appendChild(node);
+    return node;
+  }
+
+  /** Where the handle goes: a state's right edge, or the end of a transition's first path. */
+  function handlePoint(view, els) {
+    if (selection && selection.type === "state") {
+      const g = view.stateEls.get(selection.graphId);
+      const shape = g && g.querySelector(".dg-shape");
+      if (!shape) return null;
+      const b = shape.getBBox();
+      return { x: b.x + b.width, y: b.y + Math.min(b.height / 2, 11), mode: "new" };
+    }
+    const path = els.map((el) => el.querySelector && el.querySelector("path.dg-edge")).find(Boolean);
+    if (!path) return null;
+    const numbers = (path.getAttribute("d") || "").match(/-?\d+(\.\d+)?/g) || [];
+    if (numbers.length < 2) return null;
+    return { x: Number(numbers[numbers.length - 2]), y: Number(numbers[numbers.length - 1]), mode: "retarget" };
+  }
+
+  function drawHandle(view, els) {
+    for (const old of view.viewport.querySelectorAll(".au-handle, .au-drag-line")) old.remove();
+    const point = handlePoint(view, els);
+    if (!point) return;
+    const handle = svgNode("circle", { class: "au-handle", cx: point.x, cy: point.y, r: 6, "data-mode": point.mode }, view.viewport);
+    svgNode("title", {}, handle).textContent =
+      point.mode === "new" ? "Drag to a state to add a transition" : "Drag to a state to retarget this transition";
+    handle.addEventListener("pointerdown", (ev) => startDrag(ev, view, point));
+  }
+
+  function toViewport(view, ev) {
+    const r = view.svg.getBoundingClientRect();
+    const t = view.transform;
+    return { x: (ev.clientX - r.left - t.x) / t.k, y: (ev.clientY - r.top - t.y) / t.k };
+  }
+
+  function startDrag(ev, view, point) {
+    if (ev.button !== 0) return;
+    ev.stopPropagation(); // not a pan of the diagram
+    ev.preventDefault();
+    dragging = true;
+    const line = svgNode("line", { class: "au-drag-line", x1: point.x, y1: point.y, x2: point.x, y2: point.y }, view.viewport);
+    const move = (e) => {
+      const p = toViewport(view, e);
+      line.setAttribute("x2", p.x);
+      line.setAttribute("y2", p.y);
+    };
+    const up = async (e) => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      line.remove();
+      const under = document.elementFromPoint(e.clientX, e.clientY);
+      const hit = under && under.closest && under.closest("#diagram [data-state-id]");
+      setTimeout(() => {
+        dragging = false;
+      }, 0);
+      const target = hit && graph.states.find((s) => s.id === hit.dataset.stateId);
+      if (!target || !selection || target.kind === "initial") return;
+      const path = selection.file;
+      if (target.file !== path) {
+        message("A transition can only lead to a state of the same file.", "error");
+        return;
+      }
+      if (point.mode === "new") {
+        await apply(path, { op: "add_transition", source: elementRef(selection), target: localId(target) });
+      } else {
+        await apply(path, { op: "retarget_transition", transition: elementRef(selection), target: localId(target) });
+      }
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
   }
 
   function elementRef(sel) {
@@ -306,6 +389,15 @@
     const dom = domElement(selection);
     box.append(
       h("h3", {}, "State ", h("code", { id: "inspector-state-id", text: sid }), " ", h("small", { text: s.kind + " · " + path + ":" + s.line })),
+    );
+    const kind = select("inspector-kind", STATE_KINDS, s.kind);
+    box.append(
+      h(
+        "div",
+        { class: "au-row" },
+        field("Kind", kind),
+        h("button", { type: "button", id: "inspector-kind-apply", text: "Change kind", onclick: () => apply(path, { op: "set_kind", element: elementRef(selection), kind: kind.value }) }),
+      ),
     );
     const renameInput = h("input", { id: "inspector-rename", value: sid, "aria-label": "New id" });
     box.append(

@@ -252,3 +252,14 @@ def test_rename_and_delete_accept_a_reference_by_line() -> None:
         edits.delete_state(SMALL, element={"line": 10, "tag": "state"})
     with pytest.raises(EditError, match="not a state"):
         edits.rename_state(SMALL, new_id="x", element={"line": 6, "tag": "transition"})
+
+
+def test_set_kind_changes_only_the_element_name() -> None:
+    result = edits.set_kind(SMALL, "b", "parallel")
+    assert '<parallel id="b">\n    <transition event="back" target="a"/>\n  </parallel>' in result.text
+    assert len(differing_lines(SMALL, result.text)) == 4
+    assert '<state id="done"/>' in edits.set_kind(SMALL, "done", "state").text
+    with pytest.raises(EditError, match="no child states"):
+        edits.set_kind(SMALL, "a", "final")
+    with pytest.raises(EditError, match="inside a compound state"):
+        edits.set_kind(SMALL, "b", "history")

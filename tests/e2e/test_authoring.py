@@ -233,3 +233,55 @@ def test_an_attribute_edit_of_a_composer_sample_on_the_diagram_changes_one_line_
     ]
     assert len(diff) == 2, diff
     assert 'timeout="10"' in diff[0] and 'timeout="45"' in diff[1]
+
+
+def drag(page: Page, source, target) -> None:
+    """Drag with the mouse from the centre of `source` to the centre of `target`."""
+    a, b = source.bounding_box(), target.bounding_box()
+    assert a and b
+    page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2, steps=8)
+    page.mouse.up()
+
+
+def test_dragging_a_states_handle_adds_a_transition_and_dragging_a_transitions_end_retargets_it(
+    logged_in_page: Page,
+) -> None:
+    from designer import history
+    from designer.starters import load_starter
+
+    page = logged_in_page
+    project = blank_project()
+    files, entry = load_starter("basic")
+    user = get_user_model().objects.get(username="demo")
+    history.create_version(project, files, author=user, message="Starter", parent=None, entry=entry)
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    page.locator("#diagram-fit").click()
+
+    select_state(page, "MainWorkflow.DefaultRoute", "DefaultRoute")
+    drag(
+        page,
+        page.locator(".au-handle[data-mode=new]"),
+        page.locator('[data-state-id="MainWorkflow.Entry1"] > .dg-label'),
+    )
+    edited(page, 1)
+    source = page.locator("#authoring-source").input_value()
+    assert '<transition target="$$_MY_PREFIX_$$.Entry1"/>\n\t\t</state>\n\n\t\t<state id="Exit1">' in source
+
+    select_state(page, "MainWorkflow.RouteToAgent", "RouteToAgent")
+    page.locator("#inspector-transitions .au-link").nth(1).click()  # error.queue.submit -> DefaultRoute
+    page.wait_for_function("document.body.dataset.selection.startsWith('transition:')")
+    page.locator("#diagram-fit").click()
+    drag(
+        page,
+        page.locator(".au-handle[data-mode=retarget]"),
+        page.locator('[data-state-id="MainWorkflow.Entry1"] > .dg-label'),
+    )
+    edited(page, 2)
+    source = page.locator("#authoring-source").input_value()
+    assert (
+        '<transition event="error.queue.submit" cond="_event.data.requestid == App_RouteToAgent[\'requestid\']"'
+        ' target="$$_MY_PREFIX_$$.Entry1">' in source
+    )
