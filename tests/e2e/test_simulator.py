@@ -165,3 +165,36 @@ def test_a_lost_connection_reconnects_and_resumes_the_simulation_by_replay(
     # A record number in the trace log rewinds to that record.
     act(page, page.locator(f"#sim-trace .sim-record[data-seq='{seq}'] .sim-seq"))
     assert (flag(page, "simSeq"), flag(page, "simSteps")) == (seq, steps)
+
+
+def test_assumed_data_is_listed_and_one_click_puts_it_in_the_fakes_profile(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    act(page, page.get_by_role("button", name="Run"))
+    page.wait_for_function("document.body.dataset.simStatus === 'final'")
+    page.wait_for_function("document.body.dataset.simAssumptions === '2'")
+
+    panel = page.locator("#sim-assumptions-panel")
+    expect(panel.locator("summary")).to_contain_text("Assumed data 2")
+    url = panel.locator(".sim-assumption[data-what='url']")
+    expect(url).to_contain_text("getDetailByPhoneKey?number=5551234")
+    expect(url).to_contain_text("http.responses[+]")
+    expect(panel.locator(".sim-assumption[data-what='list item']")).to_contain_text("lists.GHB_CRD_IVR_POC_PG.OPM")
+
+    url.get_by_role("button", name="Add to the fakes profile").click()
+    assert flag(page, "simAssumptionAdded") == "url:http.responses[+]"
+    expect(page.locator("#sim-fakes")).to_be_focused()
+    profile = json.loads(page.locator("#sim-fakes").input_value())
+    [response] = profile["http"]["responses"]
+    assert response["url"].endswith("/getDetailByPhoneKey") and response["status"] == 200
+
+    # Started over with it, the URL is answered by the profile: only the list item is assumed.
+    act(page, page.get_by_role("button", name="Restart with these fakes"))
+    act(page, page.get_by_role("button", name="Run"))
+    page.wait_for_function("document.body.dataset.simStatus === 'final'")
+    page.wait_for_function("document.body.dataset.simAssumptions === '1'")
+    expect(panel.locator(".sim-assumption")).to_have_count(1)
+    assert json.loads(flag(page, "simOutcome"))["status"] == "routed"
+    save_screenshot(page, "simulator-assumed-data")
