@@ -150,6 +150,12 @@ class ORSProfile(Profile):
         self.document_url = document_url
         self.platforms: list[OrsPlatform] = []
 
+    def set_fakes(self, fakes: FakesProfile) -> None:
+        """Change the fakes of the run: the later requests of every session of it use `fakes`."""
+        self.fakes = fakes
+        for platform in self.platforms:
+            platform.fakes = fakes
+
     @property
     def action_handlers(self) -> dict[str, OrsActionHandler]:  # type: ignore[override]
         """One handler per extension namespace (every accepted spelling)."""

@@ -256,3 +256,23 @@ def test_every_profile_section_belongs_to_the_module_that_declares_it():
     assert set(SCHEMA["properties"]) == {"description", "none", "rules", "inject", *owned}
     assert set(DEFAULTS) == {"none", "rules", "inject", *owned}
     assert SECTIONS["queue"][0].name == "queue" and SECTIONS["http"][0].name == "session"
+
+
+def test_set_fakes_changes_the_answers_of_every_session_of_the_run():
+    from simulator.ors.project import OrsRun
+
+    from .strategies import block_strategy
+
+    doc = block_strategy(
+        """
+    <onentry><queue:submit requestid="App_B['requestid']"><queue:targets>
+      <queue:target name="'Sales'" type="agentgroup"/></queue:targets></queue:submit></onentry>
+    <transition event="queue.submit.done" target="ok"/>
+    """
+    )
+    r = OrsRun({"main.scxml": doc})
+    r.start()
+    agent = {"agent": "Live7", "place": "P7", "dn": "7777", "switch": "SW7", "statserver": "SS"}
+    r.profile.set_fakes(load_fakes({"queue": {"agent": agent}}))
+    r.run()
+    assert r.summary()["outcome"]["target"] == "7777@SW7.DN"
