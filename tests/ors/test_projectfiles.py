@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from simulator.ors.project import find_entry, load_project
 from simulator.ors.projectfiles import Limits, ProjectError, choose_entry, read_folder, read_zip
+from tests.designer.conftest import make_zip
 
 RUNNABLE = b'<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a"><state id="a"/></scxml>'
 NOBOOT = (
     b"<scxml version='1.0' xmlns='http://www.w3.org/2005/07/scxml'\n"
     b"\tinitial='_composer_noboot'><final id='_composer_noboot'/></scxml>"
 )
-
-
-def zipped(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in entries.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def test_the_shared_sample_starts_from_its_ipd_and_says_why(shared_dir: Path) -> None:
@@ -92,9 +83,9 @@ def test_a_project_of_subroutines_only_has_no_entry(shared_dir: Path) -> None:
 
 def test_zip_and_folder_follow_the_same_refusal_rules(tmp_path: Path) -> None:
     with pytest.raises(ProjectError, match="would leave the project folder"):
-        read_zip(zipped({"../x.scxml": RUNNABLE}))
+        read_zip(make_zip({"../x.scxml": RUNNABLE}))
     with pytest.raises(ProjectError, match="over the 100-byte limit"):
-        read_zip(zipped({"a.js": b"x" * 200}), Limits(max_file_bytes=100))
+        read_zip(make_zip({"a.js": b"x" * 200}), Limits(max_file_bytes=100))
     (tmp_path / "src-gen").mkdir()
     (tmp_path / "src-gen" / "a.js").write_bytes(b"x" * 200)
     with pytest.raises(ProjectError, match="over the 100-byte limit"):
@@ -105,8 +96,8 @@ def test_zip_and_folder_follow_the_same_refusal_rules(tmp_path: Path) -> None:
 
 
 def test_one_wrapping_folder_is_stripped_whatever_its_case() -> None:
-    wrapped = read_zip(zipped({"MyProject/src-gen/IPD_a.scxml": RUNNABLE, "MyProject/include/a.js": b""}))
-    bare = read_zip(zipped({"Src-Gen/IPD_a.scxml": RUNNABLE, "Src-Gen/b.scxml": RUNNABLE}))
+    wrapped = read_zip(make_zip({"MyProject/src-gen/IPD_a.scxml": RUNNABLE, "MyProject/include/a.js": b""}))
+    bare = read_zip(make_zip({"Src-Gen/IPD_a.scxml": RUNNABLE, "Src-Gen/b.scxml": RUNNABLE}))
 
     assert set(wrapped) == {"src-gen/IPD_a.scxml", "include/a.js"}
     assert set(bare) == {"Src-Gen/IPD_a.scxml", "Src-Gen/b.scxml"}
