@@ -398,6 +398,7 @@ def _written(draft: Draft, row: Any) -> dict[str, Any]:
             "size": row.blob.size,
             "url": reverse("designer-api-draft-file", args=[draft.project_id, row.path]),
             "stale": draft.is_stale(),
+            "entry": draft.entry,
         }
     ).data
 

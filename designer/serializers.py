@@ -497,6 +497,7 @@ class DraftFileWrittenSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     url = serializers.CharField()
     stale = serializers.BooleanField()
+    entry = serializers.CharField(help_text="The draft's entry document (its first runnable document if it had none)")
 
 
 class DraftEntrySerializer(serializers.Serializer):

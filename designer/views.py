@@ -290,6 +290,13 @@ def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
 def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     """Version page: files, links to editor/diagram/diff/export, comments, share links."""
     version = _get_version_for_user(request, version_id)
+    return _render_version(request, version)
+
+
+def _render_version(
+    request: HttpRequest, version: Version, comment_form: CommentForm | None = None, error: str = "", status: int = 200
+) -> HttpResponse:
+    """The version page; a refused comment comes back with its error and the text as typed."""
     role = version_role(request, version)
     others = list(version.project.versions.exclude(pk=version.pk).order_by("-number")) if role else []
     context = {
@@ -300,11 +307,12 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "can_edit": has_role(role, Role.EDITOR),
         "files": version.files.select_related("blob").order_by("path"),
         "comments": _comment_threads(version),
-        "comment_form": CommentForm(),
+        "comment_form": comment_form or CommentForm(),
+        "comment_error": error,
         "share_links": version.share_links.all() if has_role(role, Role.EDITOR) else [],
         "others": others,
     }
-    return render(request, "designer/version_detail.html", context)
+    return render(request, "designer/version_detail.html", context, status=status)
 
 
 def _comment_threads(version: Version) -> list[dict[str, Any]]:
@@ -667,7 +675,6 @@ def comment_create(request: HttpRequest, version_id: int) -> HttpResponse:
         # Share-link visitors read comments but cannot post them.
         refuse(request, PermissionDenied("Only team members can comment; a share link is read-only."))
     form = CommentForm(request.POST)
-    error = None
     if form.is_valid():
         try:
             create_comment(version, request.user, form.cleaned_data)
@@ -676,8 +683,8 @@ def comment_create(request: HttpRequest, version_id: int) -> HttpResponse:
         else:
             return redirect(reverse("designer-version-detail", args=[version.pk]) + "#comments")
     else:
-        error = form.errors.as_text()
-    return HttpResponseBadRequest(f"Invalid comment: {error}")
+        error = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in form.errors.items())
+    return _render_version(request, version, form, f"Your comment was not posted: {error}", status=400)
 
 
 def create_comment(version: Version, user: Any, data: dict[str, Any]) -> Comment:

@@ -255,6 +255,13 @@
 
   async function refreshLint() {
     if (!urls.lint) return;
+    if (!data.entry) {
+      // Nothing to lint before the project has an entry document (its first .scxml becomes it).
+      findings = [];
+      $("lint-panel").textContent = "Lint: no entry document yet; add a .scxml file.";
+      body.dataset.lintReady = "1";
+      return;
+    }
     body.dataset.lintReady = "0";
     try {
       const payload = await window.orchweb.getJSON(urls.lint);
@@ -275,6 +282,23 @@
     body.dataset.lintCount = String(findings.length);
     body.dataset.lintReady = "1";
   }
+
+  /** A new .scxml file: an ORS document with the namespaces of the _genesys extensions. */
+  const NEW_SCXML = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"',
+    '       xmlns:xi="http://www.w3.org/2001/XInclude"',
+    '       xmlns:queue="http://www.genesyslab.com/modules/queue"',
+    '       xmlns:dialog="http://www.genesyslab.com/modules/dialog"',
+    '       xmlns:session="http://www.genesyslab.com/modules/session"',
+    '       xmlns:ixn="http://www.genesyslab.com/modules/interaction"',
+    '       xmlns:classification="http://www.genesyslab.com/modules/classification"',
+    '       xmlns:ws="http://www.genesyslab.com/modules/ws"',
+    '       profile="ecmascript" initial="start">',
+    '  <state id="start"/>',
+    "</scxml>",
+    "",
+  ].join("\n");
 
   /* ---------- server calls ---------- */
 
@@ -318,6 +342,18 @@
       return;
     }
     if (!(await saveDraft())) return;
+    // Ask before saving a version whose lint has errors, listing them (the lint of what was just saved).
+    await refreshLint();
+    const errors = findings.filter((f) => f.severity === "error");
+    if (errors.length) {
+      const listed = errors.slice(0, 10).map((f) => "- " + (f.file || "?") + ":" + (f.line || "?") + " " + f.message);
+      if (errors.length > 10) listed.push("- ... and " + (errors.length - 10) + " more");
+      const question = "The draft has " + errors.length + " lint error(s):\n" + listed.join("\n") + "\n\nSave the version anyway?";
+      if (!window.confirm(question)) {
+        body.dataset.saveState = "cancelled";
+        return say("error", "Not saved: fix the lint errors, or save again and confirm.");
+      }
+    }
     body.dataset.saveState = "saving";
     const res = await post(urls.saveVersion, { message: message });
     if (!res.ok) {
@@ -365,13 +401,13 @@
     const path = (window.prompt("Path of the new file (e.g. src-gen/NewFlow.scxml or include/user/helpers.js):") || "").trim();
     if (!path) return;
     if (docs.has(path)) return say("error", path + " already exists.");
-    const content = /\.scxml$/.test(path)
-      ? '<?xml version="1.0" encoding="utf-8"?>\n<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml" initial="start">\n  <state id="start"/>\n</scxml>\n'
-      : "";
+    const content = /\.scxml$/i.test(path) ? NEW_SCXML : "";
     const res = await post(urls.writeFile, { path: path, content: content });
     if (!res.ok) return say("error", errorText(res));
     if (res.json.url) urls.fileUrls = Object.assign(urls.fileUrls || {}, { [res.json.path || path]: res.json.url });
     addDoc(res.json.path || path, content);
+    // The first document an empty draft gets becomes its entry (the server chose it).
+    if (res.json.entry && !data.entry) data.entry = res.json.entry;
     openFile(res.json.path || path);
     say("ok", "Added " + (res.json.path || path) + ".");
     refreshLint();

@@ -4,6 +4,7 @@
  * each clickable. Also converts findings into CodeMirror lint annotations for one file.
  *
  *   Lint.renderPanel(el, findings, {onSelect(finding, ev), hrefFor(finding)})
+ *     (findings naming a _reserved_* / _composer_* id are grouped apart, folded: Composer's plumbing)
  *   Lint.annotations(findings, file, CodeMirror) -> [{from, to, message, severity}]
  */
 (function (global) {
@@ -40,8 +41,34 @@
       ok.textContent = "No problems found.";
       el.appendChild(ok);
     }
+    // Findings about Composer's generated plumbing (_reserved_*, _composer_* states) would drown
+    // the author's own: they go in a group of their own, folded by default.
+    const own = sorted(list.filter((f) => !isGenerated(f)));
+    const generated = sorted(list.filter(isGenerated));
+    el.appendChild(listOf(own, options));
+    if (generated.length) {
+      const group = document.createElement("details");
+      group.className = "lint-generated";
+      const summary = document.createElement("summary");
+      summary.textContent =
+        generated.length + " finding(s) in Composer-generated code (_reserved_*, _composer_* states)";
+      group.append(summary, listOf(generated, options));
+      el.appendChild(group);
+    }
+    el.dataset.findingCount = String(list.length);
+    el.dataset.generatedCount = String(generated.length);
+    return list.length;
+  }
+
+  /** Whether a finding is about Composer's generated plumbing: it names a _reserved_/_composer_ id. */
+  function isGenerated(f) {
+    return GENERATED_ID.test(f.message || "");
+  }
+  const GENERATED_ID = /['"]([^'"]*\.)?_(reserved|composer)_[^'"]*['"]/;
+
+  function listOf(findings, options) {
     const ul = document.createElement("ul");
-    for (const f of sorted(list)) {
+    for (const f of findings) {
       const li = document.createElement("li");
       li.dataset.rule = f.rule || "";
       const a = document.createElement("a");
@@ -70,9 +97,7 @@
       li.appendChild(a);
       ul.appendChild(li);
     }
-    el.appendChild(ul);
-    el.dataset.findingCount = String(list.length);
-    return list.length;
+    return ul;
   }
 
   /** CodeMirror lint-addon annotations of the findings located in `file`. */
@@ -99,5 +124,11 @@
     return counts;
   }
 
-  global.Lint = { renderPanel: renderPanel, annotations: annotations, countByFile: countByFile, location: location };
+  global.Lint = {
+    isGenerated: isGenerated,
+    renderPanel: renderPanel,
+    annotations: annotations,
+    countByFile: countByFile,
+    location: location,
+  };
 })(window);

@@ -305,3 +305,35 @@ def test_adding_a_member_offers_the_least_privileged_role_and_keeps_a_mistyped_n
     assert "No user named &#x27;nobody-here&#x27;." in html
     assert 'value="nobody-here"' in html
     assert '<option value="editor" selected>' in html
+
+
+@pytest.mark.django_db
+def test_a_refused_comment_says_why_on_the_version_page_and_keeps_what_was_typed(world: World) -> None:
+    response = world.client_for("viewer").post(
+        f"/versions/{world.v2.pk}/comments/", {"body": "Why 7100 here?", "path": "", "line": "12"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Your comment was not posted: A line number needs a file path." in page
+    assert ">Why 7100 here?</textarea>" in page and 'value="12"' in page
+    assert "<h1>" in page  # the site's page, not a bare 400 text
+
+
+@pytest.mark.django_db
+def test_the_first_document_of_an_empty_project_becomes_the_draft_entry(world: World) -> None:
+    client = world.client_for("editor")
+    project = client.post(
+        "/api/projects", {"team": world.team.pk, "name": "Blank", "starter": "empty"}, content_type="application/json"
+    ).json()
+    files = f"/api/projects/{project['id']}/draft/files"
+
+    js = client.post(files, {"path": "include/a.js", "content": "var a;"}, content_type="application/json").json()
+    flow = client.post(
+        files,
+        {"path": "src-gen/Flow.scxml", "content": '<scxml xmlns="http://www.w3.org/2005/07/scxml"/>'},
+        content_type="application/json",
+    ).json()
+
+    assert js["entry"] == "" and flow["entry"] == "src-gen/Flow.scxml"
+    assert client.get(f"/api/projects/{project['id']}/draft/lint").status_code == 200

@@ -113,7 +113,14 @@ def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
     findings = page.request.get(f"/api/versions/{v1.pk}/lint").json()["findings"]
     page.wait_for_function("document.body.dataset.lintReady === '1'")
     expect(page.locator("#lint-panel .lint-item")).to_have_count(len(findings))
-    located = next(f for f in findings if f["file"] == WORKFLOW and f["line"])
+    # Findings about Composer's _reserved_/_composer_ plumbing are grouped apart, folded.
+    generated = [f for f in findings if "._reserved_" in f["message"] or "'_composer_" in f["message"]]
+    assert generated and page.evaluate("document.getElementById('lint-panel').dataset.generatedCount") == str(
+        len(generated)
+    )
+    expect(page.locator("#lint-panel details.lint-generated")).not_to_have_attribute("open", "")
+    expect(page.locator("#lint-panel details.lint-generated .lint-item").first).to_be_hidden()
+    located = next(f for f in findings if f["file"] == WORKFLOW and f["line"] and f not in generated)
     page.locator(f'#lint-panel .lint-item[data-line="{located["line"]}"]').first.click()
     page.wait_for_function(f"document.body.dataset.currentLine === '{located['line']}'")
     marker = page.locator(".CodeMirror-code .cm-jump-line .CodeMirror-lint-marker-" + located["severity"])
@@ -327,3 +334,64 @@ def test_the_visual_diff_marks_removed_changed_and_added_states_and_transitions(
     added = page.evaluate("([a, b]) => Diagram.diff(a, b)", [new, old])
     assert added["states"] == {gone: "added"}
     assert set(added["transitions"].values()) == {"added", "changed"}
+
+
+def test_frictions_a_new_user_met_are_gone(logged_in_page: Page, shared_dir: Path, tmp_path: Path) -> None:
+    """An empty project's first file is its entry and an ORS document; saving with lint errors asks
+    first, listing them; a refused comment keeps its text and says why on the page."""
+    page = logged_in_page
+    make_demo_user_owner()
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto("/projects/new/")
+    page.get_by_label("Team").select_option(label="Routing team")
+    page.get_by_label("Name").fill("Blank slate")
+    page.get_by_label("Starter").select_option("empty")
+    page.get_by_role("button", name="Create").click()
+    project = Project.objects.get(name="Blank slate")
+    page.goto(f"/projects/{project.pk}/draft/editor/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+
+    page.once("dialog", lambda dialog: dialog.accept("src-gen/Flow.scxml"))
+    page.get_by_role("button", name="Add file").click()
+    page.wait_for_function("document.body.dataset.currentFile === 'src-gen/Flow.scxml'")
+    page.wait_for_function("document.body.dataset.lintReady === '1'")
+    assert Draft.objects.get(project=project).entry == "src-gen/Flow.scxml"
+    text = draft_files(project)["src-gen/Flow.scxml"]
+    assert 'xmlns:queue="http://www.genesyslab.com/modules/queue"' in text and 'profile="ecmascript"' in text
+    assert failed == []  # no 400 from a lint of a draft without an entry
+
+    # A transition to a state that does not exist: saving asks first, listing the error.
+    page.evaluate(
+        """() => {
+          const cm = document.querySelector(".CodeMirror").CodeMirror;
+          const broken = '<state id="start"><transition target="nowhere"/></state>';
+          cm.setValue(cm.getValue().replace('<state id="start"/>', broken));
+        }"""
+    )
+    page.wait_for_function("document.body.dataset.dirty === '1'")
+    page.get_by_label("Message").fill("First flow")
+    questions: list[str] = []
+
+    def refuse(dialog: object) -> None:
+        questions.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()  # type: ignore[attr-defined]
+
+    page.once("dialog", refuse)
+    page.get_by_role("button", name="Save as new version").click()
+    page.wait_for_function("document.body.dataset.saveState === 'cancelled'")
+    assert "1 lint error(s)" in questions[0] and "src-gen/Flow.scxml:" in questions[0] and "nowhere" in questions[0]
+    assert project.versions.count() == 0
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Save as new version").click()
+    page.wait_for_function("document.body.dataset.saveState === 'version-saved'")
+    version = project.versions.get()
+
+    # A comment with a line but no file is refused on the page itself, the text kept.
+    page.goto(f"/versions/{version.pk}/")
+    page.get_by_label("Comment").fill("Why this target?")
+    page.get_by_label("Line (optional)").fill("3")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.get_by_test_id("comment-error")).to_contain_text("A line number needs a file path.")
+    expect(page.get_by_label("Comment")).to_have_value("Why this target?")
+    expect(page.get_by_label("Line (optional)")).to_have_value("3")
