@@ -364,6 +364,18 @@
     return null;
   }
 
+  /** The DOM element of a graph transition: the graph lists a file's transitions in document order. */
+  function transitionElement(t) {
+    const f = files.get(t.file);
+    if (!f) return null;
+    const ours = graph.transitions.filter((x) => x.file === t.file);
+    const theirs = f.doc.getElementsByTagNameNS(SCXML_NS, "transition");
+    if (ours.length !== theirs.length) return null;
+    const order = ours.map((x, i) => [x, i]).sort((a, b) => a[0].line - b[0].line || a[1] - b[1]);
+    const index = order.findIndex(([x]) => x === t);
+    return index >= 0 ? theirs[index] : null;
+  }
+
   function innerMarkup(el) {
     if (!el) return "";
     const out = [];
@@ -540,6 +552,20 @@
       }),
     );
     if (f && !f.ids.length) box.append(h("p", { class: "au-hint", text: "No states in this file to target." }));
+    const dom = transitionElement(t);
+    if (dom) {
+      const area = h("textarea", { id: "inspector-transition-content", rows: 4, spellcheck: "false" });
+      area.value = innerMarkup(dom);
+      box.append(
+        h(
+          "details",
+          { class: "au-content", open: area.value ? true : null },
+          h("summary", { text: "executable content" }),
+          area,
+          h("button", { type: "button", text: "Apply content", onclick: () => apply(path, { op: "set_content", element: elementRef(selection), markup: area.value }) }),
+        ),
+      );
+    }
     for (const a of t.actions || []) box.append(actionForm(a));
   }
 

@@ -285,3 +285,39 @@ def test_dragging_a_states_handle_adds_a_transition_and_dragging_a_transitions_e
         '<transition event="error.queue.submit" cond="_event.data.requestid == App_RouteToAgent[\'requestid\']"'
         ' target="$$_MY_PREFIX_$$.Entry1">' in source
     )
+
+
+def test_deleting_a_state_lists_its_incoming_transitions_and_retargets_them(logged_in_page: Page) -> None:
+    from designer import history
+    from designer.starters import load_starter
+
+    page = logged_in_page
+    project = blank_project()
+    files, entry = load_starter("basic")
+    user = get_user_model().objects.get(username="demo")
+    history.create_version(project, files, author=user, message="Starter", parent=None, entry=entry)
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+
+    select_state(page, "MainWorkflow.DefaultRoute", "DefaultRoute")
+    page.locator("#inspector-delete").click()
+    dialog = page.locator("#authoring-delete")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#authoring-delete-list li")).to_have_count(1)
+    expect(dialog.locator("#authoring-delete-list")).to_contain_text("RouteToAgent: error.queue.submit")
+    dialog.locator("#authoring-delete-to").select_option("Exit1")
+    dialog.get_by_role("button", name="Retarget").click()
+    edited(page, 1)
+    source = page.locator("#authoring-source").input_value()
+    assert 'id="DefaultRoute"' not in source
+    assert 'target="$$_MY_PREFIX_$$.Exit1">\n\t\t\t\t<log expr="\'No agent found: \'' in source
+    # The transition's executable content is editable too.
+    select_state(page, "MainWorkflow.RouteToAgent", "RouteToAgent")
+    page.locator("#inspector-transitions .au-link").first.click()
+    page.wait_for_function("document.body.dataset.selection.startsWith('transition:')")
+    content = page.locator("#inspector-transition-content")
+    expect(content).to_have_value(re.compile(r"<assign location=\"varTarget\""))
+    content.fill("<log expr=\"'routed'\"/>")
+    page.get_by_role("button", name="Apply content").click()
+    edited(page, 2)
+    assert "<log expr=\"'routed'\"/>" in page.locator("#authoring-source").input_value()
