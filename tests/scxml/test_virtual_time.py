@@ -207,6 +207,13 @@ CORPUS = [
     "Date.parse('Jan 5 2026 10:00:00 -0500')",
     "Date.parse('2026-01-05T10:00:00.000+0100')",
     "new Date('2026-01-05').getDate()",
+    "Date.parse('2026-01-05T10:00:00+01:00')",
+    "Date.parse('Tue, 05 Jan 2026 10:00:00 +0100')",
+    "Date.parse('1/5/2026 10:00 PM EST')",
+    "Date.parse('2026-01-05t10:00')",
+    "Date.parse('Jan 5 2026 10:00-11:00')",
+    "new Date(2026, 2, 29, 2, 30).getTime()",
+    "(function () { var d = new Date(0); d.setHours(25); d.setMonth(13); return d.getTime(); })()",
     "new Date().toLocaleString()",
     "[Math.random(), Math.random()]",
 ]
