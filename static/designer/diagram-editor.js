@@ -762,7 +762,7 @@
       }
     }
     const selected = selection && selection.type === "state" && selection.file === path ? selection.id : "";
-    const inside = select(prefix + "parent", compoundOptions(path), "");
+    const inside = select(prefix + "parent", compoundOptions(path), selectedContainer(path));
     const from = select(prefix + "connect", targetOptions(path), selected);
     form.append(field("Inside", inside, "compound state the block goes in"), field("Connect from", from, "block whose free output leads to this one"));
     form.append(h("button", { type: "submit", id: prefix + "add", text: "Add " + block.label }));
@@ -788,9 +788,48 @@
     if (first) first.focus();
   }
 
+  /** The selected state when it is a compound state of the author's (not a block's helper). */
+  function selectedContainer(path) {
+    if (!selection || selection.type !== "state" || selection.file !== path) return "";
+    const s = graphState(selection);
+    if (!s || !["state", "parallel"].includes(s.kind)) return "";
+    const kids = (s.children || []).map((c) => graph.states.find((x) => x.id === c)).filter((c) => c && c.kind !== "initial");
+    return kids.length && !kids.some((c) => localId(c).startsWith("_reserved_")) ? selection.id : "";
+  }
+
+  function openPlainState(kind) {
+    const box = $("authoring-block-form");
+    box.textContent = "";
+    const path = currentPath;
+    const prefix = "plain-" + kind + "-";
+    const form = h("form", { class: "au-block-form", "data-block": kind });
+    const id = h("input", { id: prefix + "id" });
+    const inside = select(prefix + "parent", [["", "(the document)"]].concat(compoundOptions(path).slice(1)), selectedContainer(path));
+    const initial = h("input", { type: "checkbox", id: prefix + "initial" });
+    form.append(
+      h("h4", { text: "New " + kind }),
+      field("Id *", id),
+      field("Inside", inside),
+      h("label", {}, initial, " initial state of its parent"),
+      h("button", { type: "submit", id: prefix + "add", text: "Add " + kind }),
+    );
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const op = { op: "add_state", kind: kind, id: id.value.trim(), initial: initial.checked };
+      op.parent = inside.value ? { id: inside.value } : { root: true };
+      const answer = await apply(path, op);
+      if (answer.ok) box.textContent = "";
+    });
+    box.append(form);
+    id.focus();
+  }
+
   function renderPalette() {
     const box = $("authoring-palette");
     box.textContent = "";
+    for (const kind of STATE_KINDS) {
+      box.append(h("button", { type: "button", class: "au-block au-plain", "data-block": "plain-" + kind, title: "A plain <" + kind + ">", text: kind, onclick: () => openPlainState(kind) }));
+    }
     for (const block of palette.blocks) {
       box.append(h("button", { type: "button", class: "au-block", "data-block": block.kind, title: block.help, text: block.label, onclick: () => openBlock(block) }));
     }

@@ -321,3 +321,13 @@ def test_deleting_a_state_lists_its_incoming_transitions_and_retargets_them(logg
     page.get_by_role("button", name="Apply content").click()
     edited(page, 2)
     assert "<log expr=\"'routed'\"/>" in page.locator("#authoring-source").input_value()
+    # A plain state from the palette, inside the chosen compound state.
+    page.locator('#authoring-palette [data-block="plain-final"]').click()
+    page.locator("#plain-final-id").fill("Done")
+    page.locator("#plain-final-parent").select_option("_composer_entry")
+    page.locator("#plain-final-add").click()
+    edited(page, 3)
+    assert (
+        '\t\t<final id="_reserved_Exit1_final"/>\n\t\t<final id="Done"/>\n\t</state>'
+        in page.locator("#authoring-source").input_value()
+    )
