@@ -149,6 +149,7 @@ class ORSProfile(Profile):
         self.fakes = fakes if isinstance(fakes, FakesProfile) else load_fakes(fakes)
         self.document_url = document_url
         self.platforms: list[OrsPlatform] = []
+        self._platform_by_session: dict[int, OrsPlatform] = {}
 
     def set_fakes(self, fakes: FakesProfile) -> None:
         """Change the fakes of the run: the later requests of every session of it use `fakes`."""
@@ -221,6 +222,7 @@ class ORSProfile(Profile):
         url = self.document_url or f"http://orchweb.invalid/{session.model.entry}"
         platform = OrsPlatform(session, self.fakes, url)
         self.platforms.append(platform)
+        self._platform_by_session[id(session)] = platform  # per event: cheaper than platform_of()
         data = self.fakes.js_data()
         data["document_url"] = url
         dm.declare_value("__orsFakes", data)
@@ -246,8 +248,8 @@ class ORSProfile(Profile):
 
     def external_event_taken(self, session: Any, event: Any) -> None:
         """The object model changes as a result of events: apply what the event reports now."""
-        platform = platform_of(session)
-        if platform is not None:
+        platform = self._platform_by_session.get(id(session))
+        if platform is not None and platform.session is session:
             platform.external_event_taken(event)
 
     def send_target(self, target: str) -> str:

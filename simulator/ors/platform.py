@@ -588,7 +588,9 @@ class OrsPlatform(FakeEnv):
         """
         effects = [effect] if effect is not None else []
         leaving = (
-            data.get("interactionid") if name == "interaction.deleted" or self._routes(name, data, request) else None
+            data.get("interactionid")
+            if name == "interaction.deleted" or (request is not None and self._routes(name, data, request))
+            else None
         )
         if leaving is not None:
             self._interaction_leaves(str(leaving), "the interaction left the strategy")
