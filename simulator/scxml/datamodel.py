@@ -360,27 +360,30 @@ _CORE = r"""
   // The simulation's clock (_TIME) is installed on the first use of Date, Math.random or
   // performance, through `install` (Python): most sessions never touch them.
   function lazyTime(rawNow, rawInstall) {
-    var now = G[rawNow], install = G[rawInstall], M = G.Math, done = false,
+    var now = G[rawNow], install = G[rawInstall], M = G.Math, j,
         natives = [[G, 'Date', G.Date, false], [G, 'performance', G.performance, true], [M, 'random', M.random, false]];
+    function arm(n) {
+      var holder = n[0], name = n[1];
+      defineProperty(holder, name, {get: function () { restore(); return holder[name]; },
+                                    set: function (v) { restore(); holder[name] = v; },
+                                    enumerable: n[3], configurable: true});
+    }
     function restore() {
-      if (done) return;
-      done = true;
-      for (var j = 0; j < natives.length; j++) {
+      for (j = 0; j < natives.length; j++) {
         var n = natives[j];
         defineProperty(n[0], n[1], {value: n[2], writable: true, enumerable: n[3], configurable: true});
       }
       G[rawNow] = now;  // _TIME takes it from there
       var failure = install();
-      if (failure) throw new Error(failure);
+      if (failure) {  // never fall back on the host's clock: the next use tries again
+        delete G[rawNow];
+        for (j = 0; j < natives.length; j++) arm(natives[j]);
+        throw new Error(failure);
+      }
     }
     delete G[rawNow];
     delete G[rawInstall];
-    natives.forEach(function (n) {
-      var holder = n[0], name = n[1];
-      defineProperty(holder, name, {get: function () { restore(); return holder[name]; },
-                                    set: function (v) { restore(); holder[name] = v; },
-                                    enumerable: n[3], configurable: true});
-    });
+    for (j = 0; j < natives.length; j++) arm(natives[j]);
   }
   var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem, setGlobal: setGlobal,
                declareVar: declareVar, lazyTime: lazyTime};

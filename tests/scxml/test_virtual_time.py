@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from simulator.scxml.clock import DEFAULT_START_MS, TimeBase, ZoneRules
-from simulator.scxml.datamodel import ECMAScriptDataModel
+from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
 from simulator.scxml.profile import Profile
 
 from .conftest import Run, chart
@@ -185,7 +185,7 @@ import json, sys
 from zoneinfo import ZoneInfo
 import datetime as dt
 from simulator.scxml.clock import ZoneRules
-from simulator.scxml.datamodel import ECMAScriptDataModel
+from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
 now = int(dt.datetime(2026, 7, 1, 10, tzinfo=dt.UTC).timestamp() * 1000)
 dm = ECMAScriptDataModel()
 dm.install_time(ZoneRules.from_tzinfo("Europe/Paris", ZoneInfo("Europe/Paris"), now), lambda: now, "seed")
@@ -247,3 +247,17 @@ def test_the_clock_installs_on_first_use_whichever_comes_first():
             assert dm.evaluate("Object.keys(globalThis).filter(function (k) { return /^__orchweb/.test(k); })") == []
         finally:
             dm.close()
+
+
+def test_a_clock_that_cannot_be_installed_never_falls_back_on_the_host_clock():
+    dm = ECMAScriptDataModel(memory_limit=4 * 1024 * 1024)
+    dm.install_time(ZoneRules(), lambda: DEFAULT_START_MS, "s")
+    try:
+        # fill the heap, then touch Date: the install fails, Date is not the host's
+        dm.execute("var hog = []; try { for (;;) hog.push(new Array(1000).join('x') + hog.length); } catch (e) {}")
+        with pytest.raises(JSError):
+            dm.evaluate("String(new Date())")
+        dm.execute("hog = null;")
+        assert dm.evaluate("Date.now()") == DEFAULT_START_MS
+    finally:
+        dm.close()
