@@ -640,9 +640,13 @@ class OrsPlatform(FakeEnv):
             return {"status": "error", "error": error}
         if out["status"] == "running":
             if finished:
-                issued = any(r.module == "interaction" and r.action == "terminate" for r in self.requests.values())
-                reason = "ixn:terminate" if issued else "session ended without routing the interaction"
-                out = {"status": "terminated", "reason": reason}
+                requests = list(self.requests.values())
+                out = {"status": "terminated", "reason": "session ended without routing the interaction"}
+                for module in BY_NAME.values():
+                    said = module.ended_outcome(requests) if module.ended_outcome is not None else None
+                    if said is not None:
+                        out = said
+                        break
             else:
                 waiting = [f"{r.module}:{r.action} {r.id} ({r.status})" for r in self.pending()]
                 out = {"status": "waiting", "for": waiting or ["an event"]}

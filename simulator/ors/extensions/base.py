@@ -410,6 +410,9 @@ class Module:
     #: the module's requests for it that end, each with the event that ends it (empty: closed
     #: silently, e.g. through ``env.cancel_request``)
     interaction_left: LeftFn | None = None
+    #: the outcome of a session that ended without one, from this module's requests (e.g. a
+    #: terminate was asked for); None: the module has nothing to say
+    ended_outcome: Callable[[list[Request]], dict[str, Any] | None] | None = None
     #: extra ``__orsFakes`` data derived from the merged profile (e.g. defaults that follow
     #: another section), for the module's JS surface
     js_data: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
@@ -459,6 +462,7 @@ def module(
     js_data: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None,
     interaction_left: LeftFn | None = None,
     invalid_error: str = "invalidattribute",
+    ended_outcome: Callable[[list[Request]], dict[str, Any] | None] | None = None,
 ) -> Module:
     """Build a :class:`Module` with the Genesys namespace conventions filled in."""
     namespace = GENESYS_NS_BASE + name
@@ -480,6 +484,7 @@ def module(
         js_data=js_data,
         interaction_left=interaction_left,
         invalid_error=invalid_error,
+        ended_outcome=ended_outcome,
     )
 
 

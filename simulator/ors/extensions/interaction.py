@@ -465,8 +465,16 @@ def outcome(name: str, data: Mapping[str, Any], request: Request | None, current
     return None
 
 
+def ended_outcome(requests: list[Request]) -> dict[str, Any] | None:
+    """A session that ended after asking for ``ixn:terminate`` (answered or not) terminated the call."""
+    if any(r.module == "interaction" and r.action == "terminate" for r in requests):
+        return {"status": "terminated", "reason": "ixn:terminate"}
+    return None
+
+
 MODULE = module(
     "interaction",
+    ended_outcome=ended_outcome,
     js_name="ixn",
     fakes=FAKES,
     rule_params=_ACTIONS_SCHEMA,  # interaction fakes read interaction_actions
