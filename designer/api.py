@@ -17,9 +17,11 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -34,7 +36,7 @@ from rest_framework.response import Response
 from designer import history
 from designer.analysis import AnalysisUnavailable, project_graph, project_lint
 from designer.importing import UploadError, choose_entry, clean_path, read_upload
-from designer.models import Draft, Membership, Project, Role, ShareLink, Team
+from designer.models import Draft, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     _get_project_for_user,
     _get_share_link_for_user,
@@ -96,6 +98,12 @@ ERRORS = {
 }
 READ = (401, 404)  # what a read of a team's object may answer besides 200
 WRITE = (400, 401, 403, 404)  # a write needing a role
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", int, description=f"Items per page (default {PAGE_SIZE}, at most {MAX_PAGE_SIZE})"),
+    OpenApiParameter("offset", int, description="Items to skip (default 0)"),
+]
 ENTRY_PARAMETER = OpenApiParameter(
     "entry", str, description="Start from this document instead of the entry (an IPD or runnable workflow)"
 )
@@ -144,6 +152,29 @@ def _valid(serializer_class: Any, request: Request) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
+def paginate(request: Request, queryset: Any, key: str) -> dict[str, Any]:
+    """`{key: items of this page, "count", "next", "previous"}` of a list (`?limit=&offset=`)."""
+    try:
+        limit = int(request.query_params.get("limit", PAGE_SIZE))
+        offset = int(request.query_params.get("offset", 0))
+    except ValueError:
+        raise ValidationError({"detail": "limit and offset must be integers."}) from None
+    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
+        raise ValidationError({"detail": f"limit must be between 1 and {MAX_PAGE_SIZE}, offset at least 0."})
+    count = queryset.count()
+    url = request.build_absolute_uri(request.path)
+
+    def page_url(start: int) -> str:
+        return f"{url}?{urlencode({'limit': limit, 'offset': start})}"
+
+    return {
+        key: list(queryset[offset : offset + limit]),
+        "count": count,
+        "next": page_url(offset + limit) if offset + limit < count else None,
+        "previous": page_url(max(offset - limit, 0)) if offset > 0 else None,
+    }
+
+
 def conflict_response(exc: history.StaleParentError) -> Response:
     """409 for a save/upload on a stale parent."""
     return Response(ConflictSerializer(exc).data, status=status.HTTP_409_CONFLICT)
@@ -157,26 +188,31 @@ def _error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
 # Teams, projects and versions
 
 
-@api(["GET"], GET={"responses": responses({200: TeamListSerializer}, (401,))})
+LIST = (400, 401)  # a list of the user's own objects: bad page parameters, anonymous
+
+
+@api(["GET"], GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: TeamListSerializer}, LIST)})
 def team_list(request: Request) -> Response:
-    """The user's teams with their role."""
+    """The user's teams with their role (paginated)."""
     require_user(request)
-    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    return Response(TeamListSerializer({"teams": memberships}).data)
+    memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name", "pk")
+    return Response(TeamListSerializer(paginate(request, memberships, "teams")).data)
 
 
 @api(
     ["GET", "POST"],
-    GET={"responses": responses({200: ProjectListSerializer}, (401,))},
+    GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: ProjectListSerializer}, LIST)},
     POST={"request": ProjectCreateSerializer, "responses": responses({201: ProjectSerializer}, (400, 401, 403))},
 )
 def project_list(request: Request) -> Response:
-    """GET: projects of the user's teams. POST: create a project (editor role in the team)."""
+    """GET: projects of the user's teams (paginated). POST: create a project (editor role in the team)."""
     require_user(request)
     roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
     if request.method == "GET":
         projects = Project.objects.filter(team_id__in=roles).select_related("team").order_by("team__name", "name")
-        return Response(ProjectListSerializer({"projects": projects}, context={"roles": roles}).data)
+        page = paginate(request, projects, "projects")
+        context = {"roles": roles, "latest": latest_versions(page["projects"])}
+        return Response(ProjectListSerializer(page, context=context).data)
     data = _valid(ProjectCreateSerializer, request)
     team = Team.objects.filter(pk=data["team"]).first()
     role = role_in_team(request.user, team.pk) if team else None
@@ -204,6 +240,14 @@ def project_list(request: Request) -> Response:
     return Response(ProjectSerializer(project, context={"roles": roles}).data, status=status.HTTP_201_CREATED)
 
 
+def latest_versions(projects: list[Project]) -> dict[int, Version]:
+    """Project id -> latest version of each project, in two queries whatever their number."""
+    newest = Version.objects.filter(project=OuterRef("pk")).order_by("-number").values("pk")[:1]
+    ids = Project.objects.filter(pk__in=[p.pk for p in projects]).annotate(latest=Subquery(newest))
+    versions = Version.objects.select_related("author").in_bulk([row.latest for row in ids if row.latest])
+    return {version.project_id: version for version in versions.values()}
+
+
 @api(["GET"], GET={"responses": responses({200: ProjectDetailSerializer}, READ)})
 def project_detail(request: Request, project_id: int) -> Response:
     """One project with its versions, newest first."""
@@ -214,14 +258,14 @@ def project_detail(request: Request, project_id: int) -> Response:
 
 @api(
     ["GET", "POST"],
-    GET={"responses": responses({200: VersionListSerializer}, READ)},
+    GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: VersionListSerializer}, (400, *READ))},
     POST={
         "request": {"multipart/form-data": VersionUploadSerializer},
         "responses": responses({201: UploadedVersionSerializer}, (*WRITE, 409)),
     },
 )
 def version_list(request: Request, project_id: int) -> Response:
-    """GET: the versions, newest first. POST: upload a .scxml/zip as the next version (editor).
+    """GET: the versions, newest first (paginated). POST: upload a .scxml/zip as the next version (editor).
 
     `parent` must name the latest version when the project has versions (otherwise 409), so an
     upload never silently replaces work saved in the meantime. The answer says which entry
@@ -230,7 +274,7 @@ def version_list(request: Request, project_id: int) -> Response:
     if request.method == "GET":
         project = _get_project_for_user(request, project_id)
         versions = project.versions.select_related("author").order_by("-number")
-        return Response(VersionListSerializer({"versions": versions}).data)
+        return Response(VersionListSerializer(paginate(request, versions, "versions")).data)
     project = _get_project_for_user(request, project_id, Role.EDITOR)
     data = _valid(VersionUploadSerializer, request)
     parent = None
@@ -340,14 +384,15 @@ def version_diff(request: Request, version_a: int, version_b: int) -> Response:
 
 @api(
     ["GET", "POST"],
-    GET={"responses": responses({200: CommentListSerializer}, READ)},
+    GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: CommentListSerializer}, (400, *READ))},
     POST={"request": CommentCreateSerializer, "responses": responses({201: CommentSerializer}, WRITE)},
 )
 def comment_list(request: Request, version_id: int) -> Response:
     """GET: the version's comments in time order (threads via `parent`). POST: comment (members)."""
     version = _get_version_for_user(request, version_id)
     if request.method == "GET":
-        return Response(CommentListSerializer({"comments": version.comments.select_related("author")}).data)
+        comments = version.comments.select_related("author").order_by("created_at", "pk")
+        return Response(CommentListSerializer(paginate(request, comments, "comments")).data)
     if version_role(request, version) is None:
         refuse(request, PermissionDenied("Only team members can comment; a share link is read-only."))
     data = _valid(CommentCreateSerializer, request)
@@ -360,7 +405,7 @@ def comment_list(request: Request, version_id: int) -> Response:
 
 @api(
     ["GET", "POST"],
-    GET={"responses": responses({200: ShareLinkListSerializer}, (401, 403, 404))},
+    GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: ShareLinkListSerializer}, (400, 401, 403, 404))},
     POST={"request": None, "responses": responses({201: ShareLinkSerializer}, (401, 403, 404))},
 )
 def sharelink_list(request: Request, version_id: int) -> Response:
@@ -368,7 +413,8 @@ def sharelink_list(request: Request, version_id: int) -> Response:
     version = _get_version_for_user(request, version_id, Role.EDITOR)
     context = {"request": request}
     if request.method == "GET":
-        return Response(ShareLinkListSerializer({"share_links": version.share_links.all()}, context=context).data)
+        links = version.share_links.order_by("-created_at", "-pk")
+        return Response(ShareLinkListSerializer(paginate(request, links, "share_links"), context=context).data)
     link = ShareLink.objects.create(version=version, created_by=request.user)
     return Response(ShareLinkSerializer(link, context=context).data, status=status.HTTP_201_CREATED)
 

@@ -147,7 +147,15 @@ class TeamRoleSerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
-class TeamListSerializer(serializers.Serializer):
+class PageSerializer(serializers.Serializer):
+    """A page of a list (`?limit=&offset=`): the total and the URLs of the neighbouring pages."""
+
+    count = serializers.IntegerField(help_text="Items in the whole list")
+    next = serializers.CharField(allow_null=True, help_text="URL of the next page (null on the last)")
+    previous = serializers.CharField(allow_null=True, help_text="URL of the previous page (null on the first)")
+
+
+class TeamListSerializer(PageSerializer):
     teams = TeamRoleSerializer(many=True)
 
 
@@ -165,7 +173,7 @@ class VersionSerializer(serializers.Serializer):
     entry = serializers.CharField(help_text="Entry document ('' when the project has none)")
 
 
-class VersionListSerializer(serializers.Serializer):
+class VersionListSerializer(PageSerializer):
     versions = VersionSerializer(many=True)
 
 
@@ -296,7 +304,9 @@ class ProjectSerializer(serializers.Serializer):
 
     @extend_schema_field({"allOf": [{"$ref": "#/components/schemas/Version"}], "nullable": True})
     def get_latest(self, project: Any) -> dict[str, Any] | None:
-        latest = project.latest_version
+        # A list passes every project's latest version in `context["latest"]` (one query, not one each).
+        latest_of = self.context.get("latest")
+        latest = latest_of.get(project.pk) if latest_of is not None else project.latest_version
         return VersionSerializer(latest).data if latest else None
 
     @extend_schema_field(urls_field("page", "api", "versions", "draft"))
@@ -309,7 +319,7 @@ class ProjectSerializer(serializers.Serializer):
         }
 
 
-class ProjectListSerializer(serializers.Serializer):
+class ProjectListSerializer(PageSerializer):
     projects = ProjectSerializer(many=True)
 
 
@@ -421,7 +431,7 @@ class CommentSerializer(serializers.Serializer):
         return comment.path or None
 
 
-class CommentListSerializer(serializers.Serializer):
+class CommentListSerializer(PageSerializer):
     comments = CommentSerializer(many=True)
 
 
@@ -440,7 +450,7 @@ class ShareLinkSerializer(serializers.Serializer):
         return self.context["request"].build_absolute_uri(reverse("designer-sharelink-open", args=[link.token]))
 
 
-class ShareLinkListSerializer(serializers.Serializer):
+class ShareLinkListSerializer(PageSerializer):
     share_links = ShareLinkSerializer(many=True)
 
 

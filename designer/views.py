@@ -9,9 +9,11 @@ The editor and diagram pages (templates owned by the frontend) receive their dat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -360,9 +362,19 @@ def version_export(request: HttpRequest, version_id: int) -> HttpResponse:
 def zip_response(version: Version) -> HttpResponse:
     """HTTP response carrying the version's zip export."""
     response = HttpResponse(export_zip(version.read_files()), content_type="application/zip")
-    filename = f"{version.project.name}-{version.label}.zip".replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = attachment_disposition(f"{version.project.name}-{version.label}.zip")
     return response
+
+
+def attachment_disposition(filename: str) -> str:
+    """`Content-Disposition` of a download named `filename`, whatever its characters (RFC 6266).
+
+    An ASCII fallback `filename` (anything but printable ASCII, quotes and backslashes becomes
+    `_`) for old clients, and `filename*` with the exact UTF-8 name (RFC 5987) for the others;
+    CR/LF never reach the header.
+    """
+    fallback = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -327,3 +328,47 @@ def test_history_of_a_project_page_shows_who_when_and_message(world: World) -> N
 
     assert page.index("v3") < page.index("v2") < page.index("v1")
     assert "Add x helper" in page and "New default route" in page and "by editor" in page
+
+
+@pytest.mark.django_db
+def test_list_endpoints_are_paginated_and_a_thousand_projects_cost_a_fixed_number_of_queries(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    Project.objects.bulk_create(
+        Project(team=world.team, name=f"Line {i:04}", created_by=world.owner) for i in range(1000)
+    )
+    client = world.client_for("viewer")
+
+    with django_assert_max_num_queries(12):
+        first = client.get("/api/projects").json()
+    with django_assert_max_num_queries(12):
+        everything = client.get("/api/projects", {"limit": 1000, "offset": 1}).json()
+    last = client.get(first["next"].replace("offset=100", "offset=1000")).json()
+
+    assert first["count"] == 1001 and len(first["projects"]) == 100
+    assert first["previous"] is None and first["next"].endswith("/api/projects?limit=100&offset=100")
+    assert first["projects"][0]["name"] == "Line 0000" and first["projects"][0]["latest"] is None
+    assert len(everything["projects"]) == 1000 and everything["next"] is None
+    support = next(p for p in client.get("/api/projects", {"limit": 1000, "offset": 1000}).json()["projects"])
+    assert support["name"] == "Support line" and support["latest"]["label"] == "v2"
+    assert last["projects"] == [support] and last["previous"].endswith("offset=900")
+    assert client.get("/api/projects", {"limit": 0}).status_code == 400
+    assert client.get("/api/projects", {"limit": "x"}).status_code == 400
+    assert client.get("/api/projects", {"limit": 1001}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_every_list_of_the_api_is_a_page(world: World) -> None:
+    client = world.client_for("owner")
+
+    for url, key in [
+        ("/api/teams", "teams"),
+        (f"/api/projects/{world.project.pk}/versions", "versions"),
+        (f"/api/versions/{world.v2.pk}/comments", "comments"),
+        (f"/api/versions/{world.v2.pk}/share-links", "share_links"),
+    ]:
+        body = client.get(url, {"limit": 1}).json()
+        assert set(body) == {key, "count", "next", "previous"}, url
+        assert len(body[key]) == min(1, body["count"]), url
+    versions = client.get(f"/api/projects/{world.project.pk}/versions", {"limit": 1, "offset": 1}).json()
+    assert [v["label"] for v in versions["versions"]] == ["v1"] and versions["count"] == 2

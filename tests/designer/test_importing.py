@@ -267,3 +267,24 @@ def test_the_diff_reports_an_entry_change(world: World) -> None:
 
     assert body["entry"] == {"a": world.v2.entry, "b": "src-gen/IPD_default_Other.scxml", "changed": True}
     assert "Entry document changed" in page and "src-gen/IPD_default_Other.scxml</code> in v3" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ['Ré\r\nsumé "v" \\ 名前', "plain"])
+def test_export_names_any_project_with_a_valid_rfc_6266_content_disposition(world: World, name: str) -> None:
+    from urllib.parse import unquote
+
+    project = Project.objects.create(team=world.team, name=name, created_by=world.owner)
+    version = history.create_version(project, world.v1.read_files(), author=world.owner, message="m", parent=None)
+    client = world.client_for("viewer")
+
+    for url in (f"/versions/{version.pk}/export.zip", f"/api/versions/{version.pk}/export"):
+        response = client.get(url)
+        header = response["Content-Disposition"]
+        assert response.status_code == 200
+        assert "\r" not in header and "\n" not in header and header.isascii()
+        fallback, extended = re.fullmatch(
+            r'attachment; filename="([ -~]*)"; filename\*=UTF-8\'\'(\S+)', header
+        ).groups()
+        assert unquote(extended) == f"{name}-v1.zip"
+        assert '"' not in fallback and "\\" not in fallback
