@@ -31,6 +31,7 @@
     edit: panel.dataset.editUrl,
     palette: panel.dataset.paletteUrl,
     graph: diagramEl.dataset.graphUrl,
+    layout: panel.dataset.layoutUrl,
   };
   const SCXML_NS = "http://www.w3.org/2005/07/scxml";
   const STATE_KINDS = ["state", "parallel", "final", "history"];
@@ -42,6 +43,7 @@
   let selection = null; // {type: "state"|"transition", file, line, tag, id?}
   let currentPath = panel.dataset.entry || "";
   let edits = 0;
+  let layout = { files: {} }; // the sidecar .orchweb/layout.json: {files: {path: {local id: {x, y}}}}
 
   /* ---------- small DOM helpers ---------- */
 
@@ -282,12 +284,152 @@
 
   function drawHandle(view, els) {
     for (const old of view.viewport.querySelectorAll(".au-handle, .au-drag-line")) old.remove();
+    drawMoveHandle(view);
     const point = handlePoint(view, els);
     if (!point) return;
     const handle = svgNode("circle", { class: "au-handle", cx: point.x, cy: point.y, r: 6, "data-mode": point.mode }, view.viewport);
     svgNode("title", {}, handle).textContent =
       point.mode === "new" ? "Drag to a state to add a transition" : "Drag to a state to retarget this transition";
     handle.addEventListener("pointerdown", (ev) => startDrag(ev, view, point));
+  }
+
+  /* ---------- hand-moved nodes, kept in the layout sidecar ---------- */
+
+  function shapeBox(view, graphId) {
+    const g = view.stateEls.get(graphId);
+    const shape = g && g.querySelector(".dg-shape");
+    return shape ? shape.getBBox() : null; // the automatic layout's box (transforms excluded)
+  }
+
+  function savedPosition(s) {
+    return ((layout.files || {})[s.file] || {})[localId(s)] || null;
+  }
+
+  /** Offsets of the moved states (a state moves with its moved ancestor unless placed itself). */
+  function offsets(view) {
+    const out = new Map();
+    const byId = new Map(graph.states.map((s) => [s.id, s]));
+    const offsetOf = (s) => {
+      if (out.has(s.id)) return out.get(s.id);
+      const pos = savedPosition(s);
+      const box = pos && shapeBox(view, s.id);
+      let o = box ? { dx: pos.x - box.x, dy: pos.y - box.y } : null;
+      if (!o) o = s.parent && byId.has(s.parent) ? offsetOf(byId.get(s.parent)) : { dx: 0, dy: 0 };
+      out.set(s.id, o);
+      return o;
+    };
+    for (const s of graph.states) offsetOf(s);
+    return out;
+  }
+
+  /** Moves hand-placed states to their saved positions; their transitions are redrawn straight. */
+  function applyPositions(view, extra) {
+    const moved = offsets(view);
+    if (extra) for (const [id, o] of extra) moved.set(id, o);
+    const shifted = (id) => moved.get(id) || { dx: 0, dy: 0 };
+    for (const [id, g] of view.stateEls) {
+      const o = shifted(id);
+      if (o.dx || o.dy) g.setAttribute("transform", "translate(" + o.dx + "," + o.dy + ")");
+      else g.removeAttribute("transform");
+    }
+    for (const t of graph.transitions) {
+      const els = view.edgeEls.get(t.id) || [];
+      const a = shifted(t.source);
+      const b = shifted(t.targets[0] || t.source);
+      for (const el of els) {
+        if (el.classList.contains("dg-internal")) continue; // drawn inside its state
+        for (const path of el.querySelectorAll("path")) {
+          if (!path.dataset.auto) path.dataset.auto = path.getAttribute("d");
+          if (!(a.dx || a.dy || b.dx || b.dy)) {
+            path.setAttribute("d", path.dataset.auto);
+            continue;
+          }
+          const n = (path.dataset.auto.match(/-?\d+(\.\d+)?/g) || []).map(Number);
+          if (n.length < 4) continue;
+          if (a.dx === b.dx && a.dy === b.dy) {
+            const pts = [];
+            for (let i = 0; i + 1 < n.length; i += 2) pts.push(n[i] + a.dx + "," + (n[i + 1] + a.dy));
+            path.setAttribute("d", "M" + pts.join(" L"));
+          } else {
+            path.setAttribute("d", "M" + (n[0] + a.dx) + "," + (n[1] + a.dy) + " L" + (n[n.length - 2] + b.dx) + "," + (n[n.length - 1] + b.dy));
+          }
+        }
+        if (el.classList.contains("dg-edge-label")) {
+          const dx = (a.dx + b.dx) / 2;
+          const dy = (a.dy + b.dy) / 2;
+          if (dx || dy) el.setAttribute("transform", "translate(" + dx + "," + dy + ")");
+          else el.removeAttribute("transform");
+        }
+      }
+    }
+    body.dataset.movedStates = String(Array.from(moved.values()).filter((o) => o.dx || o.dy).length);
+  }
+
+  function drawMoveHandle(view) {
+    if (!selection || selection.type !== "state") return;
+    const box = shapeBox(view, selection.graphId);
+    if (!box) return;
+    const o = offsets(view).get(selection.graphId) || { dx: 0, dy: 0 };
+    const handle = svgNode("rect", { class: "au-handle au-move", x: box.x + o.dx - 5, y: box.y + o.dy - 5, width: 10, height: 10, "data-mode": "move" }, view.viewport);
+    svgNode("title", {}, handle).textContent = "Drag to move this state (kept in .orchweb/layout.json)";
+    handle.addEventListener("pointerdown", (ev) => startMove(ev, view, box, o));
+  }
+
+  function startMove(ev, view, box, start) {
+    if (ev.button !== 0) return;
+    ev.stopPropagation();
+    ev.preventDefault();
+    dragging = true;
+    const s = graphState(selection);
+    const from = toViewport(view, ev);
+    const ids = graph.states.filter((x) => x.id === s.id || isDescendant(x, s.id)).map((x) => x.id);
+    let delta = { dx: 0, dy: 0 };
+    const move = (e) => {
+      const p = toViewport(view, e);
+      delta = { dx: p.x - from.x, dy: p.y - from.y };
+      const o = { dx: start.dx + delta.dx, dy: start.dy + delta.dy };
+      applyPositions(view, new Map(ids.map((id) => [id, o])));
+    };
+    const up = async () => {
+      window.removeEventListener("pointermove", move);
+      window.removeEventListener("pointerup", up);
+      setTimeout(() => {
+        dragging = false;
+      }, 0);
+      if (Math.abs(delta.dx) + Math.abs(delta.dy) < 2) return;
+      const files = layout.files || (layout.files = {});
+      const mine = files[s.file] || (files[s.file] = {});
+      mine[localId(s)] = { x: Math.round(box.x + start.dx + delta.dx), y: Math.round(box.y + start.dy + delta.dy) };
+      await saveLayout();
+      applyPositions(view);
+      mark();
+    };
+    window.addEventListener("pointermove", move);
+    window.addEventListener("pointerup", up);
+  }
+
+  function isDescendant(s, ancestorId) {
+    let p = s.parent;
+    while (p) {
+      if (p === ancestorId) return true;
+      const parent = graph.states.find((x) => x.id === p);
+      p = parent ? parent.parent : null;
+    }
+    return false;
+  }
+
+  async function saveLayout() {
+    const answer = await window.orchweb.fetchJSON(urls.layout, { method: "PUT", body: layout });
+    if (!answer.ok) message("The layout was not saved: " + window.orchweb.errorText(answer), "error");
+    else layout = answer.json;
+    body.dataset.layoutSaved = String(Number(body.dataset.layoutSaved || 0) + 1);
+  }
+
+  async function resetLayout() {
+    if (layout.files) delete layout.files[currentPath];
+    await saveLayout();
+    applyPositions(window.diagramView);
+    mark();
   }
 
   function toViewport(view, ev) {
@@ -860,11 +1002,26 @@
       return;
     }
     graph = view.graph;
+    try {
+      layout = await window.orchweb.getJSON(urls.layout);
+    } catch (err) {
+      layout = { files: {} };
+    }
+    // Every layout (ours after an edit, the toolbar's collapse/expand) puts moved states back.
+    const autoLayout = view.layout.bind(view);
+    view.layout = async () => {
+      await autoLayout();
+      applyPositions(view);
+      mark();
+      return view;
+    };
+    $("authoring-layout-reset").addEventListener("click", resetLayout);
     view.opts.onStateClick = selectState;
     view.opts.onEdgeClick = selectTransition;
     const paths = new Set(graph.states.map((s) => s.file).filter(Boolean));
     if (currentPath) paths.add(currentPath);
     await Promise.all(Array.from(paths).map((p) => loadFile(p).catch(() => null)));
+    applyPositions(view); // positions are by local id: the files must be known first
     const frame = graph.states.find((s) => localId(s) === "_composer_entry");
     if (frame) currentPath = frame.file;
     renderSource();

@@ -331,3 +331,42 @@ def test_deleting_a_state_lists_its_incoming_transitions_and_retargets_them(logg
         '\t\t<final id="_reserved_Exit1_final"/>\n\t\t<final id="Done"/>\n\t</state>'
         in page.locator("#authoring-source").input_value()
     )
+
+
+def test_a_state_moved_by_hand_keeps_its_place_in_the_layout_sidecar(logged_in_page: Page) -> None:
+    from designer import history
+    from designer.starters import load_starter
+
+    page = logged_in_page
+    project = blank_project()
+    files, entry = load_starter("basic")
+    user = get_user_model().objects.get(username="demo")
+    history.create_version(project, files, author=user, message="Starter", parent=None, entry=entry)
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    page.locator("#diagram-fit").click()
+    select_state(page, "MainWorkflow.DefaultRoute", "DefaultRoute")
+    handle = page.locator(".au-move").bounding_box()
+    assert handle
+    x, y = handle["x"] + 5, handle["y"] + 5
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 40, steps=6)
+    page.mouse.up()
+    page.wait_for_function("Number(document.body.dataset.layoutSaved || 0) >= 1")
+    layout = page.request.get(f"/api/projects/{project.pk}/draft/layout").json()
+    position = layout["files"]["src-gen/Main.scxml"]["DefaultRoute"]
+    assert set(position) == {"x", "y"}
+    # The SCXML is untouched; after a reload the state is drawn where it was put.
+    draft_main = page.request.get(f"/api/projects/{project.pk}/draft/edit?path=src-gen/Main.scxml").json()["text"]
+    assert draft_main == files["src-gen/Main.scxml"].decode("utf-8")
+    page.reload()
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    assert page.evaluate("document.body.dataset.movedStates") == "1"
+    moved = page.locator('[data-state-id="MainWorkflow.DefaultRoute"]')
+    expect(moved).to_have_attribute("transform", re.compile(r"translate\("))
+    save_screenshot(page, "authoring-moved-state")
+    # "Automatic layout" forgets the file's positions.
+    page.locator("#authoring-layout-reset").click()
+    page.wait_for_function("Number(document.body.dataset.layoutSaved || 0) >= 1")
+    page.wait_for_function("document.body.dataset.movedStates === '0'")
