@@ -514,6 +514,8 @@ class _ContentBuilder:
         file, line = self.where(element)
         if tag is not None:
             self.children_allowed(element, tag)
+            if context == "finalize" and tag in {"send", "raise"}:  # W3C 6.5: finalize raises no events
+                self.error(element, f"<{tag}> may not occur in <finalize>")
         if tag is None:
             qname = etree.QName(element)
             handler = self.profile.action_handlers.get(qname.namespace or "")

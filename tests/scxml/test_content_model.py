@@ -228,6 +228,14 @@ REFUSED = [
         "<invoke> may not have both <content> and 'src'/'srcexpr'",
     ),
     (
+        f'<state id="s"><invoke>{INVOKED}<finalize><raise event="e"/></finalize></invoke></state>',
+        "<raise> may not occur in <finalize>",
+    ),
+    (
+        f'<state id="s"><invoke>{INVOKED}<finalize><if cond="true"><send event="e"/></if></finalize></invoke></state>',
+        "<send> may not occur in <finalize>",
+    ),
+    (
         '<state id="s"><final id="f"><donedata><log expr="1"/></donedata></final></state>',
         "<log> is not allowed in <donedata>",
     ),
