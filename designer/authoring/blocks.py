@@ -217,8 +217,8 @@ def _sync_block(values: dict[str, Any], style: Style, kind: str, work: list[str]
 
 def build_entry(values: dict[str, Any], style: Style) -> list[str]:
     """Entry: the workflow's variables, then `<Entry>.done`; with `style.frame` also the
-    `_composer_entry` frame holding every block (its declarations, and the handler that keeps
-    the interaction id as the IPD's event-handler leg does)."""
+    `_composer_entry` frame holding every block (its declarations), entered once the
+    interaction has arrived (`_composer_start`), and the final state it ends in."""
     name = values["name"]
     variables = values.get("variables") or []
     assigns = [f"{v['name']} = {v.get('value') or 'undefined'};" for v in variables]
@@ -241,22 +241,24 @@ def build_entry(values: dict[str, Any], style: Style) -> list[str]:
     ]
     if not style.frame:
         return state
-    declarations = [
-        "if (typeof system == 'undefined') { system = new Object(); }",
-        f"var App_{name} = new Object();",
-        *(f"var {v['name']} = undefined;" for v in variables),
-    ]
+    declarations = [f"var App_{name} = new Object();", *(f"var {v['name']} = undefined;" for v in variables)]
     return [
+        # a standalone strategy waits for its interaction, as an IPD's event-handler leg does
+        '<state id="_composer_start">',
+        "\t<onentry>",
+        *_script("if (typeof system == 'undefined') { system = new Object(); }", 2),
+        "\t</onentry>",
+        *_transition(
+            1,
+            ' event="interaction.added"' + _target(style, "_composer_entry"),
+            ['\t\t<assign location="system.InteractionID" expr="_event.data.interactionid"/>'],
+        ),
+        "</state>",
         f'<state id="_composer_entry" initial="{_a(style.prefix + name)}">',
         "\t<onentry>",
         *_script("\n".join(declarations), 2),
         "\t</onentry>",
-        *_transition(
-            1,
-            ' event="interaction.added" cond="typeof system.InteractionID == \'undefined\'"',
-            ['\t\t<assign location="system.InteractionID" expr="_event.data.interactionid"/>'],
-        ),
-        # a standalone strategy ends when the workflow does (an IPD does this for included ones)
+        # ... and ends when the workflow does (an IPD does this for the workflows it includes)
         *_transition(1, ' event="done.state._composer_entry"' + _target(style, "_composer_exit"), []),
         *("\t" + line for line in state),
         "</state>",
@@ -1032,7 +1034,7 @@ def state_ids(spec: BlockSpec, values: dict[str, Any], frame: bool = False) -> l
     """The state ids the block creates."""
     name = values["name"]
     ids = [name, *(f"_reserved_{name}_{role}" for role in spec.roles(values))]
-    return ["_composer_entry", "_composer_exit", *ids] if frame else ids
+    return ["_composer_start", "_composer_entry", "_composer_exit", *ids] if frame else ids
 
 
 def target_ids(spec: BlockSpec, values: dict[str, Any]) -> list[str]:

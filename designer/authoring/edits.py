@@ -662,7 +662,7 @@ def add_block(
 
     The extension namespaces the block uses are declared on the document element if missing;
     `App_<Block>` is declared next to Composer's other `App_` declarations when the file has
-    them; with `connect_from`, that block's first unconnected output now leads to the new one."""
+    them; with `connect_from`, that block's unconnected outputs now lead to the new one."""
     editor = Editor(text)
     spec = blocks_module.BLOCKS.get(block)
     if spec is None:
@@ -699,14 +699,20 @@ def add_block(
         line_end = editor.text.find("\n", last)
         point = line_end - 1 if line_end > 0 and editor.text[line_end - 1] == "\r" else line_end
         changes.append(Change(point, point, f"{newline}{indent}var App_{name} = new Object();"))
+    if frame and editor.root.attr("initial") is None:
+        changes.append(editor.set_attribute(editor.root, "initial", "_composer_start"))
     if connect_from:
-        changes.append(_connect(editor, connect_from, name))
+        changes.extend(_connect(editor, connect_from, name))
     return editor.result(changes, {"id": name})
 
 
-def _connect(editor: Editor, source: str, target: str) -> Change:
-    """Point `source` block's first output without a target at `target`."""
+def _connect(editor: Editor, source: str, target: str) -> list[Change | None]:
+    """Point `source` block's outputs without a target at `target`.
+
+    A block's normal output can be several transitions (User data leaves by its timeout, the
+    confirmation or at once; a Menu's unlinked branches and default), so all of them follow."""
     node = editor.state(source)
+    changes: list[Change | None] = []
     for element in node.iter():
         if (
             editor.is_scxml(element)
@@ -716,10 +722,10 @@ def _connect(editor: Editor, source: str, target: str) -> Change:
             and element.parent is not None
             and element.parent.local != "initial"
         ):
-            change = editor.set_attribute(element, "target", editor.ref_value(target))
-            assert change is not None
-            return change
-    raise EditError(f"{source!r} has no unconnected output; retarget one of its transitions instead")
+            changes.append(editor.set_attribute(element, "target", editor.ref_value(target)))
+    if not changes:
+        raise EditError(f"{source!r} has no unconnected output; retarget one of its transitions instead")
+    return changes
 
 
 def _app_declarations(editor: Editor) -> tuple[Node, int] | None:

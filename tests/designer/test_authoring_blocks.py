@@ -223,3 +223,18 @@ def test_the_designer_docs_describe_every_block() -> None:
         assert f"### {spec.label} (`{kind}`)" in docs
         for param in spec.params:
             assert f"| `{param.name}`" in docs
+
+
+def test_connecting_from_a_user_data_block_links_every_way_out_of_it() -> None:
+    strategy = (
+        Builder()
+        .block("entry", {"name": "Entry1"})
+        .block("user_data", {"name": "Tag", "pairs": [{"key": "segment", "value": "'gold'"}]}, connect_from="Entry1")
+        .block("exit", {"name": "Exit1"}, connect_from="Tag")
+    )
+    assert strategy.text.count('target="Exit1"') == 4  # timeout, nothing to change, cancel done / refused
+    assert strategy.lint() == []
+    summary = strategy.run()
+    assert summary["status"] == "final" and summary["errors"] == []
+    with pytest.raises(edits.EditError, match="no unconnected output"):
+        strategy.block("log", {"name": "L", "message": "'m'"}, connect_from="Tag")
