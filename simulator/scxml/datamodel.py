@@ -886,11 +886,22 @@ def _finite(value: Any) -> Any:
 _encoder = json.JSONEncoder(allow_nan=False, default=_py_default, separators=(",", ":")).encode
 
 
+# The C encoder behind it, made once: JSONEncoder.encode() builds a new one on every call, which
+# was most of the cost of passing an event's data. No circular check here (a cycle ends in a
+# RecursionError and takes the slow path below, which reports it).
+_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+_c_encoder = (
+    _make_c_encoder(None, _py_default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
+    if _make_c_encoder is not None
+    else None
+)
+
+
 def _dumps(value: Any) -> str:
     """Python value -> JSON text JSON.parse accepts (NaN/Infinity become null)."""
     try:
-        return _encoder(value)
-    except (ValueError, TypeError):  # NaN/Infinity, or keys JSON cannot take (tuples, ...)
+        return "".join(_c_encoder(value, 0)) if _c_encoder is not None else _encoder(value)
+    except (ValueError, TypeError, RecursionError):  # NaN/Infinity, keys JSON cannot take, cycles
         pass
     try:
         return _encoder(_finite(value))

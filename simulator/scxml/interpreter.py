@@ -154,6 +154,12 @@ class Microsteps(SessionBase):
                 step = config.remember_step(t, exits)
             self._step = step
             states_to_exit = step.exits
+            if step.plain:
+                if self.states_to_invoke:
+                    self.states_to_invoke.difference_update(states_to_exit)
+                self.configuration.difference_update(states_to_exit)
+                self._config = None
+                return states_to_exit
         else:
             self._step = None
             states_to_exit = tuple(sorted(self.compute_exit_set(enabled), key=_order, reverse=True))
@@ -204,6 +210,10 @@ class Microsteps(SessionBase):
         late = self.model.binding == "late"
         memo = self.plan.entries.get(enabled[0]) if len(enabled) == 1 else None
         if memo is not None:
+            if memo.all_plain:
+                self.configuration.update(memo.entered)
+                self._config = None
+                return memo.entered
             entered, plain = memo.entered, memo.plain
             states_for_default_entry: Iterable[m.State] = memo.default_entry
             default_history_content = memo.default_history_content

@@ -31,7 +31,7 @@ MAX_STEPS = 256
 class EntryPlan:
     """What `enterStates` does for one transition set when no history state takes part."""
 
-    __slots__ = ("default_entry", "default_history_content", "entered", "plain")
+    __slots__ = ("all_plain", "default_entry", "default_history_content", "entered", "plain")
 
     def __init__(
         self,
@@ -44,6 +44,8 @@ class EntryPlan:
         self.entered = entered
         #: per entered state: True when entering it only adds it to the configuration
         self.plain = plain
+        #: entering is only adding `entered` to the configuration
+        self.all_plain = all(plain)
         self.default_entry = default_entry
         self.default_history_content = default_history_content
 
@@ -51,11 +53,14 @@ class EntryPlan:
 class StepPlan:
     """One transition taken from one configuration: its exit set and where it leads."""
 
-    __slots__ = ("exits", "next")
+    __slots__ = ("exits", "next", "plain")
 
     def __init__(self, exits: tuple[State, ...]):
         #: states to exit, reverse document order
         self.exits = exits
+        #: exiting is only removing `exits` from the configuration (no history to record, no
+        #: <onexit>, no invocation to cancel)
+        self.plain = not any(s.history or s.onexit or s.invokes for s in exits)
         #: the configuration after the microstep (None until a session completed it)
         self.next: Configuration | None = None
 
