@@ -100,7 +100,17 @@ class Microsteps(SessionBase):
         return self.remove_conflicting_transitions(enabled) if len(enabled) > 1 else enabled
 
     def remove_conflicting_transitions(self, enabled: list[m.Transition]) -> list[m.Transition]:
-        """https://www.w3.org/TR/scxml/#removeConflictingTransitions"""
+        """https://www.w3.org/TR/scxml/#removeConflictingTransitions
+
+        The answer depends on the configuration and the transitions' domains only: the plan
+        keeps it when the document decides every domain.
+        """
+        key = self.plan.step_key(enabled)
+        config = self._config or self._configuration_node()
+        if key is not None:
+            known = config.conflicts.get(key)
+            if known is not None:
+                return list(known)
         filtered: list[m.Transition] = []
         exit_sets: dict[m.Transition, set[m.State]] = {}
         for t1 in enabled:
@@ -118,6 +128,8 @@ class Microsteps(SessionBase):
                 for t3 in to_remove:
                     filtered.remove(t3)
                 filtered.append(t1)
+        if key is not None:
+            config.remember_conflicts(key, tuple(filtered))
         return filtered
 
     # ---- microstep ----------------------------------------------------------------------------
@@ -128,8 +140,8 @@ class Microsteps(SessionBase):
         self.execute_transition_content(enabled)
         entered = self.enter_states(enabled)
         step = self._step
-        if step is not None and enabled[0] in self.plan.entries:
-            # One transition, no history state: the plan knows the configuration it leads to.
+        if step is not None and step.key in self.plan.entries:
+            # No history state took part: the plan knows the configuration it leads to.
             following = step.next
             if following is None:
                 following = step.next = self._configuration_node()
@@ -143,15 +155,15 @@ class Microsteps(SessionBase):
 
     def exit_states(self, enabled: list[m.Transition]) -> tuple[m.State, ...]:
         """https://www.w3.org/TR/scxml/#exitStates"""
-        t = enabled[0] if len(enabled) == 1 else None
-        if t is not None and t in self.plan.domains:
-            # One transition whose domain the document decides: the plan keeps its exit set
-            # per configuration.
+        key = self.plan.step_key(enabled)
+        if key is not None:
+            # Transitions whose domains the document decides: the plan keeps their exit set per
+            # configuration.
             config = self._config or self._configuration_node()
-            step = config.steps.get(t)
+            step = config.steps.get(key)
             if step is None:
                 exits = tuple(sorted(self.compute_exit_set(enabled), key=_order, reverse=True))
-                step = config.remember_step(t, exits)
+                step = config.remember_step(key, exits)
             self._step = step
             states_to_exit = step.exits
             if step.plain:
@@ -208,7 +220,7 @@ class Microsteps(SessionBase):
     def enter_states(self, enabled: list[m.Transition]) -> tuple[m.State, ...]:
         """https://www.w3.org/TR/scxml/#enterStates"""
         late = self.model.binding == "late"
-        memo = self.plan.entries.get(enabled[0]) if len(enabled) == 1 else None
+        memo = self.plan.entries.get(enabled[0] if len(enabled) == 1 else tuple(enabled))
         if memo is not None:
             if memo.all_plain:
                 self.configuration.update(memo.entered)
@@ -277,10 +289,9 @@ class Microsteps(SessionBase):
             )
             for s in entered
         )
-        if len(enabled) == 1 and not self._history_seen:
-            self.plan.remember_entry(
-                enabled[0], entered, plain, frozenset(states_for_default_entry), default_history_content
-            )
+        if not self._history_seen:
+            key = enabled[0] if len(enabled) == 1 else tuple(enabled)
+            self.plan.remember_entry(key, entered, plain, frozenset(states_for_default_entry), default_history_content)
         return entered, plain, states_for_default_entry, default_history_content
 
     def compute_entry_set(

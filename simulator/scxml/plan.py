@@ -53,9 +53,10 @@ class EntryPlan:
 class StepPlan:
     """One transition taken from one configuration: its exit set and where it leads."""
 
-    __slots__ = ("exits", "next", "plain")
+    __slots__ = ("exits", "key", "next", "plain")
 
-    def __init__(self, exits: tuple[State, ...]):
+    def __init__(self, key: Transition | tuple[Transition, ...], exits: tuple[State, ...]):
+        self.key = key
         #: states to exit, reverse document order
         self.exits = exits
         #: exiting is only removing `exits` from the configuration (no history to record, no
@@ -68,7 +69,7 @@ class StepPlan:
 class Configuration:
     """A configuration (by its atomic states) and the memos that depend on it."""
 
-    __slots__ = ("atomic", "candidates", "eventless", "steps")
+    __slots__ = ("atomic", "candidates", "conflicts", "eventless", "steps")
 
     def __init__(self, atomic: tuple[State, ...]):
         self.atomic = atomic
@@ -76,8 +77,10 @@ class Configuration:
         #: matching the name, in selectTransitions' search order
         self.candidates: dict[str, tuple[tuple[Transition, ...], ...]] = {}
         self.eventless: tuple[tuple[Transition, ...], ...] | None = None
-        #: transition -> StepPlan (single-transition microsteps without history states)
-        self.steps: dict[Transition, StepPlan] = {}
+        #: transition(s) -> StepPlan, for transitions whose domains the document decides
+        self.steps: dict[Transition | tuple[Transition, ...], StepPlan] = {}
+        #: enabled transitions -> removeConflictingTransitions' answer (same condition)
+        self.conflicts: dict[Transition | tuple[Transition, ...], tuple[Transition, ...]] = {}
 
     def candidates_for(self, name: str) -> tuple[tuple[Transition, ...], ...]:
         found = self.candidates.get(name)
@@ -98,11 +101,15 @@ class Configuration:
             found = self.eventless = tuple(ts for ts in per_state if ts)
         return found
 
-    def remember_step(self, t: Transition, exits: tuple[State, ...]) -> StepPlan:
-        step = StepPlan(exits)
+    def remember_step(self, key: Transition | tuple[Transition, ...], exits: tuple[State, ...]) -> StepPlan:
+        step = StepPlan(key, exits)
         if len(self.steps) < MAX_STEPS:
-            self.steps[t] = step
+            self.steps[key] = step
         return step
+
+    def remember_conflicts(self, key: Transition | tuple[Transition, ...], filtered: tuple[Transition, ...]) -> None:
+        if len(self.conflicts) < MAX_STEPS:
+            self.conflicts[key] = filtered
 
 
 def _matching(state: State, name: str) -> tuple[Transition, ...]:
@@ -118,12 +125,24 @@ class Plan:
         self.configurations: dict[tuple[State, ...], Configuration] = {}
         #: transition -> its domain, for transitions without history targets
         self.domains: dict[Transition, State | None] = {}
-        #: transition -> EntryPlan, when no history state took part
-        self.entries: dict[Transition, EntryPlan] = {}
+        #: transition(s) -> EntryPlan, when no history state took part
+        self.entries: dict[Transition | tuple[Transition, ...], EntryPlan] = {}
+
+    def step_key(self, enabled: list[Transition]) -> Transition | tuple[Transition, ...] | None:
+        """The memo key of a set of transitions, None unless the document decides every domain
+        (no history target)."""
+        domains = self.domains
+        if len(enabled) == 1:
+            t = enabled[0]
+            return t if t in domains else None
+        for t in enabled:
+            if t not in domains:
+                return None
+        return tuple(enabled)
 
     def remember_entry(
         self,
-        t: Transition,
+        t: Transition | tuple[Transition, ...],
         entered: tuple[State, ...],
         plain: tuple[bool, ...],
         default_entry: frozenset[State],
