@@ -385,8 +385,16 @@ _CORE = r"""
     delete G[rawInstall];
     for (j = 0; j < natives.length; j++) arm(natives[j]);
   }
+  // A global predicate of one string (W3C `In`), called without the JSON bridge of _EXTRAS; the
+  // property is what defineFunction makes (a document may still replace it).
+  function definePredicate(name, rawName) {
+    var raw = G[rawName];
+    delete G[rawName];
+    defineProperty(G, name, {value: function (id) { return typeof id === 'string' && raw(id) === true; },
+                             writable: true, enumerable: false, configurable: true});
+  }
   var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem, setGlobal: setGlobal,
-               declareVar: declareVar, lazyTime: lazyTime};
+               declareVar: declareVar, lazyTime: lazyTime, definePredicate: definePredicate};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
 })(globalThis)
@@ -1110,7 +1118,8 @@ class ECMAScriptDataModel:
         pick = self._load(_CORE)
         self._h = pick("H")
         self._js = {
-            name: pick(name) for name in ("P", "setEvent", "defineSystem", "setGlobal", "declareVar", "lazyTime")
+            name: pick(name)
+            for name in ("P", "setEvent", "defineSystem", "setGlobal", "declareVar", "lazyTime", "definePredicate")
         }
         self._set_event_js = self._js["setEvent"]
         self._declare_var = self._js["declareVar"]
@@ -1497,6 +1506,21 @@ class ECMAScriptDataModel:
             raw = f"__orchweb_py{self._callables}"
             self._ctx.add_callable(raw, _bridge(fn))
             self._run(self._helper("defineFunction"), name, raw)
+
+    def define_predicate(self, name: str, fn: Callable[[str], bool]) -> None:
+        """Expose `fn(id)` to JS as the global `name`: true only for a string `id` for which `fn`
+        returns True. Strings and booleans cross natively (no JSON), so `In()` in a cond costs a
+        plain call; `fn` must not raise (nothing may escape into the binding).
+        """
+        if not _is_identifier(name):
+            raise JSError("SyntaxError", f"invalid function name: {name!r}")
+        with self._lock:
+            if self._ctx is None:
+                raise JSError("InternalError", "the datamodel is closed")
+            self._callables += 1
+            raw = f"__orchweb_py{self._callables}"
+            self._ctx.add_callable(raw, fn)
+            self._run(self._js["definePredicate"], name, raw)
 
     # -- the simulation's wall clock -----------------------------------------------------------
 

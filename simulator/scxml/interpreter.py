@@ -478,7 +478,7 @@ class Session(Microsteps):
         dm.set_system("_name", self.model.name)
         dm.set_system("_ioprocessors", self.io.system_variable())
         dm.set_system("_x", {})
-        dm.define_function("In", self.in_state)
+        dm.define_predicate("In", self.in_state)
         self.profile.install_globals(self)
         parent = self.parent.sessionid if self.parent is not None else None
         self.emit(StartRecord(self.model.name, self.model.entry, parent))

@@ -68,6 +68,9 @@ class NullDataModel:
     def define_function(self, name: str, fn: Callable[..., Any]) -> None:
         self.functions[name] = fn
 
+    def define_predicate(self, name: str, fn: Callable[[str], bool]) -> None:
+        self.functions[name] = fn
+
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         return {}
 
