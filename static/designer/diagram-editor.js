@@ -296,73 +296,16 @@
   /* ---------- hand-moved nodes, kept in the layout sidecar ---------- */
 
   function shapeBox(view, graphId) {
-    const g = view.stateEls.get(graphId);
-    const shape = g && g.querySelector(".dg-shape");
-    return shape ? shape.getBBox() : null; // the automatic layout's box (transforms excluded)
+    return DiagramLayout.shapeBox(view, graphId);
   }
 
-  function savedPosition(s) {
-    return ((layout.files || {})[s.file] || {})[localId(s)] || null;
-  }
-
-  /** Offsets of the moved states (a state moves with its moved ancestor unless placed itself). */
   function offsets(view) {
-    const out = new Map();
-    const byId = new Map(graph.states.map((s) => [s.id, s]));
-    const offsetOf = (s) => {
-      if (out.has(s.id)) return out.get(s.id);
-      const pos = savedPosition(s);
-      const box = pos && shapeBox(view, s.id);
-      let o = box ? { dx: pos.x - box.x, dy: pos.y - box.y } : null;
-      if (!o) o = s.parent && byId.has(s.parent) ? offsetOf(byId.get(s.parent)) : { dx: 0, dy: 0 };
-      out.set(s.id, o);
-      return o;
-    };
-    for (const s of graph.states) offsetOf(s);
-    return out;
+    return DiagramLayout.offsets(view, graph, layout);
   }
 
-  /** Moves hand-placed states to their saved positions; their transitions are redrawn straight. */
   function applyPositions(view, extra) {
-    const moved = offsets(view);
-    if (extra) for (const [id, o] of extra) moved.set(id, o);
-    const shifted = (id) => moved.get(id) || { dx: 0, dy: 0 };
-    for (const [id, g] of view.stateEls) {
-      const o = shifted(id);
-      if (o.dx || o.dy) g.setAttribute("transform", "translate(" + o.dx + "," + o.dy + ")");
-      else g.removeAttribute("transform");
-    }
-    for (const t of graph.transitions) {
-      const els = view.edgeEls.get(t.id) || [];
-      const a = shifted(t.source);
-      const b = shifted(t.targets[0] || t.source);
-      for (const el of els) {
-        if (el.classList.contains("dg-internal")) continue; // drawn inside its state
-        for (const path of el.querySelectorAll("path")) {
-          if (!path.dataset.auto) path.dataset.auto = path.getAttribute("d");
-          if (!(a.dx || a.dy || b.dx || b.dy)) {
-            path.setAttribute("d", path.dataset.auto);
-            continue;
-          }
-          const n = (path.dataset.auto.match(/-?\d+(\.\d+)?/g) || []).map(Number);
-          if (n.length < 4) continue;
-          if (a.dx === b.dx && a.dy === b.dy) {
-            const pts = [];
-            for (let i = 0; i + 1 < n.length; i += 2) pts.push(n[i] + a.dx + "," + (n[i + 1] + a.dy));
-            path.setAttribute("d", "M" + pts.join(" L"));
-          } else {
-            path.setAttribute("d", "M" + (n[0] + a.dx) + "," + (n[1] + a.dy) + " L" + (n[n.length - 2] + b.dx) + "," + (n[n.length - 1] + b.dy));
-          }
-        }
-        if (el.classList.contains("dg-edge-label")) {
-          const dx = (a.dx + b.dx) / 2;
-          const dy = (a.dy + b.dy) / 2;
-          if (dx || dy) el.setAttribute("transform", "translate(" + dx + "," + dy + ")");
-          else el.removeAttribute("transform");
-        }
-      }
-    }
-    body.dataset.movedStates = String(Array.from(moved.values()).filter((o) => o.dx || o.dy).length);
+    const moved = DiagramLayout.apply(view, graph, layout, extra);
+    body.dataset.movedStates = String(moved);
   }
 
   function drawMoveHandle(view) {
@@ -399,7 +342,7 @@
       if (Math.abs(delta.dx) + Math.abs(delta.dy) < 2) return;
       const files = layout.files || (layout.files = {});
       const mine = files[s.file] || (files[s.file] = {});
-      mine[localId(s)] = { x: Math.round(box.x + start.dx + delta.dx), y: Math.round(box.y + start.dy + delta.dy) };
+      mine[DiagramLayout.localId(graph, s)] = { x: Math.round(box.x + start.dx + delta.dx), y: Math.round(box.y + start.dy + delta.dy) };
       await saveLayout();
       applyPositions(view);
       mark();
@@ -1021,7 +964,7 @@
     const paths = new Set(graph.states.map((s) => s.file).filter(Boolean));
     if (currentPath) paths.add(currentPath);
     await Promise.all(Array.from(paths).map((p) => loadFile(p).catch(() => null)));
-    applyPositions(view); // positions are by local id: the files must be known first
+    applyPositions(view);
     const frame = graph.states.find((s) => localId(s) === "_composer_entry");
     if (frame) currentPath = frame.file;
     renderSource();

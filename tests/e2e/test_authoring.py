@@ -366,6 +366,18 @@ def test_a_state_moved_by_hand_keeps_its_place_in_the_layout_sidecar(logged_in_p
     moved = page.locator('[data-state-id="MainWorkflow.DefaultRoute"]')
     expect(moved).to_have_attribute("transform", re.compile(r"translate\("))
     save_screenshot(page, "authoring-moved-state")
+    # Saved with the next version, the version's (read-only) diagram draws it there too.
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.get_by_label("Message").fill("Moved a state")
+    page.get_by_role("button", name="Save version").click()
+    page.wait_for_url(re.compile(r"/versions/\d+/$"))
+    v2 = project.versions.get(number=2)
+    assert b"DefaultRoute" in v2.read_files()[".orchweb/layout.json"]
+    page.goto(f"/versions/{v2.pk}/diagram/")
+    page.wait_for_function("document.body.dataset.layoutReady === '1'")
+    assert page.evaluate("document.body.dataset.movedStates") == "1"
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
     # "Automatic layout" forgets the file's positions.
     page.locator("#authoring-layout-reset").click()
     page.wait_for_function("Number(document.body.dataset.layoutSaved || 0) >= 1")
