@@ -101,7 +101,7 @@ class TeamForm(forms.Form):
 
 
 class MembershipForm(forms.Form):
-    """Add a member by username, or change a member's role."""
+    """Invite a user by username, or change a member's role."""
 
     username = forms.CharField(max_length=150)
     # Least privilege by default: granting ownership must be a deliberate choice.

@@ -311,3 +311,26 @@ class Comment(models.Model):
     def __str__(self) -> str:
         anchor = f" at {self.path}:{self.line}" if self.path else ""
         return f"comment by {self.author} on {self.version}{anchor}"
+
+
+class Invitation(models.Model):
+    """An owner's invitation of a user into a team; the user becomes a member only by accepting it.
+
+    Inviting a name answers the same whether or not an account has it (nothing reveals which
+    usernames exist); only the invitee sees the invitation, on their Teams page.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_invitations")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="designer_unique_invitation")]
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.user} to {self.team} as {self.role}"

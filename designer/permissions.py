@@ -6,7 +6,8 @@ grants read-only access to one version. A share link is presented either once (o
 `/s/<token>/` remembers it in the session) or per request with `?share=<token>` (API clients).
 
 Role ladder: viewer (read, comment) < editor (drafts, new versions, uploads, share links)
-< owner (everything an editor can do; team membership is managed in the admin).
+< owner (everything an editor can do, and the team's members: owners invite users, who join by
+accepting the invitation).
 """
 
 from __future__ import annotations

@@ -23,8 +23,9 @@ Pages
   /versions/<vid>/comments/                    designer-comment-create       (POST)
   /teams/                                      designer-team-list            (POST creates a team)
   /teams/<tid>/                                designer-team-detail
-  /teams/<tid>/members/                        designer-membership-set       (POST, owner)
+  /teams/<tid>/members/                        designer-membership-set       (POST, owner: role, or invite)
   /teams/<tid>/members/remove/                 designer-membership-remove    (POST, owner or self)
+  /invitations/<iid>/{accept,decline}/         designer-invitation-accept / -decline (POST, the invitee)
 
 Context of the frontend templates (put the data in `json_script`):
   designer/editor.html   project, version (or the draft's base), draft (draft mode only), payload
@@ -72,6 +73,8 @@ urlpatterns = [
     path("teams/<int:team_id>/", views.team_detail, name="designer-team-detail"),
     path("teams/<int:team_id>/members/", views.membership_set, name="designer-membership-set"),
     path("teams/<int:team_id>/members/remove/", views.membership_remove, name="designer-membership-remove"),
+    path("invitations/<int:invitation_id>/accept/", views.invitation_accept, name="designer-invitation-accept"),
+    path("invitations/<int:invitation_id>/decline/", views.invitation_decline, name="designer-invitation-decline"),
     # JSON API
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="designer-api-schema"),
     path(

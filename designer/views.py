@@ -42,7 +42,7 @@ from designer.forms import (
     UploadVersionForm,
 )
 from designer.importing import UploadError, choose_entry, export_zip, read_upload, text_of
-from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Team, Version
+from designer.models import Comment, Draft, Invitation, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     AuthenticationRequired,
     _get_project_for_user,
@@ -739,7 +739,9 @@ def team_list(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("designer-team-detail", team.pk)
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
-    return render(request, "designer/team_list.html", {"memberships": memberships, "form": form}, status=status)
+    invitations = Invitation.objects.filter(user=request.user).select_related("team", "invited_by")
+    context = {"memberships": memberships, "invitations": invitations, "form": form}
+    return render(request, "designer/team_list.html", context, status=status)
 
 
 @page
@@ -775,21 +777,66 @@ def _render_team(
 @page
 @require_POST
 def membership_set(request: HttpRequest, team_id: int) -> HttpResponse:
-    """Add a member by username or change their role (owner only); the last owner stays owner."""
+    """Change a member's role, or invite a user by name (owner only); the last owner stays owner.
+
+    A name that is not a member gets an invitation the user accepts on their Teams page. The
+    answer is the same whether or not an account has that name, so nothing reveals who exists.
+    """
     team = _get_team_for_user(request, team_id, Role.OWNER)
     form = MembershipForm(request.POST)
     if not form.is_valid():
         return _render_team(request, team, Role.OWNER, 400, "Invalid request: " + form.errors.as_text(), form)
-    user = get_user_model().objects.filter(username=form.cleaned_data["username"].strip()).first()
-    if user is None:
-        return _render_team(request, team, Role.OWNER, 400, f"No user named {form.cleaned_data['username']!r}.", form)
-    membership = team.memberships.filter(user=user).first()
+    username = form.cleaned_data["username"].strip()
     new_role = form.cleaned_data["role"]
-    if membership is not None and membership.role == Role.OWNER and new_role != Role.OWNER and _last_owner(team):
+    membership = team.memberships.select_related("user").filter(user__username=username).first()
+    if membership is None:
+        invitee = get_user_model().objects.filter(username=username).first()
+        if invitee is not None:
+            Invitation.objects.update_or_create(
+                team=team, user=invitee, defaults={"role": new_role, "invited_by": request.user}
+            )
+        messages.success(
+            request,
+            f"If {username!r} has an account, they are invited to {team.name} as {new_role}; "
+            "they join when they accept the invitation on their Teams page.",
+        )
+        return redirect("designer-team-detail", team.pk)
+    if membership.role == Role.OWNER and new_role != Role.OWNER and _last_owner(team):
         return _render_team(request, team, Role.OWNER, 400, "A team needs at least one owner.")
-    Membership.objects.update_or_create(team=team, user=user, defaults={"role": new_role})
-    messages.success(request, f"{user.get_username()} is now {new_role} of {team.name}.")
+    membership.role = new_role
+    membership.save(update_fields=["role"])
+    messages.success(request, f"{username} is now {new_role} of {team.name}.")
     return redirect("designer-team-detail", team.pk)
+
+
+def _get_invitation_for_user(request: HttpRequest, invitation_id: int) -> Invitation:
+    """An invitation addressed to the requester (404 for anyone else: it reveals nothing)."""
+    invitation = Invitation.objects.select_related("team").filter(pk=invitation_id, user=request.user).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+@login_required
+@require_POST
+def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    """Join the team with the invitation's role (the invitee only)."""
+    invitation = _get_invitation_for_user(request, invitation_id)
+    with transaction.atomic():
+        Membership.objects.get_or_create(team=invitation.team, user=request.user, defaults={"role": invitation.role})
+        invitation.delete()
+    messages.success(request, f"You joined {invitation.team.name} as {invitation.role}.")
+    return redirect("designer-team-detail", invitation.team_id)
+
+
+@login_required
+@require_POST
+def invitation_decline(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    """Decline an invitation (the invitee only); the inviter is not told."""
+    invitation = _get_invitation_for_user(request, invitation_id)
+    invitation.delete()
+    messages.info(request, f"Invitation to {invitation.team.name} declined.")
+    return redirect("designer-team-list")
 
 
 @page

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
 from designer import history
-from designer.models import Membership, Project, Role, ShareLink, Team, Version
+from designer.models import Invitation, Membership, Project, Role, ShareLink, Team, Version
 from designer.starters import load_starter
 
 
@@ -34,6 +34,7 @@ class World:
     v1: Version
     v2: Version
     link: ShareLink
+    invitation: Invitation
 
     def client_for(self, actor: str) -> Client:
         """A test client acting as owner/editor/viewer/outsider/anonymous/share."""
@@ -70,7 +71,8 @@ def build_world() -> World:
     changed["include/starter.js"] = files["include/starter.js"].replace(b"'7000'", b"'7100'")
     v2 = history.create_version(project, changed, author=editor, message="New default route", parent=v1, entry=entry)
     link = ShareLink.objects.create(version=v2, created_by=owner)
-    return World(team, other_team, owner, editor, viewer, outsider, project, v1, v2, link)
+    invitation = Invitation.objects.create(team=other_team, user=viewer, role=Role.EDITOR, invited_by=outsider)
+    return World(team, other_team, owner, editor, viewer, outsider, project, v1, v2, link, invitation)
 
 
 @pytest.fixture

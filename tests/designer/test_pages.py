@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from designer.models import Comment, Draft, Membership, Project, Role, ShareLink, Team
+from designer.models import Comment, Draft, Invitation, Membership, Project, Role, ShareLink, Team
 from tests.designer.conftest import World, make_user
 
 
@@ -182,14 +182,34 @@ def test_the_seed_command_creates_the_demo_team_and_projects_once() -> None:
 
 
 @pytest.mark.django_db
-def test_an_owner_adds_a_member_who_then_sees_the_project(world: World) -> None:
-    response = world.client_for("owner").post(
+def test_an_owner_invites_a_user_who_sees_the_project_once_they_accept(world: World) -> None:
+    invited = world.client_for("owner").post(
         f"/teams/{world.team.pk}/members/", {"username": "outsider", "role": "viewer"}
     )
+    outsider = world.client_for("outsider")
+    before = outsider.get(f"/projects/{world.project.pk}/").status_code
+    teams_page = outsider.get("/teams/").content.decode()
+    invitation = Invitation.objects.get(team=world.team, user=world.outsider)
 
-    assert response.status_code == 302
-    assert world.client_for("outsider").get(f"/projects/{world.project.pk}/").status_code == 200
-    assert world.client_for("outsider").get(f"/projects/{world.project.pk}/draft/").status_code == 403
+    accepted = outsider.post(f"/invitations/{invitation.pk}/accept/")
+
+    assert invited.status_code == 302 and before == 404  # an invitation is not a membership
+    assert "Routing as viewer, from owner" in teams_page
+    assert accepted.status_code == 302 and accepted["Location"] == f"/teams/{world.team.pk}/"
+    assert outsider.get(f"/projects/{world.project.pk}/").status_code == 200
+    assert outsider.get(f"/projects/{world.project.pk}/draft/").status_code == 403
+    assert not Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_declined_invitation_grants_nothing(world: World) -> None:
+    viewer = world.client_for("viewer")
+
+    declined = viewer.post(f"/invitations/{world.invitation.pk}/decline/")
+
+    assert declined.status_code == 302
+    assert not world.other_team.memberships.filter(user=world.viewer).exists()
+    assert viewer.get(f"/teams/{world.other_team.pk}/").status_code == 404
 
 
 @pytest.mark.django_db
@@ -205,13 +225,17 @@ def test_the_last_owner_can_be_neither_demoted_nor_removed(world: World) -> None
 
 
 @pytest.mark.django_db
-def test_adding_an_unknown_user_answers_400(world: World) -> None:
-    response = world.client_for("owner").post(
-        f"/teams/{world.team.pk}/members/", {"username": "ghost", "role": "viewer"}
-    )
+def test_inviting_a_name_answers_the_same_whether_or_not_an_account_has_it(world: World) -> None:
+    client = world.client_for("owner")
 
-    assert response.status_code == 400
-    assert "No user named" in response.content.decode()
+    def answer(name: str) -> tuple[int, str]:
+        response = client.post(f"/teams/{world.team.pk}/members/", {"username": name, "role": "viewer"}, follow=True)
+        page = response.content.decode().replace(name, "NAME")
+        return response.status_code, page.split('<ul class="ow-messages"', 1)[1].split("</ul>", 1)[0]
+
+    assert answer("ghost") == answer("outsider")
+    assert "they are invited to Routing as viewer" in answer("ghost")[1]
+    assert Invitation.objects.filter(team=world.team).count() == 1  # the outsider's; no account for ghost
 
 
 @pytest.mark.django_db
@@ -293,18 +317,17 @@ def test_the_admin_and_the_site_pages_name_the_favicon(admin_client: Client) -> 
 
 
 @pytest.mark.django_db
-def test_adding_a_member_offers_the_least_privileged_role_and_keeps_a_mistyped_name(world: World) -> None:
+def test_inviting_offers_the_least_privileged_role_and_a_refused_request_keeps_the_typed_name(world: World) -> None:
     client = world.client_for("owner")
 
     page = client.get(f"/teams/{world.team.pk}/").content.decode()
-    refused = client.post(f"/teams/{world.team.pk}/members/", {"username": "nobody-here", "role": "editor"})
+    refused = client.post(f"/teams/{world.team.pk}/members/", {"username": "nobody-here", "role": "emperor"})
 
     assert '<option value="viewer" selected>' in page
     assert refused.status_code == 400
     html = refused.content.decode()
-    assert "No user named &#x27;nobody-here&#x27;." in html
+    assert "Select a valid choice" in html
     assert 'value="nobody-here"' in html
-    assert '<option value="editor" selected>' in html
 
 
 @pytest.mark.django_db

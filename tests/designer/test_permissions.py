@@ -212,6 +212,18 @@ CASES = [
         (302, 302, 403, 404, 302, 302),
         data=lambda w: {"username": "editor"},
     ),
+    Case(
+        "designer-invitation-accept",
+        "post",
+        lambda w: f"/invitations/{w.invitation.pk}/accept/",
+        (404, 404, 302, 404, 302, 302),  # only the invitee (the viewer); nobody else learns it exists
+    ),
+    Case(
+        "designer-invitation-decline",
+        "post",
+        lambda w: f"/invitations/{w.invitation.pk}/decline/",
+        (404, 404, 302, 404, 302, 302),
+    ),
     # ---- API
     Case("designer-api-schema", "get", P("/api/schema/"), (200, 200, 200, 200, 200, 200)),
     Case("designer-api-docs", "get", P("/api/docs/"), (200, 200, 200, 200, 200, 200)),
