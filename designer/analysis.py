@@ -34,7 +34,7 @@ def _first_available(candidates: list[tuple[str, str]]) -> Callable[..., Any]:
 
 
 def project_graph(files: Mapping[str, bytes], entry: str) -> dict[str, Any]:
-    """Graph JSON (see the team brief) of the entry document with includes resolved."""
+    """Graph JSON (serializers.GraphSerializer) of the entry document with includes resolved."""
     build = _first_available([("simulator.ors.analysis", "build_graph"), ("simulator.scxml.graph", "build_graph")])
     return build(files, entry)
 

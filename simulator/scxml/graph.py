@@ -5,8 +5,8 @@
 JSON data: states nested with their kind, initial children and history type; transitions with
 event, cond, type and targets; and every custom action element (an extension call such as an
 ORS `queue:submit`) on the state (onentry/onexit/invoke) or transition that makes it, with its
-raw attributes and source position. The contract is the "Graph JSON" section of the team brief;
-each ACTION additionally carries `children`: its nested elements (`queue:targets`, `param`, ...)
+raw attributes and source position (the Graph schema of /api/schema/ documents the shape);
+each action additionally carries `children`: its nested elements (`queue:targets`, `param`, ...)
 as `{"element", "attributes", "line", "children"}`, for hover text.
 
 Nothing here knows Genesys: the caller maps extension namespaces to short module names with

@@ -1,9 +1,10 @@
 """Generic (W3C SCXML) lint rules over a project's resolved entry document.
 
-`lint_project(files, entry, profile)` returns findings in the "Lint JSON" shape of the team brief:
-`{"rule", "severity", "file", "line", "column", "message"}`. It reads the same resolved document
-and graph as the diagram (`simulator.scxml.graph`), so a finding's file:line is where the
-designer's editor shows it. Dialects add their own rules on top (ORS: `simulator/ors/lint.py`).
+`lint_project(files, entry, profile)` returns findings as
+`{"rule", "severity", "file", "line", "column", "message"}` (the Finding schema of /api/schema/).
+It reads the same resolved document and graph as the diagram (`simulator.scxml.graph`), so a
+finding's file:line is where the designer's editor shows it. Dialects add their own rules on top
+(ORS: `simulator/ors/lint.py`).
 
 Rules (id: severity — what):
   xml-syntax: error — a project XML file does not parse (line and column of the parser error)
