@@ -22,6 +22,7 @@ _TAG_OPEN = re.compile(r"<(" + _NAME + r")")
 _ATTR = re.compile(r"(\s+)(" + _NAME + r")(\s*=\s*)([\"'])")
 _TAG_CLOSE = re.compile(r"\s*(/?)>")
 _END_TAG = re.compile(r"</(" + _NAME + r")\s*>")
+_NEWLINE = re.compile("\n")
 _ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot|apos);")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 #: largest document the editor accepts (bytes of text); bounded work for untrusted input
@@ -149,6 +150,8 @@ class Document:
     text: str
     root: Node
     newlines: list[int]
+    #: every element in document order
+    nodes: list[Node] = field(default_factory=list)
 
     def line_of(self, offset: int) -> int:
         """1-based line number of a character offset."""
@@ -161,7 +164,7 @@ class Document:
 
     def elements(self) -> Iterator[Node]:
         """Every element in document order."""
-        return self.root.iter()
+        return iter(self.nodes)
 
 
 def _scan_tag(text: str, pos: int, line_of: object) -> tuple[str, list[AttrSpan], int, bool]:
@@ -235,13 +238,14 @@ def parse(text: str, check: bool = True) -> Document:
     """Tokenize `text`; with `check`, lxml must agree (well-formed, same elements and lines)."""
     if len(text) > MAX_TEXT:
         raise XmlTextError(f"document larger than {MAX_TEXT} characters")
-    newlines = [i for i, c in enumerate(text) if c == "\n"]
+    newlines = [m.start() for m in _NEWLINE.finditer(text)]
 
     def line_of(offset: int) -> int:
         return bisect.bisect_right(newlines, offset - 1) + 1
 
     root: Node | None = None
     stack: list[Node] = []
+    nodes: list[Node] = []
     pos = 0
     length = len(text)
     while True:
@@ -271,6 +275,7 @@ def parse(text: str, check: bool = True) -> Document:
             name, attrs, tag_end, self_closing = _scan_tag(text, pos, line_of)
             node = Node(name, pos, tag_end, tag_end, line_of(pos), attrs, self_closing)
             node.sourceline = line_of(tag_end - 1)
+            nodes.append(node)
             if stack:
                 node.parent = stack[-1]
                 stack[-1].children.append(node)
@@ -286,7 +291,7 @@ def parse(text: str, check: bool = True) -> Document:
     if root is None or stack:
         raise XmlTextError("no root element" if root is None else f"<{stack[-1].name}> is not closed")
     _resolve_namespaces(root, {"xml": XMLNS})
-    doc = Document(text, root, newlines)
+    doc = Document(text, root, newlines, nodes)
     if check:
         _check_with_lxml(doc)
     return doc

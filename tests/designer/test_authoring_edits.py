@@ -263,3 +263,29 @@ def test_set_kind_changes_only_the_element_name() -> None:
         edits.set_kind(SMALL, "a", "final")
     with pytest.raises(EditError, match="inside a compound state"):
         edits.set_kind(SMALL, "b", "history")
+
+
+@needs_samples
+def test_renaming_every_sample_state_and_back_gives_the_original_bytes() -> None:
+    for path in sorted(SAMPLES.rglob("*.scxml")):
+        text = path.read_bytes().decode("utf-8")
+        for sid in list(edits.Editor(text).states)[::5]:  # every 5th: the big workflow has ~100
+            renamed = edits.rename_state(text, sid, "Zz_renamed").text
+            assert "Zz_renamed" in renamed
+            assert edits.rename_state(renamed, "Zz_renamed", sid).text == text, (path.name, sid)
+
+
+@needs_samples
+def test_setting_and_removing_an_attribute_on_every_sample_element_round_trips() -> None:
+    text = read_sample(MAIN)
+    doc = parse(text)
+    for node in list(doc.elements())[::20]:
+        ref = {
+            "line": node.line,
+            "tag": node.name,
+            "nth": [n for n in doc.elements() if n.line == node.line and n.name == node.name].index(node),
+        }
+        added = edits.set_attribute(text, ref, "_orchweb_probe", "a<b & 'c'")
+        assert len(edits.changed_lines(text, added.text, added.changes)) == 1
+        assert len(added.text.splitlines()) - len(text.splitlines()) in (0, 1)  # +1: one attribute per line
+        assert edits.set_attribute(added.text, ref, "_orchweb_probe", None).text == text
