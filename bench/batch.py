@@ -4,7 +4,7 @@
     .venv/bin/python bench/batch.py                    # N = 1000 and 5000, coverage on, default pool
     .venv/bin/python bench/batch.py --counts 1000 --no-coverage --workers 1
 
-For each N: wall seconds and interactions/s of ``simulator.batch.run_batch`` (default fakes with a
+For each N: wall seconds and interactions/s of ``simulator.runners.batch.run_batch`` (default fakes with a
 ``queue.available`` true/false variation, so both outcomes occur), the worker count, and the
 outcome split as a sanity check (the run is deterministic: the same N and seed give the same
 split). Wall time on the shared 2-core machine includes whatever the neighbours run.
@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulator.batch import run_batch  # noqa: E402
 from simulator.ors.project import load_project  # noqa: E402
+from simulator.runners.batch import run_batch  # noqa: E402
 
 SHARED = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
 SAMPLE = SHARED / "ors-samples" / "crd-gvp-wf"

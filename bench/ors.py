@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from simulator.ors.fakes import load_fakes  # noqa: E402
-from simulator.ors.project import OrsRun, load_project  # noqa: E402
+from simulator.ors.project import load_project  # noqa: E402
+from simulator.runners.driver import OrsRun  # noqa: E402
 
 SHARED = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
 SAMPLE = SHARED / "ors-samples" / "crd-gvp-wf"

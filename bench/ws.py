@@ -159,7 +159,7 @@ def main() -> None:
         database = Path(tmp) / "bench.sqlite3"
         cookie, _ = prepare(database, 0)
         layer = "redis" if os.environ.get("REDIS_URL") else "in-memory"
-        workers = os.environ.get("ORCHWEB_SIM_WORKERS", "4")
+        workers = os.environ.get("ORCHWEB_SIMULATION_WORKERS", "4")
         print(f"one Daphne process, {layer} channel layer, {workers} simulation workers, {os.cpu_count()} CPUs")
         for n in args.clients:
             _, ids = prepare(database, n)

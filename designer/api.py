@@ -34,7 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from designer import history
-from designer.analysis import AnalysisUnavailable, project_graph, project_lint
+from designer.analysis import project_graph, project_lint
 from designer.importing import UploadError, choose_entry, clean_path, read_upload
 from designer.models import Draft, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
@@ -94,7 +94,6 @@ ERRORS = {
     403: "Your role in the team is too low for this.",
     404: "No such object, or not visible to you (outsiders get 404, never 403).",
     409: "Conflict: based on a version that is no longer the latest; nothing was overwritten.",
-    503: "The statechart analysis is not available.",
 }
 READ = (401, 404)  # what a read of a team's object may answer besides 200
 WRITE = (400, 401, 403, 404)  # a write needing a role
@@ -327,7 +326,7 @@ def _analysis_key(kind: str, entry: str, file_map: dict[str, str]) -> str:
 
 
 def _analysed(request: Request, kind: str, file_set: Any) -> Response:
-    """Graph or lint of a version or draft (cached by content), or 503 while the engine code is missing.
+    """Graph or lint of a version or draft (cached by content).
 
     `?entry=<path>` analyses another document of the file set (any IPD or workflow the user
     picks on the diagram page) without changing the stored entry.
@@ -341,19 +340,16 @@ def _analysed(request: Request, kind: str, file_set: Any) -> Response:
     key = _analysis_key(kind, entry, file_map)
     result = cache.get(key)
     if result is None:
-        try:
-            files = file_set.read_files()
-            result = project_graph(files, entry) if kind == "graph" else {"findings": project_lint(files, entry)}
-        except AnalysisUnavailable as exc:
-            return _error(str(exc), status.HTTP_503_SERVICE_UNAVAILABLE)
+        files = file_set.read_files()
+        result = project_graph(files, entry) if kind == "graph" else {"findings": project_lint(files, entry)}
         cache.set(key, result, GRAPH_CACHE_SECONDS)
     return Response(result)
 
 
-GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, (400, *READ, 503))}
-LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (400, *READ, 503))}
-DRAFT_GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, (*WRITE, 503))}
-DRAFT_LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (*WRITE, 503))}
+GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, (400, *READ))}
+LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (400, *READ))}
+DRAFT_GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, WRITE)}
+DRAFT_LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, WRITE)}
 
 
 @api(["GET"], GET=GRAPH)

@@ -30,7 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from designer import history
-from designer.analysis import AnalysisUnavailable, project_lint
+from designer.analysis import project_lint
 from designer.api import api, responses
 from designer.authoring import blocks, edits
 from designer.authoring.declarations import extension_declarations
@@ -258,10 +258,7 @@ def _draft(request: Request, project_id: int) -> Draft:
 def _lint(draft: Draft, files: dict[str, bytes]) -> list[dict[str, Any]]:
     if not draft.entry:
         return []
-    try:
-        return project_lint(files, draft.entry)
-    except AnalysisUnavailable:
-        return []
+    return project_lint(files, draft.entry)
 
 
 @api(["GET"], GET={"responses": responses({200: PaletteSerializer}, (401,))})

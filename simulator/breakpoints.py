@@ -11,12 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.protocol import BREAKPOINT_KINDS, check_breakpoints
-
-
-def _event_matches(descriptor: str, name: str) -> bool:
-    """SCXML event-descriptor matching: `*`, exact name, or a prefix of whole tokens."""
-    descriptor = descriptor.removesuffix(".*").removesuffix(".")
-    return descriptor == "*" or name == descriptor or name.startswith(descriptor + ".")
+from simulator.scxml.model import event_matches
 
 
 def _action_matches(spec: str, module: str, action: str) -> bool:
@@ -68,7 +63,7 @@ class Breakpoints:
                     {"kind": "events", "value": d, "seq": r["seq"]}
                     for n in names
                     for d in self.events
-                    if _event_matches(d, n)
+                    if event_matches(d, n)
                 ]
             elif r["type"] == "action" and self.actions:
                 req = r.get("request") or {}

@@ -9,15 +9,17 @@ record N" = replay the operations that ended at or before N), and restart (repla
 
 Public API
 ----------
-``SimulationRuntime(files, entry, fakes, seed)``
-    One live simulation (an ``simulator.ors.project.OrsRun`` with tracing). ``apply(op)`` runs one
-    validated operation and returns the new trace records; ``run_chunk(...)`` runs macrosteps for a
-    ``run``; ``replay(inputs, upto=None)``, ``rewind(seq)``, ``restart()``; ``snapshot()`` is the
-    JSON state shown by the page; ``breakpoints`` (``Breakpoints``). Not thread-safe by itself:
-    callers hold ``runtime.lock`` (``execute`` does).
+``SimulationRuntime(files, entry, fakes, seed, limits=None)``
+    One live simulation (a ``simulator.runners.driver.OrsRun``; `limits` default to the
+    settings'). ``apply(op)`` runs one validated operation and returns the new trace records;
+    ``run_chunk(...)`` runs macrosteps for a ``run``; ``replay(inputs, upto=None)``,
+    ``rewind(seq)``, ``restart()``; ``snapshot()`` is the JSON state shown by the page;
+    ``breakpoints`` (``Breakpoints``). Not thread-safe by itself: callers hold
+    ``runtime.lock`` (``execute`` does).
 ``execute(runtime, fn, *args)``
     Awaitable: runs ``fn(*args)`` under the runtime's lock in the bounded worker pool, never on
     the event loop (quickjs-ng releases the GIL while JS runs, so sessions progress in parallel).
+    The pool is created on first use with ``SIMULATION_WORKERS`` threads (``pool()``).
 ``registry``
     Process-wide ``Registry`` of live runtimes by simulation id, reference-counted by the
     websockets attached to them (``acquire``/``release``).
@@ -40,7 +42,6 @@ import asyncio
 import contextlib
 import copy
 import json
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -48,19 +49,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from django.conf import settings
+
 from simulator.breakpoints import Breakpoints
-from simulator.ors.fakes import FakesError, load_fakes
-from simulator.ors.platform import OrsPlatform, platform_of
-from simulator.ors.project import OrsRun
+from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
+from simulator.ors.platform import OrsPlatform
 from simulator.protocol import OpError
+from simulator.runners.driver import OrsRun
+from simulator.runners.limits import Limits
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.trace import jsonable
 
 T = TypeVar("T")
-
-#: worker threads running simulation steps (bounded: a flood of clients queues, never spawns)
-WORKERS = max(1, int(os.environ.get("ORCHWEB_SIM_WORKERS", "4")))
-POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="simulation")
 
 MAX_INPUTS = 200_000
 
@@ -80,14 +80,29 @@ def _obj(value: Any, what: str) -> dict:
 # -- the runtime ----------------------------------------------------------------------------------
 
 
+def settings_limits() -> Limits:
+    """The simulation limits of the settings (JS memory and time, worker threads); the defaults
+    when no Django settings are configured (a runtime used from a plain script)."""
+    return Limits.from_settings(settings) if settings.configured else Limits()
+
+
 class SimulationRuntime:
     """One live simulation (see the module docstring)."""
 
-    def __init__(self, files: Mapping[str, bytes], entry: str | None, fakes: Mapping[str, Any], seed: int = 0):
+    def __init__(
+        self,
+        files: Mapping[str, bytes],
+        entry: str | None,
+        fakes: Mapping[str, Any],
+        seed: int = 0,
+        limits: Limits | None = None,
+    ):
         self.files = files
         self.entry = entry or None
+        self.limits = limits or settings_limits()
         #: the recipe's fakes profile (what every replay starts from) ...
         self.base_fakes = dict(fakes)
+        self._base_profile = self._load(self.base_fakes)
         #: ... and the one in force now (`set_fakes` operations change it)
         self.fakes = dict(fakes)
         self.seed = int(seed)
@@ -100,13 +115,21 @@ class SimulationRuntime:
 
     # ---- construction / replay --------------------------------------------------------------
 
-    def _build(self) -> None:
+    @staticmethod
+    def _load(fakes: Mapping[str, Any]) -> FakesProfile:
         try:
-            self.run = OrsRun(self.files, self.entry, fakes=self.base_fakes, seed=self.seed)
-        except DocumentError as exc:
-            raise SimulationError(f"the document has definition errors: {exc}") from exc
+            return load_fakes(dict(fakes))
         except FakesError as exc:
             raise SimulationError(str(exc)) from exc
+
+    def _build(self) -> None:
+        try:
+            # A copy of the recipe's loaded profile: rules count their uses during a run.
+            self.run = OrsRun(
+                self.files, self.entry, fakes=copy.deepcopy(self._base_profile), seed=self.seed, limits=self.limits
+            )
+        except DocumentError as exc:
+            raise SimulationError(f"the document has definition errors: {exc}") from exc
         except ValueError as exc:  # ProjectError (no entry document) and friends
             raise SimulationError(str(exc)) from exc
         self.inputs = []
@@ -169,8 +192,9 @@ class SimulationRuntime:
     def restart(self, fakes: Mapping[str, Any] | None = None, seed: int | None = None) -> None:
         """Start again from the beginning (optionally with another fakes profile / seed)."""
         if fakes is not None:
-            load_fakes(dict(fakes))  # FakesError before anything is lost
+            profile = load_fakes(dict(fakes))  # FakesError before anything is lost
             self.base_fakes = dict(fakes)
+            self._base_profile = profile
         if seed is not None:
             self.seed = int(seed)
         self.replay([])
@@ -179,9 +203,7 @@ class SimulationRuntime:
         """Free the JS contexts of every session."""
         run = getattr(self, "run", None)
         if run is not None:
-            for session in list(run.group.sessions.values()):
-                with contextlib.suppress(Exception):  # closing must never fail a rebuild
-                    session.close()
+            run.close()
 
     # ---- operations -------------------------------------------------------------------------
 
@@ -210,9 +232,9 @@ class SimulationRuntime:
 
     def _apply(self, op: dict) -> bool:
         kind = op["op"]
-        group = self.run.group
+        run = self.run
         if kind == "step":
-            return self._step(op["unit"])
+            return run.step(op["unit"])
         platform = self.platform
         if kind == "inject":
             k = op["kind"]
@@ -222,72 +244,34 @@ class SimulationRuntime:
                 platform.udata_changed(op["data"])
             else:
                 name = op["event"] if k == "event" else k
-                platform.inject(name, op.get("data") or {}, float(op.get("delay", 0.0)))
-                group.clock.fire_due()  # a zero delay lands in the queue now (virtual clock)
+                run.inject(name, op.get("data") or {}, float(op.get("delay", 0.0)))
+                run.clock.fire_due()  # a zero delay lands in the queue now (virtual clock)
             return True
         if kind == "respond":
             try:
-                platform.respond(op["request"], op["events"])
+                run.respond(op["request"], op["events"])
             except (KeyError, ValueError) as exc:
                 raise OpError(str(exc).strip("'\"")) from exc
-            group.clock.fire_due()
+            run.clock.fire_due()
             return True
         if kind == "set_fakes":
-            profile = load_fakes(op["fakes"])
+            run.set_fakes(load_fakes(op["fakes"]))
             self.fakes = dict(op["fakes"])
-            platform.fakes = profile
-            self.run.profile.fakes = profile
-            self.run.fakes = profile
             return True
         if kind == "advance":
-            group.advance(float(op["seconds"]))
+            run.advance(float(op["seconds"]))
             return True
         raise OpError(f"unknown operation {kind!r}")
-
-    def _busy(self) -> Any:
-        """The session with queued work: the root first, then invoked children."""
-        root = self.session
-        if root.ready:
-            return root
-        return next((s for s in self.run.group.sessions.values() if s.ready), None)
-
-    def _step(self, unit: str) -> bool:
-        group = self.run.group
-        root = self.session
-        if unit == "timer":
-            before = group.tracer.seq
-            return group.step_timer() or group.tracer.seq != before
-        if not root.running and not group.busy():
-            return False
-        if unit == "macro":
-            session = self._busy()
-            if session is None:
-                if not group.clock.advance_to_next():
-                    return False
-                session = self._busy()
-                if session is None:
-                    return True
-            session.step_macrostep()
-            return True
-        # micro: continue the current macrostep, or take the next event (firing a timer if needed)
-        session = self._busy() or root
-        if session.step_microstep():
-            return True
-        if not group.clock.advance_to_next():
-            return False
-        session = self._busy() or root
-        session.step_microstep()
-        return True
 
     # ---- run ----------------------------------------------------------------------------------
 
     @property
     def finished(self) -> bool:
-        return self.session.status not in ("created", "running")
+        return self.run.finished
 
     def next_timer(self) -> float | None:
         """Virtual due time of the next timer (None when there is none)."""
-        return self.run.group.clock.next_due()
+        return self.run.clock.next_due()
 
     def run_chunk(self, max_steps: int, paced: bool) -> tuple[list[dict], str, list[dict]]:
         """Macrosteps for a `run`, until a stop reason; returns (records, reason, breakpoint hits).
@@ -300,7 +284,7 @@ class SimulationRuntime:
         for _ in range(max_steps):
             if self.finished:
                 return self.records[start:], "finished", []
-            if paced and self._busy() is None:
+            if paced and self.run.busy_session() is None:
                 return self.records[start:], ("wait" if self.next_timer() is not None else "idle"), []
             step_start = len(self.records)
             self.apply({"op": "step", "unit": "macro"})
@@ -314,38 +298,21 @@ class SimulationRuntime:
     # ---- state ----------------------------------------------------------------------------------
 
     def snapshot(self) -> dict:
-        """What the page shows: configuration, datamodel, interactions, pending requests, time..."""
+        """What the page shows: the driver's snapshot plus the inputs log, breakpoints and recipe."""
         session = self.session
-        clock = self.run.group.clock
         if not self._datamodel_exact and session.datamodel is not None:
             self._datamodel = jsonable(session.datamodel.snapshot())
             self._datamodel_exact = True
-        summary = self.run.summary()
-        platform = platform_of(session)
         last_event = next(
             (r.get("event") for r in reversed(self.records) if r["type"] == "macrostep" and r.get("event")), None
         )
-        configuration = session.configuration_ids or list(getattr(session, "final_configuration", []) or [])
         return {
             "type": "snapshot",
             "seq": self.seq,
             "step": len(self.inputs),
             "start_seq": self.start_seq,
-            "status": session.status,
-            "final_state": session.final_state,
-            "configuration": configuration,
-            "datamodel": dict(self._datamodel),
+            **self.run.snapshot(self._datamodel),
             "system": {"_sessionid": session.sessionid, "_name": session.model.name, "_event": last_event},
-            "interactions": jsonable(platform.interactions) if platform else {},
-            # copies: a request's responses keep growing after the snapshot is taken
-            "pending": [_request_copy(r.to_json()) for r in platform.pending()] if platform else [],
-            "requests": [_request_copy(r) for r in summary["requests"]],
-            "outcome": summary["outcome"],
-            "time": clock.now,
-            "next_timer": self.next_timer(),
-            "timers": [{"due": t.due} for t in clock.pending()],
-            "internal_queue": [e.as_dict() for e in session.internal_queue],
-            "external_queue": [e.as_dict() for e in session.external_queue],
             "idle": self.idle,
             "breakpoints": self.breakpoints.to_json(),
             "fakes": self.fakes,
@@ -355,20 +322,31 @@ class SimulationRuntime:
         }
 
 
-def _request_copy(request: dict) -> dict:
-    return {**request, "responses": list(request.get("responses") or ())}
-
-
 # -- worker pool ----------------------------------------------------------------------------------
 
-
-_pending = 0  # jobs submitted to POOL and not finished (running or queued); see pool_load()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_pool_workers: list[int] = []  # the size the pool was created with
+_pending = 0  # jobs submitted to the pool and not finished (running or queued); see pool_load()
 _pending_lock = threading.Lock()
+
+
+def pool() -> ThreadPoolExecutor:
+    """The worker threads running simulation steps, created on first use with the
+    ``SIMULATION_WORKERS`` setting (bounded: a flood of clients queues, never spawns)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = settings_limits().workers
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="simulation")
+            _pool_workers[:] = [workers]
+        return _pool
 
 
 def pool_load() -> tuple[int, int]:
     """(workers, jobs running or queued) of the simulation pool, for the readiness endpoint."""
-    return WORKERS, _pending
+    pool()
+    return _pool_workers[0], _pending
 
 
 def _job_done(_future: object) -> None:
@@ -389,7 +367,7 @@ async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args
 
     with _pending_lock:
         _pending += 1
-    job = POOL.submit(call)
+    job = pool().submit(call)
     job.add_done_callback(_job_done)  # also called when the job is cancelled before it ran
     return await asyncio.wrap_future(job)
 

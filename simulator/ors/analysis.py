@@ -7,6 +7,8 @@
   * the short module names of the extension namespaces for the diagram badges
     (queue, ixn, dialog, session, ws, statistic, classification, resource, elasticconnector);
   * the ORS lint rules of `simulator/ors/lint.py`.
+`coverage_hint(transition)` tells how a scenario could take an uncovered transition (ORS platform
+events and error answers).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from simulator.ors.dialect import ORS
 from simulator.ors.extensions import MODULES
 from simulator.scxml import graph as scxml_graph
 from simulator.scxml import lint as scxml_lint
+from simulator.scxml.model import descriptor_tokens
 from simulator.scxml.profile import Profile
 
 #: diagram badge names that differ from the module's declared name
@@ -48,3 +51,39 @@ def lint_project(files: Mapping[str, bytes], entry: str, profile: Profile | None
         files, entry, profile or ors_profile(), rules=(ors_lint.ors_rules,), modules=module_names()
     )
     return ors_lint.explain_composer_fragment(findings, entry)
+
+
+#: platform events a scenario produces directly (see docs/scenarios.md and docs/fakes.md)
+_EVENT_HINTS = {
+    "interaction.deleted": 'the caller hangs up: step {"inject": "hangup"}',
+    "interaction.abandoned": 'the caller abandons: step {"inject": "abandon"}',
+    "interaction.partystatechanged": 'the call moves: fakes "interaction.start_events" or an injected event',
+    "interaction.udata.changed": 'attached data changes: step {"inject": "interaction.udata.changed"}',
+}
+
+
+@cache
+def _error_answers() -> dict[str, tuple[str, str]]:
+    """``error.<prefix>.<action>`` -> (module, action) of every ORS extension action."""
+    return {m.error_event(a): (m.name, a.name) for m in MODULES for a in m.actions.values()}
+
+
+def coverage_hint(transition: Mapping[str, Any]) -> str | None:
+    """How a scenario could take an uncovered transition (graph JSON), when its event says so."""
+    names, _ = descriptor_tokens(transition.get("event"))
+    errors = _error_answers()
+    for name in names:
+        if name in _EVENT_HINTS:
+            return _EVENT_HINTS[name]
+        if name in errors:
+            module, action = errors[name]
+            extra = (
+                ' or fakes {"queue": {"available": false}} (the submit times out)'
+                if name == "error.queue.submit"
+                else ""
+            )
+            rule = f'{{"module": "{module}", "action": "{action}", "error": {{"error": "..."}}}}'
+            return f"the request fails: a fakes rule {rule}{extra}"
+    if not transition.get("event") and transition.get("cond"):
+        return f"its condition never held when it was checked: {transition['cond']}"
+    return None

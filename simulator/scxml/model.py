@@ -298,6 +298,30 @@ class Invoke(Node):
 # -- states and transitions -----------------------------------------------------------------------
 
 
+def descriptor_tokens(descriptor: str | None) -> tuple[tuple[str, ...], bool]:
+    """The event names of a W3C 3.12.1 event descriptor list, without their `.*`/`.` suffixes,
+    and whether it holds the `*` wildcard (which matches every event)."""
+    tokens = []
+    wildcard = False
+    for token in (descriptor or "").split():
+        if token in {"*", ".*"}:
+            wildcard = True
+            continue
+        if token.endswith(".*"):
+            token = token[:-2]
+        elif token.endswith("."):
+            token = token[:-1]
+        tokens.append(token)
+    return tuple(tokens), wildcard
+
+
+def event_matches(descriptor: str | None, name: str) -> bool:
+    """W3C 3.12.1: does the descriptor list match event `name` (a token equals it or is a prefix
+    of whole dot-separated tokens of it)? What `<transition event>` does, for breakpoints and tools."""
+    tokens, wildcard = descriptor_tokens(descriptor)
+    return wildcard or any(name == token or name.startswith(token + ".") for token in tokens)
+
+
 class Transition(Node):
     """A <transition> (or the implicit initial transition of a compound state)."""
 
@@ -922,17 +946,7 @@ class _Builder(_ContentBuilder):
         t.target_ids = ()
         t.id = ""
         t.order = 10**9 + len(self.pending_targets)  # synthetic: after real transitions
-        tokens = []
-        wildcard = False
-        for token in (event or "").split():
-            if token in {"*", ".*"}:
-                wildcard = True
-                continue
-            if token.endswith(".*"):
-                token = token[:-2]
-            elif token.endswith("."):
-                token = token[:-1]
-            tokens.append(token)
+        tokens, wildcard = descriptor_tokens(event)
         t.events = tuple(event.split()) if event else ()
         t.event_prefixes = tuple((tok, tok + ".") for tok in tokens)
         t.wildcard = wildcard

@@ -12,7 +12,7 @@ from django.test import Client
 from lxml import etree
 from rest_framework.authtoken.models import Token
 
-from designer import analysis, history
+from designer import history
 from designer.models import Comment, Project
 from tests.designer.conftest import World, zip_folder
 
@@ -101,21 +101,6 @@ def test_lint_of_a_draft_reports_a_planted_unknown_target_at_its_line(world: Wor
     assert {"rule": "unknown-target", "file": "src-gen/Main.scxml", "line": line} in [
         {k: f[k] for k in ("rule", "file", "line")} for f in findings
     ]
-
-
-@pytest.mark.django_db
-def test_the_graph_answers_503_with_a_message_while_the_analysis_is_missing(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def unavailable(candidates: object) -> None:
-        raise analysis.AnalysisUnavailable("The statechart analysis is not available yet (test).")
-
-    monkeypatch.setattr(analysis, "_first_available", unavailable)
-
-    response = world.client_for("owner").get(f"/api/versions/{world.v1.pk}/graph")
-
-    assert response.status_code == 503
-    assert "not available yet" in response.json()["detail"]
 
 
 @pytest.mark.django_db

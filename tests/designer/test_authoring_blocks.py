@@ -10,7 +10,7 @@ import pytest
 
 from designer.authoring import blocks, edits
 from simulator.ors.analysis import lint_project
-from simulator.ors.project import OrsRun
+from simulator.runners.driver import OrsRun
 
 PATH = "strategy.scxml"
 

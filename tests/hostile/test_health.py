@@ -50,7 +50,8 @@ async def test_readiness_says_busy_when_the_simulation_pool_is_saturated_while_l
     assert (await client.get("/readyz")).status_code == 200
 
     release = threading.Event()
-    jobs = [asyncio.ensure_future(sessions.execute(None, release.wait, 30)) for _ in range(sessions.WORKERS * 2 + 1)]
+    workers, _ = sessions.pool_load()
+    jobs = [asyncio.ensure_future(sessions.execute(None, release.wait, 30)) for _ in range(workers * 2 + 1)]
     try:
         await asyncio.sleep(0.2)
         ready = await client.get("/readyz")
@@ -63,10 +64,10 @@ async def test_readiness_says_busy_when_the_simulation_pool_is_saturated_while_l
     body = ready.json()
     assert body["status"] == "busy" and body["failed"] == ["simulation_pool"]
     assert body["pool"] == {
-        "workers": sessions.WORKERS,
-        "busy": sessions.WORKERS,
-        "queued": sessions.WORKERS + 1,
-        "max_queued": sessions.WORKERS,
+        "workers": workers,
+        "busy": workers,
+        "queued": workers + 1,
+        "max_queued": workers,
     }
     assert live.status_code == 200
     assert (await client.get("/readyz")).json()["pool"]["queued"] == 0

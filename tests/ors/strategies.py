@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.ors.project import OrsRun
+from simulator.runners.driver import OrsRun
 
 NAMESPACES = (
     'xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude" '

@@ -108,7 +108,8 @@ def test_adding_each_suggestion_to_the_profile_answers_the_question():
 def test_the_shared_sample_and_the_starter_route_with_the_default_profile(shared_dir):
     from pathlib import Path
 
-    from simulator.ors.project import OrsRun, load_project
+    from simulator.ors.project import load_project
+    from simulator.runners.driver import OrsRun
 
     starter = Path(__file__).resolve().parents[2] / "designer" / "starters" / "basic"
     for path in (shared_dir / "ors-samples" / "crd-gvp-wf", starter):

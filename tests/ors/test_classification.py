@@ -10,7 +10,7 @@ import pytest
 
 from simulator.ors.extensions import classification, module_for_namespace
 from simulator.ors.fakes import FakesError, load_fakes
-from simulator.ors.project import OrsRun
+from simulator.runners.driver import OrsRun
 from simulator.scxml.errors import DocumentError
 
 EMAIL = {

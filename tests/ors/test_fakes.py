@@ -259,7 +259,7 @@ def test_every_profile_section_belongs_to_the_module_that_declares_it():
 
 
 def test_set_fakes_changes_the_answers_of_every_session_of_the_run():
-    from simulator.ors.project import OrsRun
+    from simulator.runners.driver import OrsRun
 
     from .strategies import block_strategy
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from simulator.ors.analysis import lint_project
-from simulator.ors.project import OrsRun, load_project
+from simulator.ors.project import load_project
+from simulator.runners.driver import OrsRun
 from simulator.scxml.loader import load_document
 
 IPD = "src-gen/IPD_default_MainWorkflow.scxml"

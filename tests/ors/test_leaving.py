@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.ors.project import OrsRun
+from simulator.runners.driver import OrsRun
 
 from .strategies import block_strategy, events, run, value
 

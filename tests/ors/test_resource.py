@@ -8,7 +8,7 @@ import pytest
 
 from simulator.ors.extensions import BY_NAME, module_for_namespace, resource
 from simulator.ors.fakes import FakesError, load_fakes
-from simulator.ors.project import OrsRun
+from simulator.runners.driver import OrsRun
 from simulator.scxml.datamodel import ECMAScriptDataModel
 
 #: every member the spec names (documented 0..5, the Composer-used ones, and the wildcard)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from simulator.ors.project import OrsRun, load_project
+from simulator.ors.project import load_project
+from simulator.runners.driver import OrsRun
 
 IXN = "006502A8E4B1C002"
 PRESENT = f"typeof _genesys.ixn.interactions['{IXN}'] != 'undefined'"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.ors.project import OrsRun, find_entry, load_project
+from simulator.ors.project import find_entry, load_project
+from simulator.runners.driver import OrsRun
 
 from .strategies import entered, events
 
@@ -220,7 +221,7 @@ def test_a_consult_call_attaches_its_parent_then_starts_the_workflow_a_second_la
     )
     assert "PARENT01" in r.platform.interactions
     assert blocks(r) == DEFAULT_PATH
-    assert summary["time"] == pytest.approx(0.1 + 1.0 + 3.25)
+    assert summary["virtual_time"] == pytest.approx(0.1 + 1.0 + 3.25)
     assert summary["outcome"]["status"] == "routed"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from simulator.ors.extensions import module_for_namespace, statistic
 from simulator.ors.fakes import FakesError, load_fakes
-from simulator.ors.project import OrsRun
+from simulator.runners.driver import OrsRun
 from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
 from simulator.scxml.errors import DocumentError
 

@@ -6,7 +6,7 @@ import pytest
 
 from simulator.ors.extensions import module_for_namespace, web
 from simulator.ors.fakes import FakesError, load_fakes
-from simulator.ors.project import OrsRun
+from simulator.runners.driver import OrsRun
 from simulator.scxml.errors import DocumentError
 
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.headless import parse_inject
+from simulator.runners.headless import parse_inject
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from simulator.batch import BatchError, parse_vary, parse_vary_option, run_batch
 from simulator.ors.project import load_project
+from simulator.runners.batch import BatchError, parse_vary, parse_vary_option, run_batch
 from tests.simulator.test_scenarios import ENTRY
 from tests.simulator.test_scenarios import FILES as TRIAGE_FILES
 

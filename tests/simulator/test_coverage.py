@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from simulator.coverage import Coverage, compute_coverage, format_coverage, hint
 from simulator.ors.analysis import build_graph
-from simulator.ors.project import OrsRun, find_entry, load_project
+from simulator.ors.analysis import coverage_hint as hint
+from simulator.ors.project import find_entry, load_project
+from simulator.runners.coverage import Coverage, compute_coverage, format_coverage
+from simulator.runners.driver import OrsRun
 from tests.ors.strategies import document
 
 # States: main (initial element -> ask), ask, busy (parallel: busy.a, busy.b), done, gone.

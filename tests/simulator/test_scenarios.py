@@ -14,10 +14,11 @@ from django.core.management.base import CommandError
 
 from designer.demo import VIP_FAKES, vip_routing_files
 from designer.starters import STARTERS, load_starter
-from simulator import scenarios
 from simulator.ors.fakes import validate_fakes
-from simulator.ors.project import OrsRun, load_project
-from simulator.scenarios import (
+from simulator.ors.project import load_project
+from simulator.runners import scenarios
+from simulator.runners.driver import OrsRun
+from simulator.runners.scenarios import (
     ScenarioError,
     check_assertions,
     junit_xml,
@@ -26,7 +27,6 @@ from simulator.scenarios import (
     run_project_scenarios,
     run_scenario,
     scenario_from_run,
-    session_summary,
     suite_report,
     validate_scenario,
 )
@@ -391,11 +391,11 @@ def test_running_an_invalid_scenario_gives_a_failed_result_not_an_exception():
 def test_assertions_can_be_checked_on_a_live_session_trace():
     live = OrsRun(FILES, entry=ENTRY, trace=True)
     live.run(max_time=0.5)  # the submit is still waiting
-    summary = session_summary(live.session)
+    summary = live.summary()
     results = check_assertions(live.records, [{"outcome": "waiting"}, {"active": "support"}, {"final": False}], summary)
     assert [r.passed for r in results] == [True, True, True]
     live.run()
-    results = check_assertions(live.records, [{"outcome": "routed"}, {"final": "done"}], session_summary(live.session))
+    results = check_assertions(live.records, [{"outcome": "routed"}, {"final": "done"}], live.summary())
     assert [(r.path, r.passed) for r in results] == [("$.expect[0]", True), ("$.expect[1]", True)]
 
 
@@ -414,7 +414,7 @@ def test_a_live_run_becomes_a_scenario_that_replays_and_passes():
     events = [{"name": "error.queue.submit", "data": {"error": "busy"}, "delay": 0}]
     apply({"op": "respond", "request": "REQ00001", "events": events}, lambda: live.respond("REQ00001", events))
     live.run()
-    scenario = scenario_from_run(live.records, session_summary(live.session), fakes=manual, inputs=ops, name="busy")
+    scenario = scenario_from_run(live.records, live.summary(), fakes=manual, inputs=ops, name="busy")
     assert scenario["steps"] == [{"until": 4.0}, {"respond": "REQ00001", "events": events}]
     assert scenario["description"] == "not replayed (no scenario step for them): inject udata_changed at t=4"
     assert scenario["expect"] == [
@@ -437,7 +437,7 @@ def test_a_recorded_hangup_is_replayed_at_its_virtual_time():
     live.inject("hangup", {}, 2.5)
     ops = [{"op": "inject", "kind": "hangup", "data": {}, "delay": 2.5, "seq": live.records[-1]["seq"]}]
     live.run()
-    scenario = scenario_from_run(live.records, session_summary(live.session), fakes=manual, inputs=ops)
+    scenario = scenario_from_run(live.records, live.summary(), fakes=manual, inputs=ops)
     assert scenario["steps"] == [{"inject": "hangup", "at": 2.5}]
     assert scenario["expect"][:2] == [{"outcome": "abandoned"}, {"final": "gone"}]
     assert run(scenario).passed

@@ -1,5 +1,5 @@
 """`python manage.py batch PROJECT --count N`: simulate N interactions and print a JSON summary
-(logic in simulator.batch)."""
+(logic in simulator.runners.batch)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from simulator import batch
 from simulator.ors.project import ProjectError, load_project
+from simulator.runners import batch
+from simulator.runners.limits import Limits
 from simulator.scxml.errors import DocumentError
 
 
@@ -68,6 +70,7 @@ class Command(BaseCommand):
                 coverage=not options["no_coverage"],
                 workers=options["workers"],
                 max_time=options["max_time"],
+                limits=Limits.from_settings(settings),
             )
         except (batch.BatchError, ProjectError) as exc:
             raise CommandError(str(exc), returncode=2) from exc

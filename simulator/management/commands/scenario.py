@@ -1,15 +1,17 @@
 """`python manage.py scenario PROJECT [SCENARIO.json ...]`: run scenarios as regression tests
-(logic in simulator.scenarios; no Django needed there)."""
+(logic in simulator.runners.scenarios; no Django needed there)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from simulator import scenarios
-from simulator.coverage import format_coverage
 from simulator.ors.project import ProjectError, find_entry, load_project
+from simulator.runners import scenarios
+from simulator.runners.coverage import format_coverage
+from simulator.runners.limits import Limits
 
 
 class Command(BaseCommand):
@@ -41,6 +43,7 @@ class Command(BaseCommand):
         chosen = [str(s) for s in options["scenarios"]] or scenarios.project_scenarios(files)
         if not chosen:
             raise CommandError(f"{options['project']}: no scenarios/*.json and none given", returncode=2)
+        limits = Limits.from_settings(settings)
         results = []
         for name in chosen:
             if name in files:
@@ -50,7 +53,7 @@ class Command(BaseCommand):
                     text, source = Path(name).read_bytes(), name
                 except OSError as exc:
                     raise CommandError(f"cannot read scenario {name}: {exc.strerror}", returncode=2) from exc
-            result = scenarios.run_scenario(files, text, entry=entry, source=source)
+            result = scenarios.run_scenario(files, text, entry=entry, source=source, limits=limits)
             results.append(result)
             self.stdout.write(scenarios.format_result(result))
         failed = sum(1 for r in results if not r.passed)

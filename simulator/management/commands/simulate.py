@@ -1,10 +1,12 @@
-"""`python manage.py simulate PATH...`: headless runs on the virtual clock (logic in simulator.headless)."""
+"""`python manage.py simulate PATH...`: headless runs on the virtual clock (logic in simulator.runners.headless)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from simulator import headless
+from simulator.runners import headless
+from simulator.runners.limits import Limits
 
 
 class Command(BaseCommand):
@@ -26,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-time", type=float, default=None, metavar="S", help="virtual seconds to run at most")
         parser.add_argument("--format", choices=["jsonl", "text"], default="jsonl", help="output format")
         parser.add_argument("--seed", type=int, default=0, help="seed for session ids (same seed, same trace)")
-        # ORS dialect (simulator.ors.cli): PATH is a Composer project folder, .zip or .scxml.
+        # ORS dialect (headless.run_ors_paths): PATH is a Composer project folder, .zip or .scxml.
         parser.add_argument("--entry", default=None, help="ors: entry document in the project (default: its IPD)")
         parser.add_argument("--fakes", default=None, metavar="FILE.json", help="ors: fakes profile (docs/fakes.md)")
 
@@ -41,14 +43,13 @@ class Command(BaseCommand):
             "injections": injections,
             "max_time": options["max_time"],
             "seed": options["seed"],
+            "limits": Limits.from_settings(settings),
         }
 
     def handle(self, *args: object, **options: object) -> None:
         run_options = self.options_for_run(options)
         if options["profile"] == "ors":
-            from simulator.ors import cli
-
-            status = cli.run_ors_paths(
+            status = headless.run_ors_paths(
                 options["paths"],
                 self.stdout,
                 fmt=options["format"],
@@ -57,6 +58,7 @@ class Command(BaseCommand):
                 injections=run_options["injections"],
                 max_time=run_options["max_time"],
                 seed=run_options["seed"],
+                limits=run_options["limits"],
             )
             if status:
                 raise SystemExit(status)

@@ -20,14 +20,16 @@ Public API
     One-shot report (see :meth:`Coverage.report` for its fields).
 ``format_coverage(report) -> str``
     Human-readable summary with one ``file:line`` line per uncovered item (and its hint).
-``hint(transition) -> str | None``
-    How a scenario could take an uncovered transition (ORS events: hang-up, failing request...).
+Hints on uncovered transitions (ORS events: hang-up, failing request...) come from
+``simulator.ors.analysis.coverage_hint``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from simulator.ors.analysis import coverage_hint
 
 #: graph state kinds that count for coverage
 COUNTED_KINDS = ("state", "parallel", "final")
@@ -116,50 +118,12 @@ class Coverage:
                 [
                     {
                         **{k: t.get(k) for k in ("id", "source", "targets", "event", "cond", "file", "line")},
-                        "hint": hint(t),
+                        "hint": coverage_hint(t),
                     }
                     for t in missed_transitions
                 ],
             ),
         }
-
-
-#: platform events a scenario produces directly (see docs/scenarios.md and docs/fakes.md)
-_EVENT_HINTS = {
-    "interaction.deleted": 'the caller hangs up: step {"inject": "hangup"}',
-    "interaction.abandoned": 'the caller abandons: step {"inject": "abandon"}',
-    "interaction.partystatechanged": 'the call moves: fakes "interaction.start_events" or an injected event',
-    "interaction.udata.changed": 'attached data changes: step {"inject": "interaction.udata.changed"}',
-}
-
-
-def _error_answers() -> dict[str, tuple[str, str]]:
-    """``error.<prefix>.<action>`` -> (module, action) of every ORS extension action."""
-    from simulator.ors.extensions import MODULES  # ORS knowledge stays out of the generic part
-
-    return {m.error_event(a): (m.name, a.name) for m in MODULES for a in m.actions.values()}
-
-
-def hint(transition: Mapping[str, Any]) -> str | None:
-    """How a scenario could take an uncovered transition, when its event says so (else None)."""
-    descriptors = (transition.get("event") or "").split()
-    errors = _error_answers()
-    for descriptor in descriptors:
-        name = descriptor.removesuffix(".*")
-        if name in _EVENT_HINTS:
-            return _EVENT_HINTS[name]
-        if name in errors:
-            module, action = errors[name]
-            extra = (
-                ' or fakes {"queue": {"available": false}} (the submit times out)'
-                if name == "error.queue.submit"
-                else ""
-            )
-            rule = f'{{"module": "{module}", "action": "{action}", "error": {{"error": "..."}}}}'
-            return f"the request fails: a fakes rule {rule}{extra}"
-    if not descriptors and transition.get("cond"):
-        return f"its condition never held when it was checked: {transition['cond']}"
-    return None
 
 
 def _section(total: int, uncovered: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ A scenario is JSON (format and examples in ``docs/scenarios.md``)::
      "expect": [{"outcome": "routed", "target": "7001@SIPSwitch.DN"}, {"entered": "MainWorkflow.Exit1"}]}
 
 It runs headless through the same engine and fake ORS platform as ``manage.py simulate --profile
-ors`` (:class:`simulator.ors.project.OrsRun`), on the virtual clock, and gives one pass/fail
+ors`` (:class:`simulator.runners.driver.OrsRun`), on the virtual clock, and gives one pass/fail
 verdict per assertion with a message, plus the trace.  Pure Python, no Django.
 
 Public API
@@ -21,9 +21,7 @@ Public API
     Run one scenario on a project (``{relative path: bytes}``, see ``load_project``).
 ``check_assertions(records, assertions, summary=None) -> list[AssertionResult]``
     Evaluate assertions against any trace (e.g. a live simulator session's records); `summary`
-    supplies ``outcome``/``status``/``final_state``/``virtual_time`` (``session_summary``).
-``session_summary(session) -> dict``
-    That summary for an engine session run with the ORS profile.
+    supplies ``outcome``/``status``/``final_state``/``virtual_time`` (``OrsRun.summary()``).
 ``scenario_from_run(records, summary, fakes=None, inputs=(), name=...) -> dict``
     A scenario replaying a live run (the simulator's operations log) and asserting what it did.
 ``run_project_scenarios(files, paths=None, entry=None) -> list[ScenarioResult]`` /
@@ -44,20 +42,25 @@ from typing import Any
 
 import jsonschema
 
+from simulator.ors.analysis import build_graph
 from simulator.ors.extensions.base import Request
 from simulator.ors.fakes import (
+    FakesError,
     Rule,
     _message,
     _path,
     _value_matches,
+    load_fakes,
     parse_json_text,
     regex_problem,
     validate_fakes,
 )
-from simulator.ors.platform import platform_of
-from simulator.ors.project import OrsRun, find_entry
+from simulator.ors.project import find_entry
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.trace import jsonable
+
+from .coverage import Coverage
+from .driver import MAX_STEP_WORK, OrsRun
+from .limits import DEFAULT_LIMITS, Limits
 
 #: virtual seconds a scenario may run at most unless it says otherwise
 DEFAULT_MAX_TIME = 3600.0
@@ -235,22 +238,36 @@ def _regex_problems(value: Any, path: str) -> list[str]:
     return []
 
 
-def _fakes_problems(fakes: Any, files: Mapping[str, bytes] | None) -> list[str]:
-    if isinstance(fakes, dict):
-        return [f"$.fakes{p[1:]}" if p.startswith("$") else f"$.fakes: {p}" for p in validate_fakes(fakes)]
-    if files is None:
-        return []
+def _fakes_data(fakes: Any, files: Mapping[str, bytes] | None) -> tuple[Any, list[str]]:
+    """The fakes profile JSON a scenario names (inline, or a project file when `files` are known;
+    None otherwise) and the problems of reaching it."""
+    if not isinstance(fakes, str) or files is None:
+        return (fakes if isinstance(fakes, dict) else None), []
     if fakes not in files:
-        return [f"$.fakes: no file {fakes!r} in the project"]
+        return None, [f"$.fakes: no file {fakes!r} in the project"]
     try:
-        data = json.loads(files[fakes])
+        return json.loads(files[fakes]), []
     except ValueError as exc:
-        return [f"$.fakes: {fakes} is not valid JSON ({exc})"]
-    return [f"$.fakes: {fakes}: {p}" for p in validate_fakes(data)]
+        return None, [f"$.fakes: {fakes} is not valid JSON ({exc})"]
 
 
-def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None) -> list[str]:
-    """Problems of a scenario as ``"<json path>: <what is wrong>"`` (empty = valid)."""
+def _fakes_labels(fakes: Any, problems: list[str]) -> list[str]:
+    """Fakes profile problems as scenario problems (their JSON path inside ``$.fakes``)."""
+    if isinstance(fakes, dict):
+        return [f"$.fakes{p[1:]}" if p.startswith("$") else f"$.fakes: {p}" for p in problems]
+    return [f"$.fakes: {fakes}: {p}" for p in problems]
+
+
+def _fakes_problems(fakes: Any, files: Mapping[str, bytes] | None) -> list[str]:
+    data, problems = _fakes_data(fakes, files)
+    if problems or data is None:
+        return problems
+    return _fakes_labels(fakes, validate_fakes(data))
+
+
+def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None, check_fakes: bool = True) -> list[str]:
+    """Problems of a scenario as ``"<json path>: <what is wrong>"`` (empty = valid); the fakes
+    profile is left to the caller with `check_fakes=False` (a run loads it once, which checks it)."""
     if not isinstance(data, dict):
         return [f"$: a scenario is a JSON object, not {type(data).__name__}"]
     errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
@@ -280,7 +297,7 @@ def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None) -> li
         problems += _assertion_problems(assertion, f"$.expect[{i}]")
     if not assertions and not problems:
         problems.append("$: a scenario needs at least one assertion ('expect' or an expect step)")
-    if "fakes" in data:
+    if "fakes" in data and check_fakes:
         problems += _fakes_problems(data["fakes"], files)
     return problems
 
@@ -310,10 +327,12 @@ class Scenario:
         return list(self.data.get("expect", []))
 
 
-def load_scenario(data: Any, files: Mapping[str, bytes] | None = None, source: str | None = None) -> Scenario:
+def load_scenario(
+    data: Any, files: Mapping[str, bytes] | None = None, source: str | None = None, check_fakes: bool = True
+) -> Scenario:
     """Validate `data` (dict or JSON text); raises :class:`ScenarioError` with every problem."""
     data = parse_json_text(data, ScenarioError)
-    problems = validate_scenario(data, files)
+    problems = validate_scenario(data, files, check_fakes)
     if problems:
         raise ScenarioError(problems)
     return Scenario(data, source)
@@ -565,25 +584,6 @@ def check_assertions(
     return results
 
 
-def session_summary(session: Any) -> dict[str, Any]:
-    """``status``, ``final_state``, ``configuration``, ``virtual_time`` and ORS ``outcome`` of a session."""
-    finished = session.status in ("final", "cancelled")
-    error = (
-        next((e.get("message") for e in reversed(session.errors)), "session error")
-        if session.status == "error"
-        else None
-    )
-    platform = platform_of(session)
-    outcome = platform.final_outcome(finished, error) if platform else {"status": "error", "error": "not started"}
-    return {
-        "status": session.status,
-        "final_state": session.final_state,
-        "configuration": session.configuration_ids if session.running else session.final_configuration,
-        "virtual_time": session.group.clock.now,
-        "outcome": jsonable(outcome),
-    }
-
-
 # -- from a live session to a scenario ---------------------------------------------------------------
 
 
@@ -724,34 +724,6 @@ def _pending_match(run: OrsRun, spec: Any) -> Any:
     return None
 
 
-#: timers (and macrosteps per drain) one step may go through before the scenario gives up on a
-#: strategy that keeps itself busy (a timer loop would otherwise make `advance` run for ever)
-MAX_STEP_WORK = 100_000
-
-
-def _advance(run: OrsRun, limit: float, done: Any = None) -> str:
-    """Process events and timers in time order until `done()` holds or virtual time `limit`.
-
-    Returns ``"done"``, ``"limit"`` (the next timer lies beyond `limit`; without `done` the clock
-    then shows `limit`), ``"ended"`` (the session ended first) or ``"busy"`` (MAX_STEP_WORK).
-    """
-    group = run.group
-    group.drain(MAX_STEP_WORK)
-    for _ in range(MAX_STEP_WORK):
-        if done is not None and done():
-            return "done"
-        if done is not None and not run.session.running:
-            return "ended"
-        due = group.clock.next_due()
-        if due is None or due > limit:
-            if done is None and limit > group.clock.now:
-                group.clock.advance(limit - group.clock.now)
-            return "limit"
-        group.clock.advance_to_next()
-        group.drain(MAX_STEP_WORK)
-    return "busy"
-
-
 def _busy() -> str:
     return f"gave up after {MAX_STEP_WORK} timers: the strategy keeps itself busy"
 
@@ -782,13 +754,13 @@ class _Runner:
             run.platform.inject(step["inject"], step.get("data") or {}, delay, source="scenario")
             return result(True, f"{step['inject']!r} queued for t={self.now() + delay:g}")
         if kind == "advance":
-            busy = _advance(run, self.now() + float(step["advance"])) == "busy"
+            busy = run.advance_until(self.now() + float(step["advance"]), max_work=MAX_STEP_WORK) == "busy"
             return result(not busy, _busy() if busy else f"advanced {step['advance']:g}s")
         if kind == "until":
             target = float(step["until"])
             if target < self.now():
                 return result(False, f"cannot go back to t={target:g}")
-            busy = _advance(run, target) == "busy"
+            busy = run.advance_until(target, max_work=MAX_STEP_WORK) == "busy"
             return result(not busy, _busy() if busy else "clock moved")
         if kind == "run":
             run.run(max_time=self.max_time)
@@ -801,7 +773,7 @@ class _Runner:
                 found[:] = [_pending_match(run, spec)]
                 return found[0] is not None
 
-            verdict = _advance(run, self.max_time, pending)
+            verdict = run.advance_until(self.max_time, pending, max_work=MAX_STEP_WORK)
             if verdict == "busy":
                 return result(False, _busy())
             if verdict != "done":
@@ -834,7 +806,7 @@ class _Runner:
                     return bool(seen[1])
                 return _pending_match(run, condition["request"]) is not None
 
-            verdict = _advance(run, limit, reached)
+            verdict = run.advance_until(limit, reached, max_work=MAX_STEP_WORK)
             if verdict == "busy":
                 return result(False, _busy())
             ok = verdict == "done"
@@ -842,7 +814,7 @@ class _Runner:
         # expect
         items = step["expect"] if isinstance(step["expect"], list) else [step["expect"]]
         run.group.drain()
-        checked = check_assertions(run.records, items, session_summary(run.session), path=f"{path}.expect")
+        checked = check_assertions(run.records, items, run.summary(), path=f"{path}.expect")
         if not isinstance(step["expect"], list):
             checked[0].path = f"{path}.expect"
         return checked
@@ -853,6 +825,7 @@ def run_scenario(
     scenario: Scenario | Mapping[str, Any] | str | bytes,
     entry: str | None = None,
     source: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ScenarioResult:
     """Run a scenario on a project headless and check its assertions (see the module docstring).
 
@@ -861,19 +834,29 @@ def run_scenario(
     """
     if not isinstance(scenario, Scenario):
         try:
-            scenario = load_scenario(dict(scenario) if isinstance(scenario, Mapping) else scenario, files, source)
+            text = dict(scenario) if isinstance(scenario, Mapping) else scenario
+            scenario = load_scenario(text, files, source, check_fakes=False)
         except ScenarioError as exc:
             name = Scenario({}, source).name  # the file name without .json
             return ScenarioResult(name, source, [], [], {}, [], exc.problems)
     name = scenario.name
     data = scenario.data
-    fakes = data.get("fakes")
-    if isinstance(fakes, str):
-        if fakes not in files:
-            return ScenarioResult(name, scenario.source, [], [], {}, [], [f"$.fakes: no file {fakes!r} in the project"])
-        fakes = json.loads(files[fakes])
+    fakes, problems = _fakes_data(data.get("fakes"), files)
     try:
-        run = OrsRun(files, entry=data.get("entry") or entry, fakes=fakes, seed=int(data.get("seed", 0)), trace=True)
+        profile = None if problems else load_fakes(fakes)  # the run's one load (it validates too)
+    except FakesError as exc:
+        problems = _fakes_labels(data.get("fakes"), exc.problems)
+    if problems:
+        return ScenarioResult(name, scenario.source, [], [], {}, [], problems)
+    try:
+        run = OrsRun(
+            files,
+            entry=data.get("entry") or entry,
+            fakes=profile,
+            seed=int(data.get("seed", 0)),
+            trace=True,
+            limits=limits,
+        )
     except DocumentError as exc:
         problems = [f"{e.file}:{e.line}: {e.message}" for e in exc.errors]
         return ScenarioResult(name, scenario.source, [], [], {}, [], problems)
@@ -890,23 +873,23 @@ def run_scenario(
             break  # the timeline cannot go on meaningfully
     else:
         run.run(max_time=runner.max_time)
-    summary = session_summary(run.session)
-    summary["events"] = run.session.events_processed
-    summary["requests"] = jsonable(run.platform.requests_json(summary["status"] in ("final", "cancelled")))
+    summary = run.summary()
     assertions = check_assertions(run.records, scenario.expect, summary)
-    for session in list(run.group.sessions.values()):
-        session.close()
+    run.close()
     seconds = time.perf_counter() - started
     return ScenarioResult(name, scenario.source, steps, assertions, summary, run.records, seconds=seconds)
 
 
 def run_project_scenarios(
-    files: Mapping[str, bytes], paths: Iterable[str] | None = None, entry: str | None = None
+    files: Mapping[str, bytes],
+    paths: Iterable[str] | None = None,
+    entry: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[ScenarioResult]:
     """Run the given scenario files of the project (default: every ``scenarios/*.json``)."""
     results = []
     for path in project_scenarios(files) if paths is None else paths:
-        results.append(run_scenario(files, files[path], entry=entry, source=path))
+        results.append(run_scenario(files, files[path], entry=entry, source=path, limits=limits))
     return results
 
 
@@ -920,9 +903,6 @@ def suite_report(
     ``coverage`` is the union over the scenarios that ran (``simulator.coverage`` report), or
     absent when not asked for.
     """
-    from simulator.coverage import Coverage
-    from simulator.ors.analysis import build_graph
-
     results = list(results)
     report: dict[str, Any] = {
         "passed": sum(1 for r in results if r.passed),

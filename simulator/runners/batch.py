@@ -36,15 +36,16 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.coverage import Coverage
 from simulator.ors.analysis import build_graph
-from simulator.ors.dialect import ORSProfile
-from simulator.ors.fakes import FakesError, load_fakes
+from simulator.ors.dialect import ORS
+from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
 from simulator.ors.project import find_entry
-from simulator.scenarios import session_summary
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.interpreter import SessionGroup
 from simulator.scxml.model import Model, get_model
+
+from .coverage import Coverage
+from .driver import OrsRun
+from .limits import DEFAULT_LIMITS, Limits
 
 #: shortcut variation keys -> fakes profile paths
 ALIASES = {
@@ -164,14 +165,15 @@ class _Job:
     seed: int
     coverage: bool
     max_time: float
+    limits: Limits = DEFAULT_LIMITS
 
 
 _WORKER: dict[str, Any] = {}
 
 
 def _model(job: _Job) -> Model:
-    """The shared compiled model of the job's entry (memoised by get_model)."""
-    return get_model(job.files, job.entry, ORSProfile(load_fakes(job.fakes)))
+    """The shared compiled model of the job's entry (memoised by get_model; loading reads no fakes)."""
+    return get_model(job.files, job.entry, ORS)
 
 
 def _new_aggregate(dimensions: list[Dimension]) -> dict[str, Any]:
@@ -190,46 +192,52 @@ def _new_aggregate(dimensions: list[Dimension]) -> dict[str, Any]:
     }
 
 
-def _run_one(job: _Job, model: Model, index: int, agg: dict[str, Any], cov: Coverage | None) -> None:
+def _run_one(
+    job: _Job, model: Model, index: int, agg: dict[str, Any], cov: Coverage | None, profiles: dict[tuple, FakesProfile]
+) -> None:
     rng = random.Random(job.seed * 1_000_003 + index)
-    fakes = copy.deepcopy(job.fakes)
-    chosen = []
-    for dim in job.dimensions:
-        pick = dim.choose(rng)
-        _set_path(fakes, dim.path, dim.values[pick])
-        chosen.append((dim.key, value_label(dim.values[pick])))
-    group = SessionGroup(seed=job.seed + index, profile=ORSProfile(load_fakes(fakes)), project=job.files)
-    records: list[dict] = []
-    if cov is not None:
-        group.listeners.append(records.append)
-    session = group.create_session(model, trace_datamodel=False)
-    session.start()
-    verdict = group.run_until_idle(max_time=job.max_time)
-    summary = session_summary(session)
+    picks = tuple(dim.choose(rng) for dim in job.dimensions)
+    chosen = [(dim.key, value_label(dim.values[pick])) for dim, pick in zip(job.dimensions, picks, strict=True)]
+    # Each combination of varied values is loaded (validated, merged) once; a run gets a copy
+    # because rules count their uses.
+    profile = profiles.get(picks)
+    if profile is None:
+        fakes = copy.deepcopy(job.fakes)
+        for dim, pick in zip(job.dimensions, picks, strict=True):
+            _set_path(fakes, dim.path, dim.values[pick])
+        profile = profiles[picks] = load_fakes(fakes)
+    run = OrsRun(
+        job.files,
+        job.entry,
+        copy.deepcopy(profile),
+        seed=job.seed + index,
+        trace=cov is not None,
+        limits=job.limits,
+        trace_datamodel=False,
+        model=model,
+    )
+    run.run(max_time=job.max_time)
+    summary = run.summary(requests=False)
     status = summary["status"]
-    if status == "running":
-        status = "limit" if verdict == "limit" else "idle"
     outcome = summary["outcome"]
     agg["count"] += 1
     agg["statuses"][status] += 1
     agg["outcomes"][outcome["status"]] += 1
     if outcome["status"] == "routed":
         agg["targets"][str(outcome.get("target"))] += 1
-    errors = [e for s in group.sessions.values() for e in s.errors]
+    errors = summary["errors"]
     if errors:
         agg["error_sessions"] += 1
         agg["error_records"] += len(errors)
         agg["error_messages"].update(str(e.get("message")) for e in errors)
-    now = float(group.clock.now)
-    agg["times"].append(now)
+    agg["times"].append(float(summary["virtual_time"]))
     if summary["final_state"]:
         agg["final_states"][summary["final_state"]] += 1
     for key, value in chosen:
         agg["by_variation"][key].setdefault(value, Counter())[outcome["status"]] += 1
     if cov is not None:
-        cov.add(records)
-    for s in list(group.sessions.values()):
-        s.close()
+        cov.add(run.records)
+    run.close()
 
 
 def _run_range(job: _Job, start: int, stop: int) -> dict[str, Any]:
@@ -237,8 +245,9 @@ def _run_range(job: _Job, start: int, stop: int) -> dict[str, Any]:
     model = _model(job)
     agg = _new_aggregate(job.dimensions)
     cov = Coverage() if job.coverage else None
+    profiles: dict[tuple, FakesProfile] = {}
     for index in range(start, stop):
-        _run_one(job, model, index, agg, cov)
+        _run_one(job, model, index, agg, cov, profiles)
     if cov is not None:
         agg["coverage"] = cov.to_json()
     return agg
@@ -297,6 +306,7 @@ def run_batch(
     coverage: bool = True,
     workers: int | None = None,
     max_time: float = 3600.0,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Run `count` interactions and aggregate them.
 
@@ -317,7 +327,7 @@ def run_batch(
         raise BatchError(str(exc)) from exc
     dimensions = parse_vary(vary, base)
     entry = entry or find_entry(files)
-    job = _Job(dict(files), entry, base, dimensions, seed, coverage, max_time)
+    job = _Job(dict(files), entry, base, dimensions, seed, coverage, max_time, limits)
     model = _model(job)
     if model.errors:
         raise DocumentError(model.errors)

@@ -1,29 +1,26 @@
-"""Headless runs of SCXML documents on the virtual clock (the logic behind `manage.py simulate`).
-
-Pure Python, no Django. Public API:
+"""Headless runs on the virtual clock: the logic behind ``manage.py simulate``. No Django.
 
 ``PROFILES``
-    Profile registry ``{name: "module:attribute"}``; the attribute is a ``Profile`` instance or a
-    class (instantiated with no arguments). Dialects register by adding one entry; imports are
-    lazy, so ``w3c`` runs never import the ORS package.
-``resolve_profile(name_or_profile) -> Profile``
+    The dialect profiles by name (``w3c``, ``ors``); ``resolve_profile(name_or_profile)``.
 ``Injection`` / ``parse_inject("NAME[:JSON][@SECONDS]") -> Injection``
 ``run_document(path, profile="w3c", injections=(), max_time=None, seed=0, emit=None,
-project_root=None, setup=None, max_macrosteps=...) -> dict``
+project_root=None, setup=None, max_macrosteps=None, limits=DEFAULT_LIMITS) -> dict``
     Loads ``path`` with the files of ``project_root`` (default: the document's folder) as the
     project, runs it until it terminates, goes idle with no timers left, or ``max_time`` virtual
-    seconds pass, calling ``emit(record)`` for each trace record. Returns the summary record
-    ``{"type": "done", "status": "final"|"idle"|"error"|"limit", "final_state", "configuration",
-    "events", "virtual_time", "errors"}``; definition errors give ``status "error"`` with
-    ``definition_errors`` (the CLI prints them and exits with status 2). ``setup(group, session)``
-    runs before the session starts (dialects use it to install fakes).
+    seconds pass, calling ``emit(record)`` for each trace record. Returns the driver's summary
+    record (``status`` ``final`` | ``idle`` | ``limit`` | ``error`` | ``cancelled``); definition
+    errors give ``status "error"`` with ``definition_errors`` (the CLI prints them and exits with
+    status 2). ``setup(group, session)`` runs before the session starts.
+``run_project(path, ...)`` / ``run_ors_paths(paths, out, fmt, entry, fakes, ...)``
+    The same for Composer projects (folder, ``.zip`` or ``.scxml``) with a fakes profile: the
+    summary adds the ORS ``outcome`` and every extension request with its result.
 ``run_paths(paths, out, fmt="jsonl", **options) -> int``
     The CLI: one summary line per path; exit status 2 if any document had definition errors.
 """
 
 from __future__ import annotations
 
-import importlib
+import copy
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -31,20 +28,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from simulator.scxml.errors import DefinitionError
+from simulator.ors.dialect import ORSProfile
+from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
+from simulator.ors.project import ProjectError, find_entry, load_project
+from simulator.ors.report import format_summary
+from simulator.scxml.errors import DefinitionError, DocumentError
 from simulator.scxml.interpreter import SessionGroup
 from simulator.scxml.loader import DirectoryProject
 from simulator.scxml.model import get_model
-from simulator.scxml.profile import Profile
-from simulator.scxml.trace import dumps, jsonable
+from simulator.scxml.profile import W3C, Profile
+from simulator.scxml.trace import dumps
 
-PROFILES: dict[str, str] = {
-    "w3c": "simulator.scxml.profile:W3C",
-    "ors": "simulator.ors.dialect:ORSProfile",
-}
+from .driver import Driver, OrsRun, definition_error_summary
+from .limits import DEFAULT_LIMITS, Limits
 
-#: safety net for charts that keep themselves busy forever on the virtual clock
-DEFAULT_MAX_MACROSTEPS = 100_000
+#: dialect profiles by name: an instance, or a class instantiated per run (it carries run state)
+PROFILES: dict[str, Profile | type[Profile]] = {"w3c": W3C, "ors": ORSProfile}
 
 
 def resolve_profile(profile: str | Profile) -> Profile:
@@ -52,11 +51,9 @@ def resolve_profile(profile: str | Profile) -> Profile:
     if isinstance(profile, Profile):
         return profile
     try:
-        target = PROFILES[profile]
+        value = PROFILES[profile]
     except KeyError:
         raise ValueError(f"unknown profile {profile!r} (known: {', '.join(sorted(PROFILES))})") from None
-    module, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module), attribute)
     return value() if isinstance(value, type) else value
 
 
@@ -92,20 +89,6 @@ def parse_inject(text: str) -> Injection:
     return Injection(name, data, at)
 
 
-def _summary(status: str, session: Any, group: SessionGroup | None, errors: list[dict]) -> dict:
-    return {
-        "type": "done",
-        "status": status,
-        "final_state": session.final_state if session is not None else None,
-        "configuration": (session.configuration_ids if session.running else session.final_configuration)
-        if session is not None
-        else [],
-        "events": sum(s.events_processed for s in group.sessions.values()) if group is not None else 0,
-        "virtual_time": group.clock.now if group is not None else 0.0,
-        "errors": errors,
-    }
-
-
 def run_document(
     path: str | Path,
     profile: str | Profile = "w3c",
@@ -115,7 +98,8 @@ def run_document(
     emit: Callable[[dict], None] | None = None,
     project_root: str | Path | None = None,
     setup: Callable[[SessionGroup, Any], None] | None = None,
-    max_macrosteps: int = DEFAULT_MAX_MACROSTEPS,
+    max_macrosteps: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> dict:
     """Run one document headless (see module docstring); returns the summary record."""
     path = Path(path).resolve()
@@ -128,43 +112,61 @@ def run_document(
         entry = None
     if entry is None or not path.is_file():
         error = DefinitionError(f"{path} is not a file inside the project folder {root}", str(path))
-        summary = _summary("error", None, None, [error.as_record()])
-        summary["definition_errors"] = [error.as_record()]
-        return summary
+        return definition_error_summary([error.as_record()])
     model = get_model(project, entry, prof)
     if model.errors:
-        records = [e.as_record() for e in model.errors]
-        summary = _summary("error", None, None, records)
-        summary["definition_errors"] = records
-        return summary
-    group = SessionGroup(seed=seed, profile=prof, project=project)
+        return definition_error_summary([e.as_record() for e in model.errors])
+    driver = Driver(model, project, prof, seed=seed, limits=limits)
     if emit is not None:
         # The headless summary replaces the root session's own "done" record.
-        group.listeners.append(emit)
-    session = group.create_session(model)
+        driver.group.listeners.append(emit)
     if setup is not None:
-        setup(group, session)
+        setup(driver.group, driver.session)
     for injection in injections:
-        session.inject(injection.name, injection.data, delay=injection.at)
-    session.start()
-    outcome = group.run_until_idle(max_time=max_time, max_macrosteps=max_macrosteps)
-    errors = [
-        {k: jsonable(v) for k, v in e.items()}
-        for s in [session, *[x for x in group.sessions.values() if x is not session]]
-        for e in s.errors
-    ]
-    if session.status == "final":
-        status = "final"
-    elif session.status == "error":
-        status = "error"
-    elif outcome == "limit":
-        status = "limit"
-    else:
-        status = "idle"
-    summary = _summary(status, session, group, errors)
-    for s in list(group.sessions.values()):
-        s.close()
+        driver.session.inject(injection.name, injection.data, delay=injection.at)
+    driver.run_until_idle(max_time=max_time, max_macrosteps=max_macrosteps)
+    summary = driver.summary()
+    driver.close()
     return summary
+
+
+def read_fakes(path: str | Path | None) -> FakesProfile:
+    """The fakes profile of the JSON file `path` (None: the defaults); FakesError explains problems."""
+    if path is None:
+        return load_fakes(None)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FakesError([f"cannot read {path}: {exc.strerror}"]) from exc
+    return load_fakes(text)
+
+
+def run_project(
+    path: str | Path,
+    emit: Callable[[dict], None] | None = None,
+    entry: str | None = None,
+    fakes: Any = None,
+    injections: Iterable[Injection] = (),
+    max_time: float | None = None,
+    seed: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
+    """Run one Composer project; returns the summary record with ``project``, ``entry``,
+    ``outcome`` and ``requests``. `fakes` is loaded once here (a loaded profile serves one run)."""
+    files = load_project(path)
+    entry = entry or find_entry(files)
+    if entry not in files:
+        raise ProjectError(f"{path}: no file {entry!r} in the project")
+    run = OrsRun(files, entry=entry, fakes=fakes, seed=seed, limits=limits)
+    if emit is not None:
+        run.group.listeners.append(emit)
+    run.start()
+    for injection in injections:  # through the platform: hangup/abandon shortcuts, object model, outcome
+        run.inject(injection.name, injection.data or {}, injection.at, source="cli")
+    run.run(max_time=max_time if max_time is not None else 24 * 3600.0)
+    record = {"type": "done", "project": str(path), "entry": entry, **run.summary()}
+    run.close()
+    return record
 
 
 def format_text(record: dict) -> str:
@@ -177,6 +179,8 @@ def format_text(record: dict) -> str:
             f"{head} event={event.get('name', '-')} exited={record.get('exited')} "
             f"entered={record.get('entered')} -> {record.get('configuration')}"
         )
+    if kind == "done" and "outcome" in record:
+        return format_summary(record)
     if kind == "done" and "virtual_time" in record:
         return (
             f"done: status={record['status']} final_state={record['final_state']} events={record['events']} "
@@ -230,3 +234,44 @@ def run_paths(paths: Iterable[str | Path], out: TextIO, fmt: str = "jsonl", **op
         write(summary)
         out.flush()
     return exit_status
+
+
+def run_ors_paths(
+    paths: Iterable[str | Path],
+    out: TextIO,
+    fmt: str = "jsonl",
+    entry: str | None = None,
+    fakes: str | Path | None = None,
+    injections: Iterable[Injection] = (),
+    max_time: float | None = None,
+    seed: int = 0,
+    limits: Limits = DEFAULT_LIMITS,
+) -> int:
+    """``simulate --profile ors``: each path is a project folder, ``.zip`` or ``.scxml``; prints
+    the trace records and one summary line per project. Exit status: 2 for definition or input
+    errors, 1 when a session ended in error, else 0."""
+    write = record_writer(out, fmt)
+    try:
+        profile = read_fakes(fakes)
+    except FakesError as exc:
+        write({"type": "error", "kind": "fakes", "message": str(exc), "problems": exc.problems})
+        return 2
+    status = 0
+    for path in paths:
+        try:
+            # a copy per project: rules count their uses
+            summary = run_project(path, write, entry, copy.deepcopy(profile), injections, max_time, seed, limits)
+        except (ProjectError, OSError) as exc:
+            write({"type": "error", "kind": "project", "file": str(path), "message": str(exc)})
+            status = 2
+            continue
+        except DocumentError as exc:
+            for err in exc.errors:
+                write(err.as_record())
+            status = 2
+            continue
+        if summary["status"] == "error" and status == 0:
+            status = 1
+        write(summary)
+        out.flush()
+    return status
