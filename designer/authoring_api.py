@@ -101,6 +101,9 @@ class RenameStateSerializer(_EditBase):
     id = serializers.CharField(required=False, help_text="the state's id in this file (or give element)")
     element = RefField(required=False)
     new_id = serializers.CharField()
+    block = serializers.BooleanField(
+        required=False, default=False, help_text="rename a Composer block whole (helper states, App_ object, events)"
+    )
 
 
 class DeleteStateSerializer(_EditBase):

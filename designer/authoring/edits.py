@@ -501,41 +501,79 @@ def _named_state(editor: Editor, id: str | None, element: Ref | None) -> tuple[N
     return node, sid
 
 
-def rename_state(text: str, id: str | None = None, new_id: str = "", element: Ref | None = None) -> EditResult:
+def _block_renames(old: str, new: str) -> list[tuple[re.Pattern[str], str]]:
+    """Composer's own spellings of a block's name, for renaming the block with it: its request
+    object, its self-sent events, its log lines and its common.js book-keeping calls."""
+    o = re.escape(old)
+    return [
+        (re.compile(r"\bApp_" + o + r"(?=\b|_Detach_Timeout\b)"), f"App_{new}"),
+        (
+            re.compile(r"(^|\s|" + _QUOTE + r")" + o + r"(?=\.(?:done|script\.done|wait\.timeout|after))"),
+            r"\g<1>" + new,
+        ),
+        (re.compile(r"(store(?:Event|Exception)\(\s*" + _QUOTE + r")" + o + r"(?=" + _QUOTE + r")"), r"\g<1>" + new),
+        (re.compile(r"((?:Block|block|Redirect) ?: )" + o + r"(?=\s*(?:" + _QUOTE + r"|,|$))"), r"\g<1>" + new),
+        (re.compile(r"(?<![\w$.])_reserved_" + o + r"_(?=\w)"), f"_reserved_{new}_"),
+        (re.compile(r"(Workflow ends in )" + o + r"(?=" + _QUOTE + r")"), r"\g<1>" + new),
+    ]
+
+
+def rename_state(
+    text: str, id: str | None = None, new_id: str = "", element: Ref | None = None, block: bool = False
+) -> EditResult:
     """Rename a state (by `id` or `element` reference); targets, `initial` attributes,
-    `In('id')` in conds/exprs/scripts and literal `<send target>`s naming it follow."""
+    `In('id')` in conds/exprs/scripts and literal `<send target>`s naming it follow.
+
+    With `block`, a Composer block is renamed whole: its `_reserved_<id>_*` helper states (and
+    their references), `App_<id>`, its `<id>.script.done`-style events, log lines and
+    storeEvent/storeException calls follow too."""
     editor = Editor(text)
     node, id = _named_state(editor, id, element)
     if new_id == id:
         return EditResult(text, [], {"id": id, "references": 0})
     editor.check_new_id(new_id)
-    changes: list[Change | None] = [editor.set_attribute(node, "id", new_id)]
+    renames = {id: new_id}
+    if block:
+        helper = f"_reserved_{id}_"
+        for sid in editor.states:
+            if sid.startswith(helper):
+                renames[sid] = f"_reserved_{new_id}_" + sid[len(helper) :]
+                editor.check_new_id(renames[sid])
+    patterns = _block_renames(id, new_id) if block else []
+    changes: list[Change | None] = [editor.set_attribute(editor.states[old], "id", new) for old, new in renames.items()]
     references = 0
     for element in editor.doc.elements():
-        if not editor.is_scxml(element):
+        scxml = editor.is_scxml(element)
+        if not scxml and not patterns:
             continue
         for span in element.attrs:
-            raw = span.raw
-            if (span.name == "target" and element.local == "transition") or (
-                span.name == "initial" and element.local in COMPOUND_KINDS
-            ):
-                new_raw = _rename_tokens(raw, id, new_id)
-            elif span.name == "target" and element.local == "send":
-                new_raw = re.sub(
-                    r"^(\s*" + _QUOTE + r"?#?)" + re.escape(id) + r"(?=" + _QUOTE + r"?\s*$)",
-                    lambda m: m.group(1) + new_id,
-                    raw,
-                )
-            elif span.name in ("cond", "expr"):
-                new_raw = _replace_in_raw(raw, id, new_id)
-            else:
+            raw = new_raw = span.raw
+            if span.name == "id":
                 continue
+            for old, new in renames.items() if scxml else ():
+                if (span.name == "target" and element.local == "transition") or (
+                    span.name == "initial" and element.local in COMPOUND_KINDS
+                ):
+                    new_raw = _rename_tokens(new_raw, old, new)
+                elif span.name == "target" and element.local == "send":
+                    new_raw = re.sub(
+                        r"^(\s*" + _QUOTE + r"?#?)" + re.escape(old) + r"(?=" + _QUOTE + r"?\s*$)",
+                        lambda m, new=new: m.group(1) + new,
+                        new_raw,
+                    )
+                elif span.name in ("cond", "expr"):
+                    new_raw = _replace_in_raw(new_raw, old, new)
+            for pattern, replacement in patterns:
+                new_raw = pattern.sub(replacement, new_raw)
             if new_raw != raw:
                 references += 1
                 changes.append(Change(span.value_start, span.value_end, new_raw))
         if element.local == "script" and element.close_start is not None:
-            body = editor.text[element.tag_end : element.close_start]
-            new_body = _replace_in_raw(body, id, new_id)
+            body = new_body = editor.text[element.tag_end : element.close_start]
+            for old, new in renames.items():
+                new_body = _replace_in_raw(new_body, old, new)
+            for pattern, replacement in patterns:
+                new_body = pattern.sub(replacement, new_body)
             if new_body != body:
                 references += 1
                 changes.append(Change(element.tag_end, element.close_start, new_body))
@@ -543,7 +581,7 @@ def rename_state(text: str, id: str | None = None, new_id: str = "", element: Re
         match = _MARKER.match(editor.text, start)
         if match and match.group(1) == id:
             changes.append(Change(match.start(1), match.end(1), new_id))
-    return editor.result(changes, {"id": new_id, "references": references})
+    return editor.result(changes, {"id": new_id, "references": references, "renamed": renames})
 
 
 def incoming_transitions(text: str, id: str) -> list[dict[str, Any]]:

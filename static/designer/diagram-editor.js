@@ -497,13 +497,17 @@
       ),
     );
     const renameInput = h("input", { id: "inspector-rename", value: sid, "aria-label": "New id" });
+    // A Composer block (it has its App_ request object) is renamed whole by default.
+    const whole = h("input", { type: "checkbox", id: "inspector-rename-block" });
+    whole.checked = new RegExp("\\bApp_" + sid.replace(/[.$]/g, "\\$&") + "\\b").test((files.get(path) || {}).text || "");
     box.append(
       h(
         "div",
         { class: "au-row" },
         field("Id", renameInput),
-        h("button", { type: "button", id: "inspector-rename-apply", text: "Rename", onclick: () => rename(path, sid, renameInput.value.trim()) }),
+        h("button", { type: "button", id: "inspector-rename-apply", text: "Rename", onclick: () => rename(path, sid, renameInput.value.trim(), whole.checked) }),
       ),
+      h("label", { class: "au-hint", title: "also its _reserved_ helper states, App_ object, events and log lines" }, whole, " the whole block"),
     );
     const childStates = (s.children || []).map((c) => graph.states.find((x) => x.id === c)).filter((c) => c && c.kind !== "initial" && c.kind !== "history");
     if (childStates.length && dom) {
@@ -726,9 +730,9 @@
 
   /* ---------- rename / delete ---------- */
 
-  async function rename(path, sid, newId) {
+  async function rename(path, sid, newId, block) {
     if (!newId || newId === sid) return;
-    const answer = await apply(path, { op: "rename_state", element: elementRef(selection), new_id: newId });
+    const answer = await apply(path, { op: "rename_state", element: elementRef(selection), new_id: newId, block: !!block });
     if (answer.ok && selection) {
       selection.id = newId;
       restoreSelection();

@@ -4,6 +4,7 @@ the shared Composer samples (read from ../shared, never copied in)."""
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,20 @@ def test_setting_and_removing_an_attribute_on_every_sample_element_round_trips()
         assert len(edits.changed_lines(text, added.text, added.changes)) == 1
         assert len(added.text.splitlines()) - len(text.splitlines()) in (0, 1)  # +1: one attribute per line
         assert edits.set_attribute(added.text, ref, "_orchweb_probe", None).text == text
+
+
+@needs_samples
+def test_renaming_a_composer_block_whole_renames_its_helpers_events_and_request_object() -> None:
+    files = load_project(PROJECT)
+    text = read_sample(MAIN)
+    result = edits.rename_state(text, "TargetByAG", "TargetAgents", block=True)
+    assert re.search(r"(?<![A-Za-z0-9])TargetByAG(?![A-Za-z0-9])", result.text) is None
+    assert 'id="_reserved_TargetAgents_redirect"' in result.text
+    assert "requestid=\"App_TargetAgents['requestid']\"" in result.text
+    assert "var App_TargetAgents = new Object();" in result.text
+    assert "event=\"'TargetAgents.aftersubmit.timeout.elapsed'\"" in result.text
+    assert result.info["renamed"]["_reserved_TargetByAG_submit"] == "_reserved_TargetAgents_submit"
+    assert edits.rename_state(result.text, "TargetAgents", "TargetByAG", block=True).text == text
+    assert lint_with(files, MAIN, result.text) == [
+        (rule, message.replace("TargetByAG", "TargetAgents")) for rule, message in lint_with(files, MAIN, text)
+    ]

@@ -169,6 +169,7 @@ def test_a_user_builds_a_strategy_from_blocks_saves_simulates_renames_retargets_
     page.goto(f"/projects/{project.pk}/draft/diagram/")
     page.wait_for_function("document.body.dataset.editorReady === '1'")
     select_state(page, "ToSupport")
+    expect(page.locator("#inspector-rename-block")).to_be_checked()  # a block: renamed whole
     page.locator("#inspector-rename").fill("RouteSupport")
     page.locator("#inspector-rename-apply").click()
     n = edited(page, 1)
@@ -192,7 +193,7 @@ def test_a_user_builds_a_strategy_from_blocks_saves_simulates_renames_retargets_
     page.get_by_role("button", name="Save version").click()
     page.wait_for_url(re.compile(r"/versions/\d+/$"))
     saved = project.versions.get(number=2).read_files()[PATH].decode("utf-8")
-    expected = edits.rename_state(expected_strategy(), "ToSupport", "RouteSupport").text
+    expected = edits.rename_state(expected_strategy(), "ToSupport", "RouteSupport", block=True).text
     expected = expected.replace(
         '<transition event="IsVip.script.done" cond="profile.vip == true" target="Fallback"/>',
         '<transition event="IsVip.script.done" cond="profile.vip == true" target="Exit1"/>',
