@@ -210,6 +210,7 @@ class BlockSerializer(serializers.Serializer):
     label = serializers.CharField()
     help = serializers.CharField()
     params = ParamSerializer(many=True)
+    snippet = serializers.CharField(help_text="the SCXML of an example of the block (text editor snippet)")
 
 
 class AttributeDeclarationSerializer(serializers.Serializer):

@@ -100,15 +100,22 @@ class BlockSpec:
     namespaces: tuple[tuple[str, str], ...] = ()
     #: helper state roles (`_reserved_<Block>_<role>`), given the values
     roles: Callable[[dict[str, Any]], tuple[str, ...]] = field(default=lambda values: ())
+    #: parameters of an example (docs/designer.md, the text editor's snippet)
+    example: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The block's palette entry."""
+        """The block's palette entry, with its example as a snippet for the text editor."""
         return {
             "kind": self.kind,
             "label": self.label,
             "help": self.help,
             "params": [p.to_json() for p in self.params],
+            "snippet": self.snippet(),
         }
+
+    def snippet(self, style: Style | None = None) -> str:
+        """The SCXML of the block's example."""
+        return generate(self, validate(self, self.example), style or Style())
 
 
 # -- markup helpers ---------------------------------------------------------------------------
@@ -733,6 +740,7 @@ BLOCKS: dict[str, BlockSpec] = {
                 _NEXT,
             ),
             build_entry,
+            example={"name": "Entry1", "variables": [{"name": "profile", "value": None}], "next": "GetProfile"},
             roles=lambda values: (),
         ),
         BlockSpec(
@@ -766,6 +774,13 @@ BLOCKS: dict[str, BlockSpec] = {
                 _ERROR,
             ),
             build_webrequest,
+            example={
+                "name": "GetProfile",
+                "url": "'http://crm.example/profile'",
+                "result": "profile",
+                "next": "IsVip",
+                "error": "Fallback",
+            },
             namespaces=(("session", NS["session"]),),
         ),
         BlockSpec(
@@ -786,6 +801,11 @@ BLOCKS: dict[str, BlockSpec] = {
                 Param("default", "Default", "target", help="taken when no condition holds"),
             ),
             build_branching,
+            example={
+                "name": "IsVip",
+                "conditions": [{"cond": "profile.vip == true", "target": "Fallback"}],
+                "default": "ToSupport",
+            },
         ),
         BlockSpec(
             "target",
@@ -823,6 +843,14 @@ BLOCKS: dict[str, BlockSpec] = {
                 Param("error", "Fallback", "target", help="on error or timeout"),
             ),
             build_target,
+            example={
+                "name": "ToSupport",
+                "targets": [{"type": "agentgroup", "name": "'Support'"}],
+                "virtual_queue": "'VQ_Support'",
+                "priority": 5,
+                "next": "Exit1",
+                "error": "Fallback",
+            },
             namespaces=(("queue", NS["queue"]), ("ixn", NS["ixn"])),
             roles=lambda values: ("submit", "fetch_deviation") + (() if values.get("route", True) else ("redirect",)),
         ),
@@ -832,6 +860,7 @@ BLOCKS: dict[str, BlockSpec] = {
             "Redirect the interaction to a DN or label with ixn:redirect.",
             (_NAME, Param("to", "Destination", "expr", required=True, help="expression, e.g. '5000'"), _NEXT, _ERROR),
             build_redirect,
+            example={"name": "Fallback", "to": "'5000'", "next": "Exit1"},
             namespaces=(("ixn", NS["ixn"]),),
         ),
         BlockSpec(
@@ -840,6 +869,7 @@ BLOCKS: dict[str, BlockSpec] = {
             "Play a prompt with dialog:play.",
             (_NAME, *_PROMPT, _NEXT, _ERROR),
             build_play_message,
+            example={"name": "Welcome", "prompt": "'Welcome'", "next": "Menu1"},
             namespaces=(("dialog", NS["dialog"]),),
             roles=lambda values: ("play",),
         ),
@@ -856,6 +886,14 @@ BLOCKS: dict[str, BlockSpec] = {
                 _ERROR,
             ),
             build_play_application,
+            example={
+                "name": "Survey",
+                "application": "'gvp:survey'",
+                "language": "'English (US)'",
+                "result": "answers",
+                "next": "Exit1",
+                "error": "Exit1",
+            },
             namespaces=(("dialog", NS["dialog"]),),
             roles=lambda values: ("play",),
         ),
@@ -880,6 +918,12 @@ BLOCKS: dict[str, BlockSpec] = {
                 _ERROR,
             ),
             build_menu,
+            example={
+                "name": "Menu1",
+                "prompt": "'Press 1 for sales'",
+                "branches": [{"digit": "1", "target": "ToSales"}],
+                "default": "ToSupport",
+            },
             namespaces=(("dialog", NS["dialog"]),),
             roles=lambda values: ("play",),
         ),
@@ -896,6 +940,7 @@ BLOCKS: dict[str, BlockSpec] = {
                 _ERROR,
             ),
             build_user_input,
+            example={"name": "GetPin", "prompt": "'Your PIN'", "result": "pin", "next": "Check"},
             namespaces=(("dialog", NS["dialog"]),),
             roles=lambda values: ("play",),
         ),
@@ -918,6 +963,11 @@ BLOCKS: dict[str, BlockSpec] = {
                 _ERROR,
             ),
             build_assign,
+            example={
+                "name": "SetSkill",
+                "assignments": [{"variable": "skill", "expr": "'Loan > 1'"}],
+                "next": "ToSupport",
+            },
         ),
         BlockSpec(
             "ecmascript",
@@ -925,6 +975,12 @@ BLOCKS: dict[str, BlockSpec] = {
             "Run script code; throwing leaves through the error port.",
             (_NAME, Param("script", "Script", "script", required=True), _NEXT, _ERROR),
             build_ecmascript,
+            example={
+                "name": "Parse",
+                "script": "segment = profile.vip ? 'gold' : 'std';",
+                "next": "ToSupport",
+                "error": "Fallback",
+            },
         ),
         BlockSpec(
             "log",
@@ -932,6 +988,7 @@ BLOCKS: dict[str, BlockSpec] = {
             "Write a line to the session log.",
             (_NAME, Param("message", "Message", "expr", required=True), Param("level", "Level", "int"), _NEXT),
             build_log,
+            example={"name": "LogIt", "message": "'segment ' + segment", "next": "ToSupport"},
         ),
         BlockSpec(
             "user_data",
@@ -950,6 +1007,7 @@ BLOCKS: dict[str, BlockSpec] = {
                 _ERROR,
             ),
             build_user_data,
+            example={"name": "Tag", "pairs": [{"key": "segment", "value": "segment"}], "next": "ToSupport"},
             roles=lambda values: ("start", "outputTransition"),
         ),
         BlockSpec(
@@ -958,6 +1016,7 @@ BLOCKS: dict[str, BlockSpec] = {
             "Terminate the interaction and end the workflow.",
             (_NAME,),
             build_disconnect,
+            example={"name": "Disconnect1"},
             namespaces=(("ixn", NS["ixn"]),),
         ),
         BlockSpec(
@@ -966,6 +1025,7 @@ BLOCKS: dict[str, BlockSpec] = {
             "End the workflow (stops a multimedia interaction when the application asks to).",
             (_NAME,),
             build_exit,
+            example={"name": "Exit1"},
             namespaces=(("ixn", NS["ixn"]),),
             roles=lambda values: ("stop_ixn", "final"),
         ),

@@ -223,6 +223,16 @@ def test_the_designer_docs_describe_every_block() -> None:
         assert f"### {spec.label} (`{kind}`)" in docs
         for param in spec.params:
             assert f"| `{param.name}`" in docs
+        # the example shown is what the block generates today
+        shown = spec.snippet(blocks.Style(frame=kind == "entry")).replace("\t", "  ")
+        assert f"```xml\n{shown}\n```" in docs, kind
+
+
+def test_the_palette_offers_each_blocks_example_as_a_snippet_for_the_text_editor() -> None:
+    for entry in blocks.palette():
+        spec = blocks.BLOCKS[entry["kind"]]
+        assert f'id="{spec.example["name"]}"' in entry["snippet"]
+        assert "_composer_start" not in entry["snippet"]  # no workflow frame in a snippet
 
 
 def test_connecting_from_a_user_data_block_links_every_way_out_of_it() -> None:
