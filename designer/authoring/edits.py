@@ -737,7 +737,7 @@ def add_block(
         line_end = editor.text.find("\n", last)
         point = line_end - 1 if line_end > 0 and editor.text[line_end - 1] == "\r" else line_end
         changes.append(Change(point, point, f"{newline}{indent}var App_{name} = new Object();"))
-    if frame and editor.root.attr("initial") is None:
+    if frame:  # a workflow starts at its Entry block
         changes.append(editor.set_attribute(editor.root, "initial", "_composer_start"))
     if connect_from:
         changes.extend(_connect(editor, connect_from, name))

@@ -248,3 +248,11 @@ def test_connecting_from_a_user_data_block_links_every_way_out_of_it() -> None:
     assert summary["status"] == "final" and summary["errors"] == []
     with pytest.raises(edits.EditError, match="no unconnected output"):
         strategy.block("log", {"name": "L", "message": "'m'"}, connect_from="Tag")
+
+
+def test_an_entry_block_added_to_a_document_with_a_start_state_becomes_where_it_starts() -> None:
+    text = blocks.new_document().replace('profile="ecmascript"', 'profile="ecmascript" initial="start"')
+    text = text.replace("</scxml>", '\t<state id="start"/>\n</scxml>')
+    strategy = Builder(text).block("entry", {"name": "Entry1"}).block("exit", {"name": "Exit1"}, connect_from="Entry1")
+    assert 'initial="_composer_start"' in strategy.text and 'initial="start"' not in strategy.text
+    assert strategy.run()["status"] == "final"
