@@ -93,8 +93,25 @@ def test_the_text_format_lists_the_requests(sample):
     out = io.StringIO()
     call_command("simulate", str(sample), "--profile", "ors", "--format", "text", stdout=out)
     lines = out.getvalue().splitlines()
-    assert lines[-4].startswith("done: status=final final_state=_composer_global_exit outcome=")
-    assert lines[-1].strip().startswith("request REQ00003 queue:submit line 750: answered queue.submit.done")
+    assert lines[-7].startswith("done: status=final final_state=_composer_global_exit outcome=")
+    assert lines[-4].strip().startswith("request REQ00003 queue:submit line 750: answered queue.submit.done")
+    # then what the fakes had to assume, and where the profile would answer it
+    assert lines[-3] == "  assumed data (2), add it to the fakes profile to decide it yourself:"
+    assert lines[-2].startswith(
+        "    url https://wizdemo-api.wiz-solution.com/v1/apienpoint/genesys/getDetailByPhoneKey?"
+    )
+    assert lines[-2].endswith("answer it at $.http.responses[+]")
+    assert lines[-1] == "    list item GHB_CRD_IVR_POC_PG/OPM: assumed {}; answer it at $.lists.GHB_CRD_IVR_POC_PG.OPM"
+
+
+def test_the_json_summary_lists_the_assumptions(sample):
+    records, status = simulate(str(sample), "--profile", "ors")
+    assert status == 0
+    summary = records[-1]
+    assert [(a["what"], a["fakes"]["path"]) for a in summary["assumptions"]] == [
+        ("url", ["http", "responses"]),
+        ("list item", ["lists", "GHB_CRD_IVR_POC_PG", "OPM"]),
+    ]
 
 
 def test_a_missing_project_is_an_input_error(tmp_path):
