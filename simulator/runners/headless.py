@@ -192,9 +192,8 @@ def format_text(record: dict) -> str:
     if kind == "log":
         return f"{head} {record.get('label') or ''}: {json.dumps(record.get('value'))}"
     if kind == "error":
-        return (
-            f"{head} {record.get('event') or record.get('kind')}: {record.get('message')} (line {record.get('line')})"
-        )
+        where = f" (line {record['line']})" if record.get("line") else ""
+        return f"{head} {record.get('event') or record.get('kind')}: {record.get('message')}{where}"
     skip = {"type", "seq", "time", "session"}
     rest = " ".join(f"{k}={json.dumps(v)}" for k, v in record.items() if k not in skip)
     return f"{head} {rest}"

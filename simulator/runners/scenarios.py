@@ -477,7 +477,8 @@ def _transition_matches(spec: Any, transition: Mapping[str, Any]) -> bool:
 
 
 def _describe_request(request: Mapping[str, Any]) -> str:
-    return f"{request.get('module')}:{request.get('action')} (line {request.get('line')})"
+    where = f" (line {request['line']})" if request.get("line") else ""
+    return f"{request.get('module')}:{request.get('action')}{where}"
 
 
 def evaluate(assertion: Mapping[str, Any], view: TraceView) -> tuple[str, bool, str]:

@@ -140,3 +140,11 @@ def test_load_project_keeps_only_project_files_and_refuses_zip_escapes(tmp_path)
         zf.writestr("../evil.scxml", "<scxml/>")
     with pytest.raises(ProjectError, match="would leave the project folder"):
         load_project(evil)
+
+
+def test_messages_name_no_line_when_there_is_none():
+    from simulator.runners.headless import format_text
+
+    record = {"type": "error", "seq": 1, "time": 0.0, "session": "s", "kind": "execution", "event": "error.x"}
+    assert "line" not in format_text({**record, "message": "m", "line": None})
+    assert format_text({**record, "message": "m", "line": 7}).endswith("m (line 7)")
