@@ -17,7 +17,6 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -36,7 +35,7 @@ from rest_framework.response import Response
 from designer import history
 from designer.analysis import project_graph, project_lint
 from designer.importing import UploadError, choose_entry, clean_path, read_upload
-from designer.models import Draft, Membership, Project, Role, ShareLink, Team, Version
+from designer.models import Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
     _get_project_for_user,
     _get_share_link_for_user,
@@ -210,7 +209,7 @@ def project_list(request: Request) -> Response:
     if request.method == "GET":
         projects = Project.objects.filter(team_id__in=roles).select_related("team").order_by("team__name", "name")
         page = paginate(request, projects, "projects")
-        context = {"roles": roles, "latest": latest_versions(page["projects"])}
+        context = {"roles": roles, "latest": history.latest_versions(page["projects"])}
         return Response(ProjectListSerializer(page, context=context).data)
     data = _valid(ProjectCreateSerializer, request)
     team = Team.objects.filter(pk=data["team"]).first()
@@ -237,14 +236,6 @@ def project_list(request: Request) -> Response:
     except IntegrityError:
         raise ValidationError({"name": [f"The team already has a project named {data['name']!r}."]})
     return Response(ProjectSerializer(project, context={"roles": roles}).data, status=status.HTTP_201_CREATED)
-
-
-def latest_versions(projects: list[Project]) -> dict[int, Version]:
-    """Project id -> latest version of each project, in two queries whatever their number."""
-    newest = Version.objects.filter(project=OuterRef("pk")).order_by("-number").values("pk")[:1]
-    ids = Project.objects.filter(pk__in=[p.pk for p in projects]).annotate(latest=Subquery(newest))
-    versions = Version.objects.select_related("author").in_bulk([row.latest for row in ids if row.latest])
-    return {version.project_id: version for version in versions.values()}
 
 
 @api(["GET"], GET={"responses": responses({200: ProjectDetailSerializer}, READ)})

@@ -150,10 +150,14 @@ def draft_page_data(draft: Draft, with_texts: bool = True) -> dict[str, Any]:
 def project_list(request: HttpRequest) -> HttpResponse:
     """The projects of every team the user belongs to, grouped by team."""
     memberships = Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    projects = list(Project.objects.filter(team__in=[m.team_id for m in memberships]).order_by("name"))
+    latest = history.latest_versions(projects)
     teams = []
     for membership in memberships:
-        projects = list(Project.objects.filter(team=membership.team).order_by("name"))
-        teams.append({"team": membership.team, "role": membership.role, "projects": projects})
+        mine = [p for p in projects if p.team_id == membership.team_id]
+        for project in mine:
+            project.latest = latest.get(project.pk)
+        teams.append({"team": membership.team, "role": membership.role, "projects": mine})
     can_create = any(has_role(m.role, Role.EDITOR) for m in memberships)
     return render(request, "designer/project_list.html", {"teams": teams, "can_create": can_create})
 

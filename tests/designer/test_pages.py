@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -360,3 +361,19 @@ def test_the_first_document_of_an_empty_project_becomes_the_draft_entry(world: W
 
     assert js["entry"] == "" and flow["entry"] == "src-gen/Flow.scxml"
     assert client.get(f"/api/projects/{project['id']}/draft/lint").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_project_list_page_of_a_thousand_projects_costs_a_fixed_number_of_queries(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    Project.objects.bulk_create(
+        Project(team=world.team, name=f"Line {i:04}", created_by=world.owner) for i in range(1000)
+    )
+    client = world.client_for("viewer")
+
+    with django_assert_max_num_queries(12):
+        page = client.get("/projects/").content.decode()
+
+    assert page.count("none yet") == 1000
+    assert f'href="/versions/{world.v2.pk}/">v2</a>' in page
