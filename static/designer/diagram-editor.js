@@ -189,9 +189,15 @@
   }
 
   document.addEventListener("keydown", (ev) => {
-    if (!(ev.ctrlKey || ev.metaKey) || ev.key.toLowerCase() !== "z") return;
     const t = ev.target;
-    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return; // their own undo
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return; // their own keys
+    if (ev.key === "Delete" && selection) {
+      ev.preventDefault();
+      const button = $(selection.type === "state" ? "inspector-delete" : "inspector-transition-delete");
+      if (button) button.click();
+      return;
+    }
+    if (!(ev.ctrlKey || ev.metaKey) || ev.key.toLowerCase() !== "z") return;
     ev.preventDefault();
     if (ev.shiftKey) redo();
     else undo();
@@ -537,6 +543,7 @@
       const el = dom ? Array.from(dom.children).find((c) => c.localName === phase) : null;
       const area = h("textarea", { id: "inspector-" + phase, rows: 4, spellcheck: "false" });
       area.value = innerMarkup(el);
+      const shown = area.value;
       box.append(
         h(
           "details",
@@ -547,6 +554,7 @@
             type: "button",
             text: "Apply " + phase,
             onclick: () => {
+              if (area.value === shown) return message("Nothing changed in " + phase + ".");
               if (el) apply(path, { op: "set_content", element: { id: sid, child: phase }, markup: area.value });
               else if (area.value.trim()) apply(path, { op: "insert_markup", parent: { id: sid }, markup: "<" + phase + ">\n\t" + area.value.trim() + "\n</" + phase + ">" });
             },
@@ -645,13 +653,18 @@
     if (dom) {
       const area = h("textarea", { id: "inspector-transition-content", rows: 4, spellcheck: "false" });
       area.value = innerMarkup(dom);
+      const shown = area.value; // as the browser serialises it: sent only when edited
       box.append(
         h(
           "details",
           { class: "au-content", open: area.value ? true : null },
           h("summary", { text: "executable content" }),
           area,
-          h("button", { type: "button", text: "Apply content", onclick: () => apply(path, { op: "set_content", element: elementRef(selection), markup: area.value }) }),
+          h("button", {
+            type: "button",
+            text: "Apply content",
+            onclick: () => (area.value === shown ? message("Nothing changed.") : apply(path, { op: "set_content", element: elementRef(selection), markup: area.value })),
+          }),
         ),
       );
     }

@@ -301,7 +301,8 @@ def test_deleting_a_state_lists_its_incoming_transitions_and_retargets_them(logg
     page.wait_for_function("document.body.dataset.editorReady === '1'")
 
     select_state(page, "MainWorkflow.DefaultRoute", "DefaultRoute")
-    page.locator("#inspector-delete").click()
+    page.locator("#diagram svg").focus()
+    page.keyboard.press("Delete")
     dialog = page.locator("#authoring-delete")
     expect(dialog).to_be_visible()
     expect(dialog.locator("#authoring-delete-list li")).to_have_count(1)
