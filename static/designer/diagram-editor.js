@@ -691,19 +691,11 @@
     return "";
   }
 
-  function actionForm(a) {
-    const decl = declaration(a);
-    const form = h("form", { class: "au-action", "data-action": (a.module || "") + ":" + a.action });
-    form.append(h("h4", {}, h("span", { class: "au-badge", text: (a.module || a.namespace) + ":" + a.action }), " ", h("small", { text: a.file + ":" + a.line })));
-    if (!decl) {
-      form.append(h("p", { class: "au-hint", text: "No declaration for this action: edit it in the source." }));
-      return form;
-    }
-    if (decl.help) form.append(h("p", { class: "au-hint", text: decl.help }));
-    const inputs = [];
-    const names = new Set(decl.attributes.map((d) => d.name));
-    for (const d of decl.attributes) {
-      const current = a.attributes[d.name] !== undefined ? a.attributes[d.name] : "";
+  /** Inputs for the declared attributes of one element (an action or one of its children). */
+  function attributeFields(container, declared, attributes, ref, inputs) {
+    const names = new Set(declared.map((d) => d.name));
+    for (const d of declared) {
+      const current = attributes[d.name] !== undefined ? attributes[d.name] : "";
       let input;
       if (d.values && d.kind === "literal") input = select(null, [""].concat(d.values.map(String)), current);
       else input = h("input", { value: current, placeholder: d.default !== null && d.default !== undefined ? "default " + JSON.stringify(d.default) : "" });
@@ -716,25 +708,53 @@
       input.addEventListener("change", check);
       check();
       const help = [d.help, d.kind + (d.type && d.type !== "any" ? ", " + d.type : ""), d.values ? "values: " + d.values.join(", ") : ""].filter(Boolean).join(" · ");
-      form.append(h("label", { class: "au-field", title: help }, h("span", { text: d.name + (d.required ? " *" : "") }), input, h("small", { class: "au-kind", text: d.kind }), problem));
-      inputs.push([d, input, current, problem]);
+      container.append(h("label", { class: "au-field", title: help }, h("span", { text: d.name + (d.required ? " *" : "") }), input, h("small", { class: "au-kind", text: d.kind }), problem));
+      inputs.push({ decl: d, input: input, current: current, ref: ref });
     }
-    for (const [name, value] of Object.entries(a.attributes)) {
-      if (!names.has(name)) form.append(h("p", { class: "au-hint", text: name + "=" + value + " (not declared)" }));
+    for (const [name, value] of Object.entries(attributes)) {
+      if (!names.has(name)) container.append(h("p", { class: "au-hint", text: name + "=" + value + " (not declared)" }));
     }
+  }
+
+  /** Fieldsets for an element's nested children (queue:targets > queue:target, param...). */
+  function childFields(container, declChildren, children, inputs) {
+    const seen = new Map();
+    for (const child of children || []) {
+      const key = child.line + ":" + child.element;
+      const nth = seen.get(key) || 0;
+      seen.set(key, nth + 1);
+      const decl = (declChildren || []).find((c) => c.tag === child.element);
+      const set = h("fieldset", { class: "au-child", "data-element": child.element }, h("legend", { text: "<" + child.element + ">" }));
+      if (decl) attributeFields(set, decl.attributes, child.attributes || {}, { line: child.line, tag: child.element, nth: nth }, inputs);
+      childFields(set, decl ? decl.children : [], child.children, inputs);
+      if (set.children.length > 1) container.append(set);
+    }
+  }
+
+  function actionForm(a) {
+    const decl = declaration(a);
+    const form = h("form", { class: "au-action", "data-action": (a.module || "") + ":" + a.action });
+    form.append(h("h4", {}, h("span", { class: "au-badge", text: (a.module || a.namespace) + ":" + a.action }), " ", h("small", { text: a.file + ":" + a.line })));
+    if (!decl) {
+      form.append(h("p", { class: "au-hint", text: "No declaration for this action: edit it in the source." }));
+      return form;
+    }
+    if (decl.help) form.append(h("p", { class: "au-hint", text: decl.help }));
+    const inputs = [];
+    attributeFields(form, decl.attributes, a.attributes, { line: a.line, tag: a.action }, inputs);
+    childFields(form, decl.children, a.children, inputs);
     form.append(h("button", { type: "submit", text: "Apply " + a.action }));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const problems = inputs.filter(([d, input]) => attributeProblem(d, input.value)).map(([d, input]) => d.name + ": " + attributeProblem(d, input.value));
+      const problems = inputs.filter((f) => attributeProblem(f.decl, f.input.value)).map((f) => f.decl.name + ": " + attributeProblem(f.decl, f.input.value));
       if (problems.length) {
         message("Not saved: " + problems.join("; "), "error");
         body.dataset.editError = problems.join("; ");
         return;
       }
-      const ref = { line: a.line, tag: a.action };
-      for (const [d, input, current] of inputs) {
-        if (input.value === current) continue;
-        const answer = await apply(a.file, { op: "set_attribute", element: ref, name: d.name, value: input.value === "" ? null : input.value });
+      for (const f of inputs) {
+        if (f.input.value === f.current) continue;
+        const answer = await apply(a.file, { op: "set_attribute", element: f.ref, name: f.decl.name, value: f.input.value === "" ? null : f.input.value });
         if (!answer.ok) break;
       }
     });

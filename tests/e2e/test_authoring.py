@@ -213,6 +213,9 @@ def test_an_attribute_edit_of_a_composer_sample_on_the_diagram_changes_one_line_
     select_state(page, "MainWorkflow._reserved_TargetBySkill1_submit", "_reserved_TargetBySkill1_submit")
     form = page.locator('form.au-action[data-action="queue:submit"]')
     form.locator('[name="timeout"]').fill("45")
+    # ... and a nested element: the skill expression of its queue:target.
+    target = form.locator('fieldset[data-element="target"] [name="skillexpr"]')
+    expect(target).to_have_value("'Loan > 1'")
     form.get_by_role("button", name="Apply submit").click()
     edited(page, 1)
     # A bad value is flagged before anything is saved.
