@@ -176,6 +176,25 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 JS_MEMORY_LIMIT = env_int("ORCHWEB_JS_MEMORY_MB", 64, minimum=8) * 1024 * 1024
 JS_TIME_LIMIT_MS = env_int("ORCHWEB_JS_TIME_LIMIT_MS", 1000, minimum=10)
 SIMULATION_WORKERS = env_int("ORCHWEB_SIMULATION_WORKERS", 4, minimum=1)
+
+# Batch simulations: "local" (this process or a local process pool) or "celery" (chunks run by
+# `celery -A orchweb worker` processes on any machine sharing the broker and REDIS_URL).
+BATCH_EXECUTOR = os.environ.get("ORCHWEB_BATCH_EXECUTOR", "local")
+if BATCH_EXECUTOR not in ("local", "celery"):
+    raise ImproperlyConfigured("ORCHWEB_BATCH_EXECUTOR must be 'local' or 'celery'")
+CELERY_BROKER_URL = os.environ.get("ORCHWEB_CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "memory://"
+CELERY_RESULT_BACKEND = os.environ.get("REDIS_URL") or "cache+memory://"
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("ORCHWEB_CELERY_QUEUE", "orchweb")
+# A chunk is acknowledged only once it ran, so a worker that dies mid-chunk loses nothing: the
+# broker hands the chunk to another worker, which computes the same result (seeded) under the
+# same task id.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Websocket limits (docs/simulation-protocol.md, "Limits"): the largest text frame read (checked
 # before it is parsed), and per user and process the simulations open at once and the actions
 # per second (a burst of twice as many is allowed).

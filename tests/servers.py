@@ -119,3 +119,70 @@ def daphne_server(name: str, env: Mapping[str, str] | None = None) -> Iterator[R
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@dataclass(frozen=True)
+class RunningWorker:
+    """A `celery -A orchweb worker` process consuming `queue`, logging to `log_path`."""
+
+    name: str
+    queue: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+@contextmanager
+def celery_worker(name: str, queue: str, env: Mapping[str, str], concurrency: int = 2) -> Iterator[RunningWorker]:
+    """Run `celery -A orchweb worker` (prefork, `concurrency` processes) on `queue` until the block
+    exits. `env` must carry REDIS_URL (broker and results). Yields once the worker answers a ping;
+    fails with the log tail otherwise."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"celery-{name}-{os.getpid()}.log"
+    child_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1", **env}
+    nodename = f"{name}-{os.getpid()}@%h"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "orchweb",
+        "worker",
+        "--queues",
+        queue,
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        nodename,
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+    worker = RunningWorker(name=name, queue=queue, process=process, log_path=log_path)
+    try:
+        from orchweb.celery import app
+
+        destination = [nodename.replace("%h", socket.gethostname())]
+        for _ in range(STARTUP_TIMEOUT_SECONDS):
+            if process.poll() is not None:
+                raise RuntimeError(f"celery worker {name} exited ({process.returncode}):\n{worker.log_tail()}")
+            if app.control.ping(destination=destination, timeout=1.0):
+                break
+        else:
+            raise RuntimeError(f"celery worker {name} did not answer a ping:\n{worker.log_tail()}")
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -18,11 +18,21 @@ Public API
 ``parse_vary(spec) -> list[Dimension]`` (``BatchError`` for bad specs),
 ``parse_vary_option(text) -> dict`` (the CLI's ``KEY=V1,V2`` / ``KEY=[json]`` / ``{json}`` forms),
 ``run_batch(files, count, fakes=None, vary=None, entry=None, seed=0, coverage=True, workers=None,
-max_time=3600.0) -> dict`` (the summary; see ``run_batch``).
+max_time=3600.0, limits=DEFAULT_LIMITS, executor=None) -> dict`` (the summary; see ``run_batch``).
+
+Executors
+---------
+The batch is cut into chunks of interactions ``[start, stop)``; an *executor* runs the chunks and
+yields their aggregates in chunk order, and ``run_batch`` merges them. Every executor runs a chunk
+with ``run_range(job, start, stop)``, so where it runs changes nothing in the report:
+``InProcess`` (this process), ``LocalPool`` (spawned processes), and the web layer's Celery
+executor (``simulator.tasks``), which ships the job as ``job_to_json`` and runs chunks on any
+number of ``celery -A orchweb worker`` processes.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import math
@@ -31,10 +41,10 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from simulator.ors.analysis import build_graph
 from simulator.ors.dialect import ORS
@@ -157,7 +167,9 @@ def value_label(value: Any) -> str:
 
 
 @dataclass
-class _Job:
+class BatchJob:
+    """Everything a process needs to run any interaction of a batch."""
+
     files: Mapping[str, bytes]
     entry: str
     fakes: dict[str, Any]
@@ -171,7 +183,39 @@ class _Job:
 _WORKER: dict[str, Any] = {}
 
 
-def _model(job: _Job) -> Model:
+def job_to_json(job: BatchJob) -> dict[str, Any]:
+    """JSON form of a job (files base64-encoded), for executors that ship it to other machines."""
+    return {
+        "files": {path: base64.b64encode(data).decode("ascii") for path, data in job.files.items()},
+        "entry": job.entry,
+        "fakes": job.fakes,
+        "dimensions": [asdict(d) for d in job.dimensions],
+        "seed": job.seed,
+        "coverage": job.coverage,
+        "max_time": job.max_time,
+        "limits": asdict(job.limits),
+    }
+
+
+def job_from_json(data: Mapping[str, Any]) -> BatchJob:
+    """Inverse of :func:`job_to_json`."""
+    dimensions = [
+        Dimension(d["key"], d["path"], tuple(d["values"]), tuple(d["weights"]) if d["weights"] else None)
+        for d in data["dimensions"]
+    ]
+    return BatchJob(
+        {path: base64.b64decode(text) for path, text in data["files"].items()},
+        data["entry"],
+        data["fakes"],
+        dimensions,
+        int(data["seed"]),
+        bool(data["coverage"]),
+        float(data["max_time"]),
+        Limits(**data["limits"]),
+    )
+
+
+def _model(job: BatchJob) -> Model:
     """The shared compiled model of the job's entry (memoised by get_model; loading reads no fakes)."""
     return get_model(job.files, job.entry, ORS)
 
@@ -193,7 +237,12 @@ def _new_aggregate(dimensions: list[Dimension]) -> dict[str, Any]:
 
 
 def _run_one(
-    job: _Job, model: Model, index: int, agg: dict[str, Any], cov: Coverage | None, profiles: dict[tuple, FakesProfile]
+    job: BatchJob,
+    model: Model,
+    index: int,
+    agg: dict[str, Any],
+    cov: Coverage | None,
+    profiles: dict[tuple, FakesProfile],
 ) -> None:
     rng = random.Random(job.seed * 1_000_003 + index)
     picks = tuple(dim.choose(rng) for dim in job.dimensions)
@@ -240,8 +289,8 @@ def _run_one(
     run.close()
 
 
-def _run_range(job: _Job, start: int, stop: int) -> dict[str, Any]:
-    """Run interactions [start, stop) and return their aggregate (picklable)."""
+def run_range(job: BatchJob, start: int, stop: int) -> dict[str, Any]:
+    """Run interactions [start, stop) and return their aggregate (picklable, JSON-able)."""
     model = _model(job)
     agg = _new_aggregate(job.dimensions)
     cov = Coverage() if job.coverage else None
@@ -253,13 +302,13 @@ def _run_range(job: _Job, start: int, stop: int) -> dict[str, Any]:
     return agg
 
 
-def _init_worker(job: _Job) -> None:
+def _init_worker(job: BatchJob) -> None:
     _WORKER["job"] = job
     _model(job)  # compile once per worker process
 
 
 def _worker_range(start: int, stop: int) -> dict[str, Any]:
-    return _run_range(_WORKER["job"], start, stop)
+    return run_range(_WORKER["job"], start, stop)
 
 
 def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
@@ -296,6 +345,51 @@ def default_workers(count: int) -> int:
     return min(2, os.cpu_count() or 1) if count >= POOL_THRESHOLD else 1
 
 
+class ChunkExecutor(Protocol):
+    """Runs chunks of a batch; yields each chunk's aggregate, in chunk order."""
+
+    name: str
+    workers: int
+
+    def run(self, job: BatchJob, chunks: list[tuple[int, int]]) -> Iterable[dict[str, Any]]: ...
+
+
+def plan_chunks(count: int, workers: int) -> list[tuple[int, int]]:
+    """Interaction ranges: several per worker keep all busy to the end; at most CHUNK each keeps
+    results streaming (and bounds what a lost worker has to redo)."""
+    if workers <= 1:
+        return [(0, count)]
+    chunk = max(1, min(CHUNK, -(-count // (workers * 4))))
+    return [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
+
+
+class InProcess:
+    """Runs the chunks in this process, one after another."""
+
+    name = "local"
+    workers = 1
+
+    def run(self, job: BatchJob, chunks: list[tuple[int, int]]) -> Iterator[dict[str, Any]]:
+        for start, stop in chunks:
+            yield run_range(job, start, stop)
+
+
+class LocalPool:
+    """Runs the chunks in a pool of spawned processes (each compiles the document once)."""
+
+    name = "local"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def run(self, job: BatchJob, chunks: list[tuple[int, int]]) -> Iterator[dict[str, Any]]:
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(job,)) as pool:
+            futures = [pool.submit(_worker_range, start, stop) for start, stop in chunks]
+            for future in futures:
+                yield future.result()
+
+
 def run_batch(
     files: Mapping[str, bytes],
     count: int,
@@ -307,14 +401,16 @@ def run_batch(
     workers: int | None = None,
     max_time: float = 3600.0,
     limits: Limits = DEFAULT_LIMITS,
+    executor: ChunkExecutor | None = None,
 ) -> dict[str, Any]:
-    """Run `count` interactions and aggregate them.
+    """Run `count` interactions and aggregate them (with `executor`, default: in process or a
+    local pool of `workers` processes).
 
     Returns ``{"count", "entry", "seed", "statuses": {final|idle|limit|error: n}, "final_states": {id: n},
     "outcomes": {routed|terminated|abandoned|waiting|error: n}, "targets": {target: n} (routed
     ones), "errors": {"sessions", "records", "messages": {message: n} (10 most common)},
     "virtual_time": {"min", "max", "mean", "p50", "p95"}, "by_variation": {key: {json value: {outcome: n}}},
-    "coverage": coverage report (when asked), "timing": {"workers", "seconds",
+    "coverage": coverage report (when asked), "timing": {"executor", "workers", "chunks", "seconds",
     "interactions_per_second"}}``.  Raises :class:`BatchError` for bad input and
     ``DocumentError`` for a strategy with definition errors.
     """
@@ -327,23 +423,18 @@ def run_batch(
         raise BatchError(str(exc)) from exc
     dimensions = parse_vary(vary, base)
     entry = entry or find_entry(files)
-    job = _Job(dict(files), entry, base, dimensions, seed, coverage, max_time, limits)
+    job = BatchJob(dict(files), entry, base, dimensions, seed, coverage, max_time, limits)
     model = _model(job)
     if model.errors:
         raise DocumentError(model.errors)
-    workers = workers or default_workers(count)
+    if executor is None:
+        workers = workers or default_workers(count)
+        executor = InProcess() if workers <= 1 else LocalPool(workers)
+    chunks = plan_chunks(count, executor.workers)
     started = time.perf_counter()
     total = _new_aggregate(dimensions)
-    if workers <= 1:
-        _merge(total, _run_range(job, 0, count))
-    else:
-        context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(job,)) as pool:
-            # Several chunks per worker keep both busy to the end; at most CHUNK keeps results streaming.
-            chunk = max(1, min(CHUNK, -(-count // (workers * 4))))
-            futures = [pool.submit(_worker_range, start, min(start + chunk, count)) for start in range(0, count, chunk)]
-            for future in futures:
-                _merge(total, future.result())
+    for part in executor.run(job, chunks):  # in chunk order: ties in counts keep interaction order
+        _merge(total, part)
     seconds = time.perf_counter() - started
     summary: dict[str, Any] = {
         "count": total["count"],
@@ -367,7 +458,9 @@ def run_batch(
     if coverage:
         summary["coverage"] = Coverage.from_json(total["coverage"]).report(build_graph(files, entry))
     summary["timing"] = {
-        "workers": workers,
+        "executor": executor.name,
+        "workers": executor.workers,
+        "chunks": len(chunks),
         "seconds": round(seconds, 3),
         "interactions_per_second": round(count / seconds, 1) if seconds else None,
     }

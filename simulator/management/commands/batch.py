@@ -14,6 +14,7 @@ from simulator.ors.project import ProjectError, load_project
 from simulator.runners import batch
 from simulator.runners.limits import Limits
 from simulator.scxml.errors import DocumentError
+from simulator.tasks import CeleryExecutor
 
 
 class Command(BaseCommand):
@@ -39,7 +40,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=0, help="base seed (interaction i uses seed + i)")
         parser.add_argument("--entry", default=None, help="entry document (default: the project's IPD)")
-        parser.add_argument("--workers", type=int, default=None, help="processes (default: min(2, cpu) for N >= 400)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="local: processes (default: min(2, cpu) for N >= 400); celery: worker processes to plan chunks for",
+        )
+        parser.add_argument(
+            "--executor",
+            choices=["local", "celery"],
+            default=None,
+            help="where chunks run: this machine, or `celery -A orchweb worker` processes (default: the"
+            " ORCHWEB_BATCH_EXECUTOR setting)",
+        )
         parser.add_argument("--max-time", type=float, default=3600.0, help="virtual seconds per interaction at most")
         parser.add_argument("--no-coverage", action="store_true", help="skip coverage (faster: no trace)")
 
@@ -71,9 +84,16 @@ class Command(BaseCommand):
                 workers=options["workers"],
                 max_time=options["max_time"],
                 limits=Limits.from_settings(settings),
+                executor=self.executor(options),
             )
         except (batch.BatchError, ProjectError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
         except DocumentError as exc:
             raise CommandError("; ".join(f"{e.file}:{e.line}: {e.message}" for e in exc.errors), returncode=2) from exc
         self.stdout.write(json.dumps(summary, indent=2))
+
+    def executor(self, options: dict[str, Any]) -> batch.ChunkExecutor | None:
+        """The Celery executor when asked for (option or setting); None: run_batch's local default."""
+        if (options["executor"] or settings.BATCH_EXECUTOR) != "celery":
+            return None
+        return CeleryExecutor(workers=options["workers"] or 2)
