@@ -263,7 +263,7 @@ class OrsRun(Driver):
             if isinstance(fakes, FakesProfile)
             else load_fakes(dict(fakes) if isinstance(fakes, Mapping) else fakes)
         )
-        profile = ORSProfile(self.fakes)
+        profile = self.ors_profile = ORSProfile(self.fakes)
         super().__init__(
             model if model is not None else get_model(files, self.entry, profile),
             files,
@@ -285,10 +285,7 @@ class OrsRun(Driver):
     def set_fakes(self, fakes: FakesProfile) -> None:
         """Answer the requests from now on with another fakes profile."""
         self.fakes = fakes
-        self.profile.fakes = fakes  # type: ignore[attr-defined]
-        platform = platform_of(self.session)
-        if platform is not None:
-            platform.fakes = fakes
+        self.ors_profile.set_fakes(fakes)  # every session of the run
 
     def pending_requests(self) -> list[dict[str, Any]]:
         """The extension requests waiting for an answer (JSON view)."""
