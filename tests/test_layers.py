@@ -23,6 +23,19 @@ FORBIDDEN = {
     "simulator.scxml": ("simulator.ors", "simulator.runners", *APPS),
     "simulator.ors": ("simulator.runners", *APPS),
     "simulator.runners": APPS,
+    # the designer's Django-free edit operations and blocks (unit-tested without a database)
+    "designer.authoring": (
+        "django",
+        "channels",
+        "rest_framework",
+        "orchweb",
+        "simulator.runners",
+        *WEB_LAYER,
+        *(
+            f"designer.{m}"
+            for m in ("models", "views", "api", "authoring_api", "history", "permissions", "serializers")
+        ),
+    ),
 }
 
 
