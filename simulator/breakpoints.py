@@ -1,17 +1,24 @@
-"""Where a `run` stops: breakpoints on states, transitions, events and extension actions.
+"""Where a `run` stops: breakpoints on states, transitions, events, extension actions and errors.
 
-Pure Python: the set of breakpoints of a simulation (``Breakpoints``, validated against the
-protocol's ``BREAKPOINTS_SCHEMA``) and ``hits``, which finds the breakpoints the trace records of
-one step reached.
+Pure Python: the breakpoints of a simulation (``Breakpoints``, validated against the protocol's
+``BREAKPOINTS_SCHEMA``) and ``hits``, which finds the breakpoints the trace records of one step
+reached. A breakpoint is named ``kind:value`` (``entered:MainWorkflow.playMain``); it may carry a
+condition (an ECMAScript expression: the run stops only when it holds, checked by the caller on a
+copy of the variables) and be disabled without being deleted. ``errors`` (on by default) stops on
+any ``error.*`` event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.protocol import BREAKPOINT_KINDS, check_breakpoints
 from simulator.scxml.model import event_matches
+
+#: condition expression -> (holds, error message or None)
+Condition = Callable[[str], tuple[bool, str | None]]
 
 
 def _action_matches(spec: str, module: str, action: str) -> bool:
@@ -24,30 +31,47 @@ def _action_matches(spec: str, module: str, action: str) -> bool:
 
 @dataclass
 class Breakpoints:
-    """Where a `run` stops: states entered/exited, transitions, event names, extension actions."""
+    """Where a `run` stops (see the module docstring)."""
 
     entered: set[str] = field(default_factory=set)
     exited: set[str] = field(default_factory=set)
     transitions: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
     actions: set[str] = field(default_factory=set)
+    #: `kind:value` -> condition expression
+    conditions: dict[str, str] = field(default_factory=dict)
+    #: `kind:value` of breakpoints kept but switched off
+    disabled: set[str] = field(default_factory=set)
+    #: stop on any `error.*` event
+    errors: bool = True
 
     KINDS = BREAKPOINT_KINDS
 
     @classmethod
     def from_json(cls, data: Any) -> Breakpoints:
-        """Validated breakpoints; `OpError` for anything but lists of strings per kind."""
+        """Validated breakpoints; `OpError` for anything the schema refuses."""
         data = check_breakpoints(data)
         out = cls()
         for kind in cls.KINDS:
             setattr(out, kind, set(data.get(kind, [])))
+        out.conditions = {k: v for k, v in (data.get("conditions") or {}).items() if v.strip()}
+        out.disabled = set(data.get("disabled") or [])
+        out.errors = bool(data.get("errors", True))
         return out
 
-    def to_json(self) -> dict[str, list[str]]:
-        return {kind: sorted(getattr(self, kind)) for kind in self.KINDS}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {kind: sorted(getattr(self, kind)) for kind in self.KINDS}
+        if self.conditions:
+            out["conditions"] = dict(sorted(self.conditions.items()))
+        if self.disabled:
+            out["disabled"] = sorted(self.disabled)
+        if not self.errors:
+            out["errors"] = False
+        return out
 
-    def hits(self, records: list[dict]) -> list[dict]:
-        """The breakpoints the `records` of one step hit ([] when none)."""
+    def hits(self, records: list[dict], condition: Condition | None = None) -> list[dict]:
+        """The breakpoints the `records` of one step hit ([] when none); `condition` checks the
+        conditions of those that have one (without it, conditional breakpoints never stop)."""
         found: list[dict] = []
         for r in records:
             if r["type"] == "macrostep":
@@ -65,6 +89,8 @@ class Breakpoints:
                     for d in self.events
                     if event_matches(d, n)
                 ]
+                if self.errors:
+                    found += [{"kind": "errors", "value": n, "seq": r["seq"]} for n in names if n.startswith("error.")]
             elif r["type"] == "action" and self.actions:
                 req = r.get("request") or {}
                 found += [
@@ -72,4 +98,19 @@ class Breakpoints:
                     for a in self.actions
                     if _action_matches(a, str(req.get("module")), str(req.get("action")))
                 ]
-        return found
+        return [hit for hit in found if self._stops(hit, condition)]
+
+    def _stops(self, hit: dict, condition: Condition | None) -> bool:
+        key = f"{hit['kind']}:{hit['value']}"
+        if key in self.disabled:
+            return False
+        expression = self.conditions.get(key)
+        if expression is None:
+            return True
+        if condition is None:
+            return False
+        holds, error = condition(expression)
+        hit["condition"] = expression
+        if error is not None:
+            hit["condition_error"] = error
+        return holds

@@ -487,10 +487,39 @@ class SimulationConsumer(_JsonProtocol):
         await self._frames(frames)
         self._schedule_save()
 
+    async def _on_eval(self, content: dict) -> None:
+        """The console: an operation for the owner, an evaluation on a copy for watchers."""
+        runtime = self.entry.runtime
+        reply_to = content.get("id")
+        frame = {"type": "eval", "expression": content["expression"], "copy": self.readonly}
+        if self.readonly:
+            result = await sessions.execute(runtime, runtime.evaluate_on_copy, content["expression"])
+            await self.send_json({**frame, **result, "reply_to": reply_to})
+            return
+        await self._stop_run()
+        op = protocol.ACTIONS["eval"].op(content)
+        async with self.entry.lock:
+            records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
+            result = dict(runtime.last_eval)
+            frames = await self._state_frames(records, reply_to, snapshot, running=False)
+        await self.send_json({**frame, **result, "reply_to": reply_to})
+        await self._frames(frames)
+        self._schedule_save()
+
+    async def _on_set_watches(self, content: dict) -> None:
+        watches = list(content["watches"])
+        async with self.entry.lock:
+            self.entry.runtime.watches = watches
+            frames = await self._state_frames([], content.get("id"), running=self.run_task is not None)
+        await self._store_fields(watches=watches)
+        await self._frames([{"type": "watches", "watches": watches, "reply_to": content.get("id")}, *frames])
+
     async def _on_run(self, content: dict) -> None:
         speed = content.get("speed")
         await self._stop_run()
-        self.run_task = asyncio.create_task(self._run(float(speed) if speed else None, content.get("id")))
+        self.run_task = asyncio.create_task(
+            self._run(float(speed) if speed else None, content.get("id"), content.get("to"))
+        )
         await self._frames([{"type": "running", "speed": speed, "reply_to": content.get("id")}])
 
     async def _on_pause(self, content: dict) -> None:
@@ -504,7 +533,7 @@ class SimulationConsumer(_JsonProtocol):
         breakpoints = Breakpoints.from_json(content.get("breakpoints"))
         async with self.entry.lock:
             self.entry.runtime.breakpoints = breakpoints
-        await self._store_breakpoints(breakpoints.to_json())
+        await self._store_fields(breakpoints=breakpoints.to_json())
         await self._frames(
             [{"type": "breakpoints", "breakpoints": breakpoints.to_json(), "reply_to": content.get("id")}]
         )
@@ -585,10 +614,11 @@ class SimulationConsumer(_JsonProtocol):
             await task
         return True
 
-    async def _run(self, speed: float | None, reply_to: Any) -> None:
-        """Macrosteps until a breakpoint, the end or idleness; paced by `speed` times the wall clock."""
+    async def _run(self, speed: float | None, reply_to: Any, to: str | None = None) -> None:
+        """Macrosteps until a breakpoint (or the state `to`), the end or idleness; paced by `speed`
+        times the wall clock."""
         try:
-            reason, hits = await (self._run_paced(speed) if speed is not None else self._run_fast())
+            reason, hits = await (self._run_paced(speed, to) if speed is not None else self._run_fast(to))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -599,7 +629,7 @@ class SimulationConsumer(_JsonProtocol):
             self.run_task = None
         await self._frames([{"type": "paused", "reason": reason, "hits": hits, "reply_to": reply_to}])
 
-    async def _chunk(self, paced: bool) -> tuple[str, list[dict]]:
+    async def _chunk(self, paced: bool, to: str | None) -> tuple[str, list[dict]]:
         """One worker call of a run (RUN_CHUNK macrosteps at most); its frames are sent."""
         bucket = self._bucket()
         while not bucket.take():  # a run is the user's steps too: it waits for its share
@@ -607,25 +637,25 @@ class SimulationConsumer(_JsonProtocol):
         entry = self.entry
         runtime = entry.runtime
         async with entry.lock:
-            records, reason, hits = await sessions.execute(runtime, runtime.run_chunk, RUN_CHUNK, paced)
+            records, reason, hits = await sessions.execute(runtime, runtime.run_chunk, RUN_CHUNK, paced, to)
             frames = await self._state_frames(records, running=True)
         await self._frames(frames)
         self._schedule_save()
         return reason, hits
 
-    async def _run_fast(self) -> tuple[str, list[dict]]:
+    async def _run_fast(self, to: str | None) -> tuple[str, list[dict]]:
         while True:
-            reason, hits = await self._chunk(paced=False)
+            reason, hits = await self._chunk(False, to)
             if reason != "more":
                 return reason, hits
 
-    async def _run_paced(self, speed: float) -> tuple[str, list[dict]]:
+    async def _run_paced(self, speed: float, to: str | None) -> tuple[str, list[dict]]:
         """Virtual time flows at `speed` x wall clock: between timers, wait for the next one in
         slices of at most MAX_PACED_WAIT so the clock display keeps moving."""
         entry = self.entry
         runtime = entry.runtime
         while True:
-            reason, hits = await self._chunk(paced=True)
+            reason, hits = await self._chunk(True, to)
             if reason == "more":
                 continue
             if reason != "wait":
@@ -638,8 +668,7 @@ class SimulationConsumer(_JsonProtocol):
                 await asyncio.sleep(max(0.0, wait))
                 op = {"op": "step", "unit": "macro"}
             async with entry.lock:
-                records = await sessions.execute(runtime, runtime.apply, op)
-                hits = runtime.breakpoints.hits(records)
+                records, hits = await sessions.execute(runtime, runtime.apply_and_hits, op, to)
                 frames = await self._state_frames(records, running=True)
             await self._frames(frames)
             if hits:
@@ -677,8 +706,8 @@ class SimulationConsumer(_JsonProtocol):
         Simulation.objects.filter(pk=simulation_id).update(**fields)
 
     @database_sync_to_async
-    def _store_breakpoints(self, breakpoints: dict) -> None:
-        Simulation.objects.filter(pk=self.simulation_id).update(breakpoints=breakpoints)
+    def _store_fields(self, **fields: Any) -> None:
+        Simulation.objects.filter(pk=self.simulation_id).update(**fields)
 
     @database_sync_to_async
     def _set_shared(self, shared: bool) -> None:
@@ -699,6 +728,9 @@ SimulationConsumer.HANDLERS = {
     "restart": SimulationConsumer._on_restart,
     "share": SimulationConsumer._on_share,
     "snapshot": SimulationConsumer._on_snapshot,
+    "eval": SimulationConsumer._on_eval,
+    "set_variable": SimulationConsumer._on_operation,
+    "set_watches": SimulationConsumer._on_set_watches,
 }
 
 

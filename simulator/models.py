@@ -27,8 +27,10 @@ class Simulation(models.Model):
     entry = models.CharField(max_length=500, blank=True)
     #: inputs log: [{"op": ..., ..., "seq": last trace record number after the op}] (see sessions.py)
     inputs = models.JSONField(default=list, blank=True)
-    #: where runs stop (simulator.sessions.Breakpoints JSON); not part of the replayed inputs
+    #: where runs stop (simulator.breakpoints.Breakpoints JSON); not part of the replayed inputs
     breakpoints = models.JSONField(default=dict, blank=True)
+    #: the debugger's watch expressions (simulator.debugger), shown with every snapshot
+    watches = models.JSONField(default=list, blank=True)
     #: team members who can view the version may watch it live (read-only)
     shared = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

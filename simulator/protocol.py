@@ -31,11 +31,16 @@ class OpError(ValueError):
 MAX_ADVANCE_SECONDS = 7 * 24 * 3600.0
 MAX_EVENTS_PER_ANSWER = 20
 
-STEP_UNITS = {"microstep": "micro", "macrostep": "macro", "next-timer": "timer"}
+STEP_UNITS = {"microstep": "micro", "macrostep": "macro", "next-timer": "timer", "block": "block"}
+#: the longest console expression, watch or breakpoint condition (simulator.debugger)
+MAX_SOURCE_CHARS = 10_000
+MAX_WATCHES = 20
 INJECT_KINDS = ("event", "hangup", "abandon", "party_changed", "udata_changed")
 BREAKPOINT_KINDS = ("entered", "exited", "transitions", "events", "actions")
 
 _TEXT = {"type": "string", "pattern": r"\S"}
+_SOURCE = {"type": "string", "pattern": r"\S", "maxLength": MAX_SOURCE_CHARS}
+_KEY = {"type": "string", "pattern": "^(" + "|".join(BREAKPOINT_KINDS) + "):.+$"}
 _OBJECT_OR_NULL = {"type": ["object", "null"]}
 
 
@@ -48,16 +53,32 @@ def _seconds(what: str) -> dict:
     }
 
 
-#: `{entered, exited, transitions, events, actions}`: lists of names where a `run` stops
+#: `{entered, exited, transitions, events, actions}`: lists of names where a `run` stops, plus
+#: conditions and switched-off breakpoints by `kind:value`, and the `errors` switch
 BREAKPOINTS_SCHEMA: dict = {
     "type": ["object", "null"],
     "properties": {
-        kind: {
+        **{
+            kind: {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "x-message": f"breakpoints.{kind} must be a list of strings",
+            }
+            for kind in BREAKPOINT_KINDS
+        },
+        "conditions": {
+            "type": "object",
+            "propertyNames": _KEY,
+            "additionalProperties": {"type": "string", "maxLength": MAX_SOURCE_CHARS},
+            "x-message": "breakpoints.conditions maps kind:value (entered:MainWorkflow.playMain) to an "
+            f"expression of at most {MAX_SOURCE_CHARS:,} characters",
+        },
+        "disabled": {
             "type": "array",
-            "items": {"type": "string", "minLength": 1},
-            "x-message": f"breakpoints.{kind} must be a list of strings",
-        }
-        for kind in BREAKPOINT_KINDS
+            "items": _KEY,
+            "x-message": "breakpoints.disabled must be a list of kind:value (entered:MainWorkflow.playMain)",
+        },
+        "errors": {"type": "boolean", "x-message": "breakpoints.errors must be true or false"},
     },
     "additionalProperties": False,
     "x-message": "breakpoints must be a JSON object",
@@ -139,6 +160,14 @@ def _advance_op(message: Mapping[str, Any]) -> dict:
     return {"op": "advance", "seconds": float(message["seconds"])}
 
 
+def _eval_op(message: Mapping[str, Any]) -> dict:
+    return {"op": "eval", "expression": message["expression"]}
+
+
+def _set_variable_op(message: Mapping[str, Any]) -> dict:
+    return {"op": "set_variable", "name": message["name"], "value": message["value"]}
+
+
 # -- the actions ----------------------------------------------------------------------------------
 
 _ACTIONS = [
@@ -170,12 +199,13 @@ _ACTIONS = [
         "step",
         "one microstep (starting the next macrostep, firing the next timer when idle); one macrostep "
         '(firing the next timer when nothing is queued); or "next timer": process what is queued, jump '
-        "to the next timer, fire it and process what it caused",
+        "to the next timer, fire it and process what it caused; or `block`: macrosteps until the next Composer "
+        "block state is entered (`MainWorkflow.playMain`, not its internal `_` states), as the diagram reads",
         {
             "unit": {
                 "enum": [*STEP_UNITS, *STEP_UNITS.values()],
-                "description": "`microstep` \\| `macrostep` (default) \\| `next-timer`",
-                "x-message": "step unit must be microstep, macrostep or next-timer",
+                "description": "`microstep` \\| `macrostep` (default) \\| `next-timer` \\| `block`",
+                "x-message": "step unit must be microstep, macrostep, next-timer or block",
             }
         },
         op=_step_op,
@@ -189,7 +219,12 @@ _ACTIONS = [
                 "anyOf": [{"type": "null"}, {"type": "number", "exclusiveMinimum": 0}],
                 "description": "`null` (as fast as possible) or a positive number (virtual seconds per wall second)",
                 "x-message": "run speed must be a positive number (times the wall clock) or null (as fast as possible)",
-            }
+            },
+            "to": {
+                **_TEXT,
+                "description": 'run to here: a state id; entering it stops this run (hit kind `"run_to"`)',
+                "x-message": "run to must be a state id",
+            },
         },
     ),
     Action(
@@ -299,7 +334,9 @@ _ACTIONS = [
         {
             "breakpoints": {
                 **BREAKPOINTS_SCHEMA,
-                "description": "`{entered, exited, transitions, events, actions}` (lists of strings)",
+                "description": "`{entered, exited, transitions, events, actions}` (lists of strings), "
+                '`conditions` (`{"kind:value": expression}`: stop only when it holds), `disabled` (`["kind:value"]`: '
+                "kept, switched off), `errors` (bool, default true: stop on any `error.*` event)",
             }
         },
     ),
@@ -325,6 +362,50 @@ _ACTIONS = [
         required=("shared",),
     ),
     Action("snapshot", "the current snapshot (also allowed to watchers)", watchers=True),
+    Action(
+        "eval",
+        "the console: evaluates an ECMAScript expression (or runs statements) in the session's datamodel "
+        "under the strategy scripts' time and memory limits; answered by an `eval` frame (`value` as JSON, "
+        "at most 64 KiB, or `error`). The owner's evaluation is an operation of the inputs log (replayed on "
+        "rewind and reconnect; a `console` trace record and the `datamodel` record of what it changed). A "
+        "watcher's runs on a copy of the variables' JSON values, so it cannot change anything (`copy: true`; "
+        "the session's functions are not in the copy)",
+        {"expression": {**_SOURCE, "description": "source text", "x-message": "eval needs expression: source text"}},
+        required=("expression",),
+        watchers=True,
+        op=_eval_op,
+    ),
+    Action(
+        "set_variable",
+        "edits a value: assigns `value` to the existing variable `name`, an operation of the inputs log like "
+        "the console's",
+        {
+            "name": {
+                "type": "string",
+                "pattern": r"^[A-Za-z_$][\w$]*$",
+                "description": "a variable of the datamodel",
+                "x-message": "set_variable needs name: a variable of the datamodel",
+            },
+            "value": {"description": "any JSON value"},
+        },
+        required=("name", "value"),
+        op=_set_variable_op,
+    ),
+    Action(
+        "set_watches",
+        "the watch expressions, re-evaluated on a copy of the variables for every snapshot (`watches`: "
+        "`[{expression, value | error}]`); kept with the simulation",
+        {
+            "watches": {
+                "type": "array",
+                "maxItems": MAX_WATCHES,
+                "items": _SOURCE,
+                "description": f"up to {MAX_WATCHES} expressions",
+                "x-message": f"watches must be a list of at most {MAX_WATCHES} expressions",
+            }
+        },
+        required=("watches",),
+    ),
 ]
 
 #: every client action by name (the consumer has one handler per entry)
@@ -366,7 +447,7 @@ def _message(error: jsonschema.ValidationError, root: dict) -> str:
         # a missing field: that field's own message, as if it had a wrong value
         missing = next(name for name in error.validator_value if name not in error.instance)
         path = f"{path}.{missing}" if path else missing
-        found = error.schema.get("properties", {}).get(missing, {}).get("x-message", found)
+        found = error.schema.get("properties", {}).get(missing, {}).get("x-message", found) or f"{path} is required"
     if found is None:
         return f"{path or 'message'}: {error.message}"
     return found.replace("{path}", path).replace("{extra}", extra)

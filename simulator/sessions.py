@@ -34,6 +34,8 @@ Operations (the inputs log, built by ``simulator.protocol.parse_op``; docs/simul
     {"op": "respond", "request": "REQ00003", "events": [{"name", "data"?, "delay"?}]}
     {"op": "set_fakes", "fakes": {...}}
     {"op": "advance", "seconds": 2.5}
+    {"op": "eval", "expression": "x + 1"}            the console (simulator.debugger)
+    {"op": "set_variable", "name": "x", "value": 5}  an edit of a variable's value
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
+from simulator import debugger
 from simulator.breakpoints import Breakpoints
 from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
 from simulator.ors.platform import OrsPlatform
@@ -58,11 +61,13 @@ from simulator.protocol import OpError
 from simulator.runners.driver import OrsRun
 from simulator.runners.limits import Limits
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.trace import jsonable
+from simulator.scxml.trace import ExtensionRecord, jsonable
 
 T = TypeVar("T")
 
 MAX_INPUTS = 200_000
+#: macrosteps a "block" step may take before it gives up (a strategy that never enters a block)
+MAX_BLOCK_MACROSTEPS = 10_000
 
 
 class SimulationError(RuntimeError):
@@ -110,6 +115,10 @@ class SimulationRuntime:
         #: bumped by every change of the inputs log or the recipe (what a save must persist)
         self.revision = 0
         self.breakpoints = Breakpoints()
+        #: watch expressions, evaluated on a copy of the variables for every snapshot
+        self.watches: list[str] = []
+        #: the result of the last console evaluation (`eval` operation)
+        self.last_eval: dict[str, Any] = {}
         self.inputs: list[dict] = []
         self._build()
 
@@ -212,7 +221,7 @@ class SimulationRuntime:
         start = len(self.records)
         before = (self.seq, self.run.group.clock.now)
         changed = self._apply(op)
-        self._datamodel_exact = op["op"] == "step" and op["unit"] in ("macro", "timer")
+        self._datamodel_exact = op["op"] == "step" and op["unit"] in ("macro", "timer", "block")
         if changed or (self.seq, self.run.group.clock.now) != before:
             if len(self.inputs) >= MAX_INPUTS:
                 raise OpError(f"this simulation reached {MAX_INPUTS} operations; restart it")
@@ -234,7 +243,13 @@ class SimulationRuntime:
         kind = op["op"]
         run = self.run
         if kind == "step":
-            return run.step(op["unit"])
+            return self._step_block() if op["unit"] == "block" else run.step(op["unit"])
+        if kind == "eval":
+            self.last_eval = self._console(op["expression"], None)
+            return True
+        if kind == "set_variable":
+            self._console(f"{op['name']} = {json.dumps(op['value'], ensure_ascii=False)}", (op["name"], op["value"]))
+            return True
         platform = self.platform
         if kind == "inject":
             k = op["kind"]
@@ -263,6 +278,58 @@ class SimulationRuntime:
             return True
         raise OpError(f"unknown operation {kind!r}")
 
+    def _step_block(self) -> bool:
+        """Macrosteps until one enters a Composer block (the next block of the diagram), the session
+        ends, or nothing is left: stepping the way the diagram reads."""
+        moved = False
+        for _ in range(MAX_BLOCK_MACROSTEPS):
+            start = len(self.records)
+            if not self.run.step("macro"):
+                return moved
+            moved = True
+            entered = (s for r in self.records[start:] if r["type"] == "macrostep" for s in r["entered"])
+            if self.finished or any(debugger.is_block_state(s) for s in entered):
+                return True
+        return moved
+
+    # ---- debugger -------------------------------------------------------------------------------
+
+    def _js_limits(self) -> tuple[int, float]:
+        """(memory, time) limits of the strategy's scripts, which the debugger's evaluations get too."""
+        return self.limits.js_memory, self.limits.js_time
+
+    def _console(self, expression: str, edit: tuple[str, Any] | None) -> dict[str, Any]:
+        """Evaluate (or, `edit`: assign a JSON value) in the session's datamodel; traced as a
+        `console` record and the `datamodel` record of what it changed."""
+        session = self.session
+        if session.datamodel is None:
+            raise OpError("the session has no datamodel to evaluate in (it has ended)")
+        if edit is None:
+            result = debugger.evaluate(session.datamodel, expression)
+        else:
+            try:
+                debugger.set_variable(session.datamodel, self.datamodel_values(), *edit)
+            except ValueError as exc:
+                raise OpError(str(exc)) from exc
+            result = {"value": edit[1]}
+        session.emit(ExtensionRecord("console", {"expression": expression, **result}))
+        session.record_datamodel()
+        return result
+
+    def datamodel_values(self) -> dict[str, Any]:
+        """The user variables now (JSON values)."""
+        if not self._datamodel_exact and self.session.datamodel is not None:
+            self._datamodel = jsonable(self.session.datamodel.snapshot())
+            self._datamodel_exact = True
+        return dict(self._datamodel)
+
+    def evaluate_on_copy(self, expression: str) -> dict[str, Any]:
+        """A console evaluation that cannot change anything (watchers): on a copy of the variables."""
+        return debugger.evaluate_on_copy(self.datamodel_values(), expression, *self._js_limits())
+
+    def _condition(self, expression: str) -> tuple[bool, str | None]:
+        return debugger.condition_holds(self.datamodel_values(), expression, *self._js_limits())
+
     # ---- run ----------------------------------------------------------------------------------
 
     @property
@@ -273,12 +340,13 @@ class SimulationRuntime:
         """Virtual due time of the next timer (None when there is none)."""
         return self.run.clock.next_due()
 
-    def run_chunk(self, max_steps: int, paced: bool) -> tuple[list[dict], str, list[dict]]:
+    def run_chunk(self, max_steps: int, paced: bool, to: str | None = None) -> tuple[list[dict], str, list[dict]]:
         """Macrosteps for a `run`, until a stop reason; returns (records, reason, breakpoint hits).
 
         Reasons: "more" (budget used, call again), "breakpoint", "idle" (nothing left),
         "finished" (the session ended), "wait" (paced run: the next step needs a timer, which the
-        caller fires after the matching wall-clock pause).
+        caller fires after the matching wall-clock pause). `to`: "run to here", a state whose
+        entry stops this run (hit kind `run_to`).
         """
         start = len(self.records)
         for _ in range(max_steps):
@@ -290,10 +358,23 @@ class SimulationRuntime:
             self.apply({"op": "step", "unit": "macro"})
             if self.idle:
                 return self.records[start:], "idle", []
-            hits = self.breakpoints.hits(self.records[step_start:])
+            hits = self.hits(self.records[step_start:], to)
             if hits:
                 return self.records[start:], "breakpoint", hits
         return self.records[start:], ("finished" if self.finished else "more"), []
+
+    def apply_and_hits(self, op: dict, to: str | None = None) -> tuple[list[dict], list[dict]]:
+        """`apply(op)` and the breakpoints its records hit (one call for the worker pool)."""
+        records = self.apply(op)
+        return records, self.hits(records, to)
+
+    def hits(self, records: list[dict], to: str | None = None) -> list[dict]:
+        """The breakpoints (their conditions checked on a copy of the variables) `records` hit."""
+        hits = self.breakpoints.hits(records, self._condition)
+        if to is not None:
+            seqs = [r["seq"] for r in records if r["type"] == "macrostep" and to in r["entered"]]
+            hits += [{"kind": "run_to", "value": to, "seq": seq} for seq in seqs[:1]]
+        return hits
 
     # ---- state ----------------------------------------------------------------------------------
 
@@ -315,6 +396,7 @@ class SimulationRuntime:
             "system": {"_sessionid": session.sessionid, "_name": session.model.name, "_event": last_event},
             "idle": self.idle,
             "breakpoints": self.breakpoints.to_json(),
+            "watches": debugger.watch_values(self._datamodel, self.watches, *self._js_limits()),
             "fakes": self.fakes,
             "seed": self.seed,
             "inputs": len(self.inputs),
@@ -479,6 +561,7 @@ def build_runtime(simulation: Any) -> SimulationRuntime:
         runtime.apply(op)
     with contextlib.suppress(OpError):  # a stored value from an older schema is dropped
         runtime.breakpoints = Breakpoints.from_json(simulation.breakpoints or {})
+    runtime.watches = [w for w in simulation.watches or [] if isinstance(w, str)]
     return runtime
 
 

@@ -220,7 +220,12 @@ class SessionBase:
         if not self.tracing:
             return
         self.emit(macrostep_record(step, self.configuration_ids))
-        if self.trace_datamodel and self.datamodel is not None:
+        self.record_datamodel()
+
+    def record_datamodel(self) -> None:
+        """Trace the user variables changed since the last `datamodel` record (after a macrostep,
+        or after a debugger's evaluation changed them)."""
+        if self.tracing and self.trace_datamodel and self.datamodel is not None:
             try:
                 snap = jsonable(self.datamodel.snapshot())
             except Exception:  # a hostile getter must not break tracing

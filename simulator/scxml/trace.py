@@ -42,6 +42,7 @@ RECORD_TYPES = (
     "cancel",
     "invoke",
     "done",
+    "console",
 )
 
 Listener = Callable[[dict[str, Any]], None]
