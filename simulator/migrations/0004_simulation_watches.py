@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('simulator', '0002_simulation_breakpoints'),
+        ('simulator', '0003_simulation_entry'),
     ]
 
     operations = [
