@@ -10,16 +10,18 @@ import json
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
-from simulator import sessions
+from simulator import recipes, sessions
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.projectfiles import entry_candidates
@@ -148,3 +150,47 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
         "simulator/simulation.html",
         {"simulation": simulation, "version": version, "project": version.project, "role": role, "config": config},
     )
+
+
+@page
+@require_GET
+def simulation_trace(request: HttpRequest, simulation_id: int) -> HttpResponse:
+    """The simulation's trace as JSON lines (docs/trace.md), rebuilt by replay."""
+    simulation, _ = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
+    response = StreamingHttpResponse(recipes.trace_lines(simulation), content_type="application/jsonl")
+    response["Content-Disposition"] = f'attachment; filename="simulation-{simulation.pk}-trace.jsonl"'
+    return response
+
+
+@page
+@require_GET
+def simulation_recipe(request: HttpRequest, simulation_id: int) -> HttpResponse:
+    """The recipe (files, entry, fakes, seed, operations) that reproduces the simulation anywhere."""
+    simulation, _ = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
+    response = JsonResponse(recipes.recipe_of(simulation))
+    response["Content-Disposition"] = f'attachment; filename="simulation-{simulation.pk}-recipe.json"'
+    return response
+
+
+@page
+@require_http_methods(["GET", "POST"])
+def simulation_import(request: HttpRequest) -> HttpResponse:
+    """Upload a recipe: a new project of one of your teams (editor) holding it, and its simulation."""
+    teams = teams_for_user(request.user, Role.EDITOR)
+    context: dict[str, Any] = {"teams": teams, "error": ""}
+    if request.method == "POST":
+        upload = request.FILES.get("recipe")
+        team = next((t for t in teams if str(t.pk) == request.POST.get("team")), None)
+        if upload is None or team is None:
+            context["error"] = "Choose a recipe file and one of your teams."
+        elif upload.size > settings.MAX_UPLOAD_BYTES:
+            context["error"] = f"The recipe is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}."
+        else:
+            try:
+                recipe = recipes.read_recipe(upload.read())
+            except recipes.RecipeError as exc:
+                context["error"] = f"{upload.name}: {exc}"
+            else:
+                simulation = recipes.import_recipe(recipe, request.user, team)
+                return redirect("simulator-simulation-detail", simulation_id=simulation.pk)
+    return render(request, "simulator/import.html", context, status=400 if context["error"] else 200)
