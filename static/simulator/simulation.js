@@ -34,6 +34,9 @@
   const visitedTransitions = new Set();
   let breakpoints = { entered: [], exited: [], transitions: [], events: [], actions: [] };
   const recordTypes = new Set();
+  const consoleHistory = [];
+  let historyIndex = 0;
+  let previousWatches = {};
 
   /* ---------- helpers ---------- */
 
@@ -211,6 +214,13 @@
         if ($("sim-shared")) $("sim-shared").checked = frame.shared;
         answered(frame);
         break;
+      case "eval":
+        showEval(frame);
+        answered(frame);
+        break;
+      case "watches":
+        answered(frame);
+        break;
       case "error":
         if (frame.code) {
           // The socket is refused (or its access withdrawn): the close with this code follows.
@@ -302,6 +312,8 @@
         return (r.label ? r.label + ": " : "") + r.value;
       case "error":
         return (r.event || r.kind || "") + " " + (r.message || "");
+      case "console":
+        return "› " + r.expression + "  →  " + (r.error || (r.undefined ? "undefined" : JSON.stringify(r.value)));
       case "datamodel":
         return "changed: " + Object.keys(r.changed || {}).join(", ") + (r.removed && r.removed.length ? " removed: " + r.removed.join(", ") : "");
       case "clock":
@@ -377,6 +389,7 @@
     if (view) view.highlight(s.configuration);
     renderPending(s.pending || []);
     renderDatamodel(s.datamodel || {});
+    renderWatches(s.watches || []);
     $("sim-system").textContent = pretty(s.system);
     $("sim-interactions").textContent = pretty(s.interactions);
     $("sim-queues").textContent = pretty({ internal: s.internal_queue, external: s.external_queue, timers: s.timers });
@@ -411,9 +424,101 @@
       const row = el("details", { className: "sim-var" + (changed ? " sim-changed" : ""), "data-name": name });
       row.appendChild(el("summary", {}, name + " = " + (text && text.length > 80 ? text.slice(0, 79) + "…" : text)));
       row.appendChild(el("pre", {}, pretty(dm[name])));
+      if (!readonly) row.appendChild(editor(name, dm[name]));
       box.appendChild(row);
     }
     previousDatamodel = dm;
+    const names = $("sim-var-names");
+    names.textContent = "";
+    for (const name of Object.keys(dm).sort()) names.appendChild(el("option", { value: name }));
+  }
+
+  /** Edit a variable's value: JSON checked here, then a `set_variable` operation. */
+  function editor(name, value) {
+    const form = el("div", { className: "sim-row sim-edit" });
+    const text = el("textarea", { rows: 2, spellcheck: false, "aria-label": "New value of " + name });
+    text.value = JSON.stringify(value);
+    const save = el("button", { type: "button", "data-edit": name }, "Set value");
+    save.addEventListener("click", () => {
+      const parsed = parseJSON(text.value, "The value of " + name);
+      if (parsed !== undefined) send({ action: "set_variable", name: name, value: parsed });
+    });
+    form.appendChild(text);
+    form.appendChild(save);
+    return form;
+  }
+
+  /* ---------- console and watches ---------- */
+
+  function resultText(frame) {
+    if (frame.error) return frame.error;
+    if (frame.undefined) return "undefined";
+    return JSON.stringify(frame.value, null, 2);
+  }
+
+  function showEval(frame) {
+    const out = $("sim-console-output");
+    const item = el("li", {});
+    item.appendChild(el("div", { className: "sim-console-expression" }, "› " + frame.expression + (frame.copy ? "   (on a copy)" : "")));
+    const result = el("details", { className: frame.error ? "sim-console-error" : "", open: true });
+    const text = resultText(frame);
+    result.appendChild(el("summary", {}, text.length > 80 ? text.slice(0, 79) + "…" : text));
+    result.appendChild(el("pre", {}, text));
+    item.appendChild(result);
+    out.appendChild(item);
+    out.scrollTop = out.scrollHeight;
+    body.dataset.simEval = frame.error ? "error: " + frame.error : JSON.stringify(frame.undefined ? null : frame.value);
+  }
+
+  function runConsole() {
+    const input = $("sim-console-input");
+    const expression = input.value.trim();
+    if (!expression) return;
+    consoleHistory.push(expression);
+    historyIndex = consoleHistory.length;
+    input.value = "";
+    send({ action: "eval", expression: expression });
+  }
+
+  function consoleKey(ev) {
+    const input = $("sim-console-input");
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      runConsole();
+    } else if (ev.key === "ArrowUp" || ev.key === "ArrowDown") {
+      if (!consoleHistory.length) return;
+      ev.preventDefault();
+      historyIndex = Math.max(0, Math.min(consoleHistory.length, historyIndex + (ev.key === "ArrowUp" ? -1 : 1)));
+      input.value = consoleHistory[historyIndex] || "";
+    } else if (ev.key === "Tab") {
+      // Complete the identifier before the caret with a datamodel variable.
+      const m = /[A-Za-z_$][\w$]*$/.exec(input.value);
+      const names = Object.keys((snapshot && snapshot.datamodel) || {}).sort();
+      const found = m && names.find((n) => n.startsWith(m[0]) && n !== m[0]);
+      if (found) {
+        ev.preventDefault();
+        input.value = input.value.slice(0, m.index) + found;
+      }
+    }
+  }
+
+  function renderWatches(list) {
+    const box = $("sim-watches");
+    box.textContent = "";
+    const now = {};
+    for (const w of list) {
+      const text = resultText(w);
+      now[w.expression] = text;
+      const changed = previousWatches[w.expression] !== undefined && previousWatches[w.expression] !== text;
+      const item = el("li", { className: changed ? "sim-changed" : "", "data-expression": w.expression });
+      item.appendChild(el("span", {}, w.expression + " = "));
+      item.appendChild(el("span", { className: w.error ? "sim-console-error" : "" }, text));
+      box.appendChild(item);
+    }
+    previousWatches = now;
+    const area = $("sim-watch-expressions");
+    if (document.activeElement !== area) area.value = list.map((w) => w.expression).join("\n");
+    body.dataset.simWatches = JSON.stringify(now);
   }
 
   /* ---------- pending requests and their answers ---------- */
@@ -542,11 +647,66 @@
 
   /* ---------- breakpoints ---------- */
 
+  const KINDS = ["entered", "exited", "transitions", "events", "actions"];
+
+  function sendBreakpoints(next) {
+    send({ action: "set_breakpoints", breakpoints: next });
+  }
+
+  /** One row per breakpoint: enable/disable, a condition, delete. */
+  function renderBreakpointList() {
+    const list = $("sim-bp-list");
+    list.textContent = "";
+    const disabled = new Set(breakpoints.disabled || []);
+    const conditions = breakpoints.conditions || {};
+    for (const kind of KINDS) {
+      for (const value of breakpoints[kind] || []) {
+        const key = kind + ":" + value;
+        const item = el("li", { className: disabled.has(key) ? "sim-bp-off" : "", "data-breakpoint": key });
+        const on = el("input", { type: "checkbox", "aria-label": "Enable " + key });
+        on.checked = !disabled.has(key);
+        on.disabled = readonly;
+        on.addEventListener("change", () => {
+          const next = new Set(disabled);
+          if (on.checked) next.delete(key);
+          else next.add(key);
+          sendBreakpoints(Object.assign({}, breakpoints, { disabled: Array.from(next) }));
+        });
+        const condition = el("input", { type: "text", placeholder: "condition", "aria-label": "Condition of " + key });
+        condition.value = conditions[key] || "";
+        condition.disabled = readonly;
+        condition.addEventListener("change", () => {
+          const next = Object.assign({}, conditions);
+          if (condition.value.trim()) next[key] = condition.value.trim();
+          else delete next[key];
+          sendBreakpoints(Object.assign({}, breakpoints, { conditions: next }));
+        });
+        const remove = el("button", { type: "button", "aria-label": "Delete " + key }, "×");
+        remove.disabled = readonly;
+        remove.addEventListener("click", () => {
+          const next = Object.assign({}, breakpoints);
+          next[kind] = (breakpoints[kind] || []).filter((v) => v !== value);
+          next.disabled = (breakpoints.disabled || []).filter((k) => k !== key);
+          next.conditions = Object.assign({}, conditions);
+          delete next.conditions[key];
+          sendBreakpoints(next);
+        });
+        item.appendChild(on);
+        item.appendChild(el("span", {}, key));
+        item.appendChild(condition);
+        item.appendChild(remove);
+        list.appendChild(item);
+      }
+    }
+    $("sim-bp-errors").checked = breakpoints.errors !== false;
+  }
+
   function showBreakpoints() {
-    for (const kind of Object.keys(breakpoints)) {
+    for (const kind of KINDS) {
       const box = $("sim-bp-" + kind);
       if (box && document.activeElement !== box) box.value = (breakpoints[kind] || []).join("\n");
     }
+    renderBreakpointList();
     if (view) view.setBreakpoints(breakpoints.entered || []);
     body.dataset.simBreakpoints = JSON.stringify(breakpoints);
   }
@@ -555,8 +715,16 @@
     return $(id).value.split("\n").map((s) => s.trim()).filter(Boolean);
   }
 
-  function toggleStateBreakpoint(state) {
+  function runTo(state) {
+    if (state) send({ action: "run", speed: null, to: state });
+  }
+
+  function toggleStateBreakpoint(state, ev) {
     if (readonly) return;
+    if (ev && ev.shiftKey) {
+      runTo(state.id);
+      return;
+    }
     const entered = new Set(breakpoints.entered || []);
     if (entered.has(state.id)) entered.delete(state.id);
     else entered.add(state.id);
@@ -600,17 +768,22 @@
       }),
     );
     $("sim-bp-apply").addEventListener("click", () =>
-      send({
-        action: "set_breakpoints",
-        breakpoints: {
+      sendBreakpoints(
+        Object.assign({}, breakpoints, {
           entered: lines("sim-bp-entered"),
           exited: lines("sim-bp-exited"),
           transitions: lines("sim-bp-transitions"),
           events: lines("sim-bp-events"),
           actions: lines("sim-bp-actions"),
-        },
-      }),
+        }),
+      ),
     );
+    $("sim-bp-errors").addEventListener("change", () =>
+      sendBreakpoints(Object.assign({}, breakpoints, { errors: $("sim-bp-errors").checked })),
+    );
+    $("sim-console-input").addEventListener("keydown", consoleKey);
+    $("sim-watches-apply").addEventListener("click", () => send({ action: "set_watches", watches: lines("sim-watch-expressions") }));
+    $("sim-run-to-go").addEventListener("click", () => runTo($("sim-run-to").value.trim()));
     $("sim-fakes-apply").addEventListener("click", () => {
       const fakes = parseJSON($("sim-fakes").value, "The fakes profile");
       if (fakes !== undefined) send({ action: "set_fakes", fakes: fakes });
@@ -645,6 +818,8 @@
         },
       });
       window.simulationDiagram = view;
+      const ids = $("sim-state-ids");
+      for (const state of graph.states || []) ids.appendChild(el("option", { value: state.id }));
       view.tint(visitedStates, visitedTransitions);
       if (snapshot) {
         view.highlight(snapshot.configuration);

@@ -135,7 +135,7 @@ def test_a_breakpoint_set_by_clicking_a_state_stops_the_run_there(
     act(page, page.locator("#sim-diagram [data-state-id='MainWorkflow.playMain'] > .dg-label"))
     assert json.loads(flag(page, "simBreakpoints"))["entered"] == ["MainWorkflow.playMain"]
     expect(page.locator("#sim-diagram .dg-breakpoint")).to_have_count(1)
-    act(page, page.get_by_role("button", name="Run"))
+    act(page, page.get_by_role("button", name="Run", exact=True))
     page.wait_for_function("document.body.dataset.simBreakpoint === 'entered:MainWorkflow.playMain'")
 
     assert flag(page, "simStatus") == "running"
@@ -172,7 +172,7 @@ def test_assumed_data_is_listed_and_one_click_puts_it_in_the_fakes_profile(
 ) -> None:
     page = logged_in_page
     open_simulation_of_the_sample(page, shared_dir, tmp_path)
-    act(page, page.get_by_role("button", name="Run"))
+    act(page, page.get_by_role("button", name="Run", exact=True))
     page.wait_for_function("document.body.dataset.simStatus === 'final'")
     page.wait_for_function("document.body.dataset.simAssumptions === '2'")
 
@@ -192,9 +192,90 @@ def test_assumed_data_is_listed_and_one_click_puts_it_in_the_fakes_profile(
 
     # Started over with it, the URL is answered by the profile: only the list item is assumed.
     act(page, page.get_by_role("button", name="Restart with these fakes"))
-    act(page, page.get_by_role("button", name="Run"))
+    act(page, page.get_by_role("button", name="Run", exact=True))
     page.wait_for_function("document.body.dataset.simStatus === 'final'")
     page.wait_for_function("document.body.dataset.simAssumptions === '1'")
     expect(panel.locator(".sim-assumption")).to_have_count(1)
     assert json.loads(flag(page, "simOutcome"))["status"] == "routed"
     save_screenshot(page, "simulator-assumed-data")
+
+
+BRANCH = "MainWorkflow.bchIsVIP"
+
+
+def console(page: Page, expression: str) -> str:
+    """Evaluate in the page's console; the result as the page shows it (JSON or `error: ...`)."""
+    page.locator("#sim-console-input").fill(expression)
+    page.locator("#sim-console-input").press("Enter")
+    page.wait_for_function("document.body.dataset.simBusy === '0'")
+    return flag(page, "simEval")
+
+
+def entered_after_branch(page: Page) -> str:
+    return page.evaluate(
+        """(branch) => {
+          const records = window.simulationPage.records();
+          const states = records.filter((r) => r.type === 'macrostep').flatMap((r) => r.entered);
+          const after = states.slice(states.indexOf(branch) + 1);
+          return after.find((s) => s.startsWith('MainWorkflow.') && !s.includes('._'));
+        }""",
+        BRANCH,
+    )
+
+
+def test_a_debugger_session_pauses_at_a_condition_evaluates_edits_rewinds_and_exports_a_recipe(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+
+    # A conditional breakpoint: click the branch block, then give it a condition in the panel.
+    act(page, page.locator(f"#sim-diagram [data-state-id='{BRANCH}'] > .dg-label"))
+    page.locator("#sim-breakpoints-panel > summary").click()
+    condition = page.get_by_label(f"Condition of entered:{BRANCH}")
+    condition.fill("varCustLevel == ''")
+    condition.press("Enter")  # change event
+    page.wait_for_function("document.body.dataset.simBusy === '0'")
+    assert json.loads(flag(page, "simBreakpoints"))["conditions"] == {f"entered:{BRANCH}": "varCustLevel == ''"}
+    act(page, page.get_by_role("button", name="Run", exact=True))
+    page.wait_for_function(f"document.body.dataset.simBreakpoint === 'entered:{BRANCH}'")
+    assert BRANCH in flag(page, "simConfiguration").split()
+
+    # The console answers questions; an edit in the inspector changes the value.
+    assert console(page, "varCustLevel === ''") == "true"
+    assert console(page, "nothing.here") == "error: ReferenceError: nothing is not defined"
+    before_edit = int(flag(page, "simSeq"))
+    variable = page.locator("#sim-datamodel details[data-name='varCustLevel']")
+    variable.locator("summary").click()
+    variable.get_by_label("New value of varCustLevel").fill('"vip"')
+    act(page, variable.get_by_role("button", name="Set value"))
+    assert console(page, "varCustLevel") == '"vip"'
+
+    # Resume: the strategy takes the VIP branch.
+    act(page, page.get_by_role("button", name="Run", exact=True))
+    page.wait_for_function("document.body.dataset.simRunning === '0' && document.body.dataset.simStatus === 'final'")
+    assert entered_after_branch(page) == "MainWorkflow.emsSetVipParam"
+    save_screenshot(page, "simulator-debugger")
+
+    # Rewind past the edit: the value is back and the strategy takes its own branch again.
+    act(page, page.locator(f"#sim-trace .sim-record[data-seq='{before_edit}'] .sim-seq"))
+    assert console(page, "varCustLevel") == '""'
+    act(page, page.get_by_role("button", name="Run", exact=True))
+    page.wait_for_function("document.body.dataset.simRunning === '0' && document.body.dataset.simStatus === 'final'")
+    assert entered_after_branch(page) == "MainWorkflow.emsSetMainParam"
+
+    # Export the recipe and import it: the same simulation, replayed to the same record.
+    act(page, page.get_by_role("button", name="Pause"))  # saved
+    seq = flag(page, "simSeq")
+    with page.expect_download() as download:
+        page.locator("#sim-export-recipe").click()
+    recipe = tmp_path / "recipe.json"
+    download.value.save_as(recipe)
+    page.goto("/simulations/import/")
+    page.locator("#import-recipe").set_input_files(str(recipe))
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_url(re.compile(r"/simulations/\d+/$"))
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    assert flag(page, "simSeq") == seq
+    assert flag(page, "simStatus") == "final"
+    assert entered_after_branch(page) == "MainWorkflow.emsSetMainParam"
