@@ -89,3 +89,33 @@ async def test_a_simulation_left_on_one_process_resumes_on_the_other_by_replay(s
     assert reset["records"][-1]["seq"] == last["seq"]
     assert (await step(again, 99))["seq"] > last["seq"]
     await again.close()
+
+
+async def test_console_and_edit_operations_replay_on_the_other_process(sim_world, two_servers):  # noqa: F811
+    first, second = two_servers
+    owner, simulation_id = await start(first, sim_world)
+    for n in range(12):
+        await step(owner, n)
+    await owner.send(json.dumps({"action": "set_variable", "name": "varCustLevel", "value": "vip", "id": "edit"}))
+    await frame_of(owner, "snapshot", reply_to="edit")
+    await owner.send(json.dumps({"action": "eval", "expression": "var fromConsole = 42", "id": "eval"}))
+    await frame_of(owner, "eval", reply_to="eval")
+    last = await frame_of(owner, "snapshot", reply_to="eval")
+    await owner.send(json.dumps({"action": "pause", "id": "pause"}))  # answered once saved
+    await frame_of(owner, "snapshot", reply_to="pause")
+    await owner.close()
+
+    again = await open_socket(second, sim_world, sim_world.owner, f"/ws/simulations/{simulation_id}/")
+    reset = await frame_of(again, "reset")
+    resumed = await frame_of(again, "snapshot")
+
+    assert (resumed["seq"], resumed["datamodel"]["varCustLevel"], resumed["datamodel"]["fromConsole"]) == (
+        last["seq"],
+        "vip",
+        42,
+    )
+    assert [r["expression"] for r in reset["records"] if r["type"] == "console"] == [
+        'varCustLevel = "vip"',
+        "var fromConsole = 42",
+    ]
+    await again.close()
