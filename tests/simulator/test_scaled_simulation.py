@@ -72,18 +72,25 @@ async def test_a_teammate_on_one_process_watches_a_simulation_driven_through_the
     await owner.close()
 
 
+async def leave_and_reopen(
+    owner: ClientConnection, server: RunningServer, world: SimWorld, simulation_id: int
+) -> tuple[ClientConnection, dict, dict]:
+    """Pause (answered once saved), close, and open the simulation on `server`: (socket, reset, snapshot)."""
+    await owner.send(json.dumps({"action": "pause", "id": "pause"}))
+    await frame_of(owner, "snapshot", reply_to="pause")
+    await owner.close()
+    again = await open_socket(server, world, world.owner, f"/ws/simulations/{simulation_id}/")
+    reset = await frame_of(again, "reset")
+    return again, reset, await frame_of(again, "snapshot")
+
+
 async def test_a_simulation_left_on_one_process_resumes_on_the_other_by_replay(sim_world, two_servers):  # noqa: F811
     first, second = two_servers
     owner, simulation_id = await start(first, sim_world)
     for n in range(5):
         last = await step(owner, n)
-    await owner.send(json.dumps({"action": "pause", "id": "pause"}))  # answered once saved
-    await frame_of(owner, "snapshot", reply_to="pause")
-    await owner.close()
 
-    again = await open_socket(second, sim_world, sim_world.owner, f"/ws/simulations/{simulation_id}/")
-    reset = await frame_of(again, "reset")
-    resumed = await frame_of(again, "snapshot")
+    again, reset, resumed = await leave_and_reopen(owner, second, sim_world, simulation_id)
 
     assert (resumed["seq"], resumed["step"], resumed["configuration"]) == (last["seq"], 5, last["configuration"])
     assert reset["records"][-1]["seq"] == last["seq"]
@@ -101,13 +108,8 @@ async def test_console_and_edit_operations_replay_on_the_other_process(sim_world
     await owner.send(json.dumps({"action": "eval", "expression": "var fromConsole = 42", "id": "eval"}))
     await frame_of(owner, "eval", reply_to="eval")
     last = await frame_of(owner, "snapshot", reply_to="eval")
-    await owner.send(json.dumps({"action": "pause", "id": "pause"}))  # answered once saved
-    await frame_of(owner, "snapshot", reply_to="pause")
-    await owner.close()
 
-    again = await open_socket(second, sim_world, sim_world.owner, f"/ws/simulations/{simulation_id}/")
-    reset = await frame_of(again, "reset")
-    resumed = await frame_of(again, "snapshot")
+    again, reset, resumed = await leave_and_reopen(owner, second, sim_world, simulation_id)
 
     assert (resumed["seq"], resumed["datamodel"]["varCustLevel"], resumed["datamodel"]["fromConsole"]) == (
         last["seq"],
