@@ -4,13 +4,20 @@
 dialect when a session starts (``ORSProfile.install_globals``) and reached from the session as
 ``platform_of(session)``.  It
 
-* keeps the interaction objects and mirrors every change into ``_genesys.ixn.interactions``;
+* keeps the interaction objects the platform controls, and shows each change in
+  ``_genesys.ixn.interactions`` when the session processes the event reporting it
+  (``external_event_taken``: ORS's object model changes only as a result of events);
 * turns an executed action into a :class:`Request` (``execute_action``), writes its id into the
-  ``requestid`` location, and schedules the answer chosen by the fakes profile (a rule, the
-  module's default fake, or nothing when the rule is *manual*);
+  ``requestid`` location, answers what ORS refuses itself (``Action.refuse``), else schedules the
+  answer chosen by the fakes profile (a rule, the module's default fake, or nothing when the
+  rule is *manual*) within the action's declared timeout;
 * lets a user answer a manual request (``respond``) and inject unsolicited platform events
   (``inject``, ``hangup``, ``abandon``, ``party_changed``, ``udata_changed``, ``merge``);
-* tracks the strategy's *outcome* (routed / terminated / abandoned / waiting / error).
+* ends what runs for an interaction that leaves the strategy (each module's ``interaction_left``)
+  and closes the requests of an ended session;
+* reports each lookup the profile cannot answer as an ``assumption`` record (``assume``);
+* tracks the strategy's *outcome* (routed / terminated / abandoned / waiting / error) through the
+  modules' outcome hooks.
 
 Everything the engine offers is reached through ``self.session`` (the interpreter's session:
 datamodel, clock, external queue, tracer) in a handful of small methods at the end of the class.
@@ -294,11 +301,6 @@ class OrsPlatform(FakeEnv):
         self.interactions[obj["g_uid"]] = obj
         self._js(f"_genesys.ixn.__put({json.dumps(obj)});")
         return obj
-
-    def remove_interaction(self, ixn_id: str) -> None:
-        """Remove an interaction from the object model (the platform's and the session's)."""
-        if self.interactions.pop(str(ixn_id), None) is not None:
-            self._js(f"_genesys.ixn.__remove({json.dumps(str(ixn_id))});")
 
     def _mirror_put(self, _env: FakeEnv | None = None) -> None:
         """Show the platform's interactions in ``_genesys.ixn`` (as an event's effect)."""
