@@ -433,6 +433,11 @@
     return [""].concat(f ? f.ids.slice().sort() : []);
   }
 
+  /** States a block links to or connects from: the blocks, not Composer's plumbing. */
+  function blockOptions(path) {
+    return targetOptions(path).filter((id) => !id.startsWith("_reserved_") && !id.startsWith("_composer_"));
+  }
+
   function renderInspector() {
     const box = $("authoring-inspector");
     box.textContent = "";
@@ -833,7 +838,7 @@
       c.checked = p.default !== false;
       return c;
     }
-    if (p.type === "target") return select(id, targetOptions(path), "");
+    if (p.type === "target") return select(id, blockOptions(path), "");
     if (p.type === "script") return h("textarea", { id: id, rows: 4, spellcheck: "false" });
     return h("input", { id: id, value: p.default !== null && p.default !== undefined ? String(p.default) : "", type: p.type === "int" ? "number" : "text" });
   }
@@ -885,7 +890,7 @@
     }
     const selected = selection && selection.type === "state" && selection.file === path ? selection.id : "";
     const inside = select(prefix + "parent", compoundOptions(path), selectedContainer(path));
-    const from = select(prefix + "connect", targetOptions(path), selected);
+    const from = select(prefix + "connect", blockOptions(path), selected);
     form.append(field("Inside", inside, "compound state the block goes in"), field("Connect from", from, "block whose free output leads to this one"));
     form.append(h("button", { type: "submit", id: prefix + "add", text: "Add " + block.label }));
     form.addEventListener("submit", async (ev) => {
