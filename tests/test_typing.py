@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 #: packages that must pass mypy; add a package here once it does
-TYPED_PATHS = ["simulator/scxml", "simulator/ors"]
+TYPED_PATHS = ["simulator/scxml", "simulator/ors", "simulator/runners"]
 
 
 def test_the_typed_packages_pass_mypy() -> None:

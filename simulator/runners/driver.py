@@ -103,7 +103,7 @@ class Driver:
         """The session with queued work: the root first, then invoked children."""
         if self.session.ready:
             return self.session
-        return next((s for s in self.group.sessions.values() if s.ready), None)
+        return next((s for s in self.group.sessions.values() if s.ready and isinstance(s, Session)), None)
 
     def step(self, unit: str) -> bool:
         """One step of `unit` (see the module docstring); False when nothing could happen."""

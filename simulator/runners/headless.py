@@ -201,11 +201,13 @@ def format_text(record: dict) -> str:
 
 def record_writer(out: TextIO, fmt: str, text: Callable[[dict], str] = format_text) -> Callable[[dict], None]:
     """A function printing one record per line to `out`: JSON (``jsonl``) or `text(record)` (``text``)."""
-    if fmt == "jsonl":
-        return lambda record: out.write(dumps(record) + "\n")
-    if fmt == "text":
-        return lambda record: out.write(text(record) + "\n")
-    raise ValueError(f"unknown format {fmt!r}")
+    if fmt not in ("jsonl", "text"):
+        raise ValueError(f"unknown format {fmt!r}")
+
+    def write(record: dict) -> None:
+        out.write((dumps(record) if fmt == "jsonl" else text(record)) + "\n")
+
+    return write
 
 
 def run_paths(paths: Iterable[str | Path], out: TextIO, fmt: str = "jsonl", **options: Any) -> int:

@@ -531,8 +531,14 @@ def evaluate(assertion: Mapping[str, Any], view: TraceView) -> tuple[str, bool, 
         rule = Rule(0, {"module": value["module"], "action": value["action"], "match": value.get("attributes") or {}})
         times = []
         for request, at in view.requests:
-            fields = {k: request.get(k) for k in ("id", "module", "action", "attributes", "children")}
-            if rule.matches(Request(**fields)):
+            seen_request = Request(
+                str(request.get("id")),
+                str(request.get("module")),
+                str(request.get("action")),
+                dict(request.get("attributes") or {}),
+                list(request.get("children") or []),
+            )
+            if rule.matches(seen_request):
                 times.append(at)
         seen = _short([f"{_describe_request(r)} {json.dumps(r.get('attributes'))}" for r, _ in view.requests], 4)
         label = f"request {value['module']}:{value['action']}"
