@@ -19,6 +19,7 @@ are recognised and new ones are written in the file's own form.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -841,6 +842,7 @@ def apply_operation(text: str, operation: dict[str, Any]) -> EditResult:
     if function is None:
         raise EditError(f"unknown operation {name!r} (one of {', '.join(OPERATIONS)})")
     try:
-        return function(text, **arguments)
+        inspect.signature(function).bind(text, **arguments)
     except TypeError as error:
         raise EditError(f"{name}: {error}") from error
+    return function(text, **arguments)

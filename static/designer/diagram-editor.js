@@ -253,10 +253,11 @@
   function mark() {
     const view = window.diagramView;
     if (!view) return;
-    view.marks.found = selection && selection.type === "state" ? selection.graphId : null;
-    view._applyMarks();
+    // The selected state is marked as the view's "active" state (nothing else is active while editing).
+    view.highlight(selection && selection.type === "state" ? [selection.graphId] : []);
     const els = selection && selection.type === "transition" ? view.edgeEls.get(selection.graphId) || [] : [];
-    view._setClass("dg-selected", els);
+    for (const el of view.svg.querySelectorAll(".dg-selected")) el.classList.remove("dg-selected");
+    for (const el of els) el.classList.add("dg-selected");
     drawHandle(view, els);
   }
 

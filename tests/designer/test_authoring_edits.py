@@ -243,7 +243,9 @@ def test_operations_refuse_a_broken_document_and_unknown_operations() -> None:
     with pytest.raises(EditError, match="unknown operation"):
         edits.apply_operation(SMALL, {"op": "explode"})
     with pytest.raises(EditError, match="unexpected keyword"):
-        edits.apply_operation(SMALL, {"op": "add_state", "colour": "red"})
+        edits.apply_operation(SMALL, {"op": "add_state", "parent": None, "kind": "state", "id": "x", "colour": "red"})
+    with pytest.raises(EditError, match="missing a required argument: 'kind'"):
+        edits.apply_operation(SMALL, {"op": "add_state", "parent": None, "id": "x"})
 
 
 def test_rename_and_delete_accept_a_reference_by_line() -> None:
