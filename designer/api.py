@@ -93,6 +93,7 @@ ERRORS = {
     403: "Your role in the team is too low for this.",
     404: "No such object, or not visible to you (outsiders get 404, never 403).",
     409: "Conflict: based on a version that is no longer the latest; nothing was overwritten.",
+    429: "Busy: you already run scenarios (one run at a time per user).",
 }
 READ = (401, 404)  # what a read of a team's object may answer besides 200
 WRITE = (400, 401, 403, 404)  # a write needing a role

@@ -334,3 +334,47 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation of {self.user} to {self.team} as {self.role}"
+
+
+class ScenarioSuiteRun(models.Model):
+    """The verdicts of a version's scenarios (``scenarios/*.json``), run once and kept.
+
+    Keyed by version and the hash of its content (designer.scenario_suite.files_hash): a version
+    is immutable, so are its results; the row is insert-only like the version.
+    """
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="scenario_runs")
+    files_hash = models.CharField(max_length=64)
+    #: designer.scenario_suite.run_suite's report (results without traces, coverage, heat)
+    report = models.JSONField(default=dict)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    transitions_percent = models.FloatField(null=True, blank=True)
+    ran_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "files_hash"], name="designer_unique_scenario_suite_run")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"scenarios of {self.version}: {self.summary}"
+
+    @property
+    def summary(self) -> str:
+        """ "12/12 scenarios pass, 87% of transitions covered"."""
+        return str(self.report.get("summary", f"{self.passed}/{self.passed + self.failed} scenarios pass"))
+
+    @property
+    def all_passed(self) -> bool:
+        return self.failed == 0 and not self.report.get("not_run")
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Insert only: the verdicts of an immutable version do not change."""
+        if self.pk is not None:
+            raise ImmutableError("scenario results of a version are immutable")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

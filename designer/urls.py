@@ -10,7 +10,9 @@ Pages
   /projects/<pid>/draft/editor/                designer-draft-editor         (designer/editor.html, payload mode=draft)
   /projects/<pid>/draft/diagram/               designer-draft-diagram        (designer/diagram.html)
   /projects/<pid>/draft/{start,add,rename,delete,entry,save,rebase,discard}/   POST forms
+  /projects/<pid>/draft/tests/[replay/]        designer-draft-tests / -replay (scenarios of the draft)
   /versions/<vid>/                             designer-version-detail
+  /versions/<vid>/tests/[replay/]              designer-version-tests / -replay (?scenario=&record=)
   /versions/<vid>/files/<path>                 designer-version-file
   /versions/<vid>/export.zip                   designer-version-export
   /versions/<vid>/editor/                      designer-version-editor       (read-only editor)
@@ -38,7 +40,7 @@ API shapes are the output serializers of designer/serializers.py (documented at 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from designer import api, authoring_api, views
+from designer import api, authoring_api, scenario_api, scenario_views, views
 
 urlpatterns = [
     # Pages
@@ -58,6 +60,10 @@ urlpatterns = [
     path("projects/<int:project_id>/draft/save/", views.draft_save, name="designer-draft-save"),
     path("projects/<int:project_id>/draft/rebase/", views.draft_rebase, name="designer-draft-rebase"),
     path("projects/<int:project_id>/draft/discard/", views.draft_discard, name="designer-draft-discard"),
+    path("projects/<int:project_id>/draft/tests/", scenario_views.draft_tests, name="designer-draft-tests"),
+    path("projects/<int:project_id>/draft/tests/replay/", scenario_views.draft_replay, name="designer-draft-replay"),
+    path("versions/<int:version_id>/tests/", scenario_views.version_tests, name="designer-version-tests"),
+    path("versions/<int:version_id>/tests/replay/", scenario_views.version_replay, name="designer-version-replay"),
     path("versions/<int:version_id>/", views.version_detail, name="designer-version-detail"),
     path("versions/<int:version_id>/files/<path:path>", views.version_file, name="designer-version-file"),
     path("versions/<int:version_id>/export.zip", views.version_export, name="designer-version-export"),
@@ -105,6 +111,25 @@ urlpatterns = [
     path("api/versions/<int:version_id>/comments", api.comment_list, name="designer-api-comment-list"),
     path("api/versions/<int:version_id>/share-links", api.sharelink_list, name="designer-api-sharelink-list"),
     path("api/share-links/<int:link_id>", api.sharelink_detail, name="designer-api-sharelink-detail"),
+    # Scenarios (designer/scenario_api.py)
+    path(
+        "api/versions/<int:version_id>/scenarios", scenario_api.version_scenarios, name="designer-api-version-scenarios"
+    ),
+    path(
+        "api/projects/<int:project_id>/draft/scenarios",
+        scenario_api.draft_scenarios,
+        name="designer-api-draft-scenarios",
+    ),
+    path(
+        "api/projects/<int:project_id>/draft/scenarios/validate",
+        scenario_api.draft_scenario_validate,
+        name="designer-api-draft-scenario-validate",
+    ),
+    path(
+        "api/simulations/<int:simulation_id>/scenario",
+        scenario_api.simulation_scenario,
+        name="designer-api-simulation-scenario",
+    ),
     # Visual authoring (designer/authoring_api.py)
     path("api/authoring/palette", authoring_api.palette, name="designer-api-authoring-palette"),
     path("api/projects/<int:project_id>/draft/edit", authoring_api.draft_edit, name="designer-api-draft-edit"),

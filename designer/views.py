@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from designer import history
+from designer import history, scenario_suite
 from designer.forms import (
     CommentForm,
     DraftAddFileForm,
@@ -241,7 +241,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     """Project page: versions timeline (who/when/message), draft status, upload form."""
     project = _get_project_for_user(request, project_id)
     role = role_in_team(request.user, project.team_id)
-    versions = list(project.versions.select_related("author").order_by("-number"))
+    versions = list(project.versions.select_related("author").prefetch_related("scenario_runs").order_by("-number"))
     draft = Draft.objects.filter(project=project, user=request.user).first()
     context = {
         "entry_choice": choose_entry(versions[0].read_files()) if versions else None,
@@ -317,6 +317,7 @@ def _render_version(
         "comment_error": error,
         "share_links": version.share_links.all() if has_role(role, Role.EDITOR) else [],
         "others": others,
+        "scenario_run": scenario_suite.stored_run(version),
     }
     return render(request, "designer/version_detail.html", context, status=status)
 
@@ -418,7 +419,10 @@ def version_diff(request: HttpRequest, version_a: int, version_b: int) -> HttpRe
         "diffs": [d for d in diffs if d.status != "unchanged"],
         "unchanged": [d for d in diffs if d.status == "unchanged"],
         "payload": diff_data,
+        "scenario_runs": (scenario_suite.stored_run(a), scenario_suite.stored_run(b)),
     }
+    runs = context["scenario_runs"]
+    context["verdict_changes"] = scenario_suite.verdict_changes(*(r.report if r else None for r in runs))
     return render(request, "designer/version_diff.html", context)
 
 

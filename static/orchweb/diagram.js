@@ -8,6 +8,7 @@
  *   const view = await Diagram.render(el, graph, {onStateClick, onEdgeClick, collapsed, status});
  *   view.highlight(["stateA", "stateB"]);      // active configuration (marks persist across relayouts)
  *   view.tint(["stateA"], ["t3"]);             // visited states / transitions (coverage)
+ *   view.heat({states: {id: n}, transitions: {tid: n}}); // visit counts (scenarios, batch): 0 = never
  *   view.animateTransition("t3");              // pulse the last transition taken
  *   view.setBreakpoints(["stateA"]);           // dashed red outline on states with a breakpoint
  *   view.search("Entry1"); view.fit(); view.centerOn(id); view.collapse(id); view.expand(id);
@@ -794,6 +795,20 @@
       this._setClass("dg-visited", stateEls(m.visitedStates).concat(edgeEls(m.visitedTransitions)));
       this._setClass("dg-breakpoint", stateEls(m.breakpoints));
       this._setClass("dg-found", m.found ? stateEls([m.found]) : []);
+      const heat = m.heat || { states: {}, transitions: {} };
+      const most = Math.max(1, ...Object.values(heat.states), ...Object.values(heat.transitions));
+      const level = (n) => (n <= 0 ? 0 : Math.min(3, Math.ceil((3 * n) / most)));
+      const byLevel = (counts, els) => [0, 1, 2, 3].map((l) => els(Object.keys(counts).filter((id) => level(counts[id]) === l)));
+      const states = byLevel(heat.states, (ids) => ids.filter((id) => this.idx.states.has(id)).map((id) => this.stateEls.get(id)).filter(Boolean));
+      const edges = byLevel(heat.transitions, edgeEls);
+      this._setClass("dg-never", states[0].concat(edges[0]));
+      for (const l of [1, 2, 3]) this._setClass("dg-heat-" + l, states[l].concat(edges[l]));
+    }
+
+    /** Visit counts {states: {id: n}, transitions: {tid: n}}: the more, the hotter; 0 = never visited. */
+    heat(counts) {
+      this.marks.heat = { states: (counts && counts.states) || {}, transitions: (counts && counts.transitions) || {} };
+      this._applyMarks();
     }
 
     /** Marks the active configuration (state ids). */

@@ -29,6 +29,7 @@ from designer.importing import export_zip
 from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user
 from designer.starters import load_starter
+from simulator.models import Simulation
 from tests.designer.conftest import World, build_world
 from tests.designer.test_openapi import documented_codes
 
@@ -81,6 +82,12 @@ def change_draft(world: World, user: AbstractBaseUser) -> None:
     """Give the user's draft a change so that saving it is possible."""
     draft = history.get_or_start_draft(world.project, user)
     history.write_draft_file(draft, "include/extra.js", b"var extra = 1;\n")
+
+
+def editor_simulation(world: World) -> int:
+    """A simulation of v1 owned by the editor (not shared): only its owner may save it as a scenario."""
+    simulation, _ = Simulation.objects.get_or_create(owner=world.editor, version=world.v1)
+    return simulation.pk
 
 
 P = lambda path: (lambda w: path.format(p=w.project.pk, v1=w.v1.pk, v2=w.v2.pk, link=w.link.pk, token=w.link.token))  # noqa: E731
@@ -344,6 +351,55 @@ CASES = [
     ),
     Case("designer-api-draft-edit", "get", P("/api/projects/{p}/draft/edit?path=src-gen/Main.scxml"), API_EDIT),
     Case("designer-api-draft-layout", "get", P("/api/projects/{p}/draft/layout"), API_EDIT),
+    # ---- Tests tab (scenarios): reading a version's verdicts = reading it; running = any member
+    Case("designer-version-tests", "get", P("/versions/{v2}/tests/"), PAGE_SHARED),
+    Case("designer-version-tests", "post", P("/versions/{v2}/tests/"), (200, 200, 200, 404, 302, 403)),
+    Case(
+        "designer-version-replay",
+        "get",
+        P("/versions/{v2}/tests/replay/?scenario=scenarios/route-to-agent.json"),
+        (200, 200, 200, 404, 302, 403),
+    ),
+    Case("designer-draft-tests", "get", P("/projects/{p}/draft/tests/"), PAGE_EDIT),
+    Case("designer-draft-tests", "post", P("/projects/{p}/draft/tests/"), (200, 200, 403, 404, 302, 302)),
+    Case(
+        "designer-draft-replay",
+        "get",
+        P("/projects/{p}/draft/tests/replay/?scenario=scenarios/route-to-agent.json"),
+        PAGE_EDIT,
+    ),
+    Case("designer-api-version-scenarios", "get", P("/api/versions/{v2}/scenarios"), API_SHARED),
+    Case(
+        "designer-api-version-scenarios",
+        "post",
+        P("/api/versions/{v2}/scenarios"),
+        (200, 200, 200, 404, 401, 403),
+        kind="json",
+    ),
+    Case("designer-api-draft-scenarios", "get", P("/api/projects/{p}/draft/scenarios"), API_EDIT),
+    Case("designer-api-draft-scenarios", "post", P("/api/projects/{p}/draft/scenarios"), API_EDIT, kind="json"),
+    Case(
+        "designer-api-draft-scenario-validate",
+        "post",
+        P("/api/projects/{p}/draft/scenarios/validate"),
+        API_EDIT,
+        data=lambda w: {"scenario": {"expect": [{"errors": 0}]}},
+        kind="json",
+    ),
+    Case(
+        "designer-api-simulation-scenario",
+        "get",
+        lambda w: f"/api/simulations/{editor_simulation(w)}/scenario",
+        (403, 200, 403, 404, 401, 401),
+    ),
+    Case(
+        "designer-api-simulation-scenario",
+        "post",
+        lambda w: f"/api/simulations/{editor_simulation(w)}/scenario",
+        (403, 201, 403, 404, 401, 401),
+        data=lambda w: {"path": "scenarios/saved.json", "scenario": {"expect": [{"errors": 0}]}},
+        kind="json",
+    ),
     Case(
         "designer-api-draft-layout",
         "put",

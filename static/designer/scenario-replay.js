@@ -1,0 +1,34 @@
+/*
+ * Scenario replay page: a read-only, rewindable view of one scenario's trace. The range input
+ * picks a record: later records are dimmed, the selected one is highlighted and scrolled to, and
+ * the active configuration after it is shown. ?record=N (the failing record) is the start.
+ */
+(function () {
+  "use strict";
+
+  const range = document.getElementById("replay-record");
+  const table = document.getElementById("replay-trace");
+  if (!range || !table) return;
+  const rows = Array.from(table.querySelectorAll("tbody tr"));
+  const out = document.getElementById("replay-record-value");
+  const config = document.getElementById("replay-configuration");
+
+  function show(seq, scroll) {
+    let configuration = "";
+    for (const row of rows) {
+      const n = Number(row.dataset.seq);
+      row.classList.toggle("designer-future", n > seq);
+      row.classList.toggle("designer-selected", n === seq);
+      if (n === seq) row.setAttribute("aria-current", "step");
+      else row.removeAttribute("aria-current");
+      if (n <= seq && row.dataset.configuration) configuration = row.dataset.configuration;
+    }
+    out.textContent = "#" + seq;
+    config.textContent = configuration || "-";
+    const selected = rows.find((r) => Number(r.dataset.seq) === seq);
+    if (scroll && selected) selected.scrollIntoView({ block: "center" });
+  }
+
+  range.addEventListener("input", () => show(Number(range.value), true));
+  show(Number(range.value), true);
+})();
