@@ -141,7 +141,7 @@ def _replay(request: HttpRequest, target: _Target) -> HttpResponse:
         "path": path,
         "result": result.to_json(trace=False),
         "records": [_describe(r) for r in result.trace],
-        "selected": selected,
+        "selected": selected or (result.trace[-1].get("seq") if result.trace else None),
         "fakes_path": fakes,
     }
     return render(request, "designer/scenario_replay.html", context)

@@ -1,0 +1,117 @@
+"""Scenarios in the browser (issue 14): the starter project's scenarios pass on the Tests tab; a
+broken draft fails with a link to the failing record; a manual simulation saved as a scenario
+passes when run from the draft's Tests tab."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Page, expect
+
+from designer.models import Project
+from simulator.models import Simulation
+from tests.e2e.test_designer import make_demo_user_owner
+
+
+def new_starter_project(page: Page) -> Project:
+    make_demo_user_owner()
+    page.goto("/projects/new/")
+    page.get_by_label("Team").select_option(label="Routing team")
+    page.get_by_label("Name").fill("Support line")
+    page.get_by_label("Starter").select_option("basic")
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url(re.compile(r"/projects/\d+/$"))
+    return Project.objects.get(name="Support line")
+
+
+def test_run_the_starter_scenarios_then_break_the_draft_and_follow_the_failing_record(logged_in_page: Page) -> None:
+    page = logged_in_page
+    project = new_starter_project(page)
+    version = project.latest_version
+    page.goto(f"/versions/{version.pk}/")
+    expect(page.locator("#version-tests-summary")).to_contain_text("not run yet")
+    page.get_by_role("link", name="Tests", exact=True).click()
+    page.get_by_role("button", name="Run all").click()
+    expect(page.locator("#tests-summary")).to_contain_text(
+        re.compile(r"1/1 scenarios pass, [\d.]+% of transitions covered")
+    )
+    expect(page.locator("tr[data-source='scenarios/route-to-agent.json'] .designer-verdict")).to_have_text("PASS")
+    page.wait_for_function("document.getElementById('tests-diagram').dataset.heatReady === '1'")
+    assert page.locator("#tests-diagram .dg-state.dg-heat-3").count() > 0
+    assert page.locator("#tests-diagram .dg-never").count() > 0  # DefaultRoute is never visited
+    page.goto(f"/versions/{version.pk}/")
+    expect(page.locator("#version-tests-summary")).to_contain_text("1/1 scenarios pass")
+    page.goto(f"/projects/{project.pk}/")
+    expect(page.get_by_test_id("scenario-badge")).to_have_text("1/1 tests")
+
+    # break the strategy in the draft: the submit gives up before the agent is found
+    page.goto(f"/projects/{project.pk}/draft/")
+    status = page.evaluate(
+        """async (pid) => {
+          const url = `/api/projects/${pid}/draft/files/src-gen/Main.scxml`;
+          const text = (await window.orchweb.fetchJSON(url)).json.content;
+          const answer = await window.orchweb.fetchJSON(url, {method: "PUT",
+            body: {content: text.replace('timeout="30"', 'timeout="3"')}});
+          return answer.status;
+        }""",
+        project.pk,
+    )
+    assert status == 200
+    page.get_by_role("link", name="Tests", exact=True).click()
+    page.get_by_role("button", name="Run all").click()
+    expect(page.locator("#tests-summary")).to_contain_text("0/1 scenarios pass")
+    row = page.locator("tr[data-source='scenarios/route-to-agent.json']")
+    expect(row.locator(".designer-verdict")).to_have_text("FAIL")
+    expect(row).to_contain_text('expected outcome {"status": "routed", "target": "7042@SIPSwitch.DN"')
+    link = row.get_by_role("link", name=re.compile(r"Failing record #\d+"))
+    record = int(link.inner_text().rsplit("#", 1)[1])
+    link.click()
+    selected = page.locator("#replay-trace tr[aria-current='step']")
+    expect(selected).to_have_attribute("id", f"record-{record}")
+    expect(selected).to_be_in_viewport()
+    # rewindable: move back to the first record, later ones are dimmed
+    page.locator("#replay-record").fill("1")
+    expect(page.locator("#replay-trace tr[aria-current='step']")).to_have_attribute("id", "record-1")
+    expect(page.locator(f"#record-{record}")).to_have_class(re.compile("designer-future"))
+
+
+def test_save_a_manual_simulation_as_a_scenario_and_run_it(logged_in_page: Page) -> None:
+    page = logged_in_page
+    project = new_starter_project(page)
+    version = project.latest_version
+    page.goto(f"/versions/{version.pk}/simulate/?fakes=fakes/default.json")
+    page.get_by_role("button", name="Start simulation").click()
+    page.wait_for_url(re.compile(r"/simulations/\d+/$"))
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function("document.body.dataset.simStatus === 'final'")
+    simulation = Simulation.objects.get(version=version)
+    deadline = time.monotonic() + 15
+    while not Simulation.objects.get(pk=simulation.pk).inputs:  # the page saves its log within seconds
+        assert time.monotonic() < deadline, "the simulation's inputs log was never saved"
+        time.sleep(0.2)
+
+    page.get_by_role("button", name="Save as scenario").click()
+    dialog = page.locator("#save-scenario")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".save-scenario-assertion").first).to_contain_text("outcome")
+    # untick the time assertion; the JSON follows the boxes
+    time_box = dialog.locator(".save-scenario-assertion", has_text="time:").locator("input")
+    time_box.uncheck()
+    assert '"time"' not in dialog.locator("#save-scenario-json").input_value()
+    # an invalid edit is reported at its JSON path
+    good = dialog.locator("#save-scenario-json").input_value()
+    dialog.locator("#save-scenario-json").fill(good.replace('"outcome": "routed"', '"outcome": "lost"'))
+    dialog.get_by_role("button", name="Validate").click()
+    expect(dialog.locator("#save-scenario-problems")).to_contain_text("$.expect[0].outcome: 'lost' is not one of")
+    dialog.locator("#save-scenario-json").fill(good)
+    dialog.get_by_role("button", name="Save to my draft").click()
+    expect(dialog.locator("#save-scenario-result")).to_contain_text("Saved scenarios/recorded-run-")
+    dialog.locator("#save-scenario-tests").click()
+    page.wait_for_url(re.compile(r"/draft/tests/$"))
+    saved = page.locator("li[data-scenario^='scenarios/recorded-run-']")
+    saved.get_by_role("button", name=re.compile("^Run ")).click()
+    row = page.locator("tr[data-source^='scenarios/recorded-run-']")
+    expect(row.locator(".designer-verdict")).to_have_text("PASS")
+    expect(page.locator("#tests-summary")).to_contain_text("1/1 scenarios pass")
