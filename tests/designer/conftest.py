@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from django.test import Client
 from designer import history
 from designer.models import Invitation, Membership, Project, Role, ShareLink, Team, Version
 from designer.starters import load_starter
+from simulator.sessions import _FILES_CACHE
 
 
 @dataclass
@@ -102,3 +104,11 @@ def make_zip(entries: dict[str, bytes]) -> bytes:
 def unzip(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_version_files() -> Iterator[None]:
+    """simulator.sessions caches version files by id (versions are immutable); a test database
+    reuses ids, so a designer test that builds a simulation runtime must not leak its files."""
+    yield
+    _FILES_CACHE.clear()
