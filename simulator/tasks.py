@@ -82,5 +82,6 @@ class CeleryExecutor:
                 result.forget()
         finally:
             for result in results:
-                result.revoke()  # no-op for finished chunks; stops the rest when the caller gives up
+                if not result.ready():
+                    result.revoke()  # the caller gave up (error, timeout, cancel): stop the rest
             store.delete(_job_key(batch_id))

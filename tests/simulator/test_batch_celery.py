@@ -7,6 +7,11 @@ Runs in the scaled pass (REDIS_URL set); an embedded run deselects it (tests/con
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,3 +55,44 @@ def test_chunks_run_by_a_celery_worker_merge_into_the_report_of_a_local_run(
     assert comparable(scaled) == comparable(local), worker.log_tail()
     assert scaled["count"] == 120 and sum(scaled["outcomes"].values()) == 120
     assert "simulator.batch_chunk" in worker.log_path.read_text(errors="replace")
+
+
+def pool_children(worker: RunningWorker) -> list[int]:
+    """Pids of the worker's pool processes (the processes running chunks)."""
+    found = subprocess.run(["pgrep", "-P", str(worker.process.pid)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def test_a_pool_process_killed_mid_chunk_loses_no_interaction(worker: RunningWorker, shared_dir: Path) -> None:
+    """acks_late + reject_on_worker_lost: the chunk of a killed process goes back to the queue
+    and runs again (same task id, same seeded result); the report still equals a local run."""
+    files = load_project(shared_dir / "ors-samples" / "crd-gvp-wf")
+    local = run_batch(files, 80, vary=VARY, seed=11, workers=1, coverage=False)
+    executor = CeleryExecutor(workers=2, queue=worker.queue, timeout=300)
+    log_before = worker.log_path.read_text(errors="replace")
+    killed: list[int] = []
+
+    def kill_one_busy_child() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            log = worker.log_path.read_text(errors="replace")[len(log_before) :]
+            if "batch_chunk" in log and "received" in log:  # a chunk is being run (prefetch 1)
+                children = pool_children(worker)
+                if children:
+                    os.kill(children[0], signal.SIGKILL)
+                    killed.append(children[0])
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one_busy_child)
+    killer.start()
+    try:
+        scaled = run_batch(files, 80, vary=VARY, seed=11, coverage=False, executor=executor)
+    finally:
+        killer.join()
+
+    assert killed, "no pool process was killed"
+    log = worker.log_path.read_text(errors="replace")[len(log_before) :]
+    assert "WorkerLostError" in log or "signal 9" in log, log[-3000:]
+    received = re.findall(r"batch_chunk\[([\w-]+)\] received", log)
+    assert len(received) > len(set(received)), "no chunk was delivered again after the kill"
+    assert comparable(scaled) == comparable(local)
