@@ -12,8 +12,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
+from designer import history
 from designer.authoring import blocks, edits
 from designer.models import Membership, Project, Role, Team
+from designer.starters import load_starter
 from tests.e2e.conftest import save_screenshot
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
 
@@ -25,6 +27,17 @@ def blank_project() -> Project:
     user = get_user_model().objects.get(username="demo")
     Membership.objects.create(team=team, user=user, role=Role.OWNER)
     return Project.objects.create(team=team, name="From scratch", created_by=user)
+
+
+def open_starter_draft_diagram(page: Page) -> tuple[Project, dict[str, bytes]]:
+    """A project with the basic starter as v1, its draft's diagram open in the editor."""
+    project = blank_project()
+    files, entry = load_starter("basic")
+    user = get_user_model().objects.get(username="demo")
+    history.create_version(project, files, author=user, message="Starter", parent=None, entry=entry)
+    page.goto(f"/projects/{project.pk}/draft/diagram/")
+    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    return project, files
 
 
 def edited(page: Page, count: int) -> int:
@@ -252,16 +265,8 @@ def drag(page: Page, source, target) -> None:
 def test_dragging_a_states_handle_adds_a_transition_and_dragging_a_transitions_end_retargets_it(
     logged_in_page: Page,
 ) -> None:
-    from designer import history
-    from designer.starters import load_starter
-
     page = logged_in_page
-    project = blank_project()
-    files, entry = load_starter("basic")
-    user = get_user_model().objects.get(username="demo")
-    history.create_version(project, files, author=user, message="Starter", parent=None, entry=entry)
-    page.goto(f"/projects/{project.pk}/draft/diagram/")
-    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    open_starter_draft_diagram(page)
     page.locator("#diagram-fit").click()
 
     select_state(page, "MainWorkflow.DefaultRoute", "DefaultRoute")
@@ -292,16 +297,8 @@ def test_dragging_a_states_handle_adds_a_transition_and_dragging_a_transitions_e
 
 
 def test_deleting_a_state_lists_its_incoming_transitions_and_retargets_them(logged_in_page: Page) -> None:
-    from designer import history
-    from designer.starters import load_starter
-
     page = logged_in_page
-    project = blank_project()
-    files, entry = load_starter("basic")
-    user = get_user_model().objects.get(username="demo")
-    history.create_version(project, files, author=user, message="Starter", parent=None, entry=entry)
-    page.goto(f"/projects/{project.pk}/draft/diagram/")
-    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    open_starter_draft_diagram(page)
 
     select_state(page, "MainWorkflow.DefaultRoute", "DefaultRoute")
     page.locator("#diagram svg").focus()
@@ -339,16 +336,8 @@ def test_deleting_a_state_lists_its_incoming_transitions_and_retargets_them(logg
 
 
 def test_a_state_moved_by_hand_keeps_its_place_in_the_layout_sidecar(logged_in_page: Page) -> None:
-    from designer import history
-    from designer.starters import load_starter
-
     page = logged_in_page
-    project = blank_project()
-    files, entry = load_starter("basic")
-    user = get_user_model().objects.get(username="demo")
-    history.create_version(project, files, author=user, message="Starter", parent=None, entry=entry)
-    page.goto(f"/projects/{project.pk}/draft/diagram/")
-    page.wait_for_function("document.body.dataset.editorReady === '1'")
+    project, files = open_starter_draft_diagram(page)
     page.locator("#diagram-fit").click()
     select_state(page, "MainWorkflow.DefaultRoute", "DefaultRoute")
     handle = page.locator(".au-move").bounding_box()
