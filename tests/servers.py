@@ -40,10 +40,24 @@ class RunningServer:
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server's log, for failure messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return _tail(self.log_path, lines)
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(process: subprocess.Popen, timeout: float) -> None:
+    """Terminate, then kill if it does not exit within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def database_url(settings_dict: Mapping[str, Any]) -> str:
@@ -113,12 +127,7 @@ def daphne_server(name: str, env: Mapping[str, str] | None = None) -> Iterator[R
             raise RuntimeError(f"Daphne {name} is unhealthy ({status} {body}):\n{server.log_tail()}")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 10)
 
 
 @dataclass(frozen=True)
@@ -131,10 +140,8 @@ class RunningWorker:
     log_path: Path
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        """The end of the worker's log, for failure messages."""
+        return _tail(self.log_path, lines)
 
 
 @contextmanager
@@ -180,9 +187,4 @@ def celery_worker(name: str, queue: str, env: Mapping[str, str], concurrency: in
             raise RuntimeError(f"celery worker {name} did not answer a ping:\n{worker.log_tail()}")
         yield worker
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process, 20)
