@@ -111,7 +111,7 @@
       showMessage("Not connected: the page reconnects by itself.", true);
       return;
     }
-    if (readonly && message.action !== "snapshot") {
+    if (readonly && message.action !== "snapshot" && message.action !== "eval") {
       showMessage("Read-only: you are watching this simulation.", true);
       return;
     }

@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import save_screenshot
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
@@ -279,3 +279,36 @@ def test_a_debugger_session_pauses_at_a_condition_evaluates_edits_rewinds_and_ex
     assert flag(page, "simSeq") == seq
     assert flag(page, "simStatus") == "final"
     assert entered_after_branch(page) == "MainWorkflow.emsSetMainParam"
+
+
+def test_a_watcher_evaluates_on_a_copy_and_is_closed_out_when_the_owner_unshares(
+    logged_in_page: Page, browser: Browser, server_url: str, shared_dir: Path, tmp_path: Path
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from designer.models import Membership, Role, Team
+    from tests.e2e.conftest import log_in
+
+    page = logged_in_page
+    simulation_id = open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    act(page, page.get_by_label("Shared with the team"))
+    watcher = get_user_model().objects.create_user("watcher", password="watch-it-42")
+    Membership.objects.create(team=Team.objects.get(name="Routing team"), user=watcher, role=Role.VIEWER)
+
+    context = browser.new_context(base_url=server_url)
+    try:
+        other = context.new_page()
+        log_in(other, "watcher", "watch-it-42")
+        other.goto(f"/simulations/{simulation_id}/")
+        other.wait_for_function("document.body.dataset.simRole === 'watcher' && document.body.dataset.simReady === '1'")
+        expect(other.locator("#sim-console-panel")).to_contain_text("evaluations run on a copy of the variables")
+        assert console(other, "typeof varCustLevel") == '"undefined"'  # before the first step
+        assert console(other, "shadow = 41 + 1") == "42"
+        assert console(page, "typeof shadow") == '"undefined"'  # the owner's session never saw it
+
+        act(page, page.get_by_label("Shared with the team"))  # unshare
+        other.wait_for_function("document.body.dataset.simRefused === '4403'")
+        expect(other.locator("#sim-message")).to_contain_text("your access to this simulation was withdrawn")
+        expect(other.locator("#sim-connection")).to_have_text("refused (4403)")
+    finally:
+        context.close()
