@@ -36,8 +36,8 @@ from simulator.scxml.profile import Profile
 
 from .extensions import MODULES, module_for_namespace
 from .extensions.base import validate_element
-from .fakes import FakesProfile, load_fakes
-from .platform import OrsPlatform, platform_of
+from .fakes import load_fakes
+from .platform import OrsPlatform, fakes_of, platform_of
 
 PREFIX_TOKEN = "$$_MY_PREFIX_$$"
 _SCXML_NS = "http://www.w3.org/2005/07/scxml"
@@ -135,8 +135,12 @@ def surfaces_js() -> str:
     return "\n".join([_GENESYS_JS, *(m.js for m in MODULES if m.js)])
 
 
+#: the fakes a session-less question (time_base() without a session) is answered from
+_DEFAULT_FAKES = load_fakes(None)
+
+
 class ORSProfile(Profile):
-    """The ``ors`` profile; one instance per simulation carries its fakes profile."""
+    """The ``ors`` profile (stateless: a run's fakes belong to its session group, ``use_fakes``)."""
 
     name = "ors"
     raise_params = True
@@ -145,17 +149,10 @@ class ORSProfile(Profile):
     #: ORS 8.1 does not support <history> (Technical Reference element matrix)
     unsupported_elements = frozenset({"history"})
 
-    def __init__(self, fakes: FakesProfile | dict | str | None = None, document_url: str | None = None) -> None:
-        self.fakes = fakes if isinstance(fakes, FakesProfile) else load_fakes(fakes)
+    def __init__(self, document_url: str | None = None) -> None:
+        #: the URL __GetDocumentURL() answers (default: ``http://orchweb.invalid/<entry>``); the
+        #: dialect holds no per-run state: a run's fakes belong to its session group (use_fakes)
         self.document_url = document_url
-        self.platforms: list[OrsPlatform] = []
-        self._platform_by_session: dict[int, OrsPlatform] = {}
-
-    def set_fakes(self, fakes: FakesProfile) -> None:
-        """Change the fakes of the run: the later requests of every session of it use `fakes`."""
-        self.fakes = fakes
-        for platform in self.platforms:
-            platform.fakes = fakes
 
     @property
     def action_handlers(self) -> dict[str, OrsActionHandler]:  # type: ignore[override]
@@ -210,9 +207,9 @@ class ORSProfile(Profile):
 
     # -- session ------------------------------------------------------------------------------
 
-    def time_base(self) -> TimeBase:
-        """``Date`` shows the fakes profile's ``time.now`` (at virtual time 0) in ``time.zone``."""
-        return self.fakes.time_base()
+    def time_base(self, session: Any = None) -> TimeBase:
+        """``Date`` shows the run's fakes profile's ``time.now`` (at virtual time 0) in ``time.zone``."""
+        return (fakes_of(session.group) if session is not None else _DEFAULT_FAKES).time_base()
 
     def install_globals(self, session: Any) -> None:
         """``_genesys``, ``_data``, ``_my_prefix``, ORS globals; then start the fake platform."""
@@ -220,10 +217,9 @@ class ORSProfile(Profile):
         if isinstance(dm, ECMAScriptDataModel):
             dm.share_code(SharedCode.of(session.model))  # compile each expression once per process
         url = self.document_url or f"http://orchweb.invalid/{session.model.entry}"
-        platform = OrsPlatform(session, self.fakes, url)
-        self.platforms.append(platform)
-        self._platform_by_session[id(session)] = platform  # per event: cheaper than platform_of()
-        data = self.fakes.js_data()
+        fakes = fakes_of(session.group)
+        platform = OrsPlatform(session, fakes, url)
+        data = fakes.js_data()
         data["document_url"] = url
         dm.declare_value("__orsFakes", data)
         dm.define_function("__orsCall", platform.js_call)
@@ -248,8 +244,8 @@ class ORSProfile(Profile):
 
     def external_event_taken(self, session: Any, event: Any) -> None:
         """The object model changes as a result of events: apply what the event reports now."""
-        platform = self._platform_by_session.get(id(session))
-        if platform is not None and platform.session is session:
+        platform = platform_of(session)
+        if platform is not None:
             platform.external_event_taken(event)
 
     def send_target(self, target: str) -> str:
@@ -293,5 +289,5 @@ class ORSProfile(Profile):
         return [("cancel.successful" if cancelled else "error.notallowed", {"sendid": sendid})]
 
 
-#: the ORS profile with default fakes (graph, lint and tests that need no particular fakes)
+#: the ORS profile (stateless: every run, graph and lint use it)
 ORS = ORSProfile()

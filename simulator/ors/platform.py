@@ -53,7 +53,7 @@ from .extensions.base import (
 )
 from .extensions.interaction import interaction_object
 from .extensions.session import zone_now
-from .fakes import FakesProfile
+from .fakes import FakesProfile, load_fakes
 
 _PLATFORMS: weakref.WeakKeyDictionary[Any, OrsPlatform] = weakref.WeakKeyDictionary()
 #: at most this many __Log messages / recorded calls are kept per session (the JS memory limit
@@ -64,6 +64,28 @@ _WITHOUT_INTERACTION: set[int] = set()
 _BARE_TOKEN = re.compile(r"^[A-Za-z_][\w-]*$")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _SCXML_NS = "http://www.w3.org/2005/07/scxml"
+
+
+#: the fakes profile of each run, by session group (every session of a run shares it)
+_RUN_FAKES: weakref.WeakKeyDictionary[Any, FakesProfile] = weakref.WeakKeyDictionary()
+
+
+def use_fakes(group: Any, fakes: FakesProfile) -> None:
+    """Give the sessions of `group` (a run) the fakes `fakes`; the sessions already started
+    answer their later requests with them."""
+    _RUN_FAKES[group] = fakes
+    for session in list(group.sessions.values()):
+        platform = platform_of(session)
+        if platform is not None:
+            platform.fakes = fakes
+
+
+def fakes_of(group: Any) -> FakesProfile:
+    """The fakes profile of `group`'s run (the defaults when the run gave none)."""
+    fakes = _RUN_FAKES.get(group)
+    if fakes is None:
+        fakes = _RUN_FAKES[group] = load_fakes(None)
+    return fakes
 
 
 def platform_of(session: Any) -> OrsPlatform | None:

@@ -24,9 +24,9 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from simulator.ors.dialect import ORSProfile
+from simulator.ors.dialect import ORS
 from simulator.ors.fakes import FakesProfile, load_fakes
-from simulator.ors.platform import OrsPlatform, platform_of
+from simulator.ors.platform import OrsPlatform, platform_of, use_fakes
 from simulator.ors.project import find_entry
 from simulator.ors.report import run_report
 from simulator.scxml.errors import DocumentError
@@ -263,16 +263,16 @@ class OrsRun(Driver):
             if isinstance(fakes, FakesProfile)
             else load_fakes(dict(fakes) if isinstance(fakes, Mapping) else fakes)
         )
-        profile = self.ors_profile = ORSProfile(self.fakes)
         super().__init__(
-            model if model is not None else get_model(files, self.entry, profile),
+            model if model is not None else get_model(files, self.entry, ORS),
             files,
-            profile,
+            ORS,
             seed=seed,
             limits=limits,
             trace=trace,
             trace_datamodel=trace_datamodel,
         )
+        use_fakes(self.group, self.fakes)  # before the session starts: its platform reads them
 
     @property
     def platform(self) -> OrsPlatform:
@@ -285,7 +285,7 @@ class OrsRun(Driver):
     def set_fakes(self, fakes: FakesProfile) -> None:
         """Answer the requests from now on with another fakes profile."""
         self.fakes = fakes
-        self.ors_profile.set_fakes(fakes)  # every session of the run
+        use_fakes(self.group, fakes)  # every session of the run
 
     def pending_requests(self) -> list[dict[str, Any]]:
         """The extension requests waiting for an answer (JSON view)."""

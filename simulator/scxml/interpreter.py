@@ -468,10 +468,10 @@ class Session(Microsteps):
             return
         dm = self.datamodel
         # `Date` shows the profile's wall clock at the group's virtual time; Math.random is seeded
-        clock, profile = self.group.clock, self.profile
+        clock, profile, session = self.group.clock, self.profile, self
         dm.install_time(
-            profile.time_base().zone,
-            lambda: profile.time_base().epoch_ms(clock.now),
+            profile.time_base(session).zone,
+            lambda: profile.time_base(session).epoch_ms(clock.now),
             f"{self.group.seed}/{self.sessionid}",
         )
         dm.set_system("_sessionid", self.sessionid)

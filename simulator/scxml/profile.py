@@ -93,11 +93,12 @@ class Profile:
         """Extra fields of the `log` trace record from dialect attributes of `<log>` (ORS: level)."""
         return {}
 
-    def time_base(self) -> TimeBase:
-        """The wall clock of the sessions: epoch instant at virtual time 0 and the local time zone.
+    def time_base(self, session: Any = None) -> TimeBase:
+        """The wall clock of `session`: epoch instant at virtual time 0 and the local time zone.
 
         W3C: Monday 5 January 2026 10:00 UTC, in UTC (nothing in a session reads the host clock).
-        A dialect takes it from its configuration (ORS: the fakes profile's ``time`` section).
+        A dialect takes it from the run's configuration (ORS: the ``time`` section of the fakes
+        profile of the session's group).
         """
         return TimeBase()
 

@@ -273,6 +273,6 @@ def test_set_fakes_changes_the_answers_of_every_session_of_the_run():
     r = OrsRun({"main.scxml": doc})
     r.start()
     agent = {"agent": "Live7", "place": "P7", "dn": "7777", "switch": "SW7", "statserver": "SS"}
-    r.profile.set_fakes(load_fakes({"queue": {"agent": agent}}))
+    r.set_fakes(load_fakes({"queue": {"agent": agent}}))
     r.run()
     assert r.summary()["outcome"]["target"] == "7777@SW7.DN"

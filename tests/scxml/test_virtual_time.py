@@ -36,7 +36,7 @@ class Clocked(Profile):
     def __init__(self, base: TimeBase):
         self.base = base
 
-    def time_base(self) -> TimeBase:
+    def time_base(self, session: object = None) -> TimeBase:
         return self.base
 
 
