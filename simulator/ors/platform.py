@@ -278,7 +278,13 @@ class OrsPlatform(FakeEnv):
         model = get_model(project, found, self.session.profile)
         if model.errors:
             raise LookupError(f"{found}: {model.errors[0]}")
-        child = self.session.group.create_session(model, initial_data=dict(params))
+        # the started session runs under the limits of the one that started it
+        child = self.session.group.create_session(
+            model,
+            initial_data=dict(params),
+            memory_limit=self.session.memory_limit,
+            time_limit=self.session.time_limit,
+        )
         name = model.name or posixpath.basename(found)
 
         def on_record(record: dict[str, Any]) -> None:

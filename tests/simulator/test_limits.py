@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from simulator.runners.driver import OrsRun
 from simulator.runners.limits import MIB, Limits
 from simulator.sessions import SimulationRuntime
 from tests.ors.strategies import document
@@ -137,3 +138,26 @@ asyncio.run(main())
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(workers), str(workers)]
+
+
+def test_a_session_started_by_the_strategy_runs_under_the_same_limits() -> None:
+    """`<session:start>` creates another session in the run: the driver's limits reach it too."""
+    parent = document(
+        """<datamodel><data id="App" expr="({})"/></datamodel>
+  <state id="wait"><onentry><session:start requestid="App.s" src="child.scxml"/></onentry>
+    <transition event="done.scxml.Hungry" target="done"/></state>
+  <final id="done"/>""",
+        name="Parent",
+    )
+    files = {"main.scxml": parent, "child.scxml": HUNGRY}
+
+    def child_errors(limits: Limits) -> list[str]:
+        run = OrsRun(files, "main.scxml", limits=limits)
+        run.run(max_time=60)
+        child = next(s for s in run.group.sessions.values() if s is not run.session)
+        messages = [str(e.get("message")) for e in child.errors]
+        run.close()
+        return messages
+
+    assert child_errors(Limits(js_memory=64 * MIB, js_time=20.0)) == []
+    assert any("exceeded the memory limit of 8 MiB" in m for m in child_errors(Limits(js_memory=8 * MIB, js_time=20.0)))
