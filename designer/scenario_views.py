@@ -181,7 +181,8 @@ def _describe(record: dict[str, Any]) -> dict[str, Any]:
         "time": record.get("time"),
         "type": kind,
         "text": "; ".join(p for p in parts if p)[:300],
-        "configuration": record.get("configuration") or [],
+        # the root session's configuration (an invoked child's is another document's)
+        "configuration": [] if "invokeid" in record else record.get("configuration") or [],
     }
 
 

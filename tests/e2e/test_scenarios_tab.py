@@ -70,10 +70,16 @@ def test_run_the_starter_scenarios_then_break_the_draft_and_follow_the_failing_r
     selected = page.locator("#replay-trace tr[aria-current='step']")
     expect(selected).to_have_attribute("id", f"record-{record}")
     expect(selected).to_be_in_viewport()
+    # the run went the default route; the diagram shows the configuration at the selected record
+    expect(page.locator("#replay-trace")).to_contain_text("enter MainWorkflow.DefaultRoute")
+    page.wait_for_function("document.getElementById('replay-diagram').dataset.replayReady === '1'")
+    expect(page.locator("#replay-configuration")).to_have_text("_composer_global_exit")
+    expect(page.locator("#replay-diagram .dg-state.dg-active")).not_to_have_count(0)
     # rewindable: move back to the first record, later ones are dimmed
     page.locator("#replay-record").fill("1")
     expect(page.locator("#replay-trace tr[aria-current='step']")).to_have_attribute("id", "record-1")
     expect(page.locator(f"#record-{record}")).to_have_class(re.compile("designer-future"))
+    expect(page.locator("#replay-configuration")).not_to_have_text("_composer_global_exit")
 
 
 def test_save_a_manual_simulation_as_a_scenario_and_run_it(logged_in_page: Page) -> None:
