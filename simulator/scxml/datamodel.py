@@ -42,7 +42,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, Self
 
 import _quickjs
 from lxml import etree
@@ -1083,13 +1083,9 @@ def _build_bundle(sources: list[str]) -> tuple[bytes, int, list[int]] | None:
     return None if code is None else (code, len(sources), starts)
 
 
-class ECMAScriptDataModel:
-    """A sandboxed ECMAScript datamodel for one SCXML session (see the module docstring).
-
-    Every method may raise `JSError`; the engine turns it into `error.execution`. Instances are
-    thread-safe (a per-session re-entrant lock serialises evaluations, so a Python callback may
-    evaluate in the same datamodel) and may move between threads.
-    """
+class _JSContext:
+    """The JS context under an `ECMAScriptDataModel`: its lifecycle, running JS under the lock
+    and the deadline, and compiling expressions once (with `SharedCode`)."""
 
     def __init__(
         self,
@@ -1172,7 +1168,7 @@ class ECMAScriptDataModel:
             self._set_event_js = self._h = self._shared_call = self._declare_var = None
             self._ctx = None
 
-    def __enter__(self) -> ECMAScriptDataModel:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -1341,6 +1337,15 @@ class ECMAScriptDataModel:
 
     def _pre(self, source: str) -> str:
         return self.preprocess(source) if self.preprocess is not None else source
+
+
+class ECMAScriptDataModel(_JSContext):
+    """A sandboxed ECMAScript datamodel for one SCXML session (see the module docstring).
+
+    Every method may raise `JSError`; the engine turns it into `error.execution`. Instances are
+    thread-safe (a per-session re-entrant lock serialises evaluations, so a Python callback may
+    evaluate in the same datamodel) and may move between threads.
+    """
 
     # -- expressions --------------------------------------------------------------------------
 
