@@ -11,13 +11,15 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
@@ -150,6 +152,23 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
         "simulator/simulation.html",
         {"simulation": simulation, "version": version, "project": version.project, "role": role, "config": config},
     )
+
+
+@page
+@require_POST
+def simulation_delete(request: HttpRequest, simulation_id: int) -> HttpResponse:
+    """Delete one of your simulations (the list's Delete button), e.g. one that cannot start.
+
+    Only the owner may; watchers of a shared one get 403, others 404 as for the page. A page
+    still open on it keeps its in-memory run until closed, and nothing of it is saved any more.
+    """
+    simulation, role = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
+    if role != "owner":
+        raise PermissionDenied("Only the simulation's owner can delete it.")
+    label = f"Simulation {simulation.pk} of {simulation.version}"
+    simulation.delete()
+    messages.success(request, f"{label} deleted.")
+    return redirect("simulator-simulation-list")
 
 
 @page

@@ -52,6 +52,10 @@ OTHER_ROUTES = {
     "simulator-simulation-list": "simulator pages (login required); tests/simulator/test_pages.py",
     "simulator-simulation-new": "simulator pages (version viewers); tests/simulator/test_pages.py",
     "simulator-simulation-detail": "simulator pages (owner, or shared to viewers); tests/simulator/test_pages.py",
+    "simulator-simulation-delete": "owner only (watchers 403, others 404); tests/simulator/test_pages.py",
+    "simulator-simulation-trace": "as the simulation page; tests/simulator",
+    "simulator-simulation-recipe": "as the simulation page; tests/simulator",
+    "simulator-simulation-import": "editors of a team; tests/simulator",
     "simulator-version-simulate": "simulator pages (version viewers); tests/simulator/test_pages.py",
 }
 

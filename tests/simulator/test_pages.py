@@ -127,3 +127,24 @@ def test_the_list_shows_the_users_simulations(sim_world):
 
     assert listing.status_code == 200
     assert f'href="/simulations/{simulation.pk}/"' in listing.content.decode()
+
+
+def test_only_the_owner_deletes_a_simulation_from_the_list(sim_world):
+    simulation = open_simulation(sim_world)
+    Simulation.objects.filter(pk=simulation.pk).update(shared=True)
+    url = f"/simulations/{simulation.pk}/delete/"
+    owner = client_for(sim_world.owner)
+    assert f'action="{url}"' in owner.get("/simulations/").content.decode()
+    assert f'action="{url}"' not in client_for(sim_world.teammate).get("/simulations/").content.decode()
+
+    assert client_for(sim_world.teammate).post(url).status_code == 403  # a watcher
+    assert client_for(sim_world.outsider).post(url).status_code == 404
+    assert Client().post(url).status_code == 302  # to the login page
+    assert owner.get(url).status_code == 405
+    assert Simulation.objects.filter(pk=simulation.pk).exists()
+
+    response = owner.post(url)
+    assert response.status_code == 302 and response["Location"] == "/simulations/"
+    assert not Simulation.objects.filter(pk=simulation.pk).exists()
+    assert f"Simulation {simulation.pk} of" in owner.get("/simulations/").content.decode()  # the message
+    assert owner.post(url).status_code == 404
