@@ -66,6 +66,9 @@ from simulator.scxml.trace import ExtensionRecord, jsonable
 T = TypeVar("T")
 
 MAX_INPUTS = 200_000
+#: total JSON size of the inputs log (each operation is at most a websocket frame: many large
+#: `set_fakes` or `set_variable` operations would otherwise grow the stored log without end)
+MAX_INPUTS_BYTES = 32 * 1024 * 1024
 #: macrosteps a "block" step may take before it gives up (a strategy that never enters a block)
 MAX_BLOCK_MACROSTEPS = 10_000
 
@@ -142,6 +145,8 @@ class SimulationRuntime:
         except ValueError as exc:  # ProjectError (no entry document) and friends
             raise SimulationError(str(exc)) from exc
         self.inputs = []
+        #: JSON size of the operations in `inputs` (MAX_INPUTS_BYTES)
+        self.inputs_bytes = 0
         self.fakes = dict(self.base_fakes)
         self.revision = getattr(self, "revision", 0) + 1
         self.idle = False
@@ -217,17 +222,25 @@ class SimulationRuntime:
     # ---- operations -------------------------------------------------------------------------
 
     def apply(self, op: dict) -> list[dict]:
-        """Run one operation; log it when it changed anything; return the new records."""
+        """Run one operation; log it when it changed anything; return the new records.
+
+        An operation the log has no room for is refused (OpError) before it runs, so the log
+        always describes the state."""
+        size = len(json.dumps(op, separators=(",", ":"), ensure_ascii=False))
+        if len(self.inputs) >= MAX_INPUTS or self.inputs_bytes + size > MAX_INPUTS_BYTES:
+            raise OpError(
+                f"this simulation's operations reached their limit ({MAX_INPUTS:,} operations or "
+                f"{MAX_INPUTS_BYTES // (1024 * 1024)} MB); it was not applied: restart the simulation"
+            )
         start = len(self.records)
         before = (self.seq, self.run.group.clock.now)
         changed = self._apply(op)
         self._datamodel_exact = op["op"] == "step" and op["unit"] in ("macro", "timer", "block")
         if changed or (self.seq, self.run.group.clock.now) != before:
-            if len(self.inputs) >= MAX_INPUTS:
-                raise OpError(f"this simulation reached {MAX_INPUTS} operations; restart it")
             logged = dict(op)
             logged["seq"] = self.seq
             self.inputs.append(logged)
+            self.inputs_bytes += size
             self.revision += 1
             self.idle = False
         else:

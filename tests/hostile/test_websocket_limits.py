@@ -195,3 +195,29 @@ async def test_revoking_a_share_link_closes_the_sockets_it_let_in(sim_world):
 
     assert code == 4404
     await owner.close()
+
+
+async def test_the_inputs_log_has_a_size_cap_and_a_refused_operation_is_not_applied(sim_world):
+    client = await start(sim_world)
+    blob = "x" * (900 * 1024)  # each frame under the 1 MiB limit
+
+    answers = []
+    for n in range(40):
+        fakes = {"interaction": {"udata": {"n": n, "blob": blob}}}
+        answers.append(await client.request("set_fakes", fakes=fakes))
+        if answers[-1]["type"] == "error":
+            break
+    refused = answers[-1]
+    step = await client.request("step", unit="macrostep")
+    await client.request("pause")
+    row = await database_sync_to_async(Simulation.objects.get)(pk=started_id(client))
+    restarted = await client.request("restart")
+
+    assert refused["type"] == "error" and "reached their limit" in refused["message"]
+    accepted = len(answers) - 1
+    assert 30 <= accepted <= 37
+    assert answers[-2]["fakes"]["interaction"]["udata"]["n"] == accepted - 1  # the refused one did not run
+    assert step["type"] == "snapshot"  # smaller operations still fit
+    assert len(row.inputs) == accepted + 1 and len(json.dumps(row.inputs)) <= 33 * 1024 * 1024
+    assert restarted["type"] == "snapshot" and restarted["inputs"] == 0
+    await client.close()
