@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from designer.authoring.edits import STATE_KINDS
 from orchweb.env import database_from_url, env_bool, env_int, env_list, local_secret_key, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -167,6 +168,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # The add-state and set-kind operations share one choice set: one named enum, not a hashed name.
+    "ENUM_NAME_OVERRIDES": {"StateKindEnum": list(STATE_KINDS)},
 }
 
 # Upload and simulation limits (bytes / seconds); see README.

@@ -260,7 +260,7 @@ def test_send_to_the_ors_internal_target_raises_an_internal_event():
 
 
 def test_a_strategy_looping_on_log_keeps_a_bounded_record():
-    doc = block_strategy("""<onentry><script>for (var i = 0; i &lt; 20000; i++) __Log('x' + i);</script></onentry>
+    doc = block_strategy("""<onentry><script>for (var i = 0; i &lt; 12000; i++) __Log('x' + i);</script></onentry>
       <transition target="ok"/>""")
     r = run(doc)
     assert r.session.final_state == "ok"
