@@ -68,3 +68,15 @@ def test_in_predicate_sees_sibling_regions(run):
     r.idle()
     assert "x2" in r.configuration
     assert r.session.is_active("y1") and not r.session.is_active("x1")
+
+
+def test_in_is_false_for_anything_but_the_id_of_an_active_state(run):
+    r = run(
+        chart(
+            '<datamodel><data id="seen" expr="[]"/></datamodel>'
+            '<parallel id="p"><state id="r1"><state id="x1"/></state><state id="r2"><state id="y1">'
+            "<onentry><script>seen = [In('x1'), In('y1'), In('p'), In('nope'), In(1), In(null), In(), "
+            "In(['x1'])];</script></onentry></state></state></parallel>"
+        )
+    )
+    assert r.value("seen") == [True, True, True, False, False, False, False, False]

@@ -114,3 +114,57 @@ def test_datamodel_diff_records_can_be_switched_off():
     session.inject("go")
     group.run_until_idle()
     assert records and not [r for r in records if r["type"] == "datamodel"]
+
+
+def test_macrostep_returns_what_the_macrostep_did_as_data():
+    _, s = _session()
+    s.start()
+    assert s.macrostep() is None  # nothing to do: no data, no empty record
+    s.inject("go", {"k": 1})
+    step = s.macrostep()
+    assert step is not None
+    assert step.event is not None and step.event.name == "go" and step.event.data == {"k": 1}
+    assert step.internal_events == ["r1", "r2"]
+    assert [[t.source.id for t in micro.transitions] for micro in step.microsteps] == [["a"], ["b"], ["c"]]
+    assert [micro.event.name for micro in step.microsteps if micro.event] == ["go", "r1", "r2"]
+    assert [st.id for st in step.exited] == ["a", "b", "c"]
+    assert [st.id for st in step.entered] == ["b", "c", "d"]
+    assert s.datamodel.evaluate("n") == 1
+
+
+def test_the_trace_records_of_a_macrostep_are_built_from_its_steps():
+    group, s = _session()
+    records: list[dict] = []
+    group.listeners.append(records.append)
+    s.start()
+    s.inject("go")
+    step = s.macrostep()
+    macro = [r for r in records if r["type"] == "macrostep"][-1]
+    assert list(macro) == [
+        "type", "seq", "session", "time", "event", "internal_events", "transitions", "exited", "entered",
+        "configuration",
+    ]  # fmt: skip
+    assert macro["transitions"] == [
+        {"id": t.id, "source": t.source.id, "targets": [x.id for x in t.targets], "event": " ".join(t.events),
+         "file": t.file, "line": t.line}
+        for t in step.transitions
+    ]  # fmt: skip
+    assert macro["exited"] == ["a", "b", "c"] and macro["entered"] == ["b", "c", "d"]
+    micro = [r for r in records if r["type"] == "microstep"]
+    assert [r["entered"] for r in micro] == [["b"], ["c"], ["d"]]
+
+
+def test_sessions_of_one_model_share_its_plan():
+    model = model_from_string(DOC)
+    first = SessionGroup(seed=1).create_session(model)
+    first.start()
+    first.inject("go")
+    first.step_macrostep()
+    learnt = len(model.plan.configurations)
+    assert learnt >= 4  # {}, {a}, {b}, {c}, {d}
+    second = SessionGroup(seed=2).create_session(model)
+    second.start()
+    second.inject("go")
+    second.step_macrostep()
+    assert second.configuration_ids == ["d"] and len(model.plan.configurations) == learnt
+    assert second.plan is first.plan is model.plan
