@@ -136,6 +136,7 @@ def draft_page_data(draft: Draft, with_texts: bool = True) -> dict[str, Any]:
             "editor": reverse("designer-draft-editor", args=[pid]),
             "diagram": reverse("designer-draft-diagram", args=[pid]),
             "page": reverse("designer-draft-detail", args=[pid]),
+            "palette": reverse("designer-api-authoring-palette"),
             **draft_api_urls(pid),
         },
     }

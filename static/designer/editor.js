@@ -3,8 +3,11 @@
  * save draft / save as new version (conflicts shown, typed text kept), add/rename/delete files,
  * deep link ?file=PATH&line=N, "show in diagram".
  *
+ * Search/replace (Ctrl-F, Shift-Ctrl-F, Shift-Ctrl-R), go to line (Alt-G), completion (Ctrl-Space,
+ * after "<"; static/designer/completion.js) and block snippets ("Insert block").
+ *
  * Page data (json_script "editor-data", built by designer.views): {mode, readOnly, label, entry,
- *   files: {path: text|null}, urls: {self, editor, diagram, graph, lint, page, edit?, writeFile?
+ *   files: {path: text|null}, urls: {self, editor, diagram, graph, lint, page, palette?, edit?, writeFile?
  *   (POST {path, content}: new file), fileUrls? ({path: url}, PUT {content}: existing file),
  *   renameFile? (POST {path, new_path}), deleteFile? (POST {path}), setEntry? (POST {path}),
  *   saveVersion? (POST {message}; 201 version JSON, 409 {detail, latest} on a stale parent),
@@ -283,23 +286,6 @@
     body.dataset.lintReady = "1";
   }
 
-  /** A new .scxml file: an ORS document with the namespaces of the _genesys extensions. */
-  const NEW_SCXML = [
-    '<?xml version="1.0" encoding="utf-8"?>',
-    '<scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"',
-    '       xmlns:xi="http://www.w3.org/2001/XInclude"',
-    '       xmlns:queue="http://www.genesyslab.com/modules/queue"',
-    '       xmlns:dialog="http://www.genesyslab.com/modules/dialog"',
-    '       xmlns:session="http://www.genesyslab.com/modules/session"',
-    '       xmlns:ixn="http://www.genesyslab.com/modules/interaction"',
-    '       xmlns:classification="http://www.genesyslab.com/modules/classification"',
-    '       xmlns:ws="http://www.genesyslab.com/modules/ws"',
-    '       profile="ecmascript" initial="start">',
-    '  <state id="start"/>',
-    "</scxml>",
-    "",
-  ].join("\n");
-
   /* ---------- server calls ---------- */
 
   const post = (url, payload) => window.orchweb.fetchJSON(url, { method: "POST", body: payload });
@@ -401,10 +387,18 @@
     const path = (window.prompt("Path of the new file (e.g. src-gen/NewFlow.scxml or include/user/helpers.js):") || "").trim();
     if (!path) return;
     if (docs.has(path)) return say("error", path + " already exists.");
-    const content = /\.scxml$/i.test(path) ? NEW_SCXML : "";
-    const res = await post(urls.writeFile, { path: path, content: content });
+    // An empty new .scxml becomes an ORS document on the server (one template: designer.authoring.blocks.new_document).
+    const res = await post(urls.writeFile, { path: path, content: "" });
     if (!res.ok) return say("error", errorText(res));
     if (res.json.url) urls.fileUrls = Object.assign(urls.fileUrls || {}, { [res.json.path || path]: res.json.url });
+    let content = "";
+    if (res.json.size && res.json.url) {
+      try {
+        content = (await window.orchweb.getJSON(res.json.url)).content || "";
+      } catch (err) {
+        return say("error", "Added " + path + " but could not read it back: " + err.message);
+      }
+    }
     addDoc(res.json.path || path, content);
     // The first document an empty draft gets becomes its entry (the server chose it).
     if (res.json.entry && !data.entry) data.entry = res.json.entry;
@@ -475,6 +469,47 @@
     window.location.href = withParams(urls.diagram, best ? { state: best.id } : {});
   }
 
+  /* ---------- search, go to line, completion, block snippets ---------- */
+
+  let completion = null;
+
+  /** Completion and snippets come from the palette API (extension declarations and blocks). */
+  async function setupCompletion() {
+    if (!urls.palette || !window.EditorCompletion) return;
+    let palette;
+    try {
+      palette = await window.orchweb.getJSON(urls.palette);
+    } catch (err) {
+      return say("error", "Completion unavailable: " + err.message);
+    }
+    completion = window.EditorCompletion.create(palette);
+    cm.setOption("hintOptions", { hint: (editor, options) => (modeFor(current) === "xml" ? completion.hint(editor, options) : null), completeSingle: false });
+    const select = $("insert-block");
+    if (select) {
+      for (const b of completion.blocks) {
+        const opt = document.createElement("option");
+        opt.value = b.kind;
+        opt.textContent = b.label;
+        opt.title = b.help || "";
+        select.appendChild(opt);
+      }
+      select.hidden = false;
+      select.addEventListener("change", () => {
+        if (select.value) completion.insertSnippet(cm, select.value);
+        select.value = "";
+      });
+    }
+    body.dataset.completionReady = "1";
+  }
+
+  for (const [id, command] of [
+    ["editor-find", "find"],
+    ["editor-replace", "replace"],
+    ["editor-goto-line", "jumpToLine"],
+  ]) {
+    if ($(id)) $(id).addEventListener("click", () => cm.execCommand(command));
+  }
+
   /* ---------- wire up ---------- */
 
   if (data.readOnly) {
@@ -492,7 +527,13 @@
     cm.setOption("extraKeys", {
       "Ctrl-S": () => saveDraft().then((ok) => ok && say("ok", "Draft saved.")),
       "Cmd-S": () => saveDraft().then((ok) => ok && say("ok", "Draft saved.")),
+      "Ctrl-Space": "autocomplete",
+      "'<'": (editor) => {
+        editor.replaceSelection("<");
+        if (completion && modeFor(current) === "xml") editor.showHint({ completeSingle: false });
+      },
     });
+    setupCompletion();
     window.addEventListener("beforeunload", (ev) => {
       if (dirtyPaths().length) ev.preventDefault();
     });

@@ -366,7 +366,7 @@ def test_frictions_a_new_user_met_are_gone(logged_in_page: Page, shared_dir: Pat
         """() => {
           const cm = document.querySelector(".CodeMirror").CodeMirror;
           const broken = '<state id="start"><transition target="nowhere"/></state>';
-          cm.setValue(cm.getValue().replace('<state id="start"/>', broken));
+          cm.setValue(cm.getValue().replace('</scxml>', broken + '\\n</scxml>'));
         }"""
     )
     page.wait_for_function("document.body.dataset.dirty === '1'")
