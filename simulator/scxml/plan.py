@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .model import State, Transition
 
-#: most configurations memoised per model, and most event names per configuration
+#: most configurations memoised per model, event names per configuration, steps per configuration
 MAX_CONFIGURATIONS = 4096
 MAX_NAMES = 1024
 MAX_STEPS = 256
+#: most memo entries of all kinds per model: bounds the memory a hostile document can make a
+#: plan take (each entry is a few small tuples)
+MAX_ENTRIES = 100_000
 
 
 class EntryPlan:
@@ -69,9 +72,10 @@ class StepPlan:
 class Configuration:
     """A configuration (by its atomic states) and the memos that depend on it."""
 
-    __slots__ = ("atomic", "candidates", "conflicts", "eventless", "steps")
+    __slots__ = ("atomic", "candidates", "conflicts", "eventless", "plan", "steps")
 
-    def __init__(self, atomic: tuple[State, ...]):
+    def __init__(self, plan: Plan, atomic: tuple[State, ...]):
+        self.plan = plan
         self.atomic = atomic
         #: event name -> per atomic state with a match, the transitions of it and its ancestors
         #: matching the name, in selectTransitions' search order
@@ -87,7 +91,7 @@ class Configuration:
         if found is None:
             # Atomic states without a match are left out: the search order stays the same.
             found = tuple(ts for ts in (_matching(state, name) for state in self.atomic) if ts)
-            if len(self.candidates) < MAX_NAMES:
+            if len(self.candidates) < MAX_NAMES and self.plan.take_room():
                 self.candidates[name] = found
         return found
 
@@ -103,12 +107,12 @@ class Configuration:
 
     def remember_step(self, key: Transition | tuple[Transition, ...], exits: tuple[State, ...]) -> StepPlan:
         step = StepPlan(key, exits)
-        if len(self.steps) < MAX_STEPS:
+        if len(self.steps) < MAX_STEPS and self.plan.take_room():
             self.steps[key] = step
         return step
 
     def remember_conflicts(self, key: Transition | tuple[Transition, ...], filtered: tuple[Transition, ...]) -> None:
-        if len(self.conflicts) < MAX_STEPS:
+        if len(self.conflicts) < MAX_STEPS and self.plan.take_room():
             self.conflicts[key] = filtered
 
 
@@ -119,14 +123,23 @@ def _matching(state: State, name: str) -> tuple[Transition, ...]:
 class Plan:
     """Per-model memos (see the module docstring)."""
 
-    __slots__ = ("configurations", "domains", "entries")
+    __slots__ = ("configurations", "domains", "entries", "room")
 
     def __init__(self) -> None:
+        #: memo entries still allowed (MAX_ENTRIES); past it answers are computed, not kept
+        self.room = MAX_ENTRIES
         self.configurations: dict[tuple[State, ...], Configuration] = {}
         #: transition -> its domain, for transitions without history targets
         self.domains: dict[Transition, State | None] = {}
         #: transition(s) -> EntryPlan, when no history state took part
         self.entries: dict[Transition | tuple[Transition, ...], EntryPlan] = {}
+
+    def take_room(self) -> bool:
+        """Whether one more memo entry may be kept (and count it)."""
+        if self.room <= 0:
+            return False
+        self.room -= 1
+        return True
 
     def step_key(self, enabled: list[Transition]) -> Transition | tuple[Transition, ...] | None:
         """The memo key of a set of transitions, None unless the document decides every domain
@@ -148,13 +161,13 @@ class Plan:
         default_entry: frozenset[State],
         default_history_content: dict[str, tuple[Any, ...]],
     ) -> None:
-        if len(self.entries) < MAX_CONFIGURATIONS:
+        if len(self.entries) < MAX_CONFIGURATIONS and self.take_room():
             self.entries[t] = EntryPlan(entered, plain, default_entry, default_history_content)
 
     def configuration(self, atomic: tuple[State, ...]) -> Configuration:
         found = self.configurations.get(atomic)
         if found is None:
-            found = Configuration(atomic)
-            if len(self.configurations) < MAX_CONFIGURATIONS:
+            found = Configuration(self, atomic)
+            if len(self.configurations) < MAX_CONFIGURATIONS and self.take_room():
                 self.configurations[atomic] = found
         return found

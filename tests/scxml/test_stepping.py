@@ -168,3 +168,16 @@ def test_sessions_of_one_model_share_its_plan():
     second.step_macrostep()
     assert second.configuration_ids == ["d"] and len(model.plan.configurations) == learnt
     assert second.plan is first.plan is model.plan
+
+
+def test_a_plan_out_of_room_keeps_nothing_more_and_answers_the_same():
+    model = model_from_string(DOC.replace("<state", "<!-- no room --><state", 1))
+    model.plan.room = 0
+    group = SessionGroup(seed=1)
+    s = group.create_session(model)
+    s.start()
+    for _ in range(3):
+        s.inject("go")
+        group.run_until_idle(max_time=1)
+    assert s.configuration_ids == ["d"] and s.datamodel.evaluate("n") == 1
+    assert not model.plan.configurations and not model.plan.entries
