@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -55,7 +54,10 @@ from .extensions.interaction import interaction_object
 from .extensions.session import zone_now
 from .fakes import FakesProfile, load_fakes
 
-_PLATFORMS: weakref.WeakKeyDictionary[Any, OrsPlatform] = weakref.WeakKeyDictionary()
+#: a session's platform lives on the session itself (plain reference cycle, freed with it). A
+#: process-wide WeakKeyDictionary kept every session forever: its values are strong and the
+#: platform refers back to its session, so no closed simulation's memory was ever returned.
+_PLATFORM_ATTRIBUTE = "_ors_platform"
 #: at most this many __Log messages / recorded calls are kept per session (the JS memory limit
 #: does not cover Python-side records a hostile loop could pile up)
 MAX_KEPT = 10_000
@@ -90,7 +92,7 @@ def fakes_of(group: Any) -> FakesProfile:
 
 def platform_of(session: Any) -> OrsPlatform | None:
     """The platform attached to an engine session, if it runs with the ORS profile."""
-    return _PLATFORMS.get(session)
+    return getattr(session, _PLATFORM_ATTRIBUTE, None)
 
 
 def _convert_literal(attr: Attr | None, raw: str) -> Any:
@@ -155,7 +157,7 @@ class OrsPlatform(FakeEnv):
         self._assumed: set[str] = set()
         #: effects of queued events, applied when the session takes them (see deliver())
         self._on_taken: dict[int, tuple[dict[str, Any], list[Callable[[Any], None]]]] = {}
-        _PLATFORMS[session] = self
+        setattr(session, _PLATFORM_ATTRIBUTE, self)
 
     # -- FakeEnv --------------------------------------------------------------------------------
 
