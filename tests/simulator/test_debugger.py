@@ -262,8 +262,11 @@ async def test_bad_breakpoint_conditions_are_refused(sim_world):
 async def test_run_to_here_stops_at_the_state(sim_world):
     client = await start(sim_world)
 
+    blank = await client.request("run", expect="running", to=" ")
     stopped = await run_until_paused(client, to="MainWorkflow.playMain")
     unknown = await run_until_paused(client, to="No.Such.State")
+
+    assert blank["type"] == "error" and "run to must be a state id" in blank["message"]
 
     assert stopped["reason"] == "breakpoint" and stopped["hits"] == [
         {"kind": "run_to", "value": "MainWorkflow.playMain", "seq": stopped["hits"][0]["seq"]}
