@@ -187,7 +187,7 @@ def _free_path(files: dict[str, bytes], name: str) -> str:
 
 @api(
     ["GET", "POST"],
-    GET={"responses": responses({200: ProposalSerializer}, (401, 403, 404))},
+    GET={"responses": responses({200: ProposalSerializer}, (400, 401, 403, 404))},
     POST={"request": SaveScenarioSerializer, "responses": responses({201: SavedScenarioSerializer}, WRITE)},
 )
 def simulation_scenario(request: Request, simulation_id: int) -> Response:
@@ -198,7 +198,10 @@ def simulation_scenario(request: Request, simulation_id: int) -> Response:
         return _error("Only the simulation's owner can save it as a scenario.", status.HTTP_403_FORBIDDEN)
     project = simulation.version.project
     if request.method == "GET":
-        runtime = sessions.build_runtime(simulation)
+        try:
+            runtime = sessions.build_runtime(simulation)
+        except sessions.SimulationError as exc:  # e.g. the version has definition errors
+            return _error(f"This simulation cannot be replayed: {exc}")
         try:
             fakes = simulation.fakes_source or simulation.fakes or None
             name = f"recorded run {simulation.pk}"

@@ -198,3 +198,14 @@ def test_save_a_simulation_as_a_scenario_then_run_it(world: World) -> None:
         content_type="application/json",
     ).json()
     assert ran["run"]["passed"] == 1, ran["run"]["results"]
+
+
+def test_a_simulation_that_cannot_be_replayed_proposes_nothing_and_says_why(world: World) -> None:
+    files = world.v1.read_files()
+    main = files["src-gen/Main.scxml"].replace(b'target="$$_MY_PREFIX_$$.RouteToAgent"', b'target="nowhere"')
+    broken = {**files, "src-gen/Main.scxml": main}
+    version = history.create_version(world.project, broken, author=world.owner, message="broken", parent=world.v2)
+    simulation = Simulation.objects.create(owner=world.editor, version=version)
+    answer = world.client_for("editor").get(f"/api/simulations/{simulation.pk}/scenario")
+    assert answer.status_code == 400
+    assert answer.json()["detail"].startswith("This simulation cannot be replayed: ")
