@@ -199,9 +199,13 @@
           const h = frame.hits[0];
           showMessage("Breakpoint: " + h.kind + " " + h.value + " (record " + h.seq + ")");
           body.dataset.simBreakpoint = h.kind + ":" + h.value;
+        } else if (frame.reason === "idle" && snapshot) {
+          // nothing left to run by itself: say what the session waits for
+          showMessage("Run stopped: " + describeStatus(snapshot, false));
         } else if (frame.reason && frame.reason !== "pause" && frame.reason !== "not running") {
           showMessage("Run stopped: " + frame.reason);
         }
+        if (snapshot) $("sim-status").textContent = describeStatus(snapshot, false);
         body.dataset.simPaused = String(Number(body.dataset.simPaused || 0) + 1);
         answered(frame);
         break;
@@ -363,10 +367,13 @@
     $("sim-trace").appendChild(li);
   }
 
-  function renderTrace() {
-    $("sim-trace").textContent = "";
+  /** Rebuilds the trace list; `follow` keeps the latest record in view (not record #1). */
+  function renderTrace(follow) {
+    const box = $("sim-trace");
+    box.textContent = "";
     for (const r of records) appendTraceItem(r);
     $("sim-trace-count").textContent = records.length + " records";
+    if (follow) box.scrollTop = box.scrollHeight;
   }
 
   function applyFilter(li) {
@@ -381,9 +388,34 @@
 
   /* ---------- snapshot ---------- */
 
+  /**
+   * What the session is doing, in words: "waiting for your answer to queue:submit", "waiting for
+   * a timer at t=30", "finished in _composer_global_exit"... (the raw status is simStatus).
+   */
+  function describeStatus(s, running) {
+    const pending = s.pending || [];
+    const names = (list) => list.map((r) => r.module + ":" + r.action).join(", ");
+    const manual = pending.filter((r) => r.status === "manual");
+    const left = s.outcome && s.outcome.status === "abandoned" ? "the caller left · " : "";
+    if (s.status === "final") return "finished" + (s.final_state ? " in " + s.final_state : "");
+    if (s.status === "error") return "stopped on an error";
+    if (s.status === "cancelled") return "cancelled";
+    if (s.status === "created") return "not started";
+    if (running) return left + "running";
+    if (manual.length) return left + "waiting for your answer to " + names(manual);
+    if (s.internal_queue && s.internal_queue.length) return left + "internal events to process: Step";
+    if (s.external_queue && s.external_queue.length) return left + "an event is queued: Step";
+    if (s.next_timer !== null && s.next_timer !== undefined) {
+      const what = pending.length ? " (" + names(pending) + " answers then)" : "";
+      return left + "waiting for a timer at t=" + Number(s.next_timer).toFixed(3) + what;
+    }
+    return left + "waiting for an event (inject one)";
+  }
+
   function renderSnapshot(s) {
     snapshot = s;
-    $("sim-status").textContent = s.status + (s.final_state ? " (" + s.final_state + ")" : "") + (s.idle ? " · idle" : "");
+    if (s.running !== undefined) body.dataset.simRunning = s.running ? "1" : "0";
+    $("sim-status").textContent = describeStatus(s, body.dataset.simRunning === "1");
     $("sim-outcome").textContent = s.outcome ? s.outcome.status + (s.outcome.target ? " → " + s.outcome.target : "") : "";
     $("sim-clock").textContent = Number(s.time).toFixed(3) + (s.next_timer !== null && s.next_timer !== undefined ? " (next timer " + Number(s.next_timer).toFixed(3) + ")" : "");
     if (view) view.highlight(s.configuration);

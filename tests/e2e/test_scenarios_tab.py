@@ -9,6 +9,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
+from designer import history
 from designer.models import Project
 from simulator.models import Simulation
 from tests.e2e.test_designer import make_demo_user_owner
@@ -121,3 +122,37 @@ def test_save_a_manual_simulation_as_a_scenario_and_run_it(logged_in_page: Page)
     row = page.locator("tr[data-source^='scenarios/recorded-run-']")
     expect(row.locator(".designer-verdict")).to_have_text("PASS")
     expect(page.locator("#tests-summary")).to_contain_text("1/1 scenarios pass")
+
+
+def trace_follows_the_latest_record(page: Page) -> bool:
+    return page.evaluate(
+        "() => { const b = document.getElementById('sim-trace');"
+        " return b.scrollHeight > b.clientHeight && b.scrollTop + b.clientHeight >= b.scrollHeight - 30; }"
+    )
+
+
+def test_the_simulation_page_says_what_the_session_waits_for_and_the_trace_follows(logged_in_page: Page) -> None:
+    """Frictions of issue 14: the status says what happened, the trace follows the latest record."""
+    page = logged_in_page
+    project = new_starter_project(page)
+    files = project.latest_version.read_files()
+    files["fakes/manual.json"] = b'{"rules": [{"module": "queue", "action": "submit", "manual": true}]}'
+    version = history.create_version(project, files, author=None, message="manual", parent=project.latest_version)
+    page.goto(f"/versions/{version.pk}/simulate/?fakes=fakes/manual.json")
+    page.get_by_role("button", name="Start simulation").click()
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function("document.body.dataset.simPending === 'queue:submit'")
+    expect(page.locator("#sim-message")).to_have_text("Run stopped: waiting for your answer to queue:submit")
+    expect(page.locator("#sim-status")).to_have_text("waiting for your answer to queue:submit")
+
+    page.locator("#sim-inject-panel summary").click()
+    page.get_by_role("button", name="Caller hangs up").click()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_function("document.body.dataset.simStatus === 'final'")
+    expect(page.locator("#sim-status")).to_have_text(re.compile(r"^finished in "))
+    expect(page.locator("#sim-outcome")).to_contain_text("abandoned")
+    page.reload()  # the whole trace comes back at once: the list shows its end, not record #1
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    page.wait_for_function("document.getElementById('sim-trace').children.length > 20")
+    assert trace_follows_the_latest_record(page)
