@@ -97,12 +97,6 @@
       return;
     }
     window.diagramView = view; // handy from the browser console and for tests
-    $("diagram-search").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      const found = await view.search($("diagram-query").value);
-      $("diagram-search-result").textContent = found ? found : "No state matches.";
-      body.dataset.searchResult = found || "";
-    });
     $("diagram-fit").addEventListener("click", () => view.fit());
     $("diagram-zoom-in").addEventListener("click", () => view.zoomAt(el.clientWidth / 2, el.clientHeight / 2, 1.25));
     $("diagram-zoom-out").addEventListener("click", () => view.zoomAt(el.clientWidth / 2, el.clientHeight / 2, 0.8));
@@ -121,7 +115,7 @@
     });
     const wanted = new URLSearchParams(window.location.search).get("state");
     if (wanted) {
-      $("diagram-query").value = wanted;
+      if (view.searchInput) view.searchInput.value = wanted;
       const found = await view.search(wanted);
       body.dataset.searchResult = found || "";
     }

@@ -1,7 +1,10 @@
 /*
  * orchweb statechart diagram: draws a Graph JSON (the Graph schema of /api/schema/, built by
  * simulator/scxml/graph.py) as SVG, laid out by ELK (vendored elkjs, layered algorithm, hierarchy
- * handled in one run so transitions crossing compound states are routed too).
+ * handled in one run so transitions crossing compound states are routed too). ELK runs in a Web
+ * Worker (the page loads vendor/elkjs/elk-api.js with data-elk-worker="<elk-worker.min.js URL>"),
+ * so a large layout never freezes the page; layouts are cached by a hash of ELK's input, in memory
+ * and in sessionStorage (el.dataset.layoutSource = "worker" | "cache").
  *
  * Reusable by the designer pages and the simulator page:
  *
@@ -12,12 +15,17 @@
  *   view.animateTransition("t3");              // pulse the last transition taken
  *   view.setBreakpoints(["stateA"]);           // dashed red outline on states with a breakpoint
  *   view.search("Entry1"); view.fit(); view.centerOn(id); view.collapse(id); view.expand(id);
+ *   view.findAll("queue:submit"); view.searchNext(); view.searchPrevious(); // the search bar's steps
  *   Diagram.diff(graphA, graphB) -> {states: {id: "added|removed|changed"}, transitions: {...}, graph}
  *
  * Transitions may be given by id ("t3", as in the graph JSON and the engine's trace records) or as
  * a trace transition object ({id} or {file, line}). States hidden in a collapsed compound state
  * mark their collapsed ancestor. onStateClick(state, event) / onEdgeClick(transition, event)
  * receive the graph JSON objects (so a page can toggle breakpoints or jump to file:line).
+ *
+ * Every view has a search bar (opts.searchBar === false leaves it out): states, events, conds and
+ * extension calls, next / previous and a count (el.dataset.searchCount, searchIndex; the current
+ * match's id in document.body.dataset.searchResult).
  *
  * Readiness for tests: el.dataset.diagramReady = "1" and el.dataset.stateCount (drawn states)
  * after every layout; document.body gets the same flags.
@@ -96,6 +104,68 @@
     return lines.join("\n");
   }
 
+  /* ---------- ELK in a Web Worker, results cached by content hash ---------- */
+
+  let elk = null;
+  /** The page's one ELK, running in a Web Worker (the page script tag names the worker's URL). */
+  function elkInstance() {
+    if (!elk) {
+      const tag = document.querySelector("script[data-elk-worker]");
+      if (!tag) throw new Error("the page does not load vendor/elkjs/elk-api.js with data-elk-worker");
+      elk = new global.ELK({ workerUrl: tag.dataset.elkWorker });
+    }
+    return elk;
+  }
+
+  /** 53-bit string hash (cyrb53): the layout cache key of an ELK input. */
+  function hashText(str) {
+    let h1 = 0xdeadbeef;
+    let h2 = 0x41c6ce57;
+    for (let i = 0; i < str.length; i++) {
+      const ch = str.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  }
+
+  const LAYOUT_CACHE_PREFIX = "orchweb.layout.";
+  const layoutCache = new Map(); // this page's layouts; sessionStorage keeps them across pages of the tab
+
+  /**
+   * Lays out an ELK graph: from the cache when the same input (same graph, sizes, collapsed
+   * states, options) was laid out before in this tab, else in the worker. Resolves to
+   * {result, source: "cache"|"worker"}.
+   */
+  async function runLayout(elkGraph) {
+    const input = JSON.stringify(elkGraph);
+    const key = LAYOUT_CACHE_PREFIX + hashText(input) + "." + input.length;
+    let cached = layoutCache.get(key);
+    if (!cached) {
+      try {
+        const stored = global.sessionStorage && global.sessionStorage.getItem(key);
+        if (stored) cached = JSON.parse(stored);
+      } catch (err) {
+        cached = null; // storage unavailable or a stale entry: lay out again
+      }
+    }
+    if (cached) {
+      layoutCache.set(key, cached);
+      return { result: JSON.parse(JSON.stringify(cached)), source: "cache" };
+    }
+    const result = await elkInstance().layout(elkGraph);
+    const text = JSON.stringify(result);
+    layoutCache.set(key, JSON.parse(text));
+    try {
+      if (global.sessionStorage) global.sessionStorage.setItem(key, text);
+    } catch (err) {
+      // Over the storage quota: the memory cache still serves this page.
+    }
+    return { result: result, source: "worker" };
+  }
+
   /** Indexes a graph: states by id, children order, transitions by id and by source. */
   function indexGraph(graph) {
     const states = new Map();
@@ -156,8 +226,8 @@
       this.transform = { x: 0, y: 0, k: 1 };
       this.stateEls = new Map();
       this.edgeEls = new Map();
-      this.elk = new global.ELK();
-      this.marks = { active: [], visitedStates: [], visitedTransitions: [], breakpoints: [], found: null };
+      this.marks = { active: [], visitedStates: [], visitedTransitions: [], breakpoints: [], found: null, foundTransition: null };
+      this.matches = { query: "", list: [], index: -1 };
       this._buildChrome();
     }
 
@@ -194,7 +264,63 @@
       this.tooltip.className = "dg-tooltip";
       this.tooltip.hidden = true;
       this.el.appendChild(this.tooltip);
+      if (this.opts.searchBar !== false) this._buildSearchBar();
       this._bindPanZoom();
+    }
+
+    /** The search bar over the diagram: query, previous / next, "n / count". */
+    _buildSearchBar() {
+      const bar = document.createElement("form");
+      bar.className = "dg-searchbar";
+      bar.setAttribute("role", "search");
+      const input = document.createElement("input");
+      input.type = "search";
+      input.placeholder = "Find state, event, cond, queue:submit…";
+      input.setAttribute("aria-label", "Search the diagram");
+      const button = (label, symbol, step) => {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = symbol;
+        b.title = label;
+        b.setAttribute("aria-label", label);
+        b.addEventListener("click", () => this._searchStep(input.value, step));
+        return b;
+      };
+      const count = document.createElement("span");
+      count.className = "dg-search-count";
+      count.setAttribute("role", "status");
+      bar.append(input, button("Previous match", "▲", -1), button("Next match", "▼", 1), count);
+      bar.addEventListener("submit", (ev) => ev.preventDefault());
+      input.addEventListener("keydown", (ev) => {
+        if (ev.key !== "Enter") return;
+        ev.preventDefault();
+        this._searchStep(input.value, ev.shiftKey ? -1 : 1);
+      });
+      // Typing a new query recounts at once (the first match is shown on Enter / next).
+      input.addEventListener("input", () => this.findAll(input.value) && this._showCount());
+      this.searchInput = input;
+      this.searchCount = count;
+      this.el.appendChild(bar);
+    }
+
+    async _searchStep(query, step) {
+      if (query !== this.matches.query) {
+        const list = this.findAll(query);
+        // A query naming a state (its id, or its id without the Composer prefix) starts there.
+        const best = this._bestStateId(query);
+        const at = best ? list.findIndex((m) => m.kind === "state" && m.id === best) : -1;
+        this.matches.index = at >= 0 ? at - step : step > 0 ? -1 : 0;
+      }
+      await (step > 0 ? this.searchNext() : this.searchPrevious());
+    }
+
+    _showCount() {
+      const m = this.matches;
+      const text = !m.query.trim() ? "" : m.list.length ? (m.index >= 0 ? m.index + 1 + " / " : "") + m.list.length : "no match";
+      if (this.searchCount) this.searchCount.textContent = text;
+      this.el.dataset.searchCount = String(m.list.length);
+      this.el.dataset.searchIndex = String(m.index + 1);
+      return true;
     }
 
     /* ---------- layout ---------- */
@@ -357,12 +483,12 @@
       return root;
     }
 
-    /** Runs ELK and redraws; resolves when drawn. */
+    /** Runs ELK (in its Web Worker, or from the cache) and redraws; resolves when drawn. */
     async layout() {
       this.el.dataset.diagramReady = "0";
       document.body.dataset.diagramReady = "0";
-      const elkGraph = this._elkGraph();
-      const result = await this.elk.layout(elkGraph);
+      const { result, source } = await runLayout(this._elkGraph());
+      this.el.dataset.layoutSource = document.body.dataset.layoutSource = source;
       this._draw(result);
       this._applyMarks();
       this.el.dataset.diagramReady = "1";
@@ -740,17 +866,19 @@
       else await this.collapse(id);
     }
 
-    /** Finds a state by id (exact, then suffix, then substring), expands its ancestors, marks and centres it. */
-    async search(query) {
+    /** The state a query names: its id, its id after a prefix, case-insensitively (or containing it). */
+    _bestStateId(query, substring) {
       const q = (query || "").trim();
       if (!q) return null;
       const ids = this.graph.states.map((s) => s.id);
       const lower = q.toLowerCase();
-      const id =
-        ids.find((i) => i === q) ||
-        ids.find((i) => i.endsWith("." + q)) ||
-        ids.find((i) => i.toLowerCase() === lower) ||
-        ids.find((i) => i.toLowerCase().includes(lower));
+      if (substring) return ids.find((i) => i.toLowerCase().includes(lower)) || null;
+      return ids.find((i) => i === q) || ids.find((i) => i.endsWith("." + q)) || ids.find((i) => i.toLowerCase() === lower) || null;
+    }
+
+    /** Finds a state by id (exact, then suffix, then substring), expands its ancestors, marks and centres it. */
+    async search(query) {
+      const id = this._bestStateId(query) || this._bestStateId(query, true);
       if (!id) return null;
       const hidden = ancestors(id, this.idx.states).filter((a) => this.collapsed.has(a));
       if (hidden.length) {
@@ -758,9 +886,73 @@
         await this.layout();
       }
       this.marks.found = id;
+      this.marks.foundTransition = null;
       this._applyMarks();
       this.centerOn(id);
       return id;
+    }
+
+    /**
+     * Every match of `query` (case-insensitive substring), in document order: states by id and by
+     * the extension calls of their onentry/onexit (`queue:submit`), transitions by event, cond
+     * and extension calls. Each match is {kind: "state"|"transition", id, state (the state to show),
+     * what (the matched text)}. Resets the current match.
+     */
+    findAll(query) {
+      const q = (query || "").trim().toLowerCase();
+      const list = [];
+      if (q) {
+        const has = (text) => Boolean(text) && String(text).toLowerCase().includes(q);
+        const calls = (actions) => (actions || []).map(actionName).find(has);
+        const bySource = new Map();
+        for (const t of this.graph.transitions) bySource.set(t.source, (bySource.get(t.source) || []).concat([t]));
+        for (const s of this.graph.states) {
+          const what = has(s.id) ? s.id : calls(s.actions);
+          if (what) list.push({ kind: "state", id: s.id, state: s.id, what: what });
+          for (const t of bySource.get(s.id) || []) {
+            const tw = [t.event, t.cond].find(has) || calls(t.actions);
+            if (tw) list.push({ kind: "transition", id: t.id, state: t.source, what: tw });
+          }
+        }
+      }
+      this.matches = { query: query || "", list: list, index: -1 };
+      this._showCount();
+      return list;
+    }
+
+    searchNext() {
+      return this._goToMatch(this.matches.index + 1);
+    }
+
+    searchPrevious() {
+      return this._goToMatch(this.matches.index - 1);
+    }
+
+    /** Shows match `i` (wrapping): expands its collapsed ancestors, marks and centres it. */
+    async _goToMatch(i) {
+      const m = this.matches;
+      if (!m.list.length) {
+        this.marks.found = this.marks.foundTransition = null;
+        this._applyMarks();
+        this._showCount();
+        document.body.dataset.searchResult = "";
+        return null;
+      }
+      m.index = ((i % m.list.length) + m.list.length) % m.list.length;
+      const match = m.list[m.index];
+      const hidden = ancestors(match.state, this.idx.states).filter((a) => this.collapsed.has(a));
+      if (match.kind === "transition" && this.collapsed.has(match.state)) hidden.push(match.state);
+      if (hidden.length) {
+        hidden.forEach((a) => this.collapsed.delete(a));
+        await this.layout();
+      }
+      this.marks.found = match.kind === "state" ? match.id : null;
+      this.marks.foundTransition = match.kind === "transition" ? match.id : null;
+      this._applyMarks();
+      this.centerOn(match.state);
+      this._showCount();
+      document.body.dataset.searchResult = match.id;
+      return match;
     }
 
     /* ---------- simulator API ---------- */
@@ -794,7 +986,7 @@
       this._setClass("dg-active", stateEls(m.active));
       this._setClass("dg-visited", stateEls(m.visitedStates).concat(edgeEls(m.visitedTransitions)));
       this._setClass("dg-breakpoint", stateEls(m.breakpoints));
-      this._setClass("dg-found", m.found ? stateEls([m.found]) : []);
+      this._setClass("dg-found", (m.found ? stateEls([m.found]) : []).concat(m.foundTransition ? edgeEls([m.foundTransition]) : []));
       const heat = m.heat || { states: {}, transitions: {} };
       const most = Math.max(1, ...Object.values(heat.states), ...Object.values(heat.transitions));
       const level = (n) => (n <= 0 ? 0 : Math.min(3, Math.ceil((3 * n) / most)));

@@ -74,8 +74,8 @@ def add_block(
 
 def select_state(page: Page, state_id: str, local_id: str | None = None) -> None:
     """Find a state with the diagram's search and click it; the inspector shows its local id."""
-    page.get_by_label("Search a state by id").fill(state_id)
-    page.get_by_role("button", name="Find").click()
+    page.get_by_label("Search the diagram").fill(state_id)
+    page.get_by_label("Search the diagram").press("Enter")
     page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(state_id)}")
     page.locator(f'#diagram [data-state-id="{state_id}"] > .dg-label').click()
     page.wait_for_function(f"document.body.dataset.selection === {json.dumps('state:' + (local_id or state_id))}")

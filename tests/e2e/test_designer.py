@@ -84,8 +84,8 @@ def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
     badge = page.locator(f'[data-state-id="{submit["id"]}"] .dg-badge[data-module="queue"][data-action="submit"]')
     expect(badge).to_have_count(1)
     # Hovering the badge shows the action's attribute expressions.
-    page.get_by_label("Search a state by id").fill(submit["id"])
-    page.get_by_role("button", name="Find").click()
+    page.get_by_label("Search the diagram").fill(submit["id"])
+    page.get_by_label("Search the diagram").press("Enter")
     page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(submit['id'])}")
     badge.hover()
     tooltip = page.locator("#diagram .dg-tooltip")
@@ -95,10 +95,10 @@ def test_a_user_imports_reads_the_diagram_edits_saves_and_sees_the_visual_diff(
     page.wait_for_function("document.body.dataset.lintReady === '1'")
     save_screenshot(page, "designer-diagram")
 
-    # Search a state by id, then click it: the source opens at its line.
+    # Search a state by id (the diagram's search bar), then click it: the source opens at its line.
     target = next(s for s in graph["states"] if s["file"] == WORKFLOW and s["id"].endswith("TargetBySkill1"))
-    page.get_by_label("Search a state by id").fill("TargetBySkill1")
-    page.get_by_role("button", name="Find").click()
+    page.get_by_label("Search the diagram").fill("TargetBySkill1")
+    page.get_by_label("Search the diagram").press("Enter")
     page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(target['id'])}")
     expect(page.locator(f'[data-state-id="{target["id"]}"]')).to_have_class(re.compile(r"\bdg-found\b"))
     page.locator(f'[data-state-id="{target["id"]}"] > .dg-label').click()
@@ -237,8 +237,8 @@ def test_the_diagram_collapses_a_compound_state_and_search_finds_a_hidden_state_
     assert size["h"] * fitted <= box["height"] and size["w"] * fitted <= box["width"]
 
     hidden = states[block]["children"][0]
-    page.get_by_label("Search a state by id").fill(hidden)
-    page.get_by_role("button", name="Find").click()
+    page.get_by_label("Search the diagram").fill(hidden)
+    page.get_by_label("Search the diagram").press("Enter")
     page.wait_for_function(f"document.body.dataset.searchResult === {json.dumps(hidden)}")
     assert page.evaluate("document.body.dataset.stateCount") == str(total)
     expect(page.locator(f'[data-state-id="{hidden}"]')).to_have_class(re.compile(r"\bdg-found\b"))

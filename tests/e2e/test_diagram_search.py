@@ -1,0 +1,112 @@
+"""The shared diagram (static/orchweb/diagram.js) in the browser: its search bar finds states,
+events, conds and extension calls with a count and next / previous, on the designer's diagram and
+on the simulation page; ELK lays the chart out in a Web Worker and a second view of the same chart
+comes from the layout cache."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_designer import graph_of, import_sample, make_demo_user_owner, wait_for_diagram
+from tests.e2e.test_simulator import open_simulation_of_the_sample
+
+
+def expected_matches(graph: dict, query: str) -> list[str]:
+    """Ids the search should find, in its order: each state, then the transitions leaving it."""
+    q = query.lower()
+
+    def calls(actions: list[dict]) -> bool:
+        return any(q in f"{a.get('module') or a.get('namespace') or '?'}:{a['action']}".lower() for a in actions)
+
+    out = []
+    for state in graph["states"]:
+        if q in state["id"].lower() or calls(state.get("actions") or []):
+            out.append(state["id"])
+        for t in graph["transitions"]:
+            if t["source"] == state["id"] and (
+                q in (t.get("event") or "").lower() or q in (t.get("cond") or "").lower() or calls(t["actions"])
+            ):
+                out.append(t["id"])
+    return out
+
+
+def search(page: Page, query: str) -> None:
+    page.get_by_label("Search the diagram").fill(query)
+    page.get_by_label("Search the diagram").press("Enter")
+
+
+def index(page: Page) -> str:
+    return page.evaluate("document.getElementById('diagram').dataset.searchIndex")
+
+
+def test_diagram_search_counts_and_steps_through_extension_calls_events_and_conds_laid_out_in_a_worker(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    version = project.latest_version
+    page.goto(f"/versions/{version.pk}/diagram/")
+    wait_for_diagram(page)
+    # ELK ran in its worker (the worker script was fetched; the page never ran ELK itself).
+    assert page.evaluate("document.body.dataset.layoutSource") == "worker"
+    assert page.evaluate("performance.getEntriesByType('resource').some(e => e.name.includes('elk-worker'))"), (
+        "the ELK worker script was not loaded"
+    )
+    assert page.evaluate("typeof window.ELK === 'function' && !document.querySelector('script[src*=\"elk.bundled\"]')")
+    assert int(page.evaluate("document.body.dataset.stateCount")) > 0
+
+    graph = graph_of(page, version.pk)
+    calls = expected_matches(graph, "queue:submit")
+    assert len(calls) >= 1
+    search(page, "queue:submit")
+    count = page.locator(".dg-search-count")
+    expect(count).to_have_text(f"1 / {len(calls)}")
+    assert page.evaluate("document.body.dataset.searchResult") == calls[0]
+    expect(page.locator(f'[data-state-id="{calls[0]}"], [data-transition-id="{calls[0]}"]').first).to_have_class(
+        re.compile(r"\bdg-found\b")
+    )
+
+    # An event name: next / previous step through the matches and wrap around.
+    events = expected_matches(graph, "queue.submit.done")
+    assert len(events) >= 2
+    search(page, "queue.submit.done")
+    expect(count).to_have_text(f"1 / {len(events)}")
+    page.get_by_role("button", name="Next match").click()
+    expect(count).to_have_text(f"2 / {len(events)}")
+    assert page.evaluate("document.body.dataset.searchResult") == events[1]
+    expect(page.locator(f'.dg-found[data-transition-id="{events[1]}"]').first).to_be_attached()
+    page.get_by_role("button", name="Previous match").click()
+    page.get_by_role("button", name="Previous match").click()
+    expect(count).to_have_text(f"{len(events)} / {len(events)}")
+    assert page.evaluate("document.body.dataset.searchResult") == events[-1]
+
+    # A cond (request correlation, as Composer writes it) and a query that finds nothing.
+    conds = expected_matches(graph, "_event.data.requestid")
+    search(page, "_event.data.requestid")
+    expect(count).to_have_text(f"1 / {len(conds)}" if conds else "no match")
+    search(page, "no such thing anywhere")
+    expect(count).to_have_text("no match")
+
+    # The same chart again in this tab: drawn from the layout cache, not laid out again.
+    page.reload()
+    wait_for_diagram(page)
+    assert page.evaluate("document.body.dataset.layoutSource") == "cache"
+
+
+def test_the_simulation_page_diagram_has_the_same_search(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    page.wait_for_function("document.body.dataset.diagramReady === '1'")
+    graph = page.evaluate("window.simulationDiagram.graph")
+    search(page, "queue:submit")
+    calls = expected_matches(graph, "queue:submit")
+    assert calls
+    expect(page.locator("#sim-diagram .dg-search-count")).to_have_text(f"1 / {len(calls)}")
+    assert page.evaluate("document.getElementById('sim-diagram').dataset.searchCount") == str(len(calls))
+    expect(page.locator("#sim-diagram .dg-found").first).to_be_attached()
