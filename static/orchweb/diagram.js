@@ -487,10 +487,12 @@
     async layout() {
       this.el.dataset.diagramReady = "0";
       document.body.dataset.diagramReady = "0";
+      const started = performance.now();
       const { result, source } = await runLayout(this._elkGraph());
       this.el.dataset.layoutSource = document.body.dataset.layoutSource = source;
       this._draw(result);
       this._applyMarks();
+      this.el.dataset.layoutMs = String(Math.round(performance.now() - started)); // measure, lay out, draw
       this.el.dataset.diagramReady = "1";
       this.el.dataset.stateCount = String(this.stateEls.size);
       document.body.dataset.diagramReady = "1";
