@@ -3,7 +3,8 @@
 - Expected refusals (Http404, PermissionDenied, an unknown URL) render the site's own 404/403 page
   (templates/404.html, 403.html) even with DEBUG on, where Django would show its technical page;
   Django's request logger writes them as one line ("Forbidden: /path"), never a traceback.
-- API clients (an /api/ path, or JSON accepted and HTML not) get JSON errors, never an HTML page:
+- API clients (an /api/ path, or JSON accepted and HTML not) get JSON errors, never an HTML page
+  or an empty body:
   `{"detail": ...}` with 404/403, 503 when the database cannot be reached (logged as one line,
   naming no host), 500 for anything else (logged with its traceback: that one is a bug).
 """
@@ -51,9 +52,15 @@ class ErrorPagesMiddleware:
         if response.status_code == 404 and getattr(request, "resolver_match", None) is None:
             # No URL matched: Django answered from outside every view (a technical page in DEBUG).
             return refusal_response(request, 404)
-        if response.status_code >= 500 and is_api_client(request) and "json" not in response.get("Content-Type", ""):
-            # An error raised outside a view (a middleware's response phase) came back as HTML.
-            return JsonResponse({"detail": "Internal server error."}, status=response.status_code)
+        if response.status_code >= 400 and is_api_client(request) and "json" not in response.get("Content-Type", ""):
+            # An error answered as HTML or with no body (Django's 400/405/500 handling, a view's
+            # bare HttpResponseBadRequest): API clients always get JSON with the same status.
+            detail = "Internal server error." if response.status_code >= 500 else f"{response.reason_phrase}."
+            answer = JsonResponse({"detail": detail}, status=response.status_code)
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if header in response:
+                    answer[header] = response[header]
+            return answer
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

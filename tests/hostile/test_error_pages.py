@@ -103,3 +103,13 @@ def test_the_api_answers_json_503_when_the_database_is_down() -> None:
     assert json.loads(answer["body"]) == {"detail": "The database is not reachable; try again shortly."}
     assert "db-host.invalid" not in answer["body"]
     assert "Traceback" not in result.stderr
+
+
+def test_an_api_client_gets_json_for_an_error_django_answers_with_an_empty_page(world: World) -> None:
+    # Django's View answers a method it does not serve with an empty text/html 405.
+    response = world.client_for("owner").post("/api/docs/")
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Method Not Allowed."}
+    assert response["Allow"] == "GET, HEAD, OPTIONS"

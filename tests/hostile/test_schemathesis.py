@@ -1,0 +1,82 @@
+"""schemathesis (`--checks all`) against a live server's /api/schema/: the API does what its
+OpenAPI schema says, for generated valid and invalid requests, with 0 failures.
+
+A Daphne process on the test database, a user with an API token owning one project; schemathesis
+runs in a subprocess, bounded in examples and time (deterministic seed).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+
+from designer import history
+from designer.models import Membership, Project, Role, Team
+from designer.starters import load_starter
+from tests.hostile.conftest import server_env
+from tests.servers import ARTIFACTS, daphne_server
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+MAX_EXAMPLES = "5"
+MAX_SECONDS = "90"
+
+
+def owner_token() -> str:
+    """A user owning a team and a project with one version; their API token."""
+    user = get_user_model().objects.create_user("schema-owner", password="pw-schema-owner-1")
+    team = Team.objects.create(name="Schema")
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    project = Project.objects.create(team=team, name="Starter", created_by=user)
+    files, entry = load_starter("basic")
+    history.create_version(project, files, author=user, message="starter", parent=None, entry=entry)
+    return Token.objects.create(user=user).key
+
+
+@pytest.mark.xfail(
+    reason="the schema does not yet document every answer: 37 failures with --max-time 240 on 2026-12-05 "
+    "(ST202 schema-valid request rejected 23, ST201 schema-violating request accepted 4, ST108 response "
+    "violates schema 1, ST301 deleted resource still available 1; the ST104/ST109 empty 400s are fixed). "
+    "Remove this marker when the API schema work lands and the run is clean.",
+    strict=False,
+)
+def test_schemathesis_finds_no_failure(transactional_db: None) -> None:
+    if not SCHEMATHESIS.exists():
+        pytest.fail("schemathesis is not installed: pip install -r requirements-dev.txt")
+    token = owner_token()
+    ARTIFACTS.mkdir(exist_ok=True)
+    report = ARTIFACTS / f"schemathesis-{os.getpid()}.txt"
+    with daphne_server("schemathesis", server_env()) as server:
+        result = subprocess.run(
+            [
+                str(SCHEMATHESIS),
+                "run",
+                f"{server.url}/api/schema/",
+                "--checks",
+                "all",
+                "--header",
+                f"Authorization: Token {token}",
+                "--max-examples",
+                MAX_EXAMPLES,
+                "--max-time",
+                MAX_SECONDS,
+                "--seed",
+                "1",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "30",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=int(MAX_SECONDS) + 120,
+            env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
+        )
+    report.write_text(result.stdout + result.stderr)
+    tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+    assert result.returncode == 0, f"schemathesis failed (full output in {report}):\n{tail}"
