@@ -74,6 +74,7 @@ def test_schemathesis_finds_no_failure(transactional_db: None) -> None:
             ],
             capture_output=True,
             text=True,
+            cwd=ARTIFACTS,  # schemathesis keeps a .schemathesis/ folder in its working directory
             timeout=int(MAX_SECONDS) + 120,
             env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"},
         )
