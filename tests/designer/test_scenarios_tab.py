@@ -209,3 +209,12 @@ def test_a_simulation_that_cannot_be_replayed_proposes_nothing_and_says_why(worl
     answer = world.client_for("editor").get(f"/api/simulations/{simulation.pk}/scenario")
     assert answer.status_code == 400
     assert answer.json()["detail"].startswith("This simulation cannot be replayed: ")
+
+
+def test_a_share_link_reads_the_stored_verdicts_but_neither_runs_nor_replays(world: World) -> None:
+    world.client_for("viewer").post(f"/versions/{world.v2.pk}/tests/")
+    share = world.client_for("share")
+    page = share.get(f"/versions/{world.v2.pk}/tests/").content.decode()
+    assert "1/1 scenarios pass" in page
+    assert "Run all" not in page and "/tests/replay/" not in page
+    assert share.post(f"/versions/{world.v2.pk}/tests/").status_code == 403
