@@ -73,11 +73,19 @@
     summary(result);
     const view = await Diagram.render(el, result.graph, { status: result, onStateClick: jump, onEdgeClick: jump });
     window.diagramView = view;
-    // Open on the first change (document order), not on the start of the chart.
-    const first =
-      result.graph.states.find((st) => result.states[st.id]) ||
-      result.graph.states.find((st) => result.graph.transitions.some((t) => result.transitions[t.id] && t.source === st.id));
-    if (first) view.centerOn(view._effective(first.id));
+    // Open on the first change (document order): a changed state, or a changed transition's own
+    // drawing (centring on its source could show only the empty frame of a large compound state).
+    for (const st of result.graph.states) {
+      if (result.states[st.id]) {
+        view.centerOn(view._effective(st.id));
+        break;
+      }
+      const t = result.graph.transitions.find((x) => x.source === st.id && result.transitions[x.id]);
+      if (t) {
+        if (!view.centerOnTransition(t.id)) view.centerOn(view._effective(st.id));
+        break;
+      }
+    }
     if ($("diagram-fit")) $("diagram-fit").addEventListener("click", () => view.fit());
     if (el.dataset.fileDiffUrl && $("diff-files")) {
       try {

@@ -374,8 +374,13 @@
         this.boxes.set(s.id, box);
         const node = { id: "n:" + s.id, width: box.w, height: box.h, labels: [], children: [], edges: [] };
         if (this._isCompound(s)) {
+          // A wrapper (Composer's IPD plumbing: one compound child beside leaves) hugs its child, so
+          // nested wrappers do not draw as a stack of empty bands.
+          const inner = s.children.map((c) => states.get(c)).filter(Boolean);
+          const wrapper = inner.filter((c) => this._isCompound(c)).length === 1 && inner.length <= 2;
+          const pad = wrapper ? 3 : 12;
           node.layoutOptions = {
-            "elk.padding": "[top=" + (box.h + 6) + ",left=12,bottom=12,right=12]",
+            "elk.padding": "[top=" + (box.h + (wrapper ? 2 : 6)) + ",left=" + pad + ",bottom=" + pad + ",right=" + pad + "]",
             "elk.nodeSize.constraints": "MINIMUM_SIZE",
             "elk.nodeSize.minimum": "(" + box.w + "," + (box.h + 20) + ")",
           };
@@ -835,9 +840,34 @@
       const g = start && this.stateEls.get(this._effective(start));
       if (!g) return this.fitWidth();
       const b = g.getBBox();
-      const k = 0.8;
-      this.transform = { k: k, x: (r.width || 800) / 2 - (b.x + b.width / 2) * k, y: 40 - b.y * k };
+      const w = r.width || 800;
+      // The main flow from its left edge (a centred start cut off the branches on the left), unless
+      // that would push the start itself out of view.
+      const shape = this.stateEls.get(main.id).querySelector(".dg-shape") || this.stateEls.get(main.id);
+      const mb = shape.getBBox();
+      const k = Math.min(0.8, Math.max(0.6, (w - 20) / Math.max(mb.width, 1)));
+      let x = w / 2 - (b.x + b.width / 2) * k;
+      if (mb.width * k <= w - 20) x = w / 2 - (mb.x + mb.width / 2) * k;
+      else if ((b.x + b.width) * k + 10 - mb.x * k <= w - 10) x = 10 - mb.x * k;
+      this.transform = { k: k, x: x, y: 40 - b.y * k };
       this._applyTransform();
+    }
+
+    /** Centres the view on a transition's drawing (its edge and label), at a legible zoom. */
+    centerOnTransition(id) {
+      const els = this.edgeEls.get(id) || [];
+      if (!els.length) return false;
+      const boxes = els.map((e) => e.getBBox()).filter((b) => b.width || b.height);
+      if (!boxes.length) return false;
+      const x0 = Math.min(...boxes.map((b) => b.x));
+      const y0 = Math.min(...boxes.map((b) => b.y));
+      const x1 = Math.max(...boxes.map((b) => b.x + b.width));
+      const y1 = Math.max(...boxes.map((b) => b.y + b.height));
+      const r = this.svg.getBoundingClientRect();
+      const k = Math.min(Math.max(this.transform.k, 0.9), ((r.width || 800) - 40) / Math.max(x1 - x0, 1), ((r.height || 600) - 40) / Math.max(y1 - y0, 1));
+      this.transform = { k: Math.max(k, 0.3), x: (r.width || 800) / 2 - ((x0 + x1) / 2) * Math.max(k, 0.3), y: (r.height || 600) / 2 - ((y0 + y1) / 2) * Math.max(k, 0.3) };
+      this._applyTransform();
+      return true;
     }
 
     /** Centres the view on a state, at a legible zoom. */

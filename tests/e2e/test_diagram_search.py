@@ -59,6 +59,33 @@ def test_diagram_search_counts_and_steps_through_extension_calls_events_and_cond
     assert page.evaluate("typeof window.ELK === 'function' && !document.querySelector('script[src*=\"elk.bundled\"]')")
     assert int(page.evaluate("document.body.dataset.stateCount")) > 0
 
+    # The first view of this large chart: the main flow from its left edge, its start in view.
+    view = page.evaluate(
+        """() => {
+          const v = window.diagramView;
+          const r = v.svg.getBoundingClientRect();
+          const box = (id) => {
+            const b = v.stateEls.get(id).querySelector('.dg-shape').getBBox();
+            const t = v.transform;
+            return {left: t.x + b.x * t.k, right: t.x + (b.x + b.width) * t.k, top: t.y + b.y * t.k,
+                    bottom: t.y + (b.y + b.height) * t.k, rawBottom: b.y + b.height};
+          };
+          let main = null;
+          for (const s of v.graph.states) {
+            const bigger = !main || s.children.length > main.children.length;
+            if (v.stateEls.has(s.id) && s.children.length && bigger) main = s;
+          }
+          return {width: r.width, height: r.height, main: box(main.id), start: box(main.initial[0]),
+                  outer: box('_composer_globalstate'), inner: box('_composer_parallel')};
+        }"""
+    )
+    assert view["main"]["left"] >= 0, view
+    assert view["start"]["left"] >= 0 and view["start"]["right"] <= view["width"], view
+    assert view["start"]["top"] >= 0 and view["start"]["bottom"] <= view["height"], view
+    # Composer's IPD wrappers hug their one compound child: no empty band under it.
+    # (12 px is an ordinary compound state's padding)
+    assert view["outer"]["rawBottom"] - view["inner"]["rawBottom"] < 12, view
+
     graph = graph_of(page, version.pk)
     calls = expected_matches(graph, "queue:submit")
     assert len(calls) >= 1
@@ -110,3 +137,45 @@ def test_the_simulation_page_diagram_has_the_same_search(
     expect(page.locator("#sim-diagram .dg-search-count")).to_have_text(f"1 / {len(calls)}")
     assert page.evaluate("document.getElementById('sim-diagram').dataset.searchCount") == str(len(calls))
     expect(page.locator("#sim-diagram .dg-found").first).to_be_attached()
+
+
+def test_the_visual_diff_opens_on_the_changed_transition(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    from designer import history
+
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    before = project.latest_version
+    files = before.read_files()
+    old = b"""<transition event="error.dialog.start" cond="_event.data.requestid==App_playVVip['requestid']\""""
+    assert files["src-gen/Main.scxml"].count(old) == 1
+    main = files["src-gen/Main.scxml"].replace(old, old[:-1] + b' &amp;&amp; true"')
+    after = history.create_version(
+        project,
+        {**files, "src-gen/Main.scxml": main},
+        author=before.author,
+        message="cond",
+        parent=before,
+        entry=before.entry,
+    )
+    page.goto(f"/versions/{before.pk}/diff/{after.pk}/")
+    wait_for_diagram(page)
+    changed = page.evaluate(
+        "Object.keys(window.diagramView.status.transitions).filter(k => window.diagramView.status.transitions[k])"
+    )
+    assert len(changed) == 1
+    inside = page.evaluate(
+        """(id) => {
+          const v = window.diagramView;
+          const r = v.svg.getBoundingClientRect();
+          return v.edgeEls.get(id).some((e) => {
+            const b = e.getBoundingClientRect();
+            const within = b.left >= r.left && b.right <= r.right && b.top >= r.top && b.bottom <= r.bottom;
+            return b.width + b.height > 0 && within;
+          });
+        }""",
+        changed[0],
+    )
+    assert inside, "the visual diff does not open on its one change"
