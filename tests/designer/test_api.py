@@ -291,6 +291,9 @@ def test_the_editor_payload_of_a_draft_carries_texts_and_write_urls(world: World
     assert "function defaultDestination" in payload["files"]["include/starter.js"]
     assert payload["urls"]["saveVersion"] == f"/api/projects/{world.project.pk}/draft/save"
     assert 'id="editor-data"' in response.content.decode()
+    # Completion and block snippets come from the palette (its URL is given, not built by the page).
+    palette = world.client_for("editor").get(payload["urls"]["palette"])
+    assert palette.status_code == 200 and palette.json()["blocks"][0]["snippet"]
 
 
 @pytest.mark.django_db

@@ -37,6 +37,18 @@ def make_demo_user_owner() -> None:
     Membership.objects.create(team=team, user=get_user_model().objects.get(username="demo"), role=Role.OWNER)
 
 
+def create_project(page: Page, name: str, starter: str) -> Project:
+    """Create a project of the demo user's team from a starter through the new-project page."""
+    make_demo_user_owner()
+    page.goto("/projects/new/")
+    page.get_by_label("Team").select_option(label="Routing team")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Starter").select_option(starter)
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url(re.compile(r"/projects/\d+/$"))
+    return Project.objects.get(name=name)
+
+
 def import_sample(page: Page, shared_dir: Path, tmp_path: Path) -> Project:
     """Upload the sample project zip through the import page; return the created project."""
     archive = tmp_path / "crd-gvp-wf.zip"
@@ -340,15 +352,9 @@ def test_frictions_a_new_user_met_are_gone(logged_in_page: Page, shared_dir: Pat
     """An empty project's first file is its entry and an ORS document; saving with lint errors asks
     first, listing them; a refused comment keeps its text and says why on the page."""
     page = logged_in_page
-    make_demo_user_owner()
     failed: list[str] = []
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.goto("/projects/new/")
-    page.get_by_label("Team").select_option(label="Routing team")
-    page.get_by_label("Name").fill("Blank slate")
-    page.get_by_label("Starter").select_option("empty")
-    page.get_by_role("button", name="Create").click()
-    project = Project.objects.get(name="Blank slate")
+    project = create_project(page, "Blank slate", "empty")
     page.goto(f"/projects/{project.pk}/draft/editor/")
     page.wait_for_function("document.body.dataset.editorReady === '1'")
 

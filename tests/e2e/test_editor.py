@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from designer.authoring.blocks import new_document
 from designer.models import Project
-from tests.e2e.test_designer import draft_files, make_demo_user_owner
+from tests.e2e.test_designer import create_project, draft_files
 
 FLOW = """<?xml version="1.0" encoding="utf-8"?>
 <scxml version="1.0" xmlns="http://www.w3.org/2005/07/scxml"
@@ -32,13 +32,7 @@ def cursor(page: Page) -> dict:
 
 def open_new_flow(page: Page) -> Project:
     """An empty project whose first file, src-gen/Flow.scxml, is open in the draft editor."""
-    make_demo_user_owner()
-    page.goto("/projects/new/")
-    page.get_by_label("Team").select_option(label="Routing team")
-    page.get_by_label("Name").fill("Editor tools")
-    page.get_by_label("Starter").select_option("empty")
-    page.get_by_role("button", name="Create").click()
-    project = Project.objects.get(name="Editor tools")
+    project = create_project(page, "Editor tools", "empty")
     page.goto(f"/projects/{project.pk}/draft/editor/")
     page.wait_for_function("document.body.dataset.editorReady === '1'")
     page.once("dialog", lambda dialog: dialog.accept("src-gen/Flow.scxml"))

@@ -12,18 +12,11 @@ from playwright.sync_api import Page, expect
 from designer import history
 from designer.models import Project
 from simulator.models import Simulation
-from tests.e2e.test_designer import make_demo_user_owner
+from tests.e2e.test_designer import create_project
 
 
 def new_starter_project(page: Page) -> Project:
-    make_demo_user_owner()
-    page.goto("/projects/new/")
-    page.get_by_label("Team").select_option(label="Routing team")
-    page.get_by_label("Name").fill("Support line")
-    page.get_by_label("Starter").select_option("basic")
-    page.get_by_role("button", name="Create").click()
-    page.wait_for_url(re.compile(r"/projects/\d+/$"))
-    return Project.objects.get(name="Support line")
+    return create_project(page, "Support line", "basic")
 
 
 def test_run_the_starter_scenarios_then_break_the_draft_and_follow_the_failing_record(logged_in_page: Page) -> None:
