@@ -40,6 +40,7 @@ child element) come from :func:`validate_element`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
 
 SCXML_NS = "http://www.w3.org/2005/07/scxml"
 GENESYS_NS_BASE = "http://www.genesyslab.com/modules/"
+#: at most this many records of one kind (assumptions, __Log messages, recorded calls) are kept
+#: per session (the JS memory limit does not cover Python-side records a hostile loop could pile up)
+MAX_KEPT = 10_000
 
 #: How an attribute value is written in the document.
 #: ``expression``: an ECMAScript value expression; ``literal``: a bare token / text taken as is
@@ -258,6 +262,14 @@ class FakeEnv:
         """Write a value into a datamodel location (``sessionid``/``idlocation`` outputs)."""
         raise NotImplementedError
 
+    #: what the fakes could not answer (see :meth:`assume`), in order, one per distinct question
+    assumptions: list[dict[str, Any]]
+    _assumed: set[str]
+
+    def trace(self, kind: str, fields: dict[str, Any]) -> None:
+        """Add a record of type `kind` to the session's trace (when it is traced)."""
+        raise NotImplementedError
+
     def assume(
         self,
         what: str,
@@ -270,8 +282,22 @@ class FakeEnv:
     ) -> None:
         """Report a lookup the fakes profile cannot answer: `what` was `asked` and the default
         `used`; `path` (and `value`, appended to a list when `append`) is where the answer goes in
-        the profile.  Recorded once per distinct question (an ``assumption`` trace record)."""
-        raise NotImplementedError
+        the profile.  Recorded once per distinct question in ``assumptions`` and as an
+        ``assumption`` trace record (docs/trace.md)."""
+        key = json.dumps([what, asked], sort_keys=True, default=str)
+        if key in self._assumed or len(self.assumptions) >= MAX_KEPT:
+            return
+        self._assumed.add(key)
+        fields: dict[str, Any] = {
+            "what": what,
+            "asked": dict(asked),
+            "used": used,
+            "fakes": {"path": [str(p) for p in path], "value": used if value is None else value, "append": append},
+            "file": request.file if request is not None else None,
+            "line": request.line if request is not None else None,
+        }
+        self.assumptions.append(fields)
+        self.trace("assumption", dict(fields))
 
     def start_session(self, src: str, params: Mapping[str, Any]) -> str:
         """Start a project document as another session; its id (LookupError if it is unknown)."""

@@ -1,0 +1,94 @@
+"""The JS bridge of one ORS session: the calls the ``_genesys`` surfaces make into the platform.
+
+Every surface installed by an extension module (and ``__Log``, ``__Raise``...) calls
+``__orsCall(name, argsJson)``, which the dialect binds to :meth:`JSBridge.js_call`.  The calls
+with no effect on the simulated platform are recorded (``calls``), and ``__Log`` messages kept
+(``logs``), both bounded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .extensions.base import MAX_KEPT
+from .extensions.session import zone_now
+
+if TYPE_CHECKING:
+    from .platform import OrsPlatform
+
+#: seconds between a JS change of attached data and the ``interaction.udata.changed`` it causes
+UDATA_CHANGE_DELAY = 0.05
+
+
+class JSBridge:
+    """Answers ``__orsCall`` for one session's platform."""
+
+    def __init__(self, platform: OrsPlatform) -> None:
+        self.platform = platform
+        self.calls: list[dict[str, Any]] = []
+        self.logs: list[dict[str, Any]] = []
+
+    def js_call(self, name: str, args_json: str) -> Any:
+        """Calls from the ``_genesys`` JS surfaces and ORS globals (JSON in, JSON-able out)."""
+        platform, engine = self.platform, self.platform.engine
+        args = json.loads(args_json) if args_json else []
+        if name == "log":
+            self._log(args)
+            return None
+        if name == "raise":
+            event = str(args[0]) if args else ""
+            data = args[1] if len(args) > 1 else None
+            engine.raise_internal(event, data)
+            return None
+        if name == "assume":
+            what, asked, used, path = (list(args) + [None] * 4)[:4]
+            value = args[4] if len(args) > 4 else None
+            if isinstance(what, str) and isinstance(asked, dict) and isinstance(path, list):
+                platform.assume(what, asked, used, path, value)
+            return None
+        if name == "states":
+            return engine.active_states()
+        if name == "now":
+            return platform.now
+        if name == "session.zone":
+            return zone_now(platform, args[0] if args else None)
+        if name == "ixn.setuData":
+            data, ixn = args[0], args[1]
+            platform.merge_udata(ixn, data, js=False)
+            self._udata_changed_soon(ixn)
+            return None
+        if name == "ixn.deleteuData":
+            keys, ixn = args[0], args[1]
+            obj = platform.interaction(ixn)
+            if obj is not None:
+                if keys is None:
+                    obj["udata"].clear()
+                else:
+                    for k in keys:
+                        obj["udata"].pop(k, None)
+            self._udata_changed_soon(ixn)
+            return None
+        self.record_call(name, args)
+        return None
+
+    def _log(self, args: list[Any]) -> None:
+        message = args[0] if args else ""
+        level = args[2] if len(args) > 2 else None
+        if len(self.logs) < MAX_KEPT:  # a strategy looping on __Log must not exhaust Python memory
+            self.logs.append({"message": message, "label": args[1] if len(args) > 1 else None, "level": level})
+        self.platform.engine.trace(
+            "log",
+            {"label": args[1] if len(args) > 1 else "__Log", "expr": "__Log", "value": message, "level": level},
+        )
+
+    def _udata_changed_soon(self, ixn: Any) -> None:
+        platform = self.platform
+        platform.engine.schedule_timer(
+            UDATA_CHANGE_DELAY, lambda: platform.deliver("interaction.udata.changed", {"interactionid": ixn})
+        )
+
+    def record_call(self, name: str, args: Any) -> None:
+        """Remember a recorded no-op call (``_genesys.queue.reserveTarget``, treatments...)."""
+        if len(self.calls) < MAX_KEPT:
+            self.calls.append({"call": name, "args": args, "time": self.platform.now})
