@@ -116,6 +116,23 @@ def test_save_a_manual_simulation_as_a_scenario_and_run_it(logged_in_page: Page)
     expect(row.locator(".designer-verdict")).to_have_text("PASS")
     expect(page.locator("#tests-summary")).to_contain_text("1/1 scenarios pass")
 
+    # the draft's scenario editor validates as the CLI does, at JSON paths, and saves only valid ones
+    path = saved.get_attribute("data-scenario")
+    page.locator("#scenario-editor summary").click()
+    page.locator("#scenario-editor-path").fill(path)
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect(page.locator("#scenario-editor-result")).to_have_text(f"Opened {path}.")
+    text = page.locator("#scenario-editor-text").input_value()
+    page.locator("#scenario-editor-text").fill(text.replace('"errors": 0', '"errors": -1'))
+    page.locator("#scenario-editor").get_by_role("button", name="Save to my draft").click()
+    expect(page.locator("#scenario-editor-problems")).to_contain_text("].errors: -1 is less than the minimum of 0")
+    page.locator("#scenario-editor-text").fill(text.replace('"errors": 0', '"errors": 1'))
+    page.locator("#scenario-editor").get_by_role("button", name="Save to my draft").click()
+    expect(page.locator("#scenario-editor-result")).to_contain_text(f"Saved {path}")
+    page.reload()
+    page.locator(f"li[data-scenario='{path}']").get_by_role("button", name=re.compile("^Run ")).click()
+    expect(page.locator(f"tr[data-source='{path}']")).to_contain_text("0 runtime error(s), expected 1")
+
 
 def trace_follows_the_latest_record(page: Page) -> bool:
     return page.evaluate(
