@@ -6,6 +6,10 @@ reached. A breakpoint is named ``kind:value`` (``entered:MainWorkflow.playMain``
 condition (an ECMAScript expression: the run stops only when it holds, checked by the caller on a
 copy of the variables) and be disabled without being deleted. ``errors`` (on by default) stops on
 any ``error.*`` event.
+
+An ``actions`` hit carries the ``request`` (module, action, file, line) that matched: a run stops
+*before* such a request is sent (``SimulationRuntime`` undoes the macrostep that sent it and turns
+the hit into a ``before_request`` hit).
 """
 
 from __future__ import annotations
@@ -93,8 +97,9 @@ class Breakpoints:
                     found += [{"kind": "errors", "value": n, "seq": r["seq"]} for n in names if n.startswith("error.")]
             elif r["type"] == "action" and self.actions:
                 req = r.get("request") or {}
+                request = {k: req.get(k) for k in ("module", "action", "file", "line")}
                 found += [
-                    {"kind": "actions", "value": a, "seq": r["seq"]}
+                    {"kind": "actions", "value": a, "seq": r["seq"], "request": request}
                     for a in self.actions
                     if _action_matches(a, str(req.get("module")), str(req.get("action")))
                 ]
@@ -114,3 +119,11 @@ class Breakpoints:
         if error is not None:
             hit["condition_error"] = error
         return holds
+
+
+def before_request(hit: dict, seq: int) -> dict:
+    """An ``actions`` hit as a stop before its request is sent: the run paused at record `seq`
+    (the last one before the macrostep that would send it), with a message naming the request."""
+    req = hit["request"]
+    where = f" at {req['file']}:{req['line']}" if req.get("file") else ""
+    return {**hit, "seq": seq, "before": True, "message": f"before {req['module']}:{req['action']}{where}"}

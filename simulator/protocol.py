@@ -329,8 +329,8 @@ _ACTIONS = [
     Action(
         "set_breakpoints",
         "where `run` stops: states entered/exited (ids), transitions (graph ids `t<n>`), event names (SCXML "
-        "descriptors: prefix tokens, `*`), extension actions (`queue:submit`, `dialog:*`, `submit`); kept "
-        "with the simulation (reconnects)",
+        "descriptors: prefix tokens, `*`), extension actions (`queue:submit`, `dialog:*`, `submit`: the run "
+        "stops before the request is sent); kept with the simulation (reconnects)",
         {
             "breakpoints": {
                 **BREAKPOINTS_SCHEMA,

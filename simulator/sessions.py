@@ -54,7 +54,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 
 from simulator import debugger
-from simulator.breakpoints import Breakpoints
+from simulator.breakpoints import Breakpoints, before_request
 from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
 from simulator.ors.platform import OrsPlatform
 from simulator.protocol import OpError
@@ -123,6 +123,9 @@ class SimulationRuntime:
         #: the result of the last console evaluation (`eval` operation)
         self.last_eval: dict[str, Any] = {}
         self.inputs: list[dict] = []
+        #: skip-once marker: the length of the inputs log when a run paused before an extension
+        #: request (action breakpoint); the next step goes past that request without stopping
+        self.pass_request_at: int | None = None
         self._build()
 
     # ---- construction / replay --------------------------------------------------------------
@@ -191,13 +194,18 @@ class SimulationRuntime:
         return self.run.platform
 
     def replay(self, inputs: list[dict], upto: int | None = None) -> None:
-        """Rebuild from scratch and re-apply `inputs` (those ending at or before seq `upto`)."""
+        """Rebuild from scratch and re-apply `inputs` (those ending at or before seq `upto`).
+
+        A pause before a request (`pass_request_at`) survives when the replayed log still reaches
+        it: no step was applied after it (a step clears it), so that is the same position."""
+        marker = self.pass_request_at
         self.close()
         self._build()
         for op in inputs:
             if upto is not None and op.get("seq", 0) > upto:
                 break
             self.apply(op)
+        self.pass_request_at = marker if marker is not None and len(self.inputs) >= marker else None
 
     def rewind(self, seq: int) -> None:
         """Back to the state right after the last operation that ended at or before record `seq`."""
@@ -211,6 +219,7 @@ class SimulationRuntime:
             self._base_profile = profile
         if seed is not None:
             self.seed = int(seed)
+        self.pass_request_at = None
         self.replay([])
 
     def close(self) -> None:
@@ -235,6 +244,8 @@ class SimulationRuntime:
         start = len(self.records)
         before = (self.seq, self.run.group.clock.now)
         changed = self._apply(op)
+        if op["op"] == "step":
+            self.pass_request_at = None
         self._datamodel_exact = op["op"] == "step" and op["unit"] in ("macro", "timer", "block")
         if changed or (self.seq, self.run.group.clock.now) != before:
             logged = dict(op)
@@ -367,19 +378,41 @@ class SimulationRuntime:
                 return self.records[start:], "finished", []
             if paced and self.run.busy_session() is None:
                 return self.records[start:], ("wait" if self.next_timer() is not None else "idle"), []
-            step_start = len(self.records)
-            self.apply({"op": "step", "unit": "macro"})
+            hits = self._run_op({"op": "step", "unit": "macro"}, to)
             if self.idle:
                 return self.records[start:], "idle", []
-            hits = self.hits(self.records[step_start:], to)
             if hits:
                 return self.records[start:], "breakpoint", hits
         return self.records[start:], ("finished" if self.finished else "more"), []
 
     def apply_and_hits(self, op: dict, to: str | None = None) -> tuple[list[dict], list[dict]]:
-        """`apply(op)` and the breakpoints its records hit (one call for the worker pool)."""
-        records = self.apply(op)
-        return records, self.hits(records, to)
+        """One operation of a run (see `_run_op`), its new records and the breakpoints it hit (one
+        call for the worker pool)."""
+        start = len(self.records)
+        hits = self._run_op(op, to)
+        return self.records[start:], hits
+
+    def _run_op(self, op: dict, to: str | None) -> list[dict]:
+        """`apply(op)` for a run; the breakpoints it hit.
+
+        A step that sent an extension request matching an action breakpoint is undone (the log is
+        replayed without it): the run pauses before the request is sent, and the hits say which
+        one (`before_request`). The step after that pause goes past it once (`pass_request_at`).
+        """
+        passing = self.pass_request_at is not None
+        logged = len(self.inputs)
+        step_start = len(self.records)
+        self.apply(op)
+        hits = self.hits(self.records[step_start:], to)
+        before = [h for h in hits if h["kind"] == "actions"]
+        if not before:
+            return hits
+        if passing or op["op"] != "step" or len(self.inputs) != logged + 1:
+            # going past the request this pause stopped before (or not a step it can undo)
+            return [h for h in hits if h["kind"] != "actions"] if passing else hits
+        self.replay(self.inputs[:logged])
+        self.pass_request_at = logged
+        return [before_request(h, self.seq) for h in before]
 
     def hits(self, records: list[dict], to: str | None = None) -> list[dict]:
         """The breakpoints (their conditions checked on a copy of the variables) `records` hit."""

@@ -197,7 +197,8 @@
         body.dataset.simRunning = "0";
         if (frame.reason === "breakpoint" && frame.hits && frame.hits.length) {
           const h = frame.hits[0];
-          showMessage("Breakpoint: " + h.kind + " " + h.value + " (record " + h.seq + ")");
+          // a stop before an extension request names it: "before queue:submit at Main.scxml:750"
+          showMessage("Breakpoint: " + (h.before ? h.message : h.kind + " " + h.value) + " (record " + h.seq + ")");
           body.dataset.simBreakpoint = h.kind + ":" + h.value;
         } else if (frame.reason === "idle" && snapshot) {
           // nothing left to run by itself: say what the session waits for

@@ -121,6 +121,7 @@ def test_breakpoints_match_states_transitions_events_and_actions():
         ("events", "queue.submit", 4),
         ("actions", "dialog:*", 5),
     ]
+    assert hits[-1]["request"] == {"module": "dialog", "action": "start", "file": None, "line": None}
     assert Breakpoints.from_json({"events": ["queue.submitted"]}).hits(records) == []
 
 
