@@ -132,7 +132,30 @@
   }
 
   const LAYOUT_CACHE_PREFIX = "orchweb.layout.";
+  const LAYOUT_CACHE_SIZE = 24; // layouts kept in memory (an editing session lays out after every edit)
   const layoutCache = new Map(); // this page's layouts; sessionStorage keeps them across pages of the tab
+
+  function remember(key, value) {
+    layoutCache.delete(key);
+    layoutCache.set(key, value);
+    while (layoutCache.size > LAYOUT_CACHE_SIZE) layoutCache.delete(layoutCache.keys().next().value);
+  }
+
+  /** Stores a layout in sessionStorage; when full, forgets the tab's older layouts and tries once more. */
+  function store(key, text) {
+    const storage = global.sessionStorage;
+    if (!storage) return;
+    try {
+      storage.setItem(key, text);
+    } catch (err) {
+      try {
+        for (const k of Object.keys(storage)) if (k.startsWith(LAYOUT_CACHE_PREFIX)) storage.removeItem(k);
+        storage.setItem(key, text);
+      } catch (again) {
+        // Larger than the whole quota: the memory cache still serves this page.
+      }
+    }
+  }
 
   /**
    * Lays out an ELK graph: from the cache when the same input (same graph, sizes, collapsed
@@ -152,17 +175,13 @@
       }
     }
     if (cached) {
-      layoutCache.set(key, cached);
+      remember(key, cached);
       return { result: JSON.parse(JSON.stringify(cached)), source: "cache" };
     }
     const result = await elkInstance().layout(elkGraph);
     const text = JSON.stringify(result);
-    layoutCache.set(key, JSON.parse(text));
-    try {
-      if (global.sessionStorage) global.sessionStorage.setItem(key, text);
-    } catch (err) {
-      // Over the storage quota: the memory cache still serves this page.
-    }
+    remember(key, JSON.parse(text));
+    store(key, text);
     return { result: result, source: "worker" };
   }
 
