@@ -143,6 +143,25 @@ def test_a_breakpoint_set_by_clicking_a_state_stops_the_run_there(
     expect(page.locator("#sim-message")).to_contain_text("Breakpoint: entered MainWorkflow.playMain")
 
 
+def test_an_action_breakpoint_stops_the_run_before_the_request_and_says_which(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+
+    page.locator("#sim-breakpoints-panel > summary").click()
+    page.get_by_label("Extension actions").fill("queue:submit")
+    act(page, page.get_by_role("button", name="Set breakpoints"))
+    act(page, page.get_by_role("button", name="Run", exact=True))
+    page.wait_for_function("document.body.dataset.simBreakpoint === 'actions:queue:submit'")
+
+    expect(page.locator("#sim-message")).to_contain_text("Breakpoint: before queue:submit at src-gen/Main.scxml:750")
+    assert "queue:submit" not in flag(page, "simPending")
+    act(page, page.get_by_role("button", name="Run", exact=True))
+    page.wait_for_function("document.body.dataset.simRunning === '0' && document.body.dataset.simStatus === 'final'")
+    assert "queue:submit" in page.locator("#sim-trace").inner_text()
+
+
 def test_a_lost_connection_reconnects_and_resumes_the_simulation_by_replay(
     logged_in_page: Page, shared_dir: Path, tmp_path: Path
 ) -> None:
