@@ -187,3 +187,16 @@ async def test_a_rewind_in_the_live_runtime_keeps_going_past_the_request(sim_wor
     assert state(rewound) == state(paused)
     assert resumed["reason"] == "finished" and len(actions(client.records, "queue", "submit")) == 1
     await client.close()
+
+
+async def test_a_paced_run_stops_before_the_request_too(sim_world):
+    expected, _ = await before_the_request(sim_world, "queue", "submit")
+    client = await with_breakpoints(sim_world, {"actions": ["queue:submit"]})
+
+    paused = await run_until_paused(client, speed=1000)
+
+    assert paused["reason"] == "breakpoint" and paused["hits"][0]["message"].startswith("before queue:submit")
+    assert state(client.snapshot) == state(expected)
+    assert (await run_until_paused(client, speed=1000))["reason"] == "finished"
+    assert len(actions(client.records, "queue", "submit")) == 1
+    await client.close()
