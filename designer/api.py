@@ -34,7 +34,7 @@ from rest_framework.response import Response
 
 from designer import history
 from designer.analysis import project_graph, project_lint
-from designer.importing import UploadError, choose_entry, clean_path, read_upload
+from designer.importing import NoSuchFile, UploadError, choose_entry, clean_path, read_upload
 from designer.models import Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
     _get_project_for_user,
@@ -93,6 +93,7 @@ ERRORS = {
     403: "Your role in the team is too low for this.",
     404: "No such object, or not visible to you (outsiders get 404, never 403).",
     409: "Conflict: based on a version that is no longer the latest; nothing was overwritten.",
+    415: "The body is not of the media type the operation reads (JSON; multipart for uploads).",
     429: "Busy: you already run scenarios (one run at a time per user).",
 }
 READ = (401, 404)  # what a read of a team's object may answer besides 200
@@ -100,8 +101,12 @@ WRITE = (400, 401, 403, 404)  # a write needing a role
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description=f"Items per page (default {PAGE_SIZE}, at most {MAX_PAGE_SIZE})"),
-    OpenApiParameter("offset", int, description="Items to skip (default 0)"),
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        description=f"Items per page (default {PAGE_SIZE}, at most {MAX_PAGE_SIZE})",
+    ),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Items to skip (default 0)"),
 ]
 ENTRY_PARAMETER = OpenApiParameter(
     "entry", str, description="Start from this document instead of the entry (an IPD or runnable workflow)"
@@ -125,19 +130,20 @@ def responses(ok: dict[Any, Any], errors: tuple[int, ...]) -> dict[Any, Any]:
     return result
 
 
-def api(methods: list[str], **schema_by_method: dict[str, Any]) -> Any:
-    """`@api_view` with the designer's authentication, parsers and one OpenAPI description per method."""
+def api(methods: list[str], parsers: list[Any] | None = None, **schema_by_method: dict[str, Any]) -> Any:
+    """`@api_view` with the designer's authentication, parsers (JSON unless given) and one OpenAPI
+    description per method."""
 
     def decorate(function: Any) -> Any:
         name = function.__name__
         function = api_view(methods)(
-            authentication_classes(AUTH)(
-                permission_classes(ANY)(parser_classes([JSONParser, MultiPartParser, FormParser])(function))
-            )
+            authentication_classes(AUTH)(permission_classes(ANY)(parser_classes(parsers or [JSONParser])(function)))
         )
         for method in methods:
             # One operationId per method (function views serving several methods would collide).
-            schema = schema_by_method[method]
+            schema = dict(schema_by_method[method])
+            if schema.get("request") is not None:  # a body of another media type is refused
+                schema["responses"] = {**schema["responses"], 415: OpenApiResponse(ErrorSerializer, ERRORS[415])}
             function = extend_schema(methods=[method], operation_id=f"{name}_{method.lower()}", **schema)(function)
         return function
 
@@ -181,6 +187,11 @@ def conflict_response(exc: history.StaleParentError) -> Response:
 
 def _error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"detail": message}, status=code)
+
+
+def _refused(exc: UploadError) -> Response:
+    """404 for a path that is not in the draft, 400 for any other refused input."""
+    return _error(str(exc), status.HTTP_404_NOT_FOUND if isinstance(exc, NoSuchFile) else status.HTTP_400_BAD_REQUEST)
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,6 +260,7 @@ def project_detail(request: Request, project_id: int) -> Response:
 
 @api(
     ["GET", "POST"],
+    parsers=[MultiPartParser, FormParser],  # the upload of a file
     GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: VersionListSerializer}, (400, *READ))},
     POST={
         "request": {"multipart/form-data": VersionUploadSerializer},
@@ -328,7 +340,7 @@ def _analysed(request: Request, kind: str, file_set: Any) -> Response:
     if not entry:
         return _error("The project has no entry document; choose one in the draft.")
     if entry not in file_map:
-        return _error(f"{entry}: no such document in this project.")
+        return _error(f"{entry}: no such document in this project.", status.HTTP_404_NOT_FOUND)
     key = _analysis_key(kind, entry, file_map)
     result = cache.get(key)
     if result is None:
@@ -387,7 +399,7 @@ def comment_list(request: Request, version_id: int) -> Response:
     try:
         comment = create_comment(version, request.user, data)
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -467,7 +479,7 @@ def draft_files(request: Request, project_id: int) -> Response:
         existed = draft.files.filter(path=path).exists()
         row = history.write_draft_file(draft, path, data["content"].encode("utf-8"))
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     return Response(_written(draft, row), status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
@@ -479,7 +491,7 @@ def draft_delete(request: Request, project_id: int) -> Response:
     try:
         history.delete_draft_file(draft, data["path"])
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -502,7 +514,7 @@ def draft_file(request: Request, project_id: int, path: str) -> Response:
         data = _valid(DraftFileWriteSerializer, request)
         row = history.write_draft_file(draft, path, data["content"].encode("utf-8"))
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     return Response(_written(draft, row))
 
 
@@ -516,7 +528,7 @@ def draft_rename(request: Request, project_id: int) -> Response:
     try:
         row = history.rename_draft_file(draft, data["path"], data["new_path"])
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     return Response(_written(draft, row))
 
 
@@ -528,7 +540,7 @@ def draft_entry(request: Request, project_id: int) -> Response:
     try:
         history.set_draft_entry(draft, data["path"])
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     return Response(DraftEntrySerializer({"entry": draft.entry}).data)
 
 
@@ -545,7 +557,7 @@ def draft_save(request: Request, project_id: int) -> Response:
     except history.StaleParentError as exc:
         return conflict_response(exc)
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     return Response(VersionCreatedSerializer(version).data, status=status.HTTP_201_CREATED)
 
 

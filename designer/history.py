@@ -19,7 +19,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
 from designer.authoring.blocks import new_document
-from designer.importing import UploadError, check_files, check_xml, choose_entry, clean_path, max_file_bytes, text_of
+from designer.importing import (
+    NoSuchFile,
+    UploadError,
+    check_files,
+    check_xml,
+    choose_entry,
+    clean_path,
+    max_file_bytes,
+    text_of,
+)
 from designer.models import Blob, Draft, DraftFile, Project, Version, VersionFile
 
 
@@ -148,7 +157,7 @@ def rename_draft_file(draft: Draft, old: str, new: str) -> DraftFile:
     old, new = clean_path(old), clean_path(new)
     row = draft.files.filter(path=old).first()
     if row is None:
-        raise UploadError(f"{old}: no such file in the draft.")
+        raise NoSuchFile(f"{old}: no such file in the draft.")
     if old != new and draft.files.filter(path=new).exists():
         raise UploadError(f"{new}: a file with this path already exists.")
     row.path = new
@@ -164,7 +173,7 @@ def delete_draft_file(draft: Draft, path: str) -> None:
     path = clean_path(path)
     deleted, _ = draft.files.filter(path=path).delete()
     if not deleted:
-        raise UploadError(f"{path}: no such file in the draft.")
+        raise NoSuchFile(f"{path}: no such file in the draft.")
     if draft.entry == path:
         draft.entry = ""
     draft.save(update_fields=["entry", "updated_at"])
@@ -174,7 +183,7 @@ def set_draft_entry(draft: Draft, path: str) -> None:
     """Choose the draft's entry document among its files."""
     path = clean_path(path)
     if not draft.files.filter(path=path).exists():
-        raise UploadError(f"{path}: no such file in the draft.")
+        raise NoSuchFile(f"{path}: no such file in the draft.")
     draft.entry = path
     draft.save(update_fields=["entry", "updated_at"])
 

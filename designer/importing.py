@@ -46,6 +46,10 @@ ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 UploadError = ProjectError
 
 
+class NoSuchFile(UploadError):
+    """A path that is not a file of the draft or version (the API answers 404)."""
+
+
 def max_file_bytes() -> int:
     """Largest single file accepted (settings.MAX_UPLOAD_BYTES)."""
     return int(settings.MAX_UPLOAD_BYTES)

@@ -360,3 +360,17 @@ def test_every_list_of_the_api_is_a_page(world: World) -> None:
         assert len(body[key]) == min(1, body["count"]), url
     versions = client.get(f"/api/projects/{world.project.pk}/versions", {"limit": 1, "offset": 1}).json()
     assert [v["label"] for v in versions["versions"]] == ["v1"] and versions["count"] == 2
+
+
+@pytest.mark.django_db
+def test_a_missing_draft_file_is_404_and_the_api_reads_json_only(world: World) -> None:
+    client = world.client_for("editor")
+    base = f"/api/projects/{world.project.pk}/draft"
+
+    assert client.delete(f"{base}/files/nope.js").status_code == 404
+    assert client.post(f"{base}/delete", {"path": "nope.js"}, content_type="application/json").status_code == 404
+    assert client.post(f"{base}/entry", {"path": "nope.scxml"}, content_type="application/json").status_code == 404
+    rename = {"path": "nope.js", "new_path": "b.js"}
+    assert client.post(f"{base}/rename", rename, content_type="application/json").status_code == 404
+    assert client.post(f"{base}/entry", {"path": "../x"}, content_type="application/json").status_code == 400
+    assert client.post(f"{base}/save", {"message": "form-encoded"}).status_code == 415

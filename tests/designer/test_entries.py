@@ -41,7 +41,7 @@ def test_the_diagram_page_offers_every_ipd_and_draws_the_one_picked(world: World
     assert client.get(payload["urls"]["graph"]).json()["entry"] == SECOND
     assert f"/versions/{version.pk}/simulate/?entry=src-gen/IPD_default_Second.scxml" in picked.content.decode()
     assert bogus.context["payload"]["shown"] == FIRST  # not a document the version can start from
-    assert client.get(f"/api/versions/{version.pk}/graph", {"entry": "nope.scxml"}).status_code == 400
+    assert client.get(f"/api/versions/{version.pk}/graph", {"entry": "nope.scxml"}).status_code == 404
     assert Version.objects.filter(project=world.project).count() == 3  # nothing saved
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.test import Client
 
-DOCUMENTED_ERRORS = {"400", "401", "403", "404", "409", "429"}
+DOCUMENTED_ERRORS = {"400", "401", "403", "404", "409", "415", "429"}
 
 
 @cache
