@@ -20,36 +20,37 @@ dialect when a session starts (``ORSProfile.install_globals``) and reached from 
   modules' outcome hooks.
 
 Its parts, one job each: :class:`~.requestbook.RequestBook` (the request lifecycle: actions,
-fakes answers, timeouts, manual answers), :class:`~.jsbridge.JSBridge` (``__orsCall``),
-:mod:`.evaluation` (an action's attributes and children) and :class:`~.engine.Engine` (the only
-place that knows the interpreter's session API: datamodel, clock, queues, tracer).  This class
-keeps the object model (interactions), delivers events and their effects, injects the platform's
-own events and tracks the outcome.
+fakes answers, timeouts, manual answers, cancellation), :mod:`.evaluation` (an action's attributes
+and children by declaration), :class:`~.objectmodel.ObjectModel` (the interactions and their JS
+mirror), :class:`~.outcome.OutcomeTracker` (the routing outcome), :class:`~.jsbridge.JSBridge`
+(``__orsCall``), :mod:`.childsessions` (``<session:start>``/``terminate``) and
+:class:`~.engine.Engine` (the only place that knows the interpreter's session API: datamodel,
+clock, queues, tracer).  This class composes them behind the :class:`FakeEnv` the extension
+modules see and the API of the runners; it delivers events with their effects and injects the
+platform's own events (start, hang-up, party and attached-data changes, merges).
 """
 
 from __future__ import annotations
 
-import json
-import posixpath
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
+from . import childsessions
 from .engine import Engine
 from .extensions import BY_NAME
 from .extensions.base import Emit, FakeEnv, Module, Request
 from .extensions.interaction import interaction_object
 from .fakes import FakesProfile, load_fakes
 from .jsbridge import JSBridge
+from .objectmodel import ObjectModel
+from .outcome import OutcomeTracker
 from .requestbook import RequestBook
 
 #: a session's platform lives on the session itself (plain reference cycle, freed with it). A
 #: process-wide WeakKeyDictionary kept every session forever: its values are strong and the
 #: platform refers back to its session, so no closed simulation's memory was ever returned.
 _PLATFORM_ATTRIBUTE = "_ors_platform"
-#: sessions being started by <session:start> right now: they get no interaction
-_WITHOUT_INTERACTION: set[int] = set()
 
 
 #: the fakes profile of each run, by session group (every session of a run shares it)
@@ -89,9 +90,9 @@ class OrsPlatform(FakeEnv):
         self.engine = Engine(session)
         self.book = RequestBook(self)
         self.bridge = JSBridge(self)
-        self.interactions: dict[str, dict[str, Any]] = {}
+        self.model = ObjectModel(self.engine)
+        self.tracker = OutcomeTracker()
         self._counter = 0
-        self.outcome: dict[str, Any] = {"status": "running"}
         #: what the fakes could not answer (see assume()), in order, one per distinct question
         self.assumptions: list[dict[str, Any]] = []
         self._assumed: set[str] = set()
@@ -111,6 +112,16 @@ class OrsPlatform(FakeEnv):
         return self.fakes.config(module, self.book.current_rule)
 
     @property
+    def interactions(self) -> dict[str, dict[str, Any]]:
+        """The interactions the platform controls, by g_uid (see ObjectModel)."""
+        return self.model.interactions
+
+    @property
+    def outcome(self) -> dict[str, Any]:
+        """The routing outcome so far (see OutcomeTracker)."""
+        return self.tracker.state
+
+    @property
     def requests(self) -> dict[str, Request]:
         """Every request of the session by id, in order (see RequestBook)."""
         return self.book.requests
@@ -127,13 +138,11 @@ class OrsPlatform(FakeEnv):
 
     def interaction(self, interactionid: str | None) -> dict[str, Any] | None:
         """The interaction object (by g_uid; ``0``/None = the first), or None."""
-        if interactionid in (None, "", "0", 0):
-            return next(iter(self.interactions.values()), None)
-        return self.interactions.get(str(interactionid))
+        return self.model.interaction(interactionid)
 
     def primary_interaction_id(self) -> str | None:
         """g_uid of the first interaction still in the session."""
-        return next(iter(self.interactions), None)
+        return self.model.primary_interaction_id()
 
     def new_id(self, kind: str = "req") -> str:
         """Deterministic ids: ``<SESSIONPREFIX>-<kind>-<n>`` so replays match."""
@@ -168,61 +177,16 @@ class OrsPlatform(FakeEnv):
     # -- other sessions (session:start / session:terminate) ----------------------------------------
 
     def start_session(self, src: str, params: Mapping[str, Any]) -> str:
-        """Start another session of the project (``<session:start>``); returns its session id.
-
-        `src` is a project path or a URL whose path ends with one (``http://h/app/src-gen/X.scxml``).
-        The new session runs in the same group, on the same clock and fakes, without an
-        interaction; `params` initialise its same-named ``<data>``. When it ends, this session
-        receives ``done.scxml.<name> {sessionid, reason, params}``. Raises LookupError.
-        """
-        from simulator.scxml.model import get_model
-
-        project = self.session.model.loaded.project
-        path = urlsplit(src).path.lstrip("/") if "://" in src else src.lstrip("/")
-        here = posixpath.dirname(self.session.model.entry)
-        candidates = [posixpath.normpath(posixpath.join(here, path)), path] if path else []
-        found = next((c for c in candidates if c in project), None)
-        if found is None and path:
-            found = next((p for p in sorted(project) if path.endswith("/" + p)), None)
-        if found is None:
-            raise LookupError(f"no document {src!r} in the project")
-        model = get_model(project, found, self.session.profile)
-        if model.errors:
-            raise LookupError(f"{found}: {model.errors[0]}")
-        # the started session runs under the limits of the one that started it
-        child = self.session.group.create_session(
-            model,
-            initial_data=dict(params),
-            memory_limit=self.session.memory_limit,
-            time_limit=self.session.time_limit,
-        )
-        name = model.name or posixpath.basename(found)
-
-        def on_record(record: dict[str, Any]) -> None:
-            if record.get("type") == "done" and record.get("session") == child.sessionid and self.session.running:
-                data = {"sessionid": child.sessionid, "reason": record.get("status"), "params": record.get("donedata")}
-                self.engine.schedule_timer(0.0, lambda: self.deliver(f"done.scxml.{name}", data))
-
-        child.attach(on_record)
-        _WITHOUT_INTERACTION.add(id(child))
-        try:
-            child.start()
-        finally:
-            _WITHOUT_INTERACTION.discard(id(child))
-        return child.sessionid
+        """Start a project document as another session (see childsessions.start_session)."""
+        return childsessions.start_session(self, src, params)
 
     def session_running(self, sessionid: str) -> bool:
         """Whether a session of the group with this id is running."""
-        other = self.session.group.sessions.get(str(sessionid))
-        return other is not None and other.running
+        return childsessions.session_running(self.session, sessionid)
 
     def terminate_session(self, sessionid: str) -> bool:
         """Stop a session of the group (``<session:terminate>``); False if there is none."""
-        other = self.session.group.sessions.get(str(sessionid))
-        if other is None or not other.running:
-            return False
-        other.cancel()
-        return True
+        return childsessions.terminate_session(self.session, sessionid)
 
     def assign(self, location: str, value: Any) -> None:
         """Write a value into a datamodel location (``idlocation``-style outputs of actions)."""
@@ -232,31 +196,11 @@ class OrsPlatform(FakeEnv):
 
     def add_interaction(self, ixn_id: str | None = None, obj: dict[str, Any] | None = None) -> dict[str, Any]:
         """Put an interaction into the session's object model (JS mirror included)."""
-        if obj is None:
-            existing = self.interaction(ixn_id) if ixn_id else None
-            if existing is not None:
-                return existing
-            obj = interaction_object(self.fakes, ixn_id, parentid="")
-        self.interactions[obj["g_uid"]] = obj
-        self.engine.js(f"_genesys.ixn.__put({json.dumps(obj)});")
-        return obj
-
-    def _mirror_put(self, _env: FakeEnv | None = None) -> None:
-        """Show the platform's interactions in ``_genesys.ixn`` (as an event's effect)."""
-        for obj in self.interactions.values():
-            self.engine.js(f"_genesys.ixn.__put({json.dumps(obj)});")
+        return self.model.add(self.fakes, ixn_id, obj)
 
     def merge_udata(self, ixn_id: str | None, data: Mapping[str, Any], js: bool = True) -> None:
         """Merge user data into an interaction (Python copy and, when `js`, the JS object)."""
-        obj = self.interaction(ixn_id)
-        if obj is None:
-            return
-        obj["udata"].update(data)
-        if js:
-            self.engine.js(
-                "(function(x,d){if(x){for(var k in d)x.udata[k]=d[k];}})"
-                f"(_genesys.ixn.interactions[{json.dumps(obj['g_uid'])}],{json.dumps(dict(data))});"
-            )
+        self.model.merge_udata(ixn_id, data, js)
 
     # -- session start -------------------------------------------------------------------------
 
@@ -265,19 +209,19 @@ class OrsPlatform(FakeEnv):
         for module in BY_NAME.values():
             if module.start is not None:
                 module.start(self)  # platform activity the profile scripts for the module
-        if self.fakes.data["none"] or id(self.session) in _WITHOUT_INTERACTION:
+        if self.fakes.data["none"] or childsessions.started_without_interaction(self.session):
             return
         # The platform controls the call at once; the session's object model shows it when it
         # processes interaction.added (a new session starts with an empty _genesys.ixn.interactions).
         obj = interaction_object(self.fakes)
         ixn_id = obj["g_uid"]
-        self.interactions[ixn_id] = obj
+        self.model.interactions[ixn_id] = obj
         focus = self.fakes.interaction["routepoint"]
         for i, name in enumerate(self.fakes.start_events()):
             data: dict[str, Any] = {"interactionid": ixn_id}
             if name != "interaction.present":
                 data["focusdeviceid"] = focus
-            self.inject(name, data, 0.0, source="start", effect=self._mirror_put if i == 0 else None)
+            self.inject(name, data, 0.0, source="start", effect=self.model.mirror if i == 0 else None)
         for spec in self.fakes.data["inject"]:
             if "at" in spec:
                 self.inject(spec["event"], spec.get("data") or {}, float(spec["at"]), source="profile")
@@ -301,16 +245,16 @@ class OrsPlatform(FakeEnv):
         effects = [effect] if effect is not None else []
         leaving = (
             data.get("interactionid")
-            if name == "interaction.deleted" or (request is not None and self._routes(name, data, request))
+            if name == "interaction.deleted" or (request is not None and self.tracker.routes(name, data, request))
             else None
         )
         if leaving is not None:
             self._interaction_leaves(str(leaving), "the interaction left the strategy")
         if name == "interaction.deleted" and data.get("interactionid") is not None:
             ixn = str(data["interactionid"])
-            if self.interactions.pop(ixn, None) is not None:
-                effects.append(lambda _env: self.engine.js(f"_genesys.ixn.__remove({json.dumps(ixn)});"))
-        self._note_outcome(name, data, request)
+            if self.model.remove(ixn):
+                effects.append(lambda _env: self.model.unmirror(ixn))
+        self.tracker.note(name, data, request)
         self.engine.trace("response", {"request": request.id if request else None, "event": name, "data": dict(data)})
         payload = dict(data)
         if effects:
@@ -325,44 +269,9 @@ class OrsPlatform(FakeEnv):
             for effect in entry[1]:
                 effect(self)
 
-    def _routes(self, name: str, data: Mapping[str, Any], request: Request | None) -> bool:
-        """Whether this event reports the interaction routed away (by a module's outcome hook)."""
-        for module in BY_NAME.values():
-            if module.outcome is not None:
-                new = module.outcome(name, data, request, self.outcome)
-                if new is not None:
-                    return new.get("status") == "routed"
-        return False
-
-    def _note_outcome(self, name: str, data: Mapping[str, Any], request: Request | None) -> None:
-        """Each module's outcome hook says how its events change the outcome; routed and
-        abandoned are final."""
-        if self.outcome.get("status") in ("routed", "abandoned"):
-            return
-        for module in BY_NAME.values():
-            if module.outcome is not None and (new := module.outcome(name, data, request, self.outcome)) is not None:
-                self.outcome = new
-                return
-
     def final_outcome(self, finished: bool, error: str | None = None) -> dict[str, Any]:
         """The summary outcome: routed(target) / terminated / abandoned / waiting(for) / error."""
-        out = dict(self.outcome)
-        out.pop("hangup", None)
-        if error:
-            return {"status": "error", "error": error}
-        if out["status"] == "running":
-            if finished:
-                requests = list(self.requests.values())
-                out = {"status": "terminated", "reason": "session ended without routing the interaction"}
-                for module in BY_NAME.values():
-                    said = module.ended_outcome(requests) if module.ended_outcome is not None else None
-                    if said is not None:
-                        out = said
-                        break
-            else:
-                waiting = [f"{r.module}:{r.action} {r.id} ({r.status})" for r in self.pending()]
-                out = {"status": "waiting", "for": waiting or ["an event"]}
-        return out
+        return self.tracker.final(finished, error, self.book)
 
     # -- user / scenario API ------------------------------------------------------------------
 
@@ -400,7 +309,7 @@ class OrsPlatform(FakeEnv):
         ixn = interactionid or self.primary_interaction_id()
         if ixn is None:
             return
-        self.outcome["hangup"] = True
+        self.tracker.state["hangup"] = True
         self._interaction_leaves(ixn, "the caller hung up")
         for request in self.pending():
             self.book.drop_answers(request.id)
