@@ -167,6 +167,7 @@ def paginate(request: Request, queryset: Any, key: str) -> dict[str, Any]:
     if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
         raise ValidationError({"detail": f"limit must be between 1 and {MAX_PAGE_SIZE}, offset at least 0."})
     count = queryset.count()
+    offset = min(offset, count)  # past the end: an empty page (and no huge integer reaches the database)
     url = request.build_absolute_uri(request.path)
 
     def page_url(start: int) -> str:

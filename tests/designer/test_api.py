@@ -343,6 +343,8 @@ def test_list_endpoints_are_paginated_and_a_thousand_projects_cost_a_fixed_numbe
     assert client.get("/api/projects", {"limit": 0}).status_code == 400
     assert client.get("/api/projects", {"limit": "x"}).status_code == 400
     assert client.get("/api/projects", {"limit": 1001}).status_code == 400
+    beyond = client.get("/api/projects", {"limit": 91, "offset": 143114418147542293282816})
+    assert beyond.status_code == 200 and beyond.json()["projects"] == [] and beyond.json()["next"] is None
 
 
 @pytest.mark.django_db
