@@ -2,7 +2,7 @@
 
 Removing a team member (or changing their role), revoking a share link and deleting a team's
 membership are designer changes; once committed, the sockets they may concern re-run their
-access check (``simulator.consumers.access_changed``, a channel-layer group message) and close
+access check (``simulator.access.access_changed``, a channel-layer group message) and close
 with 4403/4404 when it fails. Unsharing a simulation is announced by its consumer directly.
 """
 
@@ -17,7 +17,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from designer.models import Membership, ShareLink
-from simulator.consumers import access_changed
+from simulator.access import access_changed
 
 
 def _announce(**scope: int) -> None:

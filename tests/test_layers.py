@@ -15,7 +15,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("simulator", "designer", "orchweb")
 #: the web layer of the simulator app: what the pure-Python packages must never reach
-WEB_LAYER = ("simulator.sessions", "simulator.consumers", "simulator.views", "simulator.models", "simulator.routing")
+WEB_LAYER = (
+    "simulator.sessions",
+    "simulator.consumers",
+    "simulator.handlers",
+    "simulator.pacing",
+    "simulator.persistence",
+    "simulator.access",
+    "simulator.views",
+    "simulator.models",
+    "simulator.routing",
+)
 APPS = ("designer", "orchweb", "django", "channels", "rest_framework", *WEB_LAYER)
 
 #: package -> prefixes of the modules it must not import
