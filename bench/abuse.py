@@ -42,22 +42,12 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.charts import heavy_chart  # noqa: E402  (importable once ROOT is on the path)
+
 SHARED = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
 SAMPLE = SHARED / "ors-samples" / "crd-gvp-wf"
 
-HEAVY = b"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="load">
-  <datamodel><data id="answer" expr="null"/></datamodel>
-  <state id="load">
-    <onentry><script>
-      var rows = [];
-      for (var i = 0; i &lt; 50000; i++) { rows.push({id: i, name: "agent " + i}); }
-      answer = rows;
-    </script></onentry>
-    <transition target="done"/>
-  </state>
-  <final id="done"/>
-</scxml>
-"""
+HEAVY = heavy_chart(50000)
 
 
 def big_chart(states: int) -> bytes:
