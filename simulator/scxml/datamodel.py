@@ -1501,16 +1501,9 @@ class ECMAScriptDataModel(_JSContext):
         Arguments and the result cross as JSON; `UNDEFINED` returns `undefined`. A Python
         exception becomes a catchable JS `Error` (a raised `JSError` keeps its JS type).
         """
-        parts = name.split(".")
-        if not all(_is_identifier(p) for p in parts):
+        if not all(_is_identifier(p) for p in name.split(".")):
             raise JSError("SyntaxError", f"invalid function name: {name!r}")
-        with self._lock:
-            if self._ctx is None:
-                raise JSError("InternalError", "the datamodel is closed")
-            self._callables += 1
-            raw = f"__orchweb_py{self._callables}"
-            self._ctx.add_callable(raw, _bridge(fn))
-            self._run(self._helper("defineFunction"), name, raw)
+        self._define_callable(name, _bridge(fn), lambda: self._helper("defineFunction"))
 
     def define_predicate(self, name: str, fn: Callable[[str], bool]) -> None:
         """Expose `fn(id)` to JS as the global `name`: true only for a string `id` for which `fn`
@@ -1519,13 +1512,18 @@ class ECMAScriptDataModel(_JSContext):
         """
         if not _is_identifier(name):
             raise JSError("SyntaxError", f"invalid function name: {name!r}")
+        self._define_callable(name, fn, lambda: self._js["definePredicate"])
+
+    def _define_callable(self, name: str, raw_fn: Callable[..., Any], define: Callable[[], Any]) -> None:
+        """Add `raw_fn` to the context under a fresh private name; the JS helper `define()` (looked
+        up under the lock, once the context is known to be open) binds `name` to it."""
         with self._lock:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
             self._callables += 1
             raw = f"__orchweb_py{self._callables}"
-            self._ctx.add_callable(raw, fn)
-            self._run(self._js["definePredicate"], name, raw)
+            self._ctx.add_callable(raw, raw_fn)
+            self._run(define(), name, raw)
 
     # -- the simulation's wall clock -----------------------------------------------------------
 
