@@ -13,13 +13,7 @@
   const fileUrl = () => box.dataset.filesUrl + "/" + $("scenario-editor-path").value.split("/").map(encodeURIComponent).join("/");
 
   function show(problems, text) {
-    const list = $("scenario-editor-problems");
-    list.textContent = "";
-    for (const problem of problems) {
-      const li = document.createElement("li");
-      li.textContent = problem;
-      list.appendChild(li);
-    }
+    ow.showItems($("scenario-editor-problems"), problems);
     $("scenario-editor-result").textContent = text || "";
   }
 

@@ -56,6 +56,16 @@ window.orchweb.errorText = function errorText(answer) {
   return "The server answered " + answer.status + ".";
 };
 
+// Replace the items of a <ul>/<ol> with one <li> of text per string (problems, messages).
+window.orchweb.showItems = function showItems(list, items) {
+  list.textContent = "";
+  for (const item of items) {
+    const li = document.createElement("li");
+    li.textContent = item;
+    list.appendChild(li);
+  }
+};
+
 window.orchweb.getJSON = async function getJSON(url) {
   const answer = await window.orchweb.fetchJSON(url);
   if (!answer.ok) throw new Error(window.orchweb.errorText(answer));

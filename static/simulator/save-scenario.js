@@ -51,13 +51,7 @@
   }
 
   function showProblems(problems) {
-    const list = $("save-scenario-problems");
-    list.textContent = "";
-    for (const problem of problems) {
-      const li = document.createElement("li");
-      li.textContent = problem;
-      list.appendChild(li);
-    }
+    ow.showItems($("save-scenario-problems"), problems);
   }
 
   function current() {
