@@ -165,22 +165,22 @@
     return answer;
   }
 
-  async function undo() {
-    const step = history.undo.pop();
+  // Undo and redo are one move: restore the step's text (before or after it), and the step goes
+  // to the other stack when that worked, back where it was when it did not.
+  async function replay(from, to, text) {
+    const step = history[from].pop();
     if (!step) return;
-    const answer = await apply(step.path, { op: "restore", text: step.before }, { record: false });
-    if (answer.ok) history.redo.push(step);
-    else history.undo.push(step);
+    const answer = await apply(step.path, { op: "restore", text: step[text] }, { record: false });
+    history[answer.ok ? to : from].push(step);
     updateHistoryButtons();
   }
 
-  async function redo() {
-    const step = history.redo.pop();
-    if (!step) return;
-    const answer = await apply(step.path, { op: "restore", text: step.after }, { record: false });
-    if (answer.ok) history.undo.push(step);
-    else history.redo.push(step);
-    updateHistoryButtons();
+  function undo() {
+    return replay("undo", "redo", "before");
+  }
+
+  function redo() {
+    return replay("redo", "undo", "after");
   }
 
   function updateHistoryButtons() {
