@@ -140,7 +140,7 @@ class RequestBook:
             self.engine.assign_in(ctx, location, request.id)
         self.requests[request.id] = request
         if self.engine.tracing:
-            self.engine.trace("action", {"request": request.to_json()})
+            self.engine.trace("action", {"request": request.to_json(), "file": file, "line": line})
         if local not in module.actions:
             emits = [error_emit(module, action, "unknown", f"<{module.name}:{local}> is not supported", 0.0)]
             request.answered_by = "platform"

@@ -116,11 +116,14 @@ class JSError(Exception):
     which limit was exceeded). A thrown non-Error value (`throw 5`) gives name `Error`.
     """
 
-    def __init__(self, name: str, message: str, line: int | None = None):
+    def __init__(self, name: str, message: str, line: int | None = None, source: str | None = None):
         super().__init__(f"{name}: {message}")
         self.name = name
         self.message = message
         self.line = line
+        #: the JS filename `line` is in: "<input>" (the evaluated text), or a script's name
+        #: given to `execute` (the failing statement may be in a function another script defined)
+        self.source = source
 
     def __repr__(self) -> str:
         return f"JSError({self.name!r}, {self.message!r}, {self.line!r})"
@@ -778,8 +781,11 @@ _CHECK_LOCATION = "function () { %s = undefined; }"
 
 _IDENTIFIER = re.compile(r"(?:[^\W\d]|\$)(?:\w|\$)*")
 # A stack frame "    at NAME (<input>:LINE:COL)"; frames of our private helpers are skipped.
-# Functions loaded from a SharedCode bundle report "<shared>:LINE" (mapped back to their own lines).
-_STACK_FRAME = re.compile(r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?(<input>|<shared>):(\d+)", re.MULTILINE)
+# Functions loaded from a SharedCode bundle report "<shared>:LINE" (mapped back to their own lines);
+# scripts run under their own name ("<script FILE:LINE>", see `execute`).
+_STACK_FRAME = re.compile(
+    r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?(<input>|<shared>|<script [^\n]*?>):(\d+):\d+", re.MULTILINE
+)
 _MAX_SAFE_INT = 2**53
 #: the engine's own limit errors, as `String(e)`
 _LIMIT_ERRORS = ("InternalError: interrupted", "InternalError: out of memory")
@@ -1210,6 +1216,7 @@ class _JSContext:
             return JSError("Error", f"uncaught exception: {first}")
         m = _STACK_FRAME.search(rest)
         line = int(m.group(2)) if m else None
+        source = m.group(1) if m else None
         if m is not None and line is not None and m.group(1) == "<shared>" and self._shared_lines:
             # a line of the bundle -> the line inside that function's own factory source
             starts = self._shared_lines
@@ -1218,11 +1225,11 @@ class _JSContext:
         if not sep:
             name, message = "Error", first
         if name == "InternalError" and message == "interrupted":
-            return JSError(name, f"interrupted: exceeded the time limit of {self.time_limit:g} s", line)
-        if name == "InternalError" and message == "out of memory":
+            message = f"interrupted: exceeded the time limit of {self.time_limit:g} s"
+        elif name == "InternalError" and message == "out of memory":
             self.out_of_memory = True
-            return JSError(name, f"out of memory: exceeded the memory limit of {self._mib()}", line)
-        return JSError(name, message, line)
+            message = f"out of memory: exceeded the memory limit of {self._mib()}"
+        return JSError(name, message, line, source)
 
     def _mib(self) -> str:
         return f"{self.memory_limit / 1048576:g} MiB"
@@ -1439,17 +1446,24 @@ class ECMAScriptDataModel(_JSContext):
 
     # -- scripts ------------------------------------------------------------------------------
 
-    def execute(self, script: str) -> None:
-        """Run a `<script>` body as a global program (`var` and functions become globals)."""
+    def execute(self, script: str, name: str = "<input>") -> None:
+        """Run a `<script>` body as a global program (`var` and functions become globals).
+
+        `name` is the JS filename it runs under: a JSError's `source` names the script whose line
+        failed, also when that is a function this script defined and another one called.
+        """
         source = self._scripts.get(script)
         if source is None:
             source = self._pre(script)
             if len(self._scripts) >= _CACHE_LIMIT:
                 self._scripts.clear()
             self._scripts[script] = source
-        if len(source) >= _BYTECODE_MIN_CHARS and (len(source) >= _BYTECODE_ALWAYS_CHARS or _repeated(source)):
-            # Libraries and document scripts: parse once per process, load bytecode per session.
-            code = jsbytecode.compile_program(source)
+        if name != "<input>" or (
+            len(source) >= _BYTECODE_MIN_CHARS and (len(source) >= _BYTECODE_ALWAYS_CHARS or _repeated(source))
+        ):
+            # Libraries and document scripts: parse once per process, load bytecode per session
+            # (a named script always: an unnamed eval would report its lines as "<input>").
+            code = jsbytecode.compile_program(source, filename=name)
             if code is not None:
                 self._run(jsbytecode.run_program, self._ctx, code)
                 return

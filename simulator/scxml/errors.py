@@ -62,3 +62,4 @@ class ExecutionError(SCXMLError):
         self.js_error = js_error
         self.line = line
         self.sendid: str | None = None  # set for <send> failures: the error event carries it
+        self.file: str | None = None  # the file of `line` when not the failing node's own

@@ -159,7 +159,7 @@ class ExecutableContent:
 
     def script(self, node: m.Script) -> None:
         try:
-            self.session.datamodel.execute(node.source)
+            self.session.datamodel.execute(node.source, node.name)
         except Exception as exc:
             raise self.as_execution_error(exc, node) from exc
 
@@ -369,11 +369,20 @@ class ExecutableContent:
         if name:
             message = f"{name}: {message}"
         line = node.line if node is not None else None
+        file = None
         js_line = getattr(exc, "line", None)
-        if isinstance(node, m.Script) and line is not None and isinstance(js_line, int) and js_line > 0:
-            # Script text starts on the <script> tag's line, so JS line N is source line + N - 1.
-            line += js_line - 1
-        return ExecutionError(message, "execution", name, line)
+        if isinstance(js_line, int) and js_line > 0:
+            # A line of a script's text (the one that failed, or the one that defined the failing
+            # function) -> its file and line; a cond/expr line ("<input>") is the node's own.
+            source = getattr(exc, "source", None)
+            script = self.session.model.scripts_by_name.get(source) if source else None
+            if script is None and isinstance(node, m.Script) and source in (None, "<input>"):
+                script = node  # its text ran unnamed (syntax error, or no bytecode support)
+            if script is not None:
+                file, line = script.locate(js_line)
+        error = ExecutionError(message, "execution", name, line)
+        error.file = file
+        return error
 
     def error_from(self, exc: Exception, node: m.Node | None) -> None:
         self.error(self.as_execution_error(exc, node), node)
@@ -385,7 +394,7 @@ class ExecutableContent:
         element = tag.rsplit("}", 1)[-1] if isinstance(tag, str) else None
         name = session.profile.error_event_name(err.kind, err.js_error, element)
         line = err.line if err.line is not None else (node.line if node is not None else None)
-        file = node.file if node is not None else session.model.entry
+        file = err.file or (node.file if node is not None else session.model.entry)
         session.emit(ErrorRecord(err.kind, name, err.message, file, line))
         data = session.profile.error_event_data({"message": err.message, "line": line, "file": file}, element)
         session.raise_event(Event(name, data, "platform", sendid=sendid or err.sendid))

@@ -7,8 +7,9 @@ build (``JS_ReadObject`` + ``JS_EvalFunction``): about 4x faster than parsing it
 binding does not expose these functions, so they are called through ctypes on the symbols the
 extension module exports (the same technique as the datamodel's interrupt handler).
 
-``compile_program(source) -> bytes | None``: bytecode of a global program (process-wide cache);
-``None`` when it does not compile (the caller then evaluates the text and reports the error).
+``compile_program(source, strip_source=False, filename="<input>") -> bytes | None``: bytecode of a
+global program (process-wide cache, per source and filename); ``None`` when it does not compile
+(the caller then evaluates the text and reports the error).
 ``compile_uncached(source, filename)``: the same without the cache (one-off bundles).
 ``run_program(ctx, code)``: run it in a ``_quickjs.Context``; a thrown exception is re-raised as
 ``_quickjs.JSException`` with the binding's text format (``String(e)`` newline ``e.stack``), so
@@ -160,9 +161,10 @@ def compile_uncached(source: str, filename: str = "<input>", strip_source: bool 
 
 
 @lru_cache(maxsize=1024)
-def compile_program(source: str, strip_source: bool = False) -> bytes | None:
-    """Bytecode of `source` as a global program, or None if it does not compile (process-wide cache)."""
-    return compile_uncached(source, strip_source=strip_source)
+def compile_program(source: str, strip_source: bool = False, filename: str = "<input>") -> bytes | None:
+    """Bytecode of `source` as a global program, or None if it does not compile (process-wide
+    cache, keyed by source and filename: stack traces name the filename)."""
+    return compile_uncached(source, filename, strip_source)
 
 
 @lru_cache(maxsize=4096)

@@ -21,6 +21,8 @@ Public API
     ``root`` (lxml element of ``<scxml>`` or None), ``entry``, ``errors``, ``warnings``, ``project``,
     ``location(element) -> (file, line)`` and ``column(element) -> int | None``.
 
+``text_origins(element)`` / ``TEXT_ORIGINS_ATTR``
+    Where the text of an element that took in a parse="text" include comes from (file, line).
 ``source_file(element, default)`` / ``SOURCE_ATTR``
     Every element keeps lxml's ``sourceline`` *in the file it came from*; the root element of an
     included fragment carries ``SOURCE_ATTR`` (``{urn:orchweb:source}file``) naming that file, and
@@ -36,11 +38,13 @@ Public API
 from __future__ import annotations
 
 import contextlib
+import json
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -52,6 +56,10 @@ XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 XI_INCLUDE = f"{{{XINCLUDE_NS}}}include"
 XI_FALLBACK = f"{{{XINCLUDE_NS}}}fallback"
 SOURCE_ATTR = "{urn:orchweb:source}file"
+#: On an element whose text took in a parse="text" include: JSON list of `[text_line, file, line]`,
+#: "from line `text_line` of the element's text on, the text is `file` from its line `line`" (the
+#: lines before the first entry are the element's own). Read by ``text_origins``.
+TEXT_ORIGINS_ATTR = "{urn:orchweb:source}text"
 
 #: largest single file accepted (bytes); larger documents are a definition error, not a parse
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
@@ -257,6 +265,7 @@ class _Includer:
             else:
                 self.replace_with_text(include, "")
         elif isinstance(replacement, str):
+            self.record_text_origin(include, file, path, replacement)
             self.replace_with_text(include, replacement)
         else:
             replacement.tail = include.tail
@@ -288,6 +297,28 @@ class _Includer:
         return transformed
 
     @staticmethod
+    def record_text_origin(include: etree._Element, file: str, path: str | None, text: str) -> None:
+        """Note on the parent that its text from here on comes from `path` (then back to `file`),
+        so a script error in included text reports that file and line."""
+        parent = include.getparent()
+        if parent is None or path is None or not text:
+            return
+        before = [parent.text or ""]
+        for child in parent:
+            if child is include:
+                break
+            before.append("".join(child.itertext()) if isinstance(child.tag, str) else "")
+            before.append(child.tail or "")
+        start = "".join(before).count("\n") + 1
+        newlines = text.count("\n")
+        # the tail resumes the includer's own text on the include's line (or the line after it
+        # when the included text ends mid-line, which that line then belongs to)
+        partial = 0 if text.endswith("\n") else 1
+        origins = text_origins(parent)
+        origins += [[start, path, 1], [start + newlines + partial, file, (include.sourceline or 1) + partial]]
+        parent.set(TEXT_ORIGINS_ATTR, json.dumps(origins))
+
+    @staticmethod
     def replace_with_text(include: etree._Element, text: str) -> None:
         parent = include.getparent()
         if parent is None:
@@ -308,6 +339,18 @@ class _Includer:
         self.replace_with_text(include, fallback.text or "")
         for offset, child in enumerate(list(fallback)):
             parent.insert(index + offset, child)
+
+
+def text_origins(element: etree._Element) -> list[list[Any]]:
+    """The `TEXT_ORIGINS_ATTR` entries of `element` (empty if its text is all its own)."""
+    raw = element.get(TEXT_ORIGINS_ATTR)
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 def load_document(

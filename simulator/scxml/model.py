@@ -49,7 +49,7 @@ from typing import Any
 from lxml import etree
 
 from .errors import DefinitionError
-from .loader import SCXML_NS, LoadedDocument, Project, load_document, resolve_href, source_file
+from .loader import SCXML_NS, LoadedDocument, Project, load_document, resolve_href, source_file, text_origins
 from .plan import Plan
 from .profile import W3C, Profile
 
@@ -213,10 +213,25 @@ class Assign(Node):
 
 
 class Script(Node):
+    """`name`: the JS filename its text runs under (stable per document, so sessions share
+    bytecode); `origins`: `(text_line, file, line)` segments of text that is not the element's own
+    (xi:include parse="text", `src`), in order."""
+
     source: str
     src: str | None
+    name: str
+    origins: tuple[tuple[int, str, int], ...]
 
-    __slots__ = ("source", "src")
+    __slots__ = ("name", "origins", "source", "src")
+
+    def locate(self, js_line: int) -> tuple[str | None, int | None]:
+        """(file, line) of line `js_line` of the script's text."""
+        file, line = self.file, (None if self.line is None else self.line + js_line - 1)
+        for start, origin, first in self.origins:
+            if js_line < start:
+                break
+            file, line = origin, first + js_line - start
+        return file, line
 
 
 class If(Node):
@@ -417,6 +432,8 @@ class Model:
         self.datamodel = "ecmascript"
         self.binding = "early"
         self.scripts: tuple = ()
+        #: every <script> by its `name` (a JS stack frame names the script that defined a function)
+        self.scripts_by_name: dict[str, Script] = {}
         self.all_data: tuple[Data, ...] = ()
         self.plan = Plan()
 
@@ -426,6 +443,21 @@ class Model:
 
 
 # -- builder --------------------------------------------------------------------------------------
+
+
+def _origins(element: etree._Element) -> tuple[tuple[int, str, int], ...]:
+    """The loader's TEXT_ORIGINS_ATTR of a <script>, checked (the attribute is in the document)."""
+    out = []
+    for entry in text_origins(element):
+        if (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and type(entry[0]) is int
+            and isinstance(entry[1], str)
+            and type(entry[2]) is int
+        ):
+            out.append((entry[0], entry[1], entry[2]))
+    return tuple(out)
 
 
 def _expr(text: str | None) -> str | None:
@@ -590,10 +622,19 @@ class _ContentBuilder:
             script = Script(element, file, line)
             script.src = element.get("src")
             script.source = "".join(element.itertext())  # XML comments inside <script> are dropped, not truncating
+            script.origins = _origins(element)
             if script.src:
                 if script.source.strip():
                     self.error(element, "<script> may not have both 'src' and content")
                 script.source = self.read_src(element, script.src) or ""
+                path = resolve_href(source_file(element, self.loaded.entry), script.src)
+                script.origins = ((1, path, 1),) if path is not None else ()
+            names = self.model.scripts_by_name
+            name = f"<script {file}:{line}>"
+            while name in names:
+                name = f"<script {file}:{line}#{len(names)}>"
+            script.name = name
+            names[name] = script
             script.source = self.profile.preprocess_script(script.source)
             return script
         if tag == "if":

@@ -53,7 +53,7 @@ class NullDataModel:
     def declare_value(self, id: str, value: Any) -> None:
         pass
 
-    def execute(self, script: str) -> None:
+    def execute(self, script: str, name: str = "<input>") -> None:
         self._fail(script)
 
     def is_valid_location(self, location: str) -> bool:
