@@ -12,7 +12,13 @@ from orchweb.settings import *  # noqa: F403
 # Hashing with the default PBKDF2 takes ~0.5 s per password on the CI machine; tests create many.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Login failure counters live in the cache, which is Redis in a scaled run and outlives it: each
-# test run (and the servers it starts, which inherit the variable) counts in a namespace of its own.
+# Redis outlives a scaled run and both xdist workers share it, while each worker has a database
+# of its own (with the same user names): login failure counters and group messages (a ping
+# broadcast, an access change) of one worker's tests must not reach the other's. Each run and
+# worker, and the Daphne and Celery processes its tests start (they inherit the variables), use a
+# namespace of their own for cache keys and channel names.
 os.environ.setdefault("ORCHWEB_TEST_CACHE_PREFIX", f"orchweb-test-{uuid.uuid4().hex[:12]}")
-CACHES["default"]["KEY_PREFIX"] = os.environ["ORCHWEB_TEST_CACHE_PREFIX"]  # noqa: F405
+TEST_NAMESPACE = f"{os.environ['ORCHWEB_TEST_CACHE_PREFIX']}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+CACHES["default"]["KEY_PREFIX"] = TEST_NAMESPACE  # noqa: F405
+if CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer":  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-{TEST_NAMESPACE}"  # noqa: F405
