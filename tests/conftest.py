@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import pytest
+from channels.layers import channel_layers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +75,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if scaled:
         config.hook.pytest_deselected(items=scaled)
         items[:] = [item for item in items if not item.get_closest_marker("scaled")]
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> None:
+    """Each test gets its own channel layer instance. pytest-asyncio gives every test an event
+    loop of its own, and channels-redis ties a layer's receive lock to the loop that first
+    received: a consumer still receiving when its test's loop ended would make every later test
+    of this process fail with "bound to a different event loop"."""
+    channel_layers.backends.clear()

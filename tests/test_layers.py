@@ -8,6 +8,10 @@ imports inside functions.
 from __future__ import annotations
 
 import ast
+import functools
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,6 +61,22 @@ def module_name(path: Path) -> str:
 
 
 def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, imported module) of every import statement of one of `modules()`."""
+    return import_table()[str(path)]
+
+
+@functools.cache
+def import_table() -> dict[str, list[tuple[int, str]]]:
+    """Every module's imports, parsed in a fresh interpreter: CPython 3.11 can leave its AST
+    converter's recursion counter wrong after an earlier test's deep recursion in this process
+    ("SystemError: AST constructor recursion depth mismatch")."""
+    code = "import json; from tests.test_layers import modules, parse_imports; "
+    code += "print(json.dumps({str(p): parse_imports(p) for p in modules()}))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return {path: [(line, target) for line, target in found] for path, found in json.loads(result.stdout).items()}
+
+
+def parse_imports(path: Path) -> list[tuple[int, str]]:
     """(line, imported module) of every import statement; relative imports resolved."""
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
