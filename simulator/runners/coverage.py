@@ -15,8 +15,7 @@ Public API
 ----------
 ``Coverage()``
     Accumulator: ``add(records)`` (any iterable of trace records, e.g. a live session's),
-    ``update(other)`` (union), ``states`` / ``transitions`` (covered keys), ``state_visits`` /
-    ``transition_visits`` (how many runs visited each), ``report(graph)``, ``visits(graph)``.
+    ``update(other)`` (union), ``states`` / ``transitions`` (covered keys), ``report(graph)``.
 ``compute_coverage(graph, records) -> dict``
     One-shot report (see :meth:`Coverage.report` for its fields).
 ``format_coverage(report) -> str``
@@ -27,7 +26,6 @@ Hints on uncovered transitions (ORS events: hang-up, failing request...) come fr
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -50,28 +48,19 @@ class Coverage:
     def __init__(self) -> None:
         self.states: set[str] = set()
         self.transitions: set[TransitionKey] = set()
-        #: runs that entered each state / fired each transition (the heat on the diagram)
-        self.state_visits: Counter[str] = Counter()
-        self.transition_visits: Counter[TransitionKey] = Counter()
         self.runs = 0
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> Coverage:
         """Count the states entered and transitions fired by the root session of one trace."""
         root: str | None = None
-        states: set[str] = set()
-        transitions: set[TransitionKey] = set()
         for record in records:
             kind = record.get("type")
             if root is None and kind == "start":
                 root = record.get("session")
             if kind != "macrostep" or record.get("session") != root or "invokeid" in record:
                 continue
-            states.update(record.get("entered") or ())
-            transitions.update(transition_key(t) for t in record.get("transitions") or ())
-        self.states |= states
-        self.transitions |= transitions
-        self.state_visits.update(states)
-        self.transition_visits.update(transitions)
+            self.states.update(record.get("entered") or ())
+            self.transitions.update(transition_key(t) for t in record.get("transitions") or ())
         self.runs += 1
         return self
 
@@ -79,8 +68,6 @@ class Coverage:
         """Union with another accumulator (e.g. a batch worker's)."""
         self.states |= other.states
         self.transitions |= other.transitions
-        self.state_visits.update(other.state_visits)
-        self.transition_visits.update(other.transition_visits)
         self.runs += other.runs
         return self
 
@@ -89,10 +76,6 @@ class Coverage:
         return {
             "states": sorted(self.states),
             "transitions": sorted([list(k) for k in self.transitions], key=lambda k: (k[0], str(k[1]), k[2] or 0)),
-            "state_visits": dict(sorted(self.state_visits.items())),
-            "transition_visits": sorted(
-                [[*k, n] for k, n in self.transition_visits.items()], key=lambda k: (k[0], str(k[1]), k[2] or 0)
-            ),
             "runs": self.runs,
         }
 
@@ -102,8 +85,6 @@ class Coverage:
         cov = cls()
         cov.states = set(data.get("states", ()))
         cov.transitions = {(k[0], k[1], k[2]) for k in data.get("transitions", ())}
-        cov.state_visits = Counter({str(k): int(n) for k, n in data.get("state_visits", {}).items()})
-        cov.transition_visits = Counter({(k[0], k[1], k[2]): int(k[3]) for k in data.get("transition_visits", ())})
         cov.runs = int(data.get("runs", 0))
         return cov
 
@@ -118,7 +99,7 @@ class Coverage:
 
         ``percent`` is rounded to one decimal (100.0 for an empty set); ``hint`` says how a
         scenario could take the transition when its event tells (a hang-up, a failing request...),
-        else null. ``visits`` is :meth:`visits`.
+        else null.
         """
         kinds = {s["id"]: s["kind"] for s in graph.get("states", [])}
         states = [s for s in graph.get("states", []) if s["kind"] in COUNTED_KINDS]
@@ -142,21 +123,7 @@ class Coverage:
                     for t in missed_transitions
                 ],
             ),
-            "visits": self.visits(graph),
         }
-
-    def visits(self, graph: Mapping[str, Any]) -> dict[str, Any]:
-        """How many runs visited each counted state and transition of `graph`, by graph id:
-        ``{"runs", "states": {id: n}, "transitions": {tid: n}}`` (0 = never visited), the counts
-        the diagram draws as heat (``Diagram`` view ``heat()``)."""
-        kinds = {s["id"]: s["kind"] for s in graph.get("states", [])}
-        states = {s["id"]: self.state_visits[s["id"]] for s in graph.get("states", []) if s["kind"] in COUNTED_KINDS}
-        transitions = {
-            t["id"]: self.transition_visits[transition_key(t)]
-            for t in graph.get("transitions", [])
-            if kinds.get(t["source"]) != "initial"
-        }
-        return {"runs": self.runs, "states": states, "transitions": transitions}
 
 
 def _section(total: int, uncovered: list[dict[str, Any]]) -> dict[str, Any]:

@@ -104,22 +104,6 @@ def test_the_union_of_runs_covers_what_any_of_them_covered(graph):
     )
 
 
-def test_visits_count_the_runs_that_went_through_each_state_and_transition(graph):
-    cov = Coverage().add(trace(("custom.go", 1), ("custom.stop", 2))).add(trace(("interaction.deleted", 1)))
-    cov.add(trace(("custom.go", 1), ("custom.stop", 2)))
-    visits = cov.report(graph)["visits"]
-    assert visits["runs"] == 3
-    assert visits["states"] == {"main": 3, "ask": 3, "busy": 2, "busy.a": 2, "busy.b": 2, "done": 2, "gone": 1}
-    ids = {t["id"]: (t["source"], t["event"]) for t in graph["transitions"]}
-    taken = {ids[tid]: n for tid, n in visits["transitions"].items()}
-    assert taken[("ask", "custom.go")] == 2
-    assert taken[("main", "interaction.deleted")] == 1
-    assert taken[("ask", "custom.ping")] == 0
-    # the counts survive the JSON form chunks of a batch travel in, and add up on a union
-    merged = Coverage.from_json(cov.to_json()).update(Coverage().add(trace(("interaction.deleted", 1))))
-    assert merged.visits(graph)["states"]["gone"] == 2
-
-
 def test_the_text_report_lists_each_uncovered_item_with_file_and_line(graph):
     text = format_coverage(compute_coverage(graph, trace(("custom.go", 1))))
     lines = text.splitlines()
