@@ -179,6 +179,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 JS_MEMORY_LIMIT = env_int("ORCHWEB_JS_MEMORY_MB", 64, minimum=8) * 1024 * 1024
 JS_TIME_LIMIT_MS = env_int("ORCHWEB_JS_TIME_LIMIT_MS", 1000, minimum=10)
 SIMULATION_WORKERS = env_int("ORCHWEB_SIMULATION_WORKERS", 4, minimum=1)
+# Jobs of one user running at once in that pool (0: half the workers); see simulator/scheduling.py.
+SIMULATION_WORKERS_PER_USER = env_int("ORCHWEB_SIM_WORKERS_PER_USER", 0)
+# Bounds of one live simulation (docs/simulation-protocol.md, "Limits"): wall-clock time of one
+# operation, trace records kept, operations in its inputs log.
+SIMULATION_STEP_BUDGET_MS = env_int("ORCHWEB_SIM_STEP_BUDGET_MS", 10_000, minimum=10)
+SIMULATION_MAX_TRACE_RECORDS = env_int("ORCHWEB_SIM_MAX_TRACE_RECORDS", 200_000, minimum=100)
+SIMULATION_MAX_OPERATIONS = env_int("ORCHWEB_SIM_MAX_OPERATIONS", 200_000, minimum=10)
 
 # Batch simulations: "local" (this process or a local process pool) or "celery" (chunks run by
 # `celery -A orchweb worker` processes on any machine sharing the broker and REDIS_URL).

@@ -280,7 +280,7 @@ class SimulationConsumer(_JsonProtocol):
         entry = sessions.registry.get(simulation.pk)
         if entry is None:
             try:
-                runtime = await sessions.execute(None, sessions.build_runtime, simulation)
+                runtime = await sessions.execute(None, sessions.build_runtime, simulation, user=self._user_id())
             except sessions.SimulationError as exc:
                 await self.send_json({"type": "error", "message": str(exc), "fatal": True})
                 return

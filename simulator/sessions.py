@@ -16,10 +16,11 @@ Public API
     ``rewind(seq)``, ``restart()``; ``snapshot()`` is the JSON state shown by the page;
     ``breakpoints`` (``Breakpoints``). Not thread-safe by itself: callers hold
     ``runtime.lock`` (``execute`` does).
-``execute(runtime, fn, *args)``
+``execute(runtime, fn, *args, user=None)``
     Awaitable: runs ``fn(*args)`` under the runtime's lock in the bounded worker pool, never on
     the event loop (quickjs-ng releases the GIL while JS runs, so sessions progress in parallel).
-    The pool is created on first use with ``SIMULATION_WORKERS`` threads (``pool()``).
+    The pool is created on first use with ``SIMULATION_WORKERS`` threads (``pool()``) and is fair
+    across users (``simulator.scheduling.FairPool``: per-user queues served in turn).
 ``registry``
     Process-wide ``Registry`` of live runtimes by simulation id, reference-counted by the
     websockets attached to them (``acquire``/``release``).
@@ -47,7 +48,6 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -60,6 +60,7 @@ from simulator.ors.platform import OrsPlatform
 from simulator.protocol import OpError
 from simulator.runners.driver import OrsRun
 from simulator.runners.limits import Limits
+from simulator.scheduling import FairPool
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.trace import ExtensionRecord, jsonable
 
@@ -115,6 +116,8 @@ class SimulationRuntime:
         self.fakes = dict(fakes)
         self.seed = int(seed)
         self.lock = threading.Lock()
+        #: whose jobs these are in the fair worker pool (the owner's user id; None outside the web)
+        self.owner: Any = None
         #: bumped by every change of the inputs log or the recipe (what a save must persist)
         self.revision = 0
         self.breakpoints = Breakpoints()
@@ -452,40 +455,34 @@ class SimulationRuntime:
 
 # -- worker pool ----------------------------------------------------------------------------------
 
-_pool: ThreadPoolExecutor | None = None
+_pool: FairPool | None = None
 _pool_lock = threading.Lock()
-_pool_workers: list[int] = []  # the size the pool was created with
-_pending = 0  # jobs submitted to the pool and not finished (running or queued); see pool_load()
-_pending_lock = threading.Lock()
 
 
-def pool() -> ThreadPoolExecutor:
+def pool() -> FairPool:
     """The worker threads running simulation steps, created on first use with the
-    ``SIMULATION_WORKERS`` setting (bounded: a flood of clients queues, never spawns)."""
+    ``SIMULATION_WORKERS`` setting (bounded: a flood of clients queues, never spawns), fair
+    across users (``simulator.scheduling``: at most ``SIMULATION_WORKERS_PER_USER`` jobs of one
+    user run at once)."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            workers = settings_limits().workers
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="simulation")
-            _pool_workers[:] = [workers]
+            limits = settings_limits()
+            _pool = FairPool(limits.workers, limits.workers_per_user)
         return _pool
 
 
 def pool_load() -> tuple[int, int]:
     """(workers, jobs running or queued) of the simulation pool, for the readiness endpoint."""
-    pool()
-    return _pool_workers[0], _pending
+    current = pool()
+    return current.workers, current.pending
 
 
-def _job_done(_future: object) -> None:
-    global _pending
-    with _pending_lock:
-        _pending -= 1
+async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args: Any, user: Any = None) -> T:
+    """Run `fn(*args)` in the worker pool, holding `runtime.lock` (if given) while it runs.
 
-
-async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args: Any) -> T:
-    """Run `fn(*args)` in the worker pool, holding `runtime.lock` (if given) while it runs."""
-    global _pending
+    The job is queued for `user` (default: the runtime's owner); jobs of one runtime run one at
+    a time, in the order they were submitted."""
 
     def call() -> T:
         if runtime is None:
@@ -493,10 +490,9 @@ async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args
         with runtime.lock:
             return fn(*args)
 
-    with _pending_lock:
-        _pending += 1
-    job = pool().submit(call)
-    job.add_done_callback(_job_done)  # also called when the job is cancelled before it ran
+    if user is None and runtime is not None:
+        user = runtime.owner
+    job = pool().submit(call, user=user, key=None if runtime is None else id(runtime))
     return await asyncio.wrap_future(job)
 
 
@@ -603,6 +599,7 @@ def build_runtime(simulation: Any) -> SimulationRuntime:
     """A runtime for a Simulation row, replayed to the end of its saved inputs log (sync: DB)."""
     files, entry = version_files(simulation.version)
     runtime = SimulationRuntime(files, simulation.entry or entry, simulation.fakes or {}, simulation.seed)
+    runtime.owner = simulation.owner_id
     for op in simulation.inputs or []:
         runtime.apply(op)
     with contextlib.suppress(OpError):  # a stored value from an older schema is dropped

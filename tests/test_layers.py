@@ -21,6 +21,7 @@ PACKAGES = ("simulator", "designer", "orchweb")
 #: the web layer of the simulator app: what the pure-Python packages must never reach
 WEB_LAYER = (
     "simulator.sessions",
+    "simulator.scheduling",
     "simulator.consumers",
     "simulator.handlers",
     "simulator.pacing",

@@ -69,7 +69,8 @@ def test_limits_are_read_from_the_settings(settings) -> None:
     settings.JS_MEMORY_LIMIT = 16 * MIB
     settings.JS_TIME_LIMIT_MS = 250
     settings.SIMULATION_WORKERS = 3
-    assert Limits.from_settings(settings) == Limits(js_memory=16 * MIB, js_time=0.25, workers=3)
+    settings.SIMULATION_WORKERS_PER_USER = 0
+    assert Limits.from_settings(settings) == Limits(js_memory=16 * MIB, js_time=0.25, workers=3, workers_per_user=1)
 
 
 def test_a_script_allocating_beyond_the_memory_setting_fails_only_under_the_smaller_limit(settings) -> None:
@@ -129,7 +130,7 @@ async def main():
     await asyncio.sleep(0.2)
     gate.wait()  # passes only when every worker thread waits at the barrier too
     await asyncio.gather(*jobs)
-    print(workers, sessions.pool()._max_workers)
+    print(workers, sessions.pool().workers)
 asyncio.run(main())
 """
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "ORCHWEB_SIMULATION_WORKERS": str(workers)}

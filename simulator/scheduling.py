@@ -1,0 +1,121 @@
+"""Fair scheduling of simulation jobs: per-user FIFO queues served round-robin by a fixed set of
+worker threads.
+
+A plain thread pool serves jobs in arrival order, so one user who queues five slow simulation
+steps makes everybody else's steps wait behind them. ``FairPool`` keeps one FIFO queue per user
+and, whenever a worker is free, takes the next job of the next user in turn (round-robin), with
+at most ``per_user`` jobs of one user running at once: one user can never occupy every worker,
+and another user's job waits at most for one job to finish when every worker is busy.
+
+Jobs of one simulation (the same ``key``, its runtime) never run concurrently and run in the
+order they were submitted: a job whose key has a job running waits, and so do the jobs queued
+after it for that key (they are in the same user's queue, behind it). Jobs with ``user=None``
+(work no user asked for) share one queue and are not capped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class _Job:
+    user: Hashable
+    key: Hashable | None
+    fn: Callable[[], Any]
+    future: Future
+
+
+class FairPool:
+    """`workers` threads (started at once) serving per-user queues (see the module docstring)."""
+
+    def __init__(self, workers: int, per_user: int, name: str = "simulation"):
+        self.workers = max(1, int(workers))
+        #: jobs of one user running at once (None: the uncapped queue of system work)
+        self.per_user = max(1, min(int(per_user), self.workers))
+        self._cond = threading.Condition()
+        self._queues: OrderedDict[Hashable, deque[_Job]] = OrderedDict()
+        self._running: Counter[Hashable] = Counter()
+        self._busy_keys: set[Hashable] = set()
+        self._pending = 0
+        self._closed = False
+        for number in range(self.workers):
+            threading.Thread(target=self._work, name=f"{name}-{number}", daemon=True).start()
+
+    @property
+    def pending(self) -> int:
+        """Jobs running or queued."""
+        return self._pending
+
+    def submit(self, fn: Callable[[], Any], user: Hashable = None, key: Hashable | None = None) -> Future:
+        """Queue `fn()` for `user`; jobs with the same `key` run one at a time, in order."""
+        future: Future = Future()
+        with self._cond:
+            self._queues.setdefault(user, deque()).append(_Job(user, key, fn, future))
+            self._pending += 1
+            self._cond.notify()
+        return future
+
+    def shutdown(self) -> None:
+        """Let the workers end once the queues are empty (a pool replaced in tests)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _take(self) -> _Job | None:
+        """The next job to run (under the lock): users in turn, each queue in order."""
+        for user in list(self._queues):
+            if user is not None and self._running[user] >= self.per_user:
+                continue
+            queue = self._queues[user]
+            for job in list(queue):
+                if job.future.cancelled():  # cancelled while queued: forget it
+                    queue.remove(job)
+                    self._pending -= 1
+                    continue
+                if job.key is not None and job.key in self._busy_keys:
+                    continue
+                queue.remove(job)
+                if queue:
+                    self._queues.move_to_end(user)  # this user had a turn: the others go first
+                else:
+                    del self._queues[user]
+                return job
+            if not queue:
+                del self._queues[user]
+        return None
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                job = self._take()
+                while job is None:
+                    if self._closed and not self._pending:
+                        return
+                    self._cond.wait()
+                    job = self._take()
+                self._running[job.user] += 1
+                if job.key is not None:
+                    self._busy_keys.add(job.key)
+            try:
+                if job.future.set_running_or_notify_cancel():
+                    try:
+                        result = job.fn()
+                    except BaseException as exc:  # handed to the awaiting caller
+                        job.future.set_exception(exc)
+                    else:
+                        job.future.set_result(result)
+            finally:
+                with self._cond:
+                    self._running[job.user] -= 1
+                    if not self._running[job.user]:
+                        del self._running[job.user]
+                    self._busy_keys.discard(job.key)
+                    self._pending -= 1
+                    # a job held back by its user's cap or its key may run now, on any worker
+                    self._cond.notify_all()
