@@ -12,6 +12,7 @@
  *   view.highlight(["stateA", "stateB"]);      // active configuration (marks persist across relayouts)
  *   view.tint(["stateA"], ["t3"]);             // visited states / transitions (coverage)
  *   view.heat({states: {id: n}, transitions: {tid: n}}); // visit counts (scenarios, batch): 0 = never
+ *   await Diagram.renderHeat(el, graphUrl, counts);  // fetch, draw, heat; el.dataset.heatReady = "1"
  *   view.animateTransition("t3");              // pulse the last transition taken
  *   view.setBreakpoints(["stateA"]);           // dashed red outline on states with a breakpoint
  *   view.search("Entry1"); view.fit(); view.centerOn(id); view.collapse(id); view.expand(id);
@@ -1171,8 +1172,29 @@
     return { states: status.states, transitions: status.transitions, graph: graph };
   }
 
+  /**
+   * The coverage heat of the Tests tab and the batch page: fetches the graph JSON at `graphUrl`,
+   * draws it in `el` and marks the visit counts ({states: {id: n}, transitions: {tid: n}}).
+   * Sets el.dataset.heatReady = "1" when drawn; resolves to the view, or null (with a message in
+   * `el`) when the graph cannot be read.
+   */
+  async function renderHeat(el, graphUrl, counts) {
+    const response = await fetch(graphUrl, { credentials: "same-origin" });
+    if (!response.ok) {
+      el.textContent = "The diagram is not available (" + response.status + ").";
+      return null;
+    }
+    const graph = await response.json();
+    el.textContent = "";
+    const view = await render(el, graph, {});
+    if (counts) view.heat(counts);
+    el.dataset.heatReady = "1";
+    return view;
+  }
+
   global.Diagram = {
     render: render,
+    renderHeat: renderHeat,
     diff: diff,
     DiagramView: DiagramView,
     MODULE_COLOURS: MODULE_COLOURS,
