@@ -27,7 +27,7 @@ from django.core.cache import cache
 from designer.models import ScenarioSuiteRun, Version
 from simulator.ors.analysis import build_graph
 from simulator.ors.project import find_entry
-from simulator.runners.coverage import COUNTED_KINDS, Coverage, transition_key
+from simulator.runners.coverage import Coverage
 from simulator.runners.scenarios import (
     ScenarioResult,
     project_scenarios,
@@ -93,22 +93,11 @@ def failing_record(result: ScenarioResult) -> int | None:
 def visit_counts(graph: Mapping[str, Any], results: list[ScenarioResult]) -> dict[str, Any]:
     """How many scenarios visited each counted state and transition of `graph` (graph ids):
     ``{"runs", "states": {id: n}, "transitions": {tid: n}}``; zero = never visited."""
-    kinds = {s["id"]: s["kind"] for s in graph.get("states", [])}
-    states = {s["id"]: 0 for s in graph.get("states", []) if s["kind"] in COUNTED_KINDS}
-    by_key = {transition_key(t): t["id"] for t in graph.get("transitions", []) if kinds.get(t["source"]) != "initial"}
-    transitions = dict.fromkeys(by_key.values(), 0)
-    runs = 0
+    union = Coverage()
     for result in results:
-        if not result.trace:
-            continue
-        runs += 1
-        covered = Coverage().add(result.trace)
-        for state in covered.states & states.keys():
-            states[state] += 1
-        for key in covered.transitions:
-            if key in by_key:
-                transitions[by_key[key]] += 1
-    return {"runs": runs, "states": states, "transitions": transitions}
+        if result.trace:
+            union.add(result.trace)
+    return union.heat(graph)
 
 
 def run_suite(

@@ -192,6 +192,17 @@ SIMULATION_MAX_OPERATIONS = env_int("ORCHWEB_SIM_MAX_OPERATIONS", 200_000, minim
 BATCH_EXECUTOR = os.environ.get("ORCHWEB_BATCH_EXECUTOR", "local")
 if BATCH_EXECUTOR not in ("local", "celery"):
     raise ImproperlyConfigured("ORCHWEB_BATCH_EXECUTOR must be 'local' or 'celery'")
+# Batch jobs of the web app (simulator.batches, docs/scenarios.md "Batches in the browser").
+BATCH_MAX_COUNT = env_int("ORCHWEB_BATCH_MAX_COUNT", 1_000_000, minimum=1)
+BATCH_MAX_CONCURRENT_PER_USER = env_int("ORCHWEB_BATCH_MAX_CONCURRENT_PER_USER", 2, minimum=1)
+# Runs one web process drives at a time (more wait, queued); local pool processes per run.
+BATCH_RUNNING_PER_PROCESS = env_int("ORCHWEB_BATCH_RUNNING_PER_PROCESS", 2, minimum=1)
+BATCH_POOL_WORKERS = env_int("ORCHWEB_BATCH_POOL_WORKERS", min(2, os.cpu_count() or 1), minimum=1)
+# Celery worker processes a batch plans its chunks for (a few chunks in flight per worker).
+BATCH_CELERY_WORKERS = env_int("ORCHWEB_BATCH_CELERY_WORKERS", 2, minimum=1)
+# The driving process refreshes its runs' heartbeat this often; a run whose heartbeat is older
+# than 6 of these is marked interrupted (its process died).
+BATCH_HEARTBEAT_SECONDS = env_int("ORCHWEB_BATCH_HEARTBEAT_SECONDS", 10, minimum=1)
 CELERY_BROKER_URL = os.environ.get("ORCHWEB_CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "memory://"
 CELERY_RESULT_BACKEND = os.environ.get("REDIS_URL") or "cache+memory://"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("ORCHWEB_CELERY_QUEUE", "orchweb")

@@ -54,6 +54,11 @@ def group_name(simulation_id: int) -> str:
     return f"simulation-{_database_key()}-{simulation_id}"
 
 
+def batch_group_name(run_id: int) -> str:
+    """The channel-layer group of a batch run's progress sockets (simulator.batches)."""
+    return f"batch-{_database_key()}-{run_id}"
+
+
 def access_group() -> str:
     """The channel-layer group of every bound simulation socket: told when access may have changed."""
     return f"simulation-access-{_database_key()}"

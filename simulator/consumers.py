@@ -23,10 +23,20 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from designer.permissions import AuthenticationRequired, session_share_tokens
-from simulator import protocol, sessions
-from simulator.access import FORBIDDEN, NOT_FOUND, NOT_LOGGED_IN, TOO_MANY, Bound, Refused, access_group, group_name
+from simulator import batches, protocol, sessions
+from simulator.access import (
+    FORBIDDEN,
+    NOT_FOUND,
+    NOT_LOGGED_IN,
+    TOO_MANY,
+    Bound,
+    Refused,
+    access_group,
+    batch_group_name,
+    group_name,
+)
 from simulator.handlers import HANDLERS, Handler
-from simulator.models import Simulation
+from simulator.models import BatchRun, Simulation
 from simulator.ors.fakes import FakesError
 from simulator.pacing import RunLoop
 from simulator.persistence import SimulationStore
@@ -414,3 +424,59 @@ class _BadJSON:
 
     def __init__(self, problem: str):
         self.problem = problem
+
+
+# -- batches --------------------------------------------------------------------------------------
+
+
+class BatchConsumer(_JsonProtocol):
+    """``ws/batches/<id>/``: progress of a batch run (simulator.batches), read-only.
+
+    Whoever may read the run connects (close codes as for simulations: 4401 not logged in, 4404
+    not visible). On connect: a ``progress`` frame with the row's state, and a ``finished`` frame
+    if the run is over; then the frames the driving process sends to the run's channel-layer
+    group, from whichever process drives it.
+    """
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        await self.accept()  # refusals after the handshake, so the client sees the close code
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self._refuse(NOT_LOGGED_IN, "log in to follow batches")
+            return
+        run_id = int(self.scope["url_route"]["kwargs"]["batch_id"])
+        try:
+            await self._load(run_id)
+        except (Http404, AuthenticationRequired):
+            await self._refuse(NOT_FOUND, "no such batch")
+            return
+        except PermissionDenied as exc:
+            await self._refuse(FORBIDDEN, str(exc))
+            return
+        self.group = batch_group_name(run_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        run = await self._load(run_id)  # after joining the group: no frame falls in between
+        await self.send_json(batches.progress_frame(run.status, run.done, run.count))
+        if not run.active:
+            await self.send_json(await database_sync_to_async(batches.finished_frame)(run))
+
+    @database_sync_to_async
+    def _load(self, run_id: int) -> BatchRun:
+        session = self.scope.get("session")
+        return batches.get_batch_for_user(self.scope["user"], run_id, session_share_tokens(session))
+
+    async def _refuse(self, code: int, message: str) -> None:
+        await self.send_json({"type": "error", "message": message, "fatal": True, "code": code})
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        await self.send_json({"type": "error", "message": "this socket only sends progress; cancel with a POST"})
+
+    async def batch_frame(self, event: dict) -> None:
+        await self.send_json(event["frame"])

@@ -41,3 +41,57 @@ class Simulation(models.Model):
 
     def __str__(self) -> str:
         return f"simulation {self.pk} of {self.version} by {self.owner}"
+
+
+class BatchRun(models.Model):
+    """A batch simulation job (simulator.batches): N interactions of a version, run off the request.
+
+    Readable by whoever reads the version; started by editors and owners of its team. ``done``
+    and ``status`` follow the run (written at a modest rate by the process driving it, which
+    also refreshes ``heartbeat``: a run whose heartbeat stopped is ``interrupted``). ``report`` is
+    simulator.runners.batch.run_batch's summary, kept.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        CANCELLED = "cancelled"
+        FAILED = "failed"
+        INTERRUPTED = "interrupted"
+
+    #: a run in one of these holds one of its owner's concurrent-batch slots
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_runs")
+    version = models.ForeignKey("designer.Version", on_delete=models.CASCADE, related_name="batch_runs")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    count = models.PositiveIntegerField()
+    seed = models.BigIntegerField(default=0)
+    #: variation spec (simulator.runners.batch.parse_vary) and base fakes profile, as given
+    vary = models.JSONField(default=dict, blank=True)
+    fakes = models.JSONField(default=dict, blank=True)
+    #: interactions finished so far
+    done = models.PositiveIntegerField(default=0)
+    #: "local" (process pool of the web process) or "celery" (settings.BATCH_EXECUTOR at start)
+    executor = models.CharField(max_length=10, default="local")
+    #: set by a cancel from any process; the driving process stops at its next chunk
+    cancel_requested = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    #: last sign of life of the process driving the run (see simulator.batches.mark_interrupted)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    report = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["owner", "status"], name="simulator_batch_owner_status")]
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} of {self.version} ({self.count} interactions, {self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE

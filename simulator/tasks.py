@@ -5,22 +5,25 @@ CeleryExecutor())`` cuts the batch into chunks as for the local pool, stores the
 Redis (``REDIS_URL``), sends one ``batch_chunk`` task per chunk and yields the chunk aggregates in
 chunk order, which ``run_batch`` merges into one report. Tasks are acknowledged late: a worker
 that dies mid-chunk leaves the message to another worker, which recomputes the same aggregate
-(seeded) under the same task id, so a chunk counts once whoever ran it.
+(seeded) under the same task id, so a chunk counts once whoever ran it. A bounded window of
+chunks is in flight at a time; closing the iterator early (a cancelled batch) revokes those and
+deletes the stored job.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from typing import Any
 
 import redis
+from celery.result import AsyncResult
 from django.conf import settings
 
 from orchweb.celery import app
-from simulator.runners.batch import BatchError, BatchJob, job_from_json, job_to_json, run_range
+from simulator.runners.batch import WINDOW_PER_WORKER, BatchError, BatchJob, job_from_json, job_to_json, run_range
 
 #: how long a stored job waits for its chunks (seconds)
 JOB_TTL = 24 * 3600
@@ -72,16 +75,33 @@ class CeleryExecutor:
         batch_id = uuid.uuid4().hex
         store.set(_job_key(batch_id), json.dumps(job_to_json(job)), ex=JOB_TTL)
         options = {"queue": self.queue} if self.queue else {}
-        results = [
-            batch_chunk.apply_async((batch_id, start, stop), task_id=f"{batch_id}-{index}", **options)
-            for index, (start, stop) in enumerate(chunks)
-        ]
+        waiting = iter(enumerate(chunks))
+        in_flight: deque[AsyncResult] = deque()
+
+        def send() -> bool:
+            for index, (start, stop) in waiting:
+                task_id = f"{batch_id}-{index}"
+                in_flight.append(batch_chunk.apply_async((batch_id, start, stop), task_id=task_id, **options))
+                return True
+            return False
+
+        # A bounded window of chunks in flight: the broker and the result store hold a few per
+        # worker, not a million interactions' worth, and a cancel has little to revoke.
+        while len(in_flight) < self.workers * WINDOW_PER_WORKER and send():
+            pass
         try:
-            for result in results:
-                yield result.get(timeout=self.timeout)
+            while in_flight:
+                result = in_flight.popleft()
+                part = result.get(timeout=self.timeout)
                 result.forget()
+                send()
+                yield part
         finally:
-            for result in results:
-                if not result.ready():
-                    result.revoke()  # the caller gave up (error, timeout, cancel): stop the rest
+            # Closed early (cancel, error, timeout): the chunks sent but not done are revoked,
+            # and the job is deleted, so a chunk a worker already took fails fast ("job is gone").
+            pending = [result.id for result in in_flight]
+            if pending:
+                app.control.revoke(pending)
+                for result in in_flight:
+                    result.forget()
             store.delete(_job_key(batch_id))

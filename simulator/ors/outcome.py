@@ -20,6 +20,8 @@ class OutcomeTracker:
 
     def __init__(self) -> None:
         self.state: dict[str, Any] = {"status": "running"}
+        #: virtual time the interaction was routed at (batches chart the time to route)
+        self.routed_at: float | None = None
 
     def routes(self, name: str, data: Mapping[str, Any], request: Request | None) -> bool:
         """Whether this event reports the interaction routed away (by a module's outcome hook)."""
@@ -30,14 +32,16 @@ class OutcomeTracker:
                     return new.get("status") == "routed"
         return False
 
-    def note(self, name: str, data: Mapping[str, Any], request: Request | None) -> None:
-        """Each module's outcome hook says how its events change the outcome; routed and
-        abandoned are final."""
+    def note(self, name: str, data: Mapping[str, Any], request: Request | None, at: float) -> None:
+        """Each module's outcome hook says how its events change the outcome (at virtual time
+        `at`); routed and abandoned are final."""
         if self.state.get("status") in ("routed", "abandoned"):
             return
         for module in BY_NAME.values():
             if module.outcome is not None and (new := module.outcome(name, data, request, self.state)) is not None:
                 self.state = new
+                if new.get("status") == "routed":
+                    self.routed_at = at
                 return
 
     def final(self, finished: bool, error: str | None, book: RequestBook) -> dict[str, Any]:

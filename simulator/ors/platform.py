@@ -254,7 +254,7 @@ class OrsPlatform(FakeEnv):
             ixn = str(data["interactionid"])
             if self.model.remove(ixn):
                 effects.append(lambda _env: self.model.unmirror(ixn))
-        self.tracker.note(name, data, request)
+        self.tracker.note(name, data, request, self.now)
         fields: dict[str, Any] = {"request": request.id if request else None, "event": name, "data": dict(data)}
         if request is not None:  # located at the element that made the request (else the root)
             fields.update(file=request.file, line=request.line)

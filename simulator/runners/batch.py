@@ -18,12 +18,21 @@ Public API
 ``parse_vary(spec) -> list[Dimension]`` (``BatchError`` for bad specs),
 ``parse_vary_option(text) -> dict`` (the CLI's ``KEY=V1,V2`` / ``KEY=[json]`` / ``{json}`` forms),
 ``run_batch(files, count, fakes=None, vary=None, entry=None, seed=0, coverage=True, workers=None,
-max_time=3600.0, limits=DEFAULT_LIMITS, executor=None) -> dict`` (the summary; see ``run_batch``).
+max_time=3600.0, limits=DEFAULT_LIMITS, executor=None, progress=None, cancelled=None) -> dict``
+(the summary; see ``run_batch``).
+
+Memory does not grow with the count: per-interaction figures go into bounded histograms
+(``simulator.runners.histogram``), coverage into per-state visit counters, and executors keep a
+bounded window of chunks in flight, so a batch of 1,000,000 interactions holds what one of 10,000
+does. ``progress(done, count)`` is called after each chunk; ``cancelled()`` is checked after each
+chunk, and when it answers True the executor stops (pending chunks are dropped) and the summary
+of the chunks done so far is returned with ``"cancelled": true``.
 
 Executors
 ---------
 The batch is cut into chunks of interactions ``[start, stop)``; an *executor* runs the chunks and
-yields their aggregates in chunk order, and ``run_batch`` merges them. Every executor runs a chunk
+yields their aggregates in chunk order, and ``run_batch`` merges them. Closing the executor's
+iterator early (a cancelled batch) must stop the chunks not yet run. Every executor runs a chunk
 with ``run_range(job, start, stop)``, so where it runs changes nothing in the report:
 ``InProcess`` (this process), ``LocalPool`` (spawned processes), and the web layer's Celery
 executor (``simulator.tasks``), which ships the job as ``job_to_json`` and runs chunks on any
@@ -35,26 +44,27 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import math
 import multiprocessing
 import os
 import random
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from simulator.ors.analysis import build_graph
 from simulator.ors.dialect import ORS
 from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
+from simulator.ors.platform import platform_of
 from simulator.ors.project import find_entry
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.model import Model, get_model
 
 from .coverage import Coverage
 from .driver import OrsRun
+from .histogram import TimeSketch
 from .limits import DEFAULT_LIMITS, Limits
 
 #: shortcut variation keys -> fakes profile paths
@@ -67,8 +77,11 @@ ALIASES = {
 }
 #: below this many interactions one process is faster than starting a pool
 POOL_THRESHOLD = 400
-#: most interactions per pool task (results stream back chunk by chunk)
+#: most interactions per chunk: results (and progress) stream back chunk by chunk, and a
+#: cancelled batch stops within one chunk per worker
 CHUNK = 250
+#: chunks in flight per worker (the rest wait to be sent: memory and cancellation stay bounded)
+WINDOW_PER_WORKER = 4
 
 
 class BatchError(ValueError):
@@ -230,7 +243,8 @@ def _new_aggregate(dimensions: list[Dimension]) -> dict[str, Any]:
         "error_records": 0,
         "error_messages": Counter(),
         "final_states": Counter(),
-        "times": [],
+        "times": TimeSketch().to_json(),
+        "time_to_route": TimeSketch().to_json(),
         "by_variation": {d.key: {} for d in dimensions},
         "coverage": Coverage().to_json(),
     }
@@ -241,6 +255,7 @@ def _run_one(
     model: Model,
     index: int,
     agg: dict[str, Any],
+    times: tuple[TimeSketch, TimeSketch],
     cov: Coverage | None,
     profiles: dict[tuple, FakesProfile],
 ) -> None:
@@ -274,12 +289,15 @@ def _run_one(
     agg["outcomes"][outcome["status"]] += 1
     if outcome["status"] == "routed":
         agg["targets"][str(outcome.get("target"))] += 1
+        platform = platform_of(run.session)
+        routed_at = platform.tracker.routed_at if platform is not None else None
+        times[1].add(float(summary["virtual_time"] if routed_at is None else routed_at))
     errors = summary["errors"]
     if errors:
         agg["error_sessions"] += 1
         agg["error_records"] += len(errors)
         agg["error_messages"].update(str(e.get("message")) for e in errors)
-    agg["times"].append(float(summary["virtual_time"]))
+    times[0].add(float(summary["virtual_time"]))
     if summary["final_state"]:
         agg["final_states"][summary["final_state"]] += 1
     for key, value in chosen:
@@ -294,9 +312,11 @@ def run_range(job: BatchJob, start: int, stop: int) -> dict[str, Any]:
     model = _model(job)
     agg = _new_aggregate(job.dimensions)
     cov = Coverage() if job.coverage else None
+    times = (TimeSketch(), TimeSketch())
     profiles: dict[tuple, FakesProfile] = {}
     for index in range(start, stop):
-        _run_one(job, model, index, agg, cov, profiles)
+        _run_one(job, model, index, agg, times, cov, profiles)
+    agg["times"], agg["time_to_route"] = times[0].to_json(), times[1].to_json()
     if cov is not None:
         agg["coverage"] = cov.to_json()
     return agg
@@ -317,27 +337,12 @@ def _merge(into: dict[str, Any], part: dict[str, Any]) -> None:
         into[key].update(part[key])
     into["error_sessions"] += part["error_sessions"]
     into["error_records"] += part["error_records"]
-    into["times"] += part["times"]
+    for key in ("times", "time_to_route"):
+        into[key] = TimeSketch.from_json(into[key]).merge(TimeSketch.from_json(part[key])).to_json()
     for key, values in part["by_variation"].items():
         for value, counts in values.items():
             into["by_variation"].setdefault(key, {}).setdefault(value, Counter()).update(counts)
     into["coverage"] = Coverage.from_json(into["coverage"]).update(Coverage.from_json(part["coverage"])).to_json()
-
-
-def time_figures(times: list[float]) -> dict[str, float]:
-    """min / max / mean / p50 / p95 of the interactions' virtual durations (nearest-rank percentiles)."""
-    ordered = sorted(times)
-
-    def rank(p: float) -> float:
-        return ordered[max(0, min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1))]
-
-    return {
-        "min": ordered[0],
-        "max": ordered[-1],
-        "mean": round(sum(ordered) / len(ordered), 6),
-        "p50": rank(0.50),
-        "p95": rank(0.95),
-    }
 
 
 def default_workers(count: int) -> int:
@@ -356,10 +361,8 @@ class ChunkExecutor(Protocol):
 
 def plan_chunks(count: int, workers: int) -> list[tuple[int, int]]:
     """Interaction ranges: several per worker keep all busy to the end; at most CHUNK each keeps
-    results streaming (and bounds what a lost worker has to redo)."""
-    if workers <= 1:
-        return [(0, count)]
-    chunk = max(1, min(CHUNK, -(-count // (workers * 4))))
+    results (and progress) streaming and bounds what a lost worker or a cancel has to wait for."""
+    chunk = max(1, min(CHUNK, -(-count // (max(1, workers) * 4))))
     return [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
 
 
@@ -384,10 +387,26 @@ class LocalPool:
 
     def run(self, job: BatchJob, chunks: list[tuple[int, int]]) -> Iterator[dict[str, Any]]:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(job,)) as pool:
-            futures = [pool.submit(_worker_range, start, stop) for start, stop in chunks]
-            for future in futures:
-                yield future.result()
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(job,))
+        waiting = iter(chunks)
+        in_flight: deque[Future[dict[str, Any]]] = deque()
+        finished = False
+        try:
+            for start, stop in waiting:
+                in_flight.append(pool.submit(_worker_range, start, stop))
+                if len(in_flight) >= self.workers * WINDOW_PER_WORKER:
+                    break
+            while in_flight:
+                result = in_flight.popleft().result()
+                for start, stop in waiting:
+                    in_flight.append(pool.submit(_worker_range, start, stop))
+                    break
+                yield result
+            finished = True
+        finally:
+            # Closed early (cancelled, failed): drop what has not started, do not wait for the
+            # chunks still running (their processes exit once done).
+            pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def run_batch(
@@ -402,6 +421,8 @@ def run_batch(
     max_time: float = 3600.0,
     limits: Limits = DEFAULT_LIMITS,
     executor: ChunkExecutor | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Run `count` interactions and aggregate them (with `executor`, default: in process or a
     local pool of `workers` processes).
@@ -409,10 +430,13 @@ def run_batch(
     Returns ``{"count", "entry", "seed", "statuses": {final|idle|limit|error: n}, "final_states": {id: n},
     "outcomes": {routed|terminated|abandoned|waiting|error: n}, "targets": {target: n} (routed
     ones), "errors": {"sessions", "records", "messages": {message: n} (10 most common)},
-    "virtual_time": {"min", "max", "mean", "p50", "p95"}, "by_variation": {key: {json value: {outcome: n}}},
-    "coverage": coverage report (when asked), "timing": {"executor", "workers", "chunks", "seconds",
-    "interactions_per_second"}}``.  Raises :class:`BatchError` for bad input and
-    ``DocumentError`` for a strategy with definition errors.
+    "virtual_time": {"min", "max", "mean", "p50", "p95"} (p50/p95 of values rounded to 4 significant
+    digits of a millisecond), "time_to_route": {"bucket_seconds", "counts": [n per bucket], "p50", "p95"}
+    (routed ones: virtual time of the routing), "by_variation": {key: {json value: {outcome: n}}},
+    "coverage": coverage report and "heat": visits per state and transition (when asked),
+    "cancelled": true (only when `cancelled()` stopped it; "count" is then what was done), "timing":
+    {"executor", "workers", "chunks", "seconds", "interactions_per_second"}}``.  Raises
+    :class:`BatchError` for bad input and ``DocumentError`` for a strategy with definition errors.
     """
     if count < 1:
         raise BatchError("count must be at least 1")
@@ -433,8 +457,20 @@ def run_batch(
     chunks = plan_chunks(count, executor.workers)
     started = time.perf_counter()
     total = _new_aggregate(dimensions)
-    for part in executor.run(job, chunks):  # in chunk order: ties in counts keep interaction order
-        _merge(total, part)
+    stopped = False
+    parts = iter(executor.run(job, chunks))
+    try:
+        for part in parts:  # in chunk order: ties in counts keep interaction order
+            _merge(total, part)
+            if progress is not None:
+                progress(total["count"], count)
+            if cancelled is not None and total["count"] < count and cancelled():
+                stopped = True
+                break
+    finally:
+        close = getattr(parts, "close", None)
+        if close is not None:
+            close()  # the executor drops the chunks not run (a generator's finally)
     seconds = time.perf_counter() - started
     summary: dict[str, Any] = {
         "count": total["count"],
@@ -449,19 +485,30 @@ def run_batch(
             "messages": dict(total["error_messages"].most_common(10)),
         },
         "final_states": dict(sorted(total["final_states"].items(), key=lambda kv: (-kv[1], kv[0]))),
-        "virtual_time": time_figures(total["times"]),
+        "virtual_time": TimeSketch.from_json(total["times"]).figures(),
+        "time_to_route": _time_to_route(TimeSketch.from_json(total["time_to_route"])),
         "by_variation": {
             key: {value: dict(sorted(counts.items())) for value, counts in sorted(values.items())}
             for key, values in total["by_variation"].items()
         },
     }
     if coverage:
-        summary["coverage"] = Coverage.from_json(total["coverage"]).report(build_graph(files, entry))
+        graph = build_graph(files, entry)
+        union = Coverage.from_json(total["coverage"])
+        summary["coverage"] = union.report(graph)
+        summary["heat"] = union.heat(graph)
+    if stopped:
+        summary["cancelled"] = True
     summary["timing"] = {
         "executor": executor.name,
         "workers": executor.workers,
         "chunks": len(chunks),
         "seconds": round(seconds, 3),
-        "interactions_per_second": round(count / seconds, 1) if seconds else None,
+        "interactions_per_second": round(total["count"] / seconds, 1) if seconds else None,
     }
     return summary
+
+
+def _time_to_route(sketch: TimeSketch) -> dict[str, Any]:
+    figures = sketch.figures()
+    return {**sketch.histogram(), "p50": figures["p50"], "p95": figures["p95"]}

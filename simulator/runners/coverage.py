@@ -15,7 +15,8 @@ Public API
 ----------
 ``Coverage()``
     Accumulator: ``add(records)`` (any iterable of trace records, e.g. a live session's),
-    ``update(other)`` (union), ``states`` / ``transitions`` (covered keys), ``report(graph)``.
+    ``update(other)`` (union), ``states`` / ``transitions`` (covered keys), ``report(graph)``,
+    ``heat(graph)`` (how many runs visited each state and transition: the diagram's heat).
 ``compute_coverage(graph, records) -> dict``
     One-shot report (see :meth:`Coverage.report` for its fields).
 ``format_coverage(report) -> str``
@@ -26,7 +27,8 @@ Hints on uncovered transitions (ORS events: hang-up, failing request...) come fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, KeysView, Mapping
 from typing import Any
 
 from simulator.ors.analysis import coverage_hint
@@ -43,39 +45,55 @@ def transition_key(transition: Mapping[str, Any]) -> TransitionKey:
 
 
 class Coverage:
-    """Covered states and transitions, accumulated over any number of traces."""
+    """Covered states and transitions, with how many runs visited each, over any number of traces."""
 
     def __init__(self) -> None:
-        self.states: set[str] = set()
-        self.transitions: set[TransitionKey] = set()
+        self.state_runs: Counter[str] = Counter()
+        self.transition_runs: Counter[TransitionKey] = Counter()
         self.runs = 0
+
+    @property
+    def states(self) -> KeysView[str]:
+        """The covered states."""
+        return self.state_runs.keys()
+
+    @property
+    def transitions(self) -> KeysView[TransitionKey]:
+        """The covered transitions (see transition_key)."""
+        return self.transition_runs.keys()
 
     def add(self, records: Iterable[Mapping[str, Any]]) -> Coverage:
         """Count the states entered and transitions fired by the root session of one trace."""
         root: str | None = None
+        states: set[str] = set()
+        transitions: set[TransitionKey] = set()
         for record in records:
             kind = record.get("type")
             if root is None and kind == "start":
                 root = record.get("session")
             if kind != "macrostep" or record.get("session") != root or "invokeid" in record:
                 continue
-            self.states.update(record.get("entered") or ())
-            self.transitions.update(transition_key(t) for t in record.get("transitions") or ())
+            states.update(record.get("entered") or ())
+            transitions.update(transition_key(t) for t in record.get("transitions") or ())
+        self.state_runs.update(states)
+        self.transition_runs.update(transitions)
         self.runs += 1
         return self
 
     def update(self, other: Coverage) -> Coverage:
-        """Union with another accumulator (e.g. a batch worker's)."""
-        self.states |= other.states
-        self.transitions |= other.transitions
+        """Union with another accumulator (e.g. a batch worker's): visit counts add up."""
+        self.state_runs.update(other.state_runs)
+        self.transition_runs.update(other.transition_runs)
         self.runs += other.runs
         return self
 
     def to_json(self) -> dict[str, Any]:
         """Picklable/JSON form (sorted), for process pools and storage."""
         return {
-            "states": sorted(self.states),
-            "transitions": sorted([list(k) for k in self.transitions], key=lambda k: (k[0], str(k[1]), k[2] or 0)),
+            "states": dict(sorted(self.state_runs.items())),
+            "transitions": sorted(
+                ([*k, n] for k, n in self.transition_runs.items()), key=lambda k: (k[0], str(k[1]), k[2] or 0)
+            ),
             "runs": self.runs,
         }
 
@@ -83,10 +101,28 @@ class Coverage:
     def from_json(cls, data: Mapping[str, Any]) -> Coverage:
         """Inverse of :meth:`to_json`."""
         cov = cls()
-        cov.states = set(data.get("states", ()))
-        cov.transitions = {(k[0], k[1], k[2]) for k in data.get("transitions", ())}
+        cov.state_runs = Counter({str(k): int(n) for k, n in data.get("states", {}).items()})
+        cov.transition_runs = Counter({(k[0], k[1], k[2]): int(k[3]) for k in data.get("transitions", ())})
         cov.runs = int(data.get("runs", 0))
         return cov
+
+    def heat(self, graph: Mapping[str, Any]) -> dict[str, Any]:
+        """How many runs visited each counted state and transition of `graph` (graph ids)::
+
+            {"runs", "states": {id: n}, "transitions": {tid: n}}
+
+        zero = never visited. The diagram's heat (Tests tab, batch page) draws this.
+        """
+        kinds = {s["id"]: s["kind"] for s in graph.get("states", [])}
+        states = {
+            s["id"]: self.state_runs.get(s["id"], 0) for s in graph.get("states", []) if s["kind"] in COUNTED_KINDS
+        }
+        transitions = {
+            t["id"]: self.transition_runs.get(transition_key(t), 0)
+            for t in graph.get("transitions", [])
+            if kinds.get(t["source"]) != "initial"
+        }
+        return {"runs": self.runs, "states": states, "transitions": transitions}
 
     def report(self, graph: Mapping[str, Any]) -> dict[str, Any]:
         """Coverage of `graph` (graph JSON of the entry document)::

@@ -29,7 +29,7 @@ from designer.importing import export_zip
 from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user
 from designer.starters import load_starter
-from simulator.models import Simulation
+from simulator.models import BatchRun, Simulation
 from tests.designer.conftest import World, build_world
 from tests.designer.test_openapi import documented_codes
 
@@ -94,6 +94,16 @@ def editor_simulation(world: World) -> int:
     return simulation.pk
 
 
+def editor_batch(world: World) -> int:
+    """A finished batch of v1 started by the editor: team members read it, its owner or a team
+    owner cancels it."""
+    run, _ = BatchRun.objects.get_or_create(
+        owner=world.editor, version=world.v1, defaults={"count": 3, "done": 3, "status": "done", "report": {}}
+    )
+    return run.pk
+
+
+B = lambda suffix: (lambda w: f"/batches/{editor_batch(w)}/{suffix}")  # noqa: E731
 P = lambda path: (lambda w: path.format(p=w.project.pk, v1=w.v1.pk, v2=w.v2.pk, link=w.link.pk, token=w.link.token))  # noqa: E731
 
 PAGE_READ = (200, 200, 200, 404, 302, 302)
@@ -235,6 +245,13 @@ CASES = [
         lambda w: f"/invitations/{w.invitation.pk}/decline/",
         (404, 404, 302, 404, 302, 302),
     ),
+    # ---- batch pages (simulator/batch_views.py; behaviour in tests/simulator/test_batch_web.py)
+    Case("simulator-batch-list", "get", P("/batches/"), (200, 200, 200, 200, 302, 302)),
+    Case("simulator-batch-detail", "get", B(""), PAGE_READ),
+    Case("simulator-batch-csv", "get", B("report.csv"), PAGE_READ),
+    Case("simulator-batch-json", "get", B("report.json"), PAGE_READ),
+    Case("simulator-batch-start", "post", P("/versions/{v1}/batches/"), PAGE_EDIT_POST, data=lambda w: {"count": 5}),
+    Case("simulator-batch-cancel", "post", B("cancel/"), (302, 302, 403, 404, 302, 302)),
     # ---- API
     Case("designer-api-schema", "get", P("/api/schema/"), (200, 200, 200, 200, 200, 200)),
     Case("designer-api-docs", "get", P("/api/docs/"), (200, 200, 200, 200, 200, 200)),
@@ -338,6 +355,24 @@ CASES = [
     Case("designer-api-sharelink-list", "get", P("/api/versions/{v2}/share-links"), API_EDIT),
     Case("designer-api-sharelink-list", "post", P("/api/versions/{v2}/share-links"), (201, 201, 403, 404, 401, 401)),
     Case("designer-api-sharelink-detail", "delete", P("/api/share-links/{link}"), (204, 204, 403, 404, 401, 401)),
+    Case("simulator-api-version-batches", "get", P("/api/versions/{v1}/batches"), API_READ),
+    Case(
+        "simulator-api-version-batches",
+        "post",
+        P("/api/versions/{v1}/batches"),
+        (201, 201, 403, 404, 401, 401),
+        data=lambda w: {"count": 5, "vary": {"ani": ["1", "2"]}},
+        kind="json",
+    ),
+    Case("simulator-api-batch-list", "get", P("/api/batches"), (200, 200, 200, 200, 401, 401)),
+    Case("simulator-api-batch-detail", "get", lambda w: f"/api/batches/{editor_batch(w)}", API_READ),
+    Case(
+        "simulator-api-batch-cancel",
+        "post",
+        lambda w: f"/api/batches/{editor_batch(w)}/cancel",
+        (200, 200, 403, 404, 401, 401),
+        kind="json",
+    ),
     Case("designer-api-authoring-palette", "get", P("/api/authoring/palette"), (200, 200, 200, 200, 401, 401)),
     Case(
         "designer-api-draft-edit",
@@ -476,7 +511,10 @@ def test_access(case: Case, actor: str) -> None:
         assert response["Location"].startswith(LOGIN_URL)
     if expected == 401:
         assert "WWW-Authenticate" in response
-    if case.route.startswith("designer-api-") and case.route not in {"designer-api-schema", "designer-api-docs"}:
+    if case.route.startswith(("designer-api-", "simulator-api-")) and case.route not in {
+        "designer-api-schema",
+        "designer-api-docs",
+    }:
         pattern = next(p for _, name, p in all_routes() if name == case.route)
         assert str(response.status_code) in documented_codes(pattern, case.method), "undocumented status code"
 
