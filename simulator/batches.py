@@ -42,7 +42,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
@@ -289,7 +289,7 @@ def _drive(run_id: int, slots: threading.BoundedSemaphore, loop: asyncio.Abstrac
         with _registry_lock:
             _LOCAL.pop(run_id, None)
             _THREADS.pop(run_id, None)
-        close_old_connections()
+        connection.close()  # this thread's own connection: nobody else would close it
 
 
 def _executor(run: BatchRun) -> ChunkExecutor:
@@ -395,7 +395,7 @@ def _heartbeat_loop() -> None:
             ids = list(_LOCAL)
             if ids:
                 BatchRun.objects.filter(pk__in=ids, status__in=BatchRun.ACTIVE).update(heartbeat=timezone.now())
-            close_old_connections()
+                connection.close()  # no idle connection held between beats
         except Exception:  # a database hiccup must not end the heartbeat
             logger.exception("batch heartbeat failed")
 

@@ -117,7 +117,9 @@ def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
 def parse_vary(spec: Mapping[str, Any] | None, base: Mapping[str, Any] | None = None) -> list[Dimension]:
     """Validated variation dimensions; each value is checked against the fakes schema over `base`."""
     dimensions = []
-    for key, raw in (spec or {}).items():
+    # Sorted: a JSON object has no order (PostgreSQL's jsonb reorders keys), and each interaction
+    # draws its values in dimension order, so the order must not depend on how the spec was written.
+    for key, raw in sorted((spec or {}).items()):
         path = ALIASES.get(key, key)
         weights = None
         if isinstance(raw, Mapping):
