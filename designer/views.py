@@ -15,6 +15,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -58,6 +59,7 @@ from designer.permissions import (
 )
 from designer.serializers import VersionSerializer, draft_api_urls, entry_candidates
 from designer.starters import load_starter
+from simulator import batches
 
 View = Callable[..., HttpResponse]
 
@@ -319,8 +321,25 @@ def _render_version(
         "share_links": version.share_links.all() if has_role(role, Role.EDITOR) else [],
         "others": others,
         "scenario_run": scenario_suite.stored_run(version),
+        **_batch_context(request, version, role),
     }
     return render(request, "designer/version_detail.html", context, status=status)
+
+
+def _batch_context(request: HttpRequest, version: Version, role: str | None) -> dict[str, Any]:
+    """The version page's "Batch simulation" section: team members read the recent runs; those who
+    may start one (simulator.batches.can_start) get the form and the version's fakes profiles."""
+    if role is None:
+        return {"can_start_batch": False, "batch_runs": []}
+    can_start = batches.can_start(request.user, version)
+    fakes = version.files.filter(path__startswith="fakes/", path__endswith=".json").order_by("path")
+    return {
+        "can_start_batch": can_start,
+        "batch_runs": batches.recent_batches(version),
+        "batch_fakes_files": list(fakes.values_list("path", flat=True)) if can_start else [],
+        "batch_max_count": settings.BATCH_MAX_COUNT,
+        "batch_max_concurrent": settings.BATCH_MAX_CONCURRENT_PER_USER,
+    }
 
 
 def _comment_threads(version: Version) -> list[dict[str, Any]]:

@@ -117,6 +117,7 @@ def test_pages_carry_the_csp_and_have_no_inline_script(world: World, settings) -
         f"/versions/{version.pk}/diagram/",
         f"/projects/{world.project.pk}/draft/",
         "/simulations/",
+        "/batches/",
         f"/teams/{world.team.pk}/",
         "/api/docs/",
     ]
