@@ -1090,7 +1090,7 @@ class _RecordingProject(Mapping[str, bytes]):
         except KeyError:
             self.reads[key] = None
             raise
-        self.reads[key] = hashlib.sha256(data).hexdigest()
+        self.reads[key] = _sha256(data)
         return data
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -1113,13 +1113,38 @@ _cache: dict[tuple[str, str], list[tuple[dict[str, str | None], Model]]] = {}
 _cache_lock = threading.Lock()
 _CACHE_LIMIT = 256
 
+# Digests of the bytes objects hashed lately, by identity: a caller that runs the same files again
+# (a bench, scenarios of one project) passes the same objects, and hashing ~200 KiB of project
+# files on every get_model() was ~4% of a short Composer interaction. The entry keeps its bytes
+# alive, so `id` cannot be reused while it is there; bounded by count and by bytes held.
+_digests: dict[int, tuple[bytes, str]] = {}
+_digests_held = 0
+_DIGESTS_LIMIT = 512
+_DIGESTS_BYTES = 32 * 1024 * 1024
+
+
+def _sha256(data: bytes) -> str:
+    global _digests_held
+    known = _digests.get(id(data))
+    if known is not None and known[0] is data:
+        return known[1]
+    digest = hashlib.sha256(data).hexdigest()
+    if type(data) is bytes:  # immutable: the digest stays true while the entry holds it
+        with _cache_lock:
+            if len(_digests) >= _DIGESTS_LIMIT or _digests_held + len(data) > _DIGESTS_BYTES:
+                _digests.clear()
+                _digests_held = 0
+            _digests[id(data)] = (data, digest)
+            _digests_held += len(data)
+    return digest
+
 
 def _digest(project: Project, path: str) -> str | None:
     try:
         data = project.get(path)
     except (OSError, ValueError):
         return None
-    return hashlib.sha256(data).hexdigest() if data is not None else None
+    return _sha256(data) if data is not None else None
 
 
 def get_model(project: Project, entry: str, profile: Profile = W3C) -> Model:

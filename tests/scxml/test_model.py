@@ -47,6 +47,14 @@ def test_the_model_is_shared_for_identical_content_and_rebuilt_when_a_dependency
     assert changed is not first
 
 
+def test_a_dependency_edited_in_place_rebuilds_the_model_although_its_object_is_the_same():
+    child = bytearray(b'<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0"><final id="f"/></scxml>')
+    files = {"main.scxml": chart('<state id="s"><invoke src="child.scxml"/></state>').encode(), "child.scxml": child}
+    first = get_model(files, "main.scxml")
+    child[child.index(b'"f"') + 1] = ord("g")
+    assert get_model(files, "main.scxml") is not first
+
+
 def test_expression_attributes_follow_the_profile():
     from simulator.scxml.profile import Profile
 
