@@ -925,6 +925,8 @@ def _dumps(value: Any) -> str:
 
 def _encode(value: Any) -> tuple[int, Any]:
     """Python value -> (kind, payload) for the JS `dec(kind, v)` helper."""
+    if type(value) is dict:  # the common case (event data): straight to JSON
+        return 1, _dumps(value)
     if isinstance(value, XMLValue):
         return 3, _encoder(value.tree)
     if value is UNDEFINED:
@@ -1184,21 +1186,25 @@ class _JSContext:
 
     def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Call `fn(*args)` (a context method or compiled JS function) under lock and deadline."""
-        with self._lock:
+        # acquire/release rather than `with`: this runs for every JS call and `with` costs more
+        lock = self._lock
+        lock.acquire()
+        depth = self._depth
+        try:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
-            if self._depth == 0:
+            if depth == 0:
                 # Outermost evaluation: a fresh deadline. A nested one (from a Python callback)
                 # keeps the outer deadline, so callbacks cannot extend it. The entry stays after
                 # the call (no JS runs until the next one overwrites it); close() removes it.
                 _deadlines[self._rt] = _monotonic() + self.time_limit
-            self._depth += 1
-            try:
-                return fn(*args)
-            except _quickjs.JSException as exc:
-                raise self._error(str(exc)) from None
-            finally:
-                self._depth -= 1
+            self._depth = depth + 1
+            return fn(*args)
+        except _quickjs.JSException as exc:
+            raise self._error(str(exc)) from None
+        finally:
+            self._depth = depth
+            lock.release()
 
     def _error(self, text: str) -> JSError:
         """Turn the binding's exception text (`String(e) + "\\n" + e.stack`) into a JSError."""
@@ -1487,7 +1493,9 @@ class ECMAScriptDataModel(_JSContext):
         The object is built once, so every read of `_event` until the next call sees the same
         object. `extra` adds fields (e.g. `raw` for the BasicHTTP processor).
         """
-        kind, payload = (2, None) if data is None else self._encode(data)
+        kind, payload = (2, None) if data is None else _encode(data)
+        if kind == 3:
+            kind, payload = self._encode(data)  # loads the XML DOM helpers first
         self._run(
             self._set_event_js,
             name,

@@ -155,7 +155,8 @@ class Microsteps(SessionBase):
 
     def exit_states(self, enabled: list[m.Transition]) -> tuple[m.State, ...]:
         """https://www.w3.org/TR/scxml/#exitStates"""
-        key = self.plan.step_key(enabled)
+        t = enabled[0]
+        key = (t if t in self.plan.domains else None) if len(enabled) == 1 else self.plan.step_key(enabled)
         if key is not None:
             # Transitions whose domains the document decides: the plan keeps their exit set per
             # configuration.
