@@ -298,7 +298,7 @@
   }
 
   function drawSummary(report) {
-    const parts = [report.count + " interactions"];
+    const parts = [report.count + " interactions" + (report.cancelled ? " (cancelled: the figures cover those run)" : "")];
     const time = report.virtual_time;
     if (time) parts.push("virtual time per interaction: median " + time.p50 + " s, p95 " + time.p95 + " s, max " + time.max + " s");
     if (report.errors && report.errors.sessions) parts.push(report.errors.sessions + " with errors");

@@ -63,6 +63,14 @@ def test_start_a_batch_watch_its_progress_and_read_its_charts_and_heat(logged_in
     page.add_init_script(WATCH_PROGRESS)
     fill_batch_form(page, project, 2000)
     page.get_by_label("… after (s)").fill("10, 20")
+    # a form asking the impossible is not sent
+    page.get_by_label("Callers who hang up (%)").fill("95")
+    expect(page.locator("#batch-form-error")).to_have_text("Callers who abandon and hang up: together at most 100%.")
+    page.get_by_role("button", name="Start batch").click()
+    expect(page.locator("#batch-form-error")).to_be_visible()
+    assert "/versions/" in page.url and not BatchRun.objects.exists()
+    page.get_by_label("Callers who hang up (%)").fill("")
+    expect(page.locator("#batch-form-error")).to_be_hidden()
     # the fields write the vary spec the server reads into the advanced box
     assert json.loads(page.locator("#batch-vary").input_value()) == {
         "queue.available": {"values": [True, False], "weights": [80, 20]},
