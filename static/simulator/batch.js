@@ -253,7 +253,20 @@
     $("batch-variations").hidden = false;
     const outcomes = Object.keys(report.outcomes || {});
     for (const key of keys) {
-      const values = Object.keys(report.by_variation[key]);
+      const counts = Object.assign({}, report.by_variation[key]);
+      let values = Object.keys(counts);
+      if (values.length > MAX_BARS) {
+        // the most frequent values, the rest summed per outcome (a list of 1,000 ANIs stays readable)
+        const total = (v) => Object.values(counts[v]).reduce((a, b) => a + b, 0);
+        values.sort((a, b) => total(b) - total(a));
+        const rest = values.slice(MAX_BARS - 1);
+        const others = "(" + rest.length + " others)";
+        counts[others] = {};
+        for (const v of rest) {
+          for (const [outcome, n] of Object.entries(counts[v])) counts[others][outcome] = (counts[others][outcome] || 0) + n;
+        }
+        values = values.slice(0, MAX_BARS - 1).concat([others]);
+      }
       const figure = document.createElement("figure");
       figure.className = "batch-chart";
       figure.dataset.key = key;
@@ -266,7 +279,7 @@
         values.map((v) => valueLabel(key, v)),
         outcomes.map((outcome, i) => ({
           label: outcome,
-          data: values.map((v) => report.by_variation[key][v][outcome] || 0),
+          data: values.map((v) => counts[v][outcome] || 0),
           colour: colourOf(outcome, i),
         })),
         { stacked: true },

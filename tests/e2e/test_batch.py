@@ -63,6 +63,8 @@ def test_start_a_batch_watch_its_progress_and_read_its_charts_and_heat(logged_in
     page.add_init_script(WATCH_PROGRESS)
     fill_batch_form(page, project, 2000)
     page.get_by_label("… after (s)").fill("10, 20")
+    callers = [str(5550100 + i) for i in range(25)]
+    page.get_by_label("Caller numbers (ANI)").fill(", ".join(callers))
     # a form asking the impossible is not sent
     page.get_by_label("Callers who hang up (%)").fill("95")
     expect(page.locator("#batch-form-error")).to_have_text("Callers who abandon and hang up: together at most 100%.")
@@ -78,6 +80,7 @@ def test_start_a_batch_watch_its_progress_and_read_its_charts_and_heat(logged_in
             "values": [[], [{"event": "abandon", "at": 10}], [{"event": "abandon", "at": 20}]],
             "weights": [90, 5, 5],
         },
+        "ani": callers,
     }
     run = start(page)
     assert (run.count, run.seed, run.vary["queue.available"]["weights"]) == (2000, 7, [80, 20])
@@ -109,6 +112,10 @@ def test_start_a_batch_watch_its_progress_and_read_its_charts_and_heat(logged_in
     availability = table(page, "#batch-variation-charts figure[data-key='queue.available']")
     assert set(availability) == {"agent available", "no agent available"}
     assert sum(int(n) for cells in availability.values() for n in cells) == 2000
+    # 25 caller numbers: the 19 most frequent, then the rest summed
+    by_caller = table(page, "#batch-variation-charts figure[data-key='ani']")
+    assert len(by_caller) == 20 and list(by_caller)[-1] == "(6 others)"
+    assert sum(int(n) for cells in by_caller.values() for n in cells) == 2000
 
     # the coverage heat on the diagram: visited states in green, the never-taken transitions in red
     page.wait_for_function("document.getElementById('batch-diagram').dataset.heatReady === '1'")
