@@ -46,6 +46,7 @@ import contextlib
 import copy
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -61,12 +62,12 @@ from simulator.protocol import OpError
 from simulator.runners.driver import OrsRun
 from simulator.runners.limits import Limits
 from simulator.scheduling import FairPool
+from simulator.scxml.datamodel import operation_budget
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.trace import ExtensionRecord, jsonable
+from simulator.scxml.trace import ExtensionRecord, LimitRecord, jsonable
 
 T = TypeVar("T")
 
-MAX_INPUTS = 200_000
 #: total JSON size of the inputs log (each operation is at most a websocket frame: many large
 #: `set_fakes` or `set_variable` operations would otherwise grow the stored log without end)
 MAX_INPUTS_BYTES = 32 * 1024 * 1024
@@ -129,6 +130,8 @@ class SimulationRuntime:
         #: skip-once marker: the length of the inputs log when a run paused before an extension
         #: request (action breakpoint); the next step goes past that request without stopping
         self.pass_request_at: int | None = None
+        #: the end (time.monotonic()) of the running run chunk's budget, which its operations share
+        self._chunk_deadline: float | None = None
         self._build()
 
     # ---- construction / replay --------------------------------------------------------------
@@ -157,6 +160,10 @@ class SimulationRuntime:
         self.revision = getattr(self, "revision", 0) + 1
         self.idle = False
         self._records: list[dict] = []
+        #: macrostep records so far (where an operation a limit stopped is cut again on replay)
+        self._macrosteps = 0
+        #: the limit the last operation reached (its `limit` field in the log), None if none
+        self.last_limit: dict | None = None
         # The datamodel as the trace's `datamodel` diffs describe it: exact right after macrosteps,
         # which saves the page a second full datamodel read per step (see snapshot()).
         self._datamodel: dict[str, Any] = {}
@@ -176,6 +183,8 @@ class SimulationRuntime:
             self._datamodel.update(record.get("changed") or {})
             for name in record.get("removed") or ():
                 self._datamodel.pop(name, None)
+        elif record["type"] == "macrostep":
+            self._macrosteps += 1
         self._records.append(record)
 
     @property
@@ -233,26 +242,50 @@ class SimulationRuntime:
 
     # ---- operations -------------------------------------------------------------------------
 
+    @property
+    def limit_reached(self) -> str | None:
+        """ "trace_records" or "operations" once the trace or the inputs log is full (operations
+        are refused then: rewind or restart), else None."""
+        if len(self._records) >= self.limits.max_trace_records:
+            return "trace_records"
+        if len(self.inputs) >= self.limits.max_operations:
+            return "operations"
+        return None
+
     def apply(self, op: dict) -> list[dict]:
         """Run one operation; log it when it changed anything; return the new records.
 
-        An operation the log has no room for is refused (OpError) before it runs, so the log
-        always describes the state."""
+        An operation the log or the trace has no room for is refused (OpError) before it runs,
+        so the log always describes the state. A live operation runs within the limits of
+        `_bounded`; one a limit stopped is logged with that limit, so a replay stops it at the
+        same macrostep and emits the same `limit` record."""
         size = len(json.dumps(op, separators=(",", ":"), ensure_ascii=False))
-        if len(self.inputs) >= MAX_INPUTS or self.inputs_bytes + size > MAX_INPUTS_BYTES:
+        most = self.limits.max_operations
+        if len(self.inputs) >= most or self.inputs_bytes + size > MAX_INPUTS_BYTES:
             raise OpError(
-                f"this simulation's operations reached their limit ({MAX_INPUTS:,} operations or "
+                f"this simulation's operations reached their limit ({most:,} operations or "
                 f"{MAX_INPUTS_BYTES // (1024 * 1024)} MB); it was not applied: restart the simulation"
+            )
+        if "seq" not in op and len(self._records) >= self.limits.max_trace_records:
+            raise OpError(
+                f"this simulation's trace reached its limit of {self.limits.max_trace_records:,} records; "
+                "it was not applied: rewind or restart the simulation"
             )
         start = len(self.records)
         before = (self.seq, self.run.group.clock.now)
-        changed = self._apply(op)
+        changed, limit = self._bounded(op)
+        self.last_limit = limit
+        if limit is not None:
+            fields = {k: limit[k] for k in ("limit", "value", "message")}
+            self.run.group.tracer.emit(LimitRecord(**fields), None)
         if op["op"] == "step":
             self.pass_request_at = None
         self._datamodel_exact = op["op"] == "step" and op["unit"] in ("macro", "timer", "block")
         if changed or (self.seq, self.run.group.clock.now) != before:
             logged = dict(op)
             logged["seq"] = self.seq
+            if limit is not None:
+                logged["limit"] = limit
             self.inputs.append(logged)
             self.inputs_bytes += size
             self.revision += 1
@@ -265,6 +298,60 @@ class SimulationRuntime:
         """`apply(op)` then `snapshot()` (one call for the worker pool)."""
         records = self.apply(op)
         return records, self.snapshot()
+
+    def _bounded(self, op: dict) -> tuple[bool, dict | None]:
+        """`_apply(op)` within its bounds: (changed, the limit it reached or None).
+
+        A live operation has `Limits.step_budget` seconds (shared by the operations of one run
+        chunk): every JS evaluation it starts is capped at that deadline (interrupted like one
+        over the JS time limit), and multi-macrostep work (a block step, a timer step, advance)
+        stops between macrosteps once the deadline passed or the trace is full; the W3C
+        algorithm is never left inside a macrostep. A replayed operation (it has its `seq`) runs
+        without a clock: it stops after the macrosteps its logged `limit` says, if any.
+        """
+        group = self.run.group
+        first = self._macrosteps
+        if "seq" in op:
+            recorded = op.get("limit")
+            if isinstance(recorded, dict):
+                cut = int(recorded.get("macrosteps", 0))
+                group.interrupt = lambda: self._macrosteps - first >= cut
+            try:
+                return self._apply(op), recorded if isinstance(recorded, dict) else None
+            finally:
+                group.interrupt, group.interrupted = None, False
+        limits = self.limits
+        now = time.monotonic()
+        deadline = now + limits.step_budget
+        if self._chunk_deadline is not None:
+            deadline = min(deadline, self._chunk_deadline)
+        with operation_budget(max(0.0, deadline - now)):
+            group.interrupt = lambda: time.monotonic() > deadline or len(self._records) >= limits.max_trace_records
+            try:
+                changed = self._apply(op)
+            finally:
+                group.interrupt, group.interrupted = None, False
+        if len(self._records) >= limits.max_trace_records:
+            name, value = "trace_records", limits.max_trace_records
+            message = (
+                f"the trace reached its limit of {value:,} records (ORCHWEB_SIM_MAX_TRACE_RECORDS): "
+                "no further operation is applied; rewind or restart the simulation"
+            )
+        elif len(self.inputs) + 1 >= limits.max_operations:
+            name, value = "operations", limits.max_operations
+            message = (
+                f"the inputs log reached its limit of {value:,} operations (ORCHWEB_SIM_MAX_OPERATIONS): "
+                "no further operation is applied; rewind or restart the simulation"
+            )
+        elif time.monotonic() > deadline:
+            name, value = "step_budget", limits.step_budget
+            message = (
+                f"this operation used its time budget of {value:g} s (ORCHWEB_SIM_STEP_BUDGET_MS) and "
+                f"stopped after {self._macrosteps - first} macrosteps; step or run again to go on"
+            )
+        else:
+            return changed, None
+        return changed, {"limit": name, "value": value, "message": message, "macrosteps": self._macrosteps - first}
 
     def _apply(self, op: dict) -> bool:
         kind = op["op"]
@@ -309,7 +396,11 @@ class SimulationRuntime:
         """Macrosteps until one enters a Composer block (the next block of the diagram), the session
         ends, or nothing is left: stepping the way the diagram reads."""
         moved = False
+        group = self.run.group
         for _ in range(MAX_BLOCK_MACROSTEPS):
+            if group.interrupt is not None and group.interrupt():  # a bound of the operation
+                group.interrupted = True
+                return moved
             start = len(self.records)
             if not self.run.step("macro"):
                 return moved
@@ -370,22 +461,33 @@ class SimulationRuntime:
     def run_chunk(self, max_steps: int, paced: bool, to: str | None = None) -> tuple[list[dict], str, list[dict]]:
         """Macrosteps for a `run`, until a stop reason; returns (records, reason, breakpoint hits).
 
-        Reasons: "more" (budget used, call again), "breakpoint", "idle" (nothing left),
+        Reasons: "more" (`max_steps` done, call again), "breakpoint", "limit" (the chunk's time
+        budget ran out, or the trace or the inputs log is full: the `limit` record says which),
+        "idle" (nothing left),
         "finished" (the session ended), "wait" (paced run: the next step needs a timer, which the
         caller fires after the matching wall-clock pause). `to`: "run to here", a state whose
         entry stops this run (hit kind `run_to`).
         """
         start = len(self.records)
-        for _ in range(max_steps):
-            if self.finished:
-                return self.records[start:], "finished", []
-            if paced and self.run.busy_session() is None:
-                return self.records[start:], ("wait" if self.next_timer() is not None else "idle"), []
-            hits = self._run_op({"op": "step", "unit": "macro"}, to)
-            if self.idle:
-                return self.records[start:], "idle", []
-            if hits:
-                return self.records[start:], "breakpoint", hits
+        # the chunk is one operation for the step budget: its macrosteps share one deadline
+        self._chunk_deadline = time.monotonic() + self.limits.step_budget
+        try:
+            for _ in range(max_steps):
+                if self.finished:
+                    return self.records[start:], "finished", []
+                if self.limit_reached:
+                    return self.records[start:], "limit", []
+                if paced and self.run.busy_session() is None:
+                    return self.records[start:], ("wait" if self.next_timer() is not None else "idle"), []
+                hits = self._run_op({"op": "step", "unit": "macro"}, to)
+                if self.idle:
+                    return self.records[start:], "idle", []
+                if hits:
+                    return self.records[start:], "breakpoint", hits
+                if self.last_limit is not None:
+                    return self.records[start:], "limit", []
+        finally:
+            self._chunk_deadline = None
         return self.records[start:], ("finished" if self.finished else "more"), []
 
     def apply_and_hits(self, op: dict, to: str | None = None) -> tuple[list[dict], list[dict]]:
@@ -449,6 +551,7 @@ class SimulationRuntime:
             "fakes": self.fakes,
             "seed": self.seed,
             "inputs": len(self.inputs),
+            "limit": self.limit_reached,
             "op_seqs": [op["seq"] for op in self.inputs],
         }
 

@@ -10,6 +10,10 @@ see each other's globals or prototypes. Design notes (see ../shared/research/js-
   wall-clock deadline kept in `_deadlines`, keyed by `JSRuntime*`. QuickJS polls the handler every
   ~10k bytecode operations, so tiny expressions pay nothing. An import-time self-test checks the
   private struct layout this relies on and fails loudly if it ever changes.
+* **Operation budget.** `operation_budget(seconds)` caps every evaluation the current thread
+  starts inside it at one shared deadline (the caller's total time for an operation made of many
+  evaluations); an evaluation still running when it passes is interrupted like one that exceeds
+  its own time limit, with a message naming the budget.
 * **Compile once.** Every cond/expr/assign is compiled once per session into a JS function and
   then just called (0.2 µs instead of 5 µs for `eval`). Compiled functions are created by a
   private factory so they reach the helper object `H` through a closure: the document cannot see
@@ -31,6 +35,7 @@ see each other's globals or prototypes. Design notes (see ../shared/research/js-
 from __future__ import annotations
 
 import bisect
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -40,7 +45,7 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache, partial
 from typing import Any, Self
 
@@ -61,6 +66,7 @@ __all__ = [
     "SharedCode",
     "XMLValue",
     "check_syntax",
+    "operation_budget",
 ]
 
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
@@ -202,6 +208,31 @@ _lib.JS_GetRuntime.argtypes = [ctypes.c_void_p]
 _lib.JS_GetRuntime.restype = ctypes.c_void_p
 _deadlines: dict[int, float] = {}  # JSRuntime* -> time.monotonic() deadline of the running eval
 _monotonic = time.monotonic
+#: the operation budget of this thread (`operation_budget`): .deadline and .seconds, when set
+_budget = threading.local()
+_budget_users = 0  # threads inside `operation_budget` now
+_budget_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def operation_budget(seconds: float) -> Iterator[float]:
+    """Cap every JS evaluation this thread starts inside the block at `seconds` from now in total
+    (yields the deadline, a `time.monotonic()` value). Nested blocks keep the earlier deadline."""
+    outer = getattr(_budget, "deadline", None)
+    deadline = _monotonic() + float(seconds)
+    if outer is not None and outer <= deadline:
+        yield outer
+        return
+    global _budget_users
+    _budget.deadline, _budget.seconds = deadline, float(seconds)
+    with _budget_lock:
+        _budget_users += 1
+    try:
+        yield deadline
+    finally:
+        _budget.deadline = outer
+        with _budget_lock:
+            _budget_users -= 1
 
 
 @_HANDLER_T
@@ -1119,6 +1150,7 @@ class _JSContext:
         # The deadline entry outlives each evaluation; drop it when this object goes away.
         self._finalizer = weakref.finalize(self, _deadlines.pop, self._rt, None)
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
+        self._capped = False  # the running evaluation's deadline is the operation budget's
         pick = self._load(_CORE)
         self._h = pick("H")
         self._js = {
@@ -1197,7 +1229,11 @@ class _JSContext:
                 # Outermost evaluation: a fresh deadline. A nested one (from a Python callback)
                 # keeps the outer deadline, so callbacks cannot extend it. The entry stays after
                 # the call (no JS runs until the next one overwrites it); close() removes it.
-                _deadlines[self._rt] = _monotonic() + self.time_limit
+                deadline = _monotonic() + self.time_limit
+                # the global check keeps the thread-local read off the hot path when no budget runs
+                cap: float | None = getattr(_budget, "deadline", None) if _budget_users else None
+                self._capped = cap is not None and cap < deadline
+                _deadlines[self._rt] = cap if cap is not None and self._capped else deadline
             self._depth = depth + 1
             return fn(*args)
         except _quickjs.JSException as exc:
@@ -1230,7 +1266,9 @@ class _JSContext:
         name, sep, message = first.partition(": ")
         if not sep:
             name, message = "Error", first
-        if name == "InternalError" and message == "interrupted":
+        if name == "InternalError" and message == "interrupted" and self._capped:
+            message = f"interrupted: the operation's time budget of {_budget.seconds:g} s ran out"
+        elif name == "InternalError" and message == "interrupted":
             message = f"interrupted: exceeded the time limit of {self.time_limit:g} s"
         elif name == "InternalError" and message == "out of memory":
             self.out_of_memory = True

@@ -4,6 +4,7 @@ sharing one clock, one trace numbering and one seeded random source (for session
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import model as m
@@ -28,6 +29,11 @@ class SessionGroup:
         self.project = project
         self.sessions: dict[str, SessionBase] = {}
         self.clock.listeners.append(self._on_clock)
+        #: asked before each macrostep of `drain` (and so of advance/step_timer/run_until_idle):
+        #: True stops the work there, between macrosteps, and sets `interrupted` (the caller's
+        #: bound on one operation, e.g. a time budget; None: never)
+        self.interrupt: Callable[[], bool] | None = None
+        self.interrupted = False
 
     @property
     def listeners(self) -> list[Listener]:
@@ -66,6 +72,9 @@ class SessionGroup:
             progressed = False
             for session in list(self.sessions.values()):
                 while session.ready:
+                    if self.interrupt is not None and self.interrupt():
+                        self.interrupted = True
+                        return steps
                     session.step_macrostep()
                     progressed = True
                     steps += 1
@@ -83,6 +92,8 @@ class SessionGroup:
         budget = max_macrosteps
         while True:
             steps = self.drain(budget)
+            if self.interrupted:
+                return "limit"
             if budget is not None:
                 budget -= steps
                 if budget <= 0:
@@ -110,19 +121,20 @@ class SessionGroup:
     def step_timer(self) -> bool:
         """ "Next timer" stepping: jump to the next timer, fire it, process what it caused."""
         self.drain()
-        if not self.clock.advance_to_next():
-            return False
+        if self.interrupted or not self.clock.advance_to_next():
+            return self.interrupted
         self.drain()
         return True
 
     def advance(self, seconds: float) -> None:
-        """Move virtual time forward by `seconds`, processing events as timers fire in order."""
+        """Move virtual time forward by `seconds`, processing events as timers fire in order
+        (when `interrupt` stops it, the clock stays at the last timer fired)."""
         target = self.clock.now + seconds
         self.drain()
-        while True:
+        while not self.interrupted:
             due = self.clock.next_due()
             if due is None or due > target:
+                self.clock.advance(target - self.clock.now)
                 break
             self.clock.advance_to_next()
             self.drain()
-        self.clock.advance(target - self.clock.now)

@@ -43,6 +43,7 @@ RECORD_TYPES = (
     "invoke",
     "done",
     "console",
+    "limit",
 )
 
 Listener = Callable[[dict[str, Any]], None]
@@ -174,6 +175,16 @@ class DoneRecord(Record):
     final_state: str | None
     donedata: Any
     configuration: list[str]
+
+
+@dataclass(slots=True)
+class LimitRecord(Record):
+    """A bound of the simulation stopped or will refuse work (emitted by the live simulator)."""
+
+    TYPE: ClassVar[str] = "limit"
+    limit: str
+    value: float
+    message: str
 
 
 @dataclass(slots=True)

@@ -203,6 +203,8 @@
         } else if (frame.reason === "idle" && snapshot) {
           // nothing left to run by itself: say what the session waits for
           showMessage("Run stopped: " + describeStatus(snapshot, false));
+        } else if (frame.reason === "limit") {
+          // the `limit` record of the trace said which bound (already shown)
         } else if (frame.reason && frame.reason !== "pause" && frame.reason !== "not running") {
           showMessage("Run stopped: " + frame.reason);
         }
@@ -271,6 +273,7 @@
         last = r.transitions[r.transitions.length - 1].id;
       }
       appendTraceItem(r);
+      if (r.type === "limit") showMessage(r.message, true); // a bound of the simulation was reached
     }
     $("sim-trace-count").textContent = records.length + " records";
     if (atBottom) box.scrollTop = box.scrollHeight; // follow the log unless the user scrolled up
@@ -325,6 +328,8 @@
         return r.from + " s → " + r.to + " s";
       case "done":
         return r.status + " " + (r.final_state || "");
+      case "limit":
+        return r.message;
       default: {
         const rest = Object.assign({}, r);
         for (const k of ["type", "seq", "session", "time"]) delete rest[k];
