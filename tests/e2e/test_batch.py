@@ -158,3 +158,23 @@ def test_a_viewer_reads_the_report_but_cannot_start_a_batch(
         expect(other.locator("#batch-cancel")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_cancel_a_running_batch_and_read_the_report_of_what_ran(logged_in_page: Page) -> None:
+    page = logged_in_page
+    project = create_project(page, "Support line", "basic")
+    fill_batch_form(page, project, 200_000)
+    run = start(page)
+    page.wait_for_function("Number(document.body.dataset.batchDone) > 0", timeout=BATCH_TIMEOUT_MS)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel batch").click()
+    page.wait_for_function("document.body.dataset.batchStatus === 'cancelled'", timeout=BATCH_TIMEOUT_MS)
+    page.wait_for_function("document.body.dataset.batchReportReady === '1'")
+
+    run.refresh_from_db()
+    assert 0 < run.done < 200_000 and run.report["cancelled"] is True
+    expect(page.locator("#batch-status")).to_have_text("Cancelled")
+    expect(page.locator("#batch-progress-text")).to_have_text(re.compile(rf"^{run.done} / 200000 \(\d+%\)$"))
+    expect(page.locator("#batch-summary")).to_contain_text("cancelled: the figures cover those run")
+    assert sum(int(c[0]) for c in table(page, "#batch-chart-outcomes").values()) == run.done
