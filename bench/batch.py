@@ -10,9 +10,10 @@ processes of one process each (as tests do, ``tests/servers.py``) on the Redis o
 and the chunks run there.
 
 For each N: wall seconds and interactions/s of ``simulator.runners.batch.run_batch`` (default fakes with a
-``queue.available`` true/false variation, so both outcomes occur), the worker count, and the
-outcome split as a sanity check (the run is deterministic: the same N and seed give the same
-split). Wall time on the shared 2-core machine includes whatever the neighbours run.
+``queue.available`` true/false variation, so both outcomes occur), the worker count, the peak
+memory of the driving process so far (ru_maxrss: with a pool or Celery it only merges chunks, so
+it must not grow with N), and the outcome split as a sanity check (the run is deterministic: the
+same N and seed give the same split). Wall time on the shared 2-core machine includes whatever the neighbours run.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import contextlib  # noqa: E402
+import resource  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
@@ -87,8 +89,9 @@ def report(files: dict[str, bytes], count: int, args: argparse.Namespace, execut
     )
     print(
         f"N={count}: {timing['seconds']:.2f} s wall, {timing['interactions_per_second']:.0f} interactions/s "
-        f"with {timing['workers']} {timing['executor']} worker(s); outcomes {summary['outcomes']}, "
-        f"errors {summary['errors']['sessions']}{coverage}"
+        f"with {timing['workers']} {timing['executor']} worker(s) in {timing['chunks']} chunks; "
+        f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB; "
+        f"outcomes {summary['outcomes']}, errors {summary['errors']['sessions']}{coverage}"
     )
 
 

@@ -94,6 +94,8 @@ MAX_SEED = 2**31 - 1
 #: progress frames at most this often; the row's `done` at most every PERSIST_SECONDS
 FRAME_SECONDS = 0.1
 PERSIST_SECONDS = 1.0
+#: seconds a progress frame may take to reach the channel layer
+PUBLISH_TIMEOUT = 10.0
 #: a cancel requested from another process is read from the row at most this often
 CANCEL_POLL_SECONDS = 0.5
 #: heartbeats missed before a run counts as abandoned by a dead process
@@ -286,10 +288,10 @@ def _drive(run_id: int, slots: threading.BoundedSemaphore, loop: asyncio.Abstrac
         logger.exception("batch %s failed", run_id)
         _finish(run_id, Status.FAILED, loop, error="internal error (see the server log)")
     finally:
+        connection.close()  # this thread's own connection: nobody else would close it
         with _registry_lock:
             _LOCAL.pop(run_id, None)
             _THREADS.pop(run_id, None)
-        connection.close()  # this thread's own connection: nobody else would close it
 
 
 def _executor(run: BatchRun) -> ChunkExecutor:
@@ -361,7 +363,8 @@ class _CancelCheck:
         now = time.monotonic()
         if now - self.read >= CANCEL_POLL_SECONDS:
             self.read = now
-            if BatchRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            requested = BatchRun.objects.filter(pk=self.run_id).values_list("cancel_requested", flat=True).first()
+            if requested is not False:  # asked for, or the run is gone (its version was deleted)
                 self.event.set()
         return self.event.is_set()
 
@@ -457,11 +460,15 @@ def _publish(run_id: int, frame: dict[str, Any], loop: asyncio.AbstractEventLoop
         return
     message = {"type": "batch.frame", "frame": frame}
     group = batch_group_name(run_id)
-    if loop is not None and loop.is_running():
-        # The in-memory layer's queues belong to the server's loop: send from there.
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-    else:
-        async_to_sync(layer.group_send)(group, message)
+    try:
+        if loop is not None and loop.is_running():
+            # The in-memory layer's queues belong to the server's loop: send from there, and wait
+            # (this is the batch's own thread) so that frames keep their order.
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(PUBLISH_TIMEOUT)
+        else:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:  # a lost frame must not fail the batch: the row has the state too
+        logger.warning("batch %s: a progress frame could not be sent", run_id, exc_info=True)
 
 
 def _publish_finished(run_id: int, loop: asyncio.AbstractEventLoop | None = None) -> None:

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
+from designer import history
 from designer.models import Membership, Role
 from orchweb.asgi import application
 from simulator import batches
@@ -183,7 +184,7 @@ def test_a_user_over_the_concurrent_limit_is_refused_until_one_of_theirs_ends(wo
 
 
 async def headers(world: SimWorld, user: AbstractBaseUser | None) -> list[tuple[bytes, bytes]]:
-    return await sync_to_async(world.headers)(user)
+    return await database_sync_to_async(world.headers)(user)
 
 
 async def socket(world: SimWorld, run_id: int, user: AbstractBaseUser) -> WebsocketCommunicator:
@@ -206,7 +207,7 @@ async def test_progress_frames_stream_over_the_websocket_and_end_with_the_report
     launches: list[tuple] = []
     launch = batches._launch
     monkeypatch.setattr(batches, "_launch", lambda *args: launches.append(args))  # start once we listen
-    run = await sync_to_async(batches.start_batch)(world.editor, world.version, 500, 3, VARY)
+    run = await database_sync_to_async(batches.start_batch)(world.editor, world.version, 500, 3, VARY)
     communicator = WebsocketCommunicator(
         application, f"/ws/batches/{run.pk}/", headers=await headers(world, world.teammate)
     )
@@ -234,13 +235,14 @@ async def test_progress_frames_stream_over_the_websocket_and_end_with_the_report
         "error": "",
         "report_url": f"/batches/{run.pk}/report.json",
     }
-    stored = await sync_to_async(finished)(run.pk)
-    assert without_timing(stored.report) == without_timing(await sync_to_async(direct_report)(world, 500, 3, VARY))
+    stored = await database_sync_to_async(finished)(run.pk)
+    local = await database_sync_to_async(direct_report)(world, 500, 3, VARY)
+    assert without_timing(stored.report) == without_timing(local)
 
 
 async def test_a_finished_run_sends_its_state_and_the_finished_frame_on_connect(world: SimWorld) -> None:
-    run = await sync_to_async(batches.start_batch)(world.editor, world.version, 3, 0, None)
-    await sync_to_async(finished)(run.pk)
+    run = await database_sync_to_async(batches.start_batch)(world.editor, world.version, 3, 0, None)
+    await database_sync_to_async(finished)(run.pk)
     communicator = WebsocketCommunicator(
         application, f"/ws/batches/{run.pk}/", headers=await headers(world, world.owner)
     )
@@ -256,7 +258,7 @@ async def test_a_finished_run_sends_its_state_and_the_finished_frame_on_connect(
 
 @pytest.mark.parametrize(("who", "code"), [("anonymous", 4401), ("outsider", 4404), ("nobody", 4404)])
 async def test_the_batch_socket_refuses_with_the_documented_close_codes(world: SimWorld, who: str, code: int) -> None:
-    run = await sync_to_async(BatchRun.objects.create)(owner=world.editor, version=world.version, count=1)
+    run = await database_sync_to_async(BatchRun.objects.create)(owner=world.editor, version=world.version, count=1)
     user = {"anonymous": None, "outsider": world.outsider, "nobody": world.owner}[who]
     run_id = run.pk + 1000 if who == "nobody" else run.pk
     communicator = WebsocketCommunicator(application, f"/ws/batches/{run_id}/", headers=await headers(world, user))
@@ -273,7 +275,7 @@ async def test_the_batch_socket_refuses_with_the_documented_close_codes(world: S
 
 
 async def test_cancelling_a_large_run_stops_it_and_keeps_the_partial_counts(world: SimWorld) -> None:
-    run = await sync_to_async(batches.start_batch)(world.editor, world.version, 200_000, 1, VARY)
+    run = await database_sync_to_async(batches.start_batch)(world.editor, world.version, 200_000, 1, VARY)
     communicator = WebsocketCommunicator(
         application, f"/ws/batches/{run.pk}/", headers=await headers(world, world.editor)
     )
@@ -281,12 +283,12 @@ async def test_cancelling_a_large_run_stops_it_and_keeps_the_partial_counts(worl
     while (await communicator.receive_json_from(timeout=TIMEOUT))["done"] == 0:
         pass  # some chunks are done
 
-    response = await sync_to_async(lambda: client(world.editor).post(f"/api/batches/{run.pk}/cancel"))()
+    response = await database_sync_to_async(lambda: client(world.editor).post(f"/api/batches/{run.pk}/cancel"))()
     frames = await frames_until_finished(communicator)
     await communicator.disconnect()
 
     assert response.status_code == 200 and response.json()["cancel_requested"] is True
-    stored = await sync_to_async(finished)(run.pk)
+    stored = await database_sync_to_async(finished)(run.pk)
     assert stored.status == "cancelled" and 0 < stored.done < 200_000
     assert stored.report["cancelled"] is True and stored.report["count"] == stored.done
     assert sum(stored.report["outcomes"].values()) == stored.done
@@ -384,3 +386,32 @@ def test_runs_whose_process_stopped_beating_are_marked_interrupted_and_live_ones
     # Interrupted runs no longer count against the owner's limit.
     assert start(world.editor, world.version.pk, count=1).status_code == 201
     batches.wait(BatchRun.objects.latest("pk").pk, TIMEOUT)
+
+
+# -- failures -------------------------------------------------------------------------------------------------------
+
+
+def test_a_run_whose_executor_cannot_start_fails_with_the_reason(world: SimWorld) -> None:
+    with override_settings(BATCH_EXECUTOR="celery", CELERY_RESULT_BACKEND="cache+memory://"):
+        body = start(world.editor, world.version.pk, count=5).json()
+        run = finished(body["id"])
+
+    assert (run.status, run.done, run.report) == ("failed", 0, None)
+    assert "REDIS_URL" in run.error
+    assert client(world.teammate).get(f"/api/batches/{run.pk}").json()["error"] == run.error
+
+
+def test_a_strategy_with_definition_errors_is_refused_before_it_is_queued(world: SimWorld) -> None:
+    broken = history.create_version(
+        world.project,
+        {"main.scxml": b'<scxml xmlns="http://www.w3.org/2005/07/scxml" initial="nowhere"><state id="a"/></scxml>'},
+        author=world.owner,
+        message="broken",
+        parent=world.version,
+        entry="main.scxml",
+    )
+
+    response = start(world.editor, broken.pk, count=5)
+
+    assert response.status_code == 400 and "definition errors" in response.json()["detail"]
+    assert not BatchRun.objects.exists()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client, override_settings
@@ -68,20 +68,20 @@ def test_a_batch_started_through_the_api_runs_on_the_worker_and_reports_as_a_loc
 
 async def test_cancelling_a_celery_batch_stops_sending_its_chunks(world: SimWorld, worker: RunningWorker) -> None:
     log_start = len(worker.log_path.read_text(errors="replace"))
-    run = await sync_to_async(batches.start_batch)(world.owner, world.version, 100_000, 5, VARY)
-    headers = await sync_to_async(world.headers)(world.owner)
+    run = await database_sync_to_async(batches.start_batch)(world.owner, world.version, 100_000, 5, VARY)
+    headers = await database_sync_to_async(world.headers)(world.owner)
     communicator = WebsocketCommunicator(application, f"/ws/batches/{run.pk}/", headers=headers)
     await communicator.connect(timeout=TIMEOUT)
     while (await communicator.receive_json_from(timeout=TIMEOUT))["done"] == 0:
         pass  # some chunks came back from the worker
 
-    await sync_to_async(batches.cancel_batch)(world.owner, run)
+    await database_sync_to_async(batches.cancel_batch)(world.owner, run)
     while (frame := await communicator.receive_json_from(timeout=TIMEOUT))["type"] != "finished":
         pass
     await communicator.disconnect()
 
-    assert await sync_to_async(batches.wait)(run.pk, TIMEOUT)
-    stored = await sync_to_async(BatchRun.objects.get)(pk=run.pk)
+    assert await database_sync_to_async(batches.wait)(run.pk, TIMEOUT)
+    stored = await database_sync_to_async(BatchRun.objects.get)(pk=run.pk)
     assert frame["status"] == stored.status == "cancelled"
     assert 0 < stored.done < 100_000 and stored.report["count"] == stored.done
     assert sum(stored.report["outcomes"].values()) == stored.done
