@@ -186,6 +186,11 @@ SIMULATION_WORKERS_PER_USER = env_int("ORCHWEB_SIM_WORKERS_PER_USER", 0)
 SIMULATION_STEP_BUDGET_MS = env_int("ORCHWEB_SIM_STEP_BUDGET_MS", 10_000, minimum=10)
 SIMULATION_MAX_TRACE_RECORDS = env_int("ORCHWEB_SIM_MAX_TRACE_RECORDS", 200_000, minimum=100)
 SIMULATION_MAX_OPERATIONS = env_int("ORCHWEB_SIM_MAX_OPERATIONS", 200_000, minimum=10)
+# Stored simulations (simulator/retention.py): at most this many per user; those not updated for
+# this many days are deleted (0: never) by `manage.py expire_simulations` and, at most once an
+# hour, when a simulation list is shown or a simulation created.
+SIMULATION_MAX_STORED_PER_USER = env_int("ORCHWEB_SIM_MAX_STORED_PER_USER", 500, minimum=1)
+SIMULATION_EXPIRE_DAYS = env_int("ORCHWEB_SIM_EXPIRE_DAYS", 90)
 
 # Batch simulations: "local" (this process or a local process pool) or "celery" (chunks run by
 # `celery -A orchweb worker` processes on any machine sharing the broker and REDIS_URL).

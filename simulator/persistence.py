@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from designer.permissions import AuthenticationRequired, get_version_for_user
-from simulator import sessions
+from simulator import retention, sessions
 from simulator.models import Simulation
 from simulator.protocol import OpError
 
@@ -31,6 +31,11 @@ def create_simulation(
         raise OpError(f"no version {version_id} you may simulate") from exc
     files, _ = sessions.version_files(version)
     data, source = sessions.resolve_fakes(files, fakes, interaction)
+    retention.expire_now_and_then()
+    try:
+        retention.check_room(user)
+    except retention.TooManyStored as exc:
+        raise OpError(str(exc)) from exc
     return Simulation.objects.create(owner=user, version=version, fakes=data, fakes_source=source, seed=seed)
 
 

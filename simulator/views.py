@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
-from simulator import recipes, sessions
+from simulator import recipes, retention, sessions
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.projectfiles import entry_candidates
@@ -48,6 +48,7 @@ def page(view: Any) -> Any:
 @require_GET
 def simulation_list(request: HttpRequest) -> HttpResponse:
     """The user's simulations, and the shared ones of their teams' projects they can watch."""
+    retention.expire_now_and_then()
     teams = teams_for_user(request.user)
     simulations = (
         Simulation.objects.filter(Q(owner=request.user) | Q(shared=True, version__project__team__in=teams))
@@ -88,7 +89,9 @@ def _create(request: HttpRequest, version_id: int) -> HttpResponse:
         return _cannot_open(request, f"{entry!r} is not a document this version can start from", version)
     try:
         fakes, source = sessions.resolve_fakes(files, fakes_path or None)
-    except sessions.OpError as exc:
+        retention.expire_now_and_then()
+        retention.check_room(request.user)
+    except (sessions.OpError, retention.TooManyStored) as exc:
         return _cannot_open(request, str(exc), version)
     simulation = Simulation.objects.create(
         owner=request.user,
@@ -191,6 +194,15 @@ def simulation_recipe(request: HttpRequest, simulation_id: int) -> HttpResponse:
     return response
 
 
+def _no_room(user: Any) -> str | None:
+    """Why `user` may not store another simulation (None: they may)."""
+    try:
+        retention.check_room(user)
+    except retention.TooManyStored as exc:
+        return str(exc)
+    return None
+
+
 @page
 @require_http_methods(["GET", "POST"])
 def simulation_import(request: HttpRequest) -> HttpResponse:
@@ -202,6 +214,8 @@ def simulation_import(request: HttpRequest) -> HttpResponse:
         team = next((t for t in teams if str(t.pk) == request.POST.get("team")), None)
         if upload is None or team is None:
             context["error"] = "Choose a recipe file and one of your teams."
+        elif (full := _no_room(request.user)) is not None:
+            context["error"] = full
         elif upload.size > settings.MAX_UPLOAD_BYTES:
             context["error"] = f"The recipe is {upload.size:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,}."
         else:

@@ -26,6 +26,7 @@ WEB_LAYER = (
     "simulator.handlers",
     "simulator.pacing",
     "simulator.persistence",
+    "simulator.retention",
     "simulator.access",
     "simulator.views",
     "simulator.models",
