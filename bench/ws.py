@@ -4,7 +4,8 @@
     .venv/bin/python bench/ws.py                      # N = 50, 200, 500; 20 s of stepping each
     .venv/bin/python bench/ws.py --clients 50 200 --seconds 15
 
-Setup (outside the measurement): a fresh SQLite database in a temporary folder (migrated), one
+Setup (outside the measurement): a fresh SQLite database in a temporary folder (migrated; or
+BENCH_DATABASE_URL, e.g. an empty PostgreSQL database), one
 user, the sample project ``../shared/ors-samples/crd-gvp-wf`` as a version, and one simulation per
 client. One Daphne process (tests/servers.py: the test settings, in-memory channel layer unless
 REDIS_URL is set) serves them. Every client connects to ``ws/simulations/<id>/`` with the user's
@@ -39,7 +40,7 @@ def prepare(database: Path, clients: int) -> tuple[str, list[int]]:
 
     Returns the session cookie of the user and the simulation ids.
     """
-    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
@@ -74,7 +75,7 @@ async def connect(url: str, cookie: str) -> object:
 
     ws = await websockets.connect(
         url,
-        additional_headers={"Cookie": f"sessionid={cookie}", "Origin": "http://127.0.0.1"},
+        additional_headers={"Cookie": f"sessionid={cookie}", "Origin": "http" + url[2:].split("/ws/")[0]},
         max_size=None,
         open_timeout=120,
         ping_interval=None,
@@ -165,7 +166,8 @@ def main() -> None:
             _, ids = prepare(database, n)
             # All clients are one user: lift the per-user quotas, which would refuse most of them.
             quotas = {"ORCHWEB_SIM_MAX_OPEN_PER_USER": str(n + 1), "ORCHWEB_SIM_STEPS_PER_SECOND": "1000000"}
-            with daphne_server(f"bench-{n}", {"DATABASE_URL": f"sqlite:///{database}", **quotas}) as server:
+            url = os.environ["DATABASE_URL"]
+            with daphne_server(f"bench-{n}", {"DATABASE_URL": url, **quotas}) as server:
                 result = asyncio.run(measure(server.ws_url, cookie, ids, args.seconds))
             print(json.dumps(result), flush=True)
 

@@ -10,6 +10,7 @@ sockets on every process through the channel-layer group ``access_group()``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -39,7 +40,7 @@ from simulator.handlers import HANDLERS, Handler
 from simulator.models import BatchRun, Simulation
 from simulator.ors.fakes import FakesError
 from simulator.pacing import RunLoop
-from simulator.persistence import SimulationStore
+from simulator.persistence import PROCESS_ID, Conflict, SimulationStore, Stored, load_simulation
 from simulator.protocol import OpError
 
 logger = logging.getLogger(__name__)
@@ -205,13 +206,22 @@ class SimulationConsumer(_JsonProtocol):
         await self.send_json({"type": "error", "message": message, "fatal": True, "code": code})
         await self.close(code=code)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except asyncio.CancelledError:
+            # Daphne cancels every application on SIGTERM (no disconnect message): save and
+            # release what this socket holds before the process exits.
+            if getattr(self, "runs", None) is not None:
+                self.runs.cancel()
+                await self._detach()
+            raise
+
     async def disconnect(self, code: int) -> None:
         self.runs.cancel()
         await self._detach()
 
     async def _detach(self) -> None:
-        if self.store is not None:
-            self.store.cancel()
         if self.group_name is not None:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
             await self.channel_layer.group_discard(access_group(), self.channel_name)
@@ -221,7 +231,7 @@ class SimulationConsumer(_JsonProtocol):
         self._unclaim(self.simulation_id)
         if self.entry is not None:
             if not self.readonly:
-                await self.save()
+                await self.save(barrier=True)
             dropped = sessions.registry.release(self.simulation_id)
             if dropped is not None:
                 await sessions.execute(dropped.runtime, dropped.runtime.close)
@@ -290,15 +300,21 @@ class SimulationConsumer(_JsonProtocol):
         entry = sessions.registry.get(simulation.pk)
         if entry is None:
             try:
-                runtime = await sessions.execute(None, sessions.build_runtime, simulation, user=self._user_id())
+                inputs = await load_simulation(simulation)
+                runtime = await sessions.execute(None, sessions.build_runtime, simulation, inputs, user=self._user_id())
             except sessions.SimulationError as exc:
                 await self.send_json({"type": "error", "message": str(exc), "fatal": True})
                 return
             entry = sessions.registry.acquire(simulation.pk, runtime)
         else:
             entry = sessions.registry.acquire(simulation.pk, entry.runtime)
+        if entry.store is None:
+            entry.store = SimulationStore(simulation.pk, entry, simulation_stored(simulation))
         self.entry = entry
-        self.store = SimulationStore(simulation.pk, entry)
+        self.store = entry.store
+        if entry.refs > 1:  # live here already: it may be behind what another process stored
+            async with entry.lock:
+                await self.store.catch_up()
         await self.send_json(
             {
                 "type": "hello",
@@ -331,13 +347,64 @@ class SimulationConsumer(_JsonProtocol):
 
     # ---- persistence --------------------------------------------------------------------------
 
-    def schedule_save(self) -> None:
-        if self.store is not None:
-            self.store.schedule()
+    async def save(self, fakes_source: str | None = None, barrier: bool = False) -> None:
+        """Store the operations applied so far; callers hold the entry's lock, and send the frames
+        of the operations after this returns (they are durable then, or the client is told not).
 
-    async def save(self, fakes_source: str | None = None) -> None:
-        if self.store is not None and self.entry is not None:
-            await self.store.save(fakes_source)
+        OpError when another process changed the simulation first: the runtime is rebuilt from
+        the stored log and this socket gets it (reset), the operation is not applied."""
+        if self.store is None or self.entry is None:
+            return
+        try:
+            unsaved = await self.store.persist(fakes_source, barrier)
+        except Conflict:
+            await self.store.reload()
+            await self.send_reset()
+            raise OpError(
+                "this simulation was changed at the same time from another window: your operation was not "
+                "applied; you now see the current state"
+            ) from None
+        if unsaved:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "unsaved": unsaved,
+                    "message": f"the database is unavailable: the last {unsaved} operations are not saved yet; "
+                    "this server keeps them and saves them as soon as it is back",
+                }
+            )
+
+    async def simulation_changed(self, event: dict) -> None:
+        """Another process stored a change of this simulation: replay it here (group message)."""
+        entry = self.entry
+        if event.get("process") == PROCESS_ID or entry is None or entry.store is None:
+            return
+        async with entry.lock:
+            caught = await entry.store.catch_up()
+            if caught is None:
+                return
+            records, rebuilt = caught
+            if rebuilt:
+                all_records = await sessions.execute(entry.runtime, lambda: list(entry.runtime.records))
+                snapshot = await sessions.execute(entry.runtime, entry.runtime.snapshot)
+                frames = [{"type": "reset", "records": all_records}, snapshot]
+            else:
+                frames = await self.state_frames(records)
+        # this process's other sockets of the simulation get them too (the others caught up alone)
+        if not self.readonly:
+            for frame in frames:
+                await self.send_json(frame)
+        if self.group_name and entry.refs > 1:
+            await self.channel_layer.group_send(
+                self.group_name,
+                {
+                    "type": "simulation.frames",
+                    "frames": frames,
+                    "sender": self.channel_name,
+                    "process": PROCESS_ID,
+                    "catch_up": True,
+                },
+            )
 
     # ---- frames -----------------------------------------------------------------------------
 
@@ -347,14 +414,23 @@ class SimulationConsumer(_JsonProtocol):
             await self.send_json(frame)
         if self.group_name and (self.shared or (self.entry is not None and self.entry.refs > 1)):
             await self.channel_layer.group_send(
-                self.group_name, {"type": "simulation.frames", "frames": frames, "sender": self.channel_name}
+                self.group_name,
+                {"type": "simulation.frames", "frames": frames, "sender": self.channel_name, "process": PROCESS_ID},
             )
 
     async def simulation_frames(self, event: dict) -> None:
-        """Frames another socket of this simulation produced (watchers, the owner's other tabs)."""
-        if event.get("sender") != self.channel_name:
-            for frame in event["frames"]:
-                await self.send_json(frame)
+        """Frames another socket of this simulation produced (watchers, the owner's other tabs).
+
+        The owner's sockets on other processes skip them: they replay the stored change instead
+        (`simulation_changed`), so their runtime follows; catch-up frames are for this process's
+        owner sockets only (watchers had the originals)."""
+        if event.get("sender") == self.channel_name:
+            return
+        foreign = event.get("process") != PROCESS_ID
+        if (foreign and not self.readonly) or (event.get("catch_up") and (foreign or self.readonly)):
+            return
+        for frame in event["frames"]:
+            await self.send_json(frame)
 
     async def state_frames(
         self, records: list[dict], reply_to: Any = None, snapshot: dict | None = None, **extra: Any
@@ -417,6 +493,10 @@ class SimulationConsumer(_JsonProtocol):
                 f"(this one was not applied; retry in {bucket.wait():.2f} s)"
             )
         await self.HANDLERS[action.name](self, content)
+
+
+def simulation_stored(simulation: Simulation) -> Stored:
+    return Stored(simulation.revision, simulation.log_length, simulation.fakes or {}, simulation.seed)
 
 
 class _BadJSON:

@@ -37,9 +37,9 @@ async def on_operation(consumer: SimulationConsumer, content: dict) -> None:
     async with entry.lock:
         # one trip to the worker pool per step: the operation and the snapshot after it
         records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
+        await consumer.save()  # durable before its frames are sent
         frames = await consumer.state_frames(records, content.get("id"), snapshot, running=consumer.runs.running)
     await consumer.frames(frames)
-    consumer.schedule_save()
 
 
 async def on_eval(consumer: SimulationConsumer, content: dict) -> None:
@@ -56,10 +56,10 @@ async def on_eval(consumer: SimulationConsumer, content: dict) -> None:
     async with consumer.entry.lock:
         records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
         result = dict(runtime.last_eval)
+        await consumer.save()
         frames = await consumer.state_frames(records, reply_to, snapshot, running=False)
     await consumer.send_json({**frame, **result, "reply_to": reply_to})
     await consumer.frames(frames)
-    consumer.schedule_save()
 
 
 async def on_set_watches(consumer: SimulationConsumer, content: dict) -> None:
@@ -80,7 +80,6 @@ async def on_run(consumer: SimulationConsumer, content: dict) -> None:
 
 async def on_pause(consumer: SimulationConsumer, content: dict) -> None:
     stopped = await consumer.runs.stop()
-    await consumer.save()  # a paused simulation is persisted: any process can resume it now
     async with consumer.entry.lock:
         frames = await consumer.state_frames([], content.get("id"), running=False)
     await consumer.frames([{"type": "paused", "reason": "pause" if stopped else "not running"}, *frames])
@@ -101,8 +100,8 @@ async def on_rewind(consumer: SimulationConsumer, content: dict) -> None:
     runtime = consumer.entry.runtime
     async with consumer.entry.lock:
         await sessions.execute(runtime, runtime.rewind, content["seq"])
+        await consumer.save()
     await consumer.send_reset(content.get("id"))
-    consumer.schedule_save()
 
 
 async def on_restart(consumer: SimulationConsumer, content: dict) -> None:
@@ -110,8 +109,8 @@ async def on_restart(consumer: SimulationConsumer, content: dict) -> None:
     runtime = consumer.entry.runtime
     async with consumer.entry.lock:
         await sessions.execute(runtime, runtime.restart)
+        await consumer.save()
     await consumer.send_reset(content.get("id"))
-    consumer.schedule_save()
 
 
 async def on_share(consumer: SimulationConsumer, content: dict) -> None:
@@ -153,7 +152,7 @@ async def on_start(consumer: SimulationConsumer, content: dict) -> None:
     )
     async with consumer.entry.lock:
         await sessions.execute(runtime, runtime.restart, fakes, seed)
-    await consumer.save(fakes_source=source)
+        await consumer.save(fakes_source=source)
     await consumer.send_reset(content.get("id"))
 
 

@@ -4,6 +4,11 @@ A simulation is never stored as interpreter state: it is the recipe to rebuild t
 deterministic replay (architecture, "Deployment"): the version, the fakes profile, the seed and
 the log of inputs the user gave (steps, injected events, answers, fakes edits, clock moves).
 Any Daphne process can therefore resume it (`simulator.sessions.SimulationRuntime.build`).
+
+The inputs log is append-only rows (`SimulationOp`), written before the frame of an operation is
+sent (`simulator.persistence`): a process killed right after a step loses nothing. Every change of
+the log or the recipe bumps `Simulation.revision` by compare-and-set, which orders the operations
+of two processes driving the same simulation (docs/simulation-protocol.md, "Durability").
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 
 class Simulation(models.Model):
@@ -25,8 +31,10 @@ class Simulation(models.Model):
     seed = models.IntegerField(default=0)
     #: document the simulation starts from ("": the version's entry); another IPD or workflow of it
     entry = models.CharField(max_length=500, blank=True)
-    #: inputs log: [{"op": ..., ..., "seq": last trace record number after the op}] (see sessions.py)
-    inputs = models.JSONField(default=list, blank=True)
+    #: bumped by every stored change of the inputs log or the recipe (compare-and-set: see above)
+    revision = models.PositiveBigIntegerField(default=0)
+    #: number of operations in the stored inputs log (`ops` rows 0 .. log_length - 1)
+    log_length = models.PositiveIntegerField(default=0)
     #: where runs stop (simulator.breakpoints.Breakpoints JSON); not part of the replayed inputs
     breakpoints = models.JSONField(default=dict, blank=True)
     #: the debugger's watch expressions (simulator.debugger), shown with every snapshot
@@ -41,6 +49,40 @@ class Simulation(models.Model):
 
     def __str__(self) -> str:
         return f"simulation {self.pk} of {self.version} by {self.owner}"
+
+    @cached_property
+    def inputs(self) -> list[dict]:
+        """The stored inputs log: [{"op": ..., ..., "seq": last trace record number after the op}]
+        (read once per row object)."""
+        return [row.op for row in self.ops.filter(index__lt=self.log_length).order_by("index")]
+
+    def write_inputs(self, inputs: list[dict]) -> None:
+        """Replace the stored inputs log (a new simulation, an imported recipe)."""
+        self.ops.all().delete()
+        self.revision += 1
+        self.log_length = len(inputs)
+        SimulationOp.objects.bulk_create(
+            SimulationOp(simulation=self, index=i, revision=self.revision, op=op) for i, op in enumerate(inputs)
+        )
+        Simulation.objects.filter(pk=self.pk).update(revision=self.revision, log_length=self.log_length)
+        self.inputs = list(inputs)
+
+
+class SimulationOp(models.Model):
+    """One operation of a simulation's inputs log (see sessions.py for the operations)."""
+
+    simulation = models.ForeignKey(Simulation, on_delete=models.CASCADE, related_name="ops")
+    #: position in the log (0-based)
+    index = models.PositiveIntegerField()
+    #: the simulation revision that wrote it (what a process that saw an older revision must catch up)
+    revision = models.PositiveBigIntegerField()
+    op = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["simulation", "index"], name="simulation_op_index")]
+
+    def __str__(self) -> str:
+        return f"operation {self.index} of simulation {self.simulation_id}"
 
 
 class BatchRun(models.Model):

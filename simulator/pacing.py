@@ -9,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from simulator import sessions
+from simulator.protocol import OpError
 
 if TYPE_CHECKING:
     from simulator.consumers import SimulationConsumer
@@ -60,6 +61,9 @@ class RunLoop:
             reason, hits = await (self._run_paced(speed, to) if speed is not None else self._run_fast(to))
         except asyncio.CancelledError:
             raise
+        except OpError as exc:  # changed from another window meanwhile (the socket got the new state)
+            await consumer.error(f"the run stopped: {exc}")
+            reason, hits = "error", []
         except Exception as exc:
             logger.exception("simulation %s: run failed", consumer.simulation_id)
             await consumer.error(f"the run stopped: {type(exc).__name__}: {exc}")
@@ -78,9 +82,9 @@ class RunLoop:
         runtime = entry.runtime
         async with entry.lock:
             records, reason, hits = await sessions.execute(runtime, runtime.run_chunk, RUN_CHUNK, paced, to)
+            await consumer.save()  # the chunk's operations, in one write, before its frames
             frames = await consumer.state_frames(records, running=True)
         await consumer.frames(frames)
-        consumer.schedule_save()
         return reason, hits
 
     async def _run_fast(self, to: str | None) -> tuple[str, list[dict]]:
@@ -110,6 +114,7 @@ class RunLoop:
                 op = {"op": "step", "unit": "macro"}
             async with entry.lock:
                 records, hits = await sessions.execute(runtime, runtime.apply_and_hits, op, to)
+                await consumer.save()
                 frames = await consumer.state_frames(records, running=True)
             await consumer.frames(frames)
             if hits:

@@ -116,13 +116,14 @@ def import_recipe(recipe: dict[str, Any], user: AbstractBaseUser, team: Team) ->
         parent=None,
         entry=version_entry if version_entry in recipe["files"] else recipe["entry"],
     )
-    return Simulation.objects.create(
+    simulation = Simulation.objects.create(
         owner=user,
         version=version,
         entry="" if recipe["entry"] == version.entry else recipe["entry"],
         fakes=recipe["fakes"],
         seed=recipe["seed"],
-        inputs=recipe["inputs"],
         breakpoints=recipe.get("breakpoints") or {},
         watches=recipe.get("watches") or [],
     )
+    simulation.write_inputs(recipe["inputs"])
+    return simulation

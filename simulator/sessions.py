@@ -154,6 +154,8 @@ class SimulationRuntime:
         except ValueError as exc:  # ProjectError (no entry document) and friends
             raise SimulationError(str(exc)) from exc
         self.inputs = []
+        #: the inputs log is unchanged below this length since it was last stored (persistence)
+        self.log_floor = 0
         #: JSON size of the operations in `inputs` (MAX_INPUTS_BYTES)
         self.inputs_bytes = 0
         self.fakes = dict(self.base_fakes)
@@ -211,6 +213,7 @@ class SimulationRuntime:
         A pause before a request (`pass_request_at`) survives when the replayed log still reaches
         it: no step was applied after it (a step clears it), so that is the same position."""
         marker = self.pass_request_at
+        before, floor = self.inputs, self.log_floor
         self.close()
         self._build()
         for op in inputs:
@@ -218,6 +221,14 @@ class SimulationRuntime:
                 break
             self.apply(op)
         self.pass_request_at = marker if marker is not None and len(self.inputs) >= marker else None
+        # What is stored stays valid up to the first operation the replay changed (a rewind only
+        # truncates the stored log).
+        kept = 0
+        for old, new in zip(before[:floor], self.inputs, strict=False):
+            if old != new:
+                break
+            kept += 1
+        self.log_floor = kept
 
     def rewind(self, seq: int) -> None:
         """Back to the state right after the last operation that ended at or before record `seq`."""
@@ -609,6 +620,8 @@ class Entry:
     runtime: SimulationRuntime
     refs: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: the `simulator.persistence.SimulationStore` saving this runtime's inputs log
+    store: Any = None
 
 
 class Registry:
@@ -698,13 +711,15 @@ def resolve_fakes(files: Mapping[str, bytes], fakes: Any, interaction: Any = Non
     return data, source
 
 
-def build_runtime(simulation: Any) -> SimulationRuntime:
-    """A runtime for a Simulation row, replayed to the end of its saved inputs log (sync: DB)."""
+def build_runtime(simulation: Any, inputs: list[dict] | None = None) -> SimulationRuntime:
+    """A runtime for a Simulation row, replayed to the end of `inputs` (default: its stored inputs
+    log; sync: DB)."""
     files, entry = version_files(simulation.version)
     runtime = SimulationRuntime(files, simulation.entry or entry, simulation.fakes or {}, simulation.seed)
     runtime.owner = simulation.owner_id
-    for op in simulation.inputs or []:
+    for op in simulation.inputs if inputs is None else inputs:
         runtime.apply(op)
+    runtime.log_floor = len(runtime.inputs)
     with contextlib.suppress(OpError):  # a stored value from an older schema is dropped
         runtime.breakpoints = Breakpoints.from_json(simulation.breakpoints or {})
     runtime.watches = [w for w in simulation.watches or [] if isinstance(w, str)]

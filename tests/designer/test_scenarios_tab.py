@@ -171,8 +171,9 @@ def test_save_a_simulation_as_a_scenario_then_run_it(world: World) -> None:
     runtime = SimulationRuntime(files, world.v1.entry, fakes)
     runtime.apply({"op": "advance", "seconds": 30})
     simulation = Simulation.objects.create(
-        owner=world.editor, version=world.v1, fakes_source="fakes/default.json", fakes=fakes, inputs=runtime.inputs
+        owner=world.editor, version=world.v1, fakes_source="fakes/default.json", fakes=fakes
     )
+    simulation.write_inputs(runtime.inputs)
     runtime.close()
     client = world.client_for("editor")
     url = f"/api/simulations/{simulation.pk}/scenario"

@@ -21,7 +21,7 @@ from orchweb.asgi import application
 from simulator.models import Simulation
 from tests.simulator.client import TIMEOUT, SimClient
 from tests.simulator.conftest import ORIGIN, SimWorld, build_sim_world
-from tests.simulator.test_consumer import open_simulation, refusal, start, started_id
+from tests.simulator.test_consumer import open_simulation, refusal, start, started_id, stored_simulation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +53,7 @@ async def test_a_frame_over_the_size_limit_is_refused_unread_and_nothing_is_stor
     await client.communicator.send_to(text_data="{" * (1024 * 1024 + 1))  # not JSON either
     unread = await client.until("error")
     after = await client.request("pause")
-    row = await database_sync_to_async(Simulation.objects.get)(pk=started_id(client))
+    row = await database_sync_to_async(stored_simulation)(started_id(client))
 
     assert answer["message"].startswith("message too large: 2,097,") and "limit is 1,048,576" in answer["message"]
     assert unread["message"].startswith("message too large")  # measured before any JSON parsing
@@ -210,7 +210,7 @@ async def test_the_inputs_log_has_a_size_cap_and_a_refused_operation_is_not_appl
     refused = answers[-1]
     step = await client.request("step", unit="macrostep")
     await client.request("pause")
-    row = await database_sync_to_async(Simulation.objects.get)(pk=started_id(client))
+    row = await database_sync_to_async(stored_simulation)(started_id(client))
     restarted = await client.request("restart")
 
     assert refused["type"] == "error" and "reached their limit" in refused["message"]

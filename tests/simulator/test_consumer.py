@@ -46,8 +46,15 @@ async def refusal(world: SimWorld, simulation_id: int, user) -> int:
     return code
 
 
+def stored_simulation(simulation_id: int) -> Simulation:
+    """The row with its stored inputs log read (sync: DB)."""
+    row = Simulation.objects.get(pk=simulation_id)
+    row.inputs  # noqa: B018  (read now, in this thread)
+    return row
+
+
 async def simulation_row(simulation_id: int) -> Simulation:
-    return await database_sync_to_async(Simulation.objects.get)(pk=simulation_id)
+    return await database_sync_to_async(stored_simulation)(simulation_id)
 
 
 def started_id(client: SimClient) -> int:

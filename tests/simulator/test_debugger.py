@@ -9,10 +9,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from simulator.models import Simulation
-
 from .client import SimClient, entered, pending
-from .test_consumer import open_simulation, start, started_id
+from .test_consumer import open_simulation, start, started_id, stored_simulation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,7 +136,7 @@ async def test_console_and_edit_operations_replay_after_a_reconnect_and_a_rewind
     again, _, _ = await open_simulation(sim_world, started_id(client), sim_world.owner)
     resumed = await again.until("snapshot")
     replayed = list(again.records)
-    row = await database_sync_to_async(Simulation.objects.get)(pk=started_id(client))
+    row = await database_sync_to_async(stored_simulation)(started_id(client))
     rewound = await again.request("rewind", seq=before["seq"])
 
     assert replayed[: len(records)] == records and replayed[-1]["type"] == "datamodel"

@@ -1,0 +1,86 @@
+"""An operation is stored before its frame is sent; the stored log orders the operations of
+processes sharing a simulation (compare-and-set of its revision). In one process, with another
+process played by writes straight to the database; tests/simulator/test_durability_scaled.py runs
+real processes."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from simulator.access import group_name
+from simulator.models import Simulation
+from simulator.persistence import LogWrite, commit, load_stored
+
+from .test_consumer import start, started_id, stored_simulation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def another_process_advances(simulation_id: int, seconds: float) -> int:
+    """Append an `advance` as another process would (its seq stamp is not checked on replay): the
+    new revision."""
+    stored, _ = load_stored(simulation_id)
+    op = {"op": "advance", "seconds": seconds, "seq": 0}
+    write = LogWrite(simulation_id, stored.revision, stored.length, False, [op], stored.fakes, stored.seed)
+    (revision,) = commit([write])
+    assert revision == stored.revision + 1
+    return revision
+
+
+async def test_an_operation_is_stored_when_its_frame_arrives(sim_world):
+    owner = await start(sim_world)
+    stepped = await owner.step()
+    row = await database_sync_to_async(stored_simulation)(started_id(owner))
+
+    assert [op["seq"] for op in row.inputs] == stepped["op_seqs"] == [stepped["seq"]]
+    await owner.close()
+
+
+async def test_a_rewind_truncates_the_stored_log_and_later_steps_append_to_it(sim_world):
+    owner = await start(sim_world)
+    kept = await owner.step()
+    for _ in range(3):
+        await owner.step()
+    await owner.request("rewind", seq=kept["seq"])
+    again = await owner.step()
+    row = await database_sync_to_async(stored_simulation)(started_id(owner))
+
+    assert [op["seq"] for op in row.inputs] == again["op_seqs"]
+    assert (len(row.inputs), row.log_length) == (2, 2)
+    await owner.close()
+
+
+async def test_an_operation_on_a_state_another_process_changed_is_refused_with_the_stored_state(sim_world):
+    owner = await start(sim_world)
+    await owner.step()
+    simulation_id = started_id(owner)
+    await database_sync_to_async(another_process_advances)(simulation_id, 60)
+
+    refused = await owner.request("step", unit="macrostep")
+    current = owner.snapshot  # the stored state came with the refusal
+    row = await database_sync_to_async(stored_simulation)(simulation_id)
+
+    assert refused["type"] == "error" and "changed at the same time from another window" in refused["message"]
+    assert (current["step"], current["time"], row.log_length) == (2, 60.0, 2)
+    assert (await owner.request("advance", seconds=1))["step"] == 3  # the next one applies on the stored state
+    await owner.close()
+
+
+async def test_a_change_another_process_stored_reaches_the_socket(sim_world):
+    owner = await start(sim_world)
+    await owner.step()
+    simulation_id = started_id(owner)
+    revision = await database_sync_to_async(another_process_advances)(simulation_id, 30)
+
+    await get_channel_layer().group_send(
+        group_name(simulation_id), {"type": "simulation.changed", "revision": revision, "process": "elsewhere"}
+    )
+    caught_up = await owner.until("snapshot", step=2)
+
+    assert caught_up["time"] == 30.0
+    assert (await owner.request("advance", seconds=1))["step"] == 3
+    row = await database_sync_to_async(Simulation.objects.get)(pk=simulation_id)
+    assert row.log_length == 3
+    await owner.close()
