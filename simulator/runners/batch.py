@@ -47,6 +47,7 @@ import json
 import multiprocessing
 import os
 import random
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -324,9 +325,19 @@ def run_range(job: BatchJob, start: int, stop: int) -> dict[str, Any]:
     return agg
 
 
-def _init_worker(job: BatchJob) -> None:
+def _init_worker(job: BatchJob, parent: int) -> None:
+    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     _WORKER["job"] = job
     _model(job)  # compile once per worker process
+
+
+def _exit_with(parent: int) -> None:
+    """End this pool worker when the process that started it is gone (a server stopped during a
+    batch, or just after a cancel): the worker would otherwise wait forever on the task queue,
+    whose pipe its siblings keep open."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def _worker_range(start: int, stop: int) -> dict[str, Any]:
@@ -389,7 +400,9 @@ class LocalPool:
 
     def run(self, job: BatchJob, chunks: list[tuple[int, int]]) -> Iterator[dict[str, Any]]:
         context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
-        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(job,))
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(job, os.getpid())
+        )
         waiting = iter(chunks)
         in_flight: deque[Future[dict[str, Any]]] = deque()
         finished = False
