@@ -18,15 +18,17 @@ Rules:
   modest rate;
 * cancel: the row's ``cancel_requested`` (from any process) or an in-process event stops the run
   after its current chunk; the pending chunks are dropped and the partial report kept;
-* a process that dies leaves its runs ``running``: every process refreshes the heartbeat of the
-  runs it drives, and runs whose heartbeat is older than 6 periods are marked ``interrupted``
-  (checked when a process first serves batches, then at most once per period), so a live
-  process's run is never touched.
+* a process that stops cleanly (SIGTERM) marks the runs it drives ``interrupted`` on its way out;
+  one that dies leaves them ``running``: every process refreshes the heartbeat of the runs it
+  drives, and runs whose heartbeat is older than 6 periods are marked ``interrupted`` (checked
+  when a process first serves batches, then at most once per period), so a live process's run is
+  never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import csv
 import io
 import json
@@ -100,6 +102,7 @@ PUBLISH_TIMEOUT = 10.0
 CANCEL_POLL_SECONDS = 0.5
 #: heartbeats missed before a run counts as abandoned by a dead process
 STALE_HEARTBEATS = 6
+INTERRUPTED_ERROR = "The server process running this batch stopped before it finished; start it again."
 
 
 class BatchLimit(Exception):
@@ -264,6 +267,7 @@ def _launch(run_id: int, loop: asyncio.AbstractEventLoop | None) -> None:
         if _heartbeat is None:
             _heartbeat = threading.Thread(target=_heartbeat_loop, name="batch-heartbeat", daemon=True)
             _heartbeat.start()
+            atexit.register(_interrupt_local_runs)
         _LOCAL[run_id] = threading.Event()
         thread = _THREADS[run_id] = threading.Thread(
             target=_drive, args=(run_id, _slots, loop), name=f"batch-{run_id}", daemon=True
@@ -403,6 +407,21 @@ def _heartbeat_loop() -> None:
             logger.exception("batch heartbeat failed")
 
 
+def _interrupt_local_runs() -> None:
+    """At a clean exit (Daphne stopped with SIGTERM) the runs this process drives end with it:
+    mark them interrupted now rather than after the heartbeat timeout."""
+    ids = list(_LOCAL)
+    if not ids:
+        return
+    try:
+        BatchRun.objects.filter(pk__in=ids, status__in=BatchRun.ACTIVE).update(
+            status=Status.INTERRUPTED, finished=timezone.now(), error=INTERRUPTED_ERROR
+        )
+        connection.close()
+    except Exception:  # the database may be gone too; the heartbeat rule catches the runs later
+        logger.warning("batches %s: could not be marked interrupted at exit", ids, exc_info=True)
+
+
 def mark_interrupted(now: datetime | None = None) -> list[int]:
     """Mark queued or running runs whose driving process stopped beating as ``interrupted``.
 
@@ -418,7 +437,7 @@ def mark_interrupted(now: datetime | None = None) -> list[int]:
         if BatchRun.objects.filter(pk=run_id, status__in=BatchRun.ACTIVE, heartbeat__lt=stale).update(
             status=Status.INTERRUPTED,
             finished=now,
-            error="The server process running this batch stopped before it finished; start it again.",
+            error=INTERRUPTED_ERROR,
         ):
             marked.append(run_id)
             _publish_finished(run_id)
