@@ -80,12 +80,15 @@ class BatchSerializer(serializers.Serializer):
 
 class BatchDetailSerializer(BatchSerializer):
     fakes = serializers.JSONField()
-    can_cancel = serializers.BooleanField()
+    can_cancel = serializers.SerializerMethodField(help_text="Whether you may cancel it (its owner, a team owner)")
     report = serializers.JSONField(
         allow_null=True,
         help_text="run_batch's summary once finished (docs/scenarios.md): outcomes, targets, virtual_time, "
         "time_to_route {bucket_seconds, counts}, by_variation, final_states, coverage, heat",
     )
+
+    def get_can_cancel(self, run: BatchRun) -> bool:
+        return batches.can_cancel(self.context["user"], run)
 
 
 class BatchListSerializer(serializers.Serializer):
@@ -108,8 +111,7 @@ def batch_urls(run: BatchRun) -> dict[str, str]:
 
 
 def _detail(request: Request, run: BatchRun, code: int = status.HTTP_200_OK) -> Response:
-    run.can_cancel = batches.can_cancel(request.user, run)  # type: ignore[attr-defined]
-    return Response(BatchDetailSerializer(run).data, status=code)
+    return Response(serialize(request, run), status=code)
 
 
 def _run(request: Request, batch_id: int) -> BatchRun:
@@ -172,5 +174,4 @@ def batch_cancel(request: Request, batch_id: int) -> Response:
 
 def serialize(request: Any, run: BatchRun) -> dict[str, Any]:
     """The API's detail JSON of a run (the page embeds it)."""
-    run.can_cancel = batches.can_cancel(request.user, run)  # type: ignore[attr-defined]
-    return dict(BatchDetailSerializer(run).data)
+    return dict(BatchDetailSerializer(run, context={"user": request.user}).data)
