@@ -21,6 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError
 from django.http import Http404
 
 from designer.permissions import AuthenticationRequired, session_share_tokens
@@ -380,7 +381,11 @@ class SimulationConsumer(_JsonProtocol):
         if event.get("process") == PROCESS_ID or entry is None or entry.store is None:
             return
         async with entry.lock:
-            caught = await entry.store.catch_up()
+            try:
+                caught = await entry.store.catch_up()
+            except DatabaseError as exc:  # the next operation here conflicts and reloads instead
+                logger.warning("simulation %s: cannot catch up (%s)", self.simulation_id, exc)
+                return
             if caught is None:
                 return
             records, rebuilt = caught

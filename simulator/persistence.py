@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
@@ -306,7 +306,10 @@ class SimulationStore:
         length = write.floor + len(write.ops)
         self.stored = Stored(revision, length, write.fakes, write.seed)
         self.entry.runtime.log_floor = length
-        await get_channel_layer().group_send(
+        layer = get_channel_layer()
+        if isinstance(layer, InMemoryChannelLayer):
+            return  # one process: no other holds this simulation
+        await layer.group_send(
             group_name(self.simulation_id),
             {"type": "simulation.changed", "revision": revision, "process": PROCESS_ID},
         )
