@@ -4,7 +4,7 @@
 it against the action's JSON schema and calls the one handler of that action (``HANDLERS``).
 Limits that protect the process from one user (docs/simulation-protocol.md, "Limits"): a message
 size checked before JSON parsing, a per-user number of open simulations and a per-user rate of
-actions. Access taken away (unsharing, a member removed, a share link revoked) reaches open
+actions (``simulator.quotas``: shared by every process when scaled). Access taken away (unsharing, a member removed, a share link revoked) reaches open
 sockets on every process through the channel-layer group ``access_group()``.
 """
 
@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-from collections import Counter, defaultdict
 from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
@@ -43,31 +41,26 @@ from simulator.ors.fakes import FakesError
 from simulator.pacing import RunLoop
 from simulator.persistence import PROCESS_ID, Conflict, SimulationStore, Stored, load_simulation
 from simulator.protocol import OpError
+from simulator.quotas import TokenBucket, TooMany, quotas
 
 logger = logging.getLogger(__name__)
 
 
-class TokenBucket:
-    """`rate` tokens per second, at most `burst` saved up: `take()` is False when none is left."""
+class ActionRate:
+    """The user's rate of actions as seen by one socket (`take()`, then `wait()` when refused),
+    counted by `simulator.quotas` (across processes when scaled)."""
 
-    def __init__(self, rate: float, burst: float):
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp = time.monotonic()  # rate limiting of the live socket, never of the simulation
+    def __init__(self, user: int, rate: int, simulation: int | None, socket: str):
+        self.user, self.rate, self.simulation, self.socket = user, rate, simulation, socket
+        self.retry = 0.0
 
     def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
+        self.retry = quotas().take(self.user, self.rate, self.simulation, self.socket)
+        return self.retry == 0.0
 
     def wait(self) -> float:
-        """Seconds until a token is available (0 when one is)."""
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        """Seconds until the refused action may be tried again."""
+        return self.retry
 
 
 class _Oversized(Exception):
@@ -171,10 +164,6 @@ class SimulationConsumer(_JsonProtocol):
     store: SimulationStore | None = None
     bound: Bound | None = None
 
-    #: per process: user id -> simulation id -> sockets of that user on it (the open-simulations quota)
-    open_by_user: ClassVar[defaultdict[int, Counter[int]]] = defaultdict(Counter)
-    #: per process: user id -> their rate of actions
-    buckets: ClassVar[dict[int, TokenBucket]] = {}
     #: action name -> handler (every action of simulator.protocol.ACTIONS has exactly one)
     HANDLERS: ClassVar[dict[str, Handler]] = HANDLERS
 
@@ -241,38 +230,32 @@ class SimulationConsumer(_JsonProtocol):
         self.simulation_id = None
         self.bound = None
 
-    # ---- per-user quotas (this process) ---------------------------------------------------------
+    # ---- per-user quotas (simulator.quotas: across processes when scaled) ---------------------
 
     def _user_id(self) -> int:
         return self.scope["user"].pk
 
-    def check_quota(self, simulation_id: int | None) -> None:
-        """Refused (4429) when opening `simulation_id` (None: a new one) exceeds the user's quota."""
-        opened = self.open_by_user.get(self._user_id(), Counter())
-        limit = settings.SIMULATION_MAX_OPEN_PER_USER
-        if simulation_id not in opened and len(opened) >= limit:
-            raise Refused(TOO_MANY, f"you have {len(opened)} simulations open (the limit is {limit}): close one first")
+    def check_quota(self) -> None:
+        """Refused (4429) when opening one more simulation exceeds the user's quota."""
+        self._claim(None)
 
     def claim(self, simulation_id: int) -> None:
         """Count this socket against the user's open simulations (Refused 4429 over the quota)."""
-        self.check_quota(simulation_id)
-        self.open_by_user[self._user_id()][simulation_id] += 1
+        self._claim(simulation_id)
+
+    def _claim(self, simulation_id: int | None) -> None:
+        limit = settings.SIMULATION_MAX_OPEN_PER_USER
+        try:
+            quotas().claim(self._user_id(), simulation_id, self.channel_name, limit)
+        except TooMany as exc:
+            raise Refused(TOO_MANY, str(exc)) from exc
 
     def _unclaim(self, simulation_id: int) -> None:
-        opened = self.open_by_user[self._user_id()]
-        opened[simulation_id] -= 1
-        if opened[simulation_id] <= 0:
-            del opened[simulation_id]
-        if not opened:
-            del self.open_by_user[self._user_id()]
+        quotas().release(self._user_id(), simulation_id, self.channel_name)
 
-    def bucket(self) -> TokenBucket:
+    def bucket(self) -> ActionRate:
         """The user's rate of actions (a run's chunks draw from it too)."""
-        rate = settings.SIMULATION_STEPS_PER_SECOND
-        bucket = self.buckets.get(self._user_id())
-        if bucket is None or bucket.rate != rate:
-            bucket = self.buckets[self._user_id()] = TokenBucket(rate, 2 * rate)
-        return bucket
+        return ActionRate(self._user_id(), settings.SIMULATION_STEPS_PER_SECOND, self.simulation_id, self.channel_name)
 
     # ---- binding to a simulation --------------------------------------------------------------
 

@@ -130,7 +130,7 @@ async def on_start(consumer: SimulationConsumer, content: dict) -> None:
         if version_id is None:
             raise OpError("start needs version: the id of the version to simulate")
         try:
-            consumer.check_quota(None)
+            consumer.check_quota()
         except Refused as exc:
             raise OpError(exc.message) from exc
         simulation = await create_simulation(

@@ -27,6 +27,7 @@ WEB_LAYER = (
     "simulator.pacing",
     "simulator.persistence",
     "simulator.retention",
+    "simulator.quotas",
     "simulator.access",
     "simulator.views",
     "simulator.models",
