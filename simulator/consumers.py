@@ -4,8 +4,9 @@
 it against the action's JSON schema and calls the one handler of that action (``HANDLERS``).
 Limits that protect the process from one user (docs/simulation-protocol.md, "Limits"): a message
 size checked before JSON parsing, a per-user number of open simulations and a per-user rate of
-actions (``simulator.quotas``: shared by every process when scaled). Access taken away (unsharing, a member removed, a share link revoked) reaches open
-sockets on every process through the channel-layer group ``access_group()``.
+actions (``simulator.quotas``: shared by every process when scaled). Access taken away
+(unsharing, a member removed, a share link revoked) reaches open sockets on every process through
+the channel-layer group ``access_group()``.
 """
 
 from __future__ import annotations
