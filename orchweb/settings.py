@@ -183,8 +183,8 @@ SIMULATION_WORKERS = env_int("ORCHWEB_SIMULATION_WORKERS", 4, minimum=1)
 SIMULATION_WORKERS_PER_USER = env_int("ORCHWEB_SIM_WORKERS_PER_USER", 0)
 # Bounds of one live simulation (docs/simulation-protocol.md, "Limits"): wall-clock time of one
 # operation, trace records kept, operations in its inputs log.
-SIMULATION_STEP_BUDGET_MS = env_int("ORCHWEB_SIM_STEP_BUDGET_MS", 10_000, minimum=10)
-SIMULATION_MAX_TRACE_RECORDS = env_int("ORCHWEB_SIM_MAX_TRACE_RECORDS", 200_000, minimum=100)
+SIMULATION_STEP_BUDGET_MS = env_int("ORCHWEB_SIM_STEP_BUDGET_MS", 5_000, minimum=10)
+SIMULATION_MAX_TRACE_RECORDS = env_int("ORCHWEB_SIM_MAX_TRACE_RECORDS", 20_000, minimum=100)
 SIMULATION_MAX_OPERATIONS = env_int("ORCHWEB_SIM_MAX_OPERATIONS", 200_000, minimum=10)
 # Stored simulations (simulator/retention.py): at most this many per user; those not updated for
 # this many days are deleted (0: never) by `manage.py expire_simulations` and, at most once an

@@ -30,9 +30,10 @@ class Limits:
     #: jobs of one user the worker pool runs at once (the others' jobs get the other workers)
     workers_per_user: int = 2
     #: wall-clock seconds one live operation (a step, a run chunk, an advance...) may use in total
-    step_budget: float = 10.0
-    #: trace records a live simulation keeps (past it, operations are refused: rewind or restart)
-    max_trace_records: int = 200_000
+    step_budget: float = 5.0
+    #: trace records a live simulation keeps (past it, operations are refused: rewind or restart);
+    #: ~3 KB each with the state they describe (a whole call of the ORS sample is ~120 records)
+    max_trace_records: int = 20_000
     #: operations of a live simulation's inputs log
     max_operations: int = 200_000
 
