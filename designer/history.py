@@ -220,7 +220,7 @@ class FileDiff:
     """Difference of one path between two versions."""
 
     path: str
-    status: str  # added | removed | modified | unchanged
+    status: str  # one of FILE_CHANGES (designer.changes)
     diff: str | None
     binary: bool
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from designer.changes import FILE_CHANGES
 from designer.importing import text_of
 from designer.models import COMMENT_MAX_LENGTH, MESSAGE_MAX_LENGTH, NAME_MAX_LENGTH, PATH_MAX_LENGTH
 from designer.starters import STARTERS
@@ -386,7 +387,7 @@ class LintSerializer(serializers.Serializer):
 
 class FileDiffSerializer(serializers.Serializer):
     path = serializers.CharField()
-    status = serializers.ChoiceField(choices=["added", "removed", "modified", "unchanged"])
+    status = serializers.ChoiceField(choices=FILE_CHANGES)
     diff = serializers.CharField(allow_null=True, help_text="Unified diff (null when binary or unchanged)")
     binary = serializers.BooleanField()
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from designer.authoring.edits import STATE_KINDS
+from designer.changes import FILE_CHANGES
 from orchweb.env import database_from_url, env_bool, env_int, env_list, local_secret_key, redis_url
+from simulator.batchstatus import BatchStatus
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -169,7 +171,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The add-state and set-kind operations share one choice set: one named enum, not a hashed name.
-    "ENUM_NAME_OVERRIDES": {"StateKindEnum": list(STATE_KINDS)},
+    "ENUM_NAME_OVERRIDES": {
+        "StateKindEnum": list(STATE_KINDS),
+        "FileChangeStatusEnum": list(FILE_CHANGES),
+        "BatchStatusEnum": BatchStatus.choices,
+    },
 }
 
 # Upload and simulation limits (bytes / seconds); see README.

@@ -18,6 +18,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from simulator.batchstatus import BatchStatus
+
 
 class Simulation(models.Model):
     """A user's simulation of one version: configuration + input log (replayable)."""
@@ -94,13 +96,7 @@ class BatchRun(models.Model):
     simulator.runners.batch.run_batch's summary, kept.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        CANCELLED = "cancelled"
-        FAILED = "failed"
-        INTERRUPTED = "interrupted"
+    Status = BatchStatus
 
     #: a run in one of these holds one of its owner's concurrent-batch slots
     ACTIVE = (Status.QUEUED, Status.RUNNING)
