@@ -3,9 +3,10 @@
 A batch is a :class:`simulator.models.BatchRun` row; the work is
 :func:`simulator.runners.batch.run_batch`, the same as ``manage.py batch``. The web process that
 accepted the batch drives it from a background thread (at most ``BATCH_RUNNING_PER_PROCESS`` at a
-time, the others wait queued); the chunks run in a local process pool (``BATCH_EXECUTOR=local``,
-``BATCH_POOL_WORKERS`` processes) or on ``celery -A orchweb worker`` processes
-(``BATCH_EXECUTOR=celery``). Only the executor differs: the report is the same.
+time, half of them at most for one user; the others wait queued: ``Slots``); the chunks run in a
+local process pool (``BATCH_EXECUTOR=local``, ``BATCH_POOL_WORKERS`` processes) or on
+``celery -A orchweb worker`` processes (``BATCH_EXECUTOR=celery``). Only the executor differs:
+the report is the same.
 
 Rules:
 
@@ -29,13 +30,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import csv
 import io
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -217,7 +220,7 @@ def start_batch(
             heartbeat=timezone.now(),
         )
         loop = _main_loop()
-        transaction.on_commit(lambda: _launch(run.pk, loop))
+        transaction.on_commit(lambda: _launch(run.pk, user.pk, loop))
     return run
 
 
@@ -247,7 +250,7 @@ def cancel_batch(user: Any, run: BatchRun) -> BatchRun:
 _LOCAL: dict[int, threading.Event] = {}
 _THREADS: dict[int, threading.Thread] = {}
 _registry_lock = threading.Lock()
-_slots: threading.BoundedSemaphore | None = None
+_slots: Slots | None = None
 _heartbeat: threading.Thread | None = None
 
 
@@ -259,18 +262,53 @@ def _main_loop() -> asyncio.AbstractEventLoop | None:
         return getattr(SyncToAsync.threadlocal, "main_event_loop", None)
 
 
-def _launch(run_id: int, loop: asyncio.AbstractEventLoop | None) -> None:
+class Slots:
+    """The runs one process drives at once: at most `total`, at most `per_user` of one user's
+    (so one user's batches never hold every slot while another user's wait), granted in order of
+    arrival among the runs allowed to start."""
+
+    def __init__(self, total: int, per_user: int) -> None:
+        self.total, self.per_user = total, per_user
+        self.running: Counter[int] = Counter()
+        self.waiting: list[tuple[int, int]] = []  # (run id, user id), in order of arrival
+        self.changed = threading.Condition()
+
+    def _next(self) -> int | None:
+        if sum(self.running.values()) >= self.total:
+            return None
+        return next((run for run, user in self.waiting if self.running[user] < self.per_user), None)
+
+    @contextlib.contextmanager
+    def hold(self, run_id: int, user_id: int) -> Iterator[None]:
+        """Wait for a slot for `run_id` of `user_id`, hold it for the block."""
+        with self.changed:
+            self.waiting.append((run_id, user_id))
+            self.changed.notify_all()  # for whoever watches the queue (tests)
+            self.changed.wait_for(lambda: self._next() == run_id)
+            self.waiting.remove((run_id, user_id))
+            self.running[user_id] += 1
+            self.changed.notify_all()  # another waiter may be next now
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.running[user_id] -= 1
+                self.changed.notify_all()
+
+
+def _launch(run_id: int, user_id: int, loop: asyncio.AbstractEventLoop | None) -> None:
     global _slots, _heartbeat
     with _registry_lock:
         if _slots is None:
-            _slots = threading.BoundedSemaphore(settings.BATCH_RUNNING_PER_PROCESS)
+            total = settings.BATCH_RUNNING_PER_PROCESS
+            _slots = Slots(total, max(1, total // 2))
         if _heartbeat is None:
             _heartbeat = threading.Thread(target=_heartbeat_loop, name="batch-heartbeat", daemon=True)
             _heartbeat.start()
             atexit.register(_interrupt_local_runs)
         _LOCAL[run_id] = threading.Event()
         thread = _THREADS[run_id] = threading.Thread(
-            target=_drive, args=(run_id, _slots, loop), name=f"batch-{run_id}", daemon=True
+            target=_drive, args=(run_id, user_id, _slots, loop), name=f"batch-{run_id}", daemon=True
         )
     thread.start()
 
@@ -284,9 +322,9 @@ def wait(run_id: int, timeout: float | None = None) -> bool:
     return True
 
 
-def _drive(run_id: int, slots: threading.BoundedSemaphore, loop: asyncio.AbstractEventLoop | None) -> None:
+def _drive(run_id: int, user_id: int, slots: Slots, loop: asyncio.AbstractEventLoop | None) -> None:
     try:
-        with slots:
+        with slots.hold(run_id, user_id):
             _execute(run_id, _LOCAL[run_id], loop)
     except Exception:  # the thread's last resort: the run must not stay running
         logger.exception("batch %s failed", run_id)
