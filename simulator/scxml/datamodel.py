@@ -818,6 +818,7 @@ _STACK_FRAME = re.compile(
     r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?(<input>|<shared>|<script [^\n]*?>):(\d+):\d+", re.MULTILINE
 )
 _MAX_SAFE_INT = 2**53
+_MIN_INT32, _MAX_INT32 = -(2**31), 2**31 - 1
 #: the engine's own limit errors, as `String(e)`
 _LIMIT_ERRORS = ("InternalError: interrupted", "InternalError: out of memory")
 
@@ -967,7 +968,9 @@ def _encode(value: Any) -> tuple[int, Any]:
     if value is None or isinstance(value, (bool, float)):
         return 0, value
     if isinstance(value, int):
-        return (0, value) if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT else (0, float(value))
+        # The binding hands a Python int to JS as a 32-bit integer (2**40 would arrive as 0): pass
+        # larger ones as doubles, which hold every integer up to 2**53 exactly.
+        return (0, value) if _MIN_INT32 <= value <= _MAX_INT32 else (0, float(value))
     return 1, _dumps(value)
 
 

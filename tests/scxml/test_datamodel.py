@@ -45,6 +45,18 @@ def test_it_round_trips_special_numbers(dm):
     assert type(dm.evaluate("JSON.parse('3')")) is int
 
 
+def test_python_integers_beyond_32_bits_reach_javascript_intact(dm):
+    epoch_ms = 1_764_979_200_000
+    dm.declare("x")
+    for value in (2**31 - 1, 2**31, -(2**31) - 1, epoch_ms, 2**53, -(2**53)):
+        dm.assign_value("x", value)
+        assert dm.evaluate("x") == value
+    dm.set_event("e", data=epoch_ms)
+    assert dm.evaluate("_event.data === 1764979200000") is True
+    dm.set_system("_big", epoch_ms)
+    assert dm.evaluate("_big") == epoch_ms
+
+
 def test_it_converts_objects_dates_and_nested_values_through_json(dm):
     value = dm.evaluate("({a: [1, 'x', null, undefined, {b: true}], d: new Date(0), u: undefined, f: function(){}})")
     assert value == {"a": [1, "x", None, None, {"b": True}], "d": "1970-01-01T00:00:00.000Z"}
