@@ -27,8 +27,10 @@ Where the CPU time of one interaction goes (py-spy, 2026-11-25, ~4.7 ms in all):
   bundle, ~0.12 ms). This alone caps a single process near 750 interactions/s.
 * the strategy itself, about 3.4 ms: JS of expressions, scripts and the Python callbacks they make
   (~1.3 ms); the SCXML engine's Python (~0.5 ms); the fake platform (~0.4 ms); JSON between
-  Python and JS (~0.3 ms); ``get_model`` hashing the 191 KiB of project files on every run
-  (~0.13 ms); Python's cyclic GC (~0.13 ms).
+  Python and JS (~0.3 ms); Python's cyclic GC (~0.13 ms). (``get_model`` hashed the 191 KiB of
+  project files on every run, ~0.13 ms, until it remembered the digest per bytes object.)
+
+docs/performance.md breaks the per-session part down further (heap by part, callgrind).
 """
 
 from __future__ import annotations
