@@ -181,6 +181,7 @@ class SimulationConsumer(_JsonProtocol):
         if user is None or not user.is_authenticated:
             await self._refuse(NOT_LOGGED_IN, "log in to use simulations")
             return
+        sessions.job_user.set(user.pk)  # this socket's jobs (and its run's) are its user's
         sim_id = self.scope["url_route"]["kwargs"].get("simulation_id")
         if sim_id is None:
             await self.send_json({"type": "hello", "simulation": None, "readonly": False})

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import json
 import threading
@@ -571,6 +572,9 @@ class SimulationRuntime:
 
 _pool: FairPool | None = None
 _pool_lock = threading.Lock()
+#: whose jobs `execute` queues when the call names no user: each socket sets its user for its task
+#: (a watcher's reads of a shared simulation are the watcher's jobs, not the owner's)
+job_user: contextvars.ContextVar[Any] = contextvars.ContextVar("simulation_job_user", default=None)
 
 
 def pool() -> FairPool:
@@ -595,8 +599,8 @@ def pool_load() -> tuple[int, int]:
 async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args: Any, user: Any = None) -> T:
     """Run `fn(*args)` in the worker pool, holding `runtime.lock` (if given) while it runs.
 
-    The job is queued for `user` (default: the runtime's owner); jobs of one runtime run one at
-    a time, in the order they were submitted."""
+    The job is queued for `user` (default: `job_user`, else the runtime's owner); jobs of one
+    runtime run one at a time, in the order they were submitted."""
 
     def call() -> T:
         if runtime is None:
@@ -604,6 +608,8 @@ async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args
         with runtime.lock:
             return fn(*args)
 
+    if user is None:
+        user = job_user.get()
     if user is None and runtime is not None:
         user = runtime.owner
     job = pool().submit(call, user=user, key=None if runtime is None else id(runtime))

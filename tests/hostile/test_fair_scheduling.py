@@ -20,7 +20,7 @@ from simulator import sessions
 from simulator.scheduling import FairPool
 from tests.simulator.client import SimClient
 from tests.simulator.conftest import HOSTILE, SimWorld, build_sim_world
-from tests.simulator.test_consumer import start
+from tests.simulator.test_consumer import open_simulation, start, started_id
 
 
 @pytest.fixture
@@ -154,3 +154,32 @@ def test_users_take_turns_when_every_worker_is_busy() -> None:
     pool.shutdown()
 
     assert order.index("bob") <= 1 and order.index("carol") <= 2, order
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_watchers_reads_are_the_watchers_jobs_not_the_owners(sim_world, small_pool, hostile_version):
+    alice = sim_world.owner
+    busy, waiting = [await start(sim_world, alice, version_override=hostile_version.pk) for _ in range(2)]
+    shared = await start(sim_world, alice)
+    await shared.request("share", expect="shared", shared=True)
+    watcher, _, _ = await open_simulation(sim_world, started_id(shared), sim_world.teammate)
+    await watcher.until("snapshot")
+    order: list[str] = []
+
+    # Alice's one slot is taken by a slow step and another waits for it in her queue.
+    await busy.communicator.send_json_to({"action": "step", "unit": "macrostep", "id": "alice-1"})
+    await waiting.communicator.send_json_to({"action": "step", "unit": "macrostep", "id": "alice-2"})
+    waits = [asyncio.ensure_future(reply(c, f"alice-{n}", order)) for n, c in ((1, busy), (2, waiting))]
+    for _ in range(1000):
+        if sessions.pool_load()[1] >= 2 or order:
+            break
+        await asyncio.sleep(0.01)
+    await watcher.communicator.send_json_to({"action": "eval", "expression": "1 + 1", "id": "bob"})
+    answer = await watcher.until("eval", reply_to="bob")
+    order.append("bob")
+    await asyncio.gather(*waits)
+
+    assert answer["value"] == 2 and answer["copy"] is True
+    assert order[0] == "bob", order  # not queued behind Alice's steps
+    for client in (busy, waiting, shared, watcher):
+        await client.close()
