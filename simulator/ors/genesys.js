@@ -13,9 +13,14 @@
   function def(obj, name, fn) {
     Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
   }
-  var IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+  // Created once (a regex literal inside a function is a new object per call); only the
+  // non-global ones are used with test(), which then does not depend on lastIndex.
+  var IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/, INDEX = /^(0|[1-9][0-9]*)$/,
+      SPECIAL = /[\\"\u0000-\u001f\u2028\u2029]/;
   function quote(s) {
-    return '"' + String(s).replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
+    s = String(s);
+    if (!SPECIAL.test(s)) return '"' + s + '"';  // the common case: nothing to escape
+    return '"' + s.replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
       switch (c) {
         case '\\': return '\\\\';
         case '"': return '\\"';
@@ -56,7 +61,7 @@
       var items = [];
       for (var k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-        var key = IDENT.test(k) || /^(0|[1-9][0-9]*)$/.test(k) ? k : quote(k);
+        var key = IDENT.test(k) || INDEX.test(k) ? k : quote(k);
         var val;
         try { val = v[k]; } catch (e) { val = undefined; }
         items.push(key + ':' + src(val, seen, false));
