@@ -13,6 +13,7 @@ payloads), and every operation declares each status code it answers, with its sc
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from django.core.cache import cache
@@ -34,8 +35,8 @@ from rest_framework.response import Response
 
 from designer import history
 from designer.analysis import project_graph, project_lint
-from designer.importing import NoSuchFile, UploadError, choose_entry, clean_path, read_upload
-from designer.models import Draft, Membership, Project, Role, ShareLink, Team
+from designer.importing import NoSuchFile, StateConflict, UploadError, choose_entry, clean_path, read_upload
+from designer.models import PATH_MAX_LENGTH, Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
     _get_project_for_user,
     _get_share_link_for_user,
@@ -47,6 +48,7 @@ from designer.permissions import (
     version_role,
 )
 from designer.serializers import (
+    PATH_PATTERN,
     CommentCreateSerializer,
     CommentListSerializer,
     CommentSerializer,
@@ -88,12 +90,13 @@ GRAPH_CACHE_SECONDS = 3600
 
 #: The refusals, by status code, with the situation each one documents.
 ERRORS = {
-    400: "Invalid input: `detail`, or one list of messages per field.",
+    400: "The request does not match the schema: `detail`, or one list of messages per field.",
     401: "Not authenticated (and no share token granting access).",
     403: "Your role in the team is too low for this.",
     404: "No such object, or not visible to you (outsiders get 404, never 403).",
-    409: "Conflict: based on a version that is no longer the latest; nothing was overwritten.",
+    409: "Conflict with the current state (`detail` says which); nothing was changed.",
     415: "The body is not of the media type the operation reads (JSON; multipart for uploads).",
+    422: "The request matches the schema but its content cannot be used (`detail` says why).",
     429: "Busy: you already run scenarios (one run at a time per user).",
 }
 READ = (401, 404)  # what a read of a team's object may answer besides 200
@@ -113,21 +116,30 @@ ENTRY_PARAMETER = OpenApiParameter(
 )
 
 
-#: 400 bodies: `detail` (one message), or DRF's field errors (one list of messages per field).
+#: 400 bodies: `detail` (one message), or DRF's field errors (one list of messages per field; an
+#: object field's errors are an object of the same form).
 VALIDATION_ERROR = {
     "type": "object",
     "properties": {"detail": {"type": "string"}},
-    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "additionalProperties": {
+        "anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object", "additionalProperties": True}]
+    },
 }
 
 
 def responses(ok: dict[Any, Any], errors: tuple[int, ...]) -> dict[Any, Any]:
-    """The `responses` of an operation: its successes and each refusal it may answer."""
+    """The `responses` of an operation: its successes and each refusal it may answer (a code
+    already in `ok` keeps the body given there)."""
     result: dict[Any, Any] = dict(ok)
     for code in errors:
-        body = {400: VALIDATION_ERROR, 409: ConflictSerializer}.get(code, ErrorSerializer)
-        result[code] = OpenApiResponse(body, ERRORS[code])
+        body = VALIDATION_ERROR if code == 400 else ErrorSerializer
+        result.setdefault(code, OpenApiResponse(body, ERRORS[code]))
     return result
+
+
+#: 409 of a save or upload: `conflict` with the base and latest versions when the work is based
+#: on a version that is no longer the latest, `detail` alone when there is nothing to save.
+STALE = {409: OpenApiResponse(ConflictSerializer, ERRORS[409])}
 
 
 def api(methods: list[str], parsers: list[Any] | None = None, **schema_by_method: dict[str, Any]) -> Any:
@@ -190,9 +202,16 @@ def _error(message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"detail": message}, status=code)
 
 
-def _refused(exc: UploadError) -> Response:
-    """404 for a path that is not in the draft, 400 for any other refused input."""
-    return _error(str(exc), status.HTTP_404_NOT_FOUND if isinstance(exc, NoSuchFile) else status.HTTP_400_BAD_REQUEST)
+def _refused(exc: UploadError, missing: int = status.HTTP_422_UNPROCESSABLE_ENTITY) -> Response:
+    """409 when the draft's state refuses the request, 422 for content that cannot be used (the
+    schema already refused malformed requests with 400). A file the body names but the draft does
+    not have is 422 too, so 404 always means the URL's object; `missing=404` when the URL names the
+    file."""
+    if isinstance(exc, NoSuchFile):
+        return _error(str(exc), missing)
+    if isinstance(exc, StateConflict):
+        return _error(str(exc), status.HTTP_409_CONFLICT)
+    return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,7 +232,10 @@ def team_list(request: Request) -> Response:
 @api(
     ["GET", "POST"],
     GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: ProjectListSerializer}, LIST)},
-    POST={"request": ProjectCreateSerializer, "responses": responses({201: ProjectSerializer}, (400, 401, 403))},
+    POST={
+        "request": ProjectCreateSerializer,
+        "responses": responses({201: ProjectSerializer}, (400, 401, 403, 409, 422)),
+    },
 )
 def project_list(request: Request) -> Response:
     """GET: projects of the user's teams (paginated). POST: create a project (editor role in the team)."""
@@ -227,8 +249,8 @@ def project_list(request: Request) -> Response:
     data = _valid(ProjectCreateSerializer, request)
     team = Team.objects.filter(pk=data["team"]).first()
     role = role_in_team(request.user, team.pk) if team else None
-    if role is None:
-        raise ValidationError({"team": ["You are not a member of this team."]})
+    if role is None:  # the same answer whether the team exists or not
+        return _error("No such team among yours.", status.HTTP_422_UNPROCESSABLE_ENTITY)
     if not has_role(role, Role.EDITOR):
         raise PermissionDenied("Creating projects needs the editor role in the team.")
     files, entry = load_starter(data["starter"])
@@ -247,7 +269,7 @@ def project_list(request: Request) -> Response:
                     entry=entry,
                 )
     except IntegrityError:
-        raise ValidationError({"name": [f"The team already has a project named {data['name']!r}."]})
+        return _error(f"The team already has a project named {data['name']!r}.", status.HTTP_409_CONFLICT)
     return Response(ProjectSerializer(project, context={"roles": roles}).data, status=status.HTTP_201_CREATED)
 
 
@@ -265,7 +287,7 @@ def project_detail(request: Request, project_id: int) -> Response:
     GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: VersionListSerializer}, (400, *READ))},
     POST={
         "request": {"multipart/form-data": VersionUploadSerializer},
-        "responses": responses({201: UploadedVersionSerializer}, (*WRITE, 409)),
+        "responses": responses({201: UploadedVersionSerializer, **STALE}, (*WRITE, 422)),
     },
 )
 def version_list(request: Request, project_id: int) -> Response:
@@ -285,7 +307,7 @@ def version_list(request: Request, project_id: int) -> Response:
     if data.get("parent"):
         parent = project.versions.filter(pk=data["parent"]).first()
         if parent is None:
-            raise ValidationError({"parent": ["That version does not belong to this project."]})
+            return _error("No such version in this project.", status.HTTP_422_UNPROCESSABLE_ENTITY)
     upload = data["file"]
     try:
         files = read_upload(upload.name, upload.read())
@@ -293,7 +315,7 @@ def version_list(request: Request, project_id: int) -> Response:
             project, files, author=request.user, message=data["message"], parent=parent, entry=data["entry"]
         )
     except UploadError as exc:
-        raise ValidationError({"file": [str(exc)]})
+        return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
     except history.StaleParentError as exc:
         return conflict_response(exc)
     version.entry_choice = choose_entry(files)
@@ -339,7 +361,7 @@ def _analysed(request: Request, kind: str, file_set: Any) -> Response:
     file_map = file_set.file_map()
     entry = request.query_params.get("entry") or file_set.entry
     if not entry:
-        return _error("The project has no entry document; choose one in the draft.")
+        return _error("The project has no entry document; choose one in the draft.", status.HTTP_404_NOT_FOUND)
     if entry not in file_map:
         return _error(f"{entry}: no such document in this project.", status.HTTP_404_NOT_FOUND)
     key = _analysis_key(kind, entry, file_map)
@@ -351,10 +373,10 @@ def _analysed(request: Request, kind: str, file_set: Any) -> Response:
     return Response(result)
 
 
-GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, (400, *READ))}
-LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (400, *READ))}
-DRAFT_GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, WRITE)}
-DRAFT_LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, WRITE)}
+GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, READ)}
+LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, READ)}
+DRAFT_GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, (401, 403, 404))}
+DRAFT_LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (401, 403, 404))}
 
 
 @api(["GET"], GET=GRAPH)
@@ -386,7 +408,7 @@ def version_diff(request: Request, version_a: int, version_b: int) -> Response:
 @api(
     ["GET", "POST"],
     GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: CommentListSerializer}, (400, *READ))},
-    POST={"request": CommentCreateSerializer, "responses": responses({201: CommentSerializer}, WRITE)},
+    POST={"request": CommentCreateSerializer, "responses": responses({201: CommentSerializer}, (*WRITE, 422))},
 )
 def comment_list(request: Request, version_id: int) -> Response:
     """GET: the version's comments in time order (threads via `parent`). POST: comment (members)."""
@@ -450,25 +472,28 @@ def _written(draft: Draft, row: Any) -> dict[str, Any]:
     ).data
 
 
-@api(
-    ["GET", "DELETE"],
-    GET={"responses": responses({200: DraftSerializer}, (401, 403, 404))},
-    DELETE={"responses": responses({204: None}, (401, 403, 404))},
-)
+@api(["GET"], GET={"responses": responses({200: DraftSerializer}, (401, 403, 404))})
 def draft_detail(request: Request, project_id: int) -> Response:
-    """GET: the user's draft (started from the latest version if missing). DELETE: discard it."""
-    if request.method == "DELETE":
-        project = _get_project_for_user(request, project_id, Role.EDITOR)
-        Draft.objects.filter(project=project, user=request.user).delete()
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    """The user's draft (started from the latest version if missing)."""
     return Response(DraftSerializer(_draft(request, project_id)).data)
+
+
+@api(["POST"], POST={"request": None, "responses": responses({204: None}, (401, 403, 404))})
+def draft_discard(request: Request, project_id: int) -> Response:
+    """Discard the user's draft: the next use starts a fresh one from the latest version.
+
+    An action rather than DELETE of the draft: a draft always exists for an editor (reading it
+    starts it), so it is reset, never gone."""
+    project = _get_project_for_user(request, project_id, Role.EDITOR)
+    Draft.objects.filter(project=project, user=request.user).delete()
+    return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @api(
     ["POST"],
     POST={
         "request": DraftFileCreateSerializer,
-        "responses": responses({200: DraftFileWrittenSerializer, 201: DraftFileWrittenSerializer}, WRITE),
+        "responses": responses({200: DraftFileWrittenSerializer, 201: DraftFileWrittenSerializer}, (*WRITE, 422)),
     },
 )
 def draft_files(request: Request, project_id: int) -> Response:
@@ -476,7 +501,7 @@ def draft_files(request: Request, project_id: int) -> Response:
     draft = _draft(request, project_id)
     data = _valid(DraftFileCreateSerializer, request)
     try:
-        path = clean_path(data["path"])
+        path = data["path"]
         existed = draft.files.filter(path=path).exists()
         row = history.write_draft_file(draft, path, data["content"].encode("utf-8"))
     except UploadError as exc:
@@ -484,7 +509,7 @@ def draft_files(request: Request, project_id: int) -> Response:
     return Response(_written(draft, row), status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
-@api(["POST"], POST={"request": DraftPathSerializer, "responses": responses({204: None}, WRITE)})
+@api(["POST"], POST={"request": DraftPathSerializer, "responses": responses({204: None}, (*WRITE, 422))})
 def draft_delete(request: Request, project_id: int) -> Response:
     """Delete a draft file `{"path"}`."""
     draft = _draft(request, project_id)
@@ -496,15 +521,30 @@ def draft_delete(request: Request, project_id: int) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+DRAFT_PATH = OpenApiParameter(
+    "path",
+    {"type": "string", "pattern": PATH_PATTERN, "maxLength": PATH_MAX_LENGTH},
+    OpenApiParameter.PATH,
+    description="A file of the draft (its `/` may be sent as `%2F`)",
+)
+
+
 @api(
     ["GET", "PUT", "DELETE"],
-    GET={"responses": responses({200: FileContentSerializer}, (401, 403, 404))},
-    PUT={"request": DraftFileWriteSerializer, "responses": responses({200: DraftFileWrittenSerializer}, WRITE)},
-    DELETE={"responses": responses({204: None}, WRITE)},
+    GET={"parameters": [DRAFT_PATH], "responses": responses({200: FileContentSerializer}, (400, 401, 403, 404))},
+    PUT={
+        "parameters": [DRAFT_PATH],
+        "request": DraftFileWriteSerializer,
+        "responses": responses({200: DraftFileWrittenSerializer}, (*WRITE, 422)),
+    },
+    DELETE={"parameters": [DRAFT_PATH], "responses": responses({204: None}, WRITE)},
 )
 def draft_file(request: Request, project_id: int, path: str) -> Response:
     """GET the content of a draft file, PUT new text content (creates it if needed), DELETE it."""
     draft = _draft(request, project_id)
+    if len(path) > PATH_MAX_LENGTH or not re.search(PATH_PATTERN, path):
+        return _error(f"{path[:60]!r}: not a project-relative file path.")
+    path = clean_path(path)
     try:
         if request.method == "GET":
             row = get_object_or_404(draft.files.select_related("blob"), path=path)
@@ -515,12 +555,16 @@ def draft_file(request: Request, project_id: int, path: str) -> Response:
         data = _valid(DraftFileWriteSerializer, request)
         row = history.write_draft_file(draft, path, data["content"].encode("utf-8"))
     except UploadError as exc:
-        return _refused(exc)
+        return _refused(exc, missing=status.HTTP_404_NOT_FOUND)
     return Response(_written(draft, row))
 
 
 @api(
-    ["POST"], POST={"request": DraftRenameSerializer, "responses": responses({200: DraftFileWrittenSerializer}, WRITE)}
+    ["POST"],
+    POST={
+        "request": DraftRenameSerializer,
+        "responses": responses({200: DraftFileWrittenSerializer}, (*WRITE, 409, 422)),
+    },
 )
 def draft_rename(request: Request, project_id: int) -> Response:
     """Rename a draft file `{"path", "new_path"}` (the page form's fields); answers the renamed file."""
@@ -533,7 +577,9 @@ def draft_rename(request: Request, project_id: int) -> Response:
     return Response(_written(draft, row))
 
 
-@api(["POST"], POST={"request": DraftPathSerializer, "responses": responses({200: DraftEntrySerializer}, WRITE)})
+@api(
+    ["POST"], POST={"request": DraftPathSerializer, "responses": responses({200: DraftEntrySerializer}, (*WRITE, 422))}
+)
 def draft_entry(request: Request, project_id: int) -> Response:
     """Choose the draft's entry document."""
     draft = _draft(request, project_id)
@@ -547,10 +593,14 @@ def draft_entry(request: Request, project_id: int) -> Response:
 
 @api(
     ["POST"],
-    POST={"request": DraftSaveSerializer, "responses": responses({201: VersionCreatedSerializer}, (*WRITE, 409))},
+    POST={
+        "request": DraftSaveSerializer,
+        "responses": responses({201: VersionCreatedSerializer, **STALE}, (*WRITE, 422)),
+    },
 )
 def draft_save(request: Request, project_id: int) -> Response:
-    """Save the draft as a new version (201), or 409 if another version was saved meanwhile."""
+    """Save the draft as a new version (201); 409 if another version was saved meanwhile or
+    nothing changed, 422 if a document of the draft is not well-formed."""
     draft = _draft(request, project_id)
     data = _valid(DraftSaveSerializer, request)
     try:

@@ -35,8 +35,9 @@ from designer.api import api, responses
 from designer.authoring import blocks, edits
 from designer.authoring.declarations import extension_declarations
 from designer.importing import UploadError
-from designer.models import PATH_MAX_LENGTH, Draft, Role
+from designer.models import Draft, Role
 from designer.permissions import _get_project_for_user, require_user
+from designer.serializers import FlagField, NumberField, PathField, TextField
 
 LAYOUT_PATH = ".orchweb/layout.json"
 MAX_LAYOUT_BYTES = 512 * 1024
@@ -47,10 +48,15 @@ class RefField(serializers.JSONField):
     """An element reference: a state id, or {"id"} / {"line", "tag", "nth"} / {"root": true},
     optionally with {"child", "index"}."""
 
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, (str, dict)):
+            raise serializers.ValidationError("A reference is a state id or an object.")
+        return super().to_internal_value(data)
+
 
 class _EditBase(serializers.Serializer):
-    path = serializers.CharField(max_length=PATH_MAX_LENGTH, help_text="draft file to edit")
-    base_sha256 = serializers.CharField(
+    path = PathField(help_text="draft file to edit")
+    base_sha256 = TextField(
         required=False, help_text="sha256 of the text the edit was made on (409 if the file changed)"
     )
 
@@ -59,15 +65,15 @@ class AddStateSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["add_state"])
     parent = RefField(required=False, allow_null=True, help_text="compound state (default: the document)")
     kind = serializers.ChoiceField(choices=list(edits.STATE_KINDS))
-    id = serializers.CharField()
-    initial = serializers.BooleanField(required=False, default=False, help_text="make it the parent's initial")
+    id = TextField()
+    initial = FlagField(required=False, default=False, help_text="make it the parent's initial")
 
 
 class SetAttributeSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["set_attribute"])
     element = RefField()
-    name = serializers.CharField()
-    value = serializers.CharField(allow_null=True, allow_blank=True, trim_whitespace=False, help_text="null removes")
+    name = TextField()
+    value = TextField(allow_null=True, allow_blank=True, trim_whitespace=False, help_text="null removes")
 
 
 class SetKindSerializer(_EditBase):
@@ -79,16 +85,16 @@ class SetKindSerializer(_EditBase):
 class AddTransitionSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["add_transition"])
     source = RefField()
-    event = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    cond = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    target = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="state id(s)")
+    event = TextField(required=False, allow_null=True, allow_blank=True)
+    cond = TextField(required=False, allow_null=True, allow_blank=True)
+    target = TextField(required=False, allow_null=True, allow_blank=True, help_text="state id(s)")
     type = serializers.ChoiceField(choices=["external", "internal"], required=False, allow_null=True)
 
 
 class RetargetTransitionSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["retarget_transition"])
     transition = RefField()
-    target = serializers.CharField(allow_null=True, allow_blank=True, help_text="state id(s); empty: targetless")
+    target = TextField(allow_null=True, allow_blank=True, help_text="state id(s); empty: targetless")
 
 
 class DeleteElementSerializer(_EditBase):
@@ -98,32 +104,32 @@ class DeleteElementSerializer(_EditBase):
 
 class RenameStateSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["rename_state"])
-    id = serializers.CharField(required=False, help_text="the state's id in this file (or give element)")
+    id = TextField(required=False, help_text="the state's id in this file (or give element)")
     element = RefField(required=False)
-    new_id = serializers.CharField()
-    block = serializers.BooleanField(
+    new_id = TextField()
+    block = FlagField(
         required=False, default=False, help_text="rename a Composer block whole (helper states, App_ object, events)"
     )
 
 
 class DeleteStateSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["delete_state"])
-    id = serializers.CharField(required=False, help_text="the state's id in this file (or give element)")
+    id = TextField(required=False, help_text="the state's id in this file (or give element)")
     element = RefField(required=False)
     incoming = serializers.ChoiceField(choices=["delete", "retarget"], required=False, allow_null=True)
-    to = serializers.CharField(required=False, allow_null=True, help_text="with incoming=retarget")
+    to = TextField(required=False, allow_null=True, help_text="with incoming=retarget")
 
 
 class InsertMarkupSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["insert_markup"])
     parent = RefField()
-    markup = serializers.CharField(trim_whitespace=False)
+    markup = TextField(trim_whitespace=False)
 
 
 class SetContentSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["set_content"])
     element = RefField()
-    markup = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    markup = TextField(allow_blank=True, trim_whitespace=False)
 
 
 class AddBlockSerializer(_EditBase):
@@ -131,14 +137,14 @@ class AddBlockSerializer(_EditBase):
     block = serializers.ChoiceField(choices=list(blocks.BLOCKS))
     params = serializers.DictField(help_text="the block's parameters (see the palette)")
     parent = RefField(required=False, allow_null=True)
-    connect_from = serializers.CharField(
+    connect_from = TextField(
         required=False, allow_null=True, help_text="block whose unconnected output leads to the new one"
     )
 
 
 class RestoreSerializer(_EditBase):
     op = serializers.ChoiceField(choices=["restore"])
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False, help_text="the whole text (undo/redo)")
+    text = TextField(allow_blank=True, trim_whitespace=False, help_text="the whole text (undo/redo)")
 
 
 OPERATION_SERIALIZERS: dict[str, type[_EditBase]] = {
@@ -244,10 +250,15 @@ class PaletteSerializer(serializers.Serializer):
     extensions = ExtensionSerializer(many=True)
 
 
+class PositionSerializer(serializers.Serializer):
+    x = NumberField()
+    y = NumberField()
+
+
 class LayoutSerializer(serializers.Serializer):
     """`{"files": {path: {state id: {"x", "y"}}}}`: positions of hand-moved nodes."""
 
-    files = serializers.DictField(child=serializers.DictField(child=serializers.DictField()))
+    files = serializers.DictField(child=serializers.DictField(child=PositionSerializer()))
 
 
 def _sha(data: bytes) -> str:
@@ -283,14 +294,14 @@ class FileStateSerializer(serializers.Serializer):
     ["GET", "POST"],
     GET={
         "parameters": [OpenApiParameter("path", str, required=True, description="draft file")],
-        "responses": responses({200: FileStateSerializer}, (400, 401, 403, 404)),
+        "responses": responses({200: FileStateSerializer}, (401, 403, 404, 422)),
     },
     POST={
         "request": PolymorphicProxySerializer(
             component_name="EditOperation", serializers=OPERATION_SERIALIZERS, resource_type_field_name="op"
         ),
         "responses": {
-            **responses({200: EditResponseSerializer}, (400, 401, 403, 404)),
+            **responses({200: EditResponseSerializer}, (400, 401, 403, 404, 422)),
             409: OpenApiResponse(EditConflictSerializer, "Stale base_sha256, or transitions target the state."),
         },
     },
@@ -307,7 +318,7 @@ def draft_edit(request: Request, project_id: int) -> Response:
         try:
             text = files[path].decode("utf-8")
         except UnicodeDecodeError:
-            return Response({"detail": f"{path} is not UTF-8 text"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": f"{path} is not UTF-8 text"}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         return Response({"path": path, "text": text, "sha256": _sha(files[path]), "lint": _lint(draft, files)})
     if not isinstance(request.data, dict):
         return Response({"detail": "an edit is a JSON object"}, status=status.HTTP_400_BAD_REQUEST)
@@ -321,8 +332,8 @@ def draft_edit(request: Request, project_id: int) -> Response:
     path, base = data.pop("path"), data.pop("base_sha256", None)
     with transaction.atomic():
         row = draft.files.select_for_update().select_related("blob").filter(path=path).first()
-        if row is None:
-            return Response({"detail": f"no file {path!r} in the draft"}, status=status.HTTP_404_NOT_FOUND)
+        if row is None:  # named by the body: 404 stays for the URL's object
+            return Response({"detail": f"no file {path!r} in the draft"}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         old_bytes = row.blob.data()
         if base and base != row.blob_id:
             return Response(
@@ -332,7 +343,7 @@ def draft_edit(request: Request, project_id: int) -> Response:
         try:
             old = old_bytes.decode("utf-8")
         except UnicodeDecodeError:
-            return Response({"detail": f"{path} is not UTF-8 text"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": f"{path} is not UTF-8 text"}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         try:
             if data["op"] == "restore":
                 result = edits.EditResult(data["text"], [edits.Change(0, len(old), data["text"])])
@@ -341,13 +352,13 @@ def draft_edit(request: Request, project_id: int) -> Response:
         except edits.IncomingTransitions as exc:
             body = {"detail": str(exc), "state": exc.state, "incoming": exc.incoming}
             return Response(body, status=status.HTTP_409_CONFLICT)
-        except edits.EditError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        except edits.EditError as exc:  # the edit does not fit the document as it is
+            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         new_bytes = result.text.encode("utf-8")
         try:
             row = history.write_draft_file(draft, path, new_bytes)
         except UploadError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     files = draft.read_files()
     changes = [
         {
@@ -372,28 +383,17 @@ def draft_edit(request: Request, project_id: int) -> Response:
     )
 
 
-def _valid_layout(value: Any) -> dict[str, Any]:
-    """The layout with only numeric positions, or ValidationError."""
-    files = value.get("files") if isinstance(value, dict) else None
-    if not isinstance(files, dict):
-        raise serializers.ValidationError({"files": "an object of file -> {state id: {x, y}}"})
-    clean: dict[str, dict[str, dict[str, float]]] = {}
-    for path, nodes in files.items():
-        if not isinstance(nodes, dict):
-            raise serializers.ValidationError({"files": f"{path}: an object of state id -> {{x, y}}"})
-        clean[str(path)] = {}
-        for sid, position in nodes.items():
-            try:
-                clean[str(path)][str(sid)] = {"x": float(position["x"]), "y": float(position["y"])}
-            except (TypeError, KeyError, ValueError) as error:
-                raise serializers.ValidationError({"files": f"{path}/{sid}: needs numeric x and y"}) from error
-    return {"files": clean}
+def _layout(value: Any) -> dict[str, Any]:
+    """The layout with only its positions (extra keys dropped), or ValidationError."""
+    layout = LayoutSerializer(data=value)
+    layout.is_valid(raise_exception=True)
+    return layout.validated_data
 
 
 @api(
     ["GET", "PUT"],
     GET={"responses": responses({200: LayoutSerializer}, (401, 403, 404))},
-    PUT={"request": LayoutSerializer, "responses": responses({200: LayoutSerializer}, (400, 401, 403, 404))},
+    PUT={"request": LayoutSerializer, "responses": responses({200: LayoutSerializer}, (400, 401, 403, 404, 422))},
 )
 def draft_layout(request: Request, project_id: int) -> Response:
     """The draft's layout sidecar `.orchweb/layout.json` (saved with the draft's versions; the
@@ -404,12 +404,12 @@ def draft_layout(request: Request, project_id: int) -> Response:
         if row is None:
             return Response({"files": {}})
         try:
-            return Response(_valid_layout(json.loads(row.blob.data())))
-        except (ValueError, serializers.ValidationError):
+            return Response(_layout(json.loads(row.blob.data())))
+        except (ValueError, serializers.ValidationError):  # a hand-edited sidecar that is not a layout
             return Response({"files": {}})
-    layout = _valid_layout(request.data)
+    layout = _layout(request.data)
     content = json.dumps(layout, indent=1, sort_keys=True).encode("utf-8") + b"\n"
     if len(content) > MAX_LAYOUT_BYTES:
-        return Response({"detail": "the layout is too large"}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": "the layout is too large"}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     history.write_draft_file(draft, LAYOUT_PATH, content)
     return Response(layout)

@@ -21,6 +21,7 @@ from django.db.models import OuterRef, Subquery
 from designer.authoring.blocks import new_document
 from designer.importing import (
     NoSuchFile,
+    StateConflict,
     UploadError,
     check_files,
     check_xml,
@@ -159,7 +160,7 @@ def rename_draft_file(draft: Draft, old: str, new: str) -> DraftFile:
     if row is None:
         raise NoSuchFile(f"{old}: no such file in the draft.")
     if old != new and draft.files.filter(path=new).exists():
-        raise UploadError(f"{new}: a file with this path already exists.")
+        raise StateConflict(f"{new}: a file with this path already exists.")
     row.path = new
     row.save(update_fields=["path"])
     if draft.entry == old:
@@ -196,7 +197,7 @@ def save_draft(draft: Draft, message: str) -> Version:
     if not message.strip():
         raise UploadError("A message describing the change is required.")
     if draft.base is not None and not draft.is_modified():
-        raise UploadError(f"Nothing to save: the draft has no changes since {draft.base.label}.")
+        raise StateConflict(f"Nothing to save: the draft has no changes since {draft.base.label}.")
     files = draft.read_files()
     for path, content in files.items():
         if path.lower().endswith((".scxml", ".xml")):

@@ -26,6 +26,7 @@ from simulator.scxml.loader import parse_xml
 
 __all__ = [
     "EntryChoice",
+    "StateConflict",
     "UploadError",
     "check_files",
     "choose_entry",
@@ -48,6 +49,11 @@ UploadError = ProjectError
 
 class NoSuchFile(UploadError):
     """A path that is not a file of the draft or version (the API answers 404)."""
+
+
+class StateConflict(UploadError):
+    """Refused because of what the draft holds now, not because of the request (the API answers
+    409): a path already taken, nothing changed to save."""
 
 
 def max_file_bytes() -> int:

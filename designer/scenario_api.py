@@ -17,12 +17,13 @@ import re
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from designer import history, scenario_suite
-from designer.api import READ, WRITE, _draft, _error, api, responses
+from designer.api import ERRORS, READ, WRITE, _draft, _error, _refused, api, responses
 from designer.importing import UploadError
 from designer.models import Role, Version
 from designer.permissions import (
@@ -32,11 +33,12 @@ from designer.permissions import (
     request_share_tokens,
     version_role,
 )
+from designer.serializers import TextField
 from simulator import sessions
 from simulator.ors.fakes import parse_json_text
 from simulator.runners.scenarios import ScenarioError, project_scenarios, scenario_from_run, validate_scenario
 
-RUN = (*WRITE, 429)
+RUN = (*WRITE, 422, 429)
 
 
 class SuiteReportSerializer(serializers.Serializer):
@@ -64,11 +66,21 @@ class ScenarioSuiteSerializer(serializers.Serializer):
 
 
 class RunRequestSerializer(serializers.Serializer):
-    scenario = serializers.CharField(required=False, help_text="Run this one only (default: all)")
+    scenario = TextField(required=False, help_text="Run this one only (a scenarios/*.json path; default: all)")
+
+
+@extend_schema_field({"oneOf": [{"type": "object", "additionalProperties": True}, {"type": "string"}]})
+class ScenarioField(serializers.JSONField):
+    """A scenario: a JSON object, or its text."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, (dict, str)):
+            raise serializers.ValidationError("A scenario is a JSON object or its text.")
+        return super().to_internal_value(data)
 
 
 class ScenarioTextSerializer(serializers.Serializer):
-    scenario = serializers.JSONField(help_text="The scenario (a JSON object, or its text)")
+    scenario = ScenarioField(help_text="The scenario (a JSON object, or its text)")
 
 
 class ProblemsSerializer(serializers.Serializer):
@@ -90,7 +102,14 @@ class ProposalSerializer(serializers.Serializer):
 
 class SaveScenarioSerializer(serializers.Serializer):
     path = serializers.RegexField(r"^scenarios/[\w.-]+\.json$", max_length=200)
-    scenario = serializers.JSONField()
+    scenario = ScenarioField()
+
+
+class InvalidScenarioSerializer(serializers.Serializer):
+    """422: the scenario does not pass the CLI's validation."""
+
+    detail = serializers.CharField()
+    problems = serializers.ListField(child=serializers.CharField())
 
 
 class SavedScenarioSerializer(serializers.Serializer):
@@ -107,7 +126,7 @@ def _run(request: Request, files: dict[str, bytes], entry: str, version: Version
     data.is_valid(raise_exception=True)
     path = data.validated_data.get("scenario")
     if path and path not in project_scenarios(files):
-        return _error(f"No scenario {path!r}.")
+        return _error(f"No scenario {path!r}.", status.HTTP_422_UNPROCESSABLE_ENTITY)
     try:
         with scenario_suite.user_slot(request.user.pk):
             if path:
@@ -187,8 +206,13 @@ def _free_path(files: dict[str, bytes], name: str) -> str:
 
 @api(
     ["GET", "POST"],
-    GET={"responses": responses({200: ProposalSerializer}, (400, 401, 403, 404))},
-    POST={"request": SaveScenarioSerializer, "responses": responses({201: SavedScenarioSerializer}, WRITE)},
+    GET={"responses": responses({200: ProposalSerializer}, (401, 403, 404, 409))},
+    POST={
+        "request": SaveScenarioSerializer,
+        "responses": responses(
+            {201: SavedScenarioSerializer, 422: OpenApiResponse(InvalidScenarioSerializer, ERRORS[422])}, WRITE
+        ),
+    },
 )
 def simulation_scenario(request: Request, simulation_id: int) -> Response:
     """GET the scenario proposed from a simulation's run (its operations log and trace, as saved);
@@ -201,7 +225,7 @@ def simulation_scenario(request: Request, simulation_id: int) -> Response:
         try:
             runtime = sessions.build_runtime(simulation)
         except sessions.SimulationError as exc:  # e.g. the version has definition errors
-            return _error(f"This simulation cannot be replayed: {exc}")
+            return _error(f"This simulation cannot be replayed: {exc}", status.HTTP_409_CONFLICT)
         try:
             fakes = simulation.fakes_source or simulation.fakes or None
             name = f"recorded run {simulation.pk}"
@@ -221,11 +245,12 @@ def simulation_scenario(request: Request, simulation_id: int) -> Response:
     data.is_valid(raise_exception=True)
     problems = scenario_problems(data.validated_data["scenario"], draft)
     if problems:
-        return Response({"detail": "The scenario is not valid.", "problems": problems}, status=400)
+        body = {"detail": "The scenario is not valid.", "problems": problems}
+        return Response(body, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     content = json.dumps(data.validated_data["scenario"], indent=2, ensure_ascii=False) + "\n"
     try:
         history.write_draft_file(draft, data.validated_data["path"], content.encode())
     except UploadError as exc:
-        return _error(str(exc))
+        return _refused(exc)
     saved = {"path": data.validated_data["path"], "tests": reverse("designer-draft-tests", args=[project.pk])}
     return Response(SavedScenarioSerializer(saved).data, status=status.HTTP_201_CREATED)

@@ -10,15 +10,97 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from designer.changes import FILE_CHANGES
-from designer.importing import text_of
+from designer.importing import clean_path, text_of
 from designer.models import COMMENT_MAX_LENGTH, MESSAGE_MAX_LENGTH, NAME_MAX_LENGTH, PATH_MAX_LENGTH
 from designer.starters import STARTERS
 from simulator.ors import projectfiles
+
+# --------------------------------------------------------------------------------------------
+# Request fields: JSON values of one type, as the schema states them
+#
+# DRF turns 5 into "5" for a CharField and "5" or true into 5 for an IntegerField; the schema says
+# string or integer, so a client sending the wrong type gets a 400, not a silent guess. Each
+# constraint the server checks is one the schema shows (patterns included), so a request that
+# matches the schema is never refused as invalid (schemathesis checks both directions).
+
+#: Text that is not blank once trimmed and has no NUL (PostgreSQL cannot store it).
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+#: Any text without NUL.
+NO_NUL_PATTERN = r"^[^\x00]*$"
+#: A project-relative file path as the API takes it: no leading or trailing space, no `/` or
+#: drive letter first, no backslash or control character, no `..` segment, one name at least
+#: (projectfiles.clean_path then normalises `./` and `//`).
+PATH_PATTERN = r"^(?![\s/])(?!.:)(?!(?:.*/)?\.\.(?:/|$))(?=.*[^/.])[^\\\x00-\x1f]*(?<=[^\s])$"
+
+
+class TextField(serializers.CharField):
+    """A JSON string (numbers and booleans refused); blank only if `allow_blank`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        pattern = NO_NUL_PATTERN if self.allow_blank else NOT_BLANK_PATTERN
+        self.validators.append(RegexValidator(pattern, "Text with no null character is required."))
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PathField(serializers.CharField):
+    """A project-relative file path (PATH_PATTERN), normalised by projectfiles.clean_path."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=PATH_MAX_LENGTH, trim_whitespace=False, **kwargs)
+        self.validators.append(RegexValidator(PATH_PATTERN, "Not a project-relative file path."))
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        value = super().run_validation(data)
+        return clean_path(value) if isinstance(value, str) else value
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A JSON integer (strings and booleans refused)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class FlagField(serializers.BooleanField):
+    """A JSON boolean (DRF would also take "yes", 1, "on"...)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class NumberField(serializers.FloatField):
+    """A JSON number (strings and booleans refused)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+#: Database ids (BigAutoField): larger numbers name nothing and would overflow the column.
+ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
+
 
 # --------------------------------------------------------------------------------------------
 # Requests
@@ -27,58 +109,64 @@ from simulator.ors import projectfiles
 class ProjectCreateSerializer(serializers.Serializer):
     """POST /api/projects"""
 
-    team = serializers.IntegerField()
-    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    team = WholeNumberField(**ID_BOUNDS)
+    name = TextField(max_length=NAME_MAX_LENGTH)
+    description = TextField(required=False, allow_blank=True, default="")
     starter = serializers.ChoiceField(choices=list(STARTERS), default="empty")
 
 
 class VersionUploadSerializer(serializers.Serializer):
-    """POST /api/projects/<id>/versions (multipart)"""
+    """POST /api/projects/<id>/versions (multipart: every value arrives as text)"""
 
-    file = serializers.FileField()
-    message = serializers.CharField(max_length=MESSAGE_MAX_LENGTH)
-    parent = serializers.IntegerField(required=False, allow_null=True, help_text="Version the upload replaces")
+    file = serializers.FileField(allow_empty_file=True, help_text="A .scxml document or a .zip of a Composer project")
+    message = serializers.CharField(max_length=MESSAGE_MAX_LENGTH, validators=[RegexValidator(NOT_BLANK_PATTERN)])
+    parent = serializers.IntegerField(required=False, help_text="Version the upload replaces", **ID_BOUNDS)
     entry = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class DraftFileWriteSerializer(serializers.Serializer):
     """PUT /api/projects/<id>/draft/files/<path>"""
 
-    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    content = TextField(allow_blank=True, trim_whitespace=False)
 
 
 class DraftFileCreateSerializer(DraftFileWriteSerializer):
     """POST /api/projects/<id>/draft/files"""
 
-    path = serializers.CharField(max_length=PATH_MAX_LENGTH)
+    path = PathField()
 
 
 class DraftPathSerializer(serializers.Serializer):
     """POST /api/projects/<id>/draft/entry and /draft/delete: one path of the draft"""
 
-    path = serializers.CharField(max_length=PATH_MAX_LENGTH)
+    path = PathField()
 
 
 class DraftRenameSerializer(DraftPathSerializer):
     """POST /api/projects/<id>/draft/rename (the page form's fields: path -> new_path)"""
 
-    new_path = serializers.CharField(max_length=PATH_MAX_LENGTH)
+    new_path = PathField()
 
 
 class DraftSaveSerializer(serializers.Serializer):
     """POST /api/projects/<id>/draft/save"""
 
-    message = serializers.CharField(max_length=MESSAGE_MAX_LENGTH)
+    message = TextField(max_length=MESSAGE_MAX_LENGTH)
 
 
 class CommentCreateSerializer(serializers.Serializer):
     """POST /api/versions/<id>/comments"""
 
-    body = serializers.CharField(max_length=COMMENT_MAX_LENGTH)
-    parent = serializers.IntegerField(required=False, allow_null=True)
-    path = serializers.CharField(max_length=PATH_MAX_LENGTH, required=False, allow_blank=True, default="")
-    line = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    body = TextField(max_length=COMMENT_MAX_LENGTH)
+    parent = WholeNumberField(required=False, allow_null=True, **ID_BOUNDS)
+    path = TextField(
+        max_length=PATH_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A file of the version ('' for a comment on the whole version)",
+    )
+    line = WholeNumberField(required=False, allow_null=True, min_value=1, help_text="Needs `path`")
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,24 +204,27 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+@extend_schema_field({"allOf": [{"$ref": "#/components/schemas/Version"}], "nullable": True})
+class VersionOrNullField(serializers.Field):
+    """A version as VersionSerializer shows it, or null."""
+
+    def to_representation(self, value: Any) -> dict[str, Any] | None:
+        return VersionSerializer(value).data if value else None
+
+
 class ConflictSerializer(serializers.Serializer):
-    """409: the work is based on a version that is no longer the latest; nothing was overwritten."""
+    """409 of a save or upload: with `conflict` true, the work is based on a version that is no
+    longer the latest (`base`, `latest`); `detail` alone when there is nothing to save. Nothing
+    was overwritten."""
 
     detail = serializers.CharField()
-    conflict = serializers.BooleanField()
-    base = serializers.SerializerMethodField()
-    latest = serializers.SerializerMethodField()
-
-    @extend_schema_field({"allOf": [{"$ref": "#/components/schemas/Version"}], "nullable": True})
-    def get_base(self, exc: Any) -> dict[str, Any] | None:
-        return VersionSerializer(exc.parent).data if exc.parent else None
-
-    @extend_schema_field({"allOf": [{"$ref": "#/components/schemas/Version"}], "nullable": True})
-    def get_latest(self, exc: Any) -> dict[str, Any] | None:
-        return VersionSerializer(exc.latest).data if exc.latest else None
+    conflict = serializers.BooleanField(required=False)
+    base = VersionOrNullField(required=False, help_text="The version the work is based on")
+    latest = VersionOrNullField(required=False, help_text="The project's latest version")
 
     def to_representation(self, exc: Any) -> dict[str, Any]:
-        return {"detail": str(exc), "conflict": True, "base": self.get_base(exc), "latest": self.get_latest(exc)}
+        version = VersionOrNullField().to_representation
+        return {"detail": str(exc), "conflict": True, "base": version(exc.parent), "latest": version(exc.latest)}
 
 
 # --------------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ urlpatterns = [
     path("api/projects/<int:project_id>/draft/entry", api.draft_entry, name="designer-api-draft-entry"),
     path("api/projects/<int:project_id>/draft/save", api.draft_save, name="designer-api-draft-save"),
     path("api/projects/<int:project_id>/draft/rebase", api.draft_rebase, name="designer-api-draft-rebase"),
+    path("api/projects/<int:project_id>/draft/discard", api.draft_discard, name="designer-api-draft-discard"),
     path("api/projects/<int:project_id>/draft/graph", api.draft_graph, name="designer-api-draft-graph"),
     path("api/projects/<int:project_id>/draft/lint", api.draft_lint, name="designer-api-draft-lint"),
     path("api/versions/<int:version_id>", api.version_detail, name="designer-api-version-detail"),

@@ -42,7 +42,7 @@ from designer.forms import (
     UploadProjectForm,
     UploadVersionForm,
 )
-from designer.importing import UploadError, choose_entry, export_zip, read_upload, text_of
+from designer.importing import NoSuchFile, UploadError, choose_entry, export_zip, read_upload, text_of
 from designer.models import Comment, Draft, Invitation, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     AuthenticationRequired,
@@ -733,11 +733,11 @@ def create_comment(version: Version, user: Any, data: dict[str, Any]) -> Comment
     if data.get("parent"):
         parent = version.comments.filter(pk=data["parent"]).first()
         if parent is None:
-            raise UploadError("The comment replied to is not on this version.")
+            raise NoSuchFile("The comment replied to is not on this version.")
     path = (data.get("path") or "").strip()
     line = data.get("line")
     if path and not version.files.filter(path=path).exists():
-        raise UploadError(f"{path}: no such file in {version.label}.")
+        raise NoSuchFile(f"{path}: no such file in {version.label}.")
     if line and not path:
         raise UploadError("A line number needs a file path.")
     return Comment.objects.create(

@@ -10,10 +10,12 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from orchweb.daphne_forms import leave_form_bodies_to_django  # noqa: E402
 from orchweb.limits import BodySizeLimit  # noqa: E402
 from orchweb.origin import SameOriginValidator  # noqa: E402
 from orchweb.routing import websocket_urlpatterns  # noqa: E402
 
+leave_form_bodies_to_django()
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),

@@ -344,7 +344,7 @@
     const res = await post(urls.saveVersion, { message: message });
     if (!res.ok) {
       // A stale parent (someone saved meanwhile) is a 409: the draft and the editor keep the text.
-      const conflict = res.status === 409;
+      const conflict = res.status === 409 && res.json.conflict === true;
       const latest = conflict && res.json.latest ? res.json.latest.label : null;
       const action =
         conflict && urls.rebase

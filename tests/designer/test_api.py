@@ -131,7 +131,7 @@ def test_the_starter_diagram_has_both_legs_and_the_routing_call(world: World) ->
 
 
 @pytest.mark.django_db
-def test_an_empty_project_answers_400_for_its_draft_graph(world: World) -> None:
+def test_an_empty_project_answers_404_for_its_draft_graph_as_it_has_no_entry_document(world: World) -> None:
     client = world.client_for("owner")
     project = client.post(
         "/api/projects", {"team": world.team.pk, "name": "Blank", "starter": "empty"}, content_type="application/json"
@@ -140,7 +140,7 @@ def test_an_empty_project_answers_400_for_its_draft_graph(world: World) -> None:
     response = client.get(f"/api/projects/{project['id']}/draft/graph")
 
     assert project["latest"] is None
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert "no entry document" in response.json()["detail"]
 
 
@@ -214,7 +214,7 @@ def test_comments_thread_and_anchor_at_a_file_line(world: World) -> None:
         ("viewer", None, "include/starter.js", 12),
         ("editor", root.json()["id"], None, None),
     ]
-    assert bad_anchor.status_code == 400
+    assert bad_anchor.status_code == 422 and "no such file" in bad_anchor.json()["detail"]
     page = client.get(f"/versions/{world.v2.pk}/").content.decode()
     assert "Why 7100?" in page and "New overflow DN" in page and "include/starter.js:12" in page
 
@@ -365,14 +365,17 @@ def test_every_list_of_the_api_is_a_page(world: World) -> None:
 
 
 @pytest.mark.django_db
-def test_a_missing_draft_file_is_404_and_the_api_reads_json_only(world: World) -> None:
+def test_a_missing_draft_file_is_404_in_the_url_422_in_the_body_and_the_api_reads_json_only(world: World) -> None:
     client = world.client_for("editor")
     base = f"/api/projects/{world.project.pk}/draft"
 
     assert client.delete(f"{base}/files/nope.js").status_code == 404
-    assert client.post(f"{base}/delete", {"path": "nope.js"}, content_type="application/json").status_code == 404
-    assert client.post(f"{base}/entry", {"path": "nope.scxml"}, content_type="application/json").status_code == 404
+    assert client.get(f"{base}/files/a%2Fnope.js").status_code == 404
+    assert client.post(f"{base}/delete", {"path": "nope.js"}, content_type="application/json").status_code == 422
+    assert client.post(f"{base}/entry", {"path": "nope.scxml"}, content_type="application/json").status_code == 422
     rename = {"path": "nope.js", "new_path": "b.js"}
-    assert client.post(f"{base}/rename", rename, content_type="application/json").status_code == 404
+    assert client.post(f"{base}/rename", rename, content_type="application/json").status_code == 422
+    # A path the schema's pattern refuses is a 400, in the body as in the URL.
     assert client.post(f"{base}/entry", {"path": "../x"}, content_type="application/json").status_code == 400
+    assert client.put(f"{base}/files/%20x.js", {"content": ""}, content_type="application/json").status_code == 400
     assert client.post(f"{base}/save", {"message": "form-encoded"}).status_code == 415

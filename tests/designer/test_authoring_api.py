@@ -75,15 +75,17 @@ def test_deleting_a_targeted_state_answers_its_incoming_transitions_then_retarge
     assert 'id="DefaultRoute"' not in draft_text(world)
 
 
-def test_bad_operations_get_a_clear_400(world: World) -> None:
+def test_a_malformed_operation_is_a_400_and_one_that_does_not_fit_the_document_a_422(world: World) -> None:
     client = world.client_for("editor")
     assert edit(client, world, op="explode").status_code == 400
+    assert edit(client, world, op="rename_state", id="DefaultRoute", new_id=5).status_code == 400
+    assert edit(client, world, op="rename_state", id="DefaultRoute", new_id="  ").status_code == 400
     response = edit(client, world, op="rename_state", id="Nowhere", new_id="X")
-    assert response.status_code == 400 and "no state 'Nowhere'" in response.json()["detail"]
+    assert response.status_code == 422 and "no state 'Nowhere'" in response.json()["detail"]
     response = edit(client, world, op="add_block", block="log", params={"name": "L"})
-    assert response.status_code == 400 and "message: required" in response.json()["detail"]
+    assert response.status_code == 422 and "message: required" in response.json()["detail"]
     response = edit(client, world, op="add_state", kind="state", id="x", path="nope.scxml")
-    assert response.status_code == 404
+    assert response.status_code == 422 and "no file 'nope.scxml'" in response.json()["detail"]
 
 
 def test_add_block_in_the_starter_workflow_uses_its_prefix_and_lints_clean(world: World) -> None:
@@ -136,14 +138,17 @@ def test_the_palette_lists_blocks_and_extension_declarations(world: World) -> No
 
 def test_the_openapi_schema_describes_the_edit_operations(world: World) -> None:
     schema = yaml.safe_load(Client().get("/api/schema/").content)
+    components = schema["components"]["schemas"]
     operation = schema["paths"]["/api/projects/{project_id}/draft/edit"]["post"]
     request = operation["requestBody"]["content"]["application/json"]["schema"]
-    assert request == {"$ref": "#/components/schemas/EditOperation"}
-    edit_operation = schema["components"]["schemas"]["EditOperation"]
-    assert "rename_state" in edit_operation["discriminator"]["mapping"]
-    assert "200" in operation["responses"] and "409" in operation["responses"]
-    rename = schema["components"]["schemas"]["RenameState"]
+    # Request bodies have their own components (COMPONENT_SPLIT_REQUEST): follow the references.
+    edit_operation = components[request["$ref"].rsplit("/", 1)[-1]]
+    mapping = edit_operation["discriminator"]["mapping"]
+    assert "rename_state" in mapping
+    assert {"200", "409", "422"} <= set(operation["responses"])
+    rename = components[mapping["rename_state"].rsplit("/", 1)[-1]]
     assert {"path", "op", "id", "new_id"} <= set(rename["properties"])
+    assert rename["properties"]["new_id"]["minLength"] == 1  # blank ids are refused, and the schema says so
 
 
 def test_get_answers_a_draft_files_text_and_hash_for_the_editor(world: World) -> None:

@@ -169,7 +169,7 @@ def test_a_bad_upload_page_answers_400_with_the_reason(world: World) -> None:
 
 
 @pytest.mark.django_db
-def test_a_bad_api_upload_answers_400_with_the_reason(world: World) -> None:
+def test_a_bad_api_upload_answers_422_with_the_reason(world: World) -> None:
     client = world.client_for("editor")
 
     response = client.post(
@@ -177,8 +177,8 @@ def test_a_bad_api_upload_answers_400_with_the_reason(world: World) -> None:
         {"file": SimpleUploadedFile("a.scxml", b"<scxml"), "message": "broken", "parent": world.v2.pk},
     )
 
-    assert response.status_code == 400
-    assert "not well-formed XML" in response.json()["file"][0]
+    assert response.status_code == 422
+    assert "not well-formed XML" in response.json()["detail"]
 
 
 @pytest.mark.django_db

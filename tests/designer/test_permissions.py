@@ -261,7 +261,7 @@ CASES = [
         "designer-api-project-list",
         "post",
         P("/api/projects"),
-        (201, 201, 403, 400, 401, 401),
+        (201, 201, 403, 422, 401, 401),
         data=lambda w: {"team": w.team.pk, "name": "Via API", "starter": "basic"},
         kind="json",
     ),
@@ -276,7 +276,7 @@ CASES = [
         kind="multipart",
     ),
     Case("designer-api-draft", "get", P("/api/projects/{p}/draft"), API_EDIT),
-    Case("designer-api-draft", "delete", P("/api/projects/{p}/draft"), (204, 204, 403, 404, 401, 401)),
+    Case("designer-api-draft-discard", "post", P("/api/projects/{p}/draft/discard"), (204, 204, 403, 404, 401, 401)),
     Case(
         "designer-api-draft-files",
         "post",

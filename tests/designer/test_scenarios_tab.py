@@ -188,7 +188,7 @@ def test_save_a_simulation_as_a_scenario_then_run_it(world: World) -> None:
         {"path": proposal["path"], "scenario": {**scenario, "expect": [{"outcome": "lost"}]}},
         content_type="application/json",
     )
-    assert invalid.status_code == 400 and invalid.json()["problems"][0].startswith("$.expect[0].outcome")
+    assert invalid.status_code == 422 and invalid.json()["problems"][0].startswith("$.expect[0].outcome")
     saved = client.post(url, {"path": proposal["path"], "scenario": scenario}, content_type="application/json")
     assert saved.status_code == 201
     draft = history.get_or_start_draft(world.project, world.editor)
@@ -208,7 +208,7 @@ def test_a_simulation_that_cannot_be_replayed_proposes_nothing_and_says_why(worl
     version = history.create_version(world.project, broken, author=world.owner, message="broken", parent=world.v2)
     simulation = Simulation.objects.create(owner=world.editor, version=version)
     answer = world.client_for("editor").get(f"/api/simulations/{simulation.pk}/scenario")
-    assert answer.status_code == 400
+    assert answer.status_code == 409
     assert answer.json()["detail"].startswith("This simulation cannot be replayed: ")
 
 

@@ -99,6 +99,20 @@ def test_a_body_under_the_limit_is_parsed_as_before(server: RunningServer, token
     assert "JSON parse error" in json.loads(answer)["detail"]
 
 
+def test_a_malformed_multipart_body_reaches_django_and_gets_a_json_400(server: RunningServer, token: str) -> None:
+    # Twisted used to parse form bodies first and answer this one with a bare 400 (no JSON).
+    status, headers, answer = request_http(
+        f"{server.url}/api/projects",
+        method="POST",
+        body=b"--b--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=b", "Authorization": f"Token {token}"},
+    )
+
+    assert status in (400, 415)
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(answer)["detail"]
+
+
 def test_a_browser_form_gets_an_html_413(server: RunningServer) -> None:
     status, headers, body = request_http(
         f"{server.url}/accounts/login/",

@@ -23,6 +23,7 @@ from tests.hostile.conftest import server_env
 from tests.servers import ARTIFACTS, daphne_server
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = "5"
 MAX_SECONDS = "90"
 
@@ -38,13 +39,6 @@ def owner_token() -> str:
     return Token.objects.create(user=user).key
 
 
-@pytest.mark.xfail(
-    reason="the schema does not yet document every answer: 37 failures with --max-time 240 on 2026-12-05 "
-    "(ST202 schema-valid request rejected 23, ST201 schema-violating request accepted 4, ST108 response "
-    "violates schema 1, ST301 deleted resource still available 1; the ST104/ST109 empty 400s are fixed). "
-    "Remove this marker when the API schema work lands and the run is clean.",
-    strict=False,
-)
 def test_schemathesis_finds_no_failure(transactional_db: None) -> None:
     if not SCHEMATHESIS.exists():
         pytest.fail("schemathesis is not installed: pip install -r requirements-dev.txt")
@@ -55,6 +49,8 @@ def test_schemathesis_finds_no_failure(transactional_db: None) -> None:
         result = subprocess.run(
             [
                 str(SCHEMATHESIS),
+                "--config-file",
+                str(CONFIG),
                 "run",
                 f"{server.url}/api/schema/",
                 "--checks",
