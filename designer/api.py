@@ -20,7 +20,6 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -79,6 +78,7 @@ from designer.serializers import (
     VersionListSerializer,
     VersionUploadSerializer,
     diff_data,
+    file_api_url,
     file_content,
 )
 from designer.starters import load_starter
@@ -465,7 +465,7 @@ def _written(draft: Draft, row: Any) -> dict[str, Any]:
             "path": row.path,
             "sha256": row.blob_id,
             "size": row.blob.size,
-            "url": reverse("designer-api-draft-file", args=[draft.project_id, row.path]),
+            "url": file_api_url("designer-api-draft-file", draft.project_id, row.path),
             "stale": draft.is_stale(),
             "entry": draft.entry,
         }

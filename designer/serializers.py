@@ -9,6 +9,7 @@ embed them in their `json_script` payloads, and drf-spectacular reads them for /
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.core.validators import RegexValidator
 from django.urls import reverse
@@ -269,6 +270,12 @@ class VersionListSerializer(PageSerializer):
     versions = VersionSerializer(many=True)
 
 
+def file_api_url(name: str, owner_id: int, path: str) -> str:
+    """The API URL of a version's or draft's file, its path one URL segment (`/` as `%2F`), as
+    OpenAPI sends a path parameter: a client reading the URL's segments gets the whole path."""
+    return reverse(name, args=[owner_id, "-"]).removesuffix("-") + quote(path, safe="")
+
+
 class FileSerializer(serializers.Serializer):
     """One file of a version or draft (without its content)."""
 
@@ -279,8 +286,8 @@ class FileSerializer(serializers.Serializer):
 
     def get_url(self, row: Any) -> str:
         if hasattr(row, "version_id"):
-            return reverse("designer-api-version-file", args=[row.version_id, row.path])
-        return reverse("designer-api-draft-file", args=[row.draft.project_id, row.path])
+            return file_api_url("designer-api-version-file", row.version_id, row.path)
+        return file_api_url("designer-api-draft-file", row.draft.project_id, row.path)
 
 
 class VersionFileSerializer(FileSerializer):

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from designer.api import READ, WRITE, _error, api, paginate, responses
 from designer.permissions import _get_version_for_user, request_share_tokens, require_user
-from designer.serializers import ErrorSerializer
+from designer.serializers import ErrorSerializer, WholeNumberField
 from simulator import batches
 from simulator.models import BatchRun
 
@@ -27,18 +27,38 @@ LIMITED = OpenApiResponse(ErrorSerializer, "Too many batches: you already have t
 LIST = (400, 401)
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "object", "additionalProperties": True}, {"type": "string"}], "nullable": True}
+)
+class FakesField(serializers.JSONField):
+    """A fakes profile: a JSON object, the path of a fakes/*.json file of the version, or null."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data is not None and not isinstance(data, (dict, str)):
+            raise serializers.ValidationError("A fakes profile is a JSON object or a file path.")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"oneOf": [{"type": "array", "items": {}}, {"type": "object", "additionalProperties": True}]})
+class VariationField(serializers.JSONField):
+    """One variation: a list of values or {"values": [...], "weights": [...]} (checked by parse_vary)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, (list, dict)):
+            raise serializers.ValidationError("A variation is a list of values or an object.")
+        return super().to_internal_value(data)
+
+
 class BatchStartSerializer(serializers.Serializer):
-    count = serializers.IntegerField(
-        min_value=1, max_value=settings.BATCH_MAX_COUNT, help_text="Interactions to simulate"
-    )
-    seed = serializers.IntegerField(min_value=0, max_value=batches.MAX_SEED, default=0, help_text="Base seed")
+    count = WholeNumberField(min_value=1, max_value=settings.BATCH_MAX_COUNT, help_text="Interactions to simulate")
+    seed = WholeNumberField(min_value=0, max_value=batches.MAX_SEED, default=0, help_text="Base seed")
     vary = serializers.DictField(
-        child=serializers.JSONField(),
+        child=VariationField(),
         required=False,
         default=dict,
         help_text='Variations: {key: [values]} or {key: {"values": [...], "weights": [...]}} (docs/scenarios.md)',
     )
-    fakes = serializers.JSONField(
+    fakes = FakesField(
         required=False,
         allow_null=True,
         default=None,
@@ -124,7 +144,7 @@ def _run(request: Request, batch_id: int) -> BatchRun:
     GET={"parameters": [], "responses": responses({200: BatchListSerializer}, (400, 401, 404))},
     POST={
         "request": BatchStartSerializer,
-        "responses": {**responses({201: BatchDetailSerializer}, WRITE), 429: LIMITED},
+        "responses": {**responses({201: BatchDetailSerializer}, (*WRITE, 422)), 429: LIMITED},
     },
 )
 def version_batches(request: Request, version_id: int) -> Response:
@@ -140,8 +160,8 @@ def version_batches(request: Request, version_id: int) -> Response:
         run = batches.start_batch(request.user, version, **data.validated_data)
     except batches.BatchLimit as exc:
         return _error(str(exc), status.HTTP_429_TOO_MANY_REQUESTS)
-    except batches.BatchError as exc:
-        return _error(str(exc))
+    except batches.BatchError as exc:  # a variation, profile or strategy that cannot be run
+        return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
     except PermissionDenied as exc:
         return _error(str(exc), status.HTTP_403_FORBIDDEN)
     return _detail(request, run, status.HTTP_201_CREATED)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from django.core.management import call_command
 from django.test import Client
 
 DOCUMENTED_ERRORS = {"400", "401", "403", "404", "409", "415", "422", "429"}
@@ -87,3 +89,9 @@ def test_the_conflict_and_validation_bodies_are_described() -> None:
     assert conflict["required"] == ["detail"]  # "nothing to save" is a 409 with `detail` alone
     field_errors = save["400"]["content"]["application/json"]["schema"]["additionalProperties"]["anyOf"]
     assert {"type": "array", "items": {"type": "string"}} in field_errors
+
+
+def test_the_schema_generates_without_a_warning_and_validates(tmp_path: Path) -> None:
+    # What `manage.py spectacular --validate --fail-on-warn` checks: an enum name collision or an
+    # unresolvable field is a warning that would otherwise pass unnoticed.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))

@@ -151,3 +151,16 @@ def test_an_edit_needs_a_body_and_the_schema_says_so(world: World) -> None:
     assert (
         client.post(f"/api/projects/{world.project.pk}/draft/edit", content_type="application/json").status_code == 400
     )
+
+
+@pytest.mark.django_db
+def test_a_draft_files_api_url_carries_its_whole_path_in_one_segment(world: World) -> None:
+    client = world.client_for("editor")
+    pid = world.project.pk
+
+    written = post(client, f"/api/projects/{pid}/draft/files", {"path": "fakes/extra.json", "content": "{}"}).json()
+
+    assert written["url"] == f"/api/projects/{pid}/draft/files/fakes%2Fextra.json"
+    assert client.get(written["url"]).json()["path"] == "fakes/extra.json"
+    listed = {f["path"]: f["url"] for f in client.get(f"/api/projects/{pid}/draft").json()["files"]}
+    assert listed[MAIN] == f"/api/projects/{pid}/draft/files/src-gen%2FMain.scxml"

@@ -123,21 +123,24 @@ def test_an_outsider_sees_no_batch_of_the_team(world: SimWorld) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "code", "message"),
     [
-        ({"count": 0}, "count"),
-        ({"count": 1_000_001}, "count"),
-        ({"count": 5, "seed": -1}, "seed"),
-        ({"count": 5, "vary": {"queue.available": []}}, "non-empty list"),
-        ({"count": 5, "vary": {"queue.delay": ["soon"]}}, "vary queue.delay[0]"),
-        ({"count": 5, "fakes": "fakes/missing.json"}, "no fakes profile"),
-        ({"count": 5, "fakes": "fakes/broken.json"}, "delay"),
+        # What the schema refuses is a 400; what matches it but cannot be run, a 422.
+        ({"count": 0}, 400, "count"),
+        ({"count": 1_000_001}, 400, "count"),
+        ({"count": "5"}, 400, "count"),
+        ({"count": 5, "seed": -1}, 400, "seed"),
+        ({"count": 5, "fakes": [None]}, 400, "fakes"),
+        ({"count": 5, "vary": {"queue.available": []}}, 422, "non-empty list"),
+        ({"count": 5, "vary": {"queue.delay": ["soon"]}}, 422, "vary queue.delay[0]"),
+        ({"count": 5, "fakes": "fakes/missing.json"}, 422, "no fakes profile"),
+        ({"count": 5, "fakes": "fakes/broken.json"}, 422, "delay"),
     ],
 )
-def test_bad_input_is_refused_with_the_reason(world: SimWorld, body: dict, message: str) -> None:
+def test_bad_input_is_refused_with_the_reason(world: SimWorld, body: dict, code: int, message: str) -> None:
     response = start(world.editor, world.version.pk, **body)
 
-    assert response.status_code == 400
+    assert response.status_code == code
     assert message in json.dumps(response.json())
     assert not BatchRun.objects.exists()
 
@@ -413,5 +416,5 @@ def test_a_strategy_with_definition_errors_is_refused_before_it_is_queued(world:
 
     response = start(world.editor, broken.pk, count=5)
 
-    assert response.status_code == 400 and "definition errors" in response.json()["detail"]
+    assert response.status_code == 422 and "definition errors" in response.json()["detail"]
     assert not BatchRun.objects.exists()
