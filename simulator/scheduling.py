@@ -102,20 +102,28 @@ class FairPool:
                 self._running[job.user] += 1
                 if job.key is not None:
                     self._busy_keys.add(job.key)
+            user, key = job.user, job.key
             try:
-                if job.future.set_running_or_notify_cancel():
-                    try:
-                        result = job.fn()
-                    except BaseException as exc:  # handed to the awaiting caller
-                        job.future.set_exception(exc)
-                    else:
-                        job.future.set_result(result)
+                self._run(job)
             finally:
+                # nothing of the job stays referenced by this thread while it waits (a job's
+                # result may be a whole simulation runtime)
+                job = None
                 with self._cond:
-                    self._running[job.user] -= 1
-                    if not self._running[job.user]:
-                        del self._running[job.user]
-                    self._busy_keys.discard(job.key)
+                    self._running[user] -= 1
+                    if not self._running[user]:
+                        del self._running[user]
+                    self._busy_keys.discard(key)
                     self._pending -= 1
                     # a job held back by its user's cap or its key may run now, on any worker
                     self._cond.notify_all()
+
+    @staticmethod
+    def _run(job: _Job) -> None:
+        if job.future.set_running_or_notify_cancel():
+            try:
+                result = job.fn()
+            except BaseException as exc:  # handed to the awaiting caller
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(result)
