@@ -12,6 +12,7 @@ the channel-layer group ``access_group()``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any, ClassVar
@@ -222,8 +223,10 @@ class SimulationConsumer(_JsonProtocol):
             return
         self._unclaim(self.simulation_id)
         if self.entry is not None:
-            if not self.readonly:
-                await self.save(barrier=True)
+            if not self.readonly and self.store is not None:
+                async with self.entry.lock:  # not between another socket's operation and its save
+                    with contextlib.suppress(Conflict):  # another process stored a newer state: it wins
+                        await self.store.persist(barrier=True)
             dropped = sessions.registry.release(self.simulation_id)
             if dropped is not None:
                 await sessions.execute(dropped.runtime, dropped.runtime.close)
@@ -333,7 +336,7 @@ class SimulationConsumer(_JsonProtocol):
 
     # ---- persistence --------------------------------------------------------------------------
 
-    async def save(self, fakes_source: str | None = None, barrier: bool = False) -> None:
+    async def save(self, fakes_source: str | None = None) -> None:
         """Store the operations applied so far; callers hold the entry's lock, and send the frames
         of the operations after this returns (they are durable then, or the client is told not).
 
@@ -342,7 +345,7 @@ class SimulationConsumer(_JsonProtocol):
         if self.store is None or self.entry is None:
             return
         try:
-            unsaved = await self.store.persist(fakes_source, barrier)
+            unsaved = await self.store.persist(fakes_source)
         except Conflict:
             await self.store.reload()
             await self.send_reset()
