@@ -6,6 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from orchweb.health import pool_readiness, run_checks
+from simulator.sessions import open_simulations
 
 
 def _health_body(results: dict[str, str | None]) -> tuple[dict, list[str]]:
@@ -39,7 +40,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     busy, pool = pool_readiness()
     if busy is not None:
         failed.append("simulation_pool")
-    body.update(status="ready" if not failed else "busy", failed=failed, pool=pool)
+    body.update(status="ready" if not failed else "busy", failed=failed, pool=pool, simulations=open_simulations())
     if busy is not None:
         body["checks"]["simulation_pool"] = busy
     return JsonResponse(body, status=503 if failed else 200)

@@ -208,11 +208,13 @@ class SessionBase:
         self._timers.clear()
 
     def close(self) -> None:
-        """Release the JS runtime (sessions are also released when garbage-collected)."""
+        """Release the JS runtime and the last traced datamodel copy (sessions are also released
+        when garbage-collected, but they sit in reference cycles that only a full collection frees)."""
         self.cancel_all_timers()
         if self.datamodel is not None:
             self.datamodel.close()
             self.datamodel = None
+        self._last_snapshot = None
         self.group.sessions.pop(self.sessionid, None)
 
     def record_macrostep(self, step: MacroStep) -> None:

@@ -91,7 +91,9 @@ class SimClient:
         raise AssertionError(f"not reached in {limit} steps; last snapshot: {self.snapshot}")
 
     async def close(self) -> None:
-        await self.communicator.disconnect()
+        """Disconnect and wait for the server's disconnect handler (save, runtime closed) to end:
+        the communicator's default 1 s would cancel it half-way on a loaded machine."""
+        await self.communicator.disconnect(timeout=TIMEOUT)
 
 
 def pending(snapshot: dict, module: str, action: str) -> list[dict]:
