@@ -16,7 +16,7 @@ def test_the_demo_user_logs_in_lands_on_projects_and_the_ping_round_trips(page: 
     assert page.url == f"{server_url}/projects/"
     expect(page.get_by_role("heading", level=1)).to_have_text("Projects")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Projects", "Simulations", "Admin"]
+        ["Projects", "Simulations", "Batches", "Admin"]
     )
     wait_for_live_connection(page)
     save_screenshot(page, "login-projects")

@@ -8,6 +8,8 @@ failed before its fix.
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 
 import pytest
@@ -103,13 +105,15 @@ async def test_a_flood_of_steps_is_refused_beyond_the_users_rate_and_nothing_is_
     client = await start(sim_world)
     before = client.snapshot["step"]
 
+    started = time.monotonic()
     for n in range(40):
         await client.communicator.send_json_to({"action": "step", "unit": "microstep", "id": n})
     answers = [await client.until_reply(n) for n in range(40)]
+    refilled = math.ceil(5 * (time.monotonic() - started))  # a loaded machine answers slower
 
     applied = [a for a in answers if a["type"] == "snapshot"]
     refused = [a for a in answers if a["type"] == "error"]
-    assert 9 <= len(applied) <= 13  # the burst (twice the rate) less `start`, and what refilled meanwhile
+    assert 9 <= len(applied) <= 9 + refilled + 1  # the burst (twice the rate) less `start`, and what refilled
     assert len(refused) == 40 - len(applied)
     assert "too many actions: at most 5 per second" in refused[0]["message"]
     assert applied[-1]["step"] == before + len(applied)
