@@ -8,11 +8,10 @@ Runs are bounded (designer.scenario_suite) and one per user at a time.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -20,7 +19,8 @@ from designer import scenario_suite
 from designer.models import Draft, Role, Version
 from designer.permissions import _get_version_for_user, has_role, version_role
 from designer.views import _get_draft_for_user, page
-from simulator.runners.scenarios import project_scenarios, run_scenario
+from simulator import scenario_replays
+from simulator.runners.scenarios import project_scenarios
 
 
 class _Target:
@@ -120,89 +120,36 @@ def draft_tests(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 def _replay(request: HttpRequest, target: _Target) -> HttpResponse:
-    """One scenario run again (deterministic: the same trace as the verdict's) and its trace,
-    positioned at `?record=N` (the failing record)."""
+    """Open the scenario `?scenario=` in the simulator as the user's read-only replay, at
+    `?record=N` (the failing record): simulator.scenario_replays. Reopening reuses the replay."""
     path = request.GET.get("scenario", "")
     if path not in project_scenarios(target.files):
-        return render(
-            request, "designer/scenario_replay.html", {"target": target, "error": f"No scenario {path!r}."}, status=404
-        )
+        return _render(request, target, None, True, error=f"No scenario {path!r} in {target.label}.", status=404)
     try:
         with scenario_suite.user_slot(request.user.pk):
-            result = run_scenario(target.files, target.files[path], entry=target.entry or None, source=path)
+            simulation = scenario_replays.open_replay(request.user, path, version=target.version, draft=target.draft)
     except scenario_suite.Busy as exc:
-        return render(request, "designer/scenario_replay.html", {"target": target, "error": str(exc)}, status=429)
+        return _render(request, target, None, True, error=str(exc), status=429)
+    except scenario_replays.ReplayError as exc:
+        return _render(request, target, None, True, error=f"Cannot replay {path}: {exc}", status=400)
+    url = reverse("simulator-simulation-detail", args=[simulation.pk])
     record = request.GET.get("record", "")
-    selected = int(record) if record.isdigit() else scenario_suite.failing_record(result)
-    fakes = result_fakes_path(target.files, path)
-    context = {
-        "target": target,
-        "project": target.project,
-        "path": path,
-        "result": result.to_json(trace=False),
-        "records": [_describe(r) for r in result.trace],
-        "selected": selected or (result.trace[-1].get("seq") if result.trace else None),
-        "fakes_path": fakes,
-    }
-    return render(request, "designer/scenario_replay.html", context)
-
-
-def result_fakes_path(files: dict[str, bytes], path: str) -> str:
-    """The project fakes file a scenario names ("" for inline or default fakes)."""
-    try:
-        fakes = json.loads(files[path]).get("fakes")
-    except (ValueError, AttributeError):
-        return ""
-    return fakes if isinstance(fakes, str) and fakes in files else ""
-
-
-def _describe(record: dict[str, Any]) -> dict[str, Any]:
-    """A trace record as one row of the replay table: seq, time, type, what happened."""
-    kind = record.get("type")
-    parts: list[str] = []
-    if kind == "macrostep":
-        event = (record.get("event") or {}).get("name")
-        if event:
-            parts.append(f"event {event}")
-        if record.get("exited"):
-            parts.append("exit " + ", ".join(record["exited"]))
-        if record.get("entered"):
-            parts.append("enter " + ", ".join(record["entered"]))
-    elif kind == "action":
-        request = record.get("request") or {}
-        parts.append(f"{request.get('module', '')}:{request.get('action', '')} {request.get('id', '')}".strip())
-    for key in ("message", "name", "label", "reason"):
-        if isinstance(record.get(key), str):
-            parts.append(record[key])
-    if kind == "clock":
-        parts.append(f"clock to t={record.get('to')}")
-    return {
-        "seq": record.get("seq"),
-        "time": record.get("time"),
-        "type": kind,
-        "text": "; ".join(p for p in parts if p)[:300],
-        # the root session's configuration (an invoked child's is another document's)
-        "configuration": [] if "invokeid" in record else record.get("configuration") or [],
-    }
+    return redirect(f"{url}?record={record}" if record.isdigit() else url)
 
 
 @page
 @require_GET
 def version_replay(request: HttpRequest, version_id: int) -> HttpResponse:
-    """Read-only replay of one of a version's scenarios (members: it runs the scenario)."""
+    """Open one of a version's scenarios in the simulator, read-only (members: it runs the scenario)."""
     version = _get_version_for_user(request, version_id, Role.VIEWER)
+    target = _Target(version=version)
     if not has_role(version_role(request, version), Role.VIEWER):
-        return render(
-            request,
-            "designer/scenario_replay.html",
-            {"target": _Target(version=version), "error": "Only team members can replay scenarios."},
-            status=403,
-        )
-    return _replay(request, _Target(version=version))
+        return _render(request, target, None, False, error="Only team members can replay scenarios.", status=403)
+    return _replay(request, target)
 
 
 @page
 @require_GET
 def draft_replay(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Read-only replay of one of the user's draft's scenarios."""
+    """Open one of the user's draft's scenarios in the simulator, read-only (the draft as it is now)."""
     return _replay(request, _Target(draft=_get_draft_for_user(request, project_id)))

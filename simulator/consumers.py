@@ -162,6 +162,8 @@ class SimulationConsumer(_JsonProtocol):
 
     simulation_id: int | None = None
     readonly = False
+    #: a scenario replay (read-only, but rewind moves along its timeline)
+    replay = False
     entry: sessions.Entry | None = None
     store: SimulationStore | None = None
     bound: Bound | None = None
@@ -279,7 +281,8 @@ class SimulationConsumer(_JsonProtocol):
     async def attach(self, simulation: Simulation, role: str) -> None:
         """Bind this socket to a simulation: live runtime (or rebuilt by replay), then full state."""
         self.simulation_id = simulation.pk
-        self.readonly = role == "watcher"
+        self.readonly = role in ("watcher", "replay")
+        self.replay = role == "replay"
         self.shared = simulation.shared
         version = simulation.version
         self.bound = Bound(simulation.pk, version.pk, version.project.team_id)
@@ -474,7 +477,9 @@ class SimulationConsumer(_JsonProtocol):
         if isinstance(content, _BadJSON):
             raise OpError(f"not JSON: {content.problem}")
         action = protocol.action_of(content)
-        if self.readonly and not action.watchers:
+        if self.readonly and not action.watchers and not (self.replay and action.name == "rewind"):
+            if self.replay:
+                raise OpError("read-only: this is a scenario's replay; rewind along it")
             raise OpError("read-only: you are watching another user's simulation")
         if self.entry is None and action.name != "start":
             raise OpError("no simulation is open on this connection: send start with a version")

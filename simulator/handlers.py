@@ -100,7 +100,8 @@ async def on_rewind(consumer: SimulationConsumer, content: dict) -> None:
     runtime = consumer.entry.runtime
     async with consumer.entry.lock:
         await sessions.execute(runtime, runtime.rewind, content["seq"])
-        await consumer.save()
+        if not consumer.replay:  # a replay's timeline is never truncated
+            await consumer.save()
     await consumer.send_reset(content.get("id"))
 
 

@@ -43,6 +43,11 @@ class Simulation(models.Model):
     watches = models.JSONField(default=list, blank=True)
     #: team members who can view the version may watch it live (read-only)
     shared = models.BooleanField(default=False)
+    #: a read-only replay of this scenario file (docs/scenarios.md, "Failing record"); "" otherwise
+    scenario = models.CharField(max_length=500, blank=True)
+    #: path -> designer Blob sha256 of the files it runs when they are not its version's (a
+    #: replay of a draft's scenario: the draft as it was); {} = the version's files
+    files = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -53,7 +53,7 @@ class RecipeError(ValueError):
 def recipe_of(simulation: Simulation) -> dict[str, Any]:
     """The recipe of a simulation (what `import_recipe` needs to rebuild it anywhere)."""
     version = simulation.version
-    files, entry = sessions.version_files(version)
+    files, entry = sessions.simulation_files(simulation)
     return {
         "format": FORMAT,
         "project": version.project.name,

@@ -32,7 +32,8 @@ class TooManyStored(Exception):
 def check_room(user: Any) -> None:
     """TooManyStored when `user` may not store one more simulation."""
     limit = int(settings.SIMULATION_MAX_STORED_PER_USER)
-    stored = Simulation.objects.filter(owner=user).count()
+    # scenario replays have their own bound (simulator.scenario_replays.MAX_REPLAYS)
+    stored = Simulation.objects.filter(owner=user, scenario="").count()
     if stored >= limit:
         raise TooManyStored(
             f"you have {stored:,} stored simulations (the limit is {limit:,}): "

@@ -62,6 +62,7 @@ from simulator.ors.platform import OrsPlatform
 from simulator.protocol import OpError
 from simulator.runners.driver import OrsRun
 from simulator.runners.limits import Limits
+from simulator.runners.scenarios import run_step
 from simulator.scheduling import FairPool
 from simulator.scxml.datamodel import operation_budget
 from simulator.scxml.errors import DocumentError
@@ -128,6 +129,11 @@ class SimulationRuntime:
         #: the result of the last console evaluation (`eval` operation)
         self.last_eval: dict[str, Any] = {}
         self.inputs: list[dict] = []
+        #: a read-only replay's whole log (a scenario's timeline): rewinds move along it and never
+        #: truncate it; None for an ordinary simulation
+        self.timeline: list[dict] | None = None
+        #: the verdicts of the last `scenario` operation (where a replay's timeline stops)
+        self.step_results: list[Any] = []
         #: skip-once marker: the length of the inputs log when a run paused before an extension
         #: request (action breakpoint); the next step goes past that request without stopping
         self.pass_request_at: int | None = None
@@ -232,8 +238,30 @@ class SimulationRuntime:
         self.log_floor = kept
 
     def rewind(self, seq: int) -> None:
-        """Back to the state right after the last operation that ended at or before record `seq`."""
+        """Back to the state right after the last operation that ended at or before record `seq`
+        (a replay: to record `seq` itself, forward or back along its timeline)."""
+        if self.timeline is not None:
+            self._position(self.timeline, max(0, int(seq)))
+            return
         self.replay(list(self.inputs), upto=max(0, int(seq)))
+
+    def _position(self, timeline: list[dict], seq: int) -> None:
+        """Rebuild, then re-apply the timeline up to record `seq`: the operation that spans it runs
+        until the first macrostep boundary at or past it (a scenario step can be a whole call)."""
+        self.close()
+        self._build()
+        for op in timeline:
+            if op.get("seq", 0) <= seq:
+                self.apply(op)
+                continue
+            if self.seq < seq:
+                group = self.run.group
+                group.interrupt = lambda: self.seq >= seq
+                try:
+                    self._apply(op)
+                finally:
+                    group.interrupt, group.interrupted = None, False
+            break
 
     def restart(self, fakes: Mapping[str, Any] | None = None, seed: int | None = None) -> None:
         """Start again from the beginning (optionally with another fakes profile / seed)."""
@@ -417,6 +445,9 @@ class SimulationRuntime:
         if kind == "advance":
             run.advance(float(op["seconds"]))
             return True
+        if kind == "scenario":  # a step of a scenario's timeline (read-only replays only)
+            self.step_results = run_step(run, op["index"], op["step"], float(op["max_time"]))
+            return True
         raise OpError(f"unknown operation {kind!r}")
 
     def _step_block(self) -> bool:
@@ -579,7 +610,7 @@ class SimulationRuntime:
             "seed": self.seed,
             "inputs": len(self.inputs),
             "limit": self.limit_reached,
-            "op_seqs": [op["seq"] for op in self.inputs],
+            "op_seqs": [op["seq"] for op in (self.inputs if self.timeline is None else self.timeline)],
         }
 
 
@@ -706,6 +737,17 @@ def version_files(version: Any) -> tuple[dict[str, bytes], str]:
     return value
 
 
+def simulation_files(simulation: Any) -> tuple[dict[str, bytes], str]:
+    """(files, entry) a simulation runs: its version's, or the snapshot it holds (a draft's
+    scenario replay: `Simulation.files`, path -> Blob sha256)."""
+    if not simulation.files:
+        return version_files(simulation.version)
+    from designer.models import Blob
+
+    blobs = {b.sha256: b.data() for b in Blob.objects.filter(sha256__in=set(simulation.files.values()))}
+    return {path: blobs[sha] for path, sha in sorted(simulation.files.items())}, simulation.version.entry
+
+
 def resolve_fakes(files: Mapping[str, bytes], fakes: Any, interaction: Any = None) -> tuple[dict, str]:
     """The fakes profile to store: inline JSON, or a project file path (`fakes/x.json`).
 
@@ -740,11 +782,13 @@ def resolve_fakes(files: Mapping[str, bytes], fakes: Any, interaction: Any = Non
 def build_runtime(simulation: Any, inputs: list[dict] | None = None) -> SimulationRuntime:
     """A runtime for a Simulation row, replayed to the end of `inputs` (default: its stored inputs
     log; sync: DB)."""
-    files, entry = version_files(simulation.version)
+    files, entry = simulation_files(simulation)
     runtime = SimulationRuntime(files, simulation.entry or entry, simulation.fakes or {}, simulation.seed)
     runtime.owner = simulation.owner_id
     for op in simulation.inputs if inputs is None else inputs:
         runtime.apply(op)
+    if simulation.scenario:
+        runtime.timeline = list(runtime.inputs)
     runtime.log_floor = len(runtime.inputs)
     with contextlib.suppress(OpError):  # a stored value from an older schema is dropped
         runtime.breakpoints = Breakpoints.from_json(simulation.breakpoints or {})
@@ -753,7 +797,9 @@ def build_runtime(simulation: Any, inputs: list[dict] | None = None) -> Simulati
 
 
 def get_simulation_for_user(user: Any, simulation_id: int, share_tokens: Iterable[str] = ()) -> tuple[Any, str]:
-    """(simulation, "owner" | "watcher") for a user of a page or a websocket (sync: DB).
+    """(simulation, "owner" | "watcher" | "replay") for a user of a page or a websocket (sync: DB).
+
+    "replay": the owner of a scenario replay, read-only like a watcher but free to rewind.
 
     The owner must still be allowed to view the version; others may watch a *shared* simulation
     of a version they can view. Http404 hides simulations of versions the user cannot see,
@@ -776,7 +822,7 @@ def get_simulation_for_user(user: Any, simulation_id: int, share_tokens: Iterabl
     except AuthenticationRequired:
         raise
     if simulation.owner_id == getattr(user, "pk", None):
-        return simulation, "owner"
+        return simulation, "replay" if simulation.scenario else "owner"
     if simulation.shared:
         return simulation, "watcher"
     raise PermissionDenied("This simulation belongs to another user and is not shared.")

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
-from simulator import recipes, retention, sessions
+from simulator import recipes, retention, scenario_replays, sessions
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError, load_fakes
 from simulator.ors.projectfiles import entry_candidates
@@ -126,7 +126,7 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
     """The simulation page: diagram, controls, pending requests, fakes, inject, inspector, trace."""
     simulation, role = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
     version = simulation.version
-    files, entry = sessions.version_files(version)
+    files, entry = sessions.simulation_files(simulation)
     entry = simulation.entry or entry
     fakes_files = {}
     for path in sorted(p for p in files if p.startswith("fakes/") and p.endswith(".json")):
@@ -137,14 +137,21 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
             fakes_files.pop(path, None)
     config = {
         "simulation": simulation.pk,
-        "readonly": role == "watcher",
+        "readonly": role in ("watcher", "replay"),
+        # a scenario replay opens at `?record=N` (the Tests tab's failing record)
+        "replay": _replay_config(request, simulation) if role == "replay" else None,
         "owner": simulation.owner.get_username(),
         "shared": simulation.shared,
         "entry": entry,
         "fakes_files": fakes_files,
         "urls": {
             "ws": f"/ws/simulations/{simulation.pk}/",
-            "graph": reverse("designer-api-version-graph", args=[version.pk])
+            # a draft's replay draws the draft (the files it replays are the draft's)
+            "graph": (
+                reverse("designer-api-draft-graph", args=[version.project_id])
+                if simulation.files
+                else reverse("designer-api-version-graph", args=[version.pk])
+            )
             + (f"?{urlencode({'entry': entry})}" if simulation.entry else ""),
             "editor": reverse("designer-version-editor", args=[version.pk]),
             "version": reverse("designer-version-detail", args=[version.pk]),
@@ -155,6 +162,24 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
         "simulator/simulation.html",
         {"simulation": simulation, "version": version, "project": version.project, "role": role, "config": config},
     )
+
+
+def _replay_config(request: HttpRequest, simulation: Simulation) -> dict[str, Any]:
+    """What the page shows and does for a scenario replay: its label, the record to open at, the
+    Tests tab it came from."""
+    record = request.GET.get("record", "")
+    version = simulation.version
+    tests = (
+        reverse("designer-draft-tests", args=[version.project_id])
+        if simulation.files
+        else reverse("designer-version-tests", args=[version.pk])
+    )
+    return {
+        "scenario": simulation.scenario,
+        "label": scenario_replays.describe(simulation),
+        "record": int(record) if record.isdigit() else None,
+        "tests": tests,
+    }
 
 
 @page

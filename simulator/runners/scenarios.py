@@ -827,6 +827,12 @@ class _Runner:
         return checked
 
 
+def run_step(run: OrsRun, index: int, step: Mapping[str, Any], max_time: float) -> list[AssertionResult]:
+    """One timeline step on a live run, as `run_scenario` runs it (the simulator's read-only
+    replay of a scenario applies its steps one by one)."""
+    return _Runner(run, Scenario({"max_time": max_time})).step(index, step)
+
+
 def run_scenario(
     files: Mapping[str, bytes],
     scenario: Scenario | Mapping[str, Any] | str | bytes,

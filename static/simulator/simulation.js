@@ -29,6 +29,11 @@
   let nextId = 1;
   let reconnectDelay = 500;
   let readonly = !!config.readonly;
+  // A scenario's read-only replay: only rewind moves, along its timeline; it opens at the
+  // record the Tests tab named (?record=N), selected in the trace.
+  const replay = config.replay || null;
+  let replayRecord = replay ? replay.record : null;
+  let replayPositioned = false;
   let replies = 0;
   const visitedStates = new Set();
   const visitedTransitions = new Set();
@@ -72,7 +77,7 @@
   function disableControls() {
     const controls = ".sim-controls button, .sim-controls input, .sim-controls select, .sim-side button, .sim-rewind input, .sim-rewind button";
     document.querySelectorAll(controls).forEach((c) => {
-      c.disabled = true;
+      c.disabled = !(replay && c.closest(".sim-rewind"));
     });
   }
 
@@ -111,8 +116,8 @@
       showMessage("Not connected: the page reconnects by itself.", true);
       return;
     }
-    if (readonly && message.action !== "snapshot" && message.action !== "eval") {
-      showMessage("Read-only: you are watching this simulation.", true);
+    if (readonly && message.action !== "snapshot" && message.action !== "eval" && !(replay && message.action === "rewind")) {
+      showMessage(replay ? "Read-only: this is a scenario's replay; rewind along it." : "Read-only: you are watching this simulation.", true);
       return;
     }
     // A new action gets its own answer: an earlier error no longer applies (it stayed up and
@@ -176,11 +181,13 @@
         readonly = !!frame.readonly;
         body.dataset.simRole = frame.role || "";
         if (readonly) disableControls();
+        replayPositioned = false;
         break;
       case "reset":
         records = frame.records.slice();
         rebuildVisited();
         renderTrace(true);
+        if (replay) positionReplay();
         break;
       case "trace":
         addRecords(frame.records);
@@ -360,7 +367,10 @@
     }
     const li = el("li", { className: "sim-record sim-record-" + r.type, "data-seq": r.seq, "data-type": r.type });
     const seq = el("button", { type: "button", className: "sim-seq", title: "Rewind to this record" }, "#" + r.seq);
-    seq.addEventListener("click", () => send({ action: "rewind", seq: r.seq }));
+    seq.addEventListener("click", () => {
+      if (replay) replayRecord = r.seq;
+      send({ action: "rewind", seq: r.seq });
+    });
     li.appendChild(seq);
     li.appendChild(el("span", { className: "sim-time" }, Number(r.time || 0).toFixed(3) + "s"));
     li.appendChild(el("span", { className: "sim-type" }, r.type));
@@ -374,6 +384,26 @@
   }
 
   /** Rebuilds the trace list; `follow` keeps the latest record in view (not record #1). */
+  /** A replay's first reset rewinds to the record to open at; later ones select it in the trace. */
+  function positionReplay() {
+    if (!replayPositioned && replayRecord) {
+      replayPositioned = true;
+      send({ action: "rewind", seq: replayRecord });
+      return;
+    }
+    replayPositioned = true;
+    const seq = replayRecord || (records.length ? records[records.length - 1].seq : null);
+    for (const li of $("sim-trace").children) {
+      const selected = Number(li.dataset.seq) === seq;
+      li.classList.toggle("sim-selected", selected);
+      if (selected) {
+        li.setAttribute("aria-current", "step");
+        li.scrollIntoView({ block: "center" });
+      } else li.removeAttribute("aria-current");
+    }
+    body.dataset.simSelected = seq === null ? "" : String(seq);
+  }
+
   function renderTrace(follow) {
     const box = $("sim-trace");
     box.textContent = "";
@@ -433,8 +463,8 @@
     $("sim-queues").textContent = pretty({ internal: s.internal_queue, external: s.external_queue, timers: s.timers });
     const slider = $("sim-rewind");
     slider.max = String(s.op_seqs.length);
-    slider.value = String(s.op_seqs.length);
-    $("sim-rewind-label").textContent = "step " + s.op_seqs.length;
+    slider.value = String(replay ? s.step : s.op_seqs.length);
+    $("sim-rewind-label").textContent = "step " + (replay ? s.step + " of " + s.op_seqs.length : s.op_seqs.length);
     if (document.activeElement !== $("sim-fakes")) $("sim-fakes").value = pretty(s.fakes || {});
     if (s.breakpoints) {
       breakpoints = s.breakpoints;
@@ -785,7 +815,7 @@
     });
     $("sim-rewind").addEventListener("change", () => rewindToStep(Number($("sim-rewind").value)));
     $("sim-rewind-back").addEventListener("click", () => {
-      if (snapshot) rewindToStep(Math.max(0, snapshot.op_seqs.length - 1));
+      if (snapshot) rewindToStep(Math.max(0, (replay ? snapshot.step : snapshot.op_seqs.length) - 1));
     });
     if ($("sim-shared")) $("sim-shared").addEventListener("change", () => send({ action: "share", shared: $("sim-shared").checked }));
     document.querySelectorAll("[data-inject]").forEach((b) =>
@@ -843,7 +873,9 @@
   function rewindToStep(step) {
     if (!snapshot) return;
     // Step 0 is the initial state (start_seq: the records of the start); step k ends at op_seqs[k-1].
-    send({ action: "rewind", seq: step === 0 ? snapshot.start_seq : snapshot.op_seqs[step - 1] });
+    const seq = step === 0 ? snapshot.start_seq : snapshot.op_seqs[step - 1];
+    if (replay) replayRecord = seq;
+    send({ action: "rewind", seq: seq });
   }
 
   async function drawDiagram() {

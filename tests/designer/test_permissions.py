@@ -397,7 +397,7 @@ CASES = [
         "designer-version-replay",
         "get",
         P("/versions/{v2}/tests/replay/?scenario=scenarios/route-to-agent.json"),
-        (200, 200, 200, 404, 302, 403),
+        (302, 302, 302, 404, 302, 403),  # members: to their replay in the simulator
     ),
     Case("designer-draft-tests", "get", P("/projects/{p}/draft/tests/"), PAGE_EDIT),
     Case("designer-draft-tests", "post", P("/projects/{p}/draft/tests/"), (200, 200, 403, 404, 302, 302)),
@@ -405,7 +405,7 @@ CASES = [
         "designer-draft-replay",
         "get",
         P("/projects/{p}/draft/tests/replay/?scenario=scenarios/route-to-agent.json"),
-        PAGE_EDIT,
+        PAGE_EDIT_POST,
     ),
     Case("designer-api-version-scenarios", "get", P("/api/versions/{v2}/scenarios"), API_SHARED),
     Case(
