@@ -248,7 +248,7 @@ class SimulationRuntime:
     def _position(self, timeline: list[dict], seq: int) -> None:
         """Rebuild, then re-apply the timeline up to record `seq`: the operation that spans it runs
         until the first macrostep boundary at or past it (a scenario step can be a whole call)."""
-        self.close()
+        self._release()  # as replay(): the new run takes the memory back
         self._build()
         for op in timeline:
             if op.get("seq", 0) <= seq:
