@@ -11,7 +11,7 @@
  *   simSeq (last trace record), simSteps (inputs logged), simStatus, simTime, simPending
  *   ("module:action,..."), simRunning "1"/"0", simBusy "1" from a click until its answer,
  *   simError (last error message), simOutcome (JSON), simReplies (count of answered messages),
- *   simReconnects (connections opened again after a loss).
+ *   simReconnects (connections opened again after a loss), simSelected (a replay's selected record).
  */
 (function () {
   "use strict";

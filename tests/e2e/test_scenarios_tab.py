@@ -1,5 +1,5 @@
 """Scenarios in the browser (issue 14): the starter project's scenarios pass on the Tests tab; a
-broken draft fails with a link to the failing record; a manual simulation saved as a scenario
+broken draft fails with a link that opens the simulator, read-only, at the failing record; a manual simulation saved as a scenario
 passes when run from the draft's Tests tab."""
 
 from __future__ import annotations
@@ -61,19 +61,53 @@ def test_run_the_starter_scenarios_then_break_the_draft_and_follow_the_failing_r
     link = row.get_by_role("link", name=re.compile(r"Failing record #\d+"))
     record = int(link.inner_text().rsplit("#", 1)[1])
     link.click()
-    selected = page.locator("#replay-trace tr[aria-current='step']")
-    expect(selected).to_have_attribute("id", f"record-{record}")
+
+    # the simulator opens the scenario's replay, read-only, at the failing record
+    page.wait_for_url(re.compile(rf"/simulations/\d+/\?record={record}$"))
+    page.wait_for_function("document.body.dataset.simReady === '1'")
+    page.wait_for_function(f"document.body.dataset.simSelected === '{record}'")
+    expect(page.locator("#sim-replay")).to_contain_text("scenarios/route-to-agent.json on your draft")
+    selected = page.locator("#sim-trace li[aria-current='step']")
+    expect(selected).to_have_attribute("data-seq", str(record))
     expect(selected).to_be_in_viewport()
-    # the run went the default route; the diagram shows the configuration at the selected record
-    expect(page.locator("#replay-trace")).to_contain_text("enter MainWorkflow.DefaultRoute")
-    page.wait_for_function("document.getElementById('replay-diagram').dataset.replayReady === '1'")
-    expect(page.locator("#replay-configuration")).to_have_text("_composer_global_exit")
-    expect(page.locator("#replay-diagram .dg-state.dg-active")).not_to_have_count(0)
-    # rewindable: move back to the first record, later ones are dimmed
-    page.locator("#replay-record").fill("1")
-    expect(page.locator("#replay-trace tr[aria-current='step']")).to_have_attribute("id", "record-1")
-    expect(page.locator(f"#record-{record}")).to_have_class(re.compile("designer-future"))
-    expect(page.locator("#replay-configuration")).not_to_have_text("_composer_global_exit")
+    # the run went the default route; the diagram shows where it was
+    expect(page.locator("#sim-trace")).to_contain_text("MainWorkflow.DefaultRoute")
+    assert page.locator("#sim-diagram .dg-active").count() > 0
+    # nothing may change the timeline: the controls are disabled and the socket refuses a step
+    expect(page.get_by_role("button", name="Step", exact=True)).to_be_disabled()
+    expect(page.locator("button[data-inject='hangup']")).to_be_disabled()
+    expect(page.get_by_role("button", name="Restart", exact=True)).to_be_disabled()
+    refusal = page.evaluate(
+        """(url) => new Promise((resolve) => {
+          const ws = new WebSocket(location.origin.replace(/^http/, "ws") + url);
+          ws.onmessage = (e) => {
+            const frame = JSON.parse(e.data);
+            if (frame.type === "snapshot" && !ws.asked) {
+              ws.asked = true;
+              ws.send(JSON.stringify({action: "step", unit: "macrostep", id: 1}));
+            }
+            if (frame.type === "error" && frame.reply_to === 1) { ws.close(); resolve(frame.message); }
+          };
+        })""",
+        page.evaluate("JSON.parse(document.getElementById('simulation-config').textContent).urls.ws"),
+    )
+    assert refusal.startswith("read-only: this is a scenario's replay")
+    # rewindable like any simulation: to an earlier record, to the start, then forward to the end
+    early = page.locator("#sim-trace li[data-type='macrostep']").nth(1)
+    seq = int(early.get_attribute("data-seq"))
+    early.locator(".sim-seq").click()
+    page.wait_for_function(f"document.body.dataset.simSelected === '{seq}'")
+    expect(page.locator("#sim-trace li[aria-current='step']")).to_have_attribute("data-seq", str(seq))
+    expect(page.locator(f"#sim-trace li[data-seq='{record}']")).to_have_count(0)
+    steps = int(page.evaluate("document.body.dataset.simSteps"))
+    move = (
+        "(v) => { const s = document.getElementById('sim-rewind'); s.value = v; s.dispatchEvent(new Event('change')); }"
+    )
+    page.evaluate(move, "0")
+    page.wait_for_function(f"Number(document.body.dataset.simSeq) < {seq}")
+    page.evaluate(move, str(steps))
+    page.wait_for_function(f"Number(document.body.dataset.simSeq) >= {record}")
+    expect(page.locator(f"#sim-trace li[data-seq='{record}']")).to_have_count(1)
 
 
 def test_save_a_manual_simulation_as_a_scenario_and_run_it(logged_in_page: Page) -> None:
