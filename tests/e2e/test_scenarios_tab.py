@@ -1,6 +1,6 @@
 """Scenarios in the browser (issue 14): the starter project's scenarios pass on the Tests tab; a
-broken draft fails with a link that opens the simulator, read-only, at the failing record; a manual simulation saved as a scenario
-passes when run from the draft's Tests tab."""
+broken draft fails with a link that opens the simulator, read-only, at the failing record; a
+manual simulation saved as a scenario passes when run from the draft's Tests tab."""
 
 from __future__ import annotations
 
