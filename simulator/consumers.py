@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
@@ -231,6 +232,7 @@ class SimulationConsumer(_JsonProtocol):
                         await self.store.persist(barrier=True)
             dropped = sessions.registry.release(self.simulation_id)
             if dropped is not None:
+                await self._announce(False)
                 await sessions.execute(dropped.runtime, dropped.runtime.close)
         self.entry = None
         self.store = None
@@ -300,9 +302,10 @@ class SimulationConsumer(_JsonProtocol):
             entry = sessions.registry.acquire(simulation.pk, runtime)
         else:
             entry = sessions.registry.acquire(simulation.pk, entry.runtime)
+        self.entry = entry
         if entry.store is None:
             entry.store = SimulationStore(simulation.pk, entry, simulation_stored(simulation))
-        self.entry = entry
+            await self._announce(True)
         self.store = entry.store
         if entry.refs > 1:  # live here already: it may be behind what another process stored
             async with entry.lock:
@@ -365,6 +368,33 @@ class SimulationConsumer(_JsonProtocol):
                     "this server keeps them and saves them as soon as it is back",
                 }
             )
+
+    async def _announce(self, held: bool, reply: bool = False) -> None:
+        """Tell the other processes that this one holds (or no longer holds) the simulation live."""
+        if isinstance(self.channel_layer, InMemoryChannelLayer) or self.simulation_id is None:
+            return  # one process
+        await self.channel_layer.group_send(
+            group_name(self.simulation_id),
+            {"type": "simulation.holder", "process": PROCESS_ID, "held": held, "reply": reply},
+        )
+
+    async def simulation_holder(self, event: dict) -> None:
+        """Another process holds the simulation live (or no longer): tell it of our changes from
+        now on, and answer a newcomer so it tells us of its own (group message)."""
+        entry, process = self.entry, event.get("process")
+        if process == PROCESS_ID or entry is None or entry.store is None:
+            return
+        peers = entry.store.peers
+        if not event.get("held"):
+            peers.discard(process)
+            return
+        if process in peers:  # another socket of this process handled it
+            return
+        peers.add(process)
+        if event.get("reply"):  # it held the simulation before we did: what did it store meanwhile?
+            await self.simulation_changed({"process": process})
+        else:
+            await self._announce(True, reply=True)
 
     async def simulation_changed(self, event: dict) -> None:
         """Another process stored a change of this simulation: replay it here (group message)."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
@@ -253,6 +253,10 @@ class SimulationStore:
         self.entry = entry
         self.stored = stored
         self.retry_task: asyncio.Task | None = None
+        #: the other processes holding this simulation live (`simulation.holder` messages): the
+        #: ones told of each change (nobody else is: a group message per operation costs more CPU
+        #: than storing it)
+        self.peers: set[str] = set()
 
     @property
     def unsaved(self) -> int:
@@ -306,10 +310,9 @@ class SimulationStore:
         length = write.floor + len(write.ops)
         self.stored = Stored(revision, length, write.fakes, write.seed)
         self.entry.runtime.log_floor = length
-        layer = get_channel_layer()
-        if isinstance(layer, InMemoryChannelLayer):
-            return  # one process: no other holds this simulation
-        await layer.group_send(
+        if not self.peers:
+            return
+        await get_channel_layer().group_send(
             group_name(self.simulation_id),
             {"type": "simulation.changed", "revision": revision, "process": PROCESS_ID},
         )
