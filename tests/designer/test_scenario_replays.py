@@ -63,6 +63,9 @@ def test_a_viewer_opens_a_failing_version_scenario_in_the_simulator_at_its_recor
         "tests": f"/versions/{v3.pk}/tests/",
     }
     assert "(read-only)" in page and 'id="sim-shared"' not in page
+    assert "New live simulation with fakes/default.json" in page  # to experiment: an ordinary one
+    live = client.post(f"/versions/{v3.pk}/simulate/", {"fakes": "fakes/default.json", "entry": config["entry"]})
+    assert live.status_code == 302 and Simulation.objects.get(owner=world.viewer, scenario="").files == {}
     # the replay is the verdict's run, record for record
     runtime = sessions.build_runtime(simulation)
     verdict = run_scenario(v3.read_files(), v3.read_files()[SCENARIO], entry=v3.entry, source=SCENARIO)
@@ -81,7 +84,9 @@ def test_a_draft_replay_is_the_drafts_files_as_they_were_and_its_owners_only(wor
     assert response.status_code == 302
     simulation = Simulation.objects.get(owner=world.editor)
     assert simulation.files == draft.file_map() and simulation.version == draft.base
-    config = config_of(editor.get(response["Location"]).content.decode())
+    page = editor.get(response["Location"]).content.decode()
+    assert 'id="sim-replay-live"' not in page  # the draft's files are no version to simulate
+    config = config_of(page)
     assert config["replay"]["tests"] == f"/projects/{world.project.pk}/draft/tests/"
     assert config["urls"]["graph"] == f"/api/projects/{world.project.pk}/draft/graph"
     # fixing the draft afterwards does not change what the replay shows
@@ -127,6 +132,8 @@ def test_replays_are_reused_bounded_apart_and_do_not_use_the_stored_simulation_c
     replays = Simulation.objects.filter(owner=world.editor).exclude(scenario="")
     assert [s.version for s in replays] == [world.v2]  # the oldest replay made room
     assert Simulation.objects.filter(owner=world.editor, scenario="").count() == 1
+    listed = editor.get("/simulations/").content.decode()
+    assert f"replay of <code>{SCENARIO}</code>" in listed
 
 
 def headers_of(user) -> list[tuple[bytes, bytes]]:
