@@ -183,7 +183,7 @@ async def frame_until(ws: Any, predicate: Any) -> dict:
             return frame
 
 
-REPLIES = ("snapshot", "error")
+REPLIES = ("snapshot", "delta", "error")
 
 
 async def probe_bob(ws_url: str, env: dict[str, Any], stop: asyncio.Event, out: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from simulator.access import (
     batch_group_name,
     group_name,
 )
+from simulator.frames import encode
 from simulator.handlers import HANDLERS, Handler
 from simulator.models import BatchRun, Simulation
 from simulator.ors.fakes import FakesError
@@ -76,8 +77,8 @@ class _JsonProtocol(AsyncJsonWebsocketConsumer):
 
     @classmethod
     async def encode_json(cls, content: Any) -> str:
-        # Compact: snapshots and trace batches are the bulk of the traffic.
-        return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
+        # Compact, and fast (orjson): state frames are the bulk of the traffic.
+        return encode(content)
 
     @classmethod
     async def decode_json(cls, text_data: str) -> Any:
@@ -168,6 +169,10 @@ class SimulationConsumer(_JsonProtocol):
     entry: sessions.Entry | None = None
     store: SimulationStore | None = None
     bound: Bound | None = None
+    #: key of the state this socket's client holds (simulator.frames): deltas must start from it
+    state_key: str | None = None
+    #: a snapshot was asked of another process's socket and has not come yet
+    resyncing = False
 
     #: action name -> handler (every action of simulator.protocol.ACTIONS has exactly one)
     HANDLERS: ClassVar[dict[str, Handler]] = HANDLERS
@@ -322,7 +327,7 @@ class SimulationConsumer(_JsonProtocol):
                 "shared": simulation.shared,
             }
         )
-        await self.send_reset()
+        await self.send_reset(everyone=False)
 
     async def simulation_access(self, event: dict) -> None:
         """Access may have changed (group message): check again, close the socket if it is gone."""
@@ -409,23 +414,21 @@ class SimulationConsumer(_JsonProtocol):
                 return
             if caught is None:
                 return
-            records, rebuilt = caught
-            if rebuilt:
-                all_records = await sessions.execute(entry.runtime, lambda: list(entry.runtime.records))
-                snapshot = await sessions.execute(entry.runtime, entry.runtime.snapshot)
-                frames = [{"type": "reset", "records": all_records}, snapshot]
-            else:
-                frames = await self.state_frames(records)
+            # a delta of the replayed operations (reset and snapshot when the runtime was rebuilt)
+            frames = await sessions.execute(entry.runtime, entry.runtime.frames)
+        texts = [encode(frame) for frame in frames]
+        metas = [_meta(frame) for frame in frames]
         # this process's other sockets of the simulation get them too (the others caught up alone)
         if not self.readonly:
-            for frame in frames:
-                await self.send_json(frame)
+            for meta, text in zip(metas, texts, strict=True):
+                await self._deliver(meta, text)
         if self.group_name and entry.refs > 1:
             await self.channel_layer.group_send(
                 self.group_name,
                 {
                     "type": "simulation.frames",
-                    "frames": frames,
+                    "texts": texts,
+                    "metas": metas,
                     "sender": self.channel_name,
                     "process": PROCESS_ID,
                     "catch_up": True,
@@ -435,14 +438,55 @@ class SimulationConsumer(_JsonProtocol):
     # ---- frames -----------------------------------------------------------------------------
 
     async def frames(self, frames: list[dict]) -> None:
-        """Send frames to this socket and, when others may watch, to the simulation's group."""
-        for frame in frames:
-            await self.send_json(frame)
+        """Send frames to this socket and, when others may watch, to the simulation's group; each
+        frame is encoded once (the group gets the JSON texts)."""
+        texts = [encode(frame) for frame in frames]
+        metas = [_meta(frame) for frame in frames]
+        for meta, text in zip(metas, texts, strict=True):
+            await self._deliver(meta, text)
         if self.group_name and (self.shared or (self.entry is not None and self.entry.refs > 1)):
             await self.channel_layer.group_send(
                 self.group_name,
-                {"type": "simulation.frames", "frames": frames, "sender": self.channel_name, "process": PROCESS_ID},
+                {
+                    "type": "simulation.frames",
+                    "texts": texts,
+                    "metas": metas,
+                    "sender": self.channel_name,
+                    "process": PROCESS_ID,
+                },
             )
+
+    async def _deliver(self, meta: dict, text: str, sender: str | None = None) -> None:
+        """Send one encoded frame to this socket, keeping its client's state consistent: a delta
+        that does not apply to the state this socket was sent is replaced by a fresh snapshot
+        (from the live runtime here, or asked of the `sender` socket when it lives elsewhere)."""
+        kind = meta.get("type")
+        if kind in ("reset", "snapshot"):
+            if _older(meta["key"], self.state_key, strictly=True) and meta.get("reply_to") is None:
+                return  # a later state was sent already (frames of the group and of this socket cross)
+            self.state_key = meta["key"]
+            self.resyncing = False
+        elif kind == "delta":
+            if meta["base"] != self.state_key:
+                if _older(meta["key"], self.state_key):
+                    return  # this socket's snapshot already includes it
+                await self._resync(meta, sender)
+                return
+            self.state_key = meta["key"]
+        await self.send(text_data=text)
+
+    async def _resync(self, meta: dict, sender: str | None) -> None:
+        runtime = self.entry.runtime if self.entry is not None else None
+        if runtime is not None and _token(meta["key"]) == runtime.publisher.token:
+            frames = await sessions.execute(runtime, runtime.reset_frames)
+            if meta.get("reply_to") is not None:
+                frames[-1]["reply_to"] = meta["reply_to"]
+            for frame in frames:
+                await self._deliver(_meta(frame), encode(frame))
+        elif sender is not None and not self.resyncing:
+            # The delta comes from the runtime of another process: its socket sends the snapshot.
+            self.resyncing = True
+            await self.channel_layer.send(sender, {"type": "simulation.resync", "channel": self.channel_name})
 
     async def simulation_frames(self, event: dict) -> None:
         """Frames another socket of this simulation produced (watchers, the owner's other tabs).
@@ -455,32 +499,58 @@ class SimulationConsumer(_JsonProtocol):
         foreign = event.get("process") != PROCESS_ID
         if (foreign and not self.readonly) or (event.get("catch_up") and (foreign or self.readonly)):
             return
-        for frame in event["frames"]:
-            await self.send_json(frame)
+        for meta, text in zip(event["metas"], event["texts"], strict=True):
+            await self._deliver(meta, text, event.get("sender"))
 
-    async def state_frames(
-        self, records: list[dict], reply_to: Any = None, snapshot: dict | None = None, **extra: Any
-    ) -> list[dict]:
-        """A trace frame of `records` (when there are any) and the snapshot (taken now if not given)."""
+    async def simulation_resync(self, event: dict) -> None:
+        """A socket elsewhere missed this runtime's frames: send it the trace and a snapshot."""
+        if self.entry is None:
+            return
         runtime = self.entry.runtime
-        if snapshot is None:
-            snapshot = await sessions.execute(runtime, runtime.snapshot)
-        snapshot.update(extra)
+        async with self.entry.lock:
+            frames = await sessions.execute(runtime, runtime.reset_frames)
+        frames[-1]["running"] = self.runs.running
+        await self.channel_layer.send(
+            event["channel"],
+            {
+                "type": "simulation.frames",
+                "texts": [encode(f) for f in frames],
+                "metas": [_meta(f) for f in frames],
+                "sender": self.channel_name,
+            },
+        )
+
+    async def state_frames(self, reply_to: Any = None, frames: list[dict] | None = None, **extra: Any) -> list[dict]:
+        """The frames of what changed (taken now if not given), the last one answering `reply_to`."""
+        if frames is None:
+            runtime = self.entry.runtime
+            frames = await sessions.execute(runtime, runtime.frames)
+        frames[-1].update(extra)
         if reply_to is not None:
-            snapshot["reply_to"] = reply_to
-        frames = [{"type": "trace", "records": records}] if records else []
-        frames.append(snapshot)
+            frames[-1]["reply_to"] = reply_to
         return frames
 
-    async def send_reset(self, reply_to: Any = None) -> None:
-        """The whole trace since the start and the snapshot (connect, rewind, restart)."""
+    async def send_snapshot(self, reply_to: Any = None) -> None:
+        """The whole state to this socket only (on demand)."""
         runtime = self.entry.runtime
-        records = await sessions.execute(runtime, lambda: list(runtime.records))
-        snapshot = await sessions.execute(runtime, runtime.snapshot)
+        async with self.entry.lock:
+            snapshot = await sessions.execute(runtime, runtime.snapshot)
+        snapshot["running"] = self.runs.running
         if reply_to is not None:
             snapshot["reply_to"] = reply_to
-        snapshot["running"] = self.runs.running
-        await self.frames([{"type": "reset", "records": records}, snapshot])
+        await self._deliver(_meta(snapshot), encode(snapshot))
+
+    async def send_reset(self, reply_to: Any = None, everyone: bool = True) -> None:
+        """The whole trace since the start and the snapshot (rewind, restart: to `everyone` on the
+        simulation; connect: to this socket)."""
+        runtime = self.entry.runtime
+        frames = await sessions.execute(runtime, runtime.reset_frames)
+        frames = await self.state_frames(reply_to, frames, running=self.runs.running)
+        if everyone:
+            await self.frames(frames)
+            return
+        for frame in frames:
+            await self._deliver(_meta(frame), encode(frame))
 
     async def error(self, message: str, content: Any = None) -> None:
         frame: dict[str, Any] = {"type": "error", "message": message}
@@ -525,6 +595,23 @@ class SimulationConsumer(_JsonProtocol):
 
 def simulation_stored(simulation: Simulation) -> Stored:
     return Stored(simulation.revision, simulation.log_length, simulation.fakes or {}, simulation.seed)
+
+
+def _meta(frame: dict) -> dict:
+    """What a socket needs to know of a frame to forward it (its JSON text is sent as it is)."""
+    return {k: frame[k] for k in ("type", "base", "key", "reply_to") if frame.get(k) is not None}
+
+
+def _token(key: str) -> str:
+    return key.rpartition(".")[0]
+
+
+def _older(key: str, than: str | None, strictly: bool = False) -> bool:
+    """`key` names a state of the same runtime as `than`, published no later (`strictly`: before)."""
+    if than is None or _token(key) != _token(than):
+        return False
+    version, other = int(key.rpartition(".")[2]), int(than.rpartition(".")[2])
+    return version < other if strictly else version <= other
 
 
 class _BadJSON:

@@ -23,8 +23,7 @@ Handler = Callable[["SimulationConsumer", dict], Awaitable[None]]
 
 
 async def on_snapshot(consumer: SimulationConsumer, content: dict) -> None:
-    for frame in await consumer.state_frames([], content.get("id"), running=consumer.runs.running):
-        await consumer.send_json(frame)
+    await consumer.send_snapshot(content.get("id"))
 
 
 async def on_operation(consumer: SimulationConsumer, content: dict) -> None:
@@ -35,10 +34,10 @@ async def on_operation(consumer: SimulationConsumer, content: dict) -> None:
     entry = consumer.entry
     runtime = entry.runtime
     async with entry.lock:
-        # one trip to the worker pool per step: the operation and the snapshot after it
-        records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
+        # one trip to the worker pool per step: the operation and the delta frame after it
+        frames = await sessions.execute(runtime, runtime.apply_and_frames, op)
         await consumer.save()  # durable before its frames are sent
-        frames = await consumer.state_frames(records, content.get("id"), snapshot, running=consumer.runs.running)
+        frames = await consumer.state_frames(content.get("id"), frames, running=consumer.runs.running)
     await consumer.frames(frames)
 
 
@@ -54,10 +53,10 @@ async def on_eval(consumer: SimulationConsumer, content: dict) -> None:
     await consumer.runs.stop()
     op = protocol.ACTIONS["eval"].op(content)
     async with consumer.entry.lock:
-        records, snapshot = await sessions.execute(runtime, runtime.apply_and_snapshot, op)
+        frames = await sessions.execute(runtime, runtime.apply_and_frames, op)
         result = dict(runtime.last_eval)
         await consumer.save()
-        frames = await consumer.state_frames(records, reply_to, snapshot, running=False)
+        frames = await consumer.state_frames(reply_to, frames, running=False)
     await consumer.send_json({**frame, **result, "reply_to": reply_to})
     await consumer.frames(frames)
 
@@ -66,7 +65,7 @@ async def on_set_watches(consumer: SimulationConsumer, content: dict) -> None:
     watches = list(content["watches"])
     async with consumer.entry.lock:
         consumer.entry.runtime.watches = watches
-        frames = await consumer.state_frames([], content.get("id"), running=consumer.runs.running)
+        frames = await consumer.state_frames(content.get("id"), running=consumer.runs.running)
     await consumer.store.store_fields(watches=watches)
     await consumer.frames([{"type": "watches", "watches": watches, "reply_to": content.get("id")}, *frames])
 
@@ -81,7 +80,7 @@ async def on_run(consumer: SimulationConsumer, content: dict) -> None:
 async def on_pause(consumer: SimulationConsumer, content: dict) -> None:
     stopped = await consumer.runs.stop()
     async with consumer.entry.lock:
-        frames = await consumer.state_frames([], content.get("id"), running=False)
+        frames = await consumer.state_frames(content.get("id"), running=False)
     await consumer.frames([{"type": "paused", "reason": "pause" if stopped else "not running"}, *frames])
 
 

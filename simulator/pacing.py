@@ -80,10 +80,15 @@ class RunLoop:
             await asyncio.sleep(bucket.wait())
         entry = consumer.entry
         runtime = entry.runtime
+
+        def chunk() -> tuple[list[dict], str, list[dict]]:
+            _records, reason, hits = runtime.run_chunk(RUN_CHUNK, paced, to)
+            return runtime.frames(), reason, hits
+
         async with entry.lock:
-            records, reason, hits = await sessions.execute(runtime, runtime.run_chunk, RUN_CHUNK, paced, to)
+            frames, reason, hits = await sessions.execute(runtime, chunk)
             await consumer.save()  # the chunk's operations, in one write, before its frames
-            frames = await consumer.state_frames(records, running=True)
+            frames = await consumer.state_frames(frames=frames, running=True)
         await consumer.frames(frames)
         return reason, hits
 
@@ -113,9 +118,9 @@ class RunLoop:
                 await asyncio.sleep(max(0.0, wait))
                 op = {"op": "step", "unit": "macro"}
             async with entry.lock:
-                records, hits = await sessions.execute(runtime, runtime.apply_and_hits, op, to)
+                frames, hits = await sessions.execute(runtime, runtime.apply_and_hits, op, to)
                 await consumer.save()
-                frames = await consumer.state_frames(records, running=True)
+                frames = await consumer.state_frames(frames=frames, running=True)
             await consumer.frames(frames)
             if hits:
                 return "breakpoint", hits

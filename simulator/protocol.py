@@ -229,8 +229,8 @@ _ACTIONS = [
     ),
     Action(
         "pause",
-        'stops a run (`paused` with `reason: "pause"`), saves the inputs log, then sends a snapshot '
-        "(once answered, any process can resume the simulation)",
+        'stops a run (`paused` with `reason: "pause"`), saves the inputs log, then sends the state (a `delta`; '
+        "once answered, any process can resume the simulation)",
     ),
     Action(
         "inject",
@@ -361,7 +361,7 @@ _ACTIONS = [
         {"shared": {"type": "boolean", "description": "bool", "x-message": "share needs shared: true or false"}},
         required=("shared",),
     ),
-    Action("snapshot", "the current snapshot (also allowed to watchers)", watchers=True),
+    Action("snapshot", "the whole state now, to this socket (also allowed to watchers)", watchers=True),
     Action(
         "eval",
         "the console: evaluates an ECMAScript expression (or runs statements) in the session's datamodel "
@@ -393,7 +393,7 @@ _ACTIONS = [
     ),
     Action(
         "set_watches",
-        "the watch expressions, re-evaluated on a copy of the variables for every snapshot (`watches`: "
+        "the watch expressions, re-evaluated on a copy of the variables for every state frame (`watches`: "
         "`[{expression, value | error}]`); kept with the simulation",
         {
             "watches": {

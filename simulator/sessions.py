@@ -13,7 +13,8 @@ Public API
     One live simulation (a ``simulator.runners.driver.OrsRun``; `limits` default to the
     settings'). ``apply(op)`` runs one validated operation and returns the new trace records;
     ``run_chunk(...)`` runs macrosteps for a ``run``; ``replay(inputs, upto=None)``,
-    ``rewind(seq)``, ``restart()``; ``snapshot()`` is the JSON state shown by the page;
+    ``rewind(seq)``, ``restart()``; ``snapshot()`` is the JSON state shown by the page and
+    ``frames()`` what changed since (``simulator.frames``: snapshot and delta frames);
     ``breakpoints`` (``Breakpoints``). Not thread-safe by itself: callers hold
     ``runtime.lock`` (``execute`` does).
 ``execute(runtime, fn, *args, user=None)``
@@ -57,6 +58,7 @@ from django.conf import settings
 
 from simulator import debugger, memory
 from simulator.breakpoints import Breakpoints, before_request
+from simulator.frames import StatePublisher
 from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
 from simulator.ors.platform import OrsPlatform
 from simulator.protocol import OpError
@@ -139,6 +141,8 @@ class SimulationRuntime:
         self.pass_request_at: int | None = None
         #: the end (time.monotonic()) of the running run chunk's budget, which its operations share
         self._chunk_deadline: float | None = None
+        #: the state its clients were sent: snapshot and delta frames (simulator.frames)
+        self.publisher = StatePublisher()
         self._build()
 
     # ---- construction / replay --------------------------------------------------------------
@@ -174,9 +178,11 @@ class SimulationRuntime:
         #: the limit the last operation reached (its `limit` field in the log), None if none
         self.last_limit: dict | None = None
         # The datamodel as the trace's `datamodel` diffs describe it: exact right after macrosteps,
-        # which saves the page a second full datamodel read per step (see snapshot()).
+        # which saves the page a second full datamodel read per step (see datamodel_values()).
         self._datamodel: dict[str, Any] = {}
         self._datamodel_exact = False
+        #: the event of the last macrostep that had one (the snapshot's `system._event`)
+        self.last_event: dict | None = None
         self.run.group.listeners.append(self._collect)
         self.run.start()
         # Events due now (the start events) are shown in the queue at once, not after a first step.
@@ -194,6 +200,8 @@ class SimulationRuntime:
                 self._datamodel.pop(name, None)
         elif record["type"] == "macrostep":
             self._macrosteps += 1
+            if record.get("event"):
+                self.last_event = record["event"]
         self._records.append(record)
 
     @property
@@ -349,10 +357,10 @@ class SimulationRuntime:
             self.idle = op["op"] == "step"
         return self.records[start:]
 
-    def apply_and_snapshot(self, op: dict) -> tuple[list[dict], dict]:
-        """`apply(op)` then `snapshot()` (one call for the worker pool)."""
-        records = self.apply(op)
-        return records, self.snapshot()
+    def apply_and_frames(self, op: dict) -> list[dict]:
+        """`apply(op)` then `frames()` (one call for the worker pool)."""
+        self.apply(op)
+        return self.frames()
 
     def _bounded(self, op: dict) -> tuple[bool, dict | None]:
         """`_apply(op)` within its bounds: (changed, the limit it reached or None).
@@ -470,7 +478,7 @@ class SimulationRuntime:
 
     # ---- debugger -------------------------------------------------------------------------------
 
-    def _js_limits(self) -> tuple[int, float]:
+    def js_limits(self) -> tuple[int, float]:
         """(memory, time) limits of the strategy's scripts, which the debugger's evaluations get too."""
         return self.limits.js_memory, self.limits.js_time
 
@@ -501,10 +509,10 @@ class SimulationRuntime:
 
     def evaluate_on_copy(self, expression: str) -> dict[str, Any]:
         """A console evaluation that cannot change anything (watchers): on a copy of the variables."""
-        return debugger.evaluate_on_copy(self.datamodel_values(), expression, *self._js_limits())
+        return debugger.evaluate_on_copy(self.datamodel_values(), expression, *self.js_limits())
 
     def _condition(self, expression: str) -> tuple[bool, str | None]:
-        return debugger.condition_holds(self.datamodel_values(), expression, *self._js_limits())
+        return debugger.condition_holds(self.datamodel_values(), expression, *self.js_limits())
 
     # ---- run ----------------------------------------------------------------------------------
 
@@ -549,11 +557,10 @@ class SimulationRuntime:
         return self.records[start:], ("finished" if self.finished else "more"), []
 
     def apply_and_hits(self, op: dict, to: str | None = None) -> tuple[list[dict], list[dict]]:
-        """One operation of a run (see `_run_op`), its new records and the breakpoints it hit (one
-        call for the worker pool)."""
-        start = len(self.records)
+        """One operation of a run (see `_run_op`), the frames it makes and the breakpoints it hit
+        (one call for the worker pool)."""
         hits = self._run_op(op, to)
-        return self.records[start:], hits
+        return self.frames(), hits
 
     def _run_op(self, op: dict, to: str | None) -> list[dict]:
         """`apply(op)` for a run; the breakpoints it hit.
@@ -588,30 +595,17 @@ class SimulationRuntime:
     # ---- state ----------------------------------------------------------------------------------
 
     def snapshot(self) -> dict:
-        """What the page shows: the driver's snapshot plus the inputs log, breakpoints and recipe."""
-        session = self.session
-        if not self._datamodel_exact and session.datamodel is not None:
-            self._datamodel = jsonable(session.datamodel.snapshot())
-            self._datamodel_exact = True
-        last_event = next(
-            (r.get("event") for r in reversed(self.records) if r["type"] == "macrostep" and r.get("event")), None
-        )
-        return {
-            "type": "snapshot",
-            "seq": self.seq,
-            "step": len(self.inputs),
-            "start_seq": self.start_seq,
-            **self.run.snapshot(self._datamodel),
-            "system": {"_sessionid": session.sessionid, "_name": session.model.name, "_event": last_event},
-            "idle": self.idle,
-            "breakpoints": self.breakpoints.to_json(),
-            "watches": debugger.watch_values(self._datamodel, self.watches, *self._js_limits()),
-            "fakes": self.fakes,
-            "seed": self.seed,
-            "inputs": len(self.inputs),
-            "limit": self.limit_reached,
-            "op_seqs": [op["seq"] for op in (self.inputs if self.timeline is None else self.timeline)],
-        }
+        """What the page shows, whole: a `snapshot` frame (simulator.frames)."""
+        return self.publisher.snapshot(self)
+
+    def frames(self) -> list[dict]:
+        """What changed since the last frames: a `delta` frame (or `reset` and `snapshot` after a
+        rebuild). Every change of the state is followed by this call, under the lock."""
+        return self.publisher.frames(self)
+
+    def reset_frames(self) -> list[dict]:
+        """`reset` (the whole trace) and `snapshot`: what a client starts from."""
+        return self.publisher.reset(self)
 
 
 # -- worker pool ----------------------------------------------------------------------------------

@@ -1031,12 +1031,25 @@
       return out;
     }
 
+    _markStates(ids) {
+      return ids.filter((id) => this.idx.states.has(id)).map((id) => this.stateEls.get(this._effective(id)));
+    }
+
+    _markActive() {
+      this._setClass("dg-active", this._markStates(this.marks.active));
+    }
+
+    _markVisited() {
+      const edges = this.marks.visitedTransitions.flatMap((id) => this.edgeEls.get(id) || []);
+      this._setClass("dg-visited", this._markStates(this.marks.visitedStates).concat(edges));
+    }
+
     _applyMarks() {
       const m = this.marks;
-      const stateEls = (ids) => ids.filter((id) => this.idx.states.has(id)).map((id) => this.stateEls.get(this._effective(id)));
+      const stateEls = (ids) => this._markStates(ids);
       const edgeEls = (ids) => ids.flatMap((id) => this.edgeEls.get(id) || []);
-      this._setClass("dg-active", stateEls(m.active));
-      this._setClass("dg-visited", stateEls(m.visitedStates).concat(edgeEls(m.visitedTransitions)));
+      this._markActive();
+      this._markVisited();
       this._setClass("dg-breakpoint", stateEls(m.breakpoints));
       this._setClass("dg-found", (m.found ? stateEls([m.found]) : []).concat(m.foundTransition ? edgeEls([m.foundTransition]) : []));
       const heat = m.heat || { states: {}, transitions: {} };
@@ -1058,14 +1071,14 @@
     /** Marks the active configuration (state ids). */
     highlight(activeIds) {
       this.marks.active = Array.from(activeIds || []);
-      this._applyMarks();
+      this._markActive(); // a class toggle on the drawn SVG: a simulation step costs no redraw
     }
 
     /** Tints visited states and transitions (coverage); transitions as ids or trace objects. */
     tint(stateIds, transitions) {
       this.marks.visitedStates = Array.from(stateIds || []);
       this.marks.visitedTransitions = this.transitionIds(Array.from(transitions || []));
-      this._applyMarks();
+      this._markVisited();
     }
 
     /** Marks states carrying a breakpoint. */

@@ -5,13 +5,22 @@
  * extension requests with one-click answers; inject panel; breakpoints; fakes editor;
  * inspector; filterable trace log with links to the source lines.
  *
+ * State frames (docs/simulation-protocol.md, "State frames"): a `snapshot` gives the whole state
+ * and is drawn whole; each `delta` after it carries what one step changed and is applied
+ * incrementally: trace rows appended (the DOM keeps a window of the latest TRACE_WINDOW matching
+ * records, earlier ones on demand), datamodel rows replaced one by one, the diagram's classes
+ * toggled. A delta that does not follow the state held asks for a snapshot (resync).
+ *
  * Configuration comes from the json_script #simulation-config (the server builds every URL).
  * Readiness flags for tests, on document.body.dataset:
  *   simReady "1" after the first snapshot and the diagram; simConnected "1"/"0";
  *   simSeq (last trace record), simSteps (inputs logged), simStatus, simTime, simPending
  *   ("module:action,..."), simRunning "1"/"0", simBusy "1" from a click until its answer,
  *   simError (last error message), simOutcome (JSON), simReplies (count of answered messages),
- *   simReconnects (connections opened again after a loss), simSelected (a replay's selected record).
+ *   simReconnects (connections opened again after a loss), simSelected (a replay's selected record),
+ *   simFrames (state frames applied), simResyncs (snapshots asked because a delta did not apply).
+ * Performance marks: "sim-send" when an action is sent, "sim-applied" when a state frame is drawn,
+ * "sim-ready" when the page first shows the simulation (bench/browser.py reads them).
  */
 (function () {
   "use strict";
@@ -23,8 +32,14 @@
   let ws = null;
   let view = null;
   let graph = null;
-  let snapshot = null;
+  let snapshot = null; // the state held: the last snapshot with every delta since applied
   let previousDatamodel = null;
+  let frames = 0;
+  let resyncs = 0;
+  const TRACE_WINDOW = 300; // trace rows kept in the DOM (the latest matching records)
+  let traceShown = TRACE_WINDOW;
+  const varRows = new Map(); // datamodel variable -> its row
+  let changedRows = [];
   let records = [];
   let nextId = 1;
   let reconnectDelay = 500;
@@ -125,6 +140,7 @@
     showMessage("");
     message.id = nextId++;
     body.dataset.simBusy = "1";
+    performance.mark("sim-send");
     ws.send(JSON.stringify(message));
   }
 
@@ -189,11 +205,21 @@
         renderTrace(true);
         if (replay) positionReplay();
         break;
-      case "trace":
-        addRecords(frame.records);
-        break;
       case "snapshot":
         renderSnapshot(frame);
+        applied();
+        answered(frame);
+        break;
+      case "delta":
+        if (!snapshot || frame.base !== snapshot.key) {
+          if (!snapshot || frame.key !== snapshot.key) resync();
+          answered(frame);
+          break;
+        }
+        applyDelta(frame);
+        if (frame.records) addRecords(frame.records);
+        renderDelta(frame);
+        applied();
         answered(frame);
         break;
       case "running":
@@ -254,6 +280,55 @@
     }
   }
 
+  /** The page shows the simulation (state and diagram): simReady, and the "sim-ready" mark once. */
+  function ready() {
+    if (body.dataset.simReady !== "1") performance.mark("sim-ready");
+    body.dataset.simReady = "1";
+  }
+
+  function applied() {
+    frames += 1;
+    body.dataset.simFrames = String(frames);
+    performance.mark("sim-applied");
+  }
+
+  /** A delta that does not follow the state held: ask for the whole state (watchers may too). */
+  function resync() {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    resyncs += 1;
+    body.dataset.simResyncs = String(resyncs);
+    ws.send(JSON.stringify({ action: "snapshot", id: "resync-" + resyncs }));
+  }
+
+  /** Brings `snapshot` to the state a delta describes (simulator/frames.py apply_delta). */
+  function applyDelta(d) {
+    const s = snapshot;
+    for (const [name, value] of Object.entries(d)) {
+      if (name === "type" || name === "base" || name === "records" || name === "reply_to") continue;
+      if (name === "datamodel") {
+        for (const gone of value.removed) delete s.datamodel[gone];
+        Object.assign(s.datamodel, value.changed);
+      } else if (name === "internal_queue" || name === "external_queue") {
+        s[name].splice(0, value.drop);
+        for (const e of value.add) s[name].push(e);
+      } else if (name === "timers") {
+        const removed = new Set(value.removed);
+        s.timers = s.timers.filter((t) => !removed.has(t.id)).concat(value.added);
+        s.timers.sort((a, b) => a.due - b.due || a.id - b.id);
+      } else if (name === "op_seqs") {
+        for (const seq of value) s.op_seqs.push(seq);
+      } else if (name === "requests") {
+        const index = new Map(s.requests.map((r, i) => [r.id, i]));
+        for (const r of value) {
+          if (index.has(r.id)) s.requests[index.get(r.id)] = r;
+          else s.requests.push(r);
+        }
+      } else {
+        s[name] = value;
+      }
+    }
+  }
+
   /* ---------- trace ---------- */
 
   function rebuildVisited() {
@@ -273,16 +348,24 @@
     const box = $("sim-trace");
     const atBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 30;
     let last = null;
+    const fragment = document.createDocumentFragment();
+    const filter = traceFilter();
     for (const r of list) {
       records.push(r);
       noteVisit(r);
       if ((r.type === "macrostep" || r.type === "microstep") && r.transitions && r.transitions.length) {
         last = r.transitions[r.transitions.length - 1].id;
       }
-      appendTraceItem(r);
+      noteType(r);
+      if (matches(r, filter)) {
+        fragment.appendChild(traceItem(r));
+        matching += 1;
+      }
       if (r.type === "limit") showMessage(r.message, true); // a bound of the simulation was reached
     }
-    $("sim-trace-count").textContent = records.length + " records";
+    box.appendChild(fragment);
+    while (box.childElementCount > traceShown) box.firstElementChild.remove(); // the window slides
+    showTraceCount();
     if (atBottom) box.scrollTop = box.scrollHeight; // follow the log unless the user scrolled up
     if (view) {
       view.tint(visitedStates, visitedTransitions);
@@ -360,11 +443,40 @@
     return null;
   }
 
-  function appendTraceItem(r) {
+  function noteType(r) {
     if (!recordTypes.has(r.type)) {
       recordTypes.add(r.type);
       $("sim-trace-type").appendChild(el("option", { value: r.type }, r.type));
     }
+  }
+
+  let matching = 0; // records that pass the filter (those beyond the window are not in the DOM)
+
+  function traceFilter() {
+    return { type: $("sim-trace-type").value, text: $("sim-trace-filter").value.trim().toLowerCase() };
+  }
+
+  /** The text a row shows (what the text filter searches). */
+  function recordText(r) {
+    const src = recordSource(r);
+    return "#" + r.seq + " " + Number(r.time || 0).toFixed(3) + "s " + r.type + " " + summary(r) + (src ? " " + src.file + ":" + (src.line || "") : "");
+  }
+
+  function matches(r, filter) {
+    if (filter.type && r.type !== filter.type) return false;
+    return !filter.text || recordText(r).toLowerCase().includes(filter.text);
+  }
+
+  function showTraceCount() {
+    const box = $("sim-trace");
+    const hidden = matching - box.childElementCount;
+    $("sim-trace-count").textContent = records.length + " records" + (hidden > 0 ? " (" + hidden + " earlier not shown)" : "");
+    const earlier = $("sim-trace-earlier");
+    earlier.hidden = hidden <= 0;
+    earlier.textContent = "Show " + Math.min(hidden, TRACE_WINDOW) + " earlier records";
+  }
+
+  function traceItem(r) {
     const li = el("li", { className: "sim-record sim-record-" + r.type, "data-seq": r.seq, "data-type": r.type });
     const seq = el("button", { type: "button", className: "sim-seq", title: "Rewind to this record" }, "#" + r.seq);
     seq.addEventListener("click", () => {
@@ -379,11 +491,9 @@
     if (src) {
       li.appendChild(el("a", { href: sourceHref(src.file, src.line), className: "sim-src" }, src.file + (src.line ? ":" + src.line : "")));
     }
-    applyFilter(li);
-    $("sim-trace").appendChild(li);
+    return li;
   }
 
-  /** Rebuilds the trace list; `follow` keeps the latest record in view (not record #1). */
   /** A replay's first reset rewinds to the record to open at; later ones select it in the trace. */
   function positionReplay() {
     if (!replayPositioned && replayRecord) {
@@ -404,22 +514,32 @@
     body.dataset.simSelected = seq === null ? "" : String(seq);
   }
 
+  /**
+   * Rebuilds the trace list: the latest `traceShown` records that pass the filter (a long trace
+   * keeps a window in the DOM); `follow` keeps the latest record in view (not record #1).
+   */
   function renderTrace(follow) {
     const box = $("sim-trace");
+    const filter = traceFilter();
+    const shown = [];
+    for (const r of records) noteType(r);
+    matching = 0;
+    for (let i = records.length - 1; i >= 0; i--) {
+      if (!matches(records[i], filter)) continue;
+      matching += 1;
+      if (shown.length < traceShown) shown.push(records[i]);
+    }
+    const fragment = document.createDocumentFragment();
+    for (let i = shown.length - 1; i >= 0; i--) fragment.appendChild(traceItem(shown[i]));
     box.textContent = "";
-    for (const r of records) appendTraceItem(r);
-    $("sim-trace-count").textContent = records.length + " records";
+    box.appendChild(fragment);
+    showTraceCount();
     if (follow) box.scrollTop = box.scrollHeight;
   }
 
-  function applyFilter(li) {
-    const type = $("sim-trace-type").value;
-    const text = $("sim-trace-filter").value.trim().toLowerCase();
-    li.hidden = (type && li.dataset.type !== type) || (text && !li.textContent.toLowerCase().includes(text));
-  }
-
   function refilter() {
-    for (const li of $("sim-trace").children) applyFilter(li);
+    traceShown = TRACE_WINDOW;
+    renderTrace(true);
   }
 
   /* ---------- snapshot ---------- */
@@ -448,29 +568,60 @@
     return left + "waiting for an event (inject one)";
   }
 
+  /** A `snapshot` frame: the whole state, drawn whole. */
   function renderSnapshot(s) {
     snapshot = s;
-    if (s.running !== undefined) body.dataset.simRunning = s.running ? "1" : "0";
-    $("sim-status").textContent = describeStatus(s, body.dataset.simRunning === "1");
-    $("sim-outcome").textContent = s.outcome ? s.outcome.status + (s.outcome.target ? " → " + s.outcome.target : "") : "";
-    $("sim-clock").textContent = Number(s.time).toFixed(3) + (s.next_timer !== null && s.next_timer !== undefined ? " (next timer " + Number(s.next_timer).toFixed(3) + ")" : "");
     if (view) view.highlight(s.configuration);
     renderPending(s.pending || []);
     renderDatamodel(s.datamodel || {});
     renderWatches(s.watches || []);
     $("sim-system").textContent = pretty(s.system);
     $("sim-interactions").textContent = pretty(s.interactions);
-    $("sim-queues").textContent = pretty({ internal: s.internal_queue, external: s.external_queue, timers: s.timers });
-    const slider = $("sim-rewind");
-    slider.max = String(s.op_seqs.length);
-    slider.value = String(replay ? s.step : s.op_seqs.length);
-    $("sim-rewind-label").textContent = "step " + (replay ? s.step + " of " + s.op_seqs.length : s.op_seqs.length);
+    renderQueues(s);
     if (document.activeElement !== $("sim-fakes")) $("sim-fakes").value = pretty(s.fakes || {});
     if (s.breakpoints) {
       breakpoints = s.breakpoints;
       showBreakpoints();
     }
+    renderCommon(s);
+  }
+
+  /** A `delta` frame (already applied to `snapshot`): redraws only what it changed. */
+  function renderDelta(d) {
+    const s = snapshot;
+    if ("configuration" in d && view) view.highlight(s.configuration);
+    if ("pending" in d) renderPending(s.pending);
+    if ("datamodel" in d) updateDatamodel(d.datamodel);
+    else unmarkChanged();
+    if ("watches" in d) renderWatches(s.watches);
+    if ("system" in d) $("sim-system").textContent = pretty(s.system);
+    if ("interactions" in d) $("sim-interactions").textContent = pretty(s.interactions);
+    if ("internal_queue" in d || "external_queue" in d || "timers" in d) renderQueues(s);
+    if ("fakes" in d && document.activeElement !== $("sim-fakes")) $("sim-fakes").value = pretty(s.fakes || {});
+    if ("breakpoints" in d) {
+      breakpoints = s.breakpoints;
+      showBreakpoints();
+    }
+    renderCommon(s);
+  }
+
+  const QUEUE_SHOWN = 50; // events shown per queue (a flood of injected events stays cheap to draw)
+
+  function renderQueues(s) {
+    const head = (list) => (list.length > QUEUE_SHOWN ? list.slice(0, QUEUE_SHOWN).concat(["… " + (list.length - QUEUE_SHOWN) + " more"]) : list);
+    $("sim-queues").textContent = pretty({ internal: head(s.internal_queue), external: head(s.external_queue), timers: head(s.timers) });
+  }
+
+  /** What every state frame updates: status line, clock, rewind slider and the readiness flags. */
+  function renderCommon(s) {
     if (s.running !== undefined) body.dataset.simRunning = s.running ? "1" : "0";
+    $("sim-status").textContent = describeStatus(s, body.dataset.simRunning === "1");
+    $("sim-outcome").textContent = s.outcome ? s.outcome.status + (s.outcome.target ? " → " + s.outcome.target : "") : "";
+    $("sim-clock").textContent = Number(s.time).toFixed(3) + (s.next_timer !== null && s.next_timer !== undefined ? " (next timer " + Number(s.next_timer).toFixed(3) + ")" : "");
+    const slider = $("sim-rewind");
+    slider.max = String(s.op_seqs.length);
+    slider.value = String(replay ? s.step : s.op_seqs.length);
+    $("sim-rewind-label").textContent = "step " + (replay ? s.step + " of " + s.op_seqs.length : s.op_seqs.length);
     body.dataset.simSeq = String(s.seq);
     body.dataset.simSteps = String(s.op_seqs.length);
     body.dataset.simStatus = s.status;
@@ -479,26 +630,71 @@
     body.dataset.simPending = (s.pending || []).map((r) => r.module + ":" + r.action).join(",");
     body.dataset.simOutcome = JSON.stringify(s.outcome || {});
     body.dataset.simConfiguration = (s.configuration || []).join(" ");
-    if (view) body.dataset.simReady = "1";
+    if (view) ready();
   }
 
+  function varRow(name, value, changed) {
+    const text = JSON.stringify(value);
+    const row = el("details", { className: "sim-var" + (changed ? " sim-changed" : ""), "data-name": name });
+    row.appendChild(el("summary", {}, name + " = " + (text && text.length > 80 ? text.slice(0, 79) + "…" : text)));
+    row.appendChild(el("pre", {}, pretty(value)));
+    if (!readonly) row.appendChild(editor(name, value));
+    return row;
+  }
+
+  /** The whole datamodel (a snapshot); rows whose value differs from the last one are marked. */
   function renderDatamodel(dm) {
     const box = $("sim-datamodel");
     box.textContent = "";
+    varRows.clear();
+    changedRows = [];
     const previous = previousDatamodel || {};
     for (const name of Object.keys(dm).sort()) {
-      const text = JSON.stringify(dm[name]);
-      const changed = previousDatamodel !== null && JSON.stringify(previous[name]) !== text;
-      const row = el("details", { className: "sim-var" + (changed ? " sim-changed" : ""), "data-name": name });
-      row.appendChild(el("summary", {}, name + " = " + (text && text.length > 80 ? text.slice(0, 79) + "…" : text)));
-      row.appendChild(el("pre", {}, pretty(dm[name])));
-      if (!readonly) row.appendChild(editor(name, dm[name]));
+      const changed = previousDatamodel !== null && JSON.stringify(previous[name]) !== JSON.stringify(dm[name]);
+      const row = varRow(name, dm[name], changed);
+      if (changed) changedRows.push(row);
+      varRows.set(name, row);
       box.appendChild(row);
     }
-    previousDatamodel = dm;
+    previousDatamodel = Object.assign({}, dm);
     const names = $("sim-var-names");
     names.textContent = "";
     for (const name of Object.keys(dm).sort()) names.appendChild(el("option", { value: name }));
+  }
+
+  function unmarkChanged() {
+    for (const row of changedRows) row.classList.remove("sim-changed");
+    changedRows = [];
+  }
+
+  /** A delta's {changed, removed}: only those rows are replaced, inserted or dropped. */
+  function updateDatamodel(diff) {
+    unmarkChanged();
+    const box = $("sim-datamodel");
+    for (const name of diff.removed) {
+      const row = varRows.get(name);
+      if (row) row.remove();
+      varRows.delete(name);
+      delete previousDatamodel[name];
+      const option = $("sim-var-names").querySelector('option[value="' + CSS.escape(name) + '"]');
+      if (option) option.remove();
+    }
+    const names = Array.from(varRows.keys()).sort();
+    for (const [name, value] of Object.entries(diff.changed)) {
+      const row = varRow(name, value, true);
+      changedRows.push(row);
+      const old = varRows.get(name);
+      if (old) {
+        if (old.open) row.open = true; // keep an opened variable open
+        old.replaceWith(row);
+      } else {
+        const after = names.find((n) => n > name); // rows stay sorted by name
+        box.insertBefore(row, after ? varRows.get(after) : null);
+        $("sim-var-names").appendChild(el("option", { value: name }));
+      }
+      varRows.set(name, row);
+      if (previousDatamodel) previousDatamodel[name] = value;
+    }
   }
 
   /** Edit a variable's value: JSON checked here, then a `set_variable` operation. */
@@ -867,6 +1063,10 @@
       });
     }
     $("sim-trace-type").addEventListener("change", refilter);
+    $("sim-trace-earlier").addEventListener("click", () => {
+      traceShown += TRACE_WINDOW;
+      renderTrace(false);
+    });
     $("sim-trace-filter").addEventListener("input", refilter);
   }
 
@@ -893,19 +1093,20 @@
       view.tint(visitedStates, visitedTransitions);
       if (snapshot) {
         view.highlight(snapshot.configuration);
-        body.dataset.simReady = "1";
+        ready();
       }
       showBreakpoints();
     } catch (err) {
       $("sim-diagram").textContent = "The diagram cannot be drawn: " + err.message;
       body.dataset.diagramError = err.message;
       view = null;
-      if (snapshot) body.dataset.simReady = "1";
+      if (snapshot) ready();
     }
   }
 
-  // For the browser console and tests: the live socket (closing it exercises the reconnect).
-  window.simulationPage = { socket: () => ws, records: () => records };
+  // For the browser console and tests: the live socket (closing it exercises the reconnect) and
+  // the state held (rebuilt from snapshot and delta frames).
+  window.simulationPage = { socket: () => ws, records: () => records, state: () => snapshot };
 
   wire();
   connect();

@@ -81,7 +81,7 @@ async def test_bob_is_served_while_alice_runs_five_slow_simulations(sim_world, s
 
     # Bob waited for at most the one Alice job that held a worker, not for her queue.
     assert order.index("bob") <= 1, order
-    assert bobs["type"] == "snapshot" and bobs["seq"] > quick.records[0]["seq"]
+    assert bobs["type"] == "delta" and bobs["seq"] > quick.records[0]["seq"]
     assert all(frame["final_state"] == "stopped" for frame in alices)  # each hit the time limit
     for client in (*slow, quick):
         await client.close()

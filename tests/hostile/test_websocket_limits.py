@@ -70,7 +70,7 @@ async def test_a_binary_frame_is_answered_with_an_error_and_the_socket_carries_o
     answer = await client.until("error")
 
     assert "binary" in answer["message"]
-    assert (await client.step())["type"] == "snapshot"
+    assert (await client.step())["type"] == "delta"
     await client.close()
 
 
@@ -111,7 +111,7 @@ async def test_a_flood_of_steps_is_refused_beyond_the_users_rate_and_nothing_is_
     answers = [await client.until_reply(n) for n in range(40)]
     refilled = math.ceil(5 * (time.monotonic() - started))  # a loaded machine answers slower
 
-    applied = [a for a in answers if a["type"] == "snapshot"]
+    applied = [a for a in answers if a["type"] == "delta"]
     refused = [a for a in answers if a["type"] == "error"]
     assert 9 <= len(applied) <= 9 + refilled + 1  # the burst (twice the rate) less `start`, and what refilled
     assert len(refused) == 40 - len(applied)
@@ -161,7 +161,7 @@ async def test_unsharing_closes_the_watchers_socket_at_once(sim_world):
     frame, code = await closed_with(watcher)
 
     assert code == 4403 and "withdrawn" in frame["message"]
-    assert (await owner.step())["type"] == "snapshot"
+    assert (await owner.step())["type"] == "delta"
     await owner.close()
 
 
@@ -172,7 +172,7 @@ async def test_removing_a_member_closes_their_watching_socket_at_once(sim_world)
     frame, code = await closed_with(watcher)
 
     assert code == 4404 and frame["fatal"] is True
-    assert (await owner.step())["type"] == "snapshot"  # the owner is still a member
+    assert (await owner.step())["type"] == "delta"  # the owner is still a member
     await owner.close()
 
 
@@ -221,7 +221,7 @@ async def test_the_inputs_log_has_a_size_cap_and_a_refused_operation_is_not_appl
     accepted = len(answers) - 1
     assert 30 <= accepted <= 37
     assert answers[-2]["fakes"]["interaction"]["udata"]["n"] == accepted - 1  # the refused one did not run
-    assert step["type"] == "snapshot"  # smaller operations still fit
+    assert step["type"] == "delta"  # smaller operations still fit
     assert len(row.inputs) == accepted + 1 and len(json.dumps(row.inputs)) <= 33 * 1024 * 1024
     assert restarted["type"] == "snapshot" and restarted["inputs"] == 0
     await client.close()

@@ -174,7 +174,7 @@ async def test_a_manual_submit_is_answered_with_a_chosen_agent_and_the_call_is_r
 
     assert request["attributes"]["route"] is True and request["line"]
     assert idle["idle"] is True and idle["seq"] == waiting["seq"]
-    assert answered["type"] == "snapshot" and answered["pending"] == []
+    assert answered["type"] == "delta" and answered["pending"] == []
     assert final["outcome"] == {"status": "routed", "target": "4242@SW2.DN", "via": "queue:submit"}
     assert final["final_state"] == "_composer_global_exit"
     await client.close()
@@ -299,8 +299,8 @@ async def test_rewind_goes_back_to_the_same_state_and_stepping_again_gives_the_s
     back = await client.request("rewind", seq=snapshots[4]["seq"])
     again = [await client.step() for _ in range(3)]
 
-    assert {k: v for k, v in back.items() if k not in ("reply_to", "running")} == {
-        k: v for k, v in snapshots[4].items() if k not in ("reply_to", "running")
+    assert {k: v for k, v in back.items() if k not in ("type", "reply_to", "running")} == {
+        k: v for k, v in snapshots[4].items() if k not in ("type", "reply_to", "running")
     }
     assert client.records == records[: len(client.records)]
     assert [s["configuration"] for s in again] == [s["configuration"] for s in snapshots[5:8]]
@@ -334,8 +334,8 @@ async def test_a_reconnect_resumes_the_simulation_by_replay(sim_world):
 
     assert connected
     assert again.records == records
-    assert {k: v for k, v in resumed.items() if k not in ("reply_to", "running")} == {
-        k: v for k, v in waiting.items() if k not in ("reply_to", "running")
+    assert {k: v for k, v in resumed.items() if k not in ("type", "reply_to", "running")} == {
+        k: v for k, v in waiting.items() if k not in ("type", "reply_to", "running")
     }
     await again.close()
 
@@ -384,7 +384,7 @@ async def test_text_that_is_not_json_gets_an_error_frame(sim_world):
     answer = await client.until("error")
 
     assert answer["message"].startswith("not JSON")
-    assert (await client.step())["type"] == "snapshot"
+    assert (await client.step())["type"] == "delta"
     await client.close()
 
 

@@ -69,7 +69,7 @@ async def test_a_failing_expression_answers_its_error_and_bad_input_an_error_fra
 
     assert thrown["error"] == "ReferenceError: nothing is not defined"
     assert missing["type"] == blank["type"] == "error" and "eval needs expression" in missing["message"]
-    assert (await client.step())["type"] == "snapshot"
+    assert (await client.step())["type"] == "delta"
     await client.close()
 
 
@@ -83,7 +83,7 @@ async def test_the_console_is_limited_like_a_strategy_script(sim_world):
     assert spin["error"].startswith("InternalError") and "time limit" in spin["error"]
     assert "at most 65,536 are shown" in huge["error"]
     assert too_long["type"] == "error"
-    assert (await client.step())["type"] == "snapshot"
+    assert (await client.step())["type"] == "delta"
     await client.close()
 
 

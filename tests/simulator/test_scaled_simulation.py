@@ -14,6 +14,7 @@ import pytest
 from channels.db import database_sync_to_async
 from websockets.asyncio.client import ClientConnection, connect
 
+from simulator.frames import ClientState
 from tests.servers import RunningServer
 from tests.test_scaled import two_servers  # noqa: F401  (fixture)
 
@@ -33,17 +34,28 @@ async def open_socket(server: RunningServer, world: SimWorld, user, path: str) -
     )
 
 
+#: the state each socket's client holds, rebuilt from its snapshot and delta frames
+STATES: dict[int, ClientState] = {}
+
+
 async def frame_of(ws: ClientConnection, type_: str, **fields) -> dict:
+    """The next frame of `type_` ("state": a snapshot or a delta, returned as the whole state
+    after it) whose fields equal `fields`."""
+    state = STATES.setdefault(id(ws), ClientState())
+    types = ("snapshot", "delta") if type_ == "state" else (type_,)
     async with asyncio_timeout(20):
         while True:
             frame = json.loads(await ws.recv())
-            if frame["type"] == type_ and all(frame.get(k) == v for k, v in fields.items()):
+            assert state.apply(frame), frame
+            if type_ == "state" and frame["type"] in types:
+                frame = {**state.snapshot(), "type": frame["type"], "reply_to": frame.get("reply_to")}
+            if frame["type"] in types and all(frame.get(k) == v for k, v in fields.items()):
                 return frame
 
 
 async def step(ws: ClientConnection, message_id: int) -> dict:
     await ws.send(json.dumps({"action": "step", "unit": "macrostep", "id": message_id}))
-    return await frame_of(ws, "snapshot", reply_to=message_id)
+    return await frame_of(ws, "state", reply_to=message_id)
 
 
 async def start(server: RunningServer, world: SimWorld) -> tuple[ClientConnection, int]:
@@ -64,7 +76,7 @@ async def test_a_teammate_on_one_process_watches_a_simulation_driven_through_the
     await frame_of(watcher, "snapshot")
 
     stepped = await step(owner, 1)
-    seen = await frame_of(watcher, "snapshot", seq=stepped["seq"])
+    seen = await frame_of(watcher, "state", seq=stepped["seq"])
 
     assert hello["readonly"] is True
     assert seen["configuration"] == stepped["configuration"]
@@ -77,7 +89,7 @@ async def leave_and_reopen(
 ) -> tuple[ClientConnection, dict, dict]:
     """Pause (answered once saved), close, and open the simulation on `server`: (socket, reset, snapshot)."""
     await owner.send(json.dumps({"action": "pause", "id": "pause"}))
-    await frame_of(owner, "snapshot", reply_to="pause")
+    await frame_of(owner, "state", reply_to="pause")
     await owner.close()
     again = await open_socket(server, world, world.owner, f"/ws/simulations/{simulation_id}/")
     reset = await frame_of(again, "reset")
@@ -104,10 +116,10 @@ async def test_console_and_edit_operations_replay_on_the_other_process(sim_world
     for n in range(12):
         await step(owner, n)
     await owner.send(json.dumps({"action": "set_variable", "name": "varCustLevel", "value": "vip", "id": "edit"}))
-    await frame_of(owner, "snapshot", reply_to="edit")
+    await frame_of(owner, "state", reply_to="edit")
     await owner.send(json.dumps({"action": "eval", "expression": "var fromConsole = 42", "id": "eval"}))
     await frame_of(owner, "eval", reply_to="eval")
-    last = await frame_of(owner, "snapshot", reply_to="eval")
+    last = await frame_of(owner, "state", reply_to="eval")
 
     again, reset, resumed = await leave_and_reopen(owner, second, sim_world, simulation_id)
 

@@ -1,0 +1,153 @@
+#!/usr/bin/env python
+"""Browser latency of the simulation page (Playwright + Debian chromium): not a test, prints figures.
+
+    .venv/bin/python bench/browser.py                 # 50 steps on a 100-state strategy
+    .venv/bin/python bench/browser.py --steps 80 --states 150
+
+Setup (outside the measurement): a fresh SQLite database in a temporary folder, one user, a
+generated strategy of `--states` states (ten compound states of ten; each state's onentry logs,
+assigns a variable and schedules the event that leads to the next state one virtual second later,
+so every macrostep moves the active configuration), one Daphne process (tests/servers.py).
+
+Figures (the page's own readiness flags and performance marks, static/simulator/simulation.js):
+- open: a new simulation page, navigation start -> the "sim-ready" mark (state and diagram shown);
+- step -> highlight: click "Macrostep", then the frame applied (body data-sim-frames increments)
+  and the next animation frame (the highlighted diagram is about to be painted); median, p90, max
+  over `--steps` clicks;
+- reopen: the same simulation with >= 200 trace records, loaded again (navigation -> "sim-ready").
+The diagram layout is cached per content hash in sessionStorage (static/orchweb/diagram.js), so the
+reopen is also the cached-layout figure. Goals (issue 12): < 50 ms step -> highlight, < 300 ms open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+
+#: in the page: click Macrostep, resolve with ms until the frame is applied and the next frame starts
+CLICK_TO_HIGHLIGHT = """
+() => new Promise((resolve) => {
+  const body = document.body;
+  const before = Number(body.dataset.simFrames || 0);
+  const observer = new MutationObserver(() => {
+    if (Number(body.dataset.simFrames || 0) > before) {
+      observer.disconnect();
+      requestAnimationFrame(() => resolve(performance.now() - t0));
+    }
+  });
+  observer.observe(body, { attributes: true, attributeFilter: ["data-sim-frames"] });
+  const t0 = performance.now();
+  document.querySelector("[data-step='macrostep']").click();
+})
+"""
+READY_MS = "() => performance.getEntriesByName('sim-ready')[0].startTime"
+
+
+def strategy(states: int) -> bytes:
+    """`states` atomic states in compound groups of ten, each moving to the next after 1 s."""
+    groups = []
+    for g in range(0, states, 10):
+        children = []
+        for i in range(g, min(g + 10, states)):
+            target = f"s{i + 1}" if i + 1 < states else "done"
+            children.append(
+                f'<state id="s{i}"><onentry><log label="at" expr="\'s{i}\'"/><assign location="count" '
+                f'expr="count + 1"/><send event="next" delay="1s"/></onentry>'
+                f'<transition event="next" target="{target}"/></state>'
+            )
+        groups.append(f'<state id="group{g // 10}">{"".join(children)}</state>')
+    return (
+        '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript" initial="s0">'
+        '<datamodel><data id="count" expr="0"/></datamodel>'
+        f'{"".join(groups)}<final id="done"/></scxml>'
+    ).encode()
+
+
+def prepare(database: Path, states: int) -> tuple[str, int]:
+    """Migrate; the user, the project version and its simulation. Returns (session cookie, simulation id)."""
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from designer import history
+    from designer.models import Membership, Project, Role, Team
+    from simulator.models import Simulation
+
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create(username="bench")
+    team = Team.objects.create(name="Bench")
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    project = Project.objects.create(team=team, name="Chain", created_by=user)
+    version = history.create_version(
+        project, {"chain.scxml": strategy(states)}, author=user, message="bench", parent=None, entry="chain.scxml"
+    )
+    simulation = Simulation.objects.create(owner=user, version=version)
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value, simulation.pk
+
+
+def open_page(context: object, url: str) -> tuple[object, float]:
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.simReady === '1'", timeout=60_000)
+    return page, page.evaluate(READY_MS)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--states", type=int, default=100)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from tests.servers import daphne_server
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cookie, simulation_id = prepare(Path(tmp) / "bench.sqlite3", args.states)
+        load = os.getloadavg()
+        print(f"{args.states} states, {args.steps} steps; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        env = {"DATABASE_URL": os.environ["DATABASE_URL"], "ORCHWEB_SIM_STEPS_PER_SECOND": "1000"}
+        with daphne_server("bench-browser", env) as server, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            context = browser.new_context(base_url=server.url)
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.url}])
+            url = f"/simulations/{simulation_id}/"
+            page, first_open = open_page(context, url)
+            latencies = []
+            for _ in range(args.steps):
+                latencies.append(page.evaluate(CLICK_TO_HIGHLIGHT))
+                page.wait_for_function("document.body.dataset.simBusy === '0'")
+            while len(page.evaluate("window.simulationPage.records()")) < 200:
+                page.evaluate(CLICK_TO_HIGHLIGHT)
+            records = len(page.evaluate("window.simulationPage.records()"))
+            page.close()
+            _, reopen = open_page(context, url)
+            browser.close()
+    latencies.sort()
+    print(f"open a simulation (first, layout computed): {first_open:.0f} ms")
+    print(
+        f"click Step -> diagram highlighted: median {statistics.median(latencies):.1f} ms, "
+        f"p90 {latencies[int(0.9 * len(latencies))]:.1f} ms, max {latencies[-1]:.1f} ms"
+    )
+    print(f"reopen with {records} records (layout from the cache): {reopen:.0f} ms")
+    load = os.getloadavg()
+    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

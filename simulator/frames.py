@@ -1,0 +1,346 @@
+"""State frames of a live simulation: a whole `snapshot` now and then, a `delta` per step.
+
+A client holds the simulation's state. A ``snapshot`` frame gives it whole (on connect, after a
+rewind/restart, and on demand); after that, every step, run chunk or setting sends one ``delta``
+frame carrying only what changed since the state named by its ``base`` (docs/simulation-protocol.md,
+"State frames"): the appended trace records, the datamodel's changed and removed variables, the
+events that left the head of a queue and those appended to it, timers added and removed, the
+extension requests that are new or changed, and the other fields only when they differ. So a
+frame's size and the work to build it follow what the step did, not the length of the history:
+3,000 injected events cost linear, not quadratic, bytes and work.
+
+Every published state has a ``key`` (``<runtime token>.<version>``); a delta applies to the state
+whose key is its ``base``. ``StatePublisher`` builds the frames of one runtime (the caller holds
+the runtime's lock); ``ClientState`` is the client side (tests, benches and any Python client:
+it rebuilds the state from the frames and says when it needs a snapshot again). ``encode`` is the
+one JSON encoding of a frame. Pure Python: no Django.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from simulator import debugger
+from simulator.ors.report import run_report
+from simulator.ors.requestbook import LIVE
+from simulator.scxml.trace import jsonable
+
+#: snapshot fields a delta carries whole, and only when they changed
+_PLAIN = (
+    "start_seq",
+    "final_state",
+    "configuration",
+    "system",
+    "interactions",
+    "outcome",
+    "breakpoints",
+    "watches",
+    "seed",
+    "pending",
+    "limit",
+)
+#: fields every delta carries (a handful of numbers: what a client shows after every step)
+_ALWAYS = ("seq", "step", "inputs", "status", "time", "next_timer", "idle")
+QUEUES = ("internal_queue", "external_queue")
+#: per-frame fields that are no part of the state (a client does not keep them)
+TRANSIENT = ("type", "key", "base", "records", "reply_to", "running")
+
+_serial = itertools.count(1)
+
+
+def encode(frame: Any) -> str:
+    """The JSON text of a frame, compact (orjson: frames are most of the server's work per step)."""
+    return orjson.dumps(frame, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+class StatePublisher:
+    """The state the clients of one runtime were last sent, and the frames that catch them up.
+
+    Not thread-safe: the runtime's lock is held by the caller (``SimulationRuntime`` methods).
+    """
+
+    def __init__(self) -> None:
+        # pid and a counter, never randomness: keys differ between runtimes and processes
+        self.token = f"{os.getpid():x}-{next(_serial)}"
+        self.version = 0
+        self._tracked = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.token}.{self.version}"
+
+    # ---- whole state ----------------------------------------------------------------------------
+
+    def snapshot(self, runtime: Any) -> dict[str, Any]:
+        """The whole state (a `snapshot` frame); what later deltas are relative to."""
+        changed = self._rebuilt(runtime) or bool(self._changes(runtime))
+        state = _full_state(runtime)
+        self._track(runtime, state)
+        if changed:
+            self.version += 1
+        return {"type": "snapshot", "key": self.key, **state}
+
+    def reset(self, runtime: Any) -> list[dict[str, Any]]:
+        """`reset` (the whole trace) and `snapshot`: a client starts over with these."""
+        snapshot = self.snapshot(runtime)
+        return [{"type": "reset", "key": snapshot["key"], "records": list(runtime.records)}, snapshot]
+
+    def frames(self, runtime: Any) -> list[dict[str, Any]]:
+        """What changed since the last frames: one `delta` (`reset` and `snapshot` when the runtime
+        was rebuilt: a rewind, a restart, a run paused before a request)."""
+        if self._rebuilt(runtime):
+            return self.reset(runtime)
+        base = self.key
+        delta = self._changes(runtime)
+        self.version += 1
+        return [{"type": "delta", "base": base, "key": self.key, **{n: self._values[n] for n in _ALWAYS}, **delta}]
+
+    # ---- tracking -------------------------------------------------------------------------------
+
+    def _rebuilt(self, runtime: Any) -> bool:
+        """Nothing tracked yet, or the runtime started over (its trace and session are new)."""
+        return not self._tracked or runtime.records is not self._records or runtime.session is not self._session
+
+    def _track(self, runtime: Any, state: dict[str, Any]) -> None:
+        session = runtime.session
+        self._tracked = True
+        self._records = runtime.records
+        self._sent_records = len(runtime.records)
+        self._session = session
+        self._values = {name: state[name] for name in (*_PLAIN, *_ALWAYS)}
+        self._fakes = runtime.fakes
+        self._datamodel = dict(state["datamodel"])
+        self._queues = {name: deque(getattr(session, name)) for name in QUEUES}
+        self._timers = {t["id"]: t["due"] for t in state["timers"]}
+        self._op_seqs = len(state["op_seqs"])
+        book = _book(runtime)
+        self._requests = len(book.requests) if book else 0
+        self._live = {r["id"]: r for r in state["requests"] if r["status"] in LIVE}
+
+    def _changes(self, runtime: Any) -> dict[str, Any]:
+        """The changes since the tracked state (tracked from now on)."""
+        out: dict[str, Any] = {}
+        records = runtime.records
+        if len(records) > self._sent_records:
+            out["records"] = records[self._sent_records :]
+            self._sent_records = len(records)
+        now = _small_fields(runtime)
+        for name in (*_ALWAYS, *_PLAIN):
+            if now[name] != self._values[name]:
+                out[name] = now[name]
+        self._values = now
+        if runtime.fakes is not self._fakes:
+            out["fakes"] = runtime.fakes
+            self._fakes = runtime.fakes
+        datamodel = _diff(self._datamodel, runtime.datamodel_values())
+        if datamodel:
+            out["datamodel"] = datamodel
+        for name in QUEUES:
+            change = _queue_change(self._queues[name], getattr(runtime.session, name))
+            if change:
+                out[name] = change
+        timers = {t.seq: t.due for t in runtime.run.group.clock.pending()}
+        if timers != self._timers:
+            out["timers"] = {
+                "removed": [i for i in self._timers if i not in timers],
+                "added": [{"due": due, "id": i} for i, due in timers.items() if i not in self._timers],
+            }
+            self._timers = timers
+        log = _op_log(runtime)
+        if len(log) > self._op_seqs:
+            out["op_seqs"] = [op["seq"] for op in log[self._op_seqs :]]
+            self._op_seqs = len(log)
+        requests = self._request_changes(runtime)
+        if requests:
+            out["requests"] = requests
+        return out
+
+    def _request_changes(self, runtime: Any) -> list[dict[str, Any]]:
+        """Requests made since the last frame and live ones that changed (finished ones never do)."""
+        book = _book(runtime)
+        if book is None:
+            return []
+        book.close_if_ended()
+        finished = runtime.session.status in ("final", "cancelled")
+        new = list(itertools.islice(book.requests.values(), self._requests, None))
+        self._requests = len(book.requests)
+        out = []
+        for request in [*(book.requests[i] for i in self._live), *new]:
+            record = _request_json(request, finished)
+            if self._live.get(record["id"]) == record:
+                continue
+            out.append(record)
+            if record["status"] in LIVE:
+                self._live[record["id"]] = record
+            else:
+                self._live.pop(record["id"], None)
+        return out
+
+
+def _op_log(runtime: Any) -> list[dict[str, Any]]:
+    """The operations the rewind slider walks: the inputs log, or a read-only replay's timeline."""
+    timeline = getattr(runtime, "timeline", None)
+    return runtime.inputs if timeline is None else timeline
+
+
+def _book(runtime: Any) -> Any:
+    platform = runtime.platform
+    return platform.book if platform is not None else None
+
+
+def _request_json(request: Any, finished: bool) -> dict[str, Any]:
+    record = jsonable(request.to_json())
+    if finished and record["status"] in LIVE:
+        record["status"] = "closed"
+    return record
+
+
+def _small_fields(runtime: Any) -> dict[str, Any]:
+    """The fields of the state that are small whatever the history (and cheap to build)."""
+    session = runtime.session
+    platform = runtime.platform
+    clock = runtime.run.group.clock
+    pending = jsonable([r.to_json() for r in platform.pending()]) if platform else []
+    return {
+        "seq": runtime.seq,
+        "step": len(runtime.inputs),
+        "inputs": len(runtime.inputs),
+        "start_seq": runtime.start_seq,
+        "status": session.status,
+        "final_state": session.final_state,
+        "configuration": session.configuration_ids or list(session.final_configuration or []),
+        "time": clock.now,
+        "next_timer": clock.next_due(),
+        "idle": runtime.idle,
+        "system": {"_sessionid": session.sessionid, "_name": session.model.name, "_event": runtime.last_event},
+        "interactions": jsonable(platform.interactions) if platform else {},
+        "pending": pending,
+        "outcome": run_report(session, requests=False)["outcome"],
+        "breakpoints": runtime.breakpoints.to_json(),
+        "watches": debugger.watch_values(runtime.datamodel_values(), runtime.watches, *runtime.js_limits()),
+        "seed": runtime.seed,
+        "limit": runtime.limit_reached,
+    }
+
+
+def _full_state(runtime: Any) -> dict[str, Any]:
+    """The whole state (the fields of a `snapshot` frame but its type and key)."""
+    session = runtime.session
+    platform = runtime.platform
+    book = platform.book if platform is not None else None
+    finished = session.status in ("final", "cancelled")
+    if book is not None:
+        book.close_if_ended()
+    return {
+        **_small_fields(runtime),
+        "datamodel": runtime.datamodel_values(),
+        "timers": [{"due": t.due, "id": t.seq} for t in runtime.run.group.clock.pending()],
+        "internal_queue": [e.as_dict() for e in session.internal_queue],
+        "external_queue": [e.as_dict() for e in session.external_queue],
+        "requests": [_request_json(r, finished) for r in book.requests.values()] if book else [],
+        "fakes": runtime.fakes,
+        "op_seqs": [op["seq"] for op in _op_log(runtime)],
+    }
+
+
+def _diff(sent: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """`{changed, removed}` from `sent` to `now` (and `sent` becomes `now`)."""
+    changed = {name: value for name, value in now.items() if name not in sent or sent[name] != value}
+    removed = [name for name in sent if name not in now]
+    sent.update(changed)
+    for name in removed:
+        del sent[name]
+    return {"changed": changed, "removed": removed} if changed or removed else {}
+
+
+def _queue_change(mirror: deque, queue: Sequence[Any]) -> dict[str, Any]:
+    """`{drop, add}`: events gone from the head of a FIFO queue and events appended to it since
+    `mirror` (the events last sent, updated). Work follows the change, not the queue's length."""
+    dropped = 0
+    head = queue[0] if queue else None
+    while mirror and mirror[0] is not head:
+        mirror.popleft()
+        dropped += 1
+    kept = len(mirror)
+    if kept and (kept > len(queue) or queue[kept - 1] is not mirror[-1]):  # not FIFO: send it whole
+        dropped += kept
+        mirror.clear()
+        kept = 0
+    added = list(itertools.islice(reversed(queue), len(queue) - kept))[::-1]
+    mirror.extend(added)
+    if not dropped and not added:
+        return {}
+    return {"drop": dropped, "add": [e.as_dict() for e in added]}
+
+
+# -- the client side ------------------------------------------------------------------------------
+
+
+class ClientState:
+    """A client's copy of a simulation: the state and the trace, rebuilt from frames.
+
+    ``apply(frame)`` is False when a delta does not apply to the state held (the client then asks
+    for a ``snapshot``); True otherwise (frames that are not state frames are ignored).
+    """
+
+    def __init__(self) -> None:
+        self.state: dict[str, Any] | None = None
+        self.records: list[dict[str, Any]] = []
+
+    @property
+    def key(self) -> str | None:
+        return self.state["key"] if self.state is not None else None
+
+    def apply(self, frame: dict[str, Any]) -> bool:
+        kind = frame.get("type")
+        if kind == "reset":
+            self.records = list(frame["records"])
+        elif kind == "snapshot":
+            self.state = {k: v for k, v in frame.items() if k not in ("type", "reply_to", "running")}
+        elif kind == "delta":
+            if self.state is None or frame["base"] != self.state["key"]:
+                return self.state is not None and frame["key"] == self.state["key"]
+            apply_delta(self.state, frame)
+            self.records.extend(frame.get("records") or ())
+        return True
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state as a `snapshot` frame would give it now (without `key`)."""
+        assert self.state is not None, "no snapshot received yet"
+        return {k: v for k, v in self.state.items() if k != "key"}
+
+
+def apply_delta(state: dict[str, Any], delta: dict[str, Any]) -> None:
+    """Bring `state` (a snapshot's fields) to the state a `delta` frame describes."""
+    for name, value in delta.items():
+        if name in TRANSIENT:
+            continue
+        if name == "datamodel":  # new containers, never changed in place: earlier states stay as they were
+            removed = set(value["removed"])
+            state["datamodel"] = {k: v for k, v in state["datamodel"].items() if k not in removed} | value["changed"]
+        elif name in QUEUES:
+            state[name] = state[name][value["drop"] :] + value["add"]
+        elif name == "timers":
+            removed = set(value["removed"])
+            timers = [t for t in state["timers"] if t["id"] not in removed] + value["added"]
+            state["timers"] = sorted(timers, key=lambda t: (t["due"], t["id"]))
+        elif name == "op_seqs":
+            state["op_seqs"] = state["op_seqs"] + value
+        elif name == "requests":
+            requests = list(state["requests"])
+            index = {r["id"]: i for i, r in enumerate(requests)}
+            for request in value:
+                if request["id"] in index:
+                    requests[index[request["id"]]] = request
+                else:
+                    requests.append(request)
+            state["requests"] = requests
+        else:
+            state[name] = value
+    state["key"] = delta["key"]
