@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection
 
 from designer import history
 from designer.models import Project
+from simulator.frames import ClientState
 from simulator.models import Simulation
 from tests.servers import RunningServer, daphne_server, database_url
 from tests.test_scaled import two_servers  # noqa: F401  (fixture)
@@ -50,39 +51,45 @@ def clocked_version(sim_world: SimWorld):
     )
 
 
+#: frames that carry the state: a whole snapshot, or what changed since (simulator/frames.py)
+STATE = ("snapshot", "delta")
+
+
 class Watched:
-    """A socket and every trace record it was sent."""
+    """A socket, every trace record it was sent and the state rebuilt from its frames; a state
+    frame (snapshot or delta) is returned as the whole state after it."""
 
     def __init__(self, ws: ClientConnection):
         self.ws = ws
-        self.records: list[dict] = []
+        self.client = ClientState()
+
+    @property
+    def records(self) -> list[dict]:
+        return self.client.records
 
     async def frame(self, type_: str, **fields) -> dict:
+        """The next frame of `type_` ("snapshot": any state frame) whose fields equal `fields`."""
+        types = STATE if type_ == "snapshot" else (type_,)
         async with asyncio.timeout(30):
             while True:
-                frame = json.loads(await self.ws.recv())
-                if frame["type"] == "reset":
-                    self.records = list(frame["records"])
-                elif frame["type"] == "trace":
-                    self.records += frame["records"]
-                if frame["type"] == type_ and all(frame.get(k) == v for k, v in fields.items()):
+                frame = await self.frame_any()
+                if frame["type"] in types and all(frame.get(k) == v for k, v in fields.items()):
                     return frame
 
     async def request(self, action: str, message_id: str, **fields) -> dict:
-        """The snapshot answering the action (or the error frame refusing it)."""
+        """The state answering the action (or the error frame refusing it)."""
         await self.ws.send(json.dumps({"action": action, "id": message_id, **fields}))
         async with asyncio.timeout(30):
             while True:
                 frame = await self.frame_any()
-                if frame.get("reply_to") == message_id and frame["type"] in ("snapshot", "error"):
+                if frame.get("reply_to") == message_id and frame["type"] in (*STATE, "error"):
                     return frame
 
     async def frame_any(self) -> dict:
         frame = json.loads(await self.ws.recv())
-        if frame["type"] == "reset":
-            self.records = list(frame["records"])
-        elif frame["type"] == "trace":
-            self.records += frame["records"]
+        assert self.client.apply(frame), frame
+        if frame["type"] in STATE:
+            return {**self.client.snapshot(), "type": frame["type"], "reply_to": frame.get("reply_to")}
         return frame
 
 
@@ -146,7 +153,7 @@ async def test_the_owner_on_two_processes_drives_one_simulation(sim_world, clock
         await a.ws.send(json.dumps({"action": "advance", "seconds": 3600, "id": f"a-{n}"}))
         await b.ws.send(json.dumps({"action": "advance", "seconds": 3600, "id": f"b-{n}"}))
     answers = await collect_answers(a, "a") + await collect_answers(b, "b")
-    applied = [f for f in answers if f["type"] == "snapshot"]
+    applied = [f for f in answers if f["type"] in STATE]
     refused = [f for f in answers if f["type"] == "error"]
     assert all("changed at the same time from another window" in f["message"] for f in refused), refused
     assert len(applied) + len(refused) == 8
@@ -173,7 +180,7 @@ async def collect_answers(ws: Watched, name: str) -> list[dict]:
         while len(found) < 4:
             frame = await ws.frame_any()
             reply = frame.get("reply_to")
-            if isinstance(reply, str) and reply.startswith(f"{name}-") and frame["type"] in ("snapshot", "error"):
+            if isinstance(reply, str) and reply.startswith(f"{name}-") and frame["type"] in (*STATE, "error"):
                 found.setdefault(reply, frame)
     return list(found.values())
 
