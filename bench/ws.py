@@ -251,7 +251,8 @@ def main() -> None:
                 # All clients are one user: lift the per-user quotas, which would refuse most of them.
                 env = {
                     "DATABASE_URL": database_url,
-                    "ORCHWEB_SIM_MAX_OPEN_PER_USER": str(n + 1),
+                    # (claims of an earlier run's processes may linger in Redis: far above n)
+                    "ORCHWEB_SIM_MAX_OPEN_PER_USER": str(100 * n),
                     "ORCHWEB_SIM_STEPS_PER_SECOND": "1000000",
                     "ORCHWEB_SIM_WORKERS_PER_USER": workers,
                 }
