@@ -423,17 +423,7 @@ class SimulationConsumer(_JsonProtocol):
             for meta, text in zip(metas, texts, strict=True):
                 await self._deliver(meta, text)
         if self.group_name and entry.refs > 1:
-            await self.channel_layer.group_send(
-                self.group_name,
-                {
-                    "type": "simulation.frames",
-                    "texts": texts,
-                    "metas": metas,
-                    "sender": self.channel_name,
-                    "process": PROCESS_ID,
-                    "catch_up": True,
-                },
-            )
+            await self._broadcast(texts, metas, catch_up=True)
 
     # ---- frames -----------------------------------------------------------------------------
 
@@ -445,16 +435,13 @@ class SimulationConsumer(_JsonProtocol):
         for meta, text in zip(metas, texts, strict=True):
             await self._deliver(meta, text)
         if self.group_name and (self.shared or (self.entry is not None and self.entry.refs > 1)):
-            await self.channel_layer.group_send(
-                self.group_name,
-                {
-                    "type": "simulation.frames",
-                    "texts": texts,
-                    "metas": metas,
-                    "sender": self.channel_name,
-                    "process": PROCESS_ID,
-                },
-            )
+            await self._broadcast(texts, metas)
+
+    async def _broadcast(self, texts: list[str], metas: list[dict], **extra: Any) -> None:
+        """Encoded frames to the simulation's group (the other sockets of it, on any process)."""
+        message: dict[str, Any] = {"type": "simulation.frames", "texts": texts, "metas": metas}
+        message.update(sender=self.channel_name, process=PROCESS_ID, **extra)
+        await self.channel_layer.group_send(self.group_name, message)
 
     async def _deliver(self, meta: dict, text: str, sender: str | None = None) -> None:
         """Send one encoded frame to this socket, keeping its client's state consistent: a delta
