@@ -101,6 +101,14 @@ class StatePublisher:
         self.version += 1
         return [{"type": "delta", "base": base, "key": self.key, **{n: self._values[n] for n in _ALWAYS}, **delta}]
 
+    def forget(self) -> None:
+        """Drop the tracked state (the next frames start over with `reset`). A closed runtime calls
+        it: the tracked trace, session and datamodel copy would otherwise live as long as the
+        runtime, which only a full cycle collection frees (see SimulationRuntime._release)."""
+        self._tracked = False
+        for name in ("_records", "_session", "_values", "_fakes", "_datamodel", "_queues", "_timers", "_live"):
+            self.__dict__.pop(name, None)
+
     # ---- tracking -------------------------------------------------------------------------------
 
     def _rebuilt(self, runtime: Any) -> bool:

@@ -302,6 +302,7 @@ class SimulationRuntime:
             run.group.listeners.remove(self._collect)
         self._records = []
         self._datamodel = {}
+        self.publisher.forget()
 
     # ---- operations -------------------------------------------------------------------------
 

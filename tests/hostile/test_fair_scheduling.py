@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,6 +109,9 @@ def test_one_users_jobs_never_take_more_workers_than_the_cap() -> None:
     alice_jobs = [pool.submit(lambda: job("alice"), user="alice") for _ in range(6)]
     bob_job = pool.submit(lambda: job("bob"), user="bob")
     started = bob_started.wait(30)  # a worker was left for Bob although Alice queued six jobs
+    deadline = time.monotonic() + 30  # Alice's second worker may start just after Bob's
+    while time.monotonic() < deadline and running["alice"] < 2:
+        time.sleep(0.01)
     release.set()
     for future in [*alice_jobs, bob_job]:
         future.result(30)
