@@ -29,6 +29,7 @@ import orjson
 from simulator import debugger
 from simulator.ors.report import run_report
 from simulator.ors.requestbook import LIVE
+from simulator.scxml.jsonpatch import large_change, update_variables
 from simulator.scxml.trace import jsonable
 
 #: snapshot fields a delta carries whole, and only when they changed
@@ -258,13 +259,28 @@ def _full_state(runtime: Any) -> dict[str, Any]:
 
 
 def _diff(sent: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
-    """`{changed, removed}` from `sent` to `now` (and `sent` becomes `now`)."""
-    changed = {name: value for name, value in now.items() if name not in sent or sent[name] != value}
+    """`{changed, removed, patches?}` from `sent` to `now` (and `sent` becomes `now`): a large
+    variable that changed a little travels as a patch (jsonpatch), so frames stay small."""
+    changed: dict[str, Any] = {}
+    patches: dict[str, list[dict[str, Any]]] = {}
+    for name, value in now.items():
+        if name not in sent:
+            changed[name] = value
+        elif sent[name] != value:
+            ops = large_change(sent[name], value)
+            if ops:
+                patches[name] = ops
+            else:
+                changed[name] = value
     removed = [name for name in sent if name not in now]
     sent.update(changed)
+    sent.update((name, now[name]) for name in patches)
     for name in removed:
         del sent[name]
-    return {"changed": changed, "removed": removed} if changed or removed else {}
+    out: dict[str, Any] = {"changed": changed, "removed": removed} if changed or removed or patches else {}
+    if patches:
+        out["patches"] = patches
+    return out
 
 
 def _queue_change(mirror: deque, queue: Sequence[Any]) -> dict[str, Any]:
@@ -330,8 +346,9 @@ def apply_delta(state: dict[str, Any], delta: dict[str, Any]) -> None:
         if name in TRANSIENT:
             continue
         if name == "datamodel":  # new containers, never changed in place: earlier states stay as they were
-            removed = set(value["removed"])
-            state["datamodel"] = {k: v for k, v in state["datamodel"].items() if k not in removed} | value["changed"]
+            datamodel = dict(state["datamodel"])
+            update_variables(datamodel, value)
+            state["datamodel"] = datamodel
         elif name in QUEUES:
             state[name] = state[name][value["drop"] :] + value["add"]
         elif name == "timers":

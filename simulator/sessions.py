@@ -68,6 +68,7 @@ from simulator.runners.scenarios import run_step
 from simulator.scheduling import FairPool
 from simulator.scxml.datamodel import operation_budget
 from simulator.scxml.errors import DocumentError
+from simulator.scxml.jsonpatch import update_variables
 from simulator.scxml.trace import ExtensionRecord, LimitRecord, jsonable
 
 T = TypeVar("T")
@@ -195,9 +196,7 @@ class SimulationRuntime:
         if record["type"] == "action" and isinstance(record.get("request"), dict):
             record = {**record, "request": copy.deepcopy(record["request"])}
         elif record["type"] == "datamodel" and record.get("session") == self.run.session.sessionid:
-            self._datamodel.update(record.get("changed") or {})
-            for name in record.get("removed") or ():
-                self._datamodel.pop(name, None)
+            update_variables(self._datamodel, record)
         elif record["type"] == "macrostep":
             self._macrosteps += 1
             if record.get("event"):

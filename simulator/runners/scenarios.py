@@ -57,6 +57,7 @@ from simulator.ors.fakes import (
 )
 from simulator.ors.project import find_entry
 from simulator.scxml.errors import DocumentError
+from simulator.scxml.jsonpatch import update_variables
 
 from .coverage import Coverage
 from .driver import MAX_STEP_WORK, OrsRun
@@ -387,9 +388,7 @@ class TraceView:
                 value = record.get("value")
                 self.logs.append((value if isinstance(value, str) else json.dumps(value), at))
             elif kind == "datamodel":
-                self.variables.update(record.get("changed") or {})
-                for name in record.get("removed") or []:
-                    self.variables.pop(name, None)
+                update_variables(self.variables, record)
             elif kind == "error":
                 self.errors.append(record)
             elif kind == "done":

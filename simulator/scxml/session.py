@@ -21,9 +21,10 @@ from .events import Event
 from .executable import ExecutableContent
 from .invoke import Invoker
 from .ioprocessors import IOProcessors
+from .jsonpatch import large_change
 from .plan import Configuration
 from .steps import MacroStep
-from .trace import DatamodelRecord, ErrorRecord, Listener, Record, jsonable, macrostep_record, record_fields
+from .trace import OMIT, DatamodelRecord, ErrorRecord, Listener, Record, jsonable, macrostep_record, record_fields
 
 if TYPE_CHECKING:
     from .group import SessionGroup
@@ -233,10 +234,20 @@ class SessionBase:
             except Exception:  # a hostile getter must not break tracing
                 snap = {}
             last = self._last_snapshot or {}
-            changed = {k: v for k, v in snap.items() if k not in last or last[k] != v}
+            changed: dict[str, Any] = {}
+            patches: dict[str, list[dict[str, Any]]] = {}
+            for k, v in snap.items():
+                if k not in last:
+                    changed[k] = v
+                elif last[k] != v:
+                    ops = large_change(last[k], v)
+                    if ops:
+                        patches[k] = ops
+                    else:
+                        changed[k] = v
             removed = [k for k in last if k not in snap]
-            if changed or removed:
-                self.emit(DatamodelRecord(changed, removed))
+            if changed or removed or patches:
+                self.emit(DatamodelRecord(changed, removed, patches or OMIT))
             self._last_snapshot = snap
 
     # ---- helpers of the algorithm -----------------------------------------------------------

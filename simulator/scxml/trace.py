@@ -100,6 +100,8 @@ class DatamodelRecord(Record):
     TYPE: ClassVar[str] = "datamodel"
     changed: dict[str, Any]
     removed: list[str]
+    #: large variables that changed a little: `{name: jsonpatch operations}` (absent when none)
+    patches: dict[str, list[dict[str, Any]]] = OMIT
 
 
 @dataclass(slots=True)

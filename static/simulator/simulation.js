@@ -300,6 +300,25 @@
     ws.send(JSON.stringify({ action: "snapshot", id: "resync-" + resyncs }));
   }
 
+  /** A large variable's change, as simulator/scxml/jsonpatch.py `apply` (copies what it changes). */
+  function applyPatch(value, ops) {
+    const root = [value];
+    for (const op of ops) {
+      let parent = root;
+      let key = 0;
+      for (const step of op.path) {
+        const child = Array.isArray(parent[key]) ? parent[key].slice() : Object.assign({}, parent[key]);
+        parent[key] = child;
+        parent = child;
+        key = step;
+      }
+      if ("set" in op) parent[key] = op.set;
+      else if (op.remove) delete parent[key];
+      else parent[key] = parent[key].concat(op.append);
+    }
+    return root[0];
+  }
+
   /** Brings `snapshot` to the state a delta describes (simulator/frames.py apply_delta). */
   function applyDelta(d) {
     const s = snapshot;
@@ -308,6 +327,7 @@
       if (name === "datamodel") {
         for (const gone of value.removed) delete s.datamodel[gone];
         Object.assign(s.datamodel, value.changed);
+        for (const [name, ops] of Object.entries(value.patches || {})) s.datamodel[name] = applyPatch(s.datamodel[name], ops);
       } else if (name === "internal_queue" || name === "external_queue") {
         s[name].splice(0, value.drop);
         for (const e of value.add) s[name].push(e);
@@ -413,7 +433,7 @@
       case "console":
         return "› " + r.expression + "  →  " + (r.error || (r.undefined ? "undefined" : JSON.stringify(r.value)));
       case "datamodel":
-        return "changed: " + Object.keys(r.changed || {}).join(", ") + (r.removed && r.removed.length ? " removed: " + r.removed.join(", ") : "");
+        return "changed: " + Object.keys(r.changed || {}).concat(Object.keys(r.patches || {})).join(", ") + (r.removed && r.removed.length ? " removed: " + r.removed.join(", ") : "");
       case "clock":
         return r.from + " s → " + r.to + " s";
       case "done":
@@ -667,7 +687,7 @@
     changedRows = [];
   }
 
-  /** A delta's {changed, removed}: only those rows are replaced, inserted or dropped. */
+  /** A delta's {changed, removed, patches}: only those rows are replaced, inserted or dropped. */
   function updateDatamodel(diff) {
     unmarkChanged();
     const box = $("sim-datamodel");
@@ -680,7 +700,8 @@
       if (option) option.remove();
     }
     const names = Array.from(varRows.keys()).sort();
-    for (const [name, value] of Object.entries(diff.changed)) {
+    const patched = Object.keys(diff.patches || {}).map((name) => [name, snapshot.datamodel[name]]);
+    for (const [name, value] of Object.entries(diff.changed).concat(patched)) {
       const row = varRow(name, value, true);
       changedRows.push(row);
       const old = varRows.get(name);

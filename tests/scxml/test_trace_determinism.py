@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from simulator.scxml.trace import RECORD_TYPES
+from simulator.scxml.jsonpatch import update_variables
+from simulator.scxml.trace import RECORD_TYPES, jsonable
 
 from .conftest import Run, chart
 
@@ -62,3 +63,29 @@ def test_the_trace_documentation_lists_every_record_type():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "trace.md").read_text()
     for name in RECORD_TYPES:
         assert f"`{name}`" in doc
+
+
+GROWING = chart(
+    '<datamodel><data id="log" expr="{seen: [], small: 0}"/><data id="small" expr="[]"/></datamodel>'
+    '<state id="a"><transition event="e"><script>log.seen.push({name: _event.name, pad: "x".repeat(40)});'
+    "small = [log.seen.length]; log.small = log.seen.length</script></transition></state>"
+)
+
+
+def test_a_large_variable_that_grows_is_traced_as_its_change_and_rebuilds_exactly():
+    r = Run(GROWING)
+    for n in range(200):
+        r.session.inject("e", {"n": n})
+        r.idle()
+    records = [rec for rec in r.records if rec["type"] == "datamodel"]
+    variables: dict = {}
+    for record in records:
+        update_variables(variables, record)
+
+    assert variables == jsonable(r.session.datamodel.snapshot())
+    assert records[-1]["changed"] == {"small": [200]} and records[-1]["removed"] == []
+    assert records[-1]["patches"] == {
+        "log": [{"path": ["seen"], "append": [{"name": "e", "pad": "x" * 40}]}, {"path": ["small"], "set": 200}]
+    }
+    assert all("patches" not in rec for rec in records[:20])  # small values: whole, as before
+    assert max(len(json.dumps(rec)) for rec in records[-100:]) < 400

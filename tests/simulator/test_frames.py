@@ -136,3 +136,27 @@ async def test_3000_injected_events_cost_frames_of_a_bounded_size_whatever_the_h
     assert snapshot["datamodel"]["seen"] == 200 - (queued - 3000)  # the start events came first
     assert await rebuilt(client) == snapshot
     await client.close()
+
+
+@override_settings(SIMULATION_STEPS_PER_SECOND=1_000_000)
+async def test_a_composer_strategy_keeping_every_unexpected_event_sends_frames_of_a_bounded_size(sim_world):
+    # The sample appends each unexpected event to `system.uncaughtApplicationEvents`: the frames
+    # and the trace carry that array's new items (a `patches` append), not the growing array.
+    client = await start(sim_world, fakes="fakes/manual-submit.json")
+    await client.step_until(lambda s: pending(s, "queue", "submit"))  # waiting: events are unexpected
+    sizes = []
+    for n in range(1000):
+        await client.request("inject", event="unexpected.event", data={"n": n})
+        await client.step()
+        sizes.append(len(encode(client.frames[-1])))
+    snapshot = await fresh_snapshot(client)
+    stored = snapshot["datamodel"]["system"]["uncaughtApplicationEvents"]
+    patched = [r for r in client.records if r["type"] == "datamodel" and "patches" in r]
+
+    assert [e["name"] for e in stored[-1000:]] == ["unexpected.event"] * 1000
+    assert len(encode(snapshot["datamodel"]["system"])) > 1000 * 50
+    # the first ones carry `system` whole (under the 2 KiB patch threshold), then its change only
+    assert max(sizes[-100:]) <= max(sizes[100:200]) + 50 and max(sizes[10:]) < 3_000
+    assert len(patched) >= 990 and all(len(encode(r)) < 2_000 for r in patched)
+    assert await rebuilt(client) == snapshot
+    await client.close()

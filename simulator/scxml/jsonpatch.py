@@ -1,0 +1,100 @@
+"""Compact nested diffs of JSON values, so a large variable that changed a little is traced as
+its change, not whole (a Composer strategy appends every unexpected event to
+``system.uncaughtApplicationEvents``: traced whole, n events would cost n^2 bytes).
+
+A diff is a list of operations, applied in order, each with a ``path`` (object keys and array
+indexes from the value's root):
+
+- ``{"path": p, "set": v}``: the value at ``p`` becomes ``v`` (``p`` may be a new object key);
+- ``{"path": p, "remove": true}``: the object key at ``p`` is gone;
+- ``{"path": p, "append": [items]}``: the array at ``p`` grew by ``items`` at its end.
+
+Public API: ``diff(old, new)`` and ``apply(old, ops)`` (pure: ``old`` is never changed, and
+``apply(old, diff(old, new)) == new``); ``large_change(old, new)`` (the diff when a variable is
+worth patching) and ``update_variables(variables, changes)`` (a ``{changed, removed, patches?}``
+change, as `datamodel` records and frames carry it, applied to a dict of variables). Values are
+JSON values (dict, list, str, number, bool, None).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+Path = list[str | int]
+
+#: a changed variable whose JSON is longer than this travels as a patch (when it is a container)
+PATCH_THRESHOLD = 2048
+
+
+def large_change(old: Any, new: Any) -> list[dict[str, Any]] | None:
+    """`diff(old, new)` when `new` is a large object/array and `old` a container too; None when
+    the variable should travel whole (small, or a different kind of value)."""
+    if not (isinstance(old, (dict, list)) and isinstance(new, (dict, list))):
+        return None
+    if len(json.dumps(new, separators=(",", ":"))) <= PATCH_THRESHOLD:
+        return None
+    return diff(old, new) or None
+
+
+def update_variables(variables: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    """Apply a `{changed, removed, patches?}` change to `variables` in place (patched values are
+    new objects: values shared with earlier states are not changed)."""
+    variables.update(changes.get("changed") or {})
+    for name in changes.get("removed") or ():
+        variables.pop(name, None)
+    for name, ops in (changes.get("patches") or {}).items():
+        variables[name] = apply(variables.get(name), ops)
+
+
+def diff(old: Any, new: Any) -> list[dict[str, Any]]:
+    """The operations that turn `old` into `new` (empty when they are equal)."""
+    ops: list[dict[str, Any]] = []
+    _diff(old, new, [], ops)
+    return ops
+
+
+def _diff(old: Any, new: Any, path: Path, ops: list[dict[str, Any]]) -> None:
+    if type(old) is not type(new):  # 1 == 1.0 == True in Python, not in JSON
+        ops.append({"path": path, "set": new})
+    elif isinstance(old, dict):
+        for key, value in new.items():
+            if key in old:
+                _diff(old[key], value, [*path, key], ops)
+            else:
+                ops.append({"path": [*path, key], "set": value})
+        ops.extend({"path": [*path, key], "remove": True} for key in old if key not in new)
+    elif isinstance(old, list) and len(new) >= len(old):
+        # Grown or changed in place, item by item; a shorter array is set whole (rare, and simple).
+        for index, value in enumerate(old):
+            _diff(value, new[index], [*path, index], ops)
+        if len(new) > len(old):
+            ops.append({"path": path, "append": new[len(old) :]})
+    elif old != new:
+        ops.append({"path": path, "set": new})
+
+
+def apply(old: Any, ops: list[dict[str, Any]]) -> Any:
+    """`old` with the operations applied; containers on the changed paths are copied, so `old`
+    (and any state that shares its parts) stays as it was."""
+    root = [old]
+    for op in ops:
+        path = op["path"]
+        parent: Any = root
+        key: str | int = 0
+        for step in path:  # copy each container down the path before changing it
+            child = parent[key]
+            child = dict(child) if isinstance(child, dict) else list(child)
+            parent[key] = child
+            parent, key = child, step
+        if "set" in op:
+            if isinstance(parent, list) and key == len(parent):
+                parent.append(op["set"])
+            else:
+                parent[key] = op["set"]
+        elif op.get("remove"):
+            del parent[key]
+        else:
+            parent[key] = [*parent[key], *op["append"]]
+    return root[0]

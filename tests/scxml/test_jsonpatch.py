@@ -1,0 +1,98 @@
+"""jsonpatch: compact diffs of JSON values (large datamodel variables travel as their change)."""
+
+import copy
+import json
+import random
+
+import pytest
+
+from simulator.scxml.jsonpatch import PATCH_THRESHOLD, apply, diff, large_change, update_variables
+
+
+def _value(rng: random.Random, depth: int = 0):
+    kind = rng.randrange(7 if depth < 3 else 4)
+    if kind == 0:
+        return rng.randrange(-3, 4)
+    if kind == 1:
+        return rng.choice(["a", "b", "", "ü"])
+    if kind == 2:
+        return rng.choice([True, False, None])
+    if kind == 3:
+        return rng.random()
+    if kind in (4, 5):
+        return {rng.choice("abcde"): _value(rng, depth + 1) for _ in range(rng.randrange(4))}
+    return [_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+
+
+def _mutate(rng: random.Random, value):
+    """A value near `value`: most parts kept, some changed, added, removed or appended."""
+    if isinstance(value, dict) and rng.random() < 0.8:
+        out = {k: _mutate(rng, v) if rng.random() < 0.5 else v for k, v in value.items() if rng.random() < 0.85}
+        if rng.random() < 0.4:
+            out[rng.choice("abcdefg")] = _value(rng, 2)
+        return out
+    if isinstance(value, list) and rng.random() < 0.8:
+        out = [_mutate(rng, v) if rng.random() < 0.3 else v for v in value]
+        if rng.random() < 0.5:
+            out += [_value(rng, 2) for _ in range(rng.randrange(1, 3))]
+        elif rng.random() < 0.2 and out:
+            out.pop()
+        return out
+    return _value(rng, 1) if rng.random() < 0.7 else value
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_applying_the_diff_of_two_values_gives_the_new_one_and_leaves_the_old_one_alone(seed):
+    rng = random.Random(seed)
+    old = _value(rng)
+    new = _mutate(rng, old)
+    before = copy.deepcopy(old)
+    ops = diff(old, new)
+    assert apply(old, ops) == new
+    assert json.dumps(apply(old, ops), sort_keys=True) == json.dumps(new, sort_keys=True)
+    assert old == before
+    assert ops or old == new  # nothing to do only when nothing changed
+    if json.dumps(old) == json.dumps(new):
+        assert ops == []
+
+
+def test_an_array_that_grew_at_its_end_is_an_append_of_the_new_items_only():
+    old = {"system": {"uncaught": [{"n": i} for i in range(500)], "x": 1}}
+    new = {"system": {"uncaught": [*old["system"]["uncaught"], {"n": 500}], "x": 1}}
+    assert diff(old, new) == [{"path": ["system", "uncaught"], "append": [{"n": 500}]}]
+
+
+def test_keys_added_removed_and_shapes_changed_are_set_or_removed():
+    old = {"a": 1, "b": [1, 2, 3], "c": {"d": 1}, "e": "x"}
+    new = {"a": 2, "b": [1, 2], "c": [1], "f": None}
+    assert diff(old, new) == [
+        {"path": ["a"], "set": 2},
+        {"path": ["b"], "set": [1, 2]},
+        {"path": ["c"], "set": [1]},
+        {"path": ["f"], "set": None},
+        {"path": ["e"], "remove": True},
+    ]
+
+
+def test_a_number_that_becomes_a_boolean_is_a_change():
+    assert apply([1], diff([1], [True])) == [True]
+    assert diff([1], [True]) == [{"path": [0], "set": True}]
+
+
+def test_only_large_containers_are_patched():
+    small_old, small_new = {"a": [1]}, {"a": [1, 2]}
+    assert large_change(small_old, small_new) is None
+    big_old = {"a": ["x" * 100] * (PATCH_THRESHOLD // 100)}
+    big_new = {"a": [*big_old["a"], "y"]}
+    assert large_change(big_old, big_new) == [{"path": ["a"], "append": ["y"]}]
+    assert large_change("x" * 5000, "y" * 5000) is None
+    assert large_change(big_old, "y" * 5000) is None
+
+
+def test_a_change_record_updates_variables_without_touching_shared_values():
+    shared = {"list": [1, 2]}
+    variables = {"s": shared, "gone": 1, "same": 2}
+    patches = {"s": [{"path": ["list"], "append": [3]}]}
+    update_variables(variables, {"changed": {"n": 3}, "removed": ["gone"], "patches": patches})
+    assert variables == {"s": {"list": [1, 2, 3]}, "same": 2, "n": 3}
+    assert shared == {"list": [1, 2]}
