@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -83,6 +84,24 @@ def _get_json(url: str, timeout: float) -> tuple[int, Any]:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def wait_until_idle(url: str, bound: float = 15.0) -> bool:
+    """Wait (at most `bound` s) until the server at `url` holds no simulation and its pool is idle
+    (/readyz): the saves of closing sockets are done. A test's database teardown (a TRUNCATE on
+    PostgreSQL) racing those writes ends in a deadlock that leaves the next test's data behind."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        try:
+            _, ready = _get_json(f"{url}/readyz", timeout=5)
+        except (OSError, ValueError):  # busy or going away: ask again
+            ready = None
+        if isinstance(ready, dict):
+            pool = ready.get("pool") or {}
+            if ready.get("simulations") == 0 and pool.get("busy") == pool.get("queued") == 0:
+                return True
+        time.sleep(0.05)
+    return False
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.servers import ARTIFACTS, daphne_server, database_url
+from tests.servers import ARTIFACTS, daphne_server, database_url, wait_until_idle
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -126,6 +126,7 @@ def page(browser: Browser, server_url: str, transactional_db: None, request: pyt
     if report is not None and report.failed:
         save_screenshot(page, request.node.nodeid)
     context.close()
+    wait_until_idle(server_url)  # the server's saves of the closed sockets end before the flush
 
 
 @pytest.fixture
