@@ -29,7 +29,7 @@ import orjson
 from simulator import debugger
 from simulator.ors.report import run_report
 from simulator.ors.requestbook import LIVE
-from simulator.scxml.jsonpatch import large_change, update_variables
+from simulator.scxml.jsonpatch import diff_variables, update_variables
 from simulator.scxml.trace import jsonable
 
 #: snapshot fields a delta carries whole, and only when they changed
@@ -261,18 +261,7 @@ def _full_state(runtime: Any) -> dict[str, Any]:
 def _diff(sent: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     """`{changed, removed, patches?}` from `sent` to `now` (and `sent` becomes `now`): a large
     variable that changed a little travels as a patch (jsonpatch), so frames stay small."""
-    changed: dict[str, Any] = {}
-    patches: dict[str, list[dict[str, Any]]] = {}
-    for name, value in now.items():
-        if name not in sent:
-            changed[name] = value
-        elif sent[name] != value:
-            ops = large_change(sent[name], value)
-            if ops:
-                patches[name] = ops
-            else:
-                changed[name] = value
-    removed = [name for name in sent if name not in now]
+    changed, removed, patches = diff_variables(sent, now)
     sent.update(changed)
     sent.update((name, now[name]) for name in patches)
     for name in removed:

@@ -38,6 +38,26 @@ def large_change(old: Any, new: Any) -> list[dict[str, Any]] | None:
     return diff(old, new) or None
 
 
+def diff_variables(
+    old: Mapping[str, Any], new: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str], dict[str, list[dict[str, Any]]]]:
+    """(changed, removed, patches) from the variables `old` to `new`: a new or changed variable
+    is in `changed` whole, unless it is a large container that changed a little (`large_change`):
+    then its patch is in `patches`. `update_variables` applies the three."""
+    changed: dict[str, Any] = {}
+    patches: dict[str, list[dict[str, Any]]] = {}
+    for name, value in new.items():
+        if name not in old:
+            changed[name] = value
+        elif old[name] != value:
+            ops = large_change(old[name], value)
+            if ops:
+                patches[name] = ops
+            else:
+                changed[name] = value
+    return changed, [name for name in old if name not in new], patches
+
+
 def update_variables(variables: dict[str, Any], changes: Mapping[str, Any]) -> None:
     """Apply a `{changed, removed, patches?}` change to `variables` in place (patched values are
     new objects: values shared with earlier states are not changed)."""

@@ -21,7 +21,7 @@ from .events import Event
 from .executable import ExecutableContent
 from .invoke import Invoker
 from .ioprocessors import IOProcessors
-from .jsonpatch import large_change
+from .jsonpatch import diff_variables
 from .plan import Configuration
 from .steps import MacroStep
 from .trace import OMIT, DatamodelRecord, ErrorRecord, Listener, Record, jsonable, macrostep_record, record_fields
@@ -233,19 +233,7 @@ class SessionBase:
                 snap = jsonable(self.datamodel.snapshot())
             except Exception:  # a hostile getter must not break tracing
                 snap = {}
-            last = self._last_snapshot or {}
-            changed: dict[str, Any] = {}
-            patches: dict[str, list[dict[str, Any]]] = {}
-            for k, v in snap.items():
-                if k not in last:
-                    changed[k] = v
-                elif last[k] != v:
-                    ops = large_change(last[k], v)
-                    if ops:
-                        patches[k] = ops
-                    else:
-                        changed[k] = v
-            removed = [k for k in last if k not in snap]
+            changed, removed, patches = diff_variables(self._last_snapshot or {}, snap)
             if changed or removed or patches:
                 self.emit(DatamodelRecord(changed, removed, patches or OMIT))
             self._last_snapshot = snap
