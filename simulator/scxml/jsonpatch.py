@@ -1,6 +1,6 @@
 """Compact nested diffs of JSON values, so a large variable that changed a little is traced as
-its change, not whole (a Composer strategy appends every unexpected event to
-``system.uncaughtApplicationEvents``: traced whole, n events would cost n^2 bytes).
+its change, not whole (a document that appends to an array on every event would otherwise
+cost n^2 bytes of trace over n events).
 
 A diff is a list of operations, applied in order, each with a ``path`` (object keys and array
 indexes from the value's root):
@@ -11,7 +11,8 @@ indexes from the value's root):
 
 Public API: ``diff(old, new)`` and ``apply(old, ops)`` (pure: ``old`` is never changed, and
 ``apply(old, diff(old, new)) == new``); ``large_change(old, new)`` (the diff when a variable is
-worth patching) and ``update_variables(variables, changes)`` (a ``{changed, removed, patches?}``
+worth patching); ``diff_variables(old, new)`` (the ``changed, removed, patches`` between two sets
+of variables) and ``update_variables(variables, changes)`` (a ``{changed, removed, patches?}``
 change, as `datamodel` records and frames carry it, applied to a dict of variables). Values are
 JSON values (dict, list, str, number, bool, None).
 """
