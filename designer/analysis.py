@@ -1,13 +1,18 @@
 """The designer's door to the engine's analysis: statechart graph and lint of a set of files,
 with the ORS dialect wired in (`simulator.ors.analysis`: extension namespaces -> module names,
-ORS include prefixing and ORS lint rules)."""
+ORS include prefixing and ORS lint rules), cached by content for the API and the pages."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
+
+from django.core.cache import cache
 
 from simulator.ors.analysis import build_graph, lint_project
+
+ANALYSIS_CACHE_SECONDS = 3600
 
 
 def project_graph(files: Mapping[str, bytes], entry: str) -> dict[str, Any]:
@@ -18,3 +23,16 @@ def project_graph(files: Mapping[str, bytes], entry: str) -> dict[str, Any]:
 def project_lint(files: Mapping[str, bytes], entry: str) -> list[dict[str, Any]]:
     """Lint findings (generic + ORS rules) for the project's entry document."""
     return list(lint_project(files, entry))
+
+
+def analysed(kind: Literal["graph", "lint"], file_set: Any, entry: str) -> dict[str, Any]:
+    """Graph JSON, or {"findings": [...]}, of `entry` (a document of the version or draft
+    `file_set`), cached by the file set's content: the files are read only on a miss."""
+    digest = hashlib.sha256(repr((entry, sorted(file_set.file_map().items()))).encode()).hexdigest()
+    key = f"designer-{kind}:{digest}"
+    result = cache.get(key)
+    if result is None:
+        files = file_set.read_files()
+        result = project_graph(files, entry) if kind == "graph" else {"findings": project_lint(files, entry)}
+        cache.set(key, result, ANALYSIS_CACHE_SECONDS)
+    return result

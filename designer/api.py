@@ -12,11 +12,9 @@ payloads), and every operation declares each status code it answers, with its sc
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -33,9 +31,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from designer import history
-from designer.analysis import project_graph, project_lint
+from designer.analysis import analysed
 from designer.importing import NoSuchFile, StateConflict, UploadError, choose_entry, clean_path, read_upload
-from designer.models import PATH_MAX_LENGTH, Draft, Membership, Project, Role, ShareLink, Team
+from designer.layouts import LayoutError, clean_layout
+from designer.models import PATH_MAX_LENGTH, DiagramLayout, Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
     _get_project_for_user,
     _get_share_link_for_user,
@@ -52,6 +51,7 @@ from designer.serializers import (
     CommentListSerializer,
     CommentSerializer,
     ConflictSerializer,
+    DiagramLayoutSerializer,
     DiffSerializer,
     DraftEntrySerializer,
     DraftFileCreateSerializer,
@@ -86,7 +86,6 @@ from designer.views import create_comment, zip_response
 
 AUTH = [TokenAuthentication, SessionAuthentication]
 ANY = [AllowAny]  # access is decided by the permissions.py helpers, share links included
-GRAPH_CACHE_SECONDS = 3600
 
 #: The refusals, by status code, with the situation each one documents.
 ERRORS = {
@@ -347,11 +346,6 @@ def version_export(request: Request, version_id: int) -> HttpResponse:
     return zip_response(version)
 
 
-def _analysis_key(kind: str, entry: str, file_map: dict[str, str]) -> str:
-    digest = hashlib.sha256(repr((entry, sorted(file_map.items()))).encode()).hexdigest()
-    return f"designer-{kind}:{digest}"
-
-
 def _analysed(request: Request, kind: str, file_set: Any) -> Response:
     """Graph or lint of a version or draft (cached by content).
 
@@ -364,13 +358,7 @@ def _analysed(request: Request, kind: str, file_set: Any) -> Response:
         return _error("The project has no entry document; choose one in the draft.", status.HTTP_404_NOT_FOUND)
     if entry not in file_map:
         return _error(f"{entry}: no such document in this project.", status.HTTP_404_NOT_FOUND)
-    key = _analysis_key(kind, entry, file_map)
-    result = cache.get(key)
-    if result is None:
-        files = file_set.read_files()
-        result = project_graph(files, entry) if kind == "graph" else {"findings": project_lint(files, entry)}
-        cache.set(key, result, GRAPH_CACHE_SECONDS)
-    return Response(result)
+    return Response(analysed(kind, file_set, entry))
 
 
 GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: GraphSerializer}, READ)}
@@ -384,6 +372,29 @@ def version_graph(request: Request, version_id: int) -> Response:
     """Graph JSON of the version's entry document (states, transitions, extension calls, lines)."""
     version = _get_version_for_user(request, version_id)
     return _analysed(request, "graph", version)
+
+
+@api(
+    ["POST"],
+    POST={"request": DiagramLayoutSerializer, "responses": responses({204: None}, (400, 401, 404, 422))},
+)
+def version_layout(request: Request, version_id: int) -> Response:
+    """Keep your browser's ELK layout of the version's diagram (document `entry`): your next
+    simulation page of the version draws it at once. Only you get it back (designer.models.DiagramLayout);
+    422 when it is not a layout of that document's graph or is too large (designer/layouts.py)."""
+    version = _get_version_for_user(request, version_id)
+    require_user(request)
+    data = _valid(DiagramLayoutSerializer, request)
+    if data["entry"] not in version.file_map():
+        return _error(f"{data['entry']}: no such document in this version.", status.HTTP_422_UNPROCESSABLE_ENTITY)
+    try:
+        layout = clean_layout(data["layout"], analysed("graph", version, data["entry"]))
+    except LayoutError as exc:
+        return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
+    DiagramLayout.objects.update_or_create(
+        user=request.user, version=version, entry=data["entry"], defaults={"key": data["key"], "layout": layout}
+    )
+    return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @api(["GET"], GET=LINT)

@@ -378,3 +378,30 @@ class ScenarioSuiteRun(models.Model):
         if self.pk is not None:
             raise ImmutableError("scenario results of a version are immutable")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class DiagramLayout(models.Model):
+    """One user's ELK layout of a version's diagram (one entry document), laid out in their browser
+    and posted back (designer/layouts.py cleans it), so their next open of the version draws it at
+    once instead of running ELK again.
+
+    Per user: the server cannot check a layout against ELK, so a posted layout is only ever shown
+    to the user who posted it (another user's could misplace states, edges or labels). `key` is
+    the hash of ELK's input (static/orchweb/diagram.js): the browser uses the layout only when
+    its own input hashes the same (same graph, same text widths). One row per (user, version,
+    entry): a new layout replaces the old one.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="+")
+    entry = models.CharField(max_length=PATH_MAX_LENGTH)
+    key = models.CharField(max_length=64)
+    layout = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version", "entry"], name="designer_unique_diagram_layout")
+        ]
+
+    def __str__(self) -> str:
+        return f"layout of {self.version} {self.entry} for {self.user}"

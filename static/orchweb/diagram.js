@@ -4,11 +4,14 @@
  * handled in one run so transitions crossing compound states are routed too). ELK runs in a Web
  * Worker (the page loads vendor/elkjs/elk-api.js with data-elk-worker="<elk-worker.min.js URL>"),
  * so a large layout never freezes the page; layouts are cached by a hash of ELK's input, in memory
- * and in sessionStorage (el.dataset.layoutSource = "worker" | "cache").
+ * and in sessionStorage (el.dataset.layoutSource = "worker" | "cache"). A page may be served the
+ * layout too: opts.layout {key, result} is drawn when `key` is the hash of this graph's ELK input
+ * (layoutSource "server"); otherwise ELK's layout of the whole chart is handed to
+ * opts.onLayout(key, result), so the page can keep it on the server (designer/layouts.py).
  *
  * Reusable by the designer pages and the simulator page:
  *
- *   const view = await Diagram.render(el, graph, {onStateClick, onEdgeClick, collapsed, status});
+ *   const view = await Diagram.render(el, graph, {onStateClick, onEdgeClick, collapsed, status, layout, onLayout});
  *   view.highlight(["stateA", "stateB"]);      // active configuration (marks persist across relayouts)
  *   view.tint(["stateA"], ["t3"]);             // visited states / transitions (coverage)
  *   view.heat({states: {id: n}, transitions: {tid: n}}); // visit counts (scenarios, batch): 0 = never
@@ -159,13 +162,16 @@
   }
 
   /**
-   * Lays out an ELK graph: from the cache when the same input (same graph, sizes, collapsed
+   * Lays out an ELK graph: the layout the page was served (`stored` {key, result}) when its key
+   * is this input's; else from the cache when the same input (same graph, sizes, collapsed
    * states, options) was laid out before in this tab, else in the worker. Resolves to
-   * {result, source: "cache"|"worker"}.
+   * {result, key, source: "server"|"cache"|"worker"}; `key` is the input's hash.
    */
-  async function runLayout(elkGraph) {
+  async function runLayout(elkGraph, stored) {
     const input = JSON.stringify(elkGraph);
-    const key = LAYOUT_CACHE_PREFIX + hashText(input) + "." + input.length;
+    const hash = hashText(input) + "." + input.length;
+    if (stored && stored.key === hash) return { result: stored.result, key: hash, source: "server" };
+    const key = LAYOUT_CACHE_PREFIX + hash;
     let cached = layoutCache.get(key);
     if (!cached) {
       try {
@@ -177,13 +183,13 @@
     }
     if (cached) {
       remember(key, cached);
-      return { result: JSON.parse(JSON.stringify(cached)), source: "cache" };
+      return { result: JSON.parse(JSON.stringify(cached)), key: hash, source: "cache" };
     }
     const result = await elkInstance().layout(elkGraph);
     const text = JSON.stringify(result);
     remember(key, JSON.parse(text));
     store(key, text);
-    return { result: result, source: "worker" };
+    return { result: result, key: hash, source: "worker" };
   }
 
   /** Indexes a graph: states by id, children order, transitions by id and by source. */
@@ -513,8 +519,10 @@
       this.el.dataset.diagramReady = "0";
       document.body.dataset.diagramReady = "0";
       const started = performance.now();
-      const { result, source } = await runLayout(this._elkGraph());
+      const { result, key, source } = await runLayout(this._elkGraph(), this.opts.layout);
       this.el.dataset.layoutSource = document.body.dataset.layoutSource = source;
+      // The whole chart's layout, when the server does not have it yet, goes back to it (opts.onLayout).
+      if (source !== "server" && this.opts.onLayout && !this.collapsed.size) this.opts.onLayout(key, result);
       this._draw(result);
       this._applyMarks();
       this.el.dataset.layoutMs = String(Math.round(performance.now() - started)); // measure, lay out, draw

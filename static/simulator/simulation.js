@@ -18,9 +18,11 @@
  *   ("module:action,..."), simRunning "1"/"0", simBusy "1" from a click until its answer,
  *   simError (last error message), simOutcome (JSON), simReplies (count of answered messages),
  *   simReconnects (connections opened again after a loss), simSelected (a replay's selected record),
- *   simFrames (state frames applied), simResyncs (snapshots asked because a delta did not apply).
+ *   simFrames (state frames applied), simResyncs (snapshots asked because a delta did not apply),
+ *   simLayoutStored (the key of the diagram layout this page posted to the server).
  * Performance marks: "sim-send" when an action is sent, "sim-applied" when a state frame is drawn,
- * "sim-ready" when the page first shows the simulation (bench/browser.py reads them).
+ * "sim-snapshot" when the first snapshot arrives, "sim-diagram" when the diagram is first drawn,
+ * "sim-ready" when the page first shows the simulation (both done; bench/browser.py reads them).
  */
 (function () {
   "use strict";
@@ -206,6 +208,7 @@
         if (replay) positionReplay();
         break;
       case "snapshot":
+        if (!snapshot) performance.mark("sim-snapshot");
         renderSnapshot(frame);
         applied();
         answered(frame);
@@ -1099,15 +1102,27 @@
     send({ action: "rewind", seq: seq });
   }
 
+  /** Keeps ELK's layout on the server: this user's next open of the version draws it at once. */
+  async function storeLayout(key, result) {
+    const answer = await window.orchweb.fetchJSON(config.urls.layout, { method: "POST", body: { entry: config.entry, key: key, layout: result } });
+    if (answer.ok) body.dataset.simLayoutStored = key;
+  }
+
   async function drawDiagram() {
     try {
-      graph = await window.orchweb.getJSON(config.urls.graph);
+      // A version's page comes with its graph and this user's layout of it (#simulation-diagram),
+      // so the diagram is drawn before the websocket's first frame; a draft's replay fetches it.
+      const served = $("simulation-diagram") ? JSON.parse($("simulation-diagram").textContent) : null;
+      graph = served ? served.graph : await window.orchweb.getJSON(config.urls.graph);
       view = await Diagram.render($("sim-diagram"), graph, {
+        layout: served && served.layout,
+        onLayout: config.urls.layout ? storeLayout : null,
         onStateClick: toggleStateBreakpoint,
         onEdgeClick: (t) => {
           if (t && t.file) window.open(sourceHref(t.file, t.line), "_blank");
         },
       });
+      performance.mark("sim-diagram");
       window.simulationDiagram = view;
       const ids = $("sim-state-ids");
       for (const state of graph.states || []) ids.appendChild(el("option", { value: state.id }));

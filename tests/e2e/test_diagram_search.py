@@ -138,6 +138,17 @@ def test_the_simulation_page_diagram_has_the_same_search(
     assert page.evaluate("document.getElementById('sim-diagram').dataset.searchCount") == str(len(calls))
     expect(page.locator("#sim-diagram .dg-found").first).to_be_attached()
 
+    # ELK's layout went to the server: the page in a new tab (no sessionStorage) draws it, no worker.
+    assert page.evaluate("document.body.dataset.layoutSource") == "worker"
+    page.wait_for_function("document.body.dataset.simLayoutStored")
+    again = page.context.new_page()
+    again.goto(page.url)
+    again.wait_for_function("document.body.dataset.simReady === '1'")
+    assert again.evaluate("document.body.dataset.layoutSource") == "server"
+    assert again.evaluate("performance.getEntriesByType('resource').every(e => !e.name.includes('elk-worker'))")
+    assert again.evaluate("document.body.dataset.stateCount") == page.evaluate("document.body.dataset.stateCount")
+    again.close()
+
 
 def test_the_visual_diff_opens_on_the_changed_transition(
     logged_in_page: Page, shared_dir: Path, tmp_path: Path

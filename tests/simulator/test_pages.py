@@ -148,3 +148,68 @@ def test_only_the_owner_deletes_a_simulation_from_the_list(sim_world):
     assert not Simulation.objects.filter(pk=simulation.pk).exists()
     assert f"Simulation {simulation.pk} of" in owner.get("/simulations/").content.decode()  # the message
     assert owner.post(url).status_code == 404
+
+
+def layout_of(graph: dict) -> dict:
+    """A layout of every state (nested as in the graph) and of each transition's first target."""
+    states = {s["id"]: s for s in graph["states"]}
+
+    def node(state_id: str) -> dict:
+        children = [node(c) for c in states[state_id]["children"]]
+        return {"id": f"n:{state_id}", "x": 0, "y": 0, "width": 10, "height": 10, "children": children}
+
+    edges = [
+        {"id": f"e:{t['id']}:0", "sections": [{"startPoint": {"x": 0, "y": 0}, "endPoint": {"x": 5, "y": 5}}]}
+        for t in graph["transitions"]
+        if t["targets"]
+    ]
+    return {"width": 10, "height": 10, "children": [node(graph["root"])], "edges": edges}
+
+
+def test_a_version_simulation_page_brings_its_graph_and_only_the_users_own_layout(sim_world):
+    owner, teammate = client_for(sim_world.owner), client_for(sim_world.teammate)
+    simulation = open_simulation(sim_world)
+    Simulation.objects.create(owner=sim_world.teammate, version=sim_world.version)
+    theirs = Simulation.objects.exclude(pk=simulation.pk).get()
+    entry = sim_world.version.entry
+    url = f"/api/versions/{sim_world.version.pk}/layout"
+
+    first = owner.get(f"/simulations/{simulation.pk}/")
+    graph = first.context["diagram"]["graph"]
+    stored = owner.post(url, {"entry": entry, "key": "1abc.4567", "layout": layout_of(graph)}, "application/json")
+    again = owner.get(f"/simulations/{simulation.pk}/")
+    teammates_page = teammate.get(f"/simulations/{theirs.pk}/")
+
+    assert graph == owner.get(f"/api/versions/{sim_world.version.pk}/graph").json()
+    assert first.context["diagram"]["layout"] is None
+    assert first.context["config"]["urls"]["layout"] == url
+    assert b'id="simulation-diagram"' in first.content
+    assert stored.status_code == 204
+    served = again.context["diagram"]["layout"]
+    assert served["key"] == "1abc.4567"
+    assert served["result"]["children"][0]["id"] == f"n:{graph['root']}"
+    # A posted layout is shown to the user who posted it only: it is not checked against ELK.
+    assert teammates_page.context["diagram"]["layout"] is None
+
+
+def test_a_posted_layout_is_refused_unless_it_lays_out_the_versions_graph_for_a_reader(sim_world):
+    simulation = open_simulation(sim_world)
+    owner = client_for(sim_world.owner)
+    graph = owner.get(f"/simulations/{simulation.pk}/").context["diagram"]["graph"]
+    url = f"/api/versions/{sim_world.version.pk}/layout"
+    entry = sim_world.version.entry
+    foreign = layout_of(graph)
+    foreign["children"][0]["children"].append({"id": "n:not-a-state", "x": 0, "y": 0, "width": 1, "height": 1})
+
+    def post(client: Client, **body: object) -> int:
+        data = {"entry": entry, "key": "1abc.4567", "layout": layout_of(graph), **body}
+        return client.post(url, data, "application/json").status_code
+
+    assert post(owner, layout=foreign) == 422
+    assert post(owner, entry="fakes/manual-submit.json") == 422  # a document without this graph
+    assert post(owner, entry="nope.scxml") == 422
+    assert post(owner, key="<script>") == 400
+    assert post(client_for(sim_world.outsider)) == 404
+    assert post(Client()) == 401
+    assert owner.post(url, b"{" + b'"a":' * 5000, "application/json").status_code == 400
+    assert owner.get(f"/simulations/{simulation.pk}/").context["diagram"]["layout"] is None

@@ -1,0 +1,142 @@
+"""A diagram layout posted by a browser (designer.models.DiagramLayout): checked against the
+version's graph and reduced to what static/orchweb/diagram.js draws, or refused.
+
+What is kept: the root's width and height; per node (`n:<state id>`, or `i:<state id>` for the
+initial marker of a compound state) its id, x, y, width, height, children and edges; per edge
+(`e:<transition id>:<target index>`, or `x:<n>` for an initial marker's arrow) its id, sections
+(start, bend and end points) and label boxes. Every id names a state or transition of the graph
+and appears once; every number is finite and bounded; the cleaned layout is at most
+`MAX_LAYOUT_BYTES` of JSON. Anything else (another field, a string where a number goes) is a
+`LayoutError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+#: the cleaned layout's JSON size limit (a 1,000-state Composer strategy lays out in ~1 MB)
+MAX_LAYOUT_BYTES = 4 * 1024 * 1024
+#: coordinates and sizes stay within this many pixels of the origin
+MAX_COORDINATE = 1e7
+MAX_BEND_POINTS = 1000
+MAX_LABELS = 8
+#: nesting of compound states (Composer strategies nest ~10 deep); bounds the recursion
+MAX_DEPTH = 100
+
+EDGE_ID = re.compile(r"e:(?P<transition>.+):\d{1,4}|x:\d{1,6}")
+
+
+class LayoutError(ValueError):
+    """The posted layout is not a layout of this graph; the message says where."""
+
+
+def _number(value: Any, where: str, minimum: float = -MAX_COORDINATE) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise LayoutError(f"{where}: not a finite number")
+    if not minimum <= value <= MAX_COORDINATE:
+        raise LayoutError(f"{where}: out of range")
+    return value
+
+
+def _list(value: Any, where: str, limit: int | None = None) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise LayoutError(f"{where}: not a list")
+    if limit is not None and len(value) > limit:
+        raise LayoutError(f"{where}: more than {limit} items")
+    return value
+
+
+def _box(value: Any, where: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise LayoutError(f"{where}: not an object")
+    return {
+        "x": _number(value.get("x"), f"{where}.x"),
+        "y": _number(value.get("y"), f"{where}.y"),
+        "width": _number(value.get("width"), f"{where}.width", 0),
+        "height": _number(value.get("height"), f"{where}.height", 0),
+    }
+
+
+def _point(value: Any, where: str) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise LayoutError(f"{where}: not a point")
+    return {"x": _number(value.get("x"), f"{where}.x"), "y": _number(value.get("y"), f"{where}.y")}
+
+
+class _Cleaner:
+    def __init__(self, graph: dict[str, Any]) -> None:
+        self.states = {s["id"] for s in graph.get("states", [])}
+        self.transitions = {t["id"] for t in graph.get("transitions", [])}
+        self.seen: set[str] = set()
+
+    def _once(self, identifier: Any, where: str) -> str:
+        if not isinstance(identifier, str) or identifier in self.seen:
+            raise LayoutError(f"{where}: missing or repeated id")
+        self.seen.add(identifier)
+        return identifier
+
+    def node(self, value: Any, where: str, depth: int) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise LayoutError(f"{where}: not a node")
+        if depth > MAX_DEPTH:
+            raise LayoutError(f"{where}: nested deeper than {MAX_DEPTH}")
+        identifier = self._once(value.get("id"), where)
+        if identifier[:2] not in ("n:", "i:") or identifier[2:] not in self.states:
+            raise LayoutError(f"{where}: {identifier[:80]!r} is no state of this diagram")
+        return {"id": identifier, **_box(value, where), **self.contents(value, identifier, depth)}
+
+    def edge(self, value: Any, where: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise LayoutError(f"{where}: not an edge")
+        identifier = self._once(value.get("id"), where)
+        match = EDGE_ID.fullmatch(identifier)
+        if match is None or (match["transition"] is not None and match["transition"] not in self.transitions):
+            raise LayoutError(f"{where}: {identifier[:80]!r} is no transition of this diagram")
+        sections = []
+        for i, section in enumerate(_list(value.get("sections"), f"{where}.sections", 16)):
+            at = f"{where}.sections[{i}]"
+            if not isinstance(section, dict):
+                raise LayoutError(f"{at}: not a section")
+            bends = _list(section.get("bendPoints"), f"{at}.bendPoints", MAX_BEND_POINTS)
+            sections.append(
+                {
+                    "startPoint": _point(section.get("startPoint"), f"{at}.startPoint"),
+                    "endPoint": _point(section.get("endPoint"), f"{at}.endPoint"),
+                    "bendPoints": [_point(p, f"{at}.bendPoints[{j}]") for j, p in enumerate(bends)],
+                }
+            )
+        labels = _list(value.get("labels"), f"{where}.labels", MAX_LABELS)
+        return {
+            "id": identifier,
+            "sections": sections,
+            "labels": [_box(label, f"{where}.labels[{j}]") for j, label in enumerate(labels)],
+        }
+
+    def contents(self, value: dict[str, Any], where: str, depth: int) -> dict[str, Any]:
+        # Every node and edge id is new (`seen`): as many nodes and edges as the graph has, no more.
+        children = _list(value.get("children"), f"{where}.children")
+        edges = _list(value.get("edges"), f"{where}.edges")
+        return {
+            "children": [self.node(c, f"{where}.children[{i}]", depth + 1) for i, c in enumerate(children)],
+            "edges": [self.edge(e, f"{where}.edges[{i}]") for i, e in enumerate(edges)],
+        }
+
+
+def clean_layout(value: Any, graph: dict[str, Any]) -> dict[str, Any]:
+    """The drawn part of an ELK layout of `graph`; LayoutError when it is not one or too large."""
+    if not isinstance(value, dict):
+        raise LayoutError("layout: not an object")
+    cleaner = _Cleaner(graph)
+    layout = {
+        "width": _number(value.get("width"), "layout.width", 0),
+        "height": _number(value.get("height"), "layout.height", 0),
+        **cleaner.contents(value, "root", 0),
+    }
+    if len(json.dumps(layout)) > MAX_LAYOUT_BYTES:
+        raise LayoutError(f"layout: larger than {MAX_LAYOUT_BYTES} bytes")
+    return layout
