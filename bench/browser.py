@@ -163,7 +163,7 @@ def main() -> None:
             context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.url}])
             url = f"/simulations/{simulation_id}/"
             page, first_open = open_page(context, url)
-            page.wait_for_function("document.body.dataset.simLayoutStored")  # ELK's layout, posted back
+            page.wait_for_function("document.body.dataset.layoutStored")  # ELK's layout, posted back
             other, another_open = open_page(context, f"/simulations/{another_id}/")
             other.close()
             for n in range(args.states):  # the events the steps will process, one per macrostep

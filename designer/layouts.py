@@ -1,5 +1,6 @@
-"""A diagram layout posted by a browser (designer.models.DiagramLayout): checked against the
-version's graph and reduced to what static/orchweb/diagram.js draws, or refused.
+"""The diagram layouts browsers post back (designer.models.DiagramLayout): what a page is served
+(`layout_store`), and a posted layout checked against the version's graph and reduced to what
+static/orchweb/diagram.js draws, or refused (`clean_layout`).
 
 What is kept: the root's width and height; per node (`n:<state id>`, or `i:<state id>` for the
 initial marker of a compound state) its id, x, y, width, height, children and edges; per edge
@@ -16,6 +17,10 @@ import json
 import math
 import re
 from typing import Any
+
+from django.urls import reverse
+
+from designer.models import DiagramLayout, Version
 
 #: the cleaned layout's JSON size limit (a 1,000-state Composer strategy lays out in ~1 MB)
 MAX_LAYOUT_BYTES = 4 * 1024 * 1024
@@ -140,3 +145,15 @@ def clean_layout(value: Any, graph: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(layout)) > MAX_LAYOUT_BYTES:
         raise LayoutError(f"layout: larger than {MAX_LAYOUT_BYTES} bytes")
     return layout
+
+
+def layout_store(user: Any, version: Version, entry: str) -> dict[str, Any]:
+    """What a page drawing document `entry` of `version` is served for `user` (json_script, read by
+    Diagram.layoutStore): where to post ELK's layout, and the user's own stored layout
+    ({key, result}) or None."""
+    row = DiagramLayout.objects.filter(user=user, version=version, entry=entry).first()
+    return {
+        "url": reverse("designer-api-version-layout", args=[version.pk]),
+        "entry": entry,
+        "layout": {"key": row.key, "result": row.layout} if row else None,
+    }

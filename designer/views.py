@@ -43,6 +43,7 @@ from designer.forms import (
     UploadVersionForm,
 )
 from designer.importing import NoSuchFile, UploadError, choose_entry, export_zip, read_upload, text_of
+from designer.layouts import layout_store
 from designer.models import Comment, Draft, Invitation, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     AuthenticationRequired,
@@ -462,13 +463,19 @@ def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
     """The statechart diagram of a version's entry document."""
     version = _get_version_for_user(request, version_id)
     role = version_role(request, version)
+    payload = show_entry(request, version_page_data(version, has_role(role, Role.EDITOR), with_texts=False))
+    shown = payload["shown"]
     return render(
         request,
         "designer/diagram.html",
         {
             "project": version.project,
             "version": version,
-            "payload": show_entry(request, version_page_data(version, has_role(role, Role.EDITOR), with_texts=False)),
+            "payload": payload,
+            # a share link's visitor has no layouts of their own
+            "layout_store": layout_store(request.user, version, shown)
+            if request.user.is_authenticated and shown
+            else None,
         },
     )
 

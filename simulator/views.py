@@ -22,7 +22,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from designer.analysis import analysed
-from designer.models import DiagramLayout, Role
+from designer.layouts import layout_store
+from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
 from simulator import recipes, retention, scenario_replays, sessions
 from simulator.models import Simulation
@@ -162,12 +163,7 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
     if not simulation.files and entry in files:
         # The version's graph and the user's own layout of it (designer.models.DiagramLayout) come
         # with the page: it draws without a graph request or an ELK run.
-        stored = DiagramLayout.objects.filter(user=request.user, version=version, entry=entry).first()
-        diagram = {
-            "graph": analysed("graph", version, entry),
-            "layout": {"key": stored.key, "result": stored.layout} if stored else None,
-        }
-        config["urls"]["layout"] = reverse("designer-api-version-layout", args=[version.pk])
+        diagram = {"graph": analysed("graph", version, entry), "store": layout_store(request.user, version, entry)}
     return render(
         request,
         "simulator/simulation.html",

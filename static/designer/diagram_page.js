@@ -90,7 +90,9 @@
     }
     showErrors(graph);
     try {
-      view = await Diagram.render(el, graph, { onStateClick: jump, onEdgeClick: jump });
+      // A version's diagram: the user's stored layout, and ELK's goes back (#diagram-layout-store).
+      const store = $("diagram-layout-store") ? JSON.parse($("diagram-layout-store").textContent) : null;
+      view = await Diagram.render(el, graph, { ...Diagram.layoutStore(store), onStateClick: jump, onEdgeClick: jump });
     } catch (err) {
       el.textContent = "The diagram cannot be laid out: " + err.message;
       body.dataset.diagramError = err.message;

@@ -7,7 +7,8 @@
  * and in sessionStorage (el.dataset.layoutSource = "worker" | "cache"). A page may be served the
  * layout too: opts.layout {key, result} is drawn when `key` is the hash of this graph's ELK input
  * (layoutSource "server"); otherwise ELK's layout of the whole chart is handed to
- * opts.onLayout(key, result), so the page can keep it on the server (designer/layouts.py).
+ * opts.onLayout(key, result), so the page can keep it on the server: Diagram.layoutStore(store)
+ * makes both options from what the page was served (designer/layouts.py).
  *
  * Reusable by the designer pages and the simulator page:
  *
@@ -1112,6 +1113,22 @@
     }
   }
 
+  /**
+   * render() options from what a page was served for a version's document (`store` {url, entry,
+   * layout}, designer.layouts.layout_store): the user's stored layout to draw, and an onLayout
+   * that posts ELK's layout back to `url` (body.dataset.layoutStored = its key once kept). A page
+   * without a store (a draft, a share link) gets {}: ELK and the tab's cache only.
+   */
+  function layoutStore(store) {
+    if (!store) return {};
+    const onLayout = async (key, result) => {
+      const body = { entry: store.entry, key: key, layout: result };
+      const answer = await global.orchweb.fetchJSON(store.url, { method: "POST", body: body });
+      if (answer.ok) document.body.dataset.layoutStored = key;
+    };
+    return { layout: store.layout, onLayout: onLayout };
+  }
+
   /** Draws `graph` in `el`; resolves to the DiagramView once laid out. */
   async function render(el, graph, opts) {
     const view = new DiagramView(el, graph, opts);
@@ -1215,6 +1232,7 @@
 
   global.Diagram = {
     render: render,
+    layoutStore: layoutStore,
     renderHeat: renderHeat,
     diff: diff,
     DiagramView: DiagramView,

@@ -18,8 +18,7 @@
  *   ("module:action,..."), simRunning "1"/"0", simBusy "1" from a click until its answer,
  *   simError (last error message), simOutcome (JSON), simReplies (count of answered messages),
  *   simReconnects (connections opened again after a loss), simSelected (a replay's selected record),
- *   simFrames (state frames applied), simResyncs (snapshots asked because a delta did not apply),
- *   simLayoutStored (the key of the diagram layout this page posted to the server).
+ *   simFrames (state frames applied), simResyncs (snapshots asked because a delta did not apply).
  * Performance marks: "sim-send" when an action is sent, "sim-applied" when a state frame is drawn,
  * "sim-snapshot" when the first snapshot arrives, "sim-diagram" when the diagram is first drawn,
  * "sim-ready" when the page first shows the simulation (both done; bench/browser.py reads them).
@@ -1102,12 +1101,6 @@
     send({ action: "rewind", seq: seq });
   }
 
-  /** Keeps ELK's layout on the server: this user's next open of the version draws it at once. */
-  async function storeLayout(key, result) {
-    const answer = await window.orchweb.fetchJSON(config.urls.layout, { method: "POST", body: { entry: config.entry, key: key, layout: result } });
-    if (answer.ok) body.dataset.simLayoutStored = key;
-  }
-
   async function drawDiagram() {
     try {
       // A version's page comes with its graph and this user's layout of it (#simulation-diagram),
@@ -1115,8 +1108,7 @@
       const served = $("simulation-diagram") ? JSON.parse($("simulation-diagram").textContent) : null;
       graph = served ? served.graph : await window.orchweb.getJSON(config.urls.graph);
       view = await Diagram.render($("sim-diagram"), graph, {
-        layout: served && served.layout,
-        onLayout: config.urls.layout ? storeLayout : null,
+        ...Diagram.layoutStore(served && served.store),
         onStateClick: toggleStateBreakpoint,
         onEdgeClick: (t) => {
           if (t && t.file) window.open(sourceHref(t.file, t.line), "_blank");

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from designer.models import DiagramLayout
 from tests.e2e.test_designer import graph_of, import_sample, make_demo_user_owner, wait_for_diagram
 from tests.e2e.test_simulator import open_simulation_of_the_sample
 
@@ -118,7 +119,13 @@ def test_diagram_search_counts_and_steps_through_extension_calls_events_and_cond
     search(page, "no such thing anywhere")
     expect(count).to_have_text("no match")
 
-    # The same chart again in this tab: drawn from the layout cache, not laid out again.
+    # ELK's layout went to the server: the same chart again comes with the page, not laid out again.
+    page.wait_for_function("document.body.dataset.layoutStored")
+    page.reload()
+    wait_for_diagram(page)
+    assert page.evaluate("document.body.dataset.layoutSource") == "server"
+    # Without it (a draft, a share link, or forgotten), the tab's own cache still has the layout.
+    DiagramLayout.objects.all().delete()
     page.reload()
     wait_for_diagram(page)
     assert page.evaluate("document.body.dataset.layoutSource") == "cache"
@@ -140,7 +147,7 @@ def test_the_simulation_page_diagram_has_the_same_search(
 
     # ELK's layout went to the server: the page in a new tab (no sessionStorage) draws it, no worker.
     assert page.evaluate("document.body.dataset.layoutSource") == "worker"
-    page.wait_for_function("document.body.dataset.simLayoutStored")
+    page.wait_for_function("document.body.dataset.layoutStored")
     again = page.context.new_page()
     again.goto(page.url)
     again.wait_for_function("document.body.dataset.simReady === '1'")

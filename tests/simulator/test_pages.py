@@ -167,6 +167,8 @@ def layout_of(graph: dict) -> dict:
 
 
 def test_a_version_simulation_page_brings_its_graph_and_only_the_users_own_layout(sim_world):
+    """The browser posts ELK's layout once (static/orchweb/diagram.js); the next pages of the
+    version come with it."""
     owner, teammate = client_for(sim_world.owner), client_for(sim_world.teammate)
     simulation = open_simulation(sim_world)
     Simulation.objects.create(owner=sim_world.teammate, version=sim_world.version)
@@ -181,15 +183,18 @@ def test_a_version_simulation_page_brings_its_graph_and_only_the_users_own_layou
     teammates_page = teammate.get(f"/simulations/{theirs.pk}/")
 
     assert graph == owner.get(f"/api/versions/{sim_world.version.pk}/graph").json()
-    assert first.context["diagram"]["layout"] is None
-    assert first.context["config"]["urls"]["layout"] == url
+    assert first.context["diagram"]["store"] == {"url": url, "entry": entry, "layout": None}
     assert b'id="simulation-diagram"' in first.content
     assert stored.status_code == 204
-    served = again.context["diagram"]["layout"]
+    served = again.context["diagram"]["store"]["layout"]
     assert served["key"] == "1abc.4567"
     assert served["result"]["children"][0]["id"] == f"n:{graph['root']}"
     # A posted layout is shown to the user who posted it only: it is not checked against ELK.
-    assert teammates_page.context["diagram"]["layout"] is None
+    assert teammates_page.context["diagram"]["store"]["layout"] is None
+    # The version's diagram page draws it too (same graph, same ELK input).
+    diagram_page = owner.get(f"/versions/{sim_world.version.pk}/diagram/")
+    assert diagram_page.context["layout_store"]["layout"] == served
+    assert b'id="diagram-layout-store"' in diagram_page.content
 
 
 def test_a_posted_layout_is_refused_unless_it_lays_out_the_versions_graph_for_a_reader(sim_world):
@@ -212,4 +217,4 @@ def test_a_posted_layout_is_refused_unless_it_lays_out_the_versions_graph_for_a_
     assert post(client_for(sim_world.outsider)) == 404
     assert post(Client()) == 401
     assert owner.post(url, b"{" + b'"a":' * 5000, "application/json").status_code == 400
-    assert owner.get(f"/simulations/{simulation.pk}/").context["diagram"]["layout"] is None
+    assert owner.get(f"/simulations/{simulation.pk}/").context["diagram"]["store"]["layout"] is None
