@@ -16,10 +16,11 @@ Figures (the page's own readiness flags and performance marks, static/simulator/
 - step -> highlight: click "Step" (a macrostep), then the frame applied (body data-sim-frames increments)
   and the next animation frame (the highlighted diagram is about to be painted); median, p90, max
   over `--steps` clicks;
-- reopen: the same simulation with >= 200 trace records, loaded again in a new tab (navigation ->
-  "sim-ready"). The first open posted ELK's layout to the server (designer.models.DiagramLayout),
-  so the reopen is served it with the page and runs no ELK. (Until 2026-12-06 the layout was only
-  cached in the tab's sessionStorage, which a new tab does not share: the reopen ran ELK too.)
+- reopen: the same simulation with >= 200 trace records, loaded again in a new tab once the server
+  has saved and released it (navigation -> "sim-ready"; before 2026-12-06 the reopen raced that
+  save). The first open posted ELK's layout to the server (designer.models.DiagramLayout), so the
+  reopen is served it with the page and runs no ELK. (Until 2026-12-06 the layout was only cached
+  in the tab's sessionStorage, which a new tab does not share: the reopen ran ELK too.)
 Each open also prints where its time went (milliseconds from navigation start): the HTML
 received, DOMContentLoaded (scripts loaded and run), the first snapshot frame, the diagram drawn.
 Goals (issue 12): < 50 ms step -> highlight, < 300 ms open.
@@ -147,7 +148,7 @@ def main() -> None:
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
     from playwright.sync_api import sync_playwright
 
-    from tests.servers import daphne_server
+    from tests.servers import daphne_server, wait_until_idle
 
     with tempfile.TemporaryDirectory() as tmp:
         cookie, simulation_id, another_id = prepare(Path(tmp) / "bench.sqlite3", args.states)
@@ -179,6 +180,7 @@ def main() -> None:
                 page.evaluate(CLICK_TO_HIGHLIGHT)
             records = len(page.evaluate("window.simulationPage.records()"))
             page.close()
+            wait_until_idle(server.url)  # the closed page's simulation saved and released, as for a later reopen
             _, reopen = open_page(context, url)
             browser.close()
     latencies.sort()

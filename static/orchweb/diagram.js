@@ -522,10 +522,10 @@
       const started = performance.now();
       const { result, key, source } = await runLayout(this._elkGraph(), this.opts.layout);
       this.el.dataset.layoutSource = document.body.dataset.layoutSource = source;
-      // The whole chart's layout, when the server does not have it yet, goes back to it (opts.onLayout).
-      if (source !== "server" && this.opts.onLayout && !this.collapsed.size) this.opts.onLayout(key, result);
       this._draw(result);
       this._applyMarks();
+      // The whole chart's layout, when the server does not have it yet, goes back to it (opts.onLayout).
+      if (source !== "server" && this.opts.onLayout && !this.collapsed.size) this.opts.onLayout(key, result);
       this.el.dataset.layoutMs = String(Math.round(performance.now() - started)); // measure, lay out, draw
       this.el.dataset.diagramReady = "1";
       this.el.dataset.stateCount = String(this.stateEls.size);
