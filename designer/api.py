@@ -33,8 +33,8 @@ from rest_framework.response import Response
 from designer import history
 from designer.analysis import analysed
 from designer.importing import NoSuchFile, StateConflict, UploadError, choose_entry, clean_path, read_upload
-from designer.layouts import LayoutError, clean_layout
-from designer.models import PATH_MAX_LENGTH, DiagramLayout, Draft, Membership, Project, Role, ShareLink, Team
+from designer.layouts import LayoutError, clean_layout, keep_layout
+from designer.models import PATH_MAX_LENGTH, Draft, Membership, Project, Role, ShareLink, Team
 from designer.permissions import (
     _get_project_for_user,
     _get_share_link_for_user,
@@ -391,9 +391,7 @@ def version_layout(request: Request, version_id: int) -> Response:
         layout = clean_layout(data["layout"], analysed("graph", version, data["entry"]))
     except LayoutError as exc:
         return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
-    DiagramLayout.objects.update_or_create(
-        user=request.user, version=version, entry=data["entry"], defaults={"key": data["key"], "layout": layout}
-    )
+    keep_layout(request.user, version, data["entry"], data["key"], layout)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 

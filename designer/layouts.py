@@ -1,6 +1,7 @@
 """The diagram layouts browsers post back (designer.models.DiagramLayout): what a page is served
-(`layout_store`), and a posted layout checked against the version's graph and reduced to what
-static/orchweb/diagram.js draws, or refused (`clean_layout`).
+(`layout_store`); a posted layout checked against the version's graph and reduced to what
+static/orchweb/diagram.js draws, or refused (`clean_layout`); and kept (`keep_layout`, at most
+`MAX_LAYOUTS_PER_USER` a user, so storage stays bounded whatever a user posts).
 
 What is kept: the root's width and height; per node (`n:<state id>`, or `i:<state id>` for the
 initial marker of a compound state) its id, x, y, width, height, children and edges; per edge
@@ -18,12 +19,16 @@ import math
 import re
 from typing import Any
 
+from django.db import transaction
 from django.urls import reverse
 
 from designer.models import DiagramLayout, Version
 
-#: the cleaned layout's JSON size limit (a 1,000-state Composer strategy lays out in ~1 MB)
-MAX_LAYOUT_BYTES = 4 * 1024 * 1024
+#: the cleaned layout's JSON size limit (~300 bytes a state or transition: the 100-state bench
+#: chart is ~30 KB, a 1,000-state Composer strategy would be under 1 MB)
+MAX_LAYOUT_BYTES = 2 * 1024 * 1024
+#: layouts kept per user, the most recently posted (an older version's is laid out again)
+MAX_LAYOUTS_PER_USER = 20
 #: coordinates and sizes stay within this many pixels of the origin
 MAX_COORDINATE = 1e7
 MAX_BEND_POINTS = 1000
@@ -157,3 +162,13 @@ def layout_store(user: Any, version: Version, entry: str) -> dict[str, Any]:
         "entry": entry,
         "layout": {"key": row.key, "result": row.layout} if row else None,
     }
+
+
+def keep_layout(user: Any, version: Version, entry: str, key: str, layout: dict[str, Any]) -> None:
+    """Store a cleaned layout as the user's for (version, entry), replacing theirs; forget their
+    oldest beyond MAX_LAYOUTS_PER_USER (ids grow: the newest rows have the largest)."""
+    with transaction.atomic():
+        DiagramLayout.objects.filter(user=user, version=version, entry=entry).delete()
+        DiagramLayout.objects.create(user=user, version=version, entry=entry, key=key, layout=layout)
+        older = DiagramLayout.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True)
+        DiagramLayout.objects.filter(pk__in=list(older[MAX_LAYOUTS_PER_USER:])).delete()

@@ -389,7 +389,7 @@ class DiagramLayout(models.Model):
     to the user who posted it (another user's could misplace states, edges or labels). `key` is
     the hash of ELK's input (static/orchweb/diagram.js): the browser uses the layout only when
     its own input hashes the same (same graph, same text widths). One row per (user, version,
-    entry): a new layout replaces the old one.
+    entry): a new layout replaces the old one; a user keeps their latest few (designer/layouts.py).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from designer import layouts
+from designer.layouts import keep_layout
+from designer.models import DiagramLayout
 from simulator.models import Simulation
 
 from .conftest import MANUAL_SUBMIT, SimWorld
@@ -218,3 +221,20 @@ def test_a_posted_layout_is_refused_unless_it_lays_out_the_versions_graph_for_a_
     assert post(Client()) == 401
     assert owner.post(url, b"{" + b'"a":' * 5000, "application/json").status_code == 400
     assert owner.get(f"/simulations/{simulation.pk}/").context["diagram"]["store"]["layout"] is None
+
+
+def test_a_user_keeps_their_latest_layouts_only_and_a_repost_replaces(sim_world, monkeypatch):
+    monkeypatch.setattr(layouts, "MAX_LAYOUTS_PER_USER", 2)
+    owner, version = sim_world.owner, sim_world.version
+
+    def kept(user) -> list[tuple[str, str]]:
+        return list(DiagramLayout.objects.filter(user=user).order_by("pk").values_list("entry", "key"))
+
+    keep_layout(sim_world.teammate, version, "a.scxml", "theirs", {})
+    for entry in ("a.scxml", "b.scxml", "c.scxml"):
+        keep_layout(owner, version, entry, "1", {})
+    assert kept(owner) == [("b.scxml", "1"), ("c.scxml", "1")]
+    keep_layout(owner, version, "b.scxml", "2", {})
+    keep_layout(owner, version, "d.scxml", "1", {})
+    assert kept(owner) == [("b.scxml", "2"), ("d.scxml", "1")]
+    assert kept(sim_world.teammate) == [("a.scxml", "theirs")]
