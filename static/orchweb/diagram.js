@@ -250,6 +250,7 @@
       this.idx = indexGraph(graph);
       this.collapsed = new Set(this.opts.collapsed || []);
       this.status = this.opts.status || { states: {}, transitions: {} };
+      this.stored = this.opts.layout || null; // the whole chart's layout the server has ({key, result})
       this.transform = { x: 0, y: 0, k: 1 };
       this.stateEls = new Map();
       this.edgeEls = new Map();
@@ -520,12 +521,15 @@
       this.el.dataset.diagramReady = "0";
       document.body.dataset.diagramReady = "0";
       const started = performance.now();
-      const { result, key, source } = await runLayout(this._elkGraph(), this.opts.layout);
+      const { result, key, source } = await runLayout(this._elkGraph(), this.stored);
       this.el.dataset.layoutSource = document.body.dataset.layoutSource = source;
       this._draw(result);
       this._applyMarks();
-      // The whole chart's layout, when the server does not have it yet, goes back to it (opts.onLayout).
-      if (source !== "server" && this.opts.onLayout && !this.collapsed.size) this.opts.onLayout(key, result);
+      // The whole chart's layout, when the server does not have it yet, goes back to it (once).
+      if (source !== "server" && this.opts.onLayout && !this.collapsed.size) {
+        this.opts.onLayout(key, result);
+        this.stored = { key: key, result: result };
+      }
       this.el.dataset.layoutMs = String(Math.round(performance.now() - started)); // measure, lay out, draw
       this.el.dataset.diagramReady = "1";
       this.el.dataset.stateCount = String(this.stateEls.size);
