@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a clean clone: virtualenv, dependencies, database, demo user and content,
 # static files, then Daphne (HTTP + websockets) on http://127.0.0.1:8000. Safe to run again.
-# HOST and PORT override the address; DATABASE_URL, REDIS_URL etc. switch to scaled mode (README).
+# HOST and PORT override the address; DATABASE_URL, REDIS_URL etc. switch to scaled mode (README),
+# where PROCESSES=N serves the port with N Daphne processes (orchweb/serve.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/venv.sh
@@ -20,4 +21,4 @@ esac
 host=${HOST:-127.0.0.1}
 port=${PORT:-8000}
 echo "orchweb: http://$host:$port/  (log in as demo / demo-orchweb unless you changed it; Ctrl-C stops)"
-exec .venv/bin/daphne -b "$host" -p "$port" orchweb.asgi:application
+exec .venv/bin/python -m orchweb.serve -b "$host" -p "$port" --processes "${PROCESSES:-1}"

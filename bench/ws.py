@@ -8,39 +8,48 @@
         .venv/bin/python bench/ws.py --clients 100 --processes 1 2  # one vs two Daphne processes
 
 Closed loop (default): each client sends a step, waits for its answer, sends the next one.
-Open loop (``--rate R``): each client sends R steps per second on a fixed schedule whether or not
-the answers came (at most 50 unanswered per client), as a team of users would; the figures are
-the achieved rate (answers/s) and the step->frame latency of every answered step.
-Two processes (``--processes 1 2``): the same N clients split between two Daphne processes
-sharing the database and the Redis channel layer (REDIS_URL and a PostgreSQL BENCH_DATABASE_URL are
-required: SQLite is not shared between processes; create the database first, e.g.
-``createdb -h 127.0.0.1 -U postgres bench_ws``; its simulations are replaced), measured right
-after one process in the same sitting, and the ratio printed.
+Open loop (``--rate R``): client k's steps are due at start + k/(N R) + i/R, and each is sent when
+due whether or not earlier ones were answered, as a team of users would; a step's latency runs
+from when it was *due* (a client or server that falls behind cannot hide the delay: no coordinated
+omission), and steps still unanswered 10 s after the end count as slower than any answer. Printed:
+offered and achieved rate (answers/s), p50/p99/max step->frame, unanswered steps.
+Two processes (``--processes 1 2``): the same N clients on one port served by two Daphne processes,
+as ``python -m orchweb.serve --processes 2`` runs them (a SO_REUSEPORT socket each: the kernel
+spreads the connections; the split is printed), sharing the database and the Redis channel layer
+(REDIS_URL and a PostgreSQL BENCH_DATABASE_URL are required: SQLite is not shared between
+processes; create the database first, e.g. ``createdb -h 127.0.0.1 -U postgres bench_ws``; its
+bench simulations are replaced), measured right after one process in the same sitting, and the
+ratio printed.
 
 Setup (outside the measurement): a fresh SQLite database in a temporary folder (migrated; or
-BENCH_DATABASE_URL, e.g. an empty PostgreSQL database), one
-user, the sample project ``../shared/ors-samples/crd-gvp-wf`` as a version, and one simulation per
-client. One Daphne process (tests/servers.py: the test settings, in-memory channel layer unless
-REDIS_URL is set) serves them. Every client connects to ``ws/simulations/<id>/`` with the user's
-session cookie and waits for its first snapshot; then all clients step together: each sends
-``{"action": "step", "unit": "macrostep"}``, waits for the snapshot frame answering it (its
-``reply_to``), and sends the next one. A simulation that ends (or goes idle) is restarted (not
-timed). Figures: steps/s over the whole measurement and the latency from ``step`` sent to its
-snapshot frame received (p50, p99, max), plus connect time, errors and Daphne's CPU ms per step. Prints; never asserts.
-Goal to report against (issue 6): p99 < 50 ms at N = 500 on the 2-core machine.
+BENCH_DATABASE_URL, e.g. an empty PostgreSQL database), the sample project
+``../shared/ors-samples/crd-gvp-wf`` as a version, and a team: one simulation per client,
+``--per-user`` (2) of them per member, so the product's per-user quotas (open simulations, actions
+per second, workers) apply unchanged. Daphne (tests/servers.py: the test settings, in-memory channel
+layer unless REDIS_URL is set) serves them. Every client connects to ``ws/simulations/<id>/`` with
+its owner's session cookie (at most 50 handshakes at a time) and waits for its first snapshot;
+then all clients step together: each sends ``{"action": "step", "unit": "macrostep"}``, waits for
+the frame answering it (its ``reply_to``), and sends the next one. A simulation that ends (or goes
+idle) is restarted (not timed). Figures: steps/s over the whole measurement and the latency from
+``step`` sent to its frame received (p50, p99, max), plus connect time, errors, the load average
+and Daphne's CPU ms per step. Prints; never asserts.
+Goal to report against (issue 12): open loop, 500 clients x 1 step/s, p99 < 50 ms on the 2-core
+machine; two processes close to twice the steps/s of one.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
+import math
 import os
 import statistics
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,10 +58,11 @@ SHARED = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
 SAMPLE = SHARED / "ors-samples" / "crd-gvp-wf"
 
 
-def prepare(database_url: str, clients: int) -> tuple[str, list[int]]:
-    """Migrate the database; create the user, the version and `clients` simulations.
+def prepare(database_url: str, clients: int, per_user: int = 2, tag: str = "") -> tuple[list[str], list[int]]:
+    """Migrate the database; create the team, the version and `clients` simulations, `per_user` of
+    them for each member (users named after `tag`, so claims of an earlier round never count).
 
-    Returns the session cookie of the user and the simulation ids.
+    Returns, per simulation, the session cookie of its owner, and the simulation ids.
     """
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -69,19 +79,26 @@ def prepare(database_url: str, clients: int) -> tuple[str, list[int]]:
     from simulator.ors.project import find_entry, load_project
 
     call_command("migrate", verbosity=0)
-    user, _ = get_user_model().objects.get_or_create(username="bench")
+    owner, _ = get_user_model().objects.get_or_create(username="bench")
     team, _ = Team.objects.get_or_create(name="Bench")
-    Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
+    Membership.objects.get_or_create(team=team, user=owner, defaults={"role": Role.OWNER})
     project, created = Project.objects.get_or_create(team=team, name="CRD")
     if created:
         files = load_project(SAMPLE)
-        history.create_version(project, files, author=user, message="sample", parent=None, entry=find_entry(files))
+        history.create_version(project, files, author=owner, message="sample", parent=None, entry=find_entry(files))
     version = project.latest_version
-    Simulation.objects.filter(owner=user).delete()
-    ids = [Simulation.objects.create(owner=user, version=version).pk for _ in range(clients)]
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value, ids
+    Simulation.objects.filter(version__project=project).delete()
+    cookies: list[str] = []
+    ids: list[int] = []
+    for member in range(-(-clients // per_user)):
+        user, _ = get_user_model().objects.get_or_create(username=f"bench{tag}-{member}")
+        Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.EDITOR})
+        client = Client()
+        client.force_login(user)
+        for _ in range(min(per_user, clients - len(ids))):
+            ids.append(Simulation.objects.create(owner=user, version=version).pk)
+            cookies.append(client.cookies["sessionid"].value)
+    return cookies, ids
 
 
 async def connect(url: str, cookie: str) -> object:
@@ -103,6 +120,8 @@ async def connect(url: str, cookie: str) -> object:
 
 
 REPLIES = ("snapshot", "delta", "error")
+#: open loop: how long the last unanswered steps are waited for (then counted as never answered)
+DRAIN_SECONDS = 10.0
 
 
 async def answer(ws: object, message_id: int) -> dict:
@@ -112,25 +131,29 @@ async def answer(ws: object, message_id: int) -> dict:
             return frame
 
 
-async def open_loop_client(ws: object, rate: float, stop_at: float, latencies: list[float], errors: list[str]) -> int:
-    """Steps sent every 1/rate s on a fixed schedule; answers read as they come. Returns answers."""
-    sent: dict[int, float] = {}
+async def open_loop_client(
+    ws: object, rate: float, start: float, stop_at: float, latencies: list[float], errors: list[str]
+) -> tuple[int, int]:
+    """Steps due every 1/rate s from `start`, each sent when due whether or not earlier ones were
+    answered; a step's latency runs from when it was due (a client that falls behind does not
+    hide the delay: no coordinated omission). Returns (answered in time, never answered)."""
+    due: dict[int, float] = {}
     answered = 0
-    done = asyncio.Event()
     restarting: set[int] = set()
+    done = asyncio.Event()
 
     async def reader() -> None:
         nonlocal answered
-        while not (done.is_set() and not sent):
+        while not (done.is_set() and not due):
             try:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+                frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=DRAIN_SECONDS))
             except TimeoutError:
-                return
+                return  # the rest is unanswered
             reply = frame.get("reply_to")
-            if reply in restarting or frame["type"] not in REPLIES or reply not in sent:
+            if reply in restarting or frame["type"] not in REPLIES or reply not in due:
                 restarting.discard(reply)
                 continue
-            latencies.append(time.perf_counter() - sent.pop(reply))
+            latencies.append(time.perf_counter() - due.pop(reply))
             if frame["type"] == "error":
                 errors.append(frame["message"])
                 continue
@@ -140,21 +163,15 @@ async def open_loop_client(ws: object, rate: float, stop_at: float, latencies: l
                 await ws.send(json.dumps({"action": "restart", "id": -reply}))
 
     task = asyncio.create_task(reader())
-    interval = 1.0 / rate
-    # clients start spread over one interval, not all at once
-    next_at = time.perf_counter() + interval * (hash(id(ws)) % 1000) / 1000
     message_id = 0
-    while next_at < stop_at:
-        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-        next_at += interval
-        if len(sent) >= 50:
-            continue  # the server is far behind: do not pile up more
+    while (at := start + message_id / rate) < stop_at:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
         message_id += 1
-        sent[message_id] = time.perf_counter()
+        due[message_id] = at
         await ws.send(json.dumps({"action": "step", "unit": "macrostep", "id": message_id}))
     done.set()
     await task
-    return answered
+    return answered, len(due)
 
 
 async def client_loop(ws: object, stop_at: float, latencies: list[float], errors: list[str]) -> int:
@@ -177,33 +194,47 @@ async def client_loop(ws: object, stop_at: float, latencies: list[float], errors
     return steps
 
 
-async def measure(ws_urls: list[str], cookie: str, ids: list[int], seconds: float, rate: float | None) -> dict:
+async def measure(servers: list, cookies: list[str], ids: list[int], seconds: float, rate: float | None) -> dict:
+    url = servers[0].port_url  # the one port all processes share
     started = time.perf_counter()
-    semaphore = asyncio.Semaphore(50)  # connect in waves (each connect replays/builds a session)
+    semaphore = asyncio.Semaphore(50)  # a team opening its pages, not everyone in the same instant
 
-    async def open_one(n: int, sim_id: int) -> object:
-        async with semaphore:  # clients split between the processes
-            return await connect(f"{ws_urls[n % len(ws_urls)]}/ws/simulations/{sim_id}/", cookie)
+    async def open_one(cookie: str, sim_id: int) -> object:
+        async with semaphore:
+            return await connect(f"ws{url.removeprefix('http')}/ws/simulations/{sim_id}/", cookie)
 
-    sockets = await asyncio.gather(*(open_one(n, i) for n, i in enumerate(ids)))
+    sockets = await asyncio.gather(*(open_one(cookie, i) for cookie, i in zip(cookies, ids, strict=True)))
     connect_seconds = time.perf_counter() - started
+    held = [await asyncio.to_thread(live_simulations, server.url) for server in servers]
     latencies: list[float] = []
     errors: list[str] = []
+    unanswered = 0
     begin = time.perf_counter()
     if rate is None:
-        loops = (client_loop(ws, begin + seconds, latencies, errors) for ws in sockets)
+        counts = await asyncio.gather(*(client_loop(ws, begin + seconds, latencies, errors) for ws in sockets))
     else:
-        loops = (open_loop_client(ws, rate, begin + seconds, latencies, errors) for ws in sockets)
-    counts = await asyncio.gather(*loops)
+        # client k's schedule starts k/N of an interval in: the offered load is even over time
+        spread = 1 / (len(sockets) * rate)
+        outcomes = await asyncio.gather(
+            *(
+                open_loop_client(ws, rate, begin + k * spread, begin + seconds, latencies, errors)
+                for k, ws in enumerate(sockets)
+            )
+        )
+        counts = [answered for answered, _ in outcomes]
+        unanswered = sum(missing for _, missing in outcomes)
     elapsed = time.perf_counter() - begin
     await asyncio.gather(*(ws.close() for ws in sockets))
+    mean = statistics.fmean(latencies)
+    latencies.extend([math.inf] * unanswered)  # in the percentiles, as slower than any answer
     latencies.sort()
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
-    return {
-        "processes": len(ws_urls),
+    result = {
+        "processes": len(servers),
+        "sockets_per_process": held,
         "mode": "closed" if rate is None else f"open {rate:g}/s per client",
         "clients": len(ids),
         "connect_s": round(connect_seconds, 2),
@@ -212,10 +243,21 @@ async def measure(ws_urls: list[str], cookie: str, ids: list[int], seconds: floa
         "p50_ms": round(pct(0.50), 1),
         "p99_ms": round(pct(0.99), 1),
         "max_ms": round(latencies[-1] * 1000, 1),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 1),
+        "mean_ms": round(mean * 1000, 1),
         "errors": len(errors),
-        **({"offered_per_s": round(rate * len(ids), 1)} if rate is not None else {}),
     }
+    if rate is not None:
+        result.update(offered_per_s=round(rate * len(ids), 1), unanswered=unanswered)
+    return result
+
+
+def live_simulations(url: str) -> int:
+    """The simulations the Daphne process at `url` holds (its /readyz, answered with 503 when busy)."""
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=60) as response:
+            return json.loads(response.read())["simulations"]
+    except urllib.error.HTTPError as busy:
+        return json.loads(busy.read())["simulations"]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -230,8 +272,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="stepping time per N")
     parser.add_argument("--rate", type=float, default=None, help="open loop: steps per second per client")
     parser.add_argument("--processes", type=int, nargs="+", default=[1], choices=[1, 2], help="Daphne processes")
+    parser.add_argument("--per-user", type=int, default=2, help="clients (simulations) per team member (2)")
     args = parser.parse_args()
-    from tests.servers import daphne_server
+    from tests.servers import daphne_servers
 
     if 2 in args.processes and not (
         os.environ.get("REDIS_URL") and os.environ.get("BENCH_DATABASE_URL", "").startswith("postgres")
@@ -239,30 +282,24 @@ def main() -> None:
         sys.exit("two processes need REDIS_URL and a PostgreSQL BENCH_DATABASE_URL (see the docstring)")
     with tempfile.TemporaryDirectory() as tmp:
         database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-        cookie, _ = prepare(database_url, 0)
+        prepare(database_url, 0)
         layer = "redis" if os.environ.get("REDIS_URL") else "in-memory"
         workers = os.environ.get("ORCHWEB_SIMULATION_WORKERS", "4")
         print(f"{layer} channel layer, {workers} simulation workers per process, {os.cpu_count()} CPUs")
+        print(f"team members with {args.per_user} simulations open each; the product's quotas")
         print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         for n in args.clients:
             by_processes = {}
             for processes in args.processes:
-                _, ids = prepare(database_url, n)
-                # All clients are one user: lift the per-user quotas, which would refuse most of them.
-                env = {
-                    "DATABASE_URL": database_url,
-                    # (claims of an earlier run's processes may linger in Redis: far above n)
-                    "ORCHWEB_SIM_MAX_OPEN_PER_USER": str(100 * n),
-                    "ORCHWEB_SIM_STEPS_PER_SECOND": "1000000",
-                    "ORCHWEB_SIM_WORKERS_PER_USER": workers,
-                }
-                with contextlib.ExitStack() as stack:
-                    servers = [stack.enter_context(daphne_server(f"bench-{n}-{p}", env)) for p in range(processes)]
+                cookies, ids = prepare(database_url, n, args.per_user, tag=f"-{n}-{processes}-{os.getpid()}")
+                env = {"DATABASE_URL": database_url}
+                with daphne_servers(f"bench-{n}", env, processes) as servers:
                     cpu = sum(cpu_seconds(server.process.pid) for server in servers)
-                    result = asyncio.run(measure([s.ws_url for s in servers], cookie, ids, args.seconds, args.rate))
+                    result = asyncio.run(measure(servers, cookies, ids, args.seconds, args.rate))
                     # Daphne's CPU time per step (connects included): steadier than steps/s on a busy machine
                     spent = sum(cpu_seconds(server.process.pid) for server in servers) - cpu
                     result["cpu_ms_per_step"] = round(spent * 1000 / max(result["steps"], 1), 2)
+                result["load"] = round(os.getloadavg()[0], 1)
                 by_processes[processes] = result
                 print(json.dumps(result), flush=True)
             if 1 in by_processes and 2 in by_processes:

@@ -53,12 +53,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_url(name: str, url: str, conn_max_age: int = 0) -> dict[str, Any]:
+#: seconds a thread waits for a pooled database connection before the query fails
+POOL_WAIT_SECONDS = 5
+
+
+def database_from_url(name: str, url: str, conn_max_age: int = 0, pool_size: int = 0) -> dict[str, Any]:
     """Translate a database URL to a DATABASES entry.
 
     Accepted: `postgres://user:password@host:port/dbname` (also `postgresql://`) and
     `sqlite:///relative/path.sqlite3` or `sqlite:////absolute/path.sqlite3` (the dj-database-url
-    convention: the path is everything after the third slash).
+    convention: the path is everything after the third slash). PostgreSQL connections come from a
+    pool of at most `pool_size` per process (0: none), or are kept `conn_max_age` seconds per thread.
     """
     try:
         parts = urlsplit(url)
@@ -70,6 +75,18 @@ def database_from_url(name: str, url: str, conn_max_age: int = 0) -> dict[str, A
             raise ImproperlyConfigured(f"{name}={url!r} names no host (expected postgres://user@host:port/dbname).")
         if not parts.path.strip("/"):
             raise ImproperlyConfigured(f"{name}={url!r} names no database (expected postgres://user@host:port/dbname).")
+        if pool_size and conn_max_age:
+            raise ImproperlyConfigured(
+                f"CONN_MAX_AGE={conn_max_age} and a connection pool ({pool_size}) exclude each other: "
+                "set ORCHWEB_DB_POOL_SIZE=0 to keep connections per thread instead."
+            )
+        # Under ASGI, Channels runs every consumer's queries on one thread and Django each request
+        # on a thread of its own, and both close the connection after the call: without a pool each
+        # call opens a connection (a forked PostgreSQL backend, ~4 ms; 3 per websocket handshake,
+        # one after another), which made a burst of handshakes outlast Daphne's 5 s timeout.
+        # A caller waits at most POOL_WAIT_SECONDS for a connection: while the database is down, a
+        # save fails (and is retried) after that instead of the pool's 30 s.
+        options = {"pool": {"min_size": 1, "max_size": pool_size, "timeout": POOL_WAIT_SECONDS}} if pool_size else {}
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
@@ -80,7 +97,9 @@ def database_from_url(name: str, url: str, conn_max_age: int = 0) -> dict[str, A
             # Under ASGI, sync code runs in worker threads; persistent connections would outlive
             # them, so they stay opt-in (CONN_MAX_AGE) and are health-checked when enabled.
             "CONN_MAX_AGE": conn_max_age,
-            "CONN_HEALTH_CHECKS": conn_max_age > 0,
+            # a kept or pooled connection is checked before use (one may have died with the server)
+            "CONN_HEALTH_CHECKS": conn_max_age > 0 or pool_size > 0,
+            "OPTIONS": options,
         }
     if parts.scheme == "sqlite":
         path = parts.path[1:]

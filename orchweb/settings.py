@@ -87,6 +87,7 @@ DATABASES = {
         "DATABASE_URL",
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("CONN_MAX_AGE", 0),
+        pool_size=env_int("ORCHWEB_DB_POOL_SIZE", 0 if env_int("CONN_MAX_AGE", 0) else 10),
     )
 }
 

@@ -1,8 +1,11 @@
-"""Start Daphne processes for tests (the browser tests' live server, the scaled test).
+"""Start Daphne processes for tests (the browser tests' live server, the scaled test, the benches).
 
-The test binds the listening socket itself (port 0) and hands it to Daphne (`--fd`): the port is
-known at once, nobody can take it in between, and connections made before Daphne is up wait in
-the socket's backlog, so readiness is one blocking request to /healthz instead of a polling loop.
+The listening sockets are bound here (port 0) and handed to Daphne (`--fd`), as `orchweb.serve`
+does in production: the port is known at once, nobody can take it in between, and connections made
+before Daphne is up wait in the socket's backlog, so readiness is one blocking request to /healthz
+instead of a polling loop. Several processes share one port exactly as `orchweb.serve` runs them
+(a SO_REUSEPORT socket each); each also gets a private address of its own so a test can reach (and
+wait for) one process in particular.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from orchweb.serve import daphne_command, listeners
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 STARTUP_TIMEOUT_SECONDS = 60
@@ -29,11 +34,13 @@ STARTUP_TIMEOUT_SECONDS = 60
 
 @dataclass(frozen=True)
 class RunningServer:
-    """A Daphne process serving orchweb at `url` (http://127.0.0.1:PORT), logging to `log_path`."""
+    """A Daphne process serving orchweb at `url` (http://127.0.0.1:PORT, this process alone) and at
+    `port_url` (the port its set shares; the same as `url` for a set of one), logging to `log_path`."""
 
     url: str
     process: subprocess.Popen
     log_path: Path
+    port_url: str
 
     @property
     def ws_url(self) -> str:
@@ -112,41 +119,58 @@ def daphne_server(name: str, env: Mapping[str, str] | None = None) -> Iterator[R
     settings are the test settings. Yields once /healthz answers 200; fails with the log tail
     otherwise.
     """
+    with daphne_servers(name, env, 1) as (server,):
+        yield server
+
+
+@contextmanager
+def daphne_servers(
+    name: str, env: Mapping[str, str] | None = None, processes: int = 2
+) -> Iterator[list[RunningServer]]:
+    """Run `processes` Daphne processes on one free port (as `orchweb.serve --processes` does)
+    until the block exits; each answers /healthz on its own address before this yields."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"daphne-{name}-{os.getpid()}.log"
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    port = listener.getsockname()[1]
+    public = listeners("127.0.0.1", 0, processes)
+    port_url = f"http://127.0.0.1:{public[0].getsockname()[1]}"
+    # one process: its address is the port; several: each also listens on a private address
+    private = [] if processes == 1 else [listeners("127.0.0.1", 0, 1)[0] for _ in range(processes)]
     child_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1", **(env or {})}
     # The browser tests lift Django's async-safety guard in the test process; the server keeps it.
     child_env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    command = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "--fd",
-        str(listener.fileno()),
-        "--proxy-headers",
-        "orchweb.asgi:application",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=child_env, pass_fds=[listener.fileno()], stdout=log, stderr=subprocess.STDOUT
-        )
-    listener.close()  # Daphne holds its own copy; when it exits, waiting clients get a reset.
-    server = RunningServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+    servers: list[RunningServer] = []
     try:
-        try:
-            status, body = _get_json(f"{server.url}/healthz", timeout=STARTUP_TIMEOUT_SECONDS)
-        except OSError as error:
-            raise RuntimeError(f"Daphne {name} did not start ({error}):\n{server.log_tail()}") from error
-        if status != 200:
-            raise RuntimeError(f"Daphne {name} is unhealthy ({status} {body}):\n{server.log_tail()}")
-        yield server
+        for number, listener in enumerate(public):
+            own = private[number] if private else listener
+            options = ["--proxy-headers"] + (["-e", f"fd:fileno={own.fileno()}"] if private else [])
+            log_path = ARTIFACTS / f"daphne-{name}{f'-{number}' if private else ''}-{os.getpid()}.log"
+            with log_path.open("wb") as log:
+                process = subprocess.Popen(
+                    daphne_command(listener, options),
+                    cwd=ROOT,
+                    env=child_env,
+                    pass_fds=[listener.fileno(), own.fileno()],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            url = f"http://127.0.0.1:{own.getsockname()[1]}"
+            servers.append(RunningServer(url=url, process=process, log_path=log_path, port_url=port_url))
     finally:
-        _stop(process, 10)
+        for sock in public + private:
+            sock.close()  # Daphne holds its own copy; when it exits, waiting clients get a reset.
+    try:
+        for server in servers:
+            try:
+                status, body = _get_json(f"{server.url}/healthz", timeout=STARTUP_TIMEOUT_SECONDS)
+            except OSError as error:
+                raise RuntimeError(f"Daphne {name} did not start ({error}):\n{server.log_tail()}") from error
+            if status != 200:
+                raise RuntimeError(f"Daphne {name} is unhealthy ({status} {body}):\n{server.log_tail()}")
+        yield servers
+    finally:
+        for server in servers:
+            server.process.terminate()
+        for server in servers:
+            _stop(server.process, 10)
 
 
 @dataclass(frozen=True)

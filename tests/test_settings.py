@@ -15,7 +15,15 @@ from django.core.exceptions import ImproperlyConfigured
 from orchweb.env import database_from_url, env_bool, env_int, local_secret_key, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIG_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CONN_MAX_AGE")
+CONFIG_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CONN_MAX_AGE",
+    "ORCHWEB_DB_POOL_SIZE",
+)
 
 # Prints the settings a fresh process computes from its environment.
 DUMP_SETTINGS = """
@@ -110,6 +118,21 @@ def test_manage_check_fails_fast_naming_the_bad_variable(env: dict[str, str], va
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
     assert variable in last_line
+
+
+def test_postgresql_connections_come_from_a_pool_unless_kept_per_thread() -> None:
+    url = "postgres://u@h:5432/d"
+    assert database_from_url("DATABASE_URL", url, pool_size=10)["OPTIONS"]["pool"]["max_size"] == 10
+    assert database_from_url("DATABASE_URL", url, conn_max_age=60)["OPTIONS"] == {}
+    with pytest.raises(ImproperlyConfigured, match="ORCHWEB_DB_POOL_SIZE=0"):
+        database_from_url("DATABASE_URL", url, conn_max_age=60, pool_size=10)
+
+
+def test_several_processes_on_one_port_are_refused_without_a_shared_layer() -> None:
+    result = run_python(["-m", "orchweb.serve", "--processes", "2"])
+
+    assert result.returncode != 0
+    assert "several processes need REDIS_URL" in result.stderr
 
 
 def test_database_urls_are_translated() -> None:
