@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from orchweb.daphne_forms import leave_form_bodies_to_django  # noqa: E402
+from orchweb.handshake import AcceptFirst  # noqa: E402
 from orchweb.limits import BodySizeLimit  # noqa: E402
 from orchweb.origin import SameOriginValidator  # noqa: E402
 from orchweb.routing import websocket_urlpatterns  # noqa: E402
@@ -19,6 +20,10 @@ leave_form_bodies_to_django()
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(
+            AcceptFirst(
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), paths=("/ws/simulations/", "/ws/batches/")
+            )
+        ),
     }
 )
