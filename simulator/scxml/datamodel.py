@@ -50,6 +50,7 @@ from functools import lru_cache, partial
 from typing import Any, Self
 
 import _quickjs
+import orjson
 from lxml import etree
 
 from . import jsbytecode
@@ -364,16 +365,37 @@ _CORE = r"""
     }
     sys[name] = __orchweb_dec(kind, v);
   }
-  defineProperty(G, '_event', {get: function () { return current; }, set: readonly('_event'),
-                               enumerable: false, configurable: false});
+  // `_event` is built on its first read after setEvent: making the frozen object and parsing its
+  // data was most of the cost of an event, and many events are matched without reading it. Until
+  // then its fields wait here (every read of one event then sees the same object).
+  var pending = false, eName, eType, eSendid, eOrigin, eOrigintype, eInvokeid, eKind, eData, eExtra;
+  function buildEvent() {
+    var e = {name: eName, type: eType, sendid: eSendid === null ? undefined : eSendid,
+             origin: eOrigin === null ? undefined : eOrigin,
+             origintype: eOrigintype === null ? undefined : eOrigintype,
+             invokeid: eInvokeid === null ? undefined : eInvokeid, data: __orchweb_dec(eKind, eData)};
+    if (eExtra !== null) {
+      var x = parse(eExtra), ks = keys(x);
+      for (var j = 0; j < ks.length; j++) e[ks[j]] = x[ks[j]];
+    }
+    current = freeze(e);
+    pending = false;  // only once built: a build that failed (out of memory) fails on the next read too
+    eData = eExtra = undefined;
+  }
+  defineProperty(G, '_event', {get: function () { if (pending) buildEvent(); return current; },
+                               set: readonly('_event'), enumerable: false, configurable: false});
   hidden._event = sys._event = true;
   function setEvent(name, type, sendid, origin, origintype, invokeid, kind, data, extra) {
-    var e = {name: name, type: type, sendid: sendid === null ? undefined : sendid,
-             origin: origin === null ? undefined : origin,
-             origintype: origintype === null ? undefined : origintype,
-             invokeid: invokeid === null ? undefined : invokeid, data: __orchweb_dec(kind, data)};
-    if (extra !== null) { var x = parse(extra), ks = keys(x); for (var j = 0; j < ks.length; j++) e[ks[j]] = x[ks[j]]; }
-    current = freeze(e);
+    pending = true; current = undefined;
+    eName = name; eType = type; eSendid = sendid; eOrigin = origin; eOrigintype = origintype;
+    eInvokeid = invokeid; eKind = kind; eData = data; eExtra = extra;
+  }
+  // The common case (no sendid, origin, origintype, invokeid or extra fields): fewer arguments
+  // to convert.
+  function setPlainEvent(name, type, kind, data) {
+    pending = true; current = undefined;
+    eName = name; eType = type; eSendid = eOrigin = eOrigintype = eInvokeid = eExtra = null;
+    eKind = kind; eData = data;
   }
 
   // H is reachable from compiled expressions through their closure, so it is frozen.
@@ -427,8 +449,8 @@ _CORE = r"""
     defineProperty(G, name, {value: function (id) { return typeof id === 'string' && raw(id) === true; },
                              writable: true, enumerable: false, configurable: true});
   }
-  var picks = {H: H, P: P, setEvent: setEvent, defineSystem: defineSystem, setGlobal: setGlobal,
-               declareVar: declareVar, lazyTime: lazyTime, definePredicate: definePredicate};
+  var picks = {H: H, P: P, setEvent: setEvent, setPlainEvent: setPlainEvent, defineSystem: defineSystem,
+               setGlobal: setGlobal, declareVar: declareVar, lazyTime: lazyTime, definePredicate: definePredicate};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
 })(globalThis)
@@ -943,8 +965,24 @@ _c_encoder = (
 )
 
 
+def _orjson_refuse(value: Any) -> Any:
+    raise TypeError  # not plain JSON data: the json encoder below decides
+
+
+# orjson writes plain data (dict, list, str, int, float, bool, None) several times faster than the
+# C json encoder (it was ~10% of an event); anything else (subclasses, dates, dataclasses,
+# non-string keys, integers beyond 64 bits, lone surrogates) is refused and takes the json path,
+# so JavaScript parses the same values as before (an Enum member now crosses as its value, not
+# its str()). orjson writes NaN/Infinity as null, as `_finite` does.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _dumps(value: Any) -> str:
     """Python value -> JSON text JSON.parse accepts (NaN/Infinity become null)."""
+    try:
+        return orjson.dumps(value, default=_orjson_refuse, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError too
+        pass
     try:
         return "".join(_c_encoder(value, 0)) if _c_encoder is not None else _encoder(value)
     except (ValueError, TypeError, RecursionError):  # NaN/Infinity, keys JSON cannot take, cycles
@@ -1158,9 +1196,19 @@ class _JSContext:
         self._h = pick("H")
         self._js = {
             name: pick(name)
-            for name in ("P", "setEvent", "defineSystem", "setGlobal", "declareVar", "lazyTime", "definePredicate")
+            for name in (
+                "P",
+                "setEvent",
+                "setPlainEvent",
+                "defineSystem",
+                "setGlobal",
+                "declareVar",
+                "lazyTime",
+                "definePredicate",
+            )
         }
         self._set_event_js = self._js["setEvent"]
+        self._set_plain_event_js = self._js["setPlainEvent"]
         self._declare_var = self._js["declareVar"]
         # Compiled JS functions, one dict per kind, keyed by the source text as written.
         self._expr_fns: dict[str, Any] = {}
@@ -1208,7 +1256,7 @@ class _JSContext:
                 cache.clear()
             self._scripts.clear()
             self._js.clear()
-            self._set_event_js = self._h = self._shared_call = self._declare_var = None
+            self._set_event_js = self._set_plain_event_js = self._h = self._shared_call = self._declare_var = None
             self._ctx = None
 
     def __enter__(self) -> Self:
@@ -1537,6 +1585,9 @@ class ECMAScriptDataModel(_JSContext):
         kind, payload = (2, None) if data is None else _encode(data)
         if kind == 3:
             kind, payload = self._encode(data)  # loads the XML DOM helpers first
+        if sendid is None and origin is None and origintype is None and invokeid is None and extra is None:
+            self._run(self._set_plain_event_js, name, type, kind, payload)
+            return
         self._run(
             self._set_event_js,
             name,
