@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import math
 import threading
 
 import pytest
@@ -300,6 +302,54 @@ def test_set_event_builds_one_object_per_event(dm):
     dm.set_event("next")
     assert dm.evaluate_bool("first !== _event")
     assert dm.evaluate("_event.name") == "next"
+
+
+def test_an_event_bound_but_never_read_is_replaced_by_the_next(dm):
+    # `_event` is built on its first read: an unread event must never show through later ones,
+    # and a plain event (name, type, data) reads like one with every field given.
+    dm.set_event("first", "external", data={"n": 1})
+    dm.set_event("second", "internal", data={"n": 2})
+    assert dm.evaluate("[_event.name, _event.type, _event.data.n]") == ["second", "internal", 2]
+    dm.execute("var kept = _event;")
+    dm.set_event("third", "external", "id3", data=[3])
+    dm.set_event("fourth", "platform")
+    assert dm.evaluate("[kept.name, _event.name, typeof _event.data, Object.isFrozen(_event)]") == [
+        "second",
+        "fourth",
+        "undefined",
+        True,
+    ]
+    assert dm.evaluate_bool("kept !== _event && _event === _event")
+    assert dm.evaluate("Object.keys(_event)") == ["name", "type", "sendid", "origin", "origintype", "invokeid", "data"]
+
+
+def test_event_data_crosses_as_json_whatever_encoder_writes_it(dm):
+    # orjson writes plain data; what it refuses (non-string keys, integers beyond 64 bits, lone
+    # surrogates, dates, str subclasses) is written by the json encoder as before.
+    class Name(str):
+        pass
+
+    data = {
+        "plain": {"a": [1, 2.5, None, True, "é"]},
+        "keys": {1: "one"},
+        "big": 2**70,
+        "nan": math.nan,
+        "surrogate": "\ud800",
+        "when": datetime.date(2026, 12, 6),
+        "name": Name("x"),
+        "tuple": (1, 2),
+    }
+    dm.set_event("e", "external", data=data)
+    assert dm.evaluate("_event.data") == {
+        "plain": {"a": [1, 2.5, None, True, "é"]},
+        "keys": {"1": "one"},
+        "big": float(2**70),
+        "nan": None,
+        "surrogate": "\ud800",
+        "when": "2026-12-06",
+        "name": "x",
+        "tuple": [1, 2],
+    }
 
 
 def test_missing_event_fields_are_undefined(dm):
