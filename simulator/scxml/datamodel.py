@@ -1579,8 +1579,9 @@ class ECMAScriptDataModel(_JSContext):
     ) -> None:
         """Make `_event` a new frozen JS object; `None` fields and data become `undefined`.
 
-        The object is built once, so every read of `_event` until the next call sees the same
-        object. `extra` adds fields (e.g. `raw` for the BasicHTTP processor).
+        The object is built on the first read of `_event` after this call, once: every read until
+        the next call sees the same object. `extra` adds fields (e.g. `raw` for the BasicHTTP
+        processor).
         """
         kind, payload = (2, None) if data is None else _encode(data)
         if kind == 3:
