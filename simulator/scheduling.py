@@ -115,8 +115,11 @@ class FairPool:
                         del self._running[user]
                     self._busy_keys.discard(key)
                     self._pending -= 1
-                    # a job held back by its user's cap or its key may run now, on any worker
-                    self._cond.notify_all()
+                    # a job held back by its user's cap or its key may run now, on any worker (or
+                    # a closed pool is done); otherwise nobody needs waking: waking every idle
+                    # worker after every job cost more than handing the job over
+                    if self._queues or (self._closed and not self._pending):
+                        self._cond.notify_all()
 
     @staticmethod
     def _run(job: _Job) -> None:
