@@ -125,6 +125,7 @@ class StatePublisher:
         self._values = {name: state[name] for name in (*_PLAIN, *_ALWAYS)}
         self._fakes = runtime.fakes
         self._datamodel = dict(state["datamodel"])
+        runtime.take_touched()  # what changes from here on is relative to this copy
         self._queues = {name: deque(getattr(session, name)) for name in QUEUES}
         self._timers = {t["id"]: t["due"] for t in state["timers"]}
         self._op_seqs = len(state["op_seqs"])
@@ -147,7 +148,7 @@ class StatePublisher:
         if runtime.fakes is not self._fakes:
             out["fakes"] = runtime.fakes
             self._fakes = runtime.fakes
-        datamodel = _diff(self._datamodel, runtime.datamodel_values())
+        datamodel = _diff(self._datamodel, runtime.datamodel_values(), runtime.take_touched())
         if datamodel:
             out["datamodel"] = datamodel
         for name in QUEUES:
@@ -258,10 +259,18 @@ def _full_state(runtime: Any) -> dict[str, Any]:
     }
 
 
-def _diff(sent: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+def _diff(sent: dict[str, Any], now: dict[str, Any], touched: set[str] | None) -> dict[str, Any]:
     """`{changed, removed, patches?}` from `sent` to `now` (and `sent` becomes `now`): a large
-    variable that changed a little travels as a patch (jsonpatch), so frames stay small."""
-    changed, removed, patches = diff_variables(sent, now)
+    variable that changed a little travels as a patch (jsonpatch), so frames stay small.
+    `touched`: the only variables that may differ (None: any), so the others are not compared."""
+    if touched is not None:
+        if not touched:
+            return {}
+        # the same diff, in the same order, over the variables the step's records named
+        sent_part = {name: value for name, value in sent.items() if name in touched}
+        changed, removed, patches = diff_variables(sent_part, {n: v for n, v in now.items() if n in touched})
+    else:
+        changed, removed, patches = diff_variables(sent, now)
     sent.update(changed)
     sent.update((name, now[name]) for name in patches)
     for name in removed:

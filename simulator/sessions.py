@@ -182,6 +182,9 @@ class SimulationRuntime:
         # which saves the page a second full datamodel read per step (see datamodel_values()).
         self._datamodel: dict[str, Any] = {}
         self._datamodel_exact = False
+        #: the variables those records changed since `take_touched()` was last called; None once
+        #: `_datamodel` was read whole since (any variable may differ): the frames diff only these
+        self._touched: set[str] | None = None
         #: the event of the last macrostep that had one (the snapshot's `system._event`)
         self.last_event: dict | None = None
         self.run.group.listeners.append(self._collect)
@@ -197,6 +200,9 @@ class SimulationRuntime:
             record = {**record, "request": copy.deepcopy(record["request"])}
         elif record["type"] == "datamodel" and record.get("session") == self.run.session.sessionid:
             update_variables(self._datamodel, record)
+            if self._touched is not None:
+                self._touched.update(record.get("changed") or (), record.get("removed") or ())
+                self._touched.update(record.get("patches") or ())
         elif record["type"] == "macrostep":
             self._macrosteps += 1
             if record.get("event"):
@@ -301,6 +307,7 @@ class SimulationRuntime:
             run.group.listeners.remove(self._collect)
         self._records = []
         self._datamodel = {}
+        self._touched = None
         self.publisher.forget()
 
     # ---- operations -------------------------------------------------------------------------
@@ -505,7 +512,14 @@ class SimulationRuntime:
         if not self._datamodel_exact and self.session.datamodel is not None:
             self._datamodel = jsonable(self.session.datamodel.snapshot())
             self._datamodel_exact = True
+            self._touched = None
         return dict(self._datamodel)
+
+    def take_touched(self) -> set[str] | None:
+        """The variables that may differ from the `datamodel_values()` of the previous call (None:
+        any of them), and from now on those changed after this call."""
+        touched, self._touched = self._touched, set()
+        return touched
 
     def evaluate_on_copy(self, expression: str) -> dict[str, Any]:
         """A console evaluation that cannot change anything (watchers): on a copy of the variables."""
