@@ -302,7 +302,7 @@ def main() -> None:
                 result["load"] = round(os.getloadavg()[0], 1)
                 by_processes[processes] = result
                 print(json.dumps(result), flush=True)
-            if 1 in by_processes and 2 in by_processes:
+            if 1 in by_processes and 2 in by_processes and args.rate is None:  # open loop: compare the p99s
                 ratio = by_processes[2]["steps_per_s"] / max(by_processes[1]["steps_per_s"], 0.1)
                 print(f"N={n}: two processes serve {ratio:.2f}x the steps/s of one", flush=True)
         print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
