@@ -760,13 +760,16 @@ _TIME = r"""
     // any other string is a local time of the configured zone (the host's TZ never matters).
     var ISO_DATE = /^[+-]?\d{4,6}(-\d\d(-\d\d)?)?$/,
         ISO_LOCAL = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/,
-        ZONE = new RegExp('(^|[^A-Za-z])(GMT|UTC|UT|Z|[ECMP][SD]T|WES?T|CES?T|EES?T)(?![A-Za-z])' +
-                          '|\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?\\s*([AP]M)?\\s*[+-]\\d', 'i');
+        // a zone name, or a numeric offset after a time; literals are compiled with the program,
+        // once per process (new RegExp compiled them in every session)
+        ZONE_NAME = /(^|[^A-Za-z])(GMT|UTC|UT|Z|[ECMP][SD]T|WES?T|CES?T|EES?T)(?![A-Za-z])/i,
+        ZONE_OFFSET = /\d:\d\d(:\d\d(\.\d+)?)?\s*([AP]M)?\s*[+-]\d/i;
     function parse(text) {
       var s = StringCtor(text).trim();
       if (ISO_DATE.test(s)) return nativeParse(s);
       if (ISO_LOCAL.test(s)) { var w = nativeParse(s + 'Z'); return w !== w ? NaN : utcOf(w); }
-      if (ZONE.test(s.replace(/\([^)]*\)/g, ' '))) return nativeParse(s);
+      var bare = s.replace(/\([^)]*\)/g, ' ');
+      if (ZONE_NAME.test(bare) || ZONE_OFFSET.test(bare)) return nativeParse(s);
       var wall = nativeParse(s + ' GMT');
       return wall !== wall ? NaN : utcOf(wall);
     }
