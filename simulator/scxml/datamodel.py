@@ -207,6 +207,12 @@ _lib.JS_SetInterruptHandler.argtypes = [ctypes.c_void_p, _HANDLER_T, ctypes.c_vo
 _lib.JS_SetInterruptHandler.restype = None
 _lib.JS_GetRuntime.argtypes = [ctypes.c_void_p]
 _lib.JS_GetRuntime.restype = ctypes.c_void_p
+_lib.JS_SetGCThreshold.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_lib.JS_SetGCThreshold.restype = None
+#: heap size of a session's runtime before its first cycle collection (QuickJS: 256 KiB). A
+#: Composer session crosses 256 KiB while loading its libraries, where a collection finds almost
+#: nothing (~2 KB) but walks the whole heap: -3% instructions per interaction (docs/performance.md)
+_GC_THRESHOLD = 512 * 1024
 _deadlines: dict[int, float] = {}  # JSRuntime* -> time.monotonic() deadline of the running eval
 _monotonic = time.monotonic
 #: the operation budget of this thread (`operation_budget`): .deadline and .seconds, when set
@@ -265,6 +271,7 @@ def _new_context(memory_limit: int, stack_size: int) -> tuple[_quickjs.Context, 
     ctx.set_max_stack_size(int(stack_size))
     rt = _runtime_pointer(ctx)
     _lib.JS_SetInterruptHandler(rt, _on_interrupt, None)
+    _lib.JS_SetGCThreshold(rt, _GC_THRESHOLD)
     return ctx, rt
 
 
