@@ -408,7 +408,7 @@ _CORE = r"""
   // H is reachable from compiled expressions through their closure, so it is frozen.
   var H = freeze({out: __orchweb_out, dec: __orchweb_dec, geval: eval});  // geval(src): indirect = global eval
   var P = {G: G, json: __orchweb_json, stringify: stringify, parse: parse, keys: keys, defineProperty: defineProperty,
-           String: StringCtor, Function: Function, hidden: hidden,
+           String: StringCtor, Function: Function, apply: Reflect.apply, hidden: hidden,
            errors: {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
                     ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError,
                     InternalError: typeof InternalError === 'function' ? InternalError : Error}};
@@ -467,13 +467,14 @@ _EXTRAS = r"""
 (function (P) {
   'use strict';
   var G = P.G, json = P.json, stringify = P.stringify, parse = P.parse, keys = P.keys, hidden = P.hidden,
-      defineProperty = P.defineProperty, StringCtor = P.String, FunctionCtor = P.Function, errors = P.errors;
+      defineProperty = P.defineProperty, StringCtor = P.String, FunctionCtor = P.Function, errors = P.errors,
+      apply = P.apply;
 
-  function bridge(raw) {
+  function bridge(raw, native) {
     return function __orchweb_bridge() {
       var args = [];
       for (var i = 0; i < arguments.length; i++) args[i] = arguments[i];
-      var r = raw(json(args)), tag = r.charAt(0);
+      var r = native ? apply(raw, undefined, args) : raw(json(args)), tag = r.charAt(0);
       if (tag === 'o') return parse(r.slice(1));
       if (tag === 'u') return undefined;
       // A Python exception (or a JSError raised on purpose, keeping its JS type; an interrupt or
@@ -483,7 +484,7 @@ _EXTRAS = r"""
       throw e;
     };
   }
-  function defineFunction(path, rawName) {
+  function defineFunction(path, rawName, native) {
     var raw = G[rawName];
     delete G[rawName];
     var parts = path.split('.'), holder = G;
@@ -493,7 +494,7 @@ _EXTRAS = r"""
       }
       holder = holder[parts[i]];
     }
-    defineProperty(holder, parts[parts.length - 1], {value: bridge(raw), writable: true, enumerable: false,
+    defineProperty(holder, parts[parts.length - 1], {value: bridge(raw, native), writable: true, enumerable: false,
                                                      configurable: true});
     if (parts.length > 1) hidden[parts[0]] = true;
   }
@@ -533,7 +534,10 @@ _EXTRAS = r"""
     }
   }
 
-  var picks = {defineFunction: defineFunction, snapshot: snapshot, hide: hide, check: check};
+  // Arguments as the binding converts them (no JSON): see define_function(native_args=True).
+  function defineNativeFunction(path, rawName) { defineFunction(path, rawName, true); }
+  var picks = {defineFunction: defineFunction, defineNativeFunction: defineNativeFunction, snapshot: snapshot,
+               hide: hide, check: check};
   return function (name) { return picks[name]; };
 })
 """
@@ -1064,12 +1068,13 @@ def _time_config(zone: ZoneRules, seed: str) -> str:
     return f'{_zone_json(zone)}, "seed": {json.dumps(words)}}}'
 
 
-def _bridge(fn: Callable[..., Any]) -> Callable[[str], str]:
-    """Wrap a Python callable for `add_callable`: JSON in, tagged JSON out, never raises."""
+def _bridge(fn: Callable[..., Any], native_args: bool = False) -> Callable[..., str]:
+    """Wrap a Python callable for `add_callable`: JSON in (or, with `native_args`, the arguments
+    as the binding converts them), tagged JSON out, never raises."""
 
-    def call(payload: str) -> str:
+    def call(*payload: Any) -> str:
         try:
-            result = fn(*json.loads(payload))
+            result = fn(*payload) if native_args else fn(*json.loads(payload[0]))
             if result is UNDEFINED:
                 return "u"
             return "o" + _dumps(result)
@@ -1442,7 +1447,7 @@ class _JSContext:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
             pick = self._run(self._load(_EXTRAS), self._js["P"])
-            for helper in ("defineFunction", "snapshot", "hide", "check"):
+            for helper in ("defineFunction", "defineNativeFunction", "snapshot", "hide", "check"):
                 self._js[helper] = pick(helper)
             fn = self._js[name]
         return fn
@@ -1620,15 +1625,19 @@ class ECMAScriptDataModel(_JSContext):
 
     # -- Python functions ---------------------------------------------------------------------
 
-    def define_function(self, name: str, fn: Callable[..., Any]) -> None:
+    def define_function(self, name: str, fn: Callable[..., Any], native_args: bool = False) -> None:
         """Expose `fn(*args)` to JS as `name` (may be dotted: `_genesys.session.getUData`).
 
         Arguments and the result cross as JSON; `UNDEFINED` returns `undefined`. A Python
         exception becomes a catchable JS `Error` (a raised `JSError` keeps its JS type).
+        With `native_args` the arguments cross as the binding converts them (strings, numbers,
+        booleans, null/undefined as None; no JSON either way): for a caller that passes only
+        those, e.g. text it encoded itself.
         """
         if not all(_is_identifier(p) for p in name.split(".")):
             raise JSError("SyntaxError", f"invalid function name: {name!r}")
-        self._define_callable(name, _bridge(fn), lambda: self._helper("defineFunction"))
+        helper = "defineNativeFunction" if native_args else "defineFunction"
+        self._define_callable(name, _bridge(fn, native_args), lambda: self._helper(helper))
 
     def define_predicate(self, name: str, fn: Callable[[str], bool]) -> None:
         """Expose `fn(id)` to JS as the global `name`: true only for a string `id` for which `fn`
