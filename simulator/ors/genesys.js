@@ -17,9 +17,28 @@
   // non-global ones are used with test(), which then does not depend on lastIndex.
   var IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/, INDEX = /^(0|[1-9][0-9]*)$/,
       SPECIAL = /[\\"\u0000-\u001f\u2028\u2029]/;
+  // Memos of quoted strings and of property names as uneval writes them: a regular expression
+  // test is the slow part of uneval in QuickJS (~4x a property read) and the same short strings
+  // recur (every `_event.toSource()` Composer logs has the same keys and mostly the same values).
+  // Bounded, per session; null-prototype objects, so any string is a plain own-property key.
+  var QUOTED = Object.create(null), KEYS = Object.create(null), memoFree = 256;
   function quote(s) {
     s = String(s);
-    if (!SPECIAL.test(s)) return '"' + s + '"';  // the common case: nothing to escape
+    var q = s.length <= 32 ? QUOTED[s] : undefined;
+    if (q !== undefined) return q;
+    q = SPECIAL.test(s) ? escaped(s) : '"' + s + '"';  // the common case: nothing to escape
+    if (s.length <= 32 && memoFree > 0) { QUOTED[s] = q; memoFree--; }
+    return q;
+  }
+  function keyText(k) {
+    var t = KEYS[k];
+    if (t === undefined) {
+      t = IDENT.test(k) || INDEX.test(k) ? k : quote(k);
+      if (memoFree > 0) { KEYS[k] = t; memoFree--; }
+    }
+    return t;
+  }
+  function escaped(s) {
     return '"' + s.replace(/[\\"\u0000-\u001f\u2028\u2029]/g, function (c) {
       switch (c) {
         case '\\': return '\\\\';
@@ -61,7 +80,7 @@
       var items = [];
       for (var k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-        var key = IDENT.test(k) || INDEX.test(k) ? k : quote(k);
+        var key = keyText(k);
         var val;
         try { val = v[k]; } catch (e) { val = undefined; }
         items.push(key + ':' + src(val, seen, false));
