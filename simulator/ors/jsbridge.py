@@ -77,10 +77,12 @@ class JSBridge:
         level = args[2] if len(args) > 2 else None
         if len(self.logs) < MAX_KEPT:  # a strategy looping on __Log must not exhaust Python memory
             self.logs.append({"message": message, "label": args[1] if len(args) > 1 else None, "level": level})
-        self.platform.engine.trace(
-            "log",
-            {"label": args[1] if len(args) > 1 else "__Log", "expr": "__Log", "value": message, "level": level},
-        )
+        engine = self.platform.engine
+        if engine.tracing:  # an untraced run (batches, benches) builds no record
+            engine.trace(
+                "log",
+                {"label": args[1] if len(args) > 1 else "__Log", "expr": "__Log", "value": message, "level": level},
+            )
 
     def _udata_changed_soon(self, ixn: Any) -> None:
         platform = self.platform

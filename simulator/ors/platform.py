@@ -255,10 +255,11 @@ class OrsPlatform(FakeEnv):
             if self.model.remove(ixn):
                 effects.append(lambda _env: self.model.unmirror(ixn))
         self.tracker.note(name, data, request, self.now)
-        fields: dict[str, Any] = {"request": request.id if request else None, "event": name, "data": dict(data)}
-        if request is not None:  # located at the element that made the request (else the root)
-            fields.update(file=request.file, line=request.line)
-        self.engine.trace("response", fields)
+        if self.engine.tracing:  # an untraced run (batches, benches) builds no record
+            fields: dict[str, Any] = {"request": request.id if request else None, "event": name, "data": dict(data)}
+            if request is not None:  # located at the element that made the request (else the root)
+                fields.update(file=request.file, line=request.line)
+            self.engine.trace("response", fields)
         payload = dict(data)
         if effects:
             # keyed by the data object, which becomes the queued Event's data (alive until taken)
