@@ -486,11 +486,12 @@ class LintSerializer(serializers.Serializer):
 class DiagramLayoutSerializer(serializers.Serializer):
     """An ELK layout of a version's diagram, as the browser laid it out (designer/layouts.py)."""
 
-    entry = serializers.CharField(max_length=PATH_MAX_LENGTH, help_text="The document laid out")
+    entry = PathField(help_text="The document laid out")
     key = serializers.RegexField(
         r"^[0-9a-z.]{1,64}$", help_text="Hash of ELK's input (static/orchweb/diagram.js): the layout's cache key"
     )
-    layout = serializers.JSONField(help_text="ELK's result: nodes `n:<state>`, edges `e:<transition>:<i>`")
+    # An object, not any JSON value: the schema then says null or a list is not a layout (422 needs a valid request).
+    layout = serializers.DictField(help_text="ELK's result: nodes `n:<state>`, edges `e:<transition>:<i>`")
 
 
 class FileDiffSerializer(serializers.Serializer):

@@ -342,6 +342,18 @@ CASES = [
     Case("designer-api-version-export", "get", P("/api/versions/{v2}/export"), API_SHARED),
     Case("designer-api-version-graph", "get", P("/api/versions/{v2}/graph"), API_SHARED),
     Case("designer-api-version-lint", "get", P("/api/versions/{v2}/lint"), API_SHARED),
+    Case(
+        "designer-api-version-layout",
+        "post",
+        P("/api/versions/{v2}/layout"),
+        (204, 204, 204, 404, 401, 401),  # a layout is kept for its poster only: a share link's visitor has none
+        data=lambda w: {
+            "entry": "src-gen/Main.scxml",
+            "key": "abc123",
+            "layout": {"width": 100, "height": 50, "children": [], "edges": []},
+        },
+        kind="json",
+    ),
     Case("designer-api-version-diff", "get", P("/api/versions/{v1}/diff/{v2}"), API_READ),
     Case("designer-api-comment-list", "get", P("/api/versions/{v2}/comments"), API_SHARED),
     Case(
