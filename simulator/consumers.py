@@ -59,8 +59,8 @@ class ActionRate:
         self.user, self.rate, self.simulation, self.socket = user, rate, simulation, socket
         self.retry = 0.0
 
-    def take(self) -> bool:
-        self.retry = quotas().take(self.user, self.rate, self.simulation, self.socket)
+    async def take(self) -> bool:
+        self.retry = await quotas().take(self.user, self.rate, self.simulation, self.socket)
         return self.retry == 0.0
 
     def wait(self) -> float:
@@ -208,7 +208,7 @@ class SimulationConsumer(_JsonProtocol):
             return
         try:
             simulation, role = await self._load(int(sim_id))
-            self.claim(simulation.pk)
+            await self.claim(simulation.pk)
         except Refused as exc:
             await self._refuse(exc.code, exc.message)
             return
@@ -240,7 +240,7 @@ class SimulationConsumer(_JsonProtocol):
             self.group_name = None
         if self.simulation_id is None:
             return
-        self._unclaim(self.simulation_id)
+        await self._unclaim(self.simulation_id)
         if self.entry is not None:
             if not self.readonly and self.store is not None:
                 async with self.entry.lock:  # not between another socket's operation and its save
@@ -260,23 +260,23 @@ class SimulationConsumer(_JsonProtocol):
     def _user_id(self) -> int:
         return self.scope["user"].pk
 
-    def check_quota(self) -> None:
+    async def check_quota(self) -> None:
         """Refused (4429) when opening one more simulation exceeds the user's quota."""
-        self._claim(None)
+        await self._claim(None)
 
-    def claim(self, simulation_id: int) -> None:
+    async def claim(self, simulation_id: int) -> None:
         """Count this socket against the user's open simulations (Refused 4429 over the quota)."""
-        self._claim(simulation_id)
+        await self._claim(simulation_id)
 
-    def _claim(self, simulation_id: int | None) -> None:
+    async def _claim(self, simulation_id: int | None) -> None:
         limit = settings.SIMULATION_MAX_OPEN_PER_USER
         try:
-            quotas().claim(self._user_id(), simulation_id, self.channel_name, limit)
+            await quotas().claim(self._user_id(), simulation_id, self.channel_name, limit)
         except TooMany as exc:
             raise Refused(TOO_MANY, str(exc)) from exc
 
-    def _unclaim(self, simulation_id: int) -> None:
-        quotas().release(self._user_id(), simulation_id, self.channel_name)
+    async def _unclaim(self, simulation_id: int) -> None:
+        await quotas().release(self._user_id(), simulation_id, self.channel_name)
 
     def bucket(self) -> ActionRate:
         """The user's rate of actions (a run's chunks draw from it too)."""
@@ -583,7 +583,7 @@ class SimulationConsumer(_JsonProtocol):
             raise OpError("no simulation is open on this connection: send start with a version")
         protocol.validate(content)
         bucket = self.bucket()
-        if not bucket.take():
+        if not await bucket.take():
             raise OpError(
                 f"too many actions: at most {settings.SIMULATION_STEPS_PER_SECOND} per second per user "
                 f"(this one was not applied; retry in {bucket.wait():.2f} s)"

@@ -130,7 +130,7 @@ async def on_start(consumer: SimulationConsumer, content: dict) -> None:
         if version_id is None:
             raise OpError("start needs version: the id of the version to simulate")
         try:
-            consumer.check_quota()
+            await consumer.check_quota()
         except Refused as exc:
             raise OpError(exc.message) from exc
         simulation = await create_simulation(
@@ -141,7 +141,7 @@ async def on_start(consumer: SimulationConsumer, content: dict) -> None:
             content.get("interaction"),
             seed,
         )
-        consumer.claim(simulation.pk)
+        await consumer.claim(simulation.pk)
         await consumer.send_json({"type": "started", "simulation": simulation.pk, "reply_to": content.get("id")})
         await consumer.attach(simulation, "owner")
         return

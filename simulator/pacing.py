@@ -76,7 +76,7 @@ class RunLoop:
         """One worker call of a run (RUN_CHUNK macrosteps at most); its frames are sent."""
         consumer = self.consumer
         bucket = consumer.bucket()
-        while not bucket.take():  # a run is the user's steps too: it waits for its share
+        while not await bucket.take():  # a run is the user's steps too: it waits for its share
             await asyncio.sleep(bucket.wait())
         entry = consumer.entry
         runtime = entry.runtime

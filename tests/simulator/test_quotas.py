@@ -1,0 +1,97 @@
+"""The per-user quotas behave the same in memory (embedded) and in Redis (scaled), and a Redis
+that cannot be reached fails the check loudly instead of letting it through."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.exceptions
+
+from simulator import quotas as quotas_module
+from simulator.quotas import LocalQuotas, SharedQuotas, TooMany
+from tests.simulator.conftest import SimWorld, build_sim_world
+from tests.simulator.test_consumer import start
+
+UNREACHABLE = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("local"),
+        pytest.param("shared", marks=pytest.mark.scaled),
+    ]
+)
+async def quotas(request: pytest.FixtureRequest) -> AsyncIterator[LocalQuotas | SharedQuotas]:
+    if request.param == "local":
+        yield LocalQuotas()
+        return
+    shared = SharedQuotas(os.environ["REDIS_URL"])
+    yield shared
+    keys = [key async for key in shared.redis.scan_iter(SharedQuotas._key("*", USER, "*"))]
+    keys += [key async for key in shared.redis.scan_iter(SharedQuotas._key("*", USER))]
+    if keys:
+        await shared.redis.delete(*keys)
+
+
+USER = f"quota-test-{os.getpid()}"  # not a real user's keys, whatever else runs on this Redis
+
+
+async def test_opening_more_simulations_than_the_limit_is_refused_and_a_release_makes_room(quotas):
+    await quotas.claim(USER, 1, "socket-a", 2)
+    await quotas.claim(USER, 1, "socket-b", 2)  # the same simulation in another tab counts once
+    await quotas.claim(USER, 2, "socket-c", 2)
+
+    with pytest.raises(TooMany, match=r"you have 2 simulations open \(the limit is 2\)"):
+        await quotas.claim(USER, 3, "socket-d", 2)
+    with pytest.raises(TooMany):
+        await quotas.claim(USER, None, "socket-e", 2)  # no room for a new one either
+    await quotas.release(USER, 1, "socket-a")
+    with pytest.raises(TooMany):  # socket-b still holds simulation 1
+        await quotas.claim(USER, 3, "socket-d", 2)
+    await quotas.release(USER, 1, "socket-b")
+    await quotas.claim(USER, None, "socket-e", 2)
+    await quotas.claim(USER, 3, "socket-d", 2)
+
+
+async def test_actions_beyond_twice_the_rate_wait(quotas):
+    waits = [await quotas.take(USER, 3) for _ in range(7)]
+
+    assert waits[:6] == [0.0] * 6  # the burst: twice the rate
+    assert 0 < waits[6] <= 1
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda q: q.claim(USER, 1, "socket-a", 2),
+        lambda q: q.claim(USER, None, "socket-a", 2),
+        lambda q: q.release(USER, 1, "socket-a"),
+        lambda q: q.take(USER, 3, 1, "socket-a"),
+    ],
+    ids=["claim", "check", "release", "take"],
+)
+async def test_an_unreachable_redis_fails_the_check(check):
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await check(SharedQuotas(UNREACHABLE))
+
+
+@pytest.fixture
+def sim_world(transactional_db: None, shared_dir) -> SimWorld:
+    return build_sim_world(shared_dir)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_action_is_refused_while_redis_is_unreachable_and_the_socket_stays_open(sim_world, monkeypatch):
+    client = await start(sim_world)
+    working = quotas_module.quotas()
+
+    monkeypatch.setattr(quotas_module, "_quotas", SharedQuotas(UNREACHABLE))
+    refused = await client.request("step", expect="delta", unit="microstep")
+    monkeypatch.setattr(quotas_module, "_quotas", working)
+    applied = await client.request("step", expect="delta", unit="microstep")
+
+    assert refused["type"] == "error" and "ConnectionError" in refused["message"]
+    assert applied["type"] == "delta"
+    await client.close()
