@@ -207,7 +207,8 @@ def test_a_session_without_room_for_the_bundle_compiles_what_it_needs():
     for i in range(50):
         first.evaluate(f"'{'x' * 200}'.length + {i}")
     first.close()
-    small = ECMAScriptDataModel(memory_limit=2 * 1024 * 1024)
+    # Only the memory limit may stop the hog: on a loaded machine the default time limit could strike first.
+    small = ECMAScriptDataModel(memory_limit=2 * 1024 * 1024, time_limit=60)
     small.share_code(shared)
     try:
         small.execute("var hog = []; try { for (;;) hog.push(new Array(1000).join('y') + hog.length); } catch (e) {}")
