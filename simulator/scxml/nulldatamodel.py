@@ -71,6 +71,9 @@ class NullDataModel:
     def define_predicate(self, name: str, fn: Callable[[str], bool]) -> None:
         self.functions[name] = fn
 
+    def snapshot_json(self, names: Iterable[str] | None = None) -> dict[str, str | None]:
+        return {}
+
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         return {}
 

@@ -10,6 +10,7 @@ leave a session only through `emit`.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -85,7 +86,8 @@ class SessionBase:
         self.listeners: list[Listener] = []
         self._timers: list[Timer] = []  # timers of profile handlers (ActionContext.schedule)
         self._current: MacroStep | None = None  # the macrostep being recorded (only when tracing)
-        self._last_snapshot: dict[str, Any] | None = None
+        #: the variables at the last `datamodel` record: their JSON texts and parsed values
+        self._last_snapshot: tuple[dict[str, str | None], dict[str, Any]] | None = None
         self._microsteps = 0
         #: the configuration when the session ended (exit_interpreter empties `configuration`)
         self.final_configuration: list[str] = []
@@ -229,14 +231,25 @@ class SessionBase:
         """Trace the user variables changed since the last `datamodel` record (after a macrostep,
         or after a debugger's evaluation changed them)."""
         if self.tracing and self.trace_datamodel and self.datamodel is not None:
+            last_texts, last = self._last_snapshot or ({}, {})
             try:
-                snap = jsonable(self.datamodel.snapshot())
+                texts = self.datamodel.snapshot_json()
+                # Parse only the variables whose JSON text changed: equal texts are equal values.
+                fresh = {
+                    name: None if text is None else json.loads(text)
+                    for name, text in texts.items()
+                    if name not in last_texts or last_texts[name] != text
+                }
             except Exception:  # a hostile getter must not break tracing
-                snap = {}
-            changed, removed, patches = diff_variables(self._last_snapshot or {}, snap)
+                texts, fresh = {}, {}
+            # The unchanged variables keep the parsed values of the last snapshot: nothing mutates
+            # them (the diff and the records' readers only read, `jsonpatch.apply` copies).
+            values = {name: fresh[name] if name in fresh else last[name] for name in texts}
+            gone_or_fresh = {name: value for name, value in last.items() if name in fresh or name not in texts}
+            changed, removed, patches = diff_variables(gone_or_fresh, fresh)
             if changed or removed or patches:
                 self.emit(DatamodelRecord(changed, removed, patches or OMIT))
-            self._last_snapshot = snap
+            self._last_snapshot = texts, values
 
     # ---- helpers of the algorithm -----------------------------------------------------------
 

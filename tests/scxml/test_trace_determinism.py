@@ -89,3 +89,52 @@ def test_a_large_variable_that_grows_is_traced_as_its_change_and_rebuilds_exactl
     }
     assert all("patches" not in rec for rec in records[:20])  # small values: whole, as before
     assert max(len(json.dumps(rec)) for rec in records[-100:]) < 400
+
+
+MIXED = chart(
+    '<datamodel><data id="big" expr="{list: [1, 2, 3], name: \'x\'}"/><data id="n" expr="0"/><data id="u"/>'
+    '</datamodel><state id="a">'
+    '<transition event="count"><assign location="n" expr="n + 1"/></transition>'
+    '<transition event="reorder"><script>big = {name: big.name, list: big.list}</script></transition>'
+    '<transition event="add"><script>globalThis.extra = {n: n}</script></transition>'
+    '<transition event="grow"><script>big.list.push(n)</script></transition>'
+    '<transition event="drop"><script>delete globalThis.extra</script></transition>'
+    '<transition event="undef"><script>u = undefined; n = undefined</script></transition></state>'
+)
+
+
+def test_datamodel_records_follow_changes_across_steps_and_stay_as_emitted():
+    # The engine parses only the variables whose JSON text changed and keeps the others' values:
+    # a reordered object (new text, equal value) is no change, and earlier records never move.
+    r = Run(MIXED)
+    r.idle()
+    emitted: list[tuple[str, dict]] = []
+    for event in ["count", "reorder", "add", "count", "grow", "drop", "count", "undef"]:
+        before = len(r.records)
+        r.session.inject(event)
+        r.idle()
+        emitted += [(event, json.loads(json.dumps(rec))) for rec in r.records[before:] if rec["type"] == "datamodel"]
+    changes = [(event, rec["changed"], rec["removed"]) for event, rec in emitted]
+    assert changes == [
+        ("count", {"n": 1}, []),
+        ("add", {"extra": {"n": 1}}, []),
+        ("count", {"n": 2}, []),
+        ("grow", {"big": {"name": "x", "list": [1, 2, 3, 2]}}, []),
+        ("drop", {}, ["extra"]),
+        ("count", {"n": 3}, []),
+        ("undef", {"n": None}, []),
+    ]
+    records = [rec for rec in r.records if rec["type"] == "datamodel"]
+    assert [rec for _, rec in emitted] == records[-len(emitted) :]  # unchanged after later steps
+    variables: dict = {}
+    for record in records:
+        update_variables(variables, record)
+    assert (
+        variables
+        == jsonable(r.session.datamodel.snapshot())
+        == {
+            "big": {"name": "x", "list": [1, 2, 3, 2]},
+            "n": None,
+            "u": None,
+        }
+    )
