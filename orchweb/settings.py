@@ -98,7 +98,18 @@ if os.environ.get("REDIS_URL"):
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # channels-redis waits for messages with 5 s blocking pops; redis-py's default socket
             # timeout is also 5 s, which kills idle consumers. Reads must be allowed to outlast a pop.
-            "CONFIG": {"hosts": [{"address": redis_url("REDIS_URL", os.environ["REDIS_URL"]), "socket_timeout": 30}]},
+            # redis-py 8's asyncio pool holds at most 100 connections and then fails ("Too many
+            # connections") instead of waiting: a burst of 200 handshakes' group_add/group_discard
+            # on one process failed.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": redis_url("REDIS_URL", os.environ["REDIS_URL"]),
+                        "socket_timeout": 30,
+                        "max_connections": env_int("ORCHWEB_REDIS_MAX_CONNECTIONS", 1000, minimum=10),
+                    }
+                ]
+            },
         }
     }
 else:

@@ -235,9 +235,12 @@ class SimulationConsumer(_JsonProtocol):
 
     async def _detach(self) -> None:
         if self.group_name is not None:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
-            await self.channel_layer.group_discard(access_group(), self.channel_name)
-            self.group_name = None
+            group, self.group_name = self.group_name, None
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                await self.channel_layer.group_discard(access_group(), self.channel_name)
+            except Exception:  # the layer's entries expire (group_expiry); the claim and last save must not be skipped
+                logger.exception("simulation %s: leaving the socket's groups failed", self.simulation_id)
         if self.simulation_id is None:
             return
         await self._unclaim(self.simulation_id)

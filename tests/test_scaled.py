@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -85,9 +86,21 @@ async def test_a_ping_through_one_process_reaches_a_member_connected_to_the_othe
 
 
 def test_both_processes_report_redis_healthy(two_servers: tuple[RunningServer, RunningServer]) -> None:
+    # Bounded wait: right after the handshake burst above (200 sockets closed at once), the Redis
+    # layer's check of one process timed out for 5-8 s while channels-redis cleaned up the closed
+    # consumers' receives (docs/performance.md, "Scale-out"); a load balancer's threshold rides it out.
     for server in two_servers:
-        with urllib.request.urlopen(f"{server.url}/healthz", timeout=20) as response:
-            assert json.loads(response.read())["checks"] == {"database": "ok", "channel_layer": "ok"}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server.url}/healthz", timeout=20) as response:
+                    checks = json.loads(response.read())["checks"]
+            except urllib.error.HTTPError as error:  # 503: the body names the failed check
+                checks = json.loads(error.read())["checks"]
+            if checks == {"database": "ok", "channel_layer": "ok"} or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert checks == {"database": "ok", "channel_layer": "ok"}
 
 
 TEAM, SIMULATIONS_EACH = 20, 10  # 200 sockets; the default quota is 10 open simulations per user
