@@ -48,8 +48,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,6 +203,8 @@ async def measure(servers: list, cookies: list[str], ids: list[int], seconds: fl
 
     sockets = await asyncio.gather(*(open_one(cookie, i) for cookie, i in zip(cookies, ids, strict=True)))
     connect_seconds = time.perf_counter() - started
+    from tests.servers import live_simulations
+
     held = [await asyncio.to_thread(live_simulations, server.url) for server in servers]
     latencies: list[float] = []
     errors: list[str] = []
@@ -249,15 +249,6 @@ async def measure(servers: list, cookies: list[str], ids: list[int], seconds: fl
     if rate is not None:
         result.update(offered_per_s=round(rate * len(ids), 1), unanswered=unanswered)
     return result
-
-
-def live_simulations(url: str) -> int:
-    """The simulations the Daphne process at `url` holds (its /readyz, answered with 503 when busy)."""
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=60) as response:
-            return json.loads(response.read())["simulations"]
-    except urllib.error.HTTPError as busy:
-        return json.loads(busy.read())["simulations"]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -93,6 +93,11 @@ def _get_json(url: str, timeout: float) -> tuple[int, Any]:
         return error.code, json.loads(error.read() or b"null")
 
 
+def live_simulations(url: str) -> int:
+    """The simulations the server at `url` holds live (/readyz says so even while busy, with a 503)."""
+    return int(_get_json(f"{url}/readyz", timeout=60)[1]["simulations"])
+
+
 def wait_until_idle(url: str, bound: float = 15.0) -> bool:
     """Wait (at most `bound` s) until the server at `url` holds no simulation and its pool is idle
     (/readyz): the saves of closing sockets are done. A test's database teardown (a TRUNCATE on

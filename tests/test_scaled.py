@@ -26,7 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from designer.models import Membership, Role
 from simulator.models import Simulation
-from tests.servers import RunningServer, daphne_servers, database_url
+from tests.servers import RunningServer, daphne_servers, database_url, live_simulations
 from tests.simulator.conftest import SimWorld, build_sim_world, make_user
 
 pytestmark = pytest.mark.scaled
@@ -135,15 +135,6 @@ async def first_snapshot(server: RunningServer, cookie: str, simulation_id: int)
     return websocket
 
 
-def live_simulations(server: RunningServer) -> int:
-    """The simulations the process holds live (/readyz says so even while busy, with a 503)."""
-    try:
-        with urllib.request.urlopen(f"{server.url}/readyz", timeout=20) as response:
-            return json.loads(response.read())["simulations"]
-    except urllib.error.HTTPError as busy:
-        return json.loads(busy.read())["simulations"]
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_a_burst_of_handshakes_through_the_port_completes_on_both_processes(
     two_servers: tuple[RunningServer, RunningServer], team: tuple[SimWorld, list[tuple[str, list[int]]]]
@@ -159,7 +150,7 @@ async def test_a_burst_of_handshakes_through_the_port_completes_on_both_processe
         results = await asyncio.gather(*attempts, return_exceptions=True)
 
     failures = [repr(result) for result in results if isinstance(result, BaseException)]
-    held = [await asyncio.to_thread(live_simulations, server) for server in two_servers]
+    held = [await asyncio.to_thread(live_simulations, server.url) for server in two_servers]
     await asyncio.gather(*(ws.close() for ws in results if isinstance(ws, ClientConnection)))
     assert failures == []
     assert sum(held) == TEAM * SIMULATIONS_EACH and min(held) > 0, held
