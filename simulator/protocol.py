@@ -463,18 +463,21 @@ def action_of(message: Any) -> Action:
     return action
 
 
-#: messages found valid whose fields but `id` are all strings, as sorted (field, value) pairs: a
-#: step is the same few strings every time, and walking the schema cost ~0.1 ms per message (`id`
-#: may be any value, so it does not change the verdict); bounded, emptied when full
+#: messages found valid whose fields but `id` are all short strings, as sorted (field, value)
+#: pairs: a step is the same few strings every time, and walking the schema cost ~0.1 ms per
+#: message (`id` may be any value, so it does not change the verdict); bounded in entries and in
+#: entry size (a user's megabyte-long expressions must not be kept), emptied when full
 _VALID_STRINGS: set[tuple[tuple[str, str], ...]] = set()
 _VALID_STRINGS_MAX = 4096
+_VALID_STRING_CHARS = 256
 
 
 def validate(message: Mapping[str, Any]) -> Action:
     """Check `message` against its action's schema: the Action, or OpError naming the problem."""
     action = action_of(message)
     fields = [(name, value) for name, value in message.items() if name != "id"]
-    known = tuple(sorted(fields)) if all(type(value) is str for _, value in fields) else None
+    short = all(type(value) is str and len(value) <= _VALID_STRING_CHARS for _, value in fields)
+    known = tuple(sorted(fields)) if short else None
     if known is not None and known in _VALID_STRINGS:
         return action
     validator = _VALIDATORS[action.name]

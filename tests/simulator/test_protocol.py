@@ -67,3 +67,18 @@ def test_parse_op_normalises_a_valid_message_into_an_operation():
         "data": {},
         "delay": 0.0,
     }
+
+
+def test_a_message_found_valid_is_remembered_only_when_its_strings_are_short():
+    protocol._VALID_STRINGS.clear()
+    step = {"action": "step", "unit": "macrostep", "id": 1}
+    long_eval = {"action": "eval", "expression": "1 + " * 100 + "1"}
+
+    protocol.validate(step)
+    protocol.validate({**step, "id": "other"})  # the id does not count
+    protocol.validate(long_eval)
+
+    remembered = protocol._VALID_STRINGS
+    assert remembered == {(("action", "step"), ("unit", "macrostep"))}
+    with pytest.raises(OpError, match="step unit"):  # a remembered message does not vouch for others
+        protocol.validate({"action": "step", "unit": "century"})
