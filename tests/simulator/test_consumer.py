@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from simulator.models import Simulation
+from simulator.quotas import quotas
 
 from .client import SimClient, entered, pending
 from .conftest import SimWorld
@@ -337,6 +339,28 @@ async def test_a_reconnect_resumes_the_simulation_by_replay(sim_world):
     assert {k: v for k, v in resumed.items() if k not in ("type", "reply_to", "running")} == {
         k: v for k, v in waiting.items() if k not in ("type", "reply_to", "running")
     }
+    await again.close()
+
+
+async def test_a_socket_that_cannot_leave_its_groups_still_saves_and_releases_its_claim(sim_world, monkeypatch):
+    client = await start(sim_world, fakes="fakes/manual-submit.json")
+    waiting = await client.step_until(lambda s: pending(s, "queue", "submit"))
+    records = list(client.records)
+
+    async def unreachable(group: str, channel: str) -> None:
+        raise ConnectionError("the channel layer is gone")
+
+    monkeypatch.setattr(get_channel_layer(), "group_discard", unreachable)
+    await client.close()
+    monkeypatch.undo()
+
+    # the claim is gone: with a quota of one, the owner may open a simulation again
+    await quotas().claim(sim_world.owner.pk, None, "probe", 1)
+    # and the last save ran: a reopen replays to the same state
+    again, connected, _ = await open_simulation(sim_world, started_id(client), sim_world.owner)
+    resumed = await again.until("snapshot")
+    assert connected and again.records == records
+    assert resumed["configuration"] == waiting["configuration"]
     await again.close()
 
 
