@@ -210,8 +210,8 @@ _lib.JS_GetRuntime.restype = ctypes.c_void_p
 _lib.JS_SetGCThreshold.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _lib.JS_SetGCThreshold.restype = None
 #: heap size of a session's runtime before its first cycle collection (QuickJS: 256 KiB). A
-#: Composer session crosses 256 KiB while loading its libraries, where a collection finds almost
-#: nothing (~2 KB) but walks the whole heap: -3% instructions per interaction (docs/performance.md)
+#: session loading ~100 KB of library scripts crosses 256 KiB on the way, where a collection finds
+#: almost nothing (~2 KB) but walks the whole heap: -3% instructions (docs/performance.md)
 _GC_THRESHOLD = 512 * 1024
 _deadlines: dict[int, float] = {}  # JSRuntime* -> time.monotonic() deadline of the running eval
 _monotonic = time.monotonic
