@@ -8,6 +8,7 @@ cd "$(dirname "$0")"
 . scripts/venv.sh
 
 orchweb_ensure_venv requirements.txt
+orchweb_build_engine
 .venv/bin/python manage.py migrate --noinput
 # The demo user is created only when missing (a changed password is kept); with DEBUG off, seed
 # refuses to create a user with a published password, so run.sh skips it (README).

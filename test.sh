@@ -8,6 +8,7 @@ cd "$(dirname "$0")"
 . scripts/venv.sh
 
 orchweb_ensure_venv requirements-dev.txt
+orchweb_build_engine
 
 if [ ! -x /usr/bin/chromium ]; then
     echo "Installing Debian's chromium for the browser tests"

@@ -41,3 +41,13 @@ orchweb_ensure_venv() {
         touch "$stamp"
     fi
 }
+
+# Compile the engine's hot modules with mypyc when their sources changed (scripts/build_engine.py;
+# ORCHWEB_NO_MYPYC=1 skips it). Without a C compiler or Python's headers the engine runs from its
+# Python sources, slower; CI (CI=true) must build, so that the suite runs what production runs.
+orchweb_build_engine() {
+    if ! .venv/bin/python scripts/build_engine.py; then
+        [ "${CI:-}" = true ] && return 1
+        echo "The engine runs from its Python sources (install gcc and the Python headers to compile it)" >&2
+    fi
+}

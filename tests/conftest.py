@@ -62,6 +62,12 @@ def django_db_modify_db_settings(
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    from simulator.scxml import compiled
+
+    return f"engine: {compiled.state} (mypyc build of simulator.scxml: {', '.join(compiled.MODULES)})"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave `scaled` tests out of a fully embedded run (no DATABASE_URL/REDIS_URL).
 

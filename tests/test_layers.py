@@ -121,12 +121,15 @@ def test_each_layer_imports_only_the_layers_below_it(package: str) -> None:
 
 #: the parts of importlib that read data, not code
 DATA_ONLY = ("importlib.resources", "importlib.metadata")
+#: import machinery by nature: chooses between an engine module's source and its mypyc build
+MACHINERY = ("simulator/scxml/compiled.py",)
 
 
 def test_no_module_imports_by_string() -> None:
     wrong = [
         f"{path.relative_to(ROOT)}:{line}: {target}"
         for path in modules()
+        if str(path.relative_to(ROOT)) not in MACHINERY
         for line, target in imports(path)
         if (within(target, "importlib") and not any(within(target, ok) for ok in DATA_ONLY)) or target == "__import__"
     ]

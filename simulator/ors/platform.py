@@ -47,10 +47,10 @@ from .objectmodel import ObjectModel
 from .outcome import OutcomeTracker
 from .requestbook import RequestBook
 
-#: a session's platform lives on the session itself (plain reference cycle, freed with it). A
-#: process-wide WeakKeyDictionary kept every session forever: its values are strong and the
-#: platform refers back to its session, so no closed simulation's memory was ever returned.
-_PLATFORM_ATTRIBUTE = "_ors_platform"
+#: a session's platform lives on the session itself (`SessionBase.profile_state`: a plain
+#: reference cycle, freed with it). A process-wide WeakKeyDictionary kept every session forever:
+#: its values are strong and the platform refers back to its session, so no closed simulation's
+#: memory was ever returned.
 
 
 #: the fakes profile of each run, by session group (every session of a run shares it)
@@ -77,7 +77,8 @@ def fakes_of(group: Any) -> FakesProfile:
 
 def platform_of(session: Any) -> OrsPlatform | None:
     """The platform attached to an engine session, if it runs with the ORS profile."""
-    return getattr(session, _PLATFORM_ATTRIBUTE, None)
+    state = session.profile_state
+    return state if isinstance(state, OrsPlatform) else None
 
 
 class OrsPlatform(FakeEnv):
@@ -98,7 +99,7 @@ class OrsPlatform(FakeEnv):
         self._assumed: set[str] = set()
         #: effects of queued events, applied when the session takes them (see deliver())
         self._on_taken: dict[int, tuple[dict[str, Any], list[Callable[[Any], None]]]] = {}
-        setattr(session, _PLATFORM_ATTRIBUTE, self)
+        session.profile_state = self
 
     # -- FakeEnv --------------------------------------------------------------------------------
 

@@ -2,3 +2,7 @@
 
 Dialects (such as ORS) adapt it only through the hooks in `profile.py`.
 """
+
+from . import compiled
+
+compiled.use_build()  # before any engine module is imported: never a stale mypyc build

@@ -497,11 +497,17 @@ class Session(Microsteps):
 
     def macrostep(self) -> MacroStep | None:
         """Run one macrostep (see `step_macrostep`) and return what it did, None if idle."""
-        self._recording, self._finished = True, None
+        self._take_finished()
+        self._recording = True
         try:
             self.step_macrostep()
         finally:
             self._recording = False
+        return self._take_finished()
+
+    def _take_finished(self) -> MacroStep | None:
+        # A method of its own: after `self._finished = None`, mypy (and so mypyc, which checks the
+        # type at run time) would take the attribute for None across the step that sets it.
         finished, self._finished = self._finished, None
         return finished
 

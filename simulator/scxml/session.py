@@ -92,6 +92,9 @@ class SessionBase:
         #: the configuration when the session ended (exit_interpreter empties `configuration`)
         self.final_configuration: list[str] = []
         self.location = "#_scxml_" + self.sessionid
+        #: what the profile keeps per session (ORS: its platform); compiled sessions take no
+        #: attributes beyond those declared here
+        self.profile_state: Any = None
         self.content = ExecutableContent(self)
         self.io = IOProcessors(self)
         self.invoker = Invoker(self)
