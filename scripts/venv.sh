@@ -47,7 +47,7 @@ orchweb_ensure_venv() {
 # Python sources, slower; CI (CI=true) must build, so that the suite runs what production runs.
 orchweb_build_engine() {
     if ! .venv/bin/python scripts/build_engine.py; then
-        [ "${CI:-}" = true ] && return 1
+        case "$(printf '%s' "${CI:-}" | tr '[:upper:]' '[:lower:]')" in 1 | true | yes) return 1 ;; esac
         echo "The engine runs from its Python sources (install gcc and the Python headers to compile it)" >&2
     fi
 }
