@@ -380,7 +380,9 @@ def version_graph(request: Request, version_id: int) -> Response:
 )
 def version_layout(request: Request, version_id: int) -> Response:
     """Keep your browser's ELK layout of the version's diagram (document `entry`): your next
-    simulation page of the version draws it at once. Only you get it back (designer.models.DiagramLayout);
+    simulation page of the version draws it at once. Posted by an editor or owner of the project,
+    it is also served to every reader of the version who has no layout of their own (while the
+    poster keeps that role); a viewer's is served back to them only (designer.models.DiagramLayout).
     422 when it is not a layout of that document's graph or is too large (designer/layouts.py)."""
     version = _get_version_for_user(request, version_id)
     require_user(request)

@@ -1,5 +1,6 @@
 """The diagram layouts browsers post back (designer.models.DiagramLayout): what a page is served
-(`layout_store`); a posted layout checked against the version's graph and reduced to what
+(`layout_store`: the user's own layout, else one posted by a current writer of the project); a
+posted layout checked against the version's graph and reduced to what
 static/orchweb/diagram.js draws, or refused (`clean_layout`); and kept (`keep_layout`, at most
 `MAX_LAYOUTS_PER_USER` a user, so storage stays bounded whatever a user posts).
 
@@ -22,7 +23,8 @@ from typing import Any
 from django.db import transaction
 from django.urls import reverse
 
-from designer.models import DiagramLayout, Version
+from designer.models import DiagramLayout, Role, Version
+from designer.permissions import has_role
 
 #: the cleaned layout's JSON size limit (~300 bytes a state or transition: the 100-state bench
 #: chart is ~30 KB, a 1,000-state Composer strategy would be under 1 MB)
@@ -152,13 +154,35 @@ def clean_layout(value: Any, graph: dict[str, Any]) -> dict[str, Any]:
     return layout
 
 
+#: roles whose layouts every reader of the version is served: they may change the strategy itself
+WRITER_ROLES = [role for role in Role if has_role(role, Role.EDITOR)]
+
+
+def shared_layout(version: Version, entry: str) -> DiagramLayout | None:
+    """The latest layout of (version, entry) posted by a user who may write the version's project
+    now. A writer's layout is trusted like the content (they could change the strategy anyway);
+    a reader's is not, and a writer who loses the role stops being shared (checked on every
+    serve, not when posting)."""
+    writers = DiagramLayout.objects.filter(
+        version=version,
+        entry=entry,
+        user__memberships__team__projects=version.project_id,
+        user__memberships__role__in=WRITER_ROLES,
+    )
+    return writers.order_by("-pk").first()
+
+
 def layout_store(user: Any, version: Version, entry: str) -> dict[str, Any]:
     """What a page drawing document `entry` of `version` is served for `user` (json_script, read by
-    Diagram.layoutStore): where to post ELK's layout, and the user's own stored layout
-    ({key, result}) or None."""
-    row = DiagramLayout.objects.filter(user=user, version=version, entry=entry).first()
+    Diagram.layoutStore): where to post ELK's layout (None for a share link's anonymous visitor,
+    who keeps none), and the stored layout ({key, result}) to draw: the user's own, else a
+    writer's (`shared_layout`), else None. The browser draws it only when `key` is the hash of its
+    own ELK input (same graph, same text widths); else it runs ELK."""
+    signed_in = bool(getattr(user, "is_authenticated", False))
+    own = DiagramLayout.objects.filter(user=user, version=version, entry=entry).first() if signed_in else None
+    row = own or shared_layout(version, entry)
     return {
-        "url": reverse("designer-api-version-layout", args=[version.pk]),
+        "url": reverse("designer-api-version-layout", args=[version.pk]) if signed_in else None,
         "entry": entry,
         "layout": {"key": row.key, "result": row.layout} if row else None,
     }

@@ -385,8 +385,11 @@ class DiagramLayout(models.Model):
     and posted back (designer/layouts.py cleans it), so their next open of the version draws it at
     once instead of running ELK again.
 
-    Per user: the server cannot check a layout against ELK, so a posted layout is only ever shown
-    to the user who posted it (another user's could misplace states, edges or labels). `key` is
+    The server cannot check a layout against ELK (a hostile one could misplace states, edges or
+    labels), so whose layout a page is served follows trust: the user's own, else one posted by a
+    user who may write the project now (editor, owner: they could change the strategy itself, so
+    their layout misleads no more than their content could); a reader's layout is shown to that
+    reader only (designer.layouts.layout_store). `key` is
     the hash of ELK's input (static/orchweb/diagram.js): the browser uses the layout only when
     its own input hashes the same (same graph, same text widths). One row per (user, version,
     entry): a new layout replaces the old one; a user keeps their latest few (designer/layouts.py).

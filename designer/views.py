@@ -472,10 +472,8 @@ def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
             "project": version.project,
             "version": version,
             "payload": payload,
-            # a share link's visitor has no layouts of their own
-            "layout_store": layout_store(request.user, version, shown)
-            if request.user.is_authenticated and shown
-            else None,
+            # a share link's anonymous visitor keeps no layout but is served a writer's
+            "layout_store": layout_store(request.user, version, shown) if shown else None,
         },
     )
 

@@ -161,8 +161,9 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
     }
     diagram = None
     if not simulation.files and entry in files:
-        # The version's graph and the user's own layout of it (designer.models.DiagramLayout) come
-        # with the page: it draws without a graph request or an ELK run.
+        # The version's graph and a stored layout of it (the user's own or a writer's,
+        # designer.layouts.layout_store) come with the page: it draws without a graph request or
+        # an ELK run.
         diagram = {"graph": analysed("graph", version, entry), "store": layout_store(request.user, version, entry)}
     return render(
         request,

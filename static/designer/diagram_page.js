@@ -90,7 +90,7 @@
     }
     showErrors(graph);
     try {
-      // A version's diagram: the user's stored layout, and ELK's goes back (#diagram-layout-store).
+      // A version's diagram: a stored layout (the user's or a writer's), and ELK's goes back (#diagram-layout-store).
       const store = $("diagram-layout-store") ? JSON.parse($("diagram-layout-store").textContent) : null;
       view = await Diagram.render(el, graph, { ...Diagram.layoutStore(store), onStateClick: jump, onEdgeClick: jump });
     } catch (err) {

@@ -1119,12 +1119,14 @@
 
   /**
    * render() options from what a page was served for a version's document (`store` {url, entry,
-   * layout}, designer.layouts.layout_store): the user's stored layout to draw, and an onLayout
-   * that posts ELK's layout back to `url` (body.dataset.layoutStored = its key once kept). A page
-   * without a store (a draft, a share link) gets {}: ELK and the tab's cache only.
+   * layout}, designer.layouts.layout_store): the stored layout to draw (the user's own or a
+   * writer's of the project), and an onLayout that posts ELK's layout back to `url`
+   * (body.dataset.layoutStored = its key once kept; no url for a share link's anonymous visitor).
+   * A page without a store (a draft) gets {}: ELK and the tab's cache only.
    */
   function layoutStore(store) {
     if (!store) return {};
+    if (!store.url) return { layout: store.layout };
     const onLayout = async (key, result) => {
       const body = { entry: store.entry, key: key, layout: result };
       const answer = await global.orchweb.fetchJSON(store.url, { method: "POST", body: body });

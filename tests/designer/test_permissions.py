@@ -346,7 +346,7 @@ CASES = [
         "designer-api-version-layout",
         "post",
         P("/api/versions/{v2}/layout"),
-        (204, 204, 204, 404, 401, 401),  # a layout is kept for its poster only: a share link's visitor has none
+        (204, 204, 204, 404, 401, 401),  # kept for its poster (shared when a writer): a share link's visitor keeps none
         data=lambda w: {
             "entry": "src-gen/Main.scxml",
             "key": "abc123",

@@ -7,10 +7,10 @@ from django.test import Client
 
 from designer import layouts
 from designer.layouts import keep_layout
-from designer.models import DiagramLayout
+from designer.models import DiagramLayout, Membership, Role, ShareLink
 from simulator.models import Simulation
 
-from .conftest import MANUAL_SUBMIT, SimWorld
+from .conftest import MANUAL_SUBMIT, SimWorld, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -169,9 +169,9 @@ def layout_of(graph: dict) -> dict:
     return {"width": 10, "height": 10, "children": [node(graph["root"])], "edges": edges}
 
 
-def test_a_version_simulation_page_brings_its_graph_and_only_the_users_own_layout(sim_world):
+def test_a_version_simulation_page_brings_its_graph_and_a_writers_layout_to_every_reader(sim_world):
     """The browser posts ELK's layout once (static/orchweb/diagram.js); the next pages of the
-    version come with it."""
+    version come with it, the poster's and (the poster being an owner) every reader's."""
     owner, teammate = client_for(sim_world.owner), client_for(sim_world.teammate)
     simulation = open_simulation(sim_world)
     Simulation.objects.create(owner=sim_world.teammate, version=sim_world.version)
@@ -192,12 +192,83 @@ def test_a_version_simulation_page_brings_its_graph_and_only_the_users_own_layou
     served = again.context["diagram"]["store"]["layout"]
     assert served["key"] == "1abc.4567"
     assert served["result"]["children"][0]["id"] == f"n:{graph['root']}"
-    # A posted layout is shown to the user who posted it only: it is not checked against ELK.
-    assert teammates_page.context["diagram"]["store"]["layout"] is None
+    # An owner may change the strategy itself: their layout is served to the viewer too.
+    assert teammates_page.context["diagram"]["store"] == {"url": url, "entry": entry, "layout": served}
     # The version's diagram page draws it too (same graph, same ELK input).
     diagram_page = owner.get(f"/versions/{sim_world.version.pk}/diagram/")
     assert diagram_page.context["layout_store"]["layout"] == served
     assert b'id="diagram-layout-store"' in diagram_page.content
+
+
+def served_key(user, version, entry) -> str | None:
+    """The key of the layout a page of (version, entry) is served for `user`, or None."""
+    layout = layouts.layout_store(user, version, entry)["layout"]
+    return layout["key"] if layout else None
+
+
+def test_a_readers_layout_is_served_to_that_reader_only(sim_world):
+    version, entry = sim_world.version, sim_world.version.entry
+    other_viewer = make_user("other-viewer")
+    Membership.objects.create(team=sim_world.project.team, user=other_viewer, role=Role.VIEWER)
+    graph = client_for(sim_world.teammate).get(f"/api/versions/{version.pk}/graph").json()
+
+    posted = client_for(sim_world.teammate).post(
+        f"/api/versions/{version.pk}/layout",
+        {"entry": entry, "key": "viewers", "layout": layout_of(graph)},
+        "application/json",
+    )
+
+    assert posted.status_code == 204
+    assert served_key(sim_world.teammate, version, entry) == "viewers"
+    assert served_key(other_viewer, version, entry) is None
+    assert served_key(sim_world.owner, version, entry) is None
+    assert served_key(sim_world.outsider, version, entry) is None
+    # A writer's layout does not replace the viewer's own for the viewer; the others get the writer's.
+    keep_layout(sim_world.owner, version, entry, "owners", {})
+    assert served_key(sim_world.teammate, version, entry) == "viewers"
+    assert served_key(other_viewer, version, entry) == "owners"
+
+
+def test_a_layout_is_shared_while_its_poster_may_write_the_project(sim_world):
+    version, entry, team = sim_world.version, sim_world.version.entry, sim_world.project.team
+    editor = make_user("editor")
+    membership = Membership.objects.create(team=team, user=editor, role=Role.EDITOR)
+    keep_layout(editor, version, entry, "editors", {})
+    # A writer of another team (the outsider owns "Elsewhere") is no writer of this project.
+    Membership.objects.create(team=team, user=sim_world.outsider, role=Role.VIEWER)
+    keep_layout(sim_world.outsider, version, entry, "outsiders", {})
+    reader = sim_world.teammate
+
+    assert served_key(reader, version, entry) == "editors"
+    membership.role = Role.VIEWER
+    membership.save()
+    assert served_key(reader, version, entry) is None
+    membership.role = Role.OWNER
+    membership.save()
+    assert served_key(reader, version, entry) == "editors"
+    membership.delete()
+    assert served_key(reader, version, entry) is None
+    assert served_key(editor, version, entry) == "editors"  # still theirs, as any user's own layout
+    # Of several writers, the latest post is served.
+    Membership.objects.create(team=team, user=editor, role=Role.EDITOR)
+    keep_layout(sim_world.owner, version, entry, "owners", {})
+    assert served_key(reader, version, entry) == "owners"
+    keep_layout(editor, version, entry, "editors-again", {})
+    assert served_key(reader, version, entry) == "editors-again"
+
+
+def test_a_share_links_visitor_is_served_a_writers_layout_and_keeps_none(sim_world):
+    version, entry = sim_world.version, sim_world.version.entry
+    link = ShareLink.objects.create(version=version, created_by=sim_world.owner)
+    visitor = Client()
+    visitor.get(f"/s/{link.token}/")
+
+    before = visitor.get(f"/versions/{version.pk}/diagram/")
+    keep_layout(sim_world.owner, version, entry, "owners", {})
+    after = visitor.get(f"/versions/{version.pk}/diagram/")
+
+    assert before.context["layout_store"] == {"url": None, "entry": entry, "layout": None}
+    assert after.context["layout_store"] == {"url": None, "entry": entry, "layout": {"key": "owners", "result": {}}}
 
 
 def test_a_posted_layout_is_refused_unless_it_lays_out_the_versions_graph_for_a_reader(sim_world):

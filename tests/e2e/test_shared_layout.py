@@ -1,0 +1,94 @@
+"""Diagram layouts shared between the users of a project (designer/layouts.py): the ELK layout an
+owner's browser posted is drawn by a viewer's first simulation of the version without running ELK
+(the worker script is never fetched), while the layout a viewer posted is drawn for that viewer
+only: another viewer's browser lays the chart out itself."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page
+
+from designer.models import DiagramLayout, Membership, Role, Team
+from tests.e2e.conftest import TIMEOUT_MS, log_in
+from tests.e2e.test_designer import import_sample, make_demo_user_owner
+
+
+@contextmanager
+def viewer_page(browser: Browser, server_url: str, username: str) -> Iterator[tuple[Page, list[str]]]:
+    """A page logged in as a new viewer of the demo user's team, and the URLs its context requests
+    (the page's and its workers')."""
+    from django.contrib.auth import get_user_model
+
+    password = f"{username}-pass-7"
+    user = get_user_model().objects.create_user(username, password=password)
+    Membership.objects.create(team=Team.objects.get(name="Routing team"), user=user, role=Role.VIEWER)
+    context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        page = context.new_page()
+        log_in(page, username, password)
+        yield page, requested
+    finally:
+        context.close()
+
+
+def simulate(page: Page, version_id: int) -> None:
+    """Start a simulation of the version from its page, as a user does, and wait until it is drawn."""
+    page.goto(f"/versions/{version_id}/")
+    page.get_by_role("link", name="Simulate").click()
+    page.get_by_role("button", name="Start simulation").click()
+    page.wait_for_url(re.compile(r"/simulations/\d+/$"))
+    page.wait_for_function("document.body.dataset.simReady === '1' && document.body.dataset.diagramReady === '1'")
+
+
+def elk_worker_requested(requested: list[str]) -> bool:
+    return any("elk-worker" in url for url in requested)
+
+
+def test_a_viewers_first_simulation_draws_the_layout_an_owner_posted_without_running_elk(
+    logged_in_page: Page, browser: Browser, server_url: str, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    version = import_sample(page, shared_dir, tmp_path).latest_version
+    simulate(page, version.pk)
+    assert page.evaluate("document.body.dataset.layoutSource") == "worker"
+    page.wait_for_function("document.body.dataset.layoutStored")
+
+    with viewer_page(browser, server_url, "reader") as (reader, requested):
+        simulate(reader, version.pk)
+
+        assert reader.evaluate("document.body.dataset.layoutSource") == "server"
+        assert not elk_worker_requested(requested), "the viewer's page fetched the ELK worker"
+        assert reader.evaluate("document.body.dataset.stateCount") == page.evaluate("document.body.dataset.stateCount")
+        assert reader.locator("#sim-diagram .dg-active").count() > 0  # the live configuration is highlighted
+        # Drawn from the owner's layout, nothing went back: the viewer keeps no layout of their own.
+        assert reader.evaluate("document.body.dataset.layoutStored") is None
+    assert list(DiagramLayout.objects.values_list("user__username", flat=True)) == ["demo"]
+
+
+def test_a_layout_a_viewer_posted_is_not_drawn_for_another_viewer(
+    logged_in_page: Page, browser: Browser, server_url: str, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    make_demo_user_owner()
+    version = import_sample(page, shared_dir, tmp_path).latest_version
+
+    with viewer_page(browser, server_url, "first-reader") as (first, first_requested):
+        simulate(first, version.pk)
+        assert first.evaluate("document.body.dataset.layoutSource") == "worker"
+        assert elk_worker_requested(first_requested)
+        first.wait_for_function("document.body.dataset.layoutStored")
+        assert DiagramLayout.objects.filter(user__username="first-reader").count() == 1
+
+        with viewer_page(browser, server_url, "second-reader") as (second, second_requested):
+            simulate(second, version.pk)
+
+            assert second.evaluate("document.body.dataset.layoutSource") == "worker"
+            assert elk_worker_requested(second_requested)
