@@ -25,11 +25,16 @@ def project_lint(files: Mapping[str, bytes], entry: str) -> list[dict[str, Any]]
     return list(lint_project(files, entry))
 
 
+def content_digest(file_set: Any, entry: str) -> str:
+    """What the analysis of document `entry` of a version or draft depends on, as a sha256: equal
+    digests, equal graph and lint (whichever file set they were read from)."""
+    return hashlib.sha256(repr((entry, sorted(file_set.file_map().items()))).encode()).hexdigest()
+
+
 def analysed(kind: Literal["graph", "lint"], file_set: Any, entry: str) -> dict[str, Any]:
     """Graph JSON, or {"findings": [...]}, of `entry` (a document of the version or draft
     `file_set`), cached by the file set's content: the files are read only on a miss."""
-    digest = hashlib.sha256(repr((entry, sorted(file_set.file_map().items()))).encode()).hexdigest()
-    key = f"designer-{kind}:{digest}"
+    key = f"designer-{kind}:{content_digest(file_set, entry)}"
     result = cache.get(key)
     if result is None:
         files = file_set.read_files()

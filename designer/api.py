@@ -33,8 +33,8 @@ from rest_framework.response import Response
 from designer import history
 from designer.analysis import analysed
 from designer.importing import NoSuchFile, StateConflict, UploadError, choose_entry, clean_path, read_upload
-from designer.layouts import LayoutError, clean_layout, keep_layout
-from designer.models import PATH_MAX_LENGTH, Draft, Membership, Project, Role, ShareLink, Team
+from designer.layouts import LayoutError, clean_layout, keep_draft_layout, keep_layout
+from designer.models import PATH_MAX_LENGTH, Draft, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     _get_project_for_user,
     _get_share_link_for_user,
@@ -387,14 +387,21 @@ def version_layout(request: Request, version_id: int) -> Response:
     version = _get_version_for_user(request, version_id)
     require_user(request)
     data = _valid(DiagramLayoutSerializer, request)
-    if data["entry"] not in version.file_map():
-        return _error(f"{data['entry']}: no such document in this version.", status.HTTP_422_UNPROCESSABLE_ENTITY)
-    try:
-        layout = clean_layout(data["layout"], analysed("graph", version, data["entry"]))
-    except LayoutError as exc:
-        return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
+    layout = _posted_layout(data, version)
+    if isinstance(layout, Response):
+        return layout
     keep_layout(request.user, version, data["entry"], data["key"], layout)
     return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _posted_layout(data: dict[str, Any], file_set: Version | Draft) -> dict[str, Any] | Response:
+    """The cleaned layout of a valid DiagramLayoutSerializer body, or its 422 answer."""
+    if data["entry"] not in file_set.file_map():
+        return _error(f"{data['entry']}: no such document here.", status.HTTP_422_UNPROCESSABLE_ENTITY)
+    try:
+        return clean_layout(data["layout"], analysed("graph", file_set, data["entry"]))
+    except LayoutError as exc:
+        return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 @api(["GET"], GET=LINT)
@@ -640,3 +647,21 @@ def draft_graph(request: Request, project_id: int) -> Response:
 def draft_lint(request: Request, project_id: int) -> Response:
     """Lint findings of the draft."""
     return _analysed(request, "lint", _draft(request, project_id))
+
+
+@api(
+    ["POST"],
+    POST={"request": DiagramLayoutSerializer, "responses": responses({204: None}, (*WRITE, 422))},
+)
+def draft_diagram_layout(request: Request, project_id: int) -> Response:
+    """Keep your browser's ELK layout of your draft's diagram (document `entry`, as the draft is
+    now; the diagram editor posts one after each edit): the draft's diagram draws it at once, and
+    the version you save from the same content starts with it as your layout of the version.
+    422 as for a version's layout (designer/layouts.py)."""
+    draft = _draft(request, project_id)
+    data = _valid(DiagramLayoutSerializer, request)
+    layout = _posted_layout(data, draft)
+    if isinstance(layout, Response):
+        return layout
+    keep_draft_layout(draft, data["entry"], data["key"], layout)
+    return Response(status=status.HTTP_204_NO_CONTENT)

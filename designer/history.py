@@ -30,6 +30,7 @@ from designer.importing import (
     max_file_bytes,
     text_of,
 )
+from designer.layouts import adopt_draft_layout
 from designer.models import Blob, Draft, DraftFile, Project, Version, VersionFile
 
 
@@ -192,7 +193,8 @@ def set_draft_entry(draft: Draft, path: str) -> None:
 def save_draft(draft: Draft, message: str) -> Version:
     """Turn the draft into the project's next version; StaleParentError keeps the draft intact.
 
-    After a successful save the draft is based on the new version (ready for more edits).
+    After a successful save the draft is based on the new version (ready for more edits), and
+    the version has the layout the draft's diagram editor drew of this content, if any.
     """
     if not message.strip():
         raise UploadError("A message describing the change is required.")
@@ -213,6 +215,7 @@ def save_draft(draft: Draft, message: str) -> Version:
     draft.base = version
     draft.entry = version.entry
     draft.save(update_fields=["base", "entry", "updated_at"])
+    adopt_draft_layout(draft, version)
     return version
 
 

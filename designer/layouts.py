@@ -2,7 +2,9 @@
 (`layout_store`: the user's own layout, else one posted by a current writer of the project); a
 posted layout checked against the version's graph and reduced to what
 static/orchweb/diagram.js draws, or refused (`clean_layout`); and kept (`keep_layout`, at most
-`MAX_LAYOUTS_PER_USER` a user, so storage stays bounded whatever a user posts).
+`MAX_LAYOUTS_PER_USER` a user, so storage stays bounded whatever a user posts). The draft's
+diagram editor posts its layouts too (designer.models.DraftDiagramLayout, `keep_draft_layout`,
+one per draft): the version saved from the draft starts with it (`adopt_draft_layout`).
 
 What is kept: the root's width and height; per node (`n:<state id>`, or `i:<state id>` for the
 initial marker of a compound state) its id, x, y, width, height, children and edges; per edge
@@ -23,7 +25,8 @@ from typing import Any
 from django.db import transaction
 from django.urls import reverse
 
-from designer.models import DiagramLayout, Role, Version
+from designer.analysis import content_digest
+from designer.models import DiagramLayout, Draft, DraftDiagramLayout, Role, Version
 from designer.permissions import has_role
 
 #: the cleaned layout's JSON size limit (~300 bytes a state or transition: the 100-state bench
@@ -196,3 +199,38 @@ def keep_layout(user: Any, version: Version, entry: str, key: str, layout: dict[
         DiagramLayout.objects.create(user=user, version=version, entry=entry, key=key, layout=layout)
         older = DiagramLayout.objects.filter(user=user).order_by("-pk").values_list("pk", flat=True)
         DiagramLayout.objects.filter(pk__in=list(older[MAX_LAYOUTS_PER_USER:])).delete()
+
+
+def draft_layout_store(draft: Draft, entry: str) -> dict[str, Any]:
+    """layout_store for the draft's diagram (its owner's page): where the editor posts ELK's
+    layouts, and the draft's stored layout when it is of this document as the draft is now."""
+    row = DraftDiagramLayout.objects.filter(draft=draft, entry=entry).first()
+    current = row is not None and row.content == content_digest(draft, entry)
+    return {
+        "url": reverse("designer-api-draft-diagram-layout", args=[draft.project_id]),
+        "entry": entry,
+        "layout": {"key": row.key, "result": row.layout} if row and current else None,
+    }
+
+
+def keep_draft_layout(draft: Draft, entry: str, key: str, layout: dict[str, Any]) -> None:
+    """Store a cleaned layout of the draft's document `entry`, as the draft is now, replacing the
+    draft's; the user keeps the layouts of their latest MAX_LAYOUTS_PER_USER drafts."""
+    with transaction.atomic():
+        DraftDiagramLayout.objects.filter(draft=draft).delete()
+        DraftDiagramLayout.objects.create(
+            draft=draft, entry=entry, content=content_digest(draft, entry), key=key, layout=layout
+        )
+        older = DraftDiagramLayout.objects.filter(draft__user=draft.user_id).order_by("-pk")
+        DraftDiagramLayout.objects.filter(
+            pk__in=list(older.values_list("pk", flat=True)[MAX_LAYOUTS_PER_USER:])
+        ).delete()
+
+
+def adopt_draft_layout(draft: Draft, version: Version) -> None:
+    """After `draft` was saved as `version`: the layout its editor drew of the same content becomes
+    the author's layout of the version (shared with its readers while the author may write the
+    project). Equal content digests mean an equal graph: the layout was cleaned against it."""
+    row = DraftDiagramLayout.objects.filter(draft=draft).first()
+    if row is not None and row.content == content_digest(version, row.entry):
+        keep_layout(draft.user, version, row.entry, row.key, row.layout)

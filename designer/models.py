@@ -408,3 +408,21 @@ class DiagramLayout(models.Model):
 
     def __str__(self) -> str:
         return f"layout of {self.version} {self.entry} for {self.user}"
+
+
+class DraftDiagramLayout(models.Model):
+    """The ELK layout the draft's diagram editor last drew (of one document of the draft, whole
+    chart), posted back like a version's (designer/layouts.py cleans it). When the draft is saved
+    with the same content (`content`: designer.analysis.content_digest when posted), it becomes
+    the author's DiagramLayout of the new version, so the version's first simulation, the author's
+    or a reader's, draws it instead of running ELK. One row per draft: each layout replaces it.
+    """
+
+    draft = models.OneToOneField(Draft, on_delete=models.CASCADE, related_name="+")
+    entry = models.CharField(max_length=PATH_MAX_LENGTH)
+    content = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+    layout = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"layout of {self.draft} {self.entry}"

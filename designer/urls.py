@@ -103,6 +103,11 @@ urlpatterns = [
     path("api/projects/<int:project_id>/draft/discard", api.draft_discard, name="designer-api-draft-discard"),
     path("api/projects/<int:project_id>/draft/graph", api.draft_graph, name="designer-api-draft-graph"),
     path("api/projects/<int:project_id>/draft/lint", api.draft_lint, name="designer-api-draft-lint"),
+    path(
+        "api/projects/<int:project_id>/draft/diagram-layout",
+        api.draft_diagram_layout,
+        name="designer-api-draft-diagram-layout",
+    ),
     path("api/versions/<int:version_id>", api.version_detail, name="designer-api-version-detail"),
     path("api/versions/<int:version_id>/files/<path:path>", api.version_file, name="designer-api-version-file"),
     path("api/versions/<int:version_id>/export", api.version_export, name="designer-api-version-export"),

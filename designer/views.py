@@ -43,7 +43,7 @@ from designer.forms import (
     UploadVersionForm,
 )
 from designer.importing import NoSuchFile, UploadError, choose_entry, export_zip, read_upload, text_of
-from designer.layouts import layout_store
+from designer.layouts import draft_layout_store, layout_store
 from designer.models import Comment, Draft, Invitation, Membership, Project, Role, ShareLink, Team, Version
 from designer.permissions import (
     AuthenticationRequired,
@@ -547,6 +547,7 @@ def draft_editor(request: HttpRequest, project_id: int) -> HttpResponse:
 def draft_diagram(request: HttpRequest, project_id: int) -> HttpResponse:
     """The statechart diagram of the user's draft."""
     draft = _get_draft_for_user(request, project_id)
+    payload = show_entry(request, draft_page_data(draft, with_texts=False))
     return render(
         request,
         "designer/diagram.html",
@@ -554,7 +555,9 @@ def draft_diagram(request: HttpRequest, project_id: int) -> HttpResponse:
             "project": draft.project,
             "draft": draft,
             "version": draft.base,
-            "payload": show_entry(request, draft_page_data(draft, with_texts=False)),
+            "payload": payload,
+            # the editor's layouts go to the draft; its version starts with the last one
+            "layout_store": draft_layout_store(draft, payload["shown"]) if payload["shown"] else None,
         },
     )
 

@@ -1122,7 +1122,9 @@
    * layout}, designer.layouts.layout_store): the stored layout to draw (the user's own or a
    * writer's of the project), and an onLayout that posts ELK's layout back to `url`
    * (body.dataset.layoutStored = its key once kept; no url for a share link's anonymous visitor).
-   * A page without a store (a draft) gets {}: ELK and the tab's cache only.
+   * The draft's diagram gets its own store (designer.layouts.draft_layout_store: the editor's
+   * layouts go to the draft, and the version saved from it starts with the last one). A page
+   * without a store (a draft's replay, the coverage heat) gets {}: ELK and the tab's cache only.
    */
   function layoutStore(store) {
     if (!store) return {};

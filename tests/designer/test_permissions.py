@@ -335,6 +335,18 @@ CASES = [
     ),
     Case("designer-api-draft-rebase", "post", P("/api/projects/{p}/draft/rebase"), API_EDIT, kind="json"),
     Case("designer-api-draft-graph", "get", P("/api/projects/{p}/draft/graph"), API_EDIT),
+    Case(
+        "designer-api-draft-diagram-layout",
+        "post",
+        P("/api/projects/{p}/draft/diagram-layout"),
+        (204, 204, 403, 404, 401, 401),
+        data=lambda w: {
+            "entry": "src-gen/Main.scxml",
+            "key": "abc123",
+            "layout": {"width": 100, "height": 50, "children": [], "edges": []},
+        },
+        kind="json",
+    ),
     Case("designer-api-draft-lint", "get", P("/api/projects/{p}/draft/lint"), API_EDIT),
     Case("designer-api-version-detail", "get", P("/api/versions/{v2}"), API_SHARED),
     Case("designer-api-version-detail", "get", P("/api/versions/{v1}"), API_READ),

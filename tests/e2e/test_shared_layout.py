@@ -1,10 +1,12 @@
 """Diagram layouts shared between the users of a project (designer/layouts.py): the ELK layout an
 owner's browser posted is drawn by a viewer's first simulation of the version without running ELK
 (the worker script is never fetched), while the layout a viewer posted is drawn for that viewer
-only: another viewer's browser lays the chart out itself."""
+only: another viewer's browser lays the chart out itself. A version saved from the draft that the
+diagram editor laid out opens without ELK from its very first simulation."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,18 +16,21 @@ from playwright.sync_api import Browser, Page
 
 from designer.models import DiagramLayout, Membership, Role, Team
 from tests.e2e.conftest import TIMEOUT_MS, log_in
+from tests.e2e.test_authoring import edited, open_starter_draft_diagram
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
 
 
 @contextmanager
-def viewer_page(browser: Browser, server_url: str, username: str) -> Iterator[tuple[Page, list[str]]]:
-    """A page logged in as a new viewer of the demo user's team, and the URLs its context requests
-    (the page's and its workers')."""
+def viewer_page(
+    browser: Browser, server_url: str, username: str, team: str = "Routing team"
+) -> Iterator[tuple[Page, list[str]]]:
+    """A page logged in as a new viewer of the demo user's `team`, and the URLs its context
+    requests (the page's and its workers')."""
     from django.contrib.auth import get_user_model
 
     password = f"{username}-pass-7"
     user = get_user_model().objects.create_user(username, password=password)
-    Membership.objects.create(team=Team.objects.get(name="Routing team"), user=user, role=Role.VIEWER)
+    Membership.objects.create(team=Team.objects.get(name=team), user=user, role=Role.VIEWER)
     context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT_MS)
     requested: list[str] = []
@@ -92,3 +97,36 @@ def test_a_layout_a_viewer_posted_is_not_drawn_for_another_viewer(
 
             assert second.evaluate("document.body.dataset.layoutSource") == "worker"
             assert elk_worker_requested(second_requested)
+
+
+def test_a_version_saved_after_editing_on_the_diagram_opens_without_elk_for_its_author_and_readers(
+    logged_in_page: Page, browser: Browser, server_url: str
+) -> None:
+    page = logged_in_page
+    project, _ = open_starter_draft_diagram(page)
+    page.wait_for_function("document.body.dataset.layoutStored")
+    drawn = page.evaluate("document.body.dataset.layoutStored")
+    page.locator('#authoring-palette [data-block="plain-final"]').click()
+    page.locator("#plain-final-id").fill("Done")
+    page.locator("#plain-final-parent").select_option("_composer_entry")
+    page.locator("#plain-final-add").click()
+    edited(page, 1)
+    # The editor's layout of the edited draft went to the server.
+    page.wait_for_function(f"(document.body.dataset.layoutStored || {json.dumps(drawn)}) !== {json.dumps(drawn)}")
+
+    page.goto(f"/projects/{project.pk}/draft/")
+    page.get_by_label("Message").fill("A final state added on the diagram")
+    page.get_by_role("button", name="Save version").click()
+    page.wait_for_url(re.compile(r"/versions/\d+/$"))
+    version = project.versions.get(number=2)
+
+    with viewer_page(browser, server_url, "reader", team="Authors") as (reader, requested):
+        simulate(reader, version.pk)
+        assert reader.evaluate("document.body.dataset.layoutSource") == "server"
+        assert not elk_worker_requested(requested), "the viewer's page fetched the ELK worker"
+        assert reader.locator('#sim-diagram [data-state-id$="Done"]').count() == 1
+    # The author's own first simulation of the version (a new tab: no layout cached in the tab).
+    author = page.context.new_page()
+    simulate(author, version.pk)
+    assert author.evaluate("document.body.dataset.layoutSource") == "server"
+    author.close()

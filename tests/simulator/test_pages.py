@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from designer import layouts
+from designer import history, layouts
 from designer.layouts import keep_layout
-from designer.models import DiagramLayout, Membership, Role, ShareLink
+from designer.models import DiagramLayout, DraftDiagramLayout, Membership, Project, Role, ShareLink
 from simulator.models import Simulation
 
 from .conftest import MANUAL_SUBMIT, SimWorld, make_user
@@ -309,3 +309,68 @@ def test_a_user_keeps_their_latest_layouts_only_and_a_repost_replaces(sim_world,
     keep_layout(owner, version, "d.scxml", "1", {})
     assert kept(owner) == [("b.scxml", "2"), ("d.scxml", "1")]
     assert kept(sim_world.teammate) == [("a.scxml", "theirs")]
+
+
+def test_the_layout_the_draft_editor_drew_becomes_the_saved_versions_shared_layout(sim_world):
+    """The draft's diagram editor posts ELK's layout after each edit; saving the draft with that
+    content gives the new version the author's layout, which its readers are served."""
+    owner = client_for(sim_world.owner)
+    project, entry = sim_world.project, sim_world.version.entry
+    draft = history.get_or_start_draft(project, sim_world.owner)
+    history.write_draft_file(draft, "notes.txt", b"edited")
+    url = f"/api/projects/{project.pk}/draft/diagram-layout"
+    graph = owner.get(f"/api/projects/{project.pk}/draft/graph").json()
+
+    posted = owner.post(url, {"entry": entry, "key": "drafts", "layout": layout_of(graph)}, "application/json")
+    page = owner.get(f"/projects/{project.pk}/draft/diagram/")
+    version = history.save_draft(draft, "with the editor's layout")
+
+    assert posted.status_code == 204
+    assert page.context["layout_store"] == {
+        "url": url,
+        "entry": entry,
+        "layout": {"key": "drafts", "result": layouts.clean_layout(layout_of(graph), graph)},
+    }
+    assert served_key(sim_world.owner, version, entry) == "drafts"
+    assert served_key(sim_world.teammate, version, entry) == "drafts"
+
+
+def test_a_draft_layout_of_other_content_is_neither_drawn_nor_given_to_the_version(sim_world):
+    owner = client_for(sim_world.owner)
+    project, entry = sim_world.project, sim_world.version.entry
+    draft = history.get_or_start_draft(project, sim_world.owner)
+    url = f"/api/projects/{project.pk}/draft/diagram-layout"
+    graph = owner.get(f"/api/projects/{project.pk}/draft/graph").json()
+    foreign = layout_of(graph)
+    foreign["children"][0]["children"].append({"id": "n:not-a-state", "x": 0, "y": 0, "width": 1, "height": 1})
+
+    def post(client: Client, **body: object) -> int:
+        data = {"entry": entry, "key": "drafts", "layout": layout_of(graph), **body}
+        return client.post(url, data, "application/json").status_code
+
+    assert post(owner, layout=foreign) == 422
+    assert post(owner, entry="nope.scxml") == 422
+    assert post(client_for(sim_world.teammate)) == 403  # a viewer has no draft
+    assert post(owner) == 204
+    # Edited after the layout was drawn: the layout is of other content.
+    history.write_draft_file(draft, "notes.txt", b"edited later")
+    page = owner.get(f"/projects/{project.pk}/draft/diagram/")
+    version = history.save_draft(draft, "edited after the layout")
+
+    assert page.context["layout_store"]["layout"] is None
+    assert served_key(sim_world.owner, version, entry) is None
+    assert not DiagramLayout.objects.filter(version=version).exists()
+
+
+def test_a_user_keeps_the_layouts_of_their_latest_drafts_only(sim_world, monkeypatch):
+    monkeypatch.setattr(layouts, "MAX_LAYOUTS_PER_USER", 2)
+    team, owner = sim_world.project.team, sim_world.owner
+    drafts = []
+    for name in ("one", "two", "three"):
+        project = Project.objects.create(team=team, name=name, created_by=owner)
+        drafts.append(history.get_or_start_draft(project, owner))
+        layouts.keep_draft_layout(drafts[-1], "a.scxml", name, {})
+    layouts.keep_draft_layout(drafts[1], "b.scxml", "two-again", {})
+
+    kept = DraftDiagramLayout.objects.order_by("pk").values_list("draft__project__name", "entry", "key")
+    assert list(kept) == [("three", "a.scxml", "three"), ("two", "b.scxml", "two-again")]
