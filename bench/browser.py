@@ -12,7 +12,10 @@ macrostep moves the active configuration), one Daphne process (tests/servers.py)
 Figures (the page's own readiness flags and performance marks, static/simulator/simulation.js):
 - open: a new simulation page, navigation start -> the "sim-ready" mark (state and diagram shown),
   the first of the version for this user (ELK lays it out), then another simulation of the version
-  in a new tab (its layout stored by the first open);
+  in a new tab (its layout stored by the first open), then a reader's first simulation of the
+  version (another user of the team, a viewer: served the layout the owner's first open posted,
+  designer/layouts.py), in the same browser (its static files cached, as for a user who used the
+  site before), and a second reader's in a fresh browser (nothing cached);
 - step -> highlight: click "Step" (a macrostep), then the frame applied (body data-sim-frames increments)
   and the next animation frame (the highlighted diagram is about to be painted); median, p90, max
   over `--steps` clicks;
@@ -93,8 +96,9 @@ def strategy(states: int) -> bytes:
     ).encode()
 
 
-def prepare(database: Path, states: int) -> tuple[str, int, int]:
-    """Migrate; the user, the project version and two simulations of it. Returns (session cookie,
+def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str, int]]]:
+    """Migrate; the user, the project version and two simulations of it, two viewers of the team
+    and a simulation of it each. Returns (session cookie, simulation ids, the viewers' cookies and
     simulation ids)."""
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -118,9 +122,18 @@ def prepare(database: Path, states: int) -> tuple[str, int, int]:
         project, {"chain.scxml": strategy(states)}, author=user, message="bench", parent=None, entry="chain.scxml"
     )
     simulation, another = (Simulation.objects.create(owner=user, version=version) for _ in range(2))
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value, simulation.pk, another.pk
+
+    def cookie(who: object) -> str:
+        client = Client()
+        client.force_login(who)
+        return client.cookies["sessionid"].value
+
+    readers = []
+    for name in ("reader", "another-reader"):
+        reader = get_user_model().objects.create(username=name)
+        Membership.objects.create(team=team, user=reader, role=Role.VIEWER)
+        readers.append((cookie(reader), Simulation.objects.create(owner=reader, version=version).pk))
+    return cookie(user), simulation.pk, another.pk, readers
 
 
 def open_page(context: object, url: str) -> tuple[object, dict[str, float | str]]:
@@ -151,7 +164,7 @@ def main() -> None:
     from tests.servers import daphne_server, wait_until_idle
 
     with tempfile.TemporaryDirectory() as tmp:
-        cookie, simulation_id, another_id = prepare(Path(tmp) / "bench.sqlite3", args.states)
+        cookie, simulation_id, another_id, readers = prepare(Path(tmp) / "bench.sqlite3", args.states)
         load = os.getloadavg()
         print(f"{args.states} states, {args.steps} steps; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         mode = "DEBUG=0, collected static files" if args.production else "DEBUG (static files revalidated)"
@@ -167,6 +180,17 @@ def main() -> None:
             page.wait_for_function("document.body.dataset.layoutStored")  # ELK's layout, posted back
             other, another_open = open_page(context, f"/simulations/{another_id}/")
             other.close()
+            # Two readers' first opens of the version: one in this browser (the cookie swapped: a
+            # browser that has the site's static files), one in a fresh browser (nothing cached).
+            (warm_cookie, warm_id), (cold_cookie, cold_id) = readers
+            context.add_cookies([{"name": "sessionid", "value": warm_cookie, "url": server.url}])
+            other, readers_open = open_page(context, f"/simulations/{warm_id}/")
+            other.close()
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.url}])
+            fresh = browser.new_context(base_url=server.url, bypass_csp=args.production)
+            fresh.add_cookies([{"name": "sessionid", "value": cold_cookie, "url": server.url}])
+            other, readers_cold_open = open_page(fresh, f"/simulations/{cold_id}/")
+            fresh.close()
             for n in range(args.states):  # the events the steps will process, one per macrostep
                 page.evaluate(INJECT, n)
             page.wait_for_function(f"Number(document.body.dataset.simReplies || 0) >= {args.states}", timeout=120_000)
@@ -186,6 +210,8 @@ def main() -> None:
     latencies.sort()
     print(f"open a simulation (first, layout computed): {timeline(first_open)}")
     print(f"open another simulation of the version: {timeline(another_open)}")
+    print(f"a reader's first open of the version (browser cache warm): {timeline(readers_open)}")
+    print(f"another reader's first open of the version (fresh browser): {timeline(readers_cold_open)}")
     print(
         f"click Step -> diagram highlighted: median {statistics.median(latencies):.1f} ms, "
         f"p90 {latencies[int(0.9 * len(latencies))]:.1f} ms, max {latencies[-1]:.1f} ms"
