@@ -408,7 +408,9 @@ _CORE = r"""
   // H is reachable from compiled expressions through their closure, so it is frozen.
   var H = freeze({out: __orchweb_out, dec: __orchweb_dec, geval: eval});  // geval(src): indirect = global eval
   var P = {G: G, json: __orchweb_json, stringify: stringify, parse: parse, keys: keys, defineProperty: defineProperty,
-           String: StringCtor, Function: Function, apply: Reflect.apply, hidden: hidden,
+           String: StringCtor, Function: Function, apply: Reflect.apply, hidden: hidden, create: Object.create,
+           getterOf: Function.prototype.call.bind(Object.prototype.__lookupGetter__),
+           join: Function.prototype.call.bind(Array.prototype.join),
            errors: {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
                     ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError,
                     InternalError: typeof InternalError === 'function' ? InternalError : Error}};
@@ -468,7 +470,7 @@ _EXTRAS = r"""
   'use strict';
   var G = P.G, json = P.json, stringify = P.stringify, parse = P.parse, keys = P.keys, hidden = P.hidden,
       defineProperty = P.defineProperty, StringCtor = P.String, FunctionCtor = P.Function, errors = P.errors,
-      apply = P.apply;
+      apply = P.apply, create = P.create, getterOf = P.getterOf, join = P.join;
 
   function bridge(raw, native) {
     return function __orchweb_bridge() {
@@ -499,27 +501,52 @@ _EXTRAS = r"""
     if (parts.length > 1) hidden[parts[0]] = true;
   }
 
+  // The enumerable globals the document made, minus hidden and internal ones and functions held
+  // in data properties (an accessor stays: the snapshot reads its getter). `getterOf` (Annex B
+  // __lookupGetter__) tells accessors apart without a descriptor object per global.
   function visibleNames() {
-    var ks = keys(G), names = [];
+    var ks = keys(G), names = [], n = 0;
     for (var i = 0; i < ks.length; i++) {
       var k = ks[i];
-      if (hidden[k] === true || k.slice(0, 10) === '__orchweb_') continue;
-      var d = Object.getOwnPropertyDescriptor(G, k);
-      if (d && 'value' in d && typeof d.value === 'function') continue;
-      names.push(k);
+      if (hidden[k] === true || (k.charCodeAt(0) === 95 && k.slice(0, 10) === '__orchweb_')) continue;
+      if (getterOf(G, k) === undefined && typeof G[k] === 'function') continue;
+      names[n++] = k;
     }
     return names;
   }
+  // JSON text of a global, null for undefined (a getter or toJSON that throws: its message).
+  function textOf(k) {
+    var text;
+    try { text = json(G[k]); } catch (err) { text = stringify('<' + StringCtor(err) + '>'); }
+    return text === undefined ? null : text;
+  }
   // [[name, JSON text | null for undefined], ...]
   function snapshot(namesJson) {
-    var names = namesJson === null ? visibleNames() : parse(namesJson), res = [];
+    var names = namesJson === null ? visibleNames() : parse(namesJson), res = [], n = 0;
     for (var i = 0; i < names.length; i++) {
-      var k = names[i], text;
-      if (!(k in G)) continue;
-      try { text = json(G[k]); } catch (err) { text = stringify('<' + StringCtor(err) + '>'); }
-      res.push([k, text === undefined ? null : text]);
+      if (names[i] in G) res[n++] = [names[i], textOf(names[i])];
     }
     return stringify(res);
+  }
+  // The visible globals new or changed since the last call and those gone since, compared by JSON
+  // text kept here (`reset`: compared with nothing), as one JSON text [{name: value}, [name, ...]]:
+  // the unchanged ones never cross.
+  var lastTexts = null;
+  function changes(reset) {
+    var names = visibleNames(), prev = reset || lastTexts === null ? create(null) : lastTexts,
+        next = create(null), parts = [], removed = [], n = 0, m = 0, i, k, text;
+    for (i = 0; i < names.length; i++) {
+      k = names[i];
+      if (!(k in G)) continue;
+      text = next[k] = textOf(k);
+      if (!(k in prev) || prev[k] !== text) parts[n++] = stringify(k) + ':' + (text === null ? 'null' : text);
+    }
+    var before = keys(prev);
+    for (i = 0; i < before.length; i++) if (!(before[i] in next)) removed[m++] = before[i];
+    // join, not +: quickjs-ng concatenates long strings into ropes, which the binding cannot return
+    var out = join(['[{', join(parts, ','), '},', stringify(removed), ']'], '');
+    lastTexts = next;
+    return out;
   }
   function hide(namesJson) { var n = parse(namesJson); for (var i = 0; i < n.length; i++) hidden[n[i]] = true; }
 
@@ -537,7 +564,7 @@ _EXTRAS = r"""
   // Arguments as the binding converts them (no JSON): see define_function(native_args=True).
   function defineNativeFunction(path, rawName) { defineFunction(path, rawName, true); }
   var picks = {defineFunction: defineFunction, defineNativeFunction: defineNativeFunction, snapshot: snapshot,
-               hide: hide, check: check};
+               changes: changes, hide: hide, check: check};
   return function (name) { return picks[name]; };
 })
 """
@@ -1447,7 +1474,7 @@ class _JSContext:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
             pick = self._run(self._load(_EXTRAS), self._js["P"])
-            for helper in ("defineFunction", "defineNativeFunction", "snapshot", "hide", "check"):
+            for helper in ("defineFunction", "defineNativeFunction", "snapshot", "changes", "hide", "check"):
                 self._js[helper] = pick(helper)
             fn = self._js[name]
         return fn
@@ -1711,6 +1738,14 @@ class ECMAScriptDataModel(_JSContext):
         """
         arg = None if names is None else json.dumps(list(names))
         return dict(_loads(self._run(self._helper("snapshot"), arg)))
+
+    def changes(self, reset: bool = False) -> tuple[dict[str, Any], list[str]]:
+        """The user variables (those of `snapshot_json()`) new or changed since the last call, as
+        JSON-safe values (`undefined` -> None), and the names of those gone since; with `reset`
+        (and on the first call) every variable is new. Compared by JSON text inside the context,
+        so a step that changed a few variables sends only those across."""
+        changed, removed = _loads(self._run(self._helper("changes"), reset))
+        return changed, removed
 
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         """JSON-safe values of user variables (see `snapshot_json`); `undefined` -> None."""

@@ -77,6 +77,9 @@ class NullDataModel:
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         return {}
 
+    def changes(self, reset: bool = False) -> tuple[dict[str, Any], list[str]]:
+        return {}, []
+
     def close(self) -> None:
         pass
 

@@ -10,7 +10,6 @@ leave a session only through `emit`.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -86,8 +85,9 @@ class SessionBase:
         self.listeners: list[Listener] = []
         self._timers: list[Timer] = []  # timers of profile handlers (ActionContext.schedule)
         self._current: MacroStep | None = None  # the macrostep being recorded (only when tracing)
-        #: the variables at the last `datamodel` record: their JSON texts and parsed values
-        self._last_snapshot: tuple[dict[str, str | None], dict[str, Any]] | None = None
+        #: the variables' parsed values at the last `datamodel` record (None: the next one starts
+        #: afresh; the datamodel keeps their JSON texts to name what changed)
+        self._last_values: dict[str, Any] | None = None
         self._microsteps = 0
         #: the configuration when the session ended (exit_interpreter empties `configuration`)
         self.final_configuration: list[str] = []
@@ -220,7 +220,7 @@ class SessionBase:
         if self.datamodel is not None:
             self.datamodel.close()
             self.datamodel = None
-        self._last_snapshot = None
+        self._last_values = None
         self.group.sessions.pop(self.sessionid, None)
 
     def record_macrostep(self, step: MacroStep) -> None:
@@ -234,25 +234,27 @@ class SessionBase:
         """Trace the user variables changed since the last `datamodel` record (after a macrostep,
         or after a debugger's evaluation changed them)."""
         if self.tracing and self.trace_datamodel and self.datamodel is not None:
-            last_texts, last = self._last_snapshot or ({}, {})
+            last = self._last_values
             try:
-                texts = self.datamodel.snapshot_json()
-                # Parse only the variables whose JSON text changed: equal texts are equal values.
-                fresh = {
-                    name: None if text is None else json.loads(text)
-                    for name, text in texts.items()
-                    if name not in last_texts or last_texts[name] != text
-                }
-            except Exception:  # a hostile getter must not break tracing
-                texts, fresh = {}, {}
-            # The unchanged variables keep the parsed values of the last snapshot: nothing mutates
+                # Only the variables whose JSON text changed cross (the datamodel compares the texts).
+                fresh, gone = self.datamodel.changes(reset=last is None)
+            except Exception:  # a hostile getter must not break tracing: all gone, all new next time
+                fresh, gone = {}, list(last or ())
+                self._last_values = None
+            else:
+                self._last_values = {} if last is None else last
+            last = last or {}
+            # The unchanged variables keep the parsed values of the last record: nothing mutates
             # them (the diff and the records' readers only read, `jsonpatch.apply` copies).
-            values = {name: fresh[name] if name in fresh else last[name] for name in texts}
-            gone_or_fresh = {name: value for name, value in last.items() if name in fresh or name not in texts}
-            changed, removed, patches = diff_variables(gone_or_fresh, fresh)
+            old = {name: last[name] for name in gone}
+            old.update((name, last[name]) for name in fresh if name in last)
+            changed, removed, patches = diff_variables(old, fresh)
             if changed or removed or patches:
                 self.emit(DatamodelRecord(changed, removed, patches or OMIT))
-            self._last_snapshot = texts, values
+            if self._last_values is not None:
+                for name in gone:
+                    del self._last_values[name]
+                self._last_values.update(fresh)
 
     # ---- helpers of the algorithm -----------------------------------------------------------
 

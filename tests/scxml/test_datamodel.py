@@ -562,6 +562,37 @@ def test_snapshot_json_gives_per_variable_text_for_cheap_diffs(dm):
     assert [k for k in after if after[k] != before.get(k)] == ["b"]
 
 
+def test_changes_name_only_what_changed_since_the_last_call(dm):
+    dm.declare("a", "1")
+    dm.declare("b", "({x: 1})")
+    dm.execute("var f = function () {}; var u;")
+    assert dm.changes() == ({"a": 1, "b": {"x": 1}, "u": None}, [])
+    assert dm.changes() == ({}, [])
+    dm.execute("b.x = 2; globalThis.added = [1]; delete globalThis.gone;")
+    assert dm.changes() == ({"b": {"x": 2}, "added": [1]}, [])
+    dm.execute("delete globalThis.added; f = 3; a = function () {};")
+    assert dm.changes() == ({"f": 3}, ["a", "added"])  # a function is not a variable
+    assert dm.changes(reset=True) == ({"b": {"x": 2}, "u": None, "f": 3}, [])
+
+
+def test_changes_read_accessors_as_the_snapshot_does(dm):
+    dm.execute(
+        "var n = 0; Object.defineProperty(globalThis, 'g', {get: function () { return ++n; }, enumerable: true,"
+        " configurable: true}); Object.defineProperty(globalThis, 'fg', {get: function () { return function () {}; },"
+        " enumerable: true, configurable: true}); Object.defineProperty(globalThis, 'bad', {get: function () {"
+        " throw new Error('no'); }, enumerable: true, configurable: true});"
+    )
+    changed, removed = dm.changes()
+    assert changed == {"n": 0, "g": 1, "fg": None, "bad": "<Error: no>"} and removed == []
+    assert dm.changes() == ({"n": 1, "g": 2}, [])  # the getter ran once per call
+    assert set(dm.snapshot()) == {"n", "g", "fg", "bad"}
+
+
+def test_changes_survive_a_document_that_replaces_builtins(dm):
+    dm.execute("var a = 1; Array.prototype.join = null; Object.create = null; JSON.stringify = null;")
+    assert dm.changes() == ({"a": 1}, [])
+
+
 def test_snapshot_of_selected_names_skips_unknown_ones(dm):
     dm.declare("a", "1")
     dm.declare("b", "2")

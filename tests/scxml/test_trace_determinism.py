@@ -53,6 +53,28 @@ def test_datamodel_records_carry_only_changed_variables():
     assert {"n": 1} in changes
 
 
+def test_datamodel_records_name_globals_a_script_adds_or_deletes():
+    doc = chart(
+        '<datamodel><data id="n" expr="0"/></datamodel>'
+        '<state id="a"><transition event="add" target="b"><script>globalThis.extra = {k: 1}; n = 1;</script>'
+        "</transition></state>"
+        '<state id="b"><transition event="del" target="c"><script>delete globalThis.extra;</script>'
+        "</transition></state>"
+        '<state id="c"/>'
+    )
+    r = Run(doc)
+    r.session.inject("add")
+    r.idle()
+    r.session.inject("del")
+    r.idle()
+    records = [(x["changed"], x["removed"]) for x in r.records if x["type"] == "datamodel"]
+    assert records == [({"n": 0}, []), ({"extra": {"k": 1}, "n": 1}, []), ({}, ["extra"])]
+    variables: dict = {}
+    for record in (x for x in r.records if x["type"] == "datamodel"):
+        update_variables(variables, record)
+    assert variables == r.session.datamodel.snapshot() == {"n": 1}
+
+
 def test_macrostep_records_carry_transition_source_lines():
     macro = next(r for r in _trace(1) if r["type"] == "macrostep" and r["transitions"])
     assert macro["transitions"][0]["line"] == 1
