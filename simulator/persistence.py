@@ -219,19 +219,23 @@ class Journal:
             except Exception as exc:  # the writers get it (DatabaseError: the database is unavailable)
                 connection.close()
                 outcome = [exc] * len(batch)
+            # One wake-up of each event loop per transaction, not one per write.
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
             for write, result in zip(batch, outcome, strict=True):
-                future = write.future
-                with contextlib.suppress(RuntimeError):  # its event loop is closed
-                    future.get_loop().call_soon_threadsafe(_settle, future, result)
+                by_loop.setdefault(write.future.get_loop(), []).append((write.future, result))
+            for loop, results in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # the event loop is closed
+                    loop.call_soon_threadsafe(_settle, results)
 
 
-def _settle(future: asyncio.Future, result: Any) -> None:
-    if future.done():  # the writer was cancelled (the socket went away): the write still happened
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+def _settle(results: list[tuple[asyncio.Future, Any]]) -> None:
+    for future, result in results:
+        if future.done():  # the writer was cancelled (the socket went away): the write still happened
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 _journal = Journal()
