@@ -529,22 +529,33 @@ _EXTRAS = r"""
     return stringify(res);
   }
   // The visible globals new or changed since the last call and those gone since, compared by JSON
-  // text kept here (`reset`: compared with nothing), as one JSON text [{name: value}, [name, ...]]:
-  // the unchanged ones never cross.
-  var lastTexts = null;
+  // text kept here (`reset`: compared with nothing), as one JSON text
+  // [[[name, value] | [name, "JSON text", 1], ...], [gone name, ...]]: the unchanged ones never
+  // cross. The texts kept here are bounded (MEMO characters, counted in the session's memory limit):
+  // the variables past it cross every time as text ([name, text, 1]), compared by the caller.
+  var MEMO = 65536, OVER = {}, lastTexts = null;
   function changes(reset) {
     var names = visibleNames(), prev = reset || lastTexts === null ? create(null) : lastTexts,
-        next = create(null), parts = [], removed = [], n = 0, m = 0, i, k, text;
+        next = create(null), parts = [], removed = [], n = 0, m = 0, kept = 0, i, k, text;
     for (i = 0; i < names.length; i++) {
       k = names[i];
       if (!(k in G)) continue;
-      text = next[k] = textOf(k);
-      if (!(k in prev) || prev[k] !== text) parts[n++] = stringify(k) + ':' + (text === null ? 'null' : text);
+      text = textOf(k);
+      if (text !== null && kept + text.length > MEMO) {
+        next[k] = OVER;
+        parts[n++] = '[' + stringify(k) + ',' + stringify(text) + ',1]';
+        continue;
+      }
+      kept += text === null ? 0 : text.length;
+      next[k] = text;
+      if (!(k in prev) || prev[k] !== text) {
+        parts[n++] = '[' + stringify(k) + ',' + (text === null ? 'null' : text) + ']';
+      }
     }
     var before = keys(prev);
     for (i = 0; i < before.length; i++) if (!(before[i] in next)) removed[m++] = before[i];
     // join, not +: quickjs-ng concatenates long strings into ropes, which the binding cannot return
-    var out = join(['[{', join(parts, ','), '},', stringify(removed), ']'], '');
+    var out = join(['[[', join(parts, ','), '],', stringify(removed), ']'], '');
     lastTexts = next;
     return out;
   }
@@ -1259,6 +1270,8 @@ class _JSContext:
         self._value_fns: dict[str, Any] = {}
         self._caches = (self._expr_fns, self._bool_fns, self._assign_fns, self._value_fns)
         self._xml_loaded = False
+        #: `changes`: the JSON texts of the variables past the context's memo at the last call
+        self._over_texts: dict[str, str] = {}
         self._scripts: dict[str, str] = {}
         self._locations: dict[str, bool] = {}
         self._callables = 0
@@ -1744,7 +1757,19 @@ class ECMAScriptDataModel(_JSContext):
         JSON-safe values (`undefined` -> None), and the names of those gone since; with `reset`
         (and on the first call) every variable is new. Compared by JSON text inside the context,
         so a step that changed a few variables sends only those across."""
-        changed, removed = _loads(self._run(self._helper("changes"), reset))
+        entries, removed = _loads(self._run(self._helper("changes"), reset))
+        last_over = {} if reset else self._over_texts
+        changed: dict[str, Any] = {}
+        over: dict[str, str] = {}
+        for entry in entries:
+            if len(entry) == 2:
+                changed[entry[0]] = entry[1]
+                continue
+            name, text = entry[0], entry[1]  # past the context's memo: its text, compared here
+            over[name] = text
+            if last_over.get(name) != text:
+                changed[name] = _loads(text)
+        self._over_texts = over
         return changed, removed
 
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:

@@ -588,6 +588,20 @@ def test_changes_read_accessors_as_the_snapshot_does(dm):
     assert set(dm.snapshot()) == {"n", "g", "fg", "bad"}
 
 
+def test_changes_of_variables_past_the_contexts_memo_are_compared_outside(dm):
+    # The context keeps at most 65,536 characters of texts: the rest cross each time, as text.
+    dm.execute("var small = 1; var big = 'x'.repeat(70000); globalThis.other = 'y'.repeat(70000);")
+    assert dm.changes() == ({"small": 1, "big": "x" * 70000, "other": "y" * 70000}, [])
+    assert dm.changes() == ({}, [])
+    dm.execute("big = 'z'.repeat(70000);")
+    assert dm.changes() == ({"big": "z" * 70000}, [])
+    dm.execute("big = 2;")  # small again, then back to the text it had while past the memo
+    assert dm.changes() == ({"big": 2}, [])
+    dm.execute("big = 'z'.repeat(70000); delete globalThis.other;")
+    assert dm.changes() == ({"big": "z" * 70000}, ["other"])
+    assert dm.changes(reset=True) == ({"small": 1, "big": "z" * 70000}, [])
+
+
 def test_changes_survive_a_document_that_replaces_builtins(dm):
     dm.execute("var a = 1; Array.prototype.join = null; Object.create = null; JSON.stringify = null;")
     assert dm.changes() == ({"a": 1}, [])
