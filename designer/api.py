@@ -23,7 +23,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    parser_classes,
+    permission_classes,
+    throttle_classes,
+)
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -83,6 +89,7 @@ from designer.serializers import (
 )
 from designer.starters import load_starter
 from designer.views import create_comment, zip_response
+from orchweb.throttling import RequestRateThrottle, work_throttle
 
 AUTH = [TokenAuthentication, SessionAuthentication]
 ANY = [AllowAny]  # access is decided by the permissions.py helpers, share links included
@@ -96,7 +103,10 @@ ERRORS = {
     409: "Conflict with the current state (`detail` says which); nothing was changed.",
     415: "The body is not of the media type the operation reads (JSON; multipart for uploads).",
     422: "The request matches the schema but its content cannot be used (`detail` says why).",
-    429: "Busy: you already run scenarios (one run at a time per user).",
+    429: (
+        "Too many requests: past your request rate (`Retry-After`: seconds to wait), "
+        "or busy (one scenario run at a time per user)."
+    ),
 }
 READ = (401, 404)  # what a read of a team's object may answer besides 200
 WRITE = (400, 401, 403, 404)  # a write needing a role
@@ -141,18 +151,30 @@ def responses(ok: dict[Any, Any], errors: tuple[int, ...]) -> dict[Any, Any]:
 STALE = {409: OpenApiResponse(ConflictSerializer, ERRORS[409])}
 
 
-def api(methods: list[str], parsers: list[Any] | None = None, **schema_by_method: dict[str, Any]) -> Any:
-    """`@api_view` with the designer's authentication, parsers (JSON unless given) and one OpenAPI
-    description per method."""
+def api(
+    methods: list[str],
+    parsers: list[Any] | None = None,
+    work: tuple[str, ...] | None = None,
+    **schema_by_method: dict[str, Any],
+) -> Any:
+    """`@api_view` with the designer's authentication, parsers (JSON unless given), request-rate
+    limits and one OpenAPI description per method.
+
+    Every request counts in the user's `requests` rate; the `work` methods (expensive: uploads,
+    version creation, analysis, exports, runs) also in the `work` rate (orchweb/throttling.py).
+    """
 
     def decorate(function: Any) -> Any:
         name = function.__name__
+        throttles = [RequestRateThrottle] + ([work_throttle(*work)] if work is not None else [])
+        function = throttle_classes(throttles)(function)
         function = api_view(methods)(
             authentication_classes(AUTH)(permission_classes(ANY)(parser_classes(parsers or [JSONParser])(function)))
         )
         for method in methods:
             # One operationId per method (function views serving several methods would collide).
             schema = dict(schema_by_method[method])
+            schema["responses"] = {429: OpenApiResponse(ErrorSerializer, ERRORS[429]), **schema["responses"]}
             if schema.get("request") is not None:  # a body of another media type is refused
                 schema["responses"] = {**schema["responses"], 415: OpenApiResponse(ErrorSerializer, ERRORS[415])}
             function = extend_schema(methods=[method], operation_id=f"{name}_{method.lower()}", **schema)(function)
@@ -230,6 +252,7 @@ def team_list(request: Request) -> Response:
 
 @api(
     ["GET", "POST"],
+    work=("POST",),
     GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: ProjectListSerializer}, LIST)},
     POST={
         "request": ProjectCreateSerializer,
@@ -282,6 +305,7 @@ def project_detail(request: Request, project_id: int) -> Response:
 
 @api(
     ["GET", "POST"],
+    work=("POST",),
     parsers=[MultiPartParser, FormParser],  # the upload of a file
     GET={"parameters": PAGE_PARAMETERS, "responses": responses({200: VersionListSerializer}, (400, *READ))},
     POST={
@@ -338,6 +362,7 @@ def version_file(request: Request, version_id: int, path: str) -> Response:
 
 @api(
     ["GET"],
+    work=("GET",),
     GET={"responses": responses({(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, "The zip")}, READ)},
 )
 def version_export(request: Request, version_id: int) -> HttpResponse:
@@ -367,7 +392,7 @@ DRAFT_GRAPH = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: Gra
 DRAFT_LINT = {"parameters": [ENTRY_PARAMETER], "responses": responses({200: LintSerializer}, (401, 403, 404))}
 
 
-@api(["GET"], GET=GRAPH)
+@api(["GET"], work=("GET",), GET=GRAPH)
 def version_graph(request: Request, version_id: int) -> Response:
     """Graph JSON of the version's entry document (states, transitions, extension calls, lines)."""
     version = _get_version_for_user(request, version_id)
@@ -404,14 +429,14 @@ def _posted_layout(data: dict[str, Any], file_set: Version | Draft) -> dict[str,
         return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-@api(["GET"], GET=LINT)
+@api(["GET"], work=("GET",), GET=LINT)
 def version_lint(request: Request, version_id: int) -> Response:
     """Lint findings of the version."""
     version = _get_version_for_user(request, version_id)
     return _analysed(request, "lint", version)
 
 
-@api(["GET"], GET={"responses": responses({200: DiffSerializer}, READ)})
+@api(["GET"], work=("GET",), GET={"responses": responses({200: DiffSerializer}, READ)})
 def version_diff(request: Request, version_a: int, version_b: int) -> Response:
     """Per-file unified diff from version a to version b, and the change of entry document."""
     a = _get_version_for_user(request, version_a)
@@ -611,6 +636,7 @@ def draft_entry(request: Request, project_id: int) -> Response:
 
 @api(
     ["POST"],
+    work=("POST",),
     POST={
         "request": DraftSaveSerializer,
         "responses": responses({201: VersionCreatedSerializer, **STALE}, (*WRITE, 422)),
@@ -630,20 +656,20 @@ def draft_save(request: Request, project_id: int) -> Response:
     return Response(VersionCreatedSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
-@api(["POST"], POST={"request": None, "responses": responses({200: DraftSerializer}, (401, 403, 404))})
+@api(["POST"], work=("POST",), POST={"request": None, "responses": responses({200: DraftSerializer}, (401, 403, 404))})
 def draft_rebase(request: Request, project_id: int) -> Response:
     """Base the draft on the latest version, keeping its files (after a 409)."""
     draft = history.rebase_draft(_draft(request, project_id))
     return Response(DraftSerializer(draft).data)
 
 
-@api(["GET"], GET=DRAFT_GRAPH)
+@api(["GET"], work=("GET",), GET=DRAFT_GRAPH)
 def draft_graph(request: Request, project_id: int) -> Response:
     """Graph JSON of the draft's entry document."""
     return _analysed(request, "graph", _draft(request, project_id))
 
 
-@api(["GET"], GET=DRAFT_LINT)
+@api(["GET"], work=("GET",), GET=DRAFT_LINT)
 def draft_lint(request: Request, project_id: int) -> Response:
     """Lint findings of the draft."""
     return _analysed(request, "lint", _draft(request, project_id))

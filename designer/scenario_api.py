@@ -142,6 +142,7 @@ def _run(request: Request, files: dict[str, bytes], entry: str, version: Version
 
 @api(
     ["GET", "POST"],
+    work=("POST",),
     GET={"responses": responses({200: ScenarioSuiteSerializer}, READ)},
     POST={"request": RunRequestSerializer, "responses": responses({200: ScenarioSuiteSerializer}, RUN)},
 )
@@ -159,6 +160,7 @@ def version_scenarios(request: Request, version_id: int) -> Response:
 
 @api(
     ["GET", "POST"],
+    work=("POST",),
     GET={"responses": responses({200: ScenarioSuiteSerializer}, WRITE)},
     POST={"request": RunRequestSerializer, "responses": responses({200: ScenarioSuiteSerializer}, RUN)},
 )

@@ -19,6 +19,7 @@ from designer import scenario_suite
 from designer.models import Draft, Role, Version
 from designer.permissions import _get_version_for_user, has_role, version_role
 from designer.views import _get_draft_for_user, page
+from orchweb.throttling import rate_limited, work_throttle
 from simulator import scenario_replays
 from simulator.runners.scenarios import project_scenarios
 
@@ -94,6 +95,7 @@ def _run(request: HttpRequest, target: _Target) -> tuple[dict[str, Any] | None, 
 
 @page
 @require_http_methods(["GET", "POST"])
+@rate_limited(work_throttle("POST"))
 def version_tests(request: HttpRequest, version_id: int) -> HttpResponse:
     """The Tests tab of a version: its scenarios, the stored verdicts; POST runs them."""
     version = _get_version_for_user(request, version_id)
@@ -110,6 +112,7 @@ def version_tests(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @page
 @require_http_methods(["GET", "POST"])
+@rate_limited(work_throttle("POST"))
 def draft_tests(request: HttpRequest, project_id: int) -> HttpResponse:
     """The Tests tab of the user's draft (nothing stored: a draft changes); POST runs them."""
     target = _Target(draft=_get_draft_for_user(request, project_id))
@@ -139,6 +142,7 @@ def _replay(request: HttpRequest, target: _Target) -> HttpResponse:
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def version_replay(request: HttpRequest, version_id: int) -> HttpResponse:
     """Open one of a version's scenarios in the simulator, read-only (members: it runs the scenario)."""
     version = _get_version_for_user(request, version_id, Role.VIEWER)
@@ -150,6 +154,7 @@ def version_replay(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def draft_replay(request: HttpRequest, project_id: int) -> HttpResponse:
     """Open one of the user's draft's scenarios in the simulator, read-only (the draft as it is now)."""
     return _replay(request, _Target(draft=_get_draft_for_user(request, project_id)))

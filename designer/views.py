@@ -60,6 +60,7 @@ from designer.permissions import (
 )
 from designer.serializers import VersionSerializer, draft_api_urls, entry_candidates
 from designer.starters import load_starter
+from orchweb.throttling import rate_limited, work_throttle
 from simulator import batches
 
 View = Callable[..., HttpResponse]
@@ -168,6 +169,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited(work_throttle("POST"))
 def project_new(request: HttpRequest) -> HttpResponse:
     """Create a project from a starter template (or empty)."""
     _require_creator(request)
@@ -188,6 +190,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limited(work_throttle("POST"))
 def project_upload(request: HttpRequest) -> HttpResponse:
     """Create a project from an uploaded .scxml or Composer project zip."""
     _require_creator(request)
@@ -262,6 +265,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @page
 @require_http_methods(["GET", "POST"])
+@rate_limited(work_throttle("POST"))
 def version_upload(request: HttpRequest, project_id: int) -> HttpResponse:
     """Upload a .scxml/zip as the next version of a project (refused if the project moved on)."""
     project = _get_project_for_user(request, project_id, Role.EDITOR)
@@ -379,6 +383,7 @@ def version_file(request: HttpRequest, version_id: int, path: str) -> HttpRespon
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def version_export(request: HttpRequest, version_id: int) -> HttpResponse:
     """Download the version as a zip with the project layout and exact bytes."""
     version = _get_version_for_user(request, version_id)
@@ -419,6 +424,7 @@ def version_compare(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def version_diff(request: HttpRequest, version_a: int, version_b: int) -> HttpResponse:
     """Per-file unified diff between two versions, plus the data for the visual diagram diff."""
     a = _get_version_for_user(request, version_a)
@@ -582,6 +588,7 @@ def draft_start(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @page
 @require_POST
+@rate_limited(work_throttle("POST"))
 def draft_file_add(request: HttpRequest, project_id: int) -> HttpResponse:
     """Add or replace a file of the draft (typed content or uploaded file)."""
     draft = _get_draft_for_user(request, project_id)
@@ -643,6 +650,7 @@ def _draft_action(
 
 @page
 @require_POST
+@rate_limited(work_throttle("POST"))
 def draft_save(request: HttpRequest, project_id: int) -> HttpResponse:
     """Save the draft as a new version; a stale base is refused (409) and the draft kept."""
     draft = _get_draft_for_user(request, project_id)
@@ -661,6 +669,7 @@ def draft_save(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @page
 @require_POST
+@rate_limited(work_throttle("POST"))
 def draft_rebase(request: HttpRequest, project_id: int) -> HttpResponse:
     """After a conflict: base the draft on the latest version, keeping the draft's files."""
     draft = _get_draft_for_user(request, project_id)

@@ -7,6 +7,7 @@ a message that says what to fix instead of failing later on the first request.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE = re.compile(r"([1-9][0-9]*)/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """The request rate in environment variable `name` (`N/second`, `N/minute`, `N/hour` or
+    `N/day`, as DRF's throttles read it), or `default`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not _RATE.fullmatch(raw.strip()):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate; use N/second, N/minute, N/hour or N/day (N >= 1).")
+    return raw.strip()
 
 
 #: seconds a thread waits for a pooled database connection before the query fails

@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from designer.authoring.edits import STATE_KINDS
 from designer.changes import FILE_CHANGES
-from orchweb.env import database_from_url, env_bool, env_int, env_list, local_secret_key, redis_url
+from orchweb.env import database_from_url, env_bool, env_int, env_list, env_rate, local_secret_key, redis_url
 from simulator.batchstatus import BatchStatus
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "orchweb.throttling.RequestRateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -121,8 +122,9 @@ LOGIN_FAILURES_PER_ACCOUNT = env_int("ORCHWEB_LOGIN_FAILURES_PER_ACCOUNT", 5, mi
 LOGIN_FAILURES_PER_ADDRESS = env_int("ORCHWEB_LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("ORCHWEB_LOGIN_LOCKOUT_SECONDS", 15 * 60, minimum=1)
 
-# The cache holds the login counters (and cached graphs): shared through Redis when there is one,
-# so every process sees the same counts; per process otherwise (embedded mode is one process).
+# The cache holds the login counters and request-rate windows (and cached graphs): shared through
+# Redis when there is one, so every process sees the same counts; per process otherwise (embedded
+# mode is one process).
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
@@ -168,6 +170,13 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+#: scope -> (environment variable, default rate): every request of a user (API and pages), the
+#: expensive work among them, log-in attempts per client address (README, "Configuration").
+THROTTLE_RATE_VARIABLES = {
+    "requests": ("ORCHWEB_RATE_REQUESTS", "600/minute"),
+    "work": ("ORCHWEB_RATE_WORK", "60/minute"),
+    "login": ("ORCHWEB_RATE_LOGIN", "20/minute"),
+}
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -175,6 +184,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "designer.openapi.AutoSchema",
+    # Request rates (orchweb/throttling.py): per user, or per client address when anonymous.
+    "DEFAULT_THROTTLE_CLASSES": ["orchweb.throttling.RequestRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        scope: env_rate(variable, default) for scope, (variable, default) in THROTTLE_RATE_VARIABLES.items()
+    },
+    # The client address is REMOTE_ADDR (Daphne --proxy-headers sets it from the proxy's
+    # X-Forwarded-For); a client's own X-Forwarded-For must never pick its rate-limit key.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "orchweb API",

@@ -141,6 +141,7 @@ def _run(request: Request, batch_id: int) -> BatchRun:
 
 @api(
     ["GET", "POST"],
+    work=("POST",),
     GET={"parameters": [], "responses": responses({200: BatchListSerializer}, (400, 401, 404))},
     POST={
         "request": BatchStartSerializer,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from designer.permissions import get_version_for_user, request_share_tokens
 from designer.views import attachment_disposition
+from orchweb.throttling import rate_limited, work_throttle
 from simulator import batches
 from simulator.batch_api import serialize
 from simulator.models import BatchRun
@@ -70,6 +71,7 @@ def _whole(request: HttpRequest, name: str, default: int | None) -> int:
 
 @page
 @require_POST
+@rate_limited(work_throttle())
 def batch_start(request: HttpRequest, version_id: int) -> HttpResponse:
     """Start a batch from the version page's form (count, seed, vary and fakes as JSON text).
 
@@ -104,6 +106,7 @@ def _download(run: BatchRun, extension: str) -> str:
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def batch_report_json(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The run (settings, status) and its report as a JSON download."""
     run = _run(request, batch_id)
@@ -114,6 +117,7 @@ def batch_report_json(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def batch_report_csv(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The run's report as CSV (``section,key,detail,value``) download."""
     run = _run(request, batch_id)

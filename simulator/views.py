@@ -25,6 +25,7 @@ from designer.analysis import analysed
 from designer.layouts import layout_store
 from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
+from orchweb.throttling import rate_limited, work_throttle
 from simulator import recipes, retention, scenario_replays, sessions
 from simulator.models import Simulation
 from simulator.ors.fakes import FakesError, load_fakes
@@ -216,6 +217,7 @@ def simulation_delete(request: HttpRequest, simulation_id: int) -> HttpResponse:
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def simulation_trace(request: HttpRequest, simulation_id: int) -> HttpResponse:
     """The simulation's trace as JSON lines (docs/trace.md), rebuilt by replay."""
     simulation, _ = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
@@ -226,6 +228,7 @@ def simulation_trace(request: HttpRequest, simulation_id: int) -> HttpResponse:
 
 @page
 @require_GET
+@rate_limited(work_throttle())
 def simulation_recipe(request: HttpRequest, simulation_id: int) -> HttpResponse:
     """The recipe (files, entry, fakes, seed, operations) that reproduces the simulation anywhere."""
     simulation, _ = sessions.get_simulation_for_user(request.user, simulation_id, request_share_tokens(request))
@@ -245,6 +248,7 @@ def _no_room(user: Any) -> str | None:
 
 @page
 @require_http_methods(["GET", "POST"])
+@rate_limited(work_throttle("POST"))
 def simulation_import(request: HttpRequest) -> HttpResponse:
     """Upload a recipe: a new project of one of your teams (editor) holding it, and its simulation."""
     teams = teams_for_user(request.user, Role.EDITOR)

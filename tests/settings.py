@@ -22,3 +22,10 @@ TEST_NAMESPACE = f"{os.environ['ORCHWEB_TEST_CACHE_PREFIX']}-{os.environ.get('PY
 CACHES["default"]["KEY_PREFIX"] = TEST_NAMESPACE  # noqa: F405
 if CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer":  # noqa: F405
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-{TEST_NAMESPACE}"  # noqa: F405
+
+# The suite makes hundreds of requests per user in a minute (schemathesis, the permission matrix,
+# browser tests): rates no test reaches, except where a test sets its own (override_settings, or
+# the ORCHWEB_RATE_* environment of the servers it starts: tests/hostile/test_rate_limits.py).
+for _scope, (_variable, _default) in THROTTLE_RATE_VARIABLES.items():  # noqa: F405
+    if _variable not in os.environ:
+        REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][_scope] = "1000000/minute"  # noqa: F405
