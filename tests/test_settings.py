@@ -12,7 +12,7 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 
-from orchweb.env import database_from_url, env_bool, env_int, local_secret_key, redis_url
+from orchweb.env import database_from_url, env_bool, env_int, env_rate, local_secret_key, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_VARIABLES = (
@@ -23,6 +23,9 @@ CONFIG_VARIABLES = (
     "ALLOWED_HOSTS",
     "CONN_MAX_AGE",
     "ORCHWEB_DB_POOL_SIZE",
+    "ORCHWEB_RATE_REQUESTS",
+    "ORCHWEB_RATE_WORK",
+    "ORCHWEB_RATE_LOGIN",
 )
 
 # Prints the settings a fresh process computes from its environment.
@@ -37,6 +40,8 @@ print(json.dumps({
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "debug": settings.DEBUG, "secret_key": settings.SECRET_KEY, "allowed_hosts": settings.ALLOWED_HOSTS,
     "login_redirect": settings.LOGIN_REDIRECT_URL,
+    "cache": settings.CACHES["default"]["BACKEND"], "cache_location": settings.CACHES["default"].get("LOCATION"),
+    "rates": settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
 }))
 """
 
@@ -64,6 +69,8 @@ def test_with_no_configuration_it_runs_embedded() -> None:
     assert settings["layer"] == "channels.layers.InMemoryChannelLayer"
     assert settings["debug"] is True
     assert settings["login_redirect"] == "/projects/"
+    assert settings["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert settings["rates"] == {"requests": "600/minute", "work": "60/minute", "login": "20/minute"}
 
 
 def test_the_generated_secret_key_is_kept_between_processes() -> None:
@@ -98,6 +105,11 @@ def test_scaled_configuration_uses_postgresql_redis_and_the_given_hosts() -> Non
     assert settings["debug"] is False
     assert settings["secret_key"] == "k" * 60
     assert settings["allowed_hosts"] == ["orchweb.example", "www.orchweb.example"]
+    # Request-rate windows and login counters: one Redis for every process.
+    assert (settings["cache"], settings["cache_location"]) == (
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://cache.example:6380/2",
+    )
 
 
 @pytest.mark.parametrize(
@@ -109,6 +121,7 @@ def test_scaled_configuration_uses_postgresql_redis_and_the_given_hosts() -> Non
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"DEBUG": "0"}, "SECRET_KEY"),
         ({"CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE"),
+        ({"ORCHWEB_RATE_WORK": "60 per minute"}, "ORCHWEB_RATE_WORK"),
     ],
 )
 def test_manage_check_fails_fast_naming_the_bad_variable(env: dict[str, str], variable: str) -> None:
@@ -170,6 +183,16 @@ def test_booleans_and_integers_are_parsed_strictly(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("NUMBER", "0")
     with pytest.raises(ImproperlyConfigured, match="NUMBER='0' must be at least 1"):
         env_int("NUMBER", 5, minimum=1)
+
+
+def test_request_rates_are_read_as_drf_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert env_rate("RATE", "60/minute") == "60/minute"
+    monkeypatch.setenv("RATE", " 5/second ")
+    assert env_rate("RATE", "60/minute") == "5/second"
+    for wrong in ("0/minute", "5/fortnight", "5", "-1/day", "five/minute"):
+        monkeypatch.setenv("RATE", wrong)
+        with pytest.raises(ImproperlyConfigured, match="RATE="):
+            env_rate("RATE", "60/minute")
 
 
 def test_a_missing_secret_key_file_is_created_private_and_reused(tmp_path: Path) -> None:

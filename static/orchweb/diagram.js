@@ -1225,12 +1225,13 @@
    * `el`) when the graph cannot be read.
    */
   async function renderHeat(el, graphUrl, counts) {
-    const response = await fetch(graphUrl, { credentials: "same-origin" });
-    if (!response.ok) {
-      el.textContent = "The diagram is not available (" + response.status + ").";
+    const answer = await window.orchweb.fetchJSON(graphUrl);
+    if (!answer.ok) {
+      // The server's reason (a 429 says when to retry), not just its status.
+      el.textContent = "The diagram is not available: " + window.orchweb.errorText(answer);
       return null;
     }
-    const graph = await response.json();
+    const graph = answer.json;
     el.textContent = "";
     const view = await render(el, graph, {});
     if (counts) view.heat(counts);
