@@ -7,7 +7,8 @@
 Setup (outside the measurement): a fresh SQLite database in a temporary folder, two users
 (alice floods, bob works), the sample project ``../shared/ors-samples/crd-gvp-wf`` as bob's
 version, and one Daphne process (tests/servers.py, test settings, per-user websocket quotas as
-configured). During each flood, two probes run side by side:
+configured; the test settings' request rates, which no flood reaches, unless ORCHWEB_RATE_* are
+set in the environment). During each flood, two probes run side by side:
 
 - `/healthz` every 0.2 s (latency p50/p99/max, failures: what a load balancer sees);
 - bob stepping his own simulation in a closed loop over the websocket (step -> snapshot latency).

@@ -44,4 +44,5 @@ def test_the_editor_shows_why_its_lint_was_refused(logged_in_page: Page) -> None
 
     page.reload()
     page.wait_for_function("document.body.dataset.lintReady === '1'")
-    expect(page.locator("#lint-panel")).to_contain_text("Lint unavailable: Request was throttled. Expected available in")
+    refused = "Lint unavailable: Request was throttled. Expected available in"
+    expect(page.locator("#lint-panel")).to_contain_text(refused)
