@@ -174,7 +174,6 @@ def api(
         for method in methods:
             # One operationId per method (function views serving several methods would collide).
             schema = dict(schema_by_method[method])
-            schema["responses"] = {429: OpenApiResponse(ErrorSerializer, ERRORS[429]), **schema["responses"]}
             if schema.get("request") is not None:  # a body of another media type is refused
                 schema["responses"] = {**schema["responses"], 415: OpenApiResponse(ErrorSerializer, ERRORS[415])}
             function = extend_schema(methods=[method], operation_id=f"{name}_{method.lower()}", **schema)(function)
