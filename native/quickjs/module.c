@@ -1,0 +1,1011 @@
+// orchweb_quickjs: orchweb's QuickJS binding.
+//
+// A fork of module.c of the PyPI package quickjs-ng 0.17.0.2 (MIT License, see LICENSE next to
+// this file; copyright its authors), compiled against that sdist's upstream quickjs-ng sources by
+// build.py. What changed and why (docs/performance.md, "One JSRuntime for the sessions of one
+// user's work"):
+// * `Runtime`: a JSRuntime several `Context`s can share (`Context(runtime)`); `Context()` still
+//   creates its own. Memory limit, stack limit, GC threshold and GC are per runtime.
+// * Python callbacks find their Context through the JSContext's opaque, the running-thread state
+//   and the callables list live on the Runtime (a GC in one context may finalize another's).
+// * The interrupt handler is always installed and compares CLOCK_MONOTONIC (Python's
+//   time.monotonic()) with the `deadline` of the context whose JS runs now (0: none), without
+//   taking the GIL. The binding's CPU-time `set_time_limit` is gone (it forbade callbacks).
+// * A runtime is used by one thread at a time: entering it from another thread while it is in use
+//   raises RuntimeError instead of corrupting it; values and contexts dropped by another thread
+//   meanwhile are freed by the owning thread when it leaves.
+// * `compile` / `run_bytecode`: compile a global program to bytecode once and run it in any
+//   context of this build (JS_WriteObject / JS_ReadObject + JS_EvalFunction).
+// Removed (unused by orchweb): module(), execute_pending_job(), parse_json(), set_time_limit().
+#define PY_SSIZE_T_CLEAN
+#define Py_LIMITED_API 0x030A0000
+#include <Python.h>
+#include <time.h>
+
+#include "upstream-quickjs/quickjs.h"
+
+typedef struct PythonCallableNode PythonCallableNode;
+struct PythonCallableNode {
+	PyObject *obj;
+	PythonCallableNode *prev;
+	PythonCallableNode *next;
+};
+
+typedef struct ContextData ContextData;
+
+// A value or context dropped while another thread was running JS in the runtime.
+typedef struct {
+	JSContext *context;  // non-NULL: free this context
+	JSValue value;       // else: free this value
+} PendingFree;
+
+// _quickjs.Runtime
+typedef struct {
+	PyObject_HEAD
+	JSRuntime *runtime;
+	// Set while a thread runs JS in this runtime with the GIL released.
+	PyThreadState *thread_state;
+	// The thread inside this runtime (NULL: none) and how deeply (callbacks may re-enter).
+	PyThreadState *owner;
+	int depth;
+	// The context whose JS runs now (its deadline is the one checked).
+	ContextData *current;
+	// Python callables wrapped by add_callable in any context of this runtime (for Python's GC).
+	PythonCallableNode *python_callables;
+	PendingFree *pending;
+	Py_ssize_t pending_count, pending_size;
+} RuntimeData;
+
+// _quickjs.Context
+struct ContextData {
+	PyObject_HEAD
+	RuntimeData *runtime_data;  // strong reference
+	JSContext *context;
+	double deadline;  // CLOCK_MONOTONIC seconds after which running JS is interrupted; 0: none
+};
+
+// _quickjs.Object
+typedef struct {
+	PyObject_HEAD
+	ContextData *context_data;  // strong reference
+	JSValue object;
+} ObjectData;
+
+static PyObject *ObjectType = NULL;
+static PyObject *ContextType = NULL;
+static PyObject *RuntimeType = NULL;
+static PyObject *JSException = NULL;
+static PyObject *StackOverflow = NULL;
+static JSClassID js_python_function_class_id;
+
+static void quickjs_exception_to_python(JSContext *context);
+static PyObject *quickjs_to_python(ContextData *context_data, JSValue value);
+
+// ---- runtime ownership ------------------------------------------------------------------------
+
+// Enter the runtime on this thread (GIL held); -1 with RuntimeError if another thread is in it.
+static int runtime_enter(RuntimeData *rt) {
+	PyThreadState *me = PyThreadState_Get();
+	if (rt->owner != NULL && rt->owner != me) {
+		PyErr_SetString(PyExc_RuntimeError, "this JS runtime is in use by another thread");
+		return -1;
+	}
+	rt->owner = me;
+	rt->depth++;
+	return 0;
+}
+
+static void free_item(RuntimeData *rt, PendingFree item);
+
+static void runtime_free_pending(RuntimeData *rt) {
+	// Frees may finalize Python callables, which may drop more values: loop until empty.
+	while (rt->pending_count > 0) {
+		PendingFree item = rt->pending[--rt->pending_count];
+		free_item(rt, item);
+	}
+}
+
+static void runtime_leave(RuntimeData *rt) {
+	if (--rt->depth == 0) {
+		runtime_free_pending(rt);
+		rt->owner = NULL;
+	}
+}
+
+static void free_item(RuntimeData *rt, PendingFree item) {
+	if (item.context) {
+		// Nothing of this context can run any more: drop the opaque our callbacks use.
+		JS_SetContextOpaque(item.context, NULL);
+		JS_FreeContext(item.context);
+	} else {
+		JS_FreeValueRT(rt->runtime, item.value);
+	}
+}
+
+// Free a value or context of `rt` now (inside the runtime: a free may run finalizers, which run
+// Python code, during which another thread must not enter) or, if another thread is inside, when
+// that thread leaves (a failed allocation then leaks it rather than racing the owner).
+static void runtime_free(RuntimeData *rt, JSContext *context, JSValue value) {
+	PendingFree item = {context, value};
+	PyThreadState *me = PyThreadState_Get();
+	if (rt->owner != NULL && rt->owner != me) {
+		if (rt->pending_count == rt->pending_size) {
+			Py_ssize_t size = rt->pending_size ? rt->pending_size * 2 : 16;
+			PendingFree *grown = PyMem_Realloc(rt->pending, size * sizeof(PendingFree));
+			if (grown == NULL) {
+				return;
+			}
+			rt->pending = grown;
+			rt->pending_size = size;
+		}
+		rt->pending[rt->pending_count++] = item;
+		return;
+	}
+	rt->owner = me;
+	rt->depth++;
+	free_item(rt, item);
+	runtime_leave(rt);
+}
+
+// ---- deadline ---------------------------------------------------------------------------------
+
+static double monotonic_seconds(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+// Polled by QuickJS every ~10k operations (GIL released): nonzero interrupts the running JS.
+static int js_interrupt_handler(JSRuntime *runtime, void *opaque) {
+	ContextData *current = ((RuntimeData *)opaque)->current;
+	return current != NULL && current->deadline > 0 && monotonic_seconds() > current->deadline;
+}
+
+// ---- calling JS (GIL released) and Python (GIL re-taken) --------------------------------------
+
+// Before running JS of `context_data` (inside its runtime): make it the current context and
+// release the GIL; end_call_js undoes both (the caller then converts the result and leaves).
+static void begin_js(ContextData *context_data, ContextData **previous) {
+	RuntimeData *rt = context_data->runtime_data;
+	*previous = rt->current;
+	rt->current = context_data;
+	rt->thread_state = PyEval_SaveThread();
+	JS_UpdateStackTop(rt->runtime);
+}
+
+static int prepare_call_js(ContextData *context_data, ContextData **previous) {
+	if (runtime_enter(context_data->runtime_data) < 0) {
+		return -1;
+	}
+	begin_js(context_data, previous);
+	return 0;
+}
+
+static void end_call_js(ContextData *context_data, ContextData *previous) {
+	RuntimeData *rt = context_data->runtime_data;
+	PyEval_RestoreThread(rt->thread_state);
+	rt->thread_state = NULL;
+	rt->current = previous;
+}
+
+static void prepare_call_python(RuntimeData *rt) {
+	PyEval_RestoreThread(rt->thread_state);
+	rt->thread_state = NULL;
+}
+
+static void end_call_python(RuntimeData *rt) {
+	rt->thread_state = PyEval_SaveThread();
+}
+
+// ---- _quickjs.Object --------------------------------------------------------------------------
+
+static int object_traverse(ObjectData *self, visitproc visit, void *arg) {
+	Py_VISIT(self->context_data);
+	return 0;
+}
+
+static PyObject *object_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+	allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+	ObjectData *self = (ObjectData *)alloc(type, 0);
+	if (self != NULL) {
+		self->context_data = NULL;
+	}
+	return (PyObject *)self;
+}
+
+static void object_dealloc(ObjectData *self) {
+	PyObject_GC_UnTrack(self);
+	if (self->context_data) {
+		runtime_free(self->context_data->runtime_data, NULL, self->object);
+		Py_CLEAR(self->context_data);
+	}
+	freefunc free_fn = (freefunc)PyType_GetSlot(Py_TYPE(self), Py_tp_free);
+	free_fn((PyObject *)self);
+}
+
+static PyObject *object_call(ObjectData *self, PyObject *args, PyObject *kwds);
+
+static PyObject *object_json(ObjectData *self, PyObject *unused) {
+	RuntimeData *rt = self->context_data->runtime_data;
+	if (runtime_enter(rt) < 0) {
+		return NULL;
+	}
+	JSContext *context = self->context_data->context;
+	JSValue json_string = JS_JSONStringify(context, self->object, JS_UNDEFINED, JS_UNDEFINED);
+	PyObject *result = quickjs_to_python(self->context_data, json_string);
+	runtime_leave(rt);
+	return result;
+}
+
+static PyMethodDef object_methods[] = {
+    {"json", (PyCFunction)object_json, METH_NOARGS, "Converts to a JSON string."},
+    {NULL}
+};
+
+static PyType_Slot object_slots[] = {
+    {Py_tp_doc, "Quickjs object"},
+    {Py_tp_traverse, object_traverse},
+    {Py_tp_new, object_new},
+    {Py_tp_dealloc, object_dealloc},
+    {Py_tp_call, object_call},
+    {Py_tp_methods, object_methods},
+    {0, NULL}
+};
+
+static PyType_Spec object_spec = {
+    "orchweb_quickjs.Object",
+    sizeof(ObjectData),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    object_slots
+};
+
+// ---- conversions ------------------------------------------------------------------------------
+
+static int python_to_quickjs_possible(ContextData *context_data, PyObject *item) {
+	if (PyBool_Check(item) || PyLong_Check(item) || PyFloat_Check(item) || item == Py_None ||
+	    PyUnicode_Check(item)) {
+		return 1;
+	} else if (PyObject_IsInstance(item, ObjectType)) {
+		if (((ObjectData *)item)->context_data != context_data) {
+			PyErr_Format(PyExc_ValueError, "Can not mix JS objects from different contexts.");
+			return 0;
+		}
+		return 1;
+	} else {
+		PyObject *type_name = PyObject_GetAttrString((PyObject *)Py_TYPE(item), "__name__");
+		PyErr_Format(PyExc_TypeError,
+		             "Unsupported type when converting a Python object to quickjs: %U.",
+		             type_name);
+		Py_XDECREF(type_name);
+		return 0;
+	}
+}
+
+// Converts item (checked by python_to_quickjs_possible) to QuickJS.
+static JSValue python_to_quickjs(ContextData *context_data, PyObject *item) {
+	JSContext *context = context_data->context;
+	if (PyBool_Check(item)) {
+		return JS_MKVAL(JS_TAG_BOOL, item == Py_True ? 1 : 0);
+	} else if (PyLong_Check(item)) {
+		int overflow;
+		long value = PyLong_AsLongAndOverflow(item, &overflow);
+		if (overflow || value > INT32_MAX || value < INT32_MIN) {
+			return JS_NewFloat64(context, PyLong_AsDouble(item));
+		}
+		return JS_MKVAL(JS_TAG_INT, (int32_t)value);
+	} else if (PyFloat_Check(item)) {
+		return JS_NewFloat64(context, PyFloat_AsDouble(item));
+	} else if (item == Py_None) {
+		return JS_NULL;
+	} else if (PyUnicode_Check(item)) {
+		Py_ssize_t size;
+		const char *utf8 = PyUnicode_AsUTF8AndSize(item, &size);
+		if (!utf8) {
+			return JS_UNDEFINED;
+		}
+		return JS_NewStringLen(context, utf8, (size_t)size);
+	} else if (PyObject_IsInstance(item, ObjectType)) {
+		return JS_DupValue(context, ((ObjectData *)item)->object);
+	}
+	return JS_UNDEFINED;
+}
+
+// Converts the current JS exception to a Python exception: String(e) + "\n" + e.stack.
+static void quickjs_exception_to_python(JSContext *context) {
+	JSValue exception = JS_GetException(context);
+	const char *cstring = JS_ToCString(context, exception);
+	const char *stack_cstring = NULL;
+	if (!JS_IsNull(exception) && !JS_IsUndefined(exception)) {
+		JSValue stack = JS_GetPropertyStr(context, exception, "stack");
+		if (!JS_IsException(stack)) {
+			stack_cstring = JS_ToCString(context, stack);
+			JS_FreeValue(context, stack);
+		}
+	}
+	if (cstring != NULL) {
+		const char *safe_stack_cstring = stack_cstring ? stack_cstring : "";
+		if (strstr(cstring, "stack overflow") != NULL || strstr(cstring, "call stack size exceeded") != NULL) {
+			PyErr_Format(StackOverflow, "%s\n%s", cstring, safe_stack_cstring);
+		} else {
+			PyErr_Format(JSException, "%s\n%s", cstring, safe_stack_cstring);
+		}
+	} else {
+		PyErr_Format(JSException, "(Failed obtaining QuickJS error string.)");
+	}
+	JS_FreeCString(context, cstring);
+	JS_FreeCString(context, stack_cstring);
+	JS_FreeValue(context, exception);
+}
+
+// Converts a JSValue to a Python object; takes ownership of the value.
+static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
+	JSContext *context = context_data->context;
+	int tag = JS_VALUE_GET_NORM_TAG(value);
+	PyObject *return_value = NULL;
+
+	if (tag == JS_TAG_INT) {
+		return_value = PyLong_FromLong(JS_VALUE_GET_INT(value));
+	} else if (tag == JS_TAG_BIG_INT) {
+		const char *cstring = JS_ToCString(context, value);
+		return_value = PyLong_FromString(cstring, NULL, 10);
+		JS_FreeCString(context, cstring);
+	} else if (tag == JS_TAG_BOOL) {
+		return_value = PyBool_FromLong(JS_VALUE_GET_BOOL(value));
+	} else if (tag == JS_TAG_NULL || tag == JS_TAG_UNDEFINED) {
+		return_value = Py_NewRef(Py_None);
+	} else if (tag == JS_TAG_EXCEPTION) {
+		quickjs_exception_to_python(context);
+	} else if (tag == JS_TAG_FLOAT64) {
+		return_value = PyFloat_FromDouble(JS_VALUE_GET_FLOAT64(value));
+	} else if (tag == JS_TAG_STRING) {
+		const char *cstring = JS_ToCString(context, value);
+		return_value = Py_BuildValue("s", cstring);  // as the upstream binding (lone surrogates fail)
+		JS_FreeCString(context, cstring);
+	} else if (tag == JS_TAG_OBJECT || tag == JS_TAG_MODULE || tag == JS_TAG_SYMBOL) {
+		return_value = PyObject_CallObject(ObjectType, NULL);
+		if (return_value == NULL) {
+			JS_FreeValue(context, value);
+			return NULL;
+		}
+		ObjectData *object = (ObjectData *)return_value;
+		// The object keeps its context (and so its runtime) alive.
+		Py_INCREF(context_data);
+		object->context_data = context_data;
+		object->object = JS_DupValue(context, value);
+	} else {
+		PyErr_Format(PyExc_TypeError, "Unknown quickjs tag: %d", tag);
+	}
+	JS_FreeValue(context, value);
+	return return_value;
+}
+
+static PyObject *object_call(ObjectData *self, PyObject *args, PyObject *kwds) {
+	ContextData *context_data = self->context_data;
+	if (context_data == NULL) {
+		Py_RETURN_NONE;
+	}
+	const int nargs = (int)PyTuple_Size(args);
+	for (int i = 0; i < nargs; ++i) {
+		if (!python_to_quickjs_possible(context_data, PyTuple_GetItem(args, i))) {
+			return NULL;
+		}
+	}
+	RuntimeData *rt = context_data->runtime_data;
+	if (runtime_enter(rt) < 0) {
+		return NULL;
+	}
+	// Arguments are converted inside the runtime (strings allocate there).
+	JSValue jsargs_small[4];
+	JSValue *jsargs = jsargs_small;
+	if (nargs > 4 && (jsargs = PyMem_Malloc(nargs * sizeof(JSValue))) == NULL) {
+		runtime_leave(rt);
+		return PyErr_NoMemory();
+	}
+	for (int i = 0; i < nargs; ++i) {
+		jsargs[i] = python_to_quickjs(context_data, PyTuple_GetItem(args, i));
+	}
+	ContextData *previous;
+	begin_js(context_data, &previous);
+	JSValue value = JS_Call(context_data->context, self->object, JS_NULL, nargs, jsargs);
+	for (int i = 0; i < nargs; ++i) {
+		JS_FreeValue(context_data->context, jsargs[i]);
+	}
+	end_call_js(context_data, previous);
+	if (jsargs != jsargs_small) {
+		PyMem_Free(jsargs);
+	}
+	PyObject *result = quickjs_to_python(context_data, value);
+	runtime_leave(rt);
+	return result;
+}
+
+// ---- Python callables in JS -------------------------------------------------------------------
+
+static void js_python_function_finalizer(JSRuntime *runtime, JSValue val) {
+	PythonCallableNode *node = JS_GetOpaque(val, js_python_function_class_id);
+	RuntimeData *rt = JS_GetRuntimeOpaque(runtime);
+	if (node) {
+		JS_SetOpaque(val, NULL);
+		// Called from a GC inside JS (GIL released) or from a free with the GIL held.
+		PyThreadState *released = rt->thread_state;
+		if (released) {
+			PyEval_RestoreThread(released);
+			rt->thread_state = NULL;
+		}
+		if (node->prev) {
+			node->prev->next = node->next;
+		} else {
+			rt->python_callables = node->next;
+		}
+		if (node->next) {
+			node->next->prev = node->prev;
+		}
+		Py_XDECREF(node->obj);  // may have been cleared by runtime_clear
+		PyMem_Free(node);
+		if (released) {
+			rt->thread_state = PyEval_SaveThread();
+		}
+	}
+}
+
+static JSValue js_python_function_call(JSContext *ctx, JSValueConst func_obj,
+                                       JSValueConst this_val, int argc, JSValueConst *argv,
+                                       int flags) {
+	// The calling context (never another session's: contexts share no objects).
+	ContextData *context_data = JS_GetContextOpaque(ctx);
+	PythonCallableNode *node = JS_GetOpaque(func_obj, js_python_function_class_id);
+	if (context_data == NULL || node == NULL || node->obj == NULL) {
+		return JS_ThrowInternalError(ctx, "Python callable released.");
+	}
+	RuntimeData *rt = context_data->runtime_data;
+	prepare_call_python(rt);
+	PyObject *args = PyTuple_New(argc);
+	if (!args) {
+		PyErr_Clear();
+		end_call_python(rt);
+		return JS_ThrowOutOfMemory(ctx);
+	}
+	for (int i = 0; i < argc; ++i) {
+		PyObject *arg = quickjs_to_python(context_data, JS_DupValue(ctx, argv[i]));
+		if (!arg) {
+			PyErr_Clear();
+			Py_DECREF(args);
+			end_call_python(rt);
+			return JS_ThrowInternalError(ctx, "Internal error: could not convert args.");
+		}
+		PyTuple_SetItem(args, i, arg);
+	}
+	PyObject *result = PyObject_CallObject(node->obj, args);
+	Py_DECREF(args);
+	if (!result) {
+		end_call_python(rt);
+		return JS_ThrowInternalError(ctx, "Python call failed.");
+	}
+	JSValue js_result;
+	if (python_to_quickjs_possible(context_data, result)) {
+		js_result = python_to_quickjs(context_data, result);
+	} else {
+		PyErr_Clear();
+		js_result = JS_ThrowInternalError(ctx, "Can not convert Python result to JS.");
+	}
+	Py_DECREF(result);
+	end_call_python(rt);
+	return js_result;
+}
+
+static JSClassDef js_python_function_class = {
+	"PythonFunction",
+	.finalizer = js_python_function_finalizer,
+	.call = js_python_function_call,
+};
+
+// ---- _quickjs.Runtime -------------------------------------------------------------------------
+
+static PyObject *runtime_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+	static char *kwlist[] = {NULL};
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "", kwlist)) {
+		return NULL;
+	}
+	allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+	RuntimeData *self = (RuntimeData *)alloc(type, 0);
+	if (self == NULL) {
+		return NULL;
+	}
+	self->runtime = JS_NewRuntime();
+	if (self->runtime == NULL) {
+		Py_DECREF(self);
+		return PyErr_NoMemory();
+	}
+	self->thread_state = NULL;
+	self->owner = NULL;
+	self->depth = 0;
+	self->current = NULL;
+	self->python_callables = NULL;
+	self->pending = NULL;
+	self->pending_count = self->pending_size = 0;
+	JS_NewClassID(self->runtime, &js_python_function_class_id);
+	JS_NewClass(self->runtime, js_python_function_class_id, &js_python_function_class);
+	JS_SetRuntimeOpaque(self->runtime, self);
+	JS_SetInterruptHandler(self->runtime, js_interrupt_handler, self);
+	return (PyObject *)self;
+}
+
+static int runtime_traverse(RuntimeData *self, visitproc visit, void *arg) {
+	for (PythonCallableNode *node = self->python_callables; node; node = node->next) {
+		Py_VISIT(node->obj);
+	}
+	return 0;
+}
+
+// Python's GC breaks cycles through the callables (callable -> ... -> Context -> Runtime) here.
+static int runtime_clear(RuntimeData *self) {
+	for (PythonCallableNode *node = self->python_callables; node; node = node->next) {
+		Py_CLEAR(node->obj);
+	}
+	return 0;
+}
+
+static void runtime_dealloc(RuntimeData *self) {
+	PyObject_GC_UnTrack(self);
+	if (self->runtime) {
+		runtime_free_pending(self);  // no thread can be inside: nothing references us any more
+		JS_FreeRuntime(self->runtime);
+	}
+	PyMem_Free(self->pending);
+	freefunc free_fn = (freefunc)PyType_GetSlot(Py_TYPE(self), Py_tp_free);
+	free_fn((PyObject *)self);
+}
+
+static PyObject *runtime_set_memory_limit(RuntimeData *self, PyObject *args) {
+	Py_ssize_t limit;
+	if (!PyArg_ParseTuple(args, "n", &limit) || runtime_enter(self) < 0) {
+		return NULL;
+	}
+	JS_SetMemoryLimit(self->runtime, limit);
+	runtime_leave(self);
+	Py_RETURN_NONE;
+}
+
+static PyObject *runtime_set_max_stack_size(RuntimeData *self, PyObject *args) {
+	Py_ssize_t limit;
+	if (!PyArg_ParseTuple(args, "n", &limit) || runtime_enter(self) < 0) {
+		return NULL;
+	}
+	JS_SetMaxStackSize(self->runtime, limit);
+	runtime_leave(self);
+	Py_RETURN_NONE;
+}
+
+static PyObject *runtime_set_gc_threshold(RuntimeData *self, PyObject *args) {
+	Py_ssize_t threshold;
+	if (!PyArg_ParseTuple(args, "n", &threshold) || runtime_enter(self) < 0) {
+		return NULL;
+	}
+	JS_SetGCThreshold(self->runtime, threshold);
+	runtime_leave(self);
+	Py_RETURN_NONE;
+}
+
+static PyObject *runtime_memory(RuntimeData *self, PyObject *unused) {
+	if (runtime_enter(self) < 0) {
+		return NULL;
+	}
+	JSMemoryUsage usage;
+	JS_ComputeMemoryUsage(self->runtime, &usage);
+	runtime_leave(self);
+	PyObject *dict = PyDict_New();
+	if (dict == NULL) {
+		return NULL;
+	}
+#define MEM_USAGE_ADD_TO_DICT(key)                          \
+	{                                                       \
+		PyObject *value = PyLong_FromLongLong(usage.key);   \
+		if (value == NULL || PyDict_SetItemString(dict, #key, value) != 0) { \
+			Py_XDECREF(value);                              \
+			Py_DECREF(dict);                                \
+			return NULL;                                    \
+		}                                                   \
+		Py_DECREF(value);                                   \
+	}
+	MEM_USAGE_ADD_TO_DICT(malloc_size);
+	MEM_USAGE_ADD_TO_DICT(malloc_limit);
+	MEM_USAGE_ADD_TO_DICT(memory_used_size);
+	MEM_USAGE_ADD_TO_DICT(malloc_count);
+	MEM_USAGE_ADD_TO_DICT(memory_used_count);
+	MEM_USAGE_ADD_TO_DICT(atom_count);
+	MEM_USAGE_ADD_TO_DICT(atom_size);
+	MEM_USAGE_ADD_TO_DICT(str_count);
+	MEM_USAGE_ADD_TO_DICT(str_size);
+	MEM_USAGE_ADD_TO_DICT(obj_count);
+	MEM_USAGE_ADD_TO_DICT(obj_size);
+	MEM_USAGE_ADD_TO_DICT(prop_count);
+	MEM_USAGE_ADD_TO_DICT(prop_size);
+	MEM_USAGE_ADD_TO_DICT(shape_count);
+	MEM_USAGE_ADD_TO_DICT(shape_size);
+	MEM_USAGE_ADD_TO_DICT(js_func_count);
+	MEM_USAGE_ADD_TO_DICT(js_func_size);
+	MEM_USAGE_ADD_TO_DICT(js_func_code_size);
+	MEM_USAGE_ADD_TO_DICT(js_func_pc2line_count);
+	MEM_USAGE_ADD_TO_DICT(js_func_pc2line_size);
+	MEM_USAGE_ADD_TO_DICT(c_func_count);
+	MEM_USAGE_ADD_TO_DICT(array_count);
+	MEM_USAGE_ADD_TO_DICT(fast_array_count);
+	MEM_USAGE_ADD_TO_DICT(fast_array_elements);
+	MEM_USAGE_ADD_TO_DICT(binary_object_count);
+	MEM_USAGE_ADD_TO_DICT(binary_object_size);
+	return dict;
+}
+
+// JS cycle collection of the whole runtime (frees what closed contexts left in cycles).
+static PyObject *runtime_gc(RuntimeData *self, PyObject *unused) {
+	if (runtime_enter(self) < 0) {
+		return NULL;
+	}
+	JS_RunGC(self->runtime);
+	runtime_leave(self);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef runtime_methods[] = {
+    {"set_memory_limit", (PyCFunction)runtime_set_memory_limit, METH_VARARGS,
+     "Sets the memory limit of the runtime (all its contexts) in bytes."},
+    {"set_max_stack_size", (PyCFunction)runtime_set_max_stack_size, METH_VARARGS,
+     "Sets the maximum stack size in bytes."},
+    {"set_gc_threshold", (PyCFunction)runtime_set_gc_threshold, METH_VARARGS,
+     "Sets the heap size that triggers the next cycle collection."},
+    {"memory", (PyCFunction)runtime_memory, METH_NOARGS, "Returns the memory usage as a dict."},
+    {"gc", (PyCFunction)runtime_gc, METH_NOARGS, "Runs the JS cycle collector."},
+    {NULL}
+};
+
+static PyType_Slot runtime_slots[] = {
+    {Py_tp_doc, "A QuickJS runtime (heap, limits, GC) that one or more Contexts share"},
+    {Py_tp_traverse, runtime_traverse},
+    {Py_tp_clear, runtime_clear},
+    {Py_tp_new, runtime_new},
+    {Py_tp_dealloc, runtime_dealloc},
+    {Py_tp_methods, runtime_methods},
+    {0, NULL}
+};
+
+static PyType_Spec runtime_spec = {
+    "orchweb_quickjs.Runtime",
+    sizeof(RuntimeData),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    runtime_slots
+};
+
+// ---- _quickjs.Context -------------------------------------------------------------------------
+
+static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+	static char *kwlist[] = {"runtime", NULL};
+	PyObject *runtime = Py_None;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O", kwlist, &runtime)) {
+		return NULL;
+	}
+	if (runtime == Py_None) {
+		runtime = PyObject_CallObject(RuntimeType, NULL);
+		if (runtime == NULL) {
+			return NULL;
+		}
+	} else if (PyObject_IsInstance(runtime, RuntimeType) == 1) {
+		Py_INCREF(runtime);
+	} else {
+		PyErr_SetString(PyExc_TypeError, "runtime must be an orchweb_quickjs.Runtime");
+		return NULL;
+	}
+	RuntimeData *rt = (RuntimeData *)runtime;
+	if (runtime_enter(rt) < 0) {
+		Py_DECREF(runtime);
+		return NULL;
+	}
+	allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+	ContextData *self = (ContextData *)alloc(type, 0);
+	if (self == NULL) {
+		runtime_leave(rt);
+		Py_DECREF(runtime);
+		return NULL;
+	}
+	self->runtime_data = rt;  // takes the reference
+	self->deadline = 0;
+	self->context = JS_NewContext(rt->runtime);
+	if (self->context == NULL) {
+		runtime_leave(rt);
+		Py_DECREF(self);
+		return PyErr_NoMemory();
+	}
+	JS_SetContextOpaque(self->context, self);
+	JSValue global = JS_GetGlobalObject(self->context);
+	JSValue fct_cls = JS_GetPropertyStr(self->context, global, "Function");
+	JSValue fct_proto = JS_GetPropertyStr(self->context, fct_cls, "prototype");
+	JS_FreeValue(self->context, fct_cls);
+	JS_SetClassProto(self->context, js_python_function_class_id, fct_proto);
+	JS_FreeValue(self->context, global);
+	runtime_leave(rt);
+	return (PyObject *)self;
+}
+
+static int context_traverse(ContextData *self, visitproc visit, void *arg) {
+	Py_VISIT(self->runtime_data);
+	return 0;
+}
+
+static void context_dealloc(ContextData *self) {
+	PyObject_GC_UnTrack(self);
+	RuntimeData *rt = self->runtime_data;
+	if (self->context) {
+		runtime_free(rt, self->context, JS_UNDEFINED);
+	}
+	Py_XDECREF(rt);
+	freefunc free_fn = (freefunc)PyType_GetSlot(Py_TYPE(self), Py_tp_free);
+	free_fn((PyObject *)self);
+}
+
+static PyObject *context_eval(ContextData *self, PyObject *args) {
+	const char *code;
+	Py_ssize_t size;
+	if (!PyArg_ParseTuple(args, "s#", &code, &size)) {
+		return NULL;
+	}
+	ContextData *previous;
+	if (prepare_call_js(self, &previous) < 0) {
+		return NULL;
+	}
+	JSValue value = JS_Eval(self->context, code, (size_t)size, "<input>", JS_EVAL_TYPE_GLOBAL);
+	end_call_js(self, previous);
+	PyObject *result = quickjs_to_python(self, value);
+	runtime_leave(self->runtime_data);
+	return result;
+}
+
+// Context.compile(source, filename="<input>", strip_source=False) -> bytes: the bytecode of a
+// global program (nothing runs); a syntax error raises JSException.
+static PyObject *context_compile(ContextData *self, PyObject *args, PyObject *kwds) {
+	static char *kwlist[] = {"source", "filename", "strip_source", NULL};
+	const char *code, *filename = "<input>";
+	Py_ssize_t size;
+	int strip = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "s#|sp", kwlist, &code, &size, &filename, &strip)) {
+		return NULL;
+	}
+	ContextData *previous;
+	if (prepare_call_js(self, &previous) < 0) {
+		return NULL;
+	}
+	JSValue fn = JS_Eval(self->context, code, (size_t)size, filename,
+	                     JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+	uint8_t *buf = NULL;
+	size_t length = 0;
+	if (!JS_IsException(fn)) {
+		int flags = JS_WRITE_OBJ_BYTECODE | (strip ? JS_WRITE_OBJ_STRIP_SOURCE : 0);
+		buf = JS_WriteObject(self->context, &length, fn, flags);
+		JS_FreeValue(self->context, fn);
+	}
+	end_call_js(self, previous);
+	PyObject *result = NULL;
+	if (buf == NULL) {
+		quickjs_exception_to_python(self->context);
+	} else {
+		result = PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)length);
+		js_free(self->context, buf);
+	}
+	runtime_leave(self->runtime_data);
+	return result;
+}
+
+// Context.run_bytecode(code) -> the completion value of a program compiled by compile().
+static PyObject *context_run_bytecode(ContextData *self, PyObject *args) {
+	const char *code;
+	Py_ssize_t size;
+	if (!PyArg_ParseTuple(args, "y#", &code, &size)) {
+		return NULL;
+	}
+	ContextData *previous;
+	if (prepare_call_js(self, &previous) < 0) {
+		return NULL;
+	}
+	JSValue value = JS_ReadObject(self->context, (const uint8_t *)code, (size_t)size, JS_READ_OBJ_BYTECODE);
+	if (!JS_IsException(value)) {
+		value = JS_EvalFunction(self->context, value);  // consumes the function
+	}
+	end_call_js(self, previous);
+	PyObject *result = quickjs_to_python(self, value);
+	runtime_leave(self->runtime_data);
+	return result;
+}
+
+static PyObject *context_get(ContextData *self, PyObject *args) {
+	const char *name;
+	if (!PyArg_ParseTuple(args, "s", &name) || runtime_enter(self->runtime_data) < 0) {
+		return NULL;
+	}
+	JSValue global = JS_GetGlobalObject(self->context);
+	JSValue value = JS_GetPropertyStr(self->context, global, name);
+	JS_FreeValue(self->context, global);
+	PyObject *result = quickjs_to_python(self, value);
+	runtime_leave(self->runtime_data);
+	return result;
+}
+
+static PyObject *context_set(ContextData *self, PyObject *args) {
+	const char *name;
+	PyObject *item;
+	if (!PyArg_ParseTuple(args, "sO", &name, &item) || !python_to_quickjs_possible(self, item) ||
+	    runtime_enter(self->runtime_data) < 0) {
+		return NULL;
+	}
+	JSValue global = JS_GetGlobalObject(self->context);
+	int ret = JS_SetPropertyStr(self->context, global, name, python_to_quickjs(self, item));
+	JS_FreeValue(self->context, global);
+	runtime_leave(self->runtime_data);
+	if (ret != 1) {
+		PyErr_SetString(PyExc_TypeError, "Failed setting the variable.");
+		return NULL;
+	}
+	Py_RETURN_NONE;
+}
+
+// The runtime-wide settings and figures, on the context for the callers of a private runtime.
+static PyObject *context_set_memory_limit(ContextData *self, PyObject *args) {
+	return runtime_set_memory_limit(self->runtime_data, args);
+}
+
+static PyObject *context_set_max_stack_size(ContextData *self, PyObject *args) {
+	return runtime_set_max_stack_size(self->runtime_data, args);
+}
+
+static PyObject *context_memory(ContextData *self, PyObject *unused) {
+	return runtime_memory(self->runtime_data, unused);
+}
+
+static PyObject *context_gc(ContextData *self, PyObject *unused) {
+	return runtime_gc(self->runtime_data, unused);
+}
+
+static PyObject *context_add_callable(ContextData *self, PyObject *args) {
+	const char *name;
+	PyObject *callable;
+	if (!PyArg_ParseTuple(args, "sO", &name, &callable)) {
+		return NULL;
+	}
+	if (!PyCallable_Check(callable)) {
+		PyErr_SetString(PyExc_TypeError, "Argument must be callable.");
+		return NULL;
+	}
+	RuntimeData *rt = self->runtime_data;
+	if (runtime_enter(rt) < 0) {
+		return NULL;
+	}
+	PyObject *result = NULL;
+	JSValue function = JS_NewObjectClass(self->context, js_python_function_class_id);
+	if (JS_IsException(function)) {
+		quickjs_exception_to_python(self->context);
+		goto done;
+	}
+	JS_DefinePropertyValueStr(self->context, function, "name", JS_NewString(self->context, name), JS_PROP_CONFIGURABLE);
+	PythonCallableNode *node = PyMem_Malloc(sizeof(PythonCallableNode));
+	if (!node) {
+		JS_FreeValue(self->context, function);
+		PyErr_NoMemory();
+		goto done;
+	}
+	node->obj = Py_NewRef(callable);
+	node->prev = NULL;
+	node->next = rt->python_callables;
+	if (rt->python_callables) {
+		rt->python_callables->prev = node;
+	}
+	rt->python_callables = node;
+	JS_SetOpaque(function, node);
+	JSValue global = JS_GetGlobalObject(self->context);
+	int ret = JS_SetPropertyStr(self->context, global, name, function);
+	JS_FreeValue(self->context, global);
+	if (ret != 1) {
+		PyErr_SetString(PyExc_TypeError, "Failed adding the callable.");
+		goto done;
+	}
+	result = Py_NewRef(Py_None);
+done:
+	runtime_leave(rt);
+	return result;
+}
+
+static PyObject *context_global_this(ContextData *self, void *closure) {
+	if (runtime_enter(self->runtime_data) < 0) {
+		return NULL;
+	}
+	PyObject *result = quickjs_to_python(self, JS_GetGlobalObject(self->context));
+	runtime_leave(self->runtime_data);
+	return result;
+}
+
+static PyObject *context_runtime(ContextData *self, void *closure) {
+	return Py_NewRef((PyObject *)self->runtime_data);
+}
+
+static PyObject *context_get_deadline(ContextData *self, void *closure) {
+	return PyFloat_FromDouble(self->deadline);
+}
+
+static int context_set_deadline(ContextData *self, PyObject *value, void *closure) {
+	double deadline = value == NULL ? 0 : PyFloat_AsDouble(value);
+	if (deadline == -1 && PyErr_Occurred()) {
+		return -1;
+	}
+	self->deadline = deadline;
+	return 0;
+}
+
+static PyMethodDef context_methods[] = {
+    {"eval", (PyCFunction)context_eval, METH_VARARGS, "Evaluates a Javascript string."},
+    {"compile", (PyCFunction)(void (*)(void))context_compile, METH_VARARGS | METH_KEYWORDS,
+     "Compiles a global program to bytecode (bytes)."},
+    {"run_bytecode", (PyCFunction)context_run_bytecode, METH_VARARGS,
+     "Runs bytecode made by compile(); returns the completion value."},
+    {"get", (PyCFunction)context_get, METH_VARARGS, "Gets a Javascript global variable."},
+    {"set", (PyCFunction)context_set, METH_VARARGS, "Sets a Javascript global variable."},
+    {"set_memory_limit", (PyCFunction)context_set_memory_limit, METH_VARARGS,
+     "Sets the memory limit of the context's runtime in bytes."},
+    {"set_max_stack_size", (PyCFunction)context_set_max_stack_size, METH_VARARGS,
+     "Sets the maximum stack size of the context's runtime in bytes."},
+    {"memory", (PyCFunction)context_memory, METH_NOARGS, "Returns the runtime's memory usage as a dict."},
+    {"gc", (PyCFunction)context_gc, METH_NOARGS, "Runs the runtime's JS cycle collector."},
+    {"add_callable", (PyCFunction)context_add_callable, METH_VARARGS, "Wraps a Python callable."},
+    {NULL}
+};
+
+static PyGetSetDef context_getsetters[] = {
+    {"globalThis", (getter)context_global_this, NULL, "Global object of the context.", NULL},
+    {"runtime", (getter)context_runtime, NULL, "The Runtime this context lives in.", NULL},
+    {"deadline", (getter)context_get_deadline, (setter)context_set_deadline,
+     "time.monotonic() value after which this context's running JS is interrupted (0: none).", NULL},
+    {NULL}
+};
+
+static PyType_Slot context_slots[] = {
+    {Py_tp_doc, "A QuickJS context (global object, realm) in a Runtime of its own or a shared one"},
+    {Py_tp_traverse, context_traverse},
+    {Py_tp_new, context_new},
+    {Py_tp_dealloc, context_dealloc},
+    {Py_tp_methods, context_methods},
+    {Py_tp_getset, context_getsetters},
+    {0, NULL}
+};
+
+static PyType_Spec context_spec = {
+    "orchweb_quickjs.Context",
+    sizeof(ContextData),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    context_slots
+};
+
+// ---- module -----------------------------------------------------------------------------------
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "orchweb_quickjs",
+                                       "orchweb's QuickJS binding (native/quickjs/module.c)",
+                                       -1, NULL, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit_orchweb_quickjs(void) {
+	PyObject *module = PyModule_Create(&moduledef);
+	if (module == NULL) {
+		return NULL;
+	}
+	if ((ObjectType = PyType_FromSpec(&object_spec)) == NULL ||
+	    (RuntimeType = PyType_FromSpec(&runtime_spec)) == NULL ||
+	    (ContextType = PyType_FromSpec(&context_spec)) == NULL ||
+	    (JSException = PyErr_NewException("orchweb_quickjs.JSException", NULL, NULL)) == NULL ||
+	    (StackOverflow = PyErr_NewException("orchweb_quickjs.StackOverflow", JSException, NULL)) == NULL ||
+	    PyModule_AddObjectRef(module, "Runtime", RuntimeType) < 0 ||
+	    PyModule_AddObjectRef(module, "Context", ContextType) < 0 ||
+	    PyModule_AddObjectRef(module, "Object", ObjectType) < 0 ||
+	    PyModule_AddObjectRef(module, "JSException", JSException) < 0 ||
+	    PyModule_AddObjectRef(module, "StackOverflow", StackOverflow) < 0 ||
+	    PyModule_AddStringConstant(module, "SOURCE_DIGEST", ORCHWEB_SOURCE_DIGEST) < 0) {
+		Py_DECREF(module);
+		return NULL;
+	}
+	return module;
+}
