@@ -1,5 +1,6 @@
-# Sourced by run.sh and test.sh: create .venv with Python >= 3.11 and install a requirements file.
-# Installs only when the requirements changed (a stamp in .venv), so repeated runs start fast.
+# Sourced by run.sh and test.sh: create .venv with Python >= 3.11, install a requirements file and
+# build orchweb's QuickJS binding (native/quickjs). Each happens only when its inputs changed (a
+# stamp in .venv; build.py keeps its own next to the module), so repeated runs start fast.
 
 # Print a Python >= 3.11 interpreter to build the virtualenv with.
 orchweb_find_python() {
@@ -40,6 +41,8 @@ orchweb_ensure_venv() {
         .venv/bin/python -m pip install --disable-pip-version-check -qq -r "$requirements"
         touch "$stamp"
     fi
+    # Needs gcc and the Python headers; fetches the pinned quickjs-ng sdist from PyPI once.
+    .venv/bin/python native/quickjs/build.py
 }
 
 # Compile the engine's hot modules with mypyc when their sources changed (scripts/build_engine.py;

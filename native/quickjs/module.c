@@ -795,11 +795,13 @@ static PyObject *context_compile(ContextData *self, PyObject *args, PyObject *kw
 	return result;
 }
 
-// Context.run_bytecode(code) -> the completion value of a program compiled by compile().
+// Context.run_bytecode(code, value=True): run a program compiled by compile(); its completion
+// value (None when `value` is false: a script's last expression is not converted).
 static PyObject *context_run_bytecode(ContextData *self, PyObject *args) {
 	const char *code;
 	Py_ssize_t size;
-	if (!PyArg_ParseTuple(args, "y#", &code, &size)) {
+	int want_value = 1;
+	if (!PyArg_ParseTuple(args, "y#|p", &code, &size, &want_value)) {
 		return NULL;
 	}
 	ContextData *previous;
@@ -811,6 +813,10 @@ static PyObject *context_run_bytecode(ContextData *self, PyObject *args) {
 		value = JS_EvalFunction(self->context, value);  // consumes the function
 	}
 	end_call_js(self, previous);
+	if (!want_value && !JS_IsException(value)) {
+		JS_FreeValue(self->context, value);
+		value = JS_UNDEFINED;
+	}
 	PyObject *result = quickjs_to_python(self, value);
 	runtime_leave(self->runtime_data);
 	return result;
@@ -943,7 +949,7 @@ static PyMethodDef context_methods[] = {
     {"compile", (PyCFunction)(void (*)(void))context_compile, METH_VARARGS | METH_KEYWORDS,
      "Compiles a global program to bytecode (bytes)."},
     {"run_bytecode", (PyCFunction)context_run_bytecode, METH_VARARGS,
-     "Runs bytecode made by compile(); returns the completion value."},
+     "Runs bytecode made by compile(); returns the completion value (unless value=False)."},
     {"get", (PyCFunction)context_get, METH_VARARGS, "Gets a Javascript global variable."},
     {"set", (PyCFunction)context_set, METH_VARARGS, "Sets a Javascript global variable."},
     {"set_memory_limit", (PyCFunction)context_set_memory_limit, METH_VARARGS,

@@ -60,6 +60,7 @@ from simulator.ors.dialect import ORS
 from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
 from simulator.ors.platform import platform_of
 from simulator.ors.project import find_entry
+from simulator.scxml.datamodel import RuntimePool
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.model import Model, get_model
 
@@ -261,6 +262,7 @@ def _run_one(
     times: tuple[TimeSketch, TimeSketch],
     cov: Coverage | None,
     profiles: dict[tuple, FakesProfile],
+    runtimes: RuntimePool,
 ) -> None:
     rng = random.Random(job.seed * 1_000_003 + index)
     picks = tuple(dim.choose(rng) for dim in job.dimensions)
@@ -282,6 +284,7 @@ def _run_one(
         limits=job.limits,
         trace_datamodel=False,
         model=model,
+        runtimes=runtimes,
     )
     run.run(max_time=job.max_time)
     summary = run.summary(requests=False)
@@ -317,8 +320,11 @@ def run_range(job: BatchJob, start: int, stop: int) -> dict[str, Any]:
     cov = Coverage() if job.coverage else None
     times = (TimeSketch(), TimeSketch())
     profiles: dict[tuple, FakesProfile] = {}
+    # The chunk's interactions are one user's batch: their sessions share JS runtimes (a closed
+    # session's runtime serves the next one instead of a new runtime per interaction).
+    runtimes = RuntimePool()
     for index in range(start, stop):
-        _run_one(job, model, index, agg, times, cov, profiles)
+        _run_one(job, model, index, agg, times, cov, profiles, runtimes)
     agg["times"], agg["time_to_route"] = times[0].to_json(), times[1].to_json()
     if cov is not None:
         agg["coverage"] = cov.to_json()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.ors.dialect import ORS
 from simulator.ors.fakes import FakesProfile, load_fakes
@@ -36,6 +36,9 @@ from simulator.scxml.profile import Profile
 from simulator.scxml.trace import jsonable
 
 from .limits import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from simulator.scxml.datamodel import RuntimePool
 
 STEP_UNITS = ("micro", "macro", "timer")
 #: timers (and macrosteps per drain) one `advance_until` may go through before it gives up on a
@@ -55,13 +58,15 @@ class Driver:
         limits: Limits = DEFAULT_LIMITS,
         trace: bool = False,
         trace_datamodel: bool = True,
+        runtimes: RuntimePool | None = None,
     ) -> None:
         if model.errors:
             raise DocumentError(model.errors)
         self.model = model
         self.profile = profile
         self.limits = limits
-        self.group = SessionGroup(seed=seed, profile=profile, project=project)
+        # `runtimes`: JS runtimes shared with other runs of the same user's work (a batch)
+        self.group = SessionGroup(seed=seed, profile=profile, project=project, runtimes=runtimes)
         #: every trace record, when the driver was built with `trace=True`
         self.records: list[dict[str, Any]] = []
         if trace:
@@ -242,7 +247,8 @@ class OrsRun(Driver):
 
     `fakes` is a loaded ``FakesProfile`` (used as it is: rules count their uses, so one profile
     serves one run), JSON data, or None for the defaults. `model` skips the model cache lookup
-    when the caller holds the compiled model already (batches).
+    when the caller holds the compiled model already (batches); `runtimes` shares JS runtimes
+    with the other runs of one batch (see `RuntimePool`).
     """
 
     def __init__(
@@ -255,6 +261,7 @@ class OrsRun(Driver):
         limits: Limits = DEFAULT_LIMITS,
         trace_datamodel: bool = True,
         model: Model | None = None,
+        runtimes: RuntimePool | None = None,
     ) -> None:
         self.files = files
         self.entry = entry or find_entry(files)
@@ -271,6 +278,7 @@ class OrsRun(Driver):
             limits=limits,
             trace=trace,
             trace_datamodel=trace_datamodel,
+            runtimes=runtimes,
         )
         use_fakes(self.group, self.fakes)  # before the session starts: its platform reads them
 

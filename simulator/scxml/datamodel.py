@@ -1,15 +1,17 @@
 """The sandboxed ECMAScript datamodel (W3C SCXML B.2) on quickjs-ng.
 
-One `ECMAScriptDataModel` per SCXML session. Each owns a `_quickjs.Context`, i.e. its own
-`JSRuntime` with its own heap, garbage collector, memory limit and stack limit, so sessions never
-see each other's globals or prototypes. Design notes (see ../shared/research/js-engines.md):
+One `ECMAScriptDataModel` per SCXML session. Each owns an `orchweb_quickjs.Context` (our binding,
+native/quickjs): its own global object, prototypes and realm, so sessions never see each other's
+globals or prototypes. The context lives in a `JSRuntime` (heap, garbage collector, memory and
+stack limit) of its own, or, for the sessions of one user's work (a `SessionGroup`, a batch), in a
+runtime of a `RuntimePool` that up to `MAX_SESSIONS_PER_RUNTIME` of them share, under one lock.
+Design notes (see ../shared/research/js-engines.md and docs/performance.md):
 
-* **Deadline.** The binding's `set_time_limit` measures process CPU time and forbids every call
-  into Python while it is set, so we never call it. Instead a ctypes interrupt handler (installed
-  with the exported `JS_SetInterruptHandler`) compares `time.monotonic()` with a per-evaluation
-  wall-clock deadline kept in `_deadlines`, keyed by `JSRuntime*`. QuickJS polls the handler every
-  ~10k bytecode operations, so tiny expressions pay nothing. An import-time self-test checks the
-  private struct layout this relies on and fails loudly if it ever changes.
+* **Deadline.** Each context has a wall-clock deadline (`Context.deadline`, a `time.monotonic()`
+  value) set per evaluation; the binding's interrupt handler compares it with the clock for the
+  context whose JS runs (so a shared runtime keeps per-session deadlines). QuickJS polls the
+  handler every ~10k bytecode operations, so tiny expressions pay nothing. An import-time
+  self-test fails loudly if a runaway loop is not interrupted.
 * **Operation budget.** `operation_budget(seconds)` caps every evaluation the current thread
   starts inside it at one shared deadline (the caller's total time for an operation made of many
   evaluations); an evaluation still running when it passes is interrupted like one that exceeds
@@ -36,7 +38,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import ctypes
 import hashlib
 import json
 import math
@@ -49,7 +50,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache, partial
 from typing import Any, Self
 
-import _quickjs
+import orchweb_quickjs
 import orjson
 from lxml import etree
 
@@ -199,21 +200,15 @@ def _xml_tree(node: Any) -> list:
 
 
 # --------------------------------------------------------------------------------------------
-# Wall-clock deadline through the exported QuickJS C API (never the binding's set_time_limit).
+# Runtimes (heap, limits, GC) and the per-evaluation wall-clock deadline.
 
-_lib = ctypes.CDLL(_quickjs.__file__)  # dlopen of an already loaded path returns the same handle
-_HANDLER_T = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
-_lib.JS_SetInterruptHandler.argtypes = [ctypes.c_void_p, _HANDLER_T, ctypes.c_void_p]
-_lib.JS_SetInterruptHandler.restype = None
-_lib.JS_GetRuntime.argtypes = [ctypes.c_void_p]
-_lib.JS_GetRuntime.restype = ctypes.c_void_p
-_lib.JS_SetGCThreshold.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_lib.JS_SetGCThreshold.restype = None
 #: heap size of a session's runtime before its first cycle collection (QuickJS: 256 KiB). A
 #: session loading ~100 KB of library scripts crosses 256 KiB on the way, where a collection finds
 #: almost nothing (~2 KB) but walks the whole heap: -3% instructions (docs/performance.md)
 _GC_THRESHOLD = 512 * 1024
-_deadlines: dict[int, float] = {}  # JSRuntime* -> time.monotonic() deadline of the running eval
+#: sessions sharing one runtime at most (RuntimePool): bounds what one cycle collection walks
+#: and how much of its siblings' budget one session can take
+MAX_SESSIONS_PER_RUNTIME = 32
 _monotonic = time.monotonic
 #: the operation budget of this thread (`operation_budget`): .deadline and .seconds, when set
 _budget = threading.local()
@@ -242,52 +237,109 @@ def operation_budget(seconds: float) -> Iterator[float]:
             _budget_users -= 1
 
 
-@_HANDLER_T
-def _on_interrupt(rt: int, _opaque: int) -> int:
-    """Called by QuickJS every ~10k bytecode operations (it takes the GIL): 1 = interrupt."""
-    deadline = _deadlines.get(rt)
-    return 1 if deadline is not None and _monotonic() > deadline else 0
+class _SharedRuntime:
+    """One JSRuntime of a `RuntimePool` and the sessions (contexts) in it.
 
-
-def _runtime_pointer(ctx: _quickjs.Context) -> int:
-    """The `JSRuntime*` of a binding context, checked against the `JSContext*` next to it.
-
-    module.c: `typedef struct { PyObject_HEAD; JSRuntime *runtime; JSContext *context; ... }`.
-    Reading both fields and asking QuickJS for the context's runtime verifies the layout before
-    we hand the pointer to C.
+    `lock` serialises every use of the runtime (a JSRuntime is never used by two threads at once):
+    each datamodel in it runs its JS under this one lock. The memory limit is the sum of its live
+    sessions' limits; `sessions` counts live and reserved places.
     """
-    base = id(ctx) + object.__basicsize__
-    rt = ctypes.c_void_p.from_address(base).value
-    js_ctx = ctypes.c_void_p.from_address(base + ctypes.sizeof(ctypes.c_void_p)).value
-    if not rt or not js_ctx or _lib.JS_GetRuntime(js_ctx) != rt:
-        raise RuntimeError("quickjs-ng Context layout changed: cannot install the wall-clock deadline handler")
-    return rt
+
+    def __init__(self, stack_size: int):
+        self.runtime = orchweb_quickjs.Runtime()
+        self.runtime.set_max_stack_size(stack_size)
+        self.runtime.set_gc_threshold(_GC_THRESHOLD)
+        self.stack_size = stack_size
+        self.lock = threading.RLock()
+        self.sessions = 0
+        self.limit = 0
 
 
-def _new_context(memory_limit: int, stack_size: int) -> tuple[_quickjs.Context, int]:
-    """A fresh context (own JSRuntime) with limits and the deadline handler installed."""
-    ctx = _quickjs.Context()
+class RuntimePool:
+    """The JS runtimes shared by the sessions of one user's work: one `SessionGroup` (a simulation's
+    root session and the sessions it invokes), or every interaction of one batch chunk.
+
+    A new session gets its own context (globals, prototypes, realm) in a runtime of the pool with
+    room (at most `max_sessions` sessions each, same stack size), created when none has any. Its
+    memory limit joins the runtime's, which is the sum of its sessions' limits: the pool's bound
+    stays the sum of its sessions' limits, but one session may use what its siblings leave (and
+    make them fail when it fills the runtime). When a session closes, its context is freed, a
+    cycle collection returns its memory and the runtime's limit shrinks by its share. An empty
+    runtime is kept for the next session (creating a runtime is ~half the cost of a session).
+    Never share a pool between users.
+    """
+
+    def __init__(self, max_sessions: int = MAX_SESSIONS_PER_RUNTIME):
+        self.max_sessions = max(1, int(max_sessions))
+        self._runtimes: list[_SharedRuntime] = []
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Runtimes in the pool (empty ones included)."""
+        return len(self._runtimes)
+
+    def _reserve(self, stack_size: int) -> _SharedRuntime:
+        with self._lock:
+            shared = next(
+                (r for r in self._runtimes if r.stack_size == stack_size and r.sessions < self.max_sessions),
+                None,
+            )
+            if shared is None:
+                shared = _SharedRuntime(stack_size)
+                self._runtimes.append(shared)
+            shared.sessions += 1
+            return shared
+
+    def _unreserve(self, shared: _SharedRuntime) -> None:
+        with self._lock:
+            shared.sessions -= 1
+
+    def new_context(self, memory_limit: int, stack_size: int) -> tuple[orchweb_quickjs.Context, _SharedRuntime]:
+        """A fresh context in a runtime with room, whose limit grows by `memory_limit`."""
+        shared = self._reserve(stack_size)
+        try:
+            with shared.lock:
+                shared.limit += memory_limit
+                try:
+                    shared.runtime.set_memory_limit(shared.limit)
+                    return orchweb_quickjs.Context(shared.runtime), shared
+                except BaseException:
+                    shared.limit -= memory_limit
+                    shared.runtime.set_memory_limit(max(shared.limit, 1))
+                    raise
+        except BaseException:
+            self._unreserve(shared)
+            raise
+
+    def release(self, shared: _SharedRuntime, memory_limit: int) -> None:
+        """After a session's context in `shared` was dropped (with `shared.lock` held): collect
+        what it left and take its share off the runtime's limit."""
+        shared.runtime.gc()
+        shared.limit -= memory_limit
+        shared.runtime.set_memory_limit(max(shared.limit, 1))
+        self._unreserve(shared)
+
+
+def _new_context(memory_limit: int, stack_size: int) -> orchweb_quickjs.Context:
+    """A fresh context in a runtime of its own, with its limits."""
+    ctx = orchweb_quickjs.Context()
     ctx.set_memory_limit(int(memory_limit))
     ctx.set_max_stack_size(int(stack_size))
-    rt = _runtime_pointer(ctx)
-    _lib.JS_SetInterruptHandler(rt, _on_interrupt, None)
-    _lib.JS_SetGCThreshold(rt, _GC_THRESHOLD)
-    return ctx, rt
+    ctx.runtime.set_gc_threshold(_GC_THRESHOLD)
+    return ctx
 
 
 def _self_test() -> None:
-    """Fail loudly at import if the interrupt handler does not stop a runaway loop."""
-    ctx, rt = _new_context(8 * 1024 * 1024, DEFAULT_STACK_SIZE)
-    _deadlines[rt] = _monotonic() + 0.005
+    """Fail loudly at import if the deadline does not stop a runaway loop."""
+    ctx = _new_context(8 * 1024 * 1024, DEFAULT_STACK_SIZE)
+    ctx.deadline = _monotonic() + 0.005
     try:
         ctx.eval("for (;;) {}")
-    except _quickjs.JSException as exc:
+    except orchweb_quickjs.JSException as exc:
         if "interrupted" not in str(exc):
-            raise RuntimeError(f"quickjs-ng deadline self-test failed: {exc}") from None
+            raise RuntimeError(f"orchweb_quickjs deadline self-test failed: {exc}") from None
     else:  # pragma: no cover - only if the binding changed under us
-        raise RuntimeError("quickjs-ng deadline self-test failed: the loop was not interrupted")
-    finally:
-        _deadlines.pop(rt, None)
+        raise RuntimeError("orchweb_quickjs deadline self-test failed: the loop was not interrupted")
 
 
 _self_test()
@@ -947,12 +999,10 @@ def _repeated(source: str) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def _location_ok(location: str) -> bool | None:
-    """`is_valid_location` once per process (compile only, nothing runs); None if it cannot tell."""
+def _location_ok(location: str) -> bool:
+    """`is_valid_location` once per process (compile only, nothing runs)."""
     if not _location_shape_ok(location):
         return False
-    if not jsbytecode.available:
-        return None
     return jsbytecode.syntax_ok(_FACTORY % (_CHECK_LOCATION % location.strip()))
 
 
@@ -1227,6 +1277,7 @@ class _JSContext:
         preprocess: Callable[[str], str] | None = None,
         stack_size: int = DEFAULT_STACK_SIZE,
         program_fallback: bool = False,
+        runtimes: RuntimePool | None = None,
     ):
         self.memory_limit = int(memory_limit)
         self.time_limit = float(time_limit)
@@ -1239,10 +1290,16 @@ class _JSContext:
         #: Set once an evaluation ran out of memory. The context may stay full (e.g. a global
         #: holding the garbage), so the engine should end the session and close() it.
         self.out_of_memory = False
-        self._lock = threading.RLock()
-        self._ctx, self._rt = _new_context(self.memory_limit, stack_size)
-        # The deadline entry outlives each evaluation; drop it when this object goes away.
-        self._finalizer = weakref.finalize(self, _deadlines.pop, self._rt, None)
+        #: the pool and runtime this session shares (None: a runtime of its own)
+        self._pool = runtimes
+        self._shared_runtime: _SharedRuntime | None = None
+        self._ctx: orchweb_quickjs.Context | None
+        if runtimes is None:
+            self._lock = threading.RLock()
+            self._ctx = _new_context(self.memory_limit, stack_size)
+        else:
+            self._ctx, self._shared_runtime = runtimes.new_context(self.memory_limit, stack_size)
+            self._lock = self._shared_runtime.lock  # one lock per runtime, not per session
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
         pick = self._load(_CORE)
@@ -1289,8 +1346,7 @@ class _JSContext:
         never share one between documents of different origins (a document's functions would be
         loaded into the other's sessions, though never run unless their exact source is evaluated).
         """
-        if jsbytecode.values_available:
-            self._shared = shared
+        self._shared = shared
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -1304,15 +1360,15 @@ class _JSContext:
         with self._lock:
             if self._ctx is None:
                 return
-            # Detach: once the context is freed its JSRuntime address may be reused by another
-            # session, whose entry a late finalizer must not remove.
-            self._finalizer()
             for cache in self._caches:
                 cache.clear()
             self._scripts.clear()
             self._js.clear()
             self._set_event_js = self._set_plain_event_js = self._h = self._shared_call = self._declare_var = None
-            self._ctx = None
+            self._ctx = None  # the last reference: the context is freed here (values held elsewhere keep it)
+            if self._pool is not None and self._shared_runtime is not None:
+                self._pool.release(self._shared_runtime, self.memory_limit)
+                self._shared_runtime = None
 
     def __enter__(self) -> Self:
         return self
@@ -1329,20 +1385,22 @@ class _JSContext:
         lock.acquire()
         depth = self._depth
         try:
-            if self._ctx is None:
+            ctx = self._ctx
+            if ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
             if depth == 0:
-                # Outermost evaluation: a fresh deadline. A nested one (from a Python callback)
-                # keeps the outer deadline, so callbacks cannot extend it. The entry stays after
-                # the call (no JS runs until the next one overwrites it); close() removes it.
+                # Outermost evaluation: a fresh deadline, this context's own (the binding checks
+                # the deadline of the context whose JS runs, also in a shared runtime). A nested
+                # one (from a Python callback) keeps the outer deadline, so callbacks cannot
+                # extend it; it stays set after the call (no JS runs until the next one).
                 deadline = _monotonic() + self.time_limit
                 # the global check keeps the thread-local read off the hot path when no budget runs
                 cap: float | None = getattr(_budget, "deadline", None) if _budget_users else None
                 self._capped = cap is not None and cap < deadline
-                _deadlines[self._rt] = cap if cap is not None and self._capped else deadline
+                ctx.deadline = cap if cap is not None and self._capped else deadline
             self._depth = depth + 1
             return fn(*args)
-        except _quickjs.JSException as exc:
+        except orchweb_quickjs.JSException as exc:
             raise self._error(str(exc)) from None
         finally:
             self._depth = depth
@@ -1393,7 +1451,7 @@ class _JSContext:
 
     def _load(self, source: str) -> Any:
         """Value of one of our constant programs (_CORE, _EXTRAS, _XML_DOM): parsed once per process."""
-        code = jsbytecode.compile_program(source, True) if jsbytecode.values_available else None
+        code = jsbytecode.compile_program(source, True)
         if code is None:
             return self._eval(source)
         return self._run(jsbytecode.load_value, self._ctx, code)
@@ -1777,7 +1835,7 @@ class ECMAScriptDataModel(_JSContext):
         return {k: None if v is None else _loads(v) for k, v in self.snapshot_json(names).items()}
 
     def memory_used(self) -> int:
-        """Bytes currently allocated by this session's JS runtime."""
+        """Bytes currently allocated by this session's JS runtime (shared: by all its sessions)."""
         with self._lock:
             return 0 if self._ctx is None else int(self._ctx.memory()["malloc_size"])
 

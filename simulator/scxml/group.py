@@ -13,6 +13,7 @@ from .profile import W3C, Profile
 from .trace import ClockRecord, Listener, Tracer
 
 if TYPE_CHECKING:
+    from .datamodel import RuntimePool
     from .interpreter import Session
     from .session import SessionBase
 
@@ -20,7 +21,17 @@ if TYPE_CHECKING:
 class SessionGroup:
     """Sessions sharing one clock and one trace numbering (a root session and its invokes)."""
 
-    def __init__(self, seed: int = 0, wall_clock: bool = False, profile: Profile = W3C, project: Any = None):
+    def __init__(
+        self,
+        seed: int = 0,
+        wall_clock: bool = False,
+        profile: Profile = W3C,
+        project: Any = None,
+        runtimes: RuntimePool | None = None,
+    ):
+        #: the JS runtimes this group's sessions share (`runtimes`: given by a caller whose groups
+        #: are all one user's work, e.g. a batch; else the group's own, created on first use)
+        self._runtimes = runtimes
         self.clock = Clock(wall=wall_clock)
         self.tracer = Tracer(self.clock)
         self.seed = seed
@@ -42,6 +53,14 @@ class SessionGroup:
     def _on_clock(self, old: float, new: float) -> None:
         if self.tracer.listeners:
             self.tracer.emit(ClockRecord(old, new), None)
+
+    def js_runtimes(self) -> RuntimePool:
+        """The pool of JS runtimes of this group's ECMAScript sessions (see `RuntimePool`)."""
+        if self._runtimes is None:
+            from .datamodel import RuntimePool  # lazy: null-datamodel users need no JS engine
+
+            self._runtimes = RuntimePool()
+        return self._runtimes
 
     def new_session_id(self) -> str:
         return f"{self.rng.getrandbits(128):032x}"

@@ -463,7 +463,9 @@ class Session(Microsteps):
         self.running = True
         self._begin_macrostep(None)
         try:
-            self.datamodel = make_datamodel(self.model.datamodel, self.profile, self.memory_limit, self.time_limit)
+            self.datamodel = make_datamodel(
+                self.model.datamodel, self.profile, self.memory_limit, self.time_limit, self.group.js_runtimes
+            )
         except Exception as exc:  # resource exhaustion creating the JS runtime
             self._fatal("datamodel", f"cannot create the datamodel: {exc}")
             return

@@ -84,10 +84,18 @@ class NullDataModel:
         pass
 
 
-def make_datamodel(kind: str, profile: Profile, memory_limit: int, time_limit: float) -> Any:
-    """A new datamodel of the document's kind ("null" or "ecmascript")."""
+def make_datamodel(
+    kind: str, profile: Profile, memory_limit: int, time_limit: float, runtimes: Callable[[], Any] | None = None
+) -> Any:
+    """A new datamodel of the document's kind ("null" or "ecmascript"); an ECMAScript one gets its
+    context in a runtime of the pool `runtimes()` returns (None: a runtime of its own)."""
     if kind == "null":
         return NullDataModel()
     from .datamodel import ECMAScriptDataModel  # lazy: graph/lint users need no JS engine
 
-    return ECMAScriptDataModel(memory_limit=memory_limit, time_limit=time_limit, preprocess=profile.preprocess_script)
+    return ECMAScriptDataModel(
+        memory_limit=memory_limit,
+        time_limit=time_limit,
+        preprocess=profile.preprocess_script,
+        runtimes=runtimes() if runtimes is not None else None,
+    )

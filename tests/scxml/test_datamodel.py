@@ -680,25 +680,6 @@ def test_close_frees_the_context_and_later_calls_fail_clearly():
     assert "closed" in info.value.message
 
 
-def test_closed_and_collected_datamodels_leave_no_deadline_entries():
-    import gc
-
-    from simulator.scxml import datamodel
-
-    # Only this test's runtimes are checked: the dict is process-wide, and sessions of other tests
-    # running in worker threads may hold entries of their own while this runs.
-    runtimes = []
-    for i in range(20):
-        model = ECMAScriptDataModel()
-        model.evaluate("1")
-        runtimes.append(model._rt)
-        if i % 2:
-            model.close()
-        del model
-    gc.collect()
-    assert not set(runtimes) & set(datamodel._deadlines)
-
-
 def test_a_datamodel_can_move_between_threads(dm):
     dm.declare("n", "0")
     errors = []

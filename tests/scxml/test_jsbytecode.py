@@ -11,7 +11,6 @@ BIG = "var counter = 0;\nfunction bump() { counter += 1; return counter; }\n" + 
 
 
 def test_a_big_script_compiles_once_and_runs_in_every_context():
-    assert jsbytecode.available
     code = jsbytecode.compile_program(BIG)
     assert code is not None and jsbytecode.compile_program(BIG) is code
     first, second = ECMAScriptDataModel(), ECMAScriptDataModel()
@@ -80,9 +79,9 @@ def test_python_callbacks_work_while_bytecode_runs_even_nested_and_on_another_th
 
 
 def test_load_value_returns_the_completion_value_as_a_callable_object():
-    import _quickjs
+    import orchweb_quickjs
 
-    ctx = _quickjs.Context()
+    ctx = orchweb_quickjs.Context()
     fn = jsbytecode.load_value(ctx, jsbytecode.compile_program("(function (a) { return a * 2; })"))
     assert fn(21) == 42
     assert jsbytecode.load_value(ctx, jsbytecode.compile_program("1 + 1")) is None
