@@ -98,7 +98,14 @@ def build(target: Path, cache: Path = HERE / "build") -> Path:
         include = sysconfig.get_paths()["include"]
         sources = [work / "module.c", *(upstream / name for name in UPSTREAM_SOURCES)]
 
+        objects_cache = cache / f"objects-{hashlib.sha256(' '.join(CFLAGS).encode()).hexdigest()[:8]}"
+        objects_cache.mkdir(exist_ok=True)
+
         def compile_one(source: Path) -> Path:
+            # Upstream objects depend only on the sdist (checked above) and the flags: compiled once.
+            cached = objects_cache / source.with_suffix(".o").name
+            if source.name != "module.c" and cached.exists():
+                return cached
             obj = source.with_suffix(".o")
             warnings = "-Wall" if source.name == "module.c" else "-w"  # upstream's are not ours to fix
             subprocess.run(
@@ -106,6 +113,9 @@ def build(target: Path, cache: Path = HERE / "build") -> Path:
                  "-c", str(source), "-o", str(obj)],
                 check=True,
             )  # fmt: skip
+            if source.name != "module.c":
+                shutil.copy(obj, cached.with_suffix(".tmp"))
+                cached.with_suffix(".tmp").replace(cached)  # never a half-written object in the cache
             return obj
 
         with ThreadPoolExecutor() as pool:

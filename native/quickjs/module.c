@@ -32,6 +32,7 @@ struct PythonCallableNode {
 };
 
 typedef struct ContextData ContextData;
+typedef struct ObjectData ObjectData;
 
 // A value or context dropped while another thread was running JS in the runtime.
 typedef struct {
@@ -60,16 +61,22 @@ typedef struct {
 struct ContextData {
 	PyObject_HEAD
 	RuntimeData *runtime_data;  // strong reference
-	JSContext *context;
+	JSContext *context;  // NULL once closed
 	double deadline;  // CLOCK_MONOTONIC seconds after which running JS is interrupted; 0: none
+	int running;  // calls of this context's JS in progress (nested through callbacks)
+	int closing;  // close() was called while its JS ran: close when the outermost call returns
+	// The Objects wrapping values of this context: close() frees their values, since one held
+	// function would otherwise keep the whole realm (globals and all) alive.
+	ObjectData *objects;
 };
 
 // _quickjs.Object
-typedef struct {
+struct ObjectData {
 	PyObject_HEAD
 	ContextData *context_data;  // strong reference
-	JSValue object;
-} ObjectData;
+	JSValue object;  // JS_UNDEFINED once its context is closed
+	ObjectData *prev, *next;
+};
 
 static PyObject *ObjectType = NULL;
 static PyObject *ContextType = NULL;
@@ -163,18 +170,38 @@ static int js_interrupt_handler(JSRuntime *runtime, void *opaque) {
 
 // ---- calling JS (GIL released) and Python (GIL re-taken) --------------------------------------
 
+static void context_free_now(ContextData *self);
+
+// Enter the runtime to use `context_data`; -1 with an error if it is closed or another thread is in.
+static int context_enter(ContextData *context_data) {
+	if (context_data->context == NULL || context_data->closing) {
+		PyErr_SetString(JSException, "InternalError: the context is closed\n");
+		return -1;
+	}
+	return runtime_enter(context_data->runtime_data);
+}
+
+// Leave after using `context_data`, completing a close() deferred while its JS ran.
+static void context_leave(ContextData *context_data) {
+	if (context_data->closing && context_data->running == 0 && context_data->context != NULL) {
+		context_free_now(context_data);
+	}
+	runtime_leave(context_data->runtime_data);
+}
+
 // Before running JS of `context_data` (inside its runtime): make it the current context and
 // release the GIL; end_call_js undoes both (the caller then converts the result and leaves).
 static void begin_js(ContextData *context_data, ContextData **previous) {
 	RuntimeData *rt = context_data->runtime_data;
 	*previous = rt->current;
 	rt->current = context_data;
+	context_data->running++;
 	rt->thread_state = PyEval_SaveThread();
 	JS_UpdateStackTop(rt->runtime);
 }
 
 static int prepare_call_js(ContextData *context_data, ContextData **previous) {
-	if (runtime_enter(context_data->runtime_data) < 0) {
+	if (context_enter(context_data) < 0) {
 		return -1;
 	}
 	begin_js(context_data, previous);
@@ -186,6 +213,7 @@ static void end_call_js(ContextData *context_data, ContextData *previous) {
 	PyEval_RestoreThread(rt->thread_state);
 	rt->thread_state = NULL;
 	rt->current = previous;
+	context_data->running--;
 }
 
 static void prepare_call_python(RuntimeData *rt) {
@@ -209,14 +237,27 @@ static PyObject *object_new(PyTypeObject *type, PyObject *args, PyObject *kwds) 
 	ObjectData *self = (ObjectData *)alloc(type, 0);
 	if (self != NULL) {
 		self->context_data = NULL;
+		self->object = JS_UNDEFINED;
+		self->prev = self->next = NULL;
 	}
 	return (PyObject *)self;
 }
 
 static void object_dealloc(ObjectData *self) {
 	PyObject_GC_UnTrack(self);
-	if (self->context_data) {
-		runtime_free(self->context_data->runtime_data, NULL, self->object);
+	ContextData *context_data = self->context_data;
+	if (context_data) {
+		if (self->prev != NULL || context_data->objects == self) {  // not unlinked by close()
+			if (self->prev) {
+				self->prev->next = self->next;
+			} else {
+				context_data->objects = self->next;
+			}
+			if (self->next) {
+				self->next->prev = self->prev;
+			}
+		}
+		runtime_free(context_data->runtime_data, NULL, self->object);  // undefined after close()
 		Py_CLEAR(self->context_data);
 	}
 	freefunc free_fn = (freefunc)PyType_GetSlot(Py_TYPE(self), Py_tp_free);
@@ -226,14 +267,13 @@ static void object_dealloc(ObjectData *self) {
 static PyObject *object_call(ObjectData *self, PyObject *args, PyObject *kwds);
 
 static PyObject *object_json(ObjectData *self, PyObject *unused) {
-	RuntimeData *rt = self->context_data->runtime_data;
-	if (runtime_enter(rt) < 0) {
+	if (self->context_data == NULL || context_enter(self->context_data) < 0) {
 		return NULL;
 	}
 	JSContext *context = self->context_data->context;
 	JSValue json_string = JS_JSONStringify(context, self->object, JS_UNDEFINED, JS_UNDEFINED);
 	PyObject *result = quickjs_to_python(self->context_data, json_string);
-	runtime_leave(rt);
+	context_leave(self->context_data);
 	return result;
 }
 
@@ -373,6 +413,12 @@ static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
 		Py_INCREF(context_data);
 		object->context_data = context_data;
 		object->object = JS_DupValue(context, value);
+		object->prev = NULL;
+		object->next = context_data->objects;
+		if (context_data->objects) {
+			context_data->objects->prev = object;
+		}
+		context_data->objects = object;
 	} else {
 		PyErr_Format(PyExc_TypeError, "Unknown quickjs tag: %d", tag);
 	}
@@ -391,15 +437,14 @@ static PyObject *object_call(ObjectData *self, PyObject *args, PyObject *kwds) {
 			return NULL;
 		}
 	}
-	RuntimeData *rt = context_data->runtime_data;
-	if (runtime_enter(rt) < 0) {
+	if (context_enter(context_data) < 0) {
 		return NULL;
 	}
 	// Arguments are converted inside the runtime (strings allocate there).
 	JSValue jsargs_small[4];
 	JSValue *jsargs = jsargs_small;
 	if (nargs > 4 && (jsargs = PyMem_Malloc(nargs * sizeof(JSValue))) == NULL) {
-		runtime_leave(rt);
+		context_leave(context_data);
 		return PyErr_NoMemory();
 	}
 	for (int i = 0; i < nargs; ++i) {
@@ -416,7 +461,7 @@ static PyObject *object_call(ObjectData *self, PyObject *args, PyObject *kwds) {
 		PyMem_Free(jsargs);
 	}
 	PyObject *result = quickjs_to_python(context_data, value);
-	runtime_leave(rt);
+	context_leave(context_data);
 	return result;
 }
 
@@ -710,6 +755,8 @@ static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	}
 	self->runtime_data = rt;  // takes the reference
 	self->deadline = 0;
+	self->running = self->closing = 0;
+	self->objects = NULL;
 	self->context = JS_NewContext(rt->runtime);
 	if (self->context == NULL) {
 		runtime_leave(rt);
@@ -743,6 +790,41 @@ static void context_dealloc(ContextData *self) {
 	free_fn((PyObject *)self);
 }
 
+// Free the context now (inside its runtime): the values its Objects hold first, then the context.
+// What was reachable only from it is garbage for the runtime's next cycle collection.
+static void context_free_now(ContextData *self) {
+	JSContext *context = self->context;
+	self->context = NULL;
+	ObjectData *object;
+	while ((object = self->objects) != NULL) {
+		self->objects = object->next;
+		object->prev = object->next = NULL;
+		JSValue value = object->object;
+		object->object = JS_UNDEFINED;
+		JS_FreeValueRT(self->runtime_data->runtime, value);
+	}
+	JS_SetContextOpaque(context, NULL);
+	JS_FreeContext(context);
+}
+
+// Context.close(): free the context although Python may still hold it or its Objects (they then
+// raise); called while its own JS runs (from a callback), when that outermost call returns.
+static PyObject *context_close(ContextData *self, PyObject *unused) {
+	if (self->context == NULL || self->closing) {
+		Py_RETURN_NONE;
+	}
+	if (runtime_enter(self->runtime_data) < 0) {
+		return NULL;
+	}
+	self->closing = 1;
+	context_leave(self);  // frees it unless its JS is running
+	Py_RETURN_NONE;
+}
+
+static PyObject *context_closed(ContextData *self, void *closure) {
+	return PyBool_FromLong(self->context == NULL || self->closing);
+}
+
 static PyObject *context_eval(ContextData *self, PyObject *args) {
 	const char *code;
 	Py_ssize_t size;
@@ -756,7 +838,7 @@ static PyObject *context_eval(ContextData *self, PyObject *args) {
 	JSValue value = JS_Eval(self->context, code, (size_t)size, "<input>", JS_EVAL_TYPE_GLOBAL);
 	end_call_js(self, previous);
 	PyObject *result = quickjs_to_python(self, value);
-	runtime_leave(self->runtime_data);
+	context_leave(self);
 	return result;
 }
 
@@ -791,7 +873,7 @@ static PyObject *context_compile(ContextData *self, PyObject *args, PyObject *kw
 		result = PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)length);
 		js_free(self->context, buf);
 	}
-	runtime_leave(self->runtime_data);
+	context_leave(self);
 	return result;
 }
 
@@ -818,20 +900,20 @@ static PyObject *context_run_bytecode(ContextData *self, PyObject *args) {
 		value = JS_UNDEFINED;
 	}
 	PyObject *result = quickjs_to_python(self, value);
-	runtime_leave(self->runtime_data);
+	context_leave(self);
 	return result;
 }
 
 static PyObject *context_get(ContextData *self, PyObject *args) {
 	const char *name;
-	if (!PyArg_ParseTuple(args, "s", &name) || runtime_enter(self->runtime_data) < 0) {
+	if (!PyArg_ParseTuple(args, "s", &name) || context_enter(self) < 0) {
 		return NULL;
 	}
 	JSValue global = JS_GetGlobalObject(self->context);
 	JSValue value = JS_GetPropertyStr(self->context, global, name);
 	JS_FreeValue(self->context, global);
 	PyObject *result = quickjs_to_python(self, value);
-	runtime_leave(self->runtime_data);
+	context_leave(self);
 	return result;
 }
 
@@ -839,13 +921,13 @@ static PyObject *context_set(ContextData *self, PyObject *args) {
 	const char *name;
 	PyObject *item;
 	if (!PyArg_ParseTuple(args, "sO", &name, &item) || !python_to_quickjs_possible(self, item) ||
-	    runtime_enter(self->runtime_data) < 0) {
+	    context_enter(self) < 0) {
 		return NULL;
 	}
 	JSValue global = JS_GetGlobalObject(self->context);
 	int ret = JS_SetPropertyStr(self->context, global, name, python_to_quickjs(self, item));
 	JS_FreeValue(self->context, global);
-	runtime_leave(self->runtime_data);
+	context_leave(self);
 	if (ret != 1) {
 		PyErr_SetString(PyExc_TypeError, "Failed setting the variable.");
 		return NULL;
@@ -881,7 +963,7 @@ static PyObject *context_add_callable(ContextData *self, PyObject *args) {
 		return NULL;
 	}
 	RuntimeData *rt = self->runtime_data;
-	if (runtime_enter(rt) < 0) {
+	if (context_enter(self) < 0) {
 		return NULL;
 	}
 	PyObject *result = NULL;
@@ -914,16 +996,16 @@ static PyObject *context_add_callable(ContextData *self, PyObject *args) {
 	}
 	result = Py_NewRef(Py_None);
 done:
-	runtime_leave(rt);
+	context_leave(self);
 	return result;
 }
 
 static PyObject *context_global_this(ContextData *self, void *closure) {
-	if (runtime_enter(self->runtime_data) < 0) {
+	if (context_enter(self) < 0) {
 		return NULL;
 	}
 	PyObject *result = quickjs_to_python(self, JS_GetGlobalObject(self->context));
-	runtime_leave(self->runtime_data);
+	context_leave(self);
 	return result;
 }
 
@@ -959,12 +1041,14 @@ static PyMethodDef context_methods[] = {
     {"memory", (PyCFunction)context_memory, METH_NOARGS, "Returns the runtime's memory usage as a dict."},
     {"gc", (PyCFunction)context_gc, METH_NOARGS, "Runs the runtime's JS cycle collector."},
     {"add_callable", (PyCFunction)context_add_callable, METH_VARARGS, "Wraps a Python callable."},
+    {"close", (PyCFunction)context_close, METH_NOARGS, "Frees the context (its Objects stop working)."},
     {NULL}
 };
 
 static PyGetSetDef context_getsetters[] = {
     {"globalThis", (getter)context_global_this, NULL, "Global object of the context.", NULL},
     {"runtime", (getter)context_runtime, NULL, "The Runtime this context lives in.", NULL},
+    {"closed", (getter)context_closed, NULL, "Whether close() was called.", NULL},
     {"deadline", (getter)context_get_deadline, (setter)context_set_deadline,
      "time.monotonic() value after which this context's running JS is interrupted (0: none).", NULL},
     {NULL}

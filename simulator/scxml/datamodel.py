@@ -1365,7 +1365,10 @@ class _JSContext:
             self._scripts.clear()
             self._js.clear()
             self._set_event_js = self._set_plain_event_js = self._h = self._shared_call = self._declare_var = None
-            self._ctx = None  # the last reference: the context is freed here (values held elsewhere keep it)
+            # Free the context now even if something still holds it or one of its values (e.g. a
+            # traceback's frame): a held function would keep the whole realm alive.
+            self._ctx.close()
+            self._ctx = None
             if self._pool is not None and self._shared_runtime is not None:
                 self._pool.release(self._shared_runtime, self.memory_limit)
                 self._shared_runtime = None

@@ -1,0 +1,46 @@
+"""native/quickjs/build.py: the installed binding is the one built from the repository's sources,
+and a change to any input is detected as stale (scripts/venv.sh then rebuilds it)."""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+from pathlib import Path
+
+import orchweb_quickjs
+
+from native.quickjs import build
+
+
+def test_the_installed_module_was_built_from_these_sources():
+    assert build.source_digest() == orchweb_quickjs.SOURCE_DIGEST
+    assert build.is_current(Path(orchweb_quickjs.__file__).parent, build.source_digest())
+    assert build.main(["--check"]) == 0
+
+
+def test_a_changed_source_or_a_missing_stamp_or_module_is_stale(tmp_path):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    for name in build.INPUTS:
+        shutil.copy(build.HERE / name, sources / name)
+    digest = build.source_digest(sources)
+    assert digest == build.source_digest()
+    target = tmp_path / "site"
+    target.mkdir()
+    assert not build.is_current(target, digest)  # nothing installed
+    module = target / f"{build.MODULE}{sysconfig.get_config_var('EXT_SUFFIX')}"
+    module.write_bytes(b"")
+    assert not build.is_current(target, digest)  # no stamp
+    build.stamp_path(target).write_text(digest + "\n")
+    assert build.is_current(target, digest)
+    with (sources / "module.c").open("a") as handle:
+        handle.write("\n// edited\n")
+    changed = build.source_digest(sources)
+    assert changed != digest
+    assert not build.is_current(target, changed)
+    assert build.main(["--check", "--target", str(target)]) == 0
+    build.stamp_path(target).write_text(changed + "\n")  # built from other sources than the repo's
+    assert build.main(["--check", "--target", str(target)]) == 1
+    module.unlink()
+    build.stamp_path(target).write_text(build.source_digest() + "\n")
+    assert not build.is_current(target, build.source_digest())  # a stamp without the module
