@@ -4,11 +4,13 @@
     .venv/bin/python bench/engine.py                 # everything: 5 fresh-process runs per figure
     .venv/bin/python bench/engine.py pingpong nested # a subset
     .venv/bin/python bench/engine.py --runs 3
+    .venv/bin/python bench/engine.py memory --sessions-per-runtime 1   # a JS runtime per session
 
 Figures: (a) pingpong and (b) nested events/s (N = 100,000 and 160,000 external events after a
 1,000-event warm-up, synchronous inject + step_macrostep, correctness check after the clock
 stops), (c) the W3C suite (every automated test of the manifest, in-process, virtual clock: total
-seconds), and session creation ms + KiB per idle session for N = 1,000 pingpong sessions.
+seconds), and session creation ms + KiB per idle session for N = 1,000 pingpong sessions (one
+SessionGroup: their JS contexts share runtimes, 16 a runtime unless --sessions-per-runtime).
 
 Sessions run without trace listeners, as the throughput definition requires ("no logging"): the
 engine then builds no trace records and no datamodel diffs at all (both are built only when a
@@ -29,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from simulator.scxml.datamodel import MAX_SESSIONS_PER_RUNTIME, RuntimePool  # noqa: E402
 from simulator.scxml.interpreter import SessionGroup  # noqa: E402
 from simulator.scxml.loader import DirectoryProject  # noqa: E402
 from simulator.scxml.model import get_model  # noqa: E402
@@ -84,10 +87,10 @@ def _rss() -> int:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def memory(count: int = 1_000) -> dict:
+def memory(count: int = 1_000, per_runtime: int = MAX_SESSIONS_PER_RUNTIME) -> dict:
     """Session creation ms and KiB per idle session (README 'Session creation and memory')."""
     model = get_model(DirectoryProject(BENCH), "pingpong.scxml")
-    group = SessionGroup(seed=0)
+    group = SessionGroup(seed=0, runtimes=RuntimePool(per_runtime))
     warm = group.create_session(model)  # import/JIT-free warm-up of lazy imports, then discarded
     warm.start()
     warm.close()
@@ -130,21 +133,25 @@ def w3c() -> dict:
     return {"value": elapsed, "ok": passed >= mandatory, "passed": passed, "total": len(tests)}
 
 
-def child(kind: str) -> None:
+def child(kind: str, per_runtime: int) -> None:
     if kind in TIMED:
         result = throughput(kind)
     elif kind == "memory":
-        result = memory()
+        result = memory(per_runtime=per_runtime)
     else:
         result = w3c()
     print(json.dumps(result))
 
 
-def _runs(kind: str, runs: int) -> list[dict]:
+def _runs(kind: str, runs: int, per_runtime: int) -> list[dict]:
     results = []
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, __file__, "--child", kind], capture_output=True, text=True, check=True, cwd=ROOT
+            [sys.executable, __file__, "--child", kind, str(per_runtime)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
         ).stdout
         results.append(json.loads(out.strip().splitlines()[-1]))
     return results
@@ -159,17 +166,21 @@ def _line(label: str, values: list[float], unit: str, fmt: str = "{:,.0f}") -> s
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--child"]:
-        child(argv[1])
+        child(argv[1], int(argv[2]))
         return
     runs = 5
     if "--runs" in argv:
         runs = int(argv[argv.index("--runs") + 1])
         del argv[argv.index("--runs") : argv.index("--runs") + 2]
+    per_runtime = MAX_SESSIONS_PER_RUNTIME
+    if "--sessions-per-runtime" in argv:
+        per_runtime = int(argv[argv.index("--sessions-per-runtime") + 1])
+        del argv[argv.index("--sessions-per-runtime") : argv.index("--sessions-per-runtime") + 2]
     kinds = argv or ["pingpong", "nested", "w3c", "memory"]
     print(f"load average before the runs: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"python {sys.version.split()[0]}, {runs} fresh-process runs per figure")
     for kind in kinds:
-        results = _runs(kind, runs)
+        results = _runs(kind, runs, per_runtime)
         bad = sum(not r["ok"] for r in results)
         note = "" if not bad else f"  !! {bad} run(s) FAILED the correctness check and do not count"
         good = [r for r in results if r["ok"]] or results

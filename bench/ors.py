@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 from simulator.ors.fakes import load_fakes  # noqa: E402
 from simulator.ors.project import load_project  # noqa: E402
 from simulator.runners.driver import OrsRun  # noqa: E402
+from simulator.scxml.datamodel import MAX_SESSIONS_PER_RUNTIME, RuntimePool  # noqa: E402
 
 SHARED = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
 SAMPLE = SHARED / "ors-samples" / "crd-gvp-wf"
@@ -59,8 +60,17 @@ def _rss() -> int:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _interaction(files: dict[str, bytes], fakes) -> bool:
-    run = OrsRun(files, fakes=fakes)
+#: sessions per JS runtime (--sessions-per-runtime): the runs of one figure are one user's batch
+#: and share a RuntimePool as batch chunks do; 1 = a runtime per session
+PER_RUNTIME = MAX_SESSIONS_PER_RUNTIME
+
+
+def _pool() -> RuntimePool:
+    return RuntimePool(PER_RUNTIME)
+
+
+def _interaction(files: dict[str, bytes], fakes, runtimes: RuntimePool) -> bool:
+    run = OrsRun(files, fakes=fakes, runtimes=runtimes)
     run.run()
     ok = run.session.final_state == "_composer_global_exit" and run.platform.outcome.get("status") == "routed"
     run.session.close()
@@ -70,14 +80,15 @@ def _interaction(files: dict[str, bytes], fakes) -> bool:
 def throughput(files: dict[str, bytes], count: int, runs: int = 5) -> dict:
     """Interactions/s, start -> routed, one after another in this process (median of `runs`)."""
     fakes = load_fakes({})
+    runtimes = _pool()
     for _ in range(20):  # warm-up: model cache, shared compiled code, lazy imports
-        _interaction(files, fakes)
+        _interaction(files, fakes, runtimes)
     ok = True
     walls, cpus = [], []
     for _ in range(runs):
         start, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
-            ok = _interaction(files, fakes) and ok
+            ok = _interaction(files, fakes, runtimes) and ok
         walls.append((time.perf_counter() - start) / count)
         cpus.append((time.process_time() - cpu) / count)
     # CPU time too: on the shared 2-core machine the wall clock mostly measures the neighbours.
@@ -95,10 +106,11 @@ def throughput(files: dict[str, bytes], count: int, runs: int = 5) -> dict:
 def creation(files: dict[str, bytes], count: int) -> dict:
     """ms to create + start one session of the IPD (median of `count`)."""
     fakes = load_fakes({})
+    runtimes = _pool()
     times = []
     for _ in range(count):
         t0 = time.perf_counter()
-        run = OrsRun(files, fakes=fakes)
+        run = OrsRun(files, fakes=fakes, runtimes=runtimes)
         run.start()
         times.append(time.perf_counter() - t0)
         run.session.close()
@@ -108,29 +120,31 @@ def creation(files: dict[str, bytes], count: int) -> dict:
 def memory(files: dict[str, bytes], count: int) -> dict:
     """KiB of RSS per live session, each waiting on a manual queue:submit mid-strategy."""
     fakes = load_fakes({"rules": [{"module": "queue", "action": "submit", "manual": True}]})
-    _interaction(files, load_fakes({}))
+    _interaction(files, load_fakes({}), _pool())
     gc.collect()
     before = _rss()
+    runtimes = _pool()
     runs = []
     for _ in range(count):
-        run = OrsRun(files, fakes=fakes)
+        run = OrsRun(files, fakes=fakes, runtimes=runtimes)
         run.run()
         runs.append(run)
     gc.collect()
     after = _rss()
     ok = all(r.platform.final_outcome(False)["status"] == "waiting" for r in runs)
-    js = statistics.median(r.session.datamodel.memory_used() for r in runs) / 1024
+    js = runtimes.heap_bytes() / count / 1024
     for r in runs:
         r.session.close()
-    return {"kib_per_session": (after - before) / count / 1024, "js_heap_kib_median": js, "ok": ok}
+    return {"kib_per_session": (after - before) / count / 1024, "js_heap_kib_per_session": js, "ok": ok}
 
 
 def phases(files: dict[str, bytes], count: int) -> dict:
     """Median ms of start() and of the run to the end, per interaction."""
     fakes = load_fakes({})
+    runtimes = _pool()
     starts, runs = [], []
     for _ in range(count):
-        run = OrsRun(files, fakes=fakes)
+        run = OrsRun(files, fakes=fakes, runtimes=runtimes)
         t0 = time.perf_counter()
         run.start()
         t1 = time.perf_counter()
@@ -147,7 +161,15 @@ def main() -> None:
     parser.add_argument("parts", nargs="*", default=["throughput", "creation", "memory", "phases"])
     parser.add_argument("--count", type=int, default=200, help="interactions/sessions per figure")
     parser.add_argument("--runs", type=int, default=5, help="throughput rounds (the median is printed)")
+    parser.add_argument(
+        "--sessions-per-runtime",
+        type=int,
+        default=MAX_SESSIONS_PER_RUNTIME,
+        help="sessions sharing one JS runtime (1: a runtime per session, as before runtimes were shared)",
+    )
     args = parser.parse_args()
+    global PER_RUNTIME
+    PER_RUNTIME = args.sessions_per_runtime
     files = load_project(SAMPLE)
     print(f"sample: {SAMPLE} ({sum(len(b) for b in files.values()) / 1024:.0f} KiB of project files)")
     print(f"load average before: {_loadavg()}")

@@ -206,9 +206,11 @@ def _xml_tree(node: Any) -> list:
 #: session loading ~100 KB of library scripts crosses 256 KiB on the way, where a collection finds
 #: almost nothing (~2 KB) but walks the whole heap: -3% instructions (docs/performance.md)
 _GC_THRESHOLD = 512 * 1024
-#: sessions sharing one runtime at most (RuntimePool): bounds what one cycle collection walks
-#: and how much of its siblings' budget one session can take
-MAX_SESSIONS_PER_RUNTIME = 32
+#: sessions sharing one runtime at most (RuntimePool). Closing a session collects the runtime's
+#: cycles, which walks every live session's heap (~0.1 ms each for a Composer session), and one
+#: session may take its siblings' budget: 16 keeps both small while the runtime's fixed cost
+#: (~100 KB and ~1.9 M instructions) is already spread thin (docs/performance.md)
+MAX_SESSIONS_PER_RUNTIME = 16
 _monotonic = time.monotonic
 #: the operation budget of this thread (`operation_budget`): .deadline and .seconds, when set
 _budget = threading.local()
@@ -277,6 +279,14 @@ class RuntimePool:
     def __len__(self) -> int:
         """Runtimes in the pool (empty ones included)."""
         return len(self._runtimes)
+
+    def heap_bytes(self) -> int:
+        """Bytes allocated by all runtimes of the pool (for benches and diagnostics)."""
+        total = 0
+        for shared in list(self._runtimes):
+            with shared.lock:
+                total += shared.runtime.memory()["malloc_size"]
+        return total
 
     def _reserve(self, stack_size: int) -> _SharedRuntime:
         with self._lock:
