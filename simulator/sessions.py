@@ -19,7 +19,8 @@ Public API
     ``runtime.lock`` (``execute`` does).
 ``execute(runtime, fn, *args, user=None)``
     Awaitable: runs ``fn(*args)`` under the runtime's lock in the bounded worker pool, never on
-    the event loop (quickjs-ng releases the GIL while JS runs, so sessions progress in parallel).
+    the event loop (the JS engine releases the GIL while JS runs, so simulations progress in
+    parallel; the sessions of one simulation share a JS runtime and take turns).
     The pool is created on first use with ``SIMULATION_WORKERS`` threads (``pool()``) and is fair
     across users (``simulator.scheduling.FairPool``: per-user queues served in turn).
 ``registry``

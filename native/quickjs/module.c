@@ -197,7 +197,12 @@ static void begin_js(ContextData *context_data, ContextData **previous) {
 	rt->current = context_data;
 	context_data->running++;
 	rt->thread_state = PyEval_SaveThread();
-	JS_UpdateStackTop(rt->runtime);
+	// Only the thread's outermost entry sets the stack top: JS re-entered from a Python callback
+	// (this context or a sibling) stays within the outer call's stack budget, where moving the top
+	// down at each re-entry would let JS -> callback -> JS recursion grow the C stack without bound.
+	if (rt->depth == 1) {
+		JS_UpdateStackTop(rt->runtime);
+	}
 }
 
 static int prepare_call_js(ContextData *context_data, ContextData **previous) {
@@ -622,15 +627,30 @@ static PyObject *runtime_set_max_stack_size(RuntimeData *self, PyObject *args) {
 	Py_RETURN_NONE;
 }
 
-static PyObject *runtime_set_gc_threshold(RuntimeData *self, PyObject *args) {
-	Py_ssize_t threshold;
-	if (!PyArg_ParseTuple(args, "n", &threshold) || runtime_enter(self) < 0) {
-		return NULL;
+// Runtime.gc_threshold: the heap size at which the next cycle collection runs (QuickJS then
+// sets it to 1.5x the heap left).
+static PyObject *runtime_get_gc_threshold(RuntimeData *self, void *closure) {
+	return PyLong_FromSize_t(JS_GetGCThreshold(self->runtime));
+}
+
+static int runtime_set_gc_threshold_attr(RuntimeData *self, PyObject *value, void *closure) {
+	size_t threshold = value == NULL ? 0 : PyLong_AsSize_t(value);
+	if (threshold == (size_t)-1 && PyErr_Occurred()) {
+		return -1;
+	}
+	if (runtime_enter(self) < 0) {
+		return -1;
 	}
 	JS_SetGCThreshold(self->runtime, threshold);
 	runtime_leave(self);
-	Py_RETURN_NONE;
+	return 0;
 }
+
+static PyGetSetDef runtime_getsetters[] = {
+    {"gc_threshold", (getter)runtime_get_gc_threshold, (setter)runtime_set_gc_threshold_attr,
+     "Heap size in bytes that triggers the next cycle collection.", NULL},
+    {NULL}
+};
 
 static PyObject *runtime_memory(RuntimeData *self, PyObject *unused) {
 	if (runtime_enter(self) < 0) {
@@ -697,8 +717,6 @@ static PyMethodDef runtime_methods[] = {
      "Sets the memory limit of the runtime (all its contexts) in bytes."},
     {"set_max_stack_size", (PyCFunction)runtime_set_max_stack_size, METH_VARARGS,
      "Sets the maximum stack size in bytes."},
-    {"set_gc_threshold", (PyCFunction)runtime_set_gc_threshold, METH_VARARGS,
-     "Sets the heap size that triggers the next cycle collection."},
     {"memory", (PyCFunction)runtime_memory, METH_NOARGS, "Returns the memory usage as a dict."},
     {"gc", (PyCFunction)runtime_gc, METH_NOARGS, "Runs the JS cycle collector."},
     {NULL}
@@ -711,6 +729,7 @@ static PyType_Slot runtime_slots[] = {
     {Py_tp_new, runtime_new},
     {Py_tp_dealloc, runtime_dealloc},
     {Py_tp_methods, runtime_methods},
+    {Py_tp_getset, runtime_getsetters},
     {0, NULL}
 };
 

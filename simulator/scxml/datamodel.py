@@ -250,7 +250,7 @@ class _SharedRuntime:
     def __init__(self, stack_size: int):
         self.runtime = orchweb_quickjs.Runtime()
         self.runtime.set_max_stack_size(stack_size)
-        self.runtime.set_gc_threshold(_GC_THRESHOLD)
+        self.runtime.gc_threshold = _GC_THRESHOLD
         self.stack_size = stack_size
         self.lock = threading.RLock()
         self.sessions = 0
@@ -312,6 +312,11 @@ class RuntimePool:
                 shared.limit += memory_limit
                 try:
                     shared.runtime.set_memory_limit(shared.limit)
+                    if shared.sessions > 1:
+                        # Each session brings the first-collection allowance it would have had in
+                        # a runtime of its own: a runtime filling up with sessions (which leave
+                        # little cyclic garbage) would otherwise collect every 1.5x of its heap.
+                        shared.runtime.gc_threshold += _GC_THRESHOLD
                     return orchweb_quickjs.Context(shared.runtime), shared
                 except BaseException:
                     shared.limit -= memory_limit
@@ -327,6 +332,7 @@ class RuntimePool:
         shared.runtime.gc()
         shared.limit -= memory_limit
         shared.runtime.set_memory_limit(max(shared.limit, 1))
+        shared.runtime.gc_threshold = max(shared.runtime.gc_threshold - _GC_THRESHOLD, _GC_THRESHOLD)
         self._unreserve(shared)
 
 
@@ -335,7 +341,7 @@ def _new_context(memory_limit: int, stack_size: int) -> orchweb_quickjs.Context:
     ctx = orchweb_quickjs.Context()
     ctx.set_memory_limit(int(memory_limit))
     ctx.set_max_stack_size(int(stack_size))
-    ctx.runtime.set_gc_threshold(_GC_THRESHOLD)
+    ctx.runtime.gc_threshold = _GC_THRESHOLD
     return ctx
 
 
