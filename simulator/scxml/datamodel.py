@@ -46,6 +46,7 @@ import struct
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache, partial
 from typing import Any, Self
@@ -255,6 +256,8 @@ class _SharedRuntime:
         self.lock = threading.RLock()
         self.sessions = 0
         self.limit = 0
+        #: limits of sessions collected without close(), not yet taken off `limit`
+        self.dropped = 0
 
 
 class RuntimePool:
@@ -275,6 +278,10 @@ class RuntimePool:
         self.max_sessions = max(1, int(max_sessions))
         self._runtimes: list[_SharedRuntime] = []
         self._lock = threading.Lock()
+        #: id(owner) -> weak reference, for the sessions not closed yet
+        self._owners: dict[int, weakref.ref[Any]] = {}
+        #: owners collected without close() (appended by weakref callbacks, which take no lock)
+        self._dropped: deque[tuple[int, weakref.ref[Any], _SharedRuntime, int]] = deque()
 
     def __len__(self) -> int:
         """Runtimes in the pool (empty ones included)."""
@@ -290,6 +297,12 @@ class RuntimePool:
 
     def _reserve(self, stack_size: int) -> _SharedRuntime:
         with self._lock:
+            while self._dropped:  # free their places; their limits go when their runtime is next used
+                key, ref, dead, limit = self._dropped.popleft()
+                if self._owners.get(key) is ref:
+                    del self._owners[key]
+                    dead.sessions -= 1
+                    dead.dropped += limit
             shared = next(
                 (r for r in self._runtimes if r.stack_size == stack_size and r.sessions < self.max_sessions),
                 None,
@@ -304,11 +317,20 @@ class RuntimePool:
         with self._lock:
             shared.sessions -= 1
 
-    def new_context(self, memory_limit: int, stack_size: int) -> tuple[orchweb_quickjs.Context, _SharedRuntime]:
-        """A fresh context in a runtime with room, whose limit grows by `memory_limit`."""
+    def new_context(
+        self, owner: object, memory_limit: int, stack_size: int
+    ) -> tuple[orchweb_quickjs.Context, _SharedRuntime]:
+        """A fresh context for `owner` (which must `release` it) in a runtime with room, whose
+        limit grows by `memory_limit`. An owner collected without releasing gives its place and
+        limit back later (its context was freed with it; the runtime's next use collects)."""
         shared = self._reserve(stack_size)
         try:
             with shared.lock:
+                with self._lock:
+                    dropped, shared.dropped = shared.dropped, 0
+                if dropped:
+                    shared.runtime.gc()
+                    shared.limit -= dropped
                 shared.limit += memory_limit
                 try:
                     shared.runtime.set_memory_limit(shared.limit)
@@ -317,7 +339,13 @@ class RuntimePool:
                         # a runtime of its own: a runtime filling up with sessions (which leave
                         # little cyclic garbage) would otherwise collect every 1.5x of its heap.
                         shared.runtime.gc_threshold += _GC_THRESHOLD
-                    return orchweb_quickjs.Context(shared.runtime), shared
+                    ctx = orchweb_quickjs.Context(shared.runtime)
+                    key = id(owner)
+                    dropped_queue = self._dropped
+                    ref = weakref.ref(owner, lambda ref: dropped_queue.append((key, ref, shared, memory_limit)))
+                    with self._lock:
+                        self._owners[key] = ref
+                    return ctx, shared
                 except BaseException:
                     shared.limit -= memory_limit
                     shared.runtime.set_memory_limit(max(shared.limit, 1))
@@ -326,9 +354,11 @@ class RuntimePool:
             self._unreserve(shared)
             raise
 
-    def release(self, shared: _SharedRuntime, memory_limit: int) -> None:
-        """After a session's context in `shared` was dropped (with `shared.lock` held): collect
-        what it left and take its share off the runtime's limit."""
+    def release(self, owner: object, shared: _SharedRuntime, memory_limit: int) -> None:
+        """After `owner` closed its context in `shared` (with `shared.lock` held): collect what it
+        left and take its share off the runtime's limit."""
+        with self._lock:
+            self._owners.pop(id(owner), None)
         shared.runtime.gc()
         shared.limit -= memory_limit
         shared.runtime.set_memory_limit(max(shared.limit, 1))
@@ -1314,7 +1344,7 @@ class _JSContext:
             self._lock = threading.RLock()
             self._ctx = _new_context(self.memory_limit, stack_size)
         else:
-            self._ctx, self._shared_runtime = runtimes.new_context(self.memory_limit, stack_size)
+            self._ctx, self._shared_runtime = runtimes.new_context(self, self.memory_limit, stack_size)
             self._lock = self._shared_runtime.lock  # one lock per runtime, not per session
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
@@ -1386,7 +1416,7 @@ class _JSContext:
             self._ctx.close()
             self._ctx = None
             if self._pool is not None and self._shared_runtime is not None:
-                self._pool.release(self._shared_runtime, self.memory_limit)
+                self._pool.release(self, self._shared_runtime, self.memory_limit)
                 self._shared_runtime = None
 
     def __enter__(self) -> Self:

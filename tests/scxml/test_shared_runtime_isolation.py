@@ -224,3 +224,23 @@ def test_closing_a_context_frees_its_realm_even_while_python_holds_one_of_its_fu
     with pytest.raises(orchweb_quickjs.JSException, match="closed"):
         ctx.eval("1")
     assert stay.eval("1 + 1") == 2
+
+
+def test_a_session_collected_without_close_gives_its_place_and_budget_back():
+    import gc
+
+    pool = RuntimePool(max_sessions=2)
+    stay = ECMAScriptDataModel(memory_limit=4 * MIB, runtimes=pool)
+    runtime = _runtime(stay)
+    lost = ECMAScriptDataModel(memory_limit=4 * MIB, runtimes=pool)
+    lost.execute("var junk = []; for (var i = 0; i < 5000; i++) junk.push({i: i});")
+    assert _runtime(lost) is runtime
+    del lost
+    gc.collect()
+    again = ECMAScriptDataModel(memory_limit=4 * MIB, runtimes=pool)
+    assert _runtime(again) is runtime and len(pool) == 1  # the lost session's place
+    usage = runtime.memory()
+    assert usage["malloc_limit"] == 8 * MIB  # its budget went, the new one came
+    assert usage["obj_count"] < 5000
+    again.close()
+    stay.close()
