@@ -417,8 +417,14 @@ class SimulationConsumer(_JsonProtocol):
 
     async def simulation_changed(self, event: dict) -> None:
         """Another process stored a change of this simulation: replay it here (group message)."""
+        if event.get("process") != PROCESS_ID:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Replay what other processes stored of this simulation since this runtime's revision and
+        send the frames to this process's sockets of it."""
         entry = self.entry
-        if event.get("process") == PROCESS_ID or entry is None or entry.store is None:
+        if entry is None or entry.store is None:
             return
         async with entry.lock:
             try:
@@ -532,7 +538,10 @@ class SimulationConsumer(_JsonProtocol):
         return frames
 
     async def send_snapshot(self, reply_to: Any = None) -> None:
-        """The whole state to this socket only (on demand)."""
+        """The whole state to this socket only (on demand): the stored state, even when another
+        process stored a change whose notice has not reached this one yet."""
+        if self.entry.store is not None and self.entry.store.peers:
+            await self._catch_up()
         runtime = self.entry.runtime
         async with self.entry.lock:
             snapshot = await sessions.execute(runtime, runtime.snapshot)
