@@ -368,7 +368,12 @@ static void quickjs_exception_to_python(JSContext *context) {
 			JS_FreeValue(context, stack);
 		}
 	}
-	if (cstring != NULL) {
+	if (cstring != NULL && JS_IsError(exception) && strcmp(cstring, "InternalError") == 0 &&
+	    (stack_cstring == NULL || strcmp(stack_cstring, "undefined") == 0)) {
+		// JS_ThrowOutOfMemory allocated the InternalError but neither its message nor its stack
+		// (a thrown string "InternalError" is no Error, a document's own InternalError has a stack).
+		PyErr_SetString(JSException, "InternalError: out of memory\n");
+	} else if (cstring != NULL) {
 		const char *safe_stack_cstring = stack_cstring ? stack_cstring : "";
 		if (strstr(cstring, "stack overflow") != NULL || strstr(cstring, "call stack size exceeded") != NULL) {
 			PyErr_Format(StackOverflow, "%s\n%s", cstring, safe_stack_cstring);

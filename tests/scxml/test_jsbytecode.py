@@ -246,3 +246,30 @@ def test_an_interrupt_whose_error_has_no_stack_is_still_the_time_limit():
         assert dm._error("'thrown text'\nundefined").name == "Error"
     finally:
         dm.close()
+
+
+def test_running_out_of_memory_is_reported_as_such_whatever_headroom_is_left():
+    # Where the hog stops decides what the next evaluation can still allocate: at some limits QuickJS
+    # creates the InternalError of an out-of-memory but not its message or stack (a CI run at 2 MiB
+    # got "Error: uncaught exception: InternalError"). Scanning limits covers those headrooms.
+    shared = SharedCode()
+    first = ECMAScriptDataModel()
+    first.share_code(shared)
+    for i in range(50):
+        first.evaluate(f"'{'x' * 200}'.length + {i}")
+    first.close()
+    outcomes = set()
+    for limit in range(1_900_000, 2_100_000, 5_000):
+        for size in (10, 1000):
+            small = ECMAScriptDataModel(memory_limit=limit, time_limit=60)
+            try:
+                small.share_code(shared)
+                small.execute(f"var hog = []; try {{ for (;;) hog.push(new Array({size}).join('y') + hog.length); }} catch (e) {{}}")
+                try:
+                    outcomes.add(small.evaluate(f"'{'x' * 200}'.length + 7"))
+                except JSError as exc:
+                    outcomes.add((exc.name, exc.message.split(":")[0]))
+            finally:
+                small.close()
+    assert outcomes <= {207, ("InternalError", "out of memory")}, outcomes
+    assert ("InternalError", "out of memory") in outcomes
