@@ -166,7 +166,8 @@ def _line(label: str, values: list[float], unit: str, fmt: str = "{:,.0f}") -> s
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--child"]:
-        child(argv[1], int(argv[2]))
+        # bench/peers.sh calls `--child KIND` alone: the product's sessions per runtime
+        child(argv[1], int(argv[2]) if len(argv) > 2 else MAX_SESSIONS_PER_RUNTIME)
         return
     runs = 5
     if "--runs" in argv:
