@@ -199,13 +199,18 @@ def test_the_program_fallback_is_shared_too_and_stays_apart_from_the_plain_expre
             dm.close()
 
 
-def test_a_session_without_room_for_the_bundle_compiles_what_it_needs():
+def _bundle_of_50_functions() -> SharedCode:
     shared = SharedCode()
     first = ECMAScriptDataModel()
     first.share_code(shared)
     for i in range(50):
         first.evaluate(f"'{'x' * 200}'.length + {i}")
     first.close()
+    return shared
+
+
+def test_a_session_without_room_for_the_bundle_compiles_what_it_needs():
+    shared = _bundle_of_50_functions()
     # Only the memory limit may stop the hog: on a loaded machine the default time limit could strike first.
     small = ECMAScriptDataModel(memory_limit=2 * 1024 * 1024, time_limit=60)
     small.share_code(shared)
@@ -252,19 +257,15 @@ def test_running_out_of_memory_is_reported_as_such_whatever_headroom_is_left():
     # Where the hog stops decides what the next evaluation can still allocate: at some limits QuickJS
     # creates the InternalError of an out-of-memory but not its message or stack (a CI run at 2 MiB
     # got "Error: uncaught exception: InternalError"). Scanning limits covers those headrooms.
-    shared = SharedCode()
-    first = ECMAScriptDataModel()
-    first.share_code(shared)
-    for i in range(50):
-        first.evaluate(f"'{'x' * 200}'.length + {i}")
-    first.close()
+    shared = _bundle_of_50_functions()
     outcomes = set()
     for limit in range(1_900_000, 2_100_000, 5_000):
         for size in (10, 1000):
             small = ECMAScriptDataModel(memory_limit=limit, time_limit=60)
             try:
                 small.share_code(shared)
-                small.execute(f"var hog = []; try {{ for (;;) hog.push(new Array({size}).join('y') + hog.length); }} catch (e) {{}}")
+                hog = f"for (;;) hog.push(new Array({size}).join('y') + hog.length);"
+                small.execute(f"var hog = []; try {{ {hog} }} catch (e) {{}}")
                 try:
                     outcomes.add(small.evaluate(f"'{'x' * 200}'.length + 7"))
                 except JSError as exc:
