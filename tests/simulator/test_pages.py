@@ -169,6 +169,13 @@ def layout_of(graph: dict) -> dict:
     return {"width": 10, "height": 10, "children": [node(graph["root"])], "edges": edges}
 
 
+def foreign_layout_of(graph: dict) -> dict:
+    """`layout_of(graph)` with a node of no state of the graph: not a layout of that document."""
+    layout = layout_of(graph)
+    layout["children"][0]["children"].append({"id": "n:not-a-state", "x": 0, "y": 0, "width": 1, "height": 1})
+    return layout
+
+
 def test_a_version_simulation_page_brings_its_graph_and_a_writers_layout_to_every_reader(sim_world):
     """The browser posts ELK's layout once (static/orchweb/diagram.js); the next pages of the
     version come with it, the poster's and (the poster being an owner) every reader's."""
@@ -277,8 +284,7 @@ def test_a_posted_layout_is_refused_unless_it_lays_out_the_versions_graph_for_a_
     graph = owner.get(f"/simulations/{simulation.pk}/").context["diagram"]["graph"]
     url = f"/api/versions/{sim_world.version.pk}/layout"
     entry = sim_world.version.entry
-    foreign = layout_of(graph)
-    foreign["children"][0]["children"].append({"id": "n:not-a-state", "x": 0, "y": 0, "width": 1, "height": 1})
+    foreign = foreign_layout_of(graph)
 
     def post(client: Client, **body: object) -> int:
         data = {"entry": entry, "key": "1abc.4567", "layout": layout_of(graph), **body}
@@ -341,8 +347,7 @@ def test_a_draft_layout_of_other_content_is_neither_drawn_nor_given_to_the_versi
     draft = history.get_or_start_draft(project, sim_world.owner)
     url = f"/api/projects/{project.pk}/draft/diagram-layout"
     graph = owner.get(f"/api/projects/{project.pk}/draft/graph").json()
-    foreign = layout_of(graph)
-    foreign["children"][0]["children"].append({"id": "n:not-a-state", "x": 0, "y": 0, "width": 1, "height": 1})
+    foreign = foreign_layout_of(graph)
 
     def post(client: Client, **body: object) -> int:
         data = {"entry": entry, "key": "drafts", "layout": layout_of(graph), **body}
