@@ -748,10 +748,32 @@ static PyType_Spec runtime_spec = {
 
 // ---- _quickjs.Context -------------------------------------------------------------------------
 
+// A context with the standard library of an ES5-era engine: JS_NewContext without Proxy, Map/Set,
+// WeakMap/WeakRef, typed arrays, Promise, atob/btoa and performance (~40% of a context's heap).
+// QuickJS's base objects keep what cannot be taken apart (Symbol, Reflect, iterators, BigInt).
+static JSContext *new_es5_context(JSRuntime *runtime) {
+	JSContext *context = JS_NewContextRaw(runtime);
+	if (context == NULL) {
+		return NULL;
+	}
+	if (JS_AddIntrinsicBaseObjects(context) || JS_AddIntrinsicDate(context) || JS_AddIntrinsicEval(context)
+	    || JS_AddIntrinsicRegExp(context) || JS_AddIntrinsicJSON(context)) {
+		JS_FreeContext(context);
+		return NULL;
+	}
+	return context;
+}
+
 static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-	static char *kwlist[] = {"runtime", NULL};
+	static char *kwlist[] = {"runtime", "intrinsics", NULL};
 	PyObject *runtime = Py_None;
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O", kwlist, &runtime)) {
+	const char *intrinsics = "modern";
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Os", kwlist, &runtime, &intrinsics)) {
+		return NULL;
+	}
+	int es5 = strcmp(intrinsics, "es5") == 0;
+	if (!es5 && strcmp(intrinsics, "modern") != 0) {
+		PyErr_Format(PyExc_ValueError, "intrinsics must be 'modern' or 'es5', not '%s'", intrinsics);
 		return NULL;
 	}
 	if (runtime == Py_None) {
@@ -781,7 +803,7 @@ static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	self->deadline = 0;
 	self->running = self->closing = 0;
 	self->objects = NULL;
-	self->context = JS_NewContext(rt->runtime);
+	self->context = es5 ? new_es5_context(rt->runtime) : JS_NewContext(rt->runtime);
 	if (self->context == NULL) {
 		runtime_leave(rt);
 		Py_DECREF(self);

@@ -1,5 +1,5 @@
 # Types of orchweb_quickjs, the extension native/quickjs/build.py compiles from module.c.
-from typing import Any
+from typing import Any, Literal
 
 SOURCE_DIGEST: str
 
@@ -20,7 +20,7 @@ class Object:
 
 class Context:
     deadline: float
-    def __init__(self, runtime: Runtime | None = None) -> None: ...
+    def __init__(self, runtime: Runtime | None = None, intrinsics: Literal["modern", "es5"] = "modern") -> None: ...
     @property
     def runtime(self) -> Runtime: ...
     @property

@@ -26,13 +26,13 @@ import json
 import re
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
 from simulator.scxml.clock import TimeBase
 from simulator.scxml.datamodel import ECMAScriptDataModel, SharedCode
-from simulator.scxml.profile import Profile
+from simulator.scxml.profile import JSIntrinsics, Profile
 
 from .extensions import MODULES, module_for_namespace
 from .extensions.base import validate_element
@@ -210,6 +210,13 @@ class ORSProfile(Profile):
     def time_base(self, session: Any = None) -> TimeBase:
         """``Date`` shows the run's fakes profile's ``time.now`` (at virtual time 0) in ``time.zone``."""
         return (fakes_of(session.group) if session is not None else _DEFAULT_FAKES).time_base()
+
+    def js_intrinsics(self, session: Any) -> JSIntrinsics:
+        """The ``javascript`` setting of the run's fakes profile: "es5" by default (unverified:
+        ORS's SpiderMonkey-based engine with Composer's stated ES5 support, docs/fakes.md)."""
+        return cast(
+            JSIntrinsics, (fakes_of(session.group) if session is not None else _DEFAULT_FAKES).data["javascript"]
+        )
 
     def install_globals(self, session: Any) -> None:
         """``_genesys``, ``_data``, ``_my_prefix``, ORS globals; then start the fake platform."""

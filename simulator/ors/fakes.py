@@ -60,6 +60,11 @@ _MODULES = [m.name for m in MODULES]
 _PLATFORM_SCHEMA: dict[str, Any] = {
     "description": {"type": "string"},
     "none": {"type": "boolean", "description": "start without any interaction (no interaction.added)"},
+    "javascript": {
+        "enum": ["es5", "modern"],
+        "description": "the strategy's JS built-ins: es5 (ORS's ES5-era engine: no Map, Set, WeakMap, Promise, "
+        "Proxy, typed arrays, atob/btoa, performance) or modern (all of QuickJS's)",
+    },
     "rules": {
         "type": "array",
         "items": {
@@ -112,7 +117,7 @@ _PLATFORM_SCHEMA: dict[str, Any] = {
         },
     },
 }
-_PLATFORM_DEFAULTS: dict[str, Any] = {"none": False, "rules": [], "inject": []}
+_PLATFORM_DEFAULTS: dict[str, Any] = {"none": False, "javascript": "es5", "rules": [], "inject": []}
 
 #: section name -> (owning module, declaration), in module order
 SECTIONS: dict[str, tuple[Module, FakesSection]] = {s.name: (m, s) for m in MODULES for s in m.fakes}

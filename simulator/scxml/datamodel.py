@@ -57,6 +57,7 @@ from lxml import etree
 
 from . import jsbytecode
 from .clock import ZoneRules
+from .profile import JSIntrinsics
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
@@ -318,11 +319,12 @@ class RuntimePool:
             shared.sessions -= 1
 
     def new_context(
-        self, owner: object, memory_limit: int, stack_size: int
+        self, owner: object, memory_limit: int, stack_size: int, intrinsics: JSIntrinsics = "modern"
     ) -> tuple[orchweb_quickjs.Context, _SharedRuntime]:
         """A fresh context for `owner` (which must `release` it) in a runtime with room, whose
-        limit grows by `memory_limit`. An owner collected without releasing gives its place and
-        limit back later (its context was freed with it; the runtime's next use collects)."""
+        limit grows by `memory_limit`, with the built-ins `intrinsics` names. An owner collected
+        without releasing gives its place and limit back later (its context was freed with it;
+        the runtime's next use collects)."""
         shared = self._reserve(stack_size)
         try:
             with shared.lock:
@@ -339,7 +341,7 @@ class RuntimePool:
                         # a runtime of its own: a runtime filling up with sessions (which leave
                         # little cyclic garbage) would otherwise collect every 1.5x of its heap.
                         shared.runtime.gc_threshold += _GC_THRESHOLD
-                    ctx = orchweb_quickjs.Context(shared.runtime)
+                    ctx = orchweb_quickjs.Context(shared.runtime, intrinsics)
                     key = id(owner)
                     dropped_queue = self._dropped
                     ref = weakref.ref(owner, lambda ref: dropped_queue.append((key, ref, shared, memory_limit)))
@@ -366,9 +368,9 @@ class RuntimePool:
         self._unreserve(shared)
 
 
-def _new_context(memory_limit: int, stack_size: int) -> orchweb_quickjs.Context:
-    """A fresh context in a runtime of its own, with its limits."""
-    ctx = orchweb_quickjs.Context()
+def _new_context(memory_limit: int, stack_size: int, intrinsics: JSIntrinsics = "modern") -> orchweb_quickjs.Context:
+    """A fresh context in a runtime of its own, with its limits and built-ins (`JSIntrinsics`)."""
+    ctx = orchweb_quickjs.Context(intrinsics=intrinsics)
     ctx.set_memory_limit(int(memory_limit))
     ctx.set_max_stack_size(int(stack_size))
     ctx.runtime.gc_threshold = _GC_THRESHOLD
@@ -524,7 +526,9 @@ _CORE = r"""
   // performance, through `install` (Python): most sessions never touch them.
   function lazyTime(rawNow, rawInstall) {
     var now = G[rawNow], install = G[rawInstall], M = G.Math, j,
-        natives = [[G, 'Date', G.Date, false], [G, 'performance', G.performance, true], [M, 'random', M.random, false]];
+        natives = [[G, 'Date', G.Date, false], [M, 'random', M.random, false]];
+    if ('performance' in G) natives.push([G, 'performance', G.performance, true]);  // not in 'es5'
+
     function arm(n) {
       var holder = n[0], name = n[1];
       defineProperty(holder, name, {get: function () { restore(); return holder[name]; },
@@ -952,8 +956,10 @@ _TIME = r"""
     stat('parse', function parse_(s) { return parse(s); });
     stat('UTC', nativeUTC);
     defineProperty(G, 'Date', {value: Date, writable: true, enumerable: false, configurable: true});
-    var origin = nowMs(), perf = {now: function now() { return nowMs() - origin; }, timeOrigin: origin};
-    defineProperty(G, 'performance', {value: perf, writable: true, enumerable: true, configurable: true});
+    if (cfg.performance) {
+      var origin = nowMs(), perf = {now: function now() { return nowMs() - origin; }, timeOrigin: origin};
+      defineProperty(G, 'performance', {value: perf, writable: true, enumerable: true, configurable: true});
+    }
 
     // sfc32 (a small counter-based PRNG, BigCrush-clean), seeded with four 32-bit words.
     var a = cfg.seed[0] | 0, b = cfg.seed[1] | 0, c = cfg.seed[2] | 0, d = cfg.seed[3] | 0;
@@ -1194,12 +1200,13 @@ def _zone_json(zone: ZoneRules) -> str:
     return json.dumps(zone.to_json())[:-1]  # an open object: the seed is appended per session
 
 
-def _time_config(zone: ZoneRules, seed: str) -> str:
-    """JSON for `_TIME`: the zone's offset table and four nonzero 32-bit words of PRNG state."""
+def _time_config(zone: ZoneRules, seed: str, performance: bool) -> str:
+    """JSON for `_TIME`: the zone's offset table, four nonzero 32-bit words of PRNG state and
+    whether the context has a `performance` to replace (not with the 'es5' built-ins)."""
     words = list(struct.unpack("<4I", hashlib.sha256(seed.encode()).digest()[:16]))
     if not any(words):
         words[0] = 1
-    return f'{_zone_json(zone)}, "seed": {json.dumps(words)}}}'
+    return f'{_zone_json(zone)}, "seed": {json.dumps(words)}, "performance": {json.dumps(performance)}}}'
 
 
 def _bridge(fn: Callable[..., Any], native_args: bool = False) -> Callable[..., str]:
@@ -1324,10 +1331,13 @@ class _JSContext:
         stack_size: int = DEFAULT_STACK_SIZE,
         program_fallback: bool = False,
         runtimes: RuntimePool | None = None,
+        intrinsics: JSIntrinsics = "modern",
     ):
         self.memory_limit = int(memory_limit)
         self.time_limit = float(time_limit)
         self.preprocess = preprocess
+        #: the context's built-ins: "modern" (all QuickJS has) or "es5" (`JSIntrinsics`)
+        self.intrinsics = intrinsics
         #: When an expression is not a valid JS expression but a valid program (e.g. the labelled
         #: statement `caller_id: x.y`), evaluate it as a global program and use its completion
         #: value, as SpiderMonkey-based ORS does. Off = W3C behaviour (SyntaxError). May be set
@@ -1342,9 +1352,9 @@ class _JSContext:
         self._ctx: orchweb_quickjs.Context | None
         if runtimes is None:
             self._lock = threading.RLock()
-            self._ctx = _new_context(self.memory_limit, stack_size)
+            self._ctx = _new_context(self.memory_limit, stack_size, intrinsics)
         else:
-            self._ctx, self._shared_runtime = runtimes.new_context(self, self.memory_limit, stack_size)
+            self._ctx, self._shared_runtime = runtimes.new_context(self, self.memory_limit, stack_size, intrinsics)
             self._lock = self._shared_runtime.lock  # one lock per runtime, not per session
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
@@ -1827,7 +1837,7 @@ class ECMAScriptDataModel(_JSContext):
         def install() -> str:
             """Called from JS on first use; '' or why it failed (JS throws it)."""
             try:
-                self._run(self._load(_TIME), raw, _time_config(zone, seed))
+                self._run(self._load(_TIME), raw, _time_config(zone, seed, self.intrinsics != "es5"))
                 return ""
             except JSError as exc:
                 return f"cannot install the simulation clock: {exc.message}"

@@ -464,7 +464,7 @@ class Session(Microsteps):
         self._begin_macrostep(None)
         try:
             self.datamodel = make_datamodel(
-                self.model.datamodel, self.profile, self.memory_limit, self.time_limit, self.group.js_runtimes
+                self.model.datamodel, self.profile, self.memory_limit, self.time_limit, self.group.js_runtimes, self
             )
         except Exception as exc:  # resource exhaustion creating the JS runtime
             self._fatal("datamodel", f"cannot create the datamodel: {exc}")

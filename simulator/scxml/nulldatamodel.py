@@ -85,10 +85,16 @@ class NullDataModel:
 
 
 def make_datamodel(
-    kind: str, profile: Profile, memory_limit: int, time_limit: float, runtimes: Callable[[], Any] | None = None
+    kind: str,
+    profile: Profile,
+    memory_limit: int,
+    time_limit: float,
+    runtimes: Callable[[], Any] | None = None,
+    session: Any = None,
 ) -> Any:
     """A new datamodel of the document's kind ("null" or "ecmascript"); an ECMAScript one gets its
-    context in a runtime of the pool `runtimes()` returns (None: a runtime of its own)."""
+    context in a runtime of the pool `runtimes()` returns (None: a runtime of its own), with the
+    built-ins `profile.js_intrinsics(session)` names."""
     if kind == "null":
         return NullDataModel()
     from .datamodel import ECMAScriptDataModel  # lazy: graph/lint users need no JS engine
@@ -98,4 +104,5 @@ def make_datamodel(
         time_limit=time_limit,
         preprocess=profile.preprocess_script,
         runtimes=runtimes() if runtimes is not None else None,
+        intrinsics=profile.js_intrinsics(session),
     )

@@ -6,7 +6,7 @@ points:
 
   loading      transform_include(), preprocess_script()
   model build  attribute_is_expression(), raise_params, action_handlers (definition-time validate())
-  session      time_base() (the wall clock `Date` shows),
+  session      js_intrinsics() (the JS context's built-ins), time_base() (the wall clock `Date` shows),
                install_globals() (after system variables, before <data> initialisation),
                datamodel_initialized() (after <data> initialisation)
   execution    action_handlers (execute()), error_event_name(), io_processors, cancel_events(),
@@ -21,12 +21,18 @@ and cancel timers, read the element's source line, and emit trace records.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .clock import TimeBase
 
 if TYPE_CHECKING:
     from lxml import etree
+
+
+#: the built-ins of a session's JS context: "modern", everything QuickJS has; "es5", the standard
+#: library of an ES5-era engine (no Proxy, Map/Set, WeakMap/WeakRef, typed arrays, Promise,
+#: atob/btoa, performance), ~20 KB less per session (docs/performance.md)
+JSIntrinsics = Literal["modern", "es5"]
 
 
 class ActionHandler(Protocol):
@@ -101,6 +107,11 @@ class Profile:
         profile of the session's group).
         """
         return TimeBase()
+
+    def js_intrinsics(self, session: Any) -> JSIntrinsics:
+        """The built-ins of `session`'s JS context. W3C: "modern" (a document may use any of
+        them). ORS: the ``javascript`` setting of the run's fakes profile (default "es5")."""
+        return "modern"
 
     def install_globals(self, session: Any) -> None:
         """Define extra JS globals/system variables for a new session (e.g. `_genesys`, `_data`)."""

@@ -1,0 +1,47 @@
+"""The fakes profile's ``javascript`` setting: the built-ins a strategy sees (docs/fakes.md).
+ORS runs an ES5-era SpiderMonkey-based engine, so by default a strategy that uses a later global
+fails as it would there: with a ReferenceError the trace shows and Composer's error transitions catch."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.ors.dialect import ORS
+from simulator.ors.fakes import FakesError, load_fakes
+
+from .strategies import block_strategy, run, value
+
+USES_MAP = block_strategy("""<onentry><script>var m = new Map(); m.set('k', 7); out.k = m.get('k');
+      out.kinds = [typeof Promise, typeof Proxy, typeof Uint8Array, typeof WeakMap, typeof performance,
+        typeof atob];</script>
+      <send event="'next'"/></onentry>
+      <transition event="error.script" target="failed">
+        <assign location="out.e" expr="[_event.name, _event.data.description]"/></transition>
+      <transition event="next" target="ok"/>""")
+
+
+def test_by_default_a_strategy_using_a_later_global_gets_an_error_event_and_a_trace_error():
+    assert load_fakes(None).data["javascript"] == "es5"
+    r = run(USES_MAP)
+    assert r.session.final_state == "failed"
+    name, description = value(r, "out.e")
+    assert name == "error.script.ReferenceError"
+    assert "Map is not defined" in description
+    errors = [rec for rec in r.records if rec["type"] == "error"]
+    assert any("Map is not defined" in str(rec) for rec in errors)
+    assert value(r, "typeof JSON.parse + typeof Array.isArray + typeof [].indexOf + typeof ''.toSource") == (
+        "function" * 4
+    )
+
+
+def test_the_modern_setting_gives_the_strategy_every_global():
+    r = run(USES_MAP, {"javascript": "modern"})
+    assert r.session.final_state == "ok", r.session.errors
+    assert value(r, "out.k") == 7
+    assert value(r, "out.kinds") == ["function", "function", "function", "function", "object", "function"]
+
+
+def test_the_setting_is_validated_and_read_per_run():
+    with pytest.raises(FakesError, match=r"\$\.javascript: 'es6' is not one of 'es5', 'modern'"):
+        load_fakes({"javascript": "es6"})
+    assert ORS.js_intrinsics(None) == "es5"
