@@ -253,8 +253,8 @@ def test_every_profile_section_belongs_to_the_module_that_declares_it():
 
     owned = [s.name for m in MODULES for s in m.fakes]
     assert len(owned) == len(set(owned))  # one owner per section
-    assert set(SCHEMA["properties"]) == {"description", "none", "rules", "inject", *owned}
-    assert set(DEFAULTS) == {"none", "rules", "inject", *owned}
+    assert set(SCHEMA["properties"]) == {"description", "none", "javascript", "rules", "inject", *owned}
+    assert set(DEFAULTS) == {"none", "javascript", "rules", "inject", *owned}
     assert SECTIONS["queue"][0].name == "queue" and SECTIONS["http"][0].name == "session"
 
 
