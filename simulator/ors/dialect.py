@@ -230,7 +230,7 @@ class ORSProfile(Profile):
         data["document_url"] = url
         dm.declare_value("__orsFakes", data)
         dm.define_function("__orsCall", platform.js_call, native_args=True)  # JSON text in
-        dm.execute(surfaces_js())
+        dm.execute_host(surfaces_js())  # host functions: String(fn) shows native code, as on ORS
         dm.execute("var _my_prefix = ''; var _data = {};")
         dm.hide_globals(["__orsFakes", "__orsCall", "_genesys", "_data", "_my_prefix"])
         platform.start()

@@ -1736,6 +1736,17 @@ class ECMAScriptDataModel(_JSContext):
                 return
         self._eval(source)
 
+    def execute_host(self, source: str) -> None:
+        """Run a program of the embedder's own (a dialect's host objects such as ORS's
+        `_genesys`), never the document's: parsed once per process and read without its source
+        text, so its functions print as native code, as a platform's host functions do (and the
+        text, copied into every nested function's bytecode, costs no heap per session)."""
+        code = jsbytecode.compile_program(source, True)
+        if code is None:
+            self._eval(source)  # raises its SyntaxError
+            return
+        self._run(jsbytecode.run_program, self._ctx, code)
+
     # -- events and system variables ----------------------------------------------------------
 
     def set_event(

@@ -45,3 +45,18 @@ def test_the_setting_is_validated_and_read_per_run():
     with pytest.raises(FakesError, match=r"\$\.javascript: 'es6' is not one of 'es5', 'modern'"):
         load_fakes({"javascript": "es6"})
     assert ORS.js_intrinsics(None) == "es5"
+
+
+def test_host_functions_print_as_native_code_and_the_documents_own_keep_their_source():
+    doc = block_strategy(
+        "<onentry><send event=\"'next'\"/></onentry><transition event='next' target='ok'/>",
+        on_entry_script="function mine(a) { return a + 1; }",
+    )
+    r = run(doc)
+    assert r.session.final_state == "ok", r.session.errors
+    assert value(r, "String(_genesys.session.getListItemValue)") == (
+        "function getListItemValue() {\n    [native code]\n}"
+    )
+    assert (
+        value(r, "String(__Log).indexOf('[native code]') > 0 && String(mine)") == "function mine(a) { return a + 1; }"
+    )
