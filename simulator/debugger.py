@@ -6,10 +6,11 @@ as JSON cut at ``MAX_RESULT_BYTES``):
 ``evaluate(datamodel, source)``
     In the session's own datamodel: the owner's console. Side effects are real; the caller logs
     the evaluation as an operation of the inputs log, so a rewind or a reconnect replays it.
-``evaluate_on_copy(values, source, memory_limit, time_limit)``
-    In a scratch datamodel holding a JSON copy of the session's variables: side effects are
-    discarded. Watchers' console, watch expressions and breakpoint conditions use it, so they can
-    never change a simulation (nor make its replay differ). Functions and platform objects of the
+``evaluate_on_copy(values, source, memory_limit, time_limit, intrinsics)``
+    In a scratch datamodel holding a JSON copy of the session's variables, with the session's
+    built-ins (ES5's for an ORS session by default): side effects are discarded. Watchers'
+    console, watch expressions and breakpoint conditions use it, so they can never change a
+    simulation (nor make its replay differ). Functions and platform objects of the
     session are not in the copy, only the variables' JSON values.
 
 Pure Python over ``simulator.scxml.datamodel`` (no Django).
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError
+from simulator.scxml.profile import JSIntrinsics
 from simulator.scxml.trace import jsonable
 
 #: largest JSON result shown (a bigger one is refused with its size, like a log value cap)
@@ -64,16 +66,20 @@ def evaluate(datamodel: ECMAScriptDataModel, source: str) -> dict[str, Any]:
         return _error(exc)
 
 
-def _scratch(values: Mapping[str, Any], memory_limit: int, time_limit: float) -> ECMAScriptDataModel:
-    scratch = ECMAScriptDataModel(memory_limit=memory_limit, time_limit=time_limit)
+def _scratch(
+    values: Mapping[str, Any], memory_limit: int, time_limit: float, intrinsics: JSIntrinsics
+) -> ECMAScriptDataModel:
+    scratch = ECMAScriptDataModel(memory_limit=memory_limit, time_limit=time_limit, intrinsics=intrinsics)
     for name, value in values.items():
         scratch.declare_value(name, value)
     return scratch
 
 
-def evaluate_on_copy(values: Mapping[str, Any], source: str, memory_limit: int, time_limit: float) -> dict[str, Any]:
+def evaluate_on_copy(
+    values: Mapping[str, Any], source: str, memory_limit: int, time_limit: float, intrinsics: JSIntrinsics = "modern"
+) -> dict[str, Any]:
     """Like `evaluate`, in a scratch datamodel holding `values` (nothing the session sees changes)."""
-    scratch = _scratch(values, memory_limit, time_limit)
+    scratch = _scratch(values, memory_limit, time_limit, intrinsics)
     try:
         return evaluate(scratch, source)
     except JSError as exc:  # a variable that cannot be declared (an odd name, too big)
@@ -83,12 +89,16 @@ def evaluate_on_copy(values: Mapping[str, Any], source: str, memory_limit: int, 
 
 
 def watch_values(
-    values: Mapping[str, Any], expressions: list[str], memory_limit: int, time_limit: float
+    values: Mapping[str, Any],
+    expressions: list[str],
+    memory_limit: int,
+    time_limit: float,
+    intrinsics: JSIntrinsics = "modern",
 ) -> list[dict[str, Any]]:
     """`[{expression, value | error}]` of every watch expression, on one copy of the variables."""
     if not expressions:
         return []
-    scratch = _scratch(values, memory_limit, time_limit)
+    scratch = _scratch(values, memory_limit, time_limit, intrinsics)
     try:
         return [{"expression": e, **evaluate(scratch, e)} for e in expressions]
     finally:
@@ -96,11 +106,11 @@ def watch_values(
 
 
 def condition_holds(
-    values: Mapping[str, Any], condition: str, memory_limit: int, time_limit: float
+    values: Mapping[str, Any], condition: str, memory_limit: int, time_limit: float, intrinsics: JSIntrinsics = "modern"
 ) -> tuple[bool, str | None]:
     """(holds, error) of a breakpoint condition on a copy of the variables; an error stops the
     run (holds=True) so that a broken condition is seen rather than silently never met."""
-    scratch = _scratch(values, memory_limit, time_limit)
+    scratch = _scratch(values, memory_limit, time_limit, intrinsics)
     try:
         return bool(scratch.evaluate_bool(condition)), None
     except JSError as exc:

@@ -70,6 +70,7 @@ from simulator.scheduling import FairPool
 from simulator.scxml.datamodel import operation_budget
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.jsonpatch import update_variables
+from simulator.scxml.profile import JSIntrinsics
 from simulator.scxml.trace import ExtensionRecord, LimitRecord, jsonable
 
 T = TypeVar("T")
@@ -486,9 +487,10 @@ class SimulationRuntime:
 
     # ---- debugger -------------------------------------------------------------------------------
 
-    def js_limits(self) -> tuple[int, float]:
-        """(memory, time) limits of the strategy's scripts, which the debugger's evaluations get too."""
-        return self.limits.js_memory, self.limits.js_time
+    def js_limits(self) -> tuple[int, float, JSIntrinsics]:
+        """(memory, time) limits of the strategy's scripts and its JS built-ins, which the
+        debugger's evaluations on a copy get too."""
+        return self.limits.js_memory, self.limits.js_time, self.session.profile.js_intrinsics(self.session)
 
     def _console(self, expression: str, edit: tuple[str, Any] | None) -> dict[str, Any]:
         """Evaluate (or, `edit`: assign a JSON value) in the session's datamodel; traced as a

@@ -60,3 +60,15 @@ def test_host_functions_print_as_native_code_and_the_documents_own_keep_their_so
     assert (
         value(r, "String(__Log).indexOf('[native code]') > 0 && String(mine)") == "function mine(a) { return a + 1; }"
     )
+
+
+def test_the_debuggers_copy_has_the_sessions_built_ins():
+    from simulator import debugger
+
+    limits = (16 * 1024 * 1024, 1.0)
+    assert debugger.evaluate_on_copy({"n": 2}, "typeof Map + n", *limits, "es5") == {"value": "undefined2"}
+    assert debugger.evaluate_on_copy({"n": 2}, "new Map([[1, n]]).get(1)", *limits) == {"value": 2}
+    assert debugger.watch_values({}, ["typeof Promise"], *limits, "es5") == [
+        {"expression": "typeof Promise", "value": "undefined"}
+    ]
+    assert debugger.condition_holds({}, "new Set()", *limits, "es5") == (True, "ReferenceError: Set is not defined")
