@@ -161,7 +161,7 @@ class SimulationRuntime:
         try:
             # A copy of the recipe's loaded profile: rules count their uses during a run.
             self.run = OrsRun(
-                self.files, self.entry, fakes=copy.deepcopy(self._base_profile), seed=self.seed, limits=self.limits
+                self.files, self.entry, fakes=self._base_profile.for_run(), seed=self.seed, limits=self.limits
             )
         except DocumentError as exc:
             raise SimulationError(f"the document has definition errors: {exc}") from exc

@@ -278,7 +278,7 @@ def _run_one(
     run = OrsRun(
         job.files,
         job.entry,
-        copy.deepcopy(profile),
+        profile.for_run(),
         seed=job.seed + index,
         trace=cov is not None,
         limits=job.limits,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -93,6 +94,36 @@ def test_the_first_matching_rule_wins_and_times_limits_it():
     assert profile.match(request(queue="Other")).index == 2
     assert profile.match(request(action="cancel")).index == 2
     assert profile.match(request(module="dialog", action="start")) is None
+
+
+def test_a_run_copy_is_what_deepcopy_gives_and_shares_nothing_mutable():
+    profile = load_fakes(
+        {
+            "rules": [{"module": "queue", "action": "submit", "match": {"queue": "VQ1"}, "times": 1}],
+            "lists": {"a": {"x": {"k": [1, 2.5, None, True]}}, "b": {"item": {"dn": "7001"}}},
+        }
+    )
+    shared = profile.data["lists"]["c"] = profile.data["lists"]["b"]  # an alias stays one, as with deepcopy
+    profile.time_base()
+    profile.rules[0].used = 1
+    fresh, deep = profile.for_run(), copy.deepcopy(profile)
+    assert fresh.data == deep.data and json.dumps(fresh.data) == json.dumps(deep.data)
+    assert [(r.index, r.spec, r.used) for r in fresh.rules] == [(r.index, r.spec, r.used) for r in deep.rules]
+    assert fresh.rules[0].spec is fresh.data["rules"][0]
+    assert fresh.data["lists"]["b"] is fresh.data["lists"]["c"] is not shared
+    assert fresh.time_base() == profile.time_base()
+    fresh.data["lists"]["a"]["x"]["k"].append(3)
+    fresh.rules[0].spec["times"] = 5
+    assert profile.data["lists"]["a"]["x"]["k"] == [1, 2.5, None, True]
+    assert profile.rules[0].spec["times"] == 1
+    assert profile.match(request(queue="VQ1")) is None  # the original's count is its own
+    assert (
+        load_fakes({"rules": [{"module": "queue", "action": "submit", "times": 1}]})
+        .for_run()
+        .match(request(queue="VQ1"))
+        .index
+        == 0
+    )
 
 
 def test_match_values_compare_as_text_booleans_nested_paths_and_wildcards():
