@@ -230,9 +230,10 @@ class ORSProfile(Profile):
         data["document_url"] = url
         dm.declare_value("__orsFakes", data)
         dm.define_function("__orsCall", platform.js_call, native_args=True)  # JSON text in
+        dm.define_function("__orsLog", platform.bridge.js_log, native_args=True)  # __Log's text
         dm.execute_host(surfaces_js())  # host functions: String(fn) shows native code, as on ORS
         dm.execute("var _my_prefix = ''; var _data = {};")
-        dm.hide_globals(["__orsFakes", "__orsCall", "_genesys", "_data", "_my_prefix"])
+        dm.hide_globals(["__orsFakes", "__orsCall", "__orsLog", "_genesys", "_data", "_my_prefix"])
         platform.start()
 
     def datamodel_initialized(self, session: Any) -> None:

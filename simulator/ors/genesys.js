@@ -6,7 +6,8 @@
 // * ORS globals Composer code calls: __Log, __Raise, __GetDocumentURL, __GetCurrentStates; and
 //   __orsAssume, through which the surfaces report lookups the fakes profile cannot answer.
 //   They reach the simulator through `__orsCall(name, argsJson)` (a JSON bridge defined by the
-//   dialect); `__orsFakes` holds the fakes-profile data the surfaces read.
+//   dialect; `__Log` with text arguments through `__orsLog`, without JSON); `__orsFakes` holds
+//   the fakes-profile data the surfaces read.
 // * The `_genesys` root object; each extension module adds `_genesys.<name>`.
 // This file is constant text: it is compiled once and shared by every session.
 (function (G) {
@@ -104,7 +105,29 @@
   }
 
   function call(name, args) { return __orsCall(name, JSON.stringify(Array.prototype.slice.call(args))); }
-  def(G, '__Log', function (message, label, level) { call('log', arguments); });
+  // __Log with text arguments only (nearly every call) passes them natively to `__orsLog`: JSON
+  // text of them would read back as the same strings and nulls. A string the binding cannot
+  // convert (a lone surrogate) throws an InternalError before Python runs: JSON takes it then.
+  var InternalErr = InternalError;
+  function textOnly(args) {
+    if (args.length > 3) return false;  // extra arguments go through JSON.stringify, as ever
+    for (var i = 0; i < args.length; i++) {
+      var t = typeof args[i];
+      if (t !== 'string' && t !== 'undefined' && args[i] !== null) return false;
+    }
+    return true;
+  }
+  def(G, '__Log', function (message, label, level) {
+    if (textOnly(arguments)) {
+      try {
+        __orsLog.apply(undefined, arguments);
+        return;
+      } catch (e) {
+        if (!(e instanceof InternalErr)) throw e;
+      }
+    }
+    call('log', arguments);
+  });
   def(G, '__Raise', function (name, data) { call('raise', arguments); });
   def(G, '__GetDocumentURL', function () { return __orsFakes.document_url; });
   def(G, '__GetCurrentStates', function () { return call('states', arguments); });

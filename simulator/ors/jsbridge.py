@@ -1,7 +1,8 @@
 """The JS bridge of one ORS session: the calls the ``_genesys`` surfaces make into the platform.
 
 Every surface installed by an extension module (and ``__Log``, ``__Raise``...) calls
-``__orsCall(name, argsJson)``, which the dialect binds to :meth:`JSBridge.js_call`.  The calls
+``__orsCall(name, argsJson)``, which the dialect binds to :meth:`JSBridge.js_call` (``__Log`` with
+text arguments calls ``__orsLog``, bound to :meth:`JSBridge.js_log`).  The calls
 with no effect on the simulated platform are recorded (``calls``), and ``__Log`` messages kept
 (``logs``), both bounded.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+
+from simulator.scxml.datamodel import UNDEFINED
 
 from .extensions.base import MAX_KEPT
 from .extensions.session import zone_now
@@ -71,6 +74,12 @@ class JSBridge:
             return None
         self.record_call(name, args)
         return None
+
+    def js_log(self, *args: str | None) -> Any:
+        """``__Log`` called with strings (or null/undefined) only: its arguments as they are.
+        Answers `undefined`, which crosses back without JSON (``__Log`` drops it anyway)."""
+        self._log(list(args))
+        return UNDEFINED
 
     def _log(self, args: list[Any]) -> None:
         message = args[0] if args else ""

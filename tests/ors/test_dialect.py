@@ -96,6 +96,29 @@ def test_log_raise_document_url_and_current_states_globals():
     assert any(rec["type"] == "log" and rec.get("value") == "hello" for rec in r.records)
 
 
+def test_log_arguments_read_the_same_natively_and_through_json():
+    # text-only calls cross natively, the rest (and a lone surrogate the binding cannot convert) as JSON
+    doc = block_strategy("""<onentry><script>
+      __Log('a'); __Log('b', 'L'); __Log('c', null, undefined); __Log(); __Log(undefined);
+      __Log('lone \\ud800'); __Log({a: [1, undefined]}); __Log('x', 'l', 4); __Log('m', 'l', '4', 'extra');
+      try { __Log('s', 'l', 's', 1n); } catch (e) { out.err = e.name; }
+    </script></onentry><transition target="ok"/>""")
+    r = run(doc)
+    assert r.session.final_state == "ok"
+    assert value(r, "out.err") == "TypeError"  # JSON.stringify of a BigInt, as before
+    assert [(log["message"], log["label"], log["level"]) for log in r.platform.logs] == [
+        ("a", None, None),
+        ("b", "L", None),
+        ("c", None, None),
+        ("", None, None),
+        (None, None, None),
+        ("lone \ud800", None, None),
+        ({"a": [1, None]}, None, None),
+        ("x", "l", 4),
+        ("m", "l", "4"),
+    ]
+
+
 def test_data_items_are_reachable_through_data_and_stay_distinct_from_script_vars():
     doc = document(
         """
