@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.runners.driver import OrsRun
+from simulator.runners.limits import DEFAULT_LIMITS, Limits
 
 NAMESPACES = (
     'xmlns="http://www.w3.org/2005/07/scxml" xmlns:xi="http://www.w3.org/2001/XInclude" '
@@ -51,10 +52,17 @@ def block_strategy(block: str, on_entry_script: str = "") -> bytes:
     )
 
 
-def run(doc: bytes | dict[str, bytes], fakes: Any = None, max_time: float = 3600.0, entry: str | None = None) -> OrsRun:
+def run(
+    doc: bytes | dict[str, bytes],
+    fakes: Any = None,
+    max_time: float = 3600.0,
+    entry: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> OrsRun:
     """Run a strategy (a document, or project files) to completion on the virtual clock."""
     files = {"main.scxml": doc} if isinstance(doc, bytes) else doc
-    r = OrsRun(files, entry=entry or ("main.scxml" if isinstance(doc, bytes) else None), fakes=fakes, trace=True)
+    entry = entry or ("main.scxml" if isinstance(doc, bytes) else None)
+    r = OrsRun(files, entry=entry, fakes=fakes, trace=True, limits=limits)
     r.run(max_time=max_time)
     return r
 
