@@ -635,14 +635,19 @@ _EXTRAS = r"""
   // [[[name, value] | [name, "JSON text", 1], ...], [gone name, ...]]: the unchanged ones never
   // cross. The texts kept here are bounded (MEMO characters, counted in the session's memory limit):
   // the variables past it cross every time as text ([name, text, 1]), compared by the caller.
-  var MEMO = 65536, OVER = {}, lastTexts = null;
+  var MEMO = 65536, OVER = {}, lastTexts = null, lastCount = 0;
   function changes(reset) {
     var names = visibleNames(), prev = reset || lastTexts === null ? create(null) : lastTexts,
-        next = create(null), parts = [], removed = [], n = 0, m = 0, kept = 0, i, k, text;
+        next = create(null), parts = [], removed = [], n = 0, m = 0, kept = 0, count = 0, known = 0,
+        i, k, text, old;
     for (i = 0; i < names.length; i++) {
       k = names[i];
       if (!(k in G)) continue;
-      text = textOf(k);
+      try { text = json(G[k]); } catch (err) { text = stringify('<' + StringCtor(err) + '>'); }
+      if (text === undefined) text = null;
+      count++;
+      old = prev[k];
+      if (old !== undefined) known++;
       if (text !== null && kept + text.length > MEMO) {
         next[k] = OVER;
         parts[n++] = '[' + stringify(k) + ',' + stringify(text) + ',1]';
@@ -650,15 +655,17 @@ _EXTRAS = r"""
       }
       kept += text === null ? 0 : text.length;
       next[k] = text;
-      if (!(k in prev) || prev[k] !== text) {
-        parts[n++] = '[' + stringify(k) + ',' + (text === null ? 'null' : text) + ']';
-      }
+      if (old !== text) parts[n++] = '[' + stringify(k) + ',' + (text === null ? 'null' : text) + ']';
     }
-    var before = keys(prev);
-    for (i = 0; i < before.length; i++) if (!(before[i] in next)) removed[m++] = before[i];
+    // every name of the last call seen again: none is gone (names are unique)
+    if (known < lastCount) {
+      var before = keys(prev);
+      for (i = 0; i < before.length; i++) if (!(before[i] in next)) removed[m++] = before[i];
+    }
     // join, not +: quickjs-ng concatenates long strings into ropes, which the binding cannot return
     var out = join(['[[', join(parts, ','), '],', stringify(removed), ']'], '');
     lastTexts = next;
+    lastCount = count;
     return out;
   }
   function hide(namesJson) { var n = parse(namesJson); for (var i = 0; i < n.length; i++) hidden[n[i]] = true; }
