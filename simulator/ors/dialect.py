@@ -31,7 +31,7 @@ from typing import Any, cast
 from lxml import etree
 
 from simulator.scxml.clock import TimeBase
-from simulator.scxml.datamodel import ECMAScriptDataModel, SharedCode
+from simulator.scxml.datamodel import ECMAScriptDataModel, SharedCode, later_globals
 from simulator.scxml.profile import JSIntrinsics, Profile
 
 from .extensions import MODULES, module_for_namespace
@@ -48,6 +48,8 @@ _JS_ATTRIBUTES = {"expr", "cond", "event", "delay", "target", "sendid", "locatio
 _STATE_TAGS = {f"{{{_SCXML_NS}}}{t}" for t in ("state", "parallel", "final", "history", "initial")}
 #: elements whose failing evaluation is their ``cond`` (error.illegalcond.<Type>)
 _COND_ELEMENTS = frozenset({"transition", "if", "elseif"})
+#: QuickJS's message for an unknown global read: "Map is not defined"
+_NOT_DEFINED = re.compile(r"\b([A-Za-z_$][\w$]*) is not defined\b")
 _GENESYS_JS = (Path(__file__).with_name("genesys.js")).read_text(encoding="utf-8")
 #: a JS token scanner: strings, comments, regex-free identifiers (enough to find keywords safely)
 _JS_TOKENS = re.compile(
@@ -217,6 +219,17 @@ class ORSProfile(Profile):
         return cast(
             JSIntrinsics, (fakes_of(session.group) if session is not None else _DEFAULT_FAKES).data["javascript"]
         )
+
+    def execution_failed(self, session: Any, js_error: str | None, message: str) -> None:
+        """A global the ``es5`` setting leaves out (``Map is not defined``) is an assumption of the
+        simulation, not a fact about the strategy: the "Assumed data" panel offers ``modern``."""
+        if js_error != "ReferenceError" or (platform := platform_of(session)) is None:
+            return
+        found = _NOT_DEFINED.search(message)
+        if found is None or found[1] not in later_globals() or self.js_intrinsics(session) != "es5":
+            return
+        asked = {"global": found[1]}
+        platform.assume("javascript global", asked, "not defined (es5 built-ins)", ["javascript"], "modern")
 
     def install_globals(self, session: Any) -> None:
         """``_genesys``, ``_data``, ``_my_prefix``, ORS globals; then start the fake platform."""

@@ -377,6 +377,21 @@ def _new_context(memory_limit: int, stack_size: int, intrinsics: JSIntrinsics = 
     return ctx
 
 
+@lru_cache(maxsize=1)
+def later_globals() -> frozenset[str]:
+    """The global names a "modern" context has and an "es5" one lacks (`Map`, `Promise`, ...):
+    read off the two kinds of context, so the list is QuickJS's own, never a copy to keep up."""
+
+    def names(intrinsics: JSIntrinsics) -> set[str]:
+        ctx = _new_context(8 * 1024 * 1024, DEFAULT_STACK_SIZE, intrinsics)
+        try:
+            return set(json.loads(ctx.eval("JSON.stringify(Object.getOwnPropertyNames(globalThis))")))
+        finally:
+            ctx.close()
+
+    return frozenset(names("modern") - names("es5"))
+
+
 def _self_test() -> None:
     """Fail loudly at import if the deadline does not stop a runaway loop."""
     ctx = _new_context(8 * 1024 * 1024, DEFAULT_STACK_SIZE)

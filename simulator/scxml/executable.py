@@ -398,6 +398,7 @@ class ExecutableContent:
         session.emit(ErrorRecord(err.kind, name, err.message, file, line))
         data = session.profile.error_event_data({"message": err.message, "line": line, "file": file}, element)
         session.raise_event(Event(name, data, "platform", sendid=sendid or err.sendid))
+        session.profile.execution_failed(session, err.js_error, err.message)
 
 
 _EXECUTORS: dict[type, Callable[[ExecutableContent, Any], None]] = {

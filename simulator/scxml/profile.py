@@ -139,6 +139,14 @@ class Profile:
         """
         return data
 
+    def execution_failed(self, session: Any, js_error: str | None, message: str) -> None:
+        """Called when an evaluation of `session` failed with the JS exception `js_error` (None: not
+        a JS exception) and `message`, as its error event is raised.
+
+        W3C: nothing. ORS reports a global that its ``javascript: "es5"`` setting leaves out as an
+        assumption of the simulation (the strategy may run on an ORS that has it).
+        """
+
     def external_event_taken(self, session: Any, event: Any) -> None:
         """Called when `session` takes `event` off its external queue, before `_event` is bound and
         transitions are selected (W3C mainEventLoop).

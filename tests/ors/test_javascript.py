@@ -34,6 +34,30 @@ def test_by_default_a_strategy_using_a_later_global_gets_an_error_event_and_a_tr
     )
 
 
+def test_a_global_the_es5_setting_leaves_out_is_reported_as_assumed_with_the_setting_that_gives_it():
+    r = run(USES_MAP)
+    expected = {
+        "what": "javascript global",
+        "asked": {"global": "Map"},
+        "used": "not defined (es5 built-ins)",
+        "fakes": {"path": ["javascript"], "value": "modern", "append": False},
+        "file": None,
+        "line": None,
+    }
+    assert r.platform.assumptions == [expected]
+    records = [rec for rec in r.records if rec["type"] == "assumption"]
+    assert [{k: rec[k] for k in expected} for rec in records] == [expected]
+
+
+def test_an_undefined_name_of_the_strategys_own_is_no_assumption():
+    doc = block_strategy("""<onentry><script>out.v = notDeclaredAnywhere + 1;</script><send event="'next'"/></onentry>
+      <transition event="error.script" target="failed"/><transition event="next" target="ok"/>""")
+    r = run(doc)
+    assert r.session.final_state == "failed"
+    assert r.platform.assumptions == []
+    assert run(USES_MAP, {"javascript": "modern"}).platform.assumptions == []
+
+
 def test_the_modern_setting_gives_the_strategy_every_global():
     r = run(USES_MAP, {"javascript": "modern"})
     assert r.session.final_state == "ok", r.session.errors
