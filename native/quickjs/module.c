@@ -16,6 +16,8 @@
 //   meanwhile are freed by the owning thread when it leaves.
 // * `compile` / `run_bytecode`: compile a global program to bytecode once and run it in any
 //   context of this build (JS_WriteObject / JS_ReadObject + JS_EvalFunction).
+// * `set_event` / `add_event_getter`: the datamodel's `_event`, a frozen object built in C on its
+//   first read (docs/performance.md, "`_event` built in C").
 // Removed (unused by orchweb): module(), execute_pending_job(), parse_json(), set_time_limit().
 #define PY_SSIZE_T_CLEAN
 #define Py_LIMITED_API 0x030A0000
@@ -33,6 +35,7 @@ struct PythonCallableNode {
 
 typedef struct ContextData ContextData;
 typedef struct ObjectData ObjectData;
+typedef struct EventData EventData;
 
 // A value or context dropped while another thread was running JS in the runtime.
 typedef struct {
@@ -55,6 +58,8 @@ typedef struct {
 	PythonCallableNode *python_callables;
 	PendingFree *pending;
 	Py_ssize_t pending_count, pending_size;
+	// The field names of `_event` objects, made on the first build (tp_alloc zeroes: JS_ATOM_NULL).
+	JSAtom event_atoms[7];
 } RuntimeData;
 
 // _quickjs.Context
@@ -68,6 +73,7 @@ struct ContextData {
 	// The Objects wrapping values of this context: close() frees their values, since one held
 	// function would otherwise keep the whole realm (globals and all) alive.
 	ObjectData *objects;
+	EventData *event;  // the fields and object of `_event` (NULL until set_event; tp_alloc zeroes)
 };
 
 // _quickjs.Object
@@ -555,6 +561,308 @@ static JSClassDef js_python_function_class = {
 	.call = js_python_function_call,
 };
 
+// ---- _event: one frozen object per event, built in C on its first read -------------------------
+//
+// Context.set_event() records an event's fields; the getter that add_event_getter() defines
+// builds the object on its first call after that and returns the same object until the next
+// set_event(). The object has the fields of W3C 5.10.1 in one fixed order, each enumerable,
+// non-writable and non-configurable, and is not extensible: what Object.freeze of the literal
+// made, without the literal, the freeze or a JS call. The getter runs inside JS (GIL released),
+// so set_event() converts what it can beforehand and keeps the Python strings whose UTF-8 the
+// fields point into alive; a build that fails (out of memory) leaves the fields pending, so the
+// next read tries again.
+
+enum { EVENT_TEXTS = 6, EVENT_FIELDS = 7 };  // EVENT_FIELDS: RuntimeData.event_atoms  // name, type, sendid, origin, origintype, invokeid; data
+static const char *const event_field_names[EVENT_FIELDS] = {
+    "name", "type", "sendid", "origin", "origintype", "invokeid", "data"};
+
+// How the data field is made: a value converted by set_event(), a string, JSON text, or
+// decode(kind, text) (the datamodel's decoder, for XML trees).
+enum { DATA_VALUE, DATA_STRING, DATA_JSON, DATA_DECODE };
+
+struct EventData {
+	int pending;  // fields recorded, object not built yet
+	JSValue object;  // the built object (JS_UNDEFINED until built)
+	PyObject *strings[EVENT_TEXTS + 2];  // owned: the texts below point into these
+	const char *text[EVENT_TEXTS];  // UTF-8 (NULL: undefined)
+	Py_ssize_t length[EVENT_TEXTS];
+	int data_how, data_kind;
+	JSValue data_value;  // DATA_VALUE: a primitive or an Object of this context (owned)
+	const char *data_text;  // DATA_STRING, DATA_JSON, DATA_DECODE
+	Py_ssize_t data_length;
+	JSValue decode;  // DATA_DECODE (owned)
+	const char *extra;  // JSON text of an object whose fields are added (NULL: none)
+	Py_ssize_t extra_length;
+};
+
+// Drop what `event` holds (GIL held; JS values freed now or by the thread inside the runtime).
+static void event_clear(RuntimeData *rt, EventData *event) {
+	runtime_free(rt, NULL, event->object);
+	runtime_free(rt, NULL, event->data_value);
+	runtime_free(rt, NULL, event->decode);
+	event->object = event->data_value = event->decode = JS_UNDEFINED;
+	event->pending = 0;
+	for (int i = 0; i < EVENT_TEXTS + 2; i++) {
+		Py_CLEAR(event->strings[i]);
+	}
+}
+
+static void event_free_atoms(RuntimeData *rt) {
+	for (int i = 0; i < EVENT_FIELDS; i++) {
+		if (rt->event_atoms[i] != JS_ATOM_NULL) {
+			JS_FreeAtomRT(rt->runtime, rt->event_atoms[i]);
+			rt->event_atoms[i] = JS_ATOM_NULL;
+		}
+	}
+}
+
+static void event_free(ContextData *self) {
+	if (self->event != NULL) {
+		event_clear(self->runtime_data, self->event);
+		PyMem_Free(self->event);
+		self->event = NULL;
+	}
+}
+
+// UTF-8 of a str (kept alive in `*keep`) or NULL for None; -1 with an error for anything else.
+static int event_text(PyObject *item, PyObject **keep, const char **text, Py_ssize_t *length) {
+	if (item == Py_None) {
+		*text = NULL;
+		return 0;
+	}
+	if (!PyUnicode_Check(item)) {
+		PyErr_SetString(PyExc_TypeError, "event fields must be str or None");
+		return -1;
+	}
+	if ((*text = PyUnicode_AsUTF8AndSize(item, length)) == NULL) {
+		return -1;
+	}
+	*keep = Py_NewRef(item);
+	return 0;
+}
+
+// Context.set_event(name, type, sendid, origin, origintype, invokeid, kind, data, extra=None,
+// decode=None): the fields of the next `_event` (str, or None for undefined). `kind` and `data`
+// as the datamodel's decoder takes them: 0 a primitive (str, int, float, bool, None for null) or
+// an Object of this context, 1 JSON text, 2 undefined, any other: `decode(kind, data)` (a JS
+// function of this context, called at the build). `extra`: JSON text of an object whose fields
+// are added after (and replace) the standard ones.
+static PyObject *context_set_event(ContextData *self, PyObject *const *args, Py_ssize_t nargs) {
+	if (nargs < 8 || nargs > 10) {
+		PyErr_SetString(PyExc_TypeError, "set_event() takes 8 to 10 arguments");
+		return NULL;
+	}
+	int kind = PyLong_AsLong(args[6]);
+	if (kind == -1 && PyErr_Occurred()) {
+		return NULL;
+	}
+	PyObject *data = args[7], *extra = nargs > 8 ? args[8] : Py_None, *decode = nargs > 9 ? args[9] : Py_None;
+	int data_how = kind == 0 ? (PyUnicode_Check(data) ? DATA_STRING : DATA_VALUE)
+	             : kind == 1 ? DATA_JSON : kind == 2 ? DATA_VALUE : DATA_DECODE;
+	if ((kind == 0 && data_how == DATA_VALUE && !python_to_quickjs_possible(self, data)) ||
+	    (data_how == DATA_DECODE && !python_to_quickjs_possible(self, decode))) {
+		return NULL;
+	}
+	if ((data_how == DATA_DECODE && !PyObject_IsInstance(decode, ObjectType)) ||
+	    ((data_how == DATA_JSON || data_how == DATA_DECODE) && !PyUnicode_Check(data))) {
+		PyErr_SetString(PyExc_TypeError, "set_event(): JSON data needs a str (and decode a JS function)");
+		return NULL;
+	}
+	if (context_enter(self) < 0) {
+		return NULL;
+	}
+	PyObject *result = NULL;
+	EventData *event = self->event;
+	if (event == NULL) {
+		if ((event = self->event = PyMem_Calloc(1, sizeof(EventData))) == NULL) {
+			PyErr_NoMemory();
+			goto done;
+		}
+		event->object = event->data_value = event->decode = JS_UNDEFINED;
+	}
+	event_clear(self->runtime_data, event);  // the previous event never shows through this one
+	for (int i = 0; i < EVENT_TEXTS; i++) {
+		if (event_text(args[i], &event->strings[i], &event->text[i], &event->length[i]) < 0) {
+			goto fail;
+		}
+	}
+	event->data_how = data_how;
+	event->data_kind = kind;
+	if (data_how == DATA_VALUE) {
+		// No allocation: a primitive is stored in the value, an Object is referenced.
+		event->data_value = kind == 2 ? JS_UNDEFINED : python_to_quickjs(self, data);
+	} else if (event_text(data, &event->strings[EVENT_TEXTS], &event->data_text, &event->data_length) < 0) {
+		goto fail;
+	}
+	if (data_how == DATA_DECODE) {
+		event->decode = python_to_quickjs(self, decode);
+	}
+	event->extra = NULL;
+	if (extra != Py_None &&
+	    event_text(extra, &event->strings[EVENT_TEXTS + 1], &event->extra, &event->extra_length) < 0) {
+		goto fail;
+	}
+	event->pending = 1;
+	result = Py_NewRef(Py_None);
+	goto done;
+fail:
+	event_clear(self->runtime_data, event);
+done:
+	context_leave(self);
+	return result;
+}
+
+static JSValue event_data(JSContext *ctx, EventData *event) {
+	switch (event->data_how) {
+	case DATA_STRING:
+		return JS_NewStringLen(ctx, event->data_text, (size_t)event->data_length);
+	case DATA_JSON:
+		return JS_ParseJSON(ctx, event->data_text, (size_t)event->data_length, "<input>");
+	case DATA_DECODE: {
+		JSValue text = JS_NewStringLen(ctx, event->data_text, (size_t)event->data_length);
+		if (JS_IsException(text)) {
+			return text;
+		}
+		JSValue argv[2] = {JS_NewInt32(ctx, event->data_kind), text};
+		JSValue value = JS_Call(ctx, event->decode, JS_UNDEFINED, 2, argv);
+		JS_FreeValue(ctx, text);
+		return value;
+	}
+	default:
+		return JS_DupValue(ctx, event->data_value);
+	}
+}
+
+// The frozen object of `event`'s fields, or JS_EXCEPTION.
+static JSValue event_build(JSContext *ctx, RuntimeData *rt, EventData *event) {
+	JSAtom *atoms = rt->event_atoms;
+	JSValue values[EVENT_FIELDS];
+	JSValue object = JS_UNDEFINED, extra = JS_UNDEFINED;
+	JSPropertyEnum *keys = NULL;
+	uint32_t key_count = 0;
+	int made = 0;
+	if (atoms[EVENT_FIELDS - 1] == JS_ATOM_NULL) {
+		for (int f = 0; f < EVENT_FIELDS; f++) {
+			if ((atoms[f] = JS_NewAtom(ctx, event_field_names[f])) == JS_ATOM_NULL) {
+				event_free_atoms(rt);
+				return JS_EXCEPTION;
+			}
+		}
+	}
+	for (; made < EVENT_FIELDS; made++) {
+		values[made] = made < EVENT_TEXTS
+		    ? (event->text[made] ? JS_NewStringLen(ctx, event->text[made], (size_t)event->length[made]) : JS_UNDEFINED)
+		    : event_data(ctx, event);
+		if (JS_IsException(values[made])) {
+			goto fail;
+		}
+	}
+	if (event->extra != NULL) {
+		// A field of `extra` named like a standard one replaces its value in place (as an
+		// assignment to the literal did); the others follow in their order.
+		extra = JS_ParseJSON(ctx, event->extra, (size_t)event->extra_length, "<input>");
+		if (JS_IsException(extra) ||
+		    JS_GetOwnPropertyNames(ctx, &keys, &key_count, extra, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0) {
+			goto fail;
+		}
+		for (uint32_t k = 0; k < key_count; k++) {
+			for (int f = 0; f < EVENT_FIELDS; f++) {
+				if (keys[k].atom == atoms[f]) {
+					JSValue value = JS_GetProperty(ctx, extra, atoms[f]);
+					if (JS_IsException(value)) {
+						goto fail;
+					}
+					JS_FreeValue(ctx, values[f]);
+					values[f] = value;
+				}
+			}
+		}
+	}
+	object = JS_NewObject(ctx);
+	if (JS_IsException(object)) {
+		goto fail;
+	}
+	for (int f = 0; f < EVENT_FIELDS; f++) {
+		JSValue value = values[f];
+		values[f] = JS_UNDEFINED;
+		if (JS_DefinePropertyValue(ctx, object, atoms[f], value, JS_PROP_ENUMERABLE) < 0) {
+			goto fail;
+		}
+	}
+	for (uint32_t k = 0; k < key_count; k++) {
+		int standard = 0;
+		for (int f = 0; f < EVENT_FIELDS; f++) {
+			standard |= keys[k].atom == atoms[f];
+		}
+		if (!standard) {
+			JSValue value = JS_GetProperty(ctx, extra, keys[k].atom);
+			if (JS_IsException(value) ||
+			    JS_DefinePropertyValue(ctx, object, keys[k].atom, value, JS_PROP_ENUMERABLE) < 0) {
+				goto fail;
+			}
+		}
+	}
+	if (JS_PreventExtensions(ctx, object) < 0) {
+		goto fail;
+	}
+	goto done;
+fail:
+	JS_FreeValue(ctx, object);
+	object = JS_EXCEPTION;
+done:
+	for (int f = 0; f < made; f++) {
+		JS_FreeValue(ctx, values[f]);
+	}
+	if (keys != NULL) {
+		JS_FreePropertyEnum(ctx, keys, key_count);
+	}
+	JS_FreeValue(ctx, extra);
+	return object;
+}
+
+// The getter: this context's current event object (undefined before the first set_event()).
+static JSValue event_get(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+	ContextData *context_data = JS_GetContextOpaque(ctx);
+	EventData *event = context_data == NULL ? NULL : context_data->event;
+	if (event == NULL) {
+		return JS_UNDEFINED;
+	}
+	if (event->pending) {
+		JSValue object = event_build(ctx, context_data->runtime_data, event);
+		if (JS_IsException(object)) {
+			return object;
+		}
+		event->object = object;
+		event->pending = 0;
+	}
+	return JS_DupValue(ctx, event->object);
+}
+
+// Context.add_event_getter(name): the global `name` holds the getter of the events set_event()
+// records (the datamodel's core makes it the `_event` accessor).
+static PyObject *context_add_event_getter(ContextData *self, PyObject *args) {
+	const char *name;
+	if (!PyArg_ParseTuple(args, "s", &name) || context_enter(self) < 0) {
+		return NULL;
+	}
+	PyObject *result = NULL;
+	JSValue getter = JS_NewCFunction(self->context, event_get, "_event", 0);
+	if (JS_IsException(getter)) {
+		quickjs_exception_to_python(self->context);
+	} else {
+		JSValue global = JS_GetGlobalObject(self->context);
+		int ret = JS_SetPropertyStr(self->context, global, name, getter);
+		JS_FreeValue(self->context, global);
+		if (ret < 0) {
+			quickjs_exception_to_python(self->context);
+		} else {
+			result = Py_NewRef(Py_None);
+		}
+	}
+	context_leave(self);
+	return result;
+}
+
 // ---- _quickjs.Runtime -------------------------------------------------------------------------
 
 static PyObject *runtime_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
@@ -605,6 +913,7 @@ static void runtime_dealloc(RuntimeData *self) {
 	PyObject_GC_UnTrack(self);
 	if (self->runtime) {
 		runtime_free_pending(self);  // no thread can be inside: nothing references us any more
+		event_free_atoms(self);
 		JS_FreeRuntime(self->runtime);
 	}
 	PyMem_Free(self->pending);
@@ -829,6 +1138,7 @@ static void context_dealloc(ContextData *self) {
 	PyObject_GC_UnTrack(self);
 	RuntimeData *rt = self->runtime_data;
 	if (self->context) {
+		event_free(self);
 		runtime_free(rt, self->context, JS_UNDEFINED);
 	}
 	Py_XDECREF(rt);
@@ -840,6 +1150,7 @@ static void context_dealloc(ContextData *self) {
 // What was reachable only from it is garbage for the runtime's next cycle collection.
 static void context_free_now(ContextData *self) {
 	JSContext *context = self->context;
+	event_free(self);
 	self->context = NULL;
 	ObjectData *object;
 	while ((object = self->objects) != NULL) {
@@ -1087,6 +1398,10 @@ static PyMethodDef context_methods[] = {
     {"memory", (PyCFunction)context_memory, METH_NOARGS, "Returns the runtime's memory usage as a dict."},
     {"gc", (PyCFunction)context_gc, METH_NOARGS, "Runs the runtime's JS cycle collector."},
     {"add_callable", (PyCFunction)context_add_callable, METH_VARARGS, "Wraps a Python callable."},
+    {"set_event", (PyCFunction)(void (*)(void))context_set_event, METH_FASTCALL,
+     "Records the fields of the next `_event` object (built on its first read)."},
+    {"add_event_getter", (PyCFunction)context_add_event_getter, METH_VARARGS,
+     "Defines a global holding the getter of the objects set_event() describes."},
     {"close", (PyCFunction)context_close, METH_NOARGS, "Frees the context (its Objects stop working)."},
     {NULL}
 };

@@ -37,4 +37,19 @@ class Context:
     def memory(self) -> dict[str, int]: ...
     def gc(self) -> None: ...
     def add_callable(self, name: str, callable: Any, /) -> None: ...
+    def set_event(
+        self,
+        name: str | None,
+        type: str | None,
+        sendid: str | None,
+        origin: str | None,
+        origintype: str | None,
+        invokeid: str | None,
+        kind: int,
+        data: Any,
+        extra: str | None = None,
+        decode: Object | None = None,
+        /,
+    ) -> None: ...
+    def add_event_getter(self, name: str, /) -> None: ...
     def close(self) -> None: ...

@@ -418,7 +418,9 @@ _CORE = r"""
   'use strict';
   var stringify = JSON.stringify, parse = JSON.parse, defineProperty = Object.defineProperty,
       keys = Object.keys, freeze = Object.freeze, isArray = Array.isArray, StringCtor = String;
-  var sys = {}, hidden = {}, current = undefined, i, baseline = keys(G);
+  var getEvent = G.__orchweb_event;  // the binding's getter of `_event` (Context.add_event_getter)
+  delete G.__orchweb_event;
+  var sys = {}, hidden = {}, i, baseline = keys(G);
   for (i = 0; i < baseline.length; i++) hidden[baseline[i]] = true;
 
   // Tolerant encoder for what JSON.stringify refuses (cycles, BigInt): cycles become "[Circular]".
@@ -487,38 +489,10 @@ _CORE = r"""
     }
     sys[name] = __orchweb_dec(kind, v);
   }
-  // `_event` is built on its first read after setEvent: making the frozen object and parsing its
-  // data was most of the cost of an event, and many events are matched without reading it. Until
-  // then its fields wait here (every read of one event then sees the same object).
-  var pending = false, eName, eType, eSendid, eOrigin, eOrigintype, eInvokeid, eKind, eData, eExtra;
-  function buildEvent() {
-    var e = {name: eName, type: eType, sendid: eSendid === null ? undefined : eSendid,
-             origin: eOrigin === null ? undefined : eOrigin,
-             origintype: eOrigintype === null ? undefined : eOrigintype,
-             invokeid: eInvokeid === null ? undefined : eInvokeid, data: __orchweb_dec(eKind, eData)};
-    if (eExtra !== null) {
-      var x = parse(eExtra), ks = keys(x);
-      for (var j = 0; j < ks.length; j++) e[ks[j]] = x[ks[j]];
-    }
-    current = freeze(e);
-    pending = false;  // only once built: a build that failed (out of memory) fails on the next read too
-    eData = eExtra = undefined;
-  }
-  defineProperty(G, '_event', {get: function () { if (pending) buildEvent(); return current; },
-                               set: readonly('_event'), enumerable: false, configurable: false});
+  // `_event`: the binding builds the frozen object in C on its first read after
+  // Context.set_event (every read of one event sees the same object, an unread one is never built).
+  defineProperty(G, '_event', {get: getEvent, set: readonly('_event'), enumerable: false, configurable: false});
   hidden._event = sys._event = true;
-  function setEvent(name, type, sendid, origin, origintype, invokeid, kind, data, extra) {
-    pending = true; current = undefined;
-    eName = name; eType = type; eSendid = sendid; eOrigin = origin; eOrigintype = origintype;
-    eInvokeid = invokeid; eKind = kind; eData = data; eExtra = extra;
-  }
-  // The common case (no sendid, origin, origintype, invokeid or extra fields): fewer arguments
-  // to convert.
-  function setPlainEvent(name, type, kind, data) {
-    pending = true; current = undefined;
-    eName = name; eType = type; eSendid = eOrigin = eOrigintype = eInvokeid = eExtra = null;
-    eKind = kind; eData = data;
-  }
 
   // H is reachable from compiled expressions through their closure, so it is frozen.
   var H = freeze({out: __orchweb_out, dec: __orchweb_dec, geval: eval});  // geval(src): indirect = global eval
@@ -575,7 +549,7 @@ _CORE = r"""
     defineProperty(G, name, {value: function (id) { return typeof id === 'string' && raw(id) === true; },
                              writable: true, enumerable: false, configurable: true});
   }
-  var picks = {H: H, P: P, setEvent: setEvent, setPlainEvent: setPlainEvent, defineSystem: defineSystem,
+  var picks = {H: H, P: P, dec: __orchweb_dec, defineSystem: defineSystem,
                setGlobal: setGlobal, declareVar: declareVar, lazyTime: lazyTime, definePredicate: definePredicate};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
@@ -1380,14 +1354,14 @@ class _JSContext:
             self._lock = self._shared_runtime.lock  # one lock per runtime, not per session
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
+        self._ctx.add_event_getter("__orchweb_event")  # taken by _CORE
         pick = self._load(_CORE)
         self._h = pick("H")
         self._js = {
             name: pick(name)
             for name in (
                 "P",
-                "setEvent",
-                "setPlainEvent",
+                "dec",
                 "defineSystem",
                 "setGlobal",
                 "declareVar",
@@ -1395,8 +1369,7 @@ class _JSContext:
                 "definePredicate",
             )
         }
-        self._set_event_js = self._js["setEvent"]
-        self._set_plain_event_js = self._js["setPlainEvent"]
+        self._set_event: Any = self._ctx.set_event
         self._declare_var = self._js["declareVar"]
         # Compiled JS functions, one dict per kind, keyed by the source text as written.
         self._expr_fns: dict[str, Any] = {}
@@ -1442,7 +1415,7 @@ class _JSContext:
                 cache.clear()
             self._scripts.clear()
             self._js.clear()
-            self._set_event_js = self._set_plain_event_js = self._h = self._shared_call = self._declare_var = None
+            self._set_event = self._h = self._shared_call = self._declare_var = None
             # Free the context now even if something still holds it or one of its values (e.g. a
             # traceback's frame): a held function would keep the whole realm alive.
             self._ctx.close()
@@ -1784,28 +1757,26 @@ class ECMAScriptDataModel(_JSContext):
     ) -> None:
         """Make `_event` a new frozen JS object; `None` fields and data become `undefined`.
 
-        The object is built on the first read of `_event` after this call, once: every read until
-        the next call sees the same object. `extra` adds fields (e.g. `raw` for the BasicHTTP
-        processor).
+        The binding builds the object on the first read of `_event` after this call, once: every
+        read until the next call sees the same object. `extra` adds fields (e.g. `raw` for the
+        BasicHTTP processor; one named like a standard field replaces its value).
         """
         kind, payload = (2, None) if data is None else _encode(data)
         if kind == 3:
             kind, payload = self._encode(data)  # loads the XML DOM helpers first
-        if sendid is None and origin is None and origintype is None and invokeid is None and extra is None:
-            self._run(self._set_plain_event_js, name, type, kind, payload)
-            return
-        self._run(
-            self._set_event_js,
-            name,
-            type,
-            sendid,
-            origin,
-            origintype,
-            invokeid,
-            kind,
-            payload,
-            None if extra is None else _dumps(extra),
-        )
+        extra_json = None if extra is None else _dumps(extra)
+        # No JS runs here (the object is built by the evaluation that first reads it, under its
+        # deadline): the lock, without `_run`'s deadline.
+        lock = self._lock
+        lock.acquire()
+        try:
+            set_event = self._set_event
+            if set_event is None:
+                raise JSError("InternalError", "the datamodel is closed")
+            set_event(name, type, sendid, origin, origintype, invokeid, kind, payload, extra_json,
+                      self._js["dec"] if kind == 3 else None)  # fmt: skip
+        finally:
+            lock.release()
 
     def set_system(self, name: str, value: Any) -> None:
         """Define or update a read-only system variable (`_sessionid`, `_name`, `_ioprocessors`, `_x`)."""
