@@ -365,6 +365,26 @@ def test_event_data_may_be_a_primitive_and_extra_fields_are_added(dm):
     assert dm.evaluate("_event.raw") == "POST / HTTP/1.1"
 
 
+def test_an_event_built_out_of_memory_fails_the_reading_evaluation_and_a_later_read_builds_it():
+    small = ECMAScriptDataModel(memory_limit=4 * 1024 * 1024, time_limit=5.0)
+    try:
+        small.execute("var hog = []; try { for (;;) hog.push(new Array(1000).join('y') + hog.length); } catch (e) {}")
+        small.set_event("big", "external", data={"s": "x" * 1_000_000, "n": 1})  # nothing is built yet
+        for _ in range(2):  # still pending after a failure: never undefined, never the previous event
+            with pytest.raises(JSError) as info:
+                small.evaluate_bool("_event.data.n === 1")
+            assert info.value.name == "InternalError" and "memory" in info.value.message
+        small.execute("hog = null;")
+        assert small.evaluate("[_event.name, _event.data.n, _event.data.s.length, Object.isFrozen(_event)]") == [
+            "big",
+            1,
+            1_000_000,
+            True,
+        ]
+    finally:
+        small.close()
+
+
 def test_event_is_undefined_before_the_first_event(dm):
     assert dm.evaluate("typeof _event") == "undefined"
 
