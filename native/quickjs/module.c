@@ -22,6 +22,7 @@
 #define PY_SSIZE_T_CLEAN
 #define Py_LIMITED_API 0x030A0000
 #include <Python.h>
+#include <math.h>
 #include <time.h>
 
 #include "upstream-quickjs/quickjs.h"
@@ -572,13 +573,14 @@ static JSClassDef js_python_function_class = {
 // fields point into alive; a build that fails (out of memory) leaves the fields pending, so the
 // next read tries again.
 
-enum { EVENT_TEXTS = 6, EVENT_FIELDS = 7 };  // EVENT_FIELDS: RuntimeData.event_atoms  // name, type, sendid, origin, origintype, invokeid; data
+// name, type, sendid, origin, origintype, invokeid; data (EVENT_FIELDS: RuntimeData.event_atoms)
+enum { EVENT_TEXTS = 6, EVENT_FIELDS = 7, EVENT_FLAT_MAX = 8 };
 static const char *const event_field_names[EVENT_FIELDS] = {
     "name", "type", "sendid", "origin", "origintype", "invokeid", "data"};
 
-// How the data field is made: a value converted by set_event(), a string, JSON text, or
-// decode(kind, text) (the datamodel's decoder, for XML trees).
-enum { DATA_VALUE, DATA_STRING, DATA_JSON, DATA_DECODE };
+// How the data field is made: a value converted by set_event(), a string, JSON text,
+// decode(kind, text) (the datamodel's decoder, for XML trees), or a flat object (`flat`).
+enum { DATA_VALUE, DATA_STRING, DATA_JSON, DATA_DECODE, DATA_FLAT };
 
 struct EventData {
 	int pending;  // fields recorded, object not built yet
@@ -593,6 +595,14 @@ struct EventData {
 	JSValue decode;  // DATA_DECODE (owned)
 	const char *extra;  // JSON text of an object whose fields are added (NULL: none)
 	Py_ssize_t extra_length;
+	// DATA_FLAT: the fields of a dict of primitives (ASCII keys; text NULL: a primitive value)
+	Py_ssize_t flat_count;
+	PyObject *flat_strings[2 * EVENT_FLAT_MAX];  // owned: the keys and texts point into these
+	struct {
+		const char *key, *text;
+		Py_ssize_t key_length, length;
+		JSValue value;
+	} flat[EVENT_FLAT_MAX];
 };
 
 // Drop what `event` holds (GIL held; JS values freed now or by the thread inside the runtime).
@@ -605,6 +615,63 @@ static void event_clear(RuntimeData *rt, EventData *event) {
 	for (int i = 0; i < EVENT_TEXTS + 2; i++) {
 		Py_CLEAR(event->strings[i]);
 	}
+	for (int i = 0; i < 2 * EVENT_FLAT_MAX; i++) {
+		Py_CLEAR(event->flat_strings[i]);
+	}
+	event->flat_count = 0;
+}
+
+// Record `dict` as DATA_FLAT if it is a dict of at most EVENT_FLAT_MAX ASCII str keys to str,
+// int, float, bool or None values (exact types): 1, with the values JSON.parse of its JSON text
+// would give (a non-finite float is null, as orjson writes it); else 0 and nothing kept.
+static int event_flat(ContextData *self, EventData *event, PyObject *dict) {
+	if (!PyDict_CheckExact(dict) || PyDict_Size(dict) > EVENT_FLAT_MAX) {
+		return 0;
+	}
+	Py_ssize_t pos = 0, n = 0;
+	PyObject *key, *value;
+	while (PyDict_Next(dict, &pos, &key, &value)) {
+		const char *k = PyUnicode_CheckExact(key) ? PyUnicode_AsUTF8AndSize(key, &event->flat[n].key_length) : NULL;
+		// ASCII only: JS_NewAtomLen looks UTF-8 up as Latin-1
+		if (k == NULL || event->flat[n].key_length != PyUnicode_GetLength(key)) {
+			goto refuse;
+		}
+		event->flat[n].key = k;
+		event->flat_strings[2 * n] = Py_NewRef(key);
+		event->flat[n].text = NULL;
+		event->flat[n].value = JS_NULL;
+		if (PyUnicode_CheckExact(value)) {
+			if ((event->flat[n].text = PyUnicode_AsUTF8AndSize(value, &event->flat[n].length)) == NULL) {
+				goto refuse;
+			}
+			event->flat_strings[2 * n + 1] = Py_NewRef(value);
+		} else if (PyBool_Check(value)) {
+			event->flat[n].value = JS_MKVAL(JS_TAG_BOOL, value == Py_True);
+		} else if (PyLong_CheckExact(value)) {
+			int overflow;
+			long long i = PyLong_AsLongLongAndOverflow(value, &overflow);
+			double d = overflow ? PyLong_AsDouble(value) : (double)i;
+			if (d == -1.0 && PyErr_Occurred()) {
+				goto refuse;  // beyond a double: the JSON text's number decides
+			}
+			event->flat[n].value = !overflow && i >= INT32_MIN && i <= INT32_MAX
+			    ? JS_MKVAL(JS_TAG_INT, (int32_t)i) : JS_NewFloat64(self->context, d);
+		} else if (PyFloat_CheckExact(value)) {
+			double d = PyFloat_AsDouble(value);
+			event->flat[n].value = isfinite(d) ? JS_NewFloat64(self->context, d) : JS_NULL;
+		} else if (value != Py_None) {
+			goto refuse;
+		}
+		event->flat_count = ++n;
+	}
+	return 1;
+refuse:
+	PyErr_Clear();
+	for (int i = 0; i < 2 * EVENT_FLAT_MAX; i++) {
+		Py_CLEAR(event->flat_strings[i]);
+	}
+	event->flat_count = 0;
+	return 0;
 }
 
 static void event_free_atoms(RuntimeData *rt) {
@@ -642,11 +709,12 @@ static int event_text(PyObject *item, PyObject **keep, const char **text, Py_ssi
 }
 
 // Context.set_event(name, type, sendid, origin, origintype, invokeid, kind, data, extra=None,
-// decode=None): the fields of the next `_event` (str, or None for undefined). `kind` and `data`
-// as the datamodel's decoder takes them: 0 a primitive (str, int, float, bool, None for null) or
-// an Object of this context, 1 JSON text, 2 undefined, any other: `decode(kind, data)` (a JS
-// function of this context, called at the build). `extra`: JSON text of an object whose fields
-// are added after (and replace) the standard ones.
+// decode=None) -> bool: the fields of the next `_event` (str, or None for undefined). `kind` and
+// `data` as the datamodel's decoder takes them: 0 a primitive (str, int, float, bool, None for
+// null) or an Object of this context, 1 JSON text, 2 undefined, 3 `decode(kind, data)` (a JS
+// function of this context, called at the build); or 4, a dict converted here if it is flat (see
+// event_flat): False, with nothing recorded, if it is not (the caller then gives its JSON).
+// `extra`: JSON text of an object whose fields are added after (and replace) the standard ones.
 static PyObject *context_set_event(ContextData *self, PyObject *const *args, Py_ssize_t nargs) {
 	if (nargs < 8 || nargs > 10) {
 		PyErr_SetString(PyExc_TypeError, "set_event() takes 8 to 10 arguments");
@@ -657,8 +725,12 @@ static PyObject *context_set_event(ContextData *self, PyObject *const *args, Py_
 		return NULL;
 	}
 	PyObject *data = args[7], *extra = nargs > 8 ? args[8] : Py_None, *decode = nargs > 9 ? args[9] : Py_None;
+	if (kind < 0 || kind > 4) {
+		PyErr_SetString(PyExc_ValueError, "set_event(): unknown data kind");
+		return NULL;
+	}
 	int data_how = kind == 0 ? (PyUnicode_Check(data) ? DATA_STRING : DATA_VALUE)
-	             : kind == 1 ? DATA_JSON : kind == 2 ? DATA_VALUE : DATA_DECODE;
+	             : kind == 1 ? DATA_JSON : kind == 2 ? DATA_VALUE : kind == 3 ? DATA_DECODE : DATA_FLAT;
 	if ((kind == 0 && data_how == DATA_VALUE && !python_to_quickjs_possible(self, data)) ||
 	    (data_how == DATA_DECODE && !python_to_quickjs_possible(self, decode))) {
 		return NULL;
@@ -688,7 +760,13 @@ static PyObject *context_set_event(ContextData *self, PyObject *const *args, Py_
 	}
 	event->data_how = data_how;
 	event->data_kind = kind;
-	if (data_how == DATA_VALUE) {
+	if (data_how == DATA_FLAT) {
+		if (!event_flat(self, event, data)) {
+			event_clear(self->runtime_data, event);
+			result = Py_NewRef(Py_False);
+			goto done;
+		}
+	} else if (data_how == DATA_VALUE) {
 		// No allocation: a primitive is stored in the value, an Object is referenced.
 		event->data_value = kind == 2 ? JS_UNDEFINED : python_to_quickjs(self, data);
 	} else if (event_text(data, &event->strings[EVENT_TEXTS], &event->data_text, &event->data_length) < 0) {
@@ -703,7 +781,7 @@ static PyObject *context_set_event(ContextData *self, PyObject *const *args, Py_
 		goto fail;
 	}
 	event->pending = 1;
-	result = Py_NewRef(Py_None);
+	result = Py_NewRef(Py_True);
 	goto done;
 fail:
 	event_clear(self->runtime_data, event);
@@ -718,6 +796,24 @@ static JSValue event_data(JSContext *ctx, EventData *event) {
 		return JS_NewStringLen(ctx, event->data_text, (size_t)event->data_length);
 	case DATA_JSON:
 		return JS_ParseJSON(ctx, event->data_text, (size_t)event->data_length, "<input>");
+	case DATA_FLAT: {
+		JSValue object = JS_NewObject(ctx);
+		for (Py_ssize_t i = 0; i < event->flat_count && !JS_IsException(object); i++) {
+			JSAtom atom = JS_NewAtomLen(ctx, event->flat[i].key, (size_t)event->flat[i].key_length);
+			JSValue value = event->flat[i].text == NULL
+			    ? event->flat[i].value : JS_NewStringLen(ctx, event->flat[i].text, (size_t)event->flat[i].length);
+			if (atom == JS_ATOM_NULL || JS_IsException(value) ||
+			    JS_DefinePropertyValue(ctx, object, atom, value, JS_PROP_C_W_E) < 0) {
+				if (atom == JS_ATOM_NULL) {
+					JS_FreeValue(ctx, value);
+				}
+				JS_FreeValue(ctx, object);
+				object = JS_EXCEPTION;
+			}
+			JS_FreeAtom(ctx, atom);
+		}
+		return object;
+	}
 	case DATA_DECODE: {
 		JSValue text = JS_NewStringLen(ctx, event->data_text, (size_t)event->data_length);
 		if (JS_IsException(text)) {

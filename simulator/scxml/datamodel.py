@@ -1761,14 +1761,6 @@ class ECMAScriptDataModel(_JSContext):
         read until the next call sees the same object. `extra` adds fields (e.g. `raw` for the
         BasicHTTP processor; one named like a standard field replaces its value).
         """
-        kind: int
-        payload: Any
-        if isinstance(data, dict):  # the common case, as `_encode` would (one call less per event)
-            kind, payload = 1, _dumps(data)
-        else:
-            kind, payload = (2, None) if data is None else _encode(data)
-            if kind == 3:
-                kind, payload = self._encode(data)  # loads the XML DOM helpers first
         extra_json = None if extra is None else _dumps(extra)
         # No JS runs here (the object is built by the evaluation that first reads it, under its
         # deadline): the lock, without `_run`'s deadline.
@@ -1778,6 +1770,18 @@ class ECMAScriptDataModel(_JSContext):
             set_event = self._set_event
             if set_event is None:
                 raise JSError("InternalError", "the datamodel is closed")
+            kind: int
+            payload: Any
+            if isinstance(data, dict):
+                # The common case: a flat dict crosses as it is (the binding converts it as
+                # JSON.parse would its JSON), any other as JSON (as `_encode` would).
+                if set_event(name, type, sendid, origin, origintype, invokeid, 4, data, extra_json):
+                    return
+                kind, payload = 1, _dumps(data)
+            else:
+                kind, payload = (2, None) if data is None else _encode(data)
+                if kind == 3:
+                    kind, payload = self._encode(data)  # loads the XML DOM helpers first
             set_event(name, type, sendid, origin, origintype, invokeid, kind, payload, extra_json,
                       self._js["dec"] if kind == 3 else None)  # fmt: skip
         finally:

@@ -7,6 +7,7 @@ on the getter's first call, data converted as the datamodel's decoder would, cle
 
 from __future__ import annotations
 
+import collections
 import json
 
 import orchweb_quickjs
@@ -191,3 +192,81 @@ def test_contexts_sharing_a_runtime_keep_their_own_events():
     finally:
         a.close()
         b.close()
+
+
+FLAT = {
+    "n": 5,
+    "neg": -7,
+    "big": 2**40,
+    "huge": 2**70,
+    "f": 2.5,
+    "s": "t\u00e9xt \U0001f600 \u0000",
+    "b": False,
+    "none": None,
+}
+
+
+def json_parse(ctx, value):
+    return ctx.eval(f"JSON.stringify(JSON.parse({json.dumps(json.dumps(value))}))")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        FLAT,
+        {},
+        {"2": "index keys first", "a": 1, "1": 0, "__proto__": 3},
+        {"nan": float("nan"), "inf": float("-inf"), "zero": -0.0, "max": 2**53 + 1},
+    ],
+)
+def test_a_flat_dict_crosses_as_json_parse_of_its_json_would_make_it(ctx, data):
+    assert ctx.set_event("e", "external", None, None, None, None, 4, data) is True
+    text = json.dumps(data).replace("NaN", "null").replace("-Infinity", "null")
+    assert ctx.eval("JSON.stringify(getEvent().data)") == json_parse(ctx, json.loads(text))
+    parsed_keys = ctx.eval(f"Object.keys(JSON.parse({json.dumps(text)})).join()")
+    assert ctx.eval("Object.keys(getEvent().data).join()") == parsed_keys
+    if "__proto__" in data:
+        assert ctx.eval("Object.getPrototypeOf(getEvent().data) === Object.prototype") is True
+        assert ctx.eval("Object.prototype.hasOwnProperty.call(getEvent().data, '__proto__')") is True
+    if "zero" in data:
+        assert ctx.eval("Object.is(getEvent().data.zero, -0)") is True
+    # the snapshot is taken at set_event: a later change of the dict does not show
+    data["later"] = 1
+    assert ctx.eval("'later' in getEvent().data") is False
+    data.pop("later")
+
+
+class Count(int):
+    pass
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"nested": {"x": 1}},
+        {"list": [1]},
+        {str(i): i for i in range(9)},  # more fields than the binding takes
+        {"\u00e9": 1},  # a key past ASCII
+        {"s": "lone \ud800"},
+        {"n": 10**400},  # beyond a double
+        {"n": Count(3)},  # a subclass
+        {1: "non-string key"},
+    ],
+)
+def test_a_dict_that_is_not_flat_is_refused_and_nothing_is_recorded(ctx, data):
+    ctx.set_event("kept", "internal", None, None, None, None, 0, 1)
+    assert ctx.set_event("e", "external", None, None, None, None, 4, data) is False
+    assert ctx.eval("typeof getEvent()") == "undefined"
+    ctx.set_event("e", "external", None, None, None, None, 1, '{"fallback": true}')
+    assert read(ctx, "getEvent().data") == {"fallback": True}
+
+
+def test_a_dict_subclass_is_refused():
+    ctx = orchweb_quickjs.Context()
+    try:
+        ctx.add_event_getter("getEvent")
+        assert ctx.set_event("e", "external", None, None, None, None, 4, collections.OrderedDict(a=1)) is False
+        with pytest.raises(ValueError):
+            ctx.set_event("e", "external", None, None, None, None, 5, "{}")
+    finally:
+        ctx.close()
