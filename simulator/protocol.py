@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 
 from simulator.ors.fakes import FakesError, load_fakes
+from simulator.scxml.events import is_unicode_text
 
 
 class OpError(ValueError):
@@ -126,11 +127,18 @@ def _step_op(message: Mapping[str, Any]) -> dict:
     return {"op": "step", "unit": STEP_UNITS.get(unit, unit)}
 
 
+def _event_name(name: str, what: str) -> str:
+    """`name` stripped, or OpError if it is not Unicode text (`is_unicode_text`)."""
+    if not is_unicode_text(name):
+        raise OpError(f"{what} must be Unicode text (it has a lone surrogate)")
+    return name.strip()
+
+
 def _inject_op(message: Mapping[str, Any]) -> dict:
     kind = message.get("kind", "event")
     op: dict[str, Any] = {"op": "inject", "kind": kind}
     if kind == "event":
-        op["event"] = message["event"].strip()
+        op["event"] = _event_name(message["event"], "inject event")
     if kind == "party_changed":
         op["focusdeviceid"] = message["focusdeviceid"].strip()
         op["devicetype"] = str(message.get("devicetype") or "routepoint")
@@ -141,7 +149,11 @@ def _inject_op(message: Mapping[str, Any]) -> dict:
 
 def _respond_op(message: Mapping[str, Any]) -> dict:
     events = [
-        {"name": e["name"].strip(), "data": e.get("data") or {}, "delay": float(e.get("delay", 0))}
+        {
+            "name": _event_name(e["name"], "an event name"),
+            "data": e.get("data") or {},
+            "delay": float(e.get("delay", 0)),
+        }
         for e in message["events"]
     ]
     return {"op": "respond", "request": message["request"].strip(), "events": events}

@@ -57,6 +57,7 @@ from simulator.ors.fakes import (
 )
 from simulator.ors.project import find_entry
 from simulator.scxml.errors import DocumentError
+from simulator.scxml.events import is_unicode_text
 from simulator.scxml.jsonpatch import update_variables
 
 from .coverage import Coverage
@@ -284,6 +285,9 @@ def validate_scenario(data: Any, files: Mapping[str, bytes] | None = None, check
             continue
         for key in ("respond", "wait"):
             problems += _regex_problems(step.get(key), f"{path}.{key}")
+        names = [step["inject"]] if "inject" in step else [event["name"] for event in step.get("events", ())]
+        if not all(map(is_unicode_text, names)):
+            problems.append(f"{path}: an event name must be Unicode text (it has a lone surrogate)")
         if "respond" in step and "events" not in step:
             problems.append(f"{path}: a 'respond' step needs 'events' (the answer: [{{name, data?, delay?}}])")
         if "inject" in step and "at" in step and "after" in step:

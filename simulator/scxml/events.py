@@ -7,6 +7,16 @@ from typing import Any
 from .trace import jsonable
 
 
+def is_unicode_text(name: str) -> bool:
+    """Whether `name` can be an event's name: Unicode text. JSON from a client may carry a lone
+    surrogate (`"\\ud800"`), which no document's descriptor can name and `_event` cannot hold."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Event:
     """An SCXML event (W3C 5.10.1 `_event` fields)."""
 

@@ -69,6 +69,23 @@ def test_parse_op_normalises_a_valid_message_into_an_operation():
     }
 
 
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ({"action": "inject", "event": "ping\ud800"}, "inject event must be Unicode text (it has a lone surrogate)"),
+        (
+            {"action": "respond", "request": "R1", "events": [{"name": "\udc00done"}]},
+            "an event name must be Unicode text (it has a lone surrogate)",
+        ),
+    ],
+)
+def test_an_event_name_with_a_lone_surrogate_is_refused_before_it_is_logged(message, problem):
+    # JSON may carry "\ud800"; bound to `_event` it would fail the step, and a logged operation
+    # would fail every replay of the simulation
+    with pytest.raises(OpError, match=re.escape(problem)):
+        protocol.parse_op(message)
+
+
 def test_a_message_found_valid_is_remembered_only_when_its_strings_are_short():
     protocol._VALID_STRINGS.clear()
     step = {"action": "step", "unit": "macrostep", "id": 1}

@@ -357,6 +357,14 @@ def test_the_same_scenario_gives_the_same_trace():
             {"steps": [{"inject": "x", "at": 1, "after": 1}], "expect": [{"final": True}]},
             "$.steps[0]: give at most one of 'at'",
         ),
+        (
+            {"steps": [{"inject": "ping\ud800"}], "expect": [{"final": True}]},
+            "$.steps[0]: an event name must be Unicode text (it has a lone surrogate)",
+        ),
+        (
+            {"steps": [{"respond": "REQ1", "events": [{"name": "\udc00done"}]}], "expect": [{"final": True}]},
+            "$.steps[0]: an event name must be Unicode text (it has a lone surrogate)",
+        ),
         ({"steps": [{"expect": [{"errors": -1}]}]}, "$.steps[0].expect[0].errors: -1 is less than the minimum"),
         ({"steps": [{"run": True}]}, "$: a scenario needs at least one assertion"),
         ({"fakes": {"queue": {"delay": "1"}}, "expect": [{"final": True}]}, "$.fakes.queue.delay: '1' is not of type"),
