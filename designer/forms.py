@@ -8,6 +8,7 @@ from django import forms
 
 from designer.models import (
     COMMENT_MAX_LENGTH,
+    LINE_MAX,
     MESSAGE_MAX_LENGTH,
     NAME_MAX_LENGTH,
     PATH_MAX_LENGTH,
@@ -91,7 +92,7 @@ class CommentForm(forms.Form):
     body = forms.CharField(max_length=COMMENT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
     path = forms.CharField(max_length=PATH_MAX_LENGTH, required=False)
-    line = forms.IntegerField(required=False, min_value=1)
+    line = forms.IntegerField(required=False, min_value=1, max_value=LINE_MAX)
 
 
 class TeamForm(forms.Form):

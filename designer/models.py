@@ -25,6 +25,8 @@ PATH_MAX_LENGTH = 500  # project-relative file paths and entry documents
 NAME_MAX_LENGTH = 100  # team and project names
 MESSAGE_MAX_LENGTH = 2000  # version messages
 COMMENT_MAX_LENGTH = 10000  # review comment bodies
+#: the largest line a comment may anchor at: its column is a PositiveIntegerField (PostgreSQL: integer)
+LINE_MAX = 2**31 - 1
 
 
 class Role(models.TextChoices):

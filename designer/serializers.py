@@ -19,7 +19,7 @@ from rest_framework.fields import empty
 
 from designer.changes import FILE_CHANGES
 from designer.importing import clean_path, text_of
-from designer.models import COMMENT_MAX_LENGTH, MESSAGE_MAX_LENGTH, NAME_MAX_LENGTH, PATH_MAX_LENGTH
+from designer.models import COMMENT_MAX_LENGTH, LINE_MAX, MESSAGE_MAX_LENGTH, NAME_MAX_LENGTH, PATH_MAX_LENGTH
 from designer.starters import STARTERS
 from simulator.ors import projectfiles
 
@@ -167,7 +167,7 @@ class CommentCreateSerializer(serializers.Serializer):
         default="",
         help_text="A file of the version ('' for a comment on the whole version)",
     )
-    line = WholeNumberField(required=False, allow_null=True, min_value=1, help_text="Needs `path`")
+    line = WholeNumberField(required=False, allow_null=True, min_value=1, max_value=LINE_MAX, help_text="Needs `path`")
 
 
 # --------------------------------------------------------------------------------------------

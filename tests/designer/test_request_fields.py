@@ -16,7 +16,7 @@ from django.test import Client
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from designer.models import Draft
+from designer.models import LINE_MAX, Draft
 from designer.serializers import NOT_BLANK_PATTERN, PATH_PATTERN
 from simulator.ors.projectfiles import ProjectError, clean_path
 from tests.designer.conftest import World
@@ -164,3 +164,18 @@ def test_a_draft_files_api_url_carries_its_whole_path_in_one_segment(world: Worl
     assert client.get(written["url"]).json()["path"] == "fakes/extra.json"
     listed = {f["path"]: f["url"] for f in client.get(f"/api/projects/{pid}/draft").json()["files"]}
     assert listed[MAIN] == f"/api/projects/{pid}/draft/files/src-gen%2FMain.scxml"
+
+
+@pytest.mark.django_db
+def test_a_comment_line_beyond_its_column_is_a_400_not_a_server_error(world: World) -> None:
+    # schemathesis found it on PostgreSQL: 2**45 + 1 overflowed the integer column (a 500)
+    client = world.client_for("editor")
+    url = f"/api/versions/{world.v2.pk}/comments"
+    path = world.v2.files.order_by("path").first().path
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    assert schema["components"]["schemas"]["CommentCreateRequest"]["properties"]["line"]["maximum"] == LINE_MAX
+    refused = post(client, url, {"body": "x", "path": path, "line": 2**45 + 1})
+    assert refused.status_code == 400 and "line" in refused.json()
+    kept = post(client, url, {"body": "x", "path": path, "line": LINE_MAX})
+    assert kept.status_code == 201 and kept.json()["line"] == LINE_MAX
