@@ -30,6 +30,8 @@ class OpError(ValueError):
 
 #: guards against a client sending absurd values
 MAX_ADVANCE_SECONDS = 7 * 24 * 3600.0
+#: a simulation's seed: the range of the column that stores it (Simulation.seed, an integer)
+SEED_MIN, SEED_MAX = -(2**31), 2**31 - 1
 MAX_EVENTS_PER_ANSWER = 20
 
 STEP_UNITS = {"microstep": "micro", "macrostep": "macro", "next-timer": "timer", "block": "block"}
@@ -204,7 +206,13 @@ _ACTIONS = [
                 "description": "overrides merged into the profile's `interaction`",
                 "x-message": "interaction must be a JSON object",
             },
-            "seed": {"type": "integer", "description": "default 0", "x-message": "seed must be an integer"},
+            "seed": {
+                "type": "integer",
+                "minimum": SEED_MIN,
+                "maximum": SEED_MAX,
+                "description": "default 0",
+                "x-message": f"seed must be an integer from {SEED_MIN} to {SEED_MAX}",
+            },
         },
     ),
     Action(

@@ -22,6 +22,7 @@ from designer import history
 from designer.models import Project, Team
 from simulator import sessions
 from simulator.models import Simulation
+from simulator.protocol import SEED_MAX, SEED_MIN
 from simulator.scxml.trace import dumps
 
 FORMAT = "orchweb.simulation-recipe/1"
@@ -37,7 +38,7 @@ RECIPE_SCHEMA: dict = {
         "entry": {"type": "string", "minLength": 1},
         "files": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
         "fakes": {"type": "object"},
-        "seed": {"type": "integer"},
+        "seed": {"type": "integer", "minimum": SEED_MIN, "maximum": SEED_MAX},
         "inputs": {"type": "array", "items": {"type": "object", "required": ["op"]}},
         "breakpoints": {"type": "object"},
         "watches": {"type": "array", "items": {"type": "string"}},

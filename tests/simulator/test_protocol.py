@@ -49,6 +49,8 @@ def test_the_document_names_only_actions_that_exist():
         ({"action": "inject", "kind": "udata_changed", "data": {}}, "udata_changed needs data"),
         ({"action": "advance"}, "advance seconds"),
         ({"action": "set_breakpoints", "breakpoints": {"entered": [""]}}, "breakpoints.entered"),
+        # the seed is stored in an integer column: beyond it PostgreSQL refused every save
+        ({"action": "start", "seed": 2**40}, "seed must be an integer from -2147483648 to 2147483647"),
     ],
 )
 def test_validation_names_the_field_and_the_problem(message, problem):

@@ -87,6 +87,10 @@ async def test_a_bad_recipe_is_refused_with_its_problem(sim_world):
     not_json = await database_sync_to_async(post)(b"{oops")
     not_a_recipe = await database_sync_to_async(post)(json.dumps({"format": "x"}).encode())
 
+    recipe = {"format": FORMAT, "project": "P", "entry": "a.scxml", "files": {"a.scxml": ""}, "fakes": {}}
+    huge_seed = await database_sync_to_async(post)(json.dumps({**recipe, "seed": 2**40, "inputs": []}).encode())
+
+    assert huge_seed[0] == 400 and "$.seed: 1099511627776 is greater than the maximum of 2147483647" in huge_seed[1]
     assert not_json[0] == 400 and "not JSON" in not_json[1]
     assert not_a_recipe[0] == 400 and "not a simulation recipe" in not_a_recipe[1]
     assert await database_sync_to_async(Simulation.objects.count)() == 0
