@@ -84,3 +84,13 @@ def events(r: OrsRun) -> list[str]:
 def entered(r: OrsRun) -> list[str]:
     """Every state entered, in order."""
     return [s for rec in r.records if rec["type"] == "macrostep" for s in rec["entered"]]
+
+
+def assert_failed_on_error(r: OrsRun, name: str, text: str) -> None:
+    """The run took its error path: final state `failed`, `out.e` = [the error event's `name`,
+    a detail mentioning `text`], and the trace's error record names `text` too."""
+    assert r.session.final_state == "failed", r.session.errors
+    event, detail = value(r, "out.e")
+    assert event == name
+    assert text in detail
+    assert any(text in str(rec) for rec in r.records if rec["type"] == "error")

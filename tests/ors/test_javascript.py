@@ -9,7 +9,7 @@ import pytest
 from simulator.ors.dialect import ORS
 from simulator.ors.fakes import FakesError, load_fakes
 
-from .strategies import block_strategy, run, value
+from .strategies import assert_failed_on_error, block_strategy, run, value
 
 USES_MAP = block_strategy("""<onentry><script>var m = new Map(); m.set('k', 7); out.k = m.get('k');
       out.kinds = [typeof Promise, typeof Proxy, typeof Uint8Array, typeof WeakMap, typeof performance,
@@ -23,12 +23,7 @@ USES_MAP = block_strategy("""<onentry><script>var m = new Map(); m.set('k', 7); 
 def test_by_default_a_strategy_using_a_later_global_gets_an_error_event_and_a_trace_error():
     assert load_fakes(None).data["javascript"] == "es5"
     r = run(USES_MAP)
-    assert r.session.final_state == "failed"
-    name, description = value(r, "out.e")
-    assert name == "error.script.ReferenceError"
-    assert "Map is not defined" in description
-    errors = [rec for rec in r.records if rec["type"] == "error"]
-    assert any("Map is not defined" in str(rec) for rec in errors)
+    assert_failed_on_error(r, "error.script.ReferenceError", "Map is not defined")
     assert value(r, "typeof JSON.parse + typeof Array.isArray + typeof [].indexOf + typeof ''.toSource") == (
         "function" * 4
     )

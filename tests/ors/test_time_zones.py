@@ -15,7 +15,7 @@ import pytest
 from simulator.ors import timezones
 from simulator.ors.fakes import FakesError, load_fakes
 
-from .strategies import block_strategy, run, value
+from .strategies import assert_failed_on_error, block_strategy, run, value
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,12 +114,7 @@ def test_an_unknown_zone_is_an_error_event_naming_it():
         <assign location="out.e" expr="[_event.name, JSON.stringify(_event.data)]"/></transition>
       <transition event="next" target="ok"/>""")
     r = run(doc)
-    assert r.session.final_state == "failed"
-    name, data = value(r, "out.e")
-    assert name == "error.script.Error"
-    assert "unknown time zone: Mars/Olympus" in data
-    errors = [rec for rec in r.records if rec["type"] == "error"]
-    assert any("Mars/Olympus" in str(rec) for rec in errors)
+    assert_failed_on_error(r, "error.script.Error", "unknown time zone: Mars/Olympus")
 
 
 def test_an_unknown_zone_fails_is_special_day_too():
