@@ -4,10 +4,13 @@ Run by scripts/venv.sh (so by run.sh and test.sh) with the virtualenv's Python:
 ``.venv/bin/python native/quickjs/build.py [--check]``. It does nothing when the installed module
 was built from the current sources; otherwise it fetches the pinned quickjs-ng sdist from PyPI
 (``pip download``, checked against its sha256; cached in native/quickjs/build/), compiles our
-module.c against the sdist's upstream QuickJS sources and installs the extension into the running
-interpreter's site-packages. ``--check`` only reports: exit status 1 when a build is needed.
+module.c against the sdist's upstream QuickJS sources, with our patches (patches/*.patch, applied
+in name order with ``patch -p1`` inside upstream-quickjs/; one that does not apply exactly fails
+the build), and installs the extension into the running interpreter's site-packages. ``--check``
+only reports: exit status 1 when a build is needed.
 
-The upstream C sources (2.8 MB) are never vendored: the sdist pins exactly which QuickJS we run.
+The upstream C sources (2.8 MB) are never vendored: the sdist pins exactly which QuickJS we run,
+and each patch says what it changes and why in its own header.
 """
 
 from __future__ import annotations
@@ -31,8 +34,21 @@ UPSTREAM_SOURCES = ("quickjs.c", "libregexp.c", "libunicode.c", "dtoa.c")
 MODULE = "orchweb_quickjs"
 #: the compiler flags of the PyPI wheels' setuptools build (CPython's OPT), without -g
 CFLAGS = ("-DNDEBUG", "-fwrapv", "-O3", "-fPIC")
-#: what the build depends on besides the sdist (a change to any of them rebuilds)
+#: what the build depends on besides the sdist and the patches (a change to any of them rebuilds)
 INPUTS = ("module.c", "build.py")
+PATCHES = "patches"
+
+
+def patches(directory: Path = HERE) -> list[Path]:
+    """Our patches of upstream QuickJS, in the order they are applied."""
+    return sorted((directory / PATCHES).glob("*.patch"))
+
+
+def patches_digest(directory: Path = HERE) -> str:
+    h = hashlib.sha256()
+    for path in patches(directory):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def source_digest(directory: Path = HERE) -> str:
@@ -41,6 +57,7 @@ def source_digest(directory: Path = HERE) -> str:
     h = hashlib.sha256()
     for name in INPUTS:
         h.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
+    h.update(patches_digest(directory).encode())
     h.update(f"{SDIST_SHA256}\0{' '.join(CFLAGS)}\0{sysconfig.get_config_var('EXT_SUFFIX')}".encode())
     return h.hexdigest()[:16]
 
@@ -93,16 +110,22 @@ def build(target: Path, cache: Path = HERE / "build") -> Path:
             members = [m for m in tar.getmembers() if m.name.startswith(f"{root}/upstream-quickjs/")]
             tar.extractall(work, members=members, filter="data")
         upstream = work / root / "upstream-quickjs"
+        for patch in patches():
+            subprocess.run(["patch", "-p1", "--batch", "--forward", "--silent", "--fuzz=0", "-d", str(upstream),
+                            "-i", str(patch)], check=True)  # fmt: skip
         (work / "upstream-quickjs").symlink_to(upstream)  # module.c includes "upstream-quickjs/quickjs.h"
         shutil.copy(HERE / "module.c", work / "module.c")
         include = sysconfig.get_paths()["include"]
         sources = [work / "module.c", *(upstream / name for name in UPSTREAM_SOURCES)]
 
-        objects_cache = cache / f"objects-{hashlib.sha256(' '.join(CFLAGS).encode()).hexdigest()[:8]}"
+        # keyed by the flags and the patches: a patched upstream object is another object
+        objects_key = hashlib.sha256(f"{' '.join(CFLAGS)}\0{patches_digest()}".encode()).hexdigest()[:8]
+        objects_cache = cache / f"objects-{objects_key}"
         objects_cache.mkdir(exist_ok=True)
 
         def compile_one(source: Path) -> Path:
-            # Upstream objects depend only on the sdist (checked above) and the flags: compiled once.
+            # Upstream objects depend only on the sdist (checked above), the patches and the flags:
+            # compiled once.
             cached = objects_cache / source.with_suffix(".o").name
             if source.name != "module.c" and cached.exists():
                 return cached

@@ -23,6 +23,7 @@ def test_a_changed_source_or_a_missing_stamp_or_module_is_stale(tmp_path):
     sources.mkdir()
     for name in build.INPUTS:
         shutil.copy(build.HERE / name, sources / name)
+    shutil.copytree(build.HERE / build.PATCHES, sources / build.PATCHES)
     digest = build.source_digest(sources)
     assert digest == build.source_digest()
     target = tmp_path / "site"
@@ -44,3 +45,19 @@ def test_a_changed_source_or_a_missing_stamp_or_module_is_stale(tmp_path):
     module.unlink()
     build.stamp_path(target).write_text(build.source_digest() + "\n")
     assert not build.is_current(target, build.source_digest())  # a stamp without the module
+
+
+def test_a_new_or_edited_patch_of_upstream_is_a_new_build(tmp_path):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    for name in build.INPUTS:
+        shutil.copy(build.HERE / name, sources / name)
+    shutil.copytree(build.HERE / build.PATCHES, sources / build.PATCHES)
+    digest = build.source_digest(sources)
+    patch = sources / build.PATCHES / "99-test.patch"
+    patch.write_text("--- a/quickjs.c\n+++ b/quickjs.c\n")
+    added = build.source_digest(sources)
+    assert added != digest
+    patch.write_text("--- a/quickjs.c\n+++ b/quickjs.c\n@@ -1 +1 @@\n")
+    assert build.source_digest(sources) not in (digest, added)
+    assert [path.name for path in build.patches(sources)][-1] == "99-test.patch"
