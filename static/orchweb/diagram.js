@@ -66,11 +66,25 @@
   const MAX_NODE_W = 300;
 
   let measureCtx = null;
+  let measureFont = "";
+  // Widths already measured, by font and text: a diagram measures the same labels several times
+  // (node sizes, edge labels, drawing), and setting the context's font parses it each time even
+  // when it is unchanged. Bounded: cleared when it grows past MEASURED_MAX entries.
+  const measured = new Map();
+  const MEASURED_MAX = 20000;
   /** Width in px of `text` drawn with `font` (canvas metrics match the SVG text rendering). */
   function measure(text, font) {
-    if (!measureCtx) measureCtx = document.createElement("canvas").getContext("2d");
-    measureCtx.font = font || FONT;
-    return Math.ceil(measureCtx.measureText(text).width);
+    font = font || FONT;
+    const key = font + "\n" + text;
+    let width = measured.get(key);
+    if (width === undefined) {
+      if (!measureCtx) measureCtx = document.createElement("canvas").getContext("2d");
+      if (measureFont !== font) measureCtx.font = measureFont = font;
+      width = Math.ceil(measureCtx.measureText(text).width);
+      if (measured.size >= MEASURED_MAX) measured.clear();
+      measured.set(key, width);
+    }
+    return width;
   }
 
   function truncate(text, max) {
