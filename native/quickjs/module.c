@@ -1176,9 +1176,19 @@ static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|Os", kwlist, &runtime, &intrinsics)) {
 		return NULL;
 	}
-	int es5 = strcmp(intrinsics, "es5") == 0;
-	if (!es5 && strcmp(intrinsics, "modern") != 0) {
-		PyErr_Format(PyExc_ValueError, "intrinsics must be 'modern' or 'es5', not '%s'", intrinsics);
+	// "modern": every intrinsic of JS_NewContext, the less used ones created on first use
+	// (patches/10-lazy-intrinsics.patch); "modern-eager": JS_NewContext itself, all created now,
+	// which tests compare "modern" with; "es5": new_es5_context.
+	JSContext *(*new_context)(JSRuntime *);
+	if (strcmp(intrinsics, "modern") == 0) {
+		new_context = JS_NewContextLazy;
+	} else if (strcmp(intrinsics, "modern-eager") == 0) {
+		new_context = JS_NewContext;
+	} else if (strcmp(intrinsics, "es5") == 0) {
+		new_context = new_es5_context;
+	} else {
+		PyErr_Format(PyExc_ValueError, "intrinsics must be 'modern', 'modern-eager' or 'es5', not '%s'",
+		             intrinsics);
 		return NULL;
 	}
 	if (runtime == Py_None) {
@@ -1208,7 +1218,7 @@ static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	self->deadline = 0;
 	self->running = self->closing = 0;
 	self->objects = NULL;
-	self->context = es5 ? new_es5_context(rt->runtime) : JS_NewContext(rt->runtime);
+	self->context = new_context(rt->runtime);
 	if (self->context == NULL) {
 		runtime_leave(rt);
 		Py_DECREF(self);

@@ -51,7 +51,7 @@ def test_what_needs_a_missing_intrinsic_fails_with_an_error_not_a_crash():
     assert ctx.eval("function* g() { yield 1; yield 2; } var n = 0; for (var x of g()) n += x; n") == 3
     ctx.eval("import('x')")  # a promise-like object without a prototype; nothing more
     ctx.close()
-    with pytest.raises(ValueError, match="'modern' or 'es5'"):
+    with pytest.raises(ValueError, match="'modern', 'modern-eager' or 'es5'"):
         orchweb_quickjs.Context(intrinsics="es2015")
 
 
