@@ -37,6 +37,7 @@ struct PythonCallableNode {
 typedef struct ContextData ContextData;
 typedef struct ObjectData ObjectData;
 typedef struct EventData EventData;
+typedef struct RecordData RecordData;
 
 // A value or context dropped while another thread was running JS in the runtime.
 typedef struct {
@@ -75,6 +76,7 @@ struct ContextData {
 	// function would otherwise keep the whole realm (globals and all) alive.
 	ObjectData *objects;
 	EventData *event;  // the fields and object of `_event` (NULL until set_event; tp_alloc zeroes)
+	RecordData *record;  // the datamodel record's helpers and memo (NULL until set_record_helpers)
 };
 
 // _quickjs.Object
@@ -959,6 +961,503 @@ static PyObject *context_add_event_getter(ContextData *self, PyObject *args) {
 	return result;
 }
 
+// ---- the datamodel record: Context.record_changes, the JS `changes` helper in C ------------------
+//
+// What ECMAScriptDataModel.changes asks after each macrostep (docs/performance.md, "The datamodel
+// record in C"), done here with the datamodel's own JS called only where a value fails to
+// stringify: the enumerable string-keyed globals the document made (Object.keys order), minus
+// those `hidden` maps to true, internal ones (`__orchweb_` prefix) and functions held in data
+// properties (an accessor stays: Annex B __lookupGetter__ semantics), each still present (`in`)
+// read and stringified as the datamodel's json() does (JSON.stringify; when it throws, `retry`
+// runs the datamodel's fallback; when the read or the fallback throws, `error_text` makes
+// '<' + String(err) + '>'). The JSON texts of the last call are kept per context, at most
+// RECORD_MEMO_CHARS characters (UTF-16 units, as the JS helper counted), in the runtime's heap
+// (so inside the memory limit). The answer is one JSON text
+// [[[name, value] | [name, "JSON text", 1], ...], [gone name, ...]]: the new or changed variables
+// (those past the memo cross every call, as text, compared by the caller) and the names of the
+// last call no longer there. A call that throws (interrupted, out of memory, a hostile String(err))
+// leaves the memo as it was.
+
+#define RECORD_MEMO_CHARS 65536
+#define RECORD_POLL 256  // variables between two looks at the deadline (the JS loop polled too)
+#define RECORD_OVER JS_UNINITIALIZED  // a memo entry past RECORD_MEMO_CHARS: no text kept
+
+typedef struct {
+	JSAtom atom;   // held
+	JSValue text;  // held: a string, JS_NULL for undefined, or RECORD_OVER
+} RecordEntry;
+
+// The last call's variables in their order, and an open-addressing index on their atoms.
+typedef struct {
+	uint32_t count;
+	RecordEntry *entries;
+	uint32_t *slots;  // entry index + 1; 0: empty (at least twice as many slots as entries)
+	uint32_t mask;
+} RecordMemo;
+
+struct RecordData {
+	JSValue hidden;      // the datamodel's map of hidden names
+	JSValue retry;       // (err, value) -> what json(value) answers after JSON.stringify threw err
+	JSValue error_text;  // (err) -> JSON text of '<' + String(err) + '>'
+	JSValue memo;        // object of record_memo_class (opaque: RecordMemo) of the last call, or undefined
+};
+
+static JSClassID record_memo_class_id;
+
+static void record_memo_free(JSRuntime *rt, RecordMemo *memo) {
+	if (memo == NULL) {
+		return;
+	}
+	for (uint32_t i = 0; i < memo->count; i++) {
+		JS_FreeAtomRT(rt, memo->entries[i].atom);
+		JS_FreeValueRT(rt, memo->entries[i].text);
+	}
+	js_free_rt(rt, memo->entries);
+	js_free_rt(rt, memo->slots);
+	js_free_rt(rt, memo);
+}
+
+// The memo lives in a JS object so that it is freed like any value of the context (runtime_free:
+// by the thread inside the runtime) and stays alive while a nested call replaces it.
+static void record_memo_finalizer(JSRuntime *rt, JSValue value) {
+	record_memo_free(rt, JS_GetOpaque(value, record_memo_class_id));
+}
+
+static JSClassDef record_memo_class = {
+	"RecordMemo",
+	.finalizer = record_memo_finalizer,
+};
+
+static uint32_t record_hash(JSAtom atom) {
+	uint32_t h = (uint32_t)atom * 0x9E3779B1u;
+	return h ^ (h >> 16);
+}
+
+static RecordEntry *record_find(const RecordMemo *memo, JSAtom atom) {
+	if (memo == NULL) {
+		return NULL;
+	}
+	for (uint32_t s = record_hash(atom) & memo->mask;; s = (s + 1) & memo->mask) {
+		uint32_t i = memo->slots[s];
+		if (i == 0) {
+			return NULL;
+		}
+		if (memo->entries[i - 1].atom == atom) {
+			return &memo->entries[i - 1];
+		}
+	}
+}
+
+// An empty memo for up to `capacity` variables, or NULL (out of memory thrown).
+static RecordMemo *record_memo_new(JSContext *ctx, uint32_t capacity) {
+	uint32_t slots = 4;
+	while (slots < 2 * (uint64_t)capacity) {
+		slots *= 2;
+	}
+	RecordMemo *memo = js_mallocz(ctx, sizeof(RecordMemo));
+	if (memo == NULL) {
+		return NULL;
+	}
+	memo->mask = slots - 1;
+	memo->entries = js_malloc(ctx, sizeof(RecordEntry) * (capacity ? capacity : 1));
+	memo->slots = js_mallocz(ctx, sizeof(uint32_t) * slots);
+	if (memo->entries == NULL || memo->slots == NULL) {
+		record_memo_free(JS_GetRuntime(ctx), memo);
+		return NULL;
+	}
+	return memo;
+}
+
+static RecordEntry *record_memo_add(JSContext *ctx, RecordMemo *memo, JSAtom atom) {
+	RecordEntry *entry = &memo->entries[memo->count++];
+	entry->atom = JS_DupAtom(ctx, atom);
+	entry->text = JS_NULL;
+	uint32_t s = record_hash(atom) & memo->mask;
+	while (memo->slots[s] != 0) {
+		s = (s + 1) & memo->mask;
+	}
+	memo->slots[s] = memo->count;
+	return entry;
+}
+
+// The answer's UTF-8, in the runtime's heap while it grows.
+typedef struct {
+	JSContext *ctx;
+	char *data;
+	size_t length, size;
+	int items;  // items of the current list (a comma before every one but the first)
+} RecordText;
+
+static int record_put(RecordText *out, const char *text, size_t length) {
+	if (out->length + length > out->size) {
+		size_t size = out->size ? out->size : 1024;
+		while (size < out->length + length) {
+			size *= 2;
+		}
+		char *grown = js_realloc(out->ctx, out->data, size);
+		if (grown == NULL) {
+			return -1;
+		}
+		out->data = grown;
+		out->size = size;
+	}
+	memcpy(out->data + out->length, text, length);
+	out->length += length;
+	return 0;
+}
+
+static int record_put_string(RecordText *out, JSValueConst string) {
+	size_t length;
+	const char *text = JS_ToCStringLen(out->ctx, &length, string);
+	if (text == NULL) {
+		return -1;
+	}
+	int ret = record_put(out, text, length);
+	JS_FreeCString(out->ctx, text);
+	return ret;
+}
+
+// A name as JSON.stringify writes it (itself when only printable ASCII needing no escape).
+static int record_put_name(RecordText *out, JSAtom atom) {
+	JSContext *ctx = out->ctx;
+	size_t length, i = 0;
+	const char *name = JS_AtomToCStringLen(ctx, &length, atom);
+	if (name == NULL) {
+		return -1;
+	}
+	while (i < length && (unsigned char)name[i] >= 0x20 && (unsigned char)name[i] < 0x7f && name[i] != '"' &&
+	       name[i] != '\\') {
+		i++;
+	}
+	int ret;
+	if (i == length) {
+		ret = record_put(out, "\"", 1) || record_put(out, name, length) || record_put(out, "\"", 1) ? -1 : 0;
+	} else {
+		JSValue string = JS_AtomToString(ctx, atom);
+		JSValue quoted = JS_IsException(string) ? JS_EXCEPTION : JS_JSONStringify(ctx, string, JS_UNDEFINED, JS_UNDEFINED);
+		ret = JS_IsException(quoted) ? -1 : record_put_string(out, quoted);
+		JS_FreeValue(ctx, quoted);
+		JS_FreeValue(ctx, string);
+	}
+	JS_FreeCString(ctx, name);
+	return ret;
+}
+
+static int record_put_item(RecordText *out) {
+	return out->items++ ? record_put(out, ",", 1) : 0;
+}
+
+// Whether the global `atom` is a variable of the record: 1, 0, or -1 (exception).
+static int record_visible(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom) {
+	JSValue flag = JS_GetProperty(ctx, record->hidden, atom);
+	if (JS_IsException(flag)) {
+		return -1;
+	}
+	int hidden = JS_VALUE_GET_TAG(flag) == JS_TAG_BOOL && JS_VALUE_GET_BOOL(flag);
+	JS_FreeValue(ctx, flag);
+	if (hidden) {
+		return 0;
+	}
+	size_t length;
+	const char *name = JS_AtomToCStringLen(ctx, &length, atom);
+	if (name == NULL) {
+		return -1;
+	}
+	int internal = length >= 10 && memcmp(name, "__orchweb_", 10) == 0;
+	JS_FreeCString(ctx, name);
+	if (internal) {
+		return 0;
+	}
+	// __lookupGetter__: the first object of the prototype chain that has the property decides; an
+	// accessor with a getter stays, anything else is left out if reading it gives a function.
+	JSValue object = JS_DupValue(ctx, global), value = JS_UNDEFINED;
+	int visible = -1, read = 0;
+	for (;;) {
+		JSPropertyDescriptor desc;
+		int found = JS_GetOwnProperty(ctx, &desc, object, atom);
+		if (found < 0) {
+			break;
+		}
+		if (found) {
+			if (desc.flags & JS_PROP_GETSET) {
+				visible = !JS_IsUndefined(desc.getter);
+				read = !visible;  // a setter only: G[k] reads undefined (the chain is not walked on)
+			} else if (JS_VALUE_GET_PTR(object) == JS_VALUE_GET_PTR(global)) {
+				visible = !JS_IsFunction(ctx, desc.value);  // G[k] is this very value
+			} else {
+				read = 1;
+			}
+			JS_FreeValue(ctx, desc.value);
+			JS_FreeValue(ctx, desc.getter);
+			JS_FreeValue(ctx, desc.setter);
+			break;
+		}
+		JSValue proto = JS_GetPrototype(ctx, object);
+		JS_FreeValue(ctx, object);
+		object = proto;
+		if (JS_IsException(proto)) {
+			break;
+		}
+		if (JS_IsNull(proto)) {
+			read = 1;
+			break;
+		}
+	}
+	JS_FreeValue(ctx, object);
+	if (read) {
+		value = JS_GetProperty(ctx, global, atom);
+		visible = JS_IsException(value) ? -1 : !JS_IsFunction(ctx, value);
+		JS_FreeValue(ctx, value);
+	}
+	return visible;
+}
+
+// The text of a variable as the JS helper computed it: a string, JS_NULL for undefined, or
+// JS_EXCEPTION (only for what a JS `catch` does not catch, or a failing `error_text`).
+static JSValue record_text(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom) {
+	JSValue value = JS_GetProperty(ctx, global, atom), text = JS_EXCEPTION, error;
+	if (!JS_IsException(value)) {
+		text = JS_JSONStringify(ctx, value, JS_UNDEFINED, JS_UNDEFINED);
+		if (JS_IsException(text)) {
+			error = JS_GetException(ctx);
+			if (JS_IsUncatchableError(error)) {
+				JS_Throw(ctx, error);
+				JS_FreeValue(ctx, value);
+				return JS_EXCEPTION;
+			}
+			JSValue argv[2] = {error, value};
+			text = JS_Call(ctx, record->retry, JS_UNDEFINED, 2, argv);
+			JS_FreeValue(ctx, error);
+		}
+		JS_FreeValue(ctx, value);
+		if (!JS_IsException(text)) {
+			return JS_IsUndefined(text) ? JS_NULL : text;
+		}
+	}
+	error = JS_GetException(ctx);
+	if (JS_IsUncatchableError(error)) {
+		JS_Throw(ctx, error);
+		return JS_EXCEPTION;
+	}
+	text = JS_Call(ctx, record->error_text, JS_UNDEFINED, 1, &error);
+	JS_FreeValue(ctx, error);
+	return text;
+}
+
+static int record_same(JSContext *ctx, JSValueConst old, JSValueConst text) {
+	if (JS_IsNull(old) || JS_IsNull(text)) {
+		return JS_IsNull(old) && JS_IsNull(text);
+	}
+	return JS_IsString(old) && JS_IsStrictEqual(ctx, old, text);
+}
+
+// The deadline, looked at as QuickJS's interrupt poll does: 1 with the uncatchable InternalError.
+static int record_interrupted(JSContext *ctx, ContextData *context_data) {
+	if (!js_interrupt_handler(JS_GetRuntime(ctx), context_data->runtime_data)) {
+		return 0;
+	}
+	JS_ThrowInternalError(ctx, "interrupted");
+	JSValue error = JS_GetException(ctx);
+	JS_SetUncatchableError(ctx, error);
+	JS_Throw(ctx, error);
+	return 1;
+}
+
+// One call of the record (inside the runtime, GIL released): 0 with the answer in `out`, or -1
+// with the exception pending and the memo unchanged.
+static int record_run(JSContext *ctx, ContextData *context_data, int reset, RecordText *out) {
+	RecordData *record = context_data->record;
+	JSValue global = JS_GetGlobalObject(ctx);
+	// held for the call: a getter's callback may record too (the last call to finish wins, as in JS)
+	JSValue last = reset ? JS_UNDEFINED : JS_DupValue(ctx, record->memo);
+	RecordMemo *prev = JS_IsUndefined(last) ? NULL : JS_GetOpaque(last, record_memo_class_id), *next = NULL;
+	JSPropertyEnum *keys = NULL;
+	uint32_t key_count = 0, name_count = 0, known = 0;
+	JSAtom *names = NULL;
+	int64_t kept = 0;
+	int ret = -1;
+	if (JS_GetOwnPropertyNames(ctx, &keys, &key_count, global, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0 ||
+	    (names = js_malloc(ctx, sizeof(JSAtom) * (key_count ? key_count : 1))) == NULL) {
+		goto done;
+	}
+	// all names are classified before any getter runs, as visibleNames() did
+	for (uint32_t i = 0; i < key_count; i++) {
+		int visible = record_visible(ctx, record, global, keys[i].atom);
+		if (visible < 0) {
+			goto done;
+		}
+		if (visible) {
+			names[name_count++] = keys[i].atom;
+		}
+	}
+	if ((next = record_memo_new(ctx, name_count)) == NULL || record_put(out, "[[", 2) < 0) {
+		goto done;
+	}
+	for (uint32_t i = 0; i < name_count; i++) {
+		JSAtom atom = names[i];
+		if (i % RECORD_POLL == RECORD_POLL - 1 && record_interrupted(ctx, context_data)) {
+			goto done;
+		}
+		int present = JS_HasProperty(ctx, global, atom);  // a getter may have deleted it
+		if (present <= 0) {
+			if (present < 0) {
+				goto done;
+			}
+			continue;
+		}
+		JSValue text = record_text(ctx, record, global, atom);
+		if (JS_IsException(text)) {
+			goto done;
+		}
+		RecordEntry *old = record_find(prev, atom), *entry = record_memo_add(ctx, next, atom);
+		known += old != NULL;
+		int64_t length = 0;
+		if (!JS_IsNull(text) && JS_GetLength(ctx, text, &length) < 0) {
+			JS_FreeValue(ctx, text);
+			goto done;
+		}
+		if (!JS_IsNull(text) && kept + length > RECORD_MEMO_CHARS) {
+			entry->text = RECORD_OVER;
+			JSValue quoted = JS_JSONStringify(ctx, text, JS_UNDEFINED, JS_UNDEFINED);
+			JS_FreeValue(ctx, text);
+			int failed = JS_IsException(quoted) || record_put_item(out) || record_put(out, "[", 1) ||
+			             record_put_name(out, atom) || record_put(out, ",", 1) || record_put_string(out, quoted) ||
+			             record_put(out, ",1]", 3);
+			JS_FreeValue(ctx, quoted);
+			if (failed) {
+				goto done;
+			}
+			continue;
+		}
+		kept += length;
+		entry->text = text;
+		if (old == NULL || !record_same(ctx, old->text, text)) {
+			if (record_put_item(out) || record_put(out, "[", 1) || record_put_name(out, atom) ||
+			    record_put(out, ",", 1) ||
+			    (JS_IsNull(text) ? record_put(out, "null", 4) : record_put_string(out, text)) ||
+			    record_put(out, "]", 1)) {
+				goto done;
+			}
+		}
+	}
+	if (record_put(out, "],[", 3) < 0) {
+		goto done;
+	}
+	out->items = 0;
+	// every name of the last call seen again: none is gone (the names of one call are unique)
+	if (prev != NULL && known < prev->count) {
+		for (uint32_t i = 0; i < prev->count; i++) {
+			if (record_find(next, prev->entries[i].atom) == NULL &&
+			    (record_put_item(out) || record_put_name(out, prev->entries[i].atom))) {
+				goto done;
+			}
+		}
+	}
+	if (record_put(out, "]]", 2) < 0) {
+		goto done;
+	}
+	JSValue memo = JS_NewObjectClass(ctx, record_memo_class_id);
+	if (JS_IsException(memo)) {
+		goto done;
+	}
+	JS_SetOpaque(memo, next);
+	next = NULL;
+	JS_FreeValue(ctx, record->memo);
+	record->memo = memo;
+	ret = 0;
+done:
+	record_memo_free(JS_GetRuntime(ctx), next);
+	js_free(ctx, names);
+	if (keys != NULL) {
+		JS_FreePropertyEnum(ctx, keys, key_count);
+	}
+	JS_FreeValue(ctx, last);
+	JS_FreeValue(ctx, global);
+	return ret;
+}
+
+// Context.set_record_helpers(P): the datamodel's JS that record_changes uses, the properties
+// `hidden`, `jsonRetry` and `errorText` of P (see RecordData); once per context.
+static PyObject *context_set_record_helpers(ContextData *self, PyObject *helpers) {
+	if (PyObject_IsInstance(helpers, ObjectType) != 1 || !python_to_quickjs_possible(self, helpers)) {
+		PyErr_SetString(PyExc_TypeError, "set_record_helpers() takes an object of this context");
+		return NULL;
+	}
+	if (self->record != NULL) {
+		PyErr_SetString(PyExc_RuntimeError, "the record's helpers are already set");
+		return NULL;
+	}
+	if (context_enter(self) < 0) {
+		return NULL;
+	}
+	PyObject *result = NULL;
+	JSContext *ctx = self->context;
+	JSValue object = ((ObjectData *)helpers)->object;
+	RecordData *record = PyMem_Malloc(sizeof(RecordData));
+	if (record == NULL) {
+		PyErr_NoMemory();
+		goto done;
+	}
+	record->hidden = JS_GetPropertyStr(ctx, object, "hidden");
+	record->retry = JS_GetPropertyStr(ctx, object, "jsonRetry");
+	record->error_text = JS_GetPropertyStr(ctx, object, "errorText");
+	record->memo = JS_UNDEFINED;
+	if (!JS_IsObject(record->hidden) || !JS_IsFunction(ctx, record->retry) || !JS_IsFunction(ctx, record->error_text)) {
+		JS_FreeValue(ctx, record->hidden);
+		JS_FreeValue(ctx, record->retry);
+		JS_FreeValue(ctx, record->error_text);
+		PyMem_Free(record);
+		PyErr_SetString(PyExc_TypeError, "set_record_helpers(): P needs hidden, jsonRetry and errorText");
+		goto done;
+	}
+	self->record = record;
+	result = Py_NewRef(Py_None);
+done:
+	context_leave(self);
+	return result;
+}
+
+// Context.record_changes(reset) -> str: see the top of this section (`reset`: compared with nothing).
+static PyObject *context_record_changes(ContextData *self, PyObject *arg) {
+	int reset = PyObject_IsTrue(arg);
+	if (reset < 0) {
+		return NULL;
+	}
+	if (self->record == NULL) {
+		PyErr_SetString(PyExc_RuntimeError, "record_changes() before set_record_helpers()");
+		return NULL;
+	}
+	ContextData *previous;
+	if (prepare_call_js(self, &previous) < 0) {
+		return NULL;
+	}
+	RecordText out = {self->context, NULL, 0, 0, 0};
+	int failed = record_run(self->context, self, reset, &out);
+	end_call_js(self, previous);
+	PyObject *result = NULL;
+	if (failed) {
+		quickjs_exception_to_python(self->context);
+	} else {
+		result = PyUnicode_FromStringAndSize(out.data, (Py_ssize_t)out.length);
+	}
+	js_free(self->context, out.data);
+	context_leave(self);
+	return result;
+}
+
+// Drop what the record holds (GIL held; JS values freed now or by the thread inside the runtime).
+static void record_free(ContextData *self) {
+	RecordData *record = self->record;
+	if (record != NULL) {
+		self->record = NULL;
+		runtime_free(self->runtime_data, NULL, record->hidden);
+		runtime_free(self->runtime_data, NULL, record->retry);
+		runtime_free(self->runtime_data, NULL, record->error_text);
+		runtime_free(self->runtime_data, NULL, record->memo);
+		PyMem_Free(record);
+	}
+}
+
 // ---- _quickjs.Runtime -------------------------------------------------------------------------
 
 static PyObject *runtime_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
@@ -985,6 +1484,8 @@ static PyObject *runtime_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	self->pending_count = self->pending_size = 0;
 	JS_NewClassID(self->runtime, &js_python_function_class_id);
 	JS_NewClass(self->runtime, js_python_function_class_id, &js_python_function_class);
+	JS_NewClassID(self->runtime, &record_memo_class_id);
+	JS_NewClass(self->runtime, record_memo_class_id, &record_memo_class);
 	JS_SetRuntimeOpaque(self->runtime, self);
 	JS_SetInterruptHandler(self->runtime, js_interrupt_handler, self);
 	return (PyObject *)self;
@@ -1245,6 +1746,7 @@ static void context_dealloc(ContextData *self) {
 	RuntimeData *rt = self->runtime_data;
 	if (self->context) {
 		event_free(self);
+		record_free(self);
 		runtime_free(rt, self->context, JS_UNDEFINED);
 	}
 	Py_XDECREF(rt);
@@ -1257,6 +1759,7 @@ static void context_dealloc(ContextData *self) {
 static void context_free_now(ContextData *self) {
 	JSContext *context = self->context;
 	event_free(self);
+	record_free(self);
 	self->context = NULL;
 	ObjectData *object;
 	while ((object = self->objects) != NULL) {
@@ -1508,6 +2011,10 @@ static PyMethodDef context_methods[] = {
      "Records the fields of the next `_event` object (built on its first read)."},
     {"add_event_getter", (PyCFunction)context_add_event_getter, METH_VARARGS,
      "Defines a global holding the getter of the objects set_event() describes."},
+    {"set_record_helpers", (PyCFunction)context_set_record_helpers, METH_O,
+     "Takes the datamodel's JS helpers record_changes() uses (from its object P)."},
+    {"record_changes", (PyCFunction)context_record_changes, METH_O,
+     "The datamodel's variables new or changed since the last call, and those gone, as JSON."},
     {"close", (PyCFunction)context_close, METH_NOARGS, "Frees the context (its Objects stop working)."},
     {NULL}
 };

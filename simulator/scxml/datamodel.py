@@ -420,7 +420,8 @@ _CORE = r"""
       keys = Object.keys, freeze = Object.freeze, isArray = Array.isArray, StringCtor = String;
   var getEvent = G.__orchweb_event;  // the binding's getter of `_event` (Context.add_event_getter)
   delete G.__orchweb_event;
-  var sys = {}, hidden = {}, i, baseline = keys(G);
+  // hidden: no prototype, so only the names put there count (also for the binding's record)
+  var sys = {}, hidden = Object.create(null), i, baseline = keys(G);
   for (i = 0; i < baseline.length; i++) hidden[baseline[i]] = true;
 
   // Tolerant encoder for what JSON.stringify refuses (cycles, BigInt): cycles become "[Circular]".
@@ -457,6 +458,13 @@ _CORE = r"""
       throw err;
     }
   }
+  // The binding's record (Context.record_changes) stringifies each variable itself and calls these
+  // only when that throws: what __orchweb_json then does, and the text of a variable that threw.
+  function jsonRetry(err, v) {
+    if (err instanceof RangeError || err instanceof TypeError) return stringify(__orchweb_tolerant(v, []));
+    throw err;
+  }
+  function errorText(err) { return stringify('<' + StringCtor(err) + '>'); }
   // Value -> Python: numbers/booleans/strings/null natively, the rest as '\x01'-tagged text
   // (the binding truncates strings at NUL, so strings containing one travel as JSON).
   function __orchweb_out(v) {
@@ -497,9 +505,9 @@ _CORE = r"""
   // H is reachable from compiled expressions through their closure, so it is frozen.
   var H = freeze({out: __orchweb_out, dec: __orchweb_dec, geval: eval});  // geval(src): indirect = global eval
   var P = {G: G, json: __orchweb_json, stringify: stringify, parse: parse, keys: keys, defineProperty: defineProperty,
-           String: StringCtor, Function: Function, apply: Reflect.apply, hidden: hidden, create: Object.create,
+           String: StringCtor, Function: Function, apply: Reflect.apply, hidden: hidden,
            getterOf: Function.prototype.call.bind(Object.prototype.__lookupGetter__),
-           join: Function.prototype.call.bind(Array.prototype.join),
+           jsonRetry: jsonRetry, errorText: errorText,
            errors: {Error: Error, TypeError: TypeError, RangeError: RangeError, SyntaxError: SyntaxError,
                     ReferenceError: ReferenceError, EvalError: EvalError, URIError: URIError,
                     InternalError: typeof InternalError === 'function' ? InternalError : Error}};
@@ -561,7 +569,7 @@ _EXTRAS = r"""
   'use strict';
   var G = P.G, json = P.json, stringify = P.stringify, parse = P.parse, keys = P.keys, hidden = P.hidden,
       defineProperty = P.defineProperty, StringCtor = P.String, FunctionCtor = P.Function, errors = P.errors,
-      apply = P.apply, create = P.create, getterOf = P.getterOf, join = P.join;
+      apply = P.apply, getterOf = P.getterOf;
 
   function bridge(raw, native) {
     return function __orchweb_bridge() {
@@ -594,7 +602,8 @@ _EXTRAS = r"""
 
   // The enumerable globals the document made, minus hidden and internal ones and functions held
   // in data properties (an accessor stays: the snapshot reads its getter). `getterOf` (Annex B
-  // __lookupGetter__) tells accessors apart without a descriptor object per global.
+  // __lookupGetter__) tells accessors apart without a descriptor object per global. The binding's
+  // record (Context.record_changes, record_visible in module.c) keeps the same names: change both.
   function visibleNames() {
     var ks = keys(G), names = [], n = 0;
     for (var i = 0; i < ks.length; i++) {
@@ -619,44 +628,6 @@ _EXTRAS = r"""
     }
     return stringify(res);
   }
-  // The visible globals new or changed since the last call and those gone since, compared by JSON
-  // text kept here (`reset`: compared with nothing), as one JSON text
-  // [[[name, value] | [name, "JSON text", 1], ...], [gone name, ...]]: the unchanged ones never
-  // cross. The texts kept here are bounded (MEMO characters, counted in the session's memory limit):
-  // the variables past it cross every time as text ([name, text, 1]), compared by the caller.
-  var MEMO = 65536, OVER = {}, lastTexts = null, lastCount = 0;
-  function changes(reset) {
-    var names = visibleNames(), prev = reset || lastTexts === null ? create(null) : lastTexts,
-        next = create(null), parts = [], removed = [], n = 0, m = 0, kept = 0, count = 0, known = 0,
-        i, k, text, old;
-    for (i = 0; i < names.length; i++) {
-      k = names[i];
-      if (!(k in G)) continue;
-      try { text = json(G[k]); } catch (err) { text = stringify('<' + StringCtor(err) + '>'); }
-      if (text === undefined) text = null;
-      count++;
-      old = prev[k];
-      if (old !== undefined) known++;
-      if (text !== null && kept + text.length > MEMO) {
-        next[k] = OVER;
-        parts[n++] = '[' + stringify(k) + ',' + stringify(text) + ',1]';
-        continue;
-      }
-      kept += text === null ? 0 : text.length;
-      next[k] = text;
-      if (old !== text) parts[n++] = '[' + stringify(k) + ',' + (text === null ? 'null' : text) + ']';
-    }
-    // every name of the last call seen again: none is gone (names are unique)
-    if (known < lastCount) {
-      var before = keys(prev);
-      for (i = 0; i < before.length; i++) if (!(before[i] in next)) removed[m++] = before[i];
-    }
-    // join, not +: quickjs-ng concatenates long strings into ropes, which the binding cannot return
-    var out = join(['[[', join(parts, ','), '],', stringify(removed), ']'], '');
-    lastTexts = next;
-    lastCount = count;
-    return out;
-  }
   function hide(namesJson) { var n = parse(namesJson); for (var i = 0; i < n.length; i++) hidden[n[i]] = true; }
 
   // Syntax check without running anything: `new Function` only compiles its body.
@@ -673,7 +644,7 @@ _EXTRAS = r"""
   // Arguments as the binding converts them (no JSON): see define_function(native_args=True).
   function defineNativeFunction(path, rawName) { defineFunction(path, rawName, true); }
   var picks = {defineFunction: defineFunction, defineNativeFunction: defineNativeFunction, snapshot: snapshot,
-               changes: changes, hide: hide, check: check};
+               hide: hide, check: check};
   return function (name) { return picks[name]; };
 })
 """
@@ -1380,6 +1351,7 @@ class _JSContext:
         self._xml_loaded = False
         #: `changes`: the JSON texts of the variables past the context's memo at the last call
         self._over_texts: dict[str, str] = {}
+        self._record: Any = None  # `changes`: the context's record_changes, once set up
         self._scripts: dict[str, str] = {}
         self._locations: dict[str, bool] = {}
         self._callables = 0
@@ -1415,7 +1387,7 @@ class _JSContext:
                 cache.clear()
             self._scripts.clear()
             self._js.clear()
-            self._set_event = self._h = self._shared_call = self._declare_var = None
+            self._set_event = self._h = self._shared_call = self._declare_var = self._record = None
             # Free the context now even if something still holds it or one of its values (e.g. a
             # traceback's frame): a held function would keep the whole realm alive.
             self._ctx.close()
@@ -1599,7 +1571,7 @@ class _JSContext:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
             pick = self._run(self._load(_EXTRAS), self._js["P"])
-            for helper in ("defineFunction", "defineNativeFunction", "snapshot", "changes", "hide", "check"):
+            for helper in ("defineFunction", "defineNativeFunction", "snapshot", "hide", "check"):
                 self._js[helper] = pick(helper)
             fn = self._js[name]
         return fn
@@ -1887,7 +1859,10 @@ class ECMAScriptDataModel(_JSContext):
         JSON-safe values (`undefined` -> None), and the names of those gone since; with `reset`
         (and on the first call) every variable is new. Compared by JSON text inside the context,
         so a step that changed a few variables sends only those across."""
-        entries, removed = _loads(self._run(self._helper("changes"), reset))
+        record = self._record
+        if record is None:
+            record = self._record_setup()
+        entries, removed = _loads(self._run(record, reset))
         last_over = {} if reset else self._over_texts
         changed: dict[str, Any] = {}
         over: dict[str, str] = {}
@@ -1901,6 +1876,15 @@ class ECMAScriptDataModel(_JSContext):
                 changed[name] = _loads(text)
         self._over_texts = over
         return changed, removed
+
+    def _record_setup(self) -> Any:
+        """The binding's record of this context (`Context.record_changes`), given _CORE's helpers."""
+        with self._lock:
+            if self._ctx is None:
+                raise JSError("InternalError", "the datamodel is closed")
+            self._ctx.set_record_helpers(self._js["P"])
+            self._record = self._ctx.record_changes
+        return self._record
 
     def snapshot(self, names: Iterable[str] | None = None) -> dict[str, Any]:
         """JSON-safe values of user variables (see `snapshot_json`); `undefined` -> None."""
