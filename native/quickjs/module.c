@@ -983,8 +983,9 @@ static PyObject *context_add_event_getter(ContextData *self, PyObject *args) {
 #define RECORD_OVER JS_UNINITIALIZED  // a memo entry past RECORD_MEMO_CHARS: no text kept
 
 typedef struct {
-	JSAtom atom;   // held
-	JSValue text;  // held: a string, JS_NULL for undefined, or RECORD_OVER
+	JSAtom atom;    // held
+	JSValue text;   // held: a string, JS_NULL for undefined, or RECORD_OVER
+	JSValue value;  // held: the primitive whose text `text` is (see record_cacheable), or JS_UNINITIALIZED
 } RecordEntry;
 
 // The last call's variables in their order, and an open-addressing index on their atoms.
@@ -1011,6 +1012,7 @@ static void record_memo_free(JSRuntime *rt, RecordMemo *memo) {
 	for (uint32_t i = 0; i < memo->count; i++) {
 		JS_FreeAtomRT(rt, memo->entries[i].atom);
 		JS_FreeValueRT(rt, memo->entries[i].text);
+		JS_FreeValueRT(rt, memo->entries[i].value);
 	}
 	js_free_rt(rt, memo->entries);
 	js_free_rt(rt, memo->slots);
@@ -1072,6 +1074,7 @@ static RecordEntry *record_memo_add(JSContext *ctx, RecordMemo *memo, JSAtom ato
 	RecordEntry *entry = &memo->entries[memo->count++];
 	entry->atom = JS_DupAtom(ctx, atom);
 	entry->text = JS_NULL;
+	entry->value = JS_UNINITIALIZED;
 	uint32_t s = record_hash(atom) & memo->mask;
 	while (memo->slots[s] != 0) {
 		s = (s + 1) & memo->mask;
@@ -1147,8 +1150,9 @@ static int record_put_item(RecordText *out) {
 	return out->items++ ? record_put(out, ",", 1) : 0;
 }
 
-// Whether the global `atom` is a variable of the record: 1, 0, or -1 (exception).
-static int record_visible(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom) {
+// Whether the global `atom` is a variable of the record: 1, 0, or -1 (exception). `known`: it was
+// one at the last call (so its name is no internal one).
+static int record_visible(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom, int known) {
 	JSValue flag = JS_GetProperty(ctx, record->hidden, atom);
 	if (JS_IsException(flag)) {
 		return -1;
@@ -1158,15 +1162,17 @@ static int record_visible(JSContext *ctx, RecordData *record, JSValueConst globa
 	if (hidden) {
 		return 0;
 	}
-	size_t length;
-	const char *name = JS_AtomToCStringLen(ctx, &length, atom);
-	if (name == NULL) {
-		return -1;
-	}
-	int internal = length >= 10 && memcmp(name, "__orchweb_", 10) == 0;
-	JS_FreeCString(ctx, name);
-	if (internal) {
-		return 0;
+	if (!known) {
+		size_t length;
+		const char *name = JS_AtomToCStringLen(ctx, &length, atom);
+		if (name == NULL) {
+			return -1;
+		}
+		int internal = length >= 10 && memcmp(name, "__orchweb_", 10) == 0;
+		JS_FreeCString(ctx, name);
+		if (internal) {
+			return 0;
+		}
 	}
 	// __lookupGetter__: the first object of the prototype chain that has the property decides; an
 	// accessor with a getter stays, anything else is left out if reading it gives a function.
@@ -1212,11 +1218,53 @@ static int record_visible(JSContext *ctx, RecordData *record, JSValueConst globa
 	return visible;
 }
 
+// Primitives whose JSON text depends on nothing but themselves (no toJSON is looked up, no JS
+// runs): a variable that holds the same one as at the last call has the same text, so it is not
+// stringified again. (BigInt is not one: its text comes from the datamodel's tolerant encoder.)
+static int record_cacheable(JSValueConst value) {
+	switch (JS_VALUE_GET_TAG(value)) {
+	case JS_TAG_INT: case JS_TAG_BOOL: case JS_TAG_NULL: case JS_TAG_UNDEFINED: case JS_TAG_FLOAT64: case JS_TAG_STRING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int record_same_primitive(JSContext *ctx, JSValueConst old, JSValueConst value) {
+	if (JS_VALUE_GET_TAG(old) != JS_VALUE_GET_TAG(value)) {
+		return 0;
+	}
+	switch (JS_VALUE_GET_TAG(value)) {
+	case JS_TAG_INT:
+		return JS_VALUE_GET_INT(old) == JS_VALUE_GET_INT(value);
+	case JS_TAG_BOOL:
+		return JS_VALUE_GET_BOOL(old) == JS_VALUE_GET_BOOL(value);
+	case JS_TAG_FLOAT64: {
+		double a = JS_VALUE_GET_FLOAT64(old), b = JS_VALUE_GET_FLOAT64(value);
+		return memcmp(&a, &b, sizeof(double)) == 0;  // the same bits (0 and -0 differ: only a miss)
+	}
+	case JS_TAG_STRING:
+		return JS_VALUE_GET_PTR(old) == JS_VALUE_GET_PTR(value) || JS_IsStrictEqual(ctx, old, value);
+	default:
+		return 1;  // null, undefined
+	}
+}
+
 // The text of a variable as the JS helper computed it: a string, JS_NULL for undefined, or
-// JS_EXCEPTION (only for what a JS `catch` does not catch, or a failing `error_text`).
-static JSValue record_text(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom) {
+// JS_EXCEPTION (only for what a JS `catch` does not catch, or a failing `error_text`). `old`: its
+// entry of the last call (or NULL); `*cached` receives the value when it is a cacheable primitive.
+static JSValue record_text(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom,
+                           const RecordEntry *old, JSValue *cached) {
 	JSValue value = JS_GetProperty(ctx, global, atom), text = JS_EXCEPTION, error;
+	*cached = JS_UNINITIALIZED;
 	if (!JS_IsException(value)) {
+		if (record_cacheable(value)) {
+			*cached = JS_DupValue(ctx, value);
+			if (old != NULL && !JS_IsUninitialized(old->value) && record_same_primitive(ctx, old->value, value)) {
+				JS_FreeValue(ctx, value);
+				return JS_DupValue(ctx, old->text);
+			}
+		}
 		text = JS_JSONStringify(ctx, value, JS_UNDEFINED, JS_UNDEFINED);
 		if (JS_IsException(text)) {
 			error = JS_GetException(ctx);
@@ -1248,7 +1296,7 @@ static int record_same(JSContext *ctx, JSValueConst old, JSValueConst text) {
 	if (JS_IsNull(old) || JS_IsNull(text)) {
 		return JS_IsNull(old) && JS_IsNull(text);
 	}
-	return JS_IsString(old) && JS_IsStrictEqual(ctx, old, text);
+	return JS_IsString(old) && (JS_VALUE_GET_PTR(old) == JS_VALUE_GET_PTR(text) || JS_IsStrictEqual(ctx, old, text));
 }
 
 // The deadline, looked at as QuickJS's interrupt poll does: 1 with the uncatchable InternalError.
@@ -1282,7 +1330,7 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 	}
 	// all names are classified before any getter runs, as visibleNames() did
 	for (uint32_t i = 0; i < key_count; i++) {
-		int visible = record_visible(ctx, record, global, keys[i].atom);
+		int visible = record_visible(ctx, record, global, keys[i].atom, record_find(prev, keys[i].atom) != NULL);
 		if (visible < 0) {
 			goto done;
 		}
@@ -1305,19 +1353,23 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 			}
 			continue;
 		}
-		JSValue text = record_text(ctx, record, global, atom);
+		RecordEntry *old = record_find(prev, atom);
+		JSValue cached, text = record_text(ctx, record, global, atom, old, &cached);
 		if (JS_IsException(text)) {
+			JS_FreeValue(ctx, cached);
 			goto done;
 		}
-		RecordEntry *old = record_find(prev, atom), *entry = record_memo_add(ctx, next, atom);
+		RecordEntry *entry = record_memo_add(ctx, next, atom);
 		known += old != NULL;
 		int64_t length = 0;
 		if (!JS_IsNull(text) && JS_GetLength(ctx, text, &length) < 0) {
 			JS_FreeValue(ctx, text);
+			JS_FreeValue(ctx, cached);
 			goto done;
 		}
 		if (!JS_IsNull(text) && kept + length > RECORD_MEMO_CHARS) {
-			entry->text = RECORD_OVER;
+			entry->text = RECORD_OVER;  // and no value: what the memo keeps stays bounded
+			JS_FreeValue(ctx, cached);
 			JSValue quoted = JS_JSONStringify(ctx, text, JS_UNDEFINED, JS_UNDEFINED);
 			JS_FreeValue(ctx, text);
 			int failed = JS_IsException(quoted) || record_put_item(out) || record_put(out, "[", 1) ||
@@ -1331,6 +1383,7 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 		}
 		kept += length;
 		entry->text = text;
+		entry->value = cached;
 		if (old == NULL || !record_same(ctx, old->text, text)) {
 			if (record_put_item(out) || record_put(out, "[", 1) || record_put_name(out, atom) ||
 			    record_put(out, ",", 1) ||

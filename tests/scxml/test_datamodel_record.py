@@ -343,3 +343,15 @@ def test_memo_bound_at_its_exact_edge(pair):
         f'[[["a","\\"{full}x\\"",1],["b",1]],[]]',
         '[[["a","\\"' + full + 'x\\"",1],["b",2]],[]]',
     ]
+
+
+def test_primitives_held_again_reuse_their_text(pair):
+    # the binding does not stringify a primitive equal to the last call's: same answers
+    answers = run(
+        pair,
+        "var i = 1, f = 1.5, z = 0, s = 'same', t = true, n = null, u, nan = NaN, big = 2n;",
+        "i = 0.5 * 2; f = 3 / 2; z = -0; s = 'sa' + 'me'; t = !false; big = 1n + 1n; nan = 0 / 0;",
+        "i = 2; z = 0; s = 'other'; t = false; n = undefined; u = null; nan = Infinity;",
+        "i = '2'; s = 2; u = undefined; n = 'null';",
+    )
+    assert answers[1] == "[[],[]]"
