@@ -405,7 +405,7 @@ static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
 
 	if (tag == JS_TAG_INT) {
 		return_value = PyLong_FromLong(JS_VALUE_GET_INT(value));
-	} else if (tag == JS_TAG_BIG_INT) {
+	} else if (tag == JS_TAG_BIG_INT || tag == JS_TAG_SHORT_BIG_INT) {
 		const char *cstring = JS_ToCString(context, value);
 		return_value = PyLong_FromString(cstring, NULL, 10);
 		JS_FreeCString(context, cstring);
@@ -417,7 +417,7 @@ static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
 		quickjs_exception_to_python(context);
 	} else if (tag == JS_TAG_FLOAT64) {
 		return_value = PyFloat_FromDouble(JS_VALUE_GET_FLOAT64(value));
-	} else if (tag == JS_TAG_STRING) {
+	} else if (tag == JS_TAG_STRING || tag == JS_TAG_STRING_ROPE) {  // quickjs-ng: long concatenations are ropes
 		const char *cstring = JS_ToCString(context, value);
 		return_value = Py_BuildValue("s", cstring);  // as the upstream binding (lone surrogates fail)
 		JS_FreeCString(context, cstring);
