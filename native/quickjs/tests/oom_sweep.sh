@@ -1,0 +1,29 @@
+#!/bin/sh
+# Out-of-memory sweep of QuickJS's parser and compiler under AddressSanitizer/UBSan (not part of
+# the build or the test suite; the evidence behind patches/30-parser-out-of-memory.patch).
+#
+#   native/quickjs/tests/oom_sweep.sh [STEP]    (from the repository; STEP defaults to 7 bytes)
+#
+# Extracts the cached sdist (native/quickjs/build/, run build.py once first), applies our patches
+# as build.py does, compiles oom_sweep.c with -fsanitize=address,undefined and runs it on each
+# oom-*.js here: for every limit from 0 to 80 KB above a fresh context's usage, in steps of STEP
+# bytes, the script is evaluated under JS_SetMemoryLimit. Any invalid access or leak aborts with
+# ASan's report; a result other than out of memory or the script's own one is printed. About
+# 10 minutes at STEP=7 on one core.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+quickjs=$(dirname "$here")
+step=${1:-7}
+work=$(mktemp -d "${TMPDIR:-/tmp}/oom-sweep.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+tar -xzf "$quickjs"/build/quickjs_ng-0.17.0.2.tar.gz -C "$work" quickjs_ng-0.17.0.2/upstream-quickjs
+src=$work/quickjs_ng-0.17.0.2/upstream-quickjs
+for patch in "$quickjs"/patches/*.patch; do
+    patch -p1 --batch --forward --silent --fuzz=0 -d "$src" -i "$patch"
+done
+flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1 -w"
+gcc $flags -I"$src" "$here"/oom_sweep.c "$src"/quickjs.c "$src"/libregexp.c "$src"/libunicode.c \
+    "$src"/dtoa.c -lm -lpthread -o "$work"/oom_sweep
+for script in "$here"/oom-*.js; do
+    "$work"/oom_sweep "$script" 0 80000 "$step"
+done
