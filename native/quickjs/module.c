@@ -15,7 +15,9 @@
 //   raises RuntimeError instead of corrupting it; values and contexts dropped by another thread
 //   meanwhile are freed by the owning thread when it leaves.
 // * `compile` / `run_bytecode`: compile a global program to bytecode once and run it in any
-//   context of this build (JS_WriteObject / JS_ReadObject + JS_EvalFunction).
+//   context of this build (JS_WriteObject / JS_ReadObject + JS_EvalFunction). With `share`, the
+//   functions read point into the bytes for their source text and positions (our patch
+//   patches/20-shared-source.patch, JS_READ_OBJ_SHARED_BUF); the runtime keeps the bytes alive.
 // * `set_event` / `add_event_getter`: the datamodel's `_event`, a frozen object built in C on its
 //   first read (docs/performance.md, "`_event` built in C").
 // Removed (unused by orchweb): module(), execute_pending_job(), parse_json(), set_time_limit().
@@ -62,6 +64,9 @@ typedef struct {
 	Py_ssize_t pending_count, pending_size;
 	// The field names of `_event` objects, made on the first build (tp_alloc zeroes: JS_ATOM_NULL).
 	JSAtom event_atoms[7];
+	// id -> bytes read with JS_READ_OBJ_SHARED_BUF: functions of this runtime point into them,
+	// so they live until the runtime is freed (NULL until the first; never in a cycle).
+	PyObject *shared_buffers;
 } RuntimeData;
 
 // _quickjs.Context
@@ -1566,6 +1571,7 @@ static void runtime_dealloc(RuntimeData *self) {
 		event_free_atoms(self);
 		JS_FreeRuntime(self->runtime);
 	}
+	Py_XDECREF(self->shared_buffers);  // after the runtime: its functions pointed into them
 	PyMem_Free(self->pending);
 	freefunc free_fn = (freefunc)PyType_GetSlot(Py_TYPE(self), Py_tp_free);
 	free_fn((PyObject *)self);
@@ -1896,20 +1902,52 @@ static PyObject *context_compile(ContextData *self, PyObject *args, PyObject *kw
 	return result;
 }
 
-// Context.run_bytecode(code, value=True): run a program compiled by compile(); its completion
-// value (None when `value` is false: a script's last expression is not converted).
-static PyObject *context_run_bytecode(ContextData *self, PyObject *args) {
-	const char *code;
+// Keep `code` (bytes) alive as long as the runtime: functions read from it with
+// JS_READ_OBJ_SHARED_BUF point into it. Kept once per runtime, by identity.
+static int runtime_keep_buffer(RuntimeData *rt, PyObject *code) {
+	if (rt->shared_buffers == NULL && (rt->shared_buffers = PyDict_New()) == NULL) {
+		return -1;
+	}
+	PyObject *key = PyLong_FromVoidPtr(code);
+	if (key == NULL) {
+		return -1;
+	}
+	int found = PyDict_Contains(rt->shared_buffers, key);
+	int result = found != 0 ? found : PyDict_SetItem(rt->shared_buffers, key, code);
+	Py_DECREF(key);
+	return result < 0 ? -1 : 0;
+}
+
+// Context.run_bytecode(code, value=True, share=False): run a program compiled by compile(); its
+// completion value (None when `value` is false: a script's last expression is not converted).
+// `share`: its functions' source text and positions are not copied but point into `code`
+// (bytes), which the runtime then keeps until it is freed: for bytecode the process keeps
+// anyway (read by many contexts), never for one-off bytes.
+static PyObject *context_run_bytecode(ContextData *self, PyObject *args, PyObject *kwds) {
+	static char *kwlist[] = {"code", "value", "share", NULL};
+	PyObject *bytes;
+	char *code;
 	Py_ssize_t size;
-	int want_value = 1;
-	if (!PyArg_ParseTuple(args, "y#|p", &code, &size, &want_value)) {
+	int want_value = 1, share = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|pp", kwlist, &bytes, &want_value, &share)) {
 		return NULL;
 	}
+	if (!PyBytes_Check(bytes)) {
+		PyErr_SetString(PyExc_TypeError, "run_bytecode: code must be bytes");
+		return NULL;
+	}
+	if (PyBytes_AsStringAndSize(bytes, &code, &size) < 0) {
+		return NULL;
+	}
+	if (share && runtime_keep_buffer(self->runtime_data, bytes) < 0) {  // with the GIL: before
+		return NULL;
+	}
+	int flags = JS_READ_OBJ_BYTECODE | (share ? JS_READ_OBJ_SHARED_BUF : 0);
 	ContextData *previous;
 	if (prepare_call_js(self, &previous) < 0) {
 		return NULL;
 	}
-	JSValue value = JS_ReadObject(self->context, (const uint8_t *)code, (size_t)size, JS_READ_OBJ_BYTECODE);
+	JSValue value = JS_ReadObject(self->context, (const uint8_t *)code, (size_t)size, flags);
 	if (!JS_IsException(value)) {
 		value = JS_EvalFunction(self->context, value);  // consumes the function
 	}
@@ -2049,8 +2087,9 @@ static PyMethodDef context_methods[] = {
     {"eval", (PyCFunction)context_eval, METH_VARARGS, "Evaluates a Javascript string."},
     {"compile", (PyCFunction)(void (*)(void))context_compile, METH_VARARGS | METH_KEYWORDS,
      "Compiles a global program to bytecode (bytes)."},
-    {"run_bytecode", (PyCFunction)context_run_bytecode, METH_VARARGS,
-     "Runs bytecode made by compile(); returns the completion value (unless value=False)."},
+    {"run_bytecode", (PyCFunction)(void (*)(void))context_run_bytecode, METH_VARARGS | METH_KEYWORDS,
+     "Runs bytecode made by compile(); returns the completion value (unless value=False). "
+     "share=True: its functions point into `code` (source text, positions), kept by the runtime."},
     {"get", (PyCFunction)context_get, METH_VARARGS, "Gets a Javascript global variable."},
     {"set", (PyCFunction)context_set, METH_VARARGS, "Sets a Javascript global variable."},
     {"set_memory_limit", (PyCFunction)context_set_memory_limit, METH_VARARGS,

@@ -1480,7 +1480,7 @@ class _JSContext:
         code = jsbytecode.compile_program(source, True)
         if code is None:
             return self._eval(source)
-        return self._run(jsbytecode.load_value, self._ctx, code)
+        return self._run(jsbytecode.load_value, self._ctx, code, True)
 
     def _compile(self, cache: dict[Any, Any], key: Any, template: str, *parts: str) -> Any:
         """Compile `template % parts` into a JS function bound to the helpers; cache it by `key`."""
@@ -1699,7 +1699,8 @@ class ECMAScriptDataModel(_JSContext):
             # (a named script always: an unnamed eval would report its lines as "<input>").
             code = jsbytecode.compile_program(source, filename=name)
             if code is not None:
-                self._run(jsbytecode.run_program, self._ctx, code)
+                # shared: the text of the libraries' functions is in the process once, not per session
+                self._run(jsbytecode.run_program, self._ctx, code, True)
                 return
         self._eval(source)
 
@@ -1712,7 +1713,7 @@ class ECMAScriptDataModel(_JSContext):
         if code is None:
             self._eval(source)  # raises its SyntaxError
             return
-        self._run(jsbytecode.run_program, self._ctx, code)
+        self._run(jsbytecode.run_program, self._ctx, code, True)
 
     # -- events and system variables ----------------------------------------------------------
 

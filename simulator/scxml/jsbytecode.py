@@ -10,15 +10,20 @@ native/quickjs/module.c).
 global program (process-wide cache, per source and filename); ``None`` when it does not compile
 (the caller then evaluates the text and reports the error).
 ``compile_uncached(source, filename)``: the same without the cache (one-off bundles).
-``run_program(ctx, code)``: run it in an ``orchweb_quickjs.Context``; a thrown exception raises
-``orchweb_quickjs.JSException`` exactly like an ``eval`` failure.
-``load_value(ctx, code)``: like ``run_program`` but returns the program's completion value when it
-is an object or function (a callable ``orchweb_quickjs.Object``, as ``ctx.eval`` would return).
+``run_program(ctx, code, share=False)``: run it in an ``orchweb_quickjs.Context``; a thrown
+exception raises ``orchweb_quickjs.JSException`` exactly like an ``eval`` failure.
+``load_value(ctx, code, share=False)``: like ``run_program`` but returns the program's completion
+value when it is an object or function (a callable ``orchweb_quickjs.Object``, as ``ctx.eval``
+would return).
 ``syntax_ok(source)``: whether a global program compiles (nothing runs; process-wide cache).
 
 The bytecode is read again in every context (never one read function shared by several
 contexts, even of one runtime): a function runs in the realm it was read into, i.e. with that
-context's globals (docs/performance.md).
+context's globals (docs/performance.md). With ``share=True`` the functions' source text (for
+``Function.prototype.toString``) and line tables are not copied into the context but point into
+``code``, which the context's runtime then keeps alive until it is freed: for the bytes of
+``compile_program``, which the process keeps anyway, never for one-off bytes (docs/performance.md,
+"Shared function source text").
 """
 
 from __future__ import annotations
@@ -70,12 +75,14 @@ def syntax_ok(source: str) -> bool:
     return _compile(source, "<input>", True) is not None
 
 
-def run_program(ctx: orchweb_quickjs.Context, code: bytes) -> None:
-    """Run compiled `code` in `ctx` (global scope); JS exceptions raise ``JSException``."""
-    ctx.run_bytecode(code, False)
+def run_program(ctx: orchweb_quickjs.Context, code: bytes, share: bool = False) -> None:
+    """Run compiled `code` in `ctx` (global scope); JS exceptions raise ``JSException``.
+    `share`: its functions point into `code`, kept by the runtime (for cached bytes only)."""
+    ctx.run_bytecode(code, False, share)
 
 
-def load_value(ctx: orchweb_quickjs.Context, code: bytes) -> orchweb_quickjs.Object | None:
-    """Run compiled `code` in `ctx`; its completion value if it is an object (else None)."""
-    value = ctx.run_bytecode(code)
+def load_value(ctx: orchweb_quickjs.Context, code: bytes, share: bool = False) -> orchweb_quickjs.Object | None:
+    """Run compiled `code` in `ctx`; its completion value if it is an object (else None).
+    `share`: as for `run_program`."""
+    value = ctx.run_bytecode(code, True, share)
     return value if isinstance(value, orchweb_quickjs.Object) else None
