@@ -274,3 +274,18 @@ def test_running_out_of_memory_is_reported_as_such_whatever_headroom_is_left():
                 small.close()
     assert outcomes <= {207, ("InternalError", "out of memory")}, outcomes
     assert ("InternalError", "out of memory") in outcomes
+
+
+def test_a_library_read_from_shared_bytecode_prints_its_source_in_every_session():
+    """Libraries' functions point into the process's bytecode for their text (no copy per
+    session): String(fn) is the source byte for byte, also once the sessions are gone."""
+    library = "function greet(who) {\n  return 'héllo ' + who; // ✓\n}\nvar twice = (x) => greet(greet(x));\n"
+    expected = ["function greet(who) {\n  return 'héllo ' + who; // ✓\n}", "(x) => greet(greet(x))"]
+    for _ in range(3):
+        dm = ECMAScriptDataModel()
+        try:
+            dm.execute(library, "lib.js")
+            assert dm.evaluate("[String(greet), String(twice)]") == expected
+            assert dm.evaluate("twice('x')") == "héllo héllo x"
+        finally:
+            dm.close()
