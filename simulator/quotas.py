@@ -33,6 +33,12 @@ from redis.driver_info import DriverInfo
 
 #: seconds a shared open-simulation claim lasts without an action of its socket
 OPEN_LEASE = 3600
+#: Redis connections of one process's quota checks, and how long a check waits for a free one
+#: before it fails (as a `RedisError`, like an unreachable Redis). redis-py's own asyncio pool
+#: fails at once past 100 connections ("Too many connections"): 500 sockets stepping once a
+#: second on two processes had hundreds of checks in flight and saw their steps refused.
+QUOTA_CONNECTIONS = 50
+QUOTA_POOL_WAIT = 10.0
 
 
 class TooMany(Exception):
@@ -118,7 +124,9 @@ class SharedQuotas:
         loop = asyncio.get_running_loop()
         client = self.clients.get(loop)
         if client is None:
-            pool = redis.asyncio.ConnectionPool.from_url(self.url, driver_info=self.driver)
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url, max_connections=QUOTA_CONNECTIONS, timeout=QUOTA_POOL_WAIT, driver_info=self.driver
+            )
             client = self.clients[loop] = redis.asyncio.Redis(connection_pool=pool)
         return client
 

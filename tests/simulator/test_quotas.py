@@ -3,6 +3,7 @@ that cannot be reached fails the check loudly instead of letting it through."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 
@@ -60,6 +61,16 @@ async def test_actions_beyond_twice_the_rate_wait(quotas):
 
     assert waits[:6] == [0.0] * 6  # the burst: twice the rate
     assert 0 < waits[6] <= 1
+
+
+async def test_a_burst_of_checks_beyond_the_connection_pool_waits_for_a_connection(quotas):
+    # More checks in flight at once than the pool has connections: each waits for one (redis-py's
+    # default asyncio pool refused them with "Too many connections" past 100).
+    burst = 4 * quotas_module.QUOTA_CONNECTIONS
+    assert burst > 100
+    waits = await asyncio.gather(*(quotas.take(USER, burst) for _ in range(burst)))
+
+    assert waits == [0.0] * burst
 
 
 @pytest.mark.parametrize(
