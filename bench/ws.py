@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import math
 import os
@@ -246,6 +247,8 @@ async def measure(servers: list, cookies: list[str], ids: list[int], seconds: fl
         "mean_ms": round(mean * 1000, 1),
         "errors": len(errors),
     }
+    if errors:  # what the server refused, most frequent first
+        result["error_messages"] = dict(collections.Counter(errors).most_common(3))
     if rate is not None:
         result.update(offered_per_s=round(rate * len(ids), 1), unanswered=unanswered)
     return result
