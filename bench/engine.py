@@ -177,7 +177,14 @@ def main(argv: list[str]) -> None:
     if "--sessions-per-runtime" in argv:
         per_runtime = int(argv[argv.index("--sessions-per-runtime") + 1])
         del argv[argv.index("--sessions-per-runtime") : argv.index("--sessions-per-runtime") + 2]
-    kinds = argv or ["pingpong", "nested", "w3c", "memory"]
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
+    known = ["pingpong", "nested", "w3c", "memory"]
+    kinds = argv or known
+    unknown = [kind for kind in kinds if kind not in known]
+    if unknown:
+        raise SystemExit(f"bench/engine.py: unknown figure(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     print(f"load average before the runs: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print(f"python {sys.version.split()[0]}, {runs} fresh-process runs per figure")
     for kind in kinds:
