@@ -12,6 +12,16 @@ import orchweb_quickjs
 from native.quickjs import build
 
 
+def copy_of_the_sources(tmp_path: Path) -> Path:
+    """What the build depends on (build.INPUTS and the patches), copied into tmp_path/src."""
+    sources = tmp_path / "src"
+    sources.mkdir()
+    for name in build.INPUTS:
+        shutil.copy(build.HERE / name, sources / name)
+    shutil.copytree(build.HERE / build.PATCHES, sources / build.PATCHES)
+    return sources
+
+
 def test_the_installed_module_was_built_from_these_sources():
     assert build.source_digest() == orchweb_quickjs.SOURCE_DIGEST
     assert build.is_current(Path(orchweb_quickjs.__file__).parent, build.source_digest())
@@ -19,11 +29,7 @@ def test_the_installed_module_was_built_from_these_sources():
 
 
 def test_a_changed_source_or_a_missing_stamp_or_module_is_stale(tmp_path):
-    sources = tmp_path / "src"
-    sources.mkdir()
-    for name in build.INPUTS:
-        shutil.copy(build.HERE / name, sources / name)
-    shutil.copytree(build.HERE / build.PATCHES, sources / build.PATCHES)
+    sources = copy_of_the_sources(tmp_path)
     digest = build.source_digest(sources)
     assert digest == build.source_digest()
     target = tmp_path / "site"
@@ -48,11 +54,7 @@ def test_a_changed_source_or_a_missing_stamp_or_module_is_stale(tmp_path):
 
 
 def test_a_new_or_edited_patch_of_upstream_is_a_new_build(tmp_path):
-    sources = tmp_path / "src"
-    sources.mkdir()
-    for name in build.INPUTS:
-        shutil.copy(build.HERE / name, sources / name)
-    shutil.copytree(build.HERE / build.PATCHES, sources / build.PATCHES)
+    sources = copy_of_the_sources(tmp_path)
     digest = build.source_digest(sources)
     patch = sources / build.PATCHES / "99-test.patch"
     patch.write_text("--- a/quickjs.c\n+++ b/quickjs.c\n")
