@@ -116,7 +116,12 @@ async def test_a_flood_of_steps_is_refused_beyond_the_users_rate_and_nothing_is_
     assert 9 <= len(applied) <= 9 + refilled + 1  # the burst (twice the rate) less `start`, and what refilled
     assert len(refused) == 40 - len(applied)
     assert "too many actions: at most 5 per second" in refused[0]["message"]
-    assert applied[-1]["step"] == before + len(applied)
+    # Each applied step moved the session by one, in order; a loaded machine lets more through than
+    # the sample has microsteps before it waits, and those answer with the step unchanged.
+    steps = [a["step"] for a in applied]
+    advanced = sorted(set(steps))
+    assert advanced == list(range(before + 1, before + 1 + len(advanced)))
+    assert steps == advanced + [advanced[-1]] * (len(steps) - len(advanced))
     await client.close()
 
 
