@@ -14,14 +14,24 @@ Without Daphne, Twisted and the network, the figure moves with the server's own 
 under callgrind (``--callgrind``: collection switched on for the stepping only, with
 ``callgrind_control``) the instruction count divided by sockets x steps is the steadier figure on
 a busy machine. Prints; never asserts.
+
+``--digest``: instead of timing, each socket plays a script of every kind of action (steps of
+every unit, watches, inject, console, variable edits, advance, breakpoints, snapshot, rewind,
+restart; then macrosteps to the end of the call and again) and the SHA-256 of every frame text
+received (state keys renumbered: their token is the process id) and of the stored simulations
+(rows and operations) is printed: the check that a change of the server's frames, journal or
+consumer path leaves what a client receives and what is stored byte for byte the same (run it
+before and after).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -49,6 +59,13 @@ async def answer(communicator: object, message_id: int | None) -> dict:
 
 
 async def open_socket(cookie: str, simulation_id: int) -> object:
+    communicator = await open_raw(cookie, simulation_id)
+    await answer(communicator, None)
+    return communicator
+
+
+async def open_raw(cookie: str, simulation_id: int) -> object:
+    """A connected socket whose first frames were not read yet."""
     from channels.testing import WebsocketCommunicator
 
     from orchweb.asgi import application
@@ -58,7 +75,6 @@ async def open_socket(cookie: str, simulation_id: int) -> object:
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     if not connected:
         raise RuntimeError("handshake refused")
-    await answer(communicator, None)
     return communicator
 
 
@@ -72,6 +88,98 @@ async def step_loop(communicator: object, steps: int) -> None:
             message_id += 1
             await communicator.send_to(text_data=json.dumps({"action": "restart", "id": message_id}))
             await answer(communicator, message_id)
+
+
+#: the process's token in state keys (`<pid>-<serial>.<version>`: simulator.frames)
+TOKEN = re.compile(r'"(key|base)":"([0-9a-f]+-[0-9]+)\.')
+
+
+class Recorder:
+    """One socket's frames as texts, each state key's token renumbered in order of appearance."""
+
+    def __init__(self, communicator: object):
+        self.communicator = communicator
+        self.texts: list[str] = []
+        self.tokens: dict[str, str] = {}
+        self.ids = 0
+
+    def _renumber(self, match: re.Match) -> str:
+        token = self.tokens.setdefault(match.group(2), f"t{len(self.tokens)}")
+        return f'"{match.group(1)}":"{token}.'
+
+    async def request(self, action: str, answer: str = "state", **fields: object) -> dict:
+        """Send an action; the frames up to its answer (a state frame, an error, or a frame of type
+        `answer`) are recorded."""
+        self.ids += 1
+        await self.communicator.send_to(text_data=json.dumps({"action": action, "id": self.ids, **fields}))
+        while True:
+            frame = await self.receive()
+            if frame.get("reply_to") == self.ids and frame["type"] in ("snapshot", "delta", "error", answer):
+                return frame
+
+    async def receive(self) -> dict:
+        text = await self.communicator.receive_from(timeout=TIMEOUT)
+        self.texts.append(TOKEN.sub(self._renumber, text))
+        return json.loads(text)
+
+
+async def script(recorder: Recorder) -> None:
+    """Every kind of action, in an order that reaches the end of the call, a rewind and a restart."""
+    while (snapshot := await recorder.receive())["type"] != "snapshot":  # hello, reset, snapshot
+        pass
+    frames = [await recorder.request("set_watches", watches=["1 + 1", "typeof __orsCall", "Object.keys(this).length"])]
+    for unit in ("macrostep", "microstep", "microstep", "macrostep", "block", "next-timer", "macrostep"):
+        frames.append(await recorder.request("step", unit=unit))
+    frames.append(await recorder.request("inject", kind="event", event="digest.event", data={"a": [1, 2.5, None]}))
+    frames.append(await recorder.request("step", unit="macrostep"))
+    frames.append(await recorder.request("inject", kind="udata_changed", data={"digest": "x"}))
+    frames.append(await recorder.request("eval", expression="[typeof x, 1 / 3, 'é\\u2028']"))
+    frames.append(
+        await recorder.request("set_variable", name=sorted(snapshot["datamodel"])[0], value={"b": [True, "s", 7]})
+    )
+    frames.append(await recorder.request("advance", seconds=2.5))
+    await recorder.request("set_breakpoints", "breakpoints", breakpoints={"entered": ["MainWorkflow.playMain"]})
+    frames.append(await recorder.request("snapshot"))
+    seqs = [f["seq"] for f in frames if "seq" in f]
+    frames.append(await recorder.request("rewind", seq=seqs[len(seqs) // 2]))
+    for _ in range(300):
+        frame = await recorder.request("step", unit="macrostep")
+        if frame["type"] != "error" and (frame.get("status", "running") != "running" or frame.get("idle")):
+            break
+    await recorder.request("restart")
+    for _ in range(10):
+        await recorder.request("step", unit="macrostep")
+
+
+def stored_digest(ids: list[int]) -> str:
+    """SHA-256 of the stored simulations (revision, log length, recipe) and their operations."""
+    from simulator.models import Simulation, SimulationOp
+
+    h = hashlib.sha256()
+    for number, simulation_id in enumerate(ids):
+        row = Simulation.objects.values("revision", "log_length", "fakes", "seed").get(pk=simulation_id)
+        ops = SimulationOp.objects.filter(simulation_id=simulation_id).order_by("index")
+        h.update(json.dumps([number, row, list(ops.values_list("index", "revision", "op"))]).encode())
+    return h.hexdigest()
+
+
+async def digest(cookies: list[str], ids: list[int], sockets: int) -> None:
+    from channels.db import database_sync_to_async
+
+    recorders = [Recorder(await open_raw(cookies[i], ids[i])) for i in range(sockets)]
+    await asyncio.gather(*(script(r) for r in recorders))
+    for recorder in recorders:
+        await recorder.communicator.disconnect()
+    frames = hashlib.sha256()
+    for recorder in recorders:
+        frames.update("\n".join(recorder.texts).encode() + b"\n\n")
+    result = {
+        "sockets": sockets,
+        "frames": sum(len(r.texts) for r in recorders),
+        "frames_sha256": frames.hexdigest(),
+        "stored_sha256": await database_sync_to_async(stored_digest)(ids[:sockets]),
+    }
+    print(json.dumps(result), flush=True)
 
 
 def callgrind(switch: str) -> None:
@@ -105,9 +213,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40, help="macrosteps per socket and round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each on fresh simulations")
     parser.add_argument("--callgrind", action="store_true", help="collect instructions for the stepping only")
+    parser.add_argument("--digest", action="store_true", help="the SHA-256 of a scripted session's frames and rows")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cookies, ids = prepare(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.sockets * args.rounds)
+        if args.digest:
+            asyncio.run(digest(cookies, ids, args.sockets))
+            return
         asyncio.run(measure(cookies, ids, args.sockets, args.steps, args.rounds, args.callgrind))
 
 
