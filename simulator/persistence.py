@@ -29,7 +29,6 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -136,12 +135,7 @@ def commit(writes: list[LogWrite]) -> list[int | None]:
         if not winners:
             return results
         _update_rows(cursor, winners, now)
-        truncated = [w for w in winners if w.truncate]
-        if truncated:
-            gone = Q()
-            for write in truncated:
-                gone |= Q(simulation_id=write.simulation_id, index__gte=write.floor)
-            SimulationOp.objects.filter(gone).delete()
+        _truncate(cursor, [w for w in winners if w.truncate])
         _insert_ops(cursor, winners)
     return results
 
@@ -185,6 +179,16 @@ def _update_rows(cursor: Any, winners: list[LogWrite], now: Any) -> None:
             if write.fakes_source is not None:
                 recipe["fakes_source"] = write.fakes_source
             Simulation.objects.filter(pk=write.simulation_id).update(**recipe)
+
+
+def _truncate(cursor: Any, writes: list[LogWrite]) -> None:
+    """The stored operations from each write's floor on (a rewind's or a restart's) go."""
+    if not writes:
+        return
+    quote = connection.ops.quote_name
+    gone = " OR ".join(f"({quote('simulation_id')} = %s AND {quote('index')} >= %s)" for _ in writes)
+    params = [x for write in writes for x in (write.simulation_id, write.floor)]
+    cursor.execute(f"DELETE FROM {quote(SimulationOp._meta.db_table)} WHERE {gone}", params)
 
 
 #: rows of one INSERT (4 parameters each: within SQLite's 999 and PostgreSQL's 65,535)
