@@ -143,9 +143,9 @@ def commit(writes: list[LogWrite]) -> list[int | None]:
     return results
 
 
-# The journal's statements are written in SQL: through the ORM they cost ~0.6 M instructions of
-# Python per write and 2.5 M per transaction (a query compiled, model instances built, the ids
-# returned), more than the database's own work (docs/performance.md, "The journal in SQL").
+# The journal's statements are written in SQL: through the ORM they cost ~2.5 M instructions of
+# Python per transaction and ~0.4 M more per write (queries compiled, model instances built, the
+# ids read back), more than the database's own work (docs/performance.md, "The journal in SQL").
 
 
 def _revisions(db: Any, cursor: Any, ids: list[int]) -> dict[int, int]:
