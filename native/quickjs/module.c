@@ -17,7 +17,9 @@
 // * `compile` / `run_bytecode`: compile a global program to bytecode once and run it in any
 //   context of this build (JS_WriteObject / JS_ReadObject + JS_EvalFunction). With `share`, the
 //   functions read point into the bytes for their source text and positions (our patch
-//   patches/20-shared-source.patch, JS_READ_OBJ_SHARED_BUF); the runtime keeps the bytes alive.
+//   patches/20-shared-source.patch, JS_READ_OBJ_SHARED_BUF); the runtime keeps the bytes alive,
+//   and reads them once: their bytecode is realm-free (patches/40-realm-free-bytecode.patch,
+//   JS_MakeRealmFree), so each context of the runtime evaluates the same read.
 // * `set_event` / `add_event_getter`: the datamodel's `_event`, a frozen object built in C on its
 //   first read (docs/performance.md, "`_event` built in C").
 // Removed (unused by orchweb): module(), execute_pending_job(), parse_json(), set_time_limit().
@@ -47,6 +49,17 @@ typedef struct {
 	JSValue value;       // else: free this value
 } PendingFree;
 
+// A program run with share=True in some context of a runtime.
+typedef struct {
+	// Its bytes: functions read from them with JS_READ_OBJ_SHARED_BUF point into them, so the
+	// runtime keeps them until it is freed (after its last function).
+	PyObject *code;
+	// Its bytecode, read once and realm-free (JS_MakeRealmFree): every context of the runtime
+	// evaluates a reference to it. JS_UNINITIALIZED: not read yet; JS_UNDEFINED: not realm-free
+	// (a constant bound to a realm, such as a template object), so each context reads its own.
+	JSValue function;
+} SharedProgram;
+
 // _quickjs.Runtime
 typedef struct {
 	PyObject_HEAD
@@ -64,9 +77,11 @@ typedef struct {
 	Py_ssize_t pending_count, pending_size;
 	// The field names of `_event` objects, made on the first build (tp_alloc zeroes: JS_ATOM_NULL).
 	JSAtom event_atoms[7];
-	// id -> bytes read with JS_READ_OBJ_SHARED_BUF: functions of this runtime point into them,
-	// so they live until the runtime is freed (NULL until the first; never in a cycle).
-	PyObject *shared_buffers;
+	// Programs run with share=True, in `shared` (NULL until the first; never in a cycle), found
+	// through `shared_index` (id(bytes) -> index).
+	PyObject *shared_index;
+	SharedProgram *shared;
+	Py_ssize_t shared_count, shared_size;
 } RuntimeData;
 
 // _quickjs.Context
@@ -1569,9 +1584,16 @@ static void runtime_dealloc(RuntimeData *self) {
 	if (self->runtime) {
 		runtime_free_pending(self);  // no thread can be inside: nothing references us any more
 		event_free_atoms(self);
+		for (Py_ssize_t i = 0; i < self->shared_count; i++) {
+			JS_FreeValueRT(self->runtime, self->shared[i].function);
+		}
 		JS_FreeRuntime(self->runtime);
 	}
-	Py_XDECREF(self->shared_buffers);  // after the runtime: its functions pointed into them
+	for (Py_ssize_t i = 0; i < self->shared_count; i++) {
+		Py_DECREF(self->shared[i].code);  // after the runtime: its functions pointed into them
+	}
+	PyMem_Free(self->shared);
+	Py_XDECREF(self->shared_index);
 	PyMem_Free(self->pending);
 	freefunc free_fn = (freefunc)PyType_GetSlot(Py_TYPE(self), Py_tp_free);
 	free_fn((PyObject *)self);
@@ -1902,20 +1924,57 @@ static PyObject *context_compile(ContextData *self, PyObject *args, PyObject *kw
 	return result;
 }
 
-// Keep `code` (bytes) alive as long as the runtime: functions read from it with
-// JS_READ_OBJ_SHARED_BUF point into it. Kept once per runtime, by identity.
-static int runtime_keep_buffer(RuntimeData *rt, PyObject *code) {
-	if (rt->shared_buffers == NULL && (rt->shared_buffers = PyDict_New()) == NULL) {
+// The index of `code` (bytes) in the runtime's shared programs, added on its first use: the
+// runtime keeps it until it is freed. Kept once per runtime, by identity (the bytes are kept,
+// so their id is never reused meanwhile). -1 with an error.
+static Py_ssize_t runtime_keep_program(RuntimeData *rt, PyObject *code) {
+	if (rt->shared_index == NULL && (rt->shared_index = PyDict_New()) == NULL) {
 		return -1;
 	}
 	PyObject *key = PyLong_FromVoidPtr(code);
 	if (key == NULL) {
 		return -1;
 	}
-	int found = PyDict_Contains(rt->shared_buffers, key);
-	int result = found != 0 ? found : PyDict_SetItem(rt->shared_buffers, key, code);
+	PyObject *found = PyDict_GetItemWithError(rt->shared_index, key);  // borrowed
+	Py_ssize_t index = found != NULL ? PyLong_AsSsize_t(found) : -1;
+	if (found == NULL && !PyErr_Occurred()) {
+		if (rt->shared_count == rt->shared_size) {
+			Py_ssize_t size = rt->shared_size ? rt->shared_size * 2 : 16;
+			SharedProgram *grown = PyMem_Realloc(rt->shared, size * sizeof(SharedProgram));
+			if (grown == NULL) {
+				Py_DECREF(key);
+				PyErr_NoMemory();
+				return -1;
+			}
+			rt->shared = grown;
+			rt->shared_size = size;
+		}
+		PyObject *value = PyLong_FromSsize_t(rt->shared_count);
+		if (value != NULL && PyDict_SetItem(rt->shared_index, key, value) == 0) {
+			index = rt->shared_count++;
+			rt->shared[index].code = Py_NewRef(code);
+			rt->shared[index].function = JS_UNINITIALIZED;
+		}
+		Py_XDECREF(value);
+	}
 	Py_DECREF(key);
-	return result < 0 ? -1 : 0;
+	return index;
+}
+
+// The function bytecode of shared program `index` for `ctx` (a reference JS_EvalFunction
+// consumes): read on the runtime's first use and kept when realm-free, else read by each
+// context. JS_EXCEPTION if the read fails (nothing is kept: the next use reads again).
+static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize_t index,
+                                       const uint8_t *code, size_t size) {
+	if (JS_VALUE_GET_TAG(rt->shared[index].function) == JS_TAG_FUNCTION_BYTECODE) {
+		return JS_DupValue(ctx, rt->shared[index].function);
+	}
+	JSValue function = JS_ReadObject(ctx, code, size, JS_READ_OBJ_BYTECODE | JS_READ_OBJ_SHARED_BUF);
+	// `shared` is indexed again: a collection during the read may have run Python finalizers.
+	if (!JS_IsException(function) && JS_IsUninitialized(rt->shared[index].function)) {
+		rt->shared[index].function = JS_MakeRealmFree(ctx, function) ? JS_DupValue(ctx, function) : JS_UNDEFINED;
+	}
+	return function;
 }
 
 // Context.run_bytecode(code, value=True, share=False): run a program compiled by compile(); its
@@ -1939,15 +1998,17 @@ static PyObject *context_run_bytecode(ContextData *self, PyObject *args, PyObjec
 	if (PyBytes_AsStringAndSize(bytes, &code, &size) < 0) {
 		return NULL;
 	}
-	if (share && runtime_keep_buffer(self->runtime_data, bytes) < 0) {  // with the GIL: before
+	Py_ssize_t index = -1;
+	if (share && (index = runtime_keep_program(self->runtime_data, bytes)) < 0) {  // with the GIL
 		return NULL;
 	}
-	int flags = JS_READ_OBJ_BYTECODE | (share ? JS_READ_OBJ_SHARED_BUF : 0);
 	ContextData *previous;
 	if (prepare_call_js(self, &previous) < 0) {
 		return NULL;
 	}
-	JSValue value = JS_ReadObject(self->context, (const uint8_t *)code, (size_t)size, flags);
+	JSValue value = share
+	    ? runtime_shared_function(self->runtime_data, self->context, index, (const uint8_t *)code, (size_t)size)
+	    : JS_ReadObject(self->context, (const uint8_t *)code, (size_t)size, JS_READ_OBJ_BYTECODE);
 	if (!JS_IsException(value)) {
 		value = JS_EvalFunction(self->context, value);  // consumes the function
 	}

@@ -17,13 +17,15 @@ value when it is an object or function (a callable ``orchweb_quickjs.Object``, a
 would return).
 ``syntax_ok(source)``: whether a global program compiles (nothing runs; process-wide cache).
 
-The bytecode is read again in every context (never one read function shared by several
-contexts, even of one runtime): a function runs in the realm it was read into, i.e. with that
-context's globals (docs/performance.md). With ``share=True`` the functions' source text (for
-``Function.prototype.toString``) and line tables are not copied into the context but point into
-``code``, which the context's runtime then keeps alive until it is freed: for the bytes of
-``compile_program``, which the process keeps anyway, never for one-off bytes (docs/performance.md,
-"Shared function source text").
+Without ``share`` the bytecode is read again in every context. With ``share=True`` (for the bytes
+of ``compile_program``, which the process keeps anyway, never for one-off bytes) the context's
+runtime keeps ``code`` alive until it is freed, the functions' source text (for
+``Function.prototype.toString``) and line tables point into it (docs/performance.md, "Shared
+function source text"), and the runtime reads it once: its functions are realm-free, running in
+the realm of their caller, so every context of the runtime evaluates that one read and still gets
+its own functions and globals (docs/performance.md, "Library bytecode read once per runtime"; a
+program whose constants belong to a realm, such as a tagged template's strings, is read by each
+context).
 """
 
 from __future__ import annotations

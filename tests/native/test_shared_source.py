@@ -198,7 +198,9 @@ def test_the_shared_text_is_not_on_the_runtime_heap(code):
         heaps[share] = ctx.memory()["malloc_size"] - empty
         assert ctx.eval("String(big)") == big[len("var big = ") : -2]
         ctx.close()
-    assert heaps[False] - heaps[True] >= len(big) - 100  # the copy of the text, not counted any more
+    # the copy of the text, not counted any more (the shared read also keeps the program's top
+    # level, ~100 bytes, which a copied read frees once it ran: patches/40-realm-free-bytecode.patch)
+    assert heaps[False] - heaps[True] >= len(big) - 200
 
 
 def test_only_bytes_can_be_shared_and_a_damaged_buffer_is_refused(code):
