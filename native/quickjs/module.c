@@ -1998,14 +1998,17 @@ static PyObject *context_run_bytecode(ContextData *self, PyObject *args, PyObjec
 	if (PyBytes_AsStringAndSize(bytes, &code, &size) < 0) {
 		return NULL;
 	}
+	if (context_enter(self) < 0) {
+		return NULL;
+	}
+	// Inside the runtime, with the GIL: no other thread reads `shared` meanwhile.
 	Py_ssize_t index = -1;
-	if (share && (index = runtime_keep_program(self->runtime_data, bytes)) < 0) {  // with the GIL
+	if (share && (index = runtime_keep_program(self->runtime_data, bytes)) < 0) {
+		context_leave(self);
 		return NULL;
 	}
 	ContextData *previous;
-	if (prepare_call_js(self, &previous) < 0) {
-		return NULL;
-	}
+	begin_js(self, &previous);
 	JSValue value = share
 	    ? runtime_shared_function(self->runtime_data, self->context, index, (const uint8_t *)code, (size_t)size)
 	    : JS_ReadObject(self->context, (const uint8_t *)code, (size_t)size, JS_READ_OBJ_BYTECODE);
