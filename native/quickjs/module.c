@@ -54,9 +54,11 @@ typedef struct {
 	// Its bytes: functions read from them with JS_READ_OBJ_SHARED_BUF point into them, so the
 	// runtime keeps them until it is freed (after its last function).
 	PyObject *code;
-	// Its bytecode, read once and realm-free (JS_MakeRealmFree): every context of the runtime
-	// evaluates a reference to it. JS_UNINITIALIZED: not read yet; JS_UNDEFINED: not realm-free
-	// (a constant bound to a realm, such as a template object), so each context reads its own.
+	// Its bytecode, read once more when a second context runs it, realm-free (JS_MakeRealmFree):
+	// every later context evaluates a reference to it. The first context reads its own (a
+	// runtime of one session keeps no more than before: the read's top level is freed once run).
+	// JS_UNINITIALIZED: not run yet; JS_NULL: run once; JS_UNDEFINED: not realm-free (a constant
+	// bound to a realm, such as a template object), so each context reads its own.
 	JSValue function;
 } SharedProgram;
 
@@ -1962,8 +1964,9 @@ static Py_ssize_t runtime_keep_program(RuntimeData *rt, PyObject *code) {
 }
 
 // The function bytecode of shared program `index` for `ctx` (a reference JS_EvalFunction
-// consumes): read on the runtime's first use and kept when realm-free, else read by each
-// context. JS_EXCEPTION if the read fails (nothing is kept: the next use reads again).
+// consumes): the runtime's first use reads its own, the second reads it for the runtime and
+// keeps it when realm-free, else each context reads its own. JS_EXCEPTION if the read fails
+// (nothing changes: the next use reads again).
 static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize_t index,
                                        const uint8_t *code, size_t size) {
 	if (JS_VALUE_GET_TAG(rt->shared[index].function) == JS_TAG_FUNCTION_BYTECODE) {
@@ -1971,8 +1974,11 @@ static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize
 	}
 	JSValue function = JS_ReadObject(ctx, code, size, JS_READ_OBJ_BYTECODE | JS_READ_OBJ_SHARED_BUF);
 	// `shared` is indexed again: a collection during the read may have run Python finalizers.
-	if (!JS_IsException(function) && JS_IsUninitialized(rt->shared[index].function)) {
-		rt->shared[index].function = JS_MakeRealmFree(ctx, function) ? JS_DupValue(ctx, function) : JS_UNDEFINED;
+	JSValue *kept = &rt->shared[index].function;
+	if (!JS_IsException(function) && JS_IsUninitialized(*kept)) {
+		*kept = JS_NULL;
+	} else if (!JS_IsException(function) && JS_IsNull(*kept)) {
+		*kept = JS_MakeRealmFree(ctx, function) ? JS_DupValue(ctx, function) : JS_UNDEFINED;
 	}
 	return function;
 }

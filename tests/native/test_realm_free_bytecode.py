@@ -80,11 +80,16 @@ def code() -> bytes:
 
 
 def contexts(count: int, code: bytes, intrinsics: str = "modern") -> list[orchweb_quickjs.Context]:
+    """`count` contexts of one runtime evaluating its shared read of `code`, which the runtime's
+    first two contexts made (the first reads its own, the second the runtime's) and closed."""
     runtime = orchweb_quickjs.Runtime()
-    made = [orchweb_quickjs.Context(runtime, intrinsics) for _ in range(count)]
+    made = [orchweb_quickjs.Context(runtime, intrinsics) for _ in range(count + 2)]
     for ctx in made:
         ctx.run_bytecode(code, share=True)
-    return made
+    for ctx in made[:2]:
+        ctx.close()
+    runtime.gc()
+    return made[2:]
 
 
 def answers(ctx: orchweb_quickjs.Context) -> list[bool]:
@@ -158,39 +163,71 @@ def test_a_callback_running_a_siblings_shared_function_returns_to_its_own_realm(
     assert answers(first) == [True] * len(CHECKS)
 
 
-def test_the_runtime_reads_a_shared_program_once(code):
-    big = "var big = [" + ", ".join(f"function f{i}(a) {{ return a + {i}; }}" for i in range(300)) + "];"
+def compiled(source: str, filename: str) -> bytes:
     compiler = orchweb_quickjs.Context()
-    big_code = compiler.compile(big, "big.js")
-    compiler.close()
+    try:
+        return compiler.compile(source, filename)
+    finally:
+        compiler.close()
+
+
+def test_the_runtime_reads_a_shared_program_once_more_for_its_second_context_and_keeps_it():
+    big = compiled(
+        "var big = [" + ", ".join(f"function f{i}(a) {{ return a + {i}; }}" for i in range(300)) + "];", "big.js"
+    )
     runtime = orchweb_quickjs.Runtime()
     growth = []
-    for _ in range(3):
+    for _ in range(4):
         ctx = orchweb_quickjs.Context(runtime)
+        runtime.gc()
         before = runtime.memory()["memory_used_size"]
-        ctx.run_bytecode(big_code, share=True)
+        ctx.run_bytecode(big, share=True)
+        runtime.gc()
         growth.append(runtime.memory()["memory_used_size"] - before)
         assert ctx.eval("big[299](1)") == 300
-    # the first context's read is the runtime's; the others make only their function objects
-    assert growth[1] < growth[0] / 2 and growth[2] < growth[0] / 2
+    # the first context reads its own, the second reads the runtime's; the others only make
+    # their function objects
+    assert growth[1] > growth[0] * 3 / 4
+    assert growth[2] < growth[0] / 2 and growth[3] < growth[0] / 2
     copied = orchweb_quickjs.Context(runtime)
+    runtime.gc()
     before = runtime.memory()["memory_used_size"]
-    copied.run_bytecode(big_code)  # without share: a read of its own
+    copied.run_bytecode(big)  # without share: a read of its own
+    runtime.gc()
     assert runtime.memory()["memory_used_size"] - before > growth[0] * 3 / 4
+
+
+def test_a_runtime_of_one_context_keeps_no_more_than_a_read_of_its_own():
+    # a top level that runs a large function once: a context's own read frees it after the run
+    once = compiled(
+        "var v = (function () {\n"
+        + "  var x = [1, 2, 3].map(function (y) { return y; });\n" * 300
+        + "  return 1; })();",
+        "once.js",
+    )
+    heaps = []
+    for share in (False, True):
+        ctx = orchweb_quickjs.Context()
+        ctx.run_bytecode(compiled("1", "warm.js"), share=share)
+        before = ctx.memory()["memory_used_size"]
+        ctx.run_bytecode(once, share=share)
+        ctx.gc()
+        heaps.append(ctx.memory()["memory_used_size"] - before)
+        assert ctx.eval("v") == 1
+        ctx.close()
+    assert heaps[1] <= heaps[0]
 
 
 def test_a_program_with_constants_bound_to_a_realm_is_read_by_each_context():
     source = "function tag(s) { return s; } var site = function () { return tag`a${1}b`; }; var once = site();"
-    compiler = orchweb_quickjs.Context()
-    code = compiler.compile(source, "tagged.js")
-    compiler.close()
-    first, second = contexts(2, code)
-    for ctx in (first, second):
+    first, second, third = contexts(3, compiled(source, "tagged.js"))
+    for ctx in (first, second, third):
         # a template object is its realm's array, the same at each evaluation of its site
         assert ctx.eval("Object.getPrototypeOf(site()) === Array.prototype && site() === once")
         assert ctx.eval("site().raw.join('|')") == "a|b"
     first.eval("once.mark = 1")  # (upstream's read of a template object does not freeze it)
-    assert second.eval("typeof site().mark") == "undefined"
+    second.eval("once.mark = 2")
+    assert third.eval("typeof site().mark") == "undefined"
 
 
 def test_contexts_close_in_any_order_and_the_runtime_goes_last(code):
