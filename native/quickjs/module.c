@@ -17,9 +17,9 @@
 // * `compile` / `run_bytecode`: compile a global program to bytecode once and run it in any
 //   context of this build (JS_WriteObject / JS_ReadObject + JS_EvalFunction). With `share`, the
 //   functions read point into the bytes for their source text and positions (our patch
-//   patches/20-shared-source.patch, JS_READ_OBJ_SHARED_BUF); the runtime keeps the bytes alive,
-//   and reads them once: their bytecode is realm-free (patches/40-realm-free-bytecode.patch,
-//   JS_MakeRealmFree), so each context of the runtime evaluates the same read.
+//   patches/20-shared-source.patch, JS_READ_OBJ_SHARED_BUF); the runtime keeps the bytes alive
+//   and, from its second context on, one read of them: realm-free bytecode
+//   (patches/40-realm-free-bytecode.patch, JS_MakeRealmFree) that every context evaluates.
 // * `set_event` / `add_event_getter`: the datamodel's `_event`, a frozen object built in C on its
 //   first read (docs/performance.md, "`_event` built in C").
 // Removed (unused by orchweb): module(), execute_pending_job(), parse_json(), set_time_limit().
