@@ -28,6 +28,13 @@ Each open also prints where its time went (milliseconds from navigation start): 
 received, DOMContentLoaded (scripts loaded and run), the first snapshot frame, the diagram drawn.
 Goals (issue 12): < 50 ms step -> highlight, < 300 ms open.
 
+`--cpu` records a Chrome trace of each open (Playwright's `start_tracing`, the `devtools.timeline`
+categories) and prints the renderer main thread's CPU time from navigation start to "sim-ready"
+(the trace events' thread time, `tdur`, of its top-level tasks): what the page's own work costs,
+a figure the machine's load moves far less than the wall clock (at load 5-10 the wall clock of an
+open was 3-4x its main thread's CPU). Tracing slows the opens it records: with `--cpu`, compare the
+wall figures only with other `--cpu` runs.
+
 `--production` serves as a deployment does (DEBUG=0, `collectstatic`: content-hashed static
 files the browser caches for good, README "Static files"). Without it (the default, as before) the
 server is in DEBUG, where every page load revalidates each static file with the server: under
@@ -37,6 +44,7 @@ load that is most of a reopen.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -136,17 +144,53 @@ def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str,
     return cookie(user), simulation.pk, another.pk, readers
 
 
-def open_page(context: object, url: str) -> tuple[object, dict[str, float | str]]:
+TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing"]
+
+
+def main_thread_cpu(trace: bytes) -> dict[str, float]:
+    """CPU ms of the renderer main thread that marked "sim-ready", from its navigation start to the
+    mark: all its top-level tasks, and within them the state frames' handlers (`ws.onmessage`)."""
+    events = json.loads(trace)["traceEvents"]
+    ready = next(e for e in events if e["name"] == "sim-ready")
+    thread = (ready["pid"], ready["tid"])
+    start = ready["ts"] - ready["args"]["data"]["startTime"] * 1000  # the mark's time is from navigation start
+    tasks = sorted(
+        (e for e in events if (e["pid"], e["tid"]) == thread and e.get("ph") == "X" and "dur" in e),
+        key=lambda e: (e["ts"], -e["dur"]),
+    )
+    total = frames = 0.0
+    end = 0.0  # the end of the top-level task being summed: events before it are nested in it
+    for e in tasks:
+        if not start <= e["ts"] <= ready["ts"]:
+            continue
+        if e["ts"] >= end:
+            total += e.get("tdur", 0)
+            end = e["ts"] + e["dur"]
+        if e["name"] == "FunctionCall" and "onmessage" in json.dumps(e.get("args")):
+            frames += e.get("tdur", 0)
+    return {"cpu": total / 1000, "frames cpu": frames / 1000}
+
+
+def open_page(context: object, url: str, cpu: bool = False) -> tuple[object, dict[str, float | str]]:
     page = context.new_page()
+    if cpu:
+        context.browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
     page.goto(url)
     page.wait_for_function("document.body.dataset.simReady === '1'", timeout=60_000)
-    return page, page.evaluate(TIMELINE)
+    marks = page.evaluate(TIMELINE)
+    if cpu:
+        marks.update(main_thread_cpu(context.browser.stop_tracing()))
+    return page, marks
 
 
 def timeline(marks: dict[str, float | str]) -> str:
+    cpu = ""
+    if "cpu" in marks:
+        cpu = f"; main thread CPU {marks['cpu']:.1f} ms, {marks['frames cpu']:.1f} of it the frames"
     return (
         f"{marks['ready']:.0f} ms (HTML {marks['html']:.0f}, DOMContentLoaded {marks['scripts']:.0f}, "
-        f"first snapshot {marks['snapshot']:.0f}, diagram {marks['diagram']:.0f}, layout from the {marks['layout']})"
+        f"first snapshot {marks['snapshot']:.0f}, diagram {marks['diagram']:.0f}, "
+        f"layout from the {marks['layout']}{cpu})"
     )
 
 
@@ -155,6 +199,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--states", type=int, default=100)
     parser.add_argument("--production", action="store_true", help="DEBUG=0 with collected, cached static files")
+    parser.add_argument("--cpu", action="store_true", help="the main thread's CPU per open, from a Chrome trace")
     args = parser.parse_args()
     if args.production:  # this process too: the session it creates must be valid for the server
         os.environ.update({"DEBUG": "0", "ORCHWEB_HTTPS": "0", "SECRET_KEY": "bench-browser-" * 5})
@@ -176,20 +221,20 @@ def main() -> None:
             context = browser.new_context(base_url=server.url, bypass_csp=args.production)
             context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.url}])
             url = f"/simulations/{simulation_id}/"
-            page, first_open = open_page(context, url)
+            page, first_open = open_page(context, url, args.cpu)
             page.wait_for_function("document.body.dataset.layoutStored")  # ELK's layout, posted back
-            other, another_open = open_page(context, f"/simulations/{another_id}/")
+            other, another_open = open_page(context, f"/simulations/{another_id}/", args.cpu)
             other.close()
             # Two readers' first opens of the version: one in this browser (the cookie swapped: a
             # browser that has the site's static files), one in a fresh browser (nothing cached).
             (warm_cookie, warm_id), (cold_cookie, cold_id) = readers
             context.add_cookies([{"name": "sessionid", "value": warm_cookie, "url": server.url}])
-            other, readers_open = open_page(context, f"/simulations/{warm_id}/")
+            other, readers_open = open_page(context, f"/simulations/{warm_id}/", args.cpu)
             other.close()
             context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.url}])
             fresh = browser.new_context(base_url=server.url, bypass_csp=args.production)
             fresh.add_cookies([{"name": "sessionid", "value": cold_cookie, "url": server.url}])
-            other, readers_cold_open = open_page(fresh, f"/simulations/{cold_id}/")
+            other, readers_cold_open = open_page(fresh, f"/simulations/{cold_id}/", args.cpu)
             fresh.close()
             for n in range(args.states):  # the events the steps will process, one per macrostep
                 page.evaluate(INJECT, n)
@@ -205,7 +250,7 @@ def main() -> None:
             records = len(page.evaluate("window.simulationPage.records()"))
             page.close()
             wait_until_idle(server.url)  # the closed page's simulation saved and released, as for a later reopen
-            _, reopen = open_page(context, url)
+            _, reopen = open_page(context, url, args.cpu)
             browser.close()
     latencies.sort()
     print(f"open a simulation (first, layout computed): {timeline(first_open)}")
