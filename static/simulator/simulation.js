@@ -38,7 +38,12 @@
   let frames = 0;
   let resyncs = 0;
   const TRACE_WINDOW = 300; // trace rows kept in the DOM (the latest matching records)
+  // Rows a rebuilt list builds at once (its 320 px show ~16): the rest of the window (`traceEarlier`,
+  // oldest first) is built above them when the page is idle, after it is shown.
+  const TRACE_FIRST = 60;
   let traceShown = TRACE_WINDOW;
+  let traceEarlier = [];
+  let traceIdle = 0;
   const varRows = new Map(); // datamodel variable -> its row
   let changedRows = [];
   let records = [];
@@ -386,7 +391,9 @@
       if (r.type === "limit") showMessage(r.message, true); // a bound of the simulation was reached
     }
     box.appendChild(fragment);
-    while (box.childElementCount > traceShown) box.firstElementChild.remove(); // the window slides
+    // the window slides: rows not built yet go first
+    traceEarlier.splice(0, Math.max(0, box.childElementCount + traceEarlier.length - traceShown));
+    while (box.childElementCount > traceShown) box.firstElementChild.remove();
     showTraceCount();
     if (atBottom) box.scrollTop = box.scrollHeight; // follow the log unless the user scrolled up
     if (view) {
@@ -491,7 +498,7 @@
 
   function showTraceCount() {
     const box = $("sim-trace");
-    const hidden = matching - box.childElementCount;
+    const hidden = matching - box.childElementCount - traceEarlier.length;
     $("sim-trace-count").textContent = records.length + " records" + (hidden > 0 ? " (" + hidden + " earlier not shown)" : "");
     const earlier = $("sim-trace-earlier");
     earlier.hidden = hidden <= 0;
@@ -524,6 +531,7 @@
       return;
     }
     replayPositioned = true;
+    buildEarlier(Infinity); // the record to select may be one of them
     const seq = replayRecord || (records.length ? records[records.length - 1].seq : null);
     for (const li of $("sim-trace").children) {
       const selected = Number(li.dataset.seq) === seq;
@@ -544,19 +552,40 @@
     const box = $("sim-trace");
     const filter = traceFilter();
     const shown = [];
-    for (const r of records) noteType(r);
+    for (const r of records) {
+      noteType(r);
+      recordSource(r); // a response's row links to its request's element: known before rows are built newest first
+    }
     matching = 0;
     for (let i = records.length - 1; i >= 0; i--) {
       if (!matches(records[i], filter)) continue;
       matching += 1;
       if (shown.length < traceShown) shown.push(records[i]);
     }
+    // Following the end, the rows out of view can wait; the earlier records asked for cannot.
+    const now = follow ? Math.min(shown.length, TRACE_FIRST) : shown.length;
+    traceEarlier = shown.slice(now).reverse();
     const fragment = document.createDocumentFragment();
-    for (let i = shown.length - 1; i >= 0; i--) fragment.appendChild(traceItem(shown[i]));
+    for (let i = now - 1; i >= 0; i--) fragment.appendChild(traceItem(shown[i]));
     box.textContent = "";
     box.appendChild(fragment);
     showTraceCount();
     if (follow) box.scrollTop = box.scrollHeight;
+    if (traceEarlier.length && !traceIdle) traceIdle = requestIdleCallback(() => buildEarlier(100), { timeout: 1000 });
+  }
+
+  /** Builds up to `count` of the rows a rebuild left for later, above the others (newest first). */
+  function buildEarlier(count) {
+    if (traceIdle) cancelIdleCallback(traceIdle);
+    traceIdle = 0;
+    if (!traceEarlier.length) return;
+    const box = $("sim-trace");
+    const fromBottom = box.scrollHeight - box.scrollTop; // the rows in view stay in view
+    const fragment = document.createDocumentFragment();
+    for (const r of traceEarlier.splice(Math.max(0, traceEarlier.length - count))) fragment.appendChild(traceItem(r));
+    box.insertBefore(fragment, box.firstChild);
+    box.scrollTop = box.scrollHeight - fromBottom;
+    if (traceEarlier.length) traceIdle = requestIdleCallback(() => buildEarlier(100), { timeout: 1000 });
   }
 
   function refilter() {
