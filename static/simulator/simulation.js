@@ -44,6 +44,9 @@
   let traceShown = TRACE_WINDOW;
   let traceEarlier = [];
   let traceIdle = 0;
+  // Safari has no requestIdleCallback: a short timeout there
+  const whenIdle = window.requestIdleCallback ? (f) => requestIdleCallback(f, { timeout: 1000 }) : (f) => setTimeout(f, 50);
+  const cancelIdle = window.cancelIdleCallback ? (id) => cancelIdleCallback(id) : (id) => clearTimeout(id);
   const varRows = new Map(); // datamodel variable -> its row
   let changedRows = [];
   let records = [];
@@ -571,12 +574,12 @@
     box.appendChild(fragment);
     showTraceCount();
     if (follow) box.scrollTop = box.scrollHeight;
-    if (traceEarlier.length && !traceIdle) traceIdle = requestIdleCallback(() => buildEarlier(100), { timeout: 1000 });
+    if (traceEarlier.length && !traceIdle) traceIdle = whenIdle(() => buildEarlier(100));
   }
 
   /** Builds up to `count` of the rows a rebuild left for later, above the others (newest first). */
   function buildEarlier(count) {
-    if (traceIdle) cancelIdleCallback(traceIdle);
+    if (traceIdle) cancelIdle(traceIdle);
     traceIdle = 0;
     if (!traceEarlier.length) return;
     const box = $("sim-trace");
@@ -585,7 +588,7 @@
     for (const r of traceEarlier.splice(Math.max(0, traceEarlier.length - count))) fragment.appendChild(traceItem(r));
     box.insertBefore(fragment, box.firstChild);
     box.scrollTop = box.scrollHeight - fromBottom;
-    if (traceEarlier.length) traceIdle = requestIdleCallback(() => buildEarlier(100), { timeout: 1000 });
+    if (traceEarlier.length) traceIdle = whenIdle(() => buildEarlier(100));
   }
 
   function refilter() {

@@ -110,3 +110,17 @@ def test_a_new_filter_on_a_long_trace_shows_the_latest_matching_rows_then_all_of
     page.locator("#sim-trace-filter").fill("at: s1")  # s1 and s10-s19
     all_rows_built(page, 11)
     expect(page.locator("#sim-trace > li").first).to_contain_text("at: s1")
+
+
+def test_a_browser_without_requestidlecallback_builds_the_rest_of_the_list_too(logged_in_page: Page) -> None:
+    """Safari has no requestIdleCallback: the rows are built after a short timeout instead."""
+    page = logged_in_page
+    long_simulation(page)
+    page.add_init_script("delete window.requestIdleCallback; delete window.cancelIdleCallback;")
+    page.reload()
+    page.wait_for_function("document.body.dataset.simReady === '1' && !('requestIdleCallback' in window)")
+    records = seqs(page)
+    all_rows_built(page, len(records))
+    assert rows(page) == records
+    assert trace_follows_the_latest_record(page)
+    assert not page.evaluate("document.body.dataset.simError || ''")
