@@ -8,7 +8,8 @@
  * State frames (docs/simulation-protocol.md, "State frames"): a `snapshot` gives the whole state
  * and is drawn whole; each `delta` after it carries what one step changed and is applied
  * incrementally: trace rows appended (the DOM keeps a window of the latest TRACE_WINDOW matching
- * records, earlier ones on demand), datamodel rows replaced one by one, the diagram's classes
+ * records, earlier ones on demand; a list rebuilt whole builds its TRACE_FIRST latest rows first and
+ * the rest when the page is idle), datamodel rows replaced one by one, the diagram's classes
  * toggled. A delta that does not follow the state held asks for a snapshot (resync).
  *
  * Configuration comes from the json_script #simulation-config (the server builds every URL).
