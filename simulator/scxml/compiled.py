@@ -28,7 +28,7 @@ from types import ModuleType
 PACKAGE = "simulator.scxml"
 HERE = Path(__file__).resolve().parent
 #: compiled by mypyc, in one shared library (`GROUP`); chosen by profile (docs/performance.md)
-MODULES = ("events", "interpreter", "plan", "session", "steps")
+MODULES = ("datamodel", "events", "executable", "interpreter", "plan", "session", "steps")
 GROUP = "_compiled"
 STAMP = HERE / "_compiled.stamp"
 

@@ -49,11 +49,12 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache, partial
-from typing import Any, Self
+from typing import Any, ClassVar, Final, Self
 
 import orchweb_quickjs
 import orjson
 from lxml import etree
+from mypy_extensions import mypyc_attr
 
 from . import jsbytecode
 from .clock import ZoneRules
@@ -98,7 +99,7 @@ _SHARED_LIMIT = 2048
 class _Undefined:
     """The JavaScript `undefined` value on the Python side (distinct from `None` = `null`)."""
 
-    _instance: _Undefined | None = None
+    _instance: ClassVar[_Undefined | None] = None
 
     def __new__(cls) -> _Undefined:
         if cls._instance is None:
@@ -183,7 +184,8 @@ def _parse_xml(text: bytes) -> list[Any]:
 
 
 def _xml_tree(node: Any) -> list:
-    """lxml node (or text) -> the JSON tree the JS DOM builder reads."""
+    """lxml node (or text) -> the JSON tree the JS DOM builder reads (recursion: as deep as the
+    tree, at most libxml2's 256 levels without `huge_tree`)."""
     if isinstance(node, str):
         return ["t", node]
     if isinstance(node, etree._Comment):
@@ -213,9 +215,9 @@ _GC_THRESHOLD = 512 * 1024
 #: session may take its siblings' budget: 16 keeps both small while the runtime's fixed cost
 #: (~100 KB and ~1.9 M instructions) is already spread thin (docs/performance.md)
 MAX_SESSIONS_PER_RUNTIME = 16
-_monotonic = time.monotonic
+_monotonic: Final = time.monotonic  # Final: a compiled module reads it without a dict lookup
 #: the operation budget of this thread (`operation_budget`): .deadline and .seconds, when set
-_budget = threading.local()
+_budget: Final = threading.local()
 _budget_users = 0  # threads inside `operation_budget` now
 _budget_lock = threading.Lock()
 
@@ -239,6 +241,12 @@ def operation_budget(seconds: float) -> Iterator[float]:
         _budget.deadline = outer
         with _budget_lock:
             _budget_users -= 1
+
+
+@mypyc_attr(native_class=False)
+class _Owner:
+    """What a `RuntimePool` holds a weak reference to for a datamodel: only the datamodel holds
+    it, so it is collected with it (compiled classes take no weak references)."""
 
 
 class _SharedRuntime:
@@ -963,6 +971,8 @@ _STACK_FRAME = re.compile(
     r"^\s*at (?!__orchweb_)(?:[^(\n]*\()?(<input>|<shared>|<script [^\n]*?>):(\d+):\d+", re.MULTILINE
 )
 _MAX_SAFE_INT = 2**53
+#: deepest Python value `_finite` copies (sys.getrecursionlimit()'s default)
+_MAX_DEPTH = 1000
 _MIN_INT32, _MAX_INT32 = -(2**31), 2**31 - 1
 #: the engine's own limit errors, as `String(e)`
 _LIMIT_ERRORS = ("InternalError: interrupted", "InternalError: out of memory")
@@ -1060,14 +1070,19 @@ def _py_default(value: Any) -> Any:
     return str(value)
 
 
-def _finite(value: Any) -> Any:
-    """Copy of a JSON-like value with NaN/Infinity replaced by None (JSON.parse rejects them)."""
+def _finite(value: Any, depth: int = 0) -> Any:
+    """Copy of a JSON-like value with NaN/Infinity replaced by None (JSON.parse rejects them).
+
+    Compiled, this recursion has no interpreter limit (a cycle would overflow the C stack): it
+    stops at Python's default one."""
+    if depth > _MAX_DEPTH:
+        raise RecursionError("value nested too deeply")
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): _finite(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [_finite(v, depth + 1) for v in value]
     return value
 
 
@@ -1188,8 +1203,9 @@ def _bridge(fn: Callable[..., Any], native_args: bool = False) -> Callable[..., 
             return "o" + _dumps(result)
         except JSError as exc:
             return "e" + json.dumps([exc.name, exc.message])
-        except Exception as exc:  # never let an exception escape into the binding
-            return "e" + json.dumps(["Error", f"{type(exc).__name__}: {exc}"])
+        except Exception as err:  # never let an exception escape into the binding (`err`: mypyc
+            # gives a name one type per function, JSError above)
+            return "e" + json.dumps(["Error", f"{type(err).__name__}: {err}"])
 
     return call
 
@@ -1286,6 +1302,7 @@ def _build_bundle(sources: list[str]) -> tuple[bytes, int, list[int]] | None:
     return None if code is None else (code, len(sources), starts)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class _JSContext:
     """The JS context under an `ECMAScriptDataModel`: its lifecycle, running JS under the lock
     and the deadline, and compiling expressions once (with `SharedCode`)."""
@@ -1316,12 +1333,15 @@ class _JSContext:
         #: the pool and runtime this session shares (None: a runtime of its own)
         self._pool = runtimes
         self._shared_runtime: _SharedRuntime | None = None
+        self._owner = _Owner()
         self._ctx: orchweb_quickjs.Context | None
         if runtimes is None:
             self._lock = threading.RLock()
             self._ctx = _new_context(self.memory_limit, stack_size, intrinsics)
         else:
-            self._ctx, self._shared_runtime = runtimes.new_context(self, self.memory_limit, stack_size, intrinsics)
+            self._ctx, self._shared_runtime = runtimes.new_context(
+                self._owner, self.memory_limit, stack_size, intrinsics
+            )
             self._lock = self._shared_runtime.lock  # one lock per runtime, not per session
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
@@ -1393,7 +1413,7 @@ class _JSContext:
             self._ctx.close()
             self._ctx = None
             if self._pool is not None and self._shared_runtime is not None:
-                self._pool.release(self, self._shared_runtime, self.memory_limit)
+                self._pool.release(self._owner, self._shared_runtime, self.memory_limit)
                 self._shared_runtime = None
 
     def __enter__(self) -> Self:
@@ -1580,6 +1600,7 @@ class _JSContext:
         return self.preprocess(source) if self.preprocess is not None else source
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class ECMAScriptDataModel(_JSContext):
     """A sandboxed ECMAScript datamodel for one SCXML session (see the module docstring).
 
@@ -1827,8 +1848,8 @@ class ECMAScriptDataModel(_JSContext):
                 return ""
             except JSError as exc:
                 return f"cannot install the simulation clock: {exc.message}"
-            except Exception as exc:  # never let an exception escape into the binding
-                return f"cannot install the simulation clock: {type(exc).__name__}: {exc}"
+            except Exception as err:  # never let an exception escape into the binding (as in _bridge)
+                return f"cannot install the simulation clock: {type(err).__name__}: {err}"
 
         with self._lock:
             if self._ctx is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from . import model as m
 from .clock import Timer, parse_duration
@@ -401,7 +401,7 @@ class ExecutableContent:
         session.profile.execution_failed(session, err.js_error, err.message)
 
 
-_EXECUTORS: dict[type, Callable[[ExecutableContent, Any], None]] = {
+_EXECUTORS: Final[dict[type, Callable[[ExecutableContent, Any], None]]] = {
     m.Raise: ExecutableContent.raise_,
     m.Send: ExecutableContent.send,
     m.Cancel: ExecutableContent.cancel,
