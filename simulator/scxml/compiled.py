@@ -2,7 +2,9 @@
 
 `scripts/build_engine.py` (run by run.sh and test.sh through scripts/venv.sh) compiles `MODULES`
 with mypyc into extension modules beside their sources (never committed: .gitignore). They are
-the same code, 25-30% fewer instructions per event (docs/performance.md, "mypyc").
+the same code, -46% instructions per pingpong event (docs/performance.md, "mypyc" and "The
+datamodel and executable content compiled too"). Compiled code has no interpreter recursion limit:
+a recursion over untrusted data in these modules needs a bound of its own (datamodel._finite).
 
 CPython imports an extension module before a .py of the same name, so a build older than an
 edited source would silently run the old code. The build therefore writes `STAMP`, a hash of the
