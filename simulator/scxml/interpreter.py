@@ -521,13 +521,14 @@ class Session(Microsteps):
             return True
         if not self.running:
             return False
-        if self.internal_queue or self.states_to_invoke:
+        if self._internal or self.states_to_invoke:
             self._begin_macrostep(None)
             self._settle()
             return True
-        if not self.external_queue:
+        external = self._external
+        if not external:
             return False
-        event = self.external_queue.popleft()
+        event = external.popleft()
         if self._recording or self.listeners or self.group.tracer.listeners:
             self._begin_macrostep(event)
         else:  # the untraced fast path (benchmarks, batch runs): nothing is recorded
@@ -551,7 +552,7 @@ class Session(Microsteps):
             self.microstep(enabled, None)
             self._finish_if_stopped()
             return True
-        if self.internal_queue:
+        if self._internal:
             event, enabled = self._take_internal()
             if enabled:
                 self.microstep(enabled, event)
@@ -561,8 +562,9 @@ class Session(Microsteps):
             self._run_invokes()
             return True
         self._end_macrostep()
-        if self.external_queue:
-            event = self.external_queue.popleft()
+        external = self._external
+        if external:
+            event = external.popleft()
             self._begin_macrostep(event)
             self._take_external(event)
             self._finish_if_stopped()
@@ -575,7 +577,7 @@ class Session(Microsteps):
             enabled = self.select_eventless_transitions()
             event = None
             if not enabled:
-                if not self.internal_queue:
+                if not self._internal:
                     if self.states_to_invoke:
                         self._run_invokes()
                         continue
@@ -639,8 +641,7 @@ class Session(Microsteps):
         self.emit(ErrorRecord(kind, None, message, self.model.entry, None))
         self.running = False
         self.status = "error"
-        self.internal_queue.clear()
-        self.external_queue.clear()
+        self._internal = self._external = None  # the queued events are dropped
         self.cancel_all_timers()
         self._end_macrostep()
         self.final_configuration = self.configuration_ids
@@ -684,8 +685,7 @@ class Session(Microsteps):
         if not self.running:
             return
         self.status = "cancelled"
-        self.internal_queue.clear()
-        self.external_queue.clear()
+        self._internal = self._external = None  # the queued events are dropped
         # Detached while exiting: nothing its onexit handlers send reaches the parent, and no
         # done.invoke is returned (W3C 6.4.3).
         parent, self.parent = self.parent, None
