@@ -269,6 +269,7 @@ class _SharedRuntime:
         self.dropped = 0
 
 
+@mypyc_attr(native_class=False)  # a subclass of a builtin type
 class _OwnerRef(weakref.ref):
     """A weak reference to a session of a `RuntimePool`, with what its collection without close()
     gives back: its place in `shared` and its share `limit` of the runtime's limit (slots, not a
@@ -1321,44 +1322,6 @@ class _JSContext:
     """The JS context under an `ECMAScriptDataModel`: its lifecycle, running JS under the lock
     and the deadline, and compiling expressions once (with `SharedCode`)."""
 
-    # Slots: its ~33 attributes are more than CPython 3.11 keeps inline (30), so an instance dict
-    # would be materialised per session (~1.6 KB of an idle session). `__weakref__`: RuntimePool.
-    __slots__ = (
-        "__weakref__",
-        "_assign_fns",
-        "_bool_fns",
-        "_caches",
-        "_callables",
-        "_capped",
-        "_ctx",
-        "_declare_var",
-        "_depth",
-        "_expr_fns",
-        "_h",
-        "_js",
-        "_locations",
-        "_lock",
-        "_over_texts",
-        "_pool",
-        "_record",
-        "_scripts",
-        "_set_event",
-        "_shared",
-        "_shared_call",
-        "_shared_lines",
-        "_shared_loaded",
-        "_shared_runtime",
-        "_shared_size",
-        "_value_fns",
-        "_xml_loaded",
-        "intrinsics",
-        "memory_limit",
-        "out_of_memory",
-        "preprocess",
-        "program_fallback",
-        "time_limit",
-    )
-
     def __init__(
         self,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
@@ -1660,8 +1623,6 @@ class ECMAScriptDataModel(_JSContext):
     thread-safe (a per-session re-entrant lock serialises evaluations, so a Python callback may
     evaluate in the same datamodel) and may move between threads.
     """
-
-    __slots__ = ()
 
     # -- expressions --------------------------------------------------------------------------
 

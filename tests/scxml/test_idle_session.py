@@ -1,11 +1,7 @@
-"""What an idle session keeps (bench/engine.py memory): event queues made on first use and the
-datamodel's state in slots."""
+"""What an idle session keeps (bench/engine.py memory): event queues made on first use."""
 
 from __future__ import annotations
 
-import pytest
-
-from simulator.scxml.datamodel import ECMAScriptDataModel
 from simulator.scxml.interpreter import SessionGroup
 from simulator.scxml.model import model_from_string
 
@@ -54,15 +50,3 @@ def test_a_cancelled_session_drops_its_queued_events():
     s.cancel()
     assert not s.external_queue and not s.internal_queue and not s.ready
     assert not s.step_macrostep()
-
-
-def test_the_datamodel_keeps_its_state_in_slots():
-    dm = ECMAScriptDataModel()
-    try:
-        assert not hasattr(dm, "__dict__")
-        with pytest.raises(AttributeError):
-            dm.anything = 1  # type: ignore[attr-defined]
-        dm.declare("x", "1 + 1")
-        assert dm.evaluate("x") == 2
-    finally:
-        dm.close()
