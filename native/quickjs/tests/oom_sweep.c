@@ -10,24 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "quickjs.h"
+#include "outcome.h"
 
 static char *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb"); if (!f) { perror(path); exit(2); }
     fseek(f, 0, SEEK_END); long n = ftell(f); fseek(f, 0, SEEK_SET);
     char *buf = malloc(n + 1); if (fread(buf, 1, n, f) != (size_t)n) exit(2); buf[n] = 0; fclose(f);
     *len = n; return buf;
-}
-
-/* the completion value as a string, or the exception's message (prefixed by "!") */
-static char *outcome(JSContext *ctx, JSValue v) {
-    int exc = JS_IsException(v);
-    JSValue x = exc ? JS_GetException(ctx) : JS_DupValue(ctx, v);
-    const char *c = JS_ToCString(ctx, x);
-    char *r = malloc((c ? strlen(c) : 6) + 2);
-    sprintf(r, "%s%s", exc ? "!" : "", c ? c : "(null)");
-    if (c) JS_FreeCString(ctx, c);
-    JS_FreeValue(ctx, x);
-    return r;
 }
 
 static size_t used(JSRuntime *rt) {

@@ -12,18 +12,9 @@
 # 10 minutes at STEP=7 on one core.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-quickjs=$(dirname "$here")
 step=${1:-7}
-work=$(mktemp -d "${TMPDIR:-/tmp}/oom-sweep.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-tar -xzf "$quickjs"/build/quickjs_ng-0.17.0.2.tar.gz -C "$work" quickjs_ng-0.17.0.2/upstream-quickjs
-src=$work/quickjs_ng-0.17.0.2/upstream-quickjs
-for patch in "$quickjs"/patches/*.patch; do
-    patch -p1 --batch --forward --silent --fuzz=0 -d "$src" -i "$patch"
-done
-flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1 -w"
-gcc $flags -I"$src" "$here"/oom_sweep.c "$src"/quickjs.c "$src"/libregexp.c "$src"/libunicode.c \
-    "$src"/dtoa.c -lm -lpthread -o "$work"/oom_sweep
+. "$here"/asan_build.sh
+asan_build oom_sweep
 for script in "$here"/oom-*.js; do
     "$work"/oom_sweep "$script" 0 80000 "$step"
 done

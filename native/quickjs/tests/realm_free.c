@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "quickjs.h"
+#include "outcome.h"
 
 static const char LIBRARY[] =
     "var count = 0;\n"
@@ -54,14 +55,9 @@ static void check(int ok, const char *what, int i) {
     if (!ok) { printf("FAIL %s (%d)\n", what, i); failures++; }
 }
 
+/* `v` as text (outcome.h), freed */
 static char *text(JSContext *ctx, JSValue v) {
-    int exc = JS_IsException(v);
-    JSValue x = exc ? JS_GetException(ctx) : JS_DupValue(ctx, v);
-    const char *c = JS_ToCString(ctx, x);
-    char *r = malloc((c ? strlen(c) : 6) + 2);
-    sprintf(r, "%s%s", exc ? "!" : "", c ? c : "(null)");
-    if (c) JS_FreeCString(ctx, c);
-    JS_FreeValue(ctx, x);
+    char *r = outcome(ctx, v);
     JS_FreeValue(ctx, v);
     return r;
 }

@@ -10,15 +10,6 @@
 # invalid access or leak aborts with ASan's report; a failed check is printed and exits 1.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-quickjs=$(dirname "$here")
-work=$(mktemp -d "${TMPDIR:-/tmp}/realm-free.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-tar -xzf "$quickjs"/build/quickjs_ng-0.17.0.2.tar.gz -C "$work" quickjs_ng-0.17.0.2/upstream-quickjs
-src=$work/quickjs_ng-0.17.0.2/upstream-quickjs
-for patch in "$quickjs"/patches/*.patch; do
-    patch -p1 --batch --forward --silent --fuzz=0 -d "$src" -i "$patch"
-done
-flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1 -w"
-gcc $flags -I"$src" "$here"/realm_free.c "$src"/quickjs.c "$src"/libregexp.c "$src"/libunicode.c \
-    "$src"/dtoa.c -lm -lpthread -o "$work"/realm_free
+. "$here"/asan_build.sh
+asan_build realm_free
 "$work"/realm_free "$@"
