@@ -26,10 +26,15 @@ BENCH_DATABASE_URL, e.g. an empty PostgreSQL database), the sample project
 ``../shared/ors-samples/crd-gvp-wf`` as a version, and a team: one simulation per client,
 ``--per-user`` (2) of them per member, so the product's per-user quotas (open simulations, actions
 per second, workers) apply unchanged. Daphne (tests/servers.py: the test settings, in-memory channel
-layer unless REDIS_URL is set) serves them. Every client connects to ``ws/simulations/<id>/`` with
-its owner's session cookie (at most 50 handshakes at a time) and waits for its first snapshot;
-then all clients step together: each sends ``{"action": "step", "unit": "macrostep"}``, waits for
-the frame answering it (its ``reply_to``), and sends the next one. A simulation that ends (or goes
+layer unless REDIS_URL is set) serves them, as production runs it: DEBUG=0 (no debug cursor
+logging every query) with a SECRET_KEY generated for the run and plain HTTP (ORCHWEB_HTTPS=0, as
+the README's scaled mode allows behind a proxy that terminates TLS); the mode is printed, and
+``--debug`` runs the development default (DEBUG=1) instead. The test settings add nothing on a
+step's path (a faster password hasher, key namespaces, lifted HTTP request rates). Every client
+connects to ``ws/simulations/<id>/`` with its owner's session cookie (at most 50 handshakes at a
+time) and waits for its first snapshot; then all clients step together: each sends
+``{"action": "step", "unit": "macrostep"}``, waits for the frame answering it (its ``reply_to``),
+and sends the next one. A simulation that ends (or goes
 idle) is restarted (not timed). Figures: steps/s over the whole measurement and the latency from
 ``step`` sent to its frame received (p50, p99, max), plus connect time, errors, the load average
 and Daphne's CPU ms per step. Prints; never asserts.
@@ -45,6 +50,7 @@ import collections
 import json
 import math
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -55,6 +61,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("ORCHWEB_SHARED", ROOT.parent / "shared"))
 SAMPLE = SHARED / "ors-samples" / "crd-gvp-wf"
+
+
+def settings_mode(debug: bool) -> str:
+    """Set the environment this process and the Daphne processes it starts (they inherit it) run
+    Django with, before `prepare`: production's DEBUG=0, or with `debug` the development default.
+    Returns the line that says which."""
+    if debug:
+        os.environ["DEBUG"] = "1"
+        return "DEBUG=1 (the development default; --debug)"
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # this run's; sessions are signed with it
+    os.environ.setdefault("ORCHWEB_HTTPS", "0")  # plain HTTP on the loopback, as behind a TLS proxy
+    return "DEBUG=0 (as production runs; ORCHWEB_HTTPS=0, a generated SECRET_KEY; --debug for DEBUG=1)"
 
 
 def prepare(database_url: str, clients: int, per_user: int = 2, tag: str = "") -> tuple[list[str], list[int]]:
@@ -267,7 +286,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="open loop: steps per second per client")
     parser.add_argument("--processes", type=int, nargs="+", default=[1], choices=[1, 2], help="Daphne processes")
     parser.add_argument("--per-user", type=int, default=2, help="clients (simulations) per team member (2)")
+    parser.add_argument("--debug", action="store_true", help="run Django with DEBUG=1 (default: DEBUG=0)")
     args = parser.parse_args()
+    mode = settings_mode(args.debug)
     from tests.servers import daphne_servers
 
     if 2 in args.processes and not (
@@ -280,6 +301,7 @@ def main() -> None:
         layer = "redis" if os.environ.get("REDIS_URL") else "in-memory"
         workers = os.environ.get("ORCHWEB_SIMULATION_WORKERS", "4")
         print(f"{layer} channel layer, {workers} simulation workers per process, {os.cpu_count()} CPUs")
+        print(f"Django: {mode}")
         print(f"team members with {args.per_user} simulations open each; the product's quotas")
         print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         for n in args.clients:

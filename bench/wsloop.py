@@ -15,6 +15,8 @@ under callgrind (``--callgrind``: collection switched on for the stepping only, 
 ``callgrind_control``) the instruction count divided by sockets x steps is the steadier figure on
 a busy machine. Prints; never asserts.
 
+Django runs as in ``bench/ws.py``: DEBUG=0 as production (``--debug``: DEBUG=1), printed first.
+
 ``--digest``: instead of timing, each socket plays a script of every kind of action (steps of
 every unit, watches, inject, console, variable edits, advance, breakpoints, snapshot, rewind,
 restart; then macrosteps to the end of the call and again) and the SHA-256 of every frame text
@@ -40,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ws import prepare
+from ws import prepare, settings_mode
 
 HEADERS = [(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")]
 TIMEOUT = 120
@@ -214,7 +216,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each on fresh simulations")
     parser.add_argument("--callgrind", action="store_true", help="collect instructions for the stepping only")
     parser.add_argument("--digest", action="store_true", help="the SHA-256 of a scripted session's frames and rows")
+    parser.add_argument("--debug", action="store_true", help="run Django with DEBUG=1 (default: DEBUG=0)")
     args = parser.parse_args()
+    print(f"Django: {settings_mode(args.debug)}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         cookies, ids = prepare(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.sockets * args.rounds)
         if args.digest:
