@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -71,6 +72,31 @@ async def test_a_burst_of_checks_beyond_the_connection_pool_waits_for_a_connecti
     waits = await asyncio.gather(*(quotas.take(USER, burst) for _ in range(burst)))
 
     assert waits == [0.0] * burst
+
+
+@pytest.mark.scaled
+async def test_a_sockets_action_is_counted_and_renews_its_own_lease_only():
+    # `take` is one Redis script: the counter of this second (expiring), the previous second's
+    # count read, and the acting socket's open-simulation lease renewed (ZADD XX: never added).
+    shared = SharedQuotas(os.environ["REDIS_URL"])
+    open_key, second = SharedQuotas._key("open", USER), SharedQuotas._key("rate", USER, "*")
+    try:
+        await shared.claim(USER, 1, "socket-a", 2)
+        await shared.redis.zadd(open_key, {"1|socket-a": 5})  # a lease about to end
+
+        assert await shared.take(USER, 3, 1, "socket-a") == 0.0
+        assert await shared.take(USER, 3, 2, "socket-z") == 0.0  # holds no claim
+        assert await shared.take(USER, 3) == 0.0  # not a socket's action
+
+        leases = dict(await shared.redis.zrange(open_key, 0, -1, withscores=True))
+        assert list(leases) == [b"1|socket-a"]
+        assert leases[b"1|socket-a"] > time.time() + quotas_module.OPEN_LEASE - 60
+        counters = [key async for key in shared.redis.scan_iter(second)]
+        assert sum([int(await shared.redis.get(key)) for key in counters]) == 3
+        assert all(0 < ttl <= 3 for ttl in [await shared.redis.ttl(key) for key in counters])
+    finally:
+        keys = [key async for key in shared.redis.scan_iter(second)]
+        await shared.redis.delete(open_key, *keys)
 
 
 @pytest.mark.parametrize(
