@@ -15,7 +15,9 @@ under callgrind (``--callgrind``: collection switched on for the stepping only, 
 ``callgrind_control``) the instruction count divided by sockets x steps is the steadier figure on
 a busy machine. Prints; never asserts.
 
-Django runs as in ``bench/ws.py``: DEBUG=0 as production (``--debug``: DEBUG=1), printed first.
+Django runs as in ``bench/ws.py``: DEBUG=0 as production (``--debug``: DEBUG=1), printed first;
+``REDIS_URL`` and a PostgreSQL ``BENCH_DATABASE_URL`` (its bench simulations are replaced) run the
+scaled mode's quotas, channel layer and journal in-process (the servers' own CPU is not counted).
 
 ``--digest``: instead of timing, each socket plays a script of every kind of action (steps of
 every unit, watches, inject, console, variable edits, advance, breakpoints, snapshot, rewind,
@@ -220,7 +222,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Django: {settings_mode(args.debug)}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cookies, ids = prepare(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.sockets * args.rounds)
+        database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        cookies, ids = prepare(database_url, args.sockets * args.rounds)
         if args.digest:
             asyncio.run(digest(cookies, ids, args.sockets))
             return
