@@ -60,6 +60,10 @@ typedef struct {
 	// JS_UNINITIALIZED: not run yet; JS_NULL: run once; JS_UNDEFINED: not realm-free (a constant
 	// bound to a realm, such as a template object), so each context reads its own.
 	JSValue function;
+	// Kept under a slot (run_bytecode's `slot`): read with copies of its source text and
+	// positions, so that another program of the slot may replace it (its read freed: the
+	// functions made from it keep what they use) while functions read from it live on.
+	int copied;
 } SharedProgram;
 
 // _quickjs.Runtime
@@ -79,8 +83,8 @@ typedef struct {
 	Py_ssize_t pending_count, pending_size;
 	// The field names of `_event` objects, made on the first build (tp_alloc zeroes: JS_ATOM_NULL).
 	JSAtom event_atoms[7];
-	// Programs run with share=True, in `shared` (NULL until the first; never in a cycle), found
-	// through `shared_index` (id(bytes) -> index).
+	// Programs run with share=True or a slot, in `shared` (NULL until the first; never in a
+	// cycle), found through `shared_index` (id(bytes) -> index; (slot,) -> index).
 	PyObject *shared_index;
 	SharedProgram *shared;
 	Py_ssize_t shared_count, shared_size;
@@ -1928,17 +1932,31 @@ static PyObject *context_compile(ContextData *self, PyObject *args, PyObject *kw
 
 // The index of `code` (bytes) in the runtime's shared programs, added on its first use: the
 // runtime keeps it until it is freed. Kept once per runtime, by identity (the bytes are kept,
-// so their id is never reused meanwhile). -1 with an error.
-static Py_ssize_t runtime_keep_program(RuntimeData *rt, PyObject *code) {
+// so their id is never reused meanwhile). With a `slot` (an int), kept under the slot instead: a
+// program of the slot other than the kept one replaces it, so a runtime keeps one per slot (the
+// datamodel's bundle of compiled expressions, rebuilt as a document's sessions compile more).
+// -1 with an error.
+static Py_ssize_t runtime_keep_program(RuntimeData *rt, PyObject *code, PyObject *slot) {
 	if (rt->shared_index == NULL && (rt->shared_index = PyDict_New()) == NULL) {
 		return -1;
 	}
-	PyObject *key = PyLong_FromVoidPtr(code);
+	PyObject *key = slot != NULL ? PyTuple_Pack(1, slot) : PyLong_FromVoidPtr(code);
 	if (key == NULL) {
 		return -1;
 	}
 	PyObject *found = PyDict_GetItemWithError(rt->shared_index, key);  // borrowed
 	Py_ssize_t index = found != NULL ? PyLong_AsSsize_t(found) : -1;
+	if (index >= 0 && rt->shared[index].code != code) {
+		// Another program of the slot. No JS runs here (inside the runtime, with the GIL), and
+		// freeing bytecode runs no finalizer; the old bytes go last (nothing points into them).
+		SharedProgram *program = &rt->shared[index];
+		JSValue function = program->function;
+		PyObject *old = program->code;
+		program->function = JS_UNINITIALIZED;
+		program->code = Py_NewRef(code);
+		JS_FreeValueRT(rt->runtime, function);
+		Py_DECREF(old);
+	}
 	if (found == NULL && !PyErr_Occurred()) {
 		if (rt->shared_count == rt->shared_size) {
 			Py_ssize_t size = rt->shared_size ? rt->shared_size * 2 : 16;
@@ -1956,6 +1974,7 @@ static Py_ssize_t runtime_keep_program(RuntimeData *rt, PyObject *code) {
 			index = rt->shared_count++;
 			rt->shared[index].code = Py_NewRef(code);
 			rt->shared[index].function = JS_UNINITIALIZED;
+			rt->shared[index].copied = slot != NULL;
 		}
 		Py_XDECREF(value);
 	}
@@ -1963,38 +1982,51 @@ static Py_ssize_t runtime_keep_program(RuntimeData *rt, PyObject *code) {
 	return index;
 }
 
-// The function bytecode of shared program `index` for `ctx` (a reference JS_EvalFunction
-// consumes): the runtime's first use reads its own, the second reads it for the runtime and
-// keeps it when realm-free, else each context reads its own. JS_EXCEPTION if the read fails
-// (nothing changes: the next use reads again).
-static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize_t index,
-                                       const uint8_t *code, size_t size) {
+// The function bytecode of shared program `index` (of bytes `code`) for `ctx` (a reference
+// JS_EvalFunction consumes): the runtime's first use reads its own, the second reads it for the
+// runtime and keeps it when realm-free, else each context reads its own. JS_EXCEPTION if the
+// read fails (nothing changes: the next use reads again).
+static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize_t index, PyObject *code,
+                                       const uint8_t *buf, size_t size) {
 	if (JS_VALUE_GET_TAG(rt->shared[index].function) == JS_TAG_FUNCTION_BYTECODE) {
 		return JS_DupValue(ctx, rt->shared[index].function);
 	}
-	JSValue function = JS_ReadObject(ctx, code, size, JS_READ_OBJ_BYTECODE | JS_READ_OBJ_SHARED_BUF);
-	// `shared` is indexed again: a collection during the read may have run Python finalizers.
-	JSValue *kept = &rt->shared[index].function;
-	if (!JS_IsException(function) && JS_IsUninitialized(*kept)) {
-		*kept = JS_NULL;
-	} else if (!JS_IsException(function) && JS_IsNull(*kept)) {
-		*kept = JS_MakeRealmFree(ctx, function) ? JS_DupValue(ctx, function) : JS_UNDEFINED;
+	int flags = JS_READ_OBJ_BYTECODE | (rt->shared[index].copied ? 0 : JS_READ_OBJ_SHARED_BUF);
+	JSValue function = JS_ReadObject(ctx, buf, size, flags);
+	// `shared` is indexed again: a collection during the read may have run Python finalizers,
+	// which may even have run another program of the slot (then this read is not kept).
+	SharedProgram *program = &rt->shared[index];
+	if (JS_IsException(function) || program->code != code) {
+		return function;
+	}
+	if (JS_IsUninitialized(program->function)) {
+		program->function = JS_NULL;
+	} else if (JS_IsNull(program->function)) {
+		program->function = JS_MakeRealmFree(ctx, function) ? JS_DupValue(ctx, function) : JS_UNDEFINED;
 	}
 	return function;
 }
 
-// Context.run_bytecode(code, value=True, share=False): run a program compiled by compile(); its
-// completion value (None when `value` is false: a script's last expression is not converted).
-// `share`: its functions' source text and positions are not copied but point into `code`
-// (bytes), which the runtime then keeps until it is freed: for bytecode the process keeps
-// anyway (read by many contexts), never for one-off bytes.
+// Context.run_bytecode(code, value=True, share=False, slot=None): run a program compiled by
+// compile(); its completion value (None when `value` is false: a script's last expression is not
+// converted). `share`: its functions' source text and positions are not copied but point into
+// `code` (bytes), which the runtime then keeps until it is freed: for bytecode the process keeps
+// anyway (read by many contexts), never for one-off bytes. `slot` (an int; not with `share`): the
+// runtime keeps the program and its read under the slot until another program of the slot runs
+// (its functions copy their text and positions): for bytecode replaced as it grows.
 static PyObject *context_run_bytecode(ContextData *self, PyObject *args, PyObject *kwds) {
-	static char *kwlist[] = {"code", "value", "share", NULL};
-	PyObject *bytes;
+	static char *kwlist[] = {"code", "value", "share", "slot", NULL};
+	PyObject *bytes, *slot = Py_None;
 	char *code;
 	Py_ssize_t size;
 	int want_value = 1, share = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|pp", kwlist, &bytes, &want_value, &share)) {
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|ppO", kwlist, &bytes, &want_value, &share, &slot)) {
+		return NULL;
+	}
+	if (slot == Py_None) {
+		slot = NULL;
+	} else if (!PyLong_Check(slot) || share) {
+		PyErr_SetString(PyExc_TypeError, "run_bytecode: slot must be an int, without share");
 		return NULL;
 	}
 	if (!PyBytes_Check(bytes)) {
@@ -2009,14 +2041,14 @@ static PyObject *context_run_bytecode(ContextData *self, PyObject *args, PyObjec
 	}
 	// Inside the runtime, with the GIL: no other thread reads `shared` meanwhile.
 	Py_ssize_t index = -1;
-	if (share && (index = runtime_keep_program(self->runtime_data, bytes)) < 0) {
+	if ((share || slot) && (index = runtime_keep_program(self->runtime_data, bytes, slot)) < 0) {
 		context_leave(self);
 		return NULL;
 	}
 	ContextData *previous;
 	begin_js(self, &previous);
-	JSValue value = share
-	    ? runtime_shared_function(self->runtime_data, self->context, index, (const uint8_t *)code, (size_t)size)
+	JSValue value = index >= 0
+	    ? runtime_shared_function(self->runtime_data, self->context, index, bytes, (const uint8_t *)code, (size_t)size)
 	    : JS_ReadObject(self->context, (const uint8_t *)code, (size_t)size, JS_READ_OBJ_BYTECODE);
 	if (!JS_IsException(value)) {
 		value = JS_EvalFunction(self->context, value);  // consumes the function
@@ -2159,7 +2191,8 @@ static PyMethodDef context_methods[] = {
      "Compiles a global program to bytecode (bytes)."},
     {"run_bytecode", (PyCFunction)(void (*)(void))context_run_bytecode, METH_VARARGS | METH_KEYWORDS,
      "Runs bytecode made by compile(); returns the completion value (unless value=False). "
-     "share=True: its functions point into `code` (source text, positions), kept by the runtime."},
+     "share=True: its functions point into `code` (source text, positions), kept by the runtime; "
+     "slot=int: kept by the runtime under the slot until another program of it runs."},
     {"get", (PyCFunction)context_get, METH_VARARGS, "Gets a Javascript global variable."},
     {"set", (PyCFunction)context_set, METH_VARARGS, "Sets a Javascript global variable."},
     {"set_memory_limit", (PyCFunction)context_set_memory_limit, METH_VARARGS,

@@ -12,9 +12,10 @@ global program (process-wide cache, per source and filename); ``None`` when it d
 ``compile_uncached(source, filename)``: the same without the cache (one-off bundles).
 ``run_program(ctx, code, share=False)``: run it in an ``orchweb_quickjs.Context``; a thrown
 exception raises ``orchweb_quickjs.JSException`` exactly like an ``eval`` failure.
-``load_value(ctx, code, share=False)``: like ``run_program`` but returns the program's completion
-value when it is an object or function (a callable ``orchweb_quickjs.Object``, as ``ctx.eval``
-would return).
+``load_value(ctx, code, share=False, slot=None)``: like ``run_program`` but returns the program's
+completion value when it is an object or function (a callable ``orchweb_quickjs.Object``, as
+``ctx.eval`` would return); with ``slot``, read once per runtime like shared bytes, but replaced
+when other bytes of the same slot run.
 ``syntax_ok(source)``: whether a global program compiles (nothing runs; process-wide cache).
 
 Without ``share`` the bytecode is read again in every context. With ``share=True`` (for the bytes
@@ -83,8 +84,13 @@ def run_program(ctx: orchweb_quickjs.Context, code: bytes, share: bool = False) 
     ctx.run_bytecode(code, False, share)
 
 
-def load_value(ctx: orchweb_quickjs.Context, code: bytes, share: bool = False) -> orchweb_quickjs.Object | None:
+def load_value(
+    ctx: orchweb_quickjs.Context, code: bytes, share: bool = False, slot: int | None = None
+) -> orchweb_quickjs.Object | None:
     """Run compiled `code` in `ctx`; its completion value if it is an object (else None).
-    `share`: as for `run_program`."""
-    value = ctx.run_bytecode(code, True, share)
+    `share`: as for `run_program`. `slot` (not with `share`): the runtime keeps `code` and its
+    realm-free read under `slot` until other bytes of the slot run (for bytes that are replaced
+    as they grow, such as a document's bundle of compiled expressions: one read per runtime and
+    slot, never one per version)."""
+    value = ctx.run_bytecode(code, True, share, slot)
     return value if isinstance(value, orchweb_quickjs.Object) else None

@@ -1,0 +1,168 @@
+"""Context.run_bytecode(code, slot=N): a program the runtime reads once (realm-free, as with
+`share`) and keeps under slot N until another program of the slot runs, which replaces it. For
+bytes that are rebuilt as they grow (the datamodel's bundle of a document's compiled expressions):
+a runtime keeps one read per slot, never one per version, and the functions made from a replaced
+read keep working.
+
+The contract pinned here: every context of the runtime gets its own functions in its own realm;
+from the third context on, no context pays for a read; another program under the slot frees the
+kept read (the runtime's heap goes back) while functions made from it, even one running at that
+moment, stay valid; out of memory while reading or evaluating leaves nothing half-kept.
+"""
+
+from __future__ import annotations
+
+import gc
+
+import orchweb_quickjs
+import pytest
+
+
+def compiled(source: str, filename: str = "slot.js") -> bytes:
+    compiler = orchweb_quickjs.Context()
+    try:
+        return compiler.compile(source, filename)
+    finally:
+        compiler.close()
+
+
+def program(version: int, count: int = 200) -> bytes:
+    """A program whose value is a function returning an array of `count` functions (the shape of
+    the datamodel's bundle), each answering its version, its index and a global of its context."""
+    body = "typeof who === 'undefined' ? '' : who"
+    items = ", ".join(f"function () {{ return [{version}, {i}, {body}]; }}" for i in range(count))
+    return compiled(f"(function (h) {{ var t = [{items}]; return function (i) {{ return t[i](); }}; }})")
+
+
+def used(runtime: orchweb_quickjs.Runtime) -> int:
+    runtime.gc()
+    return runtime.memory()["memory_used_size"]
+
+
+def test_the_runtime_reads_a_slot_program_for_its_second_context_and_every_later_one_shares_it():
+    code = program(1)
+    runtime = orchweb_quickjs.Runtime()
+    growth, calls = [], []
+    for n in range(5):
+        ctx = orchweb_quickjs.Context(runtime, "es5")
+        ctx.eval(f"var who = 'c{n}'")
+        before = used(runtime)
+        call = ctx.run_bytecode(code, True, False, 7)(None)
+        growth.append(used(runtime) - before)
+        calls.append(call)
+    for n, call in enumerate(calls):
+        assert call(123).json() == f'[1,123,"c{n}"]'  # its own realm's globals
+    # the first reads its own, the second the runtime's; the others only make their functions
+    assert growth[1] > growth[0] * 1.1, growth
+    assert max(growth[2:]) < growth[0] / 2, growth
+    alone = orchweb_quickjs.Context(runtime, "es5")
+    before = used(runtime)
+    kept = alone.run_bytecode(code, True)(None)  # without a slot: a read of its own
+    assert used(runtime) - before > max(growth[2:]) * 1.5
+    assert kept(0).json() == '[1,0,""]'
+
+
+def test_another_program_of_the_slot_replaces_the_kept_read_and_the_old_functions_keep_working():
+    old, new = program(1), program(2)
+    runtime = orchweb_quickjs.Runtime()
+    contexts = [orchweb_quickjs.Context(runtime, "es5") for _ in range(6)]
+    calls = [ctx.run_bytecode(old, True, False, 7)(None) for ctx in contexts[:3]]
+    calls += [ctx.run_bytecode(new, True, False, 7)(None) for ctx in contexts[3:]]
+    assert [c(5).json() for c in calls] == ['[1,5,""]'] * 3 + ['[2,5,""]'] * 3
+    # a context running the old program again replaces the kept read once more
+    again = contexts[0].run_bytecode(old, True, False, 7)(None)
+    assert again(199).json() == '[1,199,""]'
+    del calls, again
+    gc.collect()
+    for ctx in contexts:
+        ctx.close()
+
+
+def test_a_runtime_keeps_one_read_per_slot_whatever_the_versions_it_ran():
+    versions = [program(v) for v in range(8)]
+    runtime = orchweb_quickjs.Runtime()
+    heaps = []
+    for code in versions:
+        # three contexts per version (the second's read is kept), closed afterwards
+        contexts = [orchweb_quickjs.Context(runtime, "es5") for _ in range(3)]
+        for ctx in contexts:
+            ctx.run_bytecode(code, False, False, 7)
+        for ctx in contexts:
+            ctx.close()
+        heaps.append(used(runtime))
+    # keeping every version would grow by a read per version
+    assert heaps[-1] - heaps[1] < (heaps[1] - heaps[0]) / 2 + 4096, heaps
+
+
+def test_slots_are_apart_and_a_slot_is_apart_from_shared_programs():
+    first, second = program(1, 3), program(2, 3)
+    runtime = orchweb_quickjs.Runtime()
+    contexts = [orchweb_quickjs.Context(runtime) for _ in range(4)]
+    for ctx in contexts:
+        assert ctx.run_bytecode(first, True, False, 1)(None)(0).json() == '[1,0,""]'
+        assert ctx.run_bytecode(second, True, False, 2)(None)(0).json() == '[2,0,""]'
+        assert ctx.run_bytecode(first, True, True)(None)(1).json() == '[1,1,""]'
+        assert ctx.run_bytecode(first, True, False, 1)(None)(2).json() == '[1,2,""]'
+
+
+def test_a_function_of_a_replaced_read_may_be_running_while_its_read_is_freed():
+    old = compiled(
+        "(function () { return function (n) { var before = [typeof who, n]; host(); "
+        "var after = [typeof who, n + 1]; return JSON.stringify([before, after]); }; })"
+    )
+    new = program(2, 3)
+    runtime = orchweb_quickjs.Runtime()
+    contexts = [orchweb_quickjs.Context(runtime) for _ in range(3)]
+    functions = [ctx.run_bytecode(old, True, False, 9)() for ctx in contexts]  # the third shares the kept read
+
+    def host() -> None:
+        # a sibling runs another program of the slot: the kept read of `old` is freed meanwhile
+        assert contexts[0].run_bytecode(new, True, False, 9)(None)(1).json() == '[2,1,""]'
+        contexts[0].gc()
+
+    contexts[2].add_callable("host", host)
+    contexts[2].eval("var who = 1")
+    assert functions[2](41) == '[["number",41],["number",42]]'
+    assert functions[2](1) == '[["number",1],["number",2]]'
+
+
+def test_a_slot_must_be_an_int_and_not_with_share():
+    ctx = orchweb_quickjs.Context()
+    code = program(1, 1)
+    with pytest.raises(TypeError):
+        ctx.run_bytecode(code, True, False, "slot")
+    with pytest.raises(TypeError):
+        ctx.run_bytecode(code, True, True, 1)
+    assert ctx.run_bytecode(code, True, False, None)(None)(0).json() == '[1,0,""]'
+
+
+def test_a_slot_program_with_constants_bound_to_a_realm_is_read_by_each_context():
+    code = compiled("(function () { function tag(s) { return s; } return function () { return tag`a${1}b`; }; })")
+    runtime = orchweb_quickjs.Runtime()
+    sites = [orchweb_quickjs.Context(runtime).run_bytecode(code, True, False, 3)() for _ in range(3)]
+    for site in sites:
+        assert site().json() == '["a","b"]'
+    assert sites[1]() is not sites[2]()
+
+
+def test_out_of_memory_while_reading_a_slot_program_keeps_nothing_half_made():
+    code = program(1, 60)
+    outcomes = set()
+    for limit in range(40_000, 200_000, 4_099):
+        runtime = orchweb_quickjs.Runtime()
+        contexts = [orchweb_quickjs.Context(runtime, "es5") for _ in range(3)]
+        runtime.set_memory_limit(used(runtime) + limit // 4)
+        for ctx in contexts:
+            try:
+                call = ctx.run_bytecode(code, True, False, 5)(None)
+                outcomes.add("ok")
+                assert call(59).json() == '[1,59,""]'
+            except orchweb_quickjs.JSException as exc:
+                # out of memory, or an error whose message could not be allocated either
+                assert "out of memory" in str(exc) or str(exc).startswith(("null", "InternalError\n"))
+                outcomes.add("oom")
+        runtime.set_memory_limit(-1)
+        for ctx in contexts:  # whatever failed before, a read with room is whole
+            assert ctx.run_bytecode(code, True, False, 5)(None)(0).json() == '[1,0,""]'
+            ctx.close()
+    assert outcomes == {"ok", "oom"}
