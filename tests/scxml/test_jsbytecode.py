@@ -289,3 +289,53 @@ def test_a_library_read_from_shared_bytecode_prints_its_source_in_every_session(
             assert dm.evaluate("twice('x')") == "héllo héllo x"
         finally:
             dm.close()
+
+
+def test_sessions_of_one_runtime_share_the_bundle_and_a_rebuilt_bundle_replaces_it():
+    from simulator.scxml.datamodel import RuntimePool
+
+    shared = SharedCode()
+    pool = RuntimePool(16)
+    first = ECMAScriptDataModel(runtimes=pool)
+    first.share_code(shared)
+    for i in range(20):
+        first.evaluate(f"typeof who + {i}")
+    sessions = []
+    for n in range(4):  # the runtime's second session reads the bundle for the runtime
+        dm = ECMAScriptDataModel(runtimes=pool)
+        dm.share_code(shared)
+        dm.declare_value("who", f"s{n}")
+        sessions.append(dm)
+    try:
+        for dm in sessions:
+            assert dm.evaluate("typeof who + 3") == "string3"
+            assert dm._shared_size == 20
+            with pytest.raises(JSError) as info:
+                dm.evaluate("1 +\n missing.field")
+            assert (info.value.name, info.value.line) == ("ReferenceError", 2)
+        assert len(shared) == 21  # the error's function was compiled once, then shared
+        for i in range(20, 40):  # enough new functions for a rebuilt bundle
+            sessions[0].evaluate(f"typeof who + {i}")
+        later = ECMAScriptDataModel(runtimes=pool)
+        later.share_code(shared)
+        later.declare_value("who", 1)
+        sessions.append(later)
+        assert later.evaluate("typeof who + 39") == "number39" and later._shared_size == 41
+        for n, dm in enumerate(sessions[:4]):  # the sessions of the replaced bundle keep theirs
+            assert dm.evaluate("typeof who + 5") == "string5"
+            assert dm.evaluate("who") == f"s{n}"
+    finally:
+        for dm in (first, *sessions):
+            dm.close()
+
+
+def test_a_direct_eval_in_a_shared_function_sees_the_globals_a_function_compiled_alone_sees():
+    shared = SharedCode()
+    answers = []
+    for dm in _sessions(shared, 3):  # the first compiles its function alone, the others share it
+        try:
+            dm.execute("var i = 'global i', __orchweb_b = 'global b';")
+            answers.append(dm.evaluate("eval('i') + ', ' + eval('__orchweb_b')"))
+        finally:
+            dm.close()
+    assert answers == ["global i, global b"] * 3
