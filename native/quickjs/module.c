@@ -1984,7 +1984,8 @@ static Py_ssize_t runtime_keep_program(RuntimeData *rt, PyObject *code, PyObject
 
 // The function bytecode of shared program `index` (of bytes `code`) for `ctx` (a reference
 // JS_EvalFunction consumes): the runtime's first use reads its own, the second reads it for the
-// runtime and keeps it when realm-free, else each context reads its own. JS_EXCEPTION if the
+// runtime and keeps it when realm-free, else each context reads its own (a slot's program: the
+// first read is kept). JS_EXCEPTION if the
 // read fails (nothing changes: the next use reads again).
 static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize_t index, PyObject *code,
                                        const uint8_t *buf, size_t size) {
@@ -1999,9 +2000,11 @@ static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize
 	if (JS_IsException(function) || program->code != code) {
 		return function;
 	}
-	if (JS_IsUninitialized(program->function)) {
+	if (JS_IsUninitialized(program->function) && !program->copied) {
 		program->function = JS_NULL;
-	} else if (JS_IsNull(program->function)) {
+	} else if (JS_IsUninitialized(program->function) || JS_IsNull(program->function)) {
+		// A slot's program is kept from its first read: its functions (the bundle's) live as
+		// long as the session that read it, so keeping that read costs its top level only.
 		program->function = JS_MakeRealmFree(ctx, function) ? JS_DupValue(ctx, function) : JS_UNDEFINED;
 	}
 	return function;
@@ -2012,8 +2015,9 @@ static JSValue runtime_shared_function(RuntimeData *rt, JSContext *ctx, Py_ssize
 // converted). `share`: its functions' source text and positions are not copied but point into
 // `code` (bytes), which the runtime then keeps until it is freed: for bytecode the process keeps
 // anyway (read by many contexts), never for one-off bytes. `slot` (an int; not with `share`): the
-// runtime keeps the program and its read under the slot until another program of the slot runs
-// (its functions copy their text and positions): for bytecode replaced as it grows.
+// runtime keeps the program and its first read (realm-free) under the slot until another program
+// of the slot runs (its functions copy their text and positions): for bytecode replaced as it
+// grows whose functions live as long as the contexts that ran it.
 static PyObject *context_run_bytecode(ContextData *self, PyObject *args, PyObject *kwds) {
 	static char *kwlist[] = {"code", "value", "share", "slot", NULL};
 	PyObject *bytes, *slot = Py_None;
