@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels, on one port (Daphne)."""
+"""ASGI entry point: HTTP through Django (collected static files just before it, orchweb.staticfiles),
+websockets through Channels, on one port (Daphne)."""
 
 import os
 
@@ -15,11 +16,12 @@ from orchweb.handshake import AcceptFirst  # noqa: E402
 from orchweb.limits import BodySizeLimit  # noqa: E402
 from orchweb.origin import SameOriginValidator  # noqa: E402
 from orchweb.routing import websocket_urlpatterns  # noqa: E402
+from orchweb.staticfiles import StaticFiles  # noqa: E402
 
 leave_form_bodies_to_django()
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(django_asgi_app),
+        "http": BodySizeLimit(StaticFiles(django_asgi_app)),
         "websocket": SameOriginValidator(
             AcceptFirst(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), paths=("/ws/simulations/", "/ws/batches/")
