@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 
 from designer.analysis import content_digest
@@ -38,6 +39,8 @@ MAX_LAYOUTS_PER_USER = 20
 MAX_COORDINATE = 1e7
 MAX_BEND_POINTS = 1000
 MAX_LABELS = 8
+#: the latest layouts of a project's other versions looked at for `earlier_layout`
+EARLIER_LAYOUTS = 100
 #: nesting of compound states (Composer strategies nest ~10 deep); bounds the recursion
 MAX_DEPTH = 100
 
@@ -161,33 +164,69 @@ def clean_layout(value: Any, graph: dict[str, Any]) -> dict[str, Any]:
 WRITER_ROLES = [role for role in Role if has_role(role, Role.EDITOR)]
 
 
+def _writers(project_id: int) -> Q:
+    """Layouts posted by a user who may write the project now."""
+    return Q(user__memberships__team__projects=project_id, user__memberships__role__in=WRITER_ROLES)
+
+
 def shared_layout(version: Version, entry: str) -> DiagramLayout | None:
     """The latest layout of (version, entry) posted by a user who may write the version's project
     now. A writer's layout is trusted like the content (they could change the strategy anyway);
     a reader's is not, and a writer who loses the role stops being shared (checked on every
     serve, not when posting)."""
-    writers = DiagramLayout.objects.filter(
-        version=version,
-        entry=entry,
-        user__memberships__team__projects=version.project_id,
-        user__memberships__role__in=WRITER_ROLES,
-    )
+    writers = DiagramLayout.objects.filter(_writers(version.project_id), version=version, entry=entry)
     return writers.order_by("-pk").first()
+
+
+def earlier_layout(user: Any, version: Version, entry: str) -> DiagramLayout | None:
+    """A layout of the same document in another version of the project, trusted as
+    `layout_store`'s are (the user's own, or a current writer's): the nearest ancestor's that
+    has one, else the latest. A version whose graph equals an earlier one's (a script, a fakes
+    file or a comment changed) then lays out nothing: the browser draws it only when its own ELK
+    input hashes to the layout's key, and ELK is deterministic, so the drawing is the one ELK
+    would make."""
+    trusted = _writers(version.project_id)
+    if getattr(user, "is_authenticated", False):
+        trusted |= Q(user=user)
+    rows = (
+        DiagramLayout.objects.filter(trusted, version__project=version.project_id, entry=entry)
+        .exclude(version=version)
+        .order_by("-pk")
+    )
+    latest: dict[int, DiagramLayout] = {}
+    for row in rows[:EARLIER_LAYOUTS]:
+        latest.setdefault(row.version_id, row)
+    if not latest:
+        return None
+    parents = dict(Version.objects.filter(project=version.project_id).values_list("pk", "parent_id"))
+    ancestor, seen = version.parent_id, set()
+    while ancestor is not None and ancestor not in seen:  # `seen`: a parent loop ends the walk
+        if ancestor in latest:
+            return latest[ancestor]
+        seen.add(ancestor)
+        ancestor = parents.get(ancestor)
+    return next(iter(latest.values()))
 
 
 def layout_store(user: Any, version: Version, entry: str) -> dict[str, Any]:
     """What a page drawing document `entry` of `version` is served for `user` (json_script, read by
     Diagram.layoutStore): where to post ELK's layout (None for a share link's anonymous visitor,
     who keeps none), and the stored layout ({key, result}) to draw: the user's own, else a
-    writer's (`shared_layout`), else None. The browser draws it only when `key` is the hash of its
-    own ELK input (same graph, same text widths); else it runs ELK."""
+    writer's (`shared_layout`), else one of another version of the project (`earlier_layout`,
+    marked "earlier": the page keeps it as this version's once drawn), else None. The browser draws
+    it only when `key` is the hash of its own ELK input (same graph, same text widths); else it
+    runs ELK."""
     signed_in = bool(getattr(user, "is_authenticated", False))
     own = DiagramLayout.objects.filter(user=user, version=version, entry=entry).first() if signed_in else None
     row = own or shared_layout(version, entry)
+    earlier = row is None and (row := earlier_layout(user, version, entry)) is not None
+    layout: dict[str, Any] | None = {"key": row.key, "result": row.layout} if row else None
+    if layout is not None and earlier:
+        layout["earlier"] = True
     return {
         "url": reverse("designer-api-version-layout", args=[version.pk]) if signed_in else None,
         "entry": entry,
-        "layout": {"key": row.key, "result": row.layout} if row else None,
+        "layout": layout,
     }
 
 

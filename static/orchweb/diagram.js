@@ -7,7 +7,8 @@
  * and in sessionStorage (el.dataset.layoutSource = "worker" | "cache"). A page may be served the
  * layout too: opts.layout {key, result} is drawn when `key` is the hash of this graph's ELK input
  * (layoutSource "server"); otherwise ELK's layout of the whole chart is handed to
- * opts.onLayout(key, result), so the page can keep it on the server: Diagram.layoutStore(store)
+ * opts.onLayout(key, result), so the page can keep it on the server, and so is a served layout
+ * marked `earlier` (another version's of an equal input, drawn without ELK): Diagram.layoutStore(store)
  * makes both options from what the page was served (designer/layouts.py).
  *
  * Reusable by the designer pages and the simulator page:
@@ -539,8 +540,10 @@
       this.el.dataset.layoutSource = document.body.dataset.layoutSource = source;
       this._draw(result);
       this._applyMarks();
-      // The whole chart's layout, when the server does not have it yet, goes back to it (once).
-      if (source !== "server" && this.opts.onLayout && !this.collapsed.size) {
+      // The whole chart's layout, when the server does not have it yet, goes back to it (once): also
+      // one served from another version of the project whose input hashes the same (`earlier`).
+      const kept = source === "server" && !this.stored.earlier;
+      if (!kept && this.opts.onLayout && !this.collapsed.size) {
         this.opts.onLayout(key, result);
         this.stored = { key: key, result: result };
       }

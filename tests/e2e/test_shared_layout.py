@@ -2,7 +2,8 @@
 owner's browser posted is drawn by a viewer's first simulation of the version without running ELK
 (the worker script is never fetched), while the layout a viewer posted is drawn for that viewer
 only: another viewer's browser lays the chart out itself. A version saved from the draft that the
-diagram editor laid out opens without ELK from its very first simulation."""
+diagram editor laid out opens without ELK from its very first simulation, and so does a version
+whose chart an earlier version of the project had."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page
 
+from designer import history
 from designer.models import DiagramLayout, Membership, Role, Team
 from tests.e2e.conftest import TIMEOUT_MS, log_in
 from tests.e2e.test_authoring import edited, open_starter_draft_diagram
@@ -130,3 +132,52 @@ def test_a_version_saved_after_editing_on_the_diagram_opens_without_elk_for_its_
     simulate(author, version.pk)
     assert author.evaluate("document.body.dataset.layoutSource") == "server"
     author.close()
+
+
+def test_a_version_whose_graph_an_earlier_one_had_opens_without_elk_and_a_changed_graph_is_laid_out(
+    logged_in_page: Page, browser: Browser, server_url: str, shared_dir: Path, tmp_path: Path
+) -> None:
+    """designer.layouts.earlier_layout: a new version of the project with the same drawn chart (a
+    file beside it added) is drawn from the layout of its parent without ELK, and the page keeps it
+    as the new version's; a version whose chart changed is offered it too, and lays out its own."""
+    from django.contrib.auth import get_user_model
+
+    page = logged_in_page
+    make_demo_user_owner()
+    project = import_sample(page, shared_dir, tmp_path)
+    first = project.latest_version
+    simulate(page, first.pk)
+    page.wait_for_function("document.body.dataset.layoutStored")
+    files = first.read_files()
+    demo = get_user_model().objects.get(username="demo")
+    same = history.create_version(
+        project,
+        {**files, "notes.txt": b"the chart is unchanged\n"},
+        author=demo,
+        message="notes",
+        parent=first,
+        entry=first.entry,
+    )
+    chart = files[first.entry].decode()
+    changed_chart = chart.replace('<final id="', '<final id="AddedForTheTest"/><final id="', 1)
+    assert changed_chart != chart
+    changed = history.create_version(
+        project,
+        {**files, first.entry: changed_chart.encode()},
+        author=demo,
+        message="a state",
+        parent=same,
+        entry=first.entry,
+    )
+
+    with viewer_page(browser, server_url, "reader") as (reader, requested):
+        simulate(reader, same.pk)
+        assert reader.evaluate("document.body.dataset.layoutSource") == "server"
+        assert not elk_worker_requested(requested), "the viewer's page fetched the ELK worker"
+        assert reader.evaluate("document.body.dataset.stateCount") == page.evaluate("document.body.dataset.stateCount")
+        reader.wait_for_function("document.body.dataset.layoutStored")  # kept as the new version's
+        assert DiagramLayout.objects.filter(version=same, user__username="reader").exists()
+
+        simulate(reader, changed.pk)
+        assert reader.evaluate("document.body.dataset.layoutSource") == "worker"
+        assert reader.locator('#sim-diagram [data-state-id="AddedForTheTest"]').count() == 1

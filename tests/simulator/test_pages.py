@@ -7,7 +7,7 @@ from django.test import Client
 
 from designer import history, layouts
 from designer.layouts import keep_layout
-from designer.models import DiagramLayout, DraftDiagramLayout, Membership, Project, Role, ShareLink
+from designer.models import DiagramLayout, DraftDiagramLayout, Membership, Project, Role, ShareLink, Version
 from simulator.models import Simulation
 
 from .conftest import MANUAL_SUBMIT, SimWorld, make_user
@@ -379,3 +379,43 @@ def test_a_user_keeps_the_layouts_of_their_latest_drafts_only(sim_world, monkeyp
 
     kept = DraftDiagramLayout.objects.order_by("pk").values_list("draft__project__name", "entry", "key")
     assert list(kept) == [("three", "a.scxml", "three"), ("two", "b.scxml", "two-again")]
+
+
+def test_a_version_without_a_layout_is_offered_an_earlier_versions_nearest_first(sim_world):
+    """designer.layouts.earlier_layout: the browser draws it only when its ELK input hashes to the
+    key, so any trusted layout of the document may be offered; the nearest ancestor's first."""
+    project, entry, owner, reader = sim_world.project, sim_world.version.entry, sim_world.owner, sim_world.teammate
+    files = sim_world.version.read_files()
+
+    def version_after(parent):
+        return history.create_version(
+            project, files, author=owner, message="again", parent=parent, entry=entry, check_parent=False
+        )
+
+    first = sim_world.version
+    second = version_after(first)
+    third = version_after(second)
+    fourth = version_after(third)
+    keep_layout(owner, second, entry, "second", {})
+    keep_layout(owner, first, entry, "first", {})  # posted later, but further from the fourth
+
+    def offered(user, version):
+        layout = layouts.layout_store(user, version, entry)["layout"]
+        return layout and (layout["key"], layout.get("earlier"))
+
+    assert offered(reader, fourth) == ("second", True)
+    assert offered(reader, third) == ("second", True)
+    assert offered(reader, second) == ("second", None)  # its own: no "earlier" mark, nothing to post
+    # With no ancestor that has one (a version uploaded without a parent): the latest posted.
+    unrelated = version_after(fourth)
+    Version.objects.filter(pk=unrelated.pk).update(parent=None)
+    unrelated.refresh_from_db()
+    assert offered(reader, unrelated) == ("first", True)
+    # A reader's own layouts are offered to that reader only; other readers' never.
+    keep_layout(reader, third, entry, "readers", {})
+    assert offered(reader, fourth) == ("readers", True)
+    assert offered(make_user("another-reader"), fourth) == ("second", True)
+    # A writer who may no longer write the project is not offered, as for the version's own layouts.
+    Membership.objects.filter(user=owner, team=project.team).update(role=Role.VIEWER)
+    assert offered(sim_world.outsider, fourth) is None
+    assert offered(reader, fourth) == ("readers", True)
