@@ -12,7 +12,9 @@ macrostep moves the active configuration), one Daphne process (tests/servers.py)
 Figures (the page's own readiness flags and performance marks, static/simulator/simulation.js):
 - open: a new simulation page, navigation start -> the "sim-ready" mark (state and diagram shown),
   the first of the version for this user (ELK lays it out), then another simulation of the version
-  in a new tab (its layout stored by the first open), then a reader's first simulation of the
+  in a new tab (its layout stored by the first open), then the first open of the project's next
+  version, whose chart is the same (a file added beside it: served the earlier version's layout,
+  designer.layouts.earlier_layout), then a reader's first simulation of the
   version (another user of the team, a viewer: served the layout the owner's first open posted,
   designer/layouts.py), in the same browser (its static files cached, as for a user who used the
   site before), and a second reader's in a fresh browser (nothing cached);
@@ -104,10 +106,11 @@ def strategy(states: int) -> bytes:
     ).encode()
 
 
-def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str, int]]]:
+def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str, int]], int]:
     """Migrate; the user, the project version and two simulations of it, two viewers of the team
-    and a simulation of it each. Returns (session cookie, simulation ids, the viewers' cookies and
-    simulation ids)."""
+    and a simulation of it each, the next version (same chart) and a simulation of it. Returns
+    (session cookie, simulation ids, the viewers' cookies and simulation ids, the next version's
+    simulation id)."""
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
@@ -130,6 +133,12 @@ def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str,
         project, {"chain.scxml": strategy(states)}, author=user, message="bench", parent=None, entry="chain.scxml"
     )
     simulation, another = (Simulation.objects.create(owner=user, version=version) for _ in range(2))
+    # The next version: the same chart, a file beside it (designer.layouts.earlier_layout).
+    files = {"chain.scxml": strategy(states), "notes.txt": b"the chart is unchanged\n"}
+    following = history.create_version(
+        project, files, author=user, message="notes", parent=version, entry="chain.scxml"
+    )
+    next_version = Simulation.objects.create(owner=user, version=following)
 
     def cookie(who: object) -> str:
         client = Client()
@@ -141,7 +150,7 @@ def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str,
         reader = get_user_model().objects.create(username=name)
         Membership.objects.create(team=team, user=reader, role=Role.VIEWER)
         readers.append((cookie(reader), Simulation.objects.create(owner=reader, version=version).pk))
-    return cookie(user), simulation.pk, another.pk, readers
+    return cookie(user), simulation.pk, another.pk, readers, next_version.pk
 
 
 TRACE_CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing"]
@@ -209,7 +218,7 @@ def main() -> None:
     from tests.servers import daphne_server, wait_until_idle
 
     with tempfile.TemporaryDirectory() as tmp:
-        cookie, simulation_id, another_id, readers = prepare(Path(tmp) / "bench.sqlite3", args.states)
+        cookie, simulation_id, another_id, readers, next_id = prepare(Path(tmp) / "bench.sqlite3", args.states)
         load = os.getloadavg()
         print(f"{args.states} states, {args.steps} steps; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         mode = "DEBUG=0, collected static files" if args.production else "DEBUG (static files revalidated)"
@@ -224,6 +233,8 @@ def main() -> None:
             page, first_open = open_page(context, url, args.cpu)
             page.wait_for_function("document.body.dataset.layoutStored")  # ELK's layout, posted back
             other, another_open = open_page(context, f"/simulations/{another_id}/", args.cpu)
+            other.close()
+            other, next_open = open_page(context, f"/simulations/{next_id}/", args.cpu)
             other.close()
             # Two readers' first opens of the version: one in this browser (the cookie swapped: a
             # browser that has the site's static files), one in a fresh browser (nothing cached).
@@ -255,6 +266,7 @@ def main() -> None:
     latencies.sort()
     print(f"open a simulation (first, layout computed): {timeline(first_open)}")
     print(f"open another simulation of the version: {timeline(another_open)}")
+    print(f"first open of the next version, same chart (the earlier version's layout): {timeline(next_open)}")
     print(f"a reader's first open of the version (browser cache warm): {timeline(readers_open)}")
     print(f"another reader's first open of the version (fresh browser): {timeline(readers_cold_open)}")
     print(

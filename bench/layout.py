@@ -178,7 +178,7 @@ def main() -> None:
     from tests.servers import daphne_server
 
     with tempfile.TemporaryDirectory() as tmp:
-        cookie, simulation_id, _, _ = prepare(Path(tmp) / "bench.sqlite3", 10)
+        cookie, simulation_id, _, _, _ = prepare(Path(tmp) / "bench.sqlite3", 10)
         graphs = charts()
         load = os.getloadavg()
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.runs} runs after a warm-up, medians")
