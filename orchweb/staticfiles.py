@@ -13,7 +13,8 @@ here on a Django request made from the scope: the same status, headers and body,
 redirect included. They do no I/O but reading the (small, collected) file. The rest of the chain
 (sessions, CSRF, auth, throttling) never ran for these files anyway: WhiteNoise answered first.
 Everything else goes to Django, and so does everything in DEBUG, where WhiteNoise finds files
-through the finders on each request (autorefresh).
+through the finders on each request (autorefresh). Cost: WhiteNoise's index of the collected files
+is built twice per process (Django's chain keeps its own): ~1 MB and ~0.1-0.2 s at start.
 """
 
 from __future__ import annotations
