@@ -34,6 +34,7 @@ from simulator.scxml.clock import TimeBase
 from simulator.scxml.datamodel import ECMAScriptDataModel, SharedCode, later_globals
 from simulator.scxml.profile import JSIntrinsics, Profile
 
+from .evaluation import shape_of
 from .extensions import MODULES, module_for_namespace
 from .extensions.base import validate_element
 from .fakes import load_fakes
@@ -118,7 +119,9 @@ class OrsActionHandler:
         if platform is None:  # a session started without install_globals (should not happen)
             ctx.fail(f"<{self.module.name}:{element.localname}> needs the ORS platform")
             return
-        platform.execute_action(ctx, self.module, element.element, element.file, element.line)
+        if element.prepared is None:  # the node is the document's: read its element once
+            element.prepared = shape_of(element.element)
+        platform.execute_action(ctx, self.module, element.element, element.file, element.line, element.prepared)
 
 
 @cache

@@ -38,6 +38,7 @@ from typing import Any
 
 from . import childsessions
 from .engine import Engine
+from .evaluation import Shape
 from .extensions import BY_NAME
 from .extensions.base import Emit, FakeEnv, Module, Request
 from .extensions.interaction import interaction_object
@@ -284,9 +285,11 @@ class OrsPlatform(FakeEnv):
         """Answer a (manual or pending) request with events of the user's choice (see RequestBook.respond)."""
         return self.book.respond(request_id, events)
 
-    def execute_action(self, ctx: Any, module: Module, element: Any, file: str | None, line: int | None) -> None:
+    def execute_action(
+        self, ctx: Any, module: Module, element: Any, file: str | None, line: int | None, shape: Shape | None = None
+    ) -> None:
         """Run one action element (see RequestBook.execute_action)."""
-        self.book.execute_action(ctx, module, element, file, line)
+        self.book.execute_action(ctx, module, element, file, line, shape)
 
     def inject(
         self,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .evaluation import evaluate_attributes, evaluate_children
+from .evaluation import Shape, evaluate_attributes, evaluate_children, shape_of
 from .extensions import BY_NAME
 from .extensions.base import Action, Emit, Module, Request, duration_seconds, error_emit, required_refusal, split_tag
 
@@ -110,15 +110,20 @@ class RequestBook:
 
     # -- actions -------------------------------------------------------------------------------
 
-    def execute_action(self, ctx: Any, module: Module, element: Any, file: str | None, line: int | None) -> None:
-        """Run one action element: evaluate, write requestid, record the request, schedule the answer."""
+    def execute_action(
+        self, ctx: Any, module: Module, element: Any, file: str | None, line: int | None, shape: Shape | None = None
+    ) -> None:
+        """Run one action element: evaluate, write requestid, record the request, schedule the answer.
+        `shape`: the element's `Shape`, when the caller keeps it (else read from `element`)."""
         platform = self.platform
         _ns, local = split_tag(element.tag)
         action = module.actions.get(local)
         if action is None:  # definition validation reports it; at run time ORS answers an error
             action = Action(local)
-        attributes, problems = evaluate_attributes(ctx, element, action.attributes, False)
-        children, child_problems = evaluate_children(ctx, element, action.children, module, False)
+        if shape is None:
+            shape = shape_of(element)
+        attributes, problems = evaluate_attributes(ctx, shape, action.attributes, False)
+        children, child_problems = evaluate_children(ctx, shape, action.children, module, False)
         problems += child_problems
         if not action.asynchronous:
             platform.record_call(f"{module.name}.{local}", [attributes, children])

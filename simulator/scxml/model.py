@@ -258,8 +258,10 @@ class Custom(Node):
     handler: Any
     localname: str
     namespace: str
+    #: what the handler derives from the element once for every run of the document (None until then)
+    prepared: Any
 
-    __slots__ = ("attributes", "handler", "localname", "namespace")
+    __slots__ = ("attributes", "handler", "localname", "namespace", "prepared")
 
 
 class Data(Node):
@@ -585,6 +587,7 @@ class _ContentBuilder:
             custom.localname = qname.localname
             custom.handler = handler
             custom.attributes = dict(element.attrib)
+            custom.prepared = None
             return custom
         if tag == "raise":
             raise_ = Raise(element, file, line)
