@@ -809,11 +809,14 @@ _TIME = r"""
         getTime = NP.getTime, setTime = NP.setTime, DAY = 86400000;
     var DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'],
         MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-    var U = {};
-    ['FullYear', 'Month', 'Date', 'Day', 'Hours', 'Minutes', 'Seconds', 'Milliseconds'].forEach(function (n) {
-      U['get' + n] = NP['getUTC' + n];
-      if (n !== 'Day') U['set' + n] = NP['setUTC' + n];
-    });
+    // Plain loops and one descriptor object for the methods below: the document may have replaced
+    // Array.prototype methods, and each descriptor literal was an object built per definition.
+    var U = {}, UNITS = ['FullYear', 'Month', 'Date', 'Day', 'Hours', 'Minutes', 'Seconds', 'Milliseconds'];
+    for (var u = 0; u < UNITS.length; u++) {
+      U['get' + UNITS[u]] = NP['getUTC' + UNITS[u]];
+      if (UNITS[u] !== 'Day') U['set' + UNITS[u]] = NP['setUTC' + UNITS[u]];
+    }
+    var METHOD = {value: undefined, writable: true, enumerable: false, configurable: true};
 
     function nowMs() { return +now(); }
     function index(t) {
@@ -894,9 +897,11 @@ _TIME = r"""
       toLocaleDateString: formatter(localeDate),
       toLocaleTimeString: formatter(localeTime)
     };
-    Object.keys(methods).forEach(function (k) {
-      defineProperty(NP, k, {value: methods[k], writable: true, enumerable: false, configurable: true});
-    });
+    var names = Object.keys(methods);
+    for (var m = 0; m < names.length; m++) {
+      METHOD.value = methods[names[m]];
+      defineProperty(NP, names[m], METHOD);
+    }
 
     // Strings: ISO date-only forms and strings naming a zone mean the same instant on every host;
     // any other string is a local time of the configured zone (the host's TZ never matters).
@@ -941,7 +946,8 @@ _TIME = r"""
     defineProperty(Date, 'prototype', {value: NP, writable: false, enumerable: false, configurable: false});
     defineProperty(NP, 'constructor', {value: Date, writable: true, enumerable: false, configurable: true});
     function stat(name, fn) {
-      defineProperty(Date, name, {value: fn, writable: true, enumerable: false, configurable: true});
+      METHOD.value = fn;
+      defineProperty(Date, name, METHOD);
     }
     stat('now', function now() { return nowMs(); });
     stat('parse', function parse_(s) { return parse(s); });
@@ -1194,7 +1200,9 @@ def _decode(result: Any) -> Any:
 
 
 @lru_cache(maxsize=64)
+@lru_cache(maxsize=64)
 def _zone_json(zone: ZoneRules) -> str:
+    """A zone's part of `_time_config` (the same ZoneRules for every session of a fakes profile)."""
     return json.dumps(zone.to_json())[:-1]  # an open object: the seed is appended per session
 
 
@@ -1204,7 +1212,8 @@ def _time_config(zone: ZoneRules, seed: str, performance: bool) -> str:
     words = list(struct.unpack("<4I", hashlib.sha256(seed.encode()).digest()[:16]))
     if not any(words):
         words[0] = 1
-    return f'{_zone_json(zone)}, "seed": {json.dumps(words)}, "performance": {json.dumps(performance)}}}'
+    seed_words = ", ".join(str(word) for word in words)  # json.dumps of the list: 4 ints
+    return f'{_zone_json(zone)}, "seed": [{seed_words}], "performance": {"true" if performance else "false"}}}'
 
 
 def _bridge(fn: Callable[..., Any], native_args: bool = False) -> Callable[..., str]:

@@ -180,6 +180,21 @@ def test_a_failing_clock_reads_as_an_invalid_date_not_an_escaping_exception():
         dm.close()
 
 
+def test_the_clock_installs_whatever_the_document_did_to_array_methods_before_its_first_date():
+    # The clock is installed on the first use of Date, maybe after the document's scripts ran: its
+    # installation no longer calls Array.prototype.forEach (it threw "cannot install" here).
+    dm = datamodel(paris(ms(2026, 7, 1, 12)), ms(2026, 7, 1, 12))
+    try:
+        dm.execute("Array.prototype.forEach = function () { throw new Error('not here'); };")
+        assert dm.evaluate("[new Date().getHours(), String(new Date(0)).slice(0, 15), typeof Date.now()]") == [
+            14,
+            "Thu Jan 01 1970",
+            "number",
+        ]
+    finally:
+        dm.close()
+
+
 PROBE = r"""
 import json, sys
 from zoneinfo import ZoneInfo
