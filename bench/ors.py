@@ -18,6 +18,10 @@ printed before and after: on the shared 2-core machine the neighbours move the f
 * **memory** - KiB of RSS per live session of the IPD (N sessions started and kept, waiting in
   the middle of the strategy for a manual ``queue:submit``). Goal: < 1 MiB per session.
 * **phases** - where the time of one interaction goes (start / run), for tuning.
+* **instructions** - instructions per interaction under callgrind (valgrind, when installed): this
+  script run twice under ``valgrind --tool=callgrind``, 5 and 5 + ``--callgrind-count`` (30)
+  interactions after the warm-up (``PYTHONHASHSEED=0``), the difference divided by that count. The machine's load
+  does not move it: the figure to compare changes by on the shared machine (~1 min for 30).
 
 Where the CPU time of one interaction goes (py-spy, 2026-11-25, ~4.7 ms in all):
 
@@ -38,8 +42,11 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -161,6 +168,31 @@ def phases(files: dict[str, bytes], count: int) -> dict:
     return {"start_ms": statistics.median(starts) * 1000, "run_ms": statistics.median(runs) * 1000}
 
 
+def _child(files: dict[str, bytes], count: int) -> None:
+    """The interactions `instructions` counts: the warm-up of `throughput`, then `count`."""
+    fakes = load_fakes({})
+    runtimes = _pool()
+    for _ in range(20 + count):
+        if not _interaction(files, fakes, runtimes):
+            raise SystemExit("an interaction did not end routed")
+
+
+def instructions(count: int) -> dict:
+    """Callgrind instructions per interaction: (5 + count) minus 5 interactions, two children."""
+    if shutil.which("valgrind") is None:
+        return {"skipped": "valgrind is not installed (apt-get install valgrind)"}
+    totals = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in (5, 5 + count):
+            out = os.path.join(folder, f"callgrind.{n}")
+            command = ["valgrind", "--tool=callgrind", "--dump-instr=no", f"--callgrind-out-file={out}"]
+            command += [sys.executable, __file__, "--child", str(n), "--sessions-per-runtime", str(PER_RUNTIME)]
+            subprocess.run(command, check=True, env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True)
+            with open(out) as handle:
+                totals.append(next(int(line.split()[1]) for line in handle if line.startswith("totals:")))
+    return {"M_instructions_per_interaction": (totals[1] - totals[0]) / count / 1e6}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("parts", nargs="*", default=["throughput", "creation", "memory", "phases"])
@@ -172,16 +204,23 @@ def main() -> None:
         default=MAX_SESSIONS_PER_RUNTIME,
         help="sessions sharing one JS runtime (1: a runtime per session, as before runtimes were shared)",
     )
+    parser.add_argument("--callgrind-count", type=int, default=30, help="interactions counted by `instructions`")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # the runs `instructions` counts
     args = parser.parse_args()
     global PER_RUNTIME, ENTRY
     PER_RUNTIME = args.sessions_per_runtime
     files = load_project(SAMPLE)
     ENTRY = find_entry(files)
+    if args.child is not None:
+        _child(files, args.child)
+        return
     print(f"sample: {SAMPLE} ({sum(len(b) for b in files.values()) / 1024:.0f} KiB of project files)")
     print(f"load average before: {_loadavg()}")
     for part in args.parts:
         if part == "throughput":
             result = throughput(files, args.count, args.runs)
+        elif part == "instructions":
+            result = instructions(args.callgrind_count)
         else:
             result = {"creation": creation, "memory": memory, "phases": phases}[part](files, args.count)
         figures = "  ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items())
