@@ -1328,11 +1328,16 @@ def _build_bundle(sources: list[str]) -> tuple[bytes, int, list[int]] | None:
             items.append(" " * (len(prefix) - 1) + "(" + source[len(prefix) : -len(suffix)] + ")")
         else:  # not made by `_compile` (cannot happen): applied as it was
             items.append(f"{source}(__orchweb_h)")
+    # The functions see `__orchweb_h` and `__orchweb_t` (private names) beside the globals, never
+    # the dispatcher's `t` (a `var t` beside them made a global `t` read as the array in every
+    # session that loaded the bundle); the dispatcher's line is the one it always was, so the
+    # frames of `__orchweb_call` in a stack keep their line and column.
     text = (
-        "(function (__orchweb_h) { var t = [\n"
+        "(function (__orchweb_h) { var __orchweb_t = [\n"
         + ",\n".join(items)
-        + "\n];\n"
-        + "return function __orchweb_call(i, a, b) { var f = t[i]; return arguments.length > 1 ? f(a, b) : f(); }; })"
+        + "\n]; return (function (t) {\n"
+        + "return function __orchweb_call(i, a, b) { var f = t[i]; return arguments.length > 1 ? f(a, b) : f(); };"
+        + " })(__orchweb_t); })"
     )
     code = jsbytecode.compile_uncached(text, "<shared>", strip_source=True)
     return None if code is None else (code, len(sources), starts)

@@ -339,3 +339,20 @@ def test_a_direct_eval_in_a_shared_function_sees_the_globals_a_function_compiled
         finally:
             dm.close()
     assert answers == ["global i, global b"] * 3
+
+
+def test_functions_from_the_bundle_see_the_globals_and_nothing_of_the_bundle():
+    # The bundle's functions once stood beside its own `var t` (the dispatcher's array): a session
+    # loading the bundle read that array for a global `t` (fails without the change).
+    names = ("t", "i", "f", "a", "b")
+    shared = SharedCode()
+    for dm in _sessions(shared, 3):
+        try:
+            dm.execute("; ".join(f"var {name} = '{name} global'" for name in names))
+            assert [dm.evaluate(name) for name in names] == [f"{name} global" for name in names]
+            assert dm.evaluate_bool("t === 't global' && i === 'i global'")
+            dm.assign("t", "t + '!'")
+            assert dm.evaluate("t") == "t global!"
+        finally:
+            dm.close()
+    assert shared.bundle()[1] == len(names) + 2  # and the cond and the assignment
