@@ -163,3 +163,51 @@ def test_out_of_memory_at_the_first_touch_throws_and_a_later_touch_makes_the_fun
         )
         ctx.close()
     assert outcomes == {"ok", "oom"}
+
+
+#: hostile and unusual first touches (the review of patch 50, docs/performance.md "Lazy global
+#: functions, reviewed"); each answer must not depend on whether the library's functions were
+#: touched right after their declaration (as eager declarations would be) or never before
+HOSTILE = {
+    "let": "let twice = 1;",
+    "class": "class twice {}",
+    "var": "var add; typeof add",
+    "delete": "[delete globalThis.add, typeof add, delete untouched, (function () { 'use strict'; try { delete globalThis.gen; } catch (e) { return e.name; } })()].join()",  # noqa: E501
+    "freeze": "Object.freeze(globalThis); [Object.isFrozen(globalThis), untouched(), Object.getOwnPropertyDescriptor(globalThis, 'add').writable].join()",  # noqa: E501
+    "seal": "Object.seal(globalThis); [Object.isSealed(globalThis), typeof untouched, Object.isFrozen(globalThis)].join()",
+    "preventExtensions": "Object.preventExtensions(globalThis); [typeof untouched, untouched()].join()",
+    "accessor": "try { Object.defineProperty(globalThis, 'add', {get: function () { return 1; }}); } catch (e) { e.name + ': ' + e.message }",  # noqa: E501
+    "nonwritable": "Object.defineProperty(globalThis, 'add', {writable: false}); add = 1; [typeof add, (function () { 'use strict'; try { add = 2; } catch (e) { return e.name; } })()].join()",  # noqa: E501
+    "descriptors": "var d = Object.getOwnPropertyDescriptors(globalThis); ['add', 'gen', 'untouched'].map(function (k) { return [typeof d[k].value, d[k].writable, d[k].enumerable, d[k].configurable, d[k].value === globalThis[k]].join(); }).join(';')",  # noqa: E501
+    "ownKeys": "Reflect.ownKeys(globalThis).filter(function (k) { return typeof k === 'string'; }).slice(-10).join()",
+    "assign": "var o = Object.assign({}, globalThis); [Object.keys(o).join(), o.add === add, o.untouched === untouched].join()",
+    "json": "JSON.stringify(globalThis, function (k, v) { return k === 'performance' ? undefined : v; })",
+    "mutual": "later() + [typeof Shape, new Shape(2).area()].join()",
+    "new": "var s = new Shape(3); [s instanceof Shape, s.area(), Object.getPrototypeOf(s) === Shape.prototype].join()",
+    "meta": "[String(untouched), untouched.name, untouched.length, Shape.prototype === Shape.prototype, Object.getOwnPropertyNames(untouched).join('/')].join()",  # noqa: E501
+    "getter": "Object.defineProperty(globalThis, 'g', {get: function () { return untouched; }}); [g === untouched, g()].join()",
+    "proxy": "var p = new Proxy(globalThis, {get: function (t, k) { return t[k]; }}); [p.untouched === untouched, 'add' in p, Reflect.getOwnPropertyDescriptor(p, 'gen').value === gen].join()",  # noqa: E501
+    "generator": "var it = (function* () { yield 1; yield untouched; })(); it.next(); [it.next().value === untouched].join()",
+    "with": "with (globalThis) { [typeof untouched, untouched === globalThis.untouched, add(1, 2)].join() }",
+    "directEval": "eval('function add(a, b) { return a - b; }'); [add(3, 1), Object.getOwnPropertyDescriptor(globalThis, 'add').configurable].join()",  # noqa: E501
+    "indirectEval": "(0, eval)('function untouched() { return 1; } function fresh() {}'); [untouched(), Object.getOwnPropertyDescriptor(globalThis, 'fresh').configurable].join()",  # noqa: E501
+    "receiver": "Reflect.set({}, 'untouched', 5, globalThis); var o = Object.create(globalThis); o.add = 7; [untouched, add === o.add, Reflect.get(globalThis, 'gen', {}) === gen].join()",  # noqa: E501
+    "strict": "'use strict'; untouched = 1; untouched",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_first_touches_answer_as_eager_declarations_would(code, case):
+    answers = set()
+    for touch in ("", "add; Shape; gen; untouched; twice; later;"):  # never touched / as eager
+        for share in (False, True):
+            ctx = orchweb_quickjs.Context()
+            ctx.run_bytecode(code, False, share)
+            ctx.eval(touch)
+            try:
+                answer = ctx.eval(HOSTILE[case])
+            except orchweb_quickjs.JSException as exc:
+                answer = "threw " + str(exc).splitlines()[0]
+            answers.add((str(answer), ctx.eval("[typeof untouched, typeof twice, Object.keys(globalThis).length].join()")))
+            ctx.close()
+    assert len(answers) == 1, answers

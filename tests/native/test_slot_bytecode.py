@@ -166,3 +166,63 @@ def test_out_of_memory_while_reading_a_slot_program_keeps_nothing_half_made():
             assert ctx.run_bytecode(code, True, False, 5)(None)(0).json() == '[1,0,""]'
             ctx.close()
     assert outcomes == {"ok", "oom"}
+
+
+def library(version: int, count: int = 30) -> bytes:
+    """A slot program declaring global functions (made on first touch: patch 50)."""
+    body = "typeof who === 'undefined' ? '' : who"
+    functions = "".join(f"function f{i}() {{ return [{version}, {i}, {body}]; }}\n" for i in range(count))
+    return compiled(f"{functions}var version = {version};")
+
+
+def test_global_functions_of_a_replaced_read_are_made_whole_on_their_first_touch():
+    old, new = library(1), library(2)
+    runtime = orchweb_quickjs.Runtime()
+    first, second, third = (orchweb_quickjs.Context(runtime, "es5") for _ in range(3))
+    for ctx, who in ((first, "a"), (second, "b")):
+        ctx.eval(f"var who = '{who}'")
+        ctx.run_bytecode(old, False, False, 4)
+    third.run_bytecode(new, False, False, 4)  # frees the kept read of `old`; nothing was touched
+    runtime.gc()
+    assert first.eval("JSON.stringify([f29(), f0(), String(f7), version])") == (
+        '[[1,29,"a"],[1,0,"a"],"function f7() { return [1, 7, typeof who === \'undefined\' ? \'\' : who]; }",1]'
+    )
+    assert second.eval("JSON.stringify(f3())") == '[1,3,"b"]'
+    # the same context, old -> new -> old under the slot: each declaration over the last
+    first.eval("var kept = f1")
+    first.run_bytecode(new, False, False, 4)
+    assert first.eval("JSON.stringify([f1(), kept(), f2(), version])") == '[[2,1,"a"],[1,1,"a"],[2,2,"a"],2]'
+    first.run_bytecode(old, False, False, 4)
+    assert first.eval("JSON.stringify([f1(), kept(), f2(), kept === f1, version])") == (
+        '[[1,1,"a"],[1,1,"a"],[1,2,"a"],false,1]'
+    )
+    for ctx in (first, second, third):
+        ctx.close()
+
+
+def test_the_top_level_of_the_kept_read_may_be_running_while_another_program_replaces_it():
+    top = compiled("".join(f"function g{i}() {{ return {i}; }}\n" for i in range(20)) + "host(); [g0(), g19(), String(g5)].join()")
+    runtime = orchweb_quickjs.Runtime()
+    sibling = orchweb_quickjs.Context(runtime, "es5")
+
+    def host() -> None:
+        sibling.run_bytecode(library(3), False, False, 6)
+        sibling.gc()
+
+    for _ in range(2):  # the first read (kept while it runs), then the kept one
+        ctx = orchweb_quickjs.Context(runtime, "es5")
+        ctx.add_callable("host", host)
+        assert ctx.run_bytecode(top, True, False, 6) == "0,19,function g5() { return 5; }"
+        ctx.close()
+
+
+def test_a_runtime_is_freed_with_its_slots_and_untouched_functions_held():
+    old, new = library(1), library(2)
+    for _ in range(20):
+        runtime = orchweb_quickjs.Runtime()
+        contexts = [orchweb_quickjs.Context(runtime, "es5") for _ in range(3)]
+        for n, ctx in enumerate(contexts):
+            ctx.run_bytecode(old if n % 2 else new, False, False, 1)
+        assert contexts[0].eval("f0()[0]") == 2
+        del contexts, runtime  # never closed: freed with the runtime, slots and all
+        gc.collect()
