@@ -174,20 +174,20 @@ HOSTILE = {
     "var": "var add; typeof add",
     "delete": "[delete globalThis.add, typeof add, delete untouched, (function () { 'use strict'; try { delete globalThis.gen; } catch (e) { return e.name; } })()].join()",  # noqa: E501
     "freeze": "Object.freeze(globalThis); [Object.isFrozen(globalThis), untouched(), Object.getOwnPropertyDescriptor(globalThis, 'add').writable].join()",  # noqa: E501
-    "seal": "Object.seal(globalThis); [Object.isSealed(globalThis), typeof untouched, Object.isFrozen(globalThis)].join()",
+    "seal": "Object.seal(globalThis); [Object.isSealed(globalThis), typeof untouched, Object.isFrozen(globalThis)].join()",  # noqa: E501
     "preventExtensions": "Object.preventExtensions(globalThis); [typeof untouched, untouched()].join()",
     "accessor": "try { Object.defineProperty(globalThis, 'add', {get: function () { return 1; }}); } catch (e) { e.name + ': ' + e.message }",  # noqa: E501
     "nonwritable": "Object.defineProperty(globalThis, 'add', {writable: false}); add = 1; [typeof add, (function () { 'use strict'; try { add = 2; } catch (e) { return e.name; } })()].join()",  # noqa: E501
     "descriptors": "var d = Object.getOwnPropertyDescriptors(globalThis); ['add', 'gen', 'untouched'].map(function (k) { return [typeof d[k].value, d[k].writable, d[k].enumerable, d[k].configurable, d[k].value === globalThis[k]].join(); }).join(';')",  # noqa: E501
     "ownKeys": "Reflect.ownKeys(globalThis).filter(function (k) { return typeof k === 'string'; }).slice(-10).join()",
-    "assign": "var o = Object.assign({}, globalThis); [Object.keys(o).join(), o.add === add, o.untouched === untouched].join()",
+    "assign": "var o = Object.assign({}, globalThis); [Object.keys(o).join(), o.add === add, o.untouched === untouched].join()",  # noqa: E501
     "json": "JSON.stringify(globalThis, function (k, v) { return k === 'performance' ? undefined : v; })",
     "mutual": "later() + [typeof Shape, new Shape(2).area()].join()",
     "new": "var s = new Shape(3); [s instanceof Shape, s.area(), Object.getPrototypeOf(s) === Shape.prototype].join()",
     "meta": "[String(untouched), untouched.name, untouched.length, Shape.prototype === Shape.prototype, Object.getOwnPropertyNames(untouched).join('/')].join()",  # noqa: E501
-    "getter": "Object.defineProperty(globalThis, 'g', {get: function () { return untouched; }}); [g === untouched, g()].join()",
+    "getter": "Object.defineProperty(globalThis, 'g', {get: function () { return untouched; }}); [g === untouched, g()].join()",  # noqa: E501
     "proxy": "var p = new Proxy(globalThis, {get: function (t, k) { return t[k]; }}); [p.untouched === untouched, 'add' in p, Reflect.getOwnPropertyDescriptor(p, 'gen').value === gen].join()",  # noqa: E501
-    "generator": "var it = (function* () { yield 1; yield untouched; })(); it.next(); [it.next().value === untouched].join()",
+    "generator": "var it = (function* () { yield 1; yield untouched; })(); it.next(); [it.next().value === untouched].join()",  # noqa: E501
     "with": "with (globalThis) { [typeof untouched, untouched === globalThis.untouched, add(1, 2)].join() }",
     "directEval": "eval('function add(a, b) { return a - b; }'); [add(3, 1), Object.getOwnPropertyDescriptor(globalThis, 'add').configurable].join()",  # noqa: E501
     "indirectEval": "(0, eval)('function untouched() { return 1; } function fresh() {}'); [untouched(), Object.getOwnPropertyDescriptor(globalThis, 'fresh').configurable].join()",  # noqa: E501
@@ -208,6 +208,7 @@ def test_hostile_first_touches_answer_as_eager_declarations_would(code, case):
                 answer = ctx.eval(HOSTILE[case])
             except orchweb_quickjs.JSException as exc:
                 answer = "threw " + str(exc).splitlines()[0]
-            answers.add((str(answer), ctx.eval("[typeof untouched, typeof twice, Object.keys(globalThis).length].join()")))
+            after = ctx.eval("[typeof untouched, typeof twice, Object.keys(globalThis).length].join()")
+            answers.add((str(answer), after))
             ctx.close()
     assert len(answers) == 1, answers

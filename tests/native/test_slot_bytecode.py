@@ -201,7 +201,8 @@ def test_global_functions_of_a_replaced_read_are_made_whole_on_their_first_touch
 
 
 def test_the_top_level_of_the_kept_read_may_be_running_while_another_program_replaces_it():
-    top = compiled("".join(f"function g{i}() {{ return {i}; }}\n" for i in range(20)) + "host(); [g0(), g19(), String(g5)].join()")
+    functions = "".join(f"function g{i}() {{ return {i}; }}\n" for i in range(20))
+    top = compiled(functions + "host(); [g0(), g19(), String(g5)].join()")
     runtime = orchweb_quickjs.Runtime()
     sibling = orchweb_quickjs.Context(runtime, "es5")
 
