@@ -16,6 +16,8 @@ from __future__ import annotations
 import orchweb_quickjs
 import pytest
 
+from tests.native.bytecode import compiled
+
 LIBRARY = r"""
 var early = [typeof add, typeof gen, add(1, 2), typeof later];
 var v1 = 1;
@@ -70,11 +72,7 @@ EAGER = (
 
 @pytest.fixture(scope="module")
 def code() -> bytes:
-    compiler = orchweb_quickjs.Context()
-    try:
-        return compiler.compile(LIBRARY, "library.js")
-    finally:
-        compiler.close()
+    return compiled(LIBRARY, "library.js")
 
 
 def test_nothing_tells_when_a_function_was_made(code):
@@ -122,8 +120,7 @@ def test_each_context_of_a_runtime_makes_its_own_functions_in_its_own_realm(code
 
 def test_untouched_functions_cost_no_object():
     source = "".join(f"function f{i}(a, b) {{ return a + b + {i}; }}\n" for i in range(500))
-    compiler = orchweb_quickjs.Context()
-    code = compiler.compile(source, "many.js")
+    code = compiled(source, "many.js")
     runtime = orchweb_quickjs.Runtime()
     heaps = []
     for touch in ("", "for (var i = 0; i < 500; i++) this['f' + i];"):
@@ -140,8 +137,7 @@ def test_untouched_functions_cost_no_object():
 
 def test_out_of_memory_at_the_first_touch_throws_and_a_later_touch_makes_the_function():
     source = "".join(f"function f{i}(a) {{ return a + {i}; }}\n" for i in range(200))
-    compiler = orchweb_quickjs.Context()
-    code = compiler.compile(source, "many.js")
+    code = compiled(source, "many.js")
     outcomes = set()
     for extra in range(0, 60_000, 997):
         ctx = orchweb_quickjs.Context(intrinsics="es5")

@@ -18,6 +18,8 @@ import json
 import orchweb_quickjs
 import pytest
 
+from tests.native.bytecode import compiled
+
 LIBRARY = r"""var libCount = 0;
 var lib = {
   array: function () { libCount++; return [1, 2]; },
@@ -72,11 +74,7 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def code() -> bytes:
-    compiler = orchweb_quickjs.Context()
-    try:
-        return compiler.compile(LIBRARY, "library.js")
-    finally:
-        compiler.close()
+    return compiled(LIBRARY, "library.js")
 
 
 def contexts(count: int, code: bytes, intrinsics: str = "modern") -> list[orchweb_quickjs.Context]:
@@ -161,14 +159,6 @@ def test_a_callback_running_a_siblings_shared_function_returns_to_its_own_realm(
     assert json.loads(first.eval("JSON.stringify(lib.callHost())")) == ["undefined", "undefined", 1]
     assert second.eval("libCount") == 2
     assert answers(first) == [True] * len(CHECKS)
-
-
-def compiled(source: str, filename: str) -> bytes:
-    compiler = orchweb_quickjs.Context()
-    try:
-        return compiler.compile(source, filename)
-    finally:
-        compiler.close()
 
 
 def test_the_runtime_reads_a_shared_program_once_more_for_its_second_context_and_keeps_it():

@@ -16,6 +16,8 @@ import sys
 import orchweb_quickjs
 import pytest
 
+from tests.native.bytecode import compiled
+
 # Every kind of function whose text toString prints, with non-ASCII text (UTF-8 in the bytecode).
 LIBRARY = """var lib = {};
 lib.plain = function plain(a, b) { return a + b; /* é ✓ 𝄞 */ };
@@ -62,11 +64,7 @@ def stack(ctx) -> str:
 
 @pytest.fixture(scope="module")
 def code() -> bytes:
-    compiler = orchweb_quickjs.Context()
-    try:
-        return compiler.compile(LIBRARY, "library.js")
-    finally:
-        compiler.close()
+    return compiled(LIBRARY, "library.js")
 
 
 def parsed() -> orchweb_quickjs.Context:
@@ -187,9 +185,7 @@ def test_contexts_of_many_runtimes_each_keep_the_bytes(code):
 
 def test_the_shared_text_is_not_on_the_runtime_heap(code):
     big = "var big = function () {\n" + "  var v = 1; // some text to print\n" * 2000 + "  return v;\n};\n"
-    compiler = orchweb_quickjs.Context()
-    big_code = compiler.compile(big, "big.js")
-    compiler.close()
+    big_code = compiled(big, "big.js")
     heaps = {}
     for share in (False, True):
         ctx = orchweb_quickjs.Context()

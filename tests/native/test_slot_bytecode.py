@@ -18,13 +18,7 @@ import gc
 import orchweb_quickjs
 import pytest
 
-
-def compiled(source: str, filename: str = "slot.js") -> bytes:
-    compiler = orchweb_quickjs.Context()
-    try:
-        return compiler.compile(source, filename)
-    finally:
-        compiler.close()
+from tests.native.bytecode import compiled
 
 
 def program(version: int, count: int = 200) -> bytes:

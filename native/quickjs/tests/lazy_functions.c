@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "quickjs.h"
-#include "outcome.h"
+#include "harness.h"
 
 static const char LIBRARY[] =
     "var early = typeof untouched + typeof f0;\n"
@@ -48,44 +48,8 @@ static const char WHOLE[] =
     "  return ok && f8() === 8 && untouched() === 'untouched'\n"
     "    && Object.keys(g).filter(function (k) { return names.indexOf(k) >= 0; }).join() === names.join(); })(this)";
 
-static int failures = 0;
-
-static void check(int ok, const char *what, int i) {
-    if (!ok) { printf("FAIL %s (%d)\n", what, i); failures++; }
-}
-
-static char *text(JSContext *ctx, JSValue v) {
-    char *r = outcome(ctx, v);
-    JS_FreeValue(ctx, v);
-    return r;
-}
-
-static int eval_is(JSContext *ctx, const char *code, const char *expected) {
-    char *got = text(ctx, JS_Eval(ctx, code, strlen(code), "<check>", JS_EVAL_TYPE_GLOBAL));
-    int ok = strcmp(got, expected) == 0;
-    if (!ok) printf("  %.60s -> %s (expected %s)\n", code, got, expected);
-    free(got);
-    return ok;
-}
-
 static char *eval_text(JSContext *ctx, const char *code) {
     return text(ctx, JS_Eval(ctx, code, strlen(code), "<run>", JS_EVAL_TYPE_GLOBAL));
-}
-
-static uint8_t *compile(const char *source, size_t *len) {
-    JSRuntime *rt = JS_NewRuntime();
-    JSContext *ctx = JS_NewContext(rt);
-    JSValue f = JS_Eval(ctx, source, strlen(source), "library.js",
-                        JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
-    if (JS_IsException(f)) { printf("compile failed\n"); exit(2); }
-    uint8_t *out = JS_WriteObject(ctx, len, f, JS_WRITE_OBJ_BYTECODE);
-    uint8_t *copy = malloc(*len);
-    memcpy(copy, out, *len);
-    js_free(ctx, out);
-    JS_FreeValue(ctx, f);
-    JS_FreeContext(ctx);
-    JS_FreeRuntime(rt);
-    return copy;
 }
 
 static void run_jobs(JSRuntime *rt) {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "quickjs.h"
-#include "outcome.h"
+#include "harness.h"
 
 static char *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb"); if (!f) { perror(path); exit(2); }

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "quickjs.h"
-#include "outcome.h"
+#include "harness.h"
 
 static const char LIBRARY[] =
     "var count = 0;\n"
@@ -49,45 +49,8 @@ static const char CHECKS[] =
     " lib.push([], 1) === 1, lib.text.length === 19, lib.big % 10n === 0n, lib.real * 2 === 3,\n"
     " String(lib.Shape) === 'function Shape(n) { this.n = n; }'].every(function (x) { return x === true; })";
 
-static int failures = 0;
-
-static void check(int ok, const char *what, int i) {
-    if (!ok) { printf("FAIL %s (%d)\n", what, i); failures++; }
-}
-
-/* `v` as text (outcome.h), freed */
-static char *text(JSContext *ctx, JSValue v) {
-    char *r = outcome(ctx, v);
-    JS_FreeValue(ctx, v);
-    return r;
-}
-
-static int eval_is(JSContext *ctx, const char *code, const char *expected) {
-    char *got = text(ctx, JS_Eval(ctx, code, strlen(code), "<check>", JS_EVAL_TYPE_GLOBAL));
-    int ok = strcmp(got, expected) == 0;
-    if (!ok) printf("  %.60s -> %s (expected %s)\n", code, got, expected);
-    free(got);
-    return ok;
-}
-
 static void run(JSContext *ctx, const char *code) {
     JS_FreeValue(ctx, JS_Eval(ctx, code, strlen(code), "<run>", JS_EVAL_TYPE_GLOBAL));
-}
-
-static uint8_t *compile(const char *source, size_t *len) {
-    JSRuntime *rt = JS_NewRuntime();
-    JSContext *ctx = JS_NewContext(rt);
-    JSValue f = JS_Eval(ctx, source, strlen(source), "library.js",
-                        JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
-    if (JS_IsException(f)) { printf("compile failed\n"); exit(2); }
-    uint8_t *out = JS_WriteObject(ctx, len, f, JS_WRITE_OBJ_BYTECODE);
-    uint8_t *copy = malloc(*len);  /* outlives the runtimes, as the binding's bytes do */
-    memcpy(copy, out, *len);
-    js_free(ctx, out);
-    JS_FreeValue(ctx, f);
-    JS_FreeContext(ctx);
-    JS_FreeRuntime(rt);
-    return copy;
 }
 
 static JSValue read_shared(JSContext *ctx, const uint8_t *code, size_t len) {
