@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django (collected static files just before it, orchweb.staticfiles),
 websockets through Channels, on one port (Daphne)."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -29,3 +30,11 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# What importing left (Django, the libraries, the application's modules: ~100,000 objects that live
+# as long as the process) leaves the garbage collector's generations: a full collection otherwise
+# walks all of them again each time, holding the GIL, and every socket of the process waits (a
+# pause of 100-400 ms with 250 live simulations; docs/performance.md, "Garbage collection pauses").
+# Collected first, so no garbage of the imports is kept for good.
+gc.collect()
+gc.freeze()
