@@ -56,7 +56,7 @@ OPTIONS: dict[str, dict[str, str]] = {
 
 MEASURE = """
 async ({graphs, options, runs}) => {
-  const tag = document.querySelector("script[data-elk-worker]");
+  const tag = document.querySelector("[data-elk-worker]");
   const elk = new ELK({ workerUrl: tag.dataset.elkWorker });
   const segmentsOf = (result) => {
     const out = [];

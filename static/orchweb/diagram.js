@@ -2,7 +2,8 @@
  * orchweb statechart diagram: draws a Graph JSON (the Graph schema of /api/schema/, built by
  * simulator/scxml/graph.py) as SVG, laid out by ELK (vendored elkjs, layered algorithm, hierarchy
  * handled in one run so transitions crossing compound states are routed too). ELK runs in a Web
- * Worker (the page loads vendor/elkjs/elk-api.js with data-elk-worker="<elk-worker.min.js URL>"),
+ * Worker (the page loads vendor/elkjs/elk-api.js with data-elk-worker="<elk-worker.min.js URL>", or
+ * names both, data-elk-api and data-elk-worker, and the API is loaded on the first layout ELK makes),
  * so a large layout never freezes the page; layouts are cached by a hash of ELK's input, in memory
  * and in sessionStorage (el.dataset.layoutSource = "worker" | "cache"). A page may be served the
  * layout too: opts.layout {key, result} is drawn when `key` is the hash of this graph's ELK input
@@ -127,14 +128,36 @@
   /* ---------- ELK in a Web Worker, results cached by content hash ---------- */
 
   let elk = null;
-  /** The page's one ELK, running in a Web Worker (the page script tag names the worker's URL). */
+  /**
+   * The page's one ELK, running in a Web Worker: resolves to it. The element with data-elk-worker
+   * names the worker's URL; a page that loads elk-api.js itself has it on that script tag, one
+   * that usually draws a stored layout names it (data-elk-api) and it is loaded here, on the first
+   * layout ELK must make: a fresh browser then fetches it only when needed, and the page's other
+   * files do not wait behind it for one of the browser's six connections to the server.
+   */
   function elkInstance() {
     if (!elk) {
-      const tag = document.querySelector("script[data-elk-worker]");
-      if (!tag) throw new Error("the page does not load vendor/elkjs/elk-api.js with data-elk-worker");
-      elk = new global.ELK({ workerUrl: tag.dataset.elkWorker });
+      const tag = document.querySelector("[data-elk-worker]");
+      if (!tag) return Promise.reject(new Error("the page names no ELK worker (data-elk-worker)"));
+      const api = global.ELK ? Promise.resolve() : loadScript(tag.dataset.elkApi);
+      elk = api.then(() => new global.ELK({ workerUrl: tag.dataset.elkWorker }));
+      elk.catch(() => {
+        elk = null; // a failed load is tried again on the next layout
+      });
     }
     return elk;
+  }
+
+  /** Loads a same-origin script (allowed by the pages' `script-src 'self'`); resolves once it ran. */
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      if (!src) return reject(new Error("the page names no elk-api.js (data-elk-api)"));
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = () => resolve();
+      script.onerror = () => reject(new Error("could not load " + src));
+      document.head.appendChild(script);
+    });
   }
 
   /** 53-bit string hash (cyrb53): the layout cache key of an ELK input. */
@@ -201,7 +224,7 @@
       remember(key, cached);
       return { result: JSON.parse(JSON.stringify(cached)), key: hash, source: "cache" };
     }
-    const result = await elkInstance().layout(elkGraph);
+    const result = await (await elkInstance()).layout(elkGraph);
     const text = JSON.stringify(result);
     remember(key, JSON.parse(text));
     store(key, text);

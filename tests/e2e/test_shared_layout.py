@@ -58,6 +58,12 @@ def elk_worker_requested(requested: list[str]) -> bool:
     return any("elk-worker" in url for url in requested)
 
 
+def elk_api_requested(requested: list[str]) -> bool:
+    """elk-api.js, which the simulation page loads only when ELK must lay the chart out: a page
+    drawing a served layout leaves it out of the files its first paint waits for."""
+    return any("elk-api" in url for url in requested)
+
+
 def test_a_viewers_first_simulation_draws_the_layout_an_owner_posted_without_running_elk(
     logged_in_page: Page, browser: Browser, server_url: str, shared_dir: Path, tmp_path: Path
 ) -> None:
@@ -73,6 +79,7 @@ def test_a_viewers_first_simulation_draws_the_layout_an_owner_posted_without_run
 
         assert reader.evaluate("document.body.dataset.layoutSource") == "server"
         assert not elk_worker_requested(requested), "the viewer's page fetched the ELK worker"
+        assert not elk_api_requested(requested), "the viewer's page fetched elk-api.js"
         assert reader.evaluate("document.body.dataset.stateCount") == page.evaluate("document.body.dataset.stateCount")
         assert reader.locator("#sim-diagram .dg-active").count() > 0  # the live configuration is highlighted
         # Drawn from the owner's layout, nothing went back: the viewer keeps no layout of their own.
@@ -91,6 +98,7 @@ def test_a_layout_a_viewer_posted_is_not_drawn_for_another_viewer(
         simulate(first, version.pk)
         assert first.evaluate("document.body.dataset.layoutSource") == "worker"
         assert elk_worker_requested(first_requested)
+        assert elk_api_requested(first_requested)  # loaded on demand, once ELK was needed
         first.wait_for_function("document.body.dataset.layoutStored")
         assert DiagramLayout.objects.filter(user__username="first-reader").count() == 1
 
@@ -174,6 +182,7 @@ def test_a_version_whose_graph_an_earlier_one_had_opens_without_elk_and_a_change
         simulate(reader, same.pk)
         assert reader.evaluate("document.body.dataset.layoutSource") == "server"
         assert not elk_worker_requested(requested), "the viewer's page fetched the ELK worker"
+        assert not elk_api_requested(requested), "the viewer's page fetched elk-api.js"
         assert reader.evaluate("document.body.dataset.stateCount") == page.evaluate("document.body.dataset.stateCount")
         reader.wait_for_function("document.body.dataset.layoutStored")  # kept as the new version's
         assert DiagramLayout.objects.filter(version=same, user__username="reader").exists()
