@@ -21,7 +21,8 @@ import pytest
 
 #: a value's shape: a function's name, length and kind of prototype, an object's own members
 SHAPE = (
-    "function shape(v) { return typeof v === 'function' ? 'function ' + v.name + '/' + v.length + '/' + typeof v.prototype"
+    "function shape(v) { return typeof v === 'function'"
+    " ? 'function ' + v.name + '/' + v.length + '/' + typeof v.prototype"
     " : v !== null && typeof v === 'object' ? 'object ' + Object.getOwnPropertyNames(v).join() : String(v); }"
 )
 SETUP = "function lazy() {} function made() {} function* gen() {} made;" + SHAPE
@@ -29,15 +30,24 @@ SETUP = "function lazy() {} function made() {} function* gen() {} made;" + SHAPE
 #: kind -> (the first touch, what must answer as in a context that never ran short)
 KINDS = {
     # JS_AUTOINIT_ID_PROP, JS_DEF_CFUNC: a method of a function list
-    "method": ("Object.getOwnPropertyDescriptor", "shape(Object.getOwnPropertyDescriptor) + Object.getOwnPropertyDescriptor({a: 1}, 'a').value"),  # noqa: E501
+    "method": (
+        "Object.getOwnPropertyDescriptor",
+        "shape(Object.getOwnPropertyDescriptor) + Object.getOwnPropertyDescriptor({a: 1}, 'a').value",
+    ),
     # JS_DEF_CFUNC on Error.prototype: String(e) of every error
     "toString": ("Error.prototype.toString", "String(new TypeError('x'))"),
     # JS_DEF_PROP_STRING
     "string": ("JSON[Symbol.toStringTag]", "JSON[Symbol.toStringTag]"),
     # JS_DEF_OBJECT: an object whose members are autoinit properties themselves
-    "object": ("Math", "shape(Math) + Object.getOwnPropertyNames(Math).map(function (k) { return shape(Math[k]); }).join() + Math.max(1, 2)"),  # noqa: E501
+    "object": (
+        "Math",
+        "shape(Math) + Object.getOwnPropertyNames(Math).map(function (k) { return shape(Math[k]); }).join() + Math.max(1, 2)",  # noqa: E501
+    ),
     # JS_AUTOINIT_ID_PROTOTYPE: a function's prototype object
-    "prototype": ("made.prototype", "shape(made.prototype) + (made.prototype.constructor === made) + (new made() instanceof made)"),  # noqa: E501
+    "prototype": (
+        "made.prototype",
+        "shape(made.prototype) + (made.prototype.constructor === made) + (new made() instanceof made)",
+    ),
     # JS_AUTOINIT_ID_FUNCTION (patch 50): a script's global function, with its name, length, prototype
     "function": ("lazy", "shape(lazy) + shape(lazy.prototype) + (new lazy() instanceof lazy)"),
     "generator": ("gen", "shape(gen) + (Object.getPrototypeOf(gen()) === gen.prototype) + gen().next().done"),
