@@ -391,10 +391,44 @@ static JSValue python_to_quickjs(ContextData *context_data, PyObject *item) {
 	return JS_UNDEFINED;
 }
 
+// Whether `value` is the string `text`, compared in place (the C string of an ASCII string is the
+// string itself: nothing is allocated).
+static int string_is(JSContext *context, JSValueConst value, const char *text) {
+	size_t length;
+	const char *cstring = JS_IsString(value) ? JS_ToCStringLen(context, &length, value) : NULL;
+	int same = cstring != NULL && length == strlen(text) && memcmp(cstring, text, length) == 0;
+	JS_FreeCString(context, cstring);
+	return same;
+}
+
+// The first line of QuickJS's own limit errors, told without converting them: at the memory limit
+// the conversion can run out of memory itself, and Error.prototype.toString then loses the name
+// ("out of memory", "") or fails, so that the datamodel would not know the error. The deadline's
+// interrupt is the one uncatchable error; an out-of-memory error is an InternalError whose message
+// is "out of memory", or empty: the memory ran out before its message was made (a program's own
+// `new InternalError()` reads so too). Name and message are read as toString reads them, not its
+// text: a program's own toString cannot hide the limit. NULL: not a limit error.
+static const char *limit_error_line(JSContext *context, JSValueConst exception) {
+	if (!JS_IsError(exception)) {
+		return NULL;
+	}
+	if (JS_IsUncatchableError(exception)) {
+		return "InternalError: interrupted";
+	}
+	JSValue name = JS_GetPropertyStr(context, exception, "name");
+	JSValue message = JS_GetPropertyStr(context, exception, "message");
+	int out_of_memory = string_is(context, name, "InternalError") &&
+	                    (string_is(context, message, "out of memory") || string_is(context, message, ""));
+	JS_FreeValue(context, name);
+	JS_FreeValue(context, message);
+	return out_of_memory ? "InternalError: out of memory" : NULL;
+}
+
 // Converts the current JS exception to a Python exception: String(e) + "\n" + e.stack.
 static void quickjs_exception_to_python(JSContext *context) {
 	JSValue exception = JS_GetException(context);
-	const char *cstring = JS_ToCString(context, exception);
+	const char *limit_line = limit_error_line(context, exception);
+	const char *cstring = limit_line != NULL ? NULL : JS_ToCString(context, exception);
 	const char *stack_cstring = NULL;
 	if (!JS_IsNull(exception) && !JS_IsUndefined(exception)) {
 		JSValue stack = JS_GetPropertyStr(context, exception, "stack");
@@ -403,13 +437,10 @@ static void quickjs_exception_to_python(JSContext *context) {
 			JS_FreeValue(context, stack);
 		}
 	}
-	if (cstring != NULL && JS_IsError(exception) && strcmp(cstring, "InternalError") == 0 &&
-	    (stack_cstring == NULL || strcmp(stack_cstring, "undefined") == 0)) {
-		// JS_ThrowOutOfMemory allocated the InternalError but neither its message nor its stack
-		// (a thrown string "InternalError" is no Error, a document's own InternalError has a stack).
-		PyErr_SetString(JSException, "InternalError: out of memory\n");
+	const char *safe_stack_cstring = stack_cstring ? stack_cstring : "";
+	if (limit_line != NULL) {
+		PyErr_Format(JSException, "%s\n%s", limit_line, safe_stack_cstring);
 	} else if (cstring != NULL) {
-		const char *safe_stack_cstring = stack_cstring ? stack_cstring : "";
 		if (strstr(cstring, "stack overflow") != NULL || strstr(cstring, "call stack size exceeded") != NULL) {
 			PyErr_Format(StackOverflow, "%s\n%s", cstring, safe_stack_cstring);
 		} else {
