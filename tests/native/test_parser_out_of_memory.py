@@ -45,11 +45,10 @@ function outer(a, b) {
 outer(1, 2);
 """
 
-#: the first line of the binding's error when out of memory: the InternalError; null when even the
-#: error object could not be allocated; and, a few hundred bytes above the context's usage, what is
-#: left when converting the error to text runs out of memory too (the binding converts it under the
-#: same limit): the message alone or nothing
-OUT_OF_MEMORY = {"InternalError: out of memory", "null", "out of memory", ""}
+#: the first line of the binding's error when out of memory: the InternalError (told natively, even
+#: where converting it to text would run out of memory too); null when even the error object could
+#: not be allocated
+OUT_OF_MEMORY = {"InternalError: out of memory", "null"}
 
 #: limits above the context's own usage, each failing a different allocation: the parse and run of
 #: SCRIPT needs about 16 KB, so the last ones succeed
