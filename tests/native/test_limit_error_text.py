@@ -10,6 +10,8 @@ limit errors by their name and message (read in place, nothing allocated), not b
 
 from __future__ import annotations
 
+import time
+
 import orchweb_quickjs
 import pytest
 
@@ -70,6 +72,11 @@ def test_a_program_cannot_hide_or_fake_a_limit_error_with_its_own_text():
         ctx.set_memory_limit(-1)
         ctx.eval("kept = null")
     assert texts == {"null", "InternalError: out of memory"}
+    ctx.deadline = time.monotonic() + 0.05
+    with pytest.raises(orchweb_quickjs.JSException) as info:
+        ctx.eval("for (;;) {}")
+    assert str(info.value).startswith("InternalError: interrupted\n")
+    ctx.deadline = 0
     with pytest.raises(orchweb_quickjs.JSException) as info:
         ctx.eval("throw new RangeError('out of memory')")
     assert str(info.value).startswith("mine\n")
