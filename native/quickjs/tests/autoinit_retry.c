@@ -1,5 +1,5 @@
 /* Patch 70 under ASan/UBSan with QuickJS's assertions on (autoinit_retry.sh): the first touch of
-   each kind of autoinit built-in under every memory limit (step 1 byte up to TO), in a context of
+   each kind of autoinit built-in under every memory limit (by STEP bytes up to TO), in a context of
    each profile, then, with the limit lifted, the built-in answers as in a context that never ran
    short; JS_FreeRuntime's leak check after each run. Prints how many touches were whole or out
    of memory; a failed check is printed and exits 1. */
@@ -44,7 +44,7 @@ static char *answer(JSContext *ctx, const char *check) {
 }
 
 int main(int argc, char **argv) {
-    int to = argc > 1 ? atoi(argv[1]) : 6000;
+    int to = argc > 1 ? atoi(argv[1]) : 6000, step = argc > 2 ? atoi(argv[2]) : 1;
     int whole = 0, oom = 0;
     for (int modern = 0; modern < 2; modern++) {
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
             char *expected = answer(ctx, kinds[k][1]);
             JS_FreeContext(ctx);
             JS_FreeRuntime(rt);
-            for (int extra = 0; extra <= to; extra++) {
+            for (int extra = 0; extra <= to; extra += step) {
                 rt = JS_NewRuntime();
                 ctx = new_context(rt, modern);
                 JS_FreeValue(ctx, JS_Eval(ctx, setup, strlen(setup), "<setup>", JS_EVAL_TYPE_GLOBAL));
