@@ -9,9 +9,10 @@ a part could not be made: a session that survives an out-of-memory error (the da
 into error.execution and goes on) ran on without them, a silent wrong answer.
 
 The contract pinned here, for every kind of autoinit property both context profiles have: the
-first touch under every memory limit, byte by byte from nothing to some room to spare, either
-works or throws; with the limit lifted, the property answers exactly as in a context that never
-ran short (its value's name, length, prototype, members and behaviour).
+first touch under memory limits from nothing until it has had room 40 times in a row (by 13
+bytes, byte by byte from its first failure to its first success) either works or throws; with
+the limit lifted, the property answers exactly as in a context that never ran short (its
+value's name, length, prototype, members and behaviour).
 """
 
 from __future__ import annotations
