@@ -42,6 +42,7 @@ typedef struct ContextData ContextData;
 typedef struct ObjectData ObjectData;
 typedef struct EventData EventData;
 typedef struct RecordData RecordData;
+typedef struct ClockData ClockData;
 
 // A value or context dropped while another thread was running JS in the runtime.
 typedef struct {
@@ -103,6 +104,14 @@ struct ContextData {
 	ObjectData *objects;
 	EventData *event;  // the fields and object of `_event` (NULL until set_event; tp_alloc zeroes)
 	RecordData *record;  // the datamodel record's helpers and memo (NULL until set_record_helpers)
+	ClockData *clock;  // the virtual clock (NULL until set_clock; tp_alloc zeroes)
+};
+
+// A context's virtual clock (Context.set_clock, below).
+struct ClockData {
+	PyObject *now;  // the callable giving the epoch ms
+	PyObject *zone;  // the bytes the clock's tables point into
+	JSVirtualClock clock;
 };
 
 // _quickjs.Object
@@ -1854,8 +1863,13 @@ static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 	return (PyObject *)self;
 }
 
+static void clock_free(ContextData *self);
+
 static int context_traverse(ContextData *self, visitproc visit, void *arg) {
 	Py_VISIT(self->runtime_data);
+	if (self->clock) {
+		Py_VISIT(self->clock->now);
+	}
 	return 0;
 }
 
@@ -1865,6 +1879,7 @@ static void context_dealloc(ContextData *self) {
 	if (self->context) {
 		event_free(self);
 		record_free(self);
+		clock_free(self);
 		runtime_free(rt, self->context, JS_UNDEFINED);
 	}
 	Py_XDECREF(rt);
@@ -1888,6 +1903,7 @@ static void context_free_now(ContextData *self) {
 		JS_FreeValueRT(self->runtime_data->runtime, value);
 	}
 	JS_SetContextOpaque(context, NULL);
+	clock_free(self);
 	JS_FreeContext(context);
 }
 
@@ -2194,6 +2210,119 @@ done:
 	return result;
 }
 
+// ---- the virtual clock (patches/80-virtual-clock.patch) ---------------------------------------
+//
+// Context.set_clock(now, zone, seed): Date, Math.random and performance read the context's
+// virtual clock natively (no JavaScript installed). `now()` gives the epoch ms (called for every
+// reading of the time; anything but a float or an int, or an exception, reads as NaN: an
+// Invalid Date, never the host's clock). `zone` is the bytes of the zone's tables (made by the
+// datamodel once per zone, shared by every context using it): native int32 count, 4 bytes of
+// padding, count - 1 float64 transitions (epoch ms), count int32 offsets (minutes east of UTC),
+// count uint32 positions of NUL-terminated UTF-8 abbreviations in the text that follows.
+// `seed`: four 32-bit words of Math.random's state.
+
+static double clock_now(JSContext *ctx, void *opaque) {
+	ClockData *clock = opaque;
+	ContextData *context_data = JS_GetContextOpaque(ctx);
+	if (context_data == NULL) {
+		return NAN;
+	}
+	RuntimeData *rt = context_data->runtime_data;
+	// Inside JS (GIL released) or from set_clock (GIL held).
+	int released = rt->thread_state != NULL;
+	if (released) {
+		prepare_call_python(rt);
+	}
+	double now = NAN;
+	PyObject *result = PyObject_CallNoArgs(clock->now);
+	if (result != NULL && (PyFloat_Check(result) || PyLong_Check(result))) {
+		now = PyFloat_AsDouble(result);
+		if (now == -1.0 && PyErr_Occurred()) {
+			now = NAN;
+		}
+	}
+	Py_XDECREF(result);
+	PyErr_Clear();
+	if (released) {
+		end_call_python(rt);
+	}
+	return now;
+}
+
+static void clock_free(ContextData *self) {
+	ClockData *clock = self->clock;
+	if (clock) {
+		if (self->context) {
+			JS_SetVirtualClock(self->context, NULL);
+		}
+		self->clock = NULL;
+		Py_XDECREF(clock->now);
+		Py_XDECREF(clock->zone);
+		PyMem_Free(clock);
+	}
+}
+
+static PyObject *context_set_clock(ContextData *self, PyObject *args) {
+	PyObject *now, *zone;
+	uint32_t seed[4];
+	if (!PyArg_ParseTuple(args, "OS(IIII)", &now, &zone, &seed[0], &seed[1], &seed[2], &seed[3])) {
+		return NULL;
+	}
+	if (!PyCallable_Check(now)) {
+		PyErr_SetString(PyExc_TypeError, "now must be callable");
+		return NULL;
+	}
+	const char *data = PyBytes_AsString(zone);
+	Py_ssize_t size = PyBytes_Size(zone);
+	int32_t count = 0;
+	if (size >= 8) {
+		memcpy(&count, data, sizeof(count));
+	}
+	Py_ssize_t tables = 8 + 8 * (Py_ssize_t)(count - 1) + 8 * (Py_ssize_t)count;
+	if (count < 1 || count > 1 << 20 || size <= tables || data[size - 1] != '\0') {
+		PyErr_SetString(PyExc_ValueError, "zone: not a zone table");
+		return NULL;
+	}
+	const uint32_t *positions = (const uint32_t *)(data + 8 + 8 * (count - 1) + 4 * count);
+	for (int32_t i = 0; i < count; i++) {
+		if (positions[i] >= (uint64_t)(size - tables)) {
+			PyErr_SetString(PyExc_ValueError, "zone: an abbreviation out of the table");
+			return NULL;
+		}
+	}
+	ClockData *clock = PyMem_Calloc(1, sizeof(ClockData));
+	if (clock == NULL) {
+		return PyErr_NoMemory();
+	}
+	clock->now = Py_NewRef(now);
+	clock->zone = Py_NewRef(zone);
+	clock->clock.now = clock_now;
+	clock->clock.opaque = clock;
+	clock->clock.count = count;
+	clock->clock.transitions = (const double *)(data + 8);
+	clock->clock.offsets = (const int32_t *)(data + 8 + 8 * (count - 1));
+	clock->clock.abbreviations = positions;
+	clock->clock.text = data + tables;
+	JS_SeedVirtualClock(&clock->clock, seed);
+	if (context_enter(self) < 0) {
+		Py_DECREF(clock->now);
+		Py_DECREF(clock->zone);
+		PyMem_Free(clock);
+		return NULL;
+	}
+	clock_free(self);
+	self->clock = clock;
+	PyObject *result = NULL;
+	if (JS_SetVirtualClock(self->context, &clock->clock) < 0) {
+		quickjs_exception_to_python(self->context);
+		clock_free(self);  // never the host's clock: no clock, and the caller raises
+	} else {
+		result = Py_NewRef(Py_None);
+	}
+	context_leave(self);
+	return result;
+}
+
 static PyObject *context_global_this(ContextData *self, void *closure) {
 	if (context_enter(self) < 0) {
 		return NULL;
@@ -2245,6 +2374,8 @@ static PyMethodDef context_methods[] = {
      "Takes the datamodel's JS helpers record_changes() uses (from its object P)."},
     {"record_changes", (PyCFunction)context_record_changes, METH_O,
      "The datamodel's variables new or changed since the last call, and those gone, as JSON."},
+    {"set_clock", (PyCFunction)context_set_clock, METH_VARARGS,
+     "Gives Date, Math.random and performance a virtual clock: set_clock(now, zone, seed)."},
     {"close", (PyCFunction)context_close, METH_NOARGS, "Frees the context (its Objects stop working)."},
     {NULL}
 };

@@ -1,4 +1,5 @@
 # Types of orchweb_quickjs, the extension native/quickjs/build.py compiles from module.c.
+from collections.abc import Callable
 from typing import Any, Literal
 
 SOURCE_DIGEST: str
@@ -37,6 +38,9 @@ class Context:
     def memory(self) -> dict[str, int]: ...
     def gc(self) -> None: ...
     def add_callable(self, name: str, callable: Any, /) -> None: ...
+    def set_clock(
+        self, now: Callable[[], float], zone: bytes, seed: tuple[int, int, int, int], /
+    ) -> None: ...  # Date, Math.random and performance read a virtual clock (patches/80-virtual-clock.patch)
     def set_event(
         self,
         name: str | None,
