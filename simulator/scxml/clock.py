@@ -12,8 +12,9 @@ Public API
 ``TimeBase(start_ms, zone)`` / ``ZoneRules``
     What the wall clock of a simulation reads: the epoch instant (ms) at virtual time 0 and the
     platform's local time zone as a table of UTC offsets (``ZoneRules.fixed(...)``,
-    ``ZoneRules.from_tzinfo(...)``); the datamodel's ``Date`` and a dialect's time functions read
-    these, never the host clock or the host time zone.
+    ``ZoneRules.from_tzinfo(...)``); the datamodel's ``Date`` (QuickJS's own, given the table:
+    native/quickjs/patches/80-virtual-clock.patch) and a dialect's time functions read these,
+    never the host clock or the host time zone.
 ``parse_duration(text) -> float | None``
     CSS2-style delay strings used by ``<send delay>``: ``"1s"``, ``"500ms"``, ``"2.5s"``,
     ``"1m"``, ``"1h"``, ``"1d"``, a bare number = seconds; ``None`` if invalid.
@@ -111,15 +112,6 @@ class ZoneRules:
     def offset_at(self, epoch_ms: float) -> int:
         """Minutes east of UTC in force at `epoch_ms`."""
         return self.offsets[bisect.bisect_right(self.transitions, epoch_ms)]
-
-    def to_json(self) -> dict[str, Any]:
-        """What the datamodel's ``Date`` reads (transitions, offsets in minutes, abbreviations)."""
-        return {
-            "name": self.name,
-            "transitions": list(self.transitions),
-            "offsets": list(self.offsets),
-            "abbreviations": list(self.abbreviations),
-        }
 
 
 UTC_RULES = ZoneRules()

@@ -39,6 +39,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -540,39 +541,6 @@ _CORE = r"""
       defineProperty(G, name, {value: undefined, writable: true, enumerable: true, configurable: false});
     }
   }
-  // The simulation's clock (_TIME) is installed on the first use of Date, Math.random or
-  // performance, through `install` (Python): most sessions never touch them.
-  function lazyTime(rawNow, rawInstall) {
-    // natives: holder, name, value, enumerable of each, flat (one array a session, not four)
-    var now = G[rawNow], install = G[rawInstall], M = G.Math, j,
-        natives = [G, 'Date', G.Date, false, M, 'random', M.random, false];
-    if ('performance' in G) {  // not in 'es5'
-      natives[8] = G; natives[9] = 'performance'; natives[10] = G.performance; natives[11] = true;
-    }
-
-    function arm(i) {
-      var holder = natives[i], name = natives[i + 1];
-      defineProperty(holder, name, {get: function () { restore(); return holder[name]; },
-                                    set: function (v) { restore(); holder[name] = v; },
-                                    enumerable: natives[i + 3], configurable: true});
-    }
-    function restore() {
-      for (j = 0; j < natives.length; j += 4) {
-        defineProperty(natives[j], natives[j + 1], {value: natives[j + 2], writable: true, enumerable: natives[j + 3],
-                                                    configurable: true});
-      }
-      G[rawNow] = now;  // _TIME takes it from there
-      var failure = install();
-      if (failure) {  // never fall back on the host's clock: the next use tries again
-        delete G[rawNow];
-        for (j = 0; j < natives.length; j += 4) arm(j);
-        throw new Error(failure);
-      }
-    }
-    delete G[rawNow];
-    delete G[rawInstall];
-    for (j = 0; j < natives.length; j += 4) arm(j);
-  }
   // A global predicate of one string (W3C `In`), called without the JSON bridge of _EXTRAS; the
   // property is what defineFunction makes (a document may still replace it).
   function definePredicate(name, rawName) {
@@ -582,7 +550,7 @@ _CORE = r"""
                              writable: true, enumerable: false, configurable: true});
   }
   var picks = {H: H, P: P, dec: __orchweb_dec, defineSystem: defineSystem,
-               setGlobal: setGlobal, declareVar: declareVar, lazyTime: lazyTime, definePredicate: definePredicate};
+               setGlobal: setGlobal, declareVar: declareVar, definePredicate: definePredicate};
   // The binding cannot read properties of a returned object, so hand out a picker.
   return function (name) { return picks[name]; };
 })(globalThis)
@@ -791,190 +759,6 @@ _XML_DOM = r"""
   };
 })
 """
-
-# The simulation's wall clock (see clock.TimeBase): `Date` reads the virtual clock and renders local
-# time in the configured zone (a table of UTC offsets, daylight saving included), `Math.random` is
-# a seeded generator. QuickJS's own Date reads the host clock and the host's TZ, so every
-# local-time method is replaced; only UTC arithmetic of the native Date is kept.
-_TIME = r"""
-(function (G) {
-  'use strict';
-  return function (rawNow, cfgText) {
-    var now = G[rawNow];
-    delete G[rawNow];
-    var cfg = JSON.parse(cfgText), TR = cfg.transitions, OF = cfg.offsets, AB = cfg.abbreviations,
-        ND = G.Date, NP = ND.prototype, apply = Reflect.apply, defineProperty = Object.defineProperty,
-        setPrototypeOf = Object.setPrototypeOf, floor = Math.floor, abs = Math.abs,
-        StringCtor = String, NumberCtor = Number, nativeParse = ND.parse, nativeUTC = ND.UTC,
-        getTime = NP.getTime, setTime = NP.setTime, DAY = 86400000;
-    var DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'],
-        MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-    // Plain loops and one descriptor object for the methods below: the document may have replaced
-    // Array.prototype methods, and each descriptor literal was an object built per definition.
-    var U = {}, UNITS = ['FullYear', 'Month', 'Date', 'Day', 'Hours', 'Minutes', 'Seconds', 'Milliseconds'];
-    for (var u = 0; u < UNITS.length; u++) {
-      U['get' + UNITS[u]] = NP['getUTC' + UNITS[u]];
-      if (UNITS[u] !== 'Day') U['set' + UNITS[u]] = NP['setUTC' + UNITS[u]];
-    }
-    var METHOD = {value: undefined, writable: true, enumerable: false, configurable: true};
-
-    function nowMs() { return +now(); }
-    function index(t) {
-      var lo = 0, hi = TR.length, mid;
-      while (lo < hi) { mid = (lo + hi) >> 1; if (TR[mid] <= t) lo = mid + 1; else hi = mid; }
-      return lo;
-    }
-    function offsetAt(t) { return OF[index(t)] * 60000; }
-    // ECMA-262 UTC(t): a repeated wall time is its earliest instant; one skipped by a forward
-    // change is read with the offset in force before the change (02:30 -> 03:30).
-    function utcOf(local) {
-      var a = offsetAt(local - DAY), b = offsetAt(local + DAY),
-          okA = offsetAt(local - a) === a, okB = offsetAt(local - b) === b;
-      if (okA && okB) return local - (a > b ? a : b);
-      return local - (okB && !okA ? b : a);
-    }
-    function tv(d) { return apply(getTime, d, []); }  // TypeError for a non-Date, as natively
-    function local(d) { var t = tv(d); return t !== t ? null : new ND(t + offsetAt(t)); }
-    function pad(n, w) { var s = StringCtor(n); while (s.length < w) s = '0' + s; return s; }
-
-    function getter(name) {
-      var f = U[name];
-      return function () { var l = local(this); return l === null ? NaN : apply(f, l, []); };
-    }
-    function setter(name, nanAsZero) {
-      var f = U[name];
-      return function () {
-        var t = tv(this), args = [], i;
-        for (i = 0; i < arguments.length; i++) args[i] = NumberCtor(arguments[i]);
-        if (t !== t && !nanAsZero) return NaN;
-        var l = new ND(t !== t ? 0 : t + offsetAt(t)), r = apply(f, l, args);
-        return apply(setTime, this, [r !== r ? NaN : utcOf(r)]);
-      };
-    }
-    function zoneText(t) {
-      var off = offsetAt(t) / 60000, a = abs(off);
-      return 'GMT' + (off < 0 ? '-' : '+') + pad(floor(a / 60), 2) + pad(a % 60, 2) + ' (' + AB[index(t)] + ')';
-    }
-    function yearText(y) { return y < 0 ? '-' + pad(-y, 6) : pad(y, 4); }
-    function dateText(l) {
-      return DAYS[apply(U.getDay, l, [])] + ' ' + MONTHS[apply(U.getMonth, l, [])] + ' ' +
-             pad(apply(U.getDate, l, []), 2) + ' ' + yearText(apply(U.getFullYear, l, []));
-    }
-    function timeText(l) {
-      return pad(apply(U.getHours, l, []), 2) + ':' + pad(apply(U.getMinutes, l, []), 2) + ':' +
-             pad(apply(U.getSeconds, l, []), 2);
-    }
-    function localeDate(l) {
-      return pad(apply(U.getMonth, l, []) + 1, 2) + '/' + pad(apply(U.getDate, l, []), 2) + '/' +
-             yearText(apply(U.getFullYear, l, []));
-    }
-    function localeTime(l) {
-      var h = apply(U.getHours, l, []);
-      return pad(h % 12 || 12, 2) + ':' + pad(apply(U.getMinutes, l, []), 2) + ':' +
-             pad(apply(U.getSeconds, l, []), 2) + (h < 12 ? ' AM' : ' PM');
-    }
-    function formatter(render) {
-      return function () { var t = tv(this); return t !== t ? 'Invalid Date' : render(new ND(t + offsetAt(t)), t); };
-    }
-    var methods = {
-      getFullYear: getter('getFullYear'), getMonth: getter('getMonth'), getDate: getter('getDate'),
-      getDay: getter('getDay'), getHours: getter('getHours'), getMinutes: getter('getMinutes'),
-      getSeconds: getter('getSeconds'), getMilliseconds: getter('getMilliseconds'),
-      getYear: function () { var l = local(this); return l === null ? NaN : apply(U.getFullYear, l, []) - 1900; },
-      getTimezoneOffset: function () { var t = tv(this); return t !== t ? NaN : -offsetAt(t) / 60000; },
-      setFullYear: setter('setFullYear', true), setMonth: setter('setMonth'), setDate: setter('setDate'),
-      setHours: setter('setHours'), setMinutes: setter('setMinutes'), setSeconds: setter('setSeconds'),
-      setMilliseconds: setter('setMilliseconds'),
-      setYear: function (year) {
-        var y = NumberCtor(year), i = floor(y);
-        if (y !== y) return apply(setTime, this, [NaN]);
-        return apply(methods.setFullYear, this, [i >= 0 && i <= 99 ? 1900 + i : y]);
-      },
-      toString: formatter(function (l, t) { return dateText(l) + ' ' + timeText(l) + ' ' + zoneText(t); }),
-      toDateString: formatter(function (l) { return dateText(l); }),
-      toTimeString: formatter(function (l, t) { return timeText(l) + ' ' + zoneText(t); }),
-      toLocaleString: formatter(function (l) { return localeDate(l) + ', ' + localeTime(l); }),
-      toLocaleDateString: formatter(localeDate),
-      toLocaleTimeString: formatter(localeTime)
-    };
-    var names = Object.keys(methods);
-    for (var m = 0; m < names.length; m++) {
-      METHOD.value = methods[names[m]];
-      defineProperty(NP, names[m], METHOD);
-    }
-
-    // Strings: ISO date-only forms and strings naming a zone mean the same instant on every host;
-    // any other string is a local time of the configured zone (the host's TZ never matters).
-    var ISO_DATE = /^[+-]?\d{4,6}(-\d\d(-\d\d)?)?$/,
-        ISO_LOCAL = /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/,
-        // a zone name, or a numeric offset after a time; literals are compiled with the program,
-        // once per process (new RegExp compiled them in every session)
-        ZONE_NAME = /(^|[^A-Za-z])(GMT|UTC|UT|Z|[ECMP][SD]T|WES?T|CES?T|EES?T)(?![A-Za-z])/i,
-        ZONE_OFFSET = /\d:\d\d(:\d\d(\.\d+)?)?\s*([AP]M)?\s*[+-]\d/i;
-    function parse(text) {
-      var s = StringCtor(text).trim();
-      if (ISO_DATE.test(s)) return nativeParse(s);
-      if (ISO_LOCAL.test(s)) { var w = nativeParse(s + 'Z'); return w !== w ? NaN : utcOf(w); }
-      var bare = s.replace(/\([^)]*\)/g, ' ');
-      if (ZONE_NAME.test(bare) || ZONE_OFFSET.test(bare)) return nativeParse(s);
-      var wall = nativeParse(s + ' GMT');
-      return wall !== wall ? NaN : utcOf(wall);
-    }
-    function primitive(v) {
-      if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return v;
-      var p = v.valueOf();
-      return (p !== null && (typeof p === 'object' || typeof p === 'function')) ? v.toString() : p;
-    }
-    var Date = function Date(year, monthIndex, day, hours, minutes, seconds, ms) {
-      var n = arguments.length, t;
-      if (new.target === undefined) return apply(methods.toString, new ND(nowMs()), []);
-      if (n === 0) t = nowMs();
-      else if (n === 1) {
-        var isDate = true;
-        try { t = tv(year); } catch (e) { isDate = false; }
-        if (!isDate) { var p = primitive(year); t = typeof p === 'string' ? parse(p) : NumberCtor(p); }
-      } else {
-        var args = [];
-        for (var i = 0; i < n && i < 7; i++) args[i] = NumberCtor(arguments[i]);
-        var w = apply(nativeUTC, null, args);
-        t = w !== w ? NaN : utcOf(w);
-      }
-      var d = new ND(t);
-      if (new.target !== Date) setPrototypeOf(d, new.target.prototype);
-      return d;
-    };
-    defineProperty(Date, 'prototype', {value: NP, writable: false, enumerable: false, configurable: false});
-    defineProperty(NP, 'constructor', {value: Date, writable: true, enumerable: false, configurable: true});
-    function stat(name, fn) {
-      METHOD.value = fn;
-      defineProperty(Date, name, METHOD);
-    }
-    stat('now', function now() { return nowMs(); });
-    stat('parse', function parse_(s) { return parse(s); });
-    stat('UTC', nativeUTC);
-    defineProperty(G, 'Date', {value: Date, writable: true, enumerable: false, configurable: true});
-    if (cfg.performance) {
-      var origin = nowMs(), perf = {now: function now() { return nowMs() - origin; }, timeOrigin: origin};
-      defineProperty(G, 'performance', {value: perf, writable: true, enumerable: true, configurable: true});
-    }
-
-    // sfc32 (a small counter-based PRNG, BigCrush-clean), seeded with four 32-bit words.
-    var a = cfg.seed[0] | 0, b = cfg.seed[1] | 0, c = cfg.seed[2] | 0, d = cfg.seed[3] | 0;
-    function random() {
-      var t = (((a + b) | 0) + d) | 0;
-      d = (d + 1) | 0;
-      a = b ^ (b >>> 9);
-      b = (c + (c << 3)) | 0;
-      c = (c << 21) | (c >>> 11);
-      c = (c + t) | 0;
-      return (t >>> 0) / 4294967296;
-    }
-    for (var k = 0; k < 12; k++) random();  // mix the seed in
-    defineProperty(G.Math, 'random', {value: random, writable: true, enumerable: false, configurable: true});
-  };
-})(globalThis)
-"""
-
 
 # Compiled-function templates. `__orchweb_h` is the private helper object, reached by closure.
 # EXPR is followed by a newline so a trailing `// comment` cannot swallow the closing parenthesis.
@@ -1200,20 +984,20 @@ def _decode(result: Any) -> Any:
 
 
 @lru_cache(maxsize=64)
-@lru_cache(maxsize=64)
-def _zone_json(zone: ZoneRules) -> str:
-    """A zone's part of `_time_config` (the same ZoneRules for every session of a fakes profile)."""
-    return json.dumps(zone.to_json())[:-1]  # an open object: the seed is appended per session
+def _zone_table(zone: ZoneRules) -> bytes:
+    """A zone as the binding's `Context.set_clock` reads it (one bytes object per zone, shared by
+    the contexts of every session using it): count, padding, transitions (float64 epoch ms),
+    offsets (int32 minutes), positions of the NUL-terminated abbreviations, their UTF-8 text."""
+    texts = [name.encode() + b"\0" for name in zone.abbreviations]
+    positions = list(itertools.accumulate((len(t) for t in texts[:-1]), initial=0))
+    n = len(zone.offsets)
+    return struct.pack(f"=i4x{n - 1}d{n}i{n}I", n, *zone.transitions, *zone.offsets, *positions) + b"".join(texts)
 
 
-def _time_config(zone: ZoneRules, seed: str, performance: bool) -> str:
-    """JSON for `_TIME`: the zone's offset table, four nonzero 32-bit words of PRNG state and
-    whether the context has a `performance` to replace (not with the 'es5' built-ins)."""
-    words = list(struct.unpack("<4I", hashlib.sha256(seed.encode()).digest()[:16]))
-    if not any(words):
-        words[0] = 1
-    seed_words = ", ".join(str(word) for word in words)  # json.dumps of the list: 4 ints
-    return f'{_zone_json(zone)}, "seed": [{seed_words}], "performance": {"true" if performance else "false"}}}'
+def _seed_words(seed: str) -> tuple[int, int, int, int]:
+    """Math.random's state: four 32-bit words of the seed's SHA-256, not all zero."""
+    a, b, c, d = struct.unpack("<4I", hashlib.sha256(seed.encode()).digest()[:16])
+    return (a, b, c, d) if a or b or c or d else (1, 0, 0, 0)
 
 
 def _bridge(fn: Callable[..., Any], native_args: bool = False) -> Callable[..., str]:
@@ -1397,7 +1181,6 @@ class _JSContext:
                 "defineSystem",
                 "setGlobal",
                 "declareVar",
-                "lazyTime",
                 "definePredicate",
             )
         }
@@ -1875,10 +1658,10 @@ class ECMAScriptDataModel(_JSContext):
         """Make `Date` read the epoch instant `now_ms()` and show local time in `zone`, and seed
         `Math.random` from `seed` (same seed, same numbers, in any process).
 
-        Call once, before any document code runs. The clock is installed on the first use of
-        `Date`, `Math.random` or `performance` (most sessions never touch them). `now_ms` must be
-        cheap: it is called for every `new Date()` (one that raises reads as NaN, an Invalid
-        Date; nothing escapes).
+        Call once, before any document code runs. QuickJS reads the clock natively
+        (native/quickjs/patches/80-virtual-clock.patch): nothing is installed in JavaScript.
+        `now_ms` must be cheap: it is called for every reading of the time (one that raises
+        reads as NaN, an Invalid Date; nothing escapes). `performance.timeOrigin` is the time now.
         """
 
         def epoch_ms() -> float:
@@ -1887,24 +1670,13 @@ class ECMAScriptDataModel(_JSContext):
             except Exception:  # never let an exception escape into the binding
                 return math.nan
 
-        def install() -> str:
-            """Called from JS on first use; '' or why it failed (JS throws it)."""
-            try:
-                self._run(self._load(_TIME), raw, _time_config(zone, seed, self.intrinsics != "es5"))
-                return ""
-            except JSError as exc:
-                return f"cannot install the simulation clock: {exc.message}"
-            except Exception as err:  # never let an exception escape into the binding (as in _bridge)
-                return f"cannot install the simulation clock: {type(err).__name__}: {err}"
-
         with self._lock:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
-            self._callables += 2
-            raw, raw_install = f"__orchweb_py{self._callables - 1}", f"__orchweb_py{self._callables}"
-            self._ctx.add_callable(raw, epoch_ms)
-            self._ctx.add_callable(raw_install, install)
-            self._run(self._js["lazyTime"], raw, raw_install)
+            try:
+                self._ctx.set_clock(epoch_ms, _zone_table(zone), _seed_words(seed))
+            except orchweb_quickjs.JSException as exc:  # out of memory: no clock, never the host's
+                raise JSError("InternalError", f"cannot install the simulation clock: {exc}") from None
 
     # -- inspection ---------------------------------------------------------------------------
 
