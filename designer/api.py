@@ -69,6 +69,8 @@ from designer.serializers import (
     DraftSerializer,
     ErrorSerializer,
     FileContentSerializer,
+    FontFingerprintSerializer,
+    FontTableSerializer,
     GraphSerializer,
     LintSerializer,
     ProjectCreateSerializer,
@@ -87,6 +89,7 @@ from designer.serializers import (
     file_api_url,
     file_content,
 )
+from designer.serverlayouts import FontTableError, clean_font_table, keep_font_table
 from designer.starters import load_starter
 from designer.views import create_comment, zip_response
 from orchweb.throttling import RequestRateThrottle, work_throttle
@@ -416,6 +419,25 @@ def version_layout(request: Request, version_id: int) -> Response:
         return layout
     keep_layout(request.user, version, data["entry"], data["key"], layout)
     return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@api(
+    ["POST"],
+    POST={"request": FontTableSerializer, "responses": responses({200: FontFingerprintSerializer}, (400, 401, 422))},
+)
+def font_table(request: Request) -> Response:
+    """Report your browser's character widths for the diagram's fonts (the page does, once): the
+    server then lays out the new versions of your projects for them, so your first open of a
+    version draws at once (designer/serverlayouts.py). Answers the table's fingerprint (the
+    `orchweb_fonts` cookie). 422 when it is not a table of widths within the bounds: at most 4
+    fonts of 1,024 characters each, every width a number from 0 to 1,000 px."""
+    require_user(request)
+    data = _valid(FontTableSerializer, request)
+    try:
+        table = clean_font_table(data["table"])
+    except FontTableError as exc:
+        return _error(str(exc), status.HTTP_422_UNPROCESSABLE_ENTITY)
+    return Response({"fingerprint": keep_font_table(request.user, table)})
 
 
 def _posted_layout(data: dict[str, Any], file_set: Version | Draft) -> dict[str, Any] | Response:

@@ -18,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 
+from designer import serverlayouts
 from designer.authoring.blocks import new_document
 from designer.importing import (
     NoSuchFile,
@@ -89,6 +90,8 @@ def create_version(
                 VersionFile(version=version, path=path, blob=Blob.store(content))
                 for path, content in sorted(files.items())
             )
+            # Laid out for the project's members' browsers once committed (designer/serverlayouts.py).
+            transaction.on_commit(lambda: serverlayouts.schedule(version))
     except IntegrityError as exc:
         # Another save took the same version number between our check and our insert.
         raise StaleParentError(project, parent, project.latest_version) from exc

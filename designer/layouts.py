@@ -22,12 +22,14 @@ import math
 import re
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 
+from designer import serverlayouts
 from designer.analysis import content_digest
-from designer.models import DiagramLayout, Draft, DraftDiagramLayout, Role, Version
+from designer.models import DiagramLayout, Draft, DraftDiagramLayout, Role, ServerDiagramLayout, Version
 from designer.permissions import has_role
 
 #: the cleaned layout's JSON size limit (~300 bytes a state or transition: the 100-state bench
@@ -208,26 +210,36 @@ def earlier_layout(user: Any, version: Version, entry: str) -> DiagramLayout | N
     return next(iter(latest.values()))
 
 
-def layout_store(user: Any, version: Version, entry: str) -> dict[str, Any]:
+def layout_store(user: Any, version: Version, entry: str, fonts: str | None = None) -> dict[str, Any]:
     """What a page drawing document `entry` of `version` is served for `user` (json_script, read by
     Diagram.layoutStore): where to post ELK's layout (None for a share link's anonymous visitor,
-    who keeps none), and the stored layout ({key, result}) to draw: the user's own, else a
-    writer's (`shared_layout`), else one of another version of the project (`earlier_layout`,
-    marked "earlier": the page keeps it as this version's once drawn), else None. The browser draws
-    it only when `key` is the hash of its own ELK input (same graph, same text widths); else it
-    runs ELK."""
+    who keeps none), and the stored layout ({key, result}) to draw: the user's own, else the
+    server's for the font table fingerprinted by `fonts` (the browser's cookie, made for exactly
+    that browser's widths: designer.serverlayouts), else a writer's (`shared_layout`), else one
+    of another version of the project (`earlier_layout`, marked "earlier": the page keeps it as
+    this version's once drawn), else None. The browser draws it only when `key` is the hash of its
+    own ELK input (same graph, same text widths); else it runs ELK. With server layouts on, a
+    signed-in user's page also gets where to report the browser's font table and whether the
+    server knows the cookie's (`fonts`)."""
     signed_in = bool(getattr(user, "is_authenticated", False))
+    server_layouts = signed_in and settings.DIAGRAM_SERVER_LAYOUTS
+    known = serverlayouts.known_fingerprint(user, fonts) if server_layouts else None
     own = DiagramLayout.objects.filter(user=user, version=version, entry=entry).first() if signed_in else None
-    row = own or shared_layout(version, entry)
+    row: DiagramLayout | ServerDiagramLayout | None = (
+        own or serverlayouts.server_layout(version, entry, known) or shared_layout(version, entry)
+    )
     earlier = row is None and (row := earlier_layout(user, version, entry)) is not None
     layout: dict[str, Any] | None = {"key": row.key, "result": row.layout} if row else None
     if layout is not None and earlier:
         layout["earlier"] = True
-    return {
+    store = {
         "url": reverse("designer-api-version-layout", args=[version.pk]) if signed_in else None,
         "entry": entry,
         "layout": layout,
     }
+    if server_layouts:
+        store["fonts"] = {"url": reverse("designer-api-fonts"), "known": known}
+    return store
 
 
 def keep_layout(user: Any, version: Version, entry: str, key: str, layout: dict[str, Any]) -> None:

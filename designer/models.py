@@ -428,3 +428,48 @@ class DraftDiagramLayout(models.Model):
 
     def __str__(self) -> str:
         return f"layout of {self.draft} {self.entry}"
+
+
+class FontTable(models.Model):
+    """A browser's character widths for the diagram's fonts ({font: {char: px}}, posted by
+    static/orchweb/diagram.js's reportFonts and checked by designer.serverlayouts.clean_font_table),
+    so the server can build the ELK input that browser builds and lay out a new version for it
+    before it is opened (ServerDiagramLayout). `fingerprint` is the SHA-256 of the table's
+    canonical JSON: the browser keeps it in a cookie, and the page serves the layout computed for
+    it. A user keeps their few latest tables (one per browser or font set); `seen` is when the
+    user last reported it (the server lays out for tables seen recently)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    table = models.JSONField()
+    seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "fingerprint"], name="designer_unique_font_table")]
+
+    def __str__(self) -> str:
+        return f"font table {self.fingerprint[:12]} of {self.user}"
+
+
+class ServerDiagramLayout(models.Model):
+    """ELK's layout of a version's document computed by the server for one font table
+    (designer/elk.py: the diagram's own ELK-input builder and elkjs, in QuickJS), stored under the
+    key the browser checks. Served to a user whose browser reported that table (its fingerprint in
+    the cookie): it is the layout that browser's ELK would make of the same input, whoever made
+    the version, so no trust in a poster is needed. One row per (version, entry, fingerprint)."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="+")
+    entry = models.CharField(max_length=PATH_MAX_LENGTH)
+    fingerprint = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+    layout = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "entry", "fingerprint"], name="designer_unique_server_diagram_layout"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"server layout of {self.version} {self.entry} for {self.fingerprint[:12]}"

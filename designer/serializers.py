@@ -494,6 +494,16 @@ class DiagramLayoutSerializer(serializers.Serializer):
     layout = serializers.DictField(help_text="ELK's result: nodes `n:<state>`, edges `e:<transition>:<i>`")
 
 
+class FontTableSerializer(serializers.Serializer):
+    """A browser's character widths for the diagram's fonts (designer/serverlayouts.py)."""
+
+    table = serializers.DictField(help_text="{font: {character: width in px}}, as Diagram.fontTable() measures them")
+
+
+class FontFingerprintSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField(help_text="SHA-256 of the table: the `orchweb_fonts` cookie's value")
+
+
 class FileDiffSerializer(serializers.Serializer):
     path = serializers.CharField()
     status = serializers.ChoiceField(choices=FILE_CHANGES)

@@ -113,6 +113,7 @@ urlpatterns = [
     path("api/versions/<int:version_id>/export", api.version_export, name="designer-api-version-export"),
     path("api/versions/<int:version_id>/graph", api.version_graph, name="designer-api-version-graph"),
     path("api/versions/<int:version_id>/layout", api.version_layout, name="designer-api-version-layout"),
+    path("api/fonts", api.font_table, name="designer-api-fonts"),
     path("api/versions/<int:version_id>/lint", api.version_lint, name="designer-api-version-lint"),
     path("api/versions/<int:version_a>/diff/<int:version_b>", api.version_diff, name="designer-api-version-diff"),
     path("api/versions/<int:version_id>/comments", api.comment_list, name="designer-api-comment-list"),

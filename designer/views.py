@@ -59,6 +59,7 @@ from designer.permissions import (
     version_role,
 )
 from designer.serializers import VersionSerializer, draft_api_urls, entry_candidates
+from designer.serverlayouts import FONTS_COOKIE
 from designer.starters import load_starter
 from orchweb.throttling import rate_limited, work_throttle
 from simulator import batches
@@ -479,7 +480,9 @@ def version_diagram(request: HttpRequest, version_id: int) -> HttpResponse:
             "version": version,
             "payload": payload,
             # a share link's anonymous visitor keeps no layout but is served a writer's
-            "layout_store": layout_store(request.user, version, shown) if shown else None,
+            "layout_store": layout_store(request.user, version, shown, request.COOKIES.get(FONTS_COOKIE))
+            if shown
+            else None,
         },
     )
 

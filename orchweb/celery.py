@@ -16,4 +16,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchweb.settings")
 app = Celery("orchweb")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # The tasks module is named, not discovered: the import graph stays explicit.
-app.conf.imports = ("simulator.tasks",)
+app.conf.imports = ("simulator.tasks", "designer.tasks")

@@ -235,6 +235,9 @@ SIMULATION_EXPIRE_DAYS = env_int("ORCHWEB_SIM_EXPIRE_DAYS", 90)
 BATCH_EXECUTOR = os.environ.get("ORCHWEB_BATCH_EXECUTOR", "local")
 if BATCH_EXECUTOR not in ("local", "celery"):
     raise ImproperlyConfigured("ORCHWEB_BATCH_EXECUTOR must be 'local' or 'celery'")
+# New versions' diagrams laid out by the server for the font tables its users' browsers reported
+# (designer/serverlayouts.py: a Celery task when BATCH_EXECUTOR is "celery", else a thread).
+DIAGRAM_SERVER_LAYOUTS = env_bool("ORCHWEB_DIAGRAM_SERVER_LAYOUTS", True)
 # Batch jobs of the web app (simulator.batches, docs/scenarios.md "Batches in the browser").
 BATCH_MAX_COUNT = env_int("ORCHWEB_BATCH_MAX_COUNT", 1_000_000, minimum=1)
 BATCH_MAX_CONCURRENT_PER_USER = env_int("ORCHWEB_BATCH_MAX_CONCURRENT_PER_USER", 2, minimum=1)

@@ -25,6 +25,7 @@ from designer.analysis import analysed
 from designer.layouts import layout_store
 from designer.models import Role
 from designer.permissions import AuthenticationRequired, get_version_for_user, request_share_tokens, teams_for_user
+from designer.serverlayouts import FONTS_COOKIE
 from orchweb.throttling import rate_limited, work_throttle
 from simulator import recipes, retention, scenario_replays, sessions
 from simulator.models import Simulation
@@ -165,7 +166,10 @@ def simulation_detail(request: HttpRequest, simulation_id: int) -> HttpResponse:
         # The version's graph and a stored layout of it (the user's own or a writer's,
         # designer.layouts.layout_store) come with the page: it draws without a graph request or
         # an ELK run.
-        diagram = {"graph": analysed("graph", version, entry), "store": layout_store(request.user, version, entry)}
+        diagram = {
+            "graph": analysed("graph", version, entry),
+            "store": layout_store(request.user, version, entry, request.COOKIES.get(FONTS_COOKIE)),
+        }
     return render(
         request,
         "simulator/simulation.html",

@@ -29,3 +29,8 @@ if CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLaye
 for _scope, (_variable, _default) in THROTTLE_RATE_VARIABLES.items():  # noqa: F405
     if _variable not in os.environ:
         REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][_scope] = "1000000/minute"  # noqa: F405
+
+# Server layouts of new versions (designer/serverlayouts.py) run in a background thread and post
+# font tables from every diagram page: off for the suite, on where a test starts its own server
+# with ORCHWEB_DIAGRAM_SERVER_LAYOUTS=1 (tests/e2e/test_server_layout.py) or overrides it.
+DIAGRAM_SERVER_LAYOUTS = env_bool("ORCHWEB_DIAGRAM_SERVER_LAYOUTS", False)  # noqa: F405

@@ -69,24 +69,58 @@
 
   let measureCtx = null;
   let measureFont = "";
-  // Widths already measured, by font and text: a diagram measures the same labels several times
-  // (node sizes, edge labels, drawing), and setting the context's font parses it each time even
-  // when it is unchanged. Bounded: cleared when it grows past MEASURED_MAX entries.
+  // Widths of single characters already measured, by font: setting the context's font parses it
+  // each time even when it is unchanged. Bounded: cleared when it grows past MEASURED_MAX entries.
   const measured = new Map();
   const MEASURED_MAX = 20000;
-  /** Width in px of `text` drawn with `font` (canvas metrics match the SVG text rendering). */
-  function measure(text, font) {
-    font = font || FONT;
-    const key = font + "\n" + text;
+  /** Width in px of one character drawn with `font`, from the canvas (matches the SVG text). */
+  function canvasWidth(ch, font) {
+    const key = font + "\n" + ch;
     let width = measured.get(key);
     if (width === undefined) {
       if (!measureCtx) measureCtx = document.createElement("canvas").getContext("2d");
       if (measureFont !== font) measureCtx.font = measureFont = font;
-      width = Math.ceil(measureCtx.measureText(text).width);
+      width = measureCtx.measureText(ch).width;
       if (measured.size >= MEASURED_MAX) measured.clear();
       measured.set(key, width);
     }
     return width;
+  }
+  // Where character widths come from: the canvas, or a reported table while the server builds
+  // ELK's input (elkInput).
+  let charWidth = canvasWidth;
+  /**
+   * Width in px of `text` drawn with `font`: the sum of its characters' widths, rounded up. A sum
+   * (no kerning) rather than the canvas's width of the whole text, so that the server can compute
+   * the same ELK input from this browser's table of character widths (fontTable, elkInput).
+   */
+  function measure(text, font) {
+    font = font || FONT;
+    let width = 0;
+    for (const ch of text) width += charWidth(ch, font);
+    return Math.ceil(width);
+  }
+
+  /** The characters whose widths a browser reports (fontTable): printable ASCII, Latin-1 and
+   * Latin Extended-A, and the diagram's own symbols. A label with another character is laid out
+   * by the browser (the server has no width for it). */
+  function tableChars() {
+    const chars = ["↺", "…"];
+    for (let c = 0x20; c < 0x7f; c++) chars.push(String.fromCharCode(c));
+    for (let c = 0xa0; c < 0x180; c++) chars.push(String.fromCharCode(c));
+    return chars;
+  }
+  /** The fonts ELK's input measures text in. */
+  const TABLE_FONTS = [BOLD_FONT, SMALL_FONT];
+
+  /** This browser's character widths for the fonts of ELK's input: {font: {char: px}}. */
+  function fontTable() {
+    const table = {};
+    for (const font of TABLE_FONTS) {
+      table[font] = {};
+      for (const ch of tableChars()) table[font][ch] = canvasWidth(ch, font);
+    }
+    return table;
   }
 
   function truncate(text, max) {
@@ -206,9 +240,14 @@
    * states, options) was laid out before in this tab, else in the worker. Resolves to
    * {result, key, source: "server"|"cache"|"worker"}; `key` is the input's hash.
    */
-  async function runLayout(elkGraph, stored) {
+  /** The layout key of an ELK input: the hash of its JSON and its length (designer/layouts.py). */
+  function layoutKey(elkGraph) {
     const input = JSON.stringify(elkGraph);
-    const hash = hashText(input) + "." + input.length;
+    return hashText(input) + "." + input.length;
+  }
+
+  async function runLayout(elkGraph, stored) {
+    const hash = layoutKey(elkGraph);
     if (stored && stored.key === hash) return { result: stored.result, key: hash, source: "server" };
     const key = LAYOUT_CACHE_PREFIX + hash;
     let cached = layoutCache.get(key);
@@ -1168,6 +1207,7 @@
    */
   function layoutStore(store) {
     if (!store) return {};
+    if (store.fonts) reportFonts(store.fonts);
     if (!store.url) return { layout: store.layout };
     const onLayout = async (key, result) => {
       const body = { entry: store.entry, key: key, layout: result };
@@ -1175,6 +1215,68 @@
       if (answer.ok) document.body.dataset.layoutStored = key;
     };
     return { layout: store.layout, onLayout: onLayout };
+  }
+
+  /**
+   * ELK's input for `graph` (no state collapsed, the diagram's options) with the character widths
+   * of `table` ({font: {char: px}}, a browser's fontTable) instead of this page's canvas: the
+   * builder the diagram runs, run by the server (designer/elk.py, in QuickJS) to lay out a version
+   * for a browser before it opens it. Throws when a label has a character the table lacks.
+   */
+  function elkInput(graph, table) {
+    const model = Object.create(DiagramView.prototype);
+    Object.assign(model, { graph: graph, opts: {}, idx: indexGraph(graph), collapsed: new Set() });
+    const own = Object.prototype.hasOwnProperty;
+    const previous = charWidth;
+    charWidth = (ch, font) => {
+      const widths = own.call(table, font) ? table[font] : null;
+      if (!widths || !own.call(widths, ch) || typeof widths[ch] !== "number") {
+        throw new Error("no width for " + JSON.stringify(ch) + " in " + font);
+      }
+      return widths[ch];
+    };
+    try {
+      return model._elkGraph();
+    } finally {
+      charWidth = previous;
+    }
+  }
+
+  const FONTS_COOKIE = "orchweb_fonts";
+  const FONTS_STORAGE = "orchweb.fonts";
+  /**
+   * Reports this browser's fontTable once (`fonts` {url, known}, designer.layouts.layout_store):
+   * the server answers with the table's fingerprint, kept in a cookie, and lays out the project's
+   * new versions for it (designer/serverlayouts.py). Posted again when the server does not know
+   * the cookie's fingerprint for this user or the browser's widths changed. Runs when the page is
+   * idle: never on the way to the first drawing.
+   */
+  function reportFonts(fonts) {
+    const run = async () => {
+      const table = fontTable();
+      const text = JSON.stringify(table);
+      const hash = hashText(text) + "." + text.length;
+      let saved = null;
+      try {
+        saved = JSON.parse(global.localStorage.getItem(FONTS_STORAGE) || "null");
+      } catch (err) {
+        saved = null; // storage unavailable: post
+      }
+      if (fonts.known && saved && saved.hash === hash && saved.fingerprint === fonts.known) return;
+      const answer = await global.orchweb.fetchJSON(fonts.url, { method: "POST", body: { table: table } });
+      if (!answer.ok) return;
+      const fingerprint = answer.json.fingerprint;
+      const secure = global.location.protocol === "https:" ? "; secure" : "";
+      document.cookie = FONTS_COOKIE + "=" + fingerprint + "; path=/; max-age=31536000; samesite=lax" + secure;
+      try {
+        global.localStorage.setItem(FONTS_STORAGE, JSON.stringify({ hash: hash, fingerprint: fingerprint }));
+      } catch (err) {
+        // no storage: the next page posts again
+      }
+      document.body.dataset.fontsReported = fingerprint;
+    };
+    const idle = global.requestIdleCallback || ((callback) => setTimeout(callback, 200));
+    idle(() => run());
   }
 
   /** Draws `graph` in `el`; resolves to the DiagramView once laid out. */
@@ -1287,5 +1389,8 @@
     DiagramView: DiagramView,
     MODULE_COLOURS: MODULE_COLOURS,
     transitionLabel: transitionLabel,
+    elkInput: elkInput,
+    layoutKey: layoutKey,
+    fontTable: fontTable,
   };
 })(window);

@@ -1,0 +1,15 @@
+"""Celery tasks of the designer: a new version's diagram laid out by the server
+(designer/serverlayouts.py), on the broker the project's batches use (``celery -A orchweb worker``)."""
+
+from __future__ import annotations
+
+from orchweb.celery import app
+
+
+@app.task(name="designer.lay_out_version", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def lay_out_version_task(version_id: int) -> int:
+    """Lay the version's entry document out for its project's members' font tables; a retry after
+    a lost worker recomputes the same layouts (ELK is deterministic, rows are unique)."""
+    from designer.serverlayouts import lay_out_version
+
+    return lay_out_version(version_id)

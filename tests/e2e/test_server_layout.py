@@ -1,0 +1,160 @@
+"""Layouts of new versions computed by the server (designer/serverlayouts.py, designer/elk.py):
+the ELK input the server builds with a browser's reported character widths is the browser's own,
+byte for byte, and so is ELK's layout of it; a member whose browser reported its widths opens a
+freshly imported version without running ELK (no worker requested), the diagram drawn at once.
+
+These tests run their own server with server layouts on (the suite's live server has them off, so
+that other tests' versions are not laid out behind their backs)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from designer import history
+from designer.elk import ServerElk
+from designer.layouts import clean_layout
+from designer.models import DiagramLayout, FontTable, Project, ServerDiagramLayout, Team, Version
+from tests.e2e.conftest import TIMEOUT_MS, log_in
+from tests.e2e.test_designer import import_sample, make_demo_user_owner
+from tests.e2e.test_shared_layout import elk_worker_requested
+from tests.servers import daphne_server, database_url
+
+#: a chart with compound states, an initial marker, targetless transitions with actions, long
+#: conds and characters outside ASCII (Latin-1)
+CHART = b"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="Main"
+  xmlns:queue="http://www.genesyslab.com/modules/queue" datamodel="ecmascript">
+  <state id="Main" initial="Main.Greeting">
+    <state id="Main.Greeting">
+      <onentry><queue:submit queue="'Ventes'" timeout="30"/></onentry>
+      <transition event="queue.submit.done" cond="_event.data.result == 'ok'" target="Main.Caf\xc3\xa9"/>
+      <transition event="tick"><log expr="'still here'"/></transition>
+    </state>
+    <state id="Main.Caf\xc3\xa9">
+      <transition event="error.*" target="Failed"/>
+      <transition event="done" target="Done"/>
+    </state>
+  </state>
+  <final id="Done"/>
+  <final id="Failed"/>
+</scxml>
+"""
+
+
+@pytest.fixture(scope="module")
+def layouts_server(django_db_setup: None) -> Iterator[str]:
+    from django.db import connection
+
+    env = {"DATABASE_URL": database_url(connection.settings_dict), "ORCHWEB_DIAGRAM_SERVER_LAYOUTS": "1"}
+    with daphne_server("layouts", env) as server:
+        yield server.url
+
+
+@pytest.fixture
+def member(browser: Browser, layouts_server: str, transactional_db: None) -> Iterator[tuple[Page, list[str]]]:
+    """The demo user, owner of "Routing team", logged in on the layouts server; the URLs requested."""
+    from designer.management.commands.seed import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_user
+
+    ensure_demo_user()
+    make_demo_user_owner()
+    context = browser.new_context(base_url=layouts_server, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        page = context.new_page()
+        log_in(page, DEMO_USERNAME, DEMO_PASSWORD)
+        yield page, requested
+    finally:
+        context.close()
+
+
+def first_version(files: dict[str, bytes]) -> Version:
+    from django.contrib.auth import get_user_model
+
+    project = Project.objects.create(team=Team.objects.get(name="Routing team"), name="Earlier work")
+    author = get_user_model().objects.get(username="demo")
+    return history.create_version(project, files, author=author, message="first", parent=None)
+
+
+def report_fonts(page: Page, version: Version) -> dict[str, Any]:
+    """Open the version's diagram as a user does: the page lays it out and, once idle, reports the
+    browser's font table. Returns what the page drew: its layout key and table."""
+    page.goto(f"/versions/{version.pk}/diagram/")
+    page.wait_for_function("document.body.dataset.diagramReady === '1' && !!document.body.dataset.fontsReported")
+    page.wait_for_function("!!document.body.dataset.layoutStored")
+    return {
+        "key": page.evaluate("document.body.dataset.layoutStored"),
+        "table": page.evaluate("Diagram.fontTable()"),
+        "fingerprint": page.evaluate("document.body.dataset.fontsReported"),
+    }
+
+
+def test_the_server_builds_the_browsers_elk_input_and_layout_byte_for_byte(member: tuple[Page, list[str]]) -> None:
+    page, _ = member
+    version = first_version({"chart.scxml": CHART})
+    drawn = report_fonts(page, version)
+    graph = page.request.get(f"/api/versions/{version.pk}/graph").json()
+    browser_input = page.evaluate(
+        "([graph, table]) => JSON.stringify(Diagram.elkInput(graph, table))", [graph, drawn["table"]]
+    )
+
+    elk = ServerElk()
+    try:
+        key, server_input = elk.elk_input(graph, drawn["table"])
+        server_key, server_result = elk.layout(graph, drawn["table"])
+    finally:
+        elk.close()
+    # the same builder in QuickJS and in chromium, the same table: the same bytes
+    assert page.evaluate("(input) => JSON.stringify(JSON.parse(input))", browser_input) == browser_input
+    assert page.evaluate("(input) => Diagram.layoutKey(JSON.parse(input))", browser_input) == key == server_key
+    assert server_input == browser_input
+    # the page measured its labels with the same widths: the layout it drew has the server's key
+    assert drawn["key"] == key
+    # and ELK in QuickJS made the layout ELK made in the page's worker (posted back by the page)
+    posted = DiagramLayout.objects.get(version=version)
+    assert posted.key == key
+    assert clean_layout(server_result, graph) == posted.layout
+    # the table the page reported is the one the server keeps for the user
+    assert FontTable.objects.get(fingerprint=drawn["fingerprint"]).table == drawn["table"]
+
+
+def wait_for_server_layout(version: Version, seconds: float = 120.0) -> ServerDiagramLayout:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        row = ServerDiagramLayout.objects.filter(version=version).first()
+        if row is not None:
+            return row
+        time.sleep(0.2)
+    raise AssertionError(f"no server layout of {version} after {seconds} s")
+
+
+def test_a_member_opens_a_freshly_imported_version_without_elk(
+    member: tuple[Page, list[str]], shared_dir: Path, tmp_path: Path
+) -> None:
+    page, requested = member
+    report_fonts(page, first_version({"chart.scxml": CHART}))  # the member used the app before
+
+    project = import_sample(page, shared_dir, tmp_path)
+    version = project.latest_version
+    assert version is not None
+    stored = wait_for_server_layout(version)
+    assert not DiagramLayout.objects.filter(version=version).exists()  # nobody laid it out
+
+    requested.clear()
+    page.goto(f"/versions/{version.pk}/")
+    page.get_by_role("link", name="Simulate").click()
+    page.get_by_role("button", name="Start simulation").click()
+    page.wait_for_url(re.compile(r"/simulations/\d+/$"))
+    page.wait_for_function("document.body.dataset.simReady === '1' && document.body.dataset.diagramReady === '1'")
+    assert page.evaluate("document.body.dataset.layoutSource") == "server"
+    assert int(page.evaluate("document.body.dataset.stateCount")) > 50
+    assert page.locator("#sim-diagram .dg-state").count() > 50
+    assert not elk_worker_requested(requested)
+    assert stored.fingerprint == FontTable.objects.get().fingerprint
