@@ -12,7 +12,11 @@ macrostep moves the active configuration), one Daphne process (tests/servers.py)
 Figures (the page's own readiness flags and performance marks, static/simulator/simulation.js):
 - open: a new simulation page, navigation start -> the "sim-ready" mark (state and diagram shown),
   the first of the version for this user (ELK lays it out), then another simulation of the version
-  in a new tab (its layout stored by the first open), then the first open of the project's next
+  in a new tab (its layout stored by the first open), then the first open of a version the user
+  uploads through the upload page right after (a chart nobody laid out: the server lays it out in
+  the background for the font table the user's browser reported on its first open,
+  designer/serverlayouts.py; the bench waits for that layout, printing how long it took, then
+  opens the version as the user would), then the first open of the project's next
   version, whose chart is the same (a file added beside it: served the earlier version's layout,
   designer.layouts.earlier_layout), then a reader's first simulation of the
   version (another user of the team, a viewer: served the layout the owner's first open posted,
@@ -111,6 +115,44 @@ def strategy(states: int) -> bytes:
         '<datamodel><data id="count" expr="0"/></datamodel>'
         f'{"".join(groups)}<final id="done"/></scxml>'
     ).encode()
+
+
+def uploaded_chart(states: int) -> bytes:
+    """The chain with other event names: a chart no earlier version had."""
+    return strategy(states).replace(b'event="next"', b'event="onward"')
+
+
+def upload_and_open(
+    context: object, project_id: int, states: int, cpu: bool, settle: bool
+) -> tuple[float, dict[str, float | str]]:
+    """Upload a new version through the upload page as the user, wait for the server's layout of
+    it, start a simulation of it and open it. Returns (seconds from the upload to the layout
+    stored, the open's marks)."""
+    import time
+
+    from designer.models import Project, ServerDiagramLayout
+    from simulator.models import Simulation
+
+    page = context.new_page()
+    page.goto(f"/projects/{project_id}/upload/")
+    page.get_by_label("File").set_input_files(
+        {"name": "chain.scxml", "mimeType": "application/xml", "buffer": uploaded_chart(states)}
+    )
+    page.get_by_label("Message").fill("events renamed")
+    started = time.monotonic()
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url("**/versions/*/")
+    version = Project.objects.get(pk=project_id).latest_version
+    while not ServerDiagramLayout.objects.filter(version=version).exists():
+        if time.monotonic() - started > 120:
+            raise SystemExit("no server layout of the uploaded version after 120 s (is the font table reported?)")
+        time.sleep(0.05)
+    ready = time.monotonic() - started
+    page.close()
+    simulation = Simulation.objects.create(owner=version.author, version=version)
+    other, marks = open_page(context, f"/simulations/{simulation.pk}/", cpu, settle)
+    other.close()
+    return ready, marks
 
 
 def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str, int]], int]:
@@ -234,6 +276,9 @@ def main() -> None:
     if args.production:  # this process too: the session it creates must be valid for the server
         os.environ.update({"DEBUG": "0", "ORCHWEB_HTTPS": "0", "SECRET_KEY": "bench-browser-" * 5})
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, check=True)
+    # The bench reads and writes the database between pages (the uploaded version's layout, its
+    # simulation) while Playwright's sync API runs its loop in this thread: plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     from tests.servers import daphne_server, wait_until_idle
@@ -248,7 +293,11 @@ def main() -> None:
             "pages: "
             + ("opened in a window just created" if args.unsettled else "opened from about:blank, their window up")
         )
-        env = {"DATABASE_URL": os.environ["DATABASE_URL"], "ORCHWEB_SIM_STEPS_PER_SECOND": "1000"}
+        env = {
+            "DATABASE_URL": os.environ["DATABASE_URL"],
+            "ORCHWEB_SIM_STEPS_PER_SECOND": "1000",
+            "ORCHWEB_DIAGRAM_SERVER_LAYOUTS": "1",  # tests.settings has them off
+        }
         with daphne_server("bench-browser", env) as server, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             # The bench's wait_for_function strings are evaluated in the page: CSP (DEBUG=0) forbids that.
@@ -257,8 +306,15 @@ def main() -> None:
             url = f"/simulations/{simulation_id}/"
             page, first_open = open_page(context, url, args.cpu, not args.unsettled)
             page.wait_for_function("document.body.dataset.layoutStored")  # ELK's layout, posted back
+            page.wait_for_function("document.body.dataset.fontsReported")  # the browser's widths, once
             other, another_open = open_page(context, f"/simulations/{another_id}/", args.cpu, not args.unsettled)
             other.close()
+            from simulator.models import Simulation
+
+            project_id = Simulation.objects.get(pk=simulation_id).version.project_id
+            layout_ready, uploaded_open = upload_and_open(
+                context, project_id, args.states, args.cpu, not args.unsettled
+            )
             other, next_open = open_page(context, f"/simulations/{next_id}/", args.cpu, not args.unsettled)
             other.close()
             # Two readers' first opens of the version: one in this browser (the cookie swapped: a
@@ -291,6 +347,8 @@ def main() -> None:
     latencies.sort()
     print(f"open a simulation (first, layout computed): {timeline(first_open)}")
     print(f"open another simulation of the version: {timeline(another_open)}")
+    print(f"server layout of an uploaded version (new chart) stored {layout_ready:.2f} s after the upload")
+    print(f"first open of the uploaded version (the server's layout): {timeline(uploaded_open)}")
     print(f"first open of the next version, same chart (the earlier version's layout): {timeline(next_open)}")
     print(f"a reader's first open of the version (browser cache warm): {timeline(readers_open)}")
     print(f"another reader's first open of the version (fresh browser): {timeline(readers_cold_open)}")

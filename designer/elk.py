@@ -66,16 +66,21 @@ def _static(path: str) -> Path:
 class ServerElk:
     """A QuickJS context with ELK and the diagram's ELK-input builder (see the module docstring)."""
 
-    def __init__(self, seconds: float = SECONDS) -> None:
+    def __init__(self, seconds: float = SECONDS, memory_limit: int = MEMORY_LIMIT) -> None:
         self.seconds = seconds
         self.ctx = orchweb_quickjs.Context()
-        self.ctx.set_memory_limit(MEMORY_LIMIT)
+        self.ctx.set_memory_limit(memory_limit)
         self.ctx.set_max_stack_size(STACK_SIZE)
-        self._eval(_SHIM)
-        self._eval(_static("vendor/elkjs/elk-worker.min.js").read_text(encoding="utf-8"))
-        self._eval(_static("orchweb/diagram.js").read_text(encoding="utf-8"))
-        self.ctx.set("__request", json.dumps({"id": 0, "cmd": "register", "algorithms": ALGORITHMS}))
-        self._eval("self.onmessage({ data: JSON.parse(__request) }); __answers = [];")
+        try:
+            self._eval(_SHIM)
+            self._eval(_static("vendor/elkjs/elk-worker.min.js").read_text(encoding="utf-8"))
+            self._eval(_static("orchweb/diagram.js").read_text(encoding="utf-8"))
+            self.ctx.set("__request", json.dumps({"id": 0, "cmd": "register", "algorithms": ALGORITHMS}))
+            self._eval("self.onmessage({ data: JSON.parse(__request) }); __answers = [];")
+            self.ctx.set("__request", None)
+        except BaseException:
+            self.ctx.close()
+            raise
 
     def _eval(self, source: str) -> Any:
         self.ctx.deadline = time.monotonic() + self.seconds

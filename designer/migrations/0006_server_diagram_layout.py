@@ -5,6 +5,14 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def forget_layouts(apps, schema_editor):
+    """Labels are measured as sums of character widths since this migration (static/orchweb/
+    diagram.js): every stored layout's key changed, so none would be drawn again; they go rather
+    than be sent with every page for nothing, and each is laid out again on its next open."""
+    apps.get_model("designer", "DiagramLayout").objects.all().delete()
+    apps.get_model("designer", "DraftDiagramLayout").objects.all().delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -40,4 +48,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('version', 'entry', 'fingerprint'), name='designer_unique_server_diagram_layout')],
             },
         ),
+        migrations.RunPython(forget_layouts, migrations.RunPython.noop),
     ]

@@ -1,0 +1,191 @@
+"""designer/serverlayouts.py and designer/elk.py: a browser's font table is kept only when it is
+one within the bounds (a hostile table is refused with a clear error); a new version is laid out
+for its project's members' recent tables, the layout stored under the key the browser computes
+and served only to a user whose own table it was made for; designer/elk.py's limits hold.
+(tests/e2e/test_server_layout.py checks the input and the layout against chromium's.)"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from designer import history, serverlayouts
+from designer.analysis import analysed
+from designer.elk import ElkError, ServerElk
+from designer.layouts import layout_store
+from designer.models import FontTable, ServerDiagramLayout
+from designer.serverlayouts import FontTableError, clean_font_table, keep_font_table, lay_out_version
+from tests.designer.conftest import World
+
+BOLD = 'bold 12px "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
+SMALL = '10.5px "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
+CHARS = ["\u21ba", "\u2026", *(chr(c) for c in range(0x20, 0x7F)), *(chr(c) for c in range(0xA0, 0x180))]
+
+
+def table(width: float = 7.25, missing: str = "") -> dict[str, dict[str, float]]:
+    """A table as Diagram.fontTable() reports one (all characters `width` px wide)."""
+    return {font: {c: width for c in CHARS if c not in missing} for font in (BOLD, SMALL)}
+
+
+def post(client: Any, body: Any) -> Any:
+    return client.post("/api/fonts", json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"table": {}}, "table: not an object of fonts"),
+        ({"table": {f"{n}px x": {"a": 1} for n in range(5)}}, "more than 4 fonts"),
+        ({"table": {"": {"a": 1}}}, "a font name must be 1 to 200 characters"),
+        ({"table": {"x" * 201: {"a": 1}}}, "a font name must be 1 to 200 characters"),
+        ({"table": {BOLD: [1, 2]}}, "not an object of characters"),
+        ({"table": {BOLD: {chr(0x4E00 + n): 1 for n in range(1025)}}}, "more than 1024 characters"),
+        ({"table": {BOLD: {"ab": 1}}}, "'ab' is not one character"),
+        ({"table": {BOLD: {"": 1}}}, "'' is not one character"),
+        ({"table": {BOLD: {"a": "7"}}}, "['a']: not a finite number"),
+        ({"table": {BOLD: {"a": True}}}, "['a']: not a finite number"),
+        ({"table": {BOLD: {"a": None}}}, "['a']: not a finite number"),
+        ({"table": {BOLD: {"a": -1}}}, "['a']: not between 0 and 1000 px"),
+        ({"table": {BOLD: {"a": 1e300}}}, "['a']: not between 0 and 1000 px"),
+    ],
+)
+def test_a_hostile_table_is_refused_with_a_clear_error(world: World, body: Any, message: str) -> None:
+    answer = post(world.client_for("viewer"), body)
+    assert answer.status_code == 422, answer.content
+    assert message in answer.json()["detail"]
+    assert not FontTable.objects.exists()
+
+
+def test_a_body_that_is_no_table_is_a_400_and_an_anonymous_visitor_keeps_none(world: World) -> None:
+    assert post(world.client_for("viewer"), {"table": [1]}).status_code == 400
+    assert post(world.client_for("viewer"), {}).status_code == 400
+    assert post(world.client_for("anonymous"), {"table": table()}).status_code in (401, 403)
+    assert post(world.client_for("share"), {"table": table()}).status_code in (401, 403)
+    assert not FontTable.objects.exists()
+
+
+def test_a_table_is_kept_under_its_fingerprint_and_a_user_keeps_their_latest_three(world: World) -> None:
+    client = world.client_for("viewer")
+    answer = post(client, {"table": table()})
+    assert answer.status_code == 200
+    fingerprint = answer.json()["fingerprint"]
+    assert fingerprint == serverlayouts.fingerprint(table())
+    assert post(client, {"table": table()}).json()["fingerprint"] == fingerprint  # the same table: one row
+    for width in (8, 9, 10):
+        post(client, {"table": table(width)})
+    kept = set(FontTable.objects.filter(user=world.viewer).values_list("fingerprint", flat=True))
+    assert kept == {serverlayouts.fingerprint(table(w)) for w in (8, 9, 10)}
+
+
+def test_a_table_keeps_its_widths_exactly(world: World) -> None:
+    widths = {BOLD: {"a": 7.2265625, "b": 6.7734375, "\u21ba": 10.0000001}}
+    assert clean_font_table(json.loads(json.dumps(widths))) == widths
+    with pytest.raises(FontTableError):
+        clean_font_table({BOLD: {"\ud800": 1}})  # a lone surrogate is no character
+
+
+def chart(name: str = "Caf\u00e9") -> bytes:
+    return f"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a">
+      <state id="a"><transition event="go" cond="x &gt; 1" target="{name}"/></state>
+      <state id="{name}"><transition event="back" target="a"/></state>
+    </scxml>""".encode()
+
+
+def new_version(world: World, content: bytes) -> Any:
+    return history.create_version(
+        world.project, {"chart.scxml": content}, author=world.owner, message="new", parent=None, check_parent=False
+    )
+
+
+def test_a_new_version_is_laid_out_for_its_members_recent_tables_only(world: World) -> None:
+    member = keep_font_table(world.viewer, table(7))
+    keep_font_table(world.outsider, table(8))  # no member of the project's team
+    stale = keep_font_table(world.editor, table(9))
+    FontTable.objects.filter(fingerprint=stale).update(seen=timezone.now() - timedelta(days=31))
+    version = new_version(world, chart())
+
+    assert lay_out_version(version.pk) == 1
+    row = ServerDiagramLayout.objects.get()
+    assert (row.version, row.entry, row.fingerprint) == (version, "chart.scxml", member)
+    graph = analysed("graph", version, "chart.scxml")
+    elk = ServerElk()
+    try:
+        key, _ = elk.elk_input(graph, table(7))
+    finally:
+        elk.close()
+    assert row.key == key
+    assert {node["id"] for node in row.layout["children"]} == {"n:" + graph["root"]}
+    assert lay_out_version(version.pk) == 0  # laid out once
+
+
+def test_a_table_without_a_width_for_a_label_s_character_lays_nothing_out(world: World) -> None:
+    keep_font_table(world.viewer, table(7))
+    keep_font_table(world.editor, table(8, missing="\u00e9"))
+    version = new_version(world, chart())
+    assert lay_out_version(version.pk) == 1  # the editor's browser lays it out itself
+    assert ServerDiagramLayout.objects.get().fingerprint == serverlayouts.fingerprint(table(7))
+    elk = ServerElk()
+    try:
+        with pytest.raises(ElkError, match="no width for"):
+            elk.layout(analysed("graph", version, "chart.scxml"), table(8, missing="\u00e9"))
+    finally:
+        elk.close()
+
+
+@override_settings(DIAGRAM_SERVER_LAYOUTS=True)
+def test_the_page_serves_the_layout_made_for_the_user_s_own_table_only(world: World) -> None:
+    mine = keep_font_table(world.viewer, table(7))
+    version = new_version(world, chart())
+    lay_out_version(version.pk)
+    row = ServerDiagramLayout.objects.get()
+
+    store = layout_store(world.viewer, version, "chart.scxml", mine)
+    assert store["layout"] == {"key": row.key, "result": row.layout}
+    assert store["fonts"] == {"url": "/api/fonts", "known": mine}
+    # another user sending the same cookie has not reported that table: nothing served, post yours
+    other = layout_store(world.editor, version, "chart.scxml", mine)
+    assert other["layout"] is None and other["fonts"]["known"] is None
+    assert layout_store(world.viewer, version, "chart.scxml", "0" * 64)["layout"] is None
+    assert layout_store(world.viewer, version, "chart.scxml", None)["fonts"]["known"] is None
+
+
+def test_server_layouts_off_the_page_asks_for_no_table(world: World) -> None:
+    assert "fonts" not in layout_store(world.viewer, world.v2, world.v2.entry, None)
+
+
+def test_on_celery_a_created_version_is_laid_out_by_the_task(world: World) -> None:
+    from orchweb.celery import app
+
+    keep_font_table(world.viewer, table(7))
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with override_settings(DIAGRAM_SERVER_LAYOUTS=True, BATCH_EXECUTOR="celery"):
+            version = new_version(world, chart())
+            assert serverlayouts.schedule(version)
+    finally:
+        app.conf.task_always_eager = eager
+    assert ServerDiagramLayout.objects.filter(version=version).count() == 1
+
+
+def test_the_elk_context_has_a_deadline_and_a_memory_limit() -> None:
+    with pytest.raises(ElkError):  # "out of memory", or no exception object at all when none fits
+        ServerElk(memory_limit=4 * 1024 * 1024)
+    elk = ServerElk()
+    elk.seconds = 0.01  # a layout's deadline (a 2,000-state chart takes seconds)
+    try:
+        states = [{"id": f"s{i}", "kind": "atomic", "children": [], "actions": []} for i in range(2000)]
+        transitions = [
+            {"id": f"t{i}", "source": f"s{i}", "targets": [f"s{(i * 7 + 1) % 2000}"], "event": "e", "actions": []}
+            for i in range(2000)
+        ]
+        graph = {"root": "s0", "states": states, "transitions": transitions}
+        with pytest.raises(ElkError, match="interrupted"):
+            elk.layout(graph, table())
+    finally:
+        elk.close()
