@@ -366,6 +366,14 @@ CASES = [
         },
         kind="json",
     ),
+    Case(
+        "designer-api-fonts",
+        "post",
+        P("/api/fonts"),
+        (200, 200, 200, 200, 401, 401),  # every signed-in user's browser reports its widths; nobody else's
+        data=lambda w: {"table": {"12px sans-serif": {"a": 7.25}}},
+        kind="json",
+    ),
     Case("designer-api-version-diff", "get", P("/api/versions/{v1}/diff/{v2}"), API_READ),
     Case("designer-api-comment-list", "get", P("/api/versions/{v2}/comments"), API_SHARED),
     Case(
