@@ -110,10 +110,18 @@ def keep_font_table(user: Any, table: dict[str, dict[str, float]]) -> str:
 
 
 def known_fingerprint(user: Any, cookie: str | None) -> str | None:
-    """The cookie's fingerprint when it names a table the user reported, else None."""
+    """The cookie's fingerprint when it names a table the user reported, else None. The table is
+    marked seen (at most once a day): a browser reports its table once, and the user's later
+    pages keep it among the recent tables new versions are laid out for."""
     if not cookie or not getattr(user, "is_authenticated", False) or len(cookie) != 64:
         return None
-    return cookie if FontTable.objects.filter(user=user, fingerprint=cookie).exists() else None
+    row = FontTable.objects.filter(user=user, fingerprint=cookie).values_list("pk", "seen").first()
+    if row is None:
+        return None
+    now = timezone.now()
+    if row[1] < now - timedelta(days=1):
+        FontTable.objects.filter(pk=row[0]).update(seen=now)
+    return cookie
 
 
 def server_layout(version: Version, entry: str, known: str | None) -> ServerDiagramLayout | None:

@@ -12,6 +12,11 @@
  * marked `earlier` (another version's of an equal input, drawn without ELK): Diagram.layoutStore(store)
  * makes both options from what the page was served (designer/layouts.py).
  *
+ * Text is measured as the sum of its characters' canvas widths (no kerning), so that the server can
+ * build the same ELK input: a signed-in page reports this browser's widths once (fontTable, when
+ * idle), and the server lays out new versions for them with this file's own builder, run in
+ * QuickJS (Diagram.elkInput, Diagram.layoutKey; designer/elk.py, designer/serverlayouts.py).
+ *
  * Reusable by the designer pages and the simulator page:
  *
  *   const view = await Diagram.render(el, graph, {onStateClick, onEdgeClick, collapsed, status, layout, onLayout});

@@ -154,6 +154,17 @@ def test_the_page_serves_the_layout_made_for_the_user_s_own_table_only(world: Wo
     assert layout_store(world.viewer, version, "chart.scxml", None)["fonts"]["known"] is None
 
 
+@override_settings(DIAGRAM_SERVER_LAYOUTS=True)
+def test_a_page_served_with_a_known_table_marks_it_seen(world: World) -> None:
+    mine = keep_font_table(world.viewer, table(7))
+    FontTable.objects.update(seen=timezone.now() - timedelta(days=40))
+    version = new_version(world, chart())
+    assert lay_out_version(version.pk) == 0  # not seen for 40 days: not laid out for
+    layout_store(world.viewer, world.v2, world.v2.entry, mine)
+    assert FontTable.objects.get().seen > timezone.now() - timedelta(minutes=1)
+    assert lay_out_version(version.pk) == 1
+
+
 def test_server_layouts_off_the_page_asks_for_no_table(world: World) -> None:
     assert "fonts" not in layout_store(world.viewer, world.v2, world.v2.entry, None)
 
