@@ -174,6 +174,10 @@ def lay_out_version(version_id: int) -> int:
                 layout = clean_layout(result, graph)
             except (ElkError, LayoutError) as exc:
                 logger.info("version %s: no server layout for fonts %s: %s", version_id, fp[:12], exc)
+                # A call stopped midway (deadline, memory) may leave ELK's state half-updated: the
+                # next table gets a new context, so every stored layout is a fresh ELK's.
+                elk.close()
+                elk = ServerElk()
                 continue
             try:
                 ServerDiagramLayout.objects.create(
