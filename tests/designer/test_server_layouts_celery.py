@@ -1,0 +1,63 @@
+"""Server layouts at scale: a version created while batches run on Celery is laid out by a real
+`celery -A orchweb worker` process (designer/tasks.py) on the real Redis broker and the test
+database, with the key and layout the process itself computes for the same table.
+
+Runs in the scaled pass (REDIS_URL and DATABASE_URL set); an embedded run deselects it
+(tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from designer.analysis import analysed
+from designer.elk import ServerElk
+from designer.models import ServerDiagramLayout
+from designer.serverlayouts import keep_font_table
+from tests.designer.conftest import World
+from tests.designer.test_server_layouts import chart, new_version, table
+from tests.servers import RunningWorker, celery_worker, database_url
+
+pytestmark = pytest.mark.scaled
+
+SECONDS = 120
+
+
+@pytest.fixture
+def worker(transactional_db: None) -> Iterator[RunningWorker]:
+    if not os.environ.get("REDIS_URL"):
+        pytest.fail("the scaled run needs REDIS_URL (the Celery broker)")
+    queue = f"orchweb-test-{uuid.uuid4().hex[:8]}"  # other runs sharing the Redis never take our tasks
+    env = {"REDIS_URL": os.environ["REDIS_URL"], "DATABASE_URL": database_url(connection.settings_dict)}
+    with celery_worker("layouts", queue, env, concurrency=1) as running:
+        yield running
+
+
+def test_a_version_created_on_celery_is_laid_out_by_a_worker_process(worker: RunningWorker, world: World) -> None:
+    keep_font_table(world.viewer, table(7))
+    with override_settings(
+        DIAGRAM_SERVER_LAYOUTS=True, BATCH_EXECUTOR="celery", CELERY_TASK_DEFAULT_QUEUE=worker.queue
+    ):
+        version = new_version(world, chart())  # committed: its on_commit hook sends the task
+
+    deadline = time.monotonic() + SECONDS
+    while not (rows := list(ServerDiagramLayout.objects.filter(version=version))):
+        assert worker.process.poll() is None, worker.log_tail()
+        assert time.monotonic() < deadline, f"no layout after {SECONDS} s\n{worker.log_tail()}"
+        time.sleep(0.2)
+
+    elk = ServerElk()
+    try:
+        key, result = elk.layout(analysed("graph", version, "chart.scxml"), table(7))
+    finally:
+        elk.close()
+    assert [(row.entry, row.key) for row in rows] == [("chart.scxml", key)]
+    assert rows[0].layout["children"][0]["id"] == result["children"][0]["id"]
+    assert "designer.lay_out_version" in worker.log_path.read_text(errors="replace")
