@@ -50,7 +50,6 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
-from types import MethodType
 from typing import Any, ClassVar, Final, Self
 
 import orchweb_quickjs
@@ -1186,7 +1185,9 @@ class _JSContext:
         }
         self._set_event: Any = self._ctx.set_event
         self._declare_var = self._js["declareVar"]
-        # Compiled JS functions, one dict per kind, keyed by the source text as written.
+        # Compiled JS functions, one dict per kind, keyed by the source text as written: a JS
+        # function compiled by this session, or (an int) its position in the shared bundle,
+        # called through the bundle's dispatcher (`_call`): no handle object per function.
         self._expr_fns: dict[str, Any] = {}
         self._bool_fns: dict[str, Any] = {}
         self._assign_fns: dict[tuple[str, str], Any] = {}
@@ -1330,7 +1331,7 @@ class _JSContext:
         """Compile `template % parts` into a JS function bound to the helpers; cache it by `key`."""
         source = _FACTORY % (template % parts)
         shared = self._shared
-        fn = None if shared is None else self._shared_function(shared.index.get(source))
+        fn: Any = None if shared is None else self._shared_function(shared.index.get(source))
         if fn is None:
             try:
                 factory = self._eval(source)
@@ -1349,8 +1350,9 @@ class _JSContext:
         cache[key] = fn
         return fn
 
-    def _shared_function(self, i: int | None) -> Any:
-        """This session's function `i` of the shared bundle, or None if it does not have it.
+    def _shared_function(self, i: int | None) -> int | None:
+        """`i` if this session has function `i` of the shared bundle (called through `_call`),
+        or None if it does not.
 
         The bundle is loaded into the context (one bytecode load) on the first hit.
         """
@@ -1374,9 +1376,16 @@ class _JSContext:
             self._shared_size, self._shared_lines = size, lines
             if i >= size:
                 return None
-        # `_shared_call` bound to `i` (a method object is 64 bytes; a partial with its args
-        # tuple and keywords dict was 192, for each of the ~130 functions a session uses)
-        return MethodType(self._shared_call, i)
+        # the index itself, not a handle bound to it: a method object was 64 bytes (a partial
+        # 192) for each of the ~110 functions a waiting Composer session has used
+        return i
+
+    def _call(self, fn: Any) -> Any:
+        """Call a function of the caches without arguments (`_run`): this session's own JS
+        function, or an int, the position of the function in the shared bundle."""
+        if isinstance(fn, int):
+            return self._run(self._shared_call, fn)
+        return self._run(fn)
 
     def _cached(self, cache: dict[Any, Any], key: Any, template: str) -> Any:
         """On a cache miss: the function for `key` from the shared bundle (no parsing), or None."""
@@ -1444,19 +1453,19 @@ class ECMAScriptDataModel(_JSContext):
         """Value of an expression as a Python value (via JSON); `undefined` -> `UNDEFINED`."""
         fn = self._expr_fns.get(expr)
         if fn is None:
-            fn = self._cached(self._expr_fns, expr, _EVALUATE) or self._compile_expression(
-                self._expr_fns, expr, _EVALUATE, expr
-            )
-        return _decode(self._run(fn))
+            fn = self._cached(self._expr_fns, expr, _EVALUATE)
+            if fn is None:
+                fn = self._compile_expression(self._expr_fns, expr, _EVALUATE, expr)
+        return _decode(self._call(fn))
 
     def evaluate_bool(self, expr: str) -> bool:
         """Truthiness of an expression (a transition `cond`)."""
         fn = self._bool_fns.get(expr)
         if fn is None:
-            fn = self._cached(self._bool_fns, expr, _EVALUATE_BOOL) or self._compile_expression(
-                self._bool_fns, expr, _EVALUATE_BOOL, expr
-            )
-        return self._run(fn)
+            fn = self._cached(self._bool_fns, expr, _EVALUATE_BOOL)
+            if fn is None:
+                fn = self._compile_expression(self._bool_fns, expr, _EVALUATE_BOOL, expr)
+        return self._call(fn)
 
     # -- locations ----------------------------------------------------------------------------
 
@@ -1491,19 +1500,27 @@ class ECMAScriptDataModel(_JSContext):
 
     def assign(self, location: str, expr: str) -> None:
         """`<assign location expr>`: one compiled JS call `LOC = (EXPR)`."""
-        fn = self._assign_fns.get((location, expr)) or self._cached(self._assign_fns, (location, expr), _ASSIGN)
+        fn = self._assign_fns.get((location, expr))
         if fn is None:
-            loc, pre = self._check_location(location)
-            fn = self._compile_expression(self._assign_fns, (location, expr), _ASSIGN, expr, pre, loc)
-        self._run(fn)
+            fn = self._cached(self._assign_fns, (location, expr), _ASSIGN)
+            if fn is None:
+                loc, pre = self._check_location(location)
+                fn = self._compile_expression(self._assign_fns, (location, expr), _ASSIGN, expr, pre, loc)
+        self._call(fn)
 
     def assign_value(self, location: str, value: Any) -> None:
         """Assign a Python value (JSON-like; `UNDEFINED` allowed) to a location."""
-        fn = self._value_fns.get(location) or self._cached(self._value_fns, location, _ASSIGN_VALUE)
+        fn = self._value_fns.get(location)
         if fn is None:
-            loc, pre = self._check_location(location)
-            fn = self._compile(self._value_fns, location, _ASSIGN_VALUE, pre, loc)
-        self._run(fn, *self._encode(value))
+            fn = self._cached(self._value_fns, location, _ASSIGN_VALUE)
+            if fn is None:
+                loc, pre = self._check_location(location)
+                fn = self._compile(self._value_fns, location, _ASSIGN_VALUE, pre, loc)
+        kind, payload = self._encode(value)
+        if isinstance(fn, int):
+            self._run(self._shared_call, fn, kind, payload)
+        else:
+            self._run(fn, kind, payload)
 
     def declare(self, id: str, expr: str | None = None) -> None:
         """`<data id expr>`: declare a global variable, set to `expr` (or `undefined`).

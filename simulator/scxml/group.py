@@ -35,7 +35,8 @@ class SessionGroup:
         self.clock = Clock(wall=wall_clock)
         self.tracer = Tracer(self.clock)
         self.seed = seed
-        self.rng = random.Random(seed)
+        self._rng: random.Random | None = None  # see new_session_id
+        self._ids = 0  # session ids drawn so far
         self.profile = profile
         self.project = project
         self.sessions: dict[str, SessionBase] = {}
@@ -63,7 +64,18 @@ class SessionGroup:
         return self._runtimes
 
     def new_session_id(self) -> str:
-        return f"{self.rng.getrandbits(128):032x}"
+        """The next id of the seed's sequence (the same ids in any process). The generator (~2.9 KB
+        of state) is made on demand and kept only by a group drawing a second id: most groups
+        have one session, and thousands of them may wait at once."""
+        rng = self._rng
+        if rng is None:
+            rng = random.Random(self.seed)
+            for _ in range(self._ids):  # the ids drawn before (one, when it is kept)
+                rng.getrandbits(128)
+            if self._ids:
+                self._rng = rng
+        self._ids += 1
+        return f"{rng.getrandbits(128):032x}"
 
     def create_session(
         self,

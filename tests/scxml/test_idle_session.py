@@ -50,3 +50,19 @@ def test_a_cancelled_session_drops_its_queued_events():
     s.cancel()
     assert not s.external_queue and not s.internal_queue and not s.ready
     assert not s.step_macrostep()
+
+
+def test_session_ids_follow_the_seed_and_a_one_session_group_keeps_no_generator():
+    import random
+
+    def expected(seed: int, count: int) -> list[str]:
+        rng = random.Random(seed)
+        return [f"{rng.getrandbits(128):032x}" for _ in range(count)]
+
+    model = model_from_string(DOC)
+    group = SessionGroup(seed=7)
+    first = group.create_session(model)
+    assert first.sessionid == expected(7, 1)[0]
+    assert group._rng is None  # the generator's state is ~2.9 KB per waiting session
+    ids = [first.sessionid] + [group.create_session(model).sessionid for _ in range(3)]
+    assert ids == expected(7, 4)  # the same ids as one generator drawing them in turn

@@ -130,6 +130,31 @@ def test_sessions_sharing_code_get_the_functions_of_earlier_sessions_bound_to_th
             dm.close()
 
 
+def test_a_session_keeps_positions_in_the_bundle_instead_of_a_handle_per_function():
+    # A waiting Composer session has used ~110 functions of the bundle: a handle object per
+    # function (a bound method, 64 bytes) was ~7 KB of its Python memory.
+    shared = SharedCode()
+    first = ECMAScriptDataModel()
+    first.share_code(shared)
+    first.declare_value("x", 1)
+    first.evaluate("x + 1"), first.evaluate_bool("x > 0"), first.assign("x", "x + 1"), first.assign_value("x", 1)
+    first.close()
+    (second,) = _sessions(shared, 1)
+    try:
+        second.declare_value("x", 10)
+        assert second.evaluate("x + 1") == 11 and second.evaluate_bool("x > 0")
+        second.assign("x", "x + 1")
+        assert second.evaluate("x + 1") == 12
+        second.assign_value("x", -1)
+        assert not second.evaluate_bool("x > 0")
+        assert len(shared) == 4 and second._shared_size == 4  # all four from the bundle
+        cached = [fn for cache in second._caches for fn in cache.values()]
+        assert len(cached) == 4 and all(type(fn) is int for fn in cached)
+        assert 0 in cached  # position 0 is a hit too (not taken for a miss)
+    finally:
+        second.close()
+
+
 def test_errors_of_shared_functions_keep_their_type_and_line():
     shared = SharedCode()
     expr = "1 +\n missing.field"
