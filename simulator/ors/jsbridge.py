@@ -30,7 +30,9 @@ class JSBridge:
     def __init__(self, platform: OrsPlatform) -> None:
         self.platform = platform
         self.calls: list[dict[str, Any]] = []
-        self.logs: list[dict[str, Any]] = []
+        #: (message, label, level) of each ``__Log`` call: a tuple is a third of a dict's memory,
+        #: and a waiting session keeps its logs (``logs`` makes the dicts on demand)
+        self._logs: list[tuple[Any, Any, Any]] = []
 
     def js_call(self, name: str, args_json: str) -> Any:
         """Calls from the ``_genesys`` JS surfaces and ORS globals (JSON in, JSON-able out)."""
@@ -75,6 +77,11 @@ class JSBridge:
         self.record_call(name, args)
         return None
 
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        """The ``__Log`` messages kept, as ``{"message", "label", "level"}`` dicts."""
+        return [{"message": m, "label": label, "level": level} for m, label, level in self._logs]
+
     def js_log(self, *args: str | None) -> Any:
         """``__Log`` called with strings (or null/undefined) only: its arguments as they are.
         Answers `undefined`, which crosses back without JSON (``__Log`` drops it anyway)."""
@@ -84,8 +91,8 @@ class JSBridge:
     def _log(self, args: list[Any]) -> None:
         message = args[0] if args else ""
         level = args[2] if len(args) > 2 else None
-        if len(self.logs) < MAX_KEPT:  # a strategy looping on __Log must not exhaust Python memory
-            self.logs.append({"message": message, "label": args[1] if len(args) > 1 else None, "level": level})
+        if len(self._logs) < MAX_KEPT:  # a strategy looping on __Log must not exhaust Python memory
+            self._logs.append((message, args[1] if len(args) > 1 else None, level))
         engine = self.platform.engine
         if engine.tracing:  # an untraced run (batches, benches) builds no record
             engine.trace(
