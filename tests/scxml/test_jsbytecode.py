@@ -381,3 +381,54 @@ def test_functions_from_the_bundle_see_the_globals_and_nothing_of_the_bundle():
         finally:
             dm.close()
     assert shared.bundle()[1] == len(names) + 2  # and the cond and the assignment
+
+
+def test_a_session_makes_a_function_of_the_bundle_on_its_first_call_only():
+    # A waiting Composer session has called ~110 of the ~130 functions of its document's bundle;
+    # making all of them when reading the bundle cost ~170 bytes each (fails without the change:
+    # ~200 objects more).
+    shared = SharedCode()
+    first = ECMAScriptDataModel()
+    first.share_code(shared)
+    for i in range(200):
+        first.evaluate(f"{i} * 2")
+    first.close()
+    (second,) = _sessions(shared, 1)
+    try:
+        objects = second._ctx.memory()["obj_count"]
+        assert second.evaluate("0 * 2") == 0  # the bundle is read at the first hit
+        assert second.evaluate("150 * 2") == 300 and second.evaluate("7 * 2") == 14
+        assert second._ctx.memory()["obj_count"] - objects <= 12  # 3 functions and the bundle's own
+        assert second.evaluate("150 * 2") == 300 and second._shared_size == 200
+        same = "(arguments.callee.n = (arguments.callee.n || 0) + 1) + 0 * 2"  # made once, kept
+        first = ECMAScriptDataModel()
+        first.share_code(shared)
+        assert [first.evaluate(same) for _ in range(2)] == [1, 2]
+        first.close()
+        (third,) = _sessions(shared, 1)
+        assert [third.evaluate(same) for _ in range(3)] == [1, 2, 3]
+        third.close()
+    finally:
+        second.close()
+
+
+def test_stacks_through_the_bundle_name_the_lines_and_columns_they_always_did():
+    # The dispatcher's calls keep their columns (`f()` at 97, `f(a, b)` reported at its `b`, 92):
+    # a document reading `new Error().stack` in an expression sees what it saw before.
+    shared = SharedCode()
+    for dm in _sessions(shared, 2):
+        try:
+            for i in range(12):
+                dm.evaluate(f"{i} + 1")
+            stacks = [dm.evaluate("new Error('x').stack"), dm.evaluate("1 +\n new Error('z').stack")]
+            dm.execute("var seen; Object.defineProperty(globalThis, 'w', {get: function () { return 1; }, "
+                       "set: function (v) { seen = new Error('s').stack; }});")  # fmt: skip
+            dm.assign_value("w", 1)
+            stacks.append(dm.evaluate("seen"))
+        finally:
+            dm.close()
+    assert stacks == [  # as main gave them before functions were made on first call
+        "    at <anonymous> (<shared>:26:76)\n    at __orchweb_call (<shared>:35:97)\n",
+        "1    at <anonymous> (<shared>:29:6)\n    at __orchweb_call (<shared>:35:97)\n",
+        "    at set (<input>:1:114)\n    at <anonymous> (<shared>:31:108)\n    at __orchweb_call (<shared>:35:92)\n",
+    ]
