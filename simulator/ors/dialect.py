@@ -248,7 +248,7 @@ class ORSProfile(Profile):
         dm.define_function("__orsCall", platform.js_call, native_args=True)  # JSON text in
         dm.define_function("__orsLog", platform.bridge.js_log, native_args=True)  # __Log's text
         dm.execute_host(surfaces_js())  # host functions: String(fn) shows native code, as on ORS
-        dm.execute("var _my_prefix = ''; var _data = {};")
+        dm.execute_host("var _my_prefix = ''; var _data = {};")  # ours too: parsed once per process
         dm.hide_globals(["__orsFakes", "__orsCall", "__orsLog", "_genesys", "_data", "_my_prefix"])
         platform.start()
 
