@@ -20,6 +20,8 @@ from __future__ import annotations
 import orchweb_quickjs
 import pytest
 
+from tests.native.bytecode import compiled, squeezed
+
 #: a value's shape: a function's name, length and kind of prototype, an object's own members
 SHAPE = (
     "function shape(v) { return typeof v === 'function'"
@@ -70,10 +72,8 @@ def answer(ctx: orchweb_quickjs.Context, check: str) -> str:
 )
 def test_a_first_touch_out_of_memory_leaves_the_built_in_to_a_later_touch(intrinsics, kind):
     touch, check = {**KINDS, **MODERN_KINDS}[kind]
-    compiler = orchweb_quickjs.Context()
     # compiled beforehand: under the limit, only running it allocates
-    code = compiler.compile(f"try {{ void {touch}; 'made' }} catch (e) {{ 'threw' }}", "touch.js")
-    compiler.close()
+    code = compiled(f"try {{ void {touch}; 'made' }} catch (e) {{ 'threw' }}", "touch.js")
     reference = orchweb_quickjs.Context(intrinsics=intrinsics)
     reference.eval(SETUP)
     expected = answer(reference, check)
@@ -82,11 +82,7 @@ def test_a_first_touch_out_of_memory_leaves_the_built_in_to_a_later_touch(intrin
     outcomes: dict[str, int] = {}
     made_in_a_row = extra = 0
     while made_in_a_row < 40:  # from nothing until the touch has had room 40 times in a row
-        runtime = orchweb_quickjs.Runtime()
-        ctx = orchweb_quickjs.Context(runtime, intrinsics)
-        ctx.eval(SETUP)
-        runtime.gc()
-        runtime.set_memory_limit(runtime.memory()["malloc_size"] + extra)
+        runtime, ctx = squeezed(intrinsics, SETUP, extra)
         try:
             outcome = ctx.run_bytecode(code, True, False)
         except orchweb_quickjs.JSException:

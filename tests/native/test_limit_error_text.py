@@ -16,6 +16,7 @@ import orchweb_quickjs
 import pytest
 
 from simulator.scxml.datamodel import ECMAScriptDataModel
+from tests.native.bytecode import compiled, squeezed
 
 SETUP = "function lazy() {} var kept = [];"
 #: programs whose out-of-memory error leaves little memory to convert it with: first touches of
@@ -31,16 +32,10 @@ HOG = "var kept = []; for (;;) kept.push(new Array(1000).join('y') + kept.length
 @pytest.mark.parametrize("intrinsics", ["es5", "modern"])
 @pytest.mark.parametrize("program", range(len(PROGRAMS)))
 def test_out_of_memory_reaches_python_as_the_limit_error_at_every_limit(intrinsics, program):
-    compiler = orchweb_quickjs.Context()
-    code = compiler.compile(PROGRAMS[program], "program.js")
-    compiler.close()
+    code = compiled(PROGRAMS[program], "program.js")
     texts: dict[str, int] = {}
     for extra in range(0, 1_500):
-        runtime = orchweb_quickjs.Runtime()
-        ctx = orchweb_quickjs.Context(runtime, intrinsics)
-        ctx.eval(SETUP)
-        runtime.gc()
-        runtime.set_memory_limit(runtime.memory()["malloc_size"] + extra)
+        _, ctx = squeezed(intrinsics, SETUP, extra)
         try:
             ctx.run_bytecode(code, True, False)
         except orchweb_quickjs.JSException as exc:
