@@ -13,13 +13,16 @@ designer.layouts.layout_store); the browser draws it only when its own ELK input
 key, else it lays out as before.
 
 Where it runs: with ``ORCHWEB_BATCH_EXECUTOR=celery`` a Celery task (designer/tasks.py) on the
-project's broker; otherwise one thread of this process (QuickJS releases the GIL while ELK runs),
-fed by a bounded queue (`LOCAL_QUEUE`, at most `LOCAL_PER_USER` pending versions of one author):
-a version beyond that is simply laid out by the first browser that opens it, as before.
+project's broker, at most `PER_USER` pending versions of one author (counted in the shared cache:
+the workers are shared with every user's batches); otherwise one thread of this process (QuickJS
+releases the GIL while ELK runs), fed by a bounded queue (`LOCAL_QUEUE`, at most `PER_USER`
+pending versions of one author). A version beyond that is simply laid out by the first browser
+that opens it, as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,6 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
@@ -51,9 +55,12 @@ MAX_TABLES_PER_USER = 3
 #: at most this many (the most recently reported)
 RECENT_DAYS = 30
 MAX_TABLES_PER_VERSION = 8
-#: versions waiting for this process's layout thread, in all and of one author
+#: versions waiting for this process's layout thread, in all
 LOCAL_QUEUE = 32
-LOCAL_PER_USER = 4
+#: versions of one author waiting for a layout at once (this process's thread, or the Celery workers)
+PER_USER = 4
+#: seconds a Celery place is counted at most (a worker lost mid-task gives its place back by then)
+PLACE_SECONDS = 600
 
 
 class FontTableError(ValueError):
@@ -220,15 +227,17 @@ def schedule(version: Version) -> bool:
     queued (server layouts off, the local queue full, or its author's share of it taken)."""
     if not settings.DIAGRAM_SERVER_LAYOUTS:
         return False
+    user_id = version.author_id or 0
     if settings.BATCH_EXECUTOR == "celery":
         from designer.tasks import lay_out_version_task  # needs the broker: imported only when asked for
 
-        lay_out_version_task.apply_async((version.pk,), queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+        if not take_place(user_id):
+            return False
+        lay_out_version_task.apply_async((version.pk, user_id), queue=settings.CELERY_TASK_DEFAULT_QUEUE)
         return True
     global _thread
-    user_id = version.author_id or 0
     with _lock:
-        if _pending[user_id] >= LOCAL_PER_USER or _queue.full():
+        if _pending[user_id] >= PER_USER or _queue.full():
             return False
         _pending[user_id] += 1
         _queue.put_nowait((version.pk, user_id))
@@ -236,6 +245,33 @@ def schedule(version: Version) -> bool:
             _thread = threading.Thread(target=_local_loop, name="server-layouts", daemon=True)
             _thread.start()
     return True
+
+
+def _place_key(user_id: int) -> str:
+    return f"designer:server-layouts:pending:{user_id}"
+
+
+def take_place(user_id: int) -> bool:
+    """Count one more version of `user_id` waiting for the Celery workers; False (nothing counted)
+    when PER_USER already wait. The count lives in the shared cache (Redis when scaled) and
+    expires PLACE_SECONDS after the author's first waiting version."""
+    key = _place_key(user_id)
+    cache.add(key, 0, timeout=PLACE_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout=PLACE_SECONDS)
+        count = 1
+    if count > PER_USER:
+        release_place(user_id)
+        return False
+    return True
+
+
+def release_place(user_id: int) -> None:
+    """The place `take_place` counted, given back (the task ended, however)."""
+    with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to give back
+        cache.decr(_place_key(user_id))
 
 
 def wait_local() -> None:

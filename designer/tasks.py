@@ -7,9 +7,14 @@ from orchweb.celery import app
 
 
 @app.task(name="designer.lay_out_version", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def lay_out_version_task(version_id: int) -> int:
-    """Lay the version's entry document out for its project's members' font tables; a retry after
-    a lost worker recomputes the same layouts (ELK is deterministic, rows are unique)."""
-    from designer.serverlayouts import lay_out_version
+def lay_out_version_task(version_id: int, user_id: int | None = None) -> int:
+    """Lay the version's entry document out for its project's members' font tables, then give back
+    the place its author's version took (`take_place`); a retry after a lost worker recomputes the
+    same layouts (ELK is deterministic, rows are unique)."""
+    from designer.serverlayouts import lay_out_version, release_place
 
-    return lay_out_version(version_id)
+    try:
+        return lay_out_version(version_id)
+    finally:
+        if user_id is not None:
+            release_place(user_id)

@@ -200,3 +200,28 @@ def test_the_elk_context_has_a_deadline_and_a_memory_limit() -> None:
             elk.layout(graph, table())
     finally:
         elk.close()
+
+
+def test_on_celery_an_author_has_at_most_four_versions_waiting_for_the_workers(world: World) -> None:
+    from orchweb.celery import app
+
+    keep_font_table(world.viewer, table(7))
+    owner = world.owner.pk
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with override_settings(DIAGRAM_SERVER_LAYOUTS=True, BATCH_EXECUTOR="celery"):
+            for _ in range(serverlayouts.PER_USER):  # the owner's versions still waiting for a worker
+                assert serverlayouts.take_place(owner)
+            waiting = new_version(world, chart())
+            assert not serverlayouts.schedule(waiting)  # refused: its first browser lays it out
+            assert serverlayouts.take_place(world.editor.pk)  # another author's place is their own
+            serverlayouts.release_place(owner)  # a worker finished one
+            assert serverlayouts.schedule(waiting)  # run at once (eager), and its place given back
+            assert serverlayouts.take_place(owner)  # 3 were still waiting
+            assert not serverlayouts.take_place(owner)
+    finally:
+        app.conf.task_always_eager = eager
+        for user in [owner] * serverlayouts.PER_USER + [world.editor.pk]:  # the cache outlives the test
+            serverlayouts.release_place(user)
+    assert ServerDiagramLayout.objects.filter(version=waiting).count() == 1
