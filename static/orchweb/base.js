@@ -6,9 +6,15 @@
 //   message is `orchweb.errorText(answer)`: the API's `detail` or its field errors.
 // - `orchweb.websocketUrl(path)`: turns a path the template gave us (data-*-url) into a ws(s)://
 //   URL on the current host; pages use it instead of building URLs themselves.
-// - Proves the live connection: opens the ping socket named by <body data-ws-ping-url>, sends a
-//   ping with a random id and, when its pong comes back through the channel layer, sets
-//   <html data-ws-ready="1"> (browser tests wait on this flag instead of sleeping).
+// - `orchweb.afterFirstView(task)`: runs `task` once the page has loaded, every promise its scripts
+//   handed to `orchweb.holdFirstView(promise)` has settled (the simulation page: its first snapshot
+//   shown; at most FIRST_VIEW_HOLD_MS each) and the browser is idle: work nothing on the page waits
+//   for (the ping below, a diagram's font report) then stays off the way to the page's first view,
+//   where it competed for the main thread and the server (docs/performance.md, "The open's
+//   critical path").
+// - Proves the live connection: opens the ping socket named by <body data-ws-ping-url> (after the
+//   first view), sends a ping with a random id and, when its pong comes back through the channel
+//   layer, sets <html data-ws-ready="1"> (browser tests wait on this flag instead of sleeping).
 // - Forms with `data-confirm="question"` ask before submitting: the destructive ones (discarding
 //   or replacing a draft, deleting a draft file) would otherwise lose work in one click.
 "use strict";
@@ -72,6 +78,27 @@ window.orchweb.getJSON = async function getJSON(url) {
   return answer.json;
 };
 
+// How long one holdFirstView promise may hold the work after the first view (a page whose own
+// request never answers still gets it).
+const FIRST_VIEW_HOLD_MS = 5000;
+const firstViewHolds = [];
+const pageLoaded = new Promise((resolve) => {
+  if (document.readyState === "complete") resolve();
+  else window.addEventListener("load", () => resolve(), { once: true });
+});
+
+window.orchweb.holdFirstView = function holdFirstView(promise) {
+  const timeout = new Promise((resolve) => setTimeout(resolve, FIRST_VIEW_HOLD_MS));
+  firstViewHolds.push(Promise.race([promise, timeout]));
+};
+
+window.orchweb.afterFirstView = function afterFirstView(task) {
+  const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 50));
+  pageLoaded
+    .then(() => Promise.allSettled(firstViewHolds))
+    .then(() => idle(() => task()));
+};
+
 function checkLiveConnection() {
   const path = document.body.dataset.wsPingUrl;
   if (!path) {
@@ -98,11 +125,7 @@ function checkLiveConnection() {
   });
 }
 
-if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", checkLiveConnection);
-} else {
-  checkLiveConnection();
-}
+window.orchweb.afterFirstView(checkLiveConnection);
 
 document.addEventListener("submit", (event) => {
   const question = event.target.dataset ? event.target.dataset.confirm : "";

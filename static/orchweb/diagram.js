@@ -1253,8 +1253,9 @@
    * Reports this browser's fontTable once (`fonts` {url, known}, designer.layouts.layout_store):
    * the server answers with the table's fingerprint, kept in a cookie, and lays out the project's
    * new versions for it (designer/serverlayouts.py). Posted again when the server does not know
-   * the cookie's fingerprint for this user or the browser's widths changed. Runs when the page is
-   * idle: never on the way to the first drawing.
+   * the cookie's fingerprint for this user or the browser's widths changed. Runs after the page's
+   * first view, when it is idle: never on the way to the first drawing or a simulation's first
+   * snapshot.
    */
   function reportFonts(fonts) {
     const run = async () => {
@@ -1280,8 +1281,11 @@
       }
       document.body.dataset.fontsReported = fingerprint;
     };
-    const idle = global.requestIdleCallback || ((callback) => setTimeout(callback, 200));
-    idle(() => run());
+    // After the page's first view (orchweb.afterFirstView, base.js): measuring ~320 characters in
+    // two fonts is ~10-20 ms of the main thread, which an idle moment before the first snapshot
+    // of a simulation page would put in front of it.
+    const later = (global.orchweb && global.orchweb.afterFirstView) || global.requestIdleCallback || ((callback) => setTimeout(callback, 200));
+    later(() => run());
   }
 
   /** Draws `graph` in `el`; resolves to the DiagramView once laid out. */

@@ -121,6 +121,7 @@
     body.dataset.simFatal = "1";
     body.dataset.simBusy = "0";
     disableControls();
+    firstView();
     $("sim-status").textContent = "cannot start";
   }
 
@@ -184,6 +185,7 @@
         showMessage(refusal ? "Closed: " + refusal : REFUSALS.get(ev.code), true);
         body.dataset.simRefused = String(ev.code);
         disableControls();
+        firstView();
         return;
       }
       $("sim-connection").textContent = "reconnecting…";
@@ -295,7 +297,12 @@
   function ready() {
     if (body.dataset.simReady !== "1") performance.mark("sim-ready");
     body.dataset.simReady = "1";
+    firstView();
   }
+  // The page's first view (the simulation shown, or its refusal) holds the work nothing here waits
+  // for (base.js's live-connection ping, the diagram's font report): orchweb.afterFirstView.
+  let firstView = () => {};
+  window.orchweb.holdFirstView(new Promise((resolve) => (firstView = resolve)));
 
   function applied() {
     frames += 1;

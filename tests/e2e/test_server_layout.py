@@ -1,7 +1,9 @@
 """Layouts of new versions computed by the server (designer/serverlayouts.py, designer/elk.py):
 the ELK input the server builds with a browser's reported character widths is the browser's own,
 byte for byte, and so is ELK's layout of it; a member whose browser reported its widths opens a
-freshly imported version without running ELK (no worker requested), the diagram drawn at once.
+freshly imported version without running ELK (no worker requested), the diagram drawn at once. A
+simulation page reports the browser's widths (and pings the live connection) only once the
+simulation is shown.
 
 These tests run their own server with server layouts on (the suite's live server has them off, so
 that other tests' versions are not laid out behind their backs)."""
@@ -21,6 +23,7 @@ from designer import history
 from designer.elk import ServerElk
 from designer.layouts import clean_layout
 from designer.models import DiagramLayout, FontTable, Project, ServerDiagramLayout, Team, Version
+from simulator.models import Simulation
 from tests.e2e.conftest import TIMEOUT_MS, log_in
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
 from tests.e2e.test_shared_layout import elk_worker_requested
@@ -158,3 +161,36 @@ def test_a_member_opens_a_freshly_imported_version_without_elk(
     assert page.locator("#sim-diagram .dg-state").count() > 50
     assert not elk_worker_requested(requested)
     assert stored.fingerprint == FontTable.objects.get().fingerprint
+
+
+#: in the page, before its scripts: each WebSocket and fetch the page makes, with whether the
+#: simulation was shown (simReady) when it was made
+RECORD_CALLS = """
+window.__calls = [];
+const record = (url) =>
+  window.__calls.push({url: String(url), ready: (document.body && document.body.dataset.simReady) || ""});
+const NativeSocket = window.WebSocket;
+window.WebSocket = function (url, protocols) { record(url); return new NativeSocket(url, protocols); };
+window.WebSocket.prototype = NativeSocket.prototype;
+const nativeFetch = window.fetch;
+window.fetch = function (url, init) { record(url); return nativeFetch.call(this, url, init); };
+"""
+
+
+def test_a_simulation_pages_font_report_and_ping_wait_for_its_first_view(member: tuple[Page, list[str]]) -> None:
+    """The work nothing on the page waits for (base.js's live-connection ping, the diagram's font
+    report) starts only once the simulation is shown: before, it competed with the page's own
+    socket and first snapshot for the main thread and the server."""
+    page, _ = member
+    version = first_version({"chart.scxml": CHART})
+    simulation = Simulation.objects.create(owner=version.author, version=version)
+    page.add_init_script(RECORD_CALLS)
+    page.goto(f"/simulations/{simulation.pk}/")
+    page.wait_for_function("document.documentElement.dataset.wsReady === '1' && !!document.body.dataset.fontsReported")
+    calls = page.evaluate("window.__calls")
+    simulation_socket = [c for c in calls if f"/ws/simulations/{simulation.pk}/" in c["url"]]
+    ping = [c for c in calls if c["url"].endswith("/ws/ping/")]
+    fonts = [c for c in calls if "/api/fonts" in c["url"]]
+    assert len(simulation_socket) == len(ping) == len(fonts) == 1, calls
+    assert simulation_socket[0]["ready"] == ""  # opened as the page's scripts run
+    assert ping[0]["ready"] == fonts[0]["ready"] == "1", calls
