@@ -22,6 +22,9 @@ fresh context still has nothing cached). A new page (a window, in headless Chrom
 Chrome's own window UI (a "WebUI Top Renderer" process, the omnibox popup: 60-220 ms of CPU in
 Chrome traces of these opens on the 2-core machine), which then competes with the measured open;
 a user's browser has its window up before they navigate.
+`--playwright-wait`: sim-ready waited for with Playwright's wait_for_function, as before
+2026-12-07 (its injected script is then compiled in the page during the open; by default the
+bench waits through the DevTools protocol, bench/browser.py `wait_until_ready`).
 `--latency MS`: Chrome's network emulation delays each request's answer by MS (a server across a
 network rather than on the same machine): the files that wait for one of the browser's six
 connections to the server then wait a round trip more.
@@ -48,7 +51,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from browser import CHROMIUM, TIMELINE, TRACE_CATEGORIES, main_thread_cpu  # noqa: E402
+from browser import CHROMIUM, TIMELINE, TRACE_CATEGORIES, main_thread_cpu, wait_until_ready  # noqa: E402
 
 ENV = {"DEBUG": "0", "ORCHWEB_HTTPS": "0", "SECRET_KEY": "bench-fresh-" * 5, "DJANGO_SETTINGS_MODULE": "tests.settings"}
 
@@ -164,7 +167,7 @@ class Tree:
 
 
 def open_page(
-    tree: Tree, context, path: str, cpu: bool, settle: bool = False, latency: float = 0
+    tree: Tree, context, path: str, cpu: bool, settle: bool = False, latency: float = 0, playwright_wait: bool = False
 ) -> tuple[object, dict[str, float]]:
     page = context.new_page()
     if latency:  # Chrome's network emulation: each request's answer comes `latency` ms later
@@ -179,7 +182,7 @@ def open_page(
         context.browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
     before = cpu_seconds(tree.process.pid)
     page.goto(tree.url + path)
-    page.wait_for_function("document.body.dataset.simReady === '1'", timeout=60_000)
+    wait_until_ready(page, playwright_wait)
     marks = page.evaluate(TIMELINE)
     marks["simjs"] = page.evaluate(SIMULATION_JS)
     marks["daphne"] = (cpu_seconds(tree.process.pid) - before) * 1000
@@ -222,6 +225,9 @@ def main() -> None:
         "--settle", action="store_true", help="about:blank first in each new page, its window's own UI started"
     )
     parser.add_argument("--latency", type=float, default=0, help="ms added to each request (Chrome's emulation)")
+    parser.add_argument(
+        "--playwright-wait", action="store_true", help="sim-ready waited for with Playwright's wait_for_function"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -263,13 +269,21 @@ def main() -> None:
                         fresh = browser.new_context(bypass_csp=True)
                         fresh.add_cookies([{"name": "sessionid", "value": cookie, "url": tree.url}])
                         page, marks = open_page(
-                            tree, fresh, f"/simulations/{simulation}/", args.cpu, args.settle, args.latency
+                            tree,
+                            fresh,
+                            f"/simulations/{simulation}/",
+                            args.cpu,
+                            args.settle,
+                            args.latency,
+                            args.playwright_wait,
                         )
                         fresh.close()
                         tree.results["fresh"].append(marks)
                         tree.idle()
                     if args.only != "fresh":
-                        page, marks = open_page(tree, context, path, args.cpu, args.settle, args.latency)
+                        page, marks = open_page(
+                            tree, context, path, args.cpu, args.settle, args.latency, args.playwright_wait
+                        )
                         page.close()
                         tree.results["reopen"].append(marks)
                         tree.idle()
