@@ -815,19 +815,20 @@ def get_simulation_for_user(user: Any, simulation_id: int, share_tokens: Iterabl
     The owner must still be allowed to view the version; others may watch a *shared* simulation
     of a version they can view. Http404 hides simulations of versions the user cannot see,
     PermissionDenied refuses unshared simulations of other users. The version check is the
-    designer's (`designer.permissions.get_version_for_user`), never re-implemented here.
+    designer's (`designer.permissions.check_version_access`, of the version loaded with the
+    simulation), never re-implemented here.
     """
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
 
-    from designer.permissions import AuthenticationRequired, get_version_for_user
+    from designer.permissions import AuthenticationRequired, check_version_access
     from simulator.models import Simulation
 
     simulation = Simulation.objects.select_related("version__project", "owner").filter(pk=simulation_id).first()
     if simulation is None:
         raise Http404("No such simulation.")
     try:
-        get_version_for_user(user, simulation.version_id, share_tokens)
+        check_version_access(user, simulation.version, share_tokens)
     except (Http404, PermissionDenied) as exc:
         raise Http404("No such simulation.") from exc
     except AuthenticationRequired:

@@ -10,6 +10,7 @@ from simulator.breakpoints import Breakpoints
 from simulator.ors.project import load_project
 from simulator.protocol import OpError, parse_op
 from simulator.sessions import SimulationError, SimulationRuntime
+from tests.simulator.conftest import SimWorld
 
 MANUAL_SUBMIT = {"rules": [{"module": "queue", "action": "submit", "manual": True}]}
 
@@ -174,3 +175,27 @@ def test_a_fakes_edit_replays_on_top_of_the_recipes_fakes(files):
     assert runtime.fakes == MANUAL_SUBMIT == runtime.base_fakes
     assert runtime.platform.fakes.rules[0].spec["manual"] is True
     assert runtime.inputs == []
+
+
+def test_a_simulations_access_check_loads_its_version_once(sim_world: SimWorld) -> None:
+    """The page and the socket check access with the version loaded with the simulation
+    (designer.permissions.check_version_access): the simulation with its version and project, the
+    user's role in the team, and no second load of the version (its ORM compile is ~1 ms of
+    every page view and socket connect). The refusals stay the designer's."""
+    from django.core.exceptions import PermissionDenied
+    from django.db import connection
+    from django.http import Http404
+    from django.test.utils import CaptureQueriesContext
+
+    from simulator import sessions
+    from simulator.models import Simulation
+
+    simulation = Simulation.objects.create(owner=sim_world.owner, version=sim_world.version)
+    with CaptureQueriesContext(connection) as queries:
+        assert sessions.get_simulation_for_user(sim_world.owner, simulation.pk) == (simulation, "owner")
+    assert len(queries) == 2, [q["sql"] for q in queries]
+    assert not any('FROM "designer_version"' in q["sql"] for q in queries)
+    with pytest.raises(PermissionDenied):
+        sessions.get_simulation_for_user(sim_world.teammate, simulation.pk)
+    with pytest.raises(Http404):
+        sessions.get_simulation_for_user(sim_world.outsider, simulation.pk)
