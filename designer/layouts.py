@@ -222,8 +222,8 @@ def layout_store(user: Any, version: Version, entry: str, fonts: str | None = No
     signed-in user's page also gets where to report the browser's font table and whether the
     server knows the cookie's (`fonts`)."""
     signed_in = bool(getattr(user, "is_authenticated", False))
-    server_layouts = signed_in and settings.DIAGRAM_SERVER_LAYOUTS
-    known = serverlayouts.known_fingerprint(user, fonts) if server_layouts else None
+    report = font_report(user, fonts)
+    known = report["known"] if report else None
     own = DiagramLayout.objects.filter(user=user, version=version, entry=entry).first() if signed_in else None
     row: DiagramLayout | ServerDiagramLayout | None = (
         own or serverlayouts.server_layout(version, entry, known) or shared_layout(version, entry)
@@ -237,9 +237,18 @@ def layout_store(user: Any, version: Version, entry: str, fonts: str | None = No
         "entry": entry,
         "layout": layout,
     }
-    if server_layouts:
-        store["fonts"] = {"url": reverse("designer-api-fonts"), "known": known}
+    if report:
+        store["fonts"] = report
     return store
+
+
+def font_report(user: Any, fonts: str | None) -> dict[str, Any] | None:
+    """Where a signed-in user's page reports the browser's font table, and whether the server
+    knows the one the cookie (`fonts`) names for this user (then the page posts it only when the
+    browser's widths changed): Diagram.layoutStore's `fonts`. None with server layouts off."""
+    if not (getattr(user, "is_authenticated", False) and settings.DIAGRAM_SERVER_LAYOUTS):
+        return None
+    return {"url": reverse("designer-api-fonts"), "known": serverlayouts.known_fingerprint(user, fonts)}
 
 
 def keep_layout(user: Any, version: Version, entry: str, key: str, layout: dict[str, Any]) -> None:
@@ -252,16 +261,22 @@ def keep_layout(user: Any, version: Version, entry: str, key: str, layout: dict[
         DiagramLayout.objects.filter(pk__in=list(older[MAX_LAYOUTS_PER_USER:])).delete()
 
 
-def draft_layout_store(draft: Draft, entry: str) -> dict[str, Any]:
+def draft_layout_store(draft: Draft, entry: str, fonts: str | None = None) -> dict[str, Any]:
     """layout_store for the draft's diagram (its owner's page): where the editor posts ELK's
-    layouts, and the draft's stored layout when it is of this document as the draft is now."""
+    layouts, and the draft's stored layout when it is of this document as the draft is now; and,
+    as a version's page, where to report the browser's font table (`font_report`, `fonts` the
+    cookie): a user who only ever edits drafts gets the versions they save laid out by the server."""
     row = DraftDiagramLayout.objects.filter(draft=draft, entry=entry).first()
     current = row is not None and row.content == content_digest(draft, entry)
-    return {
+    store = {
         "url": reverse("designer-api-draft-diagram-layout", args=[draft.project_id]),
         "entry": entry,
         "layout": {"key": row.key, "result": row.layout} if row and current else None,
     }
+    report = font_report(draft.user, fonts)
+    if report:
+        store["fonts"] = report
+    return store
 
 
 def keep_draft_layout(draft: Draft, entry: str, key: str, layout: dict[str, Any]) -> None:

@@ -566,7 +566,11 @@ def draft_diagram(request: HttpRequest, project_id: int) -> HttpResponse:
             "version": draft.base,
             "payload": payload,
             # the editor's layouts go to the draft; its version starts with the last one
-            "layout_store": draft_layout_store(draft, payload["shown"]) if payload["shown"] else None,
+            "layout_store": (
+                draft_layout_store(draft, payload["shown"], request.COOKIES.get(FONTS_COOKIE))
+                if payload["shown"]
+                else None
+            ),
         },
     )
 

@@ -225,3 +225,19 @@ def test_on_celery_an_author_has_at_most_four_versions_waiting_for_the_workers(w
         for user in [owner] * serverlayouts.PER_USER + [world.editor.pk]:  # the cache outlives the test
             serverlayouts.release_place(user)
     assert ServerDiagramLayout.objects.filter(version=waiting).count() == 1
+
+
+@override_settings(DIAGRAM_SERVER_LAYOUTS=True)
+def test_the_draft_diagram_page_asks_for_the_browser_s_table_too(world: World) -> None:
+    """A user who only edits drafts reports their browser's widths from the draft's diagram, so
+    the versions they save are laid out for them (before, only a version's pages asked)."""
+    mine = keep_font_table(world.editor, table(7))
+    client = world.client_for("editor")
+    client.cookies[serverlayouts.FONTS_COOKIE] = mine
+    page = client.get(f"/projects/{world.project.pk}/draft/diagram/")
+    assert page.context["layout_store"]["fonts"] == {"url": "/api/fonts", "known": mine}
+    client.cookies[serverlayouts.FONTS_COOKIE] = "0" * 64  # not a table this user reported
+    page = client.get(f"/projects/{world.project.pk}/draft/diagram/")
+    assert page.context["layout_store"]["fonts"] == {"url": "/api/fonts", "known": None}
+    with override_settings(DIAGRAM_SERVER_LAYOUTS=False):
+        assert "fonts" not in client.get(f"/projects/{world.project.pk}/draft/diagram/").context["layout_store"]
