@@ -143,4 +143,4 @@ def test_the_checker_sees_relative_and_function_level_imports() -> None:
     assert "simulator.runners.driver.OrsRun" in seen  # `from .driver import OrsRun`
     assert "simulator.scxml.interpreter.SessionGroup" in seen
     web = {target for _, target in imports(ROOT / "simulator" / "sessions.py")}
-    assert "designer.permissions.get_version_for_user" in web  # imported inside a function
+    assert "designer.permissions.check_version_access" in web  # imported inside a function
