@@ -203,3 +203,25 @@ def test_a_missing_secret_key_file_is_created_private_and_reused(tmp_path: Path)
     assert local_secret_key(path) == key
     assert path.stat().st_mode & 0o777 == 0o600
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_the_embedded_database_writes_ahead_and_syncs_every_commit(tmp_path: Path) -> None:
+    # WAL, with each commit synced (FULL), as the rollback journal before it was: a committed
+    # step survives a power loss. While connections are open the log lives beside the file (why
+    # README says to back up with sqlite3's .backup, not a copy); the file records the mode.
+    database = tmp_path / "embedded.sqlite3"
+    script = (
+        "import django; django.setup()\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('CREATE TABLE t (x INTEGER)')\n"
+        "    cursor.execute('INSERT INTO t VALUES (1)')\n"
+        "    cursor.execute('PRAGMA journal_mode'); mode = cursor.fetchone()[0]\n"
+        "    cursor.execute('PRAGMA synchronous'); sync = cursor.fetchone()[0]\n"
+        "print(mode, sync)\n"
+    )
+    result = run_python(["-c", script], DATABASE_URL=f"sqlite:///{database}")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wal", "2"]  # 2: FULL
+    assert database.read_bytes()[18:20] == b"\x02\x02"  # the header's read/write versions: WAL
