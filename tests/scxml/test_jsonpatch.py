@@ -2,8 +2,11 @@
 
 import copy
 import json
+import math
 import random
+import struct
 
+import orjson
 import pytest
 
 from simulator.scxml.jsonpatch import PATCH_THRESHOLD, apply, diff, large_change, update_variables
@@ -96,3 +99,36 @@ def test_a_change_record_updates_variables_without_touching_shared_values():
     update_variables(variables, {"changed": {"n": 3}, "removed": ["gone"], "patches": patches})
     assert variables == {"s": {"list": [1, 2, 3]}, "same": 2, "n": 3}
     assert shared == {"list": [1, 2]}
+
+
+def _floats() -> list[float]:
+    rng = random.Random(12)
+    out = [0.0, -0.0, 5e-324, 1.7976931348623157e308, 0.1, 1 / 3, 12.5]
+    for exponent in range(-330, 309):
+        out += [float(f"{mantissa}e{exponent}") for mantissa in ("1", "-1", "1.5", "9.999", "2.2250738585072014")]
+    out += [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(20000)]
+    return [x for x in out if math.isfinite(x)]
+
+
+def test_json_prints_a_float_at_most_one_character_longer_than_orjson_for_each_e():
+    # the bound `_surely_small` counts on (checked on every exponent, both ends and random bits)
+    for x in _floats():
+        fast = orjson.dumps(x)
+        assert len(json.dumps(x)) - len(fast) <= fast.count(b"e"), (x, fast)
+
+
+@pytest.mark.parametrize("item", [1e16, 1e-8, 1e-5, float("nan"), float("-inf"), "\x7f", "ü", "e", None, "abc"])
+def test_the_size_check_says_what_the_size_of_json_text_says(item):
+    # large_change measures orjson's text first and json's only when unsure: the same answers,
+    # for texts that json prints a few characters either side of the threshold and orjson shorter
+    for count in (1, 7, 60):
+        for pad in range(-12, 12):
+            for odd in ([], [10]):
+                head = [item] * count + odd
+                zeros = (PATCH_THRESHOLD + pad - len(json.dumps(head, separators=(",", ":")))) // 2
+                new = head + [0] * zeros
+                small = len(json.dumps(new, separators=(",", ":"))) <= PATCH_THRESHOLD
+                assert (large_change([], new) is None) == small, (item, count, pad, odd)
+    # values orjson refuses (non-string keys, integers past 64 bits) are measured by json
+    assert large_change({}, {1: "x" * PATCH_THRESHOLD}) == [{"path": [1], "set": "x" * PATCH_THRESHOLD}]
+    assert large_change([], [2**70] * 200) == [{"path": [], "append": [2**70] * 200}]
