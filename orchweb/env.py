@@ -124,7 +124,7 @@ def database_from_url(name: str, url: str, conn_max_age: int = 0, pool_size: int
         # queue (up to `timeout`) instead of failing with "database is locked" on lock upgrade.
         # WAL: a commit appends to `<file>-wal` and syncs it once, instead of writing, syncing and
         # deleting a rollback journal beside the file (the journal thread's CPU a websocket step
-        # 0.35 -> 0.22 ms, docs/performance.md), and readers no longer wait for a writer.
+        # -25-50%, docs/performance.md), and readers no longer wait for a writer.
         # synchronous=FULL keeps a committed step durable through a power loss, as before. The
         # database is then the file with its `-wal` and `-shm` beside it: back it up with
         # `sqlite3 db.sqlite3 ".backup copy.sqlite3"` or `manage.py dumpdata`, not a file copy (README).
