@@ -45,6 +45,7 @@ _PLAIN = (
     "seed",
     "pending",
     "limit",
+    "datamodel_error",
 )
 #: fields every delta carries (a handful of numbers: what a client shows after every step)
 _ALWAYS = ("seq", "step", "inputs", "status", "time", "next_timer", "idle")
@@ -243,6 +244,7 @@ def _small_fields(runtime: Any) -> dict[str, Any]:
         "watches": debugger.watch_values(runtime.datamodel_values(), runtime.watches, *runtime.js_limits()),
         "seed": runtime.seed,
         "limit": runtime.limit_reached,
+        "datamodel_error": runtime.datamodel_error,  # after datamodel_values() (the watches) ran
     }
 
 

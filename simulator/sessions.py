@@ -61,13 +61,13 @@ from simulator import debugger, memory
 from simulator.breakpoints import Breakpoints, before_request
 from simulator.frames import StatePublisher
 from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
-from simulator.ors.platform import OrsPlatform
+from simulator.ors.platform import OrsPlatform, platform_of
 from simulator.protocol import OpError
 from simulator.runners.driver import OrsRun
 from simulator.runners.limits import Limits
 from simulator.runners.scenarios import run_step
 from simulator.scheduling import FairPool
-from simulator.scxml.datamodel import operation_budget
+from simulator.scxml.datamodel import JSError, operation_budget
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.jsonpatch import update_variables
 from simulator.scxml.profile import JSIntrinsics
@@ -184,6 +184,12 @@ class SimulationRuntime:
         # which saves the page a second full datamodel read per step (see datamodel_values()).
         self._datamodel: dict[str, Any] = {}
         self._datamodel_exact = False
+        #: why the variables could not be read whole the last time (the memory or time limit of
+        #: the strategy's scripts, which a strategy near its limit can reach): the page shows the
+        #: values the trace last recorded, and says so
+        self.datamodel_error: str | None = None
+        #: the trace's last reading of the root session's variables failed (its `datamodel` error)
+        self._trace_unread = False
         #: the variables those records changed since `take_touched()` was last called; None once
         #: `_datamodel` was read whole since (any variable may differ): the frames diff only these
         self._touched: set[str] | None = None
@@ -201,10 +207,13 @@ class SimulationRuntime:
         if record["type"] == "action" and isinstance(record.get("request"), dict):
             record = {**record, "request": copy.deepcopy(record["request"])}
         elif record["type"] == "datamodel" and record.get("session") == self.run.session.sessionid:
+            self._trace_unread = False
             update_variables(self._datamodel, record)
             if self._touched is not None:
                 self._touched.update(record.get("changed") or (), record.get("removed") or ())
                 self._touched.update(record.get("patches") or ())
+        elif record["type"] == "error" and record["kind"] == "datamodel" and record.get("file") is None:
+            self._trace_unread = True  # the trace could not record the variables: read them whole
         elif record["type"] == "macrostep":
             self._macrosteps += 1
             if record.get("event"):
@@ -226,8 +235,10 @@ class SimulationRuntime:
         return self.run.session
 
     @property
-    def platform(self) -> OrsPlatform:
-        return self.run.platform
+    def platform(self) -> OrsPlatform | None:
+        """The fake platform, None when the session could not start (its datamodel could not be
+        made: the trace's `error` record says why), which the frames show as such."""
+        return platform_of(self.run.session)
 
     def replay(self, inputs: list[dict], upto: int | None = None) -> None:
         """Rebuild from scratch and re-apply `inputs` (those ending at or before seq `upto`).
@@ -352,7 +363,11 @@ class SimulationRuntime:
             self.run.group.tracer.emit(LimitRecord(**fields), None)
         if op["op"] == "step":
             self.pass_request_at = None
-        self._datamodel_exact = op["op"] == "step" and op["unit"] in ("macro", "timer", "block")
+        self._datamodel_exact = (
+            op["op"] == "step" and op["unit"] in ("macro", "timer", "block") and not self._trace_unread
+        )
+        if self._datamodel_exact:
+            self.datamodel_error = None  # the trace read them all after this step
         if changed or (self.seq, self.run.group.clock.now) != before:
             logged = dict(op)
             logged["seq"] = self.seq
@@ -437,7 +452,10 @@ class SimulationRuntime:
             self._console(f"{op['name']} = {json.dumps(op['value'], ensure_ascii=False)}", (op["name"], op["value"]))
             return True
         platform = self.platform
+        if platform is None and kind in ("inject", "respond"):
+            raise OpError("the session could not start (see the error in the trace): restart it to try again")
         if kind == "inject":
+            assert platform is not None
             k = op["kind"]
             if k == "party_changed":
                 platform.party_changed(op["focusdeviceid"], op.get("devicetype") or "routepoint")
@@ -511,11 +529,18 @@ class SimulationRuntime:
         return result
 
     def datamodel_values(self) -> dict[str, Any]:
-        """The user variables now (JSON values)."""
+        """The user variables now (JSON values); when they cannot be read (`datamodel_error`), the
+        values the trace's `datamodel` records last gave."""
         if not self._datamodel_exact and self.session.datamodel is not None:
-            self._datamodel = jsonable(self.session.datamodel.snapshot())
+            try:
+                values = self.session.datamodel.snapshot()
+            except JSError as exc:
+                self.datamodel_error = f"the variables could not be read ({exc}): shown as the trace last recorded them"
+                return dict(self._datamodel)
+            self._datamodel = jsonable(values)
             self._datamodel_exact = True
             self._touched = None
+            self.datamodel_error = None
         return dict(self._datamodel)
 
     def take_touched(self) -> set[str] | None:

@@ -91,6 +91,8 @@ class SessionBase:
         #: the variables' parsed values at the last `datamodel` record (None: the next one starts
         #: afresh; the datamodel keeps their JSON texts to name what changed)
         self._last_values: dict[str, Any] | None = None
+        #: the last reading of the variables failed (a limit): the next one reads them all again
+        self._values_unread = False
         self._microsteps = 0
         #: the configuration when the session ended (exit_interpreter empties `configuration`)
         self.final_configuration: list[str] = []
@@ -240,6 +242,7 @@ class SessionBase:
             self.datamodel.close()
             self.datamodel = None
         self._last_values = None
+        self._values_unread = False
         self.group.sessions.pop(self.sessionid, None)
 
     def record_macrostep(self, step: MacroStep) -> None:
@@ -254,14 +257,22 @@ class SessionBase:
         or after a debugger's evaluation changed them)."""
         if self.tracing and self.trace_datamodel and self.datamodel is not None:
             last = self._last_values
+            unread = self._values_unread
             try:
                 # Only the variables whose JSON text changed cross (the datamodel compares the texts).
-                fresh, gone = self.datamodel.changes(reset=last is None)
-            except Exception:  # a hostile getter must not break tracing: all gone, all new next time
-                fresh, gone = {}, list(last or ())
-                self._last_values = None
-            else:
-                self._last_values = {} if last is None else last
+                fresh, gone = self.datamodel.changes(reset=last is None or unread)
+            except Exception as exc:  # the memory or time limit while reading them (a getter's own
+                # throw is a value): said once, and the record that next reads them has every
+                # change since the last one, never variables "removed" because unread
+                if not unread:
+                    message = f"the variables could not be read for the trace: {exc}"
+                    self.emit(ErrorRecord("datamodel", None, message, None, None))
+                self._values_unread = True
+                return
+            if unread and last is not None:  # read afresh: gone is what the last record had
+                gone = [name for name in last if name not in fresh]
+            self._values_unread = False
+            self._last_values = {} if last is None else last
             last = last or {}
             # The unchanged variables keep the parsed values of the last record: nothing mutates
             # them (the diff and the records' readers only read, `jsonpatch.apply` copies).

@@ -679,6 +679,10 @@
     if (s.running !== undefined) body.dataset.simRunning = s.running ? "1" : "0";
     $("sim-status").textContent = describeStatus(s, body.dataset.simRunning === "1");
     $("sim-outcome").textContent = s.outcome ? s.outcome.status + (s.outcome.target ? " → " + s.outcome.target : "") : "";
+    // the variables could not be read (a limit of the strategy's scripts): they are the trace's last
+    const dmError = $("sim-datamodel-error");
+    dmError.hidden = !s.datamodel_error;
+    dmError.textContent = s.datamodel_error || "";
     $("sim-clock").textContent = Number(s.time).toFixed(3) + (s.next_timer !== null && s.next_timer !== undefined ? " (next timer " + Number(s.next_timer).toFixed(3) + ")" : "");
     const slider = $("sim-rewind");
     slider.max = String(s.op_seqs.length);

@@ -331,3 +331,23 @@ def test_a_watcher_evaluates_on_a_copy_and_is_closed_out_when_the_owner_unshares
         expect(other.locator("#sim-connection")).to_have_text("refused (4403)")
     finally:
         context.close()
+
+
+def test_variables_that_cannot_be_read_are_said_so_above_the_datamodel_and_in_the_trace(
+    logged_in_page: Page, shared_dir: Path, tmp_path: Path
+) -> None:
+    page = logged_in_page
+    open_simulation_of_the_sample(page, shared_dir, tmp_path)
+    warning = page.locator("#sim-datamodel-error")
+    expect(warning).to_be_hidden()
+
+    # a getter that never returns: reading the variables is interrupted at the scripts' time limit
+    console(page, "var stuck = {get x() { while (true) {} }}; 1")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("the variables could not be read")
+    expect(warning).to_contain_text("interrupted")
+    expect(page.locator("#sim-trace .sim-record-error").last).to_contain_text("could not be read for the trace")
+
+    console(page, "stuck = null")
+    expect(warning).to_be_hidden()
+    expect(page.locator("#sim-datamodel .sim-var[data-name='stuck']")).to_contain_text("stuck = null")

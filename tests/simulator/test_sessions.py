@@ -199,3 +199,82 @@ def test_a_simulations_access_check_loads_its_version_once(sim_world: SimWorld) 
         sessions.get_simulation_for_user(sim_world.teammate, simulation.pk)
     with pytest.raises(Http404):
         sessions.get_simulation_for_user(sim_world.outsider, simulation.pk)
+
+
+def _chart(script: str, more: str = "") -> dict[str, bytes]:
+    return {
+        "main.scxml": f"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript"
+        initial="a"><datamodel><data id="kept" expr="1"/><data id="big" expr="[]"/></datamodel>
+        <state id="a"><transition event="fill" target="b"/></state>
+        <state id="b"><onentry><script><![CDATA[{script}]]></script></onentry>{more}</state></scxml>""".encode()
+    }
+
+
+def settle(runtime: SimulationRuntime) -> None:
+    """Macrosteps until the queued events are taken."""
+    while runtime.session.external_queue or runtime.session.internal_queue:
+        runtime.apply({"op": "step", "unit": "macro"})
+
+
+#: fills the scripts' memory and catches the error, as a Composer block's try/catch would: not
+#: even the variables' reading can run then
+FILL = "try { for (var i = 0; i < 1e8; i++) big.push('x' + i + 'yyyyyyyyyyyyyyyy'); } catch (e) { }"
+
+
+def test_a_session_whose_datamodel_cannot_be_made_still_shows_and_refuses_injects() -> None:
+    from simulator.runners.limits import Limits
+
+    runtime = SimulationRuntime(_chart("1;"), "main.scxml", {}, limits=Limits(js_memory=16 << 10))
+    reset, snapshot = runtime.reset_frames()  # raised "the session has not started" before
+    assert reset["type"] == "reset" and snapshot["status"] == "error"
+    assert snapshot["interactions"] == {} and snapshot["pending"] == [] and snapshot["requests"] == []
+    errors = [r for r in reset["records"] if r["type"] == "error"]
+    assert errors and errors[0]["kind"] == "datamodel" and "cannot create the datamodel" in errors[0]["message"]
+    with pytest.raises(OpError, match="could not start"):
+        runtime.apply({"op": "inject", "kind": "event", "event": "fill", "data": {}, "delay": 0.0})
+    runtime.restart()  # tries again, and fails the same way without raising
+    assert runtime.snapshot()["status"] == "error"
+
+
+def _fill(runtime: SimulationRuntime) -> dict:
+    """The delta of the `fill` event's steps, after the start's (ORS: interaction events)."""
+    runtime.reset_frames()
+    settle(runtime)
+    runtime.frames()
+    runtime.apply({"op": "inject", "kind": "event", "event": "fill", "data": {}, "delay": 0.0})
+    settle(runtime)
+    return runtime.frames()[-1]
+
+
+def test_variables_a_full_memory_keeps_from_being_read_are_said_so_and_never_read_as_removed() -> None:
+    from simulator.runners.limits import Limits
+
+    runtime = SimulationRuntime(_chart(FILL), "main.scxml", {}, limits=Limits(js_memory=8 << 20))
+    delta = _fill(runtime)
+    assert "out of memory" in delta["datamodel_error"]  # the frames raised JSError before
+    assert "datamodel" not in delta  # nothing read: nothing claimed changed or removed
+    records = [r for r in delta["records"] if r["type"] in ("error", "datamodel")]
+    assert [(r["type"], r.get("kind")) for r in records][-1] == ("error", "datamodel")
+    assert "could not be read" in records[-1]["message"] and "out of memory" in records[-1]["message"]
+    assert runtime.snapshot()["datamodel"] == {"kept": 1, "big": []}  # as the trace last had them
+
+
+def test_a_reading_of_the_variables_that_failed_is_made_good_by_the_next_exactly() -> None:
+    from simulator.runners.limits import Limits
+
+    hang = "var stuck = {get x() { while (true) {} }}; kept = 2;"  # interrupted: not a value
+    more = '<transition event="free" target="c"><script>stuck = null; big = [3];</script></transition>'
+    chart = _chart(hang, more)
+    chart["main.scxml"] = chart["main.scxml"].replace(b"</scxml>", b'<state id="c"/></scxml>')
+    runtime = SimulationRuntime(chart, "main.scxml", {}, limits=Limits(js_time=0.05))
+    delta = _fill(runtime)
+    assert "interrupted" in delta["datamodel_error"] and "datamodel" not in delta
+    assert [r["kind"] for r in delta["records"] if r["type"] == "error"] == ["datamodel"]
+    runtime.apply({"op": "inject", "kind": "event", "event": "free", "data": {}, "delay": 0.0})
+    settle(runtime)
+    delta = runtime.frames()[-1]
+    assert delta["datamodel_error"] is None
+    recorded = [r for r in delta["records"] if r["type"] == "datamodel"]
+    assert len(recorded) == 1  # every change since the last record, none lost, none invented
+    assert recorded[0]["changed"] == {"kept": 2, "big": [3], "stuck": None} and recorded[0]["removed"] == []
+    assert runtime.snapshot()["datamodel"] == {"kept": 2, "big": [3], "stuck": None}
