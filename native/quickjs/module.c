@@ -76,6 +76,9 @@ typedef struct {
 	// The thread inside this runtime (NULL: none) and how deeply (callbacks may re-enter).
 	PyThreadState *owner;
 	int depth;
+	// JS_GetOutOfMemoryCount when the outermost entry began (patches/90): a change since tells
+	// that this call ran out of memory.
+	uint64_t out_of_memory_count;
 	// The context whose JS runs now (its deadline is the one checked).
 	ContextData *current;
 	// Python callables wrapped by add_callable in any context of this runtime (for Python's GC).
@@ -127,6 +130,8 @@ static PyObject *ContextType = NULL;
 static PyObject *RuntimeType = NULL;
 static PyObject *JSException = NULL;
 static PyObject *StackOverflow = NULL;
+static PyObject *OutOfMemory = NULL;  // the limit errors, told exactly (limit_error)
+static PyObject *Interrupted = NULL;
 static JSClassID js_python_function_class_id;
 
 static void quickjs_exception_to_python(JSContext *context);
@@ -140,6 +145,9 @@ static int runtime_enter(RuntimeData *rt) {
 	if (rt->owner != NULL && rt->owner != me) {
 		PyErr_SetString(PyExc_RuntimeError, "this JS runtime is in use by another thread");
 		return -1;
+	}
+	if (rt->depth == 0) {
+		rt->out_of_memory_count = JS_GetOutOfMemoryCount(rt->runtime);
 	}
 	rt->owner = me;
 	rt->depth++;
@@ -410,34 +418,46 @@ static int string_is(JSContext *context, JSValueConst value, const char *text) {
 	return same;
 }
 
-// The first line of QuickJS's own limit errors, told without converting them: at the memory limit
-// the conversion can run out of memory itself, and Error.prototype.toString then loses the name
-// ("out of memory", "") or fails, so that the datamodel would not know the error. The deadline's
-// interrupt is the one uncatchable error; an out-of-memory error is an InternalError whose message
-// is "out of memory", or empty: the memory ran out before its message was made (a program's own
-// `new InternalError()` reads so too). Name and message are read as toString reads them, not its
-// text: a program's own toString cannot hide the limit. NULL: not a limit error.
-static const char *limit_error_line(JSContext *context, JSValueConst exception) {
-	if (!JS_IsError(exception)) {
+// The limit error that `exception` is (OutOfMemory or Interrupted, with its first line in *line),
+// or NULL: a program's own error. The deadline's interrupt is the one uncatchable error. Running
+// out of memory throws an InternalError "out of memory" (the regexp engine's: "out of memory in
+// regexp execution"; "" when the memory ran out before the message was made), or null when not
+// even the error could be made (or, upstream's oom_sweep.sh finds, with no exception at all). A program can throw all of these itself, so they are the limit
+// only when the runtime did run out of memory during this call (patches/90's count changed since
+// the outermost entry); a program that catches the limit error and throws something else reports
+// what it threw. Name and message are read as toString reads them, compared in place, not
+// converted: at the memory limit toString could fail or lose the name, and a program's own
+// toString can neither hide nor fake the limit.
+static PyObject *limit_error(JSContext *context, JSValueConst exception, const char **line) {
+	if (JS_IsError(exception) && JS_IsUncatchableError(exception)) {
+		*line = "InternalError: interrupted";
+		return Interrupted;
+	}
+	RuntimeData *rt = JS_GetRuntimeOpaque(JS_GetRuntime(context));
+	if (JS_GetOutOfMemoryCount(rt->runtime) == rt->out_of_memory_count) {
 		return NULL;
 	}
-	if (JS_IsUncatchableError(exception)) {
-		return "InternalError: interrupted";
+	// (upstream can also fail at the limit with no exception set: JS_UNINITIALIZED)
+	int out_of_memory = JS_IsNull(exception) || JS_IsUninitialized(exception);
+	if (!out_of_memory && JS_IsError(exception)) {
+		JSValue name = JS_GetPropertyStr(context, exception, "name");
+		JSValue message = JS_GetPropertyStr(context, exception, "message");
+		out_of_memory = string_is(context, name, "InternalError") &&
+		                (string_is(context, message, "out of memory") || string_is(context, message, "") ||
+		                 string_is(context, message, "out of memory in regexp execution"));
+		JS_FreeValue(context, name);
+		JS_FreeValue(context, message);
 	}
-	JSValue name = JS_GetPropertyStr(context, exception, "name");
-	JSValue message = JS_GetPropertyStr(context, exception, "message");
-	int out_of_memory = string_is(context, name, "InternalError") &&
-	                    (string_is(context, message, "out of memory") || string_is(context, message, ""));
-	JS_FreeValue(context, name);
-	JS_FreeValue(context, message);
-	return out_of_memory ? "InternalError: out of memory" : NULL;
+	*line = "InternalError: out of memory";
+	return out_of_memory ? OutOfMemory : NULL;
 }
 
 // Converts the current JS exception to a Python exception: String(e) + "\n" + e.stack.
 static void quickjs_exception_to_python(JSContext *context) {
 	JSValue exception = JS_GetException(context);
-	const char *limit_line = limit_error_line(context, exception);
-	const char *cstring = limit_line != NULL ? NULL : JS_ToCString(context, exception);
+	const char *limit_line = NULL;
+	PyObject *limit_type = limit_error(context, exception, &limit_line);
+	const char *cstring = limit_type != NULL ? NULL : JS_ToCString(context, exception);
 	const char *stack_cstring = NULL;
 	if (!JS_IsNull(exception) && !JS_IsUndefined(exception)) {
 		JSValue stack = JS_GetPropertyStr(context, exception, "stack");
@@ -447,8 +467,8 @@ static void quickjs_exception_to_python(JSContext *context) {
 		}
 	}
 	const char *safe_stack_cstring = stack_cstring ? stack_cstring : "";
-	if (limit_line != NULL) {
-		PyErr_Format(JSException, "%s\n%s", limit_line, safe_stack_cstring);
+	if (limit_type != NULL) {
+		PyErr_Format(limit_type, "%s\n%s", limit_line, safe_stack_cstring);
 	} else if (cstring != NULL) {
 		if (strstr(cstring, "stack overflow") != NULL || strstr(cstring, "call stack size exceeded") != NULL) {
 			PyErr_Format(StackOverflow, "%s\n%s", cstring, safe_stack_cstring);
@@ -2423,11 +2443,15 @@ PyMODINIT_FUNC PyInit_orchweb_quickjs(void) {
 	    (ContextType = PyType_FromSpec(&context_spec)) == NULL ||
 	    (JSException = PyErr_NewException("orchweb_quickjs.JSException", NULL, NULL)) == NULL ||
 	    (StackOverflow = PyErr_NewException("orchweb_quickjs.StackOverflow", JSException, NULL)) == NULL ||
+	    (OutOfMemory = PyErr_NewException("orchweb_quickjs.OutOfMemory", JSException, NULL)) == NULL ||
+	    (Interrupted = PyErr_NewException("orchweb_quickjs.Interrupted", JSException, NULL)) == NULL ||
 	    PyModule_AddObjectRef(module, "Runtime", RuntimeType) < 0 ||
 	    PyModule_AddObjectRef(module, "Context", ContextType) < 0 ||
 	    PyModule_AddObjectRef(module, "Object", ObjectType) < 0 ||
 	    PyModule_AddObjectRef(module, "JSException", JSException) < 0 ||
 	    PyModule_AddObjectRef(module, "StackOverflow", StackOverflow) < 0 ||
+	    PyModule_AddObjectRef(module, "OutOfMemory", OutOfMemory) < 0 ||
+	    PyModule_AddObjectRef(module, "Interrupted", Interrupted) < 0 ||
 	    PyModule_AddStringConstant(module, "SOURCE_DIGEST", ORCHWEB_SOURCE_DIGEST) < 0) {
 		Py_DECREF(module);
 		return NULL;

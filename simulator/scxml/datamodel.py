@@ -779,8 +779,6 @@ _MAX_SAFE_INT = 2**53
 #: deepest Python value `_finite` copies (sys.getrecursionlimit()'s default)
 _MAX_DEPTH = 1000
 _MIN_INT32, _MAX_INT32 = -(2**31), 2**31 - 1
-#: the engine's own limit errors, as `String(e)`
-_LIMIT_ERRORS = ("InternalError: interrupted", "InternalError: out of memory")
 
 
 def _is_identifier(name: str) -> bool:
@@ -1300,24 +1298,20 @@ class _JSContext:
             self._depth = depth + 1
             return fn(*args)
         except orchweb_quickjs.JSException as exc:
-            raise self._error(str(exc)) from None
+            raise self._error(str(exc), exc) from None
         finally:
             self._depth = depth
             lock.release()
 
-    def _error(self, text: str) -> JSError:
-        """Turn the binding's exception text (`String(e) + "\\n" + e.stack`) into a JSError."""
+    def _error(self, text: str, exc: orchweb_quickjs.JSException | None = None) -> JSError:
+        """Turn the binding's exception text (`String(e) + "\\n" + e.stack`) into a JSError. The
+        limit errors are told by the exception's class (the binding knows whether the runtime ran
+        out of memory or was interrupted), never by the text, which a program can throw itself."""
         first, _, rest = text.partition("\n")
-        if first == "null" and rest.strip() in ("", "null", "undefined"):
-            # QuickJS throws `null` when it cannot even allocate the error object (the bytecode
-            # path of jsbytecode.py appends the missing stack as "null"/"undefined").
-            self.out_of_memory = True
-            return JSError("InternalError", f"out of memory: exceeded the memory limit of {self._mib()}")
-        if rest.strip() == "undefined" and first not in _LIMIT_ERRORS:
+        limit = isinstance(exc, (orchweb_quickjs.OutOfMemory, orchweb_quickjs.Interrupted))
+        if not limit and (rest.strip() == "undefined" or (first in ("null", "undefined") and not rest.strip())):
             # a thrown non-Error value (QuickJS's own limit errors may lack a stack: an interrupt
             # can land while the stack of the error being thrown is computed)
-            return JSError("Error", f"uncaught exception: {first}")
-        if first == "undefined" and not rest.strip():
             return JSError("Error", f"uncaught exception: {first}")
         m = _STACK_FRAME.search(rest)
         line = int(m.group(2)) if m else None
@@ -1329,11 +1323,11 @@ class _JSContext:
         name, sep, message = first.partition(": ")
         if not sep:
             name, message = "Error", first
-        if name == "InternalError" and message == "interrupted" and self._capped:
+        if isinstance(exc, orchweb_quickjs.Interrupted) and self._capped:
             message = f"interrupted: the operation's time budget of {_budget.seconds:g} s ran out"
-        elif name == "InternalError" and message == "interrupted":
+        elif isinstance(exc, orchweb_quickjs.Interrupted):
             message = f"interrupted: exceeded the time limit of {self.time_limit:g} s"
-        elif name == "InternalError" and message == "out of memory":
+        elif isinstance(exc, orchweb_quickjs.OutOfMemory):
             self.out_of_memory = True
             message = f"out of memory: exceeded the memory limit of {self._mib()}"
         return JSError(name, message, line, source)

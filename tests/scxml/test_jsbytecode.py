@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orchweb_quickjs
 import pytest
 
 from simulator.scxml import jsbytecode
@@ -271,9 +272,12 @@ def test_an_interrupt_whose_error_has_no_stack_is_still_the_time_limit():
     # Seen under load: the deadline struck again while the stack of the interrupt error was read.
     dm = ECMAScriptDataModel(time_limit=0.5)
     try:
-        error = dm._error("InternalError: interrupted\nundefined")
+        text = "InternalError: interrupted\nundefined"
+        error = dm._error(text, orchweb_quickjs.Interrupted(text))
         assert (error.name, error.message) == ("InternalError", "interrupted: exceeded the time limit of 0.5 s")
         assert dm._error("'thrown text'\nundefined").name == "Error"
+        # the same text thrown by a program is its own (the binding raises Interrupted for the deadline)
+        assert dm._error(text).message == "uncaught exception: InternalError: interrupted"
     finally:
         dm.close()
 
