@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,22 @@ def log_in(page: Page, username: str, password: str) -> None:
         alert = page.get_by_role("alert")
         reason = alert.inner_text() if alert.count() else "no error shown"
         raise AssertionError(f"logging in as {username!r} failed: {reason}")
+
+
+@contextmanager
+def recorded_page(browser: Browser, server_url: str, username: str, password: str) -> Iterator[tuple[Page, list[str]]]:
+    """A page in a fresh browser context against `server_url`, logged in as `username`, and the
+    URLs its context requests (the page's and its workers')."""
+    context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        page = context.new_page()
+        log_in(page, username, password)
+        yield page, requested
+    finally:
+        context.close()
 
 
 def wait_for_live_connection(page: Page) -> None:

@@ -24,7 +24,7 @@ from designer.elk import ServerElk
 from designer.layouts import clean_layout
 from designer.models import DiagramLayout, FontTable, Project, ServerDiagramLayout, Team, Version
 from simulator.models import Simulation
-from tests.e2e.conftest import TIMEOUT_MS, log_in
+from tests.e2e.conftest import recorded_page
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
 from tests.e2e.test_shared_layout import elk_worker_requested
 from tests.servers import daphne_server, database_url
@@ -66,16 +66,8 @@ def member(browser: Browser, layouts_server: str, transactional_db: None) -> Ite
 
     ensure_demo_user()
     make_demo_user_owner()
-    context = browser.new_context(base_url=layouts_server, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    requested: list[str] = []
-    context.on("request", lambda request: requested.append(request.url))
-    try:
-        page = context.new_page()
-        log_in(page, DEMO_USERNAME, DEMO_PASSWORD)
-        yield page, requested
-    finally:
-        context.close()
+    with recorded_page(browser, layouts_server, DEMO_USERNAME, DEMO_PASSWORD) as recorded:
+        yield recorded
 
 
 def first_version(files: dict[str, bytes]) -> Version:

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page
 
 from designer import history
 from designer.models import DiagramLayout, Membership, Role, Team
-from tests.e2e.conftest import TIMEOUT_MS, log_in
+from tests.e2e.conftest import recorded_page
 from tests.e2e.test_authoring import edited, open_starter_draft_diagram
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
 
@@ -33,16 +33,8 @@ def viewer_page(
     password = f"{username}-pass-7"
     user = get_user_model().objects.create_user(username, password=password)
     Membership.objects.create(team=Team.objects.get(name=team), user=user, role=Role.VIEWER)
-    context = browser.new_context(base_url=server_url, viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    requested: list[str] = []
-    context.on("request", lambda request: requested.append(request.url))
-    try:
-        page = context.new_page()
-        log_in(page, username, password)
-        yield page, requested
-    finally:
-        context.close()
+    with recorded_page(browser, server_url, username, password) as recorded:
+        yield recorded
 
 
 def simulate(page: Page, version_id: int) -> None:
