@@ -89,3 +89,24 @@ def test_the_w3c_profile_keeps_every_intrinsic(run):
         <final id="pass"/><final id="fail"/>""")
     )
     assert r.session.final_state == "pass"
+
+
+def test_an_es5_context_has_no_array_from_async_and_its_touch_leaks_nothing():
+    # Array.fromAsync, a base object's property, is made on first touch from bytecode that needs
+    # Promise and async functions: in an es5 context it came out a non-callable object and its
+    # making leaked a few hundred bytes per context (left in the runtime once the context closed).
+    runtime = orchweb_quickjs.Runtime()
+
+    def left_after(source: str) -> tuple[object, int]:
+        ctx = orchweb_quickjs.Context(runtime, "es5")
+        result = ctx.eval(source)
+        ctx.close()
+        runtime.gc()
+        return result, runtime.memory()["malloc_size"]
+
+    _, held = left_after("0")
+    assert left_after("0") == (0, held)
+    assert left_after("typeof Array.fromAsync + ('fromAsync' in Array)") == ("undefinedfalse", held)
+    modern = orchweb_quickjs.Context(runtime)
+    assert modern.eval("typeof Array.fromAsync") == "function"
+    modern.close()
