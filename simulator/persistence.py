@@ -17,6 +17,7 @@ log, stored before the frames of an operation are sent (docs/simulation-protocol
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import queue
@@ -221,50 +222,76 @@ class Journal:
     """The writer of a process: one thread with its own database connection, so the connection
     outlives one write (opening one per write would cost more than the write); the writes that
     arrive while it commits share the next transaction (group commit). The connection is closed
-    when idle for IDLE_CLOSE seconds, and after an error (the next write reconnects)."""
+    when idle for IDLE_CLOSE seconds, after an error (the next write reconnects), and when the
+    writer stops (`stop`: at the process's exit, and by the tests before their database goes)."""
 
     IDLE_CLOSE = 2.0
 
     def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[LogWrite] = queue.SimpleQueue()
+        #: the running thread's queue (None: its end, after the writes put before); a stopped
+        #: writer's thread drains its own, and the next write starts a thread with a new one
+        self.queue: queue.SimpleQueue[LogWrite | None] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
 
     async def write(self, write: LogWrite) -> int:
         """Store `write`: its new revision (Conflict when another process changed it first)."""
         write.future = asyncio.get_running_loop().create_future()
-        with self.lock:
+        with self.lock:  # never into the queue of a thread told to stop
             if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="simulation-journal", daemon=True)
+                self.thread = threading.Thread(
+                    target=self._run, args=(self.queue,), name="simulation-journal", daemon=True
+                )
                 self.thread.start()
-        self.queue.put(write)
+            self.queue.put(write)
         revision = await write.future
         if revision is None:
             raise Conflict(write.simulation_id)
         return revision
 
-    def _run(self) -> None:
-        while True:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit the writes queued so far, end the thread and close its database connection:
+        one checked out of Django's pool until the thread next idles otherwise holds a session
+        (a test database being dropped then waits for it, "is being accessed by other users")."""
+        with self.lock:
+            thread, self.thread = self.thread, None
+            if thread is None:
+                return
+            self.queue.put(None)
+            self.queue = queue.SimpleQueue()
+        thread.join(timeout)
+
+    def _run(self, writes: queue.SimpleQueue[LogWrite | None]) -> None:
+        stopping = False
+        while not stopping:
             try:
-                batch = [self.queue.get(timeout=self.IDLE_CLOSE)]
+                first = writes.get(timeout=self.IDLE_CLOSE)
             except queue.Empty:
                 connection.close()
                 continue
+            batch: list[LogWrite] = []
             with contextlib.suppress(queue.Empty):
-                while True:
-                    batch.append(self.queue.get_nowait())
-            try:
-                outcome: list[Any] = list(commit(batch))
-            except Exception as exc:  # the writers get it (DatabaseError: the database is unavailable)
-                connection.close()
-                outcome = [exc] * len(batch)
-            # One wake-up of each event loop per transaction, not one per write.
-            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
-            for write, result in zip(batch, outcome, strict=True):
-                by_loop.setdefault(write.future.get_loop(), []).append((write.future, result))
-            for loop, results in by_loop.items():
-                with contextlib.suppress(RuntimeError):  # the event loop is closed
-                    loop.call_soon_threadsafe(_settle, results)
+                while first is not None:
+                    batch.append(first)
+                    first = writes.get_nowait()
+            stopping = first is None  # the end is the last item of its queue
+            if batch:
+                self._commit(batch)
+        connection.close()
+
+    def _commit(self, batch: list[LogWrite]) -> None:
+        try:
+            outcome: list[Any] = list(commit(batch))
+        except Exception as exc:  # the writers get it (DatabaseError: the database is unavailable)
+            connection.close()
+            outcome = [exc] * len(batch)
+        # One wake-up of each event loop per transaction, not one per write.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
+        for write, result in zip(batch, outcome, strict=True):
+            by_loop.setdefault(write.future.get_loop(), []).append((write.future, result))
+        for loop, results in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the event loop is closed
+                loop.call_soon_threadsafe(_settle, results)
 
 
 def _settle(results: list[tuple[asyncio.Future, Any]]) -> None:
@@ -278,6 +305,7 @@ def _settle(results: list[tuple[asyncio.Future, Any]]) -> None:
 
 
 _journal = Journal()
+atexit.register(_journal.stop)  # a server's shutdown commits what is queued and closes its session
 
 
 def journal() -> Journal:

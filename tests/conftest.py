@@ -11,6 +11,7 @@ share it; each run and each xdist worker gets its own file, so concurrent runs n
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,18 @@ def django_db_modify_db_settings(
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's, with this process's journal writer stopped before the test databases are
+    dropped: its thread holds a connection checked out of Django's pool until it has been idle
+    for 2 s (longer while writes keep coming), and DROP DATABASE waits 5 s for such a session
+    before it fails ("is being accessed by other users", a warning at the end of the run)."""
+    yield
+    from simulator.persistence import journal
+
+    journal().stop()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

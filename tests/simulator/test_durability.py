@@ -5,13 +5,15 @@ real processes."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from simulator.access import group_name
 from simulator.models import Simulation
-from simulator.persistence import LogWrite, commit, load_stored
+from simulator.persistence import LogWrite, commit, journal, load_stored
 
 from .test_consumer import start, started_id, stored_simulation
 
@@ -35,6 +37,20 @@ async def test_an_operation_is_stored_when_its_frame_arrives(sim_world):
     row = await database_sync_to_async(stored_simulation)(started_id(owner))
 
     assert [op["seq"] for op in row.inputs] == stepped["op_seqs"] == [stepped["seq"]]
+    await owner.close()
+
+
+async def test_a_stopped_journal_has_committed_what_was_queued_and_the_next_write_starts_it_again(sim_world):
+    owner = await start(sim_world)
+    await owner.step()
+    writer = journal().thread
+    assert writer is not None and writer.is_alive()
+    await asyncio.to_thread(journal().stop)  # as at a process's exit, or before the test database goes
+    assert not writer.is_alive() and journal().thread is None
+    stepped = await owner.step()
+    row = await database_sync_to_async(stored_simulation)(started_id(owner))
+    assert [op["seq"] for op in row.inputs][-1] == stepped["seq"] and len(row.inputs) == 2
+    assert journal().thread is not None and journal().thread is not writer
     await owner.close()
 
 
