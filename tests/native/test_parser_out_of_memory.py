@@ -7,6 +7,8 @@ oom_sweep.c, under ASan, is the evidence; here the sweep checks what a session s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orchweb_quickjs
 import pytest
 
@@ -46,9 +48,9 @@ outer(1, 2);
 """
 
 #: the first line of the binding's error when out of memory: the InternalError (told natively, even
-#: where converting it to text would run out of memory too); null when even the error object could
-#: not be allocated
-OUT_OF_MEMORY = {"InternalError: out of memory", "null"}
+#: where converting it to text would run out of memory too, or where not even the error object
+#: could be allocated)
+OUT_OF_MEMORY = {"InternalError: out of memory"}
 
 #: limits above the context's own usage, each failing a different allocation: the parse and run of
 #: SCRIPT needs about 16 KB, so the last ones succeed
@@ -70,6 +72,7 @@ def test_parsing_under_any_memory_limit_fails_with_out_of_memory_or_gives_the_re
                 result = ctx.eval(SCRIPT) if how == "eval" else type(ctx.compile(SCRIPT, "<sweep>"))
             except orchweb_quickjs.JSException as error:
                 assert str(error).partition("\n")[0] in OUT_OF_MEMORY, (extra, str(error))
+                assert isinstance(error, orchweb_quickjs.OutOfMemory), extra
                 failed += 1
             else:
                 assert result == expected, extra
@@ -79,3 +82,19 @@ def test_parsing_under_any_memory_limit_fails_with_out_of_memory_or_gives_the_re
         finally:
             ctx.close()
     assert failed > 50 and succeeded > 0  # the sweep crossed the whole parse, then got through it
+
+
+def test_a_direct_eval_that_runs_out_of_memory_with_no_exception_set_is_the_memory_limit():
+    # oom_sweep.sh's oom-generated.js (a direct eval of a generated block): at these limits QuickJS
+    # fails with no exception value at all (JS_GetException: uninitialized), which main's binding
+    # gave as "[uninitialized]" (361 of these 572 limits) and the datamodel as a program's error.
+    source = (Path(__file__).resolve().parents[2] / "native/quickjs/tests/oom-generated.js").read_text()
+    texts: set[tuple[str, str]] = set()
+    for extra in range(39_000, 43_000, 7):
+        ctx = orchweb_quickjs.Context(intrinsics="modern-eager")
+        ctx.set_memory_limit(ctx.memory()["malloc_size"] + extra)
+        with pytest.raises(orchweb_quickjs.JSException) as info:
+            ctx.eval(source)
+        texts.add((type(info.value).__name__, str(info.value).partition("\n")[0]))
+        ctx.close()
+    assert texts == {("OutOfMemory", "InternalError: out of memory")}
