@@ -104,7 +104,7 @@ def test_a_programs_own_throw_of_a_limit_errors_shape_is_its_own_error(program):
 
 @pytest.mark.parametrize("program", OWN_THROWS)
 def test_the_datamodel_reports_a_programs_own_throw_as_it_is_not_as_a_limit(program):
-    model = ECMAScriptDataModel(memory_limit=4 << 20)
+    model = ECMAScriptDataModel(memory_limit=4 << 20, time_limit=600)  # the memory runs out first, whatever the load
     try:
         with pytest.raises(JSError) as info:
             model.execute(program)
