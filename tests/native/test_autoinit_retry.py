@@ -55,11 +55,14 @@ KINDS = {
     "function": ("lazy", "shape(lazy) + shape(lazy.prototype) + (new lazy() instanceof lazy)"),
     "generator": ("gen", "shape(gen) + (Object.getPrototypeOf(gen()) === gen.prototype) + gen().next().done"),
     # JS_AUTOINIT_ID_BYTECODE: made by running built-in bytecode
-    "bytecode": ("Array.fromAsync", "shape(Array.fromAsync)"),
     "zip": ("Iterator.zip", "shape(Iterator.zip) + Iterator.zip([[1], [2]]).next().value.join()"),
 }
-#: JS_DEF_LAZY_GLOBAL (patch 10): a lazy intrinsic group ("modern" only)
-MODERN_KINDS = {"group": ("Map", "shape(Map) + new Map([[1, 2]]).get(1) + shape(WeakMap)")}
+#: "modern" only: JS_DEF_LAZY_GLOBAL (patch 10), a lazy intrinsic group; Array.fromAsync, built-in
+#: bytecode too, which an es5 context does not have
+MODERN_KINDS = {
+    "group": ("Map", "shape(Map) + new Map([[1, 2]]).get(1) + shape(WeakMap)"),
+    "bytecode": ("Array.fromAsync", "shape(Array.fromAsync)"),
+}
 
 
 def answer(ctx: orchweb_quickjs.Context, check: str) -> str:
