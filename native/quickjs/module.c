@@ -483,8 +483,35 @@ static void quickjs_exception_to_python(JSContext *context) {
 	JS_FreeValue(context, exception);
 }
 
-// Converts a JSValue to a Python object; takes ownership of the value.
-static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
+// A JS string as Python text: UTF-8 with strict errors, as the upstream binding (a lone surrogate
+// raises UnicodeDecodeError), of the length QuickJS knows when `whole`. Without `whole` (the
+// arguments of Python callbacks) the text ends at its first NUL, as it always has. A `whole` text
+// with a NUL decodes lone surrogates too (surrogatepass): the datamodel's `out()` sent such strings
+// as JSON, whose \uXXXX escapes json.loads read back as those code points. JS_ToCStringLen fails
+// only out of memory (never for ASCII: it points into the string): None then, as Py_BuildValue
+// made of a NULL string.
+static PyObject *string_to_python(JSContext *context, JSValueConst value, int whole) {
+	size_t length;
+	const char *cstring = JS_ToCStringLen(context, &length, value);
+	if (cstring == NULL) {
+		return Py_NewRef(Py_None);
+	}
+	if (!whole) {
+		length = strlen(cstring);
+	}
+	PyObject *text = PyUnicode_DecodeUTF8(cstring, (Py_ssize_t)length, NULL);
+	if (text == NULL && whole && memchr(cstring, 0, length) != NULL &&
+	    PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+		PyErr_Clear();
+		text = PyUnicode_DecodeUTF8(cstring, (Py_ssize_t)length, "surrogatepass");
+	}
+	JS_FreeCString(context, cstring);
+	return text;
+}
+
+// Converts a JSValue to a Python object; takes ownership of the value. `whole`: strings keep
+// their NULs (what JS returns to Python), else they end at the first (callbacks' arguments).
+static PyObject *quickjs_to_python_as(ContextData *context_data, JSValue value, int whole) {
 	JSContext *context = context_data->context;
 	int tag = JS_VALUE_GET_NORM_TAG(value);
 	PyObject *return_value = NULL;
@@ -504,9 +531,7 @@ static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
 	} else if (tag == JS_TAG_FLOAT64) {
 		return_value = PyFloat_FromDouble(JS_VALUE_GET_FLOAT64(value));
 	} else if (tag == JS_TAG_STRING || tag == JS_TAG_STRING_ROPE) {  // quickjs-ng: long concatenations are ropes
-		const char *cstring = JS_ToCString(context, value);
-		return_value = Py_BuildValue("s", cstring);  // as the upstream binding (lone surrogates fail)
-		JS_FreeCString(context, cstring);
+		return_value = string_to_python(context, value, whole);
 	} else if (tag == JS_TAG_OBJECT || tag == JS_TAG_MODULE || tag == JS_TAG_SYMBOL) {
 		return_value = PyObject_CallObject(ObjectType, NULL);
 		if (return_value == NULL) {
@@ -529,6 +554,10 @@ static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
 	}
 	JS_FreeValue(context, value);
 	return return_value;
+}
+
+static PyObject *quickjs_to_python(ContextData *context_data, JSValue value) {
+	return quickjs_to_python_as(context_data, value, 1);
 }
 
 static PyObject *object_call(ObjectData *self, PyObject *args, PyObject *kwds) {
@@ -617,7 +646,7 @@ static JSValue js_python_function_call(JSContext *ctx, JSValueConst func_obj,
 		return JS_ThrowOutOfMemory(ctx);
 	}
 	for (int i = 0; i < argc; ++i) {
-		PyObject *arg = quickjs_to_python(context_data, JS_DupValue(ctx, argv[i]));
+		PyObject *arg = quickjs_to_python_as(context_data, JS_DupValue(ctx, argv[i]), 0);
 		if (!arg) {
 			PyErr_Clear();
 			Py_DECREF(args);

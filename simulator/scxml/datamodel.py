@@ -486,14 +486,12 @@ _CORE = r"""
     throw err;
   }
   function errorText(err) { return stringify('<' + StringCtor(err) + '>'); }
-  // Value -> Python: numbers/booleans/strings/null natively, the rest as '\x01'-tagged text
-  // (the binding truncates strings at NUL, so strings containing one travel as JSON).
+  // Value -> Python: numbers/booleans/strings/null natively (a returned string keeps its NULs in
+  // the binding), the rest as '\x01'-tagged text.
   function __orchweb_out(v) {
     switch (typeof v) {
       case 'number': case 'boolean': return v;
-      case 'string':
-        if (v.indexOf('\0') >= 0) return '\x01j' + stringify(v);
-        return (v.length && v.charCodeAt(0) === 1) ? '\x01s' + v : v;
+      case 'string': return (v.length && v.charCodeAt(0) === 1) ? '\x01s' + v : v;
       case 'undefined': return '\x01u';
       case 'function': case 'symbol': return '\x01j' + stringify(StringCtor(v));
       case 'bigint': return '\x01j' + stringify(__orchweb_tolerant(v, []));
