@@ -1,0 +1,120 @@
+"""A normal function's shape made once per context (patches/90-closure-shape.patch): a function
+made from it has the properties, attributes, order, values, lazy prototype and constructor bit the
+three property definitions gave it, in every realm, and a change to one function's properties
+leaves the others (which share its shape) as they were. The C side (contexts freed in any order,
+out of memory at every step, under ASan) is native/quickjs/tests/closure_shape.sh.
+"""
+
+from __future__ import annotations
+
+import orchweb_quickjs
+import pytest
+
+from tests.native.bytecode import compiled
+
+FINGERPRINT = r"""
+(function () {
+  function shape(f) {
+    return Object.getOwnPropertyNames(f).map(function (k) {
+      var d = Object.getOwnPropertyDescriptor(f, k);
+      return [k, d.writable, d.enumerable, d.configurable, k === 'prototype' ? typeof d.value : d.value];
+    });
+  }
+  function declared(a, b) { return a + b; }
+  var captured = 5;
+  var fns = [declared, function (x) { return x + captured; }, function named(x, y, z) {}, () => captured,
+             (a, b) => a, ({m(a) { return a; }}).m, ({get g() { return 1; }}).__lookupGetter__('g'),
+             function* gen(a) {}, async function as(a, b) {}, new Function('a', 'b', 'return a'),
+             Function.prototype.bind.call(declared, null, 1)];
+  var before = fns.map(shape);
+  var protos = fns.map(function (f) {
+    var d = Object.getOwnPropertyDescriptor(f, 'prototype');
+    if (!d) return null;
+    var p = f.prototype;
+    return [p === f.prototype, p.constructor === f, Object.getPrototypeOf(p) === Object.prototype,
+            Object.getOwnPropertyNames(p)];
+  });
+  var constructs = fns.map(function (f) { try { return typeof new f(); } catch (e) { return e.name; } });
+  var a = fns[1], b = function (x) { return x; };
+  delete a.name; a.extra = 1; Object.defineProperty(a, 'length', {value: 9});
+  Object.freeze(fns[2]);
+  var c = function (y) {};
+  return JSON.stringify([before, protos, constructs, shape(a), shape(b), shape(c), Object.isFrozen(c),
+                         Object.isExtensible(c)]);
+})()
+"""
+
+#: FINGERPRINT's answer from upstream QuickJS without patch 90 (main at 2f9a636, modern and es5)
+UPSTREAM = (
+    '[[[["length",false,false,true,2],["name",false,false,true,"declared"],["prototype",true,false,fa'
+    'lse,"object"]],[["length",false,false,true,1],["name",false,false,true,""],["prototype",true,fal'
+    'se,false,"object"]],[["length",false,false,true,3],["name",false,false,true,"named"],["prototype'
+    '",true,false,false,"object"]],[["length",false,false,true,0],["name",false,false,true,""]],[["le'
+    'ngth",false,false,true,2],["name",false,false,true,""]],[["length",false,false,true,1],["name",f'
+    'alse,false,true,"m"]],[["length",false,false,true,0],["name",false,false,true,"get g"]],[["lengt'
+    'h",false,false,true,1],["name",false,false,true,"gen"],["prototype",true,false,false,"object"]],'
+    '[["length",false,false,true,2],["name",false,false,true,"as"]],[["length",false,false,true,2],["'
+    'name",false,false,true,"anonymous"],["prototype",true,false,false,"object"]],[["length",false,fa'
+    'lse,true,1],["name",false,false,true,"bound declared"]]],[[true,true,true,["constructor"]],[true'
+    ',true,true,["constructor"]],[true,true,true,["constructor"]],null,null,null,null,[true,false,fal'
+    'se,[]],null,[true,true,true,["constructor"]],null],["object","object","object","TypeError","Type'
+    'Error","TypeError","TypeError","TypeError","TypeError","object","object"],[["length",false,false'
+    ',true,9],["prototype",true,false,false,"object"],["extra",true,true,true,1]],[["length",false,fa'
+    'lse,true,1],["name",false,false,true,"b"],["prototype",true,false,false,"object"]],[["length",fa'
+    'lse,false,true,1],["name",false,false,true,"c"],["prototype",true,false,false,"object"]],false,t'
+    "rue]"
+)
+
+
+@pytest.mark.parametrize("intrinsics", ["modern", "es5"])
+def test_functions_of_every_kind_have_the_properties_upstream_gave_them(intrinsics):
+    ctx = orchweb_quickjs.Context(intrinsics=intrinsics)
+    try:
+        assert ctx.eval(FINGERPRINT) == UPSTREAM
+        assert ctx.eval(FINGERPRINT) == UPSTREAM  # the context's shape, made by the first run
+    finally:
+        ctx.close()
+
+
+def test_the_functions_of_a_shared_library_take_each_context_s_realm():
+    code = compiled("function Lib(a) { this.a = a; }\nvar made = function (b) { return b; };\n", "lib.js")
+    runtime = orchweb_quickjs.Runtime()
+    contexts = [orchweb_quickjs.Context(runtime, "es5") for _ in range(3)]
+    for n, ctx in enumerate(contexts):
+        ctx.run_bytecode(code, False, True)
+        ctx.eval(f"Object.prototype.mark = {n};")
+    for n, ctx in enumerate(contexts):
+        assert (
+            ctx.eval(
+                "JSON.stringify([Lib.prototype.mark, made.prototype.mark, new Lib(1).mark, Lib.name, made.name,"
+                " Lib.length, Object.getOwnPropertyNames(made), Lib.prototype.constructor === Lib])"
+            )
+            == f'[{n},{n},{n},"Lib","made",1,["length","name","prototype"],true]'
+        )
+    contexts[0].eval("made.extra = 1; delete Lib.name")
+    assert contexts[1].eval("JSON.stringify([typeof made.extra, Lib.name])") == '["undefined","Lib"]'
+    for ctx in contexts:
+        ctx.close()
+
+
+def test_out_of_memory_while_making_functions_throws_and_the_functions_made_are_whole():
+    outcomes = set()
+    for extra in range(0, 60_000, 997):
+        ctx = orchweb_quickjs.Context(intrinsics="es5")
+        ctx.eval("var made = []; [].push; Object.getOwnPropertyNames; [].join; 0")
+        ctx.gc()
+        ctx.set_memory_limit(ctx.memory()["malloc_size"] + extra)
+        try:
+            ctx.eval("for (var i = 0; i < 100; i++) { var c = i; made.push(function (x) { return x + c; }, () => i); }")
+            outcomes.add("ok")
+        except orchweb_quickjs.JSException as exc:
+            assert str(exc).startswith(("InternalError: out of memory\n", "null\n"))
+            outcomes.add("oom")
+        ctx.set_memory_limit(-1)
+        assert ctx.eval(
+            "made.every(function (f, i) { return Object.getOwnPropertyNames(f).join() =="
+            " (i % 2 ? 'length,name' : 'length,name,prototype') && typeof f(1) === 'number'"
+            " && (i % 2 || f.prototype.constructor === f); })"
+        )
+        ctx.close()
+    assert outcomes == {"ok", "oom"}
