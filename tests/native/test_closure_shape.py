@@ -1,8 +1,8 @@
-"""A normal function's shape made once per context (patches/90-closure-shape.patch): a function
-made from it has the properties, attributes, order, values, lazy prototype and constructor bit the
-three property definitions gave it, in every realm, and a change to one function's properties
-leaves the others (which share its shape) as they were. The C side (contexts freed in any order,
-out of memory at every step, under ASan) is native/quickjs/tests/closure_shape.sh.
+"""A function object's shape made once per context (patches/90-closure-shape.patch): a normal
+function or a C function made from it has the properties, attributes, order, values, lazy
+prototype and constructor bit the property definitions gave it, in every realm, and a change to one
+function's properties leaves the others (which share its shape) as they were. The C side (contexts
+freed in any order, out of memory at every step, under ASan) is native/quickjs/tests/closure_shape.sh.
 """
 
 from __future__ import annotations
@@ -118,3 +118,137 @@ def test_out_of_memory_while_making_functions_throws_and_the_functions_made_are_
         )
         ctx.close()
     assert outcomes == {"ok", "oom"}
+
+
+C_FINGERPRINT = r"""
+(function () {
+  function shape(f) {
+    return Object.getOwnPropertyNames(f).map(function (k) {
+      var d = Object.getOwnPropertyDescriptor(f, k);
+      return [k, d.writable, d.enumerable, d.configurable, typeof d.value === 'object' ? typeof d.value : d.value];
+    });
+  }
+  var fns = [Math.max, [].push, Object.keys, String.prototype.indexOf, JSON.stringify, parseInt, Date.now,
+             Date.prototype.getTime, Array.isArray, Object, Array, Function, Error, TypeError, RegExp, Date,
+             Number, String, Boolean, Object.prototype.toString, py,
+             Object.getOwnPropertyDescriptor(Object.prototype, '__proto__').get,
+             Object.getOwnPropertyDescriptor(RegExp.prototype, 'flags').get];
+  var out = fns.map(function (f) {
+    return [shape(f), Object.getPrototypeOf(f) === Function.prototype,
+            (function () { try { new f(); return 'new'; } catch (e) { return e.name; } })()];
+  });
+  var m = Math.min; delete m.name; m.extra = 1;
+  out.push(shape(m), shape(Math.abs));
+  return JSON.stringify(out);
+})()
+"""
+
+#: C_FINGERPRINT's answers from upstream QuickJS without patch 90 (main at 2f9a636)
+C_UPSTREAM = {
+    "modern": (
+        '[[[["length",false,false,true,2],["name",false,false,true,"max"]],true,"TypeError"],[[["length",'
+        'false,false,true,1],["name",false,false,true,"push"]],true,"TypeError"],[[["length",false,false,'
+        'true,1],["name",false,false,true,"keys"]],true,"TypeError"],[[["length",false,false,true,1],["na'
+        'me",false,false,true,"indexOf"]],true,"TypeError"],[[["length",false,false,true,3],["name",false'
+        ',false,true,"stringify"]],true,"TypeError"],[[["length",false,false,true,2],["name",false,false,'
+        'true,"parseInt"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,false,true,"no'
+        'w"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,false,true,"getTime"]],true'
+        ',"TypeError"],[[["length",false,false,true,1],["name",false,false,true,"isArray"]],true,"TypeErr'
+        'or"],[[["length",false,false,true,1],["name",false,false,true,"Object"],["create",true,false,tru'
+        'e,null],["getPrototypeOf",true,false,true,null],["setPrototypeOf",true,false,true,null],["define'
+        'Property",true,false,true,null],["defineProperties",true,false,true,null],["getOwnPropertyNames"'
+        ',true,false,true,null],["getOwnPropertySymbols",true,false,true,null],["groupBy",true,false,true'
+        ',null],["keys",true,false,true,null],["values",true,false,true,null],["entries",true,false,true,'
+        'null],["isExtensible",true,false,true,null],["preventExtensions",true,false,true,null],["getOwnP'
+        'ropertyDescriptor",true,false,true,null],["getOwnPropertyDescriptors",true,false,true,null],["is'
+        '",true,false,true,null],["assign",true,false,true,null],["seal",true,false,true,null],["freeze",'
+        'true,false,true,null],["isSealed",true,false,true,null],["isFrozen",true,false,true,null],["from'
+        'Entries",true,false,true,null],["hasOwn",true,false,true,null],["prototype",false,false,false,"o'
+        'bject"]],true,"new"],[[["length",false,false,true,1],["name",false,false,true,"Array"],["isArray'
+        '",true,false,true,null],["from",true,false,true,null],["of",true,false,true,null],["prototype",f'
+        'alse,false,false,"object"],["fromAsync",true,false,true,null]],true,"new"],[[["length",false,fal'
+        'se,true,1],["name",false,false,true,"Function"],["prototype",false,false,false,null]],true,"new"'
+        '],[[["length",false,false,true,1],["name",false,false,true,"Error"],["prototype",false,false,fal'
+        'se,"object"],["isError",true,false,true,null],["captureStackTrace",true,false,true,null],["stack'
+        'TraceLimit",null,false,true,null],["prepareStackTrace",null,false,true,null]],true,"new"],[[["le'
+        'ngth",false,false,true,1],["name",false,false,true,"TypeError"],["prototype",false,false,false,"'
+        'object"]],false,"new"],[[["length",false,false,true,2],["name",false,false,true,"RegExp"],["prot'
+        'otype",false,false,false,"object"],["escape",true,false,true,null]],true,"new"],[[["length",fals'
+        'e,false,true,7],["name",false,false,true,"Date"],["now",true,false,true,null],["parse",true,fals'
+        'e,true,null],["UTC",true,false,true,null],["prototype",false,false,false,"object"]],true,"new"],'
+        '[[["length",false,false,true,1],["name",false,false,true,"Number"],["parseInt",true,false,true,n'
+        'ull],["parseFloat",true,false,true,null],["isNaN",true,false,true,null],["isFinite",true,false,t'
+        'rue,null],["isInteger",true,false,true,null],["isSafeInteger",true,false,true,null],["MAX_VALUE"'
+        ',false,false,false,1.7976931348623157e+308],["MIN_VALUE",false,false,false,5e-324],["EPSILON",fa'
+        'lse,false,false,2.220446049250313e-16],["MAX_SAFE_INTEGER",false,false,false,9007199254740991],['
+        '"MIN_SAFE_INTEGER",false,false,false,-9007199254740991],["NaN",false,false,false,null],["NEGATIV'
+        'E_INFINITY",false,false,false,null],["POSITIVE_INFINITY",false,false,false,null],["prototype",fa'
+        'lse,false,false,"object"]],true,"new"],[[["length",false,false,true,1],["name",false,false,true,'
+        '"String"],["fromCharCode",true,false,true,null],["fromCodePoint",true,false,true,null],["raw",tr'
+        'ue,false,true,null],["prototype",false,false,false,"object"]],true,"new"],[[["length",false,fals'
+        'e,true,1],["name",false,false,true,"Boolean"],["prototype",false,false,false,"object"]],true,"ne'
+        'w"],[[["length",false,false,true,0],["name",false,false,true,"toString"]],true,"TypeError"],[[["'
+        'name",false,false,true,"py"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,fa'
+        'lse,true,"get __proto__"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,false'
+        ',true,"get flags"]],true,"TypeError"],[["length",false,false,true,2],["extra",true,true,true,1]]'
+        ',[["length",false,false,true,1],["name",false,false,true,"abs"]]]'
+    ),
+    "es5": (
+        '[[[["length",false,false,true,2],["name",false,false,true,"max"]],true,"TypeError"],[[["length",'
+        'false,false,true,1],["name",false,false,true,"push"]],true,"TypeError"],[[["length",false,false,'
+        'true,1],["name",false,false,true,"keys"]],true,"TypeError"],[[["length",false,false,true,1],["na'
+        'me",false,false,true,"indexOf"]],true,"TypeError"],[[["length",false,false,true,3],["name",false'
+        ',false,true,"stringify"]],true,"TypeError"],[[["length",false,false,true,2],["name",false,false,'
+        'true,"parseInt"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,false,true,"no'
+        'w"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,false,true,"getTime"]],true'
+        ',"TypeError"],[[["length",false,false,true,1],["name",false,false,true,"isArray"]],true,"TypeErr'
+        'or"],[[["length",false,false,true,1],["name",false,false,true,"Object"],["create",true,false,tru'
+        'e,null],["getPrototypeOf",true,false,true,null],["setPrototypeOf",true,false,true,null],["define'
+        'Property",true,false,true,null],["defineProperties",true,false,true,null],["getOwnPropertyNames"'
+        ',true,false,true,null],["getOwnPropertySymbols",true,false,true,null],["groupBy",true,false,true'
+        ',null],["keys",true,false,true,null],["values",true,false,true,null],["entries",true,false,true,'
+        'null],["isExtensible",true,false,true,null],["preventExtensions",true,false,true,null],["getOwnP'
+        'ropertyDescriptor",true,false,true,null],["getOwnPropertyDescriptors",true,false,true,null],["is'
+        '",true,false,true,null],["assign",true,false,true,null],["seal",true,false,true,null],["freeze",'
+        'true,false,true,null],["isSealed",true,false,true,null],["isFrozen",true,false,true,null],["from'
+        'Entries",true,false,true,null],["hasOwn",true,false,true,null],["prototype",false,false,false,"o'
+        'bject"]],true,"new"],[[["length",false,false,true,1],["name",false,false,true,"Array"],["isArray'
+        '",true,false,true,null],["from",true,false,true,null],["of",true,false,true,null],["prototype",f'
+        'alse,false,false,"object"],["fromAsync",true,false,true,"object"]],true,"new"],[[["length",false'
+        ',false,true,1],["name",false,false,true,"Function"],["prototype",false,false,false,null]],true,"'
+        'new"],[[["length",false,false,true,1],["name",false,false,true,"Error"],["prototype",false,false'
+        ',false,"object"],["isError",true,false,true,null],["captureStackTrace",true,false,true,null],["s'
+        'tackTraceLimit",null,false,true,null],["prepareStackTrace",null,false,true,null]],true,"new"],[['
+        '["length",false,false,true,1],["name",false,false,true,"TypeError"],["prototype",false,false,fal'
+        'se,"object"]],false,"new"],[[["length",false,false,true,2],["name",false,false,true,"RegExp"],["'
+        'prototype",false,false,false,"object"],["escape",true,false,true,null]],true,"new"],[[["length",'
+        'false,false,true,7],["name",false,false,true,"Date"],["now",true,false,true,null],["parse",true,'
+        'false,true,null],["UTC",true,false,true,null],["prototype",false,false,false,"object"]],true,"ne'
+        'w"],[[["length",false,false,true,1],["name",false,false,true,"Number"],["parseInt",true,false,tr'
+        'ue,null],["parseFloat",true,false,true,null],["isNaN",true,false,true,null],["isFinite",true,fal'
+        'se,true,null],["isInteger",true,false,true,null],["isSafeInteger",true,false,true,null],["MAX_VA'
+        'LUE",false,false,false,1.7976931348623157e+308],["MIN_VALUE",false,false,false,5e-324],["EPSILON'
+        '",false,false,false,2.220446049250313e-16],["MAX_SAFE_INTEGER",false,false,false,900719925474099'
+        '1],["MIN_SAFE_INTEGER",false,false,false,-9007199254740991],["NaN",false,false,false,null],["NEG'
+        'ATIVE_INFINITY",false,false,false,null],["POSITIVE_INFINITY",false,false,false,null],["prototype'
+        '",false,false,false,"object"]],true,"new"],[[["length",false,false,true,1],["name",false,false,t'
+        'rue,"String"],["fromCharCode",true,false,true,null],["fromCodePoint",true,false,true,null],["raw'
+        '",true,false,true,null],["prototype",false,false,false,"object"]],true,"new"],[[["length",false,'
+        'false,true,1],["name",false,false,true,"Boolean"],["prototype",false,false,false,"object"]],true'
+        ',"new"],[[["length",false,false,true,0],["name",false,false,true,"toString"]],true,"TypeError"],'
+        '[[["name",false,false,true,"py"]],true,"TypeError"],[[["length",false,false,true,0],["name",fals'
+        'e,false,true,"get __proto__"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,f'
+        'alse,true,"get flags"]],true,"TypeError"],[["length",false,false,true,2],["extra",true,true,true'
+        ',1]],[["length",false,false,true,1],["name",false,false,true,"abs"]]]'
+    ),
+}
+
+
+@pytest.mark.parametrize("intrinsics", ["modern", "es5"])
+def test_c_functions_have_the_properties_upstream_gave_them(intrinsics):
+    ctx = orchweb_quickjs.Context(intrinsics=intrinsics)
+    try:
+        ctx.add_callable("py", lambda *args: 1)  # one of the binding's own
+        assert ctx.eval(C_FINGERPRINT) == C_UPSTREAM[intrinsics]
+    finally:
+        ctx.close()
