@@ -1,4 +1,4 @@
-"""A function object's shape made once per context (patches/90-closure-shape.patch): a normal
+"""A function object's shape made once per context (patches/95-closure-shape.patch): a normal
 function or a C function made from it has the properties, attributes, order, values, lazy
 prototype and constructor bit the property definitions gave it, in every realm, and a change to one
 function's properties leaves the others (which share its shape) as they were. The C side (contexts
@@ -44,7 +44,7 @@ FINGERPRINT = r"""
 })()
 """
 
-#: FINGERPRINT's answer from upstream QuickJS without patch 90 (main at 2f9a636, modern and es5)
+#: FINGERPRINT's answer from upstream QuickJS without patch 95 (main at 2f9a636, modern and es5)
 UPSTREAM = (
     '[[[["length",false,false,true,2],["name",false,false,true,"declared"],["prototype",true,false,fa'
     'lse,"object"]],[["length",false,false,true,1],["name",false,false,true,""],["prototype",true,fal'
@@ -143,7 +143,8 @@ C_FINGERPRINT = r"""
 })()
 """
 
-#: C_FINGERPRINT's answers from upstream QuickJS without patch 90 (main at 2f9a636)
+#: C_FINGERPRINT's answers from upstream QuickJS without patch 95 (main at 2f9a636; es5 without
+#: Array.fromAsync since 0d623c7, whose es5 contexts delete it)
 C_UPSTREAM = {
     "modern": (
         '[[[["length",false,false,true,2],["name",false,false,true,"max"]],true,"TypeError"],[[["length",'
@@ -214,32 +215,32 @@ C_UPSTREAM = {
         'Entries",true,false,true,null],["hasOwn",true,false,true,null],["prototype",false,false,false,"o'
         'bject"]],true,"new"],[[["length",false,false,true,1],["name",false,false,true,"Array"],["isArray'
         '",true,false,true,null],["from",true,false,true,null],["of",true,false,true,null],["prototype",f'
-        'alse,false,false,"object"],["fromAsync",true,false,true,"object"]],true,"new"],[[["length",false'
-        ',false,true,1],["name",false,false,true,"Function"],["prototype",false,false,false,null]],true,"'
-        'new"],[[["length",false,false,true,1],["name",false,false,true,"Error"],["prototype",false,false'
-        ',false,"object"],["isError",true,false,true,null],["captureStackTrace",true,false,true,null],["s'
-        'tackTraceLimit",null,false,true,null],["prepareStackTrace",null,false,true,null]],true,"new"],[['
-        '["length",false,false,true,1],["name",false,false,true,"TypeError"],["prototype",false,false,fal'
-        'se,"object"]],false,"new"],[[["length",false,false,true,2],["name",false,false,true,"RegExp"],["'
-        'prototype",false,false,false,"object"],["escape",true,false,true,null]],true,"new"],[[["length",'
-        'false,false,true,7],["name",false,false,true,"Date"],["now",true,false,true,null],["parse",true,'
-        'false,true,null],["UTC",true,false,true,null],["prototype",false,false,false,"object"]],true,"ne'
-        'w"],[[["length",false,false,true,1],["name",false,false,true,"Number"],["parseInt",true,false,tr'
-        'ue,null],["parseFloat",true,false,true,null],["isNaN",true,false,true,null],["isFinite",true,fal'
-        'se,true,null],["isInteger",true,false,true,null],["isSafeInteger",true,false,true,null],["MAX_VA'
-        'LUE",false,false,false,1.7976931348623157e+308],["MIN_VALUE",false,false,false,5e-324],["EPSILON'
-        '",false,false,false,2.220446049250313e-16],["MAX_SAFE_INTEGER",false,false,false,900719925474099'
-        '1],["MIN_SAFE_INTEGER",false,false,false,-9007199254740991],["NaN",false,false,false,null],["NEG'
-        'ATIVE_INFINITY",false,false,false,null],["POSITIVE_INFINITY",false,false,false,null],["prototype'
-        '",false,false,false,"object"]],true,"new"],[[["length",false,false,true,1],["name",false,false,t'
-        'rue,"String"],["fromCharCode",true,false,true,null],["fromCodePoint",true,false,true,null],["raw'
-        '",true,false,true,null],["prototype",false,false,false,"object"]],true,"new"],[[["length",false,'
-        'false,true,1],["name",false,false,true,"Boolean"],["prototype",false,false,false,"object"]],true'
-        ',"new"],[[["length",false,false,true,0],["name",false,false,true,"toString"]],true,"TypeError"],'
-        '[[["name",false,false,true,"py"]],true,"TypeError"],[[["length",false,false,true,0],["name",fals'
-        'e,false,true,"get __proto__"]],true,"TypeError"],[[["length",false,false,true,0],["name",false,f'
-        'alse,true,"get flags"]],true,"TypeError"],[["length",false,false,true,2],["extra",true,true,true'
-        ',1]],[["length",false,false,true,1],["name",false,false,true,"abs"]]]'
+        'alse,false,false,"object"]],true,"new"],[[["length",false,false,true,1],["name",false,false,true'
+        ',"Function"],["prototype",false,false,false,null]],true,"new"],[[["length",false,false,true,1],['
+        '"name",false,false,true,"Error"],["prototype",false,false,false,"object"],["isError",true,false,'
+        'true,null],["captureStackTrace",true,false,true,null],["stackTraceLimit",null,false,true,null],['
+        '"prepareStackTrace",null,false,true,null]],true,"new"],[[["length",false,false,true,1],["name",f'
+        'alse,false,true,"TypeError"],["prototype",false,false,false,"object"]],false,"new"],[[["length",'
+        'false,false,true,2],["name",false,false,true,"RegExp"],["prototype",false,false,false,"object"],'
+        '["escape",true,false,true,null]],true,"new"],[[["length",false,false,true,7],["name",false,false'
+        ',true,"Date"],["now",true,false,true,null],["parse",true,false,true,null],["UTC",true,false,true'
+        ',null],["prototype",false,false,false,"object"]],true,"new"],[[["length",false,false,true,1],["n'
+        'ame",false,false,true,"Number"],["parseInt",true,false,true,null],["parseFloat",true,false,true,'
+        'null],["isNaN",true,false,true,null],["isFinite",true,false,true,null],["isInteger",true,false,t'
+        'rue,null],["isSafeInteger",true,false,true,null],["MAX_VALUE",false,false,false,1.79769313486231'
+        '57e+308],["MIN_VALUE",false,false,false,5e-324],["EPSILON",false,false,false,2.220446049250313e-'
+        '16],["MAX_SAFE_INTEGER",false,false,false,9007199254740991],["MIN_SAFE_INTEGER",false,false,fals'
+        'e,-9007199254740991],["NaN",false,false,false,null],["NEGATIVE_INFINITY",false,false,false,null]'
+        ',["POSITIVE_INFINITY",false,false,false,null],["prototype",false,false,false,"object"]],true,"ne'
+        'w"],[[["length",false,false,true,1],["name",false,false,true,"String"],["fromCharCode",true,fals'
+        'e,true,null],["fromCodePoint",true,false,true,null],["raw",true,false,true,null],["prototype",fa'
+        'lse,false,false,"object"]],true,"new"],[[["length",false,false,true,1],["name",false,false,true,'
+        '"Boolean"],["prototype",false,false,false,"object"]],true,"new"],[[["length",false,false,true,0]'
+        ',["name",false,false,true,"toString"]],true,"TypeError"],[[["name",false,false,true,"py"]],true,'
+        '"TypeError"],[[["length",false,false,true,0],["name",false,false,true,"get __proto__"]],true,"Ty'
+        'peError"],[[["length",false,false,true,0],["name",false,false,true,"get flags"]],true,"TypeError'
+        '"],[["length",false,false,true,2],["extra",true,true,true,1]],[["length",false,false,true,1],["n'
+        'ame",false,false,true,"abs"]]]'
     ),
 }
 

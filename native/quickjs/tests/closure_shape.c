@@ -1,4 +1,4 @@
-/* A normal function's shape made once per context (patches/90-closure-shape.patch) under
+/* A normal function's shape made once per context (patches/95-closure-shape.patch) under
  * ASan/UBSan, with QuickJS's assertions on: run by closure_shape.sh. Not part of the build or
  * the test suite; the C side of tests/native/test_closure_shape.py (what the binding cannot
  * reach: contexts freed in any order with functions of each still held by the others,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # A normal function's shape made once per context under AddressSanitizer/UBSan with QuickJS's
 # assertions on (not part of the build or the test suite; the evidence behind
-# patches/90-closure-shape.patch; see closure_shape.c for what it runs).
+# patches/95-closure-shape.patch; see closure_shape.c for what it runs).
 #
 #   native/quickjs/tests/closure_shape.sh [TO [STEP]]    (from the repository; out-of-memory
 #                                        sweep of making functions up to TO bytes, by STEP)
