@@ -186,6 +186,8 @@ class RunningWorker:
     queue: str
     process: subprocess.Popen
     log_path: Path
+    #: the worker's node name (``name-pid@host``): the destination of remote-control commands
+    nodename: str
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the worker's log, for failure messages."""
@@ -221,11 +223,12 @@ def celery_worker(name: str, queue: str, env: Mapping[str, str], concurrency: in
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
-    worker = RunningWorker(name=name, queue=queue, process=process, log_path=log_path)
+    node = nodename.replace("%h", socket.gethostname())
+    worker = RunningWorker(name=name, queue=queue, process=process, log_path=log_path, nodename=node)
     try:
         from orchweb.celery import app
 
-        destination = [nodename.replace("%h", socket.gethostname())]
+        destination = [worker.nodename]
         for _ in range(STARTUP_TIMEOUT_SECONDS):
             if process.poll() is not None:
                 raise RuntimeError(f"celery worker {name} exited ({process.returncode}):\n{worker.log_tail()}")

@@ -6,10 +6,10 @@ Runs in the scaled pass (REDIS_URL set); an embedded run deselects it (tests/con
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from orchweb.celery import app
 from simulator.ors.project import load_project
 from simulator.runners.batch import run_batch
 from simulator.tasks import CeleryExecutor
@@ -57,42 +58,61 @@ def test_chunks_run_by_a_celery_worker_merge_into_the_report_of_a_local_run(
     assert "simulator.batch_chunk" in worker.log_path.read_text(errors="replace")
 
 
-def pool_children(worker: RunningWorker) -> list[int]:
-    """Pids of the worker's pool processes (the processes running chunks)."""
-    found = subprocess.run(["pgrep", "-P", str(worker.process.pid)], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()]
+def redelivered(log: str) -> bool:
+    """Whether a chunk was received again (same task id) in this part of the worker's log."""
+    received = re.findall(r"batch_chunk\[([\w-]+)\] received", log)
+    return len(received) > len(set(received))
 
 
 def test_a_pool_process_killed_mid_chunk_loses_no_interaction(worker: RunningWorker, shared_dir: Path) -> None:
     """acks_late + reject_on_worker_lost: the chunk of a killed process goes back to the queue
     and runs again (same task id, same seeded result); the report still equals a local run."""
     files = load_project(shared_dir / "ors-samples" / "crd-gvp-wf")
-    local = run_batch(files, 80, vary=VARY, seed=11, workers=1, coverage=False)
+    # 400 interactions: chunks of 50, long enough to be caught running on a loaded machine
+    local = run_batch(files, 400, vary=VARY, seed=11, workers=1, coverage=False)
     executor = CeleryExecutor(workers=2, queue=worker.queue, timeout=300)
     log_before = worker.log_path.read_text(errors="replace")
     killed: list[int] = []
+    finished = threading.Event()
 
-    def kill_one_busy_child() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not killed:
-            log = worker.log_path.read_text(errors="replace")[len(log_before) :]
-            if "batch_chunk" in log and "received" in log:  # a chunk is being run (prefetch 1)
-                children = pool_children(worker)
-                if children:
-                    os.kill(children[0], signal.SIGKILL)
-                    killed.append(children[0])
-            time.sleep(0.02)
+    def new_log() -> str:
+        return worker.log_path.read_text(errors="replace")[len(log_before) :]
 
-    killer = threading.Thread(target=kill_one_busy_child)
+    def kill_a_process_running_a_chunk() -> None:
+        """Kill the pool process the worker says runs a chunk (its `worker_pid`, set once a pool
+        process took the job). A chunk may end between the answer and the kill: nothing is lost
+        then, and the next running chunk is killed, until one is delivered again."""
+        inspector = app.control.inspect(destination=[worker.nodename], timeout=1.0)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not finished.is_set():
+            running = [
+                task["worker_pid"]
+                for tasks in (inspector.active() or {}).values()
+                for task in tasks
+                if task["name"] == "simulator.batch_chunk" and task.get("worker_pid")
+            ]
+            if not running:
+                time.sleep(0.02)
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(running[0], signal.SIGKILL)
+                killed.append(running[0])
+            chance = time.monotonic() + 3
+            while time.monotonic() < chance and not finished.is_set():
+                if redelivered(new_log()):
+                    return
+                time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_process_running_a_chunk)
     killer.start()
     try:
-        scaled = run_batch(files, 80, vary=VARY, seed=11, coverage=False, executor=executor)
+        scaled = run_batch(files, 400, vary=VARY, seed=11, coverage=False, executor=executor)
     finally:
+        finished.set()
         killer.join()
 
     assert killed, "no pool process was killed"
-    log = worker.log_path.read_text(errors="replace")[len(log_before) :]
+    log = new_log()
     assert "WorkerLostError" in log or "signal 9" in log, log[-3000:]
-    received = re.findall(r"batch_chunk\[([\w-]+)\] received", log)
-    assert len(received) > len(set(received)), "no chunk was delivered again after the kill"
+    assert redelivered(log), "no chunk was delivered again after the kill"
     assert comparable(scaled) == comparable(local)
