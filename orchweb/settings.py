@@ -9,6 +9,7 @@ the variable (see orchweb/env.py).
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -92,13 +93,35 @@ DATABASES = {
     )
 }
 
+#: How the asyncio Redis clients (the channel layer's, simulator.quotas') connect. No
+#: socket_timeout (redis-py's default is 5 s): with one, redis-py bounds every write with
+#: asyncio.wait_for, which on Python 3.11 loses a cancellation arriving as the write completes
+#: (CPython gh-86296, fixed in 3.12). A consumer's cancelled receive then went on popping its
+#: channel for ever, and Daphne's shutdown (and a test loop's close) waited for it
+#: (tests/test_channel_layer.py). A dead Redis is told by TCP instead: keepalive probes after 10 s
+#: idle, every 5 s, 3 of them; unacknowledged writes fail after 30 s (options this platform lacks
+#: are left out). The channel layer's reads return within its 5 s blocking pops otherwise.
+ASYNC_REDIS_OPTIONS = {
+    "socket_timeout": None,
+    "socket_connect_timeout": 10,
+    "socket_keepalive": True,
+    "socket_keepalive_options": {
+        getattr(socket, name): value
+        for name, value in (
+            ("TCP_KEEPIDLE", 10),
+            ("TCP_KEEPINTVL", 5),
+            ("TCP_KEEPCNT", 3),
+            ("TCP_USER_TIMEOUT", 30_000),
+        )
+        if hasattr(socket, name)
+    },
+}
+
 # Embedded: one process, so the in-memory layer is enough. Scaled: Redis joins the processes.
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # channels-redis waits for messages with 5 s blocking pops; redis-py's default socket
-            # timeout is also 5 s, which kills idle consumers. Reads must be allowed to outlast a pop.
             # redis-py 8's asyncio pool holds at most 100 connections and then fails ("Too many
             # connections") instead of waiting: a burst of 200 handshakes' group_add/group_discard
             # on one process failed.
@@ -106,7 +129,7 @@ if os.environ.get("REDIS_URL"):
                 "hosts": [
                     {
                         "address": redis_url("REDIS_URL", os.environ["REDIS_URL"]),
-                        "socket_timeout": 30,
+                        **ASYNC_REDIS_OPTIONS,
                         "max_connections": env_int("ORCHWEB_REDIS_MAX_CONNECTIONS", 1000, minimum=10),
                     }
                 ]

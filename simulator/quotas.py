@@ -142,7 +142,11 @@ class SharedQuotas:
         client = self.clients.get(loop)
         if client is None:
             pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.url, max_connections=QUOTA_CONNECTIONS, timeout=QUOTA_POOL_WAIT, driver_info=self.driver
+                self.url,
+                max_connections=QUOTA_CONNECTIONS,
+                timeout=QUOTA_POOL_WAIT,
+                driver_info=self.driver,
+                **settings.ASYNC_REDIS_OPTIONS,
             )
             client = self.clients[loop] = redis.asyncio.Redis(connection_pool=pool)
         return client

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 
 from orchweb.env import database_from_url, env_bool, env_int, env_rate, local_secret_key, redis_url
@@ -100,8 +99,10 @@ def test_scaled_configuration_uses_postgresql_redis_and_the_given_hosts() -> Non
     assert settings["layer"] == "channels_redis.core.RedisChannelLayer"
     [host] = settings["layer_hosts"]
     assert host["address"] == "redis://cache.example:6380/2"
-    # Idle consumers block on Redis for brpop_timeout seconds; a shorter read timeout kills them.
-    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout
+    # No socket timeout (with one, every write goes through asyncio.wait_for, which loses
+    # cancellations on Python 3.11: tests/test_channel_layer.py); TCP keepalive tells a dead Redis.
+    assert host["socket_timeout"] is None and host["socket_keepalive"] is True
+    assert host["socket_keepalive_options"] and host["socket_connect_timeout"] > 0
     assert settings["debug"] is False
     assert settings["secret_key"] == "k" * 60
     assert settings["allowed_hosts"] == ["orchweb.example", "www.orchweb.example"]
