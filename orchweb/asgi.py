@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from orchweb.daphne_forms import leave_form_bodies_to_django  # noqa: E402
 from orchweb.handshake import AcceptFirst  # noqa: E402
+from orchweb.inflight import CountRequests  # noqa: E402
 from orchweb.limits import BodySizeLimit  # noqa: E402
 from orchweb.origin import SameOriginValidator  # noqa: E402
 from orchweb.routing import websocket_urlpatterns  # noqa: E402
@@ -22,7 +23,7 @@ from orchweb.staticfiles import StaticFiles  # noqa: E402
 leave_form_bodies_to_django()
 application = ProtocolTypeRouter(
     {
-        "http": BodySizeLimit(StaticFiles(django_asgi_app)),
+        "http": CountRequests(BodySizeLimit(StaticFiles(django_asgi_app))),
         "websocket": SameOriginValidator(
             AcceptFirst(
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), paths=("/ws/simulations/", "/ws/batches/")

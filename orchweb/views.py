@@ -6,6 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from orchweb.health import pool_readiness, run_checks
+from orchweb.inflight import requests_in_flight
 from simulator.sessions import open_simulations
 
 
@@ -40,7 +41,13 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     busy, pool = pool_readiness()
     if busy is not None:
         failed.append("simulation_pool")
-    body.update(status="ready" if not failed else "busy", failed=failed, pool=pool, simulations=open_simulations())
+    body.update(
+        status="ready" if not failed else "busy",
+        failed=failed,
+        pool=pool,
+        simulations=open_simulations(),
+        requests=requests_in_flight() - 1,  # the others: this one is under way too
+    )
     if busy is not None:
         body["checks"]["simulation_pool"] = busy
     return JsonResponse(body, status=503 if failed else 200)

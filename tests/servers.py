@@ -99,9 +99,11 @@ def live_simulations(url: str) -> int:
 
 
 def wait_until_idle(url: str, bound: float = 15.0) -> bool:
-    """Wait (at most `bound` s) until the server at `url` holds no simulation and its pool is idle
-    (/readyz): the saves of closing sockets are done. A test's database teardown (a TRUNCATE on
-    PostgreSQL) racing those writes ends in a deadlock that leaves the next test's data behind."""
+    """Wait (at most `bound` s) until the server at `url` holds no simulation, its pool is idle and
+    it handles no other request (/readyz): the saves of closing sockets and the requests of closed
+    pages (a diagram's layout, posted as the test ended) are done. A test's database teardown (a
+    TRUNCATE on PostgreSQL) racing those writes ends in a deadlock that leaves the next test's data
+    behind."""
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         try:
@@ -110,7 +112,8 @@ def wait_until_idle(url: str, bound: float = 15.0) -> bool:
             ready = None
         if isinstance(ready, dict):
             pool = ready.get("pool") or {}
-            if ready.get("simulations") == 0 and pool.get("busy") == pool.get("queued") == 0:
+            quiet = ready.get("simulations") == ready.get("requests") == 0
+            if quiet and pool.get("busy") == pool.get("queued") == 0:
                 return True
         time.sleep(0.05)
     return False

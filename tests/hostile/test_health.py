@@ -71,3 +71,56 @@ async def test_readiness_says_busy_when_the_simulation_pool_is_saturated_while_l
     }
     assert live.status_code == 200
     assert (await client.get("/readyz")).json()["pool"]["queued"] == 0
+
+
+def http_scope(method: str, path: str) -> dict:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def ready_through_the_application() -> dict:
+    from asgiref.testing import ApplicationCommunicator
+
+    from orchweb.asgi import application
+
+    ready = ApplicationCommunicator(application, http_scope("GET", "/readyz"))
+    await ready.send_input({"type": "http.request", "body": b""})
+    start = await ready.receive_output(timeout=10)
+    body = await ready.receive_output(timeout=10)
+    await ready.wait(timeout=10)
+    assert start["status"] in (200, 503), start
+    return json.loads(body["body"])
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_readiness_counts_the_other_requests_under_way() -> None:
+    """A request whose body is still coming is under way: /readyz counts it (not itself), so a
+    draining process, or a test about to empty the database, waits for it."""
+    from asgiref.testing import ApplicationCommunicator
+
+    from orchweb.asgi import application
+
+    assert (await ready_through_the_application())["requests"] == 0
+    upload = ApplicationCommunicator(application, http_scope("POST", "/api/projects"))
+    await upload.send_input({"type": "http.request", "body": b'{"name": ', "more_body": True})
+    await asyncio.sleep(0.05)  # the request has started: Django reads its body to the end first
+
+    under_way = (await ready_through_the_application())["requests"]
+    await upload.send_input({"type": "http.request", "body": b'"x"}', "more_body": False})
+    answered = await upload.receive_output(timeout=10)
+    await upload.wait(timeout=10)
+
+    assert under_way == 1
+    assert answered["type"] == "http.response.start" and answered["status"] in (401, 403), answered  # anonymous
+    assert (await ready_through_the_application())["requests"] == 0
