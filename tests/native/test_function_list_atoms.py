@@ -35,7 +35,8 @@ WALK = r"""
     var item = queue.shift(), o = item[0], path = item[1];
     out.push(path + ' proto=' + show(Object.getPrototypeOf(o), path + '.__proto__') + ' ext=' + Object.isExtensible(o));
     Reflect.ownKeys(o).forEach(function (k) {
-      var d = Object.getOwnPropertyDescriptor(o, k), name = typeof k === 'symbol' ? String(k) : k, p = path + '.' + name;
+      var d = Object.getOwnPropertyDescriptor(o, k), name = typeof k === 'symbol' ? String(k) : k;
+      var p = path + '.' + name;
       out.push('  ' + name + ' ' + (k === 'timeOrigin' ? typeof d.value + ' ' : '') + (d.enumerable ? 'e' : '') +
                (d.configurable ? 'c' : '') +
                ('value' in d ? (d.writable ? 'w ' : ' ') + (k === 'timeOrigin' ? '' : show(d.value, p))

@@ -60,8 +60,7 @@ def expected(units: list[int]) -> str:
 
 def check(ctx: orchweb_quickjs.Context, cases: list[list[int]]) -> None:
     got = ctx.eval(STRINGIFY % json.dumps(cases)).split("\x02")
-    assert len(got) == len(cases)
-    for units, answer in zip(cases, got):
+    for units, answer in zip(cases, got, strict=True):
         assert answer == expected(units), units[:20]
 
 
@@ -133,6 +132,6 @@ def test_out_of_memory_while_stringifying_throws_the_limit_error_and_the_context
         runtime.set_memory_limit(-1)
         whole = ctx.eval(script)
         assert whole == ctx.eval("3 * JSON.stringify(o).length + 4")
-        assert ctx.eval("JSON.stringify(o).indexOf('\"key \\\\\"299\":\"value\\\\n299\u0100\"') > 0")
+        assert ctx.eval('JSON.stringify(o).indexOf(\'"key \\\\"299":"value\\\\n299\u0100"\') > 0')
         ctx.close()
     assert outcomes == {"ok", "oom"}
