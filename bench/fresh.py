@@ -16,7 +16,10 @@ Per round, each tree in turn (the order alternates by round):
 - fresh: a reader's first open of the version, in a fresh browser context (nothing cached; the
   owner's layout served): navigation start -> "sim-ready";
 - reopen: the owner's simulation with >= 300 records, reopened in the owner's context (its static
-  files cached), once the server has saved and released it.
+  files cached), once the server has saved and released it;
+- elk (only with `--only elk`): the reader's first open of a version nobody laid out (a project of
+  its own, a chart of its own: no layout served, ELK runs in the page's worker), in a fresh
+  browser context, as `bench/browser.py`'s first open.
 `--settle`: each new page first shows about:blank for a second, then opens the simulation (a
 fresh context still has nothing cached). A new page (a window, in headless Chrome) also starts
 Chrome's own window UI (a "WebUI Top Renderer" process, the omnibox popup: 60-220 ms of CPU in
@@ -65,18 +68,28 @@ readers = int(sys.argv[2])
 cookie, simulation, another, _, _ = prepare(Path(sys.argv[1]), 100)
 from django.contrib.auth import get_user_model
 from django.test import Client
-from designer.models import Membership, Role
+from designer import history
+from designer.models import Membership, Project, Role
 from simulator.models import Simulation
+from browser import strategy
 version = Simulation.objects.get(pk=simulation).version
 team = version.project.team
 out = []
+unlaid = []
 for n in range(readers):
     user = get_user_model().objects.create(username=f"fresh-reader-{n}")
     Membership.objects.create(team=team, user=user, role=Role.VIEWER)
     client = Client()
     client.force_login(user)
     out.append((client.cookies["sessionid"].value, Simulation.objects.create(owner=user, version=version).pk))
-print(json.dumps({"cookie": cookie, "simulation": simulation, "readers": out}))
+    # A project of its own whose one version nobody laid out (its events renamed: a chart of its own).
+    project = Project.objects.create(team=team, name=f"Unlaid {n}", created_by=version.author)
+    chart = strategy(100).replace(b'event="next"', f'event="e{n}"'.encode())
+    unlaid_version = history.create_version(
+        project, {"chain.scxml": chart}, author=version.author, message="unlaid", parent=None, entry="chain.scxml"
+    )
+    unlaid.append(Simulation.objects.create(owner=user, version=unlaid_version).pk)
+print(json.dumps({"cookie": cookie, "simulation": simulation, "readers": out, "unlaid": unlaid}))
 """
 
 
@@ -145,7 +158,7 @@ class Tree:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        self.results: dict[str, list[dict[str, float]]] = {"fresh": [], "reopen": []}
+        self.results: dict[str, list[dict[str, float]]] = {"fresh": [], "reopen": [], "elk": []}
 
     def stop(self) -> None:
         self.process.terminate()
@@ -220,7 +233,7 @@ def main() -> None:
     parser.add_argument("--trees", nargs=2, type=Path, required=True, metavar=("BEFORE", "AFTER"))
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--cpu", action="store_true", help="the main thread's CPU per open, from a Chrome trace")
-    parser.add_argument("--only", choices=["fresh", "reopen"], help="one kind of open")
+    parser.add_argument("--only", choices=["fresh", "reopen", "elk"], help="one kind of open (elk: only so)")
     parser.add_argument(
         "--settle", action="store_true", help="about:blank first in each new page, its window's own UI started"
     )
@@ -264,6 +277,18 @@ def main() -> None:
                 if round_ % 2:
                     order.reverse()
                 for tree, (context, path) in order:
+                    if args.only == "elk":
+                        cookie, _ = tree.data["readers"][round_]
+                        fresh = browser.new_context(bypass_csp=True)
+                        fresh.add_cookies([{"name": "sessionid", "value": cookie, "url": tree.url}])
+                        simulation = tree.data["unlaid"][round_]
+                        page, marks = open_page(
+                            tree, fresh, f"/simulations/{simulation}/", args.cpu, args.settle, args.latency
+                        )
+                        fresh.close()
+                        tree.results["elk"].append(marks)
+                        tree.idle()
+                        continue
                     if args.only != "reopen":
                         cookie, simulation = tree.data["readers"][round_]
                         fresh = browser.new_context(bypass_csp=True)
@@ -293,7 +318,7 @@ def main() -> None:
         finally:
             for tree in trees:
                 tree.stop()
-    for kind in ("fresh", "reopen"):
+    for kind in ("fresh", "reopen", "elk"):
         for tree in trees:
             runs = tree.results[kind]
             if not runs:
