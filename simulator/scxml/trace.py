@@ -264,7 +264,16 @@ def macrostep_record(step: MacroStep, configuration: list[str]) -> MacrostepReco
 
 def jsonable(value: Any) -> Any:
     """A JSON-safe copy of a datamodel value (the datamodel's UNDEFINED becomes None)."""
-    if value is None or isinstance(value, (bool, int, str)):
+    # The common kinds by exact type first (a frame's fields run through here every step): the
+    # same values as the general checks below, which serve subclasses and the other kinds.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
+    if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
