@@ -694,8 +694,7 @@ async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args
         user = job_user.get()
     if user is None and runtime is not None:
         user = runtime.owner
-    job = pool().submit(call, user=user, key=None if runtime is None else id(runtime))
-    return await asyncio.wrap_future(job)
+    return await pool().submit_async(call, user=user, key=None if runtime is None else id(runtime))
 
 
 # -- registry of live runtimes --------------------------------------------------------------------

@@ -187,3 +187,40 @@ async def test_a_watchers_reads_are_the_watchers_jobs_not_the_owners(sim_world, 
     assert order[0] == "bob", order  # not queued behind Alice's steps
     for client in (busy, waiting, shared, watcher):
         await client.close()
+
+
+async def test_a_coroutines_jobs_answer_fail_and_are_dropped_when_cancelled_while_queued() -> None:
+    pool = FairPool(workers=1, per_user=1)
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def fail() -> None:
+        raise ValueError("no")
+
+    assert await pool.submit_async(lambda: 6 * 7, user="alice") == 42
+    with pytest.raises(ValueError, match="no"):
+        await pool.submit_async(fail, user="alice")
+    blocker = pool.submit_async(gate.wait, user="alice")  # holds the only worker
+    dropped = pool.submit_async(lambda: ran.append("dropped"), user="alice", key="simulation-1")
+    kept = pool.submit_async(lambda: ran.append("kept"), user="alice", key="simulation-1")
+    dropped.cancel()
+    gate.set()
+    await asyncio.gather(blocker, kept)
+    pool.shutdown()
+
+    assert ran == ["kept"] and pool.pending == 0
+
+
+def test_a_job_of_a_closed_loop_leaves_the_worker_serving() -> None:
+    """The loop that awaited a job is gone when it ends: its outcome is dropped, as
+    `asyncio.wrap_future` dropped it, and the worker takes the next job."""
+    pool = FairPool(workers=1, per_user=1)
+    gate = threading.Event()
+
+    async def submit() -> None:
+        pool.submit_async(gate.wait, user="alice")
+
+    asyncio.run(submit())  # the loop is closed when the job ends
+    gate.set()
+    assert pool.submit(lambda: "served", user="alice").result(30) == "served"
+    pool.shutdown()
