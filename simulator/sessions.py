@@ -67,7 +67,7 @@ from simulator.runners.driver import OrsRun
 from simulator.runners.limits import Limits
 from simulator.runners.scenarios import run_step
 from simulator.scheduling import FairPool
-from simulator.scxml.datamodel import JSError, operation_budget
+from simulator.scxml.datamodel import JSError, RuntimePool, operation_budget
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.jsonpatch import update_variables
 from simulator.scxml.profile import JSIntrinsics
@@ -146,6 +146,10 @@ class SimulationRuntime:
         self._chunk_deadline: float | None = None
         #: the state its clients were sent: snapshot and delta frames (simulator.frames)
         self.publisher = StatePublisher()
+        #: the JS runtimes of every run of this simulation: a restart, rewind or replay closes the
+        #: run's contexts (their memory goes back to the runtime) and starts the next run in the
+        #: same runtime, which has read the libraries' bytecode already (see RuntimePool)
+        self._runtimes = RuntimePool()
         self._build()
 
     # ---- construction / replay --------------------------------------------------------------
@@ -161,7 +165,12 @@ class SimulationRuntime:
         try:
             # A copy of the recipe's loaded profile: rules count their uses during a run.
             self.run = OrsRun(
-                self.files, self.entry, fakes=self._base_profile.for_run(), seed=self.seed, limits=self.limits
+                self.files,
+                self.entry,
+                fakes=self._base_profile.for_run(),
+                seed=self.seed,
+                limits=self.limits,
+                runtimes=self._runtimes,
             )
         except DocumentError as exc:
             raise SimulationError(f"the document has definition errors: {exc}") from exc

@@ -86,6 +86,34 @@ def test_a_script_allocating_beyond_the_memory_setting_fails_only_under_the_smal
     tight.close()
 
 
+def test_a_restarted_simulation_has_its_whole_memory_limit_again(settings) -> None:
+    """A restart runs in the JS runtime of the run before (SimulationRuntime keeps it): the closed
+    run's memory is given back, so every run fits the limit as the first did, and one that did not
+    fails the same way."""
+    settings.JS_TIME_LIMIT_MS = 20_000
+    settings.JS_MEMORY_LIMIT = 64 * MIB  # room for one run's array (3,000,000 values of 16 bytes), not two
+    runtime = live_run(HUNGRY)
+    for _ in range(3):
+        runtime.restart()
+        for _ in range(20):
+            if runtime.finished:
+                break
+            runtime.apply({"op": "step", "unit": "macro"})
+        assert runtime.session.final_state == "done" and error_messages(runtime) == []
+    runtime.close()
+
+    settings.JS_MEMORY_LIMIT = 8 * MIB
+    tight = live_run(HUNGRY)
+    first = error_messages(tight)
+    tight.restart()
+    for _ in range(20):
+        if tight.finished:
+            break
+        tight.apply({"op": "step", "unit": "macro"})
+    assert error_messages(tight) == first and any("exceeded the memory limit of 8 MiB" in m for m in first)
+    tight.close()
+
+
 def test_a_busy_loop_hits_the_time_setting_only_when_it_is_short(settings) -> None:
     settings.JS_TIME_LIMIT_MS = 20_000
     patient = live_run(BUSY)

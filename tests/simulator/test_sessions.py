@@ -91,6 +91,27 @@ def test_restart_with_a_new_fakes_profile_starts_from_scratch(files):
     assert runtime.snapshot()["interactions"]["006502A8E4B1C002"]["voice"]["ani"] == "123"
 
 
+def test_restarts_and_rewinds_run_in_the_js_runtime_of_the_first_run_and_trace_the_same(files):
+    runtime = SimulationRuntime(files, None, {}, seed=3)
+    pool = runtime.run.group.js_runtimes()
+    for _ in range(8):
+        runtime.apply({"op": "step", "unit": "macro"})
+    first = list(runtime.records)
+    heap = pool.heap_bytes()
+
+    runtime.rewind(first[len(first) // 2]["seq"])
+    for _ in range(3):
+        runtime.restart()
+        for _ in range(8):
+            runtime.apply({"op": "step", "unit": "macro"})
+        assert runtime.records == first
+
+    # one runtime, its earlier contexts' memory given back (not one run's worth more per restart)
+    assert runtime.run.group.js_runtimes() is pool and len(pool) == 1
+    assert pool.heap_bytes() < heap * 1.2
+    runtime.close()
+
+
 def test_a_project_without_an_entry_document_is_a_clear_simulation_error():
     with pytest.raises(SimulationError, match="entry document"):
         SimulationRuntime({"a.scxml": b"<scxml/>", "b.scxml": b"<scxml/>"}, None, {})
