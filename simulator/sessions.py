@@ -209,6 +209,13 @@ class SimulationRuntime:
         # Events due now (the start events) are shown in the queue at once, not after a first step.
         self.run.group.clock.fire_due()
         self.start_seq = self.seq
+        # The start ended as a macrostep does, with a `datamodel` record (its first: every
+        # variable), and queueing the start events runs no script: the variables are exact, and
+        # the first snapshot (a restart's, a rewind's) need not read them all again.
+        root = self.run.session.sessionid
+        self._datamodel_exact = not self._trace_unread and any(
+            r["type"] == "datamodel" and r.get("session") == root for r in self._records
+        )
 
     def _collect(self, record: dict) -> None:
         # An action record carries the live request (its responses list grows later): keep the
@@ -296,6 +303,7 @@ class SimulationRuntime:
                     self._apply(op)
                 finally:
                     group.interrupt, group.interrupted = None, False
+                self._datamodel_exact = False  # a part of an operation: the variables are read whole
             break
 
     def restart(self, fakes: Mapping[str, Any] | None = None, seed: int | None = None) -> None:

@@ -9,6 +9,7 @@ import pytest
 from simulator.breakpoints import Breakpoints
 from simulator.ors.project import load_project
 from simulator.protocol import OpError, parse_op
+from simulator.scxml.trace import jsonable
 from simulator.sessions import SimulationError, SimulationRuntime
 from tests.simulator.conftest import SimWorld
 
@@ -110,6 +111,20 @@ def test_restarts_and_rewinds_run_in_the_js_runtime_of_the_first_run_and_trace_t
     assert runtime.run.group.js_runtimes() is pool and len(pool) == 1
     assert pool.heap_bytes() < heap * 1.2
     runtime.close()
+
+
+def test_the_snapshot_after_a_start_or_restart_has_the_variables_of_the_trace_without_reading_them_again(files):
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    for restarted in (False, True):
+        if restarted:
+            for _ in range(3):
+                runtime.apply({"op": "step", "unit": "macro"})
+            runtime.restart()
+        assert runtime._datamodel_exact  # the start's `datamodel` record gave every variable
+        reset, snapshot = runtime.reset_frames()
+        assert reset["records"] == runtime.records
+        assert snapshot["datamodel"] == jsonable(runtime.session.datamodel.snapshot())
+        assert snapshot["datamodel"] and snapshot["datamodel_error"] is None
 
 
 def test_a_project_without_an_entry_document_is_a_clear_simulation_error():
