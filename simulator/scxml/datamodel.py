@@ -284,7 +284,8 @@ class _OwnerRef(weakref.ref):
 
 class RuntimePool:
     """The JS runtimes shared by the sessions of one user's work: one `SessionGroup` (a simulation's
-    root session and the sessions it invokes), or every interaction of one batch chunk.
+    root session and the sessions it invokes), every run of one live simulation (its restarts and
+    rewinds: `SimulationRuntime`), or every interaction of one batch chunk.
 
     A new session gets its own context (globals, prototypes, realm) in a runtime of the pool with
     room (at most `max_sessions` sessions each, same stack size), created when none has any. Its
