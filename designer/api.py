@@ -89,7 +89,7 @@ from designer.serializers import (
     file_api_url,
     file_content,
 )
-from designer.serverlayouts import FontTableError, clean_font_table, keep_font_table
+from designer.serverlayouts import MAX_TABLE_BYTES, FontTableError, clean_font_table, keep_font_table
 from designer.starters import load_starter
 from designer.views import create_comment, zip_response
 from orchweb.throttling import RequestRateThrottle, work_throttle
@@ -104,6 +104,7 @@ ERRORS = {
     403: "Your role in the team is too low for this.",
     404: "No such object, or not visible to you (outsiders get 404, never 403).",
     409: "Conflict with the current state (`detail` says which); nothing was changed.",
+    413: "The body is larger than the operation reads (`detail` says the limit).",
     415: "The body is not of the media type the operation reads (JSON; multipart for uploads).",
     422: "The request matches the schema but its content cannot be used (`detail` says why).",
     429: (
@@ -423,15 +424,27 @@ def version_layout(request: Request, version_id: int) -> Response:
 
 @api(
     ["POST"],
-    POST={"request": FontTableSerializer, "responses": responses({200: FontFingerprintSerializer}, (400, 401, 422))},
+    work=("POST",),
+    POST={
+        "request": FontTableSerializer,
+        "responses": responses({200: FontFingerprintSerializer}, (400, 401, 413, 422)),
+    },
 )
 def font_table(request: Request) -> Response:
-    """Report your browser's character widths for the diagram's fonts (the page does, once): the
-    server then lays out the new versions of your projects for them, so your first open of a
-    version draws at once (designer/serverlayouts.py). Answers the table's fingerprint (the
-    `orchweb_fonts` cookie). 422 when it is not a table of widths within the bounds: at most 4
-    fonts of 1,024 characters each, every width a number from 0 to 1,000 px."""
+    """Report your browser's character widths for the diagram's fonts (a page does, once a session,
+    after its first view): the server then lays out the new versions of your projects for them,
+    and, for a table new to you, the latest versions of your most recently changed projects, so
+    your first open of a version draws at once (designer/serverlayouts.py). Answers the table's
+    fingerprint (the `orchweb_fonts` cookie). Counts in your `work` rate. 413 for a body over
+    256 KiB; 422 when it is not a table of widths within the bounds: at most 4 fonts of 1,024
+    characters each, every width a number from 0 to 1,000 px."""
     require_user(request)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0  # Django reads no body then, and neither does the parser
+    if length > MAX_TABLE_BYTES:  # refused before parsing: a table within the bounds is far smaller
+        return _error(f"The table is larger than {MAX_TABLE_BYTES} bytes.", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     data = _valid(FontTableSerializer, request)
     try:
         table = clean_font_table(data["table"])

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.urls import reverse
 
 from designer import serverlayouts
@@ -249,6 +250,23 @@ def font_report(user: Any, fonts: str | None) -> dict[str, Any] | None:
     if not (getattr(user, "is_authenticated", False) and settings.DIAGRAM_SERVER_LAYOUTS):
         return None
     return {"url": reverse("designer-api-fonts"), "known": serverlayouts.known_fingerprint(user, fonts)}
+
+
+def page_font_report(request: HttpRequest) -> dict[str, Any] | None:
+    """What base.html tells base.js about the browser's font table (`font_report`: where to
+    report it, whether the server knows the cookie's), or None when there is nothing to do: no
+    signed-in user, server layouts off, or this session already found the server knows the table
+    the cookie names. So a browser measures and reports its table from the first page of a
+    session, whatever the page, after its first view; not on every page (a diagram's page still
+    checks its widths through layout_store)."""
+    cookie = request.COOKIES.get(serverlayouts.FONTS_COOKIE)
+    session = getattr(request, "session", None)
+    if cookie and session is not None and session.get(serverlayouts.FONTS_SESSION_KEY) == cookie:
+        return None
+    report = font_report(getattr(request, "user", None), cookie)
+    if report is not None and report["known"] and session is not None:
+        session[serverlayouts.FONTS_SESSION_KEY] = report["known"]
+    return report
 
 
 def keep_layout(user: Any, version: Version, entry: str, key: str, layout: dict[str, Any]) -> None:

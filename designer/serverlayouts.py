@@ -18,6 +18,15 @@ the workers are shared with every user's batches); otherwise one thread of this 
 releases the GIL while ELK runs), fed by a bounded queue (`LOCAL_QUEUE`, at most `PER_USER`
 pending versions of one author). A version beyond that is simply laid out by the first browser
 that opens it, as before.
+
+A table new to its user (a new member's browser, a new browser of a member: `keep_font_table`)
+also lays out, for it alone, the latest version of that user's `CATCH_UP_PROJECTS` most recently
+changed projects that have none for it (`lay_out_latest`): the versions made before the browser
+reported its table, so the user's first open of the team's current work draws at once too. Bounded
+per report (one job, at most `CATCH_UP_PROJECTS` layouts), per user (`CATCH_UPS_PER_DAY` such jobs a
+day, each taking one of the author's `PER_USER` places) and in all (`LOCAL_QUEUE`); the request
+only queues it. base.html's pages report the table after their first view (`page_font_report`),
+so the first page a new member sees starts it.
 """
 
 from __future__ import annotations
@@ -30,16 +39,19 @@ import math
 import queue
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from designer.analysis import analysed
-from designer.models import FontTable, ServerDiagramLayout, Version
+from designer.models import FontTable, Project, ServerDiagramLayout, Version
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +73,17 @@ LOCAL_QUEUE = 32
 PER_USER = 4
 #: seconds a Celery place is counted at most (a worker lost mid-task gives its place back by then)
 PLACE_SECONDS = 600
+#: a table new to its user lays out the latest version of this many of their projects (the most
+#: recently changed that have none for it), looking at this many projects
+CATCH_UP_PROJECTS = 3
+CATCH_UP_CANDIDATES = 20
+#: tables new to one user that lay out their projects' versions, a day (one per browser they keep)
+CATCH_UPS_PER_DAY = MAX_TABLES_PER_USER
+#: the largest body POST /api/fonts parses: a table within the bounds above is under half of it
+#: (4 x 1,024 entries of at most ~34 bytes of JSON each), a real browser's ~10 KB
+MAX_TABLE_BYTES = 256 * 1024
+#: the session's record of the table this browser reported (or the server found known) for its user
+FONTS_SESSION_KEY = "orchweb_fonts"
 
 
 class FontTableError(ValueError):
@@ -103,7 +126,8 @@ def fingerprint(table: dict[str, dict[str, float]]) -> str:
 
 def keep_font_table(user: Any, table: dict[str, dict[str, float]]) -> str:
     """Store a cleaned table as one of the user's (seen now); forget their oldest beyond
-    MAX_TABLES_PER_USER. Returns its fingerprint."""
+    MAX_TABLES_PER_USER. A table new to the user lays out their latest versions for it once
+    committed (`schedule_catch_up`). Returns its fingerprint."""
     fp = fingerprint(table)
     with transaction.atomic():
         row, created = FontTable.objects.get_or_create(
@@ -113,6 +137,9 @@ def keep_font_table(user: Any, table: dict[str, dict[str, float]]) -> str:
             FontTable.objects.filter(pk=row.pk).update(seen=timezone.now())
         older = FontTable.objects.filter(user=user).order_by("-seen", "-pk").values_list("pk", flat=True)
         FontTable.objects.filter(pk__in=list(older[MAX_TABLES_PER_USER:])).delete()
+        if created:
+            user_id = user.pk
+            transaction.on_commit(lambda: schedule_catch_up(user_id, fp))
     return fp
 
 
@@ -157,51 +184,92 @@ def tables_for(version: Version) -> list[tuple[str, dict[str, Any]]]:
 
 def lay_out_version(version_id: int) -> int:
     """Lay the version's entry document out for `tables_for` (those not laid out yet); returns how
-    many layouts were stored. A table without a width for a character of the chart, or a layout
-    beyond designer/elk.py's limits, is skipped (logged): that browser lays the version out itself."""
-    from designer.elk import ElkError, ServerElk  # QuickJS and ELK's script: loaded only here
-    from designer.layouts import LayoutError, clean_layout  # designer.layouts serves these layouts
-
+    many layouts were stored."""
     version = Version.objects.filter(pk=version_id).first()
     if version is None or not version.entry:
         return 0
-    done = set(
-        ServerDiagramLayout.objects.filter(version=version, entry=version.entry).values_list("fingerprint", flat=True)
+    return _lay_out([version], tables_for(version))
+
+
+def latest_versions_for(user_id: int, fp: str) -> list[Version]:
+    """The latest versions, with an entry document, of the CATCH_UP_PROJECTS most recently changed
+    projects (among the CATCH_UP_CANDIDATES latest) the user can read that have no server layout
+    for table `fp`: the most recent first."""
+    newest = Version.objects.filter(project=OuterRef("pk")).order_by("-number")
+    latest = list(
+        Project.objects.filter(team__memberships__user_id=user_id)
+        .annotate(latest=Subquery(newest.values("pk")[:1]), changed=Subquery(newest.values("created_at")[:1]))
+        .exclude(latest=None)
+        .order_by("-changed", "-pk")
+        .values_list("latest", flat=True)[:CATCH_UP_CANDIDATES]
     )
-    tables = [(fp, table) for fp, table in tables_for(version) if fp not in done]
-    if not tables:
+    versions = Version.objects.in_bulk(latest)
+    done = set(
+        ServerDiagramLayout.objects.filter(version__in=latest, fingerprint=fp).values_list("version_id", "entry")
+    )
+    chosen = [versions[pk] for pk in latest if versions[pk].entry and (pk, versions[pk].entry) not in done]
+    return chosen[:CATCH_UP_PROJECTS]
+
+
+def lay_out_latest(user_id: int, fp: str) -> int:
+    """Lay `latest_versions_for` the user out for their table `fp` alone (a table new to them: the
+    versions made before they reported it); returns how many layouts were stored."""
+    table = FontTable.objects.filter(user_id=user_id, fingerprint=fp).values_list("table", flat=True).first()
+    if table is None:  # forgotten meanwhile (the user reported MAX_TABLES_PER_USER others)
         return 0
-    graph = analysed("graph", version, version.entry)
+    return _lay_out(latest_versions_for(user_id, fp), [(fp, table)])
+
+
+def _lay_out(versions: list[Version], tables: list[tuple[str, dict[str, Any]]]) -> int:
+    """Lay each version's entry document out for the tables it has no layout for yet, in one ELK
+    context; returns how many layouts were stored. A table without a width for a character of
+    the chart, or a layout beyond designer/elk.py's limits, is skipped (logged): that browser lays
+    the version out itself."""
+    from designer.elk import ElkError, ServerElk  # QuickJS and ELK's script: loaded only here
+    from designer.layouts import LayoutError, clean_layout  # designer.layouts serves these layouts
+
     stored = 0
-    elk = ServerElk()
+    elk: ServerElk | None = None
     try:
-        for fp, table in tables:
-            try:
-                key, result = elk.layout(graph, table)
-                layout = clean_layout(result, graph)
-            except (ElkError, LayoutError) as exc:
-                logger.info("version %s: no server layout for fonts %s: %s", version_id, fp[:12], exc)
-                # A call stopped midway (deadline, memory) may leave ELK's state half-updated: the
-                # next table gets a new context, so every stored layout is a fresh ELK's.
-                elk.close()
-                elk = ServerElk()
-                continue
-            try:
-                ServerDiagramLayout.objects.create(
-                    version=version, entry=version.entry, fingerprint=fp, key=key, layout=layout
+        for version in versions:
+            done = set(
+                ServerDiagramLayout.objects.filter(version=version, entry=version.entry).values_list(
+                    "fingerprint", flat=True
                 )
-                stored += 1
-            except IntegrityError:
-                pass  # laid out meanwhile by another worker: the same layout
+            )
+            todo = [(fp, table) for fp, table in tables if fp not in done]
+            if not todo:
+                continue
+            graph = analysed("graph", version, version.entry)
+            for fp, table in todo:
+                elk = elk or ServerElk()
+                try:
+                    key, result = elk.layout(graph, table)
+                    layout = clean_layout(result, graph)
+                except (ElkError, LayoutError) as exc:
+                    logger.info("version %s: no server layout for fonts %s: %s", version.pk, fp[:12], exc)
+                    # A call stopped midway (deadline, memory) may leave ELK's state half-updated:
+                    # the next layout gets a new context, so every stored layout is a fresh ELK's.
+                    elk.close()
+                    elk = None
+                    continue
+                try:
+                    ServerDiagramLayout.objects.create(
+                        version=version, entry=version.entry, fingerprint=fp, key=key, layout=layout
+                    )
+                    stored += 1
+                except IntegrityError:
+                    pass  # laid out meanwhile by another worker: the same layout
     finally:
-        elk.close()
+        if elk is not None:
+            elk.close()
     return stored
 
 
 # --------------------------------------------------------------------------------------------
 # Dispatch: Celery when the project runs its batches there, else this process's one thread.
 
-_queue: queue.Queue[tuple[int, int]] = queue.Queue(LOCAL_QUEUE)
+_queue: queue.Queue[tuple[Callable[[], int], int]] = queue.Queue(LOCAL_QUEUE)
 _pending: Counter[int] = Counter()
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -209,17 +277,32 @@ _thread: threading.Thread | None = None
 
 def _local_loop() -> None:
     while True:
-        version_id, user_id = _queue.get()
+        job, user_id = _queue.get()
         try:
             close_old_connections()
-            lay_out_version(version_id)
-        except Exception:  # the thread's last resort: the next version still gets its turn
-            logger.exception("server layout of version %s failed", version_id)
+            job()
+        except Exception:  # the thread's last resort: the next job still gets its turn
+            logger.exception("server layout %s failed", job)
         finally:
             close_old_connections()
             with _lock:
                 _pending[user_id] -= 1
             _queue.task_done()
+
+
+def _on_thread(user_id: int, job: Callable[[], int]) -> bool:
+    """Queue `job` for this process's layout thread; False when the queue is full or `user_id`
+    has PER_USER jobs waiting already."""
+    global _thread
+    with _lock:
+        if _pending[user_id] >= PER_USER or _queue.full():
+            return False
+        _pending[user_id] += 1
+        _queue.put_nowait((job, user_id))
+        if _thread is None:
+            _thread = threading.Thread(target=_local_loop, name="server-layouts", daemon=True)
+            _thread.start()
+    return True
 
 
 def schedule(version: Version) -> bool:
@@ -235,15 +318,47 @@ def schedule(version: Version) -> bool:
             return False
         lay_out_version_task.apply_async((version.pk, user_id), queue=settings.CELERY_TASK_DEFAULT_QUEUE)
         return True
-    global _thread
-    with _lock:
-        if _pending[user_id] >= PER_USER or _queue.full():
+    return _on_thread(user_id, partial(lay_out_version, version.pk))
+
+
+def schedule_catch_up(user_id: int, fp: str) -> bool:
+    """Lay the user's latest versions out for their new table `fp` in the background
+    (`lay_out_latest`); False when it was not queued: server layouts off, the user's
+    CATCH_UPS_PER_DAY spent (a refused queue spends one too), or as `schedule`."""
+    if not settings.DIAGRAM_SERVER_LAYOUTS or not _take(_catch_up_key(user_id), CATCH_UPS_PER_DAY, 86400):
+        return False
+    if settings.BATCH_EXECUTOR == "celery":
+        from designer.tasks import lay_out_latest_task  # needs the broker: imported only when asked for
+
+        if not take_place(user_id):
             return False
-        _pending[user_id] += 1
-        _queue.put_nowait((version.pk, user_id))
-        if _thread is None:
-            _thread = threading.Thread(target=_local_loop, name="server-layouts", daemon=True)
-            _thread.start()
+        lay_out_latest_task.apply_async((user_id, fp), queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+        return True
+    return _on_thread(user_id, partial(lay_out_latest, user_id, fp))
+
+
+def _catch_up_key(user_id: int) -> str:
+    return f"designer:server-layouts:catch-ups:{user_id}"
+
+
+def forget_counts(user_id: int) -> None:
+    """Forget the user's day of catch-ups and their Celery places (tests, an administrator's reset)."""
+    cache.delete_many([_catch_up_key(user_id), _place_key(user_id)])
+
+
+def _take(key: str, limit: int, seconds: int) -> bool:
+    """Count one more in the shared cache's counter `key` (expiring `seconds` after its first
+    count); False, the count unchanged, when `limit` are counted already."""
+    cache.add(key, 0, timeout=seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout=seconds)
+        count = 1
+    if count > limit:
+        with contextlib.suppress(ValueError):
+            cache.decr(key)
+        return False
     return True
 
 
@@ -255,17 +370,7 @@ def take_place(user_id: int) -> bool:
     """Count one more version of `user_id` waiting for the Celery workers; False (nothing counted)
     when PER_USER already wait. The count lives in the shared cache (Redis when scaled) and
     expires PLACE_SECONDS after the author's first waiting version."""
-    key = _place_key(user_id)
-    cache.add(key, 0, timeout=PLACE_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between the two calls
-        cache.add(key, 1, timeout=PLACE_SECONDS)
-        count = 1
-    if count > PER_USER:
-        release_place(user_id)
-        return False
-    return True
+    return _take(_place_key(user_id), PER_USER, PLACE_SECONDS)
 
 
 def release_place(user_id: int) -> None:
@@ -275,5 +380,5 @@ def release_place(user_id: int) -> None:
 
 
 def wait_local() -> None:
-    """Until this process's queued versions are laid out (tests)."""
+    """Until this process's queued layouts are done (tests)."""
     _queue.join()

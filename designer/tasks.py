@@ -1,5 +1,6 @@
-"""Celery tasks of the designer: a new version's diagram laid out by the server
-(designer/serverlayouts.py), on the broker the project's batches use (``celery -A orchweb worker``)."""
+"""Celery tasks of the designer: a new version's diagram, or a user's latest versions for a font
+table new to them, laid out by the server (designer/serverlayouts.py), on the broker the project's
+batches use (``celery -A orchweb worker``)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,15 @@ def lay_out_version_task(version_id: int, user_id: int | None = None) -> int:
     finally:
         if user_id is not None:
             release_place(user_id)
+
+
+@app.task(name="designer.lay_out_latest", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def lay_out_latest_task(user_id: int, fingerprint: str) -> int:
+    """Lay the user's latest versions out for their new font table (`lay_out_latest`), then give
+    back the place it took."""
+    from designer.serverlayouts import lay_out_latest, release_place
+
+    try:
+        return lay_out_latest(user_id, fingerprint)
+    finally:
+        release_place(user_id)

@@ -15,6 +15,11 @@
 // - Proves the live connection: opens the ping socket named by <body data-ws-ping-url> (after the
 //   first view), sends a ping with a random id and, when its pong comes back through the channel
 //   layer, sets <html data-ws-ready="1"> (browser tests wait on this flag instead of sleeping).
+// - Reports the browser's font table when <body data-fonts-url> asks (designer.layouts.
+//   page_font_report: a signed-in user's first page of a session, whatever the page), after the
+//   first view: loads diagram.js (data-fonts-script) unless the page has it, and calls
+//   Diagram.reportFonts. The server then lays out the user's latest versions for this browser, so
+//   their first open draws without ELK in the browser (designer/serverlayouts.py).
 // - Forms with `data-confirm="question"` ask before submitting: the destructive ones (discarding
 //   or replacing a draft, deleting a draft file) would otherwise lose work in one click.
 "use strict";
@@ -126,6 +131,24 @@ function checkLiveConnection() {
 }
 
 window.orchweb.afterFirstView(checkLiveConnection);
+
+function reportFonts() {
+  const data = document.body.dataset;
+  if (!data.fontsUrl) return;
+  const report = () => window.Diagram.reportFonts({ url: data.fontsUrl, known: data.fontsKnown || null });
+  if (window.Diagram) {
+    report();
+    return;
+  }
+  // A page without a diagram: diagram.js measures the table (the widths its layouts use), and is
+  // then in the HTTP cache for the diagram page that comes next.
+  const script = document.createElement("script");
+  script.src = data.fontsScript;
+  script.addEventListener("load", report);
+  document.head.appendChild(script);
+}
+
+window.orchweb.afterFirstView(reportFonts);
 
 document.addEventListener("submit", (event) => {
   const question = event.target.dataset ? event.target.dataset.confirm : "";

@@ -1269,15 +1269,18 @@
 
   const FONTS_COOKIE = "orchweb_fonts";
   const FONTS_STORAGE = "orchweb.fonts";
+  let fontsReported = null;
   /**
-   * Reports this browser's fontTable once (`fonts` {url, known}, designer.layouts.layout_store):
-   * the server answers with the table's fingerprint, kept in a cookie, and lays out the project's
-   * new versions for it (designer/serverlayouts.py). Posted again when the server does not know
-   * the cookie's fingerprint for this user or the browser's widths changed. Runs after the page's
-   * first view, when it is idle: never on the way to the first drawing or a simulation's first
-   * snapshot.
+   * Reports this browser's fontTable (`fonts` {url, known}: designer.layouts.font_report, given
+   * to a diagram's page in its layout store and to base.html's body, whose base.js loads this
+   * file to call it): the server answers with the table's fingerprint, kept in a cookie, and lays
+   * out the user's versions for it (designer/serverlayouts.py). Posted only when the server does
+   * not know the cookie's fingerprint for this user or the browser's widths changed. Runs once a
+   * page (later calls get the first call's promise), after the page's first view, when it is
+   * idle: never on the way to the first drawing or a simulation's first snapshot.
    */
   function reportFonts(fonts) {
+    if (fontsReported) return fontsReported;
     const run = async () => {
       const table = fontTable();
       const text = JSON.stringify(table);
@@ -1305,7 +1308,8 @@
     // two fonts is ~10-20 ms of the main thread, which an idle moment before the first snapshot
     // of a simulation page would put in front of it.
     const later = (global.orchweb && global.orchweb.afterFirstView) || global.requestIdleCallback || ((callback) => setTimeout(callback, 200));
-    later(() => run());
+    fontsReported = new Promise((resolve) => later(() => run().then(resolve, resolve)));
+    return fontsReported;
   }
 
   /** Draws `graph` in `el`; resolves to the DiagramView once laid out. */
@@ -1421,5 +1425,6 @@
     elkInput: elkInput,
     layoutKey: layoutKey,
     fontTable: fontTable,
+    reportFonts: reportFonts,
   };
 })(window);

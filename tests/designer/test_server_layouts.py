@@ -7,6 +7,8 @@ and served only to a user whose own table it was made for; designer/elk.py's lim
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +20,7 @@ from designer import history, serverlayouts
 from designer.analysis import analysed
 from designer.elk import ElkError, ServerElk
 from designer.layouts import layout_store
-from designer.models import FontTable, ServerDiagramLayout
+from designer.models import FontTable, Project, ServerDiagramLayout, Version
 from designer.serverlayouts import FontTableError, clean_font_table, keep_font_table, lay_out_version
 from tests.designer.conftest import World
 
@@ -241,3 +243,146 @@ def test_the_draft_diagram_page_asks_for_the_browser_s_table_too(world: World) -
     assert page.context["layout_store"]["fonts"] == {"url": "/api/fonts", "known": None}
     with override_settings(DIAGRAM_SERVER_LAYOUTS=False):
         assert "fonts" not in client.get(f"/projects/{world.project.pk}/draft/diagram/").context["layout_store"]
+
+
+# --------------------------------------------------------------------------------------------
+# A table new to its user: the versions made before it, laid out (bounded per report, per user,
+# per day), and the report itself bounded (size, rate).
+
+
+def project_with_version(world: World, name: str, changed: Any, team: Any = None) -> Any:
+    """A project of `team` (the world's by default) whose only version was made at `changed`."""
+    project = Project.objects.create(team=team or world.team, name=name, created_by=world.owner)
+    version = history.create_version(
+        project, {"chart.scxml": chart()}, author=world.owner, message="first", parent=None, check_parent=False
+    )
+    Version.objects.filter(pk=version.pk).update(created_at=changed)
+    return version
+
+
+@contextmanager
+def eager_celery() -> Iterator[None]:
+    from orchweb.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with override_settings(DIAGRAM_SERVER_LAYOUTS=True, BATCH_EXECUTOR="celery"):
+            yield
+    finally:
+        app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def catch_ups(world: World) -> Iterator[None]:
+    """Each user's day of catch-ups and Celery places start empty (the cache outlives a test)."""
+    users = [world.owner, world.editor, world.viewer, world.outsider]
+    for user in users:
+        serverlayouts.forget_counts(user.pk)
+    yield
+    for user in users:
+        serverlayouts.forget_counts(user.pk)
+
+
+def test_a_table_new_to_a_user_lays_out_the_latest_versions_of_their_most_recently_changed_projects(
+    world: World, catch_ups: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    now = timezone.now()
+    made = [project_with_version(world, f"P{i}", now - timedelta(hours=i + 1)) for i in range(5)]
+    elsewhere = project_with_version(world, "Theirs", now, team=world.other_team)  # not the viewer's team
+    already = keep_font_table(world.editor, table(7))  # another member's table: not this report's
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        mine = keep_font_table(world.viewer, table(8))
+
+    laid = set(ServerDiagramLayout.objects.values_list("version_id", "fingerprint"))
+    # world.v2 (made now: the latest of "Support line", not v1) and the next two most recent
+    assert laid == {(world.v2.pk, mine), (made[0].pk, mine), (made[1].pk, mine)}
+    assert serverlayouts.CATCH_UP_PROJECTS == 3
+    assert already not in {fp for _, fp in laid} and elsewhere.pk not in {pk for pk, _ in laid}
+
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        keep_font_table(world.viewer, table(8))  # the same table again: nothing new to lay out
+    assert ServerDiagramLayout.objects.count() == 3
+    # a later catch-up for the same table skips the versions done: the next three projects
+    assert serverlayouts.lay_out_latest(world.viewer.pk, mine) == 3
+    assert {pk for pk, fp in ServerDiagramLayout.objects.values_list("version_id", "fingerprint")} == {
+        world.v2.pk,
+        *(v.pk for v in made),
+    }
+
+
+def test_a_users_new_tables_lay_out_their_versions_at_most_three_times_a_day(
+    world: World, catch_ups: None, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hostile user posting table after table queues at most CATCH_UPS_PER_DAY jobs a day."""
+    queued: list[int] = []
+    monkeypatch.setattr(serverlayouts, "_on_thread", lambda user_id, job: queued.append(user_id) or True)
+    with override_settings(DIAGRAM_SERVER_LAYOUTS=True), django_capture_on_commit_callbacks(execute=True):
+        for width in (7, 8, 9, 10, 11):
+            keep_font_table(world.viewer, table(width))
+        keep_font_table(world.editor, table(7))  # another user's day is their own
+    assert queued == [world.viewer.pk] * serverlayouts.CATCH_UPS_PER_DAY + [world.editor.pk]
+    assert serverlayouts.CATCH_UPS_PER_DAY == 3
+
+
+def test_a_catch_up_takes_one_of_the_users_places_on_celery(world: World, catch_ups: None) -> None:
+    mine = keep_font_table(world.viewer, table(7))
+    with eager_celery():
+        for _ in range(serverlayouts.PER_USER):  # the viewer's jobs still waiting for a worker
+            assert serverlayouts.take_place(world.viewer.pk)
+        assert not serverlayouts.schedule_catch_up(world.viewer.pk, mine)
+        serverlayouts.release_place(world.viewer.pk)
+        assert serverlayouts.schedule_catch_up(world.viewer.pk, mine)  # run at once (eager)
+    assert ServerDiagramLayout.objects.filter(version=world.v2, fingerprint=mine).exists()
+
+
+def test_a_report_larger_than_the_bound_is_refused_before_it_is_read(world: World) -> None:
+    body = json.dumps({"table": table()})
+    padded = body + " " * (serverlayouts.MAX_TABLE_BYTES - len(body) + 1)  # valid JSON, only too long
+    client = world.client_for("viewer")
+    answer = client.post("/api/fonts", padded, content_type="application/json")
+    assert answer.status_code == 413, answer.content
+    assert "larger than 262144 bytes" in answer.json()["detail"]
+    assert not FontTable.objects.exists()
+    assert client.post("/api/fonts", padded[:-1], content_type="application/json").status_code == 200
+    # the largest table within clean_font_table's bounds fits
+    widest = {f"{n}{'x' * 190}": {chr(0x4E00 + c): 0.1234567890123456 for c in range(1024)} for n in range(4)}
+    assert len(json.dumps({"table": widest})) < serverlayouts.MAX_TABLE_BYTES
+    assert post(client, {"table": widest}).status_code == 200
+
+
+def test_reports_count_in_the_users_work_rate(world: World) -> None:
+    from orchweb import throttling
+    from tests.hostile.test_rate_limits import rates
+
+    throttling.forget(user_pk=world.viewer.pk)
+    client = world.client_for("viewer")
+    try:
+        with rates(work="3/minute"):
+            codes = [post(client, {"table": table(w)}).status_code for w in (7, 8, 9, 10)]
+            other = post(world.client_for("editor"), {"table": table(7)}).status_code
+    finally:
+        throttling.forget(user_pk=world.viewer.pk)
+        throttling.forget(user_pk=world.editor.pk)
+    assert codes == [200, 200, 200, 429]
+    assert other == 200
+
+
+@override_settings(DIAGRAM_SERVER_LAYOUTS=True)
+def test_any_signed_in_page_asks_for_the_table_once_a_session(world: World) -> None:
+    """base.html's body names where to report the browser's table (base.js reports it after the
+    first view): on the first page of a session whatever the page, and again only when the cookie
+    names a table this session has not found known."""
+    client = world.client_for("viewer")
+    page = client.get("/projects/")
+    assert b'data-fonts-url="/api/fonts" data-fonts-known=""' in page.content
+    mine = keep_font_table(world.viewer, table(7))
+    client.cookies[serverlayouts.FONTS_COOKIE] = mine
+    page = client.get("/simulations/")
+    assert f'data-fonts-url="/api/fonts" data-fonts-known="{mine}"'.encode() in page.content
+    assert b"data-fonts-url" not in client.get("/projects/").content  # known to this session
+    client.cookies[serverlayouts.FONTS_COOKIE] = "0" * 64  # not a table this user reported
+    assert b'data-fonts-known=""' in client.get("/projects/").content
+    assert b"data-fonts-url" not in world.client_for("anonymous").get("/accounts/login/").content
+    with override_settings(DIAGRAM_SERVER_LAYOUTS=False):
+        assert b"data-fonts-url" not in world.client_for("editor").get("/projects/").content
