@@ -26,7 +26,7 @@ from designer.models import DiagramLayout, FontTable, Project, ServerDiagramLayo
 from simulator.models import Simulation
 from tests.e2e.conftest import recorded_page
 from tests.e2e.test_designer import import_sample, make_demo_user_owner
-from tests.e2e.test_shared_layout import elk_worker_requested
+from tests.e2e.test_shared_layout import RECORD_WORKERS, elk_worker_requested
 from tests.servers import daphne_server, database_url
 
 #: a chart with compound states, an initial marker, targetless transitions with actions, long
@@ -67,6 +67,13 @@ def member(browser: Browser, layouts_server: str, transactional_db: None) -> Ite
     ensure_demo_user()
     make_demo_user_owner()
     with recorded_page(browser, layouts_server, DEMO_USERNAME, DEMO_PASSWORD) as recorded:
+        # The login's landing page reports the browser's table once idle (base.js): waited for,
+        # then forgotten by the browser, so each test's pages start from a browser that reported
+        # none (the server keeps the table: reported again, it is the same row).
+        page = recorded[0]
+        page.wait_for_function("!!document.body.dataset.fontsReported")
+        page.context.clear_cookies(name="orchweb_fonts")
+        page.evaluate("localStorage.clear()")
         yield recorded
 
 
@@ -186,3 +193,37 @@ def test_a_simulation_pages_font_report_and_ping_wait_for_its_first_view(member:
     assert len(simulation_socket) == len(ping) == len(fonts) == 1, calls
     assert simulation_socket[0]["ready"] == ""  # opened as the page's scripts run
     assert ping[0]["ready"] == fonts[0]["ready"] == "1", calls
+
+
+def test_a_version_made_before_the_browser_reported_its_fonts_opens_with_the_servers_layout(
+    browser: Browser, layouts_server: str, transactional_db: None
+) -> None:
+    """A member's new browser reports its widths from the first page it shows (the projects list,
+    no diagram on it), and the server lays out the latest version of the member's projects made
+    before that for them: the first open of that version draws the server's layout, no ELK worker
+    constructed or requested. (Before, only a diagram's page reported, and only versions made
+    after a report were laid out: this open ran ELK in the page.)"""
+    from designer.management.commands.seed import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_user
+
+    ensure_demo_user()
+    make_demo_user_owner()
+    version = first_version({"chart.scxml": CHART})
+    simulation = Simulation.objects.create(owner=version.author, version=version)
+    assert not FontTable.objects.exists()  # no browser known: the version was laid out for none
+
+    with recorded_page(browser, layouts_server, DEMO_USERNAME, DEMO_PASSWORD) as (page, requested):
+        assert page.url.endswith("/projects/")
+        page.wait_for_function("!!document.body.dataset.fontsReported")
+        assert page.locator(".diagram").count() == 0
+        stored = wait_for_server_layout(version)
+        assert stored.fingerprint == page.evaluate("document.body.dataset.fontsReported")
+
+        requested.clear()
+        page.add_init_script(RECORD_WORKERS)
+        page.goto(f"/simulations/{simulation.pk}/")
+        page.wait_for_function("document.body.dataset.simReady === '1' && document.body.dataset.diagramReady === '1'")
+        assert page.evaluate("document.body.dataset.layoutSource") == "server"
+        assert page.evaluate("window.recordedWorkers") == []
+        assert not elk_worker_requested(requested)
+        assert page.locator("#sim-diagram .dg-state").count() == 6
+        assert not DiagramLayout.objects.filter(version=version).exists()  # drawn from the server's
