@@ -19,7 +19,15 @@ Per round, each tree in turn (the order alternates by round):
   files cached), once the server has saved and released it;
 - elk (only with `--only elk`): the reader's first open of a version nobody laid out (a project of
   its own, a chart of its own: no layout served, ELK runs in the page's worker), in a fresh
-  browser context, as `bench/browser.py`'s first open.
+  browser context, as `bench/browser.py`'s first open;
+- landing (only with `--only landing`, server layouts on): the same reader's first page in a fresh
+  browser context is the projects list (no diagram), as after logging in; once that page reported
+  the browser's font table (base.js, after its first view: waited for up to 3 s, a tree whose
+  pages do not report goes on after that) and the server stored its layout of the reader's
+  version (designer.serverlayouts.lay_out_latest: the time from the projects list's navigation to
+  the layout is printed as "layout stored"), the reader's first open of that version, a new page
+  of the same context. Each reader's version is the one project of a team of its own, so that its
+  layout is made for its reader's report, not an earlier reader's of the same browser's table.
 `--settle`: each new page first shows about:blank for a second, then opens the simulation (a
 fresh context still has nothing cached). A new page (a window, in headless Chrome) also starts
 Chrome's own window UI (a "WebUI Top Renderer" process, the omnibox popup: 60-220 ms of CPU in
@@ -43,6 +51,7 @@ import argparse
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -69,7 +78,7 @@ cookie, simulation, another, _, _ = prepare(Path(sys.argv[1]), 100)
 from django.contrib.auth import get_user_model
 from django.test import Client
 from designer import history
-from designer.models import Membership, Project, Role
+from designer.models import Membership, Project, Role, Team
 from simulator.models import Simulation
 from browser import strategy
 version = Simulation.objects.get(pk=simulation).version
@@ -82,13 +91,16 @@ for n in range(readers):
     client = Client()
     client.force_login(user)
     out.append((client.cookies["sessionid"].value, Simulation.objects.create(owner=user, version=version).pk))
-    # A project of its own whose one version nobody laid out (its events renamed: a chart of its own).
-    project = Project.objects.create(team=team, name=f"Unlaid {n}", created_by=version.author)
+    # A project of its own, in a team of its own, whose one version nobody laid out (its events
+    # renamed: a chart of its own).
+    solo = Team.objects.create(name=f"Solo {n}")
+    Membership.objects.create(team=solo, user=user, role=Role.OWNER)
+    project = Project.objects.create(team=solo, name=f"Unlaid {n}", created_by=version.author)
     chart = strategy(100).replace(b'event="next"', f'event="e{n}"'.encode())
     unlaid_version = history.create_version(
         project, {"chain.scxml": chart}, author=version.author, message="unlaid", parent=None, entry="chain.scxml"
     )
-    unlaid.append(Simulation.objects.create(owner=user, version=unlaid_version).pk)
+    unlaid.append((Simulation.objects.create(owner=user, version=unlaid_version).pk, unlaid_version.pk))
 print(json.dumps({"cookie": cookie, "simulation": simulation, "readers": out, "unlaid": unlaid}))
 """
 
@@ -104,6 +116,8 @@ SIMULATION_JS = """() => {
 
 #: --settle: how long a new page's about:blank waits before the measured open
 SETTLE_MS = 1000
+#: --only landing: how long the projects list is given to report the browser's font table
+REPORT_WAIT_MS = 3000
 
 
 def python(tree: Path) -> str:
@@ -125,11 +139,13 @@ def cpu_seconds(pid: int) -> float:
 class Tree:
     """One tree's database and Daphne process."""
 
-    def __init__(self, root: Path, tmp: Path, readers: int) -> None:
+    def __init__(self, root: Path, tmp: Path, readers: int, server_layouts: bool = False) -> None:
         self.root = root
         self.database = tmp / f"{root.name}.sqlite3"
         self.env = {**os.environ, **ENV, "DATABASE_URL": f"sqlite:///{self.database}", "PYTHONUNBUFFERED": "1"}
         self.env["ORCHWEB_SIM_STEPS_PER_SECOND"] = "1000"
+        # Daphne's (the versions are made before it starts: tests.settings has them off)
+        self.server_env = {**self.env, "ORCHWEB_DIAGRAM_SERVER_LAYOUTS": "1" if server_layouts else "0"}
         collect = [python(root), "manage.py", "collectstatic", "--noinput", "-v0"]
         subprocess.run(collect, cwd=root, env=self.env, check=True)
         out = subprocess.run(
@@ -147,7 +163,9 @@ class Tree:
         self.port = sock.getsockname()[1]
         sock.close()
         daphne = [python(root), "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "orchweb.asgi:application"]
-        self.process = subprocess.Popen(daphne, cwd=root, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            daphne, cwd=root, env=self.server_env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
         while True:
@@ -158,7 +176,7 @@ class Tree:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        self.results: dict[str, list[dict[str, float]]] = {"fresh": [], "reopen": [], "elk": []}
+        self.results: dict[str, list[dict[str, float]]] = {"fresh": [], "reopen": [], "elk": [], "landing": []}
 
     def stop(self) -> None:
         self.process.terminate()
@@ -206,6 +224,44 @@ def open_page(
     return page, marks
 
 
+def server_layout_stored(tree: Tree, version: int) -> bool:
+    with sqlite3.connect(tree.database, timeout=10) as db:
+        query = "SELECT 1 FROM designer_serverdiagramlayout WHERE version_id = ?"
+        return db.execute(query, (version,)).fetchone() is not None
+
+
+def landing_open(tree: Tree, browser, round_: int, args: argparse.Namespace) -> dict[str, float]:
+    """--only landing: the projects list first, its font report and the server's layout waited
+    for, then the measured first open of the reader's version nobody laid out."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    cookie, _ = tree.data["readers"][round_]
+    simulation, version = tree.data["unlaid"][round_]
+    context = browser.new_context(bypass_csp=True)
+    context.add_cookies([{"name": "sessionid", "value": cookie, "url": tree.url}])
+    page = context.new_page()
+    started = time.monotonic()
+    page.goto(tree.url + "/projects/")
+    stored = float("nan")
+    try:
+        page.wait_for_function("!!document.body.dataset.fontsReported", timeout=REPORT_WAIT_MS)
+    except PlaywrightTimeout:
+        pass  # this tree's pages do not report: the open runs ELK
+    else:
+        deadline = time.monotonic() + 60
+        while not server_layout_stored(tree, version) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stored = (time.monotonic() - started) * 1000
+    page.close()
+    page, marks = open_page(
+        tree, context, f"/simulations/{simulation}/", args.cpu, args.settle, args.latency, args.playwright_wait
+    )
+    marks["layout source"] = page.evaluate("document.body.dataset.layoutSource")
+    marks["stored"] = stored
+    context.close()
+    return marks
+
+
 def chrome_cpu(trace: bytes) -> dict[str, float]:
     """CPU ms of all Chrome's traced threads (every process) from the page's navigation start to its
     "sim-ready" mark, and the share of it of Chrome's own window UI (the "WebUI Top Renderer")."""
@@ -233,7 +289,9 @@ def main() -> None:
     parser.add_argument("--trees", nargs=2, type=Path, required=True, metavar=("BEFORE", "AFTER"))
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--cpu", action="store_true", help="the main thread's CPU per open, from a Chrome trace")
-    parser.add_argument("--only", choices=["fresh", "reopen", "elk"], help="one kind of open (elk: only so)")
+    parser.add_argument(
+        "--only", choices=["fresh", "reopen", "elk", "landing"], help="one kind of open (elk, landing: only so)"
+    )
     parser.add_argument(
         "--settle", action="store_true", help="about:blank first in each new page, its window's own UI started"
     )
@@ -245,11 +303,14 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
-        trees = [Tree(root.resolve(), Path(tmp), args.rounds) for root in args.trees]
+        trees = [Tree(root.resolve(), Path(tmp), args.rounds, args.only == "landing") for root in args.trees]
         try:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             owners = []
             for tree in trees:  # the owner's first open (ELK, layout posted), then >= 300 records
+                if args.only == "landing":  # not needed, and its page would report the same table
+                    owners.append((None, ""))
+                    continue
                 context = browser.new_context(bypass_csp=True)
                 context.add_cookies([{"name": "sessionid", "value": tree.data["cookie"], "url": tree.url}])
                 path = f"/simulations/{tree.data['simulation']}/"
@@ -277,11 +338,15 @@ def main() -> None:
                 if round_ % 2:
                     order.reverse()
                 for tree, (context, path) in order:
+                    if args.only == "landing":
+                        tree.results["landing"].append(landing_open(tree, browser, round_, args))
+                        tree.idle()
+                        continue
                     if args.only == "elk":
                         cookie, _ = tree.data["readers"][round_]
                         fresh = browser.new_context(bypass_csp=True)
                         fresh.add_cookies([{"name": "sessionid", "value": cookie, "url": tree.url}])
-                        simulation = tree.data["unlaid"][round_]
+                        simulation, _ = tree.data["unlaid"][round_]
                         page, marks = open_page(
                             tree, fresh, f"/simulations/{simulation}/", args.cpu, args.settle, args.latency
                         )
@@ -318,7 +383,7 @@ def main() -> None:
         finally:
             for tree in trees:
                 tree.stop()
-    for kind in ("fresh", "reopen", "elk"):
+    for kind in ("fresh", "reopen", "elk", "landing"):
         for tree in trees:
             runs = tree.results[kind]
             if not runs:
@@ -330,15 +395,18 @@ def main() -> None:
                 ("snapshot", "snapshot"),
                 ("simjs", "HTML -> simulation.js"),
                 ("daphne", "Daphne CPU"),
+                ("stored", "layout stored after the projects list's navigation"),
                 ("cpu", "main thread CPU"),
                 ("chrome cpu", "Chrome CPU"),
                 ("chrome ui cpu", "of it Chrome's window UI"),
             ):
-                values = [r[key] for r in runs if key in r]
+                values = [r[key] for r in runs if key in r and r[key] == r[key]]  # not NaN
                 if values:
                     parts.append(f"{name} median {statistics.median(values):.0f} (mean {statistics.mean(values):.0f})")
             ready = " ".join(f"{r['ready']:.0f}" for r in runs)
-            print(f"{kind:6} {tree.root}: {len(runs)} opens, " + ", ".join(parts) + f" ms; sim-ready: {ready}")
+            sources = " ".join(sorted({str(r["layout source"]) for r in runs if "layout source" in r}))
+            drawn = f"; layouts from: {sources}" if sources else ""
+            print(f"{kind:6} {tree.root}: {len(runs)} opens, " + ", ".join(parts) + f" ms; sim-ready: {ready}{drawn}")
 
 
 if __name__ == "__main__":
