@@ -5,7 +5,7 @@ DRF's throttles (a sliding window of request times per key) serve the API and th
   DEFAULT_THROTTLE_CLASSES, pages through RequestRateMiddleware); /healthz, /readyz and static
   files are not counted;
 - `work`: expensive work on top of that (uploads and imports, version creation, diff, lint and
-  graph analysis, exports, scenario runs, batch submissions): `@api(..., work=...)` for the API,
+  graph analysis, exports, scenario runs, batch submissions, font-table reports): `@api(..., work=...)` for the API,
   `@rate_limited(work_throttle(...))` for pages;
 - `login`: log-in attempts (POST to the login page or the admin's) per client address, whoever
   is signed in, on top of the failed-login limit of orchweb/ratelimit.py.
