@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management import call_command
 from django.test import Client
 
-DOCUMENTED_ERRORS = {"400", "401", "403", "404", "409", "415", "422", "429"}
+DOCUMENTED_ERRORS = {"400", "401", "403", "404", "409", "413", "415", "422", "429"}
 
 
 @cache
