@@ -13,7 +13,10 @@ import pytest
 from django.test import AsyncClient
 
 from simulator import sessions
+from tests.asgi import http_scope
 from tests.servers import ROOT
+
+JSON_HEADERS = {"host": "127.0.0.1:8000", "content-type": "application/json"}
 
 
 def health_in_a_process_with(**env: str) -> dict:
@@ -73,28 +76,12 @@ async def test_readiness_says_busy_when_the_simulation_pool_is_saturated_while_l
     assert (await client.get("/readyz")).json()["pool"]["queued"] == 0
 
 
-def http_scope(method: str, path: str) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-
 async def ready_through_the_application() -> dict:
     from asgiref.testing import ApplicationCommunicator
 
     from orchweb.asgi import application
 
-    ready = ApplicationCommunicator(application, http_scope("GET", "/readyz"))
+    ready = ApplicationCommunicator(application, http_scope("/readyz", headers=JSON_HEADERS))
     await ready.send_input({"type": "http.request", "body": b""})
     start = await ready.receive_output(timeout=10)
     body = await ready.receive_output(timeout=10)
@@ -112,7 +99,7 @@ async def test_readiness_counts_the_other_requests_under_way() -> None:
     from orchweb.asgi import application
 
     assert (await ready_through_the_application())["requests"] == 0
-    upload = ApplicationCommunicator(application, http_scope("POST", "/api/projects"))
+    upload = ApplicationCommunicator(application, http_scope("/api/projects", "POST", JSON_HEADERS))
     await upload.send_input({"type": "http.request", "body": b'{"name": ', "more_body": True})
     await asyncio.sleep(0.05)  # the request has started: Django reads its body to the end first
 
