@@ -314,7 +314,9 @@ class SimulationConsumer(_JsonProtocol):
         if entry is None:
             try:
                 inputs = await load_simulation(simulation)
-                runtime = await sessions.execute(None, sessions.build_runtime, simulation, inputs, user=self._user_id())
+                runtime = await sessions.execute(
+                    None, sessions.build_runtime_on_worker, simulation, inputs, user=self._user_id()
+                )
             except sessions.SimulationError as exc:
                 await self.send_json({"type": "error", "message": str(exc), "fatal": True})
                 return

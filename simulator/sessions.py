@@ -848,6 +848,19 @@ def build_runtime(simulation: Any, inputs: list[dict] | None = None) -> Simulati
     return runtime
 
 
+def build_runtime_on_worker(simulation: Any, inputs: list[dict] | None = None) -> SimulationRuntime:
+    """`build_runtime` as a job of the simulation pool: the worker's database connection goes
+    back (to the pool, or closed) when it is done, as a request's does. A worker otherwise kept
+    it checked out for as long as it lived: pooled connections taken from requests, and the test
+    run's DROP DATABASE found the database in use."""
+    from django.db import close_old_connections
+
+    try:
+        return build_runtime(simulation, inputs)
+    finally:
+        close_old_connections()
+
+
 def get_simulation_for_user(user: Any, simulation_id: int, share_tokens: Iterable[str] = ()) -> tuple[Any, str]:
     """(simulation, "owner" | "watcher" | "replay") for a user of a page or a websocket (sync: DB).
 

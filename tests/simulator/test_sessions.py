@@ -237,6 +237,31 @@ def test_a_simulations_access_check_loads_its_version_once(sim_world: SimWorld) 
         sessions.get_simulation_for_user(sim_world.outsider, simulation.pk)
 
 
+def test_a_pool_worker_gives_its_database_connection_back_after_building_a_runtime(sim_world: SimWorld) -> None:
+    """The worker thread that built a runtime holds no open connection afterwards (it held one
+    for its life: pooled connections kept from requests, DROP DATABASE refused at the run's end)."""
+    import threading
+
+    from django.db import connection
+
+    from simulator import sessions
+    from simulator.models import Simulation
+
+    simulation = Simulation.objects.create(owner=sim_world.owner, version=sim_world.version)
+    held: list[bool] = []
+
+    def work() -> None:
+        runtime = sessions.build_runtime_on_worker(Simulation.objects.get(pk=simulation.pk))
+        held.append(connection.connection is not None)
+        runtime.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(60)
+
+    assert held == [False]
+
+
 def _chart(script: str, more: str = "") -> dict[str, bytes]:
     return {
         "main.scxml": f"""<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="ecmascript"
