@@ -22,7 +22,9 @@ that opens it, as before.
 A table new to its user (a new member's browser, a new browser of a member: `keep_font_table`)
 also lays out, for it alone, the latest version of that user's `CATCH_UP_PROJECTS` most recently
 changed projects that have none for it (`lay_out_latest`): the versions made before the browser
-reported its table, so the user's first open of the team's current work draws at once too. Bounded
+reported its table, so the user's first open of the team's current work draws at once too. Joining
+a team (accepting an invitation) does the same for that team's projects, for the table of the
+browser that accepted. Bounded
 per report (one job, at most `CATCH_UP_PROJECTS` layouts), per user (`CATCH_UPS_PER_DAY` such jobs a
 day, each taking one of the author's `PER_USER` places) and in all (`LOCAL_QUEUE`); the request
 only queues it. base.html's pages report the table after their first view (`page_font_report`),
@@ -191,14 +193,16 @@ def lay_out_version(version_id: int) -> int:
     return _lay_out([version], tables_for(version))
 
 
-def latest_versions_for(user_id: int, fp: str) -> list[Version]:
+def latest_versions_for(user_id: int, fp: str, team_id: int | None = None) -> list[Version]:
     """The latest versions, with an entry document, of the CATCH_UP_PROJECTS most recently changed
-    projects (among the CATCH_UP_CANDIDATES latest) the user can read that have no server layout
-    for table `fp`: the most recent first."""
+    projects (among the CATCH_UP_CANDIDATES latest) the user can read, of team `team_id` only when
+    given, that have no server layout for table `fp`: the most recent first."""
     newest = Version.objects.filter(project=OuterRef("pk")).order_by("-number")
+    projects = Project.objects.filter(team__memberships__user_id=user_id)
+    if team_id is not None:
+        projects = projects.filter(team_id=team_id)
     latest = list(
-        Project.objects.filter(team__memberships__user_id=user_id)
-        .annotate(latest=Subquery(newest.values("pk")[:1]), changed=Subquery(newest.values("created_at")[:1]))
+        projects.annotate(latest=Subquery(newest.values("pk")[:1]), changed=Subquery(newest.values("created_at")[:1]))
         .exclude(latest=None)
         .order_by("-changed", "-pk")
         .values_list("latest", flat=True)[:CATCH_UP_CANDIDATES]
@@ -211,13 +215,14 @@ def latest_versions_for(user_id: int, fp: str) -> list[Version]:
     return chosen[:CATCH_UP_PROJECTS]
 
 
-def lay_out_latest(user_id: int, fp: str) -> int:
-    """Lay `latest_versions_for` the user out for their table `fp` alone (a table new to them: the
-    versions made before they reported it); returns how many layouts were stored."""
+def lay_out_latest(user_id: int, fp: str, team_id: int | None = None) -> int:
+    """Lay `latest_versions_for` the user (of team `team_id` when given) out for their table `fp`
+    alone (a table new to them, or a team they just joined: the versions made before); returns how
+    many layouts were stored."""
     table = FontTable.objects.filter(user_id=user_id, fingerprint=fp).values_list("table", flat=True).first()
     if table is None:  # forgotten meanwhile (the user reported MAX_TABLES_PER_USER others)
         return 0
-    return _lay_out(latest_versions_for(user_id, fp), [(fp, table)])
+    return _lay_out(latest_versions_for(user_id, fp, team_id), [(fp, table)])
 
 
 def _lay_out(versions: list[Version], tables: list[tuple[str, dict[str, Any]]]) -> int:
@@ -321,10 +326,11 @@ def schedule(version: Version) -> bool:
     return _on_thread(user_id, partial(lay_out_version, version.pk))
 
 
-def schedule_catch_up(user_id: int, fp: str) -> bool:
-    """Lay the user's latest versions out for their new table `fp` in the background
-    (`lay_out_latest`); False when it was not queued: server layouts off, the user's
-    CATCH_UPS_PER_DAY spent (a refused queue spends one too), or as `schedule`."""
+def schedule_catch_up(user_id: int, fp: str, team_id: int | None = None) -> bool:
+    """Lay the user's latest versions (of team `team_id` when given: a team they just joined) out
+    for their table `fp` in the background (`lay_out_latest`); False when it was not queued: server
+    layouts off, the user's CATCH_UPS_PER_DAY spent (a refused queue spends one too), or as
+    `schedule`."""
     if not settings.DIAGRAM_SERVER_LAYOUTS or not _take(_catch_up_key(user_id), CATCH_UPS_PER_DAY, 86400):
         return False
     if settings.BATCH_EXECUTOR == "celery":
@@ -332,9 +338,9 @@ def schedule_catch_up(user_id: int, fp: str) -> bool:
 
         if not take_place(user_id):
             return False
-        lay_out_latest_task.apply_async((user_id, fp), queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+        lay_out_latest_task.apply_async((user_id, fp, team_id), queue=settings.CELERY_TASK_DEFAULT_QUEUE)
         return True
-    return _on_thread(user_id, partial(lay_out_latest, user_id, fp))
+    return _on_thread(user_id, partial(lay_out_latest, user_id, fp, team_id))
 
 
 def _catch_up_key(user_id: int) -> str:

@@ -22,12 +22,12 @@ def lay_out_version_task(version_id: int, user_id: int | None = None) -> int:
 
 
 @app.task(name="designer.lay_out_latest", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def lay_out_latest_task(user_id: int, fingerprint: str) -> int:
-    """Lay the user's latest versions out for their new font table (`lay_out_latest`), then give
-    back the place it took."""
+def lay_out_latest_task(user_id: int, fingerprint: str, team_id: int | None = None) -> int:
+    """Lay the user's latest versions (of a team they joined, when given) out for their font table
+    (`lay_out_latest`), then give back the place it took."""
     from designer.serverlayouts import lay_out_latest, release_place
 
     try:
-        return lay_out_latest(user_id, fingerprint)
+        return lay_out_latest(user_id, fingerprint, team_id)
     finally:
         release_place(user_id)

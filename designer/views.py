@@ -59,7 +59,7 @@ from designer.permissions import (
     version_role,
 )
 from designer.serializers import VersionSerializer, draft_api_urls, entry_candidates
-from designer.serverlayouts import FONTS_COOKIE
+from designer.serverlayouts import FONTS_COOKIE, known_fingerprint, schedule_catch_up
 from designer.starters import load_starter
 from orchweb.throttling import rate_limited, work_throttle
 from simulator import batches
@@ -872,11 +872,18 @@ def _get_invitation_for_user(request: HttpRequest, invitation_id: int) -> Invita
 @login_required
 @require_POST
 def invitation_accept(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    """Join the team with the invitation's role (the invitee only)."""
+    """Join the team with the invitation's role (the invitee only). The team's latest versions are
+    laid out for this browser's font table, as for a table new to the user (serverlayouts)."""
     invitation = _get_invitation_for_user(request, invitation_id)
+    fonts = known_fingerprint(request.user, request.COOKIES.get(FONTS_COOKIE))
     with transaction.atomic():
-        Membership.objects.get_or_create(team=invitation.team, user=request.user, defaults={"role": invitation.role})
+        _, joined = Membership.objects.get_or_create(
+            team=invitation.team, user=request.user, defaults={"role": invitation.role}
+        )
         invitation.delete()
+        if joined and fonts is not None:
+            user_id, team_id = request.user.pk, invitation.team_id
+            transaction.on_commit(lambda: schedule_catch_up(user_id, fonts, team_id))
     messages.success(request, f"You joined {invitation.team.name} as {invitation.role}.")
     return redirect("designer-team-detail", invitation.team_id)
 

@@ -336,6 +336,37 @@ def test_a_catch_up_takes_one_of_the_users_places_on_celery(world: World, catch_
     assert ServerDiagramLayout.objects.filter(version=world.v2, fingerprint=mine).exists()
 
 
+def test_joining_a_team_lays_out_its_latest_versions_for_the_accepting_browser_s_table(
+    world: World, catch_ups: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A member who reported their table before joining gets the new team's current work laid out
+    too (no table is new to them, so no other catch-up would)."""
+    theirs = project_with_version(world, "Theirs", timezone.now(), team=world.other_team)
+    mine = keep_font_table(world.viewer, table(8))  # reported earlier (its own catch-up not run here)
+    viewer = world.client_for("viewer")
+    viewer.cookies[serverlayouts.FONTS_COOKIE] = mine
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        joined = viewer.post(f"/invitations/{world.invitation.pk}/accept/")
+
+    assert joined.status_code == 302
+    # the joined team's latest version only: not the viewer's other team's
+    assert set(ServerDiagramLayout.objects.values_list("version_id", "fingerprint")) == {(theirs.pk, mine)}
+
+
+def test_joining_a_team_from_a_browser_that_reported_no_table_lays_nothing_out(
+    world: World, catch_ups: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    project_with_version(world, "Theirs", timezone.now(), team=world.other_team)
+    keep_font_table(world.viewer, table(8))
+    viewer = world.client_for("viewer")
+    viewer.cookies[serverlayouts.FONTS_COOKIE] = "0" * 64  # a fingerprint that is not the viewer's
+    with eager_celery(), django_capture_on_commit_callbacks(execute=True):
+        joined = viewer.post(f"/invitations/{world.invitation.pk}/accept/")
+
+    assert joined.status_code == 302
+    assert not ServerDiagramLayout.objects.exists()
+
+
 def test_a_report_larger_than_the_bound_is_refused_before_it_is_read(world: World) -> None:
     body = json.dumps({"table": table()})
     padded = body + " " * (serverlayouts.MAX_TABLE_BYTES - len(body) + 1)  # valid JSON, only too long
