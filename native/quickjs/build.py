@@ -4,10 +4,11 @@ Run by scripts/venv.sh (so by run.sh and test.sh) with the virtualenv's Python:
 ``.venv/bin/python native/quickjs/build.py [--check]``. It does nothing when the installed module
 was built from the current sources; otherwise it fetches the pinned quickjs-ng sdist from PyPI
 (``pip download``, checked against its sha256; cached in native/quickjs/build/), compiles our
-module.c against the sdist's upstream QuickJS sources, with our patches (patches/*.patch, applied
-in name order with ``patch -p1`` inside upstream-quickjs/; one that does not apply exactly fails
-the build), and installs the extension into the running interpreter's site-packages. ``--check``
-only reports: exit status 1 when a build is needed.
+module.c (with es5_context.h, which a test harness shares) against the sdist's upstream QuickJS
+sources, with our patches (patches/*.patch, applied in name order with ``patch -p1`` inside
+upstream-quickjs/; one that does not apply exactly fails the build), and installs the extension
+into the running interpreter's site-packages. ``--check`` only reports: exit status 1 when a build
+is needed.
 
 The upstream C sources (2.8 MB) are never vendored: the sdist pins exactly which QuickJS we run,
 and each patch says what it changes and why in its own header.
@@ -35,7 +36,7 @@ MODULE = "orchweb_quickjs"
 #: the compiler flags of the PyPI wheels' setuptools build (CPython's OPT), without -g
 CFLAGS = ("-DNDEBUG", "-fwrapv", "-O3", "-fPIC")
 #: what the build depends on besides the sdist and the patches (a change to any of them rebuilds)
-INPUTS = ("module.c", "build.py")
+INPUTS = ("module.c", "es5_context.h", "build.py")
 PATCHES = "patches"
 
 
@@ -114,7 +115,8 @@ def build(target: Path, cache: Path = HERE / "build") -> Path:
             subprocess.run(["patch", "-p1", "--batch", "--forward", "--silent", "--fuzz=0", "-d", str(upstream),
                             "-i", str(patch)], check=True)  # fmt: skip
         (work / "upstream-quickjs").symlink_to(upstream)  # module.c includes "upstream-quickjs/quickjs.h"
-        shutil.copy(HERE / "module.c", work / "module.c")
+        for name in ("module.c", "es5_context.h"):
+            shutil.copy(HERE / name, work / name)
         include = sysconfig.get_paths()["include"]
         sources = [work / "module.c", *(upstream / name for name in UPSTREAM_SOURCES)]
 

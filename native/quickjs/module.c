@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "upstream-quickjs/quickjs.h"
+#include "es5_context.h"
 
 typedef struct PythonCallableNode PythonCallableNode;
 struct PythonCallableNode {
@@ -1829,36 +1830,6 @@ static PyType_Spec runtime_spec = {
 };
 
 // ---- _quickjs.Context -------------------------------------------------------------------------
-
-// A context with the standard library of an ES5-era engine: JS_NewContext without Proxy, Map/Set,
-// WeakMap/WeakRef, typed arrays, Promise, atob/btoa and performance (~40% of a context's heap).
-// QuickJS's base objects keep what cannot be taken apart (Symbol, Reflect, iterators, BigInt),
-// but not Array.fromAsync: made on its first touch from bytecode that needs Promise and async
-// functions, it came out a non-callable object there and leaked what its making allocated.
-static JSContext *new_es5_context(JSRuntime *runtime) {
-	JSContext *context = JS_NewContextRaw(runtime);
-	if (context == NULL) {
-		return NULL;
-	}
-	if (JS_AddIntrinsicBaseObjects(context) || JS_AddIntrinsicDate(context) || JS_AddIntrinsicEval(context)
-	    || JS_AddIntrinsicRegExp(context) || JS_AddIntrinsicJSON(context)) {
-		JS_FreeContext(context);
-		return NULL;
-	}
-	JSValue global = JS_GetGlobalObject(context);
-	JSValue array = JS_GetPropertyStr(context, global, "Array");
-	JSAtom from_async = JS_NewAtom(context, "fromAsync");
-	// deleted unmade (the autoinit is freed, its bytecode never run)
-	int deleted = from_async != JS_ATOM_NULL ? JS_DeleteProperty(context, array, from_async, 0) : -1;
-	JS_FreeAtom(context, from_async);
-	JS_FreeValue(context, array);
-	JS_FreeValue(context, global);
-	if (deleted != 1) {
-		JS_FreeContext(context);
-		return NULL;
-	}
-	return context;
-}
 
 static PyObject *context_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
 	static char *kwlist[] = {"runtime", "intrinsics", NULL};

@@ -3,6 +3,7 @@ and a change to any input is detected as stale (scripts/venv.sh then rebuilds it
 
 from __future__ import annotations
 
+import re
 import shutil
 import sysconfig
 from pathlib import Path
@@ -63,3 +64,11 @@ def test_a_new_or_edited_patch_of_upstream_is_a_new_build(tmp_path):
     patch.write_text("--- a/quickjs.c\n+++ b/quickjs.c\n@@ -1 +1 @@\n")
     assert build.source_digest(sources) not in (digest, added)
     assert [path.name for path in build.patches(sources)][-1] == "99-test.patch"
+
+
+def test_every_header_of_ours_that_module_c_includes_is_a_build_input():
+    # A header missing from INPUTS would neither be copied beside module.c (the build fails) nor
+    # hashed (an edit to it would leave a stale module installed).
+    included = re.findall(r'^#include "([^"/]+)"', (build.HERE / "module.c").read_text(), re.MULTILINE)
+    assert included == ["es5_context.h"]
+    assert set(included) <= set(build.INPUTS)

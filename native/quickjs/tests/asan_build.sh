@@ -13,6 +13,6 @@ asan_build() {
         patch -p1 --batch --forward --silent --fuzz=0 -d "$src" -i "$patch"
     done
     flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1 -w"
-    gcc $flags -I"$src" -I"$here" "$here/$1.c" "$src"/quickjs.c "$src"/libregexp.c "$src"/libunicode.c \
+    gcc $flags -I"$src" -I"$quickjs" -I"$here" "$here/$1.c" "$src"/quickjs.c "$src"/libregexp.c "$src"/libunicode.c \
         "$src"/dtoa.c -lm -lpthread -o "$work/$1"
 }

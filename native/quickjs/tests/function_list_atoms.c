@@ -21,6 +21,7 @@
 #include <string.h>
 #include "quickjs.h"
 #include "harness.h"
+#include "es5_context.h"
 
 static const char WALK[] =
     "(function () {\n"
@@ -60,27 +61,7 @@ enum { LAZY, EAGER, ES5, KINDS };
 static JSContext *new_context(JSRuntime *rt, int kind) {
     if (kind == LAZY) return JS_NewContextLazy(rt);
     if (kind == EAGER) return JS_NewContext(rt);
-    /* the binding's es5 context (module.c's new_es5_context), Array.fromAsync deleted unmade */
-    JSContext *ctx = JS_NewContextRaw(rt);
-    if (!ctx)
-        return NULL;
-    if (JS_AddIntrinsicBaseObjects(ctx) || JS_AddIntrinsicDate(ctx) || JS_AddIntrinsicEval(ctx) ||
-        JS_AddIntrinsicRegExp(ctx) || JS_AddIntrinsicJSON(ctx)) {
-        JS_FreeContext(ctx);
-        return NULL;
-    }
-    JSValue global = JS_GetGlobalObject(ctx);
-    JSValue array = JS_GetPropertyStr(ctx, global, "Array");
-    JSAtom from_async = JS_NewAtom(ctx, "fromAsync");
-    int deleted = from_async != JS_ATOM_NULL ? JS_DeleteProperty(ctx, array, from_async, 0) : -1;
-    JS_FreeAtom(ctx, from_async);
-    JS_FreeValue(ctx, array);
-    JS_FreeValue(ctx, global);
-    if (deleted != 1) {
-        JS_FreeContext(ctx);
-        return NULL;
-    }
-    return ctx;
+    return new_es5_context(rt);
 }
 
 static char *reference[KINDS];
