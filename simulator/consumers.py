@@ -44,7 +44,7 @@ from simulator.handlers import HANDLERS, Handler
 from simulator.models import BatchRun, Simulation
 from simulator.ors.fakes import FakesError
 from simulator.pacing import RunLoop
-from simulator.persistence import PROCESS_ID, Conflict, SimulationStore, Stored, load_simulation
+from simulator.persistence import PROCESS_ID, Conflict, SimulationStore, Stored, load_simulation, read_simulation
 from simulator.protocol import OpError
 from simulator.quotas import TokenBucket, TooMany, quotas
 
@@ -206,13 +206,22 @@ class SimulationConsumer(_JsonProtocol):
         if sim_id is None:
             await self.send_json({"type": "hello", "simulation": None, "readonly": False})
             return
+        # The quota first, then one call of the database thread for the access check and (unless
+        # the simulation is live here) its stored log: each call there opens a database connection
+        # (~2 ms of CPU on SQLite, the handshake's largest cost), and a socket over the quota
+        # reads nothing.
+        simulation_id = int(sim_id)
         try:
-            simulation, role = await self._load(int(sim_id))
-            await self.claim(simulation.pk)
+            await self.claim(simulation_id)
+            try:
+                simulation, role, inputs = await self._load(simulation_id, sessions.registry.get(simulation_id) is None)
+            except Refused:
+                await self._unclaim(simulation_id)
+                raise
         except Refused as exc:
             await self._refuse(exc.code, exc.message)
             return
-        await self.attach(simulation, role)
+        await self.attach(simulation, role, inputs)
 
     async def _refuse(self, code: int, message: str) -> None:
         await self.send_json({"type": "error", "message": message, "fatal": True, "code": code})
@@ -288,19 +297,22 @@ class SimulationConsumer(_JsonProtocol):
     # ---- binding to a simulation --------------------------------------------------------------
 
     @database_sync_to_async
-    def _load(self, simulation_id: int) -> tuple[Simulation, str]:
-        """The simulation and the role of this user ("owner" or "watcher"), or Refused."""
+    def _load(self, simulation_id: int, stored: bool = False) -> tuple[Simulation, str, list[dict] | None]:
+        """The simulation, the role of this user ("owner", "watcher" or "replay") and, if `stored`,
+        its stored log (`read_simulation`); or Refused."""
         try:
-            return sessions.get_simulation_for_user(
+            simulation, role = sessions.get_simulation_for_user(
                 self.scope.get("user"), simulation_id, session_share_tokens(self.scope.get("session"))
             )
         except (Http404, AuthenticationRequired) as exc:
             raise Refused(NOT_FOUND, "no such simulation") from exc
         except PermissionDenied as exc:
             raise Refused(FORBIDDEN, str(exc)) from exc
+        return simulation, role, read_simulation(simulation) if stored else None
 
-    async def attach(self, simulation: Simulation, role: str) -> None:
-        """Bind this socket to a simulation: live runtime (or rebuilt by replay), then full state."""
+    async def attach(self, simulation: Simulation, role: str, inputs: list[dict] | None = None) -> None:
+        """Bind this socket to a simulation: live runtime (or rebuilt by replay from `inputs`, its
+        stored log, read here when not given), then full state."""
         self.simulation_id = simulation.pk
         self.readonly = role in ("watcher", "replay")
         self.replay = role == "replay"
@@ -313,7 +325,8 @@ class SimulationConsumer(_JsonProtocol):
         entry = sessions.registry.get(simulation.pk)
         if entry is None:
             try:
-                inputs = await load_simulation(simulation)
+                if inputs is None:
+                    inputs = await load_simulation(simulation)
                 runtime = await sessions.execute(
                     None, sessions.build_runtime_on_worker, simulation, inputs, user=self._user_id()
                 )
@@ -351,7 +364,7 @@ class SimulationConsumer(_JsonProtocol):
         if bound is None or not bound.concerned_by(event):
             return
         try:
-            _, role = await self._load(bound.simulation)
+            _, role, _ = await self._load(bound.simulation)
         except Refused as exc:
             await self.runs.stop()
             await self._refuse(exc.code, f"your access to this simulation was withdrawn: {exc.message}")

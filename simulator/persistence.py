@@ -468,10 +468,12 @@ def _reset(runtime: sessions.SimulationRuntime, stored: Stored, ops: list[dict])
     runtime.log_floor = len(runtime.inputs)
 
 
-@database_sync_to_async
-def load_simulation(simulation: Simulation) -> list[dict]:
-    """The stored log of `simulation`, its recipe fields refreshed in the same read."""
+def read_simulation(simulation: Simulation) -> list[dict]:
+    """The stored log of `simulation`, its recipe fields refreshed in the same read (sync: DB)."""
     stored, rows = load_stored(simulation.pk)
     simulation.revision, simulation.log_length = stored.revision, stored.length
     simulation.fakes, simulation.seed = stored.fakes, stored.seed
     return [op for _, op in rows]
+
+
+load_simulation = database_sync_to_async(read_simulation)

@@ -7,7 +7,7 @@ real ASGI stack (origin check, session cookie authentication).
 from __future__ import annotations
 
 import pytest
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.layers import get_channel_layer
 
 from simulator.models import Simulation
@@ -138,6 +138,40 @@ async def test_a_teammate_watches_a_shared_simulation_live_and_read_only(sim_wor
 
 async def test_an_unknown_simulation_is_refused(sim_world):
     assert await refusal(sim_world, 999999, sim_world.owner) == 4404
+
+
+async def test_opening_a_stored_simulation_calls_the_database_thread_twice(sim_world, monkeypatch):
+    # Each call there opens a database connection: the session's user, then the access check
+    # and the stored log together (the quota is claimed before, in between before).
+    owner = await start(sim_world)
+    simulation_id = started_id(owner)
+    await owner.step()
+    await owner.close()
+    headers = await database_sync_to_async(sim_world.headers)(sim_world.owner)
+    calls = []
+    handler = DatabaseSyncToAsync.thread_handler
+
+    def counted(self, *args, **kwargs):
+        calls.append(getattr(self.func, "__qualname__", repr(self.func)))
+        return handler(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatabaseSyncToAsync, "thread_handler", counted)
+    client, connected, _ = await SimClient.open(f"/ws/simulations/{simulation_id}/", headers)
+    assert connected
+    snapshot = await client.until("snapshot")
+
+    assert len(calls) == 2, calls
+    assert snapshot["seq"] == owner.records[-1]["seq"]  # rebuilt from the stored log
+    await client.close()
+
+
+async def test_a_user_over_the_quota_is_refused_before_the_simulation_is_looked_up(sim_world, settings):
+    settings.SIMULATION_MAX_OPEN_PER_USER = 1
+    assert await refusal(sim_world, 999999, sim_world.owner) == 4404  # claimed, refused, released
+    owner = await start(sim_world)  # so there is room for this one
+
+    assert await refusal(sim_world, 999999, sim_world.owner) == 4429
+    await owner.close()
 
 
 # ---- stepping ---------------------------------------------------------------------------------
