@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError, XMLValue, check_syntax
+from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError, SharedCode, XMLValue, check_syntax
 
 
 @pytest.fixture
@@ -27,6 +27,54 @@ def test_it_evaluates_primitives_natively(dm):
     assert dm.evaluate("1.5") == 1.5
     assert dm.evaluate("'a' + 'b'") == "ab"
     assert dm.evaluate("1 < 2") is True
+
+
+_LITERALS = [
+    "'MainWorkflow'", '"a b"', "''", '""', " 'x' ", "\t10\t", "0", "7", "123456789", "1234567890", "true", "false",
+    "null", "'it''s'", "'a:b'", "'const x'", "'é€😀'", "'\x01x'", "'\\x41'", "010", "00", "1.0", "-1", "1e3",
+    "undefined", "'a' + 'b'", "'\u2028'", "'a\x00b'", "\x1c1", "'x'\x1c", "'a\x7f'", "'\ud800'", "truex", "nul",
+    "null ;",
+]
+
+
+def test_literals_evaluate_to_what_javascript_gives(dm):
+    # `evaluate` answers a plain literal without calling JavaScript (see datamodel._LITERAL); the
+    # same text run by JS (inside a comma expression, which the shortcut never takes) is the oracle.
+    for expr in _LITERALS:
+        try:
+            expected = ("value", dm.evaluate(f"(0, {expr}\n)"))
+        except (JSError, UnicodeError) as exc:
+            expected = ("error", type(exc).__name__)
+        try:
+            got = ("value", dm.evaluate(expr))
+        except (JSError, UnicodeError) as exc:
+            got = ("error", type(exc).__name__)
+        assert got == expected and type(got[1]) is type(expected[1]), expr
+
+
+def test_a_literal_is_answered_without_compiling_javascript():
+    # a third of an ORS interaction's evaluations are literals: none of them is compiled into a
+    # function, recorded for the sessions sharing the document's code, or called
+    shared = SharedCode()
+    model = ECMAScriptDataModel()
+    model.share_code(shared)
+    try:
+        values = [model.evaluate(expr) for expr in ("'MainWorkflow'", "10", "true", "null", "'MainWorkflow'")]
+        assert values == ["MainWorkflow", 10, True, None, "MainWorkflow"]
+        assert len(shared) == 0
+        assert model.evaluate("'a' + 1") == "a1" and len(shared) == 1
+    finally:
+        model.close()
+    with pytest.raises(JSError, match="closed"):
+        model.evaluate("'MainWorkflow'")
+
+
+def test_a_literal_the_preprocessor_changes_is_evaluated_as_preprocessed():
+    model = ECMAScriptDataModel(preprocess=lambda source: source.replace("'a'", "'b'"))
+    try:
+        assert model.evaluate("'a'") == "b" and model.evaluate("'c'") == "c"
+    finally:
+        model.close()
 
 
 def test_it_tells_undefined_from_null(dm):
