@@ -242,6 +242,60 @@ def test_declare_rejects_a_name_that_is_not_an_identifier(dm):
     assert info.value.name == "SyntaxError"
 
 
+def test_a_declaration_calls_javascript_once():
+    # `<data>` declares and assigns in one compiled function (17 declarations per ORS interaction
+    # were two calls each); what the engine's datamodel runs is counted through its `_run`
+    calls: list[object] = []
+
+    class Counted(ECMAScriptDataModel):
+        def _run(self, fn, *args):
+            calls.append(fn)
+            return super()._run(fn, *args)
+
+    shared = SharedCode()
+    for _ in range(2):  # compiled, then from the shared bundle
+        model = Counted()
+        model.share_code(shared)
+        try:
+            for id, expr in (("a", None), ("b", "1 + 1"), ("a", "b * 2")):
+                model.declare(id, expr)
+                model.declare(id, expr)  # cached
+            del calls[:]
+            model.declare("a")
+            model.declare("b", "1 + 1")
+            assert len(calls) == 2
+            assert (model.evaluate("a"), model.evaluate("b")) == (UNDEFINED, 2)
+        finally:
+            model.close()
+
+
+def test_declarations_keep_what_they_did_in_two_calls(dm):
+    # guards: the property a declaration makes, the order of its effects and its errors
+    dm.declare("v", "1")
+    assert dm.evaluate("JSON.stringify(Object.getOwnPropertyDescriptor(globalThis, 'v'))") == (
+        '{"value":1,"writable":true,"enumerable":true,"configurable":false}'
+    )
+    dm.execute("var log = []; function f() { log.push(typeof g); return 5; }")
+    dm.declare("g", "f()")
+    assert dm.evaluate("log") == ["undefined"] and dm.evaluate("g") == 5
+    dm.execute("let lex = 1;")  # a global lexical binding: the assignment writes it, as `lex = ...` does
+    dm.declare("lex", "2")
+    assert dm.evaluate("lex") == 2 and dm.evaluate("globalThis.lex") is UNDEFINED
+    dm.execute("const fixed = 1;")
+    with pytest.raises(JSError) as info:
+        dm.declare("fixed", "2")
+    assert info.value.name == "TypeError"
+    with pytest.raises(JSError) as info:
+        dm.declare("if")
+    assert (info.value.name, info.value.message) == ("SyntaxError", "invalid location: 'if'")
+    assert dm.evaluate("'if' in globalThis") is True
+    dm.execute("Object.preventExtensions(globalThis);")
+    for expr in (None, "1", "1 +"):
+        with pytest.raises(JSError) as info:
+            dm.declare("fresh", expr)
+        assert info.value.name == "TypeError" and "fresh" not in str(dm.evaluate("Object.keys(globalThis)"))
+
+
 def test_declare_value_takes_python_values(dm):
     dm.declare_value("cfg", {"list": [1, 2.5, None, "s"], "nested": {"t": True}})
     assert dm.evaluate("cfg.list[1] + cfg.list.length") == 6.5
