@@ -1066,9 +1066,9 @@ class SharedCode:
         self.index: dict[str, int] = {}
         #: (template, caller's key, program_fallback) -> position (append-only; read without the lock)
         self.raw: dict[tuple[str, Any, bool], int] = {}
-        #: expression -> its `_Literal` (or `_NOT_LITERAL`), for expressions `_LITERAL` matches: the
-        #: sessions skip the preprocessing that decides it (bounded like the functions; a dict
-        #: item's assignment is atomic, so no lock)
+        #: expression -> its `_Literal` or `_NOT_LITERAL` (`evaluate`): each session of the
+        #: document meets each expression once, and the pattern and the preprocessing cost more
+        #: than this lookup (bounded like the functions; a dict item's assignment is atomic)
         self.literals: dict[str, _Literal] = {}
         self._sources: list[str] = []
         self._bundle: tuple[bytes, int, list[int]] | None = None
@@ -1518,21 +1518,20 @@ class ECMAScriptDataModel(_JSContext):
             return fn.value
         return _decode(self._call(fn))
 
+    def _literal_of(self, expr: str) -> _Literal:
+        """`expr`'s `_Literal`, or `_NOT_LITERAL`."""
+        m = _LITERAL.fullmatch(expr)
+        if m is None or self._pre(expr) != expr:  # preprocessed: JS would run another expression
+            return _NOT_LITERAL
+        text, number, word = m.group(1) or m.group(2), m.group(3), m.group(4)
+        return _Literal(text[1:-1] if text is not None else int(number) if number is not None else _WORDS[word])
+
     def _literal(self, expr: str) -> _Literal | None:
         """A `_Literal` (kept in the expression cache) if `expr` is a plain literal, else None."""
-        m = _LITERAL.fullmatch(expr)
-        if m is None:
-            return None
         shared = self._shared
         literal = shared.literals.get(expr) if shared is not None else None
         if literal is None:
-            if self._pre(expr) != expr:  # the expression JS would run is another one
-                literal = _NOT_LITERAL
-            else:
-                text, number, word = m.group(1) or m.group(2), m.group(3), m.group(4)
-                literal = _Literal(
-                    text[1:-1] if text is not None else int(number) if number is not None else _WORDS[word]
-                )
+            literal = self._literal_of(expr)
             if shared is not None and len(shared.literals) < _SHARED_LIMIT:
                 shared.literals[expr] = literal
         if literal is _NOT_LITERAL:
