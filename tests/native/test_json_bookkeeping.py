@@ -138,53 +138,41 @@ CASES = [
 
 
 @pytest.mark.parametrize(("expression", "answer"), CASES)
-def test_stringify_gives_upstreams_text_and_calls(expression, answer):
-    ctx = orchweb_quickjs.Context()
-    try:
-        assert ctx.eval(expression) == answer
-    finally:
-        ctx.close()
+def test_stringify_gives_upstreams_text_and_calls(expression, answer, ctx):
+    assert ctx.eval(expression) == answer
 
 
-def test_deep_objects_and_arrays_past_the_inline_stack_and_a_cycle_at_depth():
-    ctx = orchweb_quickjs.Context()
-    try:
-        deep = ctx.eval(
-            "var o = {}, c = o; for (var i = 0; i < 300; i++) { c.n = [{i: i}]; c = c.n[0]; } JSON.stringify(o)"
-        )
-        expected: dict = {}
-        c = expected
-        for i in range(300):
-            c["n"] = [{"i": i}]
-            c = c["n"][0]
-        assert deep == json.dumps(expected, separators=(",", ":"))
-        # a cycle closed 600 objects down is found; the same object twice side by side is no cycle
-        assert ctx.eval("c.back = o.n[0]; try { JSON.stringify(o); 'no' } catch (e) { String(e) }") == (
-            "TypeError: circular reference"
-        )
-        assert ctx.eval("delete c.back; var s = {}; JSON.stringify([s, [s, {s: s}], s])") == '[{},[{},{"s":{}}],{}]'
-    finally:
-        ctx.close()
+def test_deep_objects_and_arrays_past_the_inline_stack_and_a_cycle_at_depth(ctx):
+    deep = ctx.eval(
+        "var o = {}, c = o; for (var i = 0; i < 300; i++) { c.n = [{i: i}]; c = c.n[0]; } JSON.stringify(o)"
+    )
+    expected: dict = {}
+    c = expected
+    for i in range(300):
+        c["n"] = [{"i": i}]
+        c = c["n"][0]
+    assert deep == json.dumps(expected, separators=(",", ":"))
+    # a cycle closed 600 objects down is found; the same object twice side by side is no cycle
+    assert ctx.eval("c.back = o.n[0]; try { JSON.stringify(o); 'no' } catch (e) { String(e) }") == (
+        "TypeError: circular reference"
+    )
+    assert ctx.eval("delete c.back; var s = {}; JSON.stringify([s, [s, {s: s}], s])") == '[{},[{},{"s":{}}],{}]'
 
 
-def test_stringify_keeps_no_js_object_of_its_own_while_it_runs():
+def test_stringify_keeps_no_js_object_of_its_own_while_it_runs(ctx):
     """A getter read inside JSON.stringify sees as many objects alive as when read directly:
     no holder, no stack array, no array of keys (upstream: 3 to 5 more)."""
-    ctx = orchweb_quickjs.Context()
-    try:
-        ctx.add_callable("objects", lambda: ctx.memory()["obj_count"])
-        extra = ctx.eval(
-            """
-            JSON.stringify({});  // JSON made (lazily) before counting
-            var o = {a: {b: {c: [1, {d: 2}]}}, get probe() { return objects(); }};
-            [o, {x: [{y: o}]}, [o], [[o, 1], 2]].map(function (v) {
-              var direct = o.probe;
-              return +JSON.stringify(v).replace(/.*"probe":(\\d+).*/, '$1') - direct;
-            }).join(',')
-            """
-        )
-    finally:
-        ctx.close()
+    ctx.add_callable("objects", lambda: ctx.memory()["obj_count"])
+    extra = ctx.eval(
+        """
+        JSON.stringify({});  // JSON made (lazily) before counting
+        var o = {a: {b: {c: [1, {d: 2}]}}, get probe() { return objects(); }};
+        [o, {x: [{y: o}]}, [o], [[o, 1], 2]].map(function (v) {
+          var direct = o.probe;
+          return +JSON.stringify(v).replace(/.*"probe":(\\d+).*/, '$1') - direct;
+        }).join(',')
+        """
+    )
     assert extra == "0,0,0,0"
 
 

@@ -77,7 +77,7 @@ def test_every_code_unit_is_quoted_as_the_standard_says_in_keys_and_values(intri
         ctx.close()
 
 
-def test_mixed_strings_pairs_lone_surrogates_and_long_ones_are_quoted_as_the_standard_says():
+def test_mixed_strings_pairs_lone_surrogates_and_long_ones_are_quoted_as_the_standard_says(ctx):
     rng = random.Random(97)
     pools = [
         list(range(0x20, 0x7F)),
@@ -95,23 +95,15 @@ def test_mixed_strings_pairs_lone_surrogates_and_long_ones_are_quoted_as_the_sta
         cases.append(units)
     # long ones: plain runs of thousands, a rope (made by concatenation) among them
     cases += [[0x61] * 70_000, [0x61] * 5000 + [0x22] + [0x62] * 5000, [0xE9] * 9000 + [0x2028] + [0xD800] * 3]
-    ctx = orchweb_quickjs.Context()
-    try:
-        check(ctx, cases)
-    finally:
-        ctx.close()
+    check(ctx, cases)
 
 
-def test_stringify_quotes_ropes_and_objects_of_many_keys():
-    ctx = orchweb_quickjs.Context()
-    try:
-        answer = ctx.eval(
-            "var s = ''; for (var i = 0; i < 3000; i++) s += 'k\"' + i + '\\n';"
-            "var o = {}; o[s] = s; for (var i = 0; i < 500; i++) o['key ' + i + '\\t\u00e9'] = 'v\\\\' + i;"
-            "JSON.stringify([s, o])"
-        )
-    finally:
-        ctx.close()
+def test_stringify_quotes_ropes_and_objects_of_many_keys(ctx):
+    answer = ctx.eval(
+        "var s = ''; for (var i = 0; i < 3000; i++) s += 'k\"' + i + '\\n';"
+        "var o = {}; o[s] = s; for (var i = 0; i < 500; i++) o['key ' + i + '\\t\u00e9'] = 'v\\\\' + i;"
+        "JSON.stringify([s, o])"
+    )
     s = "".join(f'k"{i}\n' for i in range(3000))
     o = {s: s} | {f"key {i}\t\u00e9": f"v\\{i}" for i in range(500)}
     assert answer == json.dumps([s, o], ensure_ascii=False, separators=(",", ":"))
