@@ -10,7 +10,7 @@ from __future__ import annotations
 import orchweb_quickjs
 import pytest
 
-from tests.native.bytecode import compiled, squeezed
+from tests.native.bytecode import compiled, out_of_memory_sweep
 
 FINGERPRINT = r"""
 (function () {
@@ -98,23 +98,16 @@ def test_the_functions_of_a_shared_library_take_each_context_s_realm():
 
 
 def test_out_of_memory_while_making_functions_throws_and_the_functions_made_are_whole():
-    outcomes = set()
-    for extra in range(0, 60_000, 997):
-        runtime, ctx = squeezed("es5", "var made = []; [].push; Object.getOwnPropertyNames; [].join; 0", extra)
-        try:
-            ctx.eval("for (var i = 0; i < 100; i++) { var c = i; made.push(function (x) { return x + c; }, () => i); }")
-            outcomes.add("ok")
-        except orchweb_quickjs.JSException as exc:
-            assert str(exc).startswith(("InternalError: out of memory\n", "null\n"))
-            outcomes.add("oom")
-        runtime.set_memory_limit(-1)
+    def whole(ctx: orchweb_quickjs.Context) -> None:
         assert ctx.eval(
             "made.every(function (f, i) { return Object.getOwnPropertyNames(f).join() =="
             " (i % 2 ? 'length,name' : 'length,name,prototype') && typeof f(1) === 'number'"
             " && (i % 2 || f.prototype.constructor === f); })"
         )
-        ctx.close()
-    assert outcomes == {"ok", "oom"}
+
+    setup = "var made = []; [].push; Object.getOwnPropertyNames; [].join; 0"
+    script = "for (var i = 0; i < 100; i++) { var c = i; made.push(function (x) { return x + c; }, () => i); }"
+    assert out_of_memory_sweep(setup, script, range(0, 60_000, 997), whole) == {"ok", "oom"}
 
 
 C_FINGERPRINT = r"""
