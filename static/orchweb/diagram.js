@@ -178,32 +178,13 @@
     if (!elk) {
       const tag = document.querySelector("[data-elk-worker]");
       if (!tag) return Promise.reject(new Error("the page names no ELK worker (data-elk-worker)"));
-      const worker = startedWorker;
-      startedWorker = null;
-      const options = { workerUrl: tag.dataset.elkWorker };
-      if (worker) options.workerFactory = () => worker;
       const api = global.ELK ? Promise.resolve() : loadScript(tag.dataset.elkApi);
-      elk = api.then(() => new global.ELK(options));
+      elk = api.then(() => new global.ELK({ workerUrl: tag.dataset.elkWorker }));
       elk.catch(() => {
         elk = null; // a failed load is tried again on the next layout
-        if (worker) worker.terminate();
       });
     }
     return elk;
-  }
-
-  let startedWorker = null;
-  /**
-   * Starts ELK's worker now, for a diagram that has no stored layout: the worker fetches and
-   * compiles its 1.6 MB of script beside the page's own work (its other scripts, the diagram's
-   * input built and hashed, the websocket's frames), instead of once elk-api.js has been loaded
-   * and run after them (elkInstance hands it to elk-api through `workerFactory`).
-   */
-  function startElk() {
-    const tag = document.querySelector("[data-elk-worker]");
-    if (elk || startedWorker || !tag || typeof Worker === "undefined") return;
-    startedWorker = new Worker(tag.dataset.elkWorker);
-    elkInstance().catch(() => {});
   }
 
   /** Loads a same-origin script (allowed by the pages' `script-src 'self'`); resolves once it ran. */
@@ -1231,7 +1212,6 @@
    */
   function layoutStore(store) {
     if (!store) return {};
-    if (!store.layout) startElk(); // ELK makes this one
     if (store.fonts) reportFonts(store.fonts);
     if (!store.url) return { layout: store.layout };
     const onLayout = async (key, result) => {

@@ -194,33 +194,3 @@ window.Worker = function (url, options) {
   return new PageWorker(url, options);
 };
 """
-
-
-def test_a_simulation_page_served_no_layout_starts_elks_worker_with_its_own_scripts(
-    logged_in_page: Page, browser: Browser, server_url: str, shared_dir: Path, tmp_path: Path
-) -> None:
-    """Diagram.layoutStore: a page with no stored layout to draw constructs ELK's worker while its
-    scripts run, before elk-api.js (fetched beside them, preloaded) has run, and hands it to ELK,
-    which lays the chart out; a page drawing a served layout constructs no worker and preloads
-    nothing."""
-    page = logged_in_page
-    make_demo_user_owner()
-    version = import_sample(page, shared_dir, tmp_path).latest_version
-    page.add_init_script(RECORD_WORKERS)
-    simulate(page, version.pk)
-
-    assert page.evaluate("document.body.dataset.layoutSource") == "worker"
-    workers = page.evaluate("window.recordedWorkers")
-    assert len(workers) == 1 and "elk-worker" in workers[0]["url"]
-    assert workers[0]["elkApiRan"] is False, "ELK's worker waited for elk-api.js to run"
-    assert page.locator('link[rel="preload"][href*="elk-api"]').count() == 1
-    assert int(page.evaluate("document.body.dataset.stateCount")) > 0
-    page.wait_for_function("document.body.dataset.layoutStored")  # ELK's layout, posted as usual
-
-    with viewer_page(browser, server_url, "reader") as (reader, requested):
-        reader.add_init_script(RECORD_WORKERS)
-        simulate(reader, version.pk)
-        assert reader.evaluate("document.body.dataset.layoutSource") == "server"
-        assert reader.evaluate("window.recordedWorkers") == []
-        assert reader.locator('link[rel="preload"]').count() == 0
-        assert not elk_worker_requested(requested) and not elk_api_requested(requested)
