@@ -436,13 +436,20 @@ _last_sweep = float("-inf")
 def _heartbeat_loop() -> None:
     while True:
         time.sleep(settings.BATCH_HEARTBEAT_SECONDS)
-        try:
-            ids = list(_LOCAL)
-            if ids:
-                BatchRun.objects.filter(pk__in=ids, status__in=BatchRun.ACTIVE).update(heartbeat=timezone.now())
-                connection.close()  # no idle connection held between beats
-        except Exception:  # a database hiccup must not end the heartbeat
-            logger.exception("batch heartbeat failed")
+        _beat()
+
+
+def _beat() -> None:
+    """Refresh the heartbeat of the runs this process drives."""
+    ids = list(_LOCAL)
+    if not ids:
+        return
+    try:
+        BatchRun.objects.filter(pk__in=ids, status__in=BatchRun.ACTIVE).update(heartbeat=timezone.now())
+    except Exception:  # a database hiccup must not end the heartbeat
+        logger.exception("batch heartbeat failed")
+    finally:
+        connection.close()  # no connection held between beats, even after a failed update
 
 
 def _interrupt_local_runs() -> None:

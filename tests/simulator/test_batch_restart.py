@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -91,3 +92,21 @@ def test_the_runs_of_a_killed_server_are_marked_once_its_heartbeat_is_stale(
     assert early == [] and late == [run.pk]
     run.refresh_from_db()
     assert run.status == "interrupted" and run.done > 0
+
+
+def test_a_failed_heartbeat_leaves_no_connection_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A beat whose update fails still closes its connection: the thread would otherwise hold a
+    database session until its next beat (and a test database being dropped waits for it)."""
+    from django.db import DatabaseError, connection
+
+    def failing_filter(*args: object, **kwargs: object) -> None:
+        with connection.cursor() as cursor:  # the update's connection, opened before it fails
+            cursor.execute("SELECT 1")
+        raise DatabaseError("the update failed")
+
+    monkeypatch.setitem(batches._LOCAL, -1, threading.Event())
+    monkeypatch.setattr(BatchRun.objects, "filter", failing_filter)
+
+    batches._beat()
+
+    assert connection.connection is None
