@@ -809,6 +809,11 @@ _MIN_INT32, _MAX_INT32 = -(2**31), 2**31 - 1
 
 
 def _is_identifier(name: str) -> bool:
+    if name.isascii():
+        # `[A-Za-z_$][A-Za-z0-9_$]*`, Python's own rule for ASCII with `$` as a letter: the
+        # pattern's classes test Unicode categories a character at a time (~2.8k instructions for
+        # a name, 25 names per ORS interaction)
+        return name.replace("$", "_").isidentifier()
     return _IDENTIFIER.fullmatch(name) is not None
 
 

@@ -300,6 +300,20 @@ def test_a_declaration_calls_javascript_once():
             model.close()
 
 
+def test_identifiers_are_told_as_the_pattern_tells_them():
+    # guard of `_is_identifier`'s ASCII shortcut against the pattern it stands for
+    import re
+
+    from simulator.scxml.datamodel import _is_identifier
+
+    pattern = re.compile(r"(?:[^\W\d]|\$)(?:\w|\$)*")
+    names = ["", "a", "_", "$", "$1", "1a", "a1", "a-b", "a b", " a", "a ", "if", "_$_", "x\u0660", "\u0660x", "\x00"]
+    names += ["\u00e9t\u00e9", "a\u200c", "a\nb", "\u00aa", "ab\u00b2"]
+    names += [chr(c) for c in range(256)] + ["a" + chr(c) for c in range(256)] + ["$" + chr(c) for c in range(256)]
+    for name in names:
+        assert _is_identifier(name) == (pattern.fullmatch(name) is not None), repr(name)
+
+
 def test_declarations_keep_what_they_did_in_two_calls(dm):
     # guards: the property a declaration makes, the order of its effects and its errors
     dm.declare("v", "1")
