@@ -1075,6 +1075,10 @@ class SharedCode:
         #: document meets each expression once, and the pattern and the preprocessing cost more
         #: than this lookup (bounded like the functions; a dict item's assignment is atomic)
         self.literals: dict[str, _Literal] = {}
+        #: (script, name) -> bytecode of a named `<script>` as preprocessed (`execute`): each
+        #: session of the document runs each of its scripts, and preprocessing them and the
+        #: process-wide compile cache's key cost more than this lookup (bounded like the functions)
+        self.scripts: dict[tuple[str, str], bytes] = {}
         self._sources: list[str] = []
         self._bundle: tuple[bytes, int, list[int]] | None = None
         self._stale = 0
@@ -1653,6 +1657,12 @@ class ECMAScriptDataModel(_JSContext):
         `name` is the JS filename it runs under: a JSError's `source` names the script whose line
         failed, also when that is a function this script defined and another one called.
         """
+        shared = self._shared
+        if shared is not None and name != "<input>":
+            code = shared.scripts.get((script, name))
+            if code is not None:
+                self._run(jsbytecode.run_program, self._ctx, code, True)
+                return
         source = self._scripts.get(script)
         if source is None:
             source = self._pre(script)
@@ -1666,6 +1676,8 @@ class ECMAScriptDataModel(_JSContext):
             # (a named script always: an unnamed eval would report its lines as "<input>").
             code = jsbytecode.compile_program(source, filename=name)
             if code is not None:
+                if shared is not None and name != "<input>" and len(shared.scripts) < _SHARED_LIMIT:
+                    shared.scripts[(script, name)] = code
                 # shared: the text of the libraries' functions is in the process once, not per session
                 self._run(jsbytecode.run_program, self._ctx, code, True)
                 return

@@ -300,6 +300,37 @@ def test_a_declaration_calls_javascript_once():
             model.close()
 
 
+def test_a_named_script_is_preprocessed_and_compiled_once_per_document():
+    # every ORS session runs the document's ~30 named <script>s: the second session of a document
+    # neither preprocesses them nor looks them up in the process-wide compile cache again
+    preprocessed: list[str] = []
+
+    def preprocess(source: str) -> str:
+        preprocessed.append(source)
+        return source.replace("const ", "var ")
+
+    script = "const n = 1;\nfunction f() { return n + k; }\nvar k = 2;"
+    failing = "var before = 1;\nnull.x;"
+    shared = SharedCode()
+    for session in range(2):
+        del preprocessed[:]
+        model = ECMAScriptDataModel(preprocess=preprocess)
+        model.share_code(shared)
+        try:
+            model.execute(script, "<script a.scxml:3>")
+            model.execute("var unnamed = 1;")  # not shared: each session's own, as before
+            with pytest.raises(JSError) as caught:
+                model.execute(failing, "<script a.scxml:9>")
+            assert (caught.value.name, caught.value.source, caught.value.line) == ("TypeError", "<script a.scxml:9>", 2)
+            assert preprocessed == ([script, "var unnamed = 1;", failing] if session == 0 else ["var unnamed = 1;"])
+            assert model.evaluate("f() + before + unnamed") == 5
+        finally:
+            model.close()
+    with pytest.raises(JSError, match="closed"):
+        model.execute(script, "<script a.scxml:3>")
+    assert len(shared.scripts) == 2
+
+
 def test_identifiers_are_told_as_the_pattern_tells_them():
     # guard of `_is_identifier`'s ASCII shortcut against the pattern it stands for
     import re
