@@ -9,6 +9,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchweb.settings")
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
+from asgiref.sync import SyncToAsync  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
@@ -18,9 +19,13 @@ from orchweb.inflight import CountRequests  # noqa: E402
 from orchweb.limits import BodySizeLimit  # noqa: E402
 from orchweb.origin import SameOriginValidator  # noqa: E402
 from orchweb.routing import websocket_urlpatterns  # noqa: E402
+from orchweb.sqlite import keep_connections  # noqa: E402
 from orchweb.staticfiles import StaticFiles  # noqa: E402
 
 leave_form_bodies_to_django()
+# Channels runs every consumer's `database_sync_to_async` call on asgiref's one thread (no request
+# context around them): it keeps its SQLite connection (orchweb.sqlite).
+keep_connections(SyncToAsync.single_thread_executor)
 application = ProtocolTypeRouter(
     {
         "http": CountRequests(BodySizeLimit(StaticFiles(django_asgi_app))),

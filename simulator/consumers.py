@@ -207,9 +207,9 @@ class SimulationConsumer(_JsonProtocol):
             await self.send_json({"type": "hello", "simulation": None, "readonly": False})
             return
         # The quota first, then one call of the database thread for the access check and (unless
-        # the simulation is live here) its stored log: each call there opens a database connection
-        # (~2 ms of CPU on SQLite, the handshake's largest cost), and a socket over the quota
-        # reads nothing.
+        # the simulation is live here) its stored log: each call there is two thread hops and, on
+        # PostgreSQL, a connection taken from the pool (SQLite's is kept: orchweb.sqlite), and a
+        # socket over the quota reads nothing.
         simulation_id = int(sim_id)
         try:
             await self.claim(simulation_id)

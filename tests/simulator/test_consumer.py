@@ -6,9 +6,15 @@ real ASGI stack (origin check, session cookie authentication).
 
 from __future__ import annotations
 
+import threading
+
+import channels.testing.application
 import pytest
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.backends.signals import connection_created
 
 from simulator.models import Simulation
 from simulator.quotas import quotas
@@ -141,8 +147,8 @@ async def test_an_unknown_simulation_is_refused(sim_world):
 
 
 async def test_opening_a_stored_simulation_calls_the_database_thread_twice(sim_world, monkeypatch):
-    # Each call there opens a database connection: the session's user, then the access check
-    # and the stored log together (the quota is claimed before, in between before).
+    # The session's user, then the access check and the stored log together (the quota is
+    # claimed before, in between before).
     owner = await start(sim_world)
     simulation_id = started_id(owner)
     await owner.step()
@@ -163,6 +169,36 @@ async def test_opening_a_stored_simulation_calls_the_database_thread_twice(sim_w
     assert len(calls) == 2, calls
     assert snapshot["seq"] == owner.records[-1]["seq"]  # rebuilt from the stored log
     await client.close()
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3", reason="PostgreSQL's come from a pool"
+)
+async def test_handshakes_open_no_sqlite_connection_on_the_database_thread(sim_world, monkeypatch):
+    # Under Daphne, Channels closes old connections around each call of its database thread;
+    # its test communicator skips that (a no-op while it waits), so it is put back here.
+    monkeypatch.setattr(channels.testing.application, "no_op", close_old_connections)
+    owner = await start(sim_world)
+    simulation_id = started_id(owner)
+    await owner.close()
+    headers = await database_sync_to_async(sim_world.headers)(sim_world.owner)
+    database_thread = await database_sync_to_async(threading.get_ident)()
+    opened = []
+
+    def count(sender, connection, **kwargs):
+        opened.append(threading.get_ident())
+
+    connection_created.connect(count)
+    try:
+        for _ in range(2):  # the session's user, the access check and the stored log, twice
+            client, connected, _ = await SimClient.open(f"/ws/simulations/{simulation_id}/", headers)
+            assert connected
+            await client.until("snapshot")
+            await client.close()
+    finally:
+        connection_created.disconnect(count)
+
+    assert opened.count(database_thread) == 0  # 4 when each call opened one
 
 
 async def test_a_user_over_the_quota_is_refused_before_the_simulation_is_looked_up(sim_world, settings):
