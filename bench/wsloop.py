@@ -26,6 +26,13 @@ received (state keys renumbered: their token is the process id) and of the store
 (rows and operations) is printed: the check that a change of the server's frames, journal or
 consumer path leaves what a client receives and what is stored byte for byte the same (run it
 before and after).
+
+``--handshakes``: instead of stepping, each round opens `--sockets` sockets of simulations not live
+in the process, one after another (the session's user, the access check and stored log, the
+runtime built, hello/reset/snapshot), and prints this process's CPU ms a handshake and the
+database connections opened a handshake (Django's ``connection_created``), Channels' database
+calls closing connections as under Daphne (its test communicator skips that). With
+``--callgrind`` collection is on for the handshakes of the rounds after the first (a warm-up).
 """
 
 from __future__ import annotations
@@ -211,12 +218,49 @@ async def measure(cookies: list[str], ids: list[int], sockets: int, steps: int, 
             await communicator.disconnect()
 
 
+async def handshakes(cookies: list[str], ids: list[int], sockets: int, rounds: int, cg: bool) -> None:
+    import channels.testing.application
+    from django.db import close_old_connections
+    from django.db.backends.signals import connection_created
+
+    # Channels' test communicator makes `database_sync_to_async` skip closing connections while it
+    # waits (its `no_op`): Daphne closes them, so do that here too, or the handshakes' connections
+    # are neither opened nor counted.
+    channels.testing.application.no_op = close_old_connections  # type: ignore[assignment]
+
+    opened: list[object] = []
+
+    def count(sender: object, connection: object, **kwargs: object) -> None:
+        opened.append(connection)
+
+    connection_created.connect(count)
+    for r in range(rounds):
+        chosen = range(r * sockets, (r + 1) * sockets)
+        opened.clear()
+        if cg and r > 0:  # the first round warms the process up (imports, caches, the zone table)
+            callgrind("on")
+        cpu = time.process_time()
+        communicators = [await open_socket(cookies[i], ids[i]) for i in chosen]
+        cpu = time.process_time() - cpu
+        if cg:
+            callgrind("off")
+        result = {
+            "handshakes": sockets,
+            "cpu_ms_per_handshake": round(1000 * cpu / sockets, 3),
+            "connections_per_handshake": round(len(opened) / sockets, 2),
+        }
+        print(json.dumps({**result, "load": round(os.getloadavg()[0], 1)}), flush=True)
+        for communicator in communicators:
+            await communicator.disconnect()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sockets", type=int, default=10)
     parser.add_argument("--steps", type=int, default=40, help="macrosteps per socket and round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each on fresh simulations")
-    parser.add_argument("--callgrind", action="store_true", help="collect instructions for the stepping only")
+    parser.add_argument("--callgrind", action="store_true", help="instructions of the stepping (or handshakes) only")
+    parser.add_argument("--handshakes", action="store_true", help="time the handshakes instead of the stepping")
     parser.add_argument("--digest", action="store_true", help="the SHA-256 of a scripted session's frames and rows")
     parser.add_argument("--debug", action="store_true", help="run Django with DEBUG=1 (default: DEBUG=0)")
     args = parser.parse_args()
@@ -226,6 +270,9 @@ def main() -> None:
         cookies, ids = prepare(database_url, args.sockets * args.rounds)
         if args.digest:
             asyncio.run(digest(cookies, ids, args.sockets))
+            return
+        if args.handshakes:
+            asyncio.run(handshakes(cookies, ids, args.sockets, args.rounds, args.callgrind))
             return
         asyncio.run(measure(cookies, ids, args.sockets, args.steps, args.rounds, args.callgrind))
 
