@@ -32,7 +32,9 @@ def role_in_team(user: object, team_id: int) -> str | None:
     """The user's role in the team, or None if not a member (or anonymous)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return Membership.objects.filter(team_id=team_id, user=user).values_list("role", flat=True).first()
+    # One row at most (a team and a user are unique): without Membership's default ordering,
+    # whose joins to the team and the user (for their names) cost more than the lookup itself.
+    return Membership.objects.filter(team_id=team_id, user=user).order_by().values_list("role", flat=True).first()
 
 
 def has_role(role: str | None, required: str) -> bool:

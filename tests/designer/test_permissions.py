@@ -21,13 +21,15 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from designer import history
 from designer.importing import export_zip
 from designer.models import Role
-from designer.permissions import AuthenticationRequired, get_version_for_user
+from designer.permissions import AuthenticationRequired, get_version_for_user, role_in_team
 from designer.starters import load_starter
 from simulator.models import BatchRun, Simulation
 from tests.designer.conftest import World, build_world
@@ -570,3 +572,13 @@ def test_get_version_for_user_is_the_public_check_other_apps_call(world: World) 
     world.link.revoke()
     with pytest.raises(Http404):
         get_version_for_user(world.outsider, world.v2.pk, [world.link.token])
+
+
+def test_a_role_is_read_from_the_membership_table_alone(world: World) -> None:
+    # Membership's default ordering (team and user names) would join both tables to a lookup
+    # of one row at most.
+    with CaptureQueriesContext(connection) as queries:
+        assert role_in_team(world.editor, world.team.pk) == Role.EDITOR
+        assert role_in_team(world.outsider, world.team.pk) is None
+
+    assert [query["sql"].count("JOIN") for query in queries.captured_queries] == [0, 0]
