@@ -65,14 +65,25 @@ def django_db_modify_db_settings(
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None) -> Iterator[None]:
-    """pytest-django's, with this process's journal writer stopped before the test databases are
-    dropped: its thread holds a connection checked out of Django's pool until it has been idle
-    for 2 s (longer while writes keep coming), and DROP DATABASE waits 5 s for such a session
-    before it fails ("is being accessed by other users", a warning at the end of the run)."""
+    """pytest-django's, with every connection this process's threads keep closed before the test
+    databases are dropped: DROP DATABASE waits 5 s for another session and then fails ("is being
+    accessed by other users"; pytest.ini makes that an error).
+
+    - The journal writer's thread holds a connection checked out of Django's pool until it has
+      been idle for 2 s (longer while writes keep coming).
+    - asgiref's one thread for thread-sensitive calls made from an event loop (Channels'
+      `database_sync_to_async` from async tests) keeps its last connection: Channels' test
+      communicators switch off the `close_old_connections` around those calls that a server runs
+      (channels.testing.ApplicationCommunicator), so that a test's transaction survives them.
+    """
     yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
     from simulator.persistence import journal
 
     journal().stop()
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
