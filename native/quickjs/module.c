@@ -1104,12 +1104,21 @@ typedef struct {
 	JSValue value;  // held: the primitive whose text `text` is (see record_cacheable), or JS_UNINITIALIZED
 } RecordEntry;
 
-// The last call's variables in their order, and an open-addressing index on their atoms.
+// Atoms in the order they were added, with an open-addressing index on them.
 typedef struct {
 	uint32_t count;
 	RecordEntry *entries;
 	uint32_t *slots;  // entry index + 1; 0: empty (at least twice as many slots as entries)
 	uint32_t mask;
+} RecordSet;
+
+// What the last call found: its variables, in their order, and the other names it found not
+// internal (functions held in data properties, mostly; their entries hold no text). The internal
+// check reads a name's characters, which never change for an atom the memo holds: it is made once
+// for a name that stays among the globals.
+typedef struct {
+	RecordSet vars;
+	RecordSet plain;
 } RecordMemo;
 
 struct RecordData {
@@ -1121,17 +1130,22 @@ struct RecordData {
 
 static JSClassID record_memo_class_id;
 
+static void record_set_free(JSRuntime *rt, RecordSet *set) {
+	for (uint32_t i = 0; i < set->count; i++) {
+		JS_FreeAtomRT(rt, set->entries[i].atom);
+		JS_FreeValueRT(rt, set->entries[i].text);
+		JS_FreeValueRT(rt, set->entries[i].value);
+	}
+	js_free_rt(rt, set->entries);
+	js_free_rt(rt, set->slots);
+}
+
 static void record_memo_free(JSRuntime *rt, RecordMemo *memo) {
 	if (memo == NULL) {
 		return;
 	}
-	for (uint32_t i = 0; i < memo->count; i++) {
-		JS_FreeAtomRT(rt, memo->entries[i].atom);
-		JS_FreeValueRT(rt, memo->entries[i].text);
-		JS_FreeValueRT(rt, memo->entries[i].value);
-	}
-	js_free_rt(rt, memo->entries);
-	js_free_rt(rt, memo->slots);
+	record_set_free(rt, &memo->vars);
+	record_set_free(rt, &memo->plain);
 	js_free_rt(rt, memo);
 }
 
@@ -1151,51 +1165,63 @@ static uint32_t record_hash(JSAtom atom) {
 	return h ^ (h >> 16);
 }
 
-static RecordEntry *record_find(const RecordMemo *memo, JSAtom atom) {
-	if (memo == NULL) {
-		return NULL;
-	}
-	for (uint32_t s = record_hash(atom) & memo->mask;; s = (s + 1) & memo->mask) {
-		uint32_t i = memo->slots[s];
+static RecordEntry *record_set_find(const RecordSet *set, JSAtom atom) {
+	for (uint32_t s = record_hash(atom) & set->mask;; s = (s + 1) & set->mask) {
+		uint32_t i = set->slots[s];
 		if (i == 0) {
 			return NULL;
 		}
-		if (memo->entries[i - 1].atom == atom) {
-			return &memo->entries[i - 1];
+		if (set->entries[i - 1].atom == atom) {
+			return &set->entries[i - 1];
 		}
 	}
 }
 
-// An empty memo for up to `capacity` variables, or NULL (out of memory thrown).
-static RecordMemo *record_memo_new(JSContext *ctx, uint32_t capacity) {
+// The last call's entry of the variable `atom`, or NULL.
+static RecordEntry *record_find(const RecordMemo *memo, JSAtom atom) {
+	return memo == NULL ? NULL : record_set_find(&memo->vars, atom);
+}
+
+// Whether the last call found `atom` not internal.
+static int record_known(const RecordMemo *memo, JSAtom atom) {
+	return memo != NULL && (record_set_find(&memo->vars, atom) != NULL || record_set_find(&memo->plain, atom) != NULL);
+}
+
+// An empty set for up to `capacity` atoms: 0, or -1 (out of memory thrown).
+static int record_set_init(JSContext *ctx, RecordSet *set, uint32_t capacity) {
 	uint32_t slots = 4;
 	while (slots < 2 * (uint64_t)capacity) {
 		slots *= 2;
 	}
+	set->mask = slots - 1;
+	set->entries = js_malloc(ctx, sizeof(RecordEntry) * (capacity ? capacity : 1));
+	set->slots = js_mallocz(ctx, sizeof(uint32_t) * slots);
+	return set->entries == NULL || set->slots == NULL ? -1 : 0;
+}
+
+// An empty memo for up to `vars` variables and `plain` other names, or NULL (out of memory thrown).
+static RecordMemo *record_memo_new(JSContext *ctx, uint32_t vars, uint32_t plain) {
 	RecordMemo *memo = js_mallocz(ctx, sizeof(RecordMemo));
 	if (memo == NULL) {
 		return NULL;
 	}
-	memo->mask = slots - 1;
-	memo->entries = js_malloc(ctx, sizeof(RecordEntry) * (capacity ? capacity : 1));
-	memo->slots = js_mallocz(ctx, sizeof(uint32_t) * slots);
-	if (memo->entries == NULL || memo->slots == NULL) {
+	if (record_set_init(ctx, &memo->vars, vars) < 0 || record_set_init(ctx, &memo->plain, plain) < 0) {
 		record_memo_free(JS_GetRuntime(ctx), memo);
 		return NULL;
 	}
 	return memo;
 }
 
-static RecordEntry *record_memo_add(JSContext *ctx, RecordMemo *memo, JSAtom atom) {
-	RecordEntry *entry = &memo->entries[memo->count++];
+static RecordEntry *record_set_add(JSContext *ctx, RecordSet *set, JSAtom atom) {
+	RecordEntry *entry = &set->entries[set->count++];
 	entry->atom = JS_DupAtom(ctx, atom);
 	entry->text = JS_NULL;
 	entry->value = JS_UNINITIALIZED;
-	uint32_t s = record_hash(atom) & memo->mask;
-	while (memo->slots[s] != 0) {
-		s = (s + 1) & memo->mask;
+	uint32_t s = record_hash(atom) & set->mask;
+	while (set->slots[s] != 0) {
+		s = (s + 1) & set->mask;
 	}
-	memo->slots[s] = memo->count;
+	set->slots[s] = set->count;
 	return entry;
 }
 
@@ -1266,9 +1292,11 @@ static int record_put_item(RecordText *out) {
 	return out->items++ ? record_put(out, ",", 1) : 0;
 }
 
-// Whether the global `atom` is a variable of the record: 1, 0, or -1 (exception). `known`: it was
-// one at the last call (so its name is no internal one).
-static int record_visible(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom, int known) {
+// Whether the global `atom` is a variable of the record: 1, 0, or -1 (exception). `known`: the last
+// call found its name not internal; `*plain` is set when it is not hidden and its name not internal.
+static int record_visible(JSContext *ctx, RecordData *record, JSValueConst global, JSAtom atom, int known,
+                          int *plain) {
+	*plain = 0;
 	JSValue flag = JS_GetProperty(ctx, record->hidden, atom);
 	if (JS_IsException(flag)) {
 		return -1;
@@ -1290,6 +1318,7 @@ static int record_visible(JSContext *ctx, RecordData *record, JSValueConst globa
 			return 0;
 		}
 	}
+	*plain = 1;
 	// __lookupGetter__: the first object of the prototype chain that has the property decides; an
 	// accessor with a getter stays, anything else is left out if reading it gives a function.
 	JSValue object = JS_DupValue(ctx, global), value = JS_UNDEFINED;
@@ -1436,8 +1465,8 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 	JSValue last = reset ? JS_UNDEFINED : JS_DupValue(ctx, record->memo);
 	RecordMemo *prev = JS_IsUndefined(last) ? NULL : JS_GetOpaque(last, record_memo_class_id), *next = NULL;
 	JSPropertyEnum *keys = NULL;
-	uint32_t key_count = 0, name_count = 0, known = 0;
-	JSAtom *names = NULL;
+	uint32_t key_count = 0, name_count = 0, plain_count = 0, known = 0;
+	JSAtom *names = NULL;  // the variables first, then (from the end) the other names not internal
 	int64_t kept = 0;
 	int ret = -1;
 	if (JS_GetOwnPropertyNames(ctx, &keys, &key_count, global, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0 ||
@@ -1446,16 +1475,21 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 	}
 	// all names are classified before any getter runs, as visibleNames() did
 	for (uint32_t i = 0; i < key_count; i++) {
-		int visible = record_visible(ctx, record, global, keys[i].atom, record_find(prev, keys[i].atom) != NULL);
+		int plain, visible = record_visible(ctx, record, global, keys[i].atom, record_known(prev, keys[i].atom), &plain);
 		if (visible < 0) {
 			goto done;
 		}
 		if (visible) {
 			names[name_count++] = keys[i].atom;
+		} else if (plain) {
+			names[key_count - ++plain_count] = keys[i].atom;
 		}
 	}
-	if ((next = record_memo_new(ctx, name_count)) == NULL || record_put(out, "[[", 2) < 0) {
+	if ((next = record_memo_new(ctx, name_count, plain_count)) == NULL || record_put(out, "[[", 2) < 0) {
 		goto done;
+	}
+	for (uint32_t i = 0; i < plain_count; i++) {
+		record_set_add(ctx, &next->plain, names[key_count - 1 - i]);
 	}
 	for (uint32_t i = 0; i < name_count; i++) {
 		JSAtom atom = names[i];
@@ -1475,7 +1509,7 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 			JS_FreeValue(ctx, cached);
 			goto done;
 		}
-		RecordEntry *entry = record_memo_add(ctx, next, atom);
+		RecordEntry *entry = record_set_add(ctx, &next->vars, atom);
 		known += old != NULL;
 		int64_t length = 0;
 		if (!JS_IsNull(text) && JS_GetLength(ctx, text, &length) < 0) {
@@ -1514,10 +1548,10 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 	}
 	out->items = 0;
 	// every name of the last call seen again: none is gone (the names of one call are unique)
-	if (prev != NULL && known < prev->count) {
-		for (uint32_t i = 0; i < prev->count; i++) {
-			if (record_find(next, prev->entries[i].atom) == NULL &&
-			    (record_put_item(out) || record_put_name(out, prev->entries[i].atom))) {
+	if (prev != NULL && known < prev->vars.count) {
+		for (uint32_t i = 0; i < prev->vars.count; i++) {
+			if (record_find(next, prev->vars.entries[i].atom) == NULL &&
+			    (record_put_item(out) || record_put_name(out, prev->vars.entries[i].atom))) {
 				goto done;
 			}
 		}

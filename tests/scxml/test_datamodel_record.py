@@ -150,6 +150,22 @@ def test_names_hidden_internal_odd_and_numeric(pair):
     )
 
 
+def test_names_found_not_internal_at_one_call_are_classified_again_at_the_next(pair):
+    # The binding remembers which names it found not internal (functions too): a function that
+    # becomes a value is a variable at once, an internal name never, a name hidden later is hidden.
+    pair.both("execute", "function f() {} function g() {} function h() {} function __orchweb_f() {} var a = 1;")
+    pair.record()
+    run(
+        pair,
+        "f = 1; __orchweb_f = 2;",
+        "",
+        "delete globalThis.a; g = {v: [g.length]};",
+        "f = function () {}; var a = 'again';",
+    )
+    pair.both("hide_globals", ["g", "h"])
+    run(pair, "h = 3; g = 4; f = 5;", "delete globalThis.f; globalThis.f = 6;")
+
+
 def test_prototype_pollution_does_not_hide_a_variable(pair):
     # `hidden` has no prototype: Object.prototype.x === true hides nothing, in either path
     run(pair, "Object.prototype.polluted = true; var polluted = 1, other = 2;", "delete Object.prototype.polluted;")
