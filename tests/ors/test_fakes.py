@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 
 import pytest
 
 from simulator.ors.extensions.base import Request
-from simulator.ors.fakes import DEFAULTS, FakesError, load_fakes, validate_fakes
+from simulator.ors.fakes import DEFAULTS, FakesError, copy_json, load_fakes, validate_fakes
 
 from .strategies import block_strategy, events, run, value
 
@@ -124,6 +125,16 @@ def test_a_run_copy_is_what_deepcopy_gives_and_shares_nothing_mutable():
         .index
         == 0
     )
+
+
+def test_copy_json_is_what_deepcopy_gives():
+    inner = {"k": [1, 2.5, None, True, "s"]}
+    value = {"a": inner, "b": [inner, inner], "t": (1, [2]), 3: "int key", "o": Decimal("1.5")}
+    copied, deep = copy_json(value), copy.deepcopy(value)
+    assert copied == deep == value
+    assert copied["a"] is copied["b"][0] is copied["b"][1] is not inner  # an alias stays one
+    assert copied["t"] == (1, [2]) and copied["t"][1] is not value["t"][1]  # other types: deepcopy's
+    assert copy_json([]) == [] and copy_json("x") == "x"
 
 
 def test_match_values_compare_as_text_booleans_nested_paths_and_wildcards():

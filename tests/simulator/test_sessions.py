@@ -73,6 +73,22 @@ def test_rewind_to_a_record_inside_a_step_goes_back_to_the_end_of_the_step_befor
     assert len(runtime.inputs) == 3
 
 
+def test_an_action_record_keeps_the_request_as_it_was_traced(files):
+    # The live request's lists grow as it is answered; the trace keeps a copy (ors.fakes.copy_json).
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    for _ in range(20):
+        runtime.apply({"op": "step", "unit": "macro"})
+        actions = [r for r in runtime.records if r["type"] == "action"]
+        if actions and runtime.platform.book.requests[actions[0]["request"]["id"]].responses:
+            break
+    traced = actions[0]["request"]
+    live = runtime.platform.book.requests[traced["id"]]
+    assert traced["responses"] == [] and live.responses
+    assert traced["status"] == "pending" != live.status
+    assert traced["attributes"] == live.attributes and traced["attributes"] is not live.attributes
+    assert traced["children"] == live.children and traced["children"] is not live.children
+
+
 def test_another_seed_gives_another_session_id_and_the_same_seed_the_same_trace(files):
     a, b, c = (SimulationRuntime(files, None, {}, seed=s) for s in (1, 1, 2))
     for runtime in (a, b, c):
