@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from designer import history
 from designer.models import Project
-from simulator.frames import ClientState, encode
+from simulator.frames import ClientState, _diff, encode
 
 from .client import SimClient, pending
 from .test_consumer import open_simulation, start, started_id
@@ -184,3 +184,23 @@ def test_a_frame_is_encoded_as_compact_json_whatever_the_type_of_its_keys(frame,
     # its text, as a frame always was.
     encoded = encode(frame)
     assert encoded == (text or json.dumps(frame, separators=(",", ":"), ensure_ascii=False))
+
+
+@pytest.mark.parametrize("touched_count", [1, 3, 8, 9])
+def test_the_diff_of_the_touched_variables_keeps_the_order_of_the_variables(touched_count):
+    # The touched names are looked up (a set, in no order) when few, walked when many: the diff's
+    # order is the variables' either way, as the diff of every variable gives it.
+    names = [f"v{i}" for i in range(12)]
+    sent = {name: [i] for i, name in enumerate(names)}
+    now = {name: [i, "new"] for i, name in reversed(list(enumerate(names)))}
+    del now["v5"]
+    touched = {*names[::-1][:touched_count], "v5", "absent"}
+    expected = {
+        "changed": {n: now[n] for n in now if n in touched},
+        "removed": ["v5"],
+    }
+    kept = dict(sent)
+    assert _diff(kept, now, touched) == expected
+    assert list(_diff(dict(sent), now, touched)["changed"]) == [n for n in now if n in touched]
+    assert _diff(dict(sent), now, None)["changed"].keys() == now.keys()
+    assert kept == {n: now[n] if n in touched else sent[n] for n in sent if n != "v5"}
