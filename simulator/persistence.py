@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import logging
 import queue
 import threading
@@ -152,31 +153,18 @@ def commit(writes: list[LogWrite]) -> list[int | None]:
 def _revisions(db: Any, cursor: Any, ids: list[int]) -> dict[int, int]:
     """The stored revision of each simulation, its row locked (FOR UPDATE where the database has
     it; SQLite's transaction is the lock) in id order."""
-    quote = db.ops.quote_name
-    lock = " FOR UPDATE" if db.features.has_select_for_update else ""
-    cursor.execute(
-        f"SELECT {quote('id')}, {quote('revision')} FROM {quote(Simulation._meta.db_table)} "
-        f"WHERE {quote('id')} IN ({', '.join('%s' for _ in ids)}) ORDER BY {quote('id')}{lock}",
-        ids,
-    )
+    cursor.execute(_statement(db, "revisions", len(ids)), _params(ids))
     return dict(cursor.fetchall())
 
 
 def _update_rows(db: Any, cursor: Any, winners: list[LogWrite], now: Any) -> None:
     """The new revision and length of each winner (one UPDATE; one write per simulation and batch);
     the recipe of those that changed it."""
-    quote = db.ops.quote_name
-    revisions = " ".join("WHEN %s THEN %s" for _ in winners)
-    ids = ", ".join("%s" for _ in winners)
-    sql = (
-        f"UPDATE {quote(Simulation._meta.db_table)} SET {quote('revision')} = CASE {quote('id')} {revisions} END, "
-        f"{quote('log_length')} = CASE {quote('id')} {revisions} END, {quote('updated_at')} = %s "
-        f"WHERE {quote('id')} IN ({ids})"
-    )
-    params: list[Any] = [x for w in winners for x in (w.simulation_id, w.base + 1)]
-    params += [x for w in winners for x in (w.simulation_id, w.floor + len(w.ops))]
-    params += [now, *(w.simulation_id for w in winners)]
-    cursor.execute(sql, params)
+    params: list[Any] = [w.simulation_id for w in winners]
+    params += [w.base + 1 for w in winners]
+    params += [w.floor + len(w.ops) for w in winners]
+    params.append(now)
+    cursor.execute(_statement(db, "update", len(winners)), _params(params))
     for write in winners:
         if write.recipe:
             recipe: dict[str, Any] = {"fakes": write.fakes, "seed": write.seed}
@@ -187,12 +175,9 @@ def _update_rows(db: Any, cursor: Any, winners: list[LogWrite], now: Any) -> Non
 
 def _truncate(db: Any, cursor: Any, writes: list[LogWrite]) -> None:
     """The stored operations from each write's floor on (a rewind's or a restart's) go."""
-    if not writes:
-        return
-    quote = db.ops.quote_name
-    gone = " OR ".join(f"({quote('simulation_id')} = %s AND {quote('index')} >= %s)" for _ in writes)
-    params = [x for write in writes for x in (write.simulation_id, write.floor)]
-    cursor.execute(f"DELETE FROM {quote(SimulationOp._meta.db_table)} WHERE {gone}", params)
+    if writes:
+        params = [x for write in writes for x in (write.simulation_id, write.floor)]
+        cursor.execute(_statement(db, "truncate", len(writes)), _params(params))
 
 
 #: rows of one INSERT (4 parameters each: within SQLite's 999 and PostgreSQL's 65,535)
@@ -208,14 +193,76 @@ def _insert_ops(db: Any, cursor: Any, winners: list[LogWrite]) -> None:
         for write in winners
         for i, op in enumerate(write.ops)
     ]
-    quote = db.ops.quote_name
-    head = (
-        f"INSERT INTO {quote(SimulationOp._meta.db_table)} "
-        f"({quote('simulation_id')}, {quote('index')}, {quote('revision')}, {quote('op')}) VALUES "
-    )
     for start in range(0, len(rows), _INSERT_ROWS):
         chunk = rows[start : start + _INSERT_ROWS]
-        cursor.execute(head + ", ".join("(%s, %s, %s, %s)" for _ in chunk), [x for row in chunk for x in row])
+        cursor.execute(_statement(db, "insert", len(chunk)), _params([x for row in chunk for x in row]))
+
+
+# The statements take their parameters by name ("pyformat": `%(p0)s`), which both backends take:
+# Django's SQLite cursor converts positional ones with a regular expression, ~34 k instructions
+# a statement, the journal thread's largest part after SQLite itself. The texts depend only on
+# the backend and the number of rows: made once.
+_STATEMENTS: dict[tuple[str, str, int], str] = {}
+
+
+def _statement(db: Any, kind: str, count: int) -> str:
+    key = (db.vendor, kind, count)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        if len(_STATEMENTS) >= 1024:
+            _STATEMENTS.clear()
+        sql = _STATEMENTS[key] = _STATEMENT_TEXTS[kind](db.ops.quote_name, db.features, count)
+    return sql
+
+
+@functools.lru_cache(maxsize=64)
+def _names(count: int) -> tuple[str, ...]:
+    return tuple(f"p{i}" for i in range(count))
+
+
+def _params(values: list[Any]) -> dict[str, Any]:
+    """`values` by the names the statements give their placeholders: `%(p0)s`, `%(p1)s`, ..."""
+    return dict(zip(_names(len(values)), values, strict=True))
+
+
+def _revisions_text(quote: Any, features: Any, ids: int) -> str:
+    lock = " FOR UPDATE" if features.has_select_for_update else ""
+    return (
+        f"SELECT {quote('id')}, {quote('revision')} FROM {quote(Simulation._meta.db_table)} "
+        f"WHERE {quote('id')} IN ({', '.join(f'%(p{i})s' for i in range(ids))}) ORDER BY {quote('id')}{lock}"
+    )
+
+
+def _update_text(quote: Any, features: Any, n: int) -> str:
+    # parameters: the n ids, their n revisions, their n lengths, the time
+    revisions = " ".join(f"WHEN %(p{i})s THEN %(p{n + i})s" for i in range(n))
+    lengths = " ".join(f"WHEN %(p{i})s THEN %(p{2 * n + i})s" for i in range(n))
+    return (
+        f"UPDATE {quote(Simulation._meta.db_table)} SET {quote('revision')} = CASE {quote('id')} {revisions} END, "
+        f"{quote('log_length')} = CASE {quote('id')} {lengths} END, {quote('updated_at')} = %(p{3 * n})s "
+        f"WHERE {quote('id')} IN ({', '.join(f'%(p{i})s' for i in range(n))})"
+    )
+
+
+def _truncate_text(quote: Any, features: Any, n: int) -> str:
+    # parameters: (id, floor) of each write
+    gone = " OR ".join(
+        f"({quote('simulation_id')} = %(p{2 * i})s AND {quote('index')} >= %(p{2 * i + 1})s)" for i in range(n)
+    )
+    return f"DELETE FROM {quote(SimulationOp._meta.db_table)} WHERE {gone}"
+
+
+def _insert_text(quote: Any, features: Any, rows: int) -> str:
+    # parameters: (simulation_id, index, revision, op) of each row
+    values = ", ".join(f"(%(p{4 * i})s, %(p{4 * i + 1})s, %(p{4 * i + 2})s, %(p{4 * i + 3})s)" for i in range(rows))
+    return (
+        f"INSERT INTO {quote(SimulationOp._meta.db_table)} "
+        f"({quote('simulation_id')}, {quote('index')}, {quote('revision')}, {quote('op')}) VALUES {values}"
+    )
+
+
+_STATEMENT_TEXTS = {"revisions": _revisions_text, "update": _update_text, "truncate": _truncate_text,
+                    "insert": _insert_text}  # fmt: skip
 
 
 class Journal:

@@ -10,6 +10,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connection
 
 from simulator.access import group_name
 from simulator.models import Simulation
@@ -100,3 +101,53 @@ async def test_a_change_another_process_stored_reaches_the_socket(sim_world):
     row = await database_sync_to_async(Simulation.objects.get)(pk=simulation_id)
     assert row.log_length == 3
     await owner.close()
+
+
+def commit_a_batch(ids: list[int], converted: list) -> tuple[list[int | None], list[tuple[int, int, list]], list]:
+    """Three writes in one transaction: an append, a truncation with a new recipe, a stale one;
+    and the statements Django's SQLite cursor converted meanwhile."""
+    (a, _), (b, _) = (load_stored(i) for i in ids)
+    converted.clear()
+    op = {"op": "advance", "seconds": 1.5, "seq": 0}
+    writes = [
+        LogWrite(ids[0], a.revision, a.length, False, [op, {**op, "seconds": 2}], a.fakes, a.seed),
+        LogWrite(ids[1], b.revision, 0, b.length > 0, [op], {"lists": {}}, 9, "{}", recipe=True),
+        LogWrite(ids[0], a.revision - 1, 0, False, [op], a.fakes, a.seed),  # lost: stale base
+    ]
+    results = commit(writes)
+    during = list(converted)
+    rows = [(r.revision, r.log_length, [o.get("seconds") for o in r.inputs]) for r in map(stored_simulation, ids)]
+    return results, rows, during
+
+
+async def test_a_batch_is_stored_with_named_parameters(sim_world, monkeypatch):
+    # Django's SQLite cursor converts positional placeholders with a regular expression (~34 k
+    # instructions a statement); the journal's are named, converted by one `%` formatting.
+    from django.db.backends.sqlite3 import base
+
+    converted = []
+    regex = base.FORMAT_QMARK_REGEX
+    monkeypatch.setattr(
+        base,
+        "FORMAT_QMARK_REGEX",
+        type("Counted", (), {"sub": lambda self, *a: converted.append(a) or regex.sub(*a)})(),
+    )
+    owners = [await start(sim_world) for _ in range(2)]
+    for owner in owners:
+        await owner.step()
+    ids = [started_id(owner) for owner in owners]
+    before = [await database_sync_to_async(stored_simulation)(i) for i in ids]
+    results, rows, during = await database_sync_to_async(commit_a_batch)(ids, converted)
+    assert results == [before[0].revision + 1, before[1].revision + 1, None]
+    assert rows == [
+        (before[0].revision + 1, len(before[0].inputs) + 2, [None, 1.5, 2]),
+        (before[1].revision + 1, 1, [1.5]),
+    ]
+    assert (await database_sync_to_async(Simulation.objects.values("fakes", "seed").get)(pk=ids[1])) == {
+        "fakes": {"lists": {}},
+        "seed": 9,
+    }
+    if connection.vendor == "sqlite":  # only the ORM's update of the recipe went through the expression
+        assert [text[:40] for _, text in during] == ['UPDATE "simulator_simulation" SET "fakes']
+    for owner in owners:
+        await owner.close()
