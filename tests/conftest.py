@@ -93,18 +93,24 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave `scaled` tests out of a fully embedded run (no DATABASE_URL/REDIS_URL).
+    """Leave `scaled` tests out of a fully embedded run (no DATABASE_URL/REDIS_URL), and
+    `embedded` tests (of the SQLite database) out of a run on another database.
 
-    They need Redis shared between processes, which the embedded mode by definition lacks; they are
-    deselected (not skipped), and .ci/run's second pass runs them. A half-configured scaled run
-    (one of the two variables) keeps them, so they fail loudly instead of passing by omission.
+    Scaled tests need Redis shared between processes, which the embedded mode by definition lacks;
+    they are deselected (not skipped), and .ci/run's second pass runs them. A half-configured scaled
+    run (one of the two variables) keeps them, so they fail loudly instead of passing by omission.
     """
-    if os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"):
-        return
-    scaled = [item for item in items if item.get_closest_marker("scaled")]
-    if scaled:
-        config.hook.pytest_deselected(items=scaled)
-        items[:] = [item for item in items if not item.get_closest_marker("scaled")]
+    from django.conf import settings
+
+    left_out = set()
+    if not (os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL")):
+        left_out.add("scaled")
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        left_out.add("embedded")
+    deselected = [item for item in items if any(item.get_closest_marker(name) for name in left_out)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ import channels.testing.application
 import pytest
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import close_old_connections
 from django.db.backends.signals import connection_created
 
@@ -171,9 +170,7 @@ async def test_opening_a_stored_simulation_calls_the_database_thread_twice(sim_w
     await client.close()
 
 
-@pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3", reason="PostgreSQL's come from a pool"
-)
+@pytest.mark.embedded  # PostgreSQL's connections come from a pool
 async def test_handshakes_open_no_sqlite_connection_on_the_database_thread(sim_world, monkeypatch):
     # Under Daphne, Channels closes old connections around each call of its database thread;
     # its test communicator skips that (a no-op while it waits), so it is put back here.
