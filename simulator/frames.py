@@ -148,7 +148,7 @@ class StatePublisher:
         if len(records) > self._sent_records:
             out["records"] = records[self._sent_records :]
             self._sent_records = len(records)
-        now = _small_fields(runtime)
+        now, values = _small_fields(runtime)
         for name in (*_ALWAYS, *_PLAIN):
             if now[name] != self._values[name]:
                 out[name] = now[name]
@@ -156,7 +156,7 @@ class StatePublisher:
         if runtime.fakes is not self._fakes:
             out["fakes"] = runtime.fakes
             self._fakes = runtime.fakes
-        datamodel = _diff(self._datamodel, runtime.datamodel_values(), runtime.take_touched())
+        datamodel = _diff(self._datamodel, values, runtime.take_touched())
         if datamodel:
             out["datamodel"] = datamodel
         for name in QUEUES:
@@ -219,13 +219,15 @@ def _request_json(request: Any, finished: bool) -> dict[str, Any]:
     return record
 
 
-def _small_fields(runtime: Any) -> dict[str, Any]:
-    """The fields of the state that are small whatever the history (and cheap to build)."""
+def _small_fields(runtime: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields of the state that are small whatever the history (and cheap to build), and the
+    variables now: read once a frame (`datamodel_values` copies them all, and reads them whole
+    when the trace's are not exact), here where `datamodel_error` and the watches need them."""
     session = runtime.session
     platform = runtime.platform
     clock = runtime.run.group.clock
     pending = jsonable([r.to_json() for r in platform.pending()]) if platform else []
-    return {
+    fields: dict[str, Any] = {
         "seq": runtime.seq,
         "step": len(runtime.inputs),
         "inputs": len(runtime.inputs),
@@ -241,11 +243,13 @@ def _small_fields(runtime: Any) -> dict[str, Any]:
         "pending": pending,
         "outcome": run_report(session, requests=False)["outcome"],
         "breakpoints": runtime.breakpoints.to_json(),
-        "watches": debugger.watch_values(runtime.datamodel_values(), runtime.watches, *runtime.js_limits()),
-        "seed": runtime.seed,
-        "limit": runtime.limit_reached,
-        "datamodel_error": runtime.datamodel_error,  # after datamodel_values() (the watches) ran
     }
+    values = runtime.datamodel_values()  # read where the watches always read them
+    fields["watches"] = debugger.watch_values(values, runtime.watches, *runtime.js_limits()) if runtime.watches else []
+    fields["seed"] = runtime.seed
+    fields["limit"] = runtime.limit_reached
+    fields["datamodel_error"] = runtime.datamodel_error  # after datamodel_values() ran
+    return fields, values
 
 
 def _full_state(runtime: Any) -> dict[str, Any]:
@@ -256,9 +260,10 @@ def _full_state(runtime: Any) -> dict[str, Any]:
     finished = session.status in ("final", "cancelled")
     if book is not None:
         book.close_if_ended()
+    fields, values = _small_fields(runtime)
     return {
-        **_small_fields(runtime),
-        "datamodel": runtime.datamodel_values(),
+        **fields,
+        "datamodel": values,
         "timers": [{"due": t.due, "id": t.seq} for t in runtime.run.group.clock.pending()],
         "internal_queue": [e.as_dict() for e in session.internal_queue],
         "external_queue": [e.as_dict() for e in session.external_queue],

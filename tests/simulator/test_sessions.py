@@ -355,3 +355,35 @@ def test_a_reading_of_the_variables_that_failed_is_made_good_by_the_next_exactly
     assert len(recorded) == 1  # every change since the last record, none lost, none invented
     assert recorded[0]["changed"] == {"kept": 2, "big": [3], "stuck": None} and recorded[0]["removed"] == []
     assert runtime.snapshot()["datamodel"] == {"kept": 2, "big": [3], "stuck": None}
+
+
+def test_a_frame_reads_the_variables_once_and_the_script_limits_only_for_watches(files, monkeypatch):
+    # `datamodel_values` copies every variable (and reads them whole when the trace's are not
+    # exact): the watches, `datamodel_error` and the diff of a frame share one reading.
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    runtime.reset_frames()
+    calls = {"values": 0, "limits": 0}
+    values, limits = SimulationRuntime.datamodel_values, SimulationRuntime.js_limits
+
+    def counted_values(self):
+        calls["values"] += 1
+        return values(self)
+
+    def counted_limits(self):
+        calls["limits"] += 1
+        return limits(self)
+
+    monkeypatch.setattr(SimulationRuntime, "datamodel_values", counted_values)
+    monkeypatch.setattr(SimulationRuntime, "js_limits", counted_limits)
+    for _ in range(3):
+        runtime.apply({"op": "step", "unit": "macro"})
+        runtime.frames()
+    assert calls == {"values": 3, "limits": 0}
+    runtime.reset_frames()  # a snapshot: the delta since the last frames, then the whole state
+    assert calls == {"values": 5, "limits": 0}
+
+    runtime.watches = ["1 + 1"]
+    runtime.apply({"op": "step", "unit": "macro"})
+    (delta,) = runtime.frames()
+    assert delta["watches"] == [{"expression": "1 + 1", "value": 2}]
+    assert calls == {"values": 6, "limits": 1}
