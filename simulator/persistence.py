@@ -24,6 +24,7 @@ import logging
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,7 +154,7 @@ def commit(writes: list[LogWrite]) -> list[int | None]:
 def _revisions(db: Any, cursor: Any, ids: list[int]) -> dict[int, int]:
     """The stored revision of each simulation, its row locked (FOR UPDATE where the database has
     it; SQLite's transaction is the lock) in id order."""
-    cursor.execute(_statement(db, "revisions", len(ids)), _params(ids))
+    cursor.execute(_statement(db, _revisions_text, len(ids)), _params(ids))
     return dict(cursor.fetchall())
 
 
@@ -164,7 +165,7 @@ def _update_rows(db: Any, cursor: Any, winners: list[LogWrite], now: Any) -> Non
     params += [w.base + 1 for w in winners]
     params += [w.floor + len(w.ops) for w in winners]
     params.append(now)
-    cursor.execute(_statement(db, "update", len(winners)), _params(params))
+    cursor.execute(_statement(db, _update_text, len(winners)), _params(params))
     for write in winners:
         if write.recipe:
             recipe: dict[str, Any] = {"fakes": write.fakes, "seed": write.seed}
@@ -177,7 +178,7 @@ def _truncate(db: Any, cursor: Any, writes: list[LogWrite]) -> None:
     """The stored operations from each write's floor on (a rewind's or a restart's) go."""
     if writes:
         params = [x for write in writes for x in (write.simulation_id, write.floor)]
-        cursor.execute(_statement(db, "truncate", len(writes)), _params(params))
+        cursor.execute(_statement(db, _truncate_text, len(writes)), _params(params))
 
 
 #: rows of one INSERT (4 parameters each: within SQLite's 999 and PostgreSQL's 65,535)
@@ -195,23 +196,24 @@ def _insert_ops(db: Any, cursor: Any, winners: list[LogWrite]) -> None:
     ]
     for start in range(0, len(rows), _INSERT_ROWS):
         chunk = rows[start : start + _INSERT_ROWS]
-        cursor.execute(_statement(db, "insert", len(chunk)), _params([x for row in chunk for x in row]))
+        cursor.execute(_statement(db, _insert_text, len(chunk)), _params([x for row in chunk for x in row]))
 
 
 # The statements take their parameters by name ("pyformat": `%(p0)s`), which both backends take:
 # Django's SQLite cursor converts positional ones with a regular expression, ~34 k instructions
 # a statement, the journal thread's largest part after SQLite itself. The texts depend only on
 # the backend and the number of rows: made once.
-_STATEMENTS: dict[tuple[str, str, int], str] = {}
+_STATEMENTS: dict[tuple[str, Callable[..., str], int], str] = {}
 
 
-def _statement(db: Any, kind: str, count: int) -> str:
-    key = (db.vendor, kind, count)
+def _statement(db: Any, text: Callable[[Any, Any, int], str], count: int) -> str:
+    """`text(quote, features, count)` for `db`'s backend, made once."""
+    key = (db.vendor, text, count)
     sql = _STATEMENTS.get(key)
     if sql is None:
         if len(_STATEMENTS) >= 1024:
             _STATEMENTS.clear()
-        sql = _STATEMENTS[key] = _STATEMENT_TEXTS[kind](db.ops.quote_name, db.features, count)
+        sql = _STATEMENTS[key] = text(db.ops.quote_name, db.features, count)
     return sql
 
 
@@ -259,10 +261,6 @@ def _insert_text(quote: Any, features: Any, rows: int) -> str:
         f"INSERT INTO {quote(SimulationOp._meta.db_table)} "
         f"({quote('simulation_id')}, {quote('index')}, {quote('revision')}, {quote('op')}) VALUES {values}"
     )
-
-
-_STATEMENT_TEXTS = {"revisions": _revisions_text, "update": _update_text, "truncate": _truncate_text,
-                    "insert": _insert_text}  # fmt: skip
 
 
 class Journal:

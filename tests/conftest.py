@@ -102,15 +102,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     from django.conf import settings
 
-    left_out = set()
+    left_out: set[str] = set()
     if not (os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL")):
         left_out.add("scaled")
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
         left_out.add("embedded")
-    deselected = [item for item in items if any(item.get_closest_marker(name) for name in left_out)]
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        (deselected if any(item.get_closest_marker(name) for name in left_out) else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if item not in deselected]
+        items[:] = kept
 
 
 @pytest.fixture(autouse=True)

@@ -1657,9 +1657,10 @@ class ECMAScriptDataModel(_JSContext):
         `name` is the JS filename it runs under: a JSError's `source` names the script whose line
         failed, also when that is a function this script defined and another one called.
         """
-        shared = self._shared
-        if shared is not None and name != "<input>":
-            code = shared.scripts.get((script, name))
+        # a named script's bytecode is kept per document (SharedCode.scripts)
+        scripts = self._shared.scripts if self._shared is not None and name != "<input>" else None
+        if scripts is not None:
+            code = scripts.get((script, name))
             if code is not None:
                 self._run(jsbytecode.run_program, self._ctx, code, True)
                 return
@@ -1676,8 +1677,8 @@ class ECMAScriptDataModel(_JSContext):
             # (a named script always: an unnamed eval would report its lines as "<input>").
             code = jsbytecode.compile_program(source, filename=name)
             if code is not None:
-                if shared is not None and name != "<input>" and len(shared.scripts) < _SHARED_LIMIT:
-                    shared.scripts[(script, name)] = code
+                if scripts is not None and len(scripts) < _SHARED_LIMIT:
+                    scripts[(script, name)] = code
                 # shared: the text of the libraries' functions is in the process once, not per session
                 self._run(jsbytecode.run_program, self._ctx, code, True)
                 return
