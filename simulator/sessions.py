@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
+from orchweb_quickjs import untrack_data
 
 from simulator import debugger, memory
 from simulator.breakpoints import Breakpoints, before_request
@@ -234,6 +235,9 @@ class SimulationRuntime:
             if record.get("event"):
                 self.last_event = record["event"]
         self._records.append(record)
+        # Kept as long as the simulation lives, and plain data: out of the cycle collector's walks
+        # (a full collection walked every record of every live simulation).
+        untrack_data(record)
 
     @property
     def records(self) -> list[dict]:

@@ -2475,11 +2475,101 @@ static PyType_Spec context_spec = {
     context_slots
 };
 
+// ---- JSON data and Python's cycle collector: untrack_data --------------------------------------
+
+// Trees of dicts with str keys, lists and tuples over str, int, float, bool and None (what the
+// simulator's trace records are) cannot be part of a reference cycle, so the cycle collector
+// need not walk them; yet every list, and every dict holding one, stays in its lists until
+// freed, and a live simulation keeps its whole trace: each full collection walked every record
+// of every live simulation (docs/performance.md, "The trace out of the cycle collector").
+// CPython untracks such dicts and tuples itself, but only lazily and never lists.
+// Bounded: a tree deeper than DATA_MAX_DEPTH (or a cycle) or with more than DATA_MAX_CONTAINERS
+// container visits (shared subtrees count each time) is left as it is.
+#define DATA_MAX_DEPTH 64
+#define DATA_MAX_CONTAINERS 100000
+
+static int data_is_atom(PyObject *obj) {
+	return obj == Py_None || PyUnicode_CheckExact(obj) || PyLong_CheckExact(obj) || PyBool_Check(obj) ||
+	       PyFloat_CheckExact(obj);
+}
+
+// 1 if `obj` is such a tree within the bounds, 0 otherwise (never raises).
+static int data_check(PyObject *obj, int depth, Py_ssize_t *budget) {
+	if (data_is_atom(obj)) {
+		return 1;
+	}
+	if (depth >= DATA_MAX_DEPTH || --*budget < 0) {
+		return 0;
+	}
+	if (PyDict_CheckExact(obj)) {
+		Py_ssize_t pos = 0;
+		PyObject *key, *value;
+		while (PyDict_Next(obj, &pos, &key, &value)) {
+			if (!PyUnicode_CheckExact(key) || !data_check(value, depth + 1, budget)) {
+				return 0;
+			}
+		}
+		return 1;
+	}
+	if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj)) {
+		int list = PyList_CheckExact(obj);
+		Py_ssize_t size = list ? PyList_Size(obj) : PyTuple_Size(obj);
+		for (Py_ssize_t i = 0; i < size; i++) {
+			if (!data_check(list ? PyList_GetItem(obj, i) : PyTuple_GetItem(obj, i), depth + 1, budget)) {
+				return 0;
+			}
+		}
+		return 1;
+	}
+	return 0;
+}
+
+// Untrack the containers of a tree data_check accepted (no Python code runs meanwhile: the GIL is
+// held and nothing here calls back). A dict that later gets a container is tracked again by
+// CPython itself; a list that does stays untracked, which can only keep a cycle made through it
+// alive (JSON data has none), never free anything early.
+static void data_untrack(PyObject *obj) {
+	if (PyDict_CheckExact(obj)) {
+		Py_ssize_t pos = 0;
+		PyObject *key, *value;
+		while (PyDict_Next(obj, &pos, &key, &value)) {
+			data_untrack(value);
+		}
+	} else if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj)) {
+		int list = PyList_CheckExact(obj);
+		Py_ssize_t size = list ? PyList_Size(obj) : PyTuple_Size(obj);
+		for (Py_ssize_t i = 0; i < size; i++) {
+			data_untrack(list ? PyList_GetItem(obj, i) : PyTuple_GetItem(obj, i));
+		}
+	} else {
+		return;
+	}
+	if (PyObject_GC_IsTracked(obj)) {
+		PyObject_GC_UnTrack(obj);
+	}
+}
+
+static PyObject *module_untrack_data(PyObject *module, PyObject *obj) {
+	Py_ssize_t budget = DATA_MAX_CONTAINERS;
+	if (!data_check(obj, 0, &budget)) {
+		Py_RETURN_FALSE;
+	}
+	data_untrack(obj);
+	Py_RETURN_TRUE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"untrack_data", (PyCFunction)module_untrack_data, METH_O,
+     "Takes JSON-like data (dicts with str keys, lists, tuples; str, int, float, bool, None) out of "
+     "the cycle collector; False (and nothing changed) for anything else or beyond the bounds."},
+    {NULL}
+};
+
 // ---- module -----------------------------------------------------------------------------------
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "orchweb_quickjs",
                                        "orchweb's QuickJS binding (native/quickjs/module.c)",
-                                       -1, NULL, NULL, NULL, NULL, NULL};
+                                       -1, module_methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit_orchweb_quickjs(void) {
 	PyObject *module = PyModule_Create(&moduledef);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -387,3 +388,23 @@ def test_a_frame_reads_the_variables_once_and_the_script_limits_only_for_watches
     (delta,) = runtime.frames()
     assert delta["watches"] == [{"expression": "1 + 1", "value": 2}]
     assert calls == {"values": 6, "limits": 1}
+
+
+def test_a_live_simulations_trace_is_out_of_the_cycle_collector(files):
+    # A live simulation keeps its whole trace: plain data, which no full collection needs to walk.
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    for _ in range(8):
+        runtime.apply({"op": "step", "unit": "macro"})
+        runtime.frames()
+    kinds = {r["type"] for r in runtime.records}
+    assert {"macrostep", "microstep", "datamodel", "action", "send"} <= kinds
+
+    def tracked(value) -> int:
+        if isinstance(value, dict):
+            return gc.is_tracked(value) + sum(tracked(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return gc.is_tracked(value) + sum(tracked(v) for v in value)
+        return 0
+
+    assert sum(tracked(r) for r in runtime.records) == 0
+    runtime.close()
