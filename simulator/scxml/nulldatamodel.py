@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 from .profile import Profile
@@ -84,6 +86,15 @@ class NullDataModel:
         pass
 
 
+@cache
+def _datamodel_module() -> ModuleType:
+    # imported on first use (graph/lint users need no JS engine), then kept: an import statement
+    # run for every session cost ~10k instructions, 1.3% of a pingpong session's creation
+    from . import datamodel
+
+    return datamodel
+
+
 def make_datamodel(
     kind: str,
     profile: Profile,
@@ -97,9 +108,7 @@ def make_datamodel(
     built-ins `profile.js_intrinsics(session)` names."""
     if kind == "null":
         return NullDataModel()
-    from .datamodel import ECMAScriptDataModel  # lazy: graph/lint users need no JS engine
-
-    return ECMAScriptDataModel(
+    return _datamodel_module().ECMAScriptDataModel(
         memory_limit=memory_limit,
         time_limit=time_limit,
         preprocess=profile.preprocess_script,
