@@ -7,7 +7,31 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from simulator.scxml import datamodel
+from simulator.scxml.datamodel import ECMAScriptDataModel
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("intrinsics", ["modern", "es5"])
+def test_the_globals_a_fresh_context_enumerates_stay_hidden_from_snapshots(intrinsics):
+    # _CORE's baseline is read once per kind of context: a "modern" one enumerates `performance`
+    dm = ECMAScriptDataModel(intrinsics=intrinsics)
+    try:
+        dm.execute("performance = 5; var mine = 1;")
+        visible = set(dm.snapshot())
+        assert visible == ({"mine"} if intrinsics == "modern" else {"mine", "performance"})
+        fresh = datamodel._new_context(8 << 20, datamodel.DEFAULT_STACK_SIZE, intrinsics)
+        try:
+            fresh.add_event_getter("__orchweb_event")
+            keys = fresh.eval("JSON.stringify(Object.keys(globalThis))")
+        finally:
+            fresh.close()
+        assert f"baseline = {keys};" in datamodel._core(intrinsics)
+    finally:
+        dm.close()
 
 
 def test_a_null_datamodel_session_still_loads_no_js_engine():
