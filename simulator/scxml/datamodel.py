@@ -572,6 +572,34 @@ def _core(intrinsics: JSIntrinsics) -> str:
     return _CORE.replace("BASELINE;", baseline + ";", 1)
 
 
+#: factory source -> its bytecode (None: evaluated as text), for every session of the process;
+#: filled up to _FACTORY_CODE_LIMIT sources and never evicted, so that one source is always the
+#: same bytes (a runtime keeps each program it ran once, by identity: `run_bytecode(share=True)`)
+_factory_codes: dict[str, bytes | None] = {}
+_FACTORY_CODE_LIMIT = 4096
+
+
+def _factory_code(source: str) -> bytes | None:
+    """The bytecode of a compiled function's factory (`_compile`), or None to evaluate its text.
+
+    Parsing the factory was most of a small session's compiling (a pingpong session's one
+    `<data>`: ~50k of its ~0.75 M instructions); run from bytecode read once per runtime
+    (realm-free, as the libraries are) a context only makes its closures. The functions are
+    the same: source text, lines and columns (filename `<input>`, as `ctx.eval`'s). Left as
+    text: a source with a template literal (a tagged template's strings array read from
+    bytecode is not frozen, as a parsed one is: docs/performance.md, "Library bytecode read
+    once per runtime"), one that does not compile (its evaluation reports the error), and any
+    source past the limit."""
+    try:
+        return _factory_codes[source]
+    except KeyError:
+        pass
+    code = None if "`" in source else jsbytecode.compile_uncached(source)
+    if len(_factory_codes) >= _FACTORY_CODE_LIMIT:
+        return None
+    return _factory_codes.setdefault(source, code)  # a race keeps the first bytes
+
+
 _EXTRAS = r"""
 (function (P) {
   'use strict';
@@ -1413,8 +1441,12 @@ class _JSContext:
         shared = self._shared
         fn: Any = None if shared is None else self._shared_function(shared.index.get(source))
         if fn is None:
+            code = _factory_code(source)
             try:
-                factory = self._eval(source)
+                if code is None:
+                    factory = self._eval(source)
+                else:
+                    factory = self._run(jsbytecode.load_value, self._ctx, code, True)
             except JSError as exc:
                 # The source starts on line 1 of the wrapper; an error at the closing parenthesis
                 # we add after it is reported on the source's last line.

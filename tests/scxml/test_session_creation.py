@@ -10,9 +10,105 @@ from pathlib import Path
 import pytest
 
 from simulator.scxml import datamodel
-from simulator.scxml.datamodel import ECMAScriptDataModel
+from simulator.scxml.datamodel import ECMAScriptDataModel, JSError, RuntimePool
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# Expressions whose answers tell a function parsed in its context from one read from bytecode, or
+# one bound to the realm that read it from one that runs in its caller's.
+PROBES = [
+    "arguments.callee.toString()",  # the compiled function's own source text
+    "(function f(a, b) { return a; }).toString() + (function g() {}).name",
+    "new Error('x').stack",  # its line and column, file <input>
+    "(function (s) { return Object.isFrozen(s); })`a${1}b`",  # template literal: left as text
+    "[[] instanceof Array, Object.getPrototypeOf(function () {}) === Function.prototype]",
+    "(function* () { yield 1; })().next().value",
+    "typeof secret + ':' + ({}).polluted + ':' + [].push(1)",
+    "eval('var local = 3; local') + new Function('return 2')()",
+    "/a(b)/.exec('xab')[1] + 12345678901234567890n",
+]
+
+
+def _answers(dm: ECMAScriptDataModel) -> list:
+    out = []
+    for expr in PROBES:
+        try:
+            out.append(dm.evaluate(expr))
+        except JSError as exc:
+            out.append((exc.name, exc.message, exc.line))
+    dm.assign("seen", "arguments.callee.toString()")
+    out.append(dm.evaluate("seen"))
+    return out
+
+
+def _private(**kwargs) -> ECMAScriptDataModel:
+    dm = ECMAScriptDataModel(**kwargs)
+    dm.declare("seen", "0")
+    return dm
+
+
+TAMPER = "var secret = 1; Object.prototype.polluted = 'yes'; Array.prototype.push = null;"
+
+
+def _parsed(tamper: bool) -> list:
+    """The answers of a context that parses every factory (the table past its limit)."""
+    limit, datamodel._FACTORY_CODE_LIMIT = datamodel._FACTORY_CODE_LIMIT, 0
+    dm = _private()
+    try:
+        if tamper:
+            dm.execute(TAMPER)
+        return _answers(dm)
+    finally:
+        dm.close()
+        datamodel._FACTORY_CODE_LIMIT = limit
+
+
+def test_compiled_functions_read_from_bytecode_answer_as_parsed_ones_in_every_context_of_a_runtime():
+    # The runtime's first context reads the factories itself, the second reads them for the
+    # runtime, later ones make closures of that read: each answers as a context that parses them,
+    # and one context's tampering stays its own.
+    datamodel._factory_codes.clear()
+    clean, tampered = _parsed(False), _parsed(True)
+    assert not datamodel._factory_codes
+    assert clean[3] is True  # the tagged template's strings are frozen, as parsed
+    assert clean != tampered
+    pool = RuntimePool()
+    sessions = [_private(runtimes=pool) for _ in range(4)]
+    try:
+        sessions[1].execute(TAMPER)
+        for i, dm in enumerate(sessions):
+            assert _answers(dm) == (tampered if i == 1 else clean)
+        assert datamodel._factory_codes  # from bytecode, but the template literal's
+        assert all(("`" in s) == (code is None) for s, code in datamodel._factory_codes.items())
+    finally:
+        for dm in sessions:
+            dm.close()
+
+
+def test_a_factory_that_does_not_compile_reports_the_error_its_evaluation_gives():
+    pool = RuntimePool()
+    dms = [ECMAScriptDataModel(runtimes=pool) for _ in range(3)]
+    try:
+        for dm in dms:
+            with pytest.raises(JSError) as info:
+                dm.evaluate("1 +\n (")
+            assert info.value.name == "SyntaxError" and info.value.line == 2
+        assert datamodel._factory_codes[datamodel._FACTORY % (datamodel._EVALUATE % "1 +\n (")] is None
+    finally:
+        for dm in dms:
+            dm.close()
+
+
+def test_the_table_of_factories_stops_at_its_limit_and_keeps_the_bytes_of_a_source():
+    source = datamodel._FACTORY % (datamodel._EVALUATE_BOOL % "x === 'limit-test'")
+    datamodel._factory_codes.pop(source, None)
+    limit, datamodel._FACTORY_CODE_LIMIT = datamodel._FACTORY_CODE_LIMIT, len(datamodel._factory_codes)
+    try:
+        assert datamodel._factory_code(source) is None and source not in datamodel._factory_codes
+    finally:
+        datamodel._FACTORY_CODE_LIMIT = limit
+    code = datamodel._factory_code(source)
+    assert code is not None and datamodel._factory_code(source) is code  # one bytes object a source
 
 
 @pytest.mark.parametrize("intrinsics", ["modern", "es5"])
