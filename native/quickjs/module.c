@@ -1320,7 +1320,17 @@ static int record_visible(JSContext *ctx, RecordData *record, JSValueConst globa
 	}
 	*plain = 1;
 	// __lookupGetter__: the first object of the prototype chain that has the property decides; an
-	// accessor with a getter stays, anything else is left out if reading it gives a function.
+	// accessor with a getter stays, anything else is left out if reading it gives a function. The
+	// global's own property answers without a copy of its descriptor (a setter only: G[k] reads
+	// undefined); one not made yet (a lazy function), a varref or none: the descriptor's walk.
+	switch (JS_GetOwnPropertyKind(ctx, global, atom)) {
+	case JS_OWN_PROPERTY_DATA: case JS_OWN_PROPERTY_GETTER: case JS_OWN_PROPERTY_SETTER:
+		return 1;
+	case JS_OWN_PROPERTY_FUNCTION:
+		return 0;
+	default:
+		break;
+	}
 	JSValue object = JS_DupValue(ctx, global), value = JS_UNDEFINED;
 	int visible = -1, read = 0;
 	for (;;) {
@@ -1469,7 +1479,12 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 	JSAtom *names = NULL;  // the variables first, then (from the end) the other names not internal
 	int64_t kept = 0;
 	int ret = -1;
-	if (JS_GetOwnPropertyNames(ctx, &keys, &key_count, global, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0 ||
+	// Object.keys' list in one walk of the global's shape, or (an index or varref among them) upstream's
+	int listed = JS_GetOwnEnumerableStringKeys(ctx, &keys, &key_count, global);
+	if (listed > 0) {
+		listed = JS_GetOwnPropertyNames(ctx, &keys, &key_count, global, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY);
+	}
+	if (listed < 0 ||
 	    (names = js_malloc(ctx, sizeof(JSAtom) * (key_count ? key_count : 1))) == NULL) {
 		goto done;
 	}
