@@ -262,17 +262,22 @@ def macrostep_record(step: MacroStep, configuration: list[str]) -> MacrostepReco
 # -- values ---------------------------------------------------------------------------------------
 
 
+#: the exact types `jsonable` returns as they are
+_KEPT = frozenset({str, int, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A JSON-safe copy of a datamodel value (the datamodel's UNDEFINED becomes None)."""
     # The common kinds by exact type first (a frame's fields run through here every step): the
-    # same values as the general checks below, which serve subclasses and the other kinds.
+    # same values as the general checks below, which serve subclasses and the other kinds; a
+    # container's items of those types are kept inline, without a call each.
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind in _KEPT:
         return value
     if kind is dict:
-        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k): v if type(v) in _KEPT else jsonable(v) for k, v in value.items()}
     if kind is list:
-        return [jsonable(v) for v in value]
+        return [v if type(v) in _KEPT else jsonable(v) for v in value]
     if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):

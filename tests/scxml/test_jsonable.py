@@ -55,3 +55,15 @@ def test_other_kinds():
     assert jsonable({"u": UNDEFINED, "l": [UNDEFINED]}) == {"u": None, "l": [None]}
     assert jsonable([Plain.A]) == ["Plain.A"]  # str() of anything else
     assert jsonable([[{"deep": [UNDEFINED, math.nan]}]]) == [[{"deep": [None, None]}]]
+
+
+def test_an_item_of_a_container_is_what_jsonable_gives_it_alone():
+    # dict and list items of the exact kept types are kept inline, without a call each: every
+    # kind, in both containers, must come out as (the same type and value as) the item's own copy
+    items = ["s", Key("k"), 0, 7, True, False, None, Level.HIGH, 2.5, math.nan, -0.0]
+    items += [(1,), {3}, UNDEFINED, Plain.A, [1], {}]
+    for item in items:
+        alone = jsonable(item)
+        for inside in (jsonable({"k": item})["k"], jsonable([item])[0]):
+            assert type(inside) is type(alone)
+            assert orjson.dumps(inside) == orjson.dumps(alone)
