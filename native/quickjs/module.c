@@ -1102,6 +1102,7 @@ typedef struct {
 	JSAtom atom;    // held
 	JSValue text;   // held: a string, JS_NULL for undefined, or RECORD_OVER
 	JSValue value;  // held: the primitive whose text `text` is (see record_cacheable), or JS_UNINITIALIZED
+	int64_t length;  // of `text` (UTF-16 units) when it is a string
 } RecordEntry;
 
 // Atoms in the order they were added, with an open-addressing index on them.
@@ -1217,6 +1218,7 @@ static RecordEntry *record_set_add(JSContext *ctx, RecordSet *set, JSAtom atom) 
 	entry->atom = JS_DupAtom(ctx, atom);
 	entry->text = JS_NULL;
 	entry->value = JS_UNINITIALIZED;
+	entry->length = 0;
 	uint32_t s = record_hash(atom) & set->mask;
 	while (set->slots[s] != 0) {
 		s = (s + 1) & set->mask;
@@ -1527,7 +1529,10 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 		RecordEntry *entry = record_set_add(ctx, &next->vars, atom);
 		known += old != NULL;
 		int64_t length = 0;
-		if (!JS_IsNull(text) && JS_GetLength(ctx, text, &length) < 0) {
+		if (old != NULL && JS_IsString(text) && JS_IsString(old->text) &&
+		    JS_VALUE_GET_PTR(text) == JS_VALUE_GET_PTR(old->text)) {
+			length = old->length;  // the very string of the last call (a primitive held again)
+		} else if (!JS_IsNull(text) && JS_GetLength(ctx, text, &length) < 0) {
 			JS_FreeValue(ctx, text);
 			JS_FreeValue(ctx, cached);
 			goto done;
@@ -1548,6 +1553,7 @@ static int record_run(JSContext *ctx, ContextData *context_data, int reset, Reco
 		}
 		kept += length;
 		entry->text = text;
+		entry->length = length;
 		entry->value = cached;
 		if (old == NULL || !record_same(ctx, old->text, text)) {
 			if (record_put_item(out) || record_put(out, "[", 1) || record_put_name(out, atom) ||
