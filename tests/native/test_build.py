@@ -57,13 +57,13 @@ def test_a_changed_source_or_a_missing_stamp_or_module_is_stale(tmp_path):
 def test_a_new_or_edited_patch_of_upstream_is_a_new_build(tmp_path):
     sources = copy_of_the_sources(tmp_path)
     digest = build.source_digest(sources)
-    patch = sources / build.PATCHES / "99-test.patch"
+    patch = sources / build.PATCHES / "99z-test.patch"
     patch.write_text("--- a/quickjs.c\n+++ b/quickjs.c\n")
     added = build.source_digest(sources)
     assert added != digest
     patch.write_text("--- a/quickjs.c\n+++ b/quickjs.c\n@@ -1 +1 @@\n")
     assert build.source_digest(sources) not in (digest, added)
-    assert [path.name for path in build.patches(sources)][-1] == "99-test.patch"
+    assert [path.name for path in build.patches(sources)][-1] == "99z-test.patch"
 
 
 def test_every_header_of_ours_that_module_c_includes_is_a_build_input():

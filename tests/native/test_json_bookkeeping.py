@@ -142,6 +142,25 @@ def test_stringify_gives_upstreams_text_and_calls(expression, answer, ctx):
     assert ctx.eval(expression) == answer
 
 
+#: objects with no key to list, of every make (patches/99b-json-empty-object.patch skips the listing
+#: for an ordinary object without any property), and the toJSON lookups around them: the answer
+#: written down from the build before that patch
+EMPTY = (
+    "(function(){var n=0;var gone={a:1,b:2};delete gone.a;delete gone.b;"
+    "var vals=[{},Object.create(null),Object.create({a:1}),new Map([[1,2]]),new Set([1]),new (class{})(),"
+    "Object.create(Object.create(null)),Object.freeze({}),Object.seal({}),new Error('x'),gone,{[Symbol('s')]:1},"
+    "Object.defineProperty({},'x',{value:1}),Object.create({toJSON(){return 'T'}}),new Proxy({},{}),[],{e:{}}];"
+    "var plain=JSON.stringify(vals);"
+    "Object.defineProperty(Object.prototype,'toJSON',{get(){n++;return undefined},configurable:true});"
+    "var watched=JSON.stringify([{},Object.create(Object.prototype),{a:{}}]);delete Object.prototype.toJSON;"
+    "return plain+watched+n})()"
+)
+
+
+def test_objects_without_keys_give_upstreams_text_and_lookups(ctx):
+    assert ctx.eval(EMPTY) == '[{},{},{},{},{},{},{},{},{},{},{},{},{},"T",{},[],{"e":{}}][{},{},{"a":{}}]5'
+
+
 def test_deep_objects_and_arrays_past_the_inline_stack_and_a_cycle_at_depth(ctx):
     deep = ctx.eval(
         "var o = {}, c = o; for (var i = 0; i < 300; i++) { c.n = [{i: i}]; c = c.n[0]; } JSON.stringify(o)"

@@ -168,7 +168,7 @@ def test_names_found_not_internal_at_one_call_are_classified_again_at_the_next(p
 
 def test_the_listing_and_kinds_read_from_the_shape_answer_as_object_keys(pair):
     # The binding lists the globals in one walk of the global's shape and classifies each from its
-    # shape entry (patch 100), handing array indices, varrefs and properties not made yet (a lazy
+    # shape entry (quickjs patch 99a), handing array indices, varrefs and properties not made yet (a lazy
     # function) to upstream's listing and descriptors: every case against Object.keys' order.
     answers = run(
         pair,
