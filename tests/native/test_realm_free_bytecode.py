@@ -249,3 +249,26 @@ def test_a_function_held_by_python_keeps_the_shared_read_alive(code):
     assert held().json() == '[1,"undefined"]' and held().json() == '[2,"undefined"]'
     del held
     gc.collect()
+
+
+def test_the_kept_read_is_counted_and_each_closed_contexts_functions_are_collected(code):
+    # patches/41: the runtime's realm-free read is off the collector's list; a closed context's
+    # functions of it (in cycles through its global object) are still freed by the collection,
+    # the read is still counted, and nothing is left over from one session to the next
+    runtime = orchweb_quickjs.Runtime()
+    keys = ("obj_count", "js_func_count", "memory_used_count", "memory_used_size")
+    rest = []
+    for round in range(4):
+        ctx = orchweb_quickjs.Context(runtime)
+        ctx.run_bytecode(code, share=True)
+        ctx.eval("globalThis.self = globalThis; lib.cycle = lib; var kept = [lib.counter(), lib.gen(2), lib.Shape];")
+        assert ctx.eval("kept[0]()[0] + kept[1].next().value[0] + new kept[2](2).area()") == 5
+        ctx.close()
+        runtime.gc()
+        usage = runtime.memory()
+        rest.append({key: usage[key] for key in keys})
+        assert usage["obj_count"] == 0
+        # the first context reads its own (freed with it); from the second on the runtime's
+        # read stays (19 functions), counted
+        assert usage["js_func_count"] == (19 if round else 0)
+    assert rest[1] == rest[2] == rest[3]
