@@ -129,6 +129,7 @@ struct ObjectData {
 static PyObject *ObjectType = NULL;
 static PyObject *ContextType = NULL;
 static PyObject *RuntimeType = NULL;
+static PyObject *LockType = NULL;
 static PyObject *JSException = NULL;
 static PyObject *StackOverflow = NULL;
 static PyObject *OutOfMemory = NULL;  // the limit errors, told exactly (limit_error)
@@ -2586,6 +2587,116 @@ static PyMethodDef module_methods[] = {
     {NULL}
 };
 
+// ---- Lock: the datamodel's lock of a runtime ---------------------------------------------------
+
+// A reentrant lock like threading.RLock, whose acquire() takes no arguments: the datamodel takes
+// its runtime's lock around every call into JS (~150 an ORS interaction), and RLock.acquire
+// parsed its optional (blocking, timeout) with PyArg_ParseTupleAndKeywords on each
+// (docs/performance.md, helper "orsrun7"). The owner and count are read and written only with the
+// GIL held; a blocked acquire releases the GIL and runs signal handlers (KeyboardInterrupt) as
+// RLock's does.
+typedef struct {
+	PyObject_HEAD
+	PyThread_type_lock lock;
+	unsigned long owner;  // thread ident of the holder, while count > 0
+	unsigned long count;  // the holder's acquisitions not yet released
+} LockData;
+
+static PyObject *lock_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+	static char *kwlist[] = {NULL};
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "", kwlist)) {
+		return NULL;
+	}
+	allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+	LockData *self = (LockData *)alloc(type, 0);
+	if (self == NULL) {
+		return NULL;
+	}
+	self->owner = 0;
+	self->count = 0;
+	self->lock = PyThread_allocate_lock();
+	if (self->lock == NULL) {
+		Py_DECREF(self);
+		return PyErr_NoMemory();
+	}
+	return (PyObject *)self;
+}
+
+static void lock_dealloc(LockData *self) {
+	PyTypeObject *type = Py_TYPE(self);
+	if (self->lock != NULL) {
+		if (self->count > 0) {
+			PyThread_release_lock(self->lock);
+		}
+		PyThread_free_lock(self->lock);
+	}
+	freefunc free_fn = (freefunc)PyType_GetSlot(type, Py_tp_free);
+	free_fn((PyObject *)self);
+	Py_DECREF(type);
+}
+
+static PyObject *lock_acquire(LockData *self, PyObject *unused) {
+	unsigned long me = PyThread_get_thread_ident();
+	if (self->count > 0 && self->owner == me) {
+		if (self->count == (unsigned long)-1) {
+			PyErr_SetString(PyExc_OverflowError, "internal lock count overflowed");
+			return NULL;
+		}
+		self->count++;
+		Py_RETURN_TRUE;
+	}
+	if (!PyThread_acquire_lock(self->lock, NOWAIT_LOCK)) {
+		PyLockStatus status;
+		do {
+			Py_BEGIN_ALLOW_THREADS
+			status = PyThread_acquire_lock_timed(self->lock, -1, 1);
+			Py_END_ALLOW_THREADS
+			if (status == PY_LOCK_INTR && Py_MakePendingCalls() < 0) {
+				return NULL;  // a signal handler raised: not acquired
+			}
+		} while (status != PY_LOCK_ACQUIRED);
+	}
+	self->owner = me;
+	self->count = 1;
+	Py_RETURN_TRUE;
+}
+
+static PyObject *lock_release(LockData *self, PyObject *unused) {
+	if (self->count == 0 || self->owner != PyThread_get_thread_ident()) {
+		PyErr_SetString(PyExc_RuntimeError, "cannot release un-acquired lock");
+		return NULL;
+	}
+	if (--self->count == 0) {
+		self->owner = 0;
+		PyThread_release_lock(self->lock);
+	}
+	Py_RETURN_NONE;
+}
+
+static PyObject *lock_exit(LockData *self, PyObject *args) {
+	return lock_release(self, NULL);
+}
+
+static PyMethodDef lock_methods[] = {
+    {"acquire", (PyCFunction)lock_acquire, METH_NOARGS,
+     "Wait until no other thread holds the lock and take it (again, if this thread holds it); True."},
+    {"release", (PyCFunction)lock_release, METH_NOARGS,
+     "Release one acquisition; RuntimeError if this thread does not hold the lock."},
+    {"__enter__", (PyCFunction)lock_acquire, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)lock_exit, METH_VARARGS, NULL},
+    {NULL}
+};
+
+static PyType_Slot lock_slots[] = {
+    {Py_tp_doc, "A reentrant lock (threading.RLock's semantics) whose acquire() takes no arguments"},
+    {Py_tp_new, lock_new},
+    {Py_tp_dealloc, lock_dealloc},
+    {Py_tp_methods, lock_methods},
+    {0, NULL}
+};
+
+static PyType_Spec lock_spec = {"orchweb_quickjs.Lock", sizeof(LockData), 0, Py_TPFLAGS_DEFAULT, lock_slots};
+
 // ---- module -----------------------------------------------------------------------------------
 
 static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "orchweb_quickjs",
@@ -2600,6 +2711,7 @@ PyMODINIT_FUNC PyInit_orchweb_quickjs(void) {
 	if ((ObjectType = PyType_FromSpec(&object_spec)) == NULL ||
 	    (RuntimeType = PyType_FromSpec(&runtime_spec)) == NULL ||
 	    (ContextType = PyType_FromSpec(&context_spec)) == NULL ||
+	    (LockType = PyType_FromSpec(&lock_spec)) == NULL ||
 	    (JSException = PyErr_NewException("orchweb_quickjs.JSException", NULL, NULL)) == NULL ||
 	    (StackOverflow = PyErr_NewException("orchweb_quickjs.StackOverflow", JSException, NULL)) == NULL ||
 	    (OutOfMemory = PyErr_NewException("orchweb_quickjs.OutOfMemory", JSException, NULL)) == NULL ||
@@ -2607,6 +2719,7 @@ PyMODINIT_FUNC PyInit_orchweb_quickjs(void) {
 	    PyModule_AddObjectRef(module, "Runtime", RuntimeType) < 0 ||
 	    PyModule_AddObjectRef(module, "Context", ContextType) < 0 ||
 	    PyModule_AddObjectRef(module, "Object", ObjectType) < 0 ||
+	    PyModule_AddObjectRef(module, "Lock", LockType) < 0 ||
 	    PyModule_AddObjectRef(module, "JSException", JSException) < 0 ||
 	    PyModule_AddObjectRef(module, "StackOverflow", StackOverflow) < 0 ||
 	    PyModule_AddObjectRef(module, "OutOfMemory", OutOfMemory) < 0 ||

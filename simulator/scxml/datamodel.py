@@ -263,7 +263,7 @@ class _SharedRuntime:
         self.runtime.set_max_stack_size(stack_size)
         self.runtime.gc_threshold = _GC_THRESHOLD
         self.stack_size = stack_size
-        self.lock = threading.RLock()
+        self.lock = orchweb_quickjs.Lock()  # an RLock whose acquire() parses no arguments (`_run`)
         self.sessions = 0
         self.limit = 0
         #: limits of sessions collected without close(), not yet taken off `limit`
@@ -1271,7 +1271,7 @@ class _JSContext:
         self._owner = _Owner()
         self._ctx: orchweb_quickjs.Context | None
         if runtimes is None:
-            self._lock = threading.RLock()
+            self._lock = orchweb_quickjs.Lock()
             self._ctx = _new_context(self.memory_limit, stack_size, intrinsics)
         else:
             self._ctx, self._shared_runtime = runtimes.new_context(
