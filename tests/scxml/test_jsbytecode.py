@@ -149,9 +149,13 @@ def test_a_session_keeps_positions_in_the_bundle_instead_of_a_handle_per_functio
         second.assign_value("x", -1)
         assert not second.evaluate_bool("x > 0")
         assert len(shared) == 4 and second._shared_size == 4  # all four from the bundle
+        # the first lookup loaded the bundle (kept in its cache); the others were found in the
+        # bundle's seeds, shared by the document's sessions: nothing per function
         cached = [fn for cache in second._caches for fn in cache.values()]
-        assert len(cached) == 4 and all(type(fn) is int for fn in cached)
-        assert 0 in cached  # position 0 is a hit too (not taken for a miss)
+        assert len(cached) == 1 and all(type(fn) is int for fn in cached)
+        assert second._seeds is not None
+        seeded = [i for table in second._seeds.values() for i in table.values()]
+        assert sorted(seeded) == [0, 1, 2, 3]  # position 0 is a hit too (not taken for a miss)
     finally:
         second.close()
 
@@ -221,6 +225,36 @@ def test_the_program_fallback_is_shared_too_and_stays_apart_from_the_plain_expre
                 with pytest.raises(JSError) as info:
                     dm.evaluate("var a = 1; a + 1")
                 assert info.value.name == "SyntaxError"
+        finally:
+            dm.close()
+
+
+def test_a_program_fallback_changed_after_the_bundle_loaded_finds_the_functions_of_its_new_value():
+    # the bundle's seeds are taken for the fallback of when it loaded; after a change each
+    # expression is looked up as before, under the new value (the session's compiled ones stay)
+    shared = SharedCode()
+    for fallback in (False, True):
+        dm = ECMAScriptDataModel(program_fallback=fallback)
+        dm.share_code(shared)
+        dm.evaluate("1 + 1")
+        if fallback:
+            assert dm.evaluate("var a = 1; a + 1") == 2
+        dm.close()
+    while shared.bundle()[1] < len(shared):  # rebuilt after 16 loads at the latest
+        pass
+    for fallback in (False, True):
+        dm = ECMAScriptDataModel(program_fallback=fallback)
+        dm.share_code(shared)
+        try:
+            assert dm.evaluate("1 + 1") == 2  # loads the bundle
+            assert dm._seeds is not None and dm._seeds_fallback is fallback
+            dm.program_fallback = not fallback
+            if fallback:
+                with pytest.raises(JSError) as info:
+                    dm.evaluate("var a = 1; a + 1")
+                assert info.value.name == "SyntaxError"
+            else:
+                assert dm.evaluate("var a = 1; a + 1") == 2
         finally:
             dm.close()
 
