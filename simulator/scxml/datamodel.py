@@ -219,7 +219,9 @@ MAX_SESSIONS_PER_RUNTIME = 16
 _monotonic: Final = time.monotonic  # Final: a compiled module reads it without a dict lookup
 #: the operation budget of this thread (`operation_budget`): .deadline and .seconds, when set
 _budget: Final = threading.local()
-_budget_users = 0  # threads inside `operation_budget` now
+#: [threads inside `operation_budget` now]: a Final list, which `_run` reads without the module
+#: dict lookup a reassigned global costs on each JS call
+_budget_users: Final = [0]
 _budget_lock = threading.Lock()
 
 
@@ -232,16 +234,15 @@ def operation_budget(seconds: float) -> Iterator[float]:
     if outer is not None and outer <= deadline:
         yield outer
         return
-    global _budget_users
     _budget.deadline, _budget.seconds = deadline, float(seconds)
     with _budget_lock:
-        _budget_users += 1
+        _budget_users[0] += 1
     try:
         yield deadline
     finally:
         _budget.deadline = outer
         with _budget_lock:
-            _budget_users -= 1
+            _budget_users[0] -= 1
 
 
 @mypyc_attr(native_class=False)
@@ -1394,7 +1395,7 @@ class _JSContext:
                 # extend it; it stays set after the call (no JS runs until the next one).
                 deadline = _monotonic() + self.time_limit
                 # the global check keeps the thread-local read off the hot path when no budget runs
-                cap: float | None = getattr(_budget, "deadline", None) if _budget_users else None
+                cap: float | None = getattr(_budget, "deadline", None) if _budget_users[0] else None
                 self._capped = cap is not None and cap < deadline
                 ctx.deadline = cap if cap is not None and self._capped else deadline
             self._depth = depth + 1

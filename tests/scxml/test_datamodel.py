@@ -8,7 +8,15 @@ import threading
 
 import pytest
 
-from simulator.scxml.datamodel import UNDEFINED, ECMAScriptDataModel, JSError, SharedCode, XMLValue, check_syntax
+from simulator.scxml.datamodel import (
+    UNDEFINED,
+    ECMAScriptDataModel,
+    JSError,
+    SharedCode,
+    XMLValue,
+    check_syntax,
+    operation_budget,
+)
 
 
 @pytest.fixture
@@ -927,3 +935,30 @@ def test_check_syntax_never_runs_the_source():
 def test_check_syntax_rejects_an_unknown_kind():
     with pytest.raises(ValueError):
         check_syntax("1", "module")
+
+
+def test_the_operation_budget_caps_the_threads_evaluations_inside_it_only():
+    # `_run` reads whether any thread is inside a budget from a Final list (no global lookup)
+    with ECMAScriptDataModel(time_limit=30) as model:
+        other: list[str] = []
+        inside = threading.Event()
+        done = threading.Event()
+
+        def elsewhere() -> None:
+            inside.wait()
+            with ECMAScriptDataModel(time_limit=0.2) as mine:
+                try:
+                    mine.execute("for (;;) {}")
+                except JSError as exc:
+                    other.append(exc.message)
+            done.set()
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        with operation_budget(0.05), pytest.raises(JSError, match=r"time budget of 0\.05 s ran out"):
+            inside.set()
+            done.wait()
+            model.execute("for (;;) {}")
+        thread.join()
+        assert other == ["interrupted: exceeded the time limit of 0.2 s"]
+        assert model.evaluate("1 + 1") == 2  # after the block: no cap
