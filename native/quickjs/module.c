@@ -1685,13 +1685,18 @@ static void record_free(ContextData *self) {
 
 // ---- _quickjs.Runtime -------------------------------------------------------------------------
 
-static PyObject *runtime_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+// A new instance of `type`, whose constructor takes no arguments (NULL with the exception set).
+static PyObject *alloc_without_arguments(PyTypeObject *type, PyObject *args, PyObject *kwds) {
 	static char *kwlist[] = {NULL};
 	if (!PyArg_ParseTupleAndKeywords(args, kwds, "", kwlist)) {
 		return NULL;
 	}
 	allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
-	RuntimeData *self = (RuntimeData *)alloc(type, 0);
+	return alloc(type, 0);
+}
+
+static PyObject *runtime_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+	RuntimeData *self = (RuntimeData *)alloc_without_arguments(type, args, kwds);
 	if (self == NULL) {
 		return NULL;
 	}
@@ -2603,12 +2608,7 @@ typedef struct {
 } LockData;
 
 static PyObject *lock_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-	static char *kwlist[] = {NULL};
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "", kwlist)) {
-		return NULL;
-	}
-	allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
-	LockData *self = (LockData *)alloc(type, 0);
+	LockData *self = (LockData *)alloc_without_arguments(type, args, kwds);
 	if (self == NULL) {
 		return NULL;
 	}
