@@ -595,9 +595,9 @@ def _factory_code(source: str) -> bytes | None:
         return _factory_codes[source]
     except KeyError:
         pass
-    code = None if "`" in source else jsbytecode.compile_uncached(source)
     if len(_factory_codes) >= _FACTORY_CODE_LIMIT:
-        return None
+        return None  # before compiling: past the limit a source would be compiled at every call
+    code = None if "`" in source else jsbytecode.compile_uncached(source)
     return _factory_codes.setdefault(source, code)  # a race keeps the first bytes
 
 
