@@ -1,5 +1,5 @@
 """Edit operations as minimal text edits (designer/authoring/edits.py), on small charts and on
-the shared Composer samples (read from ../shared, never copied in)."""
+the shared Composer samples (read from ../shared or ORCHWEB_SHARED, never copied in)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,18 @@ from designer.authoring.edits import EditError, IncomingTransitions
 from designer.authoring.xmltext import parse
 from simulator.ors.analysis import lint_project
 from simulator.ors.project import load_project
+from tests.conftest import locate_shared, require_shared
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "ors-samples"
+SAMPLES = (locate_shared() or Path("shared-not-found")) / "ors-samples"
 PROJECT = SAMPLES / "crd-gvp-wf"
 IPD = "src-gen/IPD_default_MainWorkflow.scxml"
 MAIN = "src-gen/Main.scxml"
 
-needs_samples = pytest.mark.skipif(not PROJECT.is_dir(), reason="shared Composer samples not available")
+
+@pytest.fixture
+def needs_samples() -> None:
+    require_shared()  # skips on a developer machine without them, fails in CI
+
 
 SMALL = """<?xml version="1.0"?>
 <!-- a comment that must survive -->
@@ -57,7 +62,7 @@ def lint_with(files: dict[str, bytes], path: str, text: str) -> list[tuple[str, 
 # -- samples ---------------------------------------------------------------------------------
 
 
-@needs_samples
+@pytest.mark.usefixtures("needs_samples")
 def test_an_attribute_edit_of_the_composer_ipd_changes_exactly_one_line() -> None:
     text = read_sample(IPD)
     ref = {"line": 95, "tag": "transition"}
@@ -73,7 +78,7 @@ def test_an_attribute_edit_of_the_composer_ipd_changes_exactly_one_line() -> Non
     parse(result.text)  # re-parses (tokenizer and lxml agree)
 
 
-@needs_samples
+@pytest.mark.usefixtures("needs_samples")
 def test_setting_a_cond_on_the_ipd_keeps_crlf_lines_and_lints_like_before() -> None:
     files = load_project(PROJECT)
     text = read_sample(IPD)
@@ -86,7 +91,7 @@ def test_setting_a_cond_on_the_ipd_keeps_crlf_lines_and_lints_like_before() -> N
     assert lint_with(files, IPD, result.text) == lint_with(files, IPD, text)
 
 
-@needs_samples
+@pytest.mark.usefixtures("needs_samples")
 def test_renaming_a_composer_block_changes_only_its_references_and_still_lints_clean() -> None:
     files = load_project(PROJECT)
     text = read_sample(MAIN)
@@ -107,7 +112,7 @@ def test_renaming_a_composer_block_changes_only_its_references_and_still_lints_c
     assert lint_with(files, MAIN, result.text) == lint_with(files, MAIN, text)
 
 
-@needs_samples
+@pytest.mark.usefixtures("needs_samples")
 def test_every_sample_file_round_trips_through_the_tokenizer() -> None:
     for path in sorted(SAMPLES.rglob("*.scxml")):
         text = path.read_bytes().decode("utf-8")
@@ -268,7 +273,7 @@ def test_set_kind_changes_only_the_element_name() -> None:
         edits.set_kind(SMALL, "b", "history")
 
 
-@needs_samples
+@pytest.mark.usefixtures("needs_samples")
 def test_renaming_every_sample_state_and_back_gives_the_original_bytes() -> None:
     for path in sorted(SAMPLES.rglob("*.scxml")):
         text = path.read_bytes().decode("utf-8")
@@ -278,7 +283,7 @@ def test_renaming_every_sample_state_and_back_gives_the_original_bytes() -> None
             assert edits.rename_state(renamed, "Zz_renamed", sid).text == text, (path.name, sid)
 
 
-@needs_samples
+@pytest.mark.usefixtures("needs_samples")
 def test_setting_and_removing_an_attribute_on_every_sample_element_round_trips() -> None:
     text = read_sample(MAIN)
     doc = parse(text)
@@ -294,7 +299,7 @@ def test_setting_and_removing_an_attribute_on_every_sample_element_round_trips()
         assert edits.set_attribute(added.text, ref, "_orchweb_probe", None).text == text
 
 
-@needs_samples
+@pytest.mark.usefixtures("needs_samples")
 def test_renaming_a_composer_block_whole_renames_its_helpers_events_and_request_object() -> None:
     files = load_project(PROJECT)
     text = read_sample(MAIN)
