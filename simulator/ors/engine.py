@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from simulator.scxml.clock import Timer
+
 
 class Engine:
     """The interpreter session of one ORS platform, seen through the few operations it needs."""
@@ -34,7 +36,7 @@ class Engine:
     def tracing(self) -> bool:
         return bool(self.session.tracing)
 
-    def schedule_timer(self, delay: float, callback: Callable[[], None]) -> Any:
+    def schedule_timer(self, delay: float, callback: Callable[[], None]) -> Timer:
         """Run `callback` after `delay` virtual seconds, unless the session stopped by then."""
         session = self.session
 
@@ -44,7 +46,7 @@ class Engine:
 
         return self.ctx().schedule(max(0.0, float(delay)), fire)
 
-    def cancel_timer(self, timer: Any) -> None:
+    def cancel_timer(self, timer: Timer) -> None:
         self.ctx().cancel_timer(timer)
 
     def enqueue_external(self, name: str, data: dict[str, Any], sendid: str | None = None) -> None:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from simulator.scxml.clock import Timer
+
 from .evaluation import Shape, evaluate_attributes, evaluate_children, shape_of
 from .extensions import BY_NAME
 from .extensions.base import Action, Emit, Module, Request, duration_seconds, error_emit, required_refusal, split_tag
@@ -32,7 +34,7 @@ class RequestBook:
         self.platform = platform
         self.engine = platform.engine
         self.requests: dict[str, Request] = {}
-        self._timers: dict[str, list[Any]] = {}
+        self._timers: dict[str, list[Timer]] = {}
         #: the fakes rule of the request being answered (see OrsPlatform.config)
         self.current_rule: Any = None
 
@@ -240,9 +242,14 @@ class RequestBook:
 
     def schedule(self, request: Request, emits: list[Emit]) -> None:
         """Deliver each of `emits` for `request` after its delay."""
-        timers = self._timers.setdefault(request.id, [])
-        for emit in emits:
-            timers.append(self.engine.schedule_timer(emit.delay, self.deliverer(request, emit)))
+        # The request's answers already delivered are done: kept no longer (a long run would keep
+        # a timer for every answer it ever had).
+        timers = [t for t in self._timers.get(request.id, ()) if not t.done]
+        timers.extend(self.engine.schedule_timer(emit.delay, self.deliverer(request, emit)) for emit in emits)
+        if timers:
+            self._timers[request.id] = timers
+        else:
+            self._timers.pop(request.id, None)
 
     def deliverer(self, request: Request, emit: Emit) -> Callable[[], None]:
         """What delivers `emit` as an answer to `request` (adds ``requestid``/``interactionid``)."""

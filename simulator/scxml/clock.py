@@ -130,19 +130,38 @@ class TimeBase:
 
 
 class Timer:
-    """A scheduled callback; `cancelled` timers stay in the heap and are skipped when popped."""
+    """A scheduled callback; `cancelled` timers stay in the heap and are skipped when popped.
 
-    __slots__ = ("callback", "cancelled", "due", "key", "seq")
+    Once fired or cancelled a timer is `done`: it lets go of its callback (and so of whatever the
+    callback's closure holds: an answer's data, the session) and leaves its `holder`, the
+    registry its owner cancels from (a session's timers), so that a long run does not keep every
+    timer it ever had."""
 
-    def __init__(self, due: float, seq: int, callback: Callable[[], None], key: Any):
+    __slots__ = ("callback", "cancelled", "due", "holder", "key", "seq")
+
+    def __init__(self, due: float, seq: int, callback: Callable[[], None], key: Any, holder: dict[Timer, None] | None):
         self.due = due
         self.seq = seq
-        self.callback = callback
+        self.callback: Callable[[], None] | None = callback
         self.key = key
         self.cancelled = False
+        self.holder = holder
 
     def __lt__(self, other: Timer) -> bool:
         return (self.due, self.seq) < (other.due, other.seq)
+
+    @property
+    def done(self) -> bool:
+        """Fired or cancelled."""
+        return self.callback is None
+
+    def _finish(self) -> Callable[[], None] | None:
+        """Mark done; the callback it had (None if it was done already)."""
+        callback, self.callback = self.callback, None
+        if self.holder is not None:
+            self.holder.pop(self, None)
+            self.holder = None
+        return callback
 
 
 class Clock:
@@ -163,14 +182,20 @@ class Clock:
             return time.monotonic() - self._origin
         return self._now
 
-    def schedule(self, delay: float, callback: Callable[[], None], key: Any = None) -> Timer:
-        """Run `callback` once `delay` seconds from now."""
-        timer = Timer(self.now + max(delay, 0.0), next(self._seq), callback, key)
+    def schedule(
+        self, delay: float, callback: Callable[[], None], key: Any = None, holder: dict[Timer, None] | None = None
+    ) -> Timer:
+        """Run `callback` once `delay` seconds from now; the timer is in `holder` (an insertion-
+        ordered set) until it is done."""
+        timer = Timer(self.now + max(delay, 0.0), next(self._seq), callback, key, holder)
         heapq.heappush(self._heap, timer)
+        if holder is not None:
+            holder[timer] = None
         return timer
 
     def cancel(self, timer: Timer) -> None:
         timer.cancelled = True
+        timer._finish()
 
     def pending(self) -> list[Timer]:
         """Live timers in firing order (for snapshots)."""
@@ -198,7 +223,9 @@ class Clock:
             timer = heapq.heappop(self._heap)
             if not self.wall:
                 self._move(timer.due)
-            timer.callback()
+            callback = timer._finish()
+            if callback is not None:
+                callback()
             fired += 1
             if stop_after_one:
                 return fired

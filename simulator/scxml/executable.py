@@ -90,9 +90,8 @@ class ActionContext:
 
     def schedule(self, delay: float, callback: Callable[[], None]) -> Timer:
         """Run `callback` after `delay` seconds on the group's clock (virtual or wall)."""
-        timer = self.session.group.clock.schedule(delay, callback, key=self.session.sessionid)
-        self.session._timers.append(timer)
-        return timer
+        session = self.session
+        return session.group.clock.schedule(delay, callback, key=session.sessionid, holder=session._timers)
 
     def cancel_timer(self, timer: Timer) -> None:
         self.session.group.clock.cancel(timer)

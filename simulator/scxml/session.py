@@ -86,7 +86,8 @@ class SessionBase:
         self.events_processed = 0
         self.errors: list[dict[str, Any]] = []
         self.listeners: list[Listener] = []
-        self._timers: list[Timer] = []  # timers of profile handlers (ActionContext.schedule)
+        #: pending timers of profile handlers (ActionContext.schedule; a timer leaves once done)
+        self._timers: dict[Timer, None] = {}
         self._current: MacroStep | None = None  # the macrostep being recorded (only when tracing)
         #: the variables' parsed values at the last `datamodel` record (None: the next one starts
         #: afresh; the datamodel keeps their JSON texts to name what changed)
@@ -230,7 +231,7 @@ class SessionBase:
 
     def cancel_all_timers(self) -> None:
         self.io.cancel_all()
-        for timer in self._timers:
+        for timer in list(self._timers):
             self.group.clock.cancel(timer)
         self._timers.clear()
 

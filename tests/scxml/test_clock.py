@@ -100,3 +100,20 @@ def test_wall_clock_groups_poll_due_timers_and_report_the_next_wakeup():
     wait = group.poll()
     assert session.configuration_ids == ["b"]
     assert 3500 < wait <= 3600
+
+
+def test_a_fired_or_cancelled_timer_lets_go_of_its_callback_and_leaves_its_holder():
+    clock = Clock()
+    holder: dict = {}
+    fired = clock.schedule(1, lambda: None, holder=holder)
+    cancelled = clock.schedule(2, lambda: None, holder=holder)
+    waiting = clock.schedule(3, lambda: None, holder=holder)
+    assert list(holder) == [fired, cancelled, waiting] and not any(t.done for t in holder)
+
+    clock.cancel(cancelled)
+    clock.advance(1)
+
+    assert list(holder) == [waiting]
+    assert fired.done and fired.callback is None and fired.holder is None
+    assert cancelled.done and cancelled.cancelled and cancelled.callback is None
+    assert not waiting.done and clock.next_due() == 3

@@ -408,3 +408,20 @@ def test_a_live_simulations_trace_is_out_of_the_cycle_collector(files):
 
     assert sum(tracked(r) for r in runtime.records) == 0
     runtime.close()
+
+
+def test_a_live_simulation_keeps_only_its_pending_timers(files):
+    # Every answer of a fake is a timer; once it fired (or was cancelled) neither the session nor
+    # the request book keeps its callback, whose closure holds the answer's data and the session.
+    runtime = SimulationRuntime(files, None, {}, seed=1)
+    for _ in range(10):
+        runtime.apply({"op": "step", "unit": "macro"})
+    session, clock = runtime.session, runtime.run.group.clock
+    answered = [r for r in runtime.platform.book.requests.values() if r.responses]
+    assert len(answered) >= 2
+
+    pending = {t for t in clock._heap if not t.cancelled}
+    assert set(session._timers) <= pending and not any(t.done for t in session._timers)
+    for timers in runtime.platform.book._timers.values():
+        assert all(t.callback is None for t in timers if t not in pending)
+    runtime.close()
