@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-BOLD = 'bold 12px "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
-SMALL = '10.5px "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
+BOLD = 'bold 12px "Orchweb Diagram Sans", "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
+SMALL = '10.5px "Orchweb Diagram Sans", "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
 CHARS = ["\u21ba", "\u2026", *(chr(c) for c in range(0x20, 0x7F)), *(chr(c) for c in range(0xA0, 0x180))]
 
 

@@ -12,6 +12,12 @@ user the layout computed for the fingerprint in their cookie (`server_layout`, t
 designer.layouts.layout_store); the browser draws it only when its own ELK input hashes to that
 key, else it lays out as before.
 
+The diagram's fonts are served with the page (static/orchweb/fonts, diagram-fonts.css), so browsers that
+load them measure alike: every version is also laid out for that table (`BUNDLED_TABLE`, measured
+in chromium by scripts/diagram_font_table.py), and a page whose browser has no known table of its
+own (a new browser, a share link's visitor) is served that layout. So the first open of a version,
+by anyone, draws without ELK in the browser once the server has laid it out.
+
 Where it runs: with ``ORCHWEB_BATCH_EXECUTOR=celery`` a Celery task (designer/tasks.py) on the
 project's broker, at most `PER_USER` pending versions of one author (counted in the shared cache:
 the workers are shared with every user's batches); otherwise one thread of this process (QuickJS
@@ -44,6 +50,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -145,6 +152,16 @@ def keep_font_table(user: Any, table: dict[str, dict[str, float]]) -> str:
     return fp
 
 
+#: the widths every browser measures with the diagram's bundled fonts (static/orchweb/fonts, made
+#: in chromium by scripts/diagram_font_table.py): every version is laid out for it, and a page whose
+#: browser has no known table of its own (a new browser, a share link's visitor) is served that
+#: layout; the browser draws it when its own ELK input hashes to the layout's key, as for any other
+BUNDLED_TABLE: dict[str, dict[str, float]] = json.loads(
+    (Path(__file__).with_name("diagram_font_table.json")).read_text(encoding="utf-8")
+)
+BUNDLED_FINGERPRINT = fingerprint(BUNDLED_TABLE)
+
+
 def known_fingerprint(user: Any, cookie: str | None) -> str | None:
     """The cookie's fingerprint when it names a table the user reported, else None. The table is
     marked seen (at most once a day): a browser reports its table once, and the user's later
@@ -161,22 +178,27 @@ def known_fingerprint(user: Any, cookie: str | None) -> str | None:
 
 
 def server_layout(version: Version, entry: str, known: str | None) -> ServerDiagramLayout | None:
-    """The layout of (version, entry) the server computed for table `known` (known_fingerprint)."""
-    if known is None:
-        return None
-    return ServerDiagramLayout.objects.filter(version=version, entry=entry, fingerprint=known).first()
+    """The layout of (version, entry) the server computed for table `known` (known_fingerprint),
+    else the one for the bundled fonts' table."""
+    wanted = [fp for fp in (known, BUNDLED_FINGERPRINT) if fp is not None]
+    rows = {
+        row.fingerprint: row
+        for row in ServerDiagramLayout.objects.filter(version=version, entry=entry, fingerprint__in=wanted)
+    }
+    return next((rows[fp] for fp in wanted if fp in rows), None)
 
 
 def tables_for(version: Version) -> list[tuple[str, dict[str, Any]]]:
-    """(fingerprint, table) of the tables to lay `version` out for: reported by a member of its
-    project's team in the last RECENT_DAYS, the most recent first, at most MAX_TABLES_PER_VERSION."""
+    """(fingerprint, table) of the tables to lay `version` out for: the bundled fonts', then those
+    reported by a member of its project's team in the last RECENT_DAYS, the most recent first, at
+    most MAX_TABLES_PER_VERSION in all."""
     since = timezone.now() - timedelta(days=RECENT_DAYS)
     rows = (
         FontTable.objects.filter(user__memberships__team__projects=version.project_id, seen__gte=since)
         .order_by("-seen")
         .values_list("fingerprint", "table")
     )
-    chosen: dict[str, dict[str, Any]] = {}
+    chosen: dict[str, dict[str, Any]] = {BUNDLED_FINGERPRINT: BUNDLED_TABLE}
     for fp, table in rows[: MAX_TABLES_PER_VERSION * MAX_TABLES_PER_USER]:
         chosen.setdefault(fp, table)
         if len(chosen) == MAX_TABLES_PER_VERSION:

@@ -17,7 +17,8 @@
 //   layer, sets <html data-ws-ready="1"> (browser tests wait on this flag instead of sleeping).
 // - Reports the browser's font table when <body data-fonts-url> asks (designer.layouts.
 //   page_font_report: a signed-in user's first page of a session, whatever the page), after the
-//   first view: loads diagram.js (data-fonts-script) unless the page has it, and calls
+//   first view: loads diagram.js (data-fonts-script) and the diagram's fonts (data-fonts-css)
+//   unless the page has them, and calls
 //   Diagram.reportFonts. The server then lays out the user's latest versions for this browser, so
 //   their first open draws without ELK in the browser (designer/serverlayouts.py).
 // - Forms with `data-confirm="question"` ask before submitting: the destructive ones (discarding
@@ -140,12 +141,22 @@ function reportFonts() {
     report();
     return;
   }
-  // A page without a diagram: diagram.js measures the table (the widths its layouts use), and is
-  // then in the HTTP cache for the diagram page that comes next.
+  // A page without a diagram: diagram.js measures the table (the widths its layouts use) in the
+  // diagram's fonts (data-fonts-css: their @font-face rules), and both are then in the HTTP cache
+  // for the diagram page that comes next.
+  const loaded = (element) =>
+    new Promise((resolve, reject) => {
+      element.addEventListener("load", resolve);
+      element.addEventListener("error", reject);
+    });
+  const fonts = document.createElement("link");
+  fonts.rel = "stylesheet";
+  fonts.href = data.fontsCss;
   const script = document.createElement("script");
   script.src = data.fontsScript;
-  script.addEventListener("load", report);
-  document.head.appendChild(script);
+  // Without the fonts the table would be a fallback font's, matching no layout: nothing reported.
+  Promise.all([loaded(fonts), loaded(script)]).then(report, () => {});
+  document.head.append(fonts, script);
 }
 
 window.orchweb.afterFirstView(reportFonts);

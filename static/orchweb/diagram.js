@@ -46,7 +46,10 @@
   "use strict";
 
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const FONT_FAMILY = '"DejaVu Sans", "Liberation Sans", Arial, sans-serif';
+  // "Orchweb Diagram Sans" is served with the page (diagram-fonts.css's @font-face: DejaVu Sans, its
+  // Latin subset): every browser that loads it measures the labels alike, so the server lays a new
+  // version out for that bundled table before anyone opens it (designer/serverlayouts.py).
+  const FONT_FAMILY = '"Orchweb Diagram Sans", "DejaVu Sans", "Liberation Sans", Arial, sans-serif';
   const FONT = "12px " + FONT_FAMILY;
   const SMALL_FONT = "10.5px " + FONT_FAMILY;
   const BOLD_FONT = "bold 12px " + FONT_FAMILY;
@@ -117,6 +120,28 @@
   }
   /** The fonts ELK's input measures text in. */
   const TABLE_FONTS = [BOLD_FONT, SMALL_FONT];
+  /** How long text waits for the bundled fonts before it is measured in a fallback font. */
+  const FONTS_WAIT_MS = 3000;
+  let fontsLoading = null;
+
+  /**
+   * Resolves once the bundled fonts are loaded (at once when they are): text measured before
+   * would get a fallback font's widths, which match no layout the server made. Never rejects, and
+   * resolves after FONTS_WAIT_MS whatever happens (a blocked font: the browser then lays out).
+   */
+  function fontsReady() {
+    if (!fontsLoading) {
+      const fonts = global.document && global.document.fonts;
+      if (!fonts || typeof fonts.load !== "function") {
+        fontsLoading = Promise.resolve();
+      } else {
+        const loaded = Promise.all(TABLE_FONTS.map((font) => fonts.load(font)));
+        const late = new Promise((resolve) => setTimeout(resolve, FONTS_WAIT_MS));
+        fontsLoading = Promise.race([loaded, late]).catch(() => undefined);
+      }
+    }
+    return fontsLoading;
+  }
 
   /** This browser's character widths for the fonts of ELK's input: {font: {char: px}}. */
   function fontTable() {
@@ -603,6 +628,7 @@
       this.el.dataset.diagramReady = "0";
       document.body.dataset.diagramReady = "0";
       const started = performance.now();
+      await fontsReady();
       const { result, key, source } = await runLayout(this._elkGraph(), this.stored);
       this.el.dataset.layoutSource = document.body.dataset.layoutSource = source;
       this._draw(result);
@@ -1262,6 +1288,7 @@
   function reportFonts(fonts) {
     if (fontsReported) return fontsReported;
     const run = async () => {
+      await fontsReady();
       const table = fontTable();
       const text = JSON.stringify(table);
       const hash = hashText(text) + "." + text.length;
@@ -1405,6 +1432,7 @@
     elkInput: elkInput,
     layoutKey: layoutKey,
     fontTable: fontTable,
+    fontsReady: fontsReady,
     reportFonts: reportFonts,
   };
 })(window);

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.test import override_settings
 from django.utils import timezone
 
@@ -24,8 +25,9 @@ from designer.models import FontTable, Project, ServerDiagramLayout, Version
 from designer.serverlayouts import FontTableError, clean_font_table, keep_font_table, lay_out_version
 from tests.designer.conftest import World
 
-BOLD = 'bold 12px "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
-SMALL = '10.5px "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
+BOLD = 'bold 12px "Orchweb Diagram Sans", "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
+SMALL = '10.5px "Orchweb Diagram Sans", "DejaVu Sans", "Liberation Sans", Arial, sans-serif'
+BUNDLED = serverlayouts.BUNDLED_FINGERPRINT
 CHARS = ["\u21ba", "\u2026", *(chr(c) for c in range(0x20, 0x7F)), *(chr(c) for c in range(0xA0, 0x180))]
 
 
@@ -111,9 +113,10 @@ def test_a_new_version_is_laid_out_for_its_members_recent_tables_only(world: Wor
     FontTable.objects.filter(fingerprint=stale).update(seen=timezone.now() - timedelta(days=31))
     version = new_version(world, chart())
 
-    assert lay_out_version(version.pk) == 1
-    row = ServerDiagramLayout.objects.get()
-    assert (row.version, row.entry, row.fingerprint) == (version, "chart.scxml", member)
+    assert lay_out_version(version.pk) == 2  # and for the bundled fonts' table
+    assert set(ServerDiagramLayout.objects.values_list("fingerprint", flat=True)) == {member, BUNDLED}
+    row = ServerDiagramLayout.objects.get(fingerprint=member)
+    assert (row.version, row.entry) == (version, "chart.scxml")
     graph = analysed("graph", version, "chart.scxml")
     elk = ServerElk()
     try:
@@ -129,8 +132,11 @@ def test_a_table_without_a_width_for_a_label_s_character_lays_nothing_out(world:
     keep_font_table(world.viewer, table(7))
     keep_font_table(world.editor, table(8, missing="\u00e9"))
     version = new_version(world, chart())
-    assert lay_out_version(version.pk) == 1  # the editor's browser lays it out itself
-    assert ServerDiagramLayout.objects.get().fingerprint == serverlayouts.fingerprint(table(7))
+    assert lay_out_version(version.pk) == 2  # the editor's browser lays it out itself
+    assert set(ServerDiagramLayout.objects.values_list("fingerprint", flat=True)) == {
+        serverlayouts.fingerprint(table(7)),
+        BUNDLED,
+    }
     elk = ServerElk()
     try:
         with pytest.raises(ElkError, match="no width for"):
@@ -144,16 +150,20 @@ def test_the_page_serves_the_layout_made_for_the_user_s_own_table_only(world: Wo
     mine = keep_font_table(world.viewer, table(7))
     version = new_version(world, chart())
     lay_out_version(version.pk)
-    row = ServerDiagramLayout.objects.get()
+    row = ServerDiagramLayout.objects.get(fingerprint=mine)
+    bundled = ServerDiagramLayout.objects.get(fingerprint=BUNDLED)
+    assert bundled.key != row.key
 
     store = layout_store(world.viewer, version, "chart.scxml", mine)
     assert store["layout"] == {"key": row.key, "result": row.layout}
     assert store["fonts"] == {"url": "/api/fonts", "known": mine}
-    # another user sending the same cookie has not reported that table: nothing served, post yours
+    # another user sending the same cookie has not reported that table: served the bundled fonts'
+    # layout (drawn if their browser measures as the bundled fonts do), asked to post their own
     other = layout_store(world.editor, version, "chart.scxml", mine)
-    assert other["layout"] is None and other["fonts"]["known"] is None
-    assert layout_store(world.viewer, version, "chart.scxml", "0" * 64)["layout"] is None
+    assert other["layout"] == {"key": bundled.key, "result": bundled.layout} and other["fonts"]["known"] is None
+    assert layout_store(world.viewer, version, "chart.scxml", "0" * 64)["layout"]["key"] == bundled.key
     assert layout_store(world.viewer, version, "chart.scxml", None)["fonts"]["known"] is None
+    assert layout_store(AnonymousUser(), version, "chart.scxml", None)["layout"]["key"] == bundled.key
 
 
 @override_settings(DIAGRAM_SERVER_LAYOUTS=True)
@@ -161,7 +171,7 @@ def test_a_page_served_with_a_known_table_marks_it_seen(world: World) -> None:
     mine = keep_font_table(world.viewer, table(7))
     FontTable.objects.update(seen=timezone.now() - timedelta(days=40))
     version = new_version(world, chart())
-    assert lay_out_version(version.pk) == 0  # not seen for 40 days: not laid out for
+    assert lay_out_version(version.pk) == 1  # the bundled fonts' table; not seen for 40 days: not for it
     layout_store(world.viewer, world.v2, world.v2.entry, mine)
     assert FontTable.objects.get().seen > timezone.now() - timedelta(minutes=1)
     assert lay_out_version(version.pk) == 1
@@ -183,7 +193,7 @@ def test_on_celery_a_created_version_is_laid_out_by_the_task(world: World) -> No
             assert serverlayouts.schedule(version)
     finally:
         app.conf.task_always_eager = eager
-    assert ServerDiagramLayout.objects.filter(version=version).count() == 1
+    assert ServerDiagramLayout.objects.filter(version=version).count() == 2  # and the bundled fonts'
 
 
 def test_the_elk_context_has_a_deadline_and_a_memory_limit() -> None:
@@ -226,7 +236,7 @@ def test_on_celery_an_author_has_at_most_four_versions_waiting_for_the_workers(w
         app.conf.task_always_eager = eager
         for user in [owner] * serverlayouts.PER_USER + [world.editor.pk]:  # the cache outlives the test
             serverlayouts.release_place(user)
-    assert ServerDiagramLayout.objects.filter(version=waiting).count() == 1
+    assert ServerDiagramLayout.objects.filter(version=waiting).count() == 2  # the viewer's and the bundled
 
 
 @override_settings(DIAGRAM_SERVER_LAYOUTS=True)

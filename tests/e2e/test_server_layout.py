@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from designer import history
+from designer import history, serverlayouts
 from designer.elk import ServerElk
 from designer.layouts import clean_layout
 from designer.models import DiagramLayout, FontTable, Project, ServerDiagramLayout, Team, Version
@@ -217,6 +217,8 @@ def test_a_version_made_before_the_browser_reported_its_fonts_opens_with_the_ser
         assert page.locator(".diagram").count() == 0
         stored = wait_for_server_layout(version)
         assert stored.fingerprint == page.evaluate("document.body.dataset.fontsReported")
+        # measured in the diagram's fonts, which the page without a diagram loaded to measure
+        assert stored.fingerprint == serverlayouts.BUNDLED_FINGERPRINT
 
         requested.clear()
         page.add_init_script(RECORD_WORKERS)
@@ -227,3 +229,42 @@ def test_a_version_made_before_the_browser_reported_its_fonts_opens_with_the_ser
         assert not elk_worker_requested(requested)
         assert page.locator("#sim-diagram .dg-state").count() == 6
         assert not DiagramLayout.objects.filter(version=version).exists()  # drawn from the server's
+
+
+def test_a_browser_nobody_knows_opens_a_new_version_with_the_bundled_fonts_layout(
+    browser: Browser, layouts_server: str, transactional_db: None
+) -> None:
+    """The diagram's fonts are served with the page (static/orchweb/fonts), so chromium measures
+    exactly the bundled table (designer/diagram_font_table.json: run scripts/diagram_font_table.py
+    when this fails after a font or chromium change), every version is laid out for it, and a
+    browser that never reported a table (no cookie: here its reports are refused) is served that
+    layout and draws it, no ELK worker requested."""
+    from designer.management.commands.seed import DEMO_PASSWORD, DEMO_USERNAME, ensure_demo_user
+    from designer.serverlayouts import BUNDLED_FINGERPRINT, BUNDLED_TABLE, lay_out_version
+
+    ensure_demo_user()
+    make_demo_user_owner()
+    version = first_version({"chart.scxml": CHART})
+    assert lay_out_version(version.pk) == 1  # what creating it schedules where server layouts are on
+    assert ServerDiagramLayout.objects.get(version=version).fingerprint == BUNDLED_FINGERPRINT
+    simulation = Simulation.objects.create(owner=version.author, version=version)
+
+    with recorded_page(browser, layouts_server, DEMO_USERNAME, DEMO_PASSWORD) as (page, requested):
+        # The login's landing page reports the table once idle: waited for, then forgotten by both
+        # sides, and later reports refused.
+        page.wait_for_function("!!document.body.dataset.fontsReported")
+        page.context.route("**/api/fonts", lambda route: route.abort())
+        page.context.clear_cookies(name="orchweb_fonts")
+        page.evaluate("localStorage.clear()")
+        FontTable.objects.all().delete()
+        requested.clear()
+        page.add_init_script(RECORD_WORKERS)
+        page.goto(f"/simulations/{simulation.pk}/")
+        page.wait_for_function("document.body.dataset.simReady === '1' && document.body.dataset.diagramReady === '1'")
+        assert all(cookie["name"] != "orchweb_fonts" for cookie in page.context.cookies())
+        assert page.evaluate("document.body.dataset.layoutSource") == "server"
+        assert page.evaluate("window.recordedWorkers") == []
+        assert not elk_worker_requested(requested)
+        assert any(url.endswith(".woff2") for url in requested)  # the bundled fonts, loaded
+        assert page.evaluate("Diagram.fontsReady().then(() => Diagram.fontTable())") == BUNDLED_TABLE
+    assert not FontTable.objects.exists()
