@@ -21,7 +21,9 @@ Figures (the page's own readiness flags and performance marks, static/simulator/
   designer.layouts.earlier_layout), then a reader's first simulation of the
   version (another user of the team, a viewer: served the layout the owner's first open posted,
   designer/layouts.py), in the same browser (its static files cached, as for a user who used the
-  site before), and a second reader's in a fresh browser (nothing cached);
+  site before), and a second reader's in a fresh browser (nothing cached), then that reader's
+  first open of the uploaded version in another fresh browser (no font table of theirs known: served
+  the layout the server made for the diagram's bundled fonts);
 - step -> highlight: click "Step" (a macrostep), then the frame applied (body data-sim-frames increments)
   and the next animation frame (the highlighted diagram is about to be painted); median, p90, max
   over `--steps` clicks;
@@ -129,10 +131,10 @@ def uploaded_chart(states: int) -> bytes:
 
 def upload_and_open(
     context: object, project_id: int, states: int, cpu: bool, settle: bool, playwright_wait: bool
-) -> tuple[float, dict[str, float | str]]:
+) -> tuple[float, dict[str, float | str], int]:
     """Upload a new version through the upload page as the user, wait for the server's layout of
     it, start a simulation of it and open it. Returns (seconds from the upload to the layout
-    stored, the open's marks)."""
+    stored, the open's marks, the version's id)."""
     import time
 
     from designer.models import Project, ServerDiagramLayout
@@ -157,7 +159,7 @@ def upload_and_open(
     simulation = Simulation.objects.create(owner=version.author, version=version)
     other, marks = open_page(context, f"/simulations/{simulation.pk}/", cpu, settle, playwright_wait)
     other.close()
-    return ready, marks
+    return ready, marks, version.pk
 
 
 def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str, int]], int]:
@@ -356,7 +358,7 @@ def main() -> None:
             from simulator.models import Simulation
 
             project_id = Simulation.objects.get(pk=simulation_id).version.project_id
-            layout_ready, uploaded_open = upload_and_open(
+            layout_ready, uploaded_open, uploaded_id = upload_and_open(
                 context, project_id, args.states, args.cpu, not args.unsettled, args.playwright_wait
             )
             other, next_open = open_page(
@@ -376,6 +378,21 @@ def main() -> None:
             fresh.add_cookies([{"name": "sessionid", "value": cold_cookie, "url": server.url}])
             other, readers_cold_open = open_page(
                 fresh, f"/simulations/{cold_id}/", args.cpu, not args.unsettled, args.playwright_wait
+            )
+            fresh.close()
+            # The second reader's first open of the uploaded version, in another fresh browser: no
+            # font table of theirs known (no cookie), so the page is served the layout the server
+            # made for the diagram's bundled fonts (designer/serverlayouts.py, BUNDLED_TABLE).
+            from django.contrib.auth import get_user_model
+
+            from designer.models import Version
+
+            second_reader = get_user_model().objects.get(username="another-reader")
+            uploaded_sim = Simulation.objects.create(owner=second_reader, version=Version.objects.get(pk=uploaded_id))
+            fresh = browser.new_context(base_url=server.url, bypass_csp=args.production)
+            fresh.add_cookies([{"name": "sessionid", "value": cold_cookie, "url": server.url}])
+            other, bundled_open = open_page(
+                fresh, f"/simulations/{uploaded_sim.pk}/", args.cpu, not args.unsettled, args.playwright_wait
             )
             fresh.close()
             for n in range(args.states):  # the events the steps will process, one per macrostep
@@ -402,6 +419,10 @@ def main() -> None:
     print(f"first open of the next version, same chart (the earlier version's layout): {timeline(next_open)}")
     print(f"a reader's first open of the version (browser cache warm): {timeline(readers_open)}")
     print(f"another reader's first open of the version (fresh browser): {timeline(readers_cold_open)}")
+    print(
+        "another reader's first open of the uploaded version (fresh browser, no table known: the bundled "
+        f"fonts' layout): {timeline(bundled_open)}"
+    )
     print(
         f"click Step -> diagram highlighted: median {statistics.median(latencies):.1f} ms, "
         f"p90 {latencies[int(0.9 * len(latencies))]:.1f} ms, max {latencies[-1]:.1f} ms"
