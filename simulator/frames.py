@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from orchweb_quickjs import untrack_data
 
 from simulator import debugger
 from simulator.ors.report import run_report
@@ -131,6 +132,7 @@ class StatePublisher:
         self._sent_records = len(runtime.records)
         self._session = session
         self._values = {name: state[name] for name in (*_PLAIN, *_ALWAYS)}
+        untrack_data(self._values)  # kept until the next frame: plain data (see SimulationRuntime._collect)
         self._fakes = runtime.fakes
         self._datamodel = dict(state["datamodel"])
         runtime.take_touched()  # what changes from here on is relative to this copy
@@ -153,6 +155,7 @@ class StatePublisher:
             if now[name] != self._values[name]:
                 out[name] = now[name]
         self._values = now
+        untrack_data(now)
         if runtime.fakes is not self._fakes:
             out["fakes"] = runtime.fakes
             self._fakes = runtime.fakes

@@ -86,6 +86,14 @@ class SimulationError(RuntimeError):
     """The simulation cannot be built (definition errors, bad fakes, missing entry...)."""
 
 
+def _kept(fakes: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a fakes profile kept as long as the simulation lives: plain JSON data, out of the
+    cycle collector's walks (as the trace's records: see _collect)."""
+    copy = dict(fakes)
+    untrack_data(copy)
+    return copy
+
+
 def _obj(value: Any, what: str) -> dict:
     if value is None:
         return {}
@@ -118,10 +126,10 @@ class SimulationRuntime:
         self.entry = entry or None
         self.limits = limits or settings_limits()
         #: the recipe's fakes profile (what every replay starts from) ...
-        self.base_fakes = dict(fakes)
+        self.base_fakes = _kept(fakes)
         self._base_profile = self._load(self.base_fakes)
         #: ... and the one in force now (`set_fakes` operations change it)
-        self.fakes = dict(fakes)
+        self.fakes = _kept(fakes)
         self.seed = int(seed)
         self.lock = threading.Lock()
         #: whose jobs these are in the fair worker pool (the owner's user id; None outside the web)
@@ -181,7 +189,7 @@ class SimulationRuntime:
         self.log_floor = 0
         #: JSON size of the operations in `inputs` (MAX_INPUTS_BYTES)
         self.inputs_bytes = 0
-        self.fakes = dict(self.base_fakes)
+        self.fakes = _kept(self.base_fakes)
         self.revision = getattr(self, "revision", 0) + 1
         self.idle = False
         self._records: list[dict] = []
@@ -313,7 +321,7 @@ class SimulationRuntime:
         """Start again from the beginning (optionally with another fakes profile / seed)."""
         if fakes is not None:
             profile = load_fakes(dict(fakes))  # FakesError before anything is lost
-            self.base_fakes = dict(fakes)
+            self.base_fakes = _kept(fakes)
             self._base_profile = profile
         if seed is not None:
             self.seed = int(seed)
@@ -495,7 +503,7 @@ class SimulationRuntime:
             return True
         if kind == "set_fakes":
             run.set_fakes(load_fakes(op["fakes"]))
-            self.fakes = dict(op["fakes"])
+            self.fakes = _kept(op["fakes"])
             return True
         if kind == "advance":
             run.advance(float(op["seconds"]))

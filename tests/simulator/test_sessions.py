@@ -425,3 +425,27 @@ def test_a_live_simulation_keeps_only_its_pending_timers(files):
     for timers in runtime.platform.book._timers.values():
         assert all(t.callback is None for t in timers if t not in pending)
     runtime.close()
+
+
+def test_a_live_simulations_fakes_and_frame_state_are_out_of_the_cycle_collector(files):
+    # Kept as long as the simulation lives, and plain data: the profile in force (and the recipe's),
+    # and the fields the last frame was diffed against.
+    runtime = SimulationRuntime(files, None, MANUAL_SUBMIT, seed=0)
+    runtime.frames()
+    for _ in range(3):
+        runtime.apply({"op": "step", "unit": "macro"})
+        runtime.frames()
+    runtime.apply({"op": "set_fakes", "fakes": {**MANUAL_SUBMIT, "interaction": {"ani": "555"}}})
+    runtime.frames()
+
+    def tracked(value) -> int:
+        if isinstance(value, dict):
+            return gc.is_tracked(value) + sum(tracked(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return gc.is_tracked(value) + sum(tracked(v) for v in value)
+        return 0
+
+    assert runtime.fakes["interaction"] == {"ani": "555"} and runtime.base_fakes == MANUAL_SUBMIT
+    assert tracked(runtime.fakes) == tracked(runtime.base_fakes) == 0
+    assert tracked(runtime.publisher._values) == 0
+    runtime.close()
