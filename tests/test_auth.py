@@ -145,3 +145,19 @@ def test_static_files_are_served_by_whitenoise(client: Client) -> None:
 
     assert response.status_code == 200
     assert b"wsReady" in b"".join(response.streaming_content)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_waits_for_the_demo_versions_server_layouts() -> None:
+    # The layouts are queued on the command's own thread, which would die with it: the demo's
+    # first opens would then run ELK in the browser.
+    from designer.models import ServerDiagramLayout, Version
+    from designer.serverlayouts import BUNDLED_FINGERPRINT
+
+    with override_settings(DIAGRAM_SERVER_LAYOUTS=True, BATCH_EXECUTOR="local"):
+        seed()
+
+    versions = set(Version.objects.values_list("pk", flat=True))
+    assert len(versions) >= 2
+    laid_out = ServerDiagramLayout.objects.filter(fingerprint=BUNDLED_FINGERPRINT)
+    assert set(laid_out.values_list("version_id", flat=True)) == versions

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from designer import serverlayouts
 from designer.demo import seed_demo_content
 
 DEMO_USERNAME = "demo"
@@ -51,6 +52,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             user, created = ensure_demo_user()
             lines = [] if options["no_content"] else seed_demo_content(user)
+        # The new versions' layouts (designer/serverlayouts.py: for the diagram's bundled fonts)
+        # are queued on this process's layout thread, which would die with the command: waited for,
+        # so the demo's first opens draw at once (~0.5 s a version; nothing when nothing was made).
+        serverlayouts.wait_local()
         if created:
             self.stdout.write("Created the demo user (superuser).")
         else:
