@@ -120,8 +120,9 @@
   }
   /** The fonts ELK's input measures text in. */
   const TABLE_FONTS = [BOLD_FONT, SMALL_FONT];
-  /** How long text waits for the bundled fonts before it is measured in a fallback font. */
-  const FONTS_WAIT_MS = 3000;
+  /** How long text waits for the bundled fonts before it is measured in a fallback font: only a
+   * font request that hangs waits this long (a failed one resolves fontsReady at once). */
+  const FONTS_WAIT_MS = 10000;
   let fontsLoading = null;
 
   /**
