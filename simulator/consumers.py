@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable
 from typing import Any, ClassVar
 
 from channels.consumer import get_handler_name
@@ -47,6 +48,7 @@ from simulator.pacing import RunLoop
 from simulator.persistence import PROCESS_ID, Conflict, SimulationStore, Stored, load_simulation, read_simulation
 from simulator.protocol import OpError
 from simulator.quotas import TokenBucket, TooMany, quotas
+from simulator.scheduling import HANDED_OVER
 
 logger = logging.getLogger(__name__)
 
@@ -384,8 +386,34 @@ class SimulationConsumer(_JsonProtocol):
         the stored log and this socket gets it (reset), the operation is not applied."""
         if self.store is None or self.entry is None:
             return
+        await self._saved(self.store.persist(fakes_source))
+
+    async def apply_and_save(self, op: dict) -> list[dict]:
+        """The frames of `op` applied (`runtime.apply_and_frames` in the worker pool), saved as
+        `save()` does; callers hold the entry's lock. The worker hands the operation's write to
+        the journal itself, and the journal's commit wakes the loop once for the frames and the
+        outcome (through the loop between them: two wake-ups a step and the futures of each)."""
+        entry, store = self.entry, self.store
+        runtime = entry.runtime
+        if store is None:
+            return await sessions.execute(runtime, runtime.apply_and_frames, op)
+
+        def job(future: asyncio.Future) -> Any:
+            frames = runtime.apply_and_frames(op)
+            return HANDED_OVER if store.hand_over(frames, future) else frames
+
+        done = await sessions.execute(runtime, job, hand_over=True)
+        if isinstance(done, list):  # not handed over (nothing to write, or a retry pending)
+            await self.save()
+            return done
+        write, outcome = done
+        await self._saved(store.handed(write, outcome))
+        return write.frames
+
+    async def _saved(self, saving: Awaitable[int]) -> None:
+        """What `save` tells the socket of a save's outcome (the operations left unsaved)."""
         try:
-            unsaved = await self.store.persist(fakes_source)
+            unsaved = await saving
         except Conflict:
             await self.store.reload()
             await self.send_reset()

@@ -32,11 +32,10 @@ async def on_operation(consumer: SimulationConsumer, content: dict) -> None:
     if op["op"] == "step":
         await consumer.runs.stop()
     entry = consumer.entry
-    runtime = entry.runtime
     async with entry.lock:
-        # one trip to the worker pool per step: the operation and the delta frame after it
-        frames = await sessions.execute(runtime, runtime.apply_and_frames, op)
-        await consumer.save()  # durable before its frames are sent
+        # one trip to the worker pool per step, the operation and its delta frame, whose worker
+        # queues its write on the journal: the frames come back once it is durable
+        frames = await consumer.apply_and_save(op)
         frames = await consumer.state_frames(content.get("id"), frames, running=consumer.runs.running)
     await consumer.frames(frames)
 

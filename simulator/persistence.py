@@ -99,6 +99,11 @@ class LogWrite:
     fakes_source: str | None = None
     recipe: bool = False  # the fakes, the seed or their source changed: store them too
     future: asyncio.Future | None = field(default=None, repr=False)
+    #: queued by the worker that applied its operations (`SimulationStore.hand_over`): the future
+    #: gets `(this write, outcome)`, the outcome being the revision, None (lost) or the exception
+    handed: bool = field(default=False, repr=False)
+    #: what the worker's job returns to the loop with the outcome (the operations' frames)
+    frames: Any = field(default=None, repr=False)
 
 
 def load_stored(simulation_id: int, since: int | None = None) -> tuple[Stored, list[tuple[int, dict]]]:
@@ -282,6 +287,15 @@ class Journal:
     async def write(self, write: LogWrite) -> int:
         """Store `write`: its new revision (Conflict when another process changed it first)."""
         write.future = asyncio.get_running_loop().create_future()
+        self.put(write)
+        revision = await write.future
+        if revision is None:
+            raise Conflict(write.simulation_id)
+        return revision
+
+    def put(self, write: LogWrite) -> None:
+        """Queue `write`, whose `future` the journal sets on its loop once committed (any thread:
+        the loop's `write`, or a simulation worker handing its operations' write over)."""
         with self.lock:  # never into the queue of a thread told to stop
             if self.thread is None:
                 self.thread = threading.Thread(
@@ -289,10 +303,6 @@ class Journal:
                 )
                 self.thread.start()
             self.queue.put(write)
-        revision = await write.future
-        if revision is None:
-            raise Conflict(write.simulation_id)
-        return revision
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit the writes queued so far, end the thread and close its database connection:
@@ -333,7 +343,8 @@ class Journal:
         # One wake-up of each event loop per transaction, not one per write.
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
         for write, result in zip(batch, outcome, strict=True):
-            by_loop.setdefault(write.future.get_loop(), []).append((write.future, result))
+            future = write.future
+            by_loop.setdefault(future.get_loop(), []).append((future, (write, result) if write.handed else result))
         for loop, results in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the event loop is closed
                 loop.call_soon_threadsafe(_settle, results)
@@ -421,8 +432,44 @@ class SimulationStore:
             return self.unsaved
         return 0
 
+    def hand_over(self, frames: Any, future: asyncio.Future) -> bool:
+        """In the worker that has just applied operations (holding the runtime's lock, the
+        caller's task holding the entry's): queue their write on the journal straight away, the
+        journal to set `future` to `(write, outcome)` with `frames` as the write's (`handed`).
+        False when there is nothing to write or the database is down (a retry is pending): the
+        caller's task then saves on the loop as before (`persist`), which finds the same.
+
+        The write is what `persist` would build on the loop right after the job: the caller's
+        task holds the entry's lock, so nothing changes the store or the log meanwhile (a retry
+        task ends with `retry_task = None` outside that lock: then this says False and `persist`
+        decides)."""
+        if self.retry_task is not None:
+            return False
+        write = self._write(None)
+        if write is None:
+            return False
+        write.future, write.handed, write.frames = future, True, frames
+        journal().put(write)
+        return True
+
+    async def handed(self, write: LogWrite, outcome: Any) -> int:
+        """On the loop, the journal's outcome of a write handed over by a worker: what `persist`
+        returns or raises for the same outcome (the number of operations left unsaved; Conflict)."""
+        if outcome is None:
+            raise Conflict(write.simulation_id)
+        if isinstance(outcome, DatabaseError):
+            logger.warning("simulation %s: not saved, will retry (%s)", self.simulation_id, outcome)
+            self._retry_later()
+            return self.unsaved
+        if isinstance(outcome, BaseException):
+            raise outcome
+        await self._stored(write, outcome)
+        return 0
+
     async def _store(self, write: LogWrite) -> None:
-        revision = await journal().write(write)
+        await self._stored(write, await journal().write(write))
+
+    async def _stored(self, write: LogWrite, revision: int) -> None:
         length = write.floor + len(write.ops)
         self.stored = Stored(revision, length, write.fakes, write.seed)
         self.entry.runtime.log_floor = length

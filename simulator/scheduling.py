@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
+
+#: what a job of `FairPool.submit_async(..., hand_over=True)` returns when it gave its future to
+#: another thread, which settles it: the worker leaves the future alone
+HANDED_OVER: Any = object()
 
 
 class _LoopFuture:
@@ -103,11 +108,20 @@ class FairPool:
         self._queue(_Job(user, key, fn, future))
         return future
 
-    def submit_async(self, fn: Callable[[], Any], user: Hashable = None, key: Hashable | None = None) -> asyncio.Future:
+    def submit_async(
+        self, fn: Callable[..., Any], user: Hashable = None, key: Hashable | None = None, hand_over: bool = False
+    ) -> asyncio.Future:
         """`submit` for a coroutine of the running loop: an asyncio future of `fn()`'s outcome
-        (cancelled while queued: the job never runs)."""
+        (cancelled while queued: the job never runs).
+
+        `hand_over`: the job is `fn(future)`, given the asyncio future it is awaited by; when it
+        returns `HANDED_OVER`, it passed that future on to another thread (the journal), which
+        sets it on the loop with `call_soon_threadsafe` (nothing when the future is done: its
+        awaiting task was cancelled). Whatever else it returns or raises is the outcome, as usual.
+        The next job of the same key may run as soon as this one returns."""
         handle = _LoopFuture(asyncio.get_running_loop())
-        self._queue(_Job(user, key, fn, handle))
+        job = functools.partial(fn, handle.future) if hand_over else fn
+        self._queue(_Job(user, key, job, handle))
         return handle.future
 
     def _queue(self, job: _Job) -> None:
@@ -184,4 +198,5 @@ class FairPool:
             except BaseException as exc:  # handed to the awaiting caller
                 job.future.set_exception(exc)
             else:
-                job.future.set_result(result)
+                if result is not HANDED_OVER:
+                    job.future.set_result(result)

@@ -706,23 +706,26 @@ def pool_load() -> tuple[int, int]:
     return current.workers, current.pending
 
 
-async def execute(runtime: SimulationRuntime | None, fn: Callable[..., T], *args: Any, user: Any = None) -> T:
+async def execute(
+    runtime: SimulationRuntime | None, fn: Callable[..., T], *args: Any, user: Any = None, hand_over: bool = False
+) -> T:
     """Run `fn(*args)` in the worker pool, holding `runtime.lock` (if given) while it runs.
 
     The job is queued for `user` (default: `job_user`, else the runtime's owner); jobs of one
-    runtime run one at a time, in the order they were submitted."""
+    runtime run one at a time, in the order they were submitted. `hand_over`: `fn(future, *args)`
+    may pass the awaited future on to another thread (`FairPool.submit_async`)."""
 
-    def call() -> T:
+    def call(*first: Any) -> T:
         if runtime is None:
-            return fn(*args)
+            return fn(*first, *args)
         with runtime.lock:
-            return fn(*args)
+            return fn(*first, *args)
 
     if user is None:
         user = job_user.get()
     if user is None and runtime is not None:
         user = runtime.owner
-    return await pool().submit_async(call, user=user, key=None if runtime is None else id(runtime))
+    return await pool().submit_async(call, user=user, key=None if runtime is None else id(runtime), hand_over=hand_over)
 
 
 # -- registry of live runtimes --------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from designer import history
 from designer.models import Project, Version
 from simulator import sessions
-from simulator.scheduling import FairPool
+from simulator.scheduling import HANDED_OVER, FairPool
 from tests.simulator.client import SimClient
 from tests.simulator.conftest import HOSTILE, SimWorld, build_sim_world
 from tests.simulator.test_consumer import open_simulation, start, started_id
@@ -214,6 +214,33 @@ async def test_a_coroutines_jobs_answer_fail_and_are_dropped_when_cancelled_whil
         await asyncio.sleep(0.01)
 
     assert ran == ["kept"] and pool.pending == 0  # the cancelled job was dropped, not left queued
+
+
+async def test_a_job_handing_its_future_over_frees_its_key_and_is_answered_by_the_other_thread() -> None:
+    """`hand_over`: the job gets its awaited future; returning HANDED_OVER leaves it to whoever
+    it gave it to (the journal), and the next job of the same key runs meanwhile; any other
+    return or exception is the outcome, as for other jobs."""
+    pool = FairPool(workers=1, per_user=1)
+    loop = asyncio.get_running_loop()
+    given: list[asyncio.Future] = []
+
+    def hand(future: asyncio.Future) -> object:
+        given.append(future)
+        return HANDED_OVER
+
+    def fail(future: asyncio.Future) -> None:
+        raise ValueError("no")
+
+    handed = pool.submit_async(hand, user="alice", key="simulation-1", hand_over=True)
+    after = pool.submit_async(lambda: "next", user="alice", key="simulation-1")
+    assert await after == "next" and not handed.done()  # the worker left it and served the key
+    assert given == [handed]
+    threading.Thread(target=loop.call_soon_threadsafe, args=(handed.set_result, "committed")).start()
+    assert await handed == "committed"
+    assert await pool.submit_async(lambda future: [future.done()], user="alice", hand_over=True) == [False]
+    with pytest.raises(ValueError, match="no"):
+        await pool.submit_async(fail, user="alice", hand_over=True)
+    pool.shutdown()
 
 
 def test_a_job_of_a_closed_loop_leaves_the_worker_serving() -> None:

@@ -6,12 +6,14 @@ real processes."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import DatabaseError, connection
 
+from simulator import persistence
 from simulator.access import group_name
 from simulator.models import Simulation
 from simulator.persistence import LogWrite, commit, journal, load_stored
@@ -151,3 +153,72 @@ async def test_a_batch_is_stored_with_named_parameters(sim_world, monkeypatch):
         assert [text[:40] for _, text in during] == ['UPDATE "simulator_simulation" SET "fakes']
     for owner in owners:
         await owner.close()
+
+
+async def test_a_steps_worker_queues_its_write_and_its_frame_waits_for_the_commit(sim_world, monkeypatch):
+    """The worker that applied a step hands its write to the journal itself (no trip through the
+    event loop between them); the step's frame still leaves only once the write is committed."""
+    owner = await start(sim_world)
+    await owner.step()
+    simulation_id = started_id(owner)
+    queued_by: list[str] = []
+    put = persistence.Journal.put
+
+    def recording_put(self, write):
+        queued_by.append(threading.current_thread().name)
+        put(self, write)
+
+    gate = threading.Event()
+
+    def held_commit(writes):
+        assert gate.wait(30)
+        return commit(writes)
+
+    monkeypatch.setattr(persistence.Journal, "put", recording_put)
+    monkeypatch.setattr(persistence, "commit", held_commit)
+    await owner.communicator.send_json_to({"action": "step", "unit": "macrostep", "id": "held"})
+    for _ in range(200):  # the write is queued, its commit held
+        if queued_by:
+            break
+        await asyncio.sleep(0.01)
+    assert await owner.communicator.receive_nothing(timeout=0.3)  # no frame before the commit
+    row = await database_sync_to_async(stored_simulation)(simulation_id)
+    assert len(row.inputs) == 1
+
+    gate.set()
+    stepped = await owner.until_reply("held")
+    row = await database_sync_to_async(stored_simulation)(simulation_id)
+
+    assert queued_by and queued_by[0].startswith("simulation-"), queued_by
+    assert [op["seq"] for op in row.inputs][-1] == stepped["seq"] and len(row.inputs) == 2
+    await owner.close()
+
+
+async def test_a_handed_over_write_the_database_refused_is_kept_told_and_saved_later(sim_world, monkeypatch):
+    """The journal's error for a write a worker queued reaches the socket as `save` tells it
+    (the unsaved operations), and the store retries until it is stored."""
+    owner = await start(sim_world)
+    await owner.step()
+    simulation_id = started_id(owner)
+    failures = [DatabaseError("the database is away")]
+
+    def failing_commit(writes):
+        if failures:
+            raise failures.pop()
+        return commit(writes)
+
+    monkeypatch.setattr(persistence, "commit", failing_commit)
+    monkeypatch.setattr(persistence, "RETRY_FIRST", 0.05)
+    await owner.communicator.send_json_to({"action": "step", "unit": "macrostep", "id": "down"})
+    told = await owner.until("error")
+    stepped = await owner.until_reply("down")
+
+    assert told["unsaved"] == 1 and "not saved yet" in told["message"]
+    async with asyncio.timeout(30):
+        while True:
+            row = await database_sync_to_async(stored_simulation)(simulation_id)
+            if len(row.inputs) == 2:
+                break
+            await asyncio.sleep(0.05)
+    assert row.inputs[-1]["seq"] == stepped["seq"]
+    await owner.close()
