@@ -15,6 +15,12 @@ under callgrind (``--callgrind``: collection switched on for the stepping only, 
 ``callgrind_control``) the instruction count divided by sockets x steps is the steadier figure on
 a busy machine. Prints; never asserts.
 
+``--gap SECONDS`` (e.g. ``--sockets 1 --steps 600 --gap 0.012``: under the product's 100 actions
+a second per user): each socket waits that long after each answer, so every step arrives with the
+threads idle and pays each hand-off alone (event loop, worker, journal, event loop), as a step of
+the open loop below saturation does; printed too: each thread's CPU ms a step (the event loop's
+includes the test client) and the process's voluntary context switches a step.
+
 Django runs as in ``bench/ws.py``: DEBUG=0 as production (``--debug``: DEBUG=1), printed first;
 ``REDIS_URL`` and a PostgreSQL ``BENCH_DATABASE_URL`` (its bench simulations are replaced) run the
 scaled mode's quotas, channel layer and journal in-process (the servers' own CPU is not counted).
@@ -44,9 +50,11 @@ import hashlib
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -90,16 +98,44 @@ async def open_raw(cookie: str, simulation_id: int) -> object:
     return communicator
 
 
-async def step_loop(communicator: object, steps: int) -> None:
+async def step_loop(communicator: object, steps: int, gap: float = 0.0) -> None:
     message_id = 0
     for _ in range(steps):
         message_id += 1
         await communicator.send_to(text_data=json.dumps({"action": "step", "unit": "macrostep", "id": message_id}))
         frame = await answer(communicator, message_id)
+        if gap:
+            await asyncio.sleep(gap)
         if frame["status"] != "running" or frame["idle"]:
             message_id += 1
             await communicator.send_to(text_data=json.dumps({"action": "restart", "id": message_id}))
             await answer(communicator, message_id)
+            if gap:
+                await asyncio.sleep(gap)
+
+
+def thread_cpu() -> dict[str, int]:
+    """CPU clock ticks of this process's threads so far by role: the event loop (with the test
+    client), the simulation workers, the journal, the rest."""
+    ticks: dict[str, int] = {}
+    for thread in threading.enumerate():
+        try:
+            with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = thread.name
+        role = (
+            "loop"
+            if thread is threading.main_thread()
+            else "journal"
+            if name == "simulation-journal"
+            else "workers"
+            if name.startswith("simulation-")
+            else "other"
+        )
+        ticks[role] = ticks.get(role, 0) + int(fields[11]) + int(fields[12])
+    return ticks
 
 
 #: the process's token in state keys (`<pid>-<serial>.<version>`: simulator.frames)
@@ -198,22 +234,29 @@ def callgrind(switch: str) -> None:
     subprocess.run(["callgrind_control", "-i", switch, str(os.getpid())], capture_output=True, check=False)
 
 
-async def measure(cookies: list[str], ids: list[int], sockets: int, steps: int, rounds: int, cg: bool) -> None:
+async def measure(
+    cookies: list[str], ids: list[int], sockets: int, steps: int, rounds: int, cg: bool, gap: float = 0.0
+) -> None:
     for r in range(rounds):
         chosen = range(r * sockets, (r + 1) * sockets)
         communicators = [await open_socket(cookies[i], ids[i]) for i in chosen]
         if cg:
             callgrind("on")
-        cpu = time.process_time()
-        await asyncio.gather(*(step_loop(c, steps) for c in communicators))
+        cpu, usage, ticks = time.process_time(), resource.getrusage(resource.RUSAGE_SELF), thread_cpu()
+        await asyncio.gather(*(step_loop(c, steps, gap) for c in communicators))
         cpu = time.process_time() - cpu
         if cg:
             callgrind("off")
-        result = {
-            "sockets": sockets,
-            "steps": sockets * steps,
-            "cpu_ms_per_step": round(1000 * cpu / (sockets * steps), 3),
-        }
+        count = sockets * steps
+        result: dict[str, object] = {"sockets": sockets, "steps": count}
+        result["cpu_ms_per_step"] = round(1000 * cpu / count, 3)
+        if gap:
+            after, now = resource.getrusage(resource.RUSAGE_SELF), thread_cpu()
+            tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+            result["gap_s"] = gap
+            spent = {role: tick_ms * (n - ticks.get(role, 0)) / count for role, n in now.items()}
+            result["threads_cpu_ms_per_step"] = {role: round(ms, 3) for role, ms in spent.items()}
+            result["voluntary_switches_per_step"] = round((after.ru_nvcsw - usage.ru_nvcsw) / count, 2)
         print(json.dumps({**result, "load": round(os.getloadavg()[0], 1)}), flush=True)
         for communicator in communicators:
             await communicator.disconnect()
@@ -269,6 +312,9 @@ def main() -> None:
     parser.add_argument("--handshakes", action="store_true", help="time the handshakes instead of the stepping")
     parser.add_argument("--digest", action="store_true", help="the SHA-256 of a scripted session's frames and rows")
     parser.add_argument("--debug", action="store_true", help="run Django with DEBUG=1 (default: DEBUG=0)")
+    parser.add_argument(
+        "--gap", type=float, default=0.0, help="seconds each socket waits after an answer (steps that arrive alone)"
+    )
     args = parser.parse_args()
     print(f"Django: {settings_mode(args.debug)}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -280,7 +326,7 @@ def main() -> None:
         if args.handshakes:
             asyncio.run(handshakes(cookies, ids, args.sockets, args.rounds, args.callgrind))
             return
-        asyncio.run(measure(cookies, ids, args.sockets, args.steps, args.rounds, args.callgrind))
+        asyncio.run(measure(cookies, ids, args.sockets, args.steps, args.rounds, args.callgrind, args.gap))
 
 
 if __name__ == "__main__":
