@@ -526,7 +526,7 @@ _CORE = r"""
 
   // H is reachable from compiled expressions through their closure, so it is frozen.
   var H = freeze({out: __orchweb_out, dec: __orchweb_dec, geval: eval,  // geval(src): indirect = global eval
-                  declareVar: declareVar});
+                  declareVar: declareVar, declareNew: declareNew});
   var P = {G: G, json: __orchweb_json, stringify: stringify, parse: parse, keys: keys, defineProperty: defineProperty,
            String: StringCtor, Function: Function, apply: Reflect.apply, hidden: hidden,
            getterOf: Function.prototype.call.bind(Object.prototype.__lookupGetter__),
@@ -541,6 +541,13 @@ _CORE = r"""
     if (!hasOwn.call(G, name)) {
       defineProperty(G, name, {value: undefined, writable: true, enumerable: true, configurable: false});
     }
+  }
+  // declareVar for a run of declarations in one call (`declare_undefined`): false, and nothing
+  // done, when G has the property already (its setter may be the document's: declared alone)
+  function declareNew(name) {
+    if (hasOwn.call(G, name)) return false;
+    defineProperty(G, name, {value: undefined, writable: true, enumerable: true, configurable: false});
+    return true;
   }
   // A global predicate of one string (W3C `In`), called without the JSON bridge of _EXTRAS; the
   // property is what defineFunction makes (a document may still replace it).
@@ -816,6 +823,16 @@ _CHECK_LOCATION = "function () { %s = undefined; }"
 # `declare`: _CORE's declareVar, then what `assign` (or `assign_value` of undefined) runs
 _DECLARE = "function () { __orchweb_h.declareVar(%s); %s%s = (%s\n); }"
 _DECLARE_UNDEFINED = "function () { __orchweb_h.declareVar(%s); %s%s = void 0; }"
+# `declare_undefined`: a run of `_DECLARE_UNDEFINED`s in one function, from position `s` on,
+# stopping before a name the global object has already (returns its position; the length when
+# all were made); `__orchweb_j` is the position being made, read back (`s` < 0) when one throws
+_DECLARE_RUN = (
+    "(function () { var __orchweb_j = 0; return function (__orchweb_s) { "
+    "if (__orchweb_s < 0) return __orchweb_j; switch (__orchweb_s) {%s} return %s; }; })()"
+)
+_DECLARE_RUN_CASE = ' case %d: __orchweb_j = %d; if (!__orchweb_h.declareNew("%s")) return %d; %s; %s = void 0;'
+#: a run `declare_undefined` cannot make in one function (an invalid name): each alone
+_NO_RUN: Final = object()
 
 # An expression that is one literal whose value JavaScript would hand back unchanged: a string
 # without escapes, line terminators, control characters or surrogates, an integer of at most 9
@@ -1317,7 +1334,15 @@ class _JSContext:
         self._assign_fns: dict[tuple[str, str], Any] = {}
         self._value_fns: dict[str, Any] = {}
         self._declare_fns: dict[tuple[str, str | None], Any] = {}
-        self._caches = (self._expr_fns, self._bool_fns, self._assign_fns, self._value_fns, self._declare_fns)
+        self._declare_run_fns: dict[tuple[str, ...], Any] = {}
+        self._caches = (
+            self._expr_fns,
+            self._bool_fns,
+            self._assign_fns,
+            self._value_fns,
+            self._declare_fns,
+            self._declare_run_fns,
+        )
         self._xml_loaded = False
         #: `changes`: the JSON texts of the variables past the context's memo at the last call
         self._over_texts: dict[str, str] = {}
@@ -1716,6 +1741,44 @@ class ECMAScriptDataModel(_JSContext):
                     self._run(self._declare_var, id)  # the variable exists, unbound (W3C 5.3)
                     raise
         self._call(fn)
+
+    def declare_undefined(self, ids: tuple[str, ...], start: int) -> tuple[int, Exception | None]:
+        """`declare(id, None)` for `ids[start]`, `ids[start + 1]`, ... in order, in one JS call (a
+        state's `<data>` without a value: 15 of an ORS interaction's 17 came one call each).
+
+        Returns `(i, None)`: the declarations before `i` were made, and `i == len(ids)` or the
+        global object has `ids[i]` already (declaring it may run a setter of the document's, whose
+        time counts against a deadline of its own: `declare` it alone, then go on from `i + 1`);
+        or `(i, error)`: declaration `i` failed with `error` (what `declare` would have raised),
+        the ones before it were made, none after. A run with an invalid or a private name
+        (`__orchweb_*`) stops at once (`(start, None)`): each is declared alone. Only names new to
+        the global object are declared in the run, so no document code runs in it.
+        """
+        fn: Any = self._declare_run_fns.get(ids)
+        if fn is None:
+            fn = self._cached(self._declare_run_fns, ids, _DECLARE_RUN)
+            if fn is None:
+                # (a private name could be the run's own variable; invalid names raise alone)
+                if all(
+                    _is_identifier(id) and not id.startswith("__orchweb_") and self.is_valid_location(id) for id in ids
+                ):
+                    cases = "".join(_DECLARE_RUN_CASE % (k, k, id, k, id, id) for k, id in enumerate(ids))
+                    try:
+                        fn = self._compile(self._declare_run_fns, ids, _DECLARE_RUN, cases, str(len(ids)))
+                    except JSError:
+                        fn = None
+                if fn is None:
+                    fn = self._declare_run_fns[ids] = _NO_RUN
+        if fn is _NO_RUN or self._ctx is None:
+            return start, None
+        try:
+            if isinstance(fn, int):
+                return int(self._run(self._shared_call, fn, start)), None
+            return int(self._run(fn, start)), None
+        except JSError as exc:
+            # which declaration threw (an interrupt too): the position the run was making
+            made = self._run(self._shared_call, fn, -1) if isinstance(fn, int) else self._run(fn, -1)
+            return int(made), exc
 
     def declare_value(self, id: str, value: Any) -> None:
         """Declare a global variable holding a Python value (e.g. `<data>` JSON content)."""

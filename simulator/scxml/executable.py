@@ -310,25 +310,72 @@ class ExecutableContent:
     def initialize_data(self, items: Iterable[m.Data]) -> None:
         dm = self.session.datamodel
         initial_data = self.session.initial_data
+        run_of = getattr(dm, "declare_undefined", None)
+        run: list[m.Data] = []  # <data> without a value, declared in one call (`declare_undefined`)
         for data in items:
             if not data.id:
                 continue
+            if (
+                run_of is not None
+                and data.expr is None
+                and data.src_value is None
+                and data.content is None
+                and data.id not in initial_data
+            ):
+                run.append(data)
+                continue
+            if run:
+                self._declare_run(run_of, run)
+                run = []
+            self._initialize_one(data)
+        if run:
+            self._declare_run(run_of, run)
+
+    def _declare_run(self, run_of: Any, run: list[m.Data]) -> None:
+        """`<data>` without a value, in document order, each as `_initialize_one` declares it, the
+        run in as few calls as the datamodel can (a name the global object has, or an error, is
+        handled alone, exactly once, and the run goes on after it)."""
+        if len(run) == 1:
+            self._initialize_one(run[0])
+            return
+        ids = tuple(data.id or "" for data in run)
+        i = 0
+        while i < len(run):
             try:
-                if data.id in initial_data:
-                    dm.declare_value(data.id, initial_data[data.id])
-                elif data.expr is not None:
-                    dm.declare(data.id, data.expr)
-                elif data.src_value is not None:
-                    dm.declare_value(data.id, data.src_value)
-                elif data.content is not None:
-                    dm.declare_value(data.id, data.content.value)
-                else:
-                    dm.declare(data.id, None)
-            except Exception as exc:
+                stop, exc = run_of(ids, i)
+            except Exception:
+                stop, exc = i, None  # (the datamodel failed outside the run) declared alone
+            if stop >= len(run):
+                return
+            data = run[stop]
+            if exc is None:
+                self._initialize_one(data)
+            else:
                 # W3C 5.3: the variable exists but stays unbound; error.execution is raised.
                 with contextlib.suppress(Exception):
-                    dm.declare(data.id, None)
+                    self.session.datamodel.declare(data.id, None)
                 self.error_from(exc, data)
+            i = stop + 1
+
+    def _initialize_one(self, data: m.Data) -> None:
+        dm = self.session.datamodel
+        initial_data = self.session.initial_data
+        try:
+            if data.id in initial_data:
+                dm.declare_value(data.id, initial_data[data.id])
+            elif data.expr is not None:
+                dm.declare(data.id, data.expr)
+            elif data.src_value is not None:
+                dm.declare_value(data.id, data.src_value)
+            elif data.content is not None:
+                dm.declare_value(data.id, data.content.value)
+            else:
+                dm.declare(data.id, None)
+        except Exception as exc:
+            # W3C 5.3: the variable exists but stays unbound; error.execution is raised.
+            with contextlib.suppress(Exception):
+                dm.declare(data.id, None)
+            self.error_from(exc, data)
 
     # ---- expressions and errors -------------------------------------------------------------
 
