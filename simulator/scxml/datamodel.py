@@ -1403,8 +1403,10 @@ class _JSContext:
 
     # -- running JS under the lock and the deadline -------------------------------------------
 
-    def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Call `fn(*args)` (a context method or compiled JS function) under lock and deadline."""
+    def _run(self, fn: Callable[..., Any] | None, *args: Any) -> Any:
+        """Call `fn(*args)` (a context method or compiled JS function) under lock and deadline;
+        `fn` None: the context's `run_bytecode(*args)` (no wrapper's frame: a named `<script>`
+        runs its bytecode so, ~35 an ORS interaction)."""
         # acquire/release rather than `with`: this runs for every JS call and `with` costs more
         lock = self._lock
         lock.acquire()
@@ -1418,12 +1420,18 @@ class _JSContext:
                 # the deadline of the context whose JS runs, also in a shared runtime). A nested
                 # one (from a Python callback) keeps the outer deadline, so callbacks cannot
                 # extend it; it stays set after the call (no JS runs until the next one).
-                deadline = _monotonic() + self.time_limit
-                # the global check keeps the thread-local read off the hot path when no budget runs
-                cap: float | None = getattr(_budget, "deadline", None) if _budget_users[0] else None
-                self._capped = cap is not None and cap < deadline
-                ctx.deadline = cap if cap is not None and self._capped else deadline
+                if _budget_users[0]:
+                    # the global check keeps the thread-local read off the hot path when no budget runs
+                    deadline = _monotonic() + self.time_limit
+                    cap: float | None = getattr(_budget, "deadline", None)
+                    self._capped = cap is not None and cap < deadline
+                    ctx.deadline = cap if cap is not None and self._capped else deadline
+                else:
+                    self._capped = False
+                    ctx.deadline_in(self.time_limit)  # time.monotonic() + limit, in C
             self._depth = depth + 1
+            if fn is None:
+                return ctx.run_bytecode(*args)
             return fn(*args)
         except orchweb_quickjs.JSException as exc:
             raise self._error(str(exc), exc) from None
@@ -1800,7 +1808,7 @@ class ECMAScriptDataModel(_JSContext):
         if scripts is not None:
             code = scripts.get((script, name))
             if code is not None:
-                self._run(jsbytecode.run_program, self._ctx, code, True)
+                self._run(None, code, False, True)  # jsbytecode.run_program's call
                 return
         source = self._scripts.get(script)
         if source is None:
@@ -1818,7 +1826,7 @@ class ECMAScriptDataModel(_JSContext):
                 if scripts is not None and len(scripts) < _SHARED_LIMIT:
                     scripts[(script, name)] = code
                 # shared: the text of the libraries' functions is in the process once, not per session
-                self._run(jsbytecode.run_program, self._ctx, code, True)
+                self._run(None, code, False, True)  # jsbytecode.run_program's call
                 return
         self._eval(source)
 
@@ -1831,7 +1839,7 @@ class ECMAScriptDataModel(_JSContext):
         if code is None:
             self._eval(source)  # raises its SyntaxError
             return
-        self._run(jsbytecode.run_program, self._ctx, code, True)
+        self._run(None, code, False, True)  # jsbytecode.run_program's call
 
     # -- events and system variables ----------------------------------------------------------
 
