@@ -293,3 +293,26 @@ def test_a_strategy_looping_on_log_keeps_a_bounded_record():
     r = run(doc, limits=replace(DEFAULT_LIMITS, js_time=60.0))
     assert r.session.final_state == "ok"
     assert len(r.platform.logs) == 10_000
+
+
+def test_the_data_mirror_program_is_made_once_per_document():
+    # `_data`'s program is the same text for every session of a document: made by the first
+    from simulator.ors import dialect
+
+    doc = document(
+        """
+  <state id="s">
+    <datamodel><data id="b" expr="2"/><data id="a"/></datamodel>
+    <transition target="ok"/>
+  </state>
+  <final id="ok"/>""",
+        initial="s",
+    )
+    first = run(doc)
+    assert value(first, "[_data.b, 'a' in _data]") == [2, True]
+    model = first.session.model
+    assert '["a", "b"]' in dialect._DATA_PROGRAMS[model]
+    dialect._DATA_PROGRAMS[model] += " var mirrored_by_the_kept_program = 1;"
+    second = run(doc)
+    assert second.session.model is model  # the process's model of the document
+    assert value(second, "[_data.b, 'a' in _data, mirrored_by_the_kept_program]") == [2, True, 1]
