@@ -511,13 +511,18 @@ _CORE = r"""
   function readonly(name) {
     return function __orchweb_readonly() { throw new TypeError(name + ' is a read-only system variable'); };
   }
-  function defineSystem(name, kind, v) {
-    if (!(name in sys)) {
-      defineProperty(G, name, {get: function () { return sys[name]; }, set: readonly(name),
-                               enumerable: false, configurable: false});
-      hidden[name] = true;
+  // Each (name, kind, value) triple of its arguments, in order (a session's start passes its
+  // four at once). `let name`: each getter closes over its own name.
+  function defineSystem() {
+    for (var a = arguments, n = 0; n < a.length; n += 3) {
+      let name = a[n];
+      if (!(name in sys)) {
+        defineProperty(G, name, {get: function () { return sys[name]; }, set: readonly(name),
+                                 enumerable: false, configurable: false});
+        hidden[name] = true;
+      }
+      sys[name] = __orchweb_dec(a[n + 1], a[n + 2]);
     }
-    sys[name] = __orchweb_dec(kind, v);
   }
   // `_event`: the binding builds the frozen object in C on its first read after
   // Context.set_event (every read of one event sees the same object, an unread one is never built).
@@ -557,12 +562,14 @@ _CORE = r"""
     defineProperty(G, name, {value: function (id) { return typeof id === 'string' && raw(id) === true; },
                              writable: true, enumerable: false, configurable: true});
   }
-  var picks = {H: H, P: P, dec: __orchweb_dec, defineSystem: defineSystem,
-               setGlobal: setGlobal, declareVar: declareVar, definePredicate: definePredicate};
-  // The binding cannot read properties of a returned object, so hand out a picker.
-  return function (name) { return picks[name]; };
+  // In _CORE_HELPERS' order, read in one go by the binding (Object.unpack); nothing keeps the array.
+  return [H, P, __orchweb_dec, defineSystem, setGlobal, declareVar, definePredicate];
 })(globalThis)
 """
+
+
+#: the names of what _CORE returns after H, in its order
+_CORE_HELPERS: Final = ("P", "dec", "defineSystem", "setGlobal", "declareVar", "definePredicate")
 
 
 @lru_cache(maxsize=4)  # one per kind of context
@@ -1311,19 +1318,9 @@ class _JSContext:
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
         self._ctx.add_event_getter("__orchweb_event")  # taken by _CORE
-        pick = self._load(_core(intrinsics))
-        self._h = pick("H")
-        self._js = {
-            name: pick(name)
-            for name in (
-                "P",
-                "dec",
-                "defineSystem",
-                "setGlobal",
-                "declareVar",
-                "definePredicate",
-            )
-        }
+        helpers = self._run(self._load(_core(intrinsics)).unpack)
+        self._h = helpers[0]
+        self._js = {name: helpers[i + 1] for i, name in enumerate(_CORE_HELPERS)}
         self._set_event: Any = self._ctx.set_event
         self._declare_var = self._js["declareVar"]
         # Compiled JS functions, one dict per kind, keyed by the source text as written: a JS
@@ -1888,9 +1885,18 @@ class ECMAScriptDataModel(_JSContext):
 
     def set_system(self, name: str, value: Any) -> None:
         """Define or update a read-only system variable (`_sessionid`, `_name`, `_ioprocessors`, `_x`)."""
-        if not _is_identifier(name) or name == "_event":
-            raise JSError("TypeError", f"cannot define system variable {name!r}")
-        self._run(self._js["defineSystem"], name, *self._encode(value))
+        self.set_systems(((name, value),))
+
+    def set_systems(self, items: Iterable[tuple[str, Any]]) -> None:
+        """`set_system` of each (name, value), in order, in one JS call (a session's start defines
+        four); a name that cannot be one fails before any is defined."""
+        args: list[Any] = []
+        for name, value in items:
+            if not _is_identifier(name) or name == "_event":
+                raise JSError("TypeError", f"cannot define system variable {name!r}")
+            args.append(name)
+            args.extend(self._encode(value))
+        self._run(self._js["defineSystem"], *args)
 
     # -- Python functions ---------------------------------------------------------------------
 

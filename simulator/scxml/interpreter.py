@@ -477,10 +477,14 @@ class Session(Microsteps):
             lambda: profile.time_base(session).epoch_ms(clock.now),
             f"{self.group.seed}/{self.sessionid}",
         )
-        dm.set_system("_sessionid", self.sessionid)
-        dm.set_system("_name", self.model.name)
-        dm.set_system("_ioprocessors", self.io.system_variable())
-        dm.set_system("_x", {})
+        dm.set_systems(
+            (
+                ("_sessionid", self.sessionid),
+                ("_name", self.model.name),
+                ("_ioprocessors", self.io.system_variable()),
+                ("_x", {}),
+            )
+        )
         dm.define_predicate("In", self.in_state)
         self.profile.install_globals(self)
         parent = self.parent.sessionid if self.parent is not None else None

@@ -67,6 +67,9 @@ class NullDataModel:
     def set_system(self, name: str, value: Any) -> None:
         pass
 
+    def set_systems(self, items: Iterable[tuple[str, Any]]) -> None:
+        pass
+
     def define_function(self, name: str, fn: Callable[..., Any]) -> None:
         self.functions[name] = fn
 

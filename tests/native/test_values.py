@@ -60,3 +60,23 @@ def test_strings_with_nul_or_a_lone_surrogate_read_as_they_did_through_json():
             dm.evaluate("'\\ud800x'")
     finally:
         dm.close()
+
+
+def test_unpack_reads_an_arrays_own_data_elements_and_nothing_else():
+    # the datamodel reads _CORE's helpers with it (one read instead of a JS call per helper)
+    ctx = orchweb_quickjs.Context()
+    try:
+        one, text, obj, none, fn = ctx.eval("[1, 'a', {b: 2}, null, function () { return 3; }]").unpack()
+        assert (one, text, none, obj.json(), fn()) == (1, "a", None, '{"b":2}', 3)
+        assert ctx.eval("[]").unpack() == ()
+        for source in (
+            "({0: 1, length: 1})",  # not an array
+            "new Proxy([1], {get: function () { throw 1; }})",  # a proxy: no trap runs
+            "[1, , 2]",  # a hole would read the prototype
+            "(function () { var a = [1]; Object.defineProperty(a, 0, {get: function () { throw 1; }}); return a; })()",
+        ):
+            with pytest.raises(TypeError):
+                ctx.eval(source).unpack()
+        assert ctx.eval("1 + 1") == 2  # nothing left pending
+    finally:
+        ctx.close()

@@ -146,3 +146,49 @@ def test_a_null_datamodel_session_still_loads_no_js_engine():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["simulator.scxml.interpreter", "False", "False"]
+
+
+# -- the system variables in one call, _CORE's helpers in one read (helper create8) -------------
+
+SYSTEMS = (
+    ("_sessionid", "s1"),
+    ("_name", "doc"),
+    ("_ioprocessors", {"http://www.w3.org/TR/scxml/#SCXMLEventProcessor": {"location": "#_scxml_s1"}}),
+    ("_x", {}),
+)
+
+# what a document can see of the system variables: the globals' order, each one's descriptor
+# (its getter's and setter's source text and names), value and what assigning it throws
+FINGERPRINT = r"""JSON.stringify([Object.getOwnPropertyNames(globalThis), ['_sessionid', '_name', '_ioprocessors', '_x']
+  .map(function (n) {
+    var d = Object.getOwnPropertyDescriptor(globalThis, n), thrown;
+    try { globalThis[n] = 1; } catch (e) { thrown = String(e); }
+    return [n, String(d.get), d.get.name, String(d.set), d.set.name, d.enumerable, d.configurable,
+            'value' in d, JSON.stringify(globalThis[n]), thrown];
+  })])"""
+
+
+def test_set_systems_defines_what_set_system_does_one_by_one():
+    one_by_one, together = ECMAScriptDataModel(), ECMAScriptDataModel()
+    try:
+        for name, value in SYSTEMS:
+            one_by_one.set_system(name, value)
+        together.set_systems(SYSTEMS)
+        assert together.evaluate(FINGERPRINT) == one_by_one.evaluate(FINGERPRINT)
+        assert together.snapshot() == one_by_one.snapshot() == {}
+        together.set_systems((("_sessionid", "s2"), ("_x", {"a": [1]})))  # the engine may update them
+        assert together.evaluate("_sessionid + JSON.stringify(_x)") == 's2{"a":[1]}'
+    finally:
+        one_by_one.close()
+        together.close()
+
+
+def test_set_systems_checks_every_name_before_defining_any():
+    dm = ECMAScriptDataModel()
+    try:
+        for bad in ("_event", "a b"):
+            with pytest.raises(JSError):
+                dm.set_systems((("_first", 1), (bad, 2)))
+            assert dm.evaluate("typeof _first") == "undefined"
+    finally:
+        dm.close()
