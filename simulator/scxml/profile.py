@@ -28,6 +28,9 @@ from .clock import TimeBase
 if TYPE_CHECKING:
     from lxml import etree
 
+#: the W3C profile's wall clock (`Profile.time_base`)
+_W3C_TIME_BASE = TimeBase()
+
 
 #: the built-ins of a session's JS context: "modern", everything QuickJS has; "es5", the standard
 #: library of an ES5-era engine (no Proxy, Map/Set, WeakMap/WeakRef, typed arrays, Promise,
@@ -106,7 +109,7 @@ class Profile:
         A dialect takes it from the run's configuration (ORS: the ``time`` section of the fakes
         profile of the session's group).
         """
-        return TimeBase()
+        return _W3C_TIME_BASE  # frozen: one for every session (a session's start reads it twice)
 
     def js_intrinsics(self, session: Any) -> JSIntrinsics:
         """The built-ins of `session`'s JS context. W3C: "modern" (a document may use any of
