@@ -20,7 +20,7 @@ from django.test import override_settings
 from designer.analysis import analysed
 from designer.elk import ServerElk
 from designer.models import ServerDiagramLayout
-from designer.serverlayouts import keep_font_table
+from designer.serverlayouts import BUNDLED_FINGERPRINT, keep_font_table
 from tests.designer.conftest import World
 from tests.designer.test_server_layouts import chart, new_version, table
 from tests.servers import RunningWorker, celery_worker, database_url
@@ -41,23 +41,26 @@ def worker(transactional_db: None) -> Iterator[RunningWorker]:
 
 
 def test_a_version_created_on_celery_is_laid_out_by_a_worker_process(worker: RunningWorker, world: World) -> None:
-    keep_font_table(world.viewer, table(7))
+    member = keep_font_table(world.viewer, table(7))
     with override_settings(
         DIAGRAM_SERVER_LAYOUTS=True, BATCH_EXECUTOR="celery", CELERY_TASK_DEFAULT_QUEUE=worker.queue
     ):
         version = new_version(world, chart())  # committed: its on_commit hook sends the task
 
     deadline = time.monotonic() + SECONDS
-    while not (rows := list(ServerDiagramLayout.objects.filter(version=version))):
+    while len(rows := list(ServerDiagramLayout.objects.filter(version=version))) < 2:
         assert worker.process.poll() is None, worker.log_tail()
-        assert time.monotonic() < deadline, f"no layout after {SECONDS} s\n{worker.log_tail()}"
+        assert time.monotonic() < deadline, f"no layouts after {SECONDS} s\n{worker.log_tail()}"
         time.sleep(0.2)
 
+    # for the member's table and the diagram's bundled fonts' (designer/serverlayouts.py)
+    assert {row.fingerprint for row in rows} == {member, BUNDLED_FINGERPRINT}
+    row = next(row for row in rows if row.fingerprint == member)
     elk = ServerElk()
     try:
         key, result = elk.layout(analysed("graph", version, "chart.scxml"), table(7))
     finally:
         elk.close()
-    assert [(row.entry, row.key) for row in rows] == [("chart.scxml", key)]
-    assert rows[0].layout["children"][0]["id"] == result["children"][0]["id"]
+    assert (row.entry, row.key) == ("chart.scxml", key)
+    assert row.layout["children"][0]["id"] == result["children"][0]["id"]
     assert "designer.lay_out_version" in worker.log_path.read_text(errors="replace")
