@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from simulator.scxml.datamodel import ECMAScriptDataModel, SharedCode
 from simulator.scxml.interpreter import Session, SessionGroup
 from simulator.scxml.model import model_from_string
 from simulator.scxml.profile import W3C, Profile
@@ -59,3 +61,23 @@ def run():
     for r in made:
         for s in list(r.group.sessions.values()):
             s.close()
+
+
+def counted_models(calls: list[object], sessions: int) -> Iterator[ECMAScriptDataModel]:
+    """`sessions` ECMAScript datamodels of one document, one after another (the first compiles its
+    functions, the others read them from the shared bundle), each appending to `calls` every JS
+    function it runs (through its `_run`); each closed once the next is asked for."""
+
+    class Counted(ECMAScriptDataModel):
+        def _run(self, fn: Any, *args: Any) -> Any:
+            calls.append(fn)
+            return super()._run(fn, *args)
+
+    shared = SharedCode()
+    for _ in range(sessions):
+        model = Counted()
+        model.share_code(shared)
+        try:
+            yield model
+        finally:
+            model.close()

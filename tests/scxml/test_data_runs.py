@@ -11,7 +11,7 @@ import pytest
 from simulator.scxml import datamodel as datamodel_module
 from simulator.scxml.datamodel import ECMAScriptDataModel, JSError, SharedCode
 
-from .conftest import Run, chart
+from .conftest import Run, chart, counted_models
 
 #: names met by a run: new ones, a name given twice, a system variable (read-only accessor), a
 #: non-writable built-in, a writable one, an invalid name, the run's own private names
@@ -146,28 +146,16 @@ def test_a_documents_data_is_declared_as_it_was_one_by_one():
 
 def test_a_run_of_declarations_without_a_value_is_one_javascript_call():
     calls: list[object] = []
-
-    class Counted(ECMAScriptDataModel):
-        def _run(self, fn, *args):
-            calls.append(fn)
-            return super()._run(fn, *args)
-
-    shared = SharedCode()
-    for session in range(3):  # compiled, then from the shared bundle
-        model = Counted()
-        model.share_code(shared)
-        try:
-            model.declare("warm")  # the bundle loaded (or this session's own function compiled)
-            del calls[:]
-            assert model.declare_undefined(("a", "b", "c"), 0) == (3, None)
-            assert len(calls) == (3 if session == 0 else 1)  # the first compiles it (a factory)
-            assert model.evaluate("Object.keys(globalThis).join()").endswith("a,b,c")
-            model.execute("var b2 = 1; const c2 = 1;")
-            assert model.declare_undefined(("a2", "b2", "c2", "d2"), 0) == (1, None)  # b2 exists: alone
-            stop, error = model.declare_undefined(("a2", "b2", "c2", "d2"), 2)
-            assert stop == 2 and isinstance(error, JSError) and error.name == "TypeError"
-            assert model.evaluate("'d2' in globalThis") is False  # none after the failing one
-            assert model.declare_undefined(("a2", "b2", "c2", "d2"), 3) == (4, None)
-            assert model.declare_undefined(("x", "if", "y"), 0) == (0, None)  # an invalid name: alone
-        finally:
-            model.close()
+    for session, model in enumerate(counted_models(calls, 3)):  # compiled, then from the shared bundle
+        model.declare("warm")  # the bundle loaded (or this session's own function compiled)
+        del calls[:]
+        assert model.declare_undefined(("a", "b", "c"), 0) == (3, None)
+        assert len(calls) == (3 if session == 0 else 1)  # the first compiles it (a factory)
+        assert model.evaluate("Object.keys(globalThis).join()").endswith("a,b,c")
+        model.execute("var b2 = 1; const c2 = 1;")
+        assert model.declare_undefined(("a2", "b2", "c2", "d2"), 0) == (1, None)  # b2 exists: alone
+        stop, error = model.declare_undefined(("a2", "b2", "c2", "d2"), 2)
+        assert stop == 2 and isinstance(error, JSError) and error.name == "TypeError"
+        assert model.evaluate("'d2' in globalThis") is False  # none after the failing one
+        assert model.declare_undefined(("a2", "b2", "c2", "d2"), 3) == (4, None)
+        assert model.declare_undefined(("x", "if", "y"), 0) == (0, None)  # an invalid name: alone

@@ -18,6 +18,8 @@ from simulator.scxml.datamodel import (
     operation_budget,
 )
 
+from .conftest import counted_models
+
 
 @pytest.fixture
 def dm():
@@ -285,27 +287,15 @@ def test_a_declaration_calls_javascript_once():
     # `<data>` declares and assigns in one compiled function (17 declarations per ORS interaction
     # were two calls each); what the engine's datamodel runs is counted through its `_run`
     calls: list[object] = []
-
-    class Counted(ECMAScriptDataModel):
-        def _run(self, fn, *args):
-            calls.append(fn)
-            return super()._run(fn, *args)
-
-    shared = SharedCode()
-    for _ in range(2):  # compiled, then from the shared bundle
-        model = Counted()
-        model.share_code(shared)
-        try:
-            for id, expr in (("a", None), ("b", "1 + 1"), ("a", "b * 2")):
-                model.declare(id, expr)
-                model.declare(id, expr)  # cached
-            del calls[:]
-            model.declare("a")
-            model.declare("b", "1 + 1")
-            assert len(calls) == 2
-            assert (model.evaluate("a"), model.evaluate("b")) == (UNDEFINED, 2)
-        finally:
-            model.close()
+    for model in counted_models(calls, 2):  # compiled, then from the shared bundle
+        for id, expr in (("a", None), ("b", "1 + 1"), ("a", "b * 2")):
+            model.declare(id, expr)
+            model.declare(id, expr)  # cached
+        del calls[:]
+        model.declare("a")
+        model.declare("b", "1 + 1")
+        assert len(calls) == 2
+        assert (model.evaluate("a"), model.evaluate("b")) == (UNDEFINED, 2)
 
 
 def test_a_named_script_is_preprocessed_and_compiled_once_per_document():

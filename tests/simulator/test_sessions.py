@@ -390,6 +390,15 @@ def test_a_frame_reads_the_variables_once_and_the_script_limits_only_for_watches
     assert calls == {"values": 6, "limits": 1}
 
 
+def tracked(value) -> int:
+    """How many of a JSON tree's containers the cycle collector tracks."""
+    if isinstance(value, dict):
+        return gc.is_tracked(value) + sum(tracked(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return gc.is_tracked(value) + sum(tracked(v) for v in value)
+    return 0
+
+
 def test_a_live_simulations_trace_is_out_of_the_cycle_collector(files):
     # A live simulation keeps its whole trace: plain data, which no full collection needs to walk.
     runtime = SimulationRuntime(files, None, {}, seed=0)
@@ -398,13 +407,6 @@ def test_a_live_simulations_trace_is_out_of_the_cycle_collector(files):
         runtime.frames()
     kinds = {r["type"] for r in runtime.records}
     assert {"macrostep", "microstep", "datamodel", "action", "send"} <= kinds
-
-    def tracked(value) -> int:
-        if isinstance(value, dict):
-            return gc.is_tracked(value) + sum(tracked(v) for v in value.values())
-        if isinstance(value, list | tuple):
-            return gc.is_tracked(value) + sum(tracked(v) for v in value)
-        return 0
 
     assert sum(tracked(r) for r in runtime.records) == 0
     runtime.close()
@@ -437,13 +439,6 @@ def test_a_live_simulations_fakes_and_frame_state_are_out_of_the_cycle_collector
         runtime.frames()
     runtime.apply({"op": "set_fakes", "fakes": {**MANUAL_SUBMIT, "interaction": {"ani": "555"}}})
     runtime.frames()
-
-    def tracked(value) -> int:
-        if isinstance(value, dict):
-            return gc.is_tracked(value) + sum(tracked(v) for v in value.values())
-        if isinstance(value, list | tuple):
-            return gc.is_tracked(value) + sum(tracked(v) for v in value)
-        return 0
 
     assert runtime.fakes["interaction"] == {"ani": "555"} and runtime.base_fakes == MANUAL_SUBMIT
     assert tracked(runtime.fakes) == tracked(runtime.base_fakes) == 0
