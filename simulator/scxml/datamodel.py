@@ -542,18 +542,14 @@ _CORE = r"""
   function setGlobal(name, kind, v) { G[name] = __orchweb_dec(kind, v); }  // strict: read-only ones throw
   // What a global `var NAME;` does: an own, enumerable, non-configurable property if there is none.
   var hasOwn = Object.prototype.hasOwnProperty;
-  function declareVar(name) {
-    if (!hasOwn.call(G, name)) {
-      defineProperty(G, name, {value: undefined, writable: true, enumerable: true, configurable: false});
-    }
-  }
-  // declareVar for a run of declarations in one call (`declare_undefined`): false, and nothing
-  // done, when G has the property already (its setter may be the document's: declared alone)
+  // declareNew, for a run of declarations in one call (`declare_undefined`), says false, and does
+  // nothing, when G has the property already (its setter may be the document's: declared alone)
   function declareNew(name) {
     if (hasOwn.call(G, name)) return false;
     defineProperty(G, name, {value: undefined, writable: true, enumerable: true, configurable: false});
     return true;
   }
+  function declareVar(name) { declareNew(name); }
   // A global predicate of one string (W3C `In`), called without the JSON bridge of _EXTRAS; the
   // property is what defineFunction makes (a document may still replace it).
   function definePredicate(name, rawName) {

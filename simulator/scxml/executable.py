@@ -347,14 +347,10 @@ class ExecutableContent:
                 stop, exc = i, None  # (the datamodel failed outside the run) declared alone
             if stop >= len(run):
                 return
-            data = run[stop]
             if exc is None:
-                self._initialize_one(data)
+                self._initialize_one(run[stop])
             else:
-                # W3C 5.3: the variable exists but stays unbound; error.execution is raised.
-                with contextlib.suppress(Exception):
-                    self.session.datamodel.declare(data.id, None)
-                self.error_from(exc, data)
+                self._unbound(run[stop], exc)
             i = stop + 1
 
     def _initialize_one(self, data: m.Data) -> None:
@@ -372,10 +368,13 @@ class ExecutableContent:
             else:
                 dm.declare(data.id, None)
         except Exception as exc:
-            # W3C 5.3: the variable exists but stays unbound; error.execution is raised.
-            with contextlib.suppress(Exception):
-                dm.declare(data.id, None)
-            self.error_from(exc, data)
+            self._unbound(data, exc)
+
+    def _unbound(self, data: m.Data, exc: Exception) -> None:
+        """W3C 5.3: a `<data>` whose value failed exists but stays unbound; error.execution."""
+        with contextlib.suppress(Exception):
+            self.session.datamodel.declare(data.id, None)
+        self.error_from(exc, data)
 
     # ---- expressions and errors -------------------------------------------------------------
 
