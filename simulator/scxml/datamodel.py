@@ -874,6 +874,34 @@ _MAX_DEPTH = 1000
 _MIN_INT32, _MAX_INT32 = -(2**31), 2**31 - 1
 
 
+#: the prefix of orchweb's own names in a context: the compiled functions' helper and parameters
+#: (`__orchweb_h`, ...) and _CORE's hidden globals. A document's name with it would shadow one of
+#: them (breaking that session's later expressions) or be shadowed (reading the helper instead of
+#: the document's variable), and the datamodel view hides such globals: a document using one gets
+#: a clear error instead of any of these silent answers (`_refuse_private`).
+PRIVATE_PREFIX: Final = "__orchweb_"
+_PRIVATE_NAME = re.compile(r"__orchweb_[\w$]*")
+
+
+def private_name(source: str) -> str | None:
+    """The first name in `source` (an expression, a location, a variable name or a script) that
+    starts with PRIVATE_PREFIX, or None. Textual: one in a string or a comment counts too."""
+    if PRIVATE_PREFIX not in source:  # the common case: one substring search
+        return None
+    match = _PRIVATE_NAME.search(source)
+    return match.group(0) if match is not None else None
+
+
+def _refuse_private(source: str) -> None:
+    name = private_name(source)
+    if name is not None:
+        raise JSError("SyntaxError", private_message(name))
+
+
+def private_message(name: str) -> str:
+    return f"{name}: names starting with {PRIVATE_PREFIX} are reserved by the simulator; rename it"
+
+
 def _is_identifier(name: str) -> bool:
     if name.isascii():
         # `[A-Za-z_$][A-Za-z0-9_$]*`, Python's own rule for ASCII with `$` as a letter: the
@@ -1569,6 +1597,7 @@ class _JSContext:
         compiled as a global `eval` of that program instead (its completion value is the result).
         """
         source = self._pre(expr)
+        _refuse_private(source)
         try:
             return self._compile(cache, key, template, *prefix, source)
         except JSError as exc:
@@ -1688,6 +1717,7 @@ class ECMAScriptDataModel(_JSContext):
         """
         if not self.is_valid_location(location):
             raise JSError("SyntaxError", f"invalid location: {location!r}")
+        _refuse_private(location)
         loc = location.strip()
         return loc, (loc + "; " if _is_identifier(loc) else "")
 
@@ -1726,6 +1756,7 @@ class ECMAScriptDataModel(_JSContext):
         """
         if not _is_identifier(id):
             raise JSError("SyntaxError", f"invalid variable name: {id!r}")
+        _refuse_private(id)  # not even declared unbound
         key = (id, expr)
         fn = self._declare_fns.get(key)
         if fn is None:
@@ -1785,6 +1816,7 @@ class ECMAScriptDataModel(_JSContext):
         """Declare a global variable holding a Python value (e.g. `<data>` JSON content)."""
         if not _is_identifier(id):
             raise JSError("SyntaxError", f"invalid variable name: {id!r}")
+        _refuse_private(id)
         self._run(self._declare_var, id)
         self._run(self._js["setGlobal"], id, *self._encode(value))
 
@@ -1806,6 +1838,7 @@ class ECMAScriptDataModel(_JSContext):
         source = self._scripts.get(script)
         if source is None:
             source = self._pre(script)
+            _refuse_private(source)  # once per session and script (kept in `_scripts` once checked)
             if len(self._scripts) >= _CACHE_LIMIT:
                 self._scripts.clear()
             self._scripts[script] = source
@@ -2030,6 +2063,11 @@ def check_syntax(source: str, kind: str = "script") -> list[tuple[int | None, in
     global _checker
     if kind not in {"script", "expression"}:
         raise ValueError(f"kind must be 'script' or 'expression', not {kind!r}")
+    name = private_name(source)
+    if name is not None:  # compiles, but a session refuses it (`_refuse_private`)
+        at = source.index(name)
+        line = source.count("\n", 0, at) + 1
+        return [(line, at - (source.rfind("\n", 0, at) + 1) + 1, private_message(name))]
     with _checker_lock:
         if _checker is None or _checker.closed:
             _checker = ECMAScriptDataModel(time_limit=2.0)

@@ -18,7 +18,9 @@ Rules (id: severity — what):
       is set on an atomic state
   unreachable-state: warning — no path from the initial configuration enters the state
   no-way-out: warning — an atomic, non-final state that nothing can ever exit
-  js-syntax: error — a `<script>`, an expression attribute or a project .js file does not compile
+  js-syntax: error — a `<script>`, an expression attribute or a project .js file does not compile,
+      or it (or a `<data id>`, `<foreach item/index>`) uses a name starting with `__orchweb_`,
+      which the simulator reserves
   unknown-action: error — an element of a namespace the profile has no action handler for
   definition: error — any other definition error of the engine's model (e.g. `<send>` without
       an event, an invalid delay), reported only where no rule above already points
@@ -36,7 +38,7 @@ from typing import Any
 
 from lxml import etree
 
-from simulator.scxml.datamodel import check_syntax
+from simulator.scxml.datamodel import check_syntax, private_message, private_name
 from simulator.scxml.graph import (
     SCXML_NS,
     XINCLUDE_NS,
@@ -57,6 +59,8 @@ Finding = dict[str, Any]
 XML_SUFFIXES = (".scxml", ".xml")
 #: core attributes that hold a location (a left-hand side; syntactically an expression too)
 LOCATION_ATTRIBUTES = {"location", "idlocation"}
+#: core attributes that name a variable the datamodel declares or assigns: (element, attribute)
+VARIABLE_ATTRIBUTES = {("data", "id"), ("foreach", "item"), ("foreach", "index")}
 
 
 def finding(
@@ -154,6 +158,16 @@ def check_js(doc: LoadedDocument, profile: Profile) -> list[Finding]:
             file, line = doc.location(element)
             message = f"<{local_name(element)} {name}>: {error[0]}"
             findings.append(finding("js-syntax", "error", file, line, message, doc.column(element)))
+    for element in doc.root.iter():
+        if not is_scxml(element):
+            continue
+        tag = local_name(element)
+        for name, value in element.attrib.items():
+            private = private_name(value) if (tag, name) in VARIABLE_ATTRIBUTES else None
+            if private is not None:  # the session refuses it as an expression's would be
+                file, line = doc.location(element)
+                message = f"<{tag} {name}>: {private_message(private)}"
+                findings.append(finding("js-syntax", "error", file, line, message, doc.column(element)))
     included = text_included_scripts(doc)
     for element in doc.root.iter(f"{{{SCXML_NS}}}script"):
         file, line = doc.location(element)

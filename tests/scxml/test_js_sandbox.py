@@ -181,9 +181,29 @@ def test_tampering_with_json_in_a_session_does_not_break_value_transfer(dm):
 
 
 def test_the_document_cannot_reach_or_change_the_private_helpers(dm):
-    dm.execute("var seen = typeof __orchweb_h;")
-    assert dm.evaluate("seen") == "undefined"
-    dm.evaluate("(__orchweb_h.out = null, __orchweb_h.dec = null)")  # compiled expressions see it: frozen
+    # A document's text naming a private name is refused, clearly, before anything runs: assigned,
+    # it would break the session's later expressions; declared, it would be shadowed or hidden.
+    dm.declare("x", "1")
+    attempts = [
+        lambda: dm.execute("var seen = typeof __orchweb_h;"),
+        lambda: dm.evaluate("__orchweb_h = null"),
+        lambda: dm.evaluate_bool("__orchweb_t"),
+        lambda: dm.assign("__orchweb_h", "1"),
+        lambda: dm.assign("x", "__orchweb_k"),
+        lambda: dm.assign_value("__orchweb_v", 1),
+        lambda: dm.declare("__orchweb_h", "2"),
+        lambda: dm.declare("__orchweb_mine"),
+        lambda: dm.declare_value("__orchweb_i", 3),
+    ]
+    for attempt in attempts:
+        with pytest.raises(JSError, match="reserved by the simulator") as info:
+            attempt()
+        assert info.value.name == "SyntaxError"
+    # nothing ran, nothing was declared
+    assert dm.evaluate("typeof seen + typeof globalThis['_' + '_orchweb_mine']") == "undefinedundefined"
+    assert dm.evaluate("x + 1") == 2  # and the session goes on
+    # a hostile document reaching the helper by a name it builds finds it frozen
+    dm.evaluate("(function (h) { h.out = null; h.dec = null; })(eval('_' + '_orchweb_h'))")
     assert dm.evaluate("({a: 1})") == {"a": 1}
     dm.define_function("f", lambda: 1)
     assert dm.evaluate("Object.keys(globalThis).filter(function (k) { return /orchweb/.test(k); })") == []

@@ -187,6 +187,32 @@ def test_it_reports_expression_syntax_errors_in_cond_expr_and_location():
     assert where(findings(project(body), "js-syntax")) == [("main.scxml", 3), ("main.scxml", 5), ("main.scxml", 6)]
 
 
+def test_it_reports_the_simulators_private_names_where_a_document_uses_them():
+    body = """\
+<datamodel><data id="__orchweb_h"/><data id="ok" expr="__orchweb_t"/></datamodel>
+<state id="a">
+  <onentry><foreach array="[1]" item="__orchweb_i"/><assign location="ok" expr="'__orchweb_ in text'"/></onentry>
+  <onentry><script>var fine = 1;
+    var __orchweb_k = 2;</script></onentry>
+</state>"""
+    items = findings(project(body), "js-syntax")
+    assert where(items) == [
+        ("main.scxml", 3),
+        ("main.scxml", 3),
+        ("main.scxml", 5),
+        ("main.scxml", 5),
+        ("main.scxml", 7),
+    ]
+    assert all("reserved by the simulator" in item["message"] for item in items), items
+    assert {item["message"].split(":")[0] for item in items} == {
+        "<data id>",
+        "<data expr>",
+        "<foreach item>",
+        "<assign expr>",
+        "<script>",
+    }
+
+
 def test_it_reports_syntax_errors_of_an_included_script_in_the_included_file():
     body = '<script><xi:include href="lib/util.js" parse="text"/></script>\n<state id="a"/>'
     files = project(body, lib__util_js=b"function ok() {}\n\nfunction bad( {\n  return 1;\n}\n")

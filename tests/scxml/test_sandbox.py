@@ -163,3 +163,24 @@ def test_a_script_error_reports_the_source_line_inside_the_script(run):
     [error] = r.of("error")
     assert error["line"] == 4
     assert error["message"].startswith("ReferenceError")
+
+
+def test_a_document_using_the_simulators_private_names_gets_a_clear_error_and_runs_on(run):
+    # Assigned, `__orchweb_h` would have replaced the helper every later expression of the session
+    # calls; declared, it would have been hidden from the datamodel's view: both silently.
+    r = run(
+        chart(
+            '<datamodel><data id="__orchweb_h" expr="1"/><data id="n" expr="0"/></datamodel>'
+            '<state id="s"><onentry><assign location="n" expr="(__orchweb_h = null, 1)"/></onentry>'
+            '<onentry><assign location="n" expr="n + 41"/></onentry>'
+            '<transition cond="n === 41" target="ok"/></state><state id="ok"/>'
+        )
+    )
+    r.idle()
+    assert r.configuration == ["ok"]
+    assert r.value("typeof globalThis['_' + '_orchweb_h']") == "undefined"  # not declared, even unbound
+    errors = _errors(r)
+    assert [e["event"] for e in errors] == ["error.execution", "error.execution"]
+    assert all(
+        "__orchweb_h: names starting with __orchweb_ are reserved by the simulator" in e["message"] for e in errors
+    )
