@@ -112,7 +112,14 @@ def build(target: Path, cache: Path = HERE / "build") -> Path:
         with tarfile.open(archive) as tar:
             root = SDIST_FILE.removesuffix(".tar.gz")
             members = [m for m in tar.getmembers() if m.name.startswith(f"{root}/upstream-quickjs/")]
-            tar.extractall(work, members=members, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(work, members=members, filter="data")
+            else:  # a Python before 3.11.4 (Debian 12's 3.11.2): the "data" filter's checks, here
+                for member in members:
+                    if not (member.isfile() or member.isdir()) or ".." in Path(member.name).parts:
+                        raise SystemExit(f"build.py: {SDIST_FILE} holds an unexpected member {member.name!r}")
+                    member.mode &= 0o755
+                tar.extractall(work, members=members)
         upstream = work / root / "upstream-quickjs"
         for patch in patches():
             subprocess.run(["patch", "-p1", "--batch", "--forward", "--silent", "--fuzz=0", "-d", str(upstream),
