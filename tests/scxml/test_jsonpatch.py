@@ -4,6 +4,7 @@ import copy
 import json
 import math
 import random
+import re
 import struct
 
 import orjson
@@ -115,9 +116,13 @@ def test_json_prints_a_float_at_most_one_character_longer_than_orjson_for_each_e
     for x in _floats():
         fast = orjson.dumps(x)
         assert len(json.dumps(x)) - len(fast) <= fast.count(b"e"), (x, fast)
+        # and each of those `e`s follows a digit (the tighter count of the second bound)
+        assert fast.count(b"e") == len(re.findall(rb"[0-9]e", fast)), (x, fast)
 
 
-@pytest.mark.parametrize("item", [1e16, 1e-8, 1e-5, float("nan"), float("-inf"), "\x7f", "ü", "e", None, "abc"])
+@pytest.mark.parametrize(
+    "item", [1e16, 1e-8, 1e-5, 2.5e-300, float("nan"), float("-inf"), "\x7f", "ü", "e", "9e9", "0e", None, "abc"]
+)
 def test_the_size_check_says_what_the_size_of_json_text_says(item):
     # large_change measures orjson's text first and json's only when unsure: the same answers,
     # for texts that json prints a few characters either side of the threshold and orjson shorter
