@@ -225,6 +225,32 @@ def record_type(record: Record) -> str:
     return record.type if isinstance(record, ExtensionRecord) else record.TYPE
 
 
+#: a whole record's dict: `(record, seq, session, time) -> dict`, one function per record class
+_Builder = Callable[[Any, int, "str | None", float], dict[str, Any]]
+_BUILDERS: dict[type[Record], _Builder] = {}
+
+
+def _builder(kind: type[Record]) -> _Builder:
+    """The function `Tracer.emit` builds records of class `kind` with: the common fields and then
+    `record_fields`' in the same order, each field read by name (the generic loop's `getattr`,
+    tuple unpacking and name tests cost ~2 us a record, ~10 records a step)."""
+    if issubclass(kind, ExtensionRecord):
+        head = "{'type': record.type, 'seq': seq, 'session': session, 'time': now}"
+        lines = [f"    out = {head}", "    out.update(record.fields)"]
+    else:
+        lines = [f"    out = {{'type': {kind.TYPE!r}, 'seq': seq, 'session': session, 'time': now}}"]
+        for field in fields(kind):
+            lines.append(f"    value = record.{field.name}")
+            key = _KEYS.get(field.name, field.name)
+            store = "out.update(value)" if field.name == "extra" else f"out[{key!r}] = value"
+            lines.append(f"    if value is not OMIT: {store}")
+    namespace: dict[str, Any] = {"OMIT": OMIT}
+    exec("\n".join(["def build(record, seq, session, now):", *lines, "    return out"]), namespace)
+    builder: _Builder = namespace["build"]
+    _BUILDERS[kind] = builder
+    return builder
+
+
 # -- records from the interpreter's steps ----------------------------------------------------------
 
 
@@ -340,12 +366,16 @@ class Tracer:
         `record_fields`); `extra_listeners` are the emitting session's own listeners.
         """
         self.seq += 1
-        out: dict[str, Any] = {"type": record_type(record), "seq": self.seq, "session": session, "time": self.clock.now}
-        out.update(own_fields if own_fields is not None else record_fields(record))
+        if own_fields is None:
+            out = (_BUILDERS.get(type(record)) or _builder(type(record)))(record, self.seq, session, self.clock.now)
+        else:
+            out = {"type": record_type(record), "seq": self.seq, "session": session, "time": self.clock.now}
+            out.update(own_fields)
         if invokeid is not None:
             out["invokeid"] = invokeid
         for listener in list(self.listeners):
             listener(out)
-        for listener in list(extra_listeners):
-            listener(out)
+        if extra_listeners:
+            for listener in list(extra_listeners):
+                listener(out)
         return out

@@ -1,0 +1,55 @@
+"""The dicts `Tracer.emit` builds from typed records (one generated builder per record class)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from simulator.scxml import trace
+from simulator.scxml.trace import OMIT, Tracer
+
+
+class _Clock:
+    now = 2.5
+
+
+def _generic(record: trace.Record, seq: int, session: str | None) -> dict:
+    """The record as the generic path builds it: the common fields, then `record_fields`'."""
+    out = {"type": trace.record_type(record), "seq": seq, "session": session, "time": _Clock.now}
+    out.update(trace.record_fields(record))
+    return out
+
+
+def _records() -> list[trace.Record]:
+    """One record of every class, each field a distinct value; then OMIT in each field in turn, and
+    `extra`/extension fields naming common fields and earlier fields."""
+    made: list[trace.Record] = []
+    classes = [c for c in vars(trace).values() if isinstance(c, type) and issubclass(c, trace.Record)]
+    for kind in classes:
+        names = [f.name for f in dataclasses.fields(kind)]
+        if kind is trace.ExtensionRecord:
+            made.append(kind("action", {"request": {"id": 1}, "type": "x", "time": 9, "a": None}))
+            continue
+        values = {n: ({"level": 1} if n == "extra" else [n, 1]) for n in names}
+        made.append(kind(**values))
+        for omitted in names:
+            made.append(kind(**{**values, omitted: OMIT}))
+    made.append(trace.LogRecord("l", 1, "f", 2, {"label": "again", "time": -1, "seq": 0, "type": "t", "z": 3}))
+    return made
+
+
+def test_emit_builds_every_record_class_as_record_fields_does_in_the_same_key_order():
+    tracer = Tracer(_Clock())
+    seen: list[dict] = []
+    tracer.listeners.append(seen.append)
+    records = _records()
+    assert len({type(r) for r in records}) >= 14
+    for record in records:
+        out = tracer.emit(record, "s1", None)
+        expected = _generic(record, tracer.seq, "s1")
+        assert list(out.items()) == list(expected.items()), record
+        assert seen[-1] is out
+    # an invoked session's records end with its invokeid; its own listeners get the same dict
+    own: list[dict] = []
+    out = tracer.emit(trace.RaiseRecord("e", None, 3), "s2", "inv", [own.append])
+    assert list(out) == ["type", "seq", "session", "time", "event", "file", "line", "invokeid"]
+    assert own == [out] and seen[-1] is out
