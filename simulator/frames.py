@@ -30,7 +30,7 @@ from orchweb_quickjs import untrack_data
 from simulator import debugger
 from simulator.ors.report import run_report
 from simulator.ors.requestbook import LIVE
-from simulator.scxml.jsonpatch import diff_variables, update_variables
+from simulator.scxml.jsonpatch import Sizes, diff_variables, update_variables
 from simulator.scxml.trace import jsonable
 
 #: snapshot fields a delta carries whole, and only when they changed
@@ -159,7 +159,8 @@ class StatePublisher:
         if runtime.fakes is not self._fakes:
             out["fakes"] = runtime.fakes
             self._fakes = runtime.fakes
-        datamodel = _diff(self._datamodel, values, runtime.take_touched())
+        sizes = getattr(runtime.session, "value_sizes", None)
+        datamodel = _diff(self._datamodel, values, runtime.take_touched(), sizes)
         if datamodel:
             out["datamodel"] = datamodel
         for name in QUEUES:
@@ -276,17 +277,20 @@ def _full_state(runtime: Any) -> dict[str, Any]:
     }
 
 
-def _diff(sent: dict[str, Any], now: dict[str, Any], touched: set[str] | None) -> dict[str, Any]:
+def _diff(
+    sent: dict[str, Any], now: dict[str, Any], touched: set[str] | None, sizes: Sizes | None = None
+) -> dict[str, Any]:
     """`{changed, removed, patches?}` from `sent` to `now` (and `sent` becomes `now`): a large
     variable that changed a little travels as a patch (jsonpatch), so frames stay small.
-    `touched`: the only variables that may differ (None: any), so the others are not compared."""
+    `touched`: the only variables that may differ (None: any), so the others are not compared.
+    `sizes`: the sizes the trace's diffs measured (its values are `now`'s after a step)."""
     if touched is not None:
         if not touched:
             return {}
         # the same diff, in the same order, over the variables the step's records named
-        changed, removed, patches = diff_variables(_named(sent, touched), _named(now, touched))
+        changed, removed, patches = diff_variables(_named(sent, touched), _named(now, touched), sizes)
     else:
-        changed, removed, patches = diff_variables(sent, now)
+        changed, removed, patches = diff_variables(sent, now, sizes)
     sent.update(changed)
     sent.update((name, now[name]) for name in patches)
     for name in removed:

@@ -213,6 +213,9 @@ class SimulationRuntime:
         #: the event of the last macrostep that had one (the snapshot's `system._event`)
         self.last_event: dict | None = None
         self.run.group.listeners.append(self._collect)
+        # The frames diff the values the trace's records diffed: the sizes those measured are
+        # kept by variable, one entry each, and the frames' diff reads them (see _diff).
+        self.run.session.value_sizes = {}
         self.run.start()
         # Events due now (the start events) are shown in the queue at once, not after a first step.
         self.run.group.clock.fire_due()

@@ -31,14 +31,25 @@ Path = list[str | int]
 PATCH_THRESHOLD = 2048
 
 
-def large_change(old: Any, new: Any) -> list[dict[str, Any]] | None:
+#: `{variable name: (value, whether its JSON is at most PATCH_THRESHOLD long)}`: what a diff of
+#: the variables measured, for a later diff of the very same value object (see diff_variables)
+Sizes = dict[str, tuple[Any, bool]]
+
+
+def large_change(old: Any, new: Any, small: bool | None = None) -> list[dict[str, Any]] | None:
     """`diff(old, new)` when `new` is a large object/array and `old` a container too; None when
-    the variable should travel whole (small, or a different kind of value)."""
+    the variable should travel whole (small, or a different kind of value). `small`: whether
+    `new`'s JSON is short, when the caller knows it (None: measured here)."""
     if not (isinstance(old, (dict, list)) and isinstance(new, (dict, list))):
         return None
-    if _surely_small(new) or len(json.dumps(new, separators=(",", ":"))) <= PATCH_THRESHOLD:
-        return None
-    return diff(old, new) or None
+    if small is None:
+        small = _small(new)
+    return None if small else diff(old, new) or None
+
+
+def _small(value: Any) -> bool:
+    """Whether `json.dumps(value, separators=(",", ":"))` is at most PATCH_THRESHOLD long."""
+    return _surely_small(value) or len(json.dumps(value, separators=(",", ":"))) <= PATCH_THRESHOLD
 
 
 def _surely_small(value: Any) -> bool:
@@ -80,23 +91,40 @@ _STRICT = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | o
 
 
 def diff_variables(
-    old: Mapping[str, Any], new: Mapping[str, Any]
+    old: Mapping[str, Any], new: Mapping[str, Any], sizes: Sizes | None = None
 ) -> tuple[dict[str, Any], list[str], dict[str, list[dict[str, Any]]]]:
     """(changed, removed, patches) from the variables `old` to `new`: a new or changed variable
     is in `changed` whole, unless it is a large container that changed a little (`large_change`):
-    then its patch is in `patches`. `update_variables` applies the three."""
+    then its patch is in `patches`. `update_variables` applies the three.
+
+    `sizes`: the sizes earlier diffs measured (updated here): a value that is the very object
+    measured under its name is not measured again (a step's frame diffs the objects its trace's
+    `datamodel` record diffed). Only for values nobody changes in place, as the parsed values
+    of the trace are (see SessionBase.record_datamodel)."""
     changed: dict[str, Any] = {}
     patches: dict[str, list[dict[str, Any]]] = {}
     for name, value in new.items():
         if name not in old:
             changed[name] = value
         elif old[name] != value:
-            ops = large_change(old[name], value)
+            small = None
+            if sizes is not None and isinstance(value, (dict, list)) and isinstance(old[name], (dict, list)):
+                known = sizes.get(name)
+                if known is not None and known[0] is value:
+                    small = known[1]
+                else:
+                    small = _small(value)
+                    sizes[name] = (value, small)
+            ops = large_change(old[name], value, small)
             if ops:
                 patches[name] = ops
             else:
                 changed[name] = value
-    return changed, [name for name in old if name not in new], patches
+    removed = [name for name in old if name not in new]
+    if sizes:
+        for name in removed:  # kept only for variables that are there
+            sizes.pop(name, None)
+    return changed, removed, patches
 
 
 def update_variables(variables: dict[str, Any], changes: Mapping[str, Any]) -> None:

@@ -94,6 +94,9 @@ class SessionBase:
         self._last_values: dict[str, Any] | None = None
         #: the last reading of the variables failed (a limit): the next one reads them all again
         self._values_unread = False
+        #: the sizes the `datamodel` records' diffs measured, shared with a reader that diffs the
+        #: same values again (the simulator's frames); None: not kept
+        self.value_sizes: dict[str, tuple[Any, bool]] | None = None
         self._microsteps = 0
         #: the configuration when the session ended (exit_interpreter empties `configuration`)
         self.final_configuration: list[str] = []
@@ -279,7 +282,7 @@ class SessionBase:
             # them (the diff and the records' readers only read, `jsonpatch.apply` copies).
             old = {name: last[name] for name in gone}
             old.update((name, last[name]) for name in fresh if name in last)
-            changed, removed, patches = diff_variables(old, fresh)
+            changed, removed, patches = diff_variables(old, fresh, self.value_sizes)
             if changed or removed or patches:
                 self.emit(DatamodelRecord(changed, removed, patches or OMIT))
             if self._last_values is not None:

@@ -10,7 +10,7 @@ import struct
 import orjson
 import pytest
 
-from simulator.scxml.jsonpatch import PATCH_THRESHOLD, apply, diff, large_change, update_variables
+from simulator.scxml.jsonpatch import PATCH_THRESHOLD, apply, diff, diff_variables, large_change, update_variables
 
 
 def _value(rng: random.Random, depth: int = 0):
@@ -137,3 +137,21 @@ def test_the_size_check_says_what_the_size_of_json_text_says(item):
     # values orjson refuses (non-string keys, integers past 64 bits) are measured by json
     assert large_change({}, {1: "x" * PATCH_THRESHOLD}) == [{"path": [1], "set": "x" * PATCH_THRESHOLD}]
     assert large_change([], [2**70] * 200) == [{"path": [], "append": [2**70] * 200}]
+
+
+def test_diff_variables_reads_a_size_only_for_the_very_object_measured_and_drops_removed_names():
+    big = {"a": ["x" * 50] * 60}  # ~3 KB: a patch
+    grown = {"a": ["x" * 50] * 61}
+    sizes: dict = {}
+    plain = diff_variables({"v": big, "w": [1], "gone": 1}, {"v": grown, "w": [2]})
+    assert diff_variables({"v": big, "w": [1], "gone": 1}, {"v": grown, "w": [2]}, sizes) == plain
+    assert sizes == {"v": (grown, False), "w": ([2], True)}
+    # a size said of the very object is believed (this one is false on purpose: it shows it is read)
+    sizes["v"] = (grown, True)
+    assert diff_variables({"v": big}, {"v": grown}, sizes) == ({"v": grown}, [], {})
+    # an equal value that is another object is measured afresh
+    again = copy.deepcopy(grown)
+    assert diff_variables({"v": big}, {"v": again}, sizes) == ({}, [], {"v": plain[2]["v"]})
+    assert sizes["v"] == (again, False)
+    diff_variables({"v": big, "w": [2]}, {"w": [3]}, sizes)
+    assert "v" not in sizes  # removed: its value is not kept

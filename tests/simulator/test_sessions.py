@@ -390,6 +390,43 @@ def test_a_frame_reads_the_variables_once_and_the_script_limits_only_for_watches
     assert calls == {"values": 6, "limits": 1}
 
 
+def test_a_steps_frame_does_not_measure_again_the_values_its_trace_measured(files, monkeypatch):
+    # A changed container's JSON size (is it large enough for a patch?) is measured by the trace's
+    # `datamodel` record, and the step's frame diffs the very same objects: the record's sizes serve.
+    from simulator.scxml import jsonpatch
+
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    runtime.reset_frames()
+    measured: list[int] = []
+    small = jsonpatch._small
+
+    def counted(value):
+        measured.append(id(value))
+        return small(value)
+
+    monkeypatch.setattr(jsonpatch, "_small", counted)
+    deltas = []
+    for _ in range(8):
+        runtime.apply({"op": "step", "unit": "macro"})
+        deltas += runtime.frames()
+    assert len(measured) >= 8  # the sample's `system` (~1.5 KB) changes at every step
+    assert len(set(measured)) == len(measured)  # each object once (the frames measured them all again)
+    monkeypatch.setattr(jsonpatch, "_small", small)
+    assert [d.get("datamodel") for d in deltas] == [d.get("datamodel") for d in _replayed(runtime, 8)]
+
+
+def _replayed(runtime: SimulationRuntime, steps: int) -> list[dict]:
+    """The deltas of the same steps on a runtime whose frames keep no sizes."""
+    again = SimulationRuntime(runtime.files, runtime.entry, {}, seed=0)
+    again.reset_frames()
+    deltas = []
+    for _ in range(steps):
+        again.apply({"op": "step", "unit": "macro"})
+        again.run.session.value_sizes = None
+        deltas += again.frames()
+    return deltas
+
+
 def tracked(value) -> int:
     """How many of a JSON tree's containers the cycle collector tracks."""
     if isinstance(value, dict):
