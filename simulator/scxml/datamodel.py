@@ -1078,10 +1078,36 @@ def _encode(value: Any) -> tuple[int, Any]:
 
 
 def _loads(text: str) -> Any:
+    """JSON text -> Python values, as `json.loads` reads them.
+
+    orjson reads the same values ~2x faster (each step's `datamodel` record reads its answer
+    here) but for integers past 64 bits, which it reads as floats, and values nested deeper
+    than `json` can (its bound is the interpreter's recursion limit less the frames on the stack;
+    orjson's is 1024): a text with a run of 19 digits, or with as many brackets as
+    `_ORJSON_BRACKETS`, goes to `json` (as do those orjson refuses, e.g. lone surrogates)."""
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: `json` reads it
+        raw = b"0" * 19
+    marked = raw.translate(_MARKS)
+    if _LONG_RUN not in marked and marked.count(b"[") < _ORJSON_BRACKETS:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(text)
     except RecursionError:
         raise JSError("RangeError", "value too deeply nested to convert to Python") from None
+
+
+#: every ASCII digit as `0` and `{` as `[`: one search finds a run of digits, one count the brackets
+_MARKS: Final = bytes.maketrans(b"123456789{", b"000000000[")
+#: the shortest run of digits that may be an integer past 64 bits (`-9223372036854775809`)
+_LONG_RUN: Final = b"0" * 19
+#: fewer opening brackets than this: nested less deep, which `json` reads with half of the
+#: recursion limit (1000) taken by frames on the stack (the sample's records have ~20-200)
+_ORJSON_BRACKETS: Final = 500
 
 
 def _decode(result: Any) -> Any:
