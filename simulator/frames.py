@@ -178,13 +178,15 @@ class StatePublisher:
         if len(log) > self._op_seqs:
             out["op_seqs"] = [op["seq"] for op in log[self._op_seqs :]]
             self._op_seqs = len(log)
-        requests = self._request_changes(runtime)
+        requests = self._request_changes(runtime, now["pending"])
         if requests:
             out["requests"] = requests
         return out
 
-    def _request_changes(self, runtime: Any) -> list[dict[str, Any]]:
-        """Requests made since the last frame and live ones that changed (finished ones never do)."""
+    def _request_changes(self, runtime: Any, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Requests made since the last frame and live ones that changed (finished ones never do).
+        `pending`: the frame's live requests as JSON, made just before: a live request's record is
+        its item there (the same dict in both fields of the frame), not made a second time."""
         book = _book(runtime)
         if book is None:
             return []
@@ -192,9 +194,10 @@ class StatePublisher:
         finished = runtime.session.status in ("final", "cancelled")
         new = list(itertools.islice(book.requests.values(), self._requests, None))
         self._requests = len(book.requests)
+        made = {} if finished else {r["id"]: r for r in pending}  # finished: closed copies instead
         out = []
         for request in [*(book.requests[i] for i in self._live), *new]:
-            record = _request_json(request, finished)
+            record = made.get(request.id) or _request_json(request, finished)
             if self._live.get(record["id"]) == record:
                 continue
             out.append(record)

@@ -231,17 +231,18 @@ class SimulationRuntime:
     def _collect(self, record: dict) -> None:
         # An action record carries the live request (its responses list grows later): keep the
         # request as it was, so a replayed trace is the trace the user saw.
-        if record["type"] == "action" and isinstance(record.get("request"), dict):
+        kind = record["type"]
+        if kind == "action" and isinstance(record.get("request"), dict):
             record = {**record, "request": copy_json(record["request"])}
-        elif record["type"] == "datamodel" and record.get("session") == self.run.session.sessionid:
+        elif kind == "datamodel" and record.get("session") == self.run.session.sessionid:
             self._trace_unread = False
             update_variables(self._datamodel, record)
             if self._touched is not None:
                 self._touched.update(record.get("changed") or (), record.get("removed") or ())
                 self._touched.update(record.get("patches") or ())
-        elif record["type"] == "error" and record["kind"] == "datamodel" and record.get("file") is None:
+        elif kind == "error" and record["kind"] == "datamodel" and record.get("file") is None:
             self._trace_unread = True  # the trace could not record the variables: read them whole
-        elif record["type"] == "macrostep":
+        elif kind == "macrostep":
             self._macrosteps += 1
             if record.get("event"):
                 self.last_event = record["event"]

@@ -427,6 +427,28 @@ def _replayed(runtime: SimulationRuntime, steps: int) -> list[dict]:
     return deltas
 
 
+def test_a_frames_live_requests_are_its_pending_items(files):
+    # the frame's `requests` entry of a live request is its `pending` item (made once a frame)
+    from simulator.frames import _request_json
+    from simulator.ors.requestbook import LIVE
+
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    runtime.reset_frames()
+    shared = 0
+    for _ in range(60):
+        runtime.apply({"op": "step", "unit": "macro"})
+        (delta,) = runtime.frames()
+        if delta["status"] != "running":
+            break
+        pending = {r["id"]: r for r in delta.get("pending", [])}
+        for record in delta.get("requests", []):
+            assert record == _request_json(runtime.platform.book.requests[record["id"]], False)
+            if record["status"] in LIVE:
+                assert record is pending[record["id"]] or record == pending[record["id"]]
+                shared += record is pending[record["id"]]
+    assert shared >= 1
+
+
 def tracked(value) -> int:
     """How many of a JSON tree's containers the cycle collector tracks."""
     if isinstance(value, dict):
