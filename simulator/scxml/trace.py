@@ -199,56 +199,40 @@ class ExtensionRecord(Record):
 
 #: dataclass field -> record key, where the key is a Python keyword
 _KEYS = {"from_": "from"}
-_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+#: `(record, out) -> out`: the record's own fields added to `out`, one function per record class
+_Filler = Callable[[Any, dict[str, Any]], dict[str, Any]]
+_FILLERS: dict[type[Record], _Filler] = {}
+
+
+def _filler(kind: type[Record]) -> _Filler:
+    """The function adding a `kind` record's own fields to a dict, generated once per class from
+    its dataclass fields, in their order: each read by name, OMIT left out, `extra` merged, keys
+    renamed by _KEYS (a generic loop's `getattr`, tuple unpacking and name tests cost ~2 us a
+    record, ~10 records a step)."""
+    if issubclass(kind, ExtensionRecord):
+        lines = ["    out.update(record.fields)"]
+    else:
+        lines = []
+        for field in fields(kind):
+            store = (
+                "out.update(value)" if field.name == "extra" else f"out[{_KEYS.get(field.name, field.name)!r}] = value"
+            )
+            lines += [f"    value = record.{field.name}", f"    if value is not OMIT: {store}"]
+    namespace: dict[str, Any] = {"OMIT": OMIT}
+    exec("\n".join(["def fill(record, out):", *lines, "    return out"]), namespace)
+    filler: _Filler = namespace["fill"]
+    _FILLERS[kind] = filler
+    return filler
 
 
 def record_fields(record: Record) -> dict[str, Any]:
     """The record's own fields as the dict listeners receive (without the common fields)."""
-    if isinstance(record, ExtensionRecord):
-        return dict(record.fields)
-    names = _FIELDS.get(type(record))
-    if names is None:
-        names = _FIELDS[type(record)] = tuple((f.name, _KEYS.get(f.name, f.name)) for f in fields(record))
-    out: dict[str, Any] = {}
-    for name, key in names:
-        value = getattr(record, name)
-        if value is OMIT:
-            continue
-        if name == "extra":
-            out.update(value)
-        else:
-            out[key] = value
-    return out
+    kind = type(record)
+    return (_FILLERS.get(kind) or _filler(kind))(record, {})
 
 
 def record_type(record: Record) -> str:
     return record.type if isinstance(record, ExtensionRecord) else record.TYPE
-
-
-#: a whole record's dict: `(record, seq, session, time) -> dict`, one function per record class
-_Builder = Callable[[Any, int, "str | None", float], dict[str, Any]]
-_BUILDERS: dict[type[Record], _Builder] = {}
-
-
-def _builder(kind: type[Record]) -> _Builder:
-    """The function `Tracer.emit` builds records of class `kind` with: the common fields and then
-    `record_fields`' in the same order, each field read by name (the generic loop's `getattr`,
-    tuple unpacking and name tests cost ~2 us a record, ~10 records a step)."""
-    if issubclass(kind, ExtensionRecord):
-        head = "{'type': record.type, 'seq': seq, 'session': session, 'time': now}"
-        lines = [f"    out = {head}", "    out.update(record.fields)"]
-    else:
-        lines = [f"    out = {{'type': {kind.TYPE!r}, 'seq': seq, 'session': session, 'time': now}}"]
-        for field in fields(kind):
-            lines.append(f"    value = record.{field.name}")
-            key = _KEYS.get(field.name, field.name)
-            store = "out.update(value)" if field.name == "extra" else f"out[{key!r}] = value"
-            lines.append(f"    if value is not OMIT: {store}")
-    namespace: dict[str, Any] = {"OMIT": OMIT}
-    exec("\n".join(["def build(record, seq, session, now):", *lines, "    return out"]), namespace)
-    builder: _Builder = namespace["build"]
-    _BUILDERS[kind] = builder
-    return builder
 
 
 # -- records from the interpreter's steps ----------------------------------------------------------
@@ -366,10 +350,11 @@ class Tracer:
         `record_fields`); `extra_listeners` are the emitting session's own listeners.
         """
         self.seq += 1
+        out: dict[str, Any] = {"type": record_type(record), "seq": self.seq, "session": session, "time": self.clock.now}
         if own_fields is None:
-            out = (_BUILDERS.get(type(record)) or _builder(type(record)))(record, self.seq, session, self.clock.now)
+            kind = type(record)
+            (_FILLERS.get(kind) or _filler(kind))(record, out)
         else:
-            out = {"type": record_type(record), "seq": self.seq, "session": session, "time": self.clock.now}
             out.update(own_fields)
         if invokeid is not None:
             out["invokeid"] = invokeid

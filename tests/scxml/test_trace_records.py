@@ -1,4 +1,5 @@
-"""The dicts `Tracer.emit` builds from typed records (one generated builder per record class)."""
+"""The dicts `Tracer.emit` and `record_fields` build from typed records (one generated function per
+record class) against a plain loop over the dataclass fields."""
 
 from __future__ import annotations
 
@@ -12,10 +13,28 @@ class _Clock:
     now = 2.5
 
 
+def _own(record: trace.Record) -> dict:
+    """A record's own fields as the trace format defines them (docs/trace.md), by a plain loop over
+    the dataclass fields: each not OMIT in field order (`from_` as `from`, `extra`'s items merged),
+    or an extension record's fields."""
+    if isinstance(record, trace.ExtensionRecord):
+        return dict(record.fields)
+    out: dict = {}
+    for field in dataclasses.fields(record):
+        value = getattr(record, field.name)
+        if value is OMIT:
+            continue
+        if field.name == "extra":
+            out.update(value)
+        else:
+            out["from" if field.name == "from_" else field.name] = value
+    return out
+
+
 def _generic(record: trace.Record, seq: int, session: str | None) -> dict:
-    """The record as the generic path builds it: the common fields, then `record_fields`'."""
+    """The whole record: the common fields, then its own."""
     out = {"type": trace.record_type(record), "seq": seq, "session": session, "time": _Clock.now}
-    out.update(trace.record_fields(record))
+    out.update(_own(record))
     return out
 
 
@@ -37,7 +56,7 @@ def _records() -> list[trace.Record]:
     return made
 
 
-def test_emit_builds_every_record_class_as_record_fields_does_in_the_same_key_order():
+def test_emit_and_record_fields_build_every_record_class_as_the_trace_format_says_in_field_order():
     tracer = Tracer(_Clock())
     seen: list[dict] = []
     tracer.listeners.append(seen.append)
@@ -48,6 +67,7 @@ def test_emit_builds_every_record_class_as_record_fields_does_in_the_same_key_or
         expected = _generic(record, tracer.seq, "s1")
         assert list(out.items()) == list(expected.items()), record
         assert seen[-1] is out
+        assert list(trace.record_fields(record).items()) == list(_own(record).items()), record
     # an invoked session's records end with its invokeid; its own listeners get the same dict
     own: list[dict] = []
     out = tracer.emit(trace.RaiseRecord("e", None, 3), "s2", "inv", [own.append])
