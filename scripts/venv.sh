@@ -4,7 +4,7 @@
 
 # Print a Python >= 3.11 interpreter to build the virtualenv with: $PYTHON when set; else the
 # distribution's own (/usr/bin: Debian, Ubuntu and Fedora build it with profile-guided and
-# link-time optimisation, ~13% less CPU a simulated interaction than pyenv's default build here,
+# link-time optimisation, 10-20% less CPU a simulated interaction or step than pyenv's default build here,
 # docs/performance.md "The interpreter") when it has what the venv and the binding's build need
 # (venv with pip, the headers); else the first on PATH.
 orchweb_find_python() {
