@@ -880,15 +880,21 @@ _MIN_INT32, _MAX_INT32 = -(2**31), 2**31 - 1
 #: the document's variable), and the datamodel view hides such globals: a document using one gets
 #: a clear error instead of any of these silent answers (`_refuse_private`).
 PRIVATE_PREFIX: Final = "__orchweb_"
-_PRIVATE_NAME = re.compile(r"__orchweb_[\w$]*")
+#: a name that starts with the prefix (not one that merely contains it, such as `my__orchweb_x`)
+_PRIVATE_NAME = re.compile(r"(?<![\w$])__orchweb_[\w$]*")
 
 
-def private_name(source: str) -> str | None:
+def _private_match(source: str) -> re.Match[str] | None:
     """The first name in `source` (an expression, a location, a variable name or a script) that
     starts with PRIVATE_PREFIX, or None. Textual: one in a string or a comment counts too."""
     if PRIVATE_PREFIX not in source:  # the common case: one substring search
         return None
-    match = _PRIVATE_NAME.search(source)
+    return _PRIVATE_NAME.search(source)
+
+
+def private_name(source: str) -> str | None:
+    """The first private name `source` uses (`_private_match`), or None."""
+    match = _private_match(source)
     return match.group(0) if match is not None else None
 
 
@@ -1817,9 +1823,7 @@ class ECMAScriptDataModel(_JSContext):
             fn = self._cached(self._declare_run_fns, ids, _DECLARE_RUN)
             if fn is None:
                 # (a private name could be the run's own variable; invalid names raise alone)
-                if all(
-                    _is_identifier(id) and not id.startswith("__orchweb_") and self.is_valid_location(id) for id in ids
-                ):
+                if all(_is_identifier(id) and private_name(id) is None and self.is_valid_location(id) for id in ids):
                     cases = "".join(_DECLARE_RUN_CASE % (k, k, id, k, id, id) for k, id in enumerate(ids))
                     try:
                         fn = self._compile(self._declare_run_fns, ids, _DECLARE_RUN, cases, str(len(ids)))
@@ -2089,11 +2093,11 @@ def check_syntax(source: str, kind: str = "script") -> list[tuple[int | None, in
     global _checker
     if kind not in {"script", "expression"}:
         raise ValueError(f"kind must be 'script' or 'expression', not {kind!r}")
-    name = private_name(source)
-    if name is not None:  # compiles, but a session refuses it (`_refuse_private`)
-        at = source.index(name)
+    private = _private_match(source)
+    if private is not None:  # compiles, but a session refuses it (`_refuse_private`)
+        at = private.start()
         line = source.count("\n", 0, at) + 1
-        return [(line, at - (source.rfind("\n", 0, at) + 1) + 1, private_message(name))]
+        return [(line, at - (source.rfind("\n", 0, at) + 1) + 1, private_message(private.group(0)))]
     with _checker_lock:
         if _checker is None or _checker.closed:
             _checker = ECMAScriptDataModel(time_limit=2.0)

@@ -242,3 +242,14 @@ def test_two_sessions_run_in_parallel_threads_with_their_own_deadlines():
         t.join()
     assert set(results) == {"a", "b"}
     assert all("time limit" in m for m in results.values())
+
+
+def test_a_name_that_only_contains_the_private_prefix_is_an_ordinary_name(dm):
+    dm.declare("my__orchweb_h", "1")
+    dm.assign("my__orchweb_h", "my__orchweb_h + 1")
+    dm.execute("var $__orchweb_x = 'script';")
+    assert dm.evaluate("[my__orchweb_h, $__orchweb_x]") == [2, "script"]
+    assert dm.declare_undefined(("a__orchweb_1", "b__orchweb_2"), 0) == (2, None)  # in one run
+    assert dm.evaluate("[typeof a__orchweb_1, 'b__orchweb_2' in globalThis]") == ["undefined", True]
+    with pytest.raises(JSError, match="reserved by the simulator"):
+        dm.evaluate("my__orchweb_h + __orchweb_h")  # the private one still refused

@@ -192,7 +192,7 @@ def test_it_reports_the_simulators_private_names_where_a_document_uses_them():
 <datamodel><data id="__orchweb_h"/><data id="ok" expr="__orchweb_t"/></datamodel>
 <state id="a">
   <onentry><foreach array="[1]" item="__orchweb_i"/><assign location="ok" expr="'__orchweb_ in text'"/></onentry>
-  <onentry><script>var fine = 1;
+  <onentry><script>var fine = 1, my__orchweb_k = 1;
     var __orchweb_k = 2;</script></onentry>
 </state>"""
     items = findings(project(body), "js-syntax")
@@ -204,6 +204,7 @@ def test_it_reports_the_simulators_private_names_where_a_document_uses_them():
         ("main.scxml", 7),
     ]
     assert all("reserved by the simulator" in item["message"] for item in items), items
+    assert items[-1]["column"] == 9  # the script's own `__orchweb_k`, not the one inside `my__orchweb_k`
     assert {item["message"].split(":")[0] for item in items} == {
         "<data id>",
         "<data expr>",
