@@ -1788,10 +1788,10 @@ class ECMAScriptDataModel(_JSContext):
         """
         if not _is_identifier(id):
             raise JSError("SyntaxError", f"invalid variable name: {id!r}")
-        _refuse_private(id)  # not even declared unbound
         key = (id, expr)
         fn = self._declare_fns.get(key)
         if fn is None:
+            _refuse_private(id)  # not even declared unbound (a cached function's id was checked)
             template = _DECLARE_UNDEFINED if expr is None else _DECLARE
             fn = self._cached(self._declare_fns, key, template)
             if fn is None:
