@@ -44,3 +44,11 @@ application = ProtocolTypeRouter(
 # Collected first, so no garbage of the imports is kept for good.
 gc.collect()
 gc.freeze()
+# The young generation collected every 5,000 new tracked objects, not CPython's 700: its collections
+# find almost no garbage here (a step's objects go by reference counting) but walk, and promote,
+# the steps in flight, whose promoted count is what triggers a full collection (a pause of
+# 250-500 ms with 500 live simulations). Full collections come ~7x less often by count, the
+# collector's CPU a step of the open loop is a quarter of what it was; cyclic garbage waits longer
+# for them (docs/performance.md, "The journal's commit shared, and the collector's young
+# generation", helper openloop3).
+gc.set_threshold(5000, 10, 10)
