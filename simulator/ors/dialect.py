@@ -26,7 +26,7 @@ import json
 import re
 import weakref
 from functools import cache, lru_cache
-from pathlib import Path
+from importlib import resources
 from typing import Any, cast
 
 from lxml import etree
@@ -52,7 +52,8 @@ _STATE_TAGS = {f"{{{_SCXML_NS}}}{t}" for t in ("state", "parallel", "final", "hi
 _COND_ELEMENTS = frozenset({"transition", "if", "elseif"})
 #: QuickJS's message for an unknown global read: "Map is not defined"
 _NOT_DEFINED = re.compile(r"\b([A-Za-z_$][\w$]*) is not defined\b")
-_GENESYS_JS = (Path(__file__).with_name("genesys.js")).read_text(encoding="utf-8")
+#: by package, not `__file__`: a module compiled by mypyc has no `__file__` while it initialises
+_GENESYS_JS = resources.files("simulator.ors").joinpath("genesys.js").read_text(encoding="utf-8")
 #: a JS token scanner: strings, comments, regex-free identifiers (enough to find keywords safely)
 _JS_TOKENS = re.compile(
     r"""(?P<str>'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`)"""

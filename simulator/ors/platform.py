@@ -105,7 +105,7 @@ class OrsPlatform(FakeEnv):
     # -- FakeEnv --------------------------------------------------------------------------------
 
     @property
-    def now(self) -> float:  # type: ignore[override]
+    def now(self) -> float:
         """Virtual seconds since the session group started."""
         return self.engine.now
 

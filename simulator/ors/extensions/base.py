@@ -211,7 +211,17 @@ class FakeEnv:
     """
 
     fakes: Any  # simulator.ors.fakes.FakesProfile
-    now: float  # virtual seconds since session start
+    #: the fakes' stores by module (state()), made on first use; declared, not in `__dict__`:
+    #: the platform compiled by mypyc has none
+    _fake_state: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def now(self) -> float:
+        """Virtual seconds since session start.
+
+        A property, as the platform's is: compiled by mypyc, an attribute declared here would be
+        a slot of its own that the platform's property does not fill."""
+        raise NotImplementedError
 
     def config(self, module: str) -> dict[str, Any]:
         """The fakes profile section of `module` with the matching rule's ``params`` merged in."""
@@ -242,8 +252,9 @@ class FakeEnv:
 
         Lives as long as this environment (one per simulated session), so a replay starts afresh.
         """
-        stores: dict[str, dict[str, Any]] = self.__dict__.setdefault("_fake_state", {})
-        return stores.setdefault(module, {})
+        if self._fake_state is None:
+            self._fake_state = {}
+        return self._fake_state.setdefault(module, {})
 
     def execute_js(self, source: str) -> None:
         """Run a script in the session's global scope (keeps a ``_genesys`` surface in step with
@@ -548,11 +559,6 @@ def request_interaction_id(request: Request, env: FakeEnv) -> str | None:
     """The interaction a request is about: its ``interactionid``, else the session's first."""
     value = request.attributes.get("interactionid")
     return str(value) if value not in (None, "") else env.primary_interaction_id()
-
-
-def default_done(module_: Module, action: Action, delay: float = 0.1, **data: Any) -> list[Emit]:
-    """The generic success answer: ``<prefix>.<action>.done`` after `delay` virtual seconds."""
-    return [Emit(module_.done_event(action), data, delay=delay, final=True)]
 
 
 def duration_seconds(value: Any, unit: float = 1.0) -> float | None:

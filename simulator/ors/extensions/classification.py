@@ -60,6 +60,7 @@ from .base import (
     EventDecl,
     FakeEnv,
     FakesSection,
+    Module,
     Request,
     empty_js_object,
     error_emit,
@@ -258,7 +259,7 @@ JS = empty_js_object("classification")
 #: the profile section this module reads; a rule's ``params`` follow the same schema
 FAKES = (FakesSection("classification", FAKES_SCHEMA, {}, js=True),)
 
-MODULE = module(
+MODULE: Module = module(
     "classification",
     invalid_error=REQUEST_INVALID,
     fakes=FAKES,

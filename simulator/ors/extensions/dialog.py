@@ -22,6 +22,7 @@ from .base import (
     FakeEnv,
     FakeFn,
     FakesSection,
+    Module,
     Request,
     duration_seconds,
     error_emit,
@@ -374,7 +375,7 @@ JS = r"""
 })(_genesys);
 """
 
-MODULE = module(
+MODULE: Module = module(
     "dialog",
     actions=ACTIONS,
     fakes=FAKES,

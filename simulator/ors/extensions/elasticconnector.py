@@ -54,6 +54,7 @@ from .base import (
     EventDecl,
     FakeEnv,
     FakesSection,
+    Module,
     Request,
     empty_js_object,
     error_emit,
@@ -328,7 +329,7 @@ JS = empty_js_object("elasticconnector")
 #: the profile section this module reads; a rule's ``params`` follow the same schema
 FAKES = (FakesSection("elasticconnector", FAKES_SCHEMA, {}),)
 
-MODULE = module(
+MODULE: Module = module(
     "elasticconnector",
     fakes=FAKES,
     actions=(CREATEINDEXTEMPLATE, CREATEDOC, UPDATEDOC, DELETEDOC),

@@ -23,6 +23,7 @@ from .base import (
     FakeEnv,
     FakesSection,
     JSMember,
+    Module,
     Request,
     error_emit,
     module,
@@ -472,7 +473,7 @@ def ended_outcome(requests: list[Request]) -> dict[str, Any] | None:
     return None
 
 
-MODULE = module(
+MODULE: Module = module(
     "interaction",
     ended_outcome=ended_outcome,
     js_name="ixn",

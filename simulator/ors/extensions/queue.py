@@ -23,6 +23,7 @@ from .base import (
     FakeEnv,
     FakesSection,
     JSMember,
+    Module,
     Request,
     duration_seconds,
     error_emit,
@@ -385,7 +386,7 @@ def outcome(name: str, data: Mapping[str, Any], request: Request | None, current
     return None
 
 
-MODULE = module(
+MODULE: Module = module(
     "queue",
     actions=(SUBMIT, CANCEL, QUERY, UPDATE),
     fakes=FAKES,

@@ -34,7 +34,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .base import FakesSection, JSMember, module
+from .base import FakesSection, JSMember, Module, module
 
 #: ``_genesys.resource.resourceType``: Configuration Server DN types (see "Unverified choices").
 RESOURCE_TYPE: dict[str, int] = {
@@ -154,7 +154,7 @@ JS = (
 #: the profile section this module reads; a rule's ``params`` follow the same schema
 FAKES = (FakesSection("resource", FAKES_SCHEMA, {}, js=True),)
 
-MODULE = module(
+MODULE: Module = module(
     "resource",
     fakes=FAKES,
     events=(),

@@ -27,6 +27,7 @@ from .base import (
     FakeEnv,
     FakesSection,
     JSMember,
+    Module,
     Request,
     error_emit,
     find_children,
@@ -478,7 +479,7 @@ JS = r"""
 })(_genesys);
 """
 
-MODULE = module(
+MODULE: Module = module(
     "session",
     actions=(FETCH, START, TERMINATE, UPDATESTART),
     events=(

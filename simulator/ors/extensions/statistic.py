@@ -53,6 +53,7 @@ from .base import (
     FakeEnv,
     FakesSection,
     JSMember,
+    Module,
     Request,
     error_emit,
     module,
@@ -383,7 +384,7 @@ JS = r"""
 })(_genesys);
 """
 
-MODULE = module(
+MODULE: Module = module(
     "statistic",
     invalid_error=REQUEST_INVALID,
     actions=(SUBSCRIBE, UNSUBSCRIBE),

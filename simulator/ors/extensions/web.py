@@ -47,6 +47,7 @@ from .base import (
     EventDecl,
     FakeEnv,
     FakesSection,
+    Module,
     Request,
     empty_js_object,
     find_children,
@@ -176,7 +177,7 @@ JS = empty_js_object("ws")
 #: the profile section this module reads; a rule's ``params`` follow the same schema
 FAKES = (FakesSection("ws", FAKES_SCHEMA, {}),)
 
-MODULE = module(
+MODULE: Module = module(
     "ws",
     fakes=FAKES,
     actions=(RESPONSE,),
