@@ -87,9 +87,13 @@ def django_db_setup(django_db_setup: None) -> Iterator[None]:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    import simulator.ors  # noqa: F401  (decides on the ORS layer's build)
     from simulator.scxml import compiled
 
-    return f"engine: {compiled.state} (mypyc build of simulator.scxml: {', '.join(compiled.MODULES)})"
+    return (
+        f"engine: {compiled.state} (mypyc build of simulator.scxml: {', '.join(compiled.MODULES)}); "
+        f"ORS layer: {compiled.states['simulator.ors']}"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

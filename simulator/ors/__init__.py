@@ -7,3 +7,7 @@
 * ``platform.py`` - the simulated platform of one session: requests, interactions, injection.
 * ``project.py`` / ``cli.py`` - Composer projects (folder/zip) and headless runs.
 """
+
+from simulator.scxml import compiled
+
+compiled.use_build(compiled.ORS)  # before any module of the layer is imported: never a stale mypyc build

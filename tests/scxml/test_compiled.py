@@ -88,3 +88,113 @@ def test_orchweb_no_mypyc_runs_the_python_sources(package_copy: Path) -> None:
 def test_a_partial_build_is_not_used(package_copy: Path) -> None:
     compiled.extension_path("plan", package_copy / "simulator" / "scxml").unlink()
     assert _probe(package_copy)[0] == ["absent", "interpreter.py", "session.py", "2"]
+
+
+# The ORS layer's build (compiled.ORS): a library of its own, compiled against the engine's types.
+ORS_PROBE = """
+from pathlib import Path
+import simulator.ors.platform as platform, simulator.scxml.interpreter as interpreter
+from simulator.scxml import compiled
+from simulator.runners.driver import OrsRun
+doc = b'''<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:queue="http://www.genesyslab.com/modules/queue"
+ version="1.0" initial="wait" profile="ecmascript" name="T">
+<state id="wait"><transition event="interaction.added" target="q"/></state>
+<state id="q"><onentry><queue:submit route="true" timeout="30">
+<queue:targets><queue:targetid expr="'AG_Billing@Stat_Server.GA'"/></queue:targets></queue:submit></onentry>
+<transition event="queue.submit.done" target="ok"/><transition event="error" target="failed"/></state>
+<final id="ok"/><final id="failed"/></scxml>'''
+run = OrsRun({"main.scxml": doc}, entry="main.scxml")
+run.run()
+print(compiled.states["simulator.scxml"], compiled.states["simulator.ors"], Path(interpreter.__file__).name,
+      Path(platform.__file__).name, run.session.final_state, run.platform.outcome.get("status"))
+"""
+
+
+@pytest.fixture
+def layers_copy(tmp_path: Path) -> Path:
+    """A copy of the engine, the ORS layer and the runners with this tree's builds."""
+    import simulator.ors  # noqa: F401  (decides on the ORS build)
+
+    root = _copy_of_package(tmp_path)
+    if compiled.states.get("simulator.ors") != "compiled":
+        skip_or_fail(
+            f"the ORS layer is not compiled here ({compiled.states.get('simulator.ors')}): run scripts/build_engine.py"
+        )
+    for package in ("ors", "runners"):
+        shutil.copytree(
+            ROOT / "simulator" / package, root / "simulator" / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    return root
+
+
+def _ors_probe(root: Path, **env: str) -> tuple[list[str], str]:
+    result = subprocess.run(
+        [sys.executable, "-c", ORS_PROBE],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), "ORCHWEB_NO_MYPYC": "", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.split(), result.stderr
+
+
+def test_the_ors_build_matching_the_sources_is_used(layers_copy: Path) -> None:
+    engine, ors = compiled.extension_path("interpreter").name, compiled.extension_path("platform").name
+    assert _ors_probe(layers_copy) == (["compiled", "compiled", engine, ors, "ok", "routed"], "")
+
+
+def test_an_ors_source_edited_after_the_build_makes_only_the_ors_build_stale(layers_copy: Path) -> None:
+    # lint.py is not compiled: the compiled modules were still checked against the whole package.
+    with (layers_copy / "simulator" / "ors" / "lint.py").open("a") as lint:
+        lint.write("\n# edited after the build\n")
+    out, err = _ors_probe(layers_copy)
+    assert out == ["compiled", "stale", compiled.extension_path("interpreter").name, "platform.py", "ok", "routed"]
+    assert err.startswith("simulator.ors: its mypyc build is older than the sources") and "simulator.scxml" not in err
+
+
+def test_a_module_of_an_ors_subpackage_counts_too(layers_copy: Path) -> None:
+    with (layers_copy / "simulator" / "ors" / "extensions" / "queue.py").open("a") as queue:
+        queue.write("\n# edited after the build\n")
+    assert _ors_probe(layers_copy)[0][:4] == [
+        "compiled",
+        "stale",
+        compiled.extension_path("interpreter").name,
+        "platform.py",
+    ]
+
+
+def test_an_engine_source_edited_after_the_builds_makes_the_ors_build_stale_too(layers_copy: Path) -> None:
+    # The ORS layer was compiled against the engine's types.
+    with (layers_copy / "simulator" / "scxml" / "lint.py").open("a") as lint:
+        lint.write("\n# edited after the build\n")
+    out, err = _ors_probe(layers_copy)
+    assert out == ["stale", "stale", "interpreter.py", "platform.py", "ok", "routed"]
+    assert "simulator.scxml: its mypyc build is older" in err and "simulator.ors: its mypyc build is older" in err
+
+
+def test_a_missing_ors_stamp_makes_the_ors_build_stale(layers_copy: Path) -> None:
+    (layers_copy / "simulator" / "ors" / compiled.ORS.stamp.name).unlink()
+    assert _ors_probe(layers_copy)[0][:4] == [
+        "compiled",
+        "stale",
+        compiled.extension_path("interpreter").name,
+        "platform.py",
+    ]
+
+
+def test_a_partial_ors_build_is_not_used(layers_copy: Path) -> None:
+    compiled.extension_path("extensions.web", layers_copy / "simulator" / "ors").unlink()
+    assert _ors_probe(layers_copy)[0][:4] == [
+        "compiled",
+        "absent",
+        compiled.extension_path("interpreter").name,
+        "platform.py",
+    ]
+
+
+def test_orchweb_no_mypyc_runs_the_ors_layer_from_its_sources_too(layers_copy: Path) -> None:
+    assert _ors_probe(layers_copy, ORCHWEB_NO_MYPYC="1") == (
+        ["disabled", "disabled", "interpreter.py", "platform.py", "ok", "routed"],
+        "",
+    )
