@@ -171,12 +171,14 @@ def apply_value(env: FakeEnv, key: str, value: float | int) -> None:
     env.execute_js(f"__orsFakes.statistics[{json.dumps(key)}] = {json.dumps(value)};")
 
 
-def set_statistic(platform: Any, obj: str | None, statistic: Any, value: float | int) -> list[str]:
+def set_statistic(platform: Any, obj: str | None, statistic: Any, value: Any) -> list[str]:
     """A run-time change of a statistic (user, scenario): ``sData`` answers `value` from now on and
     every live subscription whose value changes receives ``statistic.update``.
 
-    `obj` None changes the value for every object (key ``<statistic>``).  `platform` is the
-    session's ``OrsPlatform``.  Returns the ids of the subscriptions notified.
+    `value` is checked here (a number; typed `Any` so that the mypyc build raises this check's
+    ValueError, not a TypeError of its own). `obj` None changes the value for every object (key
+    ``<statistic>``).  `platform` is the session's ``OrsPlatform``.  Returns the ids of the
+    subscriptions notified.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"a statistic value is a number, not {value!r}")
