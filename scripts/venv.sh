@@ -63,7 +63,7 @@ orchweb_ensure_venv() {
     .venv/bin/python native/quickjs/build.py
 }
 
-# Compile the engine's hot modules with mypyc when their sources changed (scripts/build_engine.py;
+# Compile the engine's and the ORS layer's hot modules with mypyc when their sources changed (scripts/build_engine.py;
 # ORCHWEB_NO_MYPYC=1 skips it). Without a C compiler or Python's headers the engine runs from its
 # Python sources, slower; CI (CI=true) must build, so that the suite runs what production runs.
 orchweb_build_engine() {
