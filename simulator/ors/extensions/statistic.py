@@ -120,10 +120,11 @@ def statistic_key(statistic: Any) -> str:
     return json.dumps(statistic, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def availability_defaults(queue: Mapping[str, Any]) -> dict[str, float]:
+def availability_defaults(queue: Mapping[str, Any]) -> dict[str, int | float]:
     """Defaults of the statistics that say whether an agent is available, agreeing with the
     profile's ``queue`` section: a strategy that checks availability through statistics takes
-    the branch a plain submit would.  Other statistics default to 0."""
+    the branch a plain submit would.  Other statistics default to 0.  (`int | float`, not
+    `float`: compiled by mypyc, a `float` type would turn the counts into 1.0 and 0.0.)"""
     up = bool(queue.get("available", True))
     return {
         "StatAgentsAvailable": 1 if up else 0,
@@ -137,7 +138,7 @@ def availability_defaults(queue: Mapping[str, Any]) -> dict[str, float]:
 
 
 def lookup_value(
-    statistics: Mapping[str, Any], obj: Any, statistic: Any, defaults: Mapping[str, float] | None = None
+    statistics: Mapping[str, Any], obj: Any, statistic: Any, defaults: Mapping[str, int | float] | None = None
 ) -> float | int:
     """The profile value of `statistic` for `obj` (``object|statistic``, then ``statistic``), else
     its entry in `defaults`, else 0."""
