@@ -144,9 +144,20 @@ def diff(old: Any, new: Any) -> list[dict[str, Any]]:
     return ops
 
 
+#: how deep `diff` goes into nested containers; below that a changed value is set whole. This
+#: module is compiled by mypyc (simulator/scxml/compiled.py), whose recursion has no interpreter
+#: limit: the bound keeps the C stack and the paths (quadratic in the depth) small whatever the
+#: values are. Interpreted, `diff` stopped near it anyway (the limit is 1,000 frames, less the
+#: caller's), and the datamodel reads no value much deeper (datamodel._loads)
+MAX_DEPTH = 800
+
+
 def _diff(old: Any, new: Any, path: Path, ops: list[dict[str, Any]]) -> None:
     if type(old) is not type(new):  # 1 == 1.0 == True in Python, not in JSON
         ops.append({"path": path, "set": new})
+    elif len(path) >= MAX_DEPTH:  # compared whole (by C, within the interpreter's recursion limit)
+        if old != new:
+            ops.append({"path": path, "set": new})
     elif isinstance(old, dict):
         for key, value in new.items():
             if key in old:

@@ -10,6 +10,7 @@ import struct
 import orjson
 import pytest
 
+from simulator.scxml import jsonpatch
 from simulator.scxml.jsonpatch import PATCH_THRESHOLD, apply, diff, diff_variables, large_change, update_variables
 
 
@@ -155,3 +156,20 @@ def test_diff_variables_reads_a_size_only_for_the_very_object_measured_and_drops
     assert sizes["v"] == (again, False)
     diff_variables({"v": big, "w": [2]}, {"w": [3]}, sizes)
     assert "v" not in sizes  # removed: its value is not kept
+
+
+def test_diff_sets_a_change_below_its_depth_bound_whole():
+    # compiled by mypyc, `diff` has no recursion limit of its own: it stops at MAX_DEPTH
+    def nested(depth: int, leaf: object) -> list:
+        value: list = [leaf]
+        for _ in range(depth):
+            value = [value]
+        return value
+
+    old, new = nested(jsonpatch.MAX_DEPTH + 100, 1), nested(jsonpatch.MAX_DEPTH + 100, 2)
+    (op,) = jsonpatch.diff(old, new)
+    assert len(op["path"]) == jsonpatch.MAX_DEPTH
+    assert jsonpatch.apply(old, [op]) == new
+    assert jsonpatch.diff(old, nested(jsonpatch.MAX_DEPTH + 100, 1)) == []
+    shallow = jsonpatch.diff(nested(3, 1), nested(3, 2))  # unchanged above the bound
+    assert shallow == [{"path": [0, 0, 0, 0], "set": 2}]

@@ -393,25 +393,31 @@ def test_a_frame_reads_the_variables_once_and_the_script_limits_only_for_watches
 def test_a_steps_frame_does_not_measure_again_the_values_its_trace_measured(files, monkeypatch):
     # A changed container's JSON size (is it large enough for a patch?) is measured by the trace's
     # `datamodel` record, and the step's frame diffs the very same objects: the record's sizes serve.
+    # Each measure is one `orjson.dumps(value, option=jsonpatch._STRICT)` without `default` (jsonpatch
+    # is compiled by mypyc, whose calls within the module cannot be patched; orjson's attribute can).
+    # The values are kept, so that no id is reused.
+    import orjson
+
     from simulator.scxml import jsonpatch
 
     runtime = SimulationRuntime(files, None, {}, seed=0)
     runtime.reset_frames()
-    measured: list[int] = []
-    small = jsonpatch._small
+    measured: list[object] = []
+    dumps = orjson.dumps
 
-    def counted(value):
-        measured.append(id(value))
-        return small(value)
+    def counted(value, *args, **kwargs):
+        if kwargs.get("option") == jsonpatch._STRICT and "default" not in kwargs:
+            measured.append(value)
+        return dumps(value, *args, **kwargs)
 
-    monkeypatch.setattr(jsonpatch, "_small", counted)
+    monkeypatch.setattr(orjson, "dumps", counted)
     deltas = []
     for _ in range(8):
         runtime.apply({"op": "step", "unit": "macro"})
         deltas += runtime.frames()
+    monkeypatch.setattr(orjson, "dumps", dumps)
     assert len(measured) >= 8  # the sample's `system` (~1.5 KB) changes at every step
-    assert len(set(measured)) == len(measured)  # each object once (the frames measured them all again)
-    monkeypatch.setattr(jsonpatch, "_small", small)
+    assert len(set(map(id, measured))) == len(measured)  # each object once (the frames measured them all again)
     assert [d.get("datamodel") for d in deltas] == [d.get("datamodel") for d in _replayed(runtime, 8)]
 
 
