@@ -455,6 +455,33 @@ def test_a_frames_live_requests_are_its_pending_items(files):
     assert shared >= 1
 
 
+def test_a_frames_copies_of_the_platforms_data_serve_again_while_it_is_equal(files, monkeypatch):
+    # The interactions and the live requests are copied (jsonable) only when they changed: the
+    # last frame's copies serve while the platform's data equals them, and the frames are the same.
+    from simulator import frames
+
+    def run(runtime: SimulationRuntime) -> tuple[list[dict], int]:
+        runtime.reset_frames()
+        deltas, kept = [], 0
+        for _ in range(40):
+            before = runtime.publisher._values["interactions"]
+            runtime.apply({"op": "step", "unit": "macro"})
+            deltas += runtime.frames()
+            kept += runtime.publisher._values["interactions"] is before
+        return deltas, kept
+
+    deltas, kept = run(SimulationRuntime(files, None, {}, seed=0))
+    assert kept >= 20  # the sample's interaction changes at a few steps only
+    monkeypatch.setattr(frames, "_copy", lambda value, sent, name: frames.jsonable(value))
+    again, kept = run(SimulationRuntime(files, None, {}, seed=0))
+    assert kept == 0
+    strip = ("key", "base")
+    assert [{k: v for k, v in d.items() if k not in strip} for d in deltas] == [
+        {k: v for k, v in d.items() if k not in strip} for d in again
+    ]
+    assert frames.encode([d.get("pending") for d in deltas]) == frames.encode([d.get("pending") for d in again])
+
+
 def tracked(value) -> int:
     """How many of a JSON tree's containers the cycle collector tracks."""
     if isinstance(value, dict):
