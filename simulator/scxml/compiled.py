@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 #: the directory holding the `simulator` package
 ROOT = HERE.parent.parent
 #: compiled by mypyc, in one shared library (`GROUP`); chosen by profile (docs/performance.md)
-MODULES = ("datamodel", "events", "executable", "interpreter", "jsonpatch", "plan", "session", "steps")
+MODULES = ("datamodel", "events", "executable", "interpreter", "jsonpatch", "plan", "session", "steps", "trace")
 #: the ORS layer's modules on an interaction's path, compiled in a library of their own (dotted
 #: names below simulator.ors); fakes.py stays interpreted (its profile reads sections through
 #: `__getattr__` and `__dict__`)

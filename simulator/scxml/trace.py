@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .model import Transition
@@ -64,12 +64,11 @@ OMIT: Any = _Omit()
 
 @dataclass(slots=True)
 class Record:
-    TYPE: ClassVar[str] = ""
+    """A trace record; its type name is `record_type(record)` (`_TYPES`)."""
 
 
 @dataclass(slots=True)
 class StartRecord(Record):
-    TYPE: ClassVar[str] = "start"
     name: str | None
     file: str
     parent: str | None
@@ -77,7 +76,6 @@ class StartRecord(Record):
 
 @dataclass(slots=True)
 class MacrostepRecord(Record):
-    TYPE: ClassVar[str] = "macrostep"
     event: dict[str, Any] | None
     internal_events: list[str]
     transitions: list[dict[str, Any]]
@@ -88,7 +86,6 @@ class MacrostepRecord(Record):
 
 @dataclass(slots=True)
 class MicrostepRecord(Record):
-    TYPE: ClassVar[str] = "microstep"
     event: str | None
     transitions: list[str]
     exited: list[str]
@@ -97,16 +94,14 @@ class MicrostepRecord(Record):
 
 @dataclass(slots=True)
 class DatamodelRecord(Record):
-    TYPE: ClassVar[str] = "datamodel"
     changed: dict[str, Any]
     removed: list[str]
     #: large variables that changed a little: `{name: jsonpatch operations}` (absent when none)
-    patches: dict[str, list[dict[str, Any]]] = OMIT
+    patches: dict[str, list[dict[str, Any]]] | Any = OMIT
 
 
 @dataclass(slots=True)
 class LogRecord(Record):
-    TYPE: ClassVar[str] = "log"
     label: str | None
     value: Any
     file: str | None
@@ -117,7 +112,6 @@ class LogRecord(Record):
 
 @dataclass(slots=True)
 class RaiseRecord(Record):
-    TYPE: ClassVar[str] = "raise"
     event: str
     file: str | None
     line: int | None
@@ -125,12 +119,11 @@ class RaiseRecord(Record):
 
 @dataclass(slots=True)
 class SendRecord(Record):
-    TYPE: ClassVar[str] = "send"
     event: str | None
     sendid: str
     target: str | None
     io_type: str | None
-    delay: float
+    delay: int | float  # (not `float`: compiled, it would make an int a float)
     data: Any
     file: str | None
     line: int | None
@@ -138,7 +131,6 @@ class SendRecord(Record):
 
 @dataclass(slots=True)
 class CancelRecord(Record):
-    TYPE: ClassVar[str] = "cancel"
     sendid: str
     file: str | None
     line: int | None
@@ -146,7 +138,6 @@ class CancelRecord(Record):
 
 @dataclass(slots=True)
 class InvokeRecord(Record):
-    TYPE: ClassVar[str] = "invoke"
     id: str
     child: str
     file: str | None
@@ -155,7 +146,6 @@ class InvokeRecord(Record):
 
 @dataclass(slots=True)
 class ErrorRecord(Record):
-    TYPE: ClassVar[str] = "error"
     kind: str
     event: str | None
     message: str
@@ -165,14 +155,12 @@ class ErrorRecord(Record):
 
 @dataclass(slots=True)
 class ClockRecord(Record):
-    TYPE: ClassVar[str] = "clock"
-    from_: float
-    to: float
+    from_: int | float  # numbers as given (see SendRecord.delay)
+    to: int | float
 
 
 @dataclass(slots=True)
 class DoneRecord(Record):
-    TYPE: ClassVar[str] = "done"
     status: str
     final_state: str | None
     donedata: Any
@@ -183,9 +171,8 @@ class DoneRecord(Record):
 class LimitRecord(Record):
     """A bound of the simulation stopped or will refuse work (emitted by the live simulator)."""
 
-    TYPE: ClassVar[str] = "limit"
     limit: str
-    value: float
+    value: int | float  # as given (see SendRecord.delay)
     message: str
 
 
@@ -196,6 +183,25 @@ class ExtensionRecord(Record):
     type: str
     fields: dict[str, Any]
 
+
+#: each record class's type name (not a `ClassVar` of the class: mypyc, which compiles this module
+#: (compiled.py), makes a dataclass's class variable one more field)
+_TYPES: dict[type[Record], str] = {
+    Record: "",
+    StartRecord: "start",
+    MacrostepRecord: "macrostep",
+    MicrostepRecord: "microstep",
+    DatamodelRecord: "datamodel",
+    LogRecord: "log",
+    RaiseRecord: "raise",
+    SendRecord: "send",
+    CancelRecord: "cancel",
+    InvokeRecord: "invoke",
+    ErrorRecord: "error",
+    ClockRecord: "clock",
+    DoneRecord: "done",
+    LimitRecord: "limit",
+}
 
 #: dataclass field -> record key, where the key is a Python keyword
 _KEYS = {"from_": "from"}
@@ -232,7 +238,7 @@ def record_fields(record: Record) -> dict[str, Any]:
 
 
 def record_type(record: Record) -> str:
-    return record.type if isinstance(record, ExtensionRecord) else record.TYPE
+    return record.type if isinstance(record, ExtensionRecord) else _TYPES[type(record)]
 
 
 # -- records from the interpreter's steps ----------------------------------------------------------
