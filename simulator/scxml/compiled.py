@@ -93,6 +93,15 @@ class Build:
         """Every extension module of the build for this interpreter (the group's library too)."""
         return [extension_path(m, self.directory) for m in (*self.modules, GROUP + "__mypyc")]
 
+    def extension_modules(self) -> list[str]:
+        """The modules (dotted below the package) with an extension module beside their source."""
+        suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+        return [
+            path.relative_to(self.directory).with_suffix("").as_posix().replace("/", ".")
+            for path in self.directory.rglob("*.py")
+            if path.with_name(path.stem + suffix).exists()
+        ]
+
     def built(self) -> bool:
         """Whether every compiled module is there for this interpreter."""
         return all(path.exists() for path in self.extensions())
@@ -176,5 +185,9 @@ def use_build(build: Build = ENGINE) -> None:
     states[build.package] = now
     if build is ENGINE:
         state = now
-    if now != "compiled":
-        _finder().sources.update({f"{build.package}.{name}": build.source(name) for name in build.modules})
+    # Not in use: its modules from their sources. In use or not: any other extension module
+    # beside a source (one a build made before the module left `modules`, or another tree's).
+    used = build.modules if now == "compiled" else ()
+    _finder().sources.update(
+        {f"{build.package}.{name}": build.source(name) for name in build.extension_modules() if name not in used}
+    )

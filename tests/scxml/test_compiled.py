@@ -81,6 +81,18 @@ def test_a_missing_stamp_makes_the_build_stale(package_copy: Path) -> None:
     assert _probe(package_copy)[0] == ["stale", "interpreter.py", "session.py", "2"]
 
 
+def test_an_extension_module_of_a_module_the_build_no_longer_lists_is_not_used(package_copy: Path) -> None:
+    # A tree whose MODULES dropped `session` (a checkout, an edit) with the session extension
+    # module of an earlier build still beside its source: the stale build's other modules are
+    # not the only ones loaded from their sources.
+    source = package_copy / "simulator" / "scxml" / "compiled.py"
+    text = source.read_text()
+    assert '"session", ' in text
+    source.write_text(text.replace('"session", ', "", 1))
+    assert compiled.extension_path("session", package_copy / "simulator" / "scxml").exists()
+    assert _probe(package_copy)[0] == ["stale", "interpreter.py", "session.py", "2"]
+
+
 def test_orchweb_no_mypyc_runs_the_python_sources(package_copy: Path) -> None:
     assert _probe(package_copy, ORCHWEB_NO_MYPYC="1") == (["disabled", "interpreter.py", "session.py", "2"], "")
 
