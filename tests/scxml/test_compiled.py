@@ -45,9 +45,10 @@ def _copy_of_package(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _probe(root: Path, **env: str) -> tuple[list[str], str]:
+def _probe(root: Path, script: str = PROBE, **env: str) -> tuple[list[str], str]:
+    """`script`'s output words and its stderr, run in a child on the package copy at `root`."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", script],
         cwd=root,
         env={**os.environ, "PYTHONPATH": str(root), "ORCHWEB_NO_MYPYC": "", **env},
         capture_output=True,
@@ -139,28 +140,16 @@ def layers_copy(tmp_path: Path) -> Path:
     return root
 
 
-def _ors_probe(root: Path, **env: str) -> tuple[list[str], str]:
-    result = subprocess.run(
-        [sys.executable, "-c", ORS_PROBE],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root), "ORCHWEB_NO_MYPYC": "", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.split(), result.stderr
-
-
 def test_the_ors_build_matching_the_sources_is_used(layers_copy: Path) -> None:
     engine, ors = compiled.extension_path("interpreter").name, compiled.extension_path("platform").name
-    assert _ors_probe(layers_copy) == (["compiled", "compiled", engine, ors, "ok", "routed"], "")
+    assert _probe(layers_copy, ORS_PROBE) == (["compiled", "compiled", engine, ors, "ok", "routed"], "")
 
 
 def test_an_ors_source_edited_after_the_build_makes_only_the_ors_build_stale(layers_copy: Path) -> None:
     # lint.py is not compiled: the compiled modules were still checked against the whole package.
     with (layers_copy / "simulator" / "ors" / "lint.py").open("a") as lint:
         lint.write("\n# edited after the build\n")
-    out, err = _ors_probe(layers_copy)
+    out, err = _probe(layers_copy, ORS_PROBE)
     assert out == ["compiled", "stale", compiled.extension_path("interpreter").name, "platform.py", "ok", "routed"]
     assert err.startswith("simulator.ors: its mypyc build is older than the sources") and "simulator.scxml" not in err
 
@@ -168,7 +157,7 @@ def test_an_ors_source_edited_after_the_build_makes_only_the_ors_build_stale(lay
 def test_a_module_of_an_ors_subpackage_counts_too(layers_copy: Path) -> None:
     with (layers_copy / "simulator" / "ors" / "extensions" / "queue.py").open("a") as queue:
         queue.write("\n# edited after the build\n")
-    assert _ors_probe(layers_copy)[0][:4] == [
+    assert _probe(layers_copy, ORS_PROBE)[0][:4] == [
         "compiled",
         "stale",
         compiled.extension_path("interpreter").name,
@@ -180,14 +169,14 @@ def test_an_engine_source_edited_after_the_builds_makes_the_ors_build_stale_too(
     # The ORS layer was compiled against the engine's types.
     with (layers_copy / "simulator" / "scxml" / "lint.py").open("a") as lint:
         lint.write("\n# edited after the build\n")
-    out, err = _ors_probe(layers_copy)
+    out, err = _probe(layers_copy, ORS_PROBE)
     assert out == ["stale", "stale", "interpreter.py", "platform.py", "ok", "routed"]
     assert "simulator.scxml: its mypyc build is older" in err and "simulator.ors: its mypyc build is older" in err
 
 
 def test_a_missing_ors_stamp_makes_the_ors_build_stale(layers_copy: Path) -> None:
     (layers_copy / "simulator" / "ors" / compiled.ORS.stamp.name).unlink()
-    assert _ors_probe(layers_copy)[0][:4] == [
+    assert _probe(layers_copy, ORS_PROBE)[0][:4] == [
         "compiled",
         "stale",
         compiled.extension_path("interpreter").name,
@@ -197,7 +186,7 @@ def test_a_missing_ors_stamp_makes_the_ors_build_stale(layers_copy: Path) -> Non
 
 def test_a_partial_ors_build_is_not_used(layers_copy: Path) -> None:
     compiled.extension_path("extensions.web", layers_copy / "simulator" / "ors").unlink()
-    assert _ors_probe(layers_copy)[0][:4] == [
+    assert _probe(layers_copy, ORS_PROBE)[0][:4] == [
         "compiled",
         "absent",
         compiled.extension_path("interpreter").name,
@@ -206,7 +195,7 @@ def test_a_partial_ors_build_is_not_used(layers_copy: Path) -> None:
 
 
 def test_orchweb_no_mypyc_runs_the_ors_layer_from_its_sources_too(layers_copy: Path) -> None:
-    assert _ors_probe(layers_copy, ORCHWEB_NO_MYPYC="1") == (
+    assert _probe(layers_copy, ORS_PROBE, ORCHWEB_NO_MYPYC="1") == (
         ["disabled", "disabled", "interpreter.py", "platform.py", "ok", "routed"],
         "",
     )
