@@ -140,6 +140,11 @@ def layers_copy(tmp_path: Path) -> Path:
     return root
 
 
+def _ors_from_sources(why: str) -> list[str]:
+    """The ORS probe's first words when the engine runs compiled and the ORS layer from its sources."""
+    return ["compiled", why, compiled.extension_path("interpreter").name, "platform.py"]
+
+
 def test_the_ors_build_matching_the_sources_is_used(layers_copy: Path) -> None:
     engine, ors = compiled.extension_path("interpreter").name, compiled.extension_path("platform").name
     assert _probe(layers_copy, ORS_PROBE) == (["compiled", "compiled", engine, ors, "ok", "routed"], "")
@@ -157,12 +162,7 @@ def test_an_ors_source_edited_after_the_build_makes_only_the_ors_build_stale(lay
 def test_a_module_of_an_ors_subpackage_counts_too(layers_copy: Path) -> None:
     with (layers_copy / "simulator" / "ors" / "extensions" / "queue.py").open("a") as queue:
         queue.write("\n# edited after the build\n")
-    assert _probe(layers_copy, ORS_PROBE)[0][:4] == [
-        "compiled",
-        "stale",
-        compiled.extension_path("interpreter").name,
-        "platform.py",
-    ]
+    assert _probe(layers_copy, ORS_PROBE)[0][:4] == _ors_from_sources("stale")
 
 
 def test_an_engine_source_edited_after_the_builds_makes_the_ors_build_stale_too(layers_copy: Path) -> None:
@@ -176,22 +176,12 @@ def test_an_engine_source_edited_after_the_builds_makes_the_ors_build_stale_too(
 
 def test_a_missing_ors_stamp_makes_the_ors_build_stale(layers_copy: Path) -> None:
     (layers_copy / "simulator" / "ors" / compiled.ORS.stamp.name).unlink()
-    assert _probe(layers_copy, ORS_PROBE)[0][:4] == [
-        "compiled",
-        "stale",
-        compiled.extension_path("interpreter").name,
-        "platform.py",
-    ]
+    assert _probe(layers_copy, ORS_PROBE)[0][:4] == _ors_from_sources("stale")
 
 
 def test_a_partial_ors_build_is_not_used(layers_copy: Path) -> None:
     compiled.extension_path("extensions.web", layers_copy / "simulator" / "ors").unlink()
-    assert _probe(layers_copy, ORS_PROBE)[0][:4] == [
-        "compiled",
-        "absent",
-        compiled.extension_path("interpreter").name,
-        "platform.py",
-    ]
+    assert _probe(layers_copy, ORS_PROBE)[0][:4] == _ors_from_sources("absent")
 
 
 def test_orchweb_no_mypyc_runs_the_ors_layer_from_its_sources_too(layers_copy: Path) -> None:
