@@ -4,7 +4,7 @@
     .venv/bin/python scripts/build_engine.py          # build what the stamps say is stale
     .venv/bin/python scripts/build_engine.py --force  # build anyway
 
-run.sh and test.sh run it through scripts/venv.sh. Each of `compiled.BUILDS` (the engine's
+run.sh and test.sh run it through scripts/venv.sh. Each of `BUILDS` (the engine's
 simulator/scxml, then simulator/ors) goes beside its sources (*.so, ignored by git) with
 `_compiled.stamp`, the hash of the sources it was built against; a package ignores a build whose
 stamp differs (a stale build never runs). Exits 1 if a build fails (no C compiler, no Python
@@ -20,16 +20,27 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE_DIR = ROOT / "simulator" / "scxml"
 
-# Loaded by path: importing the package would apply (and report on) the build being replaced.
-_spec = importlib.util.spec_from_file_location("_engine_compiled", ENGINE_DIR / "compiled.py")
-assert _spec is not None and _spec.loader is not None
-compiled = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = compiled  # its dataclass looks its module up
-_spec.loader.exec_module(compiled)
+
+def _by_path(name: str, path: Path) -> ModuleType:
+    """A module loaded from its file: importing its package would apply (and report on) the build
+    being replaced."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # a dataclass looks its module up
+    spec.loader.exec_module(module)
+    return module
+
+
+compiled = _by_path("_engine_compiled", ENGINE_DIR / "compiled.py")
+_ors = _by_path("_ors_compiled_modules", ROOT / "simulator" / "ors" / "compiled_modules.py")
+#: in build order: the ORS layer is compiled against the engine's types
+BUILDS = (compiled.ENGINE, compiled.Build("simulator.ors", _ors.MODULES, _ors.AGAINST))
 
 
 def _compile(package: str, build_dir: str) -> None:
@@ -37,7 +48,7 @@ def _compile(package: str, build_dir: str) -> None:
     from mypyc.build import mypycify
     from setuptools import setup
 
-    build = next(b for b in compiled.BUILDS if b.package == package)
+    build = next(b for b in BUILDS if b.package == package)
     os.chdir(ROOT)
     extensions = mypycify(
         [str(build.source(name).relative_to(ROOT)) for name in build.modules],
@@ -89,7 +100,7 @@ def main() -> int:
     fcntl.flock(lock, fcntl.LOCK_EX)  # two test.sh runs of one tree build once
     try:
         # Every build is tried: one failing leaves the others' (a package runs its sources alone).
-        results = [_build(build, "--force" in sys.argv) for build in compiled.BUILDS]
+        results = [_build(build, "--force" in sys.argv) for build in BUILDS]
         return 0 if all(results) else 1
     finally:
         os.close(lock)

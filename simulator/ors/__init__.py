@@ -8,6 +8,8 @@
 * ``project.py`` / ``cli.py`` - Composer projects (folder/zip) and headless runs.
 """
 
+from simulator.ors import compiled_modules
 from simulator.scxml import compiled
 
-compiled.use_build(compiled.ORS)  # before any module of the layer is imported: never a stale mypyc build
+# before any module of the layer is imported: never a stale mypyc build
+compiled.use_build(compiled.Build(__name__, compiled_modules.MODULES, compiled_modules.AGAINST))

@@ -1,10 +1,11 @@
-"""The hot modules compiled by mypyc (the engine's and the ORS layer's), and the guard against a stale build.
+"""The hot modules compiled by mypyc, and the guard against a stale build (`Build`, `use_build`).
 
-`scripts/build_engine.py` (run by run.sh and test.sh through scripts/venv.sh) compiles each of
-`BUILDS` with mypyc into extension modules beside their sources (never committed: .gitignore):
-`MODULES` of this package, then `ORS_MODULES` of simulator.ors. They are the same code, -46%
-instructions per pingpong event (docs/performance.md, "mypyc" and "The datamodel and executable
-content compiled too"; the ORS layer: "orsmypyc"). Compiled code has no interpreter recursion
+`scripts/build_engine.py` (run by run.sh and test.sh through scripts/venv.sh) compiles each build
+with mypyc into extension modules beside their sources (never committed: .gitignore): `MODULES`
+of this package (`ENGINE`), then the modules another package declares for its own build (the ORS
+layer's: simulator/ors/compiled_modules.py). They are the same code, -46% instructions per
+pingpong event (docs/performance.md, "mypyc" and "The datamodel and executable content compiled
+too"; the ORS layer: "orsmypyc"). Compiled code has no interpreter recursion
 limit: a recursion over untrusted data in these modules needs a bound of its own
 (datamodel._finite).
 
@@ -41,30 +42,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 #: compiled by mypyc, in one shared library (`GROUP`); chosen by profile (docs/performance.md)
 MODULES = ("datamodel", "events", "executable", "interpreter", "jsonpatch", "plan", "session", "steps", "trace")
-#: the ORS layer's modules on an interaction's path, compiled in a library of their own (dotted
-#: names below simulator.ors); fakes.py stays interpreted (its profile reads sections through
-#: `__getattr__` and `__dict__`)
-ORS_MODULES = (
-    "childsessions",
-    "dialect",
-    "engine",
-    "evaluation",
-    "jsbridge",
-    "objectmodel",
-    "outcome",
-    "platform",
-    "requestbook",
-    "extensions.base",
-    "extensions.classification",
-    "extensions.dialog",
-    "extensions.elasticconnector",
-    "extensions.interaction",
-    "extensions.queue",
-    "extensions.resource",
-    "extensions.session",
-    "extensions.statistic",
-    "extensions.web",
-)
 GROUP = "_compiled"
 STAMP = HERE / "_compiled.stamp"
 
@@ -116,9 +93,6 @@ class Build:
 
 
 ENGINE = Build(PACKAGE, MODULES)
-ORS = Build("simulator.ors", ORS_MODULES, against=(PACKAGE,))
-#: in build order
-BUILDS = (ENGINE, ORS)
 
 #: what this process runs of each build, by package: "compiled", or why not ("disabled", "absent",
 #: "stale"); `state` is the engine's

@@ -103,7 +103,7 @@ def test_a_partial_build_is_not_used(package_copy: Path) -> None:
     assert _probe(package_copy)[0] == ["absent", "interpreter.py", "session.py", "2"]
 
 
-# The ORS layer's build (compiled.ORS): a library of its own, compiled against the engine's types.
+# The ORS layer's build (simulator/ors/compiled_modules.py): a library of its own, compiled against the engine's types.
 ORS_PROBE = """
 from pathlib import Path
 import simulator.ors.platform as platform, simulator.scxml.interpreter as interpreter
@@ -175,7 +175,7 @@ def test_an_engine_source_edited_after_the_builds_makes_the_ors_build_stale_too(
 
 
 def test_a_missing_ors_stamp_makes_the_ors_build_stale(layers_copy: Path) -> None:
-    (layers_copy / "simulator" / "ors" / compiled.ORS.stamp.name).unlink()
+    (layers_copy / "simulator" / "ors" / compiled.STAMP.name).unlink()
     assert _probe(layers_copy, ORS_PROBE)[0][:4] == _ors_from_sources("stale")
 
 
