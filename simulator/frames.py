@@ -30,7 +30,7 @@ from orchweb_quickjs import untrack_data
 from simulator import debugger
 from simulator.ors.report import run_report
 from simulator.ors.requestbook import LIVE
-from simulator.scxml.jsonpatch import Sizes, diff_variables, update_variables
+from simulator.scxml.jsonpatch import Sizes, diff_variables, same, update_variables
 from simulator.scxml.trace import jsonable
 
 #: snapshot fields a delta carries whole, and only when they changed
@@ -152,7 +152,7 @@ class StatePublisher:
             self._sent_records = len(records)
         now, values = _small_fields(runtime, self._values)
         for name in (*_ALWAYS, *_PLAIN):
-            if now[name] != self._values[name]:
+            if not same(now[name], self._values[name]):
                 out[name] = now[name]
         self._values = now
         untrack_data(now)
@@ -198,7 +198,7 @@ class StatePublisher:
         out = []
         for request in [*(book.requests[i] for i in self._live), *new]:
             record = made.get(request.id) or _request_json(request, finished)
-            if self._live.get(record["id"]) == record:
+            if same(self._live.get(record["id"]), record):
                 continue
             out.append(record)
             if record["status"] in LIVE:
@@ -268,10 +268,10 @@ def _copy(value: Any, sent: dict[str, Any] | None, name: str) -> Any:
     than a copy). Exact: `jsonable` maps a value to one equal to it (or unequal when it converts
     it: a tuple, a set, NaN, an enum member, a non-string key: then it copies again), so the copy
     it would make equals the one kept, and a field travels, and a request's record is sent, only
-    when it differs (==) from what the clients hold (see _changes, _request_changes)."""
+    when it differs (`jsonpatch.same`) from what the clients hold (see _changes, _request_changes)."""
     if sent is not None:
         kept = sent[name]
-        if value == kept:
+        if same(value, kept):
             return kept
     return jsonable(value)
 

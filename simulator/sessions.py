@@ -69,7 +69,7 @@ from simulator.runners.scenarios import run_step
 from simulator.scheduling import FairPool
 from simulator.scxml.datamodel import JSError, RuntimePool, operation_budget
 from simulator.scxml.errors import DocumentError
-from simulator.scxml.jsonpatch import update_variables
+from simulator.scxml.jsonpatch import same, update_variables
 from simulator.scxml.profile import JSIntrinsics
 from simulator.scxml.trace import ExtensionRecord, LimitRecord, jsonable
 
@@ -289,7 +289,7 @@ class SimulationRuntime:
         # truncates the stored log).
         kept = 0
         for old, new in zip(before[:floor], self.inputs, strict=False):
-            if old != new:
+            if not same(old, new):  # an event's data that went from 1 to true is a change
                 break
             kept += 1
         self.log_floor = kept

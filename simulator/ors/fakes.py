@@ -25,6 +25,7 @@ from typing import Any
 import jsonschema
 
 from simulator.scxml.clock import TimeBase
+from simulator.scxml.jsonpatch import same
 
 from . import timezones
 from .extensions import BY_NAME, MODULES
@@ -244,7 +245,7 @@ def _value_matches(expected: Any, actual: Any) -> bool:
         text = actual if isinstance(actual, str) else json.dumps(actual) if actual is not None else ""
         return re.search(expected[3:], text) is not None
     if isinstance(expected, (dict, list)):
-        return expected == actual
+        return same(expected, actual)
     if actual is None:
         return expected is None
     if isinstance(expected, bool) or isinstance(actual, bool):

@@ -58,7 +58,7 @@ from simulator.ors.fakes import (
 from simulator.ors.project import find_entry
 from simulator.scxml.errors import DocumentError
 from simulator.scxml.events import is_unicode_text
-from simulator.scxml.jsonpatch import update_variables
+from simulator.scxml.jsonpatch import same, update_variables
 
 from .coverage import Coverage
 from .driver import MAX_STEP_WORK, OrsRun
@@ -565,7 +565,7 @@ def evaluate(assertion: Mapping[str, Any], view: TraceView) -> tuple[str, bool, 
         current: Any = view.variables[head]
         for part in rest.split(".") if rest else []:
             current = current.get(part) if isinstance(current, Mapping) else None
-        ok = current == assertion["equals"]
+        ok = same(current, assertion["equals"])  # true is not 1
         message = f"{value} = {json.dumps(current)}"
         return kind, ok, message + ("" if ok else f", expected {json.dumps(assertion['equals'])}")
     if kind == "time":

@@ -9,7 +9,8 @@ indexes from the value's root):
 - ``{"path": p, "remove": true}``: the object key at ``p`` is gone;
 - ``{"path": p, "append": [items]}``: the array at ``p`` grew by ``items`` at its end.
 
-Public API: ``diff(old, new)`` and ``apply(old, ops)`` (pure: ``old`` is never changed, and
+Public API: ``same(old, new)`` (whether two values are the same JSON: Python's ``==`` but for
+``True == 1``); ``diff(old, new)`` and ``apply(old, ops)`` (pure: ``old`` is never changed, and
 ``apply(old, diff(old, new)) == new``); ``large_change(old, new)`` (the diff when a variable is
 worth patching); ``diff_variables(old, new)`` (the ``changed, removed, patches`` between two sets
 of variables) and ``update_variables(variables, changes)`` (a ``{changed, removed, patches?}``
@@ -115,7 +116,7 @@ def diff_variables(
     for name, value in new.items():
         if name not in old:
             changed[name] = value
-        elif old[name] != value:
+        elif not same(old[name], value):
             small = None
             if sizes is not None and isinstance(value, (dict, list)) and isinstance(old[name], (dict, list)):
                 known = sizes.get(name)
@@ -157,13 +158,6 @@ def update_variables(variables: dict[str, Any], changes: Mapping[str, Any]) -> N
         variables[name] = apply(variables.get(name), ops)
 
 
-def diff(old: Any, new: Any) -> list[dict[str, Any]]:
-    """The operations that turn `old` into `new` (empty when they are equal)."""
-    ops: list[dict[str, Any]] = []
-    _diff(old, new, [], ops)
-    return ops
-
-
 #: how deep `diff` goes into nested containers; below that a changed value is set whole. This
 #: module is compiled by mypyc (simulator/scxml/compiled.py), whose recursion has no interpreter
 #: limit: the bound keeps the C stack and the paths (quadratic in the depth) small whatever the
@@ -172,11 +166,46 @@ def diff(old: Any, new: Any) -> list[dict[str, Any]]:
 MAX_DEPTH = 800
 
 
+def same(old: Any, new: Any) -> bool:
+    """Whether `old` and `new` are the same JSON value. Python's `==` says `True == 1`, `False == 0`
+    (and so `{"a": True} == {"a": 1}`), where JSON's booleans are not numbers: a variable, a field
+    or an expectation that went from `1` to `true` is a change. Numbers compare by value (`1` and
+    `1.0` are one JSON number); objects by their members, whatever their order."""
+    return old is new or (old == new and _same_kinds(old, new, 0))
+
+
+def _same_kinds(old: Any, new: Any, depth: int) -> bool:
+    """For `old == new`: whether no boolean stands where the other has a number. Below MAX_DEPTH
+    (see `diff`) the values are taken as `==` says."""
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new)
+    if depth >= MAX_DEPTH:
+        return True
+    if isinstance(old, dict):
+        for key, value in old.items():
+            other = new[key]
+            if value is not other and not _same_kinds(value, other, depth + 1):
+                return False
+    elif isinstance(old, (list, tuple)):
+        for index, value in enumerate(old):
+            other = new[index]
+            if value is not other and not _same_kinds(value, other, depth + 1):
+                return False
+    return True
+
+
+def diff(old: Any, new: Any) -> list[dict[str, Any]]:
+    """The operations that turn `old` into `new` (empty when they are equal)."""
+    ops: list[dict[str, Any]] = []
+    _diff(old, new, [], ops)
+    return ops
+
+
 def _diff(old: Any, new: Any, path: Path, ops: list[dict[str, Any]]) -> None:
     if type(old) is not type(new):  # 1 == 1.0 == True in Python, not in JSON
         ops.append({"path": path, "set": new})
     elif len(path) >= MAX_DEPTH:  # compared whole (by C, within the interpreter's recursion limit)
-        if old != new:
+        if not same(old, new):
             ops.append({"path": path, "set": new})
     elif isinstance(old, dict):
         for key, value in new.items():

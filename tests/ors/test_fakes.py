@@ -152,6 +152,12 @@ def test_match_values_compare_as_text_booleans_nested_paths_and_wildcards():
     assert profile.match(request("interaction", "redirect", detach=False)) is None
 
 
+def test_an_object_or_array_to_match_is_compared_as_json_where_true_is_not_1():
+    profile = load_fakes({"rules": [{"module": "interaction", "action": "redirect", "match": {"to": {"n": 1}}}]})
+    assert profile.match(request("interaction", "redirect", to={"n": 1.0})).index == 0
+    assert profile.match(request("interaction", "redirect", to={"n": True})) is None
+
+
 MANUAL_BLOCK = """
     <onentry>
       <queue:submit requestid="App_B['requestid']" queue="'VQ'"><queue:targets><queue:targetid expr="'x@s.A'"/>

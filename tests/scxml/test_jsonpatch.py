@@ -11,7 +11,11 @@ import orjson
 import pytest
 
 from simulator.scxml import jsonpatch
-from simulator.scxml.jsonpatch import PATCH_THRESHOLD, apply, diff, diff_variables, large_change, update_variables
+from simulator.scxml.interpreter import SessionGroup
+from simulator.scxml.jsonpatch import PATCH_THRESHOLD, apply, diff, diff_variables, large_change, same, update_variables
+from simulator.scxml.model import model_from_string
+
+from .conftest import chart
 
 
 def _value(rng: random.Random, depth: int = 0):
@@ -82,6 +86,39 @@ def test_keys_added_removed_and_shapes_changed_are_set_or_removed():
 def test_a_number_that_becomes_a_boolean_is_a_change():
     assert apply([1], diff([1], [True])) == [True]
     assert diff([1], [True]) == [{"path": [0], "set": True}]
+
+
+def test_same_tells_a_boolean_from_a_number_where_python_equality_does_not():
+    for old, new in [(1, True), (0, False), ({"a": 1}, {"a": True}), ([0, [1]], [0, [True]]), ((1,), (True,))]:
+        assert old == new  # what Python says
+        assert not same(old, new) and not same(new, old)
+    for old, new in [(1, 1.0), ({"a": 1, "b": [True]}, {"b": [True], "a": 1.0}), (None, None), ("x", "x")]:
+        assert same(old, new) and same(new, old)
+    assert not same({"a": 1}, {"a": 2}) and not same([1], [1, 2])
+
+
+def test_a_variable_that_turns_from_a_number_into_a_boolean_is_traced():
+    assert diff_variables({"x": 1, "y": {"a": [0]}}, {"x": True, "y": {"a": [False]}}) == (
+        {"x": True, "y": {"a": [False]}},
+        [],
+        {},
+    )
+    doc = chart(
+        '<datamodel><data id="x" expr="1"/><data id="y" expr="({a: [0]})"/></datamodel>'
+        '<state id="a"><transition event="go" target="b">'
+        '<assign location="x" expr="true"/><assign location="y.a[0]" expr="false"/></transition></state>'
+        '<state id="b"/>'
+    )
+    group = SessionGroup(seed=1)
+    records: list[dict] = []
+    group.listeners.append(records.append)
+    session = group.create_session(model_from_string(doc))
+    session.start()
+    session.inject("go")
+    group.run_until_idle()
+    changes = [r["changed"] for r in records if r["type"] == "datamodel"]
+    assert changes == [{"x": 1, "y": {"a": [0]}}, {"x": True, "y": {"a": [False]}}]
+    assert changes[-1]["x"] is True and changes[-1]["y"]["a"][0] is False
 
 
 def test_only_large_containers_are_patched():

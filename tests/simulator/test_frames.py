@@ -204,3 +204,19 @@ def test_the_diff_of_the_touched_variables_keeps_the_order_of_the_variables(touc
     assert list(_diff(dict(sent), now, touched)["changed"]) == [n for n in now if n in touched]
     assert _diff(dict(sent), now, None)["changed"].keys() == now.keys()
     assert kept == {n: now[n] if n in touched else sent[n] for n in sent if n != "v5"}
+
+
+async def test_a_value_that_turns_from_a_number_into_a_boolean_reaches_the_client(sim_world):
+    # Python's `1 == True`: a variable, a watch or a field compared with `==` would keep showing 1
+    client = await start(sim_world)
+    await client.request("set_watches", expect="watches", watches=["flag", "[flag]"])
+    await client.request("eval", expect="eval", expression="var flag = 1")
+    await client.until("delta")
+    await client.request("eval", expect="eval", expression="flag = true")
+    await client.until("delta")
+
+    state = await rebuilt(client)
+    assert state["datamodel"]["flag"] is True
+    assert [w.get("value") for w in state["watches"]] == [True, [True]]
+    assert json.dumps(state, sort_keys=True) == json.dumps(await fresh_snapshot(client), sort_keys=True)
+    await client.close()

@@ -611,3 +611,10 @@ def test_junit_marks_invalid_scenarios_as_errors():
     bad = run_scenario(FILES, {"expect": []}, source="scenarios/bad.json")
     suite = ET.fromstring(junit_xml([bad]))
     assert (suite.get("failures"), suite.get("errors")) == ("0", "1")
+
+
+def test_a_variable_assertion_tells_true_from_1():
+    fakes = {"interaction": {"udata": {"segment": 1}}}
+    assert run({"fakes": fakes, "expect": [{"variable": "segment", "equals": 1}]}).passed
+    result = run({"fakes": fakes, "expect": [{"variable": "segment", "equals": True}]})
+    assert messages(result) == ["$.expect[0] segment = 1, expected true"]
