@@ -6,7 +6,8 @@ Compiled code converts what the interpreter leaves alone: an `int` where a `floa
 becomes a float (a statistic's count traced as ``1.0``), and a value of the wrong type for an
 annotation raises a `TypeError` of its own. Either would make the trace of one recipe depend on
 whether a process runs the build; the values here are the hostile and the ordinary values a
-document can pass.
+document can pass, and those a fakes profile can give (every field of the profile's schema set
+to each odd value the schema admits: JSON Schema's "integer" admits `3.0`, "number" admits `3`).
 
     .venv/bin/python -m tests.ors.parity    # prints {case: trace} as JSON (the test's child)
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from simulator.ors.extensions import MODULES
 from simulator.ors.extensions.base import SCXML_NS, Action, Child
+from simulator.ors.fakes import SCHEMA, validate_fakes
 from simulator.runners.driver import OrsRun
 
 #: attribute expressions: absent-ish, numbers (integral, not), strings, objects, a throwing toString
@@ -78,10 +80,21 @@ walk(_genesys, '_genesys', 0);
 """
 
 
-def _trace(files: dict[str, bytes]) -> str:
+#: fakes profile values: each field of the schema (a `*` key as "x") is set to each it admits
+PROFILE_VALUES: tuple[Any, ...] = (
+    *(0, 3, 3.0, 1.5, -2, 1e300, True, False),
+    *("", "x", "2026-03-01T10:00:00Z", "Europe/Paris", None),
+    *({}, [], {"x": 1}, [1, "x"], [{"x": "x"}]),
+)
+
+#: argument lists that read the profile's `*` keys ("x") through the `_genesys` functions
+PROFILE_ARGUMENTS = "[[], ['x'], ['x', 'x'], ['x', 'x', 'x'], [1, 'x'], [{}, 'x'], ['x', 1.5]]"
+
+
+def _trace(files: dict[str, bytes], fakes: dict[str, Any] | None = None) -> str:
     """The run's records and its `out` as text, or the error that refused or stopped it."""
     try:
-        run = OrsRun(files, entry="main.scxml", trace=True)
+        run = OrsRun(files, entry="main.scxml", trace=True, fakes=fakes)
     except Exception as exc:  # a document refused: its message is the case's outcome
         return f"refused: {type(exc).__name__}: {exc}"
     try:
@@ -150,11 +163,53 @@ def cases() -> dict[str, str]:
     return traces
 
 
+def _fields(schema: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The paths of the profile schema's fields (an object's own properties, then any other key
+    as "x"), objects and arrays included."""
+    properties = schema.get("properties") or {}
+    extra = schema.get("additionalProperties")
+    for key, sub in properties.items():
+        yield (*path, key)
+        yield from _fields(sub, (*path, key))
+    if isinstance(extra, dict):
+        yield (*path, "x")
+        yield from _fields(extra, (*path, "x"))
+
+
+def _nested(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    out: Any = value
+    for key in reversed(path):
+        out = {key: out}
+    return out
+
+
+def profile_cases() -> dict[str, str]:
+    """A strategy doing every action once and calling every `_genesys` function, under each fakes
+    profile that sets one field to one odd value (those the schema refuses are left out)."""
+    namespaces = " ".join(f'xmlns:m{i}="{m.namespace}"' for i, m in enumerate(MODULES))
+    actions = "".join(
+        f"<onentry><m{i}:{action.name}{_required(action)}/></onentry>"  # one block each: an error ends only its own
+        for i, module in enumerate(MODULES)
+        for action in module.actions.values()
+    )
+    functions = f"<onentry><script>{_CALL_EVERY_FUNCTION % PROFILE_ARGUMENTS}</script></onentry>"
+    document = _DOCUMENT.format(namespaces=namespaces, content="")
+    document = document.replace("</onentry>", "</onentry>" + actions + functions, 1)  # after `var out`
+    files = {"main.scxml": document.encode()}
+    traces: dict[str, str] = {}
+    for path in _fields(SCHEMA):
+        for value in PROFILE_VALUES:
+            fakes = _nested(path, value)
+            if not validate_fakes(fakes):
+                traces[f"fakes {'.'.join(path)}={json.dumps(value)}"] = _trace(files, fakes)
+    return traces
+
+
 def differences(these: dict[str, Any], those: dict[str, Any]) -> list[str]:
     """The cases whose traces differ (or that only one side has), by name."""
     return sorted(name for name in these.keys() | those.keys() if these.get(name) != those.get(name))
 
 
 if __name__ == "__main__":
-    json.dump(cases(), sys.stdout)
+    json.dump({**cases(), **profile_cases()}, sys.stdout)
     sys.stdout.write("\n")

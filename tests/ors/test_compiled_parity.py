@@ -2,8 +2,9 @@
 
 A recipe's trace must not depend on whether a process runs the build (a machine without a
 compiler, a stale build and ORCHWEB_NO_MYPYC=1 run the sources): `tests.ors.parity` runs every
-ORS action with each expression attribute set to odd values, and every `_genesys` function with
-odd arguments, here (compiled) and in a child process on the sources.
+ORS action with each expression attribute set to odd values, every `_genesys` function with odd
+arguments, and all of them under fakes profiles with odd values, here (compiled) and in a child
+process on the sources.
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ def test_every_action_and_genesys_function_traces_alike_compiled_and_from_the_so
         stderr=subprocess.PIPE,
         text=True,
     ) as child:
-        here = parity.cases()
+        here = {**parity.cases(), **parity.profile_cases()}
         out, err = child.communicate()
     assert child.returncode == 0, err
     from_sources = json.loads(out)
     assert len(here) > 3000  # every module's actions were reached
+    assert sum(name.startswith("fakes ") for name in here) > 250  # and the profile's fields
     assert sum(trace.startswith("refused") for trace in here.values()) < len(here) // 10
     differing = parity.differences(here, from_sources)
     assert not differing, f"{len(differing)} cases differ, e.g. {differing[:5]}: {here.get(differing[0], '')[:2000]}"
