@@ -2629,11 +2629,19 @@ static int data_is_atom(PyObject *obj) {
 	       PyFloat_CheckExact(obj);
 }
 
-// 1 if `obj` is such a tree within the bounds, 0 otherwise (never raises).
-static int data_check(PyObject *obj, int depth, Py_ssize_t *budget) {
-	if (data_is_atom(obj)) {
-		return 1;
-	}
+// The containers a walk untracked, to track again if the tree turns out not to be data.
+typedef struct {
+	PyObject **items;
+	Py_ssize_t len, cap;
+	PyObject *inline_items[64];
+} DataUndo;
+
+// Check and untrack in one walk (the containers as the walk leaves them, once every item below
+// them is data): 1 if `obj` is such a tree within the bounds; 0 otherwise, and then the caller
+// tracks `undo`'s containers again. Never raises (the GIL is held and nothing here calls back).
+// The same containers are visited in the same order, with the same depth and budget, as a walk
+// that only checks: the same answer.
+static int data_walk(PyObject *obj, int depth, Py_ssize_t *budget, DataUndo *undo) {
 	if (depth >= DATA_MAX_DEPTH || --*budget < 0) {
 		return 0;
 	}
@@ -2641,57 +2649,65 @@ static int data_check(PyObject *obj, int depth, Py_ssize_t *budget) {
 		Py_ssize_t pos = 0;
 		PyObject *key, *value;
 		while (PyDict_Next(obj, &pos, &key, &value)) {
-			if (!PyUnicode_CheckExact(key) || !data_check(value, depth + 1, budget)) {
+			if (!PyUnicode_CheckExact(key) ||
+			    (!data_is_atom(value) && !data_walk(value, depth + 1, budget, undo))) {
 				return 0;
 			}
-		}
-		return 1;
-	}
-	if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj)) {
-		int list = PyList_CheckExact(obj);
-		Py_ssize_t size = list ? PyList_Size(obj) : PyTuple_Size(obj);
-		for (Py_ssize_t i = 0; i < size; i++) {
-			if (!data_check(list ? PyList_GetItem(obj, i) : PyTuple_GetItem(obj, i), depth + 1, budget)) {
-				return 0;
-			}
-		}
-		return 1;
-	}
-	return 0;
-}
-
-// Untrack the containers of a tree data_check accepted (no Python code runs meanwhile: the GIL is
-// held and nothing here calls back). A dict that later gets a container is tracked again by
-// CPython itself; a list that does stays untracked, which can only keep a cycle made through it
-// alive (JSON data has none), never free anything early.
-static void data_untrack(PyObject *obj) {
-	if (PyDict_CheckExact(obj)) {
-		Py_ssize_t pos = 0;
-		PyObject *key, *value;
-		while (PyDict_Next(obj, &pos, &key, &value)) {
-			data_untrack(value);
 		}
 	} else if (PyList_CheckExact(obj) || PyTuple_CheckExact(obj)) {
 		int list = PyList_CheckExact(obj);
 		Py_ssize_t size = list ? PyList_Size(obj) : PyTuple_Size(obj);
 		for (Py_ssize_t i = 0; i < size; i++) {
-			data_untrack(list ? PyList_GetItem(obj, i) : PyTuple_GetItem(obj, i));
+			PyObject *item = list ? PyList_GetItem(obj, i) : PyTuple_GetItem(obj, i);
+			if (!data_is_atom(item) && !data_walk(item, depth + 1, budget, undo)) {
+				return 0;
+			}
 		}
 	} else {
-		return;
+		return 0;
 	}
 	if (PyObject_GC_IsTracked(obj)) {
+		if (undo->len == undo->cap) {
+			Py_ssize_t cap = undo->cap * 2;
+			PyObject **items = undo->items == undo->inline_items ? PyMem_Malloc(cap * sizeof(PyObject *))
+			                                                     : PyMem_Realloc(undo->items, cap * sizeof(PyObject *));
+			if (items == NULL) {
+				return 0;  // no room to undo: left tracked, as anything the walk does not take
+			}
+			if (undo->items == undo->inline_items) {
+				memcpy(items, undo->inline_items, undo->len * sizeof(PyObject *));
+			}
+			undo->items = items;
+			undo->cap = cap;
+		}
+		undo->items[undo->len++] = obj;
 		PyObject_GC_UnTrack(obj);
 	}
+	return 1;
 }
 
 static PyObject *module_untrack_data(PyObject *module, PyObject *obj) {
-	Py_ssize_t budget = DATA_MAX_CONTAINERS;
-	if (!data_check(obj, 0, &budget)) {
-		Py_RETURN_FALSE;
+	if (data_is_atom(obj)) {
+		Py_RETURN_TRUE;
 	}
-	data_untrack(obj);
-	Py_RETURN_TRUE;
+	Py_ssize_t budget = DATA_MAX_CONTAINERS;
+	DataUndo undo = {NULL, 0, 64, {NULL}};
+	undo.items = undo.inline_items;
+	int data = data_walk(obj, 0, &budget, &undo);
+	if (!data) {
+		// not data after all: every container the walk untracked is tracked again (into the
+		// youngest generation: where in the collector's generations it was is not kept)
+		for (Py_ssize_t i = 0; i < undo.len; i++) {
+			PyObject_GC_Track(undo.items[i]);
+		}
+	}
+	if (undo.items != undo.inline_items) {
+		PyMem_Free(undo.items);
+	}
+	if (data) {
+		Py_RETURN_TRUE;
+	}
+	Py_RETURN_FALSE;
 }
 
 static PyMethodDef module_methods[] = {

@@ -47,6 +47,8 @@ def test_data_is_untracked_whole() -> None:
         lambda: {"a": [1], 2: "int key"},
         lambda: {"a": [1], "b": {"c": {1.5, 2}}},  # a set
         lambda: {"a": [1], "b": bytearray(b"x")},
+        # data first (its 200 lists untracked as the walk leaves them), then not: all tracked again
+        lambda: {"a": [[i] for i in range(200)], "b": ({"c": []}, [object()])},
     ],
 )
 def test_anything_else_is_left_tracked(make) -> None:
@@ -74,6 +76,7 @@ def test_a_cycle_and_a_tree_beyond_the_bounds_are_left_tracked() -> None:
     for _ in range(20):
         shared = [shared, shared]
     assert untrack_data(shared) is False and gc.is_tracked(shared)
+    assert all(gc.is_tracked(c) for c in containers(shared[0][0][0][0][0][0][0]))
 
 
 def test_a_dict_given_a_container_later_is_tracked_again() -> None:
