@@ -14,8 +14,10 @@ the hit into a ``before_request`` hit).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from simulator.protocol import BREAKPOINT_KINDS, check_breakpoints
@@ -33,19 +35,20 @@ def _action_matches(spec: str, module: str, action: str) -> bool:
     return spec in (action, module)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Breakpoints:
-    """Where a `run` stops (see the module docstring)."""
+    """Where a `run` stops (see the module docstring). Immutable: a change is a new object, so
+    its JSON is made once (every frame carries it)."""
 
-    entered: set[str] = field(default_factory=set)
-    exited: set[str] = field(default_factory=set)
-    transitions: set[str] = field(default_factory=set)
-    events: set[str] = field(default_factory=set)
-    actions: set[str] = field(default_factory=set)
+    entered: frozenset[str] = frozenset()
+    exited: frozenset[str] = frozenset()
+    transitions: frozenset[str] = frozenset()
+    events: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()
     #: `kind:value` -> condition expression
-    conditions: dict[str, str] = field(default_factory=dict)
+    conditions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: `kind:value` of breakpoints kept but switched off
-    disabled: set[str] = field(default_factory=set)
+    disabled: frozenset[str] = frozenset()
     #: stop on any `error.*` event
     errors: bool = True
 
@@ -55,15 +58,19 @@ class Breakpoints:
     def from_json(cls, data: Any) -> Breakpoints:
         """Validated breakpoints; `OpError` for anything the schema refuses."""
         data = check_breakpoints(data)
-        out = cls()
-        for kind in cls.KINDS:
-            setattr(out, kind, set(data.get(kind, [])))
-        out.conditions = {k: v for k, v in (data.get("conditions") or {}).items() if v.strip()}
-        out.disabled = set(data.get("disabled") or [])
-        out.errors = bool(data.get("errors", True))
-        return out
+        return cls(
+            **{kind: frozenset(data.get(kind, [])) for kind in cls.KINDS},
+            conditions=MappingProxyType({k: v for k, v in (data.get("conditions") or {}).items() if v.strip()}),
+            disabled=frozenset(data.get("disabled") or []),
+            errors=bool(data.get("errors", True)),
+        )
 
     def to_json(self) -> dict[str, Any]:
+        """The breakpoints as JSON: the same dict at every call (callers do not change it)."""
+        return self._json
+
+    @cached_property
+    def _json(self) -> dict[str, Any]:
         out: dict[str, Any] = {kind: sorted(getattr(self, kind)) for kind in self.KINDS}
         if self.conditions:
             out["conditions"] = dict(sorted(self.conditions.items()))

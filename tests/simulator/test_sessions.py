@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from pathlib import Path
 
@@ -177,6 +178,39 @@ def test_breakpoints_match_states_transitions_events_and_actions():
     ]
     assert hits[-1]["request"] == {"module": "dialog", "action": "start", "file": None, "line": None}
     assert Breakpoints.from_json({"events": ["queue.submitted"]}).hits(records) == []
+
+
+def test_breakpoints_cannot_change_in_place_so_their_json_made_once_stays_right(files):
+    # the frames send `to_json()` at every step, made once per Breakpoints object: a change must be
+    # a new object (set_breakpoints), never an edit of the one whose JSON was made
+    data = {"entered": ["B", "A"], "conditions": {"entered:A": "x > 1", "entered:B": " "}, "disabled": ["entered:B"]}
+    bp = Breakpoints.from_json({**data, "errors": False})
+    assert bp.to_json() is bp.to_json()
+    assert bp.to_json() == {
+        **{kind: [] for kind in ("exited", "transitions", "events", "actions")},
+        "entered": ["A", "B"],
+        "conditions": {"entered:A": "x > 1"},
+        "disabled": ["entered:B"],
+        "errors": False,
+    }
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bp.entered = frozenset({"C"})  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        bp.entered.add("C")  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        bp.conditions["entered:B"] = "y"  # type: ignore[index]
+
+    runtime = SimulationRuntime(files, None, {}, seed=0)
+    runtime.frames()
+    runtime.breakpoints = bp
+    runtime.apply({"op": "step", "unit": "macro"})
+    (delta,) = runtime.frames()
+    assert delta["breakpoints"] == bp.to_json()
+    runtime.apply({"op": "step", "unit": "macro"})
+    assert "breakpoints" not in runtime.frames()[0]
+    runtime.breakpoints = Breakpoints()
+    runtime.apply({"op": "step", "unit": "macro"})
+    assert runtime.frames()[0]["breakpoints"] == {kind: [] for kind in Breakpoints.KINDS}
 
 
 @pytest.mark.parametrize(
