@@ -113,6 +113,11 @@ class ZoneRules:
         """Minutes east of UTC in force at `epoch_ms`."""
         return self.offsets[bisect.bisect_right(self.transitions, epoch_ms)]
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> ZoneRules:
+        # Immutable, so a copy may be the object itself; and compiled by mypyc, `copy` could not
+        # rebuild it (it sets a frozen instance's fields through `__setattr__`).
+        return self
+
 
 UTC_RULES = ZoneRules()
 
@@ -127,6 +132,9 @@ class TimeBase:
     def epoch_ms(self, virtual_seconds: float) -> int:
         """The epoch instant (whole ms) shown at `virtual_seconds` of the simulation."""
         return self.start_ms + round(virtual_seconds * 1000)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TimeBase:
+        return self  # immutable (see ZoneRules.__deepcopy__)
 
 
 class Timer:
@@ -149,6 +157,11 @@ class Timer:
 
     def __lt__(self, other: Timer) -> bool:
         return (self.due, self.seq) < (other.due, other.seq)
+
+    # Hashed by identity, as `object` does (a session's timers are a dict of them): compiled by
+    # mypyc, a class that defines a comparison is unhashable unless it says so.
+    def __hash__(self) -> int:
+        return id(self)
 
     @property
     def done(self) -> bool:

@@ -41,7 +41,19 @@ HERE = Path(__file__).resolve().parent
 #: the directory holding the `simulator` package
 ROOT = HERE.parent.parent
 #: compiled by mypyc, in one shared library (`GROUP`); chosen by profile (docs/performance.md)
-MODULES = ("datamodel", "events", "executable", "interpreter", "jsonpatch", "plan", "session", "steps", "trace")
+MODULES = (
+    "clock",
+    "datamodel",
+    "events",
+    "executable",
+    "interpreter",
+    "ioprocessors",
+    "jsonpatch",
+    "plan",
+    "session",
+    "steps",
+    "trace",
+)
 GROUP = "_compiled"
 STAMP = HERE / "_compiled.stamp"
 

@@ -1,6 +1,7 @@
-"""Strategies that call every ORS action and every ``_genesys`` function with odd values, and their
-traces as text: `tests/ors/test_compiled_parity.py` compares them between the mypyc build of the
-engine and the ORS layer and their Python sources.
+"""Strategies that call every ORS action, every ``_genesys`` function and the engine's ``<send>``
+(its I/O processors and the clock) with odd values, and their traces as text:
+`tests/ors/test_compiled_parity.py` compares them between the mypyc build of the engine and the
+ORS layer and their Python sources.
 
 Compiled code converts what the interpreter leaves alone: an `int` where a `float` is declared
 becomes a float (a statistic's count traced as ``1.0``), and a value of the wrong type for an
@@ -91,6 +92,24 @@ PROFILE_VALUES: tuple[Any, ...] = (
 PROFILE_ARGUMENTS = "[[], ['x'], ['x', 'x'], ['x', 'x', 'x'], [1, 'x'], [{}, 'x'], ['x', 1.5]]"
 
 
+#: `<send>`s whose every expression attribute takes each of VALUES: the engine's I/O processors
+#: (targets, types, BasicHTTP's loopback) and the clock (delays, timers cancelled and fired). In
+#: the ORS dialect `event`, `delay`, `target` and `type` are expressions too; `{e}` is `event`.
+_SENDS = (
+    '<send {e} delayexpr="{v}"/>',
+    '<send {e} targetexpr="{v}"/>',
+    '<send {e} typeexpr="{v}"/>',
+    '<send eventexpr="{v}" delay="\'1.5s\'"/>',
+    '<send {e} delay="\'2\'"><param name="p" expr="{v}"/></send>',
+    '<send id="s" {e} delay="\'500ms\'"/><send {e} delayexpr="{v}"/><cancel sendidexpr="{v}"/>',
+    "<send {e} type=\"'basichttp'\" target=\"'http://localhost/scxml/' + _sessionid\">"
+    '<param name="p" expr="{v}"/></send>',
+    '<send {e} type="\'http://www.w3.org/TR/scxml/#BasicHTTPEventProcessor\'" targetexpr="{v}"/>',
+    '<send type="\'basichttp\'" target="\'http://localhost/scxml/\' + _sessionid"><content expr="{v}"/></send>',
+    '<send {e} target="\'#_internal\'" delayexpr="{v}"/>',
+)
+
+
 def _trace(files: dict[str, bytes], fakes: dict[str, Any] | None = None) -> str:
     """The run's records and its `out` as text, or the error that refused or stopped it."""
     try:
@@ -158,6 +177,10 @@ def cases() -> dict[str, str]:
                         name = "/".join(getattr(d, "name", None) or getattr(d, "tag", "") for d in path)
                         document = _DOCUMENT.format(namespaces=f'xmlns:m="{module.namespace}"', content=element)
                         traces[f"{module.name}:{name}@{attr.name}={value}"] = _trace({"main.scxml": document.encode()})
+    for index, send in enumerate(_SENDS):
+        for value in VALUES:
+            document = _DOCUMENT.format(namespaces="", content=send.format(e="event=\"'e'\"", v=value))
+            traces[f"send {index}={value}"] = _trace({"main.scxml": document.encode()})
     script = f"<script>{_CALL_EVERY_FUNCTION % ARGUMENTS}</script>"
     traces["_genesys functions"] = _trace({"main.scxml": _DOCUMENT.format(namespaces="", content=script).encode()})
     return traces

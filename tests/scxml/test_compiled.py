@@ -88,8 +88,8 @@ def test_an_extension_module_of_a_module_the_build_no_longer_lists_is_not_used(p
     # not the only ones loaded from their sources.
     source = package_copy / "simulator" / "scxml" / "compiled.py"
     text = source.read_text()
-    assert '"session", ' in text
-    source.write_text(text.replace('"session", ', "", 1))
+    assert '"session",' in text
+    source.write_text(text.replace('"session",', "", 1))
     assert compiled.extension_path("session", package_copy / "simulator" / "scxml").exists()
     assert _probe(package_copy)[0] == ["stale", "interpreter.py", "session.py", "2"]
 
