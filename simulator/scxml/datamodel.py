@@ -848,14 +848,24 @@ _LITERAL = re.compile(
     r"|(0|[1-9][0-9]{0,8})|(true|false|null))[ \t]*"
 )
 _WORDS: Final = {"true": True, "false": False, "null": None}
+# `_sessionid + '...'`, a string literal as `_LITERAL`'s: the text Composer's generated `<log>`s
+# start most blocks with (13 of an ORS interaction's ~90 evaluations). `_sessionid` is a
+# non-configurable global accessor (_CORE's defineSystem) that no document can shadow or change,
+# so its value is the one this datamodel last defined, and the sum is the two texts joined.
+_SESSION_TEXT = re.compile(
+    r"[ \t]*_sessionid[ \t]*\+[ \t]*(?:('[^'\\\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]*')"
+    r"|(\"[^\"\\\x00-\x1f\x7f\u2028\u2029\ud800-\udfff]*\"))[ \t]*"
+)
 
 
 @final
 class _Literal:
-    """The value of a literal expression, kept in a datamodel's expression cache (`_literal`)."""
+    """The value of a literal expression, kept in a datamodel's expression cache (`_literal`);
+    with `session`, the value is `_sessionid`'s followed by `value` (`_SESSION_TEXT`)."""
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: Any, session: bool = False) -> None:
         self.value = value
+        self.session = session
 
 
 _NOT_LITERAL: Final = _Literal(None)
@@ -1397,6 +1407,8 @@ class _JSContext:
             self._declare_run_fns,
         )
         self._xml_loaded = False
+        #: `_sessionid` as last defined (`set_systems`), when `_SESSION_TEXT` may use it
+        self._sessionid: str | None = None
         #: `changes`: the JSON texts of the variables past the context's memo at the last call
         self._over_texts: dict[str, str] = {}
         self._record: Any = None  # `changes`: the context's record_changes, once set up
@@ -1686,13 +1698,22 @@ class ECMAScriptDataModel(_JSContext):
         if type(fn) is _Literal:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
-            return fn.value
+            if not fn.session:
+                return fn.value
+            if self._sessionid is not None:
+                return self._sessionid + fn.value
+            fn = self._compile_expression(self._expr_fns, expr, _EVALUATE, expr)  # not defined here
         return _decode(self._call(fn))
 
     def _literal_of(self, expr: str) -> _Literal:
         """`expr`'s `_Literal`, or `_NOT_LITERAL`."""
         m = _LITERAL.fullmatch(expr)
-        if m is None or self._pre(expr) != expr:  # preprocessed: JS would run another expression
+        if m is None:
+            session = _SESSION_TEXT.fullmatch(expr)
+            if session is None or self._pre(expr) != expr:
+                return _NOT_LITERAL
+            return _Literal((session.group(1) or session.group(2))[1:-1], True)
+        if self._pre(expr) != expr:  # preprocessed: JS would run another expression
             return _NOT_LITERAL
         text, number, word = m.group(1) or m.group(2), m.group(3), m.group(4)
         return _Literal(text[1:-1] if text is not None else int(number) if number is not None else _WORDS[word])
@@ -1950,12 +1971,18 @@ class ECMAScriptDataModel(_JSContext):
         """`set_system` of each (name, value), in order, in one JS call (a session's start defines
         four); a name that cannot be one fails before any is defined."""
         args: list[Any] = []
+        sessionid = self._sessionid
         for name, value in items:
             if not _is_identifier(name) or name == "_event":
                 raise JSError("TypeError", f"cannot define system variable {name!r}")
             args.append(name)
             args.extend(self._encode(value))
+            if name == "_sessionid":
+                # a printable ASCII text reads back from JS as itself (`_decode` tags none)
+                plain = type(value) is str and value.isascii() and value.isprintable()
+                sessionid = value if plain else None
         self._run(self._js["defineSystem"], *args)
+        self._sessionid = sessionid
 
     # -- Python functions ---------------------------------------------------------------------
 

@@ -110,6 +110,58 @@ def test_a_literal_is_answered_without_compiling_javascript():
         model.evaluate("'MainWorkflow'")
 
 
+_SESSION_TEXTS = [
+    "_sessionid + ': Inside Entry Block: Entry1'",
+    '_sessionid+"x"',
+    " \t_sessionid + ''\t ",
+    "_sessionid + 'caf\u00e9 \u4e2d'",
+    "_sessionid + 'a\\n'",  # an escape: JS evaluates it
+    "_sessionid + 'a' + 'b'",
+    "_sessionid + 1",
+    "_sessionid + +'1'",
+    "_sessionid + 'a'.length",
+]
+
+
+def test_sessionid_and_a_text_evaluate_to_what_javascript_gives():
+    # `evaluate` joins `_sessionid + '...'` without JavaScript when the session id is plain text
+    # (see datamodel._SESSION_TEXT); JS evaluating the same text in a comma expression is the
+    # oracle: before `_sessionid` is defined (a ReferenceError), for ids plain or not, and after
+    # it changes.
+    model = ECMAScriptDataModel()
+    try:
+        for sessionid in (None, "e3e70682c2094cac629f6fbed82c07cd", "", "\x01a", "id \u00e9", "it's", 7, "next"):
+            if sessionid is not None:
+                model.set_system("_sessionid", sessionid)
+            for expr in _SESSION_TEXTS:
+                try:
+                    expected = ("value", model.evaluate(f"(0, {expr}\n)"))
+                except JSError as exc:
+                    expected = ("error", exc.name)
+                try:
+                    got = ("value", model.evaluate(expr))
+                except JSError as exc:
+                    got = ("error", exc.name)
+                assert got == expected, (sessionid, expr)
+    finally:
+        model.close()
+    with pytest.raises(JSError, match="closed"):
+        model.evaluate(_SESSION_TEXTS[0])
+
+
+def test_sessionid_and_a_text_are_joined_without_compiling_javascript():
+    shared = SharedCode()
+    model = ECMAScriptDataModel()
+    model.share_code(shared)
+    try:
+        model.set_system("_sessionid", "s1")
+        assert model.evaluate("_sessionid + ': Inside'") == "s1: Inside" and len(shared) == 0
+        model.set_system("_sessionid", "s2")
+        assert model.evaluate("_sessionid + ': Inside'") == "s2: Inside" and len(shared) == 0
+    finally:
+        model.close()
+
+
 def test_a_literal_the_preprocessor_changes_is_evaluated_as_preprocessed():
     model = ECMAScriptDataModel(preprocess=lambda source: source.replace("'a'", "'b'"))
     try:
