@@ -49,6 +49,7 @@ MODULES = (
     "interpreter",
     "ioprocessors",
     "jsonpatch",
+    "model",
     "plan",
     "session",
     "steps",

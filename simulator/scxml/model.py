@@ -47,6 +47,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from lxml import etree
+from mypy_extensions import mypyc_attr
 
 from .errors import DefinitionError
 from .loader import SCXML_NS, LoadedDocument, Project, load_document, resolve_href, source_file, text_origins
@@ -420,6 +421,7 @@ class State(Node):
         return f"<State {self.id} {self.kind}>"
 
 
+@mypyc_attr(native_class=False)  # weakly referenced: the documents' shared code and programs
 class Model:
     """One built document (see module docstring)."""
 
