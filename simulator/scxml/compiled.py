@@ -46,6 +46,7 @@ MODULES = (
     "datamodel",
     "events",
     "executable",
+    "group",
     "interpreter",
     "ioprocessors",
     "jsonpatch",

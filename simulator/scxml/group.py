@@ -9,6 +9,8 @@ from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from mypy_extensions import mypyc_attr
+
 from . import model as m
 from .clock import Clock
 from .profile import W3C, Profile
@@ -29,6 +31,7 @@ def _interpreter_module() -> ModuleType:
     return interpreter
 
 
+@mypyc_attr(native_class=False)  # weakly referenced (the ORS platform's fakes by run)
 class SessionGroup:
     """Sessions sharing one clock and one trace numbering (a root session and its invokes)."""
 
