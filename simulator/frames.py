@@ -264,11 +264,12 @@ def _small_fields(runtime: Any, sent: dict[str, Any] | None = None) -> tuple[dic
 def _copy(value: Any, sent: dict[str, Any] | None, name: str) -> Any:
     """`jsonable(value)`: a JSON copy of the platform's live data (a frame keeps it while the data
     changes in place), or the last frame's copy `sent[name]` when `value` equals it (most steps
-    change neither the interactions nor the live requests; the comparison is C's, ~15x cheaper
-    than a copy). Exact: `jsonable` maps a value to one equal to it (or unequal when it converts
-    it: a tuple, a set, NaN, an enum member, a non-string key: then it copies again), so the copy
-    it would make equals the one kept, and a field travels, and a request's record is sent, only
-    when it differs (`jsonpatch.same`) from what the clients hold (see _changes, _request_changes)."""
+    change neither the interactions nor the live requests; `jsonpatch.same`, C's `==` and a walk
+    for booleans, is cheaper than a copy). Exact: `jsonable` maps a value to one equal to it (or
+    unequal when it converts it: a tuple, a set, NaN, an enum member, a non-string key: then it
+    copies again), so the copy it would make equals the one kept, and a field travels, and a
+    request's record is sent, only when it differs (`same`) from what the clients hold (see
+    _changes, _request_changes)."""
     if sent is not None:
         kept = sent[name]
         if same(value, kept):
