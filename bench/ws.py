@@ -43,6 +43,8 @@ split by phase: ``connect_cpu_ms_per_client`` (the handshakes, runtimes and firs
 so it rises whenever each client steps fewer times (an open loop of 15 s at 1/s: ~15 steps a
 client against ~70 in the closed loop of 50); compare steps with ``stepping_cpu_ms_per_step``.
 Prints; never asserts.
+``--pin``: each Daphne process's threads on one CPU of its own, as ``orchweb.serve --pin`` runs
+them (orchweb/affinity.py); without it the operating system places them on any CPU.
 Goal to report against (issue 12): open loop, 500 clients x 1 step/s, p99 < 50 ms on the 2-core
 machine; two processes close to twice the steps/s of one.
 """
@@ -313,6 +315,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, nargs="+", default=[1], choices=[1, 2], help="Daphne processes")
     parser.add_argument("--per-user", type=int, default=2, help="clients (simulations) per team member (2)")
     parser.add_argument("--debug", action="store_true", help="run Django with DEBUG=1 (default: DEBUG=0)")
+    parser.add_argument("--pin", action="store_true", help="each Daphne process on one CPU (serve --pin)")
     args = parser.parse_args()
     mode = settings_mode(args.debug)
     from tests.servers import daphne_servers
@@ -327,6 +330,7 @@ def main() -> None:
         layer = "redis" if os.environ.get("REDIS_URL") else "in-memory"
         workers = os.environ.get("ORCHWEB_SIMULATION_WORKERS", "4")
         print(f"{layer} channel layer, {workers} simulation workers per process, {os.cpu_count()} CPUs")
+        print("each Daphne process on one CPU (--pin)" if args.pin else "Daphne's threads on any CPU (--pin: one each)")
         print(f"Django: {mode}")
         print(f"team members with {args.per_user} simulations open each; the product's quotas")
         print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
@@ -335,7 +339,7 @@ def main() -> None:
             for processes in args.processes:
                 cookies, ids = prepare(database_url, n, args.per_user, tag=f"-{n}-{processes}-{os.getpid()}")
                 env = {"DATABASE_URL": database_url}
-                with daphne_servers(f"bench-{n}", env, processes) as servers:
+                with daphne_servers(f"bench-{n}", env, processes, pin=args.pin) as servers:
                     cpu = servers_cpu(servers)
                     result = asyncio.run(measure(servers, cookies, ids, args.seconds, args.rate))
                     # Daphne's CPU time per step (connects and closes included): steadier than steps/s on a busy machine

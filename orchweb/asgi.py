@@ -12,7 +12,9 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 from asgiref.sync import SyncToAsync  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from orchweb.affinity import pin_process  # noqa: E402
 from orchweb.daphne_forms import leave_form_bodies_to_django  # noqa: E402
 from orchweb.handshake import AcceptFirst  # noqa: E402
 from orchweb.inflight import CountRequests  # noqa: E402
@@ -23,6 +25,9 @@ from orchweb.sqlite import keep_connections  # noqa: E402
 from orchweb.staticfiles import StaticFiles  # noqa: E402
 
 leave_form_bodies_to_django()
+# ORCHWEB_CPU: this process's threads on one CPU, before the simulation workers and the journal
+# start (they inherit it): a step's GIL hand-overs then stay on that CPU (orchweb/affinity.py).
+pin_process(settings.PROCESS_CPU)
 # Channels runs every consumer's `database_sync_to_async` call on asgiref's one thread (no request
 # context around them): it keeps its SQLite connection (orchweb.sqlite).
 keep_connections(SyncToAsync.single_thread_executor)

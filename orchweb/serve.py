@@ -12,6 +12,9 @@ with 50, so a reconnect storm after a restart has SYNs dropped and retried a sec
 binding before any process starts (connections made meanwhile wait in the backlog). The same two
 functions start the test and bench servers (tests/servers.py).
 
+``--pin`` runs the k-th process's threads on the k-th CPU the set may use (``ORCHWEB_CPU=k``;
+orchweb/affinity.py): a step's GIL hand-overs between its threads then stay on one CPU.
+
 Supervision is minimal: SIGINT/SIGTERM are passed to every process, and when one exits the others
 are stopped and its exit status is returned (a process manager restarts the whole set).
 """
@@ -56,6 +59,12 @@ def daphne_command(listener: socket.socket, options: Sequence[str] = ()) -> list
     return [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), *options, "orchweb.asgi:application"]
 
 
+def pinned(number: int, pin: bool) -> dict[str, str]:
+    """What the `number`-th Daphne process of a set adds to its environment: with `pin`, its
+    threads on the `number`-th CPU the set may use (orchweb/affinity.py); else nothing."""
+    return {"ORCHWEB_CPU": str(number)} if pin else {}
+
+
 def _needs_shared_layer(processes: int) -> str | None:
     """Why `processes` Daphne processes cannot work with these settings, or None."""
     if processes < 2:
@@ -78,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-p", "--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--processes", type=int, default=1, help="Daphne processes on the port (default 1)")
     parser.add_argument("--backlog", type=int, default=BACKLOG, help=f"pending connections per process ({BACKLOG})")
+    parser.add_argument("--pin", action="store_true", help="each process's threads on a CPU of its own (ORCHWEB_CPU)")
     args, daphne_options = parser.parse_known_args(argv)  # the rest goes to Daphne
     if args.processes < 1:
         parser.error("--processes must be at least 1")
@@ -85,7 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         parser.error(problem)
     sockets = listeners(args.bind, args.port, args.processes, args.backlog)
-    children = [subprocess.Popen(daphne_command(sock, daphne_options), pass_fds=[sock.fileno()]) for sock in sockets]
+    children = [
+        subprocess.Popen(
+            daphne_command(sock, daphne_options),
+            pass_fds=[sock.fileno()],
+            env={**os.environ, **pinned(number, args.pin)},
+        )
+        for number, sock in enumerate(sockets)
+    ]
     for sock in sockets:
         sock.close()  # each Daphne holds its own
 

@@ -241,6 +241,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 JS_MEMORY_LIMIT = env_int("ORCHWEB_JS_MEMORY_MB", 64, minimum=8) * 1024 * 1024
 JS_TIME_LIMIT_MS = env_int("ORCHWEB_JS_TIME_LIMIT_MS", 1000, minimum=10)
 SIMULATION_WORKERS = env_int("ORCHWEB_SIMULATION_WORKERS", 4, minimum=1)
+# The one CPU a Daphne process's threads run on: an index into the CPUs it may use (modulo their
+# number; `orchweb.serve --pin` gives the k-th process k). Unset: any of them (orchweb/affinity.py).
+PROCESS_CPU = env_int("ORCHWEB_CPU", 0) if os.environ.get("ORCHWEB_CPU", "").strip() else None
 # Jobs of one user running at once in that pool (0: half the workers); see simulator/scheduling.py.
 SIMULATION_WORKERS_PER_USER = env_int("ORCHWEB_SIM_WORKERS_PER_USER", 0)
 # Bounds of one live simulation (docs/simulation-protocol.md, "Limits"): wall-clock time of one

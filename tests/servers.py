@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from orchweb.serve import daphne_command, listeners
+from orchweb.serve import daphne_command, listeners, pinned
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -133,10 +133,11 @@ def daphne_server(name: str, env: Mapping[str, str] | None = None) -> Iterator[R
 
 @contextmanager
 def daphne_servers(
-    name: str, env: Mapping[str, str] | None = None, processes: int = 2
+    name: str, env: Mapping[str, str] | None = None, processes: int = 2, pin: bool = False
 ) -> Iterator[list[RunningServer]]:
     """Run `processes` Daphne processes on one free port (as `orchweb.serve --processes` does)
-    until the block exits; each answers /healthz on its own address before this yields."""
+    until the block exits; each answers /healthz on its own address before this yields. With
+    `pin`, the k-th process's threads run on the k-th CPU (`orchweb.serve --pin`)."""
     ARTIFACTS.mkdir(exist_ok=True)
     public = listeners("127.0.0.1", 0, processes)
     port_url = f"http://127.0.0.1:{public[0].getsockname()[1]}"
@@ -155,7 +156,7 @@ def daphne_servers(
                 process = subprocess.Popen(
                     daphne_command(listener, options),
                     cwd=ROOT,
-                    env=child_env,
+                    env={**child_env, **pinned(number, pin)},
                     pass_fds=[listener.fileno(), own.fileno()],
                     stdout=log,
                     stderr=subprocess.STDOUT,
