@@ -14,6 +14,8 @@ to the rest. Several processes (``orchweb.serve --processes N --pin``) each take
 own: the GIL allows one CPU's worth of Python per process anyway.
 
 Unset (the default), the operating system places the threads on any CPU the process may use.
+Processes the pinned one starts would inherit its one CPU: the batches' local pool gives its
+workers back the CPUs the process had before (`cpus_before_pin`).
 """
 
 from __future__ import annotations
@@ -21,14 +23,25 @@ from __future__ import annotations
 import contextlib
 import os
 
+#: the CPUs this process could use before `pin_process` (None: it was not pinned)
+_before: frozenset[int] | None = None
+
+
+def cpus_before_pin() -> frozenset[int] | None:
+    """The CPUs this process could use before `pin_process` put it on one, for the processes it
+    starts (they would inherit the one CPU); None when it was not pinned."""
+    return _before
+
 
 def pin_process(index: int | None) -> int | None:
     """Run every thread of this process, and every thread it starts later (a new thread inherits
     its creator's CPUs), on one CPU: the `index`-th (modulo their number) of the CPUs this process
     may use. Returns that CPU; None when `index` is None or the system has no CPU affinity."""
+    global _before
     if index is None or not hasattr(os, "sched_setaffinity"):
         return None
     allowed = sorted(os.sched_getaffinity(0))
+    _before = _before or frozenset(allowed)
     cpu = allowed[index % len(allowed)]
     try:
         threads = [int(tid) for tid in os.listdir("/proc/self/task")]

@@ -55,6 +55,7 @@ from django.utils import timezone
 
 from designer.models import Role, Version
 from designer.permissions import AuthenticationRequired, get_version_for_user, has_role, role_in_team, teams_for_user
+from orchweb.affinity import cpus_before_pin
 from simulator import sessions
 from simulator.access import batch_group_name
 from simulator.models import BatchRun
@@ -342,7 +343,9 @@ def _executor(run: BatchRun) -> ChunkExecutor:
 
         return CeleryExecutor(workers=settings.BATCH_CELERY_WORKERS, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
     workers = settings.BATCH_POOL_WORKERS
-    return LocalPool(workers) if workers > 1 and run.count >= POOL_THRESHOLD else InProcess()
+    # A server pinned to one CPU (ORCHWEB_CPU) gives its pool the CPUs it had before.
+    pooled = workers > 1 and run.count >= POOL_THRESHOLD
+    return LocalPool(workers, cpus_before_pin()) if pooled else InProcess()
 
 
 def _execute(run_id: int, cancel: threading.Event, loop: asyncio.AbstractEventLoop | None) -> None:

@@ -9,13 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.servers import daphne_servers
 
 ROOT = Path(__file__).resolve().parent.parent
-ALLOWED = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-needs_two_cpus = pytest.mark.skipif(len(ALLOWED) < 2, reason="one CPU: nothing to choose from")
+#: the CPUs the tests may use (the machines of CI have two; with one, every index is CPU 0)
+ALLOWED = sorted(os.sched_getaffinity(0))
 
 PROBE = """
 import json, os, threading
@@ -53,7 +51,6 @@ def threads_cpus(pid: int) -> set[str]:
     return lists
 
 
-@needs_two_cpus
 def test_the_process_and_the_threads_it_starts_later_run_on_the_chosen_cpu() -> None:
     index = len(ALLOWED) + 1  # modulo the CPUs the process may use
     expected = [ALLOWED[index % len(ALLOWED)]]
@@ -61,19 +58,54 @@ def test_the_process_and_the_threads_it_starts_later_run_on_the_chosen_cpu() -> 
     assert cpus_after_import(str(index)) == {"main": expected, "later": expected}
 
 
-@needs_two_cpus
 def test_without_a_cpu_the_threads_may_run_on_any() -> None:
     assert cpus_after_import(None) == {"main": ALLOWED, "later": ALLOWED}
 
 
-@needs_two_cpus
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="no /proc")
 def test_pinned_servers_each_run_every_thread_on_a_cpu_of_their_own(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     with daphne_servers("pinned", env, 2, pin=True) as servers:
         placed = [threads_cpus(server.process.pid) for server in servers]
 
-    assert placed == [{str(ALLOWED[0])}, {str(ALLOWED[1])}]
+    assert placed == [{str(ALLOWED[0])}, {str(ALLOWED[1 % len(ALLOWED)])}]
+
+
+POOL_PROBE = """
+import json, os
+import orchweb.asgi
+from simulator.batches import POOL_THRESHOLD, _executor
+from simulator.models import BatchRun
+from simulator.runners.batch import BatchJob
+
+doc = b'<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a"><final id="a"/></scxml>'
+executor = _executor(BatchRun(executor="local", count=POOL_THRESHOLD))
+pool = executor.start(BatchJob({"main.scxml": doc}, "main.scxml", {}, [], 0, False, 60.0))
+try:
+    workers = pool.submit(os.sched_getaffinity, 0).result(timeout=60)
+finally:
+    pool.shutdown()
+print(json.dumps({"server": sorted(os.sched_getaffinity(0)), "workers": sorted(workers)}))
+"""
+
+
+def test_a_pinned_servers_batch_pool_runs_on_the_cpus_it_had_before() -> None:
+    """The local pool's spawned processes would inherit the server's one CPU: two batch workers
+    sharing it, while the other CPUs idle."""
+    env = {key: value for key, value in os.environ.items() if key != "ORCHWEB_CPU"}
+    done = subprocess.run(
+        [sys.executable, "-c", POOL_PROBE],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "tests.settings", "ORCHWEB_CPU": "1", "ORCHWEB_BATCH_POOL_WORKERS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "server": [ALLOWED[1 % len(ALLOWED)]],
+        "workers": ALLOWED,
+    }
 
 
 def test_a_cpu_that_is_not_a_number_stops_the_start() -> None:

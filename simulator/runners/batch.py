@@ -331,7 +331,9 @@ def run_range(job: BatchJob, start: int, stop: int) -> dict[str, Any]:
     return agg
 
 
-def _init_worker(job: BatchJob, parent: int) -> None:
+def _init_worker(job: BatchJob, parent: int, cpus: frozenset[int] | None = None) -> None:
+    if cpus:  # the CPUs of the server before it pinned itself to one (orchweb/affinity.py)
+        os.sched_setaffinity(0, cpus)
     threading.Thread(target=_exit_with, args=(parent,), name="exit-with-parent", daemon=True).start()
     _WORKER["job"] = job
     _model(job)  # compile once per worker process
@@ -397,18 +399,24 @@ class InProcess:
 
 
 class LocalPool:
-    """Runs the chunks in a pool of spawned processes (each compiles the document once)."""
+    """Runs the chunks in a pool of spawned processes (each compiles the document once), on
+    `cpus` when given (else on the CPUs they inherit)."""
 
     name = "local"
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, cpus: frozenset[int] | None = None) -> None:
         self.workers = workers
+        self.cpus = cpus
+
+    def start(self, job: BatchJob) -> ProcessPoolExecutor:
+        """The pool of worker processes for `job` (spawned as the first chunks are submitted)."""
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
+        return ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_init_worker, initargs=(job, os.getpid(), self.cpus)
+        )
 
     def run(self, job: BatchJob, chunks: list[tuple[int, int]]) -> Iterator[dict[str, Any]]:
-        context = multiprocessing.get_context("spawn")  # no fork of a process holding JS runtimes
-        pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_init_worker, initargs=(job, os.getpid())
-        )
+        pool = self.start(job)
         waiting = iter(chunks)
         in_flight: deque[Future[dict[str, Any]]] = deque()
         finished = False
