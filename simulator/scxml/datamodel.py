@@ -690,11 +690,13 @@ _EXTRAS = r"""
 
   // Arguments as the binding converts them (no JSON): see define_function(native_args=True).
   function defineNativeFunction(path, rawName) { defineFunction(path, rawName, true); }
-  var picks = {defineFunction: defineFunction, defineNativeFunction: defineNativeFunction, snapshot: snapshot,
-               hide: hide, check: check};
-  return function (name) { return picks[name]; };
+  // in _EXTRAS_HELPERS' order, read in one go (Object.unpack)
+  return [defineFunction, defineNativeFunction, snapshot, hide, check];
 })
 """
+
+#: the names of what _EXTRAS returns, in its order (one `unpack`, not a JS call per helper)
+_EXTRAS_HELPERS: Final = ("defineFunction", "defineNativeFunction", "snapshot", "hide", "check")
 
 # A small XML DOM (W3C B.2: XML in <data>/<content> becomes a DOM value), compiled into a context
 # the first time an `XMLValue` crosses. Level-1 reading API plus a few mutators; serialises via
@@ -1665,9 +1667,9 @@ class _JSContext:
         if fn is None:
             if self._ctx is None:
                 raise JSError("InternalError", "the datamodel is closed")
-            pick = self._run(self._load(_EXTRAS), self._js["P"])
-            for helper in ("defineFunction", "defineNativeFunction", "snapshot", "hide", "check"):
-                self._js[helper] = pick(helper)
+            helpers = self._run(self._run(self._load(_EXTRAS), self._js["P"]).unpack)
+            for i, helper in enumerate(_EXTRAS_HELPERS):
+                self._js[helper] = helpers[i]
             fn = self._js[name]
         return fn
 
