@@ -240,3 +240,69 @@ def test_a_queue_result_is_a_documented_resource_that_interaction_actions_accept
         assert resource.resource_problem(redirect.attributes["to"]) is None
     finally:
         r.session.datamodel.close()
+
+
+#: the surface as it was built before: a copy of the literal's keys (the reference the literal
+#: itself, taken as the enumeration, must match)
+_COPYING_JS = (
+    r"""
+(function (g, defaults) {
+  var overrides = (typeof __orsFakes === 'object' && __orsFakes && __orsFakes.resource &&
+                   __orsFakes.resource.resourceType) || {};
+  var types = {};
+  for (var k in defaults) {
+    if (Object.prototype.hasOwnProperty.call(defaults, k)) types[k] = defaults[k];
+  }
+  for (var o in overrides) {
+    if (Object.prototype.hasOwnProperty.call(overrides, o) && typeof overrides[o] === 'number') types[o] = overrides[o];
+  }
+  g.resource = {resourceType: Object.freeze(types)};
+})(_genesys, """
+    + json.dumps(resource.RESOURCE_TYPE)
+    + ");\n"
+)
+
+#: everything a document can read of the enumeration: keys in order, values, attributes, prototype,
+#: frozenness, and the holder's own keys
+_DESCRIBE = (
+    "(function () { var t = _genesys.resource.resourceType, out = [];"
+    " var ks = Object.getOwnPropertyNames(t);"
+    " for (var i = 0; i < ks.length; i++) { var d = Object.getOwnPropertyDescriptor(t, ks[i]);"
+    "  out.push([ks[i], d.value, 1 / d.value < 0, d.writable, d.enumerable, d.configurable]); }"
+    " var keys = []; for (var k in t) keys.push(k);"
+    " return JSON.stringify([out, keys, Object.isFrozen(t), Object.isExtensible(t),"
+    "  Object.getPrototypeOf(t) === Object.prototype, Object.getOwnPropertyNames(_genesys.resource),"
+    "  Object.getOwnPropertySymbols(t).length]); })()"
+)
+
+
+@pytest.mark.parametrize(
+    "fakes",
+    [
+        None,
+        {},
+        {"resource": {}},
+        {"resource": {"resourceType": {}}},
+        {"resource": {"resourceType": {"CFGTrunk": 99, "CFGNew": 77, "CFGBad": "x"}}},
+        {"resource": {"resourceType": {"7": 1, "CFGNoDN": -0.0, "0": 2, "any": 1.5, "zz": None, "CFGFAX": True}}},
+        {"resource": {"resourceType": {"__proto__": 5, "hasOwnProperty": 3, "constructor": 4}}},
+        {"resource": {"resourceType": [1, 2]}},
+        {"resource": {"resourceType": "CFGNoDN"}},
+        {"resource": None},
+    ],
+)
+def test_the_enumeration_is_the_object_a_copy_of_the_defaults_made(fakes):
+    described = []
+    for source in (_COPYING_JS, resource.JS):
+        dm = ECMAScriptDataModel()
+        try:
+            prelude = "var _genesys = {};"
+            if fakes is not None:
+                prelude += " var __orsFakes = " + json.dumps(fakes) + ";"
+            dm.execute(prelude)
+            dm.execute(source)
+            described.append(dm.evaluate(_DESCRIBE))
+        finally:
+            dm.close()
+    assert described[0] == described[1]
+    assert "CFGNoDN" in [row[0] for row in json.loads(described[1])[0]]  # the enumeration itself
