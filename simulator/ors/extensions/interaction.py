@@ -9,6 +9,7 @@ sendmessage); the interaction object model mirrored into JS; ``setuData``/``dele
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -397,12 +398,15 @@ SENDMESSAGE = Action(
     fake=fake_created("sendmessage", "msgbased"),
 )
 
+# `mediaType` is a literal (the same keys, order and values the loop over the names gave it; the
+# surfaces run before any document code) on as many lines as the loop took: a host function's
+# line shows in the stack of an error it throws (and in the datamodel's error line).
 JS = r"""
 (function (g) {
-  var media = %MEDIA%;
-  var ixn = { interactions: {}, mediaType: {} };
-  for (var i = 0; i < media.length; i++) ixn.mediaType[media[i]] = i;
-  ixn.mediaType.TMediaAny = -1;
+  var ixn = { interactions: {}, mediaType: %MEDIA% };
+  // (mediaType: the MEDIA_TYPES in order, numbered from 0,
+  //  then TMediaAny = -1)
+
   function first() { for (var k in ixn.interactions) return ixn.interactions[k]; return undefined; }
   Object.defineProperty(ixn.interactions, '0', { get: first, enumerable: false, configurable: true });
   function resolve(id) {
@@ -447,7 +451,7 @@ JS = r"""
   Object.defineProperty(ixn, '__remove', { enumerable: false });
   g.ixn = ixn;
 })(_genesys);
-""".replace("%MEDIA%", "[" + ",".join(f'"{m}"' for m in MEDIA_TYPES) + "]")
+""".replace("%MEDIA%", json.dumps({**{m: i for i, m in enumerate(MEDIA_TYPES)}, "TMediaAny": -1}))
 
 
 def outcome(name: str, data: Mapping[str, Any], request: Request | None, current: Mapping[str, Any]) -> Any:

@@ -8,6 +8,7 @@ times out), a cancel ends the live submit with ``queue.cancel.done``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -333,17 +334,21 @@ ROUTE_TYPES = (
     "RouteTypeGetFromDN",
 )
 
-JS = r"""
+# `rType` is a literal (ROUTE_TYPES numbered from 0, in order: what a loop over the names made; the
+# surfaces run before any document code) on as many lines as before: a host function's line shows
+# in the stack of an error it throws (and in the datamodel's error line).
+JS = (
+    r"""
 (function (g) {
-  function en(names, start) { var o = {}; for (var i = 0; i < names.length; i++) o[names[i]] = start + i; return o; }
+  // (rType below: the route types numbered from 0)
   function rec(name) {
     return function () { __orsCall('queue.' + name, JSON.stringify(Array.prototype.slice.call(arguments))); };
   }
   g.queue = {
-    rType: en(["RouteTypeUnknown", "RouteTypeDefault", "RouteTypeLabel", "RouteTypeOverwriteDNIS",
-               "RouteTypeDDD", "RouteTypeIDDD", "RouteTypeDirect", "RouteTypeReject",
-               "RouteTypeAnnouncement", "RouteTypePostFeature", "RouteTypeDirectAgent",
-               "RouteTypeGetFromDN"], 0),
+    rType: %ROUTE_TYPES%,
+    // (the names, in the order
+    //  of ROUTE_TYPES,
+    //  each its position)
     overwriteType: {UseNone: 'UseNone', UseDNIS: 'UseDNIS', UseANI: 'UseANI', UseConfig: 'UseConfig'},
     usecapcond: {Never: 0, Only: 1, OnStatError: 2},
     reserveTarget: rec('reserveTarget'),
@@ -369,6 +374,7 @@ JS = r"""
   g.voice.overwriteType = {UseNone: 'UseNone', UseDNIS: 'UseDNIS', UseANI: 'UseANI', UseConfig: 'UseConfig'};
 })(_genesys);
 """
+).replace("%ROUTE_TYPES%", json.dumps({name: i for i, name in enumerate(ROUTE_TYPES)}))
 
 
 def interaction_left(env: FakeEnv, ixn: str, why: str) -> list[tuple[Request, Emit]]:

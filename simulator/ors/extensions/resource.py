@@ -141,6 +141,10 @@ JS = (
 (function (g, types) {
   var overrides = (typeof __orsFakes === 'object' && __orsFakes && __orsFakes.resource &&
                    __orsFakes.resource.resourceType) || {};
+  // (`types`, the literal below, is the enumeration:
+  //  the defaults in RESOURCE_TYPE's order; lines kept
+  //  as they were, as host code's lines show in
+  //  errors' stacks)
   for (var o in overrides) {
     if (Object.prototype.hasOwnProperty.call(overrides, o) && typeof overrides[o] === 'number') types[o] = overrides[o];
   }
