@@ -221,13 +221,22 @@ def layout_store(user: Any, version: Version, entry: str, fonts: str | None = No
     this version's once drawn), else None. The browser draws it only when `key` is the hash of its
     own ELK input (same graph, same text widths); else it runs ELK. With server layouts on, a
     signed-in user's page also gets where to report the browser's font table and whether the
-    server knows the cookie's (`fonts`)."""
+    server knows the cookie's (`fonts`), and a page of a document the server has not laid out for
+    the bundled fonts' table queues that layout (`serverlayouts.schedule_viewed`, bounded and
+    queued once): the next open of it, by anyone, draws at once. Call it only for a user who may
+    read the version (the views' access checks come first)."""
     signed_in = bool(getattr(user, "is_authenticated", False))
     report = font_report(user, fonts)
     known = report["known"] if report else None
     own = DiagramLayout.objects.filter(user=user, version=version, entry=entry).first() if signed_in else None
+    server = serverlayouts.server_layouts(version, entry, known)
+    if serverlayouts.BUNDLED_FINGERPRINT not in server and settings.DIAGRAM_SERVER_LAYOUTS:
+        # No layout for the bundled fonts: laid out now, for the next open by anyone (this
+        # browser lays out itself, or draws another layout); queued once the page's reads commit.
+        viewer, shown = (user.pk if signed_in else 0), entry
+        transaction.on_commit(lambda: serverlayouts.schedule_viewed(viewer, version, shown))
     row: DiagramLayout | ServerDiagramLayout | None = (
-        own or serverlayouts.server_layout(version, entry, known) or shared_layout(version, entry)
+        own or serverlayouts.pick_server_layout(server, known) or shared_layout(version, entry)
     )
     earlier = row is None and (row := earlier_layout(user, version, entry)) is not None
     layout: dict[str, Any] | None = {"key": row.key, "result": row.layout} if row else None

@@ -8,7 +8,7 @@ create_version), `schedule` lays its entry document out in the background for th
 project's members seen in the last `RECENT_DAYS` (at most `MAX_TABLES_PER_VERSION`), with
 designer/elk.py (the diagram's own ELK-input builder and elkjs in QuickJS), and keeps each
 layout under the key the browser checks (designer.models.ServerDiagramLayout). The page serves a
-user the layout computed for the fingerprint in their cookie (`server_layout`, through
+user the layout computed for the fingerprint in their cookie (`server_layouts`, through
 designer.layouts.layout_store); the browser draws it only when its own ELK input hashes to that
 key, else it lays out as before.
 
@@ -35,6 +35,14 @@ per report (one job, at most `CATCH_UP_PROJECTS` layouts), per user (`CATCH_UPS_
 day, each taking one of the author's `PER_USER` places) and in all (`LOCAL_QUEUE`); the request
 only queues it. base.html's pages report the table after their first view (`page_font_report`),
 so the first page a new member sees starts it.
+
+What is left without a layout (versions made with server layouts off, when the queue was full, or
+before migration 0006 deleted the stored layouts) is laid out two ways. A page of such a version
+(the simulation page, the diagram view: designer.layouts.layout_store) queues its layout as if the
+version had just been created (`schedule_viewed`: once, bounded per viewer and per server, a few
+seconds after the page), so the next open by anyone draws at once. And an operator lays out the
+latest version of every project (or every version) in one run: `manage.py lay_out_versions`
+(`versions_without_layouts`, `LayoutRun`: the same tables, keys and code as a new version's).
 """
 
 from __future__ import annotations
@@ -46,8 +54,9 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -55,7 +64,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -88,6 +97,15 @@ CATCH_UP_PROJECTS = 3
 CATCH_UP_CANDIDATES = 20
 #: tables new to one user that lay out their projects' versions, a day (one per browser they keep)
 CATCH_UPS_PER_DAY = MAX_TABLES_PER_USER
+#: a page served with no layout for the bundled fonts' table queues its version's layout
+#: (`schedule_viewed`): at most this many such jobs of one viewer a day, this many waiting on the
+#: server at once (half the local queue: new versions keep the rest), starting this many seconds
+#: after the page (its browser runs ELK meanwhile), and a (version, document) queued again only
+#: after this many seconds (a chart the bundled table cannot lay out is tried once a day)
+VIEWED_PER_DAY = 30
+VIEWED_WAITING = LOCAL_QUEUE // 2
+VIEWED_DELAY = 3.0
+VIEWED_AGAIN_SECONDS = 86400
 #: the largest body POST /api/fonts parses: a table within the bounds above is under half of it
 #: (4 x 1,024 entries of at most ~34 bytes of JSON each), a real browser's ~10 KB
 MAX_TABLE_BYTES = 256 * 1024
@@ -177,15 +195,19 @@ def known_fingerprint(user: Any, cookie: str | None) -> str | None:
     return cookie
 
 
-def server_layout(version: Version, entry: str, known: str | None) -> ServerDiagramLayout | None:
-    """The layout of (version, entry) the server computed for table `known` (known_fingerprint),
-    else the one for the bundled fonts' table."""
+def server_layouts(version: Version, entry: str, known: str | None) -> dict[str, ServerDiagramLayout]:
+    """Fingerprint -> the layout of (version, entry) the server computed for it, of table `known`
+    (known_fingerprint) and of the bundled fonts' table, in one query."""
     wanted = [fp for fp in (known, BUNDLED_FINGERPRINT) if fp is not None]
-    rows = {
+    return {
         row.fingerprint: row
         for row in ServerDiagramLayout.objects.filter(version=version, entry=entry, fingerprint__in=wanted)
     }
-    return next((rows[fp] for fp in wanted if fp in rows), None)
+
+
+def pick_server_layout(rows: dict[str, ServerDiagramLayout], known: str | None) -> ServerDiagramLayout | None:
+    """Of `server_layouts`, the one to serve: table `known`'s, else the bundled fonts' table's."""
+    return next((rows[fp] for fp in (known, BUNDLED_FINGERPRINT) if fp is not None and fp in rows), None)
 
 
 def tables_for(version: Version) -> list[tuple[str, dict[str, Any]]]:
@@ -206,13 +228,13 @@ def tables_for(version: Version) -> list[tuple[str, dict[str, Any]]]:
     return list(chosen.items())
 
 
-def lay_out_version(version_id: int) -> int:
-    """Lay the version's entry document out for `tables_for` (those not laid out yet); returns how
-    many layouts were stored."""
+def lay_out_version(version_id: int, entry: str | None = None) -> int:
+    """Lay the version's document `entry` (its entry document by default) out for `tables_for`
+    (those not laid out yet); returns how many layouts were stored."""
     version = Version.objects.filter(pk=version_id).first()
-    if version is None or not version.entry:
+    if version is None or not (entry or version.entry):
         return 0
-    return _lay_out([version], tables_for(version))
+    return _lay_out([(version, entry or version.entry, tables_for(version))])
 
 
 def latest_versions_for(user_id: int, fp: str, team_id: int | None = None) -> list[Version]:
@@ -244,59 +266,132 @@ def lay_out_latest(user_id: int, fp: str, team_id: int | None = None) -> int:
     table = FontTable.objects.filter(user_id=user_id, fingerprint=fp).values_list("table", flat=True).first()
     if table is None:  # forgotten meanwhile (the user reported MAX_TABLES_PER_USER others)
         return 0
-    return _lay_out(latest_versions_for(user_id, fp, team_id), [(fp, table)])
+    return _lay_out([(v, v.entry, [(fp, table)]) for v in latest_versions_for(user_id, fp, team_id)])
 
 
-def _lay_out(versions: list[Version], tables: list[tuple[str, dict[str, Any]]]) -> int:
-    """Lay each version's entry document out for the tables it has no layout for yet, in one ELK
-    context; returns how many layouts were stored. A table without a width for a character of
-    the chart, or a layout beyond designer/elk.py's limits, is skipped (logged): that browser lays
-    the version out itself."""
-    from designer.elk import ElkError, ServerElk  # QuickJS and ELK's script: loaded only here
-    from designer.layouts import LayoutError, clean_layout  # designer.layouts serves these layouts
+Tables = list[tuple[str, dict[str, Any]]]
 
-    stored = 0
-    elk: ServerElk | None = None
-    try:
-        for version in versions:
-            done = set(
-                ServerDiagramLayout.objects.filter(version=version, entry=version.entry).values_list(
-                    "fingerprint", flat=True
-                )
-            )
-            todo = [(fp, table) for fp, table in tables if fp not in done]
-            if not todo:
+#: versions whose stored layouts `versions_without_layouts` reads in one query
+_CHUNK = 200
+
+
+def versions_without_layouts(
+    all_versions: bool = False, projects: Iterable[int] | None = None
+) -> Iterator[tuple[Version, Tables]]:
+    """The versions with an entry document that lack a server layout of it for one of the tables
+    a new version is laid out for (`tables_for`: the bundled fonts', and its project's members'
+    recent ones), each with the tables it lacks: the latest version of every project, the most
+    recently changed first, or every version, the newest first (`all_versions`); of `projects`
+    (ids) when given. Read as it goes (layouts stored meanwhile are not listed again)."""
+    if all_versions:
+        rows = Version.objects.exclude(entry="")
+        if projects is not None:
+            rows = rows.filter(project_id__in=list(projects))
+        ids = list(rows.order_by("-created_at", "-pk").values_list("pk", flat=True))
+    else:
+        newest = Version.objects.filter(project=OuterRef("pk")).order_by("-number")
+        chosen = Project.objects.all() if projects is None else Project.objects.filter(pk__in=list(projects))
+        ids = list(
+            chosen.annotate(latest=Subquery(newest.values("pk")[:1]), changed=Subquery(newest.values("created_at")[:1]))
+            .exclude(latest=None)
+            .order_by("-changed", "-pk")
+            .values_list("latest", flat=True)
+        )
+    tables: dict[int, Tables] = {}  # per project: its members' tables (tables_for)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        versions = Version.objects.select_related("project").in_bulk(chunk)
+        done = set(
+            ServerDiagramLayout.objects.filter(version_id__in=chunk).values_list("version_id", "entry", "fingerprint")
+        )
+        for pk in chunk:
+            version = versions.get(pk)
+            if version is None or not version.entry:
                 continue
-            graph = analysed("graph", version, version.entry)
-            for fp, table in todo:
-                elk = elk or ServerElk()
-                try:
-                    key, result = elk.layout(graph, table)
-                    layout = clean_layout(result, graph)
-                except (ElkError, LayoutError) as exc:
-                    logger.info("version %s: no server layout for fonts %s: %s", version.pk, fp[:12], exc)
-                    # A call stopped midway (deadline, memory) may leave ELK's state half-updated:
-                    # the next layout gets a new context, so every stored layout is a fresh ELK's.
-                    elk.close()
-                    elk = None
-                    continue
-                try:
-                    ServerDiagramLayout.objects.create(
-                        version=version, entry=version.entry, fingerprint=fp, key=key, layout=layout
-                    )
-                    stored += 1
-                except IntegrityError:
-                    pass  # laid out meanwhile by another worker: the same layout
-    finally:
-        if elk is not None:
-            elk.close()
+            if version.project_id not in tables:
+                tables[version.project_id] = tables_for(version)
+            todo = [(fp, t) for fp, t in tables[version.project_id] if (pk, version.entry, fp) not in done]
+            if todo:
+                yield version, todo
+
+
+class LayoutRun:
+    """Layouts of versions' documents stored one after the other in one ELK context (started on
+    the first layout, ~0.3 s; a new one after a failed call): the one code path of every server
+    layout, a new version's, a catch-up's, a viewed version's, and `manage.py lay_out_versions`'
+    (designer/management/commands/lay_out_versions.py). Close it (or use it in a `with`)."""
+
+    def __init__(self) -> None:
+        from designer.elk import ServerElk  # QuickJS and ELK's script: loaded only here
+
+        self.elk: ServerElk | None = None
+
+    def __enter__(self) -> LayoutRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.elk is not None:
+            self.elk.close()
+            self.elk = None
+
+    def lay_out(self, version: Version, entry: str, tables: Tables) -> int:
+        """Lay document `entry` of `version` out for those of `tables` it has no layout for yet;
+        returns how many layouts were stored, each committed as it is (an interrupted run keeps
+        them). A table without a width for a character of the chart, or a layout beyond
+        designer/elk.py's limits, is skipped (logged): that browser lays the version out itself.
+        A graph that cannot be built raises (the caller goes on with its next version)."""
+        from designer.elk import ElkError, ServerElk
+        from designer.layouts import LayoutError, clean_layout  # designer.layouts serves these layouts
+
+        done = set(
+            ServerDiagramLayout.objects.filter(version=version, entry=entry).values_list("fingerprint", flat=True)
+        )
+        todo = [(fp, table) for fp, table in tables if fp not in done]
+        if not todo:
+            return 0
+        graph = analysed("graph", version, entry)
+        stored = 0
+        for fp, table in todo:
+            self.elk = self.elk or ServerElk()
+            try:
+                key, result = self.elk.layout(graph, table)
+                layout = clean_layout(result, graph)
+            except (ElkError, LayoutError) as exc:
+                logger.info("version %s: no server layout for fonts %s: %s", version.pk, fp[:12], exc)
+                # A call stopped midway (deadline, memory) may leave ELK's state half-updated:
+                # the next layout gets a new context, so every stored layout is a fresh ELK's.
+                self.close()
+                continue
+            try:
+                ServerDiagramLayout.objects.create(version=version, entry=entry, fingerprint=fp, key=key, layout=layout)
+                stored += 1
+            except IntegrityError:
+                pass  # laid out meanwhile by another worker: the same layout
+        return stored
+
+
+def _lay_out(jobs: list[tuple[Version, str, Tables]]) -> int:
+    """Lay each (version, document, tables) out in one `LayoutRun`; returns how many layouts were
+    stored. A version whose graph cannot be built is logged and skipped: the next one still runs."""
+    stored = 0
+    with LayoutRun() as run:
+        for version, entry, tables in jobs:
+            try:
+                stored += run.lay_out(version, entry, tables)
+            except DatabaseError:
+                raise  # the database's errors end the job; a chart's end its version only
+            except Exception:
+                logger.exception("version %s: %s: no server layout", version.pk, entry)
     return stored
 
 
 # --------------------------------------------------------------------------------------------
 # Dispatch: Celery when the project runs its batches there, else this process's one thread.
 
-_queue: queue.Queue[tuple[Callable[[], int], int]] = queue.Queue(LOCAL_QUEUE)
+_queue: queue.Queue[tuple[Callable[[], int], int, float]] = queue.Queue(LOCAL_QUEUE)
 _pending: Counter[int] = Counter()
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -304,8 +399,11 @@ _thread: threading.Thread | None = None
 
 def _local_loop() -> None:
     while True:
-        job, user_id = _queue.get()
+        job, user_id, not_before = _queue.get()
         try:
+            # A viewed version's job waits VIEWED_DELAY after its page (the jobs behind it at most
+            # that long): not while the page that queued it runs ELK in its own browser.
+            time.sleep(max(0.0, not_before - time.monotonic()))
             close_old_connections()
             job()
         except Exception:  # the thread's last resort: the next job still gets its turn
@@ -317,15 +415,15 @@ def _local_loop() -> None:
             _queue.task_done()
 
 
-def _on_thread(user_id: int, job: Callable[[], int]) -> bool:
-    """Queue `job` for this process's layout thread; False when the queue is full or `user_id`
-    has PER_USER jobs waiting already."""
+def _on_thread(user_id: int, job: Callable[[], int], delay: float = 0.0) -> bool:
+    """Queue `job` for this process's layout thread, to start `delay` seconds from now at the
+    earliest; False when the queue is full or `user_id` has PER_USER jobs waiting already."""
     global _thread
     with _lock:
         if _pending[user_id] >= PER_USER or _queue.full():
             return False
         _pending[user_id] += 1
-        _queue.put_nowait((job, user_id))
+        _queue.put_nowait((job, user_id, time.monotonic() + delay))
         if _thread is None:
             _thread = threading.Thread(target=_local_loop, name="server-layouts", daemon=True)
             _thread.start()
@@ -365,13 +463,93 @@ def schedule_catch_up(user_id: int, fp: str, team_id: int | None = None) -> bool
     return _on_thread(user_id, partial(lay_out_latest, user_id, fp, team_id))
 
 
+def schedule_viewed(user_id: int, version: Version, entry: str) -> bool:
+    """Lay document `entry` of `version` out in the background as if it had just been created
+    (`lay_out_version`: the bundled fonts' table and its project's members' recent tables),
+    because a page of it was served with no layout for the bundled fonts' table (a version made
+    before server layouts, with them off, or when the queue was full; layout_store calls it after
+    the page's transaction commits). So the next open of it, by anyone, draws without ELK in the
+    browser; the page that queued it still lays out itself, and the job starts VIEWED_DELAY
+    seconds later so as not to compete with it.
+
+    Queued once: a (version, entry) queued in the last VIEWED_AGAIN_SECONDS is not queued again
+    (a chart the bundled table cannot lay out is tried once a day), and one laid out is no longer
+    viewed without its layout. Bounded per user `user_id` (the viewer; 0 for a share link's
+    visitor): VIEWED_PER_DAY such jobs a day, each taking one of their PER_USER places; and per
+    server: VIEWED_WAITING such jobs waiting at once (in the shared cache), in this process's
+    LOCAL_QUEUE, or on the Celery workers. False when it was not queued."""
+    if not settings.DIAGRAM_SERVER_LAYOUTS or not entry:
+        return False
+    marker = _viewed_key(version.pk, entry)
+    if not cache.add(marker, 1, timeout=VIEWED_AGAIN_SECONDS):
+        return False  # queued already (or tried today)
+    taken: list[str] = []  # the counts taken, given back when the job is refused
+    queued = False
+    try:
+        for key, limit, seconds in (
+            (_viewed_day_key(user_id), VIEWED_PER_DAY, 86400),
+            (VIEWED_WAITING_KEY, VIEWED_WAITING, PLACE_SECONDS),
+        ):
+            if not _take(key, limit, seconds):
+                return False
+            taken.append(key)
+        if settings.BATCH_EXECUTOR == "celery":
+            from designer.tasks import lay_out_viewed_task  # needs the broker: imported only when asked for
+
+            if take_place(user_id):
+                lay_out_viewed_task.apply_async(
+                    (version.pk, entry, user_id), queue=settings.CELERY_TASK_DEFAULT_QUEUE, countdown=VIEWED_DELAY
+                )
+                queued = True
+        else:
+            queued = _on_thread(user_id, partial(_lay_out_viewed, version.pk, entry), VIEWED_DELAY)
+        return queued
+    finally:
+        if not queued:  # refused: nothing counted, and a later page may queue it
+            for key in taken:
+                _release(key)
+            cache.delete(marker)
+
+
+def _lay_out_viewed(version_id: int, entry: str) -> int:
+    """The job `schedule_viewed` queued on this process's thread: the version laid out, then the
+    server's place of viewed versions given back."""
+    try:
+        return lay_out_version(version_id, entry)
+    finally:
+        _release(VIEWED_WAITING_KEY)
+
+
+def release_viewed_place() -> None:
+    """The server's place a viewed version's job took (`schedule_viewed`), given back (the Celery
+    task ended, however)."""
+    _release(VIEWED_WAITING_KEY)
+
+
+def _viewed_key(version_id: int, entry: str) -> str:
+    return f"designer:server-layouts:viewed:{version_id}:{hashlib.sha256(entry.encode()).hexdigest()[:32]}"
+
+
+def _viewed_day_key(user_id: int) -> str:
+    return f"designer:server-layouts:viewed-today:{user_id}"
+
+
+VIEWED_WAITING_KEY = "designer:server-layouts:viewed-waiting"
+
+
 def _catch_up_key(user_id: int) -> str:
     return f"designer:server-layouts:catch-ups:{user_id}"
 
 
 def forget_counts(user_id: int) -> None:
-    """Forget the user's day of catch-ups and their Celery places (tests, an administrator's reset)."""
-    cache.delete_many([_catch_up_key(user_id), _place_key(user_id)])
+    """Forget the user's day of catch-ups and of viewed versions, and their Celery places (tests,
+    an administrator's reset)."""
+    cache.delete_many([_catch_up_key(user_id), _viewed_day_key(user_id), _place_key(user_id)])
+
+
+def forget_viewed(version_id: int, entry: str) -> None:
+    """Forget that (version, entry) was queued by a page view (tests; after deleting its layouts)."""
+    cache.delete(_viewed_key(version_id, entry))
 
 
 def _take(key: str, limit: int, seconds: int) -> bool:
@@ -403,8 +581,13 @@ def take_place(user_id: int) -> bool:
 
 def release_place(user_id: int) -> None:
     """The place `take_place` counted, given back (the task ended, however)."""
+    _release(_place_key(user_id))
+
+
+def _release(key: str) -> None:
+    """One count of `_take`'s counter `key` given back."""
     with contextlib.suppress(ValueError):  # expired meanwhile: nothing left to give back
-        cache.decr(_place_key(user_id))
+        cache.decr(key)
 
 
 def wait_local() -> None:

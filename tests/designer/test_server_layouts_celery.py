@@ -64,3 +64,45 @@ def test_a_version_created_on_celery_is_laid_out_by_a_worker_process(worker: Run
     assert (row.entry, row.key) == ("chart.scxml", key)
     assert row.layout["children"][0]["id"] == result["children"][0]["id"]
     assert "designer.lay_out_version" in worker.log_path.read_text(errors="replace")
+
+
+def test_a_page_served_on_celery_without_a_layout_is_laid_out_by_a_worker_process(
+    worker: RunningWorker, world: World
+) -> None:
+    """designer.serverlayouts.schedule_viewed on the real broker: the page queues the task once, a
+    worker stores the layout a new version gets, and gives back the viewer's and the server's
+    places; the next open is served it."""
+    from django.core.cache import cache
+
+    from designer import serverlayouts
+    from simulator.models import Simulation
+
+    for user in (world.viewer.pk, world.owner.pk):
+        serverlayouts.forget_counts(user)
+    cache.delete(serverlayouts.VIEWED_WAITING_KEY)
+    serverlayouts.forget_viewed(world.v2.pk, world.v2.entry)
+    viewer = world.client_for("viewer")
+    with override_settings(
+        DIAGRAM_SERVER_LAYOUTS=True, BATCH_EXECUTOR="celery", CELERY_TASK_DEFAULT_QUEUE=worker.queue
+    ):
+        assert viewer.get(f"/versions/{world.v2.pk}/diagram/").status_code == 200  # autocommit: queued now
+        assert viewer.get(f"/versions/{world.v2.pk}/diagram/").status_code == 200  # queued already
+
+        deadline = time.monotonic() + SECONDS
+        while not (rows := list(ServerDiagramLayout.objects.filter(version=world.v2))):
+            assert worker.process.poll() is None, worker.log_tail()
+            assert time.monotonic() < deadline, f"no layout after {SECONDS} s\n{worker.log_tail()}"
+            time.sleep(0.2)
+        while cache.get(serverlayouts.VIEWED_WAITING_KEY) not in (0, None):  # the task's finally
+            assert time.monotonic() < deadline, worker.log_tail()
+            time.sleep(0.1)
+        simulation = Simulation.objects.create(owner=world.owner, version=world.v2)
+        page = world.client_for("owner").get(f"/simulations/{simulation.pk}/")
+
+    assert [(row.entry, row.fingerprint) for row in rows] == [(world.v2.entry, BUNDLED_FINGERPRINT)]
+    assert page.context["diagram"]["store"]["layout"]["key"] == rows[0].key
+    received = [line for line in worker.log_path.read_text(errors="replace").splitlines() if "received" in line]
+    assert sum("designer.lay_out_viewed[" in line for line in received) == 1  # the second page queued nothing
+    for _ in range(serverlayouts.PER_USER):  # the viewer's place given back: all PER_USER free
+        assert serverlayouts.take_place(world.viewer.pk)
+    serverlayouts.forget_counts(world.viewer.pk)
