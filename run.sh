@@ -14,7 +14,13 @@ orchweb_build_engine
 # refuses to create a user with a published password, so run.sh skips it (README).
 case "$(printf '%s' "${DEBUG:-1}" | tr '[:upper:]' '[:lower:]')" in
 0 | false | no | off) echo "run.sh: DEBUG is off: not seeding the demo user (manage.py createsuperuser)" ;;
-*) .venv/bin/python manage.py seed ;;
+*)
+    .venv/bin/python manage.py seed
+    # Versions the server has not laid out (a database from before server layouts or migration
+    # 0006, or made with them off): their first opens draw at once instead of running ELK in the
+    # browser. At most 20 a start (~0.1-3 s each), the latest of each project; nothing once done.
+    .venv/bin/python manage.py lay_out_versions --limit 20
+    ;;
 esac
 # Needed when DEBUG=0 (WhiteNoise serves the collected, compressed files); cheap otherwise.
 .venv/bin/python manage.py collectstatic --noinput -v0
