@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -391,7 +392,10 @@ def _lay_out(jobs: list[tuple[Version, str, Tables]]) -> int:
 # --------------------------------------------------------------------------------------------
 # Dispatch: Celery when the project runs its batches there, else this process's one thread.
 
-_queue: queue.Queue[tuple[Callable[[], int], int, float]] = queue.Queue(LOCAL_QUEUE)
+#: (not before, order queued, job, user id): the job due first, in the order queued; at most
+#: LOCAL_QUEUE waiting (counted by `_on_thread`)
+_queue: queue.PriorityQueue[tuple[float, int, Callable[[], int], int]] = queue.PriorityQueue()
+_order = itertools.count()
 _pending: Counter[int] = Counter()
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -399,11 +403,25 @@ _thread: threading.Thread | None = None
 
 def _local_loop() -> None:
     while True:
-        job, user_id, not_before = _queue.get()
+        item = _queue.get()
+        wait = item[0] - time.monotonic()
+        if wait > 0:
+            # Not due yet (a viewed version's job, VIEWED_DELAY after the page that runs ELK in its
+            # own browser meanwhile): a job queued in the meantime that is due sooner (a new
+            # version's) goes first; else this one starts when due.
+            try:
+                sooner = _queue.get(timeout=wait)
+            except queue.Empty:
+                pass
+            else:
+                with _lock:
+                    _queue.put(item)
+                    _queue.put(sooner)
+                _queue.task_done()
+                _queue.task_done()
+                continue
+        _, _, job, user_id = item
         try:
-            # A viewed version's job waits VIEWED_DELAY after its page (the jobs behind it at most
-            # that long): not while the page that queued it runs ELK in its own browser.
-            time.sleep(max(0.0, not_before - time.monotonic()))
             close_old_connections()
             job()
         except Exception:  # the thread's last resort: the next job still gets its turn
@@ -417,13 +435,13 @@ def _local_loop() -> None:
 
 def _on_thread(user_id: int, job: Callable[[], int], delay: float = 0.0) -> bool:
     """Queue `job` for this process's layout thread, to start `delay` seconds from now at the
-    earliest; False when the queue is full or `user_id` has PER_USER jobs waiting already."""
+    earliest; False when LOCAL_QUEUE jobs wait already or `user_id` has PER_USER jobs waiting."""
     global _thread
     with _lock:
-        if _pending[user_id] >= PER_USER or _queue.full():
+        if _pending[user_id] >= PER_USER or _queue.qsize() >= LOCAL_QUEUE:
             return False
         _pending[user_id] += 1
-        _queue.put_nowait((job, user_id, time.monotonic() + delay))
+        _queue.put((time.monotonic() + delay, next(_order), job, user_id))
         if _thread is None:
             _thread = threading.Thread(target=_local_loop, name="server-layouts", daemon=True)
             _thread.start()
@@ -497,10 +515,18 @@ def schedule_viewed(user_id: int, version: Version, entry: str) -> bool:
             from designer.tasks import lay_out_viewed_task  # needs the broker: imported only when asked for
 
             if take_place(user_id):
-                lay_out_viewed_task.apply_async(
-                    (version.pk, entry, user_id), queue=settings.CELERY_TASK_DEFAULT_QUEUE, countdown=VIEWED_DELAY
-                )
-                queued = True
+                try:  # a page is being served: a broker that does not answer at once is not waited for
+                    lay_out_viewed_task.apply_async(
+                        (version.pk, entry, user_id),
+                        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+                        countdown=VIEWED_DELAY,
+                        retry=False,
+                    )
+                    queued = True
+                except Exception:
+                    logger.warning("version %s: %s: layout not queued", version.pk, entry, exc_info=True)
+                if not queued:
+                    release_place(user_id)
         else:
             queued = _on_thread(user_id, partial(_lay_out_viewed, version.pk, entry), VIEWED_DELAY)
         return queued

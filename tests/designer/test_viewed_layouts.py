@@ -207,3 +207,13 @@ def test_a_page_of_another_document_queues_that_document(
         page = world.client_for("viewer").get(f"/versions/{version.pk}/diagram/", {"entry": "other.scxml"})
     assert page.context["payload"]["shown"] == "other.scxml"
     assert queued == [(world.viewer.pk, version.pk, "other.scxml")]
+
+
+def test_on_the_layout_thread_a_job_due_now_overtakes_a_viewed_version_s_waiting_job() -> None:
+    """A viewed version's job waits VIEWED_DELAY after its page; a new version's layout queued
+    meanwhile is not kept waiting behind it."""
+    ran: list[str] = []
+    assert serverlayouts._on_thread(-1, lambda: ran.append("viewed") or 0, delay=2.0)
+    assert serverlayouts._on_thread(-2, lambda: ran.append("new version") or 0)
+    serverlayouts.wait_local()
+    assert ran == ["new version", "viewed"]
