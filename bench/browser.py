@@ -23,7 +23,14 @@ Figures (the page's own readiness flags and performance marks, static/simulator/
   designer/layouts.py), in the same browser (its static files cached, as for a user who used the
   site before), and a second reader's in a fresh browser (nothing cached), then that reader's
   first open of the uploaded version in another fresh browser (no font table of theirs known: served
-  the layout the server made for the diagram's bundled fonts);
+  the layout the server made for the diagram's bundled fonts); then, for a version of another
+  project that nobody laid out (made by the bench as the server never laid it out: with server
+  layouts off, after the readers' browsers reported their fonts, as a version made before an
+  upgrade), the reader's first open of it in the same browser (ELK in the page: a reader's layout
+  is shared with no one) and, once the server stored the layout that page queued
+  (designer.serverlayouts.schedule_viewed; the bench waits for it, printing how long it took, on
+  a tree that has it), the other reader's first open of it in a fresh browser (the server's layout
+  there; ELK again on a tree without it);
 - step -> highlight: click "Step" (a macrostep), then the frame applied (body data-sim-frames increments)
   and the next animation frame (the highlighted diagram is about to be painted); median, p90, max
   over `--steps` clicks;
@@ -70,6 +77,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,8 +143,6 @@ def upload_and_open(
     """Upload a new version through the upload page as the user, wait for the server's layout of
     it, start a simulation of it and open it. Returns (seconds from the upload to the layout
     stored, the open's marks, the version's id)."""
-    import time
-
     from designer.models import Project, ServerDiagramLayout
     from simulator.models import Simulation
 
@@ -160,6 +166,49 @@ def upload_and_open(
     other, marks = open_page(context, f"/simulations/{simulation.pk}/", cpu, settle, playwright_wait)
     other.close()
     return ready, marks, version.pk
+
+
+def unlaid_version(project_id: int, states: int) -> tuple[int, int]:
+    """A version of a new project of the bench project's team, made here (server layouts off:
+    tests.settings), with its own chart, and a simulation of it for each reader. Returns the
+    readers' simulation ids."""
+    from django.contrib.auth import get_user_model
+
+    from designer import history
+    from designer.models import Project
+    from simulator.models import Simulation
+
+    bench = Project.objects.get(pk=project_id)
+    project = Project.objects.create(team=bench.team, name="Chain ahead", created_by=bench.created_by)
+    chart = strategy(states).replace(b'event="next"', b'event="ahead"')
+    version = history.create_version(
+        project, {"chain.scxml": chart}, author=bench.created_by, message="ahead", parent=None, entry="chain.scxml"
+    )
+    users = get_user_model().objects
+    reader, another = (users.get(username=name) for name in ("reader", "another-reader"))
+    return (
+        Simulation.objects.create(owner=reader, version=version).pk,
+        Simulation.objects.create(owner=another, version=version).pk,
+    )
+
+
+def wait_for_viewed_layout(simulation_id: int, since: float) -> float | None:
+    """Seconds from `since` until the server stored the bundled fonts' layout of the simulation's
+    version, which its page queued (designer.serverlayouts.schedule_viewed); None at once on a
+    tree without it."""
+    from designer import serverlayouts
+    from designer.models import ServerDiagramLayout
+    from simulator.models import Simulation
+
+    if not hasattr(serverlayouts, "schedule_viewed"):
+        return None
+    version = Simulation.objects.get(pk=simulation_id).version
+    rows = ServerDiagramLayout.objects.filter(version=version, fingerprint=serverlayouts.BUNDLED_FINGERPRINT)
+    while not rows.exists():
+        if time.monotonic() - since > 120:
+            raise SystemExit("no server layout of the viewed version after 120 s")
+        time.sleep(0.05)
+    return time.monotonic() - since
 
 
 def prepare(database: Path, states: int) -> tuple[str, int, int, list[tuple[str, int]], int]:
@@ -395,6 +444,26 @@ def main() -> None:
                 fresh, f"/simulations/{uploaded_sim.pk}/", args.cpu, not args.unsettled, args.playwright_wait
             )
             fresh.close()
+            # A version nobody laid out: the reader's first open (ELK in the page; the reader's
+            # layout is served to no one else), then the other reader's in a fresh browser, once
+            # the server stored the layout the first page queued (on a tree that queues it).
+            warm_unlaid, cold_unlaid = unlaid_version(project_id, args.states)
+            context.add_cookies([{"name": "sessionid", "value": warm_cookie, "url": server.url}])
+            started = time.monotonic()
+            other, unlaid_open = open_page(
+                context, f"/simulations/{warm_unlaid}/", args.cpu, not args.unsettled, args.playwright_wait
+            )
+            viewed = started + (SETTLE_MS / 1000 if not args.unsettled else 0)  # about when it was asked for
+            other.wait_for_function("document.body.dataset.layoutStored")  # its own layout posted
+            other.close()
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": server.url}])
+            unlaid_ready = wait_for_viewed_layout(warm_unlaid, viewed)
+            fresh = browser.new_context(base_url=server.url, bypass_csp=args.production)
+            fresh.add_cookies([{"name": "sessionid", "value": cold_cookie, "url": server.url}])
+            other, unlaid_next_open = open_page(
+                fresh, f"/simulations/{cold_unlaid}/", args.cpu, not args.unsettled, args.playwright_wait
+            )
+            fresh.close()
             for n in range(args.states):  # the events the steps will process, one per macrostep
                 page.evaluate(INJECT, n)
             page.wait_for_function(f"Number(document.body.dataset.simReplies || 0) >= {args.states}", timeout=120_000)
@@ -423,6 +492,12 @@ def main() -> None:
         "another reader's first open of the uploaded version (fresh browser, no table known: the bundled "
         f"fonts' layout): {timeline(bundled_open)}"
     )
+    print(f"a reader's first open of a version nobody laid out (ELK in the page): {timeline(unlaid_open)}")
+    if unlaid_ready is None:
+        print("  (this tree queues no layout when a page is served without one)")
+    else:
+        print(f"  the layout that page queued stored {unlaid_ready:.2f} s after its navigation")
+    print(f"another reader's first open of that version after it (fresh browser): {timeline(unlaid_next_open)}")
     print(
         f"click Step -> diagram highlighted: median {statistics.median(latencies):.1f} ms, "
         f"p90 {latencies[int(0.9 * len(latencies))]:.1f} ms, max {latencies[-1]:.1f} ms"
