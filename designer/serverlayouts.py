@@ -495,7 +495,8 @@ def schedule_viewed(user_id: int, version: Version, entry: str) -> bool:
     viewed without its layout. Bounded per user `user_id` (the viewer; 0 for a share link's
     visitor): VIEWED_PER_DAY such jobs a day, each taking one of their PER_USER places; and per
     server: VIEWED_WAITING such jobs waiting at once (in the shared cache), in this process's
-    LOCAL_QUEUE, or on the Celery workers. False when it was not queued."""
+    LOCAL_QUEUE, or on the Celery workers. False when it was not queued: then nothing is counted,
+    and a later page may queue it."""
     if not settings.DIAGRAM_SERVER_LAYOUTS or not entry:
         return False
     marker = _viewed_key(version.pk, entry)
@@ -524,9 +525,8 @@ def schedule_viewed(user_id: int, version: Version, entry: str) -> bool:
                     )
                     queued = True
                 except Exception:
-                    logger.warning("version %s: %s: layout not queued", version.pk, entry, exc_info=True)
-                if not queued:
                     release_place(user_id)
+                    logger.warning("version %s: %s: layout not queued", version.pk, entry, exc_info=True)
         else:
             queued = _on_thread(user_id, partial(_lay_out_viewed, version.pk, entry), VIEWED_DELAY)
         return queued

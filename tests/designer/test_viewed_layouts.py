@@ -150,6 +150,7 @@ def test_on_celery_a_viewed_version_takes_one_of_the_viewer_s_places(
         with django_capture_on_commit_callbacks(execute=True):
             assert diagram(world.client_for("viewer"), world.v2) == 200
         assert not ServerDiagramLayout.objects.exists()  # refused, and not marked queued:
+        assert not serverlayouts.take_place(world.viewer.pk)  # (the viewer's places untouched)
         serverlayouts.release_place(world.viewer.pk)
         with django_capture_on_commit_callbacks(execute=True):
             assert diagram(world.client_for("viewer"), world.v2) == 200  # the next page queues it (run at once)
