@@ -10,6 +10,7 @@ import json
 import pytest
 
 from simulator.ors.dialect import surfaces_js
+from simulator.ors.extensions.interaction import MEDIA_TYPES
 from simulator.scxml.datamodel import ECMAScriptDataModel, JSError
 
 #: (the lines as they are, the lines as they were): each pair the same number of lines
@@ -36,34 +37,7 @@ _OLD_LINES = [
         "  var ixn = { interactions: {}, mediaType: "
         + json.dumps(
             {
-                **{
-                    m: i
-                    for i, m in enumerate(
-                        [
-                            "TMediaVoice",
-                            "TMediaVoIP",
-                            "TMediaEMail",
-                            "TMediaVMail",
-                            "TMediaSMail",
-                            "TMediaChat",
-                            "TMediaVideo",
-                            "TMediaCobrowsing",
-                            "TMediaWhiteboard",
-                            "TMediaAppSharing",
-                            "TMediaWebform",
-                            "TMediaWorkItem",
-                            "TMediaCallback",
-                            "TMediaFax",
-                            "TMediaIMChat",
-                            "TMediaBusinessEvent",
-                            "TMediaAlert",
-                            "TMediaSMS",
-                            "TMediaOutboundPreview",
-                            "TMediaOpenMedia",
-                            "TMediaNativeSMS",
-                        ]
-                    )
-                },
+                **{m: i for i, m in enumerate(MEDIA_TYPES)},
                 "TMediaAny": -1,
             }
         )
