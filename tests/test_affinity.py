@@ -43,10 +43,14 @@ def cpus_after_import(cpu: str | None) -> dict:
 
 
 def threads_cpus(pid: int) -> set[str]:
-    """The CPU lists every thread of process `pid` may run on."""
+    """The CPU lists every thread of process `pid` may run on (of those still running when read:
+    a short-lived thread, e.g. asgiref's, may end between the listing and its read)."""
     lists = set()
     for tid in os.listdir(f"/proc/{pid}/task"):
-        status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+        try:
+            status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+        except FileNotFoundError:
+            continue
         lists.update(line.split(":")[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
     return lists
 
