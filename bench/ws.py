@@ -11,7 +11,10 @@ Closed loop (default): each client sends a step, waits for its answer, sends the
 Open loop (``--rate R``): client k's steps are due at start + k/(N R) + i/R, and each is sent when
 due whether or not earlier ones were answered, as a team of users would; a step's latency runs
 from when it was *due* (a client or server that falls behind cannot hide the delay: no coordinated
-omission), and steps still unanswered 10 s after the end count as slower than any answer. Printed:
+omission), and steps still unanswered 10 s after the end count as slower than any answer. Before
+the measurement client k takes k % 12 steps (``--stagger``, not timed): each user is at a
+different point of their own call, where clients all at its first step would all end the sample's
+~12-step call, and restart it, in the same second (``--stagger 0`` measures that). Printed:
 offered and achieved rate (answers/s), p50/p99/max step->frame, unanswered steps.
 Two processes (``--processes 1 2``): the same N clients on one port served by two Daphne processes,
 as ``python -m orchweb.serve --processes 2`` runs them (a SO_REUSEPORT socket each: the kernel
@@ -152,6 +155,11 @@ REPLIES = ("snapshot", "delta", "error")
 # and it reads only fields orjson and `json` parse alike (type, reply_to, status, idle, message).
 #: open loop: how long the last unanswered steps are waited for (then counted as never answered)
 DRAIN_SECONDS = 10.0
+#: open loop: client k first takes k % STAGGER steps, not timed (``--stagger``). The sample's call
+#: lasts ~12 macrosteps whatever the client, so clients that all start at its first step all end
+#: it, and restart it, within the same second: a burst of ~500 restarts every ~12 s that no team's
+#: users, each on their own call, make.
+STAGGER = 12
 
 
 async def answer(ws: object, message_id: int) -> dict:
@@ -204,6 +212,19 @@ async def open_loop_client(
     return answered, len(due)
 
 
+async def stagger(ws: object, steps: int) -> None:
+    """Take `steps` steps, restarting the call when it ends, each answered before the next (not
+    timed): the open loop's clients then start their measured steps at different points of their
+    calls, as a team's users do (``--stagger``)."""
+    for i in range(steps):
+        message_id = -1_000_000 - 2 * i  # apart from the measured steps' ids and their restarts'
+        await ws.send(json.dumps({"action": "step", "unit": "macrostep", "id": message_id}))
+        frame = await answer(ws, message_id)
+        if frame["type"] != "error" and frame.get("status", "running") != "running":
+            await ws.send(json.dumps({"action": "restart", "id": message_id - 1}))
+            await answer(ws, message_id - 1)
+
+
 async def client_loop(ws: object, stop_at: float, latencies: list[float], errors: list[str]) -> int:
     steps = 0
     message_id = 0
@@ -229,7 +250,9 @@ def servers_cpu(servers: list) -> float:
     return sum(cpu_seconds(server.process.pid) for server in servers)
 
 
-async def measure(servers: list, cookies: list[str], ids: list[int], seconds: float, rate: float | None) -> dict:
+async def measure(
+    servers: list, cookies: list[str], ids: list[int], seconds: float, rate: float | None, phases: int = 0
+) -> dict:
     url = servers[0].port_url  # the one port all processes share
     connect_cpu = servers_cpu(servers)
     started = time.perf_counter()
@@ -245,6 +268,8 @@ async def measure(servers: list, cookies: list[str], ids: list[int], seconds: fl
     from tests.servers import live_simulations
 
     held = [await asyncio.to_thread(live_simulations, server.url) for server in servers]
+    if rate is not None and phases > 1:
+        await asyncio.gather(*(stagger(ws, k % phases) for k, ws in enumerate(sockets)))
     latencies: list[float] = []
     errors: list[str] = []
     unanswered = 0
@@ -316,6 +341,13 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=2, help="clients (simulations) per team member (2)")
     parser.add_argument("--debug", action="store_true", help="run Django with DEBUG=1 (default: DEBUG=0)")
     parser.add_argument("--pin", action="store_true", help="each Daphne process on one CPU (serve --pin)")
+    parser.add_argument(
+        "--stagger",
+        type=int,
+        default=STAGGER,
+        metavar="P",
+        help=f"open loop: client k first takes k %% P steps, not timed ({STAGGER}; 0: every call in step)",
+    )
     args = parser.parse_args()
     mode = settings_mode(args.debug)
     from tests.servers import daphne_servers
@@ -333,6 +365,12 @@ def main() -> None:
         print("each Daphne process on one CPU (--pin)" if args.pin else "Daphne's threads on any CPU (--pin: one each)")
         print(f"Django: {mode}")
         print(f"team members with {args.per_user} simulations open each; the product's quotas")
+        if args.rate is not None:
+            print(
+                f"open loop: client k first takes k % {args.stagger} steps (not timed): calls at different points"
+                if args.stagger > 1
+                else "open loop: every call in step (--stagger 0): they all end, and restart, in the same second"
+            )
         print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         for n in args.clients:
             by_processes = {}
@@ -341,8 +379,9 @@ def main() -> None:
                 env = {"DATABASE_URL": database_url}
                 with daphne_servers(f"bench-{n}", env, processes, pin=args.pin) as servers:
                     cpu = servers_cpu(servers)
-                    result = asyncio.run(measure(servers, cookies, ids, args.seconds, args.rate))
-                    # Daphne's CPU time per step (connects and closes included): steadier than steps/s on a busy machine
+                    result = asyncio.run(measure(servers, cookies, ids, args.seconds, args.rate, args.stagger))
+                    # Daphne's CPU time per step (connects, closes and --stagger's steps included): steadier than
+                    # steps/s on a busy machine
                     spent = servers_cpu(servers) - cpu
                     result["cpu_ms_per_step"] = round(spent * 1000 / max(result["steps"], 1), 2)
                 result["load"] = round(os.getloadavg()[0], 1)
