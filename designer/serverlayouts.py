@@ -61,7 +61,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -71,6 +71,9 @@ from django.utils import timezone
 
 from designer.analysis import analysed
 from designer.models import FontTable, Project, ServerDiagramLayout, Version
+
+if TYPE_CHECKING:  # QuickJS and ELK's script: loaded only when a layout is made (`LayoutRun.lay_out`)
+    from designer.elk import ServerElk
 
 logger = logging.getLogger(__name__)
 
@@ -323,8 +326,6 @@ class LayoutRun:
     (designer/management/commands/lay_out_versions.py). Close it (or use it in a `with`)."""
 
     def __init__(self) -> None:
-        from designer.elk import ServerElk  # QuickJS and ELK's script: loaded only here
-
         self.elk: ServerElk | None = None
 
     def __enter__(self) -> LayoutRun:
@@ -344,7 +345,7 @@ class LayoutRun:
         them). A table without a width for a character of the chart, or a layout beyond
         designer/elk.py's limits, is skipped (logged): that browser lays the version out itself.
         A graph that cannot be built raises (the caller goes on with its next version)."""
-        from designer.elk import ElkError, ServerElk
+        from designer.elk import ElkError, ServerElk  # QuickJS and ELK's script: loaded only here
         from designer.layouts import LayoutError, clean_layout  # designer.layouts serves these layouts
 
         done = set(
