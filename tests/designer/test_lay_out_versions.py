@@ -8,7 +8,8 @@ import io
 from datetime import timedelta
 from typing import Any
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from designer.models import ServerDiagramLayout
@@ -115,3 +116,10 @@ def test_a_chart_with_a_label_the_bundled_table_cannot_measure_is_laid_out_for_t
     out = lay_out("--project", str(other.project_id))
     assert "1 of 2 layouts laid out" in out  # the bundled fonts' table has no width for it
     assert laid_out() == {(other.pk, wide)}
+
+
+def test_a_limit_below_one_is_refused_and_an_unknown_project_lays_out_nothing(world: World) -> None:
+    with pytest.raises(CommandError, match="--limit must be at least 1"):
+        lay_out("--limit", "0")
+    assert "Nothing to lay out" in lay_out("--project", "987654")
+    assert not ServerDiagramLayout.objects.exists()
