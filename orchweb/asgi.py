@@ -15,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from orchweb.affinity import pin_process  # noqa: E402
+from orchweb.autobahn_debug import defer_debug_formatting  # noqa: E402
 from orchweb.daphne_forms import leave_form_bodies_to_django  # noqa: E402
 from orchweb.handshake import AcceptFirst  # noqa: E402
 from orchweb.inflight import CountRequests  # noqa: E402
@@ -25,6 +26,8 @@ from orchweb.sqlite import keep_connections  # noqa: E402
 from orchweb.staticfiles import StaticFiles  # noqa: E402
 
 leave_form_bodies_to_django()
+# autobahn's per-frame debug lines: formatted only when printed (orchweb/autobahn_debug.py)
+defer_debug_formatting()
 # ORCHWEB_CPU: this process's threads on one CPU, before the simulation workers and the journal
 # start (they inherit it): a step's GIL hand-overs then stay on that CPU (orchweb/affinity.py).
 pin_process(settings.PROCESS_CPU)
