@@ -24,10 +24,14 @@ from orchweb.origin import SameOriginValidator  # noqa: E402
 from orchweb.routing import websocket_urlpatterns  # noqa: E402
 from orchweb.sqlite import keep_connections  # noqa: E402
 from orchweb.staticfiles import StaticFiles  # noqa: E402
+from orchweb.twisted_writes import send_writes_now  # noqa: E402
 
 leave_form_bodies_to_django()
 # autobahn's per-frame debug lines: formatted only when printed (orchweb/autobahn_debug.py)
 defer_debug_formatting()
+# a websocket frame with nothing queued before it: sent at once, not at the reactor's next turn
+# (orchweb/twisted_writes.py)
+send_writes_now()
 # ORCHWEB_CPU: this process's threads on one CPU, before the simulation workers and the journal
 # start (they inherit it): a step's GIL hand-overs then stay on that CPU (orchweb/affinity.py).
 pin_process(settings.PROCESS_CPU)
