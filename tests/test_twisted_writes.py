@@ -47,17 +47,27 @@ def patched(monkeypatch: pytest.MonkeyPatch) -> None:
     twisted_writes.send_writes_now()
 
 
-@pytest.fixture
-def pair() -> Iterator[tuple[tcp.Connection, socket.socket, Reactor]]:
-    """A connected Twisted TCP connection (a server's, as Daphne's), its peer, its reactor."""
-    ours, peer = socket.socketpair()
+def connected(no_delay: bool) -> tuple[tcp.Connection, socket.socket, Reactor]:
+    """A connected Twisted TCP connection (a server's, as Daphne's), its peer, its reactor;
+    `no_delay`: Nagle's algorithm off, as autobahn sets it for a websocket."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        peer = socket.create_connection(server.getsockname())
+        ours, _ = server.accept()
     ours.setblocking(False)
     peer.settimeout(5)
     reactor = Reactor()
     connection = tcp.Connection(ours, None, reactor)  # type: ignore[arg-type]
     connection.connected = 1
+    if no_delay:
+        connection.setTcpNoDelay(True)
+    return connection, peer, reactor
+
+
+@pytest.fixture
+def pair(patched: None) -> Iterator[tuple[tcp.Connection, socket.socket, Reactor]]:
+    connection, peer, reactor = connected(no_delay=True)
     yield connection, peer, reactor
-    ours.close()
+    connection.socket.close()
     peer.close()
 
 
@@ -108,6 +118,19 @@ def test_it_leaves_other_writes_to_twisted(patched: None, pair: Any, state: dict
     peer.setblocking(False)
     with pytest.raises(BlockingIOError):
         peer.recv(10)
+
+
+def test_a_connection_with_nagle_s_algorithm_on_is_left_to_twisted(patched: None) -> None:
+    connection, peer, reactor = connected(no_delay=False)  # an HTTP response's
+    try:
+        connection.write(b"headers")
+        assert reactor.writers == [connection]
+        peer.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            peer.recv(10)
+    finally:
+        connection.socket.close()
+        peer.close()
 
 
 def test_a_tls_connection_s_write_goes_through_its_tls_layer(patched: None, pair: Any) -> None:
