@@ -6,8 +6,10 @@ waits, not the database (tests/simulator/test_durability.py stores for real)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import queue
 import threading
+import weakref
 
 import pytest
 
@@ -115,3 +117,24 @@ async def test_a_journal_told_to_stop_commits_its_waiting_write_without_waiting_
 
     assert thread is not None and not thread.is_alive()
     assert await waiting == 2 and batches == [[1]]
+
+
+async def test_a_handed_over_write_is_freed_with_its_outcome_without_the_garbage_collector(batches):
+    """The future of a handed-over write gets `(write, outcome)`: a write still holding that
+    future would be a reference cycle (the write, its frames and operations) left to the
+    collector after every step, whose collections hold every socket of the process."""
+    writer = journal(seconds=0, writes=1)
+    handed = write(1)
+    handed.future, handed.handed, handed.frames = asyncio.get_running_loop().create_future(), True, [{"seq": 0}]
+    future, gone = handed.future, weakref.ref(handed)
+    gc.disable()
+    try:
+        writer.put(handed)
+        del handed
+        done, outcome = await future
+        assert outcome == 2 and done.frames == [{"seq": 0}]
+        del done, future
+        await asyncio.to_thread(writer.stop)  # its thread's last batch let go
+        assert gone() is None  # freed by reference counting alone, with its frames
+    finally:
+        gc.enable()
