@@ -40,7 +40,9 @@ time) and waits for its first snapshot; then all clients step together: each sen
 and sends the next one. A simulation that ends (or goes
 idle) is restarted (not timed). Figures: steps/s over the whole measurement and the latency from
 ``step`` sent to its frame received (p50, p99, max), plus connect time, errors, the load average
-and Daphne's CPU ms per step, and this client's own (it shares the cores). Daphne's CPU is also
+and Daphne's CPU ms per step, and this client's own (it shares the cores), with its own event loop's
+lag while it measures (``client_lag_p99_ms``, ``client_lag_max_ms``: how late a 5 ms sleep of the
+client wakes up; a latency includes the client's stalls, which these say). Daphne's CPU is also
 split by phase: ``connect_cpu_ms_per_client`` (the handshakes, runtimes and first frames) and
 ``stepping_cpu_ms_per_step`` (the stepping alone). ``cpu_ms_per_step`` counts the connects too,
 so it rises whenever each client steps fewer times (an open loop of 15 s at 1/s: ~15 steps a
@@ -160,6 +162,8 @@ DRAIN_SECONDS = 10.0
 #: it, and restart it, within the same second: a burst of ~500 restarts every ~12 s that no team's
 #: users, each on their own call, make.
 STAGGER = 12
+#: the period of the client's own lag probe (`own_lag`)
+LAG_TICK = 0.005
 
 
 async def answer(ws: object, message_id: int) -> dict:
@@ -225,6 +229,15 @@ async def stagger(ws: object, steps: int) -> None:
             await answer(ws, message_id - 1)
 
 
+async def own_lag(stop_at: float, lags: list[float]) -> None:
+    """This client's own event loop lag until `stop_at`: how late a 5 ms sleep wakes up, every 5 ms.
+    A step's latency is timed by this loop, so a stall of the client (its CPU taken by the servers
+    or the neighbours) shows in it as if the server were slow: the lag says how much."""
+    while (before := time.perf_counter()) < stop_at:
+        await asyncio.sleep(LAG_TICK)
+        lags.append(time.perf_counter() - before - LAG_TICK)
+
+
 async def client_loop(ws: object, stop_at: float, latencies: list[float], errors: list[str]) -> int:
     steps = 0
     message_id = 0
@@ -276,6 +289,8 @@ async def measure(
     client_cpu = time.process_time()
     step_cpu = servers_cpu(servers)
     begin = time.perf_counter()
+    lags: list[float] = []
+    lag_task = asyncio.create_task(own_lag(begin + seconds, lags))
     if rate is None:
         counts = await asyncio.gather(*(client_loop(ws, begin + seconds, latencies, errors) for ws in sockets))
     else:
@@ -290,6 +305,7 @@ async def measure(
         counts = [answered for answered, _ in outcomes]
         unanswered = sum(missing for _, missing in outcomes)
     elapsed = time.perf_counter() - begin
+    await lag_task
     client_cpu = time.process_time() - client_cpu
     step_cpu = servers_cpu(servers) - step_cpu
     await asyncio.gather(*(ws.close() for ws in sockets))
@@ -315,6 +331,9 @@ async def measure(
         "errors": len(errors),
         # this bench client's own CPU (it shares the machine's cores with the servers)
         "client_cpu_ms_per_step": round(client_cpu * 1000 / max(sum(counts), 1), 2),
+        # and its own event loop's lag (`own_lag`): a latency's share that is the client's, not the server's
+        "client_lag_p99_ms": round(sorted(lags)[int(0.99 * len(lags))] * 1000, 1) if lags else None,
+        "client_lag_max_ms": round(max(lags, default=0.0) * 1000, 1),
         # Daphne's CPU by phase: the handshakes and first snapshots, then the stepping alone
         "connect_cpu_ms_per_client": round(connect_cpu * 1000 / len(ids), 2),
         "stepping_cpu_ms_per_step": round(step_cpu * 1000 / max(sum(counts), 1), 2),
