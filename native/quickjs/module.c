@@ -2828,6 +2828,11 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "orchweb_quickjs",
                                        "orchweb's QuickJS binding (native/quickjs/module.c)",
                                        -1, module_methods, NULL, NULL, NULL, NULL};
 
+// 1 when build.py built this module from the counts of its training run (build.PGO)
+#ifndef ORCHWEB_PROFILE_GUIDED
+#define ORCHWEB_PROFILE_GUIDED 0
+#endif
+
 PyMODINIT_FUNC PyInit_orchweb_quickjs(void) {
 	PyObject *module = PyModule_Create(&moduledef);
 	if (module == NULL) {
@@ -2849,7 +2854,8 @@ PyMODINIT_FUNC PyInit_orchweb_quickjs(void) {
 	    PyModule_AddObjectRef(module, "StackOverflow", StackOverflow) < 0 ||
 	    PyModule_AddObjectRef(module, "OutOfMemory", OutOfMemory) < 0 ||
 	    PyModule_AddObjectRef(module, "Interrupted", Interrupted) < 0 ||
-	    PyModule_AddStringConstant(module, "SOURCE_DIGEST", ORCHWEB_SOURCE_DIGEST) < 0) {
+	    PyModule_AddStringConstant(module, "SOURCE_DIGEST", ORCHWEB_SOURCE_DIGEST) < 0 ||
+	    PyModule_AddIntConstant(module, "PROFILE_GUIDED", ORCHWEB_PROFILE_GUIDED) < 0) {
 		Py_DECREF(module);
 		return NULL;
 	}

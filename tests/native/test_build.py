@@ -3,8 +3,10 @@ and a change to any input is detected as stale (scripts/venv.sh then rebuilds it
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -72,3 +74,25 @@ def test_every_header_of_ours_that_module_c_includes_is_a_build_input():
     included = re.findall(r'^#include "([^"/]+)"', (build.HERE / "module.c").read_text(), re.MULTILINE)
     assert included == ["es5_context.h"]
     assert set(included) <= set(build.INPUTS)
+
+
+def test_the_installed_module_is_profile_guided_and_a_build_without_is_another_build(monkeypatch):
+    # build.py builds instrumented, runs pgo_training.py and builds again from its counts; a
+    # build without (ORCHWEB_QUICKJS_PGO=0) must not pass for the default one.
+    assert build.PGO and orchweb_quickjs.PROFILE_GUIDED == 1
+    guided = build.source_digest()
+    monkeypatch.setattr(build, "PGO", False)
+    assert build.source_digest() != guided
+
+
+def test_the_training_ends_each_run_of_the_starter_with_the_module_it_is_given(tmp_path, monkeypatch):
+    # The training imports the module from the directory it is given before the installed one
+    # (the instrumented build's, whose counts the second build reads) and runs the repository's
+    # starter to its end; a run that does not end as the starter ends stops the build.
+    training = importlib.import_module("native.quickjs.pgo_training")
+    monkeypatch.setattr(training, "COUNT", 2)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "argv", ["pgo_training.py", str(tmp_path)])
+    monkeypatch.setenv("ORCHWEB_NO_MYPYC", "1")  # main() sets it: undone after the test
+    training.main()
+    assert sys.path[0] == str(tmp_path)
