@@ -265,6 +265,9 @@ class _SharedRuntime:
         self.runtime.gc_threshold = _GC_THRESHOLD
         self.stack_size = stack_size
         self.lock = orchweb_quickjs.Lock()  # an RLock whose acquire() parses no arguments (`_run`)
+        #: its methods bound once for the runtime's sessions (`_run` calls them: no lookup by name)
+        self.acquire: Callable[[], object] = self.lock.acquire
+        self.release: Callable[[], object] = self.lock.release
         self.sessions = 0
         self.limit = 0
         #: limits of sessions collected without close(), not yet taken off `limit`
@@ -1375,18 +1378,20 @@ class _JSContext:
         self._shared_runtime: _SharedRuntime | None = None
         self._owner = _Owner()
         self._ctx: orchweb_quickjs.Context | None
+        # `_run`'s three calls bound once (a call of a bound method skips the lookup of a method
+        # call by name: ~350 of them an ORS interaction); a shared runtime's lock's, by the runtime
+        self._acquire: Callable[[], object]
+        self._release: Callable[[], object]
         if runtimes is None:
             self._lock = orchweb_quickjs.Lock()
+            self._acquire, self._release = self._lock.acquire, self._lock.release
             self._ctx = _new_context(self.memory_limit, stack_size, intrinsics)
         else:
             self._ctx, self._shared_runtime = runtimes.new_context(
                 self._owner, self.memory_limit, stack_size, intrinsics
             )
             self._lock = self._shared_runtime.lock  # one lock per runtime, not per session
-        # `_run`'s three calls bound once: a call of a bound method skips the lookup a method call
-        # makes by name (~350 of them an ORS interaction)
-        self._acquire: Callable[[], object] = self._lock.acquire
-        self._release: Callable[[], object] = self._lock.release
+            self._acquire, self._release = self._shared_runtime.acquire, self._shared_runtime.release
         self._deadline_in: Any = self._ctx.deadline_in
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
