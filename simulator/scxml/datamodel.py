@@ -1378,7 +1378,7 @@ class _JSContext:
         self._shared_runtime: _SharedRuntime | None = None
         self._owner = _Owner()
         self._ctx: orchweb_quickjs.Context | None
-        # `_run`'s three calls bound once (a call of a bound method skips the lookup of a method
+        # `_run`'s four calls bound once (a call of a bound method skips the lookup of a method
         # call by name: ~350 of them an ORS interaction); a shared runtime's lock's, by the runtime
         self._acquire: Callable[[], object]
         self._release: Callable[[], object]
@@ -1393,6 +1393,7 @@ class _JSContext:
             self._lock = self._shared_runtime.lock  # one lock per runtime, not per session
             self._acquire, self._release = self._shared_runtime.acquire, self._shared_runtime.release
         self._deadline_in: Any = self._ctx.deadline_in
+        self._run_bytecode: Any = self._ctx.run_bytecode
         self._depth = 0  # evaluations in progress on this thread (> 1 inside a Python callback)
         self._capped = False  # the running evaluation's deadline is the operation budget's
         self._ctx.add_event_getter("__orchweb_event")  # taken by _CORE
@@ -1463,7 +1464,8 @@ class _JSContext:
                 cache.clear()
             self._scripts.clear()
             self._js.clear()
-            self._set_event = self._h = self._shared_call = self._declare_var = self._record = self._deadline_in = None
+            self._set_event = self._h = self._shared_call = self._declare_var = self._record = None
+            self._deadline_in = self._run_bytecode = None
             # Free the context now even if something still holds it or one of its values (e.g. a
             # traceback's frame): a held function would keep the whole realm alive.
             self._ctx.close()
@@ -1507,7 +1509,7 @@ class _JSContext:
                     self._deadline_in(self.time_limit)  # time.monotonic() + limit, in C
             self._depth = depth + 1
             if fn is None:
-                return ctx.run_bytecode(*args)
+                return self._run_bytecode(*args)
             return fn(*args)
         except orchweb_quickjs.JSException as exc:
             raise self._error(str(exc), exc) from None
