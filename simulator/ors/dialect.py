@@ -259,6 +259,13 @@ class ORSProfile(Profile):
         dm.hide_globals(["__orsFakes", "__orsCall", "__orsLog", "_genesys", "_data", "_my_prefix"])
         platform.start()
 
+    def release_state(self, session: Any) -> None:
+        """The session's platform, disposed of (its parts refer back to it), then dropped."""
+        platform = platform_of(session)
+        if platform is not None:
+            platform.dispose()
+        super().release_state(session)
+
     def datamodel_initialized(self, session: Any) -> None:
         """``_data``: every declared ``<data>`` item as a property of one object.
 

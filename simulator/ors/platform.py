@@ -48,10 +48,10 @@ from .objectmodel import ObjectModel
 from .outcome import OutcomeTracker
 from .requestbook import RequestBook
 
-#: a session's platform lives on the session itself (`SessionBase.profile_state`: a plain
-#: reference cycle, freed with it). A process-wide WeakKeyDictionary kept every session forever:
-#: its values are strong and the platform refers back to its session, so no closed simulation's
-#: memory was ever returned.
+#: a session's platform lives on the session itself (`SessionBase.profile_state`: a reference
+#: cycle, which `SessionBase.dispose` breaks, else the collector frees it with the session). A
+#: process-wide WeakKeyDictionary kept every session forever: its values are strong and the
+#: platform refers back to its session, so no closed simulation's memory was ever returned.
 
 
 #: the fakes profile of each run, by session group (every session of a run shares it)
@@ -85,6 +85,9 @@ def platform_of(session: Any) -> OrsPlatform | None:
 class OrsPlatform(FakeEnv):
     """The fake Genesys platform behind one ORS session (see the module docstring)."""
 
+    #: the parts that refer back to the platform, let go of by `dispose` (mypyc: deletable)
+    __deletable__ = ("book", "bridge")
+
     def __init__(self, session: Any, fakes: FakesProfile, document_url: str = "") -> None:
         self.session = session
         self.fakes = fakes
@@ -101,6 +104,12 @@ class OrsPlatform(FakeEnv):
         #: effects of queued events, applied when the session takes them (see deliver())
         self._on_taken: dict[int, tuple[dict[str, Any], list[Callable[[Any], None]]]] = {}
         session.profile_state = self
+
+    def dispose(self) -> None:
+        """Let go of the parts that refer back to the platform (its session disposed: see
+        ORSProfile.release_state), which reference counting then frees with it; any later use
+        of them raises AttributeError."""
+        del self.book, self.bridge
 
     # -- FakeEnv --------------------------------------------------------------------------------
 

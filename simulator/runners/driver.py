@@ -20,7 +20,6 @@ platform (pending requests, answers, platform events) and the ORS outcome to the
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -97,10 +96,9 @@ class Driver:
         return self
 
     def close(self) -> None:
-        """Free the JavaScript contexts of every session of the run."""
-        for session in list(self.group.sessions.values()):
-            with contextlib.suppress(Exception):  # closing must never fail the caller
-                session.close()
+        """Free the JavaScript contexts of every session of the run, and the run's objects (see
+        SessionGroup.close)."""
+        self.group.close()
 
     # ---- moving on ----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ sharing one clock, one trace numbering and one seeded random source (for session
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
 from functools import cache
@@ -68,6 +69,15 @@ class SessionGroup:
     def _on_clock(self, old: float, new: float) -> None:
         if self.tracer.listeners:
             self.tracer.emit(ClockRecord(old, new), None)
+
+    def close(self) -> None:
+        """Dispose of every session (SessionBase.dispose) and take the group's own listener off
+        the clock: the run's objects are freed by reference counting (the clock's listener, a
+        bound method of the group, made a cycle of the two)."""
+        for session in list(self.sessions.values()):
+            with contextlib.suppress(Exception):  # closing must never fail the caller
+                session.dispose()
+        self.clock.listeners.clear()
 
     def js_runtimes(self) -> RuntimePool:
         """The pool of JS runtimes of this group's ECMAScript sessions (see `RuntimePool`)."""

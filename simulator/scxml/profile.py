@@ -159,6 +159,13 @@ class Profile:
         ``interaction.deleted`` is processed, not when the platform queues it).
         """
 
+    def release_state(self, session: Any) -> None:
+        """Called when `session` is disposed (SessionBase.dispose): let go of `profile_state`.
+
+        W3C: drop it. ORS first breaks its platform's references among its own parts.
+        """
+        session.profile_state = None
+
     def cancel_events(self, sendid: str, cancelled: bool) -> list[tuple[str, dict[str, Any]]]:
         """Internal events to raise after `<cancel sendid>` (`cancelled`: a pending send was found).
 

@@ -39,6 +39,9 @@ def _order(state: m.State) -> int:
 class SessionBase:
     """State and public API of one running SCXML document (see interpreter.py for the API)."""
 
+    #: the parts that refer back to the session, let go of by `dispose` (mypyc: deletable)
+    __deletable__ = ("content", "io", "invoker")
+
     def __init__(
         self,
         model: m.Model,
@@ -248,6 +251,16 @@ class SessionBase:
         self._last_values = None
         self._values_unread = False
         self.group.sessions.pop(self.sessionid, None)
+
+    def dispose(self) -> None:
+        """close(), then let go of the parts that refer back to the session (executable content,
+        I/O processors, invoker, the profile's state): a finished run's ~100 objects are then
+        freed by reference counting, not left as cycles that only a full collection frees (the
+        open loop restarts ~30 calls a second). The session is unusable after: its parts are
+        gone, and any use of them raises AttributeError rather than acting on a dead run."""
+        self.close()
+        del self.content, self.io, self.invoker
+        self.profile.release_state(self)
 
     def record_macrostep(self, step: MacroStep) -> None:
         """Trace a finished macrostep, then the datamodel variables it changed."""
