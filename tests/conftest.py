@@ -11,6 +11,8 @@ share it; each run and each xdist worker gets its own file, so concurrent runs n
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,21 @@ import pytest
 from channels.layers import channel_layers
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def after_loading_the_asgi_application(code: str) -> str:
+    """What `code` prints in a fresh interpreter that imported orchweb.asgi first (the shims and
+    settings the ASGI application applies when Daphne loads it)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import orchweb.asgi\n" + code],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 def in_ci() -> bool:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import autobahn.twisted.websocket
 import autobahn.util
 import autobahn.websocket.protocol
 import pytest
 
 from orchweb import autobahn_debug
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import after_loading_the_asgi_application
 
 LINE = "{func} sent {data_len} bytes for peer {peer}"
 
@@ -35,20 +29,10 @@ def styled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_the_asgi_application_gives_the_frame_modules_the_deferring_functions() -> None:
     probe = (
-        "import orchweb.asgi, autobahn.twisted.websocket as t, autobahn.websocket.protocol as p, "
-        "orchweb.autobahn_debug as d\n"
+        "import autobahn.twisted.websocket as t, autobahn.websocket.protocol as p, orchweb.autobahn_debug as d\n"
         "print(all(m.hltype is d.hltype and m.hlval is d.hlval for m in (t, p)))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert done.stdout.strip() == "True"
+    assert after_loading_the_asgi_application(probe) == "True"
 
 
 def test_a_frame_s_debug_arguments_style_nothing_until_formatted(styled: list[str]) -> None:

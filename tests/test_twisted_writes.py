@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from twisted.internet import tcp
 
 from orchweb import twisted_writes
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import after_loading_the_asgi_application
 
 
 class Reactor:
@@ -146,20 +141,8 @@ def test_a_tls_connection_s_write_goes_through_its_tls_layer(patched: None, pair
 
 
 def test_the_asgi_application_sends_writes_now() -> None:
-    probe = (
-        "import orchweb.asgi, twisted.internet.tcp as t, orchweb.twisted_writes as w\n"
-        "print(t.Connection.write is w.write_now)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert done.stdout.strip() == "True"
+    probe = "import twisted.internet.tcp as t, orchweb.twisted_writes as w\nprint(t.Connection.write is w.write_now)"
+    assert after_loading_the_asgi_application(probe) == "True"
 
 
 def test_it_refuses_a_twisted_whose_connection_writes_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
